@@ -1,0 +1,36 @@
+"""dagwright: typed Python components, wired into pipelines that run here, on KFP and on Argo."""
+
+from dagwright.api import compile, run
+from dagwright.components import (
+    HTML,
+    Artifact,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    Resources,
+    Retry,
+    component,
+)
+from dagwright.errors import RunFailed, ValidationError
+from dagwright.pipelines import (
+    Collected,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    ParallelFor,
+    Pipeline,
+    PipelineIR,
+    pipeline,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HTML", "Artifact", "Collected", "Dataset", "Elif", "Else", "ExitHandler", "If", "Input",
+    "Markdown", "Metrics", "Model", "Output", "ParallelFor", "Pipeline", "PipelineIR", "Resources",
+    "Retry", "RunFailed", "ValidationError", "compile", "component", "pipeline", "run",
+]

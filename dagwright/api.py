@@ -1,0 +1,91 @@
+"""The Python entry points: ``dagwright.run`` and ``dagwright.compile``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dagwright.engine.result import RunResult
+from dagwright.errors import RunFailed
+from dagwright.pipelines.ir import PipelineIR
+
+
+def to_ir(pipeline: Any) -> PipelineIR:
+    """The validated IR of a @pipeline, a Pipeline builder, an IR, or an IR file path."""
+    from dagwright.pipelines.validate import validate_ir
+
+    if isinstance(pipeline, PipelineIR):
+        validate_ir(pipeline)
+        return pipeline
+    if isinstance(pipeline, (str, Path)):
+        ir = PipelineIR.load(pipeline)
+        validate_ir(ir)
+        return ir
+    if hasattr(pipeline, "build"):
+        built: PipelineIR = pipeline.build()
+        return built
+    raise TypeError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
+
+
+def run(
+    pipeline: Any,
+    arguments: dict[str, Any] | None = None,
+    /,
+    *,
+    raise_on_error: bool = False,
+    root: str | Path | None = None,
+    echo: bool | Callable[[str], None] = True,
+    **params: Any,
+) -> RunResult:
+    """Run a pipeline here, in this process.
+
+    Args:
+        pipeline: A @pipeline, a Pipeline builder, a PipelineIR or a path to an IR file.
+        arguments: Parameter values as a dict (for names that clash with the options here).
+        raise_on_error: Raise RunFailed when a step fails (the result is on the exception).
+        root: Store folder; defaults to ``$DAGWRIGHT_HOME`` or ``./.dagwright``.
+        echo: Print each step's outcome (to stderr), or a callable that takes each line.
+        **params: Parameter values.
+
+    Returns:
+        The RunResult with ``run_id``, ``status`` and ``outputs``.
+
+    Raises:
+        ValidationError: when the pipeline or the arguments are wrong; nothing runs.
+    """
+    from dagwright.engine.local import LocalEngine
+    from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.store.local import LocalStore
+
+    ir = to_ir(pipeline)
+    bound = bind_arguments(ir, {**(arguments or {}), **params})
+    printer = echo if callable(echo) else (_stderr if echo else None)
+    if printer:
+        printer(f"run of pipeline '{ir.name}'")
+    result = LocalEngine(ir, LocalStore(root), printer).run(bound)
+    if printer:
+        printer(f"run {result.run_id} {result.status}")
+        for name, value in result.outputs.items():
+            printer(f"  output {name} = {value!r}")
+    if raise_on_error and not result.succeeded:
+        failed = next(s for s in result.steps if s.status == "failed")
+        raise RunFailed(f"run {result.run_id} failed at step '{failed.label}': {failed.error}",
+                        result)
+    return result
+
+
+def compile(pipeline: Any, target: str = "ir", path: str | Path | None = None) -> str:
+    """Render a pipeline for a target ("ir" now) and write it to ``path`` when given.
+
+    Returns:
+        The rendered text.
+    """
+    from dagwright.compiler import compile_ir
+
+    return compile_ir(to_ir(pipeline), target, path)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -1,0 +1,41 @@
+"""From the IR to what a target runs. Targets register a writer under their name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from dagwright.errors import ValidationError
+from dagwright.pipelines.ir import PipelineIR
+from dagwright.pipelines.validate import validate_ir
+
+Writer = Callable[[PipelineIR], str]
+
+
+def _ir_yaml(ir: PipelineIR) -> str:
+    return ir.to_yaml()
+
+
+TARGETS: dict[str, Writer] = {"ir": _ir_yaml}
+
+
+def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = None) -> str:
+    """Validate the IR, render it for ``target`` and write it to ``path`` when given.
+
+    Raises:
+        ValidationError: for an unknown target or an invalid pipeline (nothing is written).
+    """
+    if target not in TARGETS:
+        raise ValidationError(f"unknown target '{target}'", pipeline=ir.name, field="target",
+                              fix=f"use one of {sorted(TARGETS)}")
+    validate_ir(ir)
+    if target == "ir" and path is not None and str(path).endswith(".json"):
+        text = ir.to_json()
+    else:
+        text = TARGETS[target](ir)
+    if path is not None:
+        out = Path(path)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    return text

@@ -1,0 +1,19 @@
+"""Components: typed functions with the options a pipeline step needs."""
+
+from dagwright.components.artifacts import (
+    HTML,
+    Artifact,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
+from dagwright.components.decorator import Component, component
+from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
+
+__all__ = [
+    "HTML", "Artifact", "Component", "ComponentSpec", "Dataset", "IOSpec", "Input", "Markdown",
+    "Metrics", "Model", "Output", "Resources", "Retry", "component",
+]

@@ -1,0 +1,116 @@
+"""Artifact types, and the ``Input[T]`` / ``Output[T]`` markers used in component signatures.
+
+``Input[Dataset]`` is ``Annotated[Dataset, <input marker>]``, so type checkers see a plain
+``Dataset`` inside the function while dagwright reads the marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any, ClassVar, TypeVar
+
+
+class Artifact:
+    """A file (or directory) produced by one step and consumed by others.
+
+    Attributes:
+        name: The output name that produced it.
+        uri: Where it is stored; for the local store, a file path.
+        metadata: JSON-compatible facts about it, kept beside the data.
+    """
+
+    type_name: ClassVar[str] = "Artifact"
+
+    def __init__(
+        self, name: str = "", uri: str = "", metadata: dict[str, Any] | None = None
+    ) -> None:
+        self.name = name
+        self.uri = uri
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        """A local path to read or write; equal to the URI for the local store."""
+        return self._path if self._path is not None else self.uri
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._path = value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type_name, "name": self.name, "uri": self.uri, "metadata": self.metadata}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Artifact:
+        cls = ARTIFACT_TYPES.get(data.get("type", "Artifact"), Artifact)
+        return cls(name=data.get("name", ""), uri=data["uri"], metadata=data.get("metadata"))
+
+    def _finish(self) -> None:
+        """Called by the executor after the step wrote this output."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, uri={self.uri!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Artifact)
+            and type(other) is type(self)
+            and (self.name, self.uri, self.metadata) == (other.name, other.uri, other.metadata)
+        )
+
+    __hash__ = object.__hash__
+
+
+class Dataset(Artifact):
+    type_name = "Dataset"
+
+
+class Model(Artifact):
+    type_name = "Model"
+
+
+class Metrics(Artifact):
+    """Scalar metrics; ``log_metric`` records them in metadata and in the file as JSON."""
+
+    type_name = "Metrics"
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.metadata[name] = float(value)
+
+    def _finish(self) -> None:
+        if not os.path.exists(self.path):
+            with open(self.path, "w", encoding="utf-8") as out:
+                json.dump(self.metadata, out, sort_keys=True)
+
+
+class HTML(Artifact):
+    type_name = "HTML"
+
+
+class Markdown(Artifact):
+    type_name = "Markdown"
+
+
+ARTIFACT_TYPES: dict[str, type[Artifact]] = {
+    cls.type_name: cls for cls in (Artifact, Dataset, Model, Metrics, HTML, Markdown)
+}
+
+
+class _InputMarker:
+    def __repr__(self) -> str:
+        return "Input"
+
+
+class _OutputMarker:
+    def __repr__(self) -> str:
+        return "Output"
+
+
+INPUT_MARKER = _InputMarker()
+OUTPUT_MARKER = _OutputMarker()
+
+T = TypeVar("T", bound=Artifact)
+Input = Annotated[T, INPUT_MARKER]
+Output = Annotated[T, OUTPUT_MARKER]

@@ -1,0 +1,233 @@
+"""``@component``: a typed Python function becomes a reusable pipeline step.
+
+Outside a pipeline the decorated object is the plain function. Inside one (while a pipeline is
+being traced) a call adds a task and returns its handle.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import typing
+from collections.abc import Callable, Iterable
+from typing import Any, overload
+
+from dagwright.components import docstrings, source
+from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
+from dagwright.components.types import UnsupportedAnnotation, describe_annotation, value_matches
+from dagwright.errors import ValidationError
+from dagwright.names import check_k8s_name, to_k8s_name
+from dagwright.runtimes.config import InProcess, RuntimeConfig
+
+SINGLE_OUTPUT = "output"
+_LIVE: dict[str, Callable[..., Any]] = {}
+
+
+def live_function(digest: str) -> Callable[..., Any] | None:
+    """The function object behind a component spec, when it was defined in this process."""
+    return _LIVE.get(digest)
+
+
+class Component:
+    """A decorated function together with its ComponentSpec."""
+
+    def __init__(self, func: Callable[..., Any], spec: ComponentSpec) -> None:
+        self.func = func
+        self.spec = spec
+        self.digest = spec.digest
+        _LIVE[self.digest] = func
+        functools.update_wrapper(self, func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from dagwright.pipelines.context import current_builder
+
+        builder = current_builder()
+        if builder is None:
+            return self.func(*args, **kwargs)
+        if args:
+            raise ValidationError(
+                f"component '{self.spec.name}' was called with positional arguments",
+                pipeline=builder.name,
+                fix="pass every input by name, e.g. "
+                f"{self.func.__name__}({', '.join(i.name + '=...' for i in self.spec.inputs)})",
+            )
+        return builder.add_task(self, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<component {self.spec.name}>"
+
+
+@overload
+def component(func: Callable[..., Any], /) -> Component: ...
+
+
+@overload
+def component(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    image: str | None = None,
+    packages: Iterable[str] = (),
+    resources: Resources | None = None,
+    cpu: str | None = None,
+    memory: str | None = None,
+    gpu: int | None = None,
+    retries: int | Retry = 0,
+    timeout: float | None = None,
+    cache: bool = False,
+    runtime: RuntimeConfig | None = None,
+) -> Callable[[Callable[..., Any]], Component]: ...
+
+
+def component(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    image: str | None = None,
+    packages: Iterable[str] = (),
+    resources: Resources | None = None,
+    cpu: str | None = None,
+    memory: str | None = None,
+    gpu: int | None = None,
+    retries: int | Retry = 0,
+    timeout: float | None = None,
+    cache: bool = False,
+    runtime: RuntimeConfig | None = None,
+) -> Component | Callable[[Callable[..., Any]], Component]:
+    """Turn a typed function into a component; usable bare (``@component``) or with options.
+
+    Args:
+        func: The function, when used bare.
+        name: Component name; defaults to the function name with ``_`` turned into ``-``.
+        description: Defaults to the docstring's summary.
+        image: Container image for cluster targets.
+        packages: pip requirements installed before the step runs in a fresh environment.
+        resources: Requests as a Resources object; or give ``cpu``, ``memory``, ``gpu``.
+        cpu: CPU request in Kubernetes units, e.g. ``"500m"``.
+        memory: Memory request, e.g. ``"2Gi"``.
+        gpu: Number of GPUs.
+        retries: How many times to retry a failure, or a Retry with backoff.
+        timeout: Seconds one attempt may take.
+        cache: Reuse an earlier result for the same code and inputs.
+        runtime: How the step executes (a runtime config); in-process by default.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Component:
+        res = resources or Resources(cpu=cpu, memory=memory, gpu=gpu)
+        retry = retries if isinstance(retries, Retry) else Retry(limit=int(retries))
+        spec = build_spec(
+            f,
+            name=name,
+            description=description,
+            image=image,
+            packages=list(packages),
+            resources=res,
+            retry=retry,
+            timeout=timeout,
+            cache=cache,
+            runtime=runtime or InProcess(),
+        )
+        return Component(f, spec)
+
+    return wrap(func) if func is not None else wrap
+
+
+def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) -> ComponentSpec:
+    """Derive the ComponentSpec of ``func`` from its signature, hints and docstring."""
+    if name is not None:
+        check_k8s_name(name, "component name")
+        comp_name = name
+    else:
+        comp_name = to_k8s_name(func.__name__)
+        if not comp_name:
+            check_k8s_name(func.__name__, "component name")
+
+    def fail(problem: str, field: str | None = None, fix: str | None = None) -> ValidationError:
+        return ValidationError(f"component '{comp_name}': {problem}", field=field, fix=fix)
+
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:  # a hint that does not evaluate
+        raise fail(f"its type hints do not evaluate ({exc})") from exc
+    described = docstrings.param_descriptions(func.__doc__)
+    inputs: list[IOSpec] = []
+    outputs: list[IOSpec] = []
+    for param in inspect.signature(func).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise fail(f"*{param.name} is not supported", param.name, "list every input by name")
+        if param.name not in hints:
+            raise fail(
+                f"input '{param.name}' has no type hint (an unsupported annotation)",
+                param.name,
+                "annotate it, e.g. 'x: int' or 'data: Input[Dataset]'",
+            )
+        try:
+            info = describe_annotation(hints[param.name])
+        except UnsupportedAnnotation as exc:
+            raise fail(f"input '{param.name}' has an unsupported annotation: {exc}", param.name) from exc
+        io = IOSpec(param.name, info.type, info.artifact, described.get(param.name, ""))
+        if info.direction == "out":
+            outputs.append(io)
+            continue
+        if param.default is not param.empty:
+            if info.artifact:
+                raise fail(f"artifact input '{param.name}' cannot have a default", param.name)
+            _check_default(param.name, param.default, info.type, fail)
+            io.default = param.default
+        inputs.append(io)
+    returns, returned = _return_outputs(hints.get("return"), described, fail)
+    for out in returned:
+        if any(o.name == out.name for o in outputs):
+            raise fail(f"output '{out.name}' is both returned and an Output[...] parameter", out.name)
+    module = func.__module__ if func.__qualname__ == func.__name__ else None
+    code = source.function_source(func)
+    return ComponentSpec(
+        name=comp_name,
+        description=options.pop("description") or docstrings.summary(func.__doc__),
+        inputs=inputs,
+        outputs=returned + outputs,
+        returns=returns,
+        source=source.used_imports(func, code) + code,
+        function=func.__name__,
+        module=None if module == "__main__" else module,
+        **options,
+    )
+
+
+def _check_default(name: str, default: Any, type_str: str, fail: Callable[..., Exception]) -> None:
+    try:
+        json.dumps(default)
+    except TypeError as exc:
+        raise fail(f"default of '{name}' is not JSON-serializable", name) from exc
+    if not value_matches(default, type_str):
+        raise fail(f"default {default!r} of '{name}' is not a {type_str}", name)
+
+
+def _return_outputs(
+    annotation: Any, described: dict[str, str], fail: Callable[..., Exception]
+) -> tuple[str, list[IOSpec]]:
+    if annotation is None or annotation is type(None):
+        return "none", []
+    fields = getattr(annotation, "__annotations__", None)
+    if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
+        outs = []
+        for field_name, field_type in typing.get_type_hints(annotation).items():
+            outs.append(IOSpec(field_name, _return_type(field_type, field_name, fail)))
+        return "namedtuple", outs
+    description = described.get("Returns", "")
+    return "single", [IOSpec(SINGLE_OUTPUT, _return_type(annotation, "return", fail), False, description)]
+
+
+def _return_type(annotation: Any, where: str, fail: Callable[..., Exception]) -> str:
+    try:
+        info = describe_annotation(annotation)
+    except UnsupportedAnnotation as exc:
+        raise fail(f"return value '{where}' has an unsupported annotation: {exc}", where) from exc
+    if info.artifact:
+        raise fail(f"'{where}' returns an artifact", where, "write it to an Output[...] parameter")
+    return info.type

@@ -1,0 +1,172 @@
+"""ComponentSpec: everything the IR keeps about a component, as plain data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.runtimes.config import InProcess, RuntimeConfig, config_from_dict
+
+_NO_DEFAULT: Any = object()
+
+
+@dataclass
+class IOSpec:
+    """One input or output of a component."""
+
+    name: str
+    type: str
+    artifact: bool = False
+    description: str = ""
+    default: Any = _NO_DEFAULT
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "type": self.type}
+        if self.artifact:
+            data["artifact"] = True
+        if self.description:
+            data["description"] = self.description
+        if self.has_default:
+            data["default"] = self.default
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> IOSpec:
+        return cls(
+            name=data["name"],
+            type=data["type"],
+            artifact=data.get("artifact", False),
+            description=data.get("description", ""),
+            default=data.get("default", _NO_DEFAULT),
+        )
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Requests for one step, in Kubernetes quantities (``cpu="500m"``, ``memory="1Gi"``)."""
+
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)) if v}
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Retry a failed step ``limit`` times, waiting ``backoff`` seconds times ``factor`` each try.
+
+    Matches Argo's retryStrategy (limit, backoff duration/factor/maxDuration) and KFP's
+    ``set_retry``.
+    """
+
+    limit: int = 0
+    backoff: float = 0.0
+    factor: float = 2.0
+    max_backoff: float | None = None
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        wait = self.backoff * self.factor ** (attempt - 1)
+        return min(wait, self.max_backoff) if self.max_backoff is not None else wait
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"limit": self.limit, "backoff": self.backoff, "factor": self.factor}
+        if self.max_backoff is not None:
+            data["max_backoff"] = self.max_backoff
+        return data
+
+
+@dataclass
+class ComponentSpec:
+    """A component as data: its interface, options and code.
+
+    ``outputs`` lists the function's return values (``output`` for a single value, the field
+    names of a NamedTuple) followed by its ``Output[...]`` artifacts. ``returns`` says which
+    return shape the function has: "none", "single" or "namedtuple".
+    """
+
+    name: str
+    inputs: list[IOSpec]
+    outputs: list[IOSpec]
+    source: str
+    function: str
+    returns: str = "none"
+    description: str = ""
+    module: str | None = None
+    image: str | None = None
+    packages: list[str] = field(default_factory=list)
+    resources: Resources = field(default_factory=Resources)
+    retry: Retry = field(default_factory=Retry)
+    timeout: float | None = None
+    cache: bool = False
+    runtime: RuntimeConfig = field(default_factory=InProcess)
+
+    def input(self, name: str) -> IOSpec | None:
+        return next((i for i in self.inputs if i.name == name), None)
+
+    def output(self, name: str) -> IOSpec | None:
+        return next((o for o in self.outputs if o.name == name), None)
+
+    @property
+    def output_artifacts(self) -> list[IOSpec]:
+        return [o for o in self.outputs if o.artifact]
+
+    @property
+    def import_ref(self) -> str | None:
+        """``module:function`` when the component's module can be imported."""
+        return f"{self.module}:{self.function}" if self.module else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name}
+        if self.description:
+            data["description"] = self.description
+        data["inputs"] = [i.to_dict() for i in self.inputs]
+        data["outputs"] = [o.to_dict() for o in self.outputs]
+        data["returns"] = self.returns
+        data["image"] = self.image
+        data["packages"] = list(self.packages)
+        data["resources"] = self.resources.to_dict()
+        data["retry"] = self.retry.to_dict()
+        data["timeout"] = self.timeout
+        data["cache"] = self.cache
+        data["runtime"] = self.runtime.to_dict()
+        data["function"] = self.function
+        data["module"] = self.module
+        data["source"] = self.source
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ComponentSpec:
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            inputs=[IOSpec.from_dict(i) for i in data.get("inputs", [])],
+            outputs=[IOSpec.from_dict(o) for o in data.get("outputs", [])],
+            returns=data.get("returns", "none"),
+            image=data.get("image"),
+            packages=list(data.get("packages", [])),
+            resources=Resources(**data.get("resources", {})),
+            retry=Retry(**data.get("retry", {})),
+            timeout=data.get("timeout"),
+            cache=data.get("cache", False),
+            runtime=config_from_dict(data.get("runtime", {"kind": "inprocess"})),
+            function=data["function"],
+            module=data.get("module"),
+            source=data["source"],
+        )
+
+    @property
+    def digest(self) -> str:
+        """A content hash of source and options; where the code lives does not count."""
+        content = self.to_dict()
+        content.pop("module")
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,89 @@
+"""What a run returns: its id, status, outputs and one record per step execution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dagwright.components.artifacts import Artifact
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"  # an If block whose condition was false
+UPSTREAM_FAILED = "upstream_failed"
+
+
+@dataclass
+class StepRecord:
+    """One execution of one task (once per loop iteration inside a ParallelFor)."""
+
+    task: str
+    iteration: tuple[int, ...] = ()
+    status: str = SUCCEEDED
+    duration: float = 0.0
+    attempts: int = 0
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def label(self) -> str:
+        if not self.iteration:
+            return self.task
+        return f"{self.task}[{','.join(str(i) for i in self.iteration)}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if v is not None}
+        data["iteration"] = list(self.iteration)
+        return data
+
+
+@dataclass
+class RunResult:
+    """The outcome of ``dagwright.run``.
+
+    Attributes:
+        run_id: Unique id of the run; its files live under ``run_dir``.
+        pipeline: Pipeline name.
+        status: "succeeded" or "failed".
+        outputs: Pipeline outputs by name; a single return value under "output".
+        steps: Every step execution in the order it ran.
+        run_dir: Folder with the run record and artifacts.
+    """
+
+    run_id: str
+    pipeline: str
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    run_dir: Path | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def step(self, task: str, iteration: tuple[int, ...] = ()) -> StepRecord:
+        """The record of one task execution."""
+        for record in self.steps:
+            if record.task == task and record.iteration == tuple(iteration):
+                return record
+        raise KeyError(f"no step '{task}' at iteration {iteration} in run {self.run_id}")
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "status": self.status,
+            "params": self.params,
+            "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Artifact):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,57 @@
+"""Errors that dagwright raises on purpose."""
+
+from __future__ import annotations
+
+
+class ValidationError(ValueError):
+    """A pipeline, component or argument is wrong; nothing has run.
+
+    The message names where the problem is (pipeline, task, field) and how to fix it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pipeline: str | None = None,
+        task: str | None = None,
+        field: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.task = task
+        self.field = field
+        self.problem = message
+        self.fix = fix
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.pipeline:
+            where.append(f"pipeline '{self.pipeline}'")
+        if self.task:
+            where.append(f"task '{self.task}'")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        text = (", ".join(where) + ": " if where else "") + self.problem
+        if self.fix:
+            text += f". Fix: {self.fix}"
+        return text
+
+    def within(self, pipeline: str | None = None, task: str | None = None) -> ValidationError:
+        """Return a copy that also names the pipeline (and task) it was found in."""
+        return ValidationError(
+            self.problem,
+            pipeline=self.pipeline or pipeline,
+            task=self.task or task,
+            field=self.field,
+            fix=self.fix,
+        )
+
+
+class RunFailed(RuntimeError):
+    """A pipeline run ended with a failed step (raised only when asked for)."""
+
+    def __init__(self, message: str, result: object | None = None) -> None:
+        super().__init__(message)
+        self.result = result

@@ -1,0 +1,174 @@
+"""The one step executor: runs one component call from a step description.
+
+Every backend runs steps through ``run_step``: the in-process runtime calls it directly, and a
+subprocess, KFP pod or Argo pod runs ``python -m dagwright.executor --step step.json
+--result result.json``. The component's function comes from this process when it was defined
+here, else from its module when that imports to the same code, else from the source in the spec.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.components.artifacts import Artifact
+from dagwright.components.spec import ComponentSpec
+from dagwright.components.types import value_matches
+
+_FROM_SOURCE: dict[str, Callable[..., Any]] = {}
+
+
+@dataclass
+class Step:
+    """Everything needed to run one task once.
+
+    Attributes:
+        component: The component's spec.
+        task: The task name (with the loop iteration, when inside a ParallelFor).
+        parameters: Parameter inputs by name, already resolved to values.
+        artifacts: Artifact inputs by name, as ``Artifact.to_dict()`` (a list for Collected).
+        outputs: Output artifacts by name: the URI each must be written to.
+    """
+
+    component: ComponentSpec
+    task: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "component": self.component.to_dict(),
+            "task": self.task,
+            "parameters": self.parameters,
+            "artifacts": self.artifacts,
+            "outputs": self.outputs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        return cls(
+            component=ComponentSpec.from_dict(data["component"]),
+            task=data["task"],
+            parameters=data.get("parameters", {}),
+            artifacts=data.get("artifacts", {}),
+            outputs=data.get("outputs", {}),
+        )
+
+
+@dataclass
+class StepOutcome:
+    """What one successful step produced: return values and written artifacts."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": self.values,
+                "artifacts": {k: a.to_dict() for k, a in self.artifacts.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepOutcome:
+        return cls(values=data.get("values", {}),
+                   artifacts={k: Artifact.from_dict(a) for k, a in data.get("artifacts", {}).items()})
+
+
+def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
+    """The callable behind a spec: live, imported, or rebuilt from the spec's source."""
+    from dagwright.components.decorator import Component, live_function
+
+    digest = spec.digest
+    func = live_function(digest) or _FROM_SOURCE.get(digest)
+    if func is not None:
+        return func
+    if spec.module:
+        try:
+            candidate = getattr(importlib.import_module(spec.module), spec.function, None)
+        except Exception:  # not importable here: the source below still works
+            candidate = None
+        if isinstance(candidate, Component) and candidate.digest == digest:
+            return candidate.func
+    namespace: dict[str, Any] = {"__name__": f"dagwright_component_{spec.function}"}
+    code = compile(spec.source, f"<component {spec.name}>", "exec")
+    exec(code, namespace)  # the component's own source, carried in the spec
+    func = namespace[spec.function]
+    _FROM_SOURCE[digest] = func
+    return func
+
+
+def run_step(step: Step) -> StepOutcome:
+    """Run the component once and return its outputs.
+
+    Raises:
+        Exception: whatever the component raised; TypeError when it returned a value that
+            does not match its declared output type.
+    """
+    spec = step.component
+    func = resolve_function(spec)
+    kwargs = dict(step.parameters)
+    for name, data in step.artifacts.items():
+        kwargs[name] = (
+            [Artifact.from_dict(d) for d in data] if isinstance(data, list) else Artifact.from_dict(data)
+        )
+    written: dict[str, Artifact] = {}
+    for out in spec.output_artifacts:
+        uri = step.outputs[out.name]
+        os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
+        artifact = Artifact.from_dict({"type": out.type, "name": out.name, "uri": uri})
+        written[out.name] = kwargs[out.name] = artifact
+    returned = func(**kwargs)
+    for artifact in written.values():
+        artifact._finish()
+    return StepOutcome(values=_returned_values(spec, returned), artifacts=written)
+
+
+def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
+    if spec.returns == "none":
+        return {}
+    value_outputs = [o for o in spec.outputs if not o.artifact]
+    if spec.returns == "single":
+        values = {value_outputs[0].name: returned}
+    elif hasattr(returned, "_fields"):
+        values = {o.name: getattr(returned, o.name) for o in value_outputs}
+    else:
+        values = dict(zip([o.name for o in value_outputs], returned, strict=True))
+    for out in value_outputs:
+        if not value_matches(values[out.name], out.type):
+            raise TypeError(
+                f"component '{spec.name}' returned {values[out.name]!r} for output "
+                f"'{out.name}', which is declared {out.type}"
+            )
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dagwright.executor --step STEP.json --result RESULT.json``."""
+    parser = argparse.ArgumentParser(prog="python -m dagwright.executor")
+    parser.add_argument("--step", required=True, help="step description (JSON)")
+    parser.add_argument("--result", required=True, help="where to write the outcome (JSON)")
+    args = parser.parse_args(argv)
+    with open(args.step, encoding="utf-8") as f:
+        step = Step.from_dict(json.load(f))
+    try:
+        outcome: dict[str, Any] = run_step(step).to_dict()
+        code = 0
+    except Exception as exc:  # report any failure of user code as data, exit 1
+        traceback.print_exc()
+        outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        code = 1
+    tmp = args.result + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(outcome, f)
+    os.replace(tmp, args.result)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,338 @@
+"""PipelineBuilder: records tasks, groups, parameters and outputs while a pipeline is traced."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from dagwright.components.spec import IOSpec
+from dagwright.errors import ValidationError
+from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
+from dagwright.pipelines.refs import Collected, Operand, OutputRef, ParamRef, to_value
+
+if TYPE_CHECKING:
+    from dagwright.components.decorator import Component
+    from dagwright.pipelines.decorator import PipelineDefinition
+
+
+class PipelineBuilder:
+    """Collects one pipeline's IR; control-flow blocks push and pop groups on it."""
+
+    def __init__(self, name: str, description: str = "", schedule: str | None = None) -> None:
+        self.ir = PipelineIR(name=name, description=description, schedule=schedule)
+        self._groups: list[str | None] = [None]
+        self._prefixes: list[str] = [""]
+        self._counters: dict[str, int] = {}
+        self._last_child: dict[str | None, str] = {}
+        self._chains: dict[str | None, list[Value]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.ir.name
+
+    @property
+    def current_group(self) -> str | None:
+        return self._groups[-1]
+
+    def error(self, problem: str, **where: Any) -> ValidationError:
+        return ValidationError(problem, pipeline=self.name, **where)
+
+    # parameters and tasks
+
+    def add_param(self, name: str, type_str: str, default: Any = None, has_default: bool = False,
+                  description: str = "") -> ParamRef:
+        if self.ir.param(name) is not None:
+            raise self.error(f"parameter '{name}' is declared twice", field=name)
+        param = IOSpec(name, type_str, description=description)
+        if has_default:
+            param.default = default
+        self.ir.params.append(param)
+        return ParamRef(name, self)
+
+    def add_task(self, component: Component, inputs: dict[str, Any]) -> TaskHandle:
+        name = self._unique(self._prefixes[-1] + component.spec.name)
+        values = {key: self._value(val, task=name, field=key) for key, val in inputs.items()}
+        task = TaskIR(name, self._register(component), values, group=self.current_group)
+        self.ir.tasks.append(task)
+        self._touch(name)
+        return TaskHandle(self, name)
+
+    def _register(self, component: Component) -> str:
+        cid = component.spec.name
+        existing = self.ir.components.get(cid)
+        if existing is not None and existing.digest != component.digest:
+            cid = f"{cid}-{component.digest[:8]}"
+        self.ir.components.setdefault(cid, component.spec)
+        return cid
+
+    def _value(self, obj: Any, **where: Any) -> Value:
+        refs = [obj.ref if isinstance(obj, Collected) else obj]
+        for ref in refs:
+            if isinstance(ref, (OutputRef, ParamRef)) and ref.builder is not self:
+                raise self.error(
+                    f"{ref!r} belongs to another pipeline",
+                    fix="pass values between pipelines through the inner pipeline's parameters",
+                    **where,
+                )
+        try:
+            return to_value(obj)
+        except TypeError as exc:
+            raise self.error(str(exc), **where) from exc
+
+    def _unique(self, base: str) -> str:
+        taken = {t.name for t in self.ir.tasks} | {g.id for g in self.ir.groups}
+        if base not in taken:
+            return base
+        n = 2
+        while f"{base}-{n}" in taken:
+            n += 1
+        return f"{base}-{n}"
+
+    def rename(self, old: str, new: str) -> None:
+        from dagwright.names import check_k8s_name
+
+        check_k8s_name(new, "task name", pipeline=self.name)
+        if any(t.name == new for t in self.ir.tasks) or any(g.id == new for g in self.ir.groups):
+            raise self.error(
+                f"duplicate task name '{new}'", task=new, fix="give every task a distinct name"
+            )
+        used = [t.name for t in self.ir.tasks if old in t.after or any(
+            v.get("task") == old or v.get("collected", {}).get("task") == old
+            for v in t.inputs.values())]
+        if used:
+            raise self.error(
+                f"task '{old}' cannot be renamed to '{new}': '{used[0]}' already uses it",
+                task=old,
+                fix="call .named(...) right where the task is created",
+            )
+        self.ir.task(old).name = new
+        for key, child in self._last_child.items():
+            if child == old:
+                self._last_child[key] = new
+
+    def add_after(self, task: str, others: list[str]) -> None:
+        after = self.ir.task(task).after
+        after.extend(o for o in others if o not in after)
+
+    # groups
+
+    def _touch(self, child: str) -> None:
+        self._last_child[self.current_group] = child
+
+    @contextmanager
+    def group(self, kind: str, **fields: Any) -> Iterator[GroupIR]:
+        group = GroupIR(self._unique(fields.pop("id", None) or self._next_id(kind)), kind,
+                        self.current_group, **fields)
+        self.ir.groups.append(group)
+        self._touch(group.id)
+        self._groups.append(group.id)
+        try:
+            yield group
+        finally:
+            self._groups.pop()
+
+    def _next_id(self, kind: str) -> str:
+        self._counters[kind] = self._counters.get(kind, 0) + 1
+        return f"{kind.replace('_', '-')}-{self._counters[kind]}"
+
+    def condition_chain(self, branch: str) -> list[Value]:
+        """The conditions of the If/Elif blocks an Elif or Else continues."""
+        parent = self.current_group
+        last = self._last_child.get(parent)
+        chain = self._chains.get(parent)
+        if chain is None or last is None or self.ir.group(last).kind != "condition" or (
+            self.ir.group(last).branch == "else"
+        ):
+            raise self.error(
+                f"{branch} must directly follow an If or Elif block",
+                fix=f"put the {branch} block right after the `with If(...)` block it continues",
+            )
+        return chain
+
+    def record_branch(self, branch: str, own: Value) -> None:
+        parent = self.current_group
+        if branch == "if":
+            self._chains[parent] = [own]
+        else:
+            self._chains[parent].append(own)
+
+    def call_pipeline(self, definition: PipelineDefinition, kwargs: dict[str, Any]) -> PipelineHandle:
+        """Trace another pipeline inline, as a sub-DAG group of this one."""
+        params = definition.params()
+        unknown = sorted(set(kwargs) - {p.name for p in params})
+        if unknown:
+            raise self.error(
+                f"pipeline '{definition.name}' has no parameter '{unknown[0]}'",
+                task=definition.name,
+                field=unknown[0],
+                fix=f"its parameters are {[p.name for p in params]}",
+            )
+        bound: dict[str, Any] = {}
+        for p in params:
+            if p.name in kwargs:
+                bound[p.name] = kwargs[p.name]
+            elif p.has_default:
+                bound[p.name] = p.default
+            else:
+                raise self.error(
+                    f"missing input '{p.name}' of pipeline '{definition.name}'",
+                    task=definition.name,
+                    field=p.name,
+                    fix=f"pass {p.name}=...",
+                )
+        for key, val in bound.items():
+            self._value(val, task=definition.name, field=key)
+        with self.group("pipeline", id=definition.name) as group:
+            self._prefixes.append(group.id + "-")
+            try:
+                returned = definition.func(**bound)
+            finally:
+                self._prefixes.pop()
+        inner = [t.name for t in self.ir.tasks if group in self._enclosing(t.group)]
+        return PipelineHandle(self, group.id, self.outputs_from(returned), inner)
+
+    def _enclosing(self, group_id: str | None) -> list[GroupIR]:
+        return self.ir.ancestors(group_id)
+
+    def outputs_from(self, returned: Any) -> dict[str, Any]:
+        """Name the references a pipeline function returned, as KFP does."""
+        if returned is None:
+            return {}
+        if isinstance(returned, Handle):
+            return {"output": returned.output}
+        if isinstance(returned, (Operand, Collected)):
+            return {"output": returned}
+        if isinstance(returned, tuple) and hasattr(returned, "_fields"):
+            return dict(zip(returned._fields, returned, strict=True))
+        if isinstance(returned, dict):
+            return dict(returned)
+        raise self.error(
+            f"the pipeline returned {returned!r}",
+            field="return",
+            fix="return a task output, Collected(...), a NamedTuple or a dict of those",
+        )
+
+    def set_outputs(self, outputs: dict[str, Any]) -> None:
+        self.ir.outputs = {name: self.output_value(name, val) for name, val in outputs.items()}
+
+    def output_value(self, name: str, val: Any) -> Value:
+        return self._value(val.output if isinstance(val, Handle) else val, field=f"output {name}")
+
+    def finish(self) -> PipelineIR:
+        from dagwright.pipelines.validate import validate_ir
+
+        validate_ir(self.ir)
+        return self.ir
+
+
+class Handle(abc.ABC):
+    """What calling a component or a pipeline inside a pipeline returns."""
+
+    builder: PipelineBuilder
+    name: str
+
+    @abc.abstractmethod
+    def _output_names(self) -> list[str]:
+        """The names ``.outputs`` accepts."""
+
+    @abc.abstractmethod
+    def _ref(self, name: str) -> Any:
+        """The reference behind one output name."""
+
+    @property
+    def outputs(self) -> _Outputs:
+        """Every output by name: artifacts by parameter name, NamedTuple fields, "output"."""
+        return _Outputs(self)
+
+    @property
+    def output(self) -> Any:
+        """The return value, or the only output when there is exactly one."""
+        names = self._output_names()
+        if "output" in names:
+            return self._ref("output")
+        if len(names) == 1:
+            return self._ref(names[0])
+        raise self.builder.error(
+            f"'{self.name}' has {'no outputs' if not names else 'several outputs'}, so .output "
+            "is ambiguous",
+            task=self.name,
+            fix=f"use .outputs[name] with a name from {names}" if names else "add a return value",
+        )
+
+
+class _Outputs:
+    def __init__(self, handle: Handle) -> None:
+        self._handle = handle
+
+    def __getitem__(self, name: str) -> Any:
+        names = self._handle._output_names()
+        if name not in names:
+            raise self._handle.builder.error(
+                f"'{self._handle.name}' has no output '{name}'",
+                task=self._handle.name,
+                field=name,
+                fix=f"use one of {names}" if names else "this step has no outputs",
+            )
+        return self._handle._ref(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._handle._output_names())
+
+    def __len__(self) -> int:
+        return len(self._handle._output_names())
+
+    def keys(self) -> list[str]:
+        return self._handle._output_names()
+
+
+class TaskHandle(Handle):
+    """One task in the pipeline being traced."""
+
+    def __init__(self, builder: PipelineBuilder, name: str) -> None:
+        self.builder = builder
+        self.name = name
+
+    def _output_names(self) -> list[str]:
+        return [o.name for o in self.builder.ir.component_of(self.name).outputs]
+
+    def _ref(self, name: str) -> OutputRef:
+        return OutputRef(self.name, name, self.builder)
+
+    def after(self, *others: Handle) -> TaskHandle:
+        """Run this task only after ``others`` finished, without passing data."""
+        names: list[str] = []
+        for other in others:
+            names.extend(other.tasks if isinstance(other, PipelineHandle) else [other.name])
+        self.builder.add_after(self.name, names)
+        return self
+
+    def named(self, name: str) -> TaskHandle:
+        """Give the task an explicit name (before its outputs are used)."""
+        self.builder.rename(self.name, name)
+        self.name = name
+        return self
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+
+class PipelineHandle(Handle):
+    """A pipeline used as one step of another."""
+
+    def __init__(self, builder: PipelineBuilder, name: str, outputs: dict[str, Any],
+                 tasks: list[str]) -> None:
+        self.builder = builder
+        self.name = name
+        self._outputs = outputs
+        self.tasks = tasks
+
+    def _output_names(self) -> list[str]:
+        return list(self._outputs)
+
+    def _ref(self, name: str) -> Any:
+        return self._outputs[name]
+
+    def __repr__(self) -> str:
+        return f"<pipeline step {self.name}>"

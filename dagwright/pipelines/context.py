@@ -1,0 +1,30 @@
+"""The pipeline being traced right now, if any."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagwright.pipelines.builder import PipelineBuilder
+
+_CURRENT: ContextVar[PipelineBuilder | None] = ContextVar("dagwright_pipeline", default=None)
+
+
+def current_builder() -> PipelineBuilder | None:
+    return _CURRENT.get()
+
+
+def require_builder(what: str) -> PipelineBuilder:
+    builder = _CURRENT.get()
+    if builder is None:
+        raise RuntimeError(f"{what} can only be used inside a @pipeline function or `with Pipeline(...)`")
+    return builder
+
+
+def activate(builder: PipelineBuilder | None) -> object:
+    return _CURRENT.set(builder)
+
+
+def deactivate(token: object) -> None:
+    _CURRENT.reset(token)  # type: ignore[arg-type]

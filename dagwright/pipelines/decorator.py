@@ -1,0 +1,200 @@
+"""``@pipeline`` (traced from a function) and ``Pipeline`` (built call by call)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from dagwright.components import docstrings
+from dagwright.components.spec import IOSpec
+from dagwright.components.types import UnsupportedAnnotation, describe_annotation
+from dagwright.errors import ValidationError
+from dagwright.names import check_k8s_name, to_k8s_name
+from dagwright.pipelines import context
+from dagwright.pipelines.builder import PipelineBuilder, TaskHandle
+from dagwright.pipelines.ir import PipelineIR
+from dagwright.pipelines.refs import ParamRef
+
+
+class PipelineDefinition:
+    """A pipeline function; ``build()`` traces it into the IR (once, then cached)."""
+
+    def __init__(self, func: Callable[..., Any], name: str | None = None,
+                 description: str | None = None, schedule: str | None = None) -> None:
+        if name is not None:
+            check_k8s_name(name, "pipeline name")
+        else:
+            name = to_k8s_name(func.__name__)
+            check_k8s_name(name or func.__name__, "pipeline name")
+        self.func = func
+        self.name = name
+        self.description = description or docstrings.summary(func.__doc__)
+        self.schedule = schedule
+        self._ir: PipelineIR | None = None
+        functools.update_wrapper(self, func)
+
+    def params(self) -> list[IOSpec]:
+        """The pipeline's parameters, from its signature."""
+        try:
+            hints = typing.get_type_hints(self.func)
+        except Exception as exc:
+            raise ValidationError(f"type hints do not evaluate ({exc})", pipeline=self.name) from exc
+        described = docstrings.param_descriptions(self.func.__doc__)
+        params = []
+        for p in inspect.signature(self.func).parameters.values():
+            param = _param_spec(self.name, p.name, hints.get(p.name), described.get(p.name, ""))
+            if p.default is not p.empty:
+                _check_default(self.name, param, p.default)
+                param.default = p.default
+            params.append(param)
+        return params
+
+    def build(self) -> PipelineIR:
+        """Trace the function and validate the result.
+
+        Raises:
+            ValidationError: when the pipeline is malformed; nothing is cached then.
+        """
+        if self._ir is None:
+            builder = PipelineBuilder(self.name, self.description, self.schedule)
+            refs = {
+                p.name: builder.add_param(p.name, p.type, p.default, p.has_default, p.description)
+                for p in self.params()
+            }
+            token = context.activate(builder)
+            try:
+                returned = self.func(**refs)
+            finally:
+                context.deactivate(token)
+            builder.set_outputs(builder.outputs_from(returned))
+            self._ir = builder.finish()
+        return self._ir
+
+    @property
+    def ir(self) -> PipelineIR:
+        return self.build()
+
+    def __call__(self, **kwargs: Any) -> Any:
+        builder = context.current_builder()
+        if builder is None:
+            raise TypeError(
+                f"pipeline '{self.name}' runs with dagwright.run({self.func.__name__}, ...); "
+                "calling it directly only works inside another pipeline"
+            )
+        return builder.call_pipeline(self, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<pipeline {self.name}>"
+
+
+def pipeline(
+    func: Callable[..., Any] | None = None, /, *, name: str | None = None,
+    description: str | None = None, schedule: str | None = None,
+) -> Any:
+    """Declare a pipeline; usable bare (``@pipeline``) or with options.
+
+    Args:
+        func: The pipeline function, when used bare.
+        name: Pipeline name (a Kubernetes resource name); defaults to the function name.
+        description: Defaults to the docstring's summary.
+        schedule: A cron expression for scheduled runs, e.g. ``"0 3 * * *"``.
+    """
+
+    def wrap(f: Callable[..., Any]) -> PipelineDefinition:
+        return PipelineDefinition(f, name=name, description=description, schedule=schedule)
+
+    return wrap(func) if func is not None else wrap
+
+
+class Pipeline:
+    """Build a pipeline without a decorator.
+
+    Example:
+        >>> p = Pipeline("numbers")
+        >>> n = p.param("n", int, default=3)
+        >>> task = p.add(square, x=n)
+        >>> p.output("result", task.output)
+        >>> with p:                      # If/ParallelFor work inside `with p:`
+        ...     with If(task.output > 4):
+        ...         p.add(report, value=task.output)
+    """
+
+    def __init__(self, name: str, description: str = "", schedule: str | None = None) -> None:
+        check_k8s_name(name, "pipeline name")
+        self._builder = PipelineBuilder(name, description, schedule)
+        self._tokens: list[object] = []
+
+    @property
+    def name(self) -> str:
+        return self._builder.name
+
+    def param(self, name: str, type: Any = str, default: Any = inspect.Parameter.empty,
+              description: str = "") -> ParamRef:
+        """Declare a parameter and return a reference to it."""
+        spec = _param_spec(self.name, name, type, description)
+        if default is not inspect.Parameter.empty:
+            _check_default(self.name, spec, default)
+            spec.default = default
+        return self._builder.add_param(name, spec.type, spec.default, spec.has_default, description)
+
+    def add(self, component: Any, /, **inputs: Any) -> TaskHandle:
+        """Add a task calling ``component`` (or a pipeline) with these inputs."""
+        with self:
+            task: TaskHandle = component(**inputs)
+        return task
+
+    def output(self, name: str, value: Any) -> None:
+        """Declare a pipeline output."""
+        self._builder.ir.outputs[name] = self._builder.output_value(name, value)
+
+    def build(self) -> PipelineIR:
+        """Validate and return the IR."""
+        return self._builder.finish()
+
+    @property
+    def ir(self) -> PipelineIR:
+        return self.build()
+
+    def __enter__(self) -> Pipeline:
+        self._tokens.append(context.activate(self._builder))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        context.deactivate(self._tokens.pop())
+
+
+def _param_spec(pipeline_name: str, name: str, annotation: Any, description: str) -> IOSpec:
+    if annotation is None:
+        raise ValidationError(
+            f"parameter '{name}' has no type hint (an unsupported annotation)",
+            pipeline=pipeline_name, field=name, fix="annotate it, e.g. 'n_rows: int = 100'",
+        )
+    try:
+        info = describe_annotation(annotation)
+    except UnsupportedAnnotation as exc:
+        raise ValidationError(
+            f"parameter '{name}' has an unsupported annotation: {exc}",
+            pipeline=pipeline_name, field=name,
+        ) from exc
+    if info.artifact:
+        raise ValidationError(
+            f"parameter '{name}' is an artifact; pipeline parameters are values",
+            pipeline=pipeline_name, field=name,
+            fix="pass a path or URI as a str parameter and read it in a component",
+        )
+    return IOSpec(name, info.type, description=description)
+
+
+def _check_default(pipeline_name: str, param: IOSpec, default: Any) -> None:
+    from dagwright.components.types import value_matches
+
+    if not value_matches(default, param.type):
+        raise ValidationError(
+            f"default {default!r} of parameter '{param.name}' is not a {param.type}",
+            pipeline=pipeline_name, field=param.name,
+        )

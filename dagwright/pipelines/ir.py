@@ -1,0 +1,196 @@
+"""The pipeline IR: plain, versioned data that every target and the engine consume.
+
+Values that flow into task inputs, conditions and loops are small dicts, one key saying what
+they are:
+
+- ``{"constant": 3}``
+- ``{"param": "lr"}`` a pipeline parameter
+- ``{"task": "train", "output": "model"}`` a task output
+- ``{"loop_item": "for-1"}`` the current item of a ParallelFor (``"key"`` picks a dict field)
+- ``{"collected": {"task": ..., "output": ...}}`` one task output gathered over loop iterations
+
+Conditions are expression trees: ``{"op": "gt", "left": value, "right": value}``,
+``{"op": "and"|"or", "args": [...]}``, ``{"op": "not", "arg": ...}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagwright.components.spec import ComponentSpec, IOSpec
+
+IR_VERSION = "dagwright.dev/v1alpha1"
+Value = dict[str, Any]
+
+
+@dataclass
+class TaskIR:
+    """One call of a component."""
+
+    name: str
+    component: str
+    inputs: dict[str, Value] = field(default_factory=dict)
+    after: list[str] = field(default_factory=list)
+    group: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "component": self.component}
+        data["inputs"] = self.inputs
+        if self.after:
+            data["after"] = list(self.after)
+        if self.group:
+            data["group"] = self.group
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskIR:
+        return cls(
+            name=data["name"],
+            component=data["component"],
+            inputs=dict(data.get("inputs", {})),
+            after=list(data.get("after", [])),
+            group=data.get("group"),
+        )
+
+
+@dataclass
+class GroupIR:
+    """A block of tasks: kind is "condition", "loop", "exit_handler" or "pipeline" (a sub-DAG).
+
+    ``condition`` is the full condition under which the block runs (an Elif or Else already
+    carries the negation of the branches before it); ``branch`` says which of if/elif/else it
+    came from. A loop has ``items`` and an optional ``parallelism``. An exit handler names the
+    ``exit_task`` that runs after the block, whatever happened inside.
+    """
+
+    id: str
+    kind: str
+    parent: str | None = None
+    condition: Value | None = None
+    branch: str | None = None
+    items: Value | None = None
+    parallelism: int | None = None
+    exit_task: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GroupIR:
+        return cls(**data)
+
+
+@dataclass
+class PipelineIR:
+    """A whole pipeline. Components are stored once, keyed by id; tasks refer to them."""
+
+    name: str
+    params: list[IOSpec] = field(default_factory=list)
+    tasks: list[TaskIR] = field(default_factory=list)
+    components: dict[str, ComponentSpec] = field(default_factory=dict)
+    groups: list[GroupIR] = field(default_factory=list)
+    outputs: dict[str, Value] = field(default_factory=dict)
+    description: str = ""
+    schedule: str | None = None
+
+    def task(self, name: str) -> TaskIR:
+        return next(t for t in self.tasks if t.name == name)
+
+    def group(self, group_id: str) -> GroupIR:
+        return next(g for g in self.groups if g.id == group_id)
+
+    def param(self, name: str) -> IOSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def component_of(self, task: TaskIR | str) -> ComponentSpec:
+        task = self.task(task) if isinstance(task, str) else task
+        return self.components[task.component]
+
+    def ancestors(self, group_id: str | None) -> list[GroupIR]:
+        """The group and its enclosing groups, innermost first."""
+        chain = []
+        while group_id is not None:
+            group = self.group(group_id)
+            chain.append(group)
+            group_id = group.parent
+        return chain
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"apiVersion": IR_VERSION, "kind": "Pipeline", "name": self.name}
+        if self.description:
+            data["description"] = self.description
+        if self.schedule:
+            data["schedule"] = self.schedule
+        data["params"] = [p.to_dict() for p in self.params]
+        data["outputs"] = self.outputs
+        data["groups"] = [g.to_dict() for g in self.groups]
+        data["tasks"] = [t.to_dict() for t in self.tasks]
+        data["components"] = {cid: c.to_dict() for cid, c in self.components.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineIR:
+        from dagwright.errors import ValidationError
+
+        if data.get("apiVersion") != IR_VERSION or data.get("kind") != "Pipeline":
+            raise ValidationError(
+                f"not a dagwright pipeline IR (apiVersion {data.get('apiVersion')!r}, "
+                f"kind {data.get('kind')!r})",
+                field="apiVersion",
+                fix=f"give a file written by 'dagwright compile --target ir' ({IR_VERSION})",
+            )
+        return cls(
+            name=data["name"],
+            description=data.get("description", ""),
+            schedule=data.get("schedule"),
+            params=[IOSpec.from_dict(p) for p in data.get("params", [])],
+            outputs=dict(data.get("outputs", {})),
+            groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
+            tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
+            components={
+                cid: ComponentSpec.from_dict(c) for cid, c in data.get("components", {}).items()
+            },
+        )
+
+    def to_yaml(self) -> str:
+        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_yaml(cls, text: str) -> PipelineIR:
+        return cls.from_dict(yaml.safe_load(text))
+
+    @classmethod
+    def from_json(cls, text: str) -> PipelineIR:
+        return cls.from_dict(json.loads(text))
+
+    def save(self, path: str | Path) -> Path:
+        """Write as JSON when the path ends in .json, else YAML."""
+        path = Path(path)
+        text = self.to_json() if path.suffix == ".json" else self.to_yaml()
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> PipelineIR:
+        text = Path(path).read_text(encoding="utf-8")
+        return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with multi-line strings (component source) as literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)

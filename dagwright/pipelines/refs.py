@@ -1,0 +1,182 @@
+"""What a traced pipeline passes around: references to values that exist only at run time.
+
+Comparing a reference (``task.output > 0.9``) builds a Condition, an expression tree that the
+IR stores as data; ``&``, ``|`` and ``~`` combine conditions.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from typing import Any
+
+from dagwright.pipelines.ir import Value
+
+_OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
+
+
+class Condition:
+    """A boolean expression over references and constants."""
+
+    def __init__(self, expr: Value) -> None:
+        self.expr = expr
+
+    def __and__(self, other: Condition) -> Condition:
+        return Condition({"op": "and", "args": [self.expr, as_condition(other).expr]})
+
+    def __or__(self, other: Condition) -> Condition:
+        return Condition({"op": "or", "args": [self.expr, as_condition(other).expr]})
+
+    def __invert__(self) -> Condition:
+        return Condition({"op": "not", "arg": self.expr})
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a pipeline condition has no value while the pipeline is built: "
+            "combine conditions with &, | and ~ instead of and, or and not"
+        )
+
+    def __repr__(self) -> str:
+        return f"Condition({self.expr!r})"
+
+
+class Operand(abc.ABC):
+    """Something whose value is known only at run time, usable in conditions."""
+
+    @abc.abstractmethod
+    def to_value(self) -> Value:
+        """The IR value that refers to it."""
+
+    def _compare(self, op: str, other: Any) -> Condition:
+        return Condition({"op": op, "left": self.to_value(), "right": to_value(other)})
+
+    def __eq__(self, other: object) -> Condition:  # type: ignore[override]
+        return self._compare("eq", other)
+
+    def __ne__(self, other: object) -> Condition:  # type: ignore[override]
+        return self._compare("ne", other)
+
+    def __lt__(self, other: Any) -> Condition:
+        return self._compare("lt", other)
+
+    def __le__(self, other: Any) -> Condition:
+        return self._compare("le", other)
+
+    def __gt__(self, other: Any) -> Condition:
+        return self._compare("gt", other)
+
+    def __ge__(self, other: Any) -> Condition:
+        return self._compare("ge", other)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"{self!r} has no value while the pipeline is built; use it in If(...) "
+            "or pass it to a component"
+        )
+
+    __hash__ = object.__hash__
+
+
+class ParamRef(Operand):
+    """A pipeline parameter."""
+
+    def __init__(self, name: str, builder: Any) -> None:
+        self.name = name
+        self.builder = builder
+
+    def to_value(self) -> Value:
+        return {"param": self.name}
+
+    def __repr__(self) -> str:
+        return f"<param {self.name}>"
+
+
+class OutputRef(Operand):
+    """One output of one task."""
+
+    def __init__(self, task: str, output: str, builder: Any) -> None:
+        self.task = task
+        self.output = output
+        self.builder = builder
+
+    def to_value(self) -> Value:
+        return {"task": self.task, "output": self.output}
+
+    def __repr__(self) -> str:
+        return f"<output {self.task}.{self.output}>"
+
+
+class LoopItem(Operand):
+    """The current item of a ParallelFor; ``item["key"]`` or ``item.key`` picks a field."""
+
+    def __init__(self, loop_id: str, key: str | None = None) -> None:
+        self.loop_id = loop_id
+        self.key = key
+
+    def to_value(self) -> Value:
+        value: Value = {"loop_item": self.loop_id}
+        if self.key is not None:
+            value["key"] = self.key
+        return value
+
+    def __getitem__(self, key: str) -> LoopItem:
+        if self.key is not None:
+            raise TypeError("only one level of item fields can be picked")
+        return LoopItem(self.loop_id, key)
+
+    def __getattr__(self, key: str) -> LoopItem:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self[key]
+
+    def __repr__(self) -> str:
+        return f"<item of {self.loop_id}{'.' + self.key if self.key else ''}>"
+
+
+class Collected:
+    """The values of one task output from every iteration of the loops around that task."""
+
+    def __init__(self, output: OutputRef) -> None:
+        if not isinstance(output, OutputRef):
+            raise TypeError(f"Collected takes a task output (task.output), not {output!r}")
+        self.ref = output
+
+    def to_value(self) -> Value:
+        return {"collected": self.ref.to_value()}
+
+    def __repr__(self) -> str:
+        return f"Collected({self.ref!r})"
+
+
+def to_value(obj: Any) -> Value:
+    """The IR value for a reference or a JSON-compatible constant.
+
+    Raises:
+        TypeError: for anything that can be neither.
+    """
+    if isinstance(obj, (Operand, Collected)):
+        return obj.to_value()
+    if isinstance(obj, Condition):
+        raise TypeError("a condition cannot be passed as a value; use it in If(...)")
+    if hasattr(obj, "outputs") and hasattr(obj, "after"):
+        raise TypeError(
+            f"{obj!r} is a task; pass one of its outputs (task.output or task.outputs['name'])"
+        )
+    try:
+        json.dumps(obj)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{obj!r} is not JSON-serializable ({exc})") from exc
+    return {"constant": obj}
+
+
+def as_condition(obj: Any) -> Condition:
+    """A Condition, or ``ref == True`` for a bare reference."""
+    if isinstance(obj, Condition):
+        return obj
+    if isinstance(obj, Operand):
+        return obj == True  # noqa: E712  (builds an expression, not a comparison)
+    if isinstance(obj, bool):
+        return Condition({"constant": obj})
+    raise TypeError(
+        f"If(...) takes a condition on task outputs or pipeline parameters, not {obj!r}"
+    )

@@ -1,0 +1,61 @@
+"""Runtime configs: small dataclasses that say how one step executes.
+
+A config class names its ``kind``; the IR stores ``{"kind": ..., **fields}``. Configs defined
+outside dagwright are found through the ``dagwright.runtimes`` entry-point group
+(``kind = "package.module:ConfigClass"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, ClassVar
+
+from dagwright.errors import ValidationError
+
+ENTRY_POINT_GROUP = "dagwright.runtimes"
+_CONFIGS: dict[str, type[RuntimeConfig]] = {}
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Base of every runtime config; subclasses are dataclasses with JSON-compatible fields."""
+
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            _CONFIGS[cls.kind] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+
+@dataclass(frozen=True)
+class InProcess(RuntimeConfig):
+    """Run the step's function in the engine's own process (the local default)."""
+
+    kind: ClassVar[str] = "inprocess"
+
+
+def config_class(kind: str) -> type[RuntimeConfig]:
+    """Find the config class for a kind, loading entry points on a miss."""
+    if kind not in _CONFIGS:
+        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name == kind:
+                entry.load()
+    if kind not in _CONFIGS:
+        raise ValidationError(
+            f"unknown runtime kind '{kind}'",
+            field="runtime",
+            fix=f"use one of {sorted(_CONFIGS)} or install the package that provides it",
+        )
+    return _CONFIGS[kind]
+
+
+def config_from_dict(data: dict[str, Any]) -> RuntimeConfig:
+    fields = dict(data)
+    cls = config_class(fields.pop("kind"))
+    return cls(**fields)
