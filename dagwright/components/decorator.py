@@ -192,7 +192,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
         inputs=inputs,
         outputs=returned + outputs,
         returns=returns,
-        source=source.used_imports(func, code) + code,
+        source=source.prelude(func, code) + code,
         function=func.__name__,
         module=None if module == "__main__" else module,
         **options,

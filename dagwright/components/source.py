@@ -25,24 +25,36 @@ def function_source(func: Callable[..., Any]) -> str:
     return "\n".join(text.splitlines()[node.lineno - 1 :]) + "\n"
 
 
-def used_imports(func: Callable[..., Any], source: str) -> str:
-    """Module-level import lines of ``func``'s module that bind a name the function uses."""
+def prelude(func: Callable[..., Any], source: str) -> str:
+    """What must run before ``source`` in a fresh namespace.
+
+    That is the NamedTuple classes of the function's module that it uses (its return type), and
+    the module-level imports that bind a name used by the function or those classes.
+    """
     try:
         module_text = inspect.getsource(inspect.getmodule(func))  # type: ignore[arg-type]
     except (OSError, TypeError):
         return ""
-    used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-    used |= {
-        n.value.id
-        for n in ast.walk(ast.parse(source))
-        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
-    }
-    keep = []
+    used = _names(source)
+    classes = []
+    for name in sorted(used):
+        obj = func.__globals__.get(name)
+        if (isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields")
+                and obj.__module__ == func.__module__):
+            text = textwrap.dedent(inspect.getsource(obj))
+            classes.append(text)
+            used |= _names(text)
+    imports = []
     for stmt in ast.parse(module_text).body:
         if isinstance(stmt, ast.ImportFrom) and (stmt.level or stmt.module == "__future__"):
             continue
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             bound = {(a.asname or a.name).split(".")[0] for a in stmt.names}
             if bound & used:
-                keep.append(ast.get_source_segment(module_text, stmt) or "")
-    return "\n".join(keep) + ("\n" if keep else "")
+                imports.append((ast.get_source_segment(module_text, stmt) or "") + "\n")
+    return "".join(imports) + "".join(c if c.endswith("\n") else c + "\n" for c in classes)
+
+
+def _names(text: str) -> set[str]:
+    """Every bare name a piece of code reads (``np`` in ``np.zeros``)."""
+    return {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}

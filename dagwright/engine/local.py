@@ -183,7 +183,8 @@ class LocalEngine:
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.echo(f"  {mark} {record.label:<32} {record.status:<16} {record.duration:.3f}s")
         if record.error:
-            self.echo(f"      {record.error}")
+            detail = record.traceback or record.error
+            self.echo("\n".join("      " + line for line in detail.rstrip().splitlines()))
 
     def _execute(self, task: TaskIR, record: StepRecord, scope: list[str], path: Path_,
                  items: dict[str, Any]) -> None:

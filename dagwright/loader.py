@@ -1,0 +1,69 @@
+"""Find the pipeline a command means: ``FILE.py[:NAME]`` or a saved IR file."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+from dagwright.errors import ValidationError
+
+IR_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def load_pipeline(target: str) -> Any:
+    """A @pipeline, Pipeline builder or PipelineIR named by ``target``.
+
+    Raises:
+        ValidationError: the file does not exist, holds no pipeline, or holds several and
+            ``target`` does not say which.
+    """
+    path_text, name = target, None
+    if ":" in target and not target.endswith((".py", *IR_SUFFIXES)):
+        path_text, name = target.rsplit(":", 1)
+    path = Path(path_text)
+    if not path.is_file():
+        raise ValidationError(f"no such file '{path_text}'", field="FILE",
+                              fix="give a pipeline module (.py) or an IR file (.yaml/.json)")
+    if path.suffix in IR_SUFFIXES:
+        from dagwright.pipelines.ir import PipelineIR
+
+        return PipelineIR.load(path)
+    return _pick(_import_file(path), name, path_text)
+
+
+def _import_file(path: Path) -> Any:
+    """Import a file as a module named after it, with its folder on sys.path (as python does)."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"cannot import '{path}'", field="FILE")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pick(module: Any, name: str | None, where: str) -> Any:
+    from dagwright.pipelines.decorator import Pipeline, PipelineDefinition
+
+    found = {
+        attr: obj for attr, obj in vars(module).items()
+        if isinstance(obj, (PipelineDefinition, Pipeline))
+    }
+    if name is not None:
+        for attr, obj in found.items():
+            if name in (attr, obj.name):
+                return obj
+        raise ValidationError(f"'{where}' has no pipeline '{name}'", field="PIPELINE",
+                              fix=f"use one of {sorted(found)}" if found else "define one")
+    if len(found) == 1:
+        return next(iter(found.values()))
+    if not found:
+        raise ValidationError(f"'{where}' defines no pipeline", field="FILE",
+                              fix="decorate a function with @pipeline or build a Pipeline")
+    raise ValidationError(f"'{where}' defines several pipelines: {sorted(found)}",
+                          field="PIPELINE", fix=f"name one: {where}:{sorted(found)[0]}")
