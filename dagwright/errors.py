@@ -15,11 +15,13 @@ class ValidationError(ValueError):
         *,
         pipeline: str | None = None,
         task: str | None = None,
+        block: str | None = None,
         field: str | None = None,
         fix: str | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.task = task
+        self.block = block
         self.field = field
         self.problem = message
         self.fix = fix
@@ -31,6 +33,8 @@ class ValidationError(ValueError):
             where.append(f"pipeline '{self.pipeline}'")
         if self.task:
             where.append(f"task '{self.task}'")
+        if self.block:
+            where.append(f"block '{self.block}'")
         if self.field:
             where.append(f"field '{self.field}'")
         text = (", ".join(where) + ": " if where else "") + self.problem
@@ -44,6 +48,7 @@ class ValidationError(ValueError):
             self.problem,
             pipeline=self.pipeline or pipeline,
             task=self.task or task,
+            block=self.block,
             field=self.field,
             fix=self.fix,
         )

@@ -185,7 +185,11 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
         if any(o.name == out.name for o in outputs):
             raise fail(f"output '{out.name}' is both returned and an Output[...] parameter", out.name)
     module = func.__module__ if func.__qualname__ == func.__name__ else None
-    code = source.function_source(func)
+    try:
+        code = source.function_source(func)
+    except (OSError, TypeError) as exc:
+        raise fail(f"its source cannot be read ({exc})",
+                   fix="define the component with a def statement in a file") from exc
     return ComponentSpec(
         name=comp_name,
         description=options.pop("description") or docstrings.summary(func.__doc__),

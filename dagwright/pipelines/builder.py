@@ -142,8 +142,9 @@ class PipelineBuilder:
         parent = self.current_group
         last = self._last_child.get(parent)
         chain = self._chains.get(parent)
-        if chain is None or last is None or self.ir.group(last).kind != "condition" or (
-            self.ir.group(last).branch == "else"
+        previous = next((g for g in self.ir.groups if g.id == last), None)
+        if chain is None or previous is None or previous.kind != "condition" or (
+            previous.branch == "else"
         ):
             raise self.error(
                 f"{branch} must directly follow an If or Elif block",

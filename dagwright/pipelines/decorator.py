@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from types import TracebackType
@@ -39,8 +40,11 @@ class PipelineDefinition:
 
     def params(self) -> list[IOSpec]:
         """The pipeline's parameters, from its signature."""
-        try:
-            hints = typing.get_type_hints(self.func)
+        annotations = {k: v for k, v in self.func.__annotations__.items() if k != "return"}
+        try:  # the return annotation may name a class local to the caller: leave it out
+            hints = typing.get_type_hints(
+                types.SimpleNamespace(__annotations__=annotations), self.func.__globals__
+            )
         except Exception as exc:
             raise ValidationError(f"type hints do not evaluate ({exc})", pipeline=self.name) from exc
         described = docstrings.param_descriptions(self.func.__doc__)

@@ -130,7 +130,9 @@ class PipelineIR:
         data["outputs"] = self.outputs
         data["groups"] = [g.to_dict() for g in self.groups]
         data["tasks"] = [t.to_dict() for t in self.tasks]
-        data["components"] = {cid: c.to_dict() for cid, c in self.components.items()}
+        data["components"] = {
+            cid: {"digest": c.digest, **c.to_dict()} for cid, c in self.components.items()
+        }
         return data
 
     @classmethod
@@ -153,7 +155,7 @@ class PipelineIR:
             groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
             tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
             components={
-                cid: ComponentSpec.from_dict(c) for cid, c in data.get("components", {}).items()
+                cid: _component(cid, c) for cid, c in data.get("components", {}).items()
             },
         )
 
@@ -182,6 +184,22 @@ class PipelineIR:
     def load(cls, path: str | Path) -> PipelineIR:
         text = Path(path).read_text(encoding="utf-8")
         return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
+
+
+def _component(cid: str, data: dict[str, Any]) -> ComponentSpec:
+    """Read one component, refusing one whose content no longer matches its digest."""
+    from dagwright.errors import ValidationError
+
+    fields = dict(data)
+    recorded = fields.pop("digest", None)
+    spec = ComponentSpec.from_dict(fields)
+    if recorded is not None and recorded != spec.digest:
+        raise ValidationError(
+            f"component '{cid}' was changed after it was compiled (its digest no longer matches)",
+            field="digest",
+            fix="recompile the pipeline from its Python source, or delete the digest line",
+        )
+    return spec
 
 
 class _Dumper(yaml.SafeDumper):

@@ -57,7 +57,7 @@ class _Checker:
                 raise exc.within(task=task.name) from None
         for group in self.ir.groups:
             if group.id in seen:
-                raise self.fail(f"duplicate name '{group.id}' (a task and a block)", task=group.id)
+                raise self.fail(f"duplicate name '{group.id}' (a task and a block)", block=group.id)
             seen.add(group.id)
 
     def _check_schedule(self, schedule: str) -> None:
@@ -68,7 +68,7 @@ class _Checker:
                             fix="use five fields, e.g. '0 3 * * *' for 03:00 every day")
 
     def _check_group(self, group: GroupIR) -> None:
-        where = {"task": group.id}
+        where = {"block": group.id}
         if group.parent is not None and group.parent not in self.groups:
             raise self.fail(f"block '{group.id}' names unknown parent '{group.parent}'", **where)
         if group.kind == "condition":
@@ -96,7 +96,7 @@ class _Checker:
         if op is None:
             if not isinstance(expr.get("constant"), bool):
                 raise self.fail(f"condition {expr!r} is neither a comparison nor true/false",
-                                task=where, field="condition")
+                                block=where, field="condition")
             return
         if op in ("and", "or"):
             for arg in expr.get("args", []):
@@ -106,20 +106,20 @@ class _Checker:
             self._check_condition(expr["arg"], scope, where)
             return
         if op not in _ORDERED | _EQUALITY:
-            raise self.fail(f"unknown operator '{op}'", task=where, field="condition")
-        left = self.type_of(expr["left"], scope, task=where, field="condition")
-        right = self.type_of(expr["right"], scope, task=where, field="condition")
+            raise self.fail(f"unknown operator '{op}'", block=where, field="condition")
+        left = self.type_of(expr["left"], scope, block=where, field="condition")
+        right = self.type_of(expr["right"], scope, block=where, field="condition")
         for side, kind in ((expr["left"], left), (expr["right"], right)):
             if not t.comparable(kind, op in _ORDERED):
                 raise self.fail(
                     f"condition compares {_describe(side)}, of type {kind}, which cannot be "
                     f"{'ordered' if op in _ORDERED else 'compared'}",
-                    task=where, field="condition",
+                    block=where, field="condition",
                     fix="compare int, float, str (or bool with == / !=) values",
                 )
         if not (t.compatible(left, right) or t.compatible(right, left)):
             raise self.fail(f"condition compares a {left} with a {right}",
-                            task=where, field="condition")
+                            block=where, field="condition")
 
     def _check_task(self, task: TaskIR) -> None:
         spec = self.ir.components.get(task.component)
