@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import linecache
 import os
 import sys
 import traceback
@@ -96,7 +97,10 @@ def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
         if isinstance(candidate, Component) and candidate.digest == digest:
             return candidate.func
     namespace: dict[str, Any] = {"__name__": f"dagwright_component_{spec.function}"}
-    code = compile(spec.source, f"<component {spec.name}>", "exec")
+    filename = f"<component {spec.name}>"
+    # registered so tracebacks of the rebuilt function show its lines
+    linecache.cache[filename] = (len(spec.source), None, spec.source.splitlines(True), filename)
+    code = compile(spec.source, filename, "exec")
     exec(code, namespace)  # the component's own source, carried in the spec
     func = namespace[spec.function]
     _FROM_SOURCE[digest] = func

@@ -20,8 +20,8 @@ def store(tmp_path: Path) -> Path:
 def run(store: Path):  # type: ignore[no-untyped-def]
     """dagwright.run into the test's own store, quietly."""
 
-    def _run(pipeline: Any, **kwargs: Any) -> RunResult:
+    def _run(pipeline: Any, *arguments: Any, **kwargs: Any) -> RunResult:
         kwargs.setdefault("echo", False)
-        return dagwright.run(pipeline, root=store, **kwargs)
+        return dagwright.run(pipeline, *arguments, root=store, **kwargs)
 
     return _run

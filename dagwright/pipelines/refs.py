@@ -30,6 +30,12 @@ class Condition:
     def __invert__(self) -> Condition:
         return Condition({"op": "not", "arg": self.expr})
 
+    def __rand__(self, other: Any) -> Condition:
+        return as_condition(other) & self
+
+    def __ror__(self, other: Any) -> Condition:
+        return as_condition(other) | self
+
     def __bool__(self) -> bool:
         raise TypeError(
             "a pipeline condition has no value while the pipeline is built: "
@@ -67,6 +73,15 @@ class Operand(abc.ABC):
 
     def __ge__(self, other: Any) -> Condition:
         return self._compare("ge", other)
+
+    def __and__(self, other: Any) -> Condition:
+        return as_condition(self) & other
+
+    def __or__(self, other: Any) -> Condition:
+        return as_condition(self) | other
+
+    def __invert__(self) -> Condition:
+        return ~as_condition(self)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -162,11 +177,26 @@ def to_value(obj: Any) -> Value:
         raise TypeError(
             f"{obj!r} is a task; pass one of its outputs (task.output or task.outputs['name'])"
         )
+    if _holds_reference(obj):
+        raise TypeError(
+            f"{obj!r} holds task outputs or parameters inside a list or dict; "
+            "pass each one as an input of its own"
+        )
     try:
         json.dumps(obj)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{obj!r} is not JSON-serializable ({exc})") from exc
     return {"constant": obj}
+
+
+def _holds_reference(obj: Any) -> bool:
+    if isinstance(obj, (Operand, Collected)):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_holds_reference(v) for v in obj)
+    if isinstance(obj, dict):
+        return any(_holds_reference(v) for v in obj.values())
+    return False
 
 
 def as_condition(obj: Any) -> Condition:

@@ -406,3 +406,16 @@ def test_validate_ir_accepts_a_sound_pipeline() -> None:
         return first.output
 
     validate_ir(PipelineIR.from_yaml(p.build().to_yaml()))
+
+
+def test_references_inside_a_literal_list(store: Path) -> None:
+    @component
+    def take_list(xs: list[int]) -> None:
+        pass
+
+    @pipeline
+    def p(n: int) -> None:
+        take_list(xs=[n, 1])
+
+    _refused(lambda: p, store, "holds task outputs or parameters inside a list or dict",
+             "field 'xs'")

@@ -1,0 +1,96 @@
+"""The ``dagwright`` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dagwright.pipelines.ir import PipelineIR
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "pipelines.py"
+
+pytestmark = pytest.mark.integration
+
+
+def dagwright(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+    return subprocess.run([sys.executable, "-m", "dagwright.cli", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_run_with_params_prints_steps_and_outputs(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "run", f"{FIXTURE}:greet", "-p", "word=yo", "-p", "times=3",
+                     "-p", 'tags=["a", "b"]')
+    assert proc.returncode == 0, proc.stderr
+    assert "✓ shout[0]" in proc.stdout and "✓ shout[1]" in proc.stdout
+    assert "output output = 'YO!YO!YO!'" in proc.stdout
+    runs = list((tmp_path / "home" / "runs").iterdir())
+    record = json.loads((runs[0] / "run.json").read_text())
+    assert record["params"] == {"word": "yo", "times": 3, "tags": ["a", "b"]}
+    assert record["outputs"] == {"output": "YO!YO!YO!"}
+
+
+def test_a_failed_run_exits_1(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "run", f"{FIXTURE}:failing", "-q")
+    assert proc.returncode == 1
+    assert proc.stdout.split()[1] == "failed"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", f"{FIXTURE}:invalid"], "task 'count', field 'n': type mismatch"),
+        (["run", f"{FIXTURE}:greet", "-p", "times=many"], "field 'times': cannot read 'many'"),
+        (["run", f"{FIXTURE}:greet", "-p", "colour=red"], "unknown parameter 'colour'"),
+        (["run", f"{FIXTURE}:greet", "-p", "times"], "'-p times' is not name=value"),
+        (["run", str(FIXTURE)], "defines several pipelines"),
+        (["run", f"{FIXTURE}:nope"], "has no pipeline 'nope'"),
+        (["run", "missing.py"], "no such file 'missing.py'"),
+        (["compile", f"{FIXTURE}:greet", "--target", "nomad"], "unknown target 'nomad'"),
+        (["inspect", f"{FIXTURE}:invalid"], "type mismatch"),
+    ],
+)
+def test_bad_input_exits_2_without_a_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = dagwright(tmp_path, *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_inspect_prints_tasks_edges_and_blocks(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "inspect", f"{FIXTURE}:greet")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "pipeline greet"
+    assert "  times: int = 2" in lines
+    assert "  shout (shout)  in loop-1" in lines
+    assert "    in  word <- item(loop-1)" in lines
+    assert "  loop-1: for item in tags" in lines
+    assert "  output <- shout-2.output" in lines
+
+
+def test_compile_then_run_and_compile_from_the_ir_file(tmp_path: Path) -> None:
+    out = tmp_path / "greet.yaml"
+    proc = dagwright(tmp_path, "compile", f"{FIXTURE}:greet", "--target", "ir", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    again = dagwright(tmp_path, "compile", str(out))
+    assert again.stdout == out.read_text()
+    assert PipelineIR.load(out).name == "greet"
+    ran = dagwright(tmp_path, "run", str(out), "-p", "word=ir")
+    assert ran.returncode == 0, ran.stderr
+    assert "output output = 'IR!IR!'" in ran.stdout
+
+
+def test_an_error_in_the_pipeline_file_exits_1_with_its_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise ImportError('no such thing')\n")
+    proc = dagwright(tmp_path, "run", str(broken))
+    assert proc.returncode == 1
+    assert "Traceback" in proc.stderr and "no such thing" in proc.stderr
