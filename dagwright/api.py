@@ -71,8 +71,9 @@ def run(
             printer(f"  output {name} = {value!r}")
     if raise_on_error and not result.succeeded:
         failed = next(s for s in result.steps if s.status == "failed")
-        raise RunFailed(f"run {result.run_id} failed at step '{failed.label}': {failed.error}",
-                        result)
+        raise RunFailed(
+            f"run {result.run_id} failed at step '{failed.label}': {failed.error}", result
+        )
     return result
 
 

@@ -48,8 +48,11 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ValidationError(f"'-p {pair}' is not name=value", field="-p",
-                                  fix="write -p name=value, e.g. -p lr=0.1")
+            raise ValidationError(
+                f"'-p {pair}' is not name=value",
+                field="-p",
+                fix="write -p name=value, e.g. -p lr=0.1",
+            )
         given[name.strip()] = value
     return given
 
@@ -62,10 +65,20 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("target")
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A pipeline parameter; repeat for several.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A pipeline parameter; repeat for several.",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status.")
 def run(target: str, params: tuple[str, ...], root: Path | None, quiet: bool) -> None:
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here, step by step."""
@@ -94,10 +107,21 @@ def inspect(target: str) -> None:
 
 @cli.command(name="compile")
 @click.argument("target")
-@click.option("-t", "--target", "kind", default="ir", show_default=True,
-              help="What to write: ir (kfp and argo as they arrive).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write; standard output when left out.")
+@click.option(
+    "-t",
+    "--target",
+    "kind",
+    default="ir",
+    show_default=True,
+    help="What to write: ir (kfp and argo as they arrive).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
 def compile_command(target: str, kind: str, output: Path | None) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline

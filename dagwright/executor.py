@@ -72,13 +72,17 @@ class StepOutcome:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": self.values,
-                "artifacts": {k: a.to_dict() for k, a in self.artifacts.items()}}
+        return {
+            "values": self.values,
+            "artifacts": {k: a.to_dict() for k, a in self.artifacts.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepOutcome:
-        return cls(values=data.get("values", {}),
-                   artifacts={k: Artifact.from_dict(a) for k, a in data.get("artifacts", {}).items()})
+        return cls(
+            values=data.get("values", {}),
+            artifacts={k: Artifact.from_dict(a) for k, a in data.get("artifacts", {}).items()},
+        )
 
 
 def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
@@ -119,7 +123,9 @@ def run_step(step: Step) -> StepOutcome:
     kwargs = dict(step.parameters)
     for name, data in step.artifacts.items():
         kwargs[name] = (
-            [Artifact.from_dict(d) for d in data] if isinstance(data, list) else Artifact.from_dict(data)
+            [Artifact.from_dict(d) for d in data]
+            if isinstance(data, list)
+            else Artifact.from_dict(data)
         )
     written: dict[str, Artifact] = {}
     for out in spec.output_artifacts:

@@ -24,8 +24,11 @@ def load_pipeline(target: str) -> Any:
         path_text, name = target.rsplit(":", 1)
     path = Path(path_text)
     if not path.is_file():
-        raise ValidationError(f"no such file '{path_text}'", field="FILE",
-                              fix="give a pipeline module (.py) or an IR file (.yaml/.json)")
+        raise ValidationError(
+            f"no such file '{path_text}'",
+            field="FILE",
+            fix="give a pipeline module (.py) or an IR file (.yaml/.json)",
+        )
     if path.suffix in IR_SUFFIXES:
         from dagwright.pipelines.ir import PipelineIR
 
@@ -51,19 +54,29 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
     from dagwright.pipelines.decorator import Pipeline, PipelineDefinition
 
     found = {
-        attr: obj for attr, obj in vars(module).items()
+        attr: obj
+        for attr, obj in vars(module).items()
         if isinstance(obj, (PipelineDefinition, Pipeline))
     }
     if name is not None:
         for attr, obj in found.items():
             if name in (attr, obj.name):
                 return obj
-        raise ValidationError(f"'{where}' has no pipeline '{name}'", field="PIPELINE",
-                              fix=f"use one of {sorted(found)}" if found else "define one")
+        raise ValidationError(
+            f"'{where}' has no pipeline '{name}'",
+            field="PIPELINE",
+            fix=f"use one of {sorted(found)}" if found else "define one",
+        )
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
-        raise ValidationError(f"'{where}' defines no pipeline", field="FILE",
-                              fix="decorate a function with @pipeline or build a Pipeline")
-    raise ValidationError(f"'{where}' defines several pipelines: {sorted(found)}",
-                          field="PIPELINE", fix=f"name one: {where}:{sorted(found)[0]}")
+        raise ValidationError(
+            f"'{where}' defines no pipeline",
+            field="FILE",
+            fix="decorate a function with @pipeline or build a Pipeline",
+        )
+    raise ValidationError(
+        f"'{where}' defines several pipelines: {sorted(found)}",
+        field="PIPELINE",
+        fix=f"name one: {where}:{sorted(found)[0]}",
+    )

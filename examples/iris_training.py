@@ -29,8 +29,11 @@ class Split(NamedTuple):
 
 @component(packages=["scikit-learn"])
 def split_data(
-    data: Input[Dataset], train: Output[Dataset], test: Output[Dataset],
-    test_fraction: float = 0.3, seed: int = 0,
+    data: Input[Dataset],
+    train: Output[Dataset],
+    test: Output[Dataset],
+    test_fraction: float = 0.3,
+    seed: int = 0,
 ) -> Split:
     """Split rows into a stratified train and test set.
 

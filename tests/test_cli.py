@@ -20,13 +20,28 @@ pytestmark = pytest.mark.integration
 
 def dagwright(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
-    return subprocess.run([sys.executable, "-m", "dagwright.cli", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_run_with_params_prints_steps_and_outputs(tmp_path: Path) -> None:
-    proc = dagwright(tmp_path, "run", f"{FIXTURE}:greet", "-p", "word=yo", "-p", "times=3",
-                     "-p", 'tags=["a", "b"]')
+    proc = dagwright(
+        tmp_path,
+        "run",
+        f"{FIXTURE}:greet",
+        "-p",
+        "word=yo",
+        "-p",
+        "times=3",
+        "-p",
+        'tags=["a", "b"]',
+    )
     assert proc.returncode == 0, proc.stderr
     assert "✓ shout[0]" in proc.stdout and "✓ shout[1]" in proc.stdout
     assert "output output = 'YO!YO!YO!'" in proc.stdout
@@ -56,7 +71,9 @@ def test_a_failed_run_exits_1(tmp_path: Path) -> None:
         (["inspect", f"{FIXTURE}:invalid"], "type mismatch"),
     ],
 )
-def test_bad_input_exits_2_without_a_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_input_exits_2_without_a_traceback(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     proc = dagwright(tmp_path, *args)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr

@@ -48,9 +48,19 @@ def _spec_from_ir(component_obj: object) -> object:
 def _execute(tmp_path: Path, step: Step) -> tuple[subprocess.CompletedProcess[str], dict]:
     (tmp_path / "step.json").write_text(json.dumps(step.to_dict()))
     proc = subprocess.run(
-        [sys.executable, "-m", "dagwright.executor", "--step", "step.json",
-         "--result", "result.json"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "dagwright.executor",
+            "--step",
+            "step.json",
+            "--result",
+            "result.json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return proc, json.loads((tmp_path / "result.json").read_text())
 
@@ -97,10 +107,13 @@ def test_functions_resolve_live_then_from_source() -> None:
 def test_run_step_in_process(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("one")
-    outcome = run_step(Step(
-        component=summarise.spec, task="s",
-        artifacts={"data": {"type": "Dataset", "name": "data", "uri": str(source)}},
-        outputs={"copy": str(tmp_path / "copy")},
-    ))
+    outcome = run_step(
+        Step(
+            component=summarise.spec,
+            task="s",
+            artifacts={"data": {"type": "Dataset", "name": "data", "uri": str(source)}},
+            outputs={"copy": str(tmp_path / "copy")},
+        )
+    )
     assert outcome.values == {"lines": 1, "first": "one"}
     assert (tmp_path / "copy").read_text() == "> one"

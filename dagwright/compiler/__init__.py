@@ -26,8 +26,12 @@ def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = Non
         ValidationError: for an unknown target or an invalid pipeline (nothing is written).
     """
     if target not in TARGETS:
-        raise ValidationError(f"unknown target '{target}'", pipeline=ir.name, field="target",
-                              fix=f"use one of {sorted(TARGETS)}")
+        raise ValidationError(
+            f"unknown target '{target}'",
+            pipeline=ir.name,
+            field="target",
+            fix=f"use one of {sorted(TARGETS)}",
+        )
     validate_ir(ir)
     if target == "ir" and path is not None and str(path).endswith(".json"):
         text = ir.to_json()

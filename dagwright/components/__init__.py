@@ -14,6 +14,18 @@ from dagwright.components.decorator import Component, component
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 
 __all__ = [
-    "HTML", "Artifact", "Component", "ComponentSpec", "Dataset", "IOSpec", "Input", "Markdown",
-    "Metrics", "Model", "Output", "Resources", "Retry", "component",
+    "HTML",
+    "Artifact",
+    "Component",
+    "ComponentSpec",
+    "Dataset",
+    "IOSpec",
+    "Input",
+    "Markdown",
+    "Metrics",
+    "Model",
+    "Output",
+    "Resources",
+    "Retry",
+    "component",
 ]

@@ -40,7 +40,12 @@ class Artifact:
         self._path = value
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type_name, "name": self.name, "uri": self.uri, "metadata": self.metadata}
+        return {
+            "type": self.type_name,
+            "name": self.name,
+            "uri": self.uri,
+            "metadata": self.metadata,
+        }
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Artifact:

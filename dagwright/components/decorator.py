@@ -169,7 +169,9 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
         try:
             info = describe_annotation(hints[param.name])
         except UnsupportedAnnotation as exc:
-            raise fail(f"input '{param.name}' has an unsupported annotation: {exc}", param.name) from exc
+            raise fail(
+                f"input '{param.name}' has an unsupported annotation: {exc}", param.name
+            ) from exc
         io = IOSpec(param.name, info.type, info.artifact, described.get(param.name, ""))
         if info.direction == "out":
             outputs.append(io)
@@ -183,13 +185,17 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
     returns, returned = _return_outputs(hints.get("return"), described, fail)
     for out in returned:
         if any(o.name == out.name for o in outputs):
-            raise fail(f"output '{out.name}' is both returned and an Output[...] parameter", out.name)
+            raise fail(
+                f"output '{out.name}' is both returned and an Output[...] parameter", out.name
+            )
     module = func.__module__ if func.__qualname__ == func.__name__ else None
     try:
         code = source.function_source(func)
     except (OSError, TypeError) as exc:
-        raise fail(f"its source cannot be read ({exc})",
-                   fix="define the component with a def statement in a file") from exc
+        raise fail(
+            f"its source cannot be read ({exc})",
+            fix="define the component with a def statement in a file",
+        ) from exc
     return ComponentSpec(
         name=comp_name,
         description=options.pop("description") or docstrings.summary(func.__doc__),
@@ -224,7 +230,9 @@ def _return_outputs(
             outs.append(IOSpec(field_name, _return_type(field_type, field_name, fail)))
         return "namedtuple", outs
     description = described.get("Returns", "")
-    return "single", [IOSpec(SINGLE_OUTPUT, _return_type(annotation, "return", fail), False, description)]
+    return "single", [
+        IOSpec(SINGLE_OUTPUT, _return_type(annotation, "return", fail), False, description)
+    ]
 
 
 def _return_type(annotation: Any, where: str, fail: Callable[..., Exception]) -> str:

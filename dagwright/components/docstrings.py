@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 import re
 
-_SECTION = re.compile(r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Outputs|Example[s]?):\s*$")
+_SECTION = re.compile(
+    r"^(Args|Arguments|Parameters|Returns|Raises|Yields|Outputs|Example[s]?):\s*$"
+)
 _GOOGLE_ARG = re.compile(r"^(\w+)\s*(\([^)]*\))?\s*:\s*(.*)$")
 _REST_PARAM = re.compile(r"^:param\s+(?:\S+\s+)?(\w+):\s*(.*)$")
 

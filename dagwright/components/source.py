@@ -8,7 +8,9 @@ helpers defined elsewhere in the module must be imported or defined inside the f
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import linecache
 import textwrap
 from collections.abc import Callable
 from typing import Any
@@ -31,21 +33,27 @@ def prelude(func: Callable[..., Any], source: str) -> str:
     That is the NamedTuple classes of the function's module that it uses (its return type), and
     the module-level imports that bind a name used by the function or those classes.
     """
-    try:
-        module_text = inspect.getsource(inspect.getmodule(func))  # type: ignore[arg-type]
-    except (OSError, TypeError):
+    # read the defining file itself: the module may not be registered in sys.modules
+    module_text = "".join(linecache.getlines(func.__code__.co_filename))
+    if not module_text:
         return ""
+    module = _parse(module_text)
+    defined = {n.name: n for n in module.body if isinstance(n, ast.ClassDef)}
     used = _names(source)
     classes = []
     for name in sorted(used):
         obj = func.__globals__.get(name)
-        if (isinstance(obj, type) and issubclass(obj, tuple) and hasattr(obj, "_fields")
-                and obj.__module__ == func.__module__):
-            text = textwrap.dedent(inspect.getsource(obj))
+        if (
+            name in defined
+            and isinstance(obj, type)
+            and issubclass(obj, tuple)
+            and hasattr(obj, "_fields")
+        ):
+            text = ast.get_source_segment(module_text, defined[name]) or ""
             classes.append(text)
             used |= _names(text)
     imports = []
-    for stmt in ast.parse(module_text).body:
+    for stmt in module.body:
         if isinstance(stmt, ast.ImportFrom) and (stmt.level or stmt.module == "__future__"):
             continue
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -53,6 +61,12 @@ def prelude(func: Callable[..., Any], source: str) -> str:
             if bound & used:
                 imports.append((ast.get_source_segment(module_text, stmt) or "") + "\n")
     return "".join(imports) + "".join(c if c.endswith("\n") else c + "\n" for c in classes)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(module_text: str) -> ast.Module:
+    """Parsed once per module text: a module with many components is read once."""
+    return ast.parse(module_text)
 
 
 def _names(text: str) -> set[str]:

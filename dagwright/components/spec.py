@@ -56,7 +56,9 @@ class Resources:
     gpu: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)) if v}
+        return {
+            k: v for k, v in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)) if v
+        }
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,12 @@ from dagwright.components.artifacts import (
 )
 
 _PRIMITIVES: dict[Any, str] = {
-    str: "str", int: "int", float: "float", bool: "bool", list: "list", dict: "dict"
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    list: "list",
+    dict: "dict",
 }
 ANY = "any"
 
@@ -91,7 +96,9 @@ def _strip_optional(annotation: Any) -> Any:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1 and len(typing.get_args(annotation)) == 2:
             return args[0]
-        raise UnsupportedAnnotation(f"{annotation!r}: unions other than Optional[X] are not supported")
+        raise UnsupportedAnnotation(
+            f"{annotation!r}: unions other than Optional[X] are not supported"
+        )
     return None
 
 
@@ -180,8 +187,10 @@ def value_matches(value: Any, type_str: str) -> bool:
             not args or all(value_matches(v, args[0]) for v in value)
         )
     if head == "dict":
-        return isinstance(value, dict) and all(isinstance(k, str) for k in value) and (
-            not args or all(value_matches(v, args[1]) for v in value.values())
+        return (
+            isinstance(value, dict)
+            and all(isinstance(k, str) for k in value)
+            and (not args or all(value_matches(v, args[1]) for v in value.values()))
         )
     return False
 

@@ -36,8 +36,12 @@ _BAD = (FAILED, UPSTREAM_FAILED)
 class LocalEngine:
     """Runs one pipeline IR in this process."""
 
-    def __init__(self, ir: PipelineIR, store: LocalStore | None = None,
-                 echo: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        ir: PipelineIR,
+        store: LocalStore | None = None,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
         self.ir = ir
         self.store = store or LocalStore()
         self.echo = echo or (lambda line: None)
@@ -96,8 +100,15 @@ class LocalEngine:
         outputs: dict[str, Any] = {}
         if not failed:
             outputs = {name: self._resolve(v, [], (), {}) for name, v in self.ir.outputs.items()}
-        result = RunResult(self.run_id, self.ir.name, FAILED if failed else SUCCEEDED, outputs,
-                           self.records, self.store.run_dir(self.run_id), dict(arguments))
+        result = RunResult(
+            self.run_id,
+            self.ir.name,
+            FAILED if failed else SUCCEEDED,
+            outputs,
+            self.records,
+            self.store.run_dir(self.run_id),
+            dict(arguments),
+        )
         self.store.write_record(self.run_id, result.to_record())
         return result
 
@@ -186,8 +197,9 @@ class LocalEngine:
             detail = record.traceback or record.error
             self.echo("\n".join("      " + line for line in detail.rstrip().splitlines()))
 
-    def _execute(self, task: TaskIR, record: StepRecord, scope: list[str], path: Path_,
-                 items: dict[str, Any]) -> None:
+    def _execute(
+        self, task: TaskIR, record: StepRecord, scope: list[str], path: Path_, items: dict[str, Any]
+    ) -> None:
         spec = self.ir.components[task.component]
         step = Step(spec, record.label)
         for out in spec.output_artifacts:

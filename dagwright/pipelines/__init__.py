@@ -7,7 +7,20 @@ from dagwright.pipelines.ir import IR_VERSION, GroupIR, PipelineIR, TaskIR
 from dagwright.pipelines.refs import Collected, Condition
 
 __all__ = [
-    "IR_VERSION", "Collected", "Condition", "Elif", "Else", "ExitHandler", "GroupIR", "If",
-    "ParallelFor", "Pipeline", "PipelineDefinition", "PipelineHandle", "PipelineIR", "TaskHandle",
-    "TaskIR", "pipeline",
+    "IR_VERSION",
+    "Collected",
+    "Condition",
+    "Elif",
+    "Else",
+    "ExitHandler",
+    "GroupIR",
+    "If",
+    "ParallelFor",
+    "Pipeline",
+    "PipelineDefinition",
+    "PipelineHandle",
+    "PipelineIR",
+    "TaskHandle",
+    "TaskIR",
+    "pipeline",
 ]

@@ -9,7 +9,9 @@ from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import PipelineIR
 
 
-def bind_arguments(ir: PipelineIR, given: dict[str, Any], *, as_text: bool = False) -> dict[str, Any]:
+def bind_arguments(
+    ir: PipelineIR, given: dict[str, Any], *, as_text: bool = False
+) -> dict[str, Any]:
     """Every parameter's value: the given one or the default.
 
     Args:
@@ -23,15 +25,22 @@ def bind_arguments(ir: PipelineIR, given: dict[str, Any], *, as_text: bool = Fal
     names = [p.name for p in ir.params]
     for name in given:
         if name not in names:
-            raise ValidationError(f"unknown parameter '{name}'", pipeline=ir.name, field=name,
-                                  fix=f"its parameters are {names}" if names else "it takes none")
+            raise ValidationError(
+                f"unknown parameter '{name}'",
+                pipeline=ir.name,
+                field=name,
+                fix=f"its parameters are {names}" if names else "it takes none",
+            )
     bound: dict[str, Any] = {}
     for param in ir.params:
         if param.name not in given:
             if not param.has_default:
-                raise ValidationError(f"missing parameter '{param.name}' ({param.type})",
-                                      pipeline=ir.name, field=param.name,
-                                      fix=f"pass -p {param.name}=... or {param.name}=...")
+                raise ValidationError(
+                    f"missing parameter '{param.name}' ({param.type})",
+                    pipeline=ir.name,
+                    field=param.name,
+                    fix=f"pass -p {param.name}=... or {param.name}=...",
+                )
             bound[param.name] = param.default
             continue
         value = given[param.name]
@@ -39,10 +48,14 @@ def bind_arguments(ir: PipelineIR, given: dict[str, Any], *, as_text: bool = Fal
             try:
                 value = t.from_text(value, param.type)
             except ValueError as exc:
-                raise ValidationError(f"cannot read {value!r} as {param.type} ({exc})",
-                                      pipeline=ir.name, field=param.name) from exc
+                raise ValidationError(
+                    f"cannot read {value!r} as {param.type} ({exc})",
+                    pipeline=ir.name,
+                    field=param.name,
+                ) from exc
         if not t.value_matches(value, param.type):
-            raise ValidationError(f"{value!r} is not a {param.type}", pipeline=ir.name,
-                                  field=param.name)
+            raise ValidationError(
+                f"{value!r} is not a {param.type}", pipeline=ir.name, field=param.name
+            )
         bound[param.name] = value
     return bound

@@ -41,8 +41,14 @@ class PipelineBuilder:
 
     # parameters and tasks
 
-    def add_param(self, name: str, type_str: str, default: Any = None, has_default: bool = False,
-                  description: str = "") -> ParamRef:
+    def add_param(
+        self,
+        name: str,
+        type_str: str,
+        default: Any = None,
+        has_default: bool = False,
+        description: str = "",
+    ) -> ParamRef:
         if self.ir.param(name) is not None:
             raise self.error(f"parameter '{name}' is declared twice", field=name)
         param = IOSpec(name, type_str, description=description)
@@ -98,9 +104,15 @@ class PipelineBuilder:
             raise self.error(
                 f"duplicate task name '{new}'", task=new, fix="give every task a distinct name"
             )
-        used = [t.name for t in self.ir.tasks if old in t.after or any(
-            v.get("task") == old or v.get("collected", {}).get("task") == old
-            for v in t.inputs.values())]
+        used = [
+            t.name
+            for t in self.ir.tasks
+            if old in t.after
+            or any(
+                v.get("task") == old or v.get("collected", {}).get("task") == old
+                for v in t.inputs.values()
+            )
+        ]
         if used:
             raise self.error(
                 f"task '{old}' cannot be renamed to '{new}': '{used[0]}' already uses it",
@@ -123,8 +135,12 @@ class PipelineBuilder:
 
     @contextmanager
     def group(self, kind: str, **fields: Any) -> Iterator[GroupIR]:
-        group = GroupIR(self._unique(fields.pop("id", None) or self._next_id(kind)), kind,
-                        self.current_group, **fields)
+        group = GroupIR(
+            self._unique(fields.pop("id", None) or self._next_id(kind)),
+            kind,
+            self.current_group,
+            **fields,
+        )
         self.ir.groups.append(group)
         self._touch(group.id)
         self._groups.append(group.id)
@@ -143,8 +159,11 @@ class PipelineBuilder:
         last = self._last_child.get(parent)
         chain = self._chains.get(parent)
         previous = next((g for g in self.ir.groups if g.id == last), None)
-        if chain is None or previous is None or previous.kind != "condition" or (
-            previous.branch == "else"
+        if (
+            chain is None
+            or previous is None
+            or previous.kind != "condition"
+            or (previous.branch == "else")
         ):
             raise self.error(
                 f"{branch} must directly follow an If or Elif block",
@@ -159,7 +178,9 @@ class PipelineBuilder:
         else:
             self._chains[parent].append(own)
 
-    def call_pipeline(self, definition: PipelineDefinition, kwargs: dict[str, Any]) -> PipelineHandle:
+    def call_pipeline(
+        self, definition: PipelineDefinition, kwargs: dict[str, Any]
+    ) -> PipelineHandle:
         """Trace another pipeline inline, as a sub-DAG group of this one."""
         params = definition.params()
         unknown = sorted(set(kwargs) - {p.name for p in params})
@@ -322,8 +343,9 @@ class TaskHandle(Handle):
 class PipelineHandle(Handle):
     """A pipeline used as one step of another."""
 
-    def __init__(self, builder: PipelineBuilder, name: str, outputs: dict[str, Any],
-                 tasks: list[str]) -> None:
+    def __init__(
+        self, builder: PipelineBuilder, name: str, outputs: dict[str, Any], tasks: list[str]
+    ) -> None:
         self.builder = builder
         self.name = name
         self._outputs = outputs

@@ -18,7 +18,9 @@ def current_builder() -> PipelineBuilder | None:
 def require_builder(what: str) -> PipelineBuilder:
     builder = _CURRENT.get()
     if builder is None:
-        raise RuntimeError(f"{what} can only be used inside a @pipeline function or `with Pipeline(...)`")
+        raise RuntimeError(
+            f"{what} can only be used inside a @pipeline function or `with Pipeline(...)`"
+        )
     return builder
 
 

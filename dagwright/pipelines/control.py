@@ -26,7 +26,9 @@ class _Block(AbstractContextManager[Any]):
         return group
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self._cm.__exit__(exc_type, exc, tb)
@@ -108,13 +110,15 @@ class ExitHandler(_Block):
         builder = require_builder("ExitHandler")
         if not isinstance(exit_task, TaskHandle):
             raise builder.error(
-                f"ExitHandler takes a task, not {exit_task!r}", field="exit_task",
+                f"ExitHandler takes a task, not {exit_task!r}",
+                field="exit_task",
                 fix="create the exit task with a component call just before the block",
             )
         if builder.ir.task(exit_task.name).group != builder.current_group:
             raise builder.error(
                 "the exit task must be created in the same block as the ExitHandler",
-                task=exit_task.name, field="exit_task",
+                task=exit_task.name,
+                field="exit_task",
             )
         self.exit_task = exit_task
 

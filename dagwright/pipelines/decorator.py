@@ -24,8 +24,13 @@ from dagwright.pipelines.refs import ParamRef
 class PipelineDefinition:
     """A pipeline function; ``build()`` traces it into the IR (once, then cached)."""
 
-    def __init__(self, func: Callable[..., Any], name: str | None = None,
-                 description: str | None = None, schedule: str | None = None) -> None:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str | None = None,
+        description: str | None = None,
+        schedule: str | None = None,
+    ) -> None:
         if name is not None:
             check_k8s_name(name, "pipeline name")
         else:
@@ -46,7 +51,9 @@ class PipelineDefinition:
                 types.SimpleNamespace(__annotations__=annotations), self.func.__globals__
             )
         except Exception as exc:
-            raise ValidationError(f"type hints do not evaluate ({exc})", pipeline=self.name) from exc
+            raise ValidationError(
+                f"type hints do not evaluate ({exc})", pipeline=self.name
+            ) from exc
         described = docstrings.param_descriptions(self.func.__doc__)
         params = []
         for p in inspect.signature(self.func).parameters.values():
@@ -96,8 +103,12 @@ class PipelineDefinition:
 
 
 def pipeline(
-    func: Callable[..., Any] | None = None, /, *, name: str | None = None,
-    description: str | None = None, schedule: str | None = None,
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    schedule: str | None = None,
 ) -> Any:
     """Declare a pipeline; usable bare (``@pipeline``) or with options.
 
@@ -136,8 +147,13 @@ class Pipeline:
     def name(self) -> str:
         return self._builder.name
 
-    def param(self, name: str, type: Any = str, default: Any = inspect.Parameter.empty,
-              description: str = "") -> ParamRef:
+    def param(
+        self,
+        name: str,
+        type: Any = str,
+        default: Any = inspect.Parameter.empty,
+        description: str = "",
+    ) -> ParamRef:
         """Declare a parameter and return a reference to it."""
         spec = _param_spec(self.name, name, type, description)
         if default is not inspect.Parameter.empty:
@@ -167,8 +183,12 @@ class Pipeline:
         self._tokens.append(context.activate(self._builder))
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         context.deactivate(self._tokens.pop())
 
 
@@ -176,19 +196,23 @@ def _param_spec(pipeline_name: str, name: str, annotation: Any, description: str
     if annotation is None:
         raise ValidationError(
             f"parameter '{name}' has no type hint (an unsupported annotation)",
-            pipeline=pipeline_name, field=name, fix="annotate it, e.g. 'n_rows: int = 100'",
+            pipeline=pipeline_name,
+            field=name,
+            fix="annotate it, e.g. 'n_rows: int = 100'",
         )
     try:
         info = describe_annotation(annotation)
     except UnsupportedAnnotation as exc:
         raise ValidationError(
             f"parameter '{name}' has an unsupported annotation: {exc}",
-            pipeline=pipeline_name, field=name,
+            pipeline=pipeline_name,
+            field=name,
         ) from exc
     if info.artifact:
         raise ValidationError(
             f"parameter '{name}' is an artifact; pipeline parameters are values",
-            pipeline=pipeline_name, field=name,
+            pipeline=pipeline_name,
+            field=name,
             fix="pass a path or URI as a str parameter and read it in a component",
         )
     return IOSpec(name, info.type, description=description)
@@ -200,5 +224,6 @@ def _check_default(pipeline_name: str, param: IOSpec, default: Any) -> None:
     if not value_matches(default, param.type):
         raise ValidationError(
             f"default {default!r} of parameter '{param.name}' is not a {param.type}",
-            pipeline=pipeline_name, field=param.name,
+            pipeline=pipeline_name,
+            field=param.name,
         )

@@ -154,9 +154,7 @@ class PipelineIR:
             outputs=dict(data.get("outputs", {})),
             groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
             tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
-            components={
-                cid: _component(cid, c) for cid, c in data.get("components", {}).items()
-            },
+            components={cid: _component(cid, c) for cid, c in data.get("components", {}).items()},
         )
 
     def to_yaml(self) -> str:

@@ -48,8 +48,11 @@ class _Checker:
         seen: set[str] = set()
         for task in self.ir.tasks:
             if task.name in seen:
-                raise self.fail(f"duplicate task name '{task.name}'", task=task.name,
-                                fix="give every task a distinct name")
+                raise self.fail(
+                    f"duplicate task name '{task.name}'",
+                    task=task.name,
+                    fix="give every task a distinct name",
+                )
             seen.add(task.name)
             try:
                 check_k8s_name(task.name, "task name", pipeline=self.ir.name)
@@ -64,8 +67,11 @@ class _Checker:
         from croniter import croniter
 
         if not croniter.is_valid(schedule):
-            raise self.fail(f"schedule '{schedule}' is not a cron expression", field="schedule",
-                            fix="use five fields, e.g. '0 3 * * *' for 03:00 every day")
+            raise self.fail(
+                f"schedule '{schedule}' is not a cron expression",
+                field="schedule",
+                fix="use five fields, e.g. '0 3 * * *' for 03:00 every day",
+            )
 
     def _check_group(self, group: GroupIR) -> None:
         where = {"block": group.id}
@@ -74,20 +80,30 @@ class _Checker:
         if group.kind == "condition":
             self._check_condition(group.condition or {}, group.parent, group.id)
         elif group.kind == "loop":
-            items = self.type_of(group.items or {}, group.parent, field="ParallelFor items", **where)
+            items = self.type_of(
+                group.items or {}, group.parent, field="ParallelFor items", **where
+            )
             if t.element_type(items) is None:
                 raise self.fail(
-                    f"ParallelFor needs a list to loop over, got a {items}", field="items",
-                    fix="loop over a literal list, a list parameter or a list output", **where)
+                    f"ParallelFor needs a list to loop over, got a {items}",
+                    field="items",
+                    fix="loop over a literal list, a list parameter or a list output",
+                    **where,
+                )
             if group.parallelism is not None and group.parallelism < 1:
                 raise self.fail("parallelism must be at least 1", field="parallelism", **where)
         elif group.kind == "exit_handler":
             exit_task = self.tasks.get(group.exit_task or "")
             if exit_task is None:
-                raise self.fail(f"unknown exit task '{group.exit_task}'", field="exit_task", **where)
+                raise self.fail(
+                    f"unknown exit task '{group.exit_task}'", field="exit_task", **where
+                )
             if exit_task.group != group.parent:
-                raise self.fail("the exit task must sit beside its ExitHandler block",
-                                task=exit_task.name, field="exit_task")
+                raise self.fail(
+                    "the exit task must sit beside its ExitHandler block",
+                    task=exit_task.name,
+                    field="exit_task",
+                )
         elif group.kind != "pipeline":
             raise self.fail(f"unknown block kind '{group.kind}'", field="kind", **where)
 
@@ -95,8 +111,11 @@ class _Checker:
         op = expr.get("op")
         if op is None:
             if not isinstance(expr.get("constant"), bool):
-                raise self.fail(f"condition {expr!r} is neither a comparison nor true/false",
-                                block=where, field="condition")
+                raise self.fail(
+                    f"condition {expr!r} is neither a comparison nor true/false",
+                    block=where,
+                    field="condition",
+                )
             return
         if op in ("and", "or"):
             for arg in expr.get("args", []):
@@ -114,51 +133,71 @@ class _Checker:
                 raise self.fail(
                     f"condition compares {_describe(side)}, of type {kind}, which cannot be "
                     f"{'ordered' if op in _ORDERED else 'compared'}",
-                    block=where, field="condition",
+                    block=where,
+                    field="condition",
                     fix="compare int, float, str (or bool with == / !=) values",
                 )
         if not (t.compatible(left, right) or t.compatible(right, left)):
-            raise self.fail(f"condition compares a {left} with a {right}",
-                            block=where, field="condition")
+            raise self.fail(
+                f"condition compares a {left} with a {right}", block=where, field="condition"
+            )
 
     def _check_task(self, task: TaskIR) -> None:
         spec = self.ir.components.get(task.component)
         if spec is None:
-            raise self.fail(f"unknown component '{task.component}'", task=task.name,
-                            field="component")
+            raise self.fail(
+                f"unknown component '{task.component}'", task=task.name, field="component"
+            )
         if task.group is not None and task.group not in self.groups:
             raise self.fail(f"unknown block '{task.group}'", task=task.name, field="group")
         for name, value in task.inputs.items():
             target = spec.input(name)
             if target is None:
                 raise self.fail(
-                    f"component '{spec.name}' has no input '{name}'", task=task.name, field=name,
-                    fix=f"its inputs are {[i.name for i in spec.inputs]}")
+                    f"component '{spec.name}' has no input '{name}'",
+                    task=task.name,
+                    field=name,
+                    fix=f"its inputs are {[i.name for i in spec.inputs]}",
+                )
             self._check_input(task, target.name, target.type, target.artifact, value)
         for target in spec.inputs:
             if target.name not in task.inputs and not target.has_default:
-                raise self.fail(f"missing input '{target.name}' ({target.type})", task=task.name,
-                                field=target.name, fix=f"pass {target.name}=... to the call")
+                raise self.fail(
+                    f"missing input '{target.name}' ({target.type})",
+                    task=task.name,
+                    field=target.name,
+                    fix=f"pass {target.name}=... to the call",
+                )
         for other in task.after:
             if other not in self.tasks or other == task.name:
-                raise self.fail(f"runs after unknown task '{other}'", task=task.name,
-                                field="after")
+                raise self.fail(f"runs after unknown task '{other}'", task=task.name, field="after")
 
-    def _check_input(self, task: TaskIR, name: str, type_str: str, artifact: bool,
-                     value: Value) -> None:
+    def _check_input(
+        self, task: TaskIR, name: str, type_str: str, artifact: bool, value: Value
+    ) -> None:
         if "constant" in value:
             if artifact:
-                raise self.fail(f"artifact input '{name}' got a constant", task=task.name,
-                                field=name, fix="pass an artifact output of another task")
+                raise self.fail(
+                    f"artifact input '{name}' got a constant",
+                    task=task.name,
+                    field=name,
+                    fix="pass an artifact output of another task",
+                )
             if not t.value_matches(value["constant"], type_str):
-                raise self.fail(f"type mismatch: {value['constant']!r} is not a {type_str}",
-                                task=task.name, field=name)
+                raise self.fail(
+                    f"type mismatch: {value['constant']!r} is not a {type_str}",
+                    task=task.name,
+                    field=name,
+                )
             return
         source = self.type_of(value, task.group, task=task.name, field=name)
         if not t.compatible(source, type_str):
             raise self.fail(
                 f"type mismatch: {_describe(value)} is a {source} but input '{name}' takes "
-                f"a {type_str}", task=task.name, field=name)
+                f"a {type_str}",
+                task=task.name,
+                field=name,
+            )
 
     def type_of(self, value: Value, scope: str | None, **where: Any) -> str:
         """The type of a value used in ``scope``, checking that it is visible there."""
@@ -188,30 +227,44 @@ class _Checker:
         out = self.ir.component_of(producer).output(value["output"])
         if out is None:
             names = [o.name for o in self.ir.component_of(producer).outputs]
-            raise self.fail(f"task '{producer.name}' has no output '{value['output']}'",
-                            fix=f"use one of {names}", **where)
+            raise self.fail(
+                f"task '{producer.name}' has no output '{value['output']}'",
+                fix=f"use one of {names}",
+                **where,
+            )
         return out.type
 
-    def _check_visible(self, producer: str, scope: str | None, collected: bool,
-                       **where: Any) -> None:
+    def _check_visible(
+        self, producer: str, scope: str | None, collected: bool, **where: Any
+    ) -> None:
         consumer_chain = {g.id for g in self.ir.ancestors(scope)}
-        hidden = [g for g in self.ir.ancestors(self.tasks[producer].group)
-                  if g.id not in consumer_chain and g.kind in ("loop", "condition")]
+        hidden = [
+            g
+            for g in self.ir.ancestors(self.tasks[producer].group)
+            if g.id not in consumer_chain and g.kind in ("loop", "condition")
+        ]
         if collected:
             if not hidden or hidden[-1].kind != "loop":
                 raise self.fail(
                     f"Collected({producer}) needs '{producer}' to sit in a ParallelFor that "
-                    "does not also enclose the consumer", **where)
+                    "does not also enclose the consumer",
+                    **where,
+                )
             return
         if hidden:
             block = hidden[-1]
             if block.kind == "loop":
                 raise self.fail(
                     f"'{producer}' runs once per item of {block.id}; its output is a list here",
-                    fix=f"wrap it in Collected(...) to gather the values of {block.id}", **where)
+                    fix=f"wrap it in Collected(...) to gather the values of {block.id}",
+                    **where,
+                )
             raise self.fail(
                 f"'{producer}' runs only inside the If block {block.id}; its output may not "
-                "exist here", fix="use it inside that block", **where)
+                "exist here",
+                fix="use it inside that block",
+                **where,
+            )
 
     def _loop_item_type(self, value: Value, scope: str | None, **where: Any) -> str:
         loop = self.groups.get(value["loop_item"])
@@ -227,8 +280,11 @@ class _Checker:
             return t.ANY
         head, args = t.parse(t.unwrap_optional(item))
         if head != "dict":
-            raise self.fail(f"items of {loop.id} are {item}, not dicts; item['{value['key']}'] "
-                            "has nothing to pick", **where)
+            raise self.fail(
+                f"items of {loop.id} are {item}, not dicts; item['{value['key']}'] "
+                "has nothing to pick",
+                **where,
+            )
         return args[1] if args else t.ANY
 
     def _check_acyclic(self) -> None:
@@ -244,8 +300,11 @@ class _Checker:
         except nx.NetworkXNoCycle:
             return
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
-        raise self.fail(f"tasks form a cycle: {path}", task=cycle[0][0],
-                        fix="remove one of the .after(...) calls that closes it")
+        raise self.fail(
+            f"tasks form a cycle: {path}",
+            task=cycle[0][0],
+            fix="remove one of the .after(...) calls that closes it",
+        )
 
 
 def value_tasks(value: Value) -> list[str]:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import pytest
 
 from dagwright import (
-    HTML, Dataset, Input, Markdown, Metrics, Model, Output, Resources, Retry, ValidationError,
+    HTML,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    Resources,
+    Retry,
+    ValidationError,
     component,
 )
 from dagwright.runtimes import InProcess
@@ -30,17 +39,31 @@ def add(a: int, b: int = 2) -> int:
     return a + b
 
 
-@component(name="summarise", description="Summary statistics", image="python:3.11",
-           packages=["numpy"], cpu="500m", memory="1Gi", gpu=1,
-           retries=Retry(limit=3, backoff=0.5, factor=3.0, max_backoff=4.0),
-           timeout=30, cache=True, runtime=InProcess())
-def stats(values: list[float], weights: Optional[dict[str, float]] = None) -> Stats:
+@component(
+    name="summarise",
+    description="Summary statistics",
+    image="python:3.11",
+    packages=["numpy"],
+    cpu="500m",
+    memory="1Gi",
+    gpu=1,
+    retries=Retry(limit=3, backoff=0.5, factor=3.0, max_backoff=4.0),
+    timeout=30,
+    cache=True,
+    runtime=InProcess(),
+)
+def stats(values: list[float], weights: dict[str, float] | None = None) -> Stats:
     return Stats(sum(values) / len(values), len(values))
 
 
 @component
-def artifacts(raw: Input[Dataset], model: Output[Model], metrics: Output[Metrics],
-              page: Output[HTML], notes: Output[Markdown]) -> None:
+def artifacts(
+    raw: Input[Dataset],
+    model: Output[Model],
+    metrics: Output[Metrics],
+    page: Output[HTML],
+    notes: Output[Markdown],
+) -> None:
     return None
 
 
@@ -56,8 +79,17 @@ def test_parameters_types_defaults_and_docstring_descriptions() -> None:
     assert spec.name == "add"
     assert spec.description == "Add two numbers."
     a, b = spec.inputs
-    assert (a.name, a.type, a.has_default, a.description) == ("a", "int", False, "The first number.")
-    assert (b.type, b.default, b.description) == ("int", 2, "The second number, which has a default.")
+    assert (a.name, a.type, a.has_default, a.description) == (
+        "a",
+        "int",
+        False,
+        "The first number.",
+    )
+    assert (b.type, b.default, b.description) == (
+        "int",
+        2,
+        "The second number, which has a default.",
+    )
     assert [(o.name, o.type) for o in spec.outputs] == [("output", "int")]
     assert spec.returns == "single"
 
@@ -65,7 +97,9 @@ def test_parameters_types_defaults_and_docstring_descriptions() -> None:
 def test_typed_collections_optional_and_named_tuple_outputs() -> None:
     spec = stats.spec
     assert [(i.name, i.type) for i in spec.inputs] == [
-        ("values", "list[float]"), ("weights", "Optional[dict[str, float]]")]
+        ("values", "list[float]"),
+        ("weights", "Optional[dict[str, float]]"),
+    ]
     assert spec.input("weights").default is None  # type: ignore[union-attr]
     assert spec.returns == "namedtuple"
     assert [(o.name, o.type) for o in spec.outputs] == [("mean", "float"), ("count", "int")]
@@ -87,7 +121,11 @@ def test_artifact_inputs_and_outputs() -> None:
     spec = artifacts.spec
     assert [(i.name, i.type, i.artifact) for i in spec.inputs] == [("raw", "Dataset", True)]
     assert [(o.name, o.type) for o in spec.outputs] == [
-        ("model", "Model"), ("metrics", "Metrics"), ("page", "HTML"), ("notes", "Markdown")]
+        ("model", "Model"),
+        ("metrics", "Metrics"),
+        ("page", "HTML"),
+        ("notes", "Markdown"),
+    ]
     assert spec.returns == "none"
 
 

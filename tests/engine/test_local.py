@@ -9,8 +9,22 @@ from typing import Any, NamedTuple
 import pytest
 
 from dagwright import (
-    Collected, Dataset, Elif, Else, ExitHandler, If, Input, Metrics, Model, Output, ParallelFor,
-    Pipeline, Retry, RunFailed, component, pipeline,
+    Collected,
+    Dataset,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    Input,
+    Metrics,
+    Model,
+    Output,
+    ParallelFor,
+    Pipeline,
+    Retry,
+    RunFailed,
+    component,
+    pipeline,
 )
 
 CALLS: list[str] = []
@@ -140,8 +154,12 @@ def test_parallel_for_over_each_source_and_collected(run: Any) -> None:
             d3 = double(x=c)
         with ParallelFor([{"v": 5}, {"v": 6}]) as row:
             d4 = double(x=row["v"])
-        return Totals(total(xs=Collected(d1.output)).output, total(xs=Collected(d2.output)).output,
-                      total(xs=Collected(d3.output)).output, total(xs=Collected(d4.output)).output)
+        return Totals(
+            total(xs=Collected(d1.output)).output,
+            total(xs=Collected(d2.output)).output,
+            total(xs=Collected(d3.output)).output,
+            total(xs=Collected(d4.output)).output,
+        )
 
     result = run(p, xs=[4, 5])
     assert result.outputs == {"literal": 60, "param": 18, "output": 12, "keyed": 22}
@@ -266,7 +284,8 @@ def test_a_wrong_return_type_fails_the_step(run: Any) -> None:
 
     result = run(p)
     assert result.step("liar").error == (
-        "TypeError: component 'liar' returned 'seven' for output 'output', which is declared int")
+        "TypeError: component 'liar' returned 'seven' for output 'output', which is declared int"
+    )
 
 
 def test_a_pipeline_step_runs_inside_another(run: Any) -> None:

@@ -56,7 +56,10 @@ def test_runs_from_its_ir_alone_in_a_fresh_process(tmp_path: Path) -> None:
     path = _load().iris_training.build().save(tmp_path / "iris.yaml")
     proc = subprocess.run(
         [sys.executable, "-m", "dagwright.cli", "run", str(path), "-q", "--root", "store"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     run_id, status = proc.stdout.split()

@@ -77,7 +77,9 @@ def test_save_and_load_choose_format_by_suffix(tmp_path: Path) -> None:
 def test_a_component_edited_after_compiling_is_refused() -> None:
     data = everything.build().to_dict()
     data["components"]["square"]["source"] += "# edited\n"
-    with pytest.raises(ValidationError, match="component 'square' was changed after it was compiled"):
+    with pytest.raises(
+        ValidationError, match="component 'square' was changed after it was compiled"
+    ):
         PipelineIR.from_dict(data)
 
 
@@ -86,9 +88,20 @@ def test_same_pipeline_gives_byte_identical_output_in_separate_processes(tmp_pat
     for i in range(2):
         out = tmp_path / f"ir{i}.yaml"
         subprocess.run(
-            [sys.executable, "-m", "dagwright.cli", "compile",
-             str(ROOT / "examples" / "iris_training.py"), "--target", "ir", "-o", str(out)],
-            check=True, cwd=tmp_path, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "dagwright.cli",
+                "compile",
+                str(ROOT / "examples" / "iris_training.py"),
+                "--target",
+                "ir",
+                "-o",
+                str(out),
+            ],
+            check=True,
+            cwd=tmp_path,
+            capture_output=True,
         )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]

@@ -7,8 +7,19 @@ from typing import NamedTuple
 import pytest
 
 from dagwright import (
-    Collected, Dataset, Elif, Else, ExitHandler, If, Input, Output, ParallelFor, Pipeline,
-    ValidationError, component, pipeline,
+    Collected,
+    Dataset,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    Input,
+    Output,
+    ParallelFor,
+    Pipeline,
+    ValidationError,
+    component,
+    pipeline,
 )
 from dagwright.pipelines.context import current_builder
 
@@ -55,12 +66,16 @@ def test_tasks_outputs_and_edges() -> None:
     ir = p.build()
     assert ir.name == "p" and ir.description == "Doc summary."
     assert [(x.name, x.type, x.default, x.description) for x in ir.params] == [
-        ("n", "int", 3, "How many."), ("scale", "float", 2.0, "")]
+        ("n", "int", 3, "How many."),
+        ("scale", "float", 2.0, ""),
+    ]
     assert [t.name for t in ir.tasks] == ["produce", "bounds", "write", "read"]
     assert ir.task("bounds").inputs == {"n": {"task": "produce", "output": "output"}}
     assert ir.task("write").after == ["bounds"]
     assert ir.task("read").inputs == {
-        "data": {"task": "write", "output": "data"}, "scale": {"param": "scale"}}
+        "data": {"task": "write", "output": "data"},
+        "scale": {"param": "scale"},
+    }
     assert ir.outputs == {"output": {"task": "read", "output": "output"}}
     assert current_builder() is None
 
@@ -76,7 +91,9 @@ def test_named_tuple_fields_are_outputs_and_pipeline_outputs() -> None:
         return Out(b.outputs["low"], b.outputs["high"])
 
     assert p.build().outputs == {
-        "low": {"task": "bounds", "output": "low"}, "high": {"task": "bounds", "output": "high"}}
+        "low": {"task": "bounds", "output": "low"},
+        "high": {"task": "bounds", "output": "high"},
+    }
 
 
 def test_components_are_stored_once_and_task_names_are_unique() -> None:
@@ -124,14 +141,30 @@ def test_if_elif_else_store_the_full_condition() -> None:
 
     ir = p.build()
     big = {"op": "gt", "left": {"task": "produce", "output": "output"}, "right": {"constant": 10}}
-    mid = {"op": "and", "args": [
-        {"op": "gt", "left": {"task": "produce", "output": "output"}, "right": {"constant": 5}},
-        {"op": "not", "arg": {"op": "eq", "left": {"task": "produce", "output": "output"},
-                              "right": {"constant": 7}}}]}
+    mid = {
+        "op": "and",
+        "args": [
+            {"op": "gt", "left": {"task": "produce", "output": "output"}, "right": {"constant": 5}},
+            {
+                "op": "not",
+                "arg": {
+                    "op": "eq",
+                    "left": {"task": "produce", "output": "output"},
+                    "right": {"constant": 7},
+                },
+            },
+        ],
+    }
     g1, g2, g3 = ir.groups
     assert (g1.branch, g1.condition) == ("if", big)
-    assert (g2.branch, g2.condition) == ("elif", {"op": "and", "args": [{"op": "not", "arg": big}, mid]})
-    assert (g3.branch, g3.condition) == ("else", {"op": "not", "arg": {"op": "or", "args": [big, mid]}})
+    assert (g2.branch, g2.condition) == (
+        "elif",
+        {"op": "and", "args": [{"op": "not", "arg": big}, mid]},
+    )
+    assert (g3.branch, g3.condition) == (
+        "else",
+        {"op": "not", "arg": {"op": "or", "args": [big, mid]}},
+    )
     assert [t.group for t in ir.tasks] == [None, "condition-1", "condition-2", "condition-3"]
 
 
@@ -157,11 +190,14 @@ def test_parallel_for_over_literal_param_and_output_with_collected() -> None:
     ir = p.build()
     loops = [g for g in ir.groups if g.kind == "loop"]
     assert [(g.items, g.parallelism) for g in loops] == [
-        ({"constant": [{"a": 1}, {"a": 2}]}, 2), ({"param": "ids"}, None),
-        ({"task": "numbers", "output": "output"}, None)]
+        ({"constant": [{"a": 1}, {"a": 2}]}, 2),
+        ({"param": "ids"}, None),
+        ({"task": "numbers", "output": "output"}, None),
+    ]
     assert ir.task("produce").inputs == {"n": {"loop_item": "loop-1", "key": "a"}}
     assert ir.task("total").inputs == {
-        "xs": {"collected": {"task": "produce-3", "output": "output"}}}
+        "xs": {"collected": {"task": "produce-3", "output": "output"}}
+    }
 
 
 def test_exit_handler_records_the_exit_task() -> None:
@@ -193,12 +229,20 @@ def test_a_pipeline_used_as_a_step_of_another() -> None:
     ir = outer.build()
     assert [g.id for g in ir.groups] == ["inner", "inner-2"]
     assert [t.name for t in ir.tasks if t.group == "inner"] == [
-        "inner-write", "inner-produce", "inner-read"]
+        "inner-write",
+        "inner-produce",
+        "inner-read",
+    ]
     assert ir.task("inner-produce").inputs == {"n": {"param": "n"}}
     assert ir.task("inner-2-read").inputs["scale"] == {"constant": 2.0}
     assert set(ir.task("produce").after) == {
-        "inner-produce", "inner-write", "inner-read",
-        "inner-2-produce", "inner-2-write", "inner-2-read"}
+        "inner-produce",
+        "inner-write",
+        "inner-read",
+        "inner-2-produce",
+        "inner-2-write",
+        "inner-2-read",
+    }
     assert ir.outputs == {"output": {"task": "inner-read", "output": "output"}}
     with pytest.raises(TypeError, match="dagwright.run"):
         inner(n=1)

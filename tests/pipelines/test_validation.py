@@ -7,15 +7,28 @@ Each case is checked three ways: building the pipeline, compiling it and running
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 import dagwright
 from dagwright import (
-    Collected, Dataset, Elif, Else, ExitHandler, If, Input, Model, Output, ParallelFor, Pipeline,
-    ValidationError, component, pipeline,
+    Collected,
+    Dataset,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    Input,
+    Model,
+    Output,
+    ParallelFor,
+    Pipeline,
+    ValidationError,
+    component,
+    pipeline,
 )
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
@@ -89,8 +102,15 @@ def test_unknown_input(store: Path) -> None:
     def p() -> None:
         take_int(x=1, y=2)
 
-    err = _refused(lambda: p, store, "pipeline 'p'", "task 'take-int'", "field 'y'",
-                   "has no input 'y'", "its inputs are ['x']")
+    err = _refused(
+        lambda: p,
+        store,
+        "pipeline 'p'",
+        "task 'take-int'",
+        "field 'y'",
+        "has no input 'y'",
+        "its inputs are ['x']",
+    )
     assert err.pipeline == "p" and err.task == "take-int" and err.field == "y"
 
 
@@ -107,8 +127,14 @@ def test_type_mismatch_between_output_and_input(store: Path) -> None:
     def p() -> None:
         take_int(x=make_text().output)
 
-    _refused(lambda: p, store, "type mismatch", "task 'take-int'", "field 'x'",
-             "output 'output' of task 'make-text' is a str but input 'x' takes a int")
+    _refused(
+        lambda: p,
+        store,
+        "type mismatch",
+        "task 'take-int'",
+        "field 'x'",
+        "output 'output' of task 'make-text' is a str but input 'x' takes a int",
+    )
 
 
 def test_artifact_type_mismatch(store: Path) -> None:
@@ -152,8 +178,13 @@ def test_cycle(store: Path) -> None:
         second = take_int(x=first.output)
         first.after(second)
 
-    _refused(lambda: p, store, "tasks form a cycle", "make-number -> take-int -> make-number",
-             "remove one of the .after")
+    _refused(
+        lambda: p,
+        store,
+        "tasks form a cycle",
+        "make-number -> take-int -> make-number",
+        "remove one of the .after",
+    )
 
 
 def test_duplicate_task_names(store: Path) -> None:
@@ -218,8 +249,14 @@ def test_condition_on_an_artifact(store: Path, op: str) -> None:
         with If(data > 1 if op == "gt" else data == 1):
             take_int(x=1)
 
-    _refused(lambda: p, store, "condition compares output 'data' of task 'make-data'",
-             "of type Dataset", "block 'condition-1'", "field 'condition'")
+    _refused(
+        lambda: p,
+        store,
+        "condition compares output 'data' of task 'make-data'",
+        "of type Dataset",
+        "block 'condition-1'",
+        "field 'condition'",
+    )
 
 
 def test_ordering_a_list_is_not_comparable(store: Path) -> None:
@@ -324,14 +361,19 @@ def test_passing_a_task_instead_of_its_output(store: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name, becomes", [("My Pipeline", "my-pipeline"), ("train_model", "train-model"),
-                      ("x" * 70, "x" * 63)])
+    "name, becomes",
+    [("My Pipeline", "my-pipeline"), ("train_model", "train-model"), ("x" * 70, "x" * 63)],
+)
 def test_names_that_cannot_be_kubernetes_names(store: Path, name: str, becomes: str) -> None:
     def build() -> Any:
         return pipeline(name=name)(lambda: None)
 
-    _refused(build, store, f"pipeline name '{name}' cannot be a Kubernetes resource name",
-             f"it would become '{becomes}'")
+    _refused(
+        build,
+        store,
+        f"pipeline name '{name}' cannot be a Kubernetes resource name",
+        f"it would become '{becomes}'",
+    )
 
     def builder() -> Any:
         p = Pipeline("ok")
@@ -352,8 +394,12 @@ def test_task_name_in_an_ir_file_is_checked(store: Path) -> None:
 
     data = p.build().to_dict()
     data["tasks"][0]["name"] = "Make_Number"
-    _refused(lambda: PipelineIR.from_dict(data), store, "task name 'Make_Number'",
-             "would become 'make-number'")
+    _refused(
+        lambda: PipelineIR.from_dict(data),
+        store,
+        "task name 'Make_Number'",
+        "would become 'make-number'",
+    )
 
 
 def test_exit_handler_needs_a_task_from_the_same_block(store: Path) -> None:
@@ -417,5 +463,6 @@ def test_references_inside_a_literal_list(store: Path) -> None:
     def p(n: int) -> None:
         take_list(xs=[n, 1])
 
-    _refused(lambda: p, store, "holds task outputs or parameters inside a list or dict",
-             "field 'xs'")
+    _refused(
+        lambda: p, store, "holds task outputs or parameters inside a list or dict", "field 'xs'"
+    )
