@@ -9,14 +9,15 @@ from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
 
-Writer = Callable[[PipelineIR], str]
+Writer = Callable[[PipelineIR, "Path | None"], str]
 
 
-def _ir_yaml(ir: PipelineIR) -> str:
-    return ir.to_yaml()
+def _ir(ir: PipelineIR, path: Path | None) -> str:
+    """The IR itself: JSON for a .json path, YAML otherwise."""
+    return ir.to_json() if path is not None and path.suffix == ".json" else ir.to_yaml()
 
 
-TARGETS: dict[str, Writer] = {"ir": _ir_yaml}
+TARGETS: dict[str, Writer] = {"ir": _ir}
 
 
 def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = None) -> str:
@@ -33,12 +34,9 @@ def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = Non
             fix=f"use one of {sorted(TARGETS)}",
         )
     validate_ir(ir)
-    if target == "ir" and path is not None and str(path).endswith(".json"):
-        text = ir.to_json()
-    else:
-        text = TARGETS[target](ir)
-    if path is not None:
-        out = Path(path)
+    out = Path(path) if path is not None else None
+    text = TARGETS[target](ir, out)
+    if out is not None:
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out)

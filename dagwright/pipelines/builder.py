@@ -49,6 +49,12 @@ class PipelineBuilder:
         has_default: bool = False,
         description: str = "",
     ) -> ParamRef:
+        if not name.isidentifier():
+            raise self.error(
+                f"parameter name '{name}' is not a Python identifier",
+                field=name,
+                fix="use letters, digits and '_', not starting with a digit",
+            )
         if self.ir.param(name) is not None:
             raise self.error(f"parameter '{name}' is declared twice", field=name)
         param = IOSpec(name, type_str, description=description)

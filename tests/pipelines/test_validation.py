@@ -466,3 +466,20 @@ def test_references_inside_a_literal_list(store: Path) -> None:
     _refused(
         lambda: p, store, "holds task outputs or parameters inside a list or dict", "field 'xs'"
     )
+
+
+def test_builder_parameter_names(store: Path) -> None:
+    def bad_name() -> Any:
+        p = Pipeline("ok")
+        p.param("my param", int)
+        return p
+
+    _refused(bad_name, store, "parameter name 'my param' is not a Python identifier")
+
+    def twice() -> Any:
+        p = Pipeline("ok")
+        p.param("n", int)
+        p.param("n", str)
+        return p
+
+    _refused(twice, store, "parameter 'n' is declared twice")
