@@ -332,6 +332,13 @@ class TaskHandle(Handle):
         """Run this task only after ``others`` finished, without passing data."""
         names: list[str] = []
         for other in others:
+            if not isinstance(other, Handle) or other.builder is not self.builder:
+                raise self.builder.error(
+                    f".after() takes tasks of this pipeline, not {other!r}",
+                    task=self.name,
+                    field="after",
+                    fix="pass the task itself, e.g. b.after(a), not a.output",
+                )
             names.extend(other.tasks if isinstance(other, PipelineHandle) else [other.name])
         self.builder.add_after(self.name, names)
         return self

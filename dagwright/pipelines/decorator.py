@@ -8,7 +8,7 @@ import types
 import typing
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.components import docstrings
 from dagwright.components.spec import IOSpec
@@ -16,9 +16,12 @@ from dagwright.components.types import UnsupportedAnnotation, describe_annotatio
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.pipelines import context
-from dagwright.pipelines.builder import PipelineBuilder, TaskHandle
+from dagwright.pipelines.builder import Handle, PipelineBuilder, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.refs import ParamRef
+
+if TYPE_CHECKING:
+    from dagwright.components.decorator import Component
 
 
 class PipelineDefinition:
@@ -161,10 +164,16 @@ class Pipeline:
             spec.default = default
         return self._builder.add_param(name, spec.type, spec.default, spec.has_default, description)
 
-    def add(self, component: Any, /, **inputs: Any) -> TaskHandle:
+    @overload
+    def add(self, component: Component, /, **inputs: Any) -> TaskHandle: ...
+
+    @overload
+    def add(self, component: PipelineDefinition, /, **inputs: Any) -> PipelineHandle: ...
+
+    def add(self, component: Component | PipelineDefinition, /, **inputs: Any) -> Handle:
         """Add a task calling ``component`` (or a pipeline) with these inputs."""
         with self:
-            task: TaskHandle = component(**inputs)
+            task: Handle = component(**inputs)
         return task
 
     def output(self, name: str, value: Any) -> None:

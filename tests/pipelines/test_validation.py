@@ -483,3 +483,12 @@ def test_builder_parameter_names(store: Path) -> None:
         return p
 
     _refused(twice, store, "parameter 'n' is declared twice")
+
+
+def test_after_takes_tasks(store: Path) -> None:
+    @pipeline
+    def p() -> None:
+        first = make_number()
+        take_int(x=1).after(first.output)
+
+    _refused(lambda: p, store, ".after() takes tasks of this pipeline", "task 'take-int'")
