@@ -90,7 +90,7 @@ def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
     from dagwright.components.decorator import Component, live_function
 
     digest = spec.digest
-    func = live_function(digest) or _FROM_SOURCE.get(digest)
+    func = live_function(spec) or _FROM_SOURCE.get(digest)
     if func is not None:
         return func
     if spec.module:

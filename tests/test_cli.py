@@ -111,3 +111,13 @@ def test_an_error_in_the_pipeline_file_exits_1_with_its_traceback(tmp_path: Path
     proc = dagwright(tmp_path, "run", str(broken))
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "no such thing" in proc.stderr
+
+
+def test_a_pipeline_file_named_like_a_stdlib_module_shadows_nothing(tmp_path: Path) -> None:
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "json.py").write_text(FIXTURE.read_text())
+    proc = dagwright(tmp_path, "run", "flows/json.py:greet", "-q")
+    assert proc.returncode == 0, proc.stderr
+    run_id = proc.stdout.split()[0]
+    record = json.loads((tmp_path / "home" / "runs" / run_id / "run.json").read_text())
+    assert record["outputs"] == {"output": "HI!HI!"}

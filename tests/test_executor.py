@@ -78,6 +78,7 @@ def test_a_step_runs_in_a_subprocess_from_the_ir_source(tmp_path: Path) -> None:
     )
     proc, result = _execute(tmp_path, step)
     assert proc.returncode == 0, proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
     outcome = StepOutcome.from_dict(result)
     assert outcome.values == {"lines": 2, "first": "alpha"}
     assert outcome.artifacts["copy"].metadata == {"source": str(source)}

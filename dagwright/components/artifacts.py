@@ -17,7 +17,8 @@ class Artifact:
     Attributes:
         name: The output name that produced it.
         uri: Where it is stored; for the local store, a file path.
-        metadata: JSON-compatible facts about it, kept beside the data.
+        metadata: JSON-compatible facts about it; consumers receive them, and the run record
+            keeps them with the step's outputs.
     """
 
     type_name: ClassVar[str] = "Artifact"

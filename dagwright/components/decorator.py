@@ -21,12 +21,13 @@ from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.config import InProcess, RuntimeConfig
 
 SINGLE_OUTPUT = "output"
-_LIVE: dict[str, Callable[..., Any]] = {}
+# keyed by where the code lives too: equal text in two modules may call different helpers
+_LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
 
 
-def live_function(digest: str) -> Callable[..., Any] | None:
+def live_function(spec: ComponentSpec) -> Callable[..., Any] | None:
     """The function object behind a component spec, when it was defined in this process."""
-    return _LIVE.get(digest)
+    return _LIVE.get((spec.digest, spec.module, spec.function))
 
 
 class Component:
@@ -36,7 +37,7 @@ class Component:
         self.func = func
         self.spec = spec
         self.digest = spec.digest
-        _LIVE[self.digest] = func
+        _LIVE[(self.digest, spec.module, spec.function)] = func
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -27,7 +27,7 @@ from dagwright.executor import Step
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 from dagwright.pipelines.validate import dependencies, value_tasks
 from dagwright.runtimes import runner_for
-from dagwright.store.local import LocalStore
+from dagwright.store import LocalStore, RunStore
 
 Path_ = tuple[int, ...]
 _BAD = (FAILED, UPSTREAM_FAILED)
@@ -39,7 +39,7 @@ class LocalEngine:
     def __init__(
         self,
         ir: PipelineIR,
-        store: LocalStore | None = None,
+        store: RunStore | None = None,
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.ir = ir
@@ -121,21 +121,26 @@ class LocalEngine:
 
     def _run_group(self, group: GroupIR, path: Path_, items: dict[str, Any]) -> None:
         scope = self._loops_of(group.parent)
-        if group.kind == "condition":
-            expr = group.condition or {"constant": True}
-            if self._failed_upstream(value_tasks(expr), scope, path):
-                return self._mark(group.id, path, UPSTREAM_FAILED)
-            if not evaluate(expr, lambda v: self._resolve(v, scope, path, items)):
+        source = group.condition if group.kind == "condition" else group.items
+        if source is not None and self._failed_upstream(value_tasks(source), scope, path):
+            return self._mark(group.id, path, UPSTREAM_FAILED)
+        try:
+            if group.kind == "condition" and not evaluate(
+                source or {"constant": True}, lambda v: self._resolve(v, scope, path, items)
+            ):
                 return self._mark(group.id, path, SKIPPED)
+            if group.kind == "loop":
+                values = list(self._resolve(source or {"constant": []}, scope, path, items))
+        except Exception as exc:  # e.g. None > 3: the block fails, the run goes on
+            failure = StepRecord(group.id, path, FAILED, error=f"{type(exc).__name__}: {exc}")
+            self.records.append(failure)
+            self.echo(f"  ✗ {failure.label:<32} {FAILED:<16} {failure.error}")
+            return self._mark(group.id, path, UPSTREAM_FAILED)
+        if group.kind != "loop":
             return self._run_block(group.id, path, items)
-        if group.kind == "loop":
-            source = group.items or {"constant": []}
-            if self._failed_upstream(value_tasks(source), scope, path):
-                return self._mark(group.id, path, UPSTREAM_FAILED)
-            for i, item in enumerate(self._resolve(source, scope, path, items)):
-                self._run_block(group.id, (*path, i), {**items, group.id: item})
-            return None
-        return self._run_block(group.id, path, items)
+        for i, item in enumerate(values):
+            self._run_block(group.id, (*path, i), {**items, group.id: item})
+        return None
 
     def _mark(self, group_id: str, path: Path_, status: str) -> None:
         """Record every task inside a block that will not run."""
@@ -228,7 +233,8 @@ class LocalEngine:
                     time.sleep(spec.retry.delay(attempt))
                 continue
             record.status, record.error, record.traceback = SUCCEEDED, None, None
-            self.values[(task.name, path)] = {**outcome.values, **outcome.artifacts}
+            record.outputs = {**outcome.values, **outcome.artifacts}
+            self.values[(task.name, path)] = record.outputs
             break
         record.duration = time.perf_counter() - started
 

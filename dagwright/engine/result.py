@@ -25,6 +25,7 @@ class StepRecord:
     attempts: int = 0
     error: str | None = None
     traceback: str | None = None
+    outputs: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -35,6 +36,8 @@ class StepRecord:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v is not None}
         data["iteration"] = list(self.iteration)
+        if self.outputs is not None:
+            data["outputs"] = {k: jsonable(v) for k, v in self.outputs.items()}
         return data
 
 
@@ -76,14 +79,15 @@ class RunResult:
             "pipeline": self.pipeline,
             "status": self.status,
             "params": self.params,
-            "outputs": {k: _jsonable(v) for k, v in self.outputs.items()},
+            "outputs": {k: jsonable(v) for k, v in self.outputs.items()},
             "steps": [s.to_dict() for s in self.steps],
         }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Artifacts as their dicts (type, name, uri, metadata); other values as they are."""
     if isinstance(value, Artifact):
         return value.to_dict()
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value

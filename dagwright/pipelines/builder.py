@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagwright.components.spec import IOSpec
 from dagwright.errors import ValidationError
@@ -55,8 +55,6 @@ class PipelineBuilder:
                 field=name,
                 fix="use letters, digits and '_', not starting with a digit",
             )
-        if self.ir.param(name) is not None:
-            raise self.error(f"parameter '{name}' is declared twice", field=name)
         param = IOSpec(name, type_str, description=description)
         if has_default:
             param.default = default
@@ -104,24 +102,22 @@ class PipelineBuilder:
 
     def rename(self, old: str, new: str) -> None:
         from dagwright.names import check_k8s_name
+        from dagwright.pipelines.validate import value_tasks
 
         check_k8s_name(new, "task name", pipeline=self.name)
         if any(t.name == new for t in self.ir.tasks) or any(g.id == new for g in self.ir.groups):
             raise self.error(
                 f"duplicate task name '{new}'", task=new, fix="give every task a distinct name"
             )
-        used = [
-            t.name
-            for t in self.ir.tasks
-            if old in t.after
-            or any(
-                v.get("task") == old or v.get("collected", {}).get("task") == old
-                for v in t.inputs.values()
-            )
-        ]
-        if used:
+        values = [v for t in self.ir.tasks for v in t.inputs.values()]
+        values += [v for g in self.ir.groups for v in (g.condition, g.items) if v]
+        values += list(self.ir.outputs.values())
+        used = any(old in value_tasks(v) for v in values) or any(
+            old in t.after for t in self.ir.tasks
+        )
+        if used or any(g.exit_task == old for g in self.ir.groups):
             raise self.error(
-                f"task '{old}' cannot be renamed to '{new}': '{used[0]}' already uses it",
+                f"task '{old}' cannot be renamed to '{new}': it is already used",
                 task=old,
                 fix="call .named(...) right where the task is created",
             )
@@ -255,6 +251,9 @@ class PipelineBuilder:
         return self.ir
 
 
+H = TypeVar("H", bound="Handle")
+
+
 class Handle(abc.ABC):
     """What calling a component or a pipeline inside a pipeline returns."""
 
@@ -268,6 +267,26 @@ class Handle(abc.ABC):
     @abc.abstractmethod
     def _ref(self, name: str) -> Any:
         """The reference behind one output name."""
+
+    @abc.abstractmethod
+    def _task_names(self) -> list[str]:
+        """The tasks this handle stands for."""
+
+    def after(self: H, *others: Handle) -> H:
+        """Run only after ``others`` finished, without passing data."""
+        names: list[str] = []
+        for other in others:
+            if not isinstance(other, Handle) or other.builder is not self.builder:
+                raise self.builder.error(
+                    f".after() takes tasks of this pipeline, not {other!r}",
+                    task=self.name,
+                    field="after",
+                    fix="pass the task itself, e.g. b.after(a), not a.output",
+                )
+            names.extend(other._task_names())
+        for task in self._task_names():
+            self.builder.add_after(task, names)
+        return self
 
     @property
     def outputs(self) -> _Outputs:
@@ -326,22 +345,10 @@ class TaskHandle(Handle):
         return [o.name for o in self.builder.ir.component_of(self.name).outputs]
 
     def _ref(self, name: str) -> OutputRef:
-        return OutputRef(self.name, name, self.builder)
+        return OutputRef(self.builder.ir.task(self.name), name, self.builder)
 
-    def after(self, *others: Handle) -> TaskHandle:
-        """Run this task only after ``others`` finished, without passing data."""
-        names: list[str] = []
-        for other in others:
-            if not isinstance(other, Handle) or other.builder is not self.builder:
-                raise self.builder.error(
-                    f".after() takes tasks of this pipeline, not {other!r}",
-                    task=self.name,
-                    field="after",
-                    fix="pass the task itself, e.g. b.after(a), not a.output",
-                )
-            names.extend(other.tasks if isinstance(other, PipelineHandle) else [other.name])
-        self.builder.add_after(self.name, names)
-        return self
+    def _task_names(self) -> list[str]:
+        return [self.name]
 
     def named(self, name: str) -> TaskHandle:
         """Give the task an explicit name (before its outputs are used)."""
@@ -369,6 +376,9 @@ class PipelineHandle(Handle):
 
     def _ref(self, name: str) -> Any:
         return self._outputs[name]
+
+    def _task_names(self) -> list[str]:
+        return list(self.tasks)
 
     def __repr__(self) -> str:
         return f"<pipeline step {self.name}>"

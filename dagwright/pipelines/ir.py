@@ -99,10 +99,16 @@ class PipelineIR:
     schedule: str | None = None
 
     def task(self, name: str) -> TaskIR:
-        return next(t for t in self.tasks if t.name == name)
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise KeyError(f"pipeline '{self.name}' has no task '{name}'")
 
     def group(self, group_id: str) -> GroupIR:
-        return next(g for g in self.groups if g.id == group_id)
+        for group in self.groups:
+            if group.id == group_id:
+                return group
+        raise KeyError(f"pipeline '{self.name}' has no block '{group_id}'")
 
     def param(self, name: str) -> IOSpec | None:
         return next((p for p in self.params if p.name == name), None)
@@ -113,9 +119,19 @@ class PipelineIR:
 
     def ancestors(self, group_id: str | None) -> list[GroupIR]:
         """The group and its enclosing groups, innermost first."""
-        chain = []
+        chain: list[GroupIR] = []
         while group_id is not None:
             group = self.group(group_id)
+            if group in chain:
+                from dagwright.errors import ValidationError
+
+                raise ValidationError(
+                    f"block '{group_id}' is its own ancestor",
+                    pipeline=self.name,
+                    block=group_id,
+                    field="parent",
+                    fix="give each block a parent outside it",
+                )
             chain.append(group)
             group_id = group.parent
         return chain
@@ -136,9 +152,20 @@ class PipelineIR:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PipelineIR:
+    def from_dict(cls, data: Any) -> PipelineIR:
+        """Read an IR written by ``to_dict``.
+
+        Raises:
+            ValidationError: for anything else: another kind of document, a missing or
+                unknown field, a component edited after it was compiled.
+        """
         from dagwright.errors import ValidationError
 
+        if not isinstance(data, dict):
+            raise ValidationError(
+                f"an IR is a mapping, not {type(data).__name__}",
+                fix="give a file written by 'dagwright compile --target ir'",
+            )
         if data.get("apiVersion") != IR_VERSION or data.get("kind") != "Pipeline":
             raise ValidationError(
                 f"not a dagwright pipeline IR (apiVersion {data.get('apiVersion')!r}, "
@@ -146,16 +173,27 @@ class PipelineIR:
                 field="apiVersion",
                 fix=f"give a file written by 'dagwright compile --target ir' ({IR_VERSION})",
             )
-        return cls(
-            name=data["name"],
-            description=data.get("description", ""),
-            schedule=data.get("schedule"),
-            params=[IOSpec.from_dict(p) for p in data.get("params", [])],
-            outputs=dict(data.get("outputs", {})),
-            groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
-            tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
-            components={cid: _component(cid, c) for cid, c in data.get("components", {}).items()},
-        )
+        try:
+            return cls(
+                name=data["name"],
+                description=data.get("description", ""),
+                schedule=data.get("schedule"),
+                params=[IOSpec.from_dict(p) for p in data.get("params", [])],
+                outputs=dict(data.get("outputs", {})),
+                groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
+                tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
+                components={
+                    cid: _component(cid, c) for cid, c in data.get("components", {}).items()
+                },
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                raise
+            raise ValidationError(
+                f"malformed IR ({type(exc).__name__}: {exc})",
+                pipeline=str(data.get("name", "")) or None,
+                fix="recompile it with 'dagwright compile --target ir'",
+            ) from exc
 
     def to_yaml(self) -> str:
         return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
@@ -165,11 +203,11 @@ class PipelineIR:
 
     @classmethod
     def from_yaml(cls, text: str) -> PipelineIR:
-        return cls.from_dict(yaml.safe_load(text))
+        return cls.from_dict(_parsed(yaml.safe_load, text, yaml.YAMLError))
 
     @classmethod
     def from_json(cls, text: str) -> PipelineIR:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(_parsed(json.loads, text, json.JSONDecodeError))
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON when the path ends in .json, else YAML."""
@@ -182,6 +220,15 @@ class PipelineIR:
     def load(cls, path: str | Path) -> PipelineIR:
         text = Path(path).read_text(encoding="utf-8")
         return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
+
+
+def _parsed(parse: Any, text: str, error: type[Exception]) -> Any:
+    from dagwright.errors import ValidationError
+
+    try:
+        return parse(text)
+    except error as exc:
+        raise ValidationError(f"the IR file does not parse ({exc})") from exc
 
 
 def _component(cid: str, data: dict[str, Any]) -> ComponentSpec:

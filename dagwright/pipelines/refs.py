@@ -10,7 +10,7 @@ import abc
 import json
 from typing import Any
 
-from dagwright.pipelines.ir import Value
+from dagwright.pipelines.ir import TaskIR, Value
 
 _OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
 
@@ -107,12 +107,20 @@ class ParamRef(Operand):
 
 
 class OutputRef(Operand):
-    """One output of one task."""
+    """One output of one task.
 
-    def __init__(self, task: str, output: str, builder: Any) -> None:
-        self.task = task
+    It holds the task's IR record, not its name, so a reference taken before ``.named(...)``
+    still points at the task afterwards.
+    """
+
+    def __init__(self, task: TaskIR, output: str, builder: Any) -> None:
+        self._task = task
         self.output = output
         self.builder = builder
+
+    @property
+    def task(self) -> str:
+        return self._task.name
 
     def to_value(self) -> Value:
         return {"task": self.task, "output": self.output}
@@ -175,7 +183,8 @@ def to_value(obj: Any) -> Value:
         raise TypeError("a condition cannot be passed as a value; use it in If(...)")
     if hasattr(obj, "outputs") and hasattr(obj, "after"):
         raise TypeError(
-            f"{obj!r} is a task; pass one of its outputs (task.output or task.outputs['name'])"
+            f"{obj!r} is a step, not a value; pass one of its outputs "
+            "(step.output or step.outputs['name'])"
         )
     if _holds_reference(obj):
         raise TypeError(

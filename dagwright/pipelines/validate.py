@@ -34,6 +34,8 @@ class _Checker:
     def run(self) -> None:
         check_k8s_name(self.ir.name, "pipeline name", pipeline=self.ir.name)
         self._check_names()
+        self._check_structure()
+        self._check_params()
         if self.ir.schedule is not None:
             self._check_schedule(self.ir.schedule)
         for group in self.ir.groups:
@@ -63,6 +65,34 @@ class _Checker:
                 raise self.fail(f"duplicate name '{group.id}' (a task and a block)", block=group.id)
             seen.add(group.id)
 
+    def _check_structure(self) -> None:
+        """Every block and task sits in a block that exists, and no block is inside itself."""
+        for group in self.ir.groups:
+            if group.parent is not None and group.parent not in self.groups:
+                raise self.fail(
+                    f"block '{group.id}' names unknown parent '{group.parent}'", block=group.id
+                )
+            self.ir.ancestors(group.id)
+        for task in self.ir.tasks:
+            if task.group is not None and task.group not in self.groups:
+                raise self.fail(f"unknown block '{task.group}'", task=task.name, field="group")
+            if task.component not in self.ir.components:
+                raise self.fail(
+                    f"unknown component '{task.component}'", task=task.name, field="component"
+                )
+
+    def _check_params(self) -> None:
+        seen: set[str] = set()
+        for param in self.ir.params:
+            if param.name in seen:
+                raise self.fail(f"parameter '{param.name}' is declared twice", field=param.name)
+            seen.add(param.name)
+            if param.has_default and not t.value_matches(param.default, param.type):
+                raise self.fail(
+                    f"default {param.default!r} of parameter '{param.name}' is not a {param.type}",
+                    field=param.name,
+                )
+
     def _check_schedule(self, schedule: str) -> None:
         from croniter import croniter
 
@@ -75,8 +105,6 @@ class _Checker:
 
     def _check_group(self, group: GroupIR) -> None:
         where = {"block": group.id}
-        if group.parent is not None and group.parent not in self.groups:
-            raise self.fail(f"block '{group.id}' names unknown parent '{group.parent}'", **where)
         if group.kind == "condition":
             self._check_condition(group.condition or {}, group.parent, group.id)
         elif group.kind == "loop":
@@ -143,13 +171,7 @@ class _Checker:
             )
 
     def _check_task(self, task: TaskIR) -> None:
-        spec = self.ir.components.get(task.component)
-        if spec is None:
-            raise self.fail(
-                f"unknown component '{task.component}'", task=task.name, field="component"
-            )
-        if task.group is not None and task.group not in self.groups:
-            raise self.fail(f"unknown block '{task.group}'", task=task.name, field="group")
+        spec = self.ir.components[task.component]
         for name, value in task.inputs.items():
             target = spec.input(name)
             if target is None:

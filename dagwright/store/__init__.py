@@ -1,5 +1,22 @@
-"""Where runs keep their artifacts and records."""
+"""Where runs keep their artifacts and records. The engine sees only the RunStore protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
 
 from dagwright.store.local import LocalStore, default_root
 
-__all__ = ["LocalStore", "default_root"]
+__all__ = ["LocalStore", "RunStore", "default_root"]
+
+
+class RunStore(Protocol):
+    """What the engine needs from a store."""
+
+    def run_dir(self, run_id: str) -> Path: ...
+
+    def artifact_uri(
+        self, run_id: str, task: str, iteration: tuple[int, ...], output: str
+    ) -> str: ...
+
+    def write_record(self, run_id: str, record: dict[str, Any]) -> Path: ...

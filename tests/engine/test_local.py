@@ -100,6 +100,9 @@ def test_values_and_artifacts_flow_between_steps(run: Any, store: Path) -> None:
     record = json.loads((result.run_dir / "run.json").read_text())
     assert record["status"] == "succeeded" and record["params"] == {"rows": 7}
     assert [s["task"] for s in record["steps"]] == ["write-rows", "fit"]
+    written = record["steps"][0]["outputs"]["data"]
+    assert written["metadata"] == {"rows": 7} and written["type"] == "Dataset"
+    assert record["steps"][1]["outputs"]["output"] == 0.7
 
 
 @pytest.mark.parametrize("n, branch", [(20, "big"), (7, "mid"), (1, "small")])
@@ -330,3 +333,32 @@ def test_arguments_dict_for_names_that_clash_with_options(run: Any) -> None:
         return note(text=root).output
 
     assert run(p, {"root": "abc"}).outputs == {"output": "abc"}
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any) -> None:
+    @component
+    def maybe() -> int | None:
+        return None
+
+    @component
+    def maybe_list() -> list[int] | None:
+        return None
+
+    @pipeline
+    def p() -> None:
+        with If(maybe().output > 3):
+            note(text="never")
+        with ParallelFor(maybe_list().output) as x:
+            double(x=x)
+        note(text="independent")
+
+    result = run(p)
+    assert result.status == "failed"
+    assert result.step("condition-1").error == (
+        "TypeError: '>' not supported between instances of 'NoneType' and 'int'"
+    )
+    assert result.step("loop-1").error == "TypeError: 'NoneType' object is not iterable"
+    assert result.step("note").status == "upstream_failed"
+    assert result.step("double").status == "upstream_failed"
+    assert result.step("note-2").status == "succeeded"
+    assert (result.run_dir / "run.json").exists()

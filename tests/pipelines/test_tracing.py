@@ -293,3 +293,40 @@ def test_failed_build_is_not_cached() -> None:
         with pytest.raises(ValidationError):
             p.build()
     assert len(calls) == 2
+
+
+def test_a_reference_taken_before_renaming_follows_the_task() -> None:
+    @pipeline
+    def p() -> int:
+        task = produce(n=1)
+        kept = task.output
+        task.named("first")
+        return bounds(n=kept).outputs["low"]
+
+    assert p.build().task("bounds").inputs == {"n": {"task": "first", "output": "output"}}
+
+
+def test_renaming_a_task_already_used_is_refused() -> None:
+    @pipeline
+    def p() -> None:
+        task = produce(n=1)
+        with If(task.output > 0):
+            produce(n=2)
+        task.named("late")
+
+    with pytest.raises(ValidationError, match="cannot be renamed to 'late': it is already used"):
+        p.build()
+
+
+def test_a_pipeline_step_can_wait_for_a_task() -> None:
+    @pipeline
+    def inner(n: int) -> int:
+        return produce(n=n).output
+
+    @pipeline
+    def outer() -> None:
+        first = produce(n=0).named("first")
+        inner(n=1).after(first)
+
+    ir = outer.build()
+    assert ir.task("inner-produce").after == ["first"]

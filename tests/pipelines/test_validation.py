@@ -357,7 +357,7 @@ def test_passing_a_task_instead_of_its_output(store: Path) -> None:
     def p() -> None:
         take_int(x=make_number())
 
-    _refused(lambda: p, store, "is a task; pass one of its outputs", "field 'x'")
+    _refused(lambda: p, store, "is a step, not a value; pass one of its outputs", "field 'x'")
 
 
 @pytest.mark.parametrize(
@@ -492,3 +492,37 @@ def test_after_takes_tasks(store: Path) -> None:
         take_int(x=1).after(first.output)
 
     _refused(lambda: p, store, ".after() takes tasks of this pipeline", "task 'take-int'")
+
+
+def _ir_dict() -> dict:
+    @pipeline
+    def p(n: int = 1) -> None:
+        first = make_number(n=n)
+        with If(first.output > 0):
+            take_int(x=first.output)
+
+    return p.build().to_dict()
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.pop("name"), "malformed IR (KeyError: 'name')"),
+        (lambda d: d["groups"][0].update(colour="red"), "unexpected keyword argument 'colour'"),
+        (lambda d: d["groups"][0].update(parent="condition-1"), "is its own ancestor"),
+        (lambda d: d["tasks"][1].update(group="nowhere"), "unknown block 'nowhere'"),
+        (lambda d: d["params"].append(dict(d["params"][0])), "parameter 'n' is declared twice"),
+        (lambda d: d["params"][0].update(default="one"), "default 'one' of parameter 'n'"),
+        (lambda d: d["tasks"][0].update(component="ghost"), "unknown component 'ghost'"),
+    ],
+)
+def test_malformed_ir_files(store: Path, edit: Callable[[dict], Any], message: str) -> None:
+    data = _ir_dict()
+    edit(data)
+    _refused(lambda: PipelineIR.from_dict(data), store, message)
+
+
+@pytest.mark.parametrize("text", ["", "- a list\n", "{unclosed: [", "42"])
+def test_ir_text_that_is_not_an_ir(text: str) -> None:
+    with pytest.raises(ValidationError):
+        PipelineIR.from_yaml(text)
