@@ -37,6 +37,8 @@ def run(
     raise_on_error: bool = False,
     root: str | Path | None = None,
     echo: bool | Callable[[str], None] = True,
+    keep_going: bool = False,
+    parallelism: int | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -47,6 +49,9 @@ def run(
         raise_on_error: Raise RunFailed when a step fails (the result is on the exception).
         root: Store folder; defaults to ``$DAGWRIGHT_HOME`` or ``./.dagwright``.
         echo: Print each step's outcome (to stderr), or a callable that takes each line.
+        keep_going: After a failure, finish the branches that do not depend on it (by default
+            the first failure stops new steps; exit handlers still run).
+        parallelism: How many steps may run at once (default 64).
         **params: Parameter values.
 
     Returns:
@@ -64,7 +69,10 @@ def run(
     printer = echo if callable(echo) else (_stderr if echo else None)
     if printer:
         printer(f"run of pipeline '{ir.name}'")
-    result = LocalEngine(ir, LocalStore(root), printer).run(bound)
+    engine = LocalEngine(
+        ir, LocalStore(root), printer, parallelism=parallelism, keep_going=keep_going
+    )
+    result = engine.run(bound)
     if printer:
         printer(f"run {result.run_id} {result.status}")
         for name, value in result.outputs.items():

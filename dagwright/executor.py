@@ -22,6 +22,7 @@ from typing import Any
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import value_matches
+from dagwright.store import files
 
 _FROM_SOURCE: dict[str, Callable[..., Any]] = {}
 
@@ -132,11 +133,22 @@ def run_step(step: Step) -> StepOutcome:
         uri = step.outputs[out.name]
         os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
         artifact = Artifact.from_dict({"type": out.type, "name": out.name, "uri": uri})
+        artifact.path = files.partial_path(uri)  # published under ``uri`` only on success
         written[out.name] = kwargs[out.name] = artifact
-    returned = func(**kwargs)
+    try:
+        returned = func(**kwargs)
+        for artifact in written.values():
+            artifact._finish()
+        values = _returned_values(spec, returned)
+    except BaseException:
+        for artifact in written.values():
+            files.discard(artifact.path)
+        raise
     for artifact in written.values():
-        artifact._finish()
-    return StepOutcome(values=_returned_values(spec, returned), artifacts=written)
+        files.publish(artifact.path, artifact.uri)
+        artifact.path = artifact.uri
+        artifact.digest = files.sha256_of(artifact.uri)
+    return StepOutcome(values=values, artifacts=written)
 
 
 def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:

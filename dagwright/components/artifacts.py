@@ -29,6 +29,7 @@ class Artifact:
         self.name = name
         self.uri = uri
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self.digest: str | None = None  # sha256 of the content, set once it is written
         self._path: str | None = None
 
     @property
@@ -41,17 +42,22 @@ class Artifact:
         self._path = value
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "type": self.type_name,
             "name": self.name,
             "uri": self.uri,
             "metadata": self.metadata,
         }
+        if self.digest:
+            data["digest"] = self.digest
+        return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Artifact:
         cls = ARTIFACT_TYPES.get(data.get("type", "Artifact"), Artifact)
-        return cls(name=data.get("name", ""), uri=data["uri"], metadata=data.get("metadata"))
+        artifact = cls(name=data.get("name", ""), uri=data["uri"], metadata=data.get("metadata"))
+        artifact.digest = data.get("digest")
+        return artifact
 
     def _finish(self) -> None:
         """Called by the executor after the step wrote this output."""

@@ -18,7 +18,7 @@ from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 from dagwright.components.types import UnsupportedAnnotation, describe_annotation, value_matches
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
-from dagwright.runtimes.config import InProcess, RuntimeConfig
+from dagwright.runtimes.config import Local, RuntimeConfig
 
 SINGLE_OUTPUT = "output"
 # keyed by where the code lives too: equal text in two modules may call different helpers
@@ -131,7 +131,7 @@ def component(
             retry=retry,
             timeout=timeout,
             cache=cache,
-            runtime=runtime or InProcess(),
+            runtime=runtime or Local(),
         )
         return Component(f, spec)
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.runtimes.config import InProcess, RuntimeConfig, config_from_dict
+from dagwright.runtimes.config import Local, RuntimeConfig, config_from_dict
 
 _NO_DEFAULT: Any = object()
 
@@ -109,7 +109,7 @@ class ComponentSpec:
     retry: Retry = field(default_factory=Retry)
     timeout: float | None = None
     cache: bool = False
-    runtime: RuntimeConfig = field(default_factory=InProcess)
+    runtime: RuntimeConfig = field(default_factory=Local)
 
     def input(self, name: str) -> IOSpec | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -159,7 +159,7 @@ class ComponentSpec:
             retry=Retry(**data.get("retry", {})),
             timeout=data.get("timeout"),
             cache=data.get("cache", False),
-            runtime=config_from_dict(data.get("runtime", {"kind": "inprocess"})),
+            runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],

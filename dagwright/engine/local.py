@@ -1,21 +1,31 @@
-"""The local engine: walks the IR block by block and runs each ready task.
+"""The local engine: runs every ready task of an IR as soon as its inputs exist.
 
-Tasks run one at a time in a stable topological order. A block (If, ParallelFor, ExitHandler or
-a sub-pipeline) is one node in its parent's order; a loop runs its block once per item. A task
-whose upstream failed is marked ``upstream_failed`` and not run; an exit task always runs.
+The run is a tree of frames. The root frame is the pipeline's top level; entering a block
+(If, ExitHandler, sub-pipeline) opens one child frame, a ParallelFor opens one per item, at most
+``parallelism`` of them at a time. A frame's nodes are its tasks and child blocks; a node is
+ready when every node it depends on in the same frame has finished. Ready tasks run on a pool of
+worker threads (``parallelism`` at a time); their runtime decides whether the step runs in that
+thread or in a subprocess. By default the first failure stops new work (fail fast; exit tasks
+still run); ``keep_going`` lets independent branches finish.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-import traceback
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.components.artifacts import Artifact
+from dagwright.components.spec import ComponentSpec
 from dagwright.engine.conditions import evaluate
+from dagwright.engine.plan import Plan
 from dagwright.engine.result import (
+    BAD,
+    CANCELLED,
     FAILED,
     SKIPPED,
     SUCCEEDED,
@@ -23,83 +33,106 @@ from dagwright.engine.result import (
     RunResult,
     StepRecord,
 )
+from dagwright.engine.state import Path_, RunState
 from dagwright.executor import Step
-from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
-from dagwright.pipelines.validate import dependencies, value_tasks
-from dagwright.runtimes import runner_for
+from dagwright.pipelines.ir import PipelineIR
+from dagwright.runtimes import Attempt, runner_for
 from dagwright.store import LocalStore, RunStore
 
-Path_ = tuple[int, ...]
-_BAD = (FAILED, UPSTREAM_FAILED)
+DEFAULT_PARALLELISM = 64
+
+
+@dataclass(eq=False)
+class Frame:
+    """One instance of a block: the top level, an entered If, or one loop iteration."""
+
+    block: str | None
+    path: Path_
+    items: dict[str, Any]
+    parent: Frame | None
+    node: str | None  # the group node this frame realises in its parent
+    scope: list[str]
+    waiting: dict[str, int]
+    status: dict[str, str] = field(default_factory=dict)
+    open: int = 0
+    bad: bool = False
+
+
+@dataclass(eq=False)
+class LoopRun:
+    """The iterations of one ParallelFor node, started at most ``limit`` at a time."""
+
+    frame: Frame
+    group: str
+    values: list[Any]
+    limit: int
+    started: int = 0
+    running: int = 0
+    bad: bool = False
+
+
+@dataclass
+class _Job:
+    frame: Frame
+    task: str
+    record: StepRecord
+    step: Step
 
 
 class LocalEngine:
-    """Runs one pipeline IR in this process."""
+    """Runs one pipeline IR on this machine."""
 
     def __init__(
         self,
         ir: PipelineIR,
         store: RunStore | None = None,
         echo: Callable[[str], None] | None = None,
+        *,
+        parallelism: int | None = None,
+        keep_going: bool = False,
     ) -> None:
         self.ir = ir
+        self.plan = Plan(ir)
         self.store = store or LocalStore()
         self.echo = echo or (lambda line: None)
-        self.tasks = {task.name: task for task in ir.tasks}
-        self.groups = {group.id: group for group in ir.groups}
-        self.deps = {task.name: dependencies(ir, task) for task in ir.tasks}
-        self.loops = {task.name: self._loops_of(task.group) for task in ir.tasks}
-        self.exit_tasks = {g.exit_task for g in ir.groups if g.exit_task}
-        self.order = {gid: self._block_order(gid) for gid in [None, *self.groups]}
-
-    def _loops_of(self, group_id: str | None) -> list[str]:
-        return [g.id for g in reversed(self.ir.ancestors(group_id)) if g.kind == "loop"]
-
-    def _node_in(self, task: TaskIR, block: str | None) -> str | None:
-        """The node standing for ``task`` among the children of ``block`` (None: not inside)."""
-        if task.group == block:
-            return task.name
-        for group in self.ir.ancestors(task.group):
-            if group.parent == block:
-                return group.id
-        return None
-
-    def _block_order(self, block: str | None) -> list[str]:
-        import networkx as nx
-
-        graph = nx.DiGraph()
-        position: dict[str, int] = {}
-        for i, task in enumerate(self.ir.tasks):
-            node = self._node_in(task, block)
-            if node is None:
-                continue
-            position.setdefault(node, i)
-            graph.add_node(node)
-            for dep in self.deps[task.name]:
-                upstream = self._node_in(self.tasks[dep], block)
-                if upstream is not None and upstream != node:
-                    graph.add_edge(upstream, node)
-        for group in self.ir.groups:  # blocks without tasks still evaluate nothing, but stay known
-            if group.parent == block and group.id not in position:
-                position[group.id] = len(self.ir.tasks)
-                graph.add_node(group.id)
-        return list(nx.lexicographical_topological_sort(graph, key=lambda n: (position[n], n)))
-
-    # running
+        self.parallelism = parallelism or DEFAULT_PARALLELISM
+        self.keep_going = keep_going
+        self.position = {task.name: i for i, task in enumerate(ir.tasks)}
 
     def run(self, arguments: dict[str, Any]) -> RunResult:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.run_id = f"{self.ir.name}-{stamp}-{secrets.token_hex(3)}"
-        self.params = arguments
-        self.values: dict[tuple[str, Path_], dict[str, Any]] = {}
-        self.status: dict[tuple[str, Path_], str] = {}
-        self.instances: dict[str, list[Path_]] = {}
+        self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
-        self._run_block(None, (), {})
-        failed = any(r.status in _BAD for r in self.records)
+        self.ready: deque[tuple[Frame, str]] = deque()
+        self.runnable: deque[_Job] = deque()
+        self.running: dict[Future[tuple[Attempt, int]], _Job] = {}
+        self.loop_runs: dict[tuple[int, str], LoopRun] = {}
+        self.stopping = False
+        self._enter(None, (), {}, None, None)
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright") as pool:
+            while self.ready or self.runnable or self.running:
+                while self.ready:
+                    self._start(*self.ready.popleft())
+                while self.runnable and len(self.running) < self.parallelism:
+                    job = self.runnable.popleft()
+                    job.record.started = time.time()
+                    self.running[pool.submit(_attempts, job.step)] = job
+                if self.running:
+                    done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._finish_task(self.running.pop(future), *future.result())
+        return self._result(arguments)
+
+    def _result(self, arguments: dict[str, Any]) -> RunResult:
+        self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
+        failed = any(r.status in BAD for r in self.records)
         outputs: dict[str, Any] = {}
         if not failed:
-            outputs = {name: self._resolve(v, [], (), {}) for name, v in self.ir.outputs.items()}
+            outputs = {
+                name: self.state.resolve(value, [], (), {})
+                for name, value in self.ir.outputs.items()
+            }
         result = RunResult(
             self.run_id,
             self.ir.name,
@@ -112,131 +145,185 @@ class LocalEngine:
         self.store.write_record(self.run_id, result.to_record())
         return result
 
-    def _run_block(self, block: str | None, path: Path_, items: dict[str, Any]) -> None:
-        for node in self.order[block]:
-            if node in self.tasks:
-                self._run_task(self.tasks[node], path, items)
-            else:
-                self._run_group(self.groups[node], path, items)
+    # frames
 
-    def _run_group(self, group: GroupIR, path: Path_, items: dict[str, Any]) -> None:
-        scope = self._loops_of(group.parent)
-        source = group.condition if group.kind == "condition" else group.items
-        if source is not None and self._failed_upstream(value_tasks(source), scope, path):
-            return self._mark(group.id, path, UPSTREAM_FAILED)
-        try:
-            if group.kind == "condition" and not evaluate(
-                source or {"constant": True}, lambda v: self._resolve(v, scope, path, items)
-            ):
-                return self._mark(group.id, path, SKIPPED)
-            if group.kind == "loop":
-                values = list(self._resolve(source or {"constant": []}, scope, path, items))
-        except Exception as exc:  # e.g. None > 3: the block fails, the run goes on
-            failure = StepRecord(group.id, path, FAILED, error=f"{type(exc).__name__}: {exc}")
-            self.records.append(failure)
-            self.echo(f"  ✗ {failure.label:<32} {FAILED:<16} {failure.error}")
-            return self._mark(group.id, path, UPSTREAM_FAILED)
-        if group.kind != "loop":
-            return self._run_block(group.id, path, items)
-        for i, item in enumerate(values):
-            self._run_block(group.id, (*path, i), {**items, group.id: item})
+    def _enter(
+        self,
+        block: str | None,
+        path: Path_,
+        items: dict[str, Any],
+        parent: Frame | None,
+        node: str | None,
+    ) -> None:
+        plan = self.plan.blocks[block]
+        frame = Frame(
+            block,
+            path,
+            items,
+            parent,
+            node,
+            self.plan.loops_of(block),
+            {n: len(plan.upstream[n]) for n in plan.nodes},
+            open=len(plan.nodes),
+        )
+        if not plan.nodes:
+            return self._frame_done(frame)
+        self.ready.extend((frame, n) for n in plan.nodes if not plan.upstream[n])
         return None
 
-    def _mark(self, group_id: str, path: Path_, status: str) -> None:
-        """Record every task inside a block that will not run."""
-        for task in self.ir.tasks:
-            if self.groups[group_id] in self.ir.ancestors(task.group):
-                self.status[(task.name, path)] = status
-                self.instances.setdefault(task.name, []).append(path)
-                self.records.append(StepRecord(task.name, path, status))
-                self.echo(f"  - {StepRecord(task.name, path).label:<32} {status}")
+    def _finish(self, frame: Frame, node: str, status: str) -> None:
+        frame.status[node] = status
+        frame.bad = frame.bad or status in BAD
+        frame.open -= 1
+        for downstream in self.plan.blocks[frame.block].downstream[node]:
+            frame.waiting[downstream] -= 1
+            if frame.waiting[downstream] == 0:
+                self.ready.append((frame, downstream))
+        if frame.open == 0:
+            self._frame_done(frame)
 
-    def _failed_upstream(self, deps: list[str], scope: list[str], path: Path_) -> bool:
-        return any(s in _BAD for dep in deps for s in self._states(dep, scope, path))
+    def _frame_done(self, frame: Frame) -> None:
+        parent, node = frame.parent, frame.node
+        if parent is None or node is None:
+            return
+        loop = self.loop_runs.get((id(parent), node))
+        if loop is None:
+            return self._finish(parent, node, FAILED if frame.bad else SUCCEEDED)
+        loop.running -= 1
+        loop.bad = loop.bad or frame.bad
+        self._next_iterations(loop)
+        return None
 
-    def _states(self, task: str, scope: list[str], path: Path_) -> list[str]:
-        keys = self._keys(task, scope, path)
-        return [self.status.get(key, SUCCEEDED) for key in keys]
+    def _next_iterations(self, loop: LoopRun) -> None:
+        while loop.started < len(loop.values) and loop.running < loop.limit:
+            i = loop.started
+            loop.started += 1
+            loop.running += 1
+            frame = loop.frame
+            self._enter(
+                loop.group,
+                (*frame.path, i),
+                {**frame.items, loop.group: loop.values[i]},
+                frame,
+                loop.group,
+            )
+        if loop.running == 0 and loop.started == len(loop.values):
+            del self.loop_runs[(id(loop.frame), loop.group)]
+            self._finish(loop.frame, loop.group, FAILED if loop.bad else SUCCEEDED)
 
-    def _keys(self, task: str, scope: list[str], path: Path_) -> list[tuple[str, Path_]]:
-        """The executions of ``task`` visible from a scope: one, or every loop iteration."""
-        loops = self.loops[task]
-        common = 0
-        while common < min(len(loops), len(scope)) and loops[common] == scope[common]:
-            common += 1
-        prefix = path[:common]
-        if common == len(loops):
-            return [(task, prefix)]
-        return [(task, p) for p in self.instances.get(task, []) if p[:common] == prefix]
+    # nodes
 
-    def _resolve(self, value: Value, scope: list[str], path: Path_, items: dict[str, Any]) -> Any:
-        if "constant" in value:
-            return value["constant"]
-        if "param" in value:
-            return self.params[value["param"]]
-        if "loop_item" in value:
-            item = items[value["loop_item"]]
-            return item[value["key"]] if "key" in value else item
-        if "task" in value:
-            key = self._keys(value["task"], scope, path)[0]
-            return self.values[key][value["output"]]
-        ref = value["collected"]
-        keys = self._keys(ref["task"], scope, path)
-        return [self.values[k][ref["output"]] for k in keys if k in self.values]
+    def _start(self, frame: Frame, node: str) -> None:
+        upstream = self.plan.blocks[frame.block].upstream[node]
+        failed_before = any(frame.status[u] in BAD for u in upstream)
+        if node in self.plan.tasks:
+            return self._start_task(frame, node, failed_before)
+        if failed_before:
+            return self._skip_block(frame, node, UPSTREAM_FAILED)
+        if self.stopping:
+            return self._skip_block(frame, node, CANCELLED)
+        group = self.plan.groups[node]
+        source = group.condition if group.kind == "condition" else group.items
+        try:
+            resolve = lambda v: self.state.resolve(v, frame.scope, frame.path, frame.items)  # noqa: E731
+            if group.kind == "condition" and not evaluate(source or {"constant": True}, resolve):
+                return self._skip_block(frame, node, SKIPPED)
+            values = list(resolve(source or {"constant": []})) if group.kind == "loop" else []
+        except Exception as exc:  # e.g. None > 3: the block fails, other branches go on
+            record = StepRecord(node, frame.path, FAILED, error=f"{type(exc).__name__}: {exc}")
+            self.records.append(record)
+            self.position.setdefault(node, len(self.position))
+            self._echo(record)
+            self._stop_if_failing(FAILED)
+            return self._skip_block(frame, node, UPSTREAM_FAILED)
+        if group.kind != "loop":
+            return self._enter(node, frame.path, frame.items, frame, node)
+        loop = LoopRun(frame, node, values, group.parallelism or len(values) or 1)
+        self.loop_runs[(id(frame), node)] = loop
+        return self._next_iterations(loop)
 
-    def _run_task(self, task: TaskIR, path: Path_, items: dict[str, Any]) -> None:
-        scope = self.loops[task.name]
-        record = StepRecord(task.name, path)
-        self.instances.setdefault(task.name, []).append(path)
-        if task.name not in self.exit_tasks and self._failed_upstream(
-            self.deps[task.name], scope, path
-        ):
+    def _skip_block(self, frame: Frame, group: str, status: str) -> None:
+        for task in self.plan.inside[group]:
+            self._record(StepRecord(task, frame.path, status))
+        self._finish(frame, group, status)
+
+    def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
+        record = StepRecord(task, frame.path)
+        exit_task = task in self.plan.exit_tasks
+        if failed_before and not exit_task:
             record.status = UPSTREAM_FAILED
+        elif self.stopping and not exit_task:
+            record.status = CANCELLED
         else:
-            self._execute(task, record, scope, path, items)
-        self.status[(task.name, path)] = record.status
+            try:
+                step = self._step(task, frame)
+            except Exception as exc:  # an input that cannot be had fails this step
+                record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
+            else:
+                self.runnable.append(_Job(frame, task, record, step))
+                return
+        self._record(record)
+        self._stop_if_failing(record.status)
+        self._finish(frame, task, record.status)
+
+    def _step(self, task: str, frame: Frame) -> Step:
+        spec = self.ir.component_of(task)
+        step = Step(spec, StepRecord(task, frame.path).label)
+        for out in spec.output_artifacts:
+            step.outputs[out.name] = self.store.artifact_uri(
+                self.run_id, task, frame.path, out.name
+            )
+        for name, value in self.plan.tasks[task].inputs.items():
+            resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
+            target = spec.input(name)
+            if target is not None and target.artifact:
+                step.artifacts[name] = _artifact_dicts(resolved)
+            else:
+                step.parameters[name] = resolved
+        return step
+
+    def _finish_task(self, job: _Job, attempt: Attempt, attempts: int) -> None:
+        record = job.record
+        record.ended = time.time()
+        record.duration = record.ended - (record.started or record.ended)
+        record.attempts = attempts
+        record.stdout, record.stderr = attempt.stdout, attempt.stderr
+        if attempt.outcome is not None:
+            record.status = SUCCEEDED
+            record.outputs = {**attempt.outcome.values, **attempt.outcome.artifacts}
+        else:
+            record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
+        self._record(record)
+        self._stop_if_failing(record.status)
+        self._finish(job.frame, job.task, record.status)
+
+    def _record(self, record: StepRecord) -> None:
+        self.state.add(record.task, record.iteration, record.status, record.outputs)
         self.records.append(record)
+        self._echo(record)
+
+    def _stop_if_failing(self, status: str) -> None:
+        if status == FAILED and not self.keep_going:
+            self.stopping = True
+
+    def _echo(self, record: StepRecord) -> None:
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.echo(f"  {mark} {record.label:<32} {record.status:<16} {record.duration:.3f}s")
         if record.error:
             detail = record.traceback or record.error
             self.echo("\n".join("      " + line for line in detail.rstrip().splitlines()))
 
-    def _execute(
-        self, task: TaskIR, record: StepRecord, scope: list[str], path: Path_, items: dict[str, Any]
-    ) -> None:
-        spec = self.ir.components[task.component]
-        step = Step(spec, record.label)
-        for out in spec.output_artifacts:
-            step.outputs[out.name] = self.store.artifact_uri(self.run_id, task.name, path, out.name)
-        try:
-            for name, value in task.inputs.items():
-                resolved = self._resolve(value, scope, path, items)
-                target = spec.input(name)
-                if target is not None and target.artifact:
-                    step.artifacts[name] = _artifact_dicts(resolved)
-                else:
-                    step.parameters[name] = resolved
-        except Exception as exc:  # an input that cannot be had fails this step, not the engine
-            record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
-            return
-        runner = runner_for(spec.runtime)
-        started = time.perf_counter()
-        for attempt in range(1, spec.retry.limit + 2):
-            record.attempts = attempt
-            try:
-                outcome = runner(step)
-            except Exception as exc:  # the step's own failure, recorded, maybe retried
-                record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
-                record.traceback = traceback.format_exc()
-                if attempt <= spec.retry.limit:
-                    time.sleep(spec.retry.delay(attempt))
-                continue
-            record.status, record.error, record.traceback = SUCCEEDED, None, None
-            record.outputs = {**outcome.values, **outcome.artifacts}
-            self.values[(task.name, path)] = record.outputs
-            break
-        record.duration = time.perf_counter() - started
+
+def _attempts(step: Step) -> tuple[Attempt, int]:
+    """Run a step with its retries (in a worker thread); return the last attempt and the count."""
+    spec: ComponentSpec = step.component
+    runner = runner_for(spec.runtime)
+    for number in range(1, spec.retry.limit + 2):
+        attempt = runner(step, spec.timeout)
+        if attempt.ok or number > spec.retry.limit:
+            return attempt, number
+        time.sleep(spec.retry.delay(number))
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 def _artifact_dicts(value: Any) -> Any:

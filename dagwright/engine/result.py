@@ -12,6 +12,8 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"  # an If block whose condition was false
 UPSTREAM_FAILED = "upstream_failed"
+CANCELLED = "cancelled"  # not started because an earlier step failed (fail fast)
+BAD = (FAILED, UPSTREAM_FAILED, CANCELLED)
 
 
 @dataclass
@@ -26,6 +28,10 @@ class StepRecord:
     error: str | None = None
     traceback: str | None = None
     outputs: dict[str, Any] | None = None
+    started: float | None = None
+    ended: float | None = None
+    stdout: str | None = None
+    stderr: str | None = None
 
     @property
     def label(self) -> str:

@@ -34,10 +34,26 @@ class RuntimeConfig:
 
 
 @dataclass(frozen=True)
-class InProcess(RuntimeConfig):
-    """Run the step's function in the engine's own process (the local default)."""
+class Local(RuntimeConfig):
+    """Run the step in a worker thread of the engine's process (the default).
 
-    kind: ClassVar[str] = "inprocess"
+    The cheapest way to run a step: no process start, values passed in memory. A timeout stops
+    waiting for the step but cannot stop its thread; use Process() for steps that must be killed.
+    """
+
+    kind: ClassVar[str] = "local"
+
+
+@dataclass(frozen=True)
+class Process(RuntimeConfig):
+    """Run the step in a fresh ``python -m dagwright.executor`` subprocess.
+
+    Args:
+        python: The interpreter to run; the engine's own by default.
+    """
+
+    kind: ClassVar[str] = "process"
+    python: str | None = None
 
 
 def config_class(kind: str) -> type[RuntimeConfig]:

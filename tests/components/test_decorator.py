@@ -19,7 +19,7 @@ from dagwright import (
     ValidationError,
     component,
 )
-from dagwright.runtimes import InProcess
+from dagwright.runtimes import Local
 
 
 class Stats(NamedTuple):
@@ -50,7 +50,7 @@ def add(a: int, b: int = 2) -> int:
     retries=Retry(limit=3, backoff=0.5, factor=3.0, max_backoff=4.0),
     timeout=30,
     cache=True,
-    runtime=InProcess(),
+    runtime=Local(),
 )
 def stats(values: list[float], weights: dict[str, float] | None = None) -> Stats:
     return Stats(sum(values) / len(values), len(values))
@@ -113,7 +113,7 @@ def test_options_are_kept() -> None:
     assert spec.retry == Retry(limit=3, backoff=0.5, factor=3.0, max_backoff=4.0)
     assert [spec.retry.delay(n) for n in (1, 2, 3)] == [0.5, 1.5, 4.0]
     assert spec.timeout == 30 and spec.cache is True
-    assert spec.runtime == InProcess()
+    assert spec.runtime == Local()
     assert add.spec.retry.limit == 0 and add.spec.cache is False
 
 

@@ -215,7 +215,7 @@ def test_failure_marks_downstream_and_keeps_independent_work(run: Any) -> None:
         double(x=broken.output)
         return number(n=1).output
 
-    result = run(p)
+    result = run(p, keep_going=True)
     assert result.status == "failed" and result.outputs == {}
     assert result.step("boom").status == "failed"
     assert result.step("boom").error == "RuntimeError: it broke"
@@ -352,7 +352,7 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any) -> None:
             double(x=x)
         note(text="independent")
 
-    result = run(p)
+    result = run(p, keep_going=True)
     assert result.status == "failed"
     assert result.step("condition-1").error == (
         "TypeError: '>' not supported between instances of 'NoneType' and 'int'"

@@ -1,0 +1,69 @@
+"""What a run has produced so far: each task execution's status and outputs, and how a value
+used in one scope is read from executions made in another.
+
+An execution is keyed ``(task, path)``: ``path`` holds the iteration index of every loop around
+the task, outermost first (``()`` outside loops).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagwright.engine.plan import Plan
+from dagwright.engine.result import SUCCEEDED
+from dagwright.pipelines.ir import Value
+
+Path_ = tuple[int, ...]
+Key = tuple[str, Path_]
+
+
+class RunState:
+    """Statuses and outputs of task executions, and the parameters of the run."""
+
+    def __init__(self, plan: Plan, params: dict[str, Any]) -> None:
+        self.plan = plan
+        self.params = params
+        self.values: dict[Key, dict[str, Any]] = {}
+        self.status: dict[Key, str] = {}
+        self.instances: dict[str, list[Path_]] = {}
+
+    def add(self, task: str, path: Path_, status: str, outputs: dict[str, Any] | None) -> None:
+        self.status[(task, path)] = status
+        self.instances.setdefault(task, []).append(path)
+        if outputs is not None:
+            self.values[(task, path)] = outputs
+
+    def keys(self, task: str, scope: list[str], path: Path_) -> list[Key]:
+        """The executions of ``task`` visible from a scope: one, or every loop iteration."""
+        loops = self.plan.loops[task]
+        common = 0
+        while common < min(len(loops), len(scope)) and loops[common] == scope[common]:
+            common += 1
+        prefix = path[:common]
+        if common == len(loops):
+            return [(task, prefix)]
+        found = [p for p in self.instances.get(task, []) if p[:common] == prefix]
+        return [(task, p) for p in sorted(found)]
+
+    def states(self, tasks: list[str], scope: list[str], path: Path_) -> list[str]:
+        return [
+            self.status.get(key, SUCCEEDED)
+            for task in tasks
+            for key in self.keys(task, scope, path)
+        ]
+
+    def resolve(self, value: Value, scope: list[str], path: Path_, items: dict[str, Any]) -> Any:
+        """The run-time value of an IR value dict, seen from ``scope`` at ``path``."""
+        if "constant" in value:
+            return value["constant"]
+        if "param" in value:
+            return self.params[value["param"]]
+        if "loop_item" in value:
+            item = items[value["loop_item"]]
+            return item[value["key"]] if "key" in value else item
+        if "task" in value:
+            key = self.keys(value["task"], scope, path)[0]
+            return self.values[key][value["output"]]
+        ref = value["collected"]
+        keys = self.keys(ref["task"], scope, path)
+        return [self.values[k][ref["output"]] for k in keys if k in self.values]
