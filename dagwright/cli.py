@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a run or step failed (or the pipeline file raised), 2 b
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -80,8 +81,22 @@ def cli() -> None:
     help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status.")
-def run(target: str, params: tuple[str, ...], root: Path | None, quiet: bool) -> None:
-    """Run TARGET (FILE.py[:PIPELINE] or an IR file) here, step by step."""
+@click.option("--keep-going", is_flag=True, help="After a failure, finish independent branches.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Steps that may run at once (default 64).",
+)
+def run(
+    target: str,
+    params: tuple[str, ...],
+    root: Path | None,
+    quiet: bool,
+    keep_going: bool,
+    parallelism: int | None,
+) -> None:
+    """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
@@ -89,7 +104,9 @@ def run(target: str, params: tuple[str, ...], root: Path | None, quiet: bool) ->
         ir = _load(target)
         arguments = bind_arguments(ir, _params(params), as_text=True)
         echo: bool | Callable[[str], None] = False if quiet else (lambda line: click.echo(line))
-        result = run_pipeline(ir, arguments, root=root, echo=echo)
+        result = run_pipeline(
+            ir, arguments, root=root, echo=echo, keep_going=keep_going, parallelism=parallelism
+        )
         if quiet:
             click.echo(f"{result.run_id} {result.status}")
     sys.exit(0 if result.succeeded else EXIT_FAILED)
@@ -132,6 +149,132 @@ def compile_command(target: str, kind: str, output: Path | None) -> None:
             click.echo(text, nl=False)
         else:
             click.echo(f"wrote {output}", err=True)
+
+
+_ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _database(root: Path | None) -> Any:
+    from dagwright.store.local import LocalStore
+
+    store = LocalStore(root)
+    if not (store.root / "runs.db").exists():
+        raise ValidationError(
+            f"no run database in '{store.root}'",
+            field="--root",
+            fix="run a pipeline first, or point --root at its store",
+        )
+    return store.database()
+
+
+def _find(db: Any, run_id: str) -> dict[str, Any]:
+    found: dict[str, Any] | None = db.find_run(run_id)
+    if found is None:
+        raise ValidationError(
+            f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
+        )
+    return found
+
+
+def _when(stamp: float | None) -> str:
+    import datetime
+
+    if stamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
+
+
+def _took(row: dict[str, Any]) -> str:
+    if row.get("started") is None or row.get("ended") is None:
+        return "-"
+    return f"{row['ended'] - row['started']:.3f}s"
+
+
+@cli.group()
+def runs() -> None:
+    """List and show recorded runs."""
+
+
+@runs.command(name="ls")
+@_ROOT
+@_JSON
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--pipeline", default=None, help="Only runs of this pipeline.")
+def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) -> None:
+    """The most recent runs, newest first."""
+    with _reported():
+        rows = _database(root).runs(limit, pipeline)
+        if as_json:
+            click.echo(json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in rows]))
+            return
+        click.echo(f"{'RUN':<44} {'STATUS':<10} {'STARTED':<20} {'DURATION':>9}")
+        for r in rows:
+            click.echo(
+                f"{r['run_id']:<44} {r['status']:<10} {_when(r['started']):<20} {_took(r):>9}"
+            )
+
+
+@runs.command(name="show")
+@click.argument("run_id", metavar="RUN")
+@_ROOT
+@_JSON
+def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
+    """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
+    with _reported():
+        db = _database(root)
+        found = _find(db, run_id)
+        steps = db.steps(found["run_id"])
+        if as_json:
+            found.pop("ir")
+            click.echo(json.dumps({**found, "steps": steps}))
+            return
+        click.echo(
+            f"run {found['run_id']} ({found['pipeline']}): {found['status']}, "
+            f"started {_when(found['started'])}, took {_took(found)}"
+        )
+        click.echo(f"params  {json.dumps(found['params'])}")
+        click.echo(f"outputs {json.dumps(found['outputs'])}")
+        click.echo(f"{'STEP':<36} {'STATUS':<16} {'TRIES':>5} {'DURATION':>9}  ERROR")
+        for step in steps:
+            label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
+            label += " (cached)" if step["cached"] else ""
+            error = (step["error"] or "").splitlines()[0] if step["error"] else ""
+            click.echo(
+                f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
+            )
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step", required=False)
+@_ROOT
+@_JSON
+def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
+    """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
+    with _reported():
+        db = _database(root)
+        found = _find(db, run_id)
+        rows = db.steps(found["run_id"])
+        if step is not None:
+            rows = [r for r in rows if step in (r["task"], f"{r['task']}[{r['iteration']}]")]
+            if not rows:
+                raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
+        if as_json:
+            keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
+            click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))
+            return
+        for r in rows:
+            label = r["task"] + (f"[{r['iteration']}]" if r["iteration"] else "")
+            click.echo(f"==> {label} ({r['status']}) <==")
+            for text in (r["stdout"], r["stderr"], r["traceback"]):
+                if text:
+                    click.echo(text.rstrip("\n"))
 
 
 def main() -> None:

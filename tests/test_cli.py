@@ -45,8 +45,7 @@ def test_run_with_params_prints_steps_and_outputs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "✓ shout[0]" in proc.stdout and "✓ shout[1]" in proc.stdout
     assert "output output = 'YO!YO!YO!'" in proc.stdout
-    runs = list((tmp_path / "home" / "runs").iterdir())
-    record = json.loads((runs[0] / "run.json").read_text())
+    (record,) = json.loads(dagwright(tmp_path, "runs", "ls", "--json").stdout)
     assert record["params"] == {"word": "yo", "times": 3, "tags": ["a", "b"]}
     assert record["outputs"] == {"output": "YO!YO!YO!"}
 
@@ -119,5 +118,5 @@ def test_a_pipeline_file_named_like_a_stdlib_module_shadows_nothing(tmp_path: Pa
     proc = dagwright(tmp_path, "run", "flows/json.py:greet", "-q")
     assert proc.returncode == 0, proc.stderr
     run_id = proc.stdout.split()[0]
-    record = json.loads((tmp_path / "home" / "runs" / run_id / "run.json").read_text())
+    record = json.loads(dagwright(tmp_path, "runs", "show", run_id, "--json").stdout)
     assert record["outputs"] == {"output": "HI!HI!"}

@@ -11,6 +11,7 @@ still run); ``keep_going`` lets independent branches finish.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from dagwright.engine.result import (
     BAD,
     CANCELLED,
     FAILED,
+    RUNNING,
     SKIPPED,
     SUCCEEDED,
     UPSTREAM_FAILED,
@@ -109,6 +111,19 @@ class LocalEngine:
         self.running: dict[Future[tuple[Attempt, int]], _Job] = {}
         self.loop_runs: dict[tuple[int, str], LoopRun] = {}
         self.stopping = False
+        self.dirty: list[StepRecord] = []
+        self.db = self.store.database()
+        ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
+        self.db.start_run(
+            self.run_id, self.ir.name, arguments, ir_text, str(self.store.run_dir(self.run_id))
+        )
+        try:
+            self._schedule()
+            return self._result(arguments)
+        finally:
+            self.db.close()
+
+    def _schedule(self) -> None:
         self._enter(None, (), {}, None, None)
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright") as pool:
             while self.ready or self.runnable or self.running:
@@ -116,13 +131,21 @@ class LocalEngine:
                     self._start(*self.ready.popleft())
                 while self.runnable and len(self.running) < self.parallelism:
                     job = self.runnable.popleft()
-                    job.record.started = time.time()
+                    job.record.started, job.record.status = time.time(), RUNNING
+                    self.dirty.append(job.record)
                     self.running[pool.submit(_attempts, job.step)] = job
+                self._flush()
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for future in done:
                         self._finish_task(self.running.pop(future), *future.result())
-        return self._result(arguments)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write the step rows changed since the last round, in one transaction."""
+        if self.dirty:
+            self.db.save_steps(self.run_id, [r.to_row() for r in self.dirty])
+            self.dirty.clear()
 
     def _result(self, arguments: dict[str, Any]) -> RunResult:
         self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
@@ -142,7 +165,7 @@ class LocalEngine:
             self.store.run_dir(self.run_id),
             dict(arguments),
         )
-        self.store.write_record(self.run_id, result.to_record())
+        self.db.finish_run(self.run_id, result.status, result.json_outputs())
         return result
 
     # frames
@@ -232,6 +255,7 @@ class LocalEngine:
         except Exception as exc:  # e.g. None > 3: the block fails, other branches go on
             record = StepRecord(node, frame.path, FAILED, error=f"{type(exc).__name__}: {exc}")
             self.records.append(record)
+            self.dirty.append(record)
             self.position.setdefault(node, len(self.position))
             self._echo(record)
             self._stop_if_failing(FAILED)
@@ -300,6 +324,7 @@ class LocalEngine:
     def _record(self, record: StepRecord) -> None:
         self.state.add(record.task, record.iteration, record.status, record.outputs)
         self.records.append(record)
+        self.dirty.append(record)
         self._echo(record)
 
     def _stop_if_failing(self, status: str) -> None:

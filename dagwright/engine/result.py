@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dagwright.components.artifacts import Artifact
 
+RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"  # an If block whose condition was false
@@ -32,6 +34,8 @@ class StepRecord:
     ended: float | None = None
     stdout: str | None = None
     stderr: str | None = None
+    cache_key: str | None = None
+    cached: bool = False
 
     @property
     def label(self) -> str:
@@ -39,12 +43,26 @@ class StepRecord:
             return self.task
         return f"{self.task}[{','.join(str(i) for i in self.iteration)}]"
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if v is not None}
-        data["iteration"] = list(self.iteration)
+    def to_row(self) -> dict[str, Any]:
+        """The run database's row for this execution."""
+        outputs = None
         if self.outputs is not None:
-            data["outputs"] = {k: jsonable(v) for k, v in self.outputs.items()}
-        return data
+            outputs = json.dumps({k: jsonable(v) for k, v in self.outputs.items()}, default=str)
+        return {
+            "task": self.task,
+            "iteration": self.iteration,
+            "status": self.status,
+            "attempts": self.attempts,
+            "started": self.started,
+            "ended": self.ended,
+            "error": self.error,
+            "traceback": self.traceback,
+            "outputs": outputs,
+            "cache_key": self.cache_key,
+            "cached": int(self.cached),
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
 
 
 @dataclass
@@ -79,15 +97,9 @@ class RunResult:
                 return record
         raise KeyError(f"no step '{task}' at iteration {iteration} in run {self.run_id}")
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "pipeline": self.pipeline,
-            "status": self.status,
-            "params": self.params,
-            "outputs": {k: jsonable(v) for k, v in self.outputs.items()},
-            "steps": [s.to_dict() for s in self.steps],
-        }
+    def json_outputs(self) -> dict[str, Any]:
+        """The outputs with artifacts as dicts, as the run database keeps them."""
+        return {k: jsonable(v) for k, v in self.outputs.items()}
 
 
 def jsonable(value: Any) -> Any:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from dagwright.store.local import LocalStore, default_root
+from dagwright.store.rundb import RunDatabase
 
-__all__ = ["LocalStore", "RunStore", "default_root"]
+__all__ = ["LocalStore", "RunDatabase", "RunStore", "default_root"]
 
 
 class RunStore(Protocol):
@@ -19,4 +20,4 @@ class RunStore(Protocol):
         self, run_id: str, task: str, iteration: tuple[int, ...], output: str
     ) -> str: ...
 
-    def write_record(self, run_id: str, record: dict[str, Any]) -> Path: ...
+    def database(self) -> RunDatabase: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,6 +27,7 @@ from dagwright import (
     component,
     pipeline,
 )
+from dagwright.store import RunDatabase
 
 CALLS: list[str] = []
 
@@ -97,12 +99,16 @@ def test_values_and_artifacts_flow_between_steps(run: Any, store: Path) -> None:
     assert model.read_text() == "model of 7 rows from 7"
     assert json.loads((Path(result.run_dir) / "fit" / "metrics").read_text()) == {"rows": 7.0}
     assert result.run_dir.parent.parent == store
-    record = json.loads((result.run_dir / "run.json").read_text())
+    db = RunDatabase(store / "runs.db")
+    record = db.find_run(result.run_id)
+    assert record is not None
     assert record["status"] == "succeeded" and record["params"] == {"rows": 7}
-    assert [s["task"] for s in record["steps"]] == ["write-rows", "fit"]
-    written = record["steps"][0]["outputs"]["data"]
+    steps = db.steps(result.run_id)
+    assert [s["task"] for s in steps] == ["write-rows", "fit"]
+    written = steps[0]["outputs"]["data"]
     assert written["metadata"] == {"rows": 7} and written["type"] == "Dataset"
-    assert record["steps"][1]["outputs"]["output"] == 0.7
+    assert written["digest"] == hashlib.sha256(b"0\n1\n2\n3\n4\n5\n6").hexdigest()
+    assert steps[1]["outputs"]["output"] == 0.7
 
 
 @pytest.mark.parametrize("n, branch", [(20, "big"), (7, "mid"), (1, "small")])
@@ -335,7 +341,7 @@ def test_arguments_dict_for_names_that_clash_with_options(run: Any) -> None:
     assert run(p, {"root": "abc"}).outputs == {"output": "abc"}
 
 
-def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any) -> None:
+def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any, store: Path) -> None:
     @component
     def maybe() -> int | None:
         return None
@@ -361,4 +367,4 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any) -> None:
     assert result.step("note").status == "upstream_failed"
     assert result.step("double").status == "upstream_failed"
     assert result.step("note-2").status == "succeeded"
-    assert (result.run_dir / "run.json").exists()
+    assert RunDatabase(store / "runs.db").find_run(result.run_id)["status"] == "failed"

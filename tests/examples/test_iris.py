@@ -64,4 +64,4 @@ def test_runs_from_its_ir_alone_in_a_fresh_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     run_id, status = proc.stdout.split()
     assert status == "succeeded"
-    assert (tmp_path / "store" / "runs" / run_id / "publish" / "card").exists()
+    assert (tmp_path / "store" / "artifacts" / run_id / "publish" / "card").exists()

@@ -1,0 +1,211 @@
+"""The run database: SQLite (WAL) with one row per pipeline run and per step execution.
+
+Many ``dagwright run`` processes may share one database: WAL lets readers work beside the one
+writer, and writers wait for each other (busy timeout) instead of failing. Each engine writes
+from its scheduler thread only, in one short transaction per scheduling round.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    outputs TEXT,
+    ir TEXT NOT NULL,
+    artifacts TEXT NOT NULL,
+    started REAL NOT NULL,
+    ended REAL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    task TEXT NOT NULL,
+    iteration TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started REAL,
+    ended REAL,
+    error TEXT,
+    traceback TEXT,
+    outputs TEXT,
+    cache_key TEXT,
+    cached INTEGER NOT NULL DEFAULT 0,
+    stdout TEXT,
+    stderr TEXT,
+    PRIMARY KEY (run_id, task, iteration)
+);
+CREATE TABLE IF NOT EXISTS cache (
+    key TEXT PRIMARY KEY,
+    outputs TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    task TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started);
+"""
+
+STEP_FIELDS = (
+    "status",
+    "attempts",
+    "started",
+    "ended",
+    "error",
+    "traceback",
+    "outputs",
+    "cache_key",
+    "cached",
+    "stdout",
+    "stderr",
+)
+
+
+def iteration_text(iteration: Iterable[int]) -> str:
+    return ".".join(str(i) for i in iteration)
+
+
+class RunDatabase:
+    """Runs, steps and cache entries in one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # one connection per engine, used from its scheduler thread only
+        self.db = sqlite3.connect(
+            self.path, timeout=60, isolation_level=None, check_same_thread=False
+        )
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=60000")
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # writing
+
+    def start_run(
+        self, run_id: str, pipeline: str, params: dict[str, Any], ir: str, artifacts: str
+    ) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO runs (run_id, pipeline, status, params, ir, artifacts, started) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?) "
+                "ON CONFLICT(run_id) DO UPDATE SET status='running', ended=NULL",
+                (run_id, pipeline, json.dumps(params), ir, artifacts, time.time()),
+            )
+
+    def save_steps(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Insert or update step rows (each with task, iteration and STEP_FIELDS)."""
+        if not rows:
+            return
+        columns = ", ".join(STEP_FIELDS)
+        marks = ", ".join("?" for _ in STEP_FIELDS)
+        updates = ", ".join(f"{f}=excluded.{f}" for f in STEP_FIELDS)
+        with self.transaction():
+            self.db.executemany(
+                f"INSERT INTO steps (run_id, task, iteration, {columns}) "
+                f"VALUES (?, ?, ?, {marks}) "
+                f"ON CONFLICT(run_id, task, iteration) DO UPDATE SET {updates}",
+                [
+                    (
+                        run_id,
+                        row["task"],
+                        iteration_text(row["iteration"]),
+                        *(row.get(f) for f in STEP_FIELDS),
+                    )
+                    for row in rows
+                ],
+            )
+
+    def finish_run(self, run_id: str, status: str, outputs: dict[str, Any]) -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET status=?, outputs=?, ended=? WHERE run_id=?",
+                (status, json.dumps(outputs), time.time(), run_id),
+            )
+
+    def save_cache(self, key: str, outputs: str, run_id: str, task: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO cache (key, outputs, run_id, task, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (key, outputs, run_id, task, time.time()),
+            )
+
+    # reading
+
+    def cached(self, key: str) -> str | None:
+        row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
+        return row["outputs"] if row else None
+
+    def runs(self, limit: int = 20, pipeline: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT * FROM runs"
+        args: list[Any] = []
+        if pipeline:
+            query += " WHERE pipeline=?"
+            args.append(pipeline)
+        query += " ORDER BY started DESC LIMIT ?"
+        args.append(limit)
+        return [_run_row(r) for r in self.db.execute(query, args)]
+
+    def find_run(self, run_id: str) -> dict[str, Any] | None:
+        """A run by id, or by a prefix that names exactly one run."""
+        row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            rows = self.db.execute(
+                "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
+                (run_id.replace("%", "\\%").replace("_", "\\_") + "%",),
+            ).fetchall()
+            row = rows[0] if len(rows) == 1 else None
+        return _run_row(row) if row else None
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT * FROM steps WHERE run_id=? ORDER BY started IS NULL, started, task, iteration",
+            (run_id,),
+        )
+        return [_step_row(r) for r in rows]
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: take the write lock up front, so two writers queue
+    on the busy timeout instead of failing part way."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _run_row(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["params"] = json.loads(data["params"])
+    data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
+    return data
+
+
+def _step_row(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
+    data["cached"] = bool(data["cached"])
+    return data
