@@ -1,6 +1,6 @@
 """dagwright: typed Python components, wired into pipelines that run here, on KFP and on Argo."""
 
-from dagwright.api import compile, run
+from dagwright.api import compile, resume, run
 from dagwright.components import (
     HTML,
     Artifact,
@@ -53,5 +53,6 @@ __all__ = [
     "compile",
     "component",
     "pipeline",
+    "resume",
     "run",
 ]

@@ -39,6 +39,7 @@ def run(
     echo: bool | Callable[[str], None] = True,
     keep_going: bool = False,
     parallelism: int | None = None,
+    cache: bool | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -52,6 +53,8 @@ def run(
         keep_going: After a failure, finish the branches that do not depend on it (by default
             the first failure stops new steps; exit handlers still run).
         parallelism: How many steps may run at once (default 64).
+        cache: None lets each component decide (``cache=True`` opts in); True or False
+            turns caching on or off for every step of this run.
         **params: Parameter values.
 
     Returns:
@@ -60,19 +63,96 @@ def run(
     Raises:
         ValidationError: when the pipeline or the arguments are wrong; nothing runs.
     """
-    from dagwright.engine.local import LocalEngine
     from dagwright.pipelines.arguments import bind_arguments
-    from dagwright.store.local import LocalStore
 
     ir = to_ir(pipeline)
     bound = bind_arguments(ir, {**(arguments or {}), **params})
+    options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
+    return _execute(ir, bound, root, echo, raise_on_error, options)
+
+
+def resume(
+    run_id: str,
+    *,
+    root: str | Path | None = None,
+    echo: bool | Callable[[str], None] = True,
+    raise_on_error: bool = False,
+    keep_going: bool = False,
+    parallelism: int | None = None,
+    cache: bool | None = None,
+) -> RunResult:
+    """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
+
+    Works after the engine was killed mid-run: a step that was running then is run again, and
+    no partly written artifact of it is ever used.
+
+    Args:
+        run_id: The run (or an unambiguous prefix of its id).
+        root: Store folder of the run.
+        echo, raise_on_error, keep_going, parallelism, cache: As for ``run``.
+
+    Raises:
+        ValidationError: when there is no such run.
+    """
+    import json
+
+    from dagwright.engine.result import SUCCEEDED
+    from dagwright.errors import ValidationError
+    from dagwright.store import files
+    from dagwright.store.local import LocalStore
+
+    store = LocalStore(root)
+    db = store.database()
+    try:
+        found = db.find_run(run_id)
+        if found is None:
+            raise ValidationError(
+                f"no run '{run_id}' in '{store.root}'",
+                field="RUN",
+                fix="list runs with 'dagwright runs ls'",
+            )
+        reuse = {
+            (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
+            for row in db.steps(found["run_id"])
+            if row["status"] == SUCCEEDED
+        }
+    finally:
+        db.close()
+    ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
+    files.discard_partials(store.run_dir(found["run_id"]))
+    options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
+    return _execute(
+        ir,
+        found["params"],
+        root,
+        echo,
+        raise_on_error,
+        options,
+        run_id=found["run_id"],
+        reuse=reuse,
+    )
+
+
+def _iteration(text: str) -> tuple[int, ...]:
+    return tuple(int(i) for i in text.split(".")) if text else ()
+
+
+def _execute(
+    ir: PipelineIR,
+    arguments: dict[str, Any],
+    root: str | Path | None,
+    echo: bool | Callable[[str], None],
+    raise_on_error: bool,
+    options: dict[str, Any],
+    **run_options: Any,
+) -> RunResult:
+    from dagwright.engine.local import LocalEngine
+    from dagwright.store.local import LocalStore
+
     printer = echo if callable(echo) else (_stderr if echo else None)
     if printer:
         printer(f"run of pipeline '{ir.name}'")
-    engine = LocalEngine(
-        ir, LocalStore(root), printer, parallelism=parallelism, keep_going=keep_going
-    )
-    result = engine.run(bound)
+    result = LocalEngine(ir, LocalStore(root), printer, **options).run(arguments, **run_options)
     if printer:
         printer(f"run {result.run_id} {result.status}")
         for name, value in result.outputs.items():

@@ -64,6 +64,51 @@ def cli() -> None:
     """Run, inspect and compile dagwright pipelines."""
 
 
+_ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by run and resume."""
+    for option in reversed(
+        [
+            _ROOT,
+            click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status."),
+            click.option(
+                "--keep-going", is_flag=True, help="After a failure, finish independent branches."
+            ),
+            click.option(
+                "--parallelism",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Steps that may run at once (default 64).",
+            ),
+            click.option(
+                "--cache/--no-cache",
+                default=None,
+                help="Cache every step, or none (default: as each component says).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _finish_run(result: Any, quiet: bool) -> None:
+    if quiet:
+        click.echo(f"{result.run_id} {result.status}")
+    sys.exit(0 if result.succeeded else EXIT_FAILED)
+
+
+def _echo(quiet: bool) -> bool | Callable[[str], None]:
+    return False if quiet else (lambda line: click.echo(line))
+
+
 @cli.command()
 @click.argument("target")
 @click.option(
@@ -74,28 +119,8 @@ def cli() -> None:
     metavar="NAME=VALUE",
     help="A pipeline parameter; repeat for several.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status.")
-@click.option("--keep-going", is_flag=True, help="After a failure, finish independent branches.")
-@click.option(
-    "--parallelism",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Steps that may run at once (default 64).",
-)
-def run(
-    target: str,
-    params: tuple[str, ...],
-    root: Path | None,
-    quiet: bool,
-    keep_going: bool,
-    parallelism: int | None,
-) -> None:
+@_engine_options
+def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> None:
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
@@ -103,13 +128,20 @@ def run(
     with _reported():
         ir = _load(target)
         arguments = bind_arguments(ir, _params(params), as_text=True)
-        echo: bool | Callable[[str], None] = False if quiet else (lambda line: click.echo(line))
-        result = run_pipeline(
-            ir, arguments, root=root, echo=echo, keep_going=keep_going, parallelism=parallelism
-        )
-        if quiet:
-            click.echo(f"{result.run_id} {result.status}")
-    sys.exit(0 if result.succeeded else EXIT_FAILED)
+        result = run_pipeline(ir, arguments, echo=_echo(quiet), **options)
+    _finish_run(result, quiet)
+
+
+@cli.command()
+@click.argument("run_id", metavar="RUN")
+@_engine_options
+def resume(run_id: str, quiet: bool, **options: Any) -> None:
+    """Finish RUN: run again the steps that did not succeed, reuse the others."""
+    from dagwright.api import resume as resume_run
+
+    with _reported():
+        result = resume_run(run_id, echo=_echo(quiet), **options)
+    _finish_run(result, quiet)
 
 
 @cli.command()
@@ -149,15 +181,6 @@ def compile_command(target: str, kind: str, output: Path | None) -> None:
             click.echo(text, nl=False)
         else:
             click.echo(f"wrote {output}", err=True)
-
-
-_ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 def _database(root: Path | None) -> Any:

@@ -79,6 +79,7 @@ def component(
     retries: int | Retry = 0,
     timeout: float | None = None,
     cache: bool = False,
+    cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
 ) -> Callable[[Callable[..., Any]], Component]: ...
 
@@ -98,6 +99,7 @@ def component(
     retries: int | Retry = 0,
     timeout: float | None = None,
     cache: bool = False,
+    cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
 ) -> Component | Callable[[Callable[..., Any]], Component]:
     """Turn a typed function into a component; usable bare (``@component``) or with options.
@@ -115,6 +117,7 @@ def component(
         retries: How many times to retry a failure, or a Retry with backoff.
         timeout: Seconds one attempt may take.
         cache: Reuse an earlier result for the same code and inputs.
+        cache_version: Change it to invalidate earlier cached results on purpose.
         runtime: How the step executes (a runtime config); in-process by default.
     """
 
@@ -131,6 +134,7 @@ def component(
             retry=retry,
             timeout=timeout,
             cache=cache,
+            cache_version=cache_version,
             runtime=runtime or Local(),
         )
         return Component(f, spec)

@@ -109,6 +109,7 @@ class ComponentSpec:
     retry: Retry = field(default_factory=Retry)
     timeout: float | None = None
     cache: bool = False
+    cache_version: str | None = None
     runtime: RuntimeConfig = field(default_factory=Local)
 
     def input(self, name: str) -> IOSpec | None:
@@ -139,6 +140,8 @@ class ComponentSpec:
         data["retry"] = self.retry.to_dict()
         data["timeout"] = self.timeout
         data["cache"] = self.cache
+        if self.cache_version is not None:
+            data["cache_version"] = self.cache_version
         data["runtime"] = self.runtime.to_dict()
         data["function"] = self.function
         data["module"] = self.module
@@ -159,6 +162,7 @@ class ComponentSpec:
             retry=Retry(**data.get("retry", {})),
             timeout=data.get("timeout"),
             cache=data.get("cache", False),
+            cache_version=data.get("cache_version"),
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             function=data["function"],
             module=data.get("module"),

@@ -22,6 +22,7 @@ from typing import Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
+from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
 from dagwright.engine.plan import Plan
 from dagwright.engine.result import (
@@ -92,6 +93,7 @@ class LocalEngine:
         *,
         parallelism: int | None = None,
         keep_going: bool = False,
+        cache: bool | None = None,
     ) -> None:
         self.ir = ir
         self.plan = Plan(ir)
@@ -99,11 +101,26 @@ class LocalEngine:
         self.echo = echo or (lambda line: None)
         self.parallelism = parallelism or DEFAULT_PARALLELISM
         self.keep_going = keep_going
+        self.cache = cache  # None: each component's own choice; True/False: for every step
         self.position = {task.name: i for i, task in enumerate(ir.tasks)}
 
-    def run(self, arguments: dict[str, Any]) -> RunResult:
+    def run(
+        self,
+        arguments: dict[str, Any],
+        run_id: str | None = None,
+        reuse: dict[tuple[str, Path_], dict[str, Any]] | None = None,
+    ) -> RunResult:
+        """Run the pipeline.
+
+        Args:
+            arguments: Every parameter's value.
+            run_id: Continue this run (resume) instead of starting a new one.
+            reuse: Outputs of executions that already succeeded, by (task, iteration): they
+                are taken as they are, not run again.
+        """
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.run_id = f"{self.ir.name}-{stamp}-{secrets.token_hex(3)}"
+        self.run_id = run_id or f"{self.ir.name}-{stamp}-{secrets.token_hex(3)}"
+        self.reuse = reuse or {}
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
         self.ready: deque[tuple[Frame, str]] = deque()
@@ -284,11 +301,30 @@ class LocalEngine:
             except Exception as exc:  # an input that cannot be had fails this step
                 record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
             else:
-                self.runnable.append(_Job(frame, task, record, step))
-                return
+                if not self._take_finished(record, step):
+                    self.runnable.append(_Job(frame, task, record, step))
+                    return
         self._record(record)
         self._stop_if_failing(record.status)
         self._finish(frame, task, record.status)
+
+    def _take_finished(self, record: StepRecord, step: Step) -> bool:
+        """Fill ``record`` from a resumed run or the cache instead of running the step."""
+        spec = step.component
+        earlier = self.reuse.get((record.task, record.iteration))
+        outcome = restore(spec, earlier) if earlier is not None else None
+        if outcome is not None:
+            record.reused = True
+        elif self.cache if self.cache is not None else spec.cache:
+            record.cache_key = cache_key(step)
+            stored = self.db.cached(record.cache_key)
+            outcome = restore(spec, json.loads(stored)) if stored else None
+            record.cached = outcome is not None
+        if outcome is None:
+            return False
+        record.status = SUCCEEDED
+        record.outputs = {**outcome.values, **outcome.artifacts}
+        return True
 
     def _step(self, task: str, frame: Frame) -> Step:
         spec = self.ir.component_of(task)
@@ -315,6 +351,10 @@ class LocalEngine:
         if attempt.outcome is not None:
             record.status = SUCCEEDED
             record.outputs = {**attempt.outcome.values, **attempt.outcome.artifacts}
+            if record.cache_key:
+                self.db.save_cache(
+                    record.cache_key, record.to_row()["outputs"], self.run_id, record.task
+                )
         else:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
         self._record(record)
@@ -324,7 +364,8 @@ class LocalEngine:
     def _record(self, record: StepRecord) -> None:
         self.state.add(record.task, record.iteration, record.status, record.outputs)
         self.records.append(record)
-        self.dirty.append(record)
+        if not record.reused:  # a resumed run keeps the row of the earlier execution
+            self.dirty.append(record)
         self._echo(record)
 
     def _stop_if_failing(self, status: str) -> None:
@@ -333,7 +374,8 @@ class LocalEngine:
 
     def _echo(self, record: StepRecord) -> None:
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
-        self.echo(f"  {mark} {record.label:<32} {record.status:<16} {record.duration:.3f}s")
+        status = "cached" if record.cached else "reused" if record.reused else record.status
+        self.echo(f"  {mark} {record.label:<32} {status:<16} {record.duration:.3f}s")
         if record.error:
             detail = record.traceback or record.error
             self.echo("\n".join("      " + line for line in detail.rstrip().splitlines()))

@@ -36,6 +36,7 @@ class StepRecord:
     stderr: str | None = None
     cache_key: str | None = None
     cached: bool = False
+    reused: bool = False  # taken from the run being resumed
 
     @property
     def label(self) -> str:

@@ -56,3 +56,11 @@ def _file_digest(path: Path) -> str:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def discard_partials(folder: str | Path) -> None:
+    """Remove what steps interrupted mid-write left behind (never published)."""
+    root = Path(folder)
+    if root.is_dir():
+        for leftover in sorted(root.rglob("*.partial-*"), reverse=True):
+            discard(str(leftover))
