@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
@@ -36,7 +37,7 @@ def run(
     *,
     raise_on_error: bool = False,
     root: str | Path | None = None,
-    echo: bool | Callable[[str], None] = True,
+    echo: bool | Callable[[str], None] | Observer = True,
     keep_going: bool = False,
     parallelism: int | None = None,
     cache: bool | None = None,
@@ -49,7 +50,8 @@ def run(
         arguments: Parameter values as a dict (for names that clash with the options here).
         raise_on_error: Raise RunFailed when a step fails (the result is on the exception).
         root: Store folder; defaults to ``$DAGWRIGHT_HOME`` or ``./.dagwright``.
-        echo: Print each step's outcome (to stderr), or a callable that takes each line.
+        echo: Print each step's outcome (to stderr); or a callable that takes each line; or an
+            observer such as ``dagwright.engine.progress.LiveView()``.
         keep_going: After a failure, finish the branches that do not depend on it (by default
             the first failure stops new steps; exit handlers still run).
         parallelism: How many steps may run at once (default 64).
@@ -75,7 +77,7 @@ def resume(
     run_id: str,
     *,
     root: str | Path | None = None,
-    echo: bool | Callable[[str], None] = True,
+    echo: bool | Callable[[str], None] | Observer = True,
     raise_on_error: bool = False,
     keep_going: bool = False,
     parallelism: int | None = None,
@@ -141,7 +143,7 @@ def _execute(
     ir: PipelineIR,
     arguments: dict[str, Any],
     root: str | Path | None,
-    echo: bool | Callable[[str], None],
+    echo: bool | Callable[[str], None] | Observer,
     raise_on_error: bool,
     options: dict[str, Any],
     **run_options: Any,
@@ -149,14 +151,9 @@ def _execute(
     from dagwright.engine.local import LocalEngine
     from dagwright.store.local import LocalStore
 
-    printer = echo if callable(echo) else (_stderr if echo else None)
-    if printer:
-        printer(f"run of pipeline '{ir.name}'")
-    result = LocalEngine(ir, LocalStore(root), printer, **options).run(arguments, **run_options)
-    if printer:
-        printer(f"run {result.run_id} {result.status}")
-        for name, value in result.outputs.items():
-            printer(f"  output {name} = {value!r}")
+    result = LocalEngine(ir, LocalStore(root), _observer(echo), **options).run(
+        arguments, **run_options
+    )
     if raise_on_error and not result.succeeded:
         failed = next(s for s in result.steps if s.status == "failed")
         raise RunFailed(
@@ -176,5 +173,13 @@ def compile(pipeline: Any, target: str = "ir", path: str | Path | None = None) -
     return compile_ir(to_ir(pipeline), target, path)
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr)
+def _observer(echo: bool | Callable[[str], None] | Observer) -> Observer | None:
+    from dagwright.engine.progress import LinePrinter
+
+    if echo is True:
+        return LinePrinter(lambda line: print(line, file=sys.stderr))
+    if not echo:
+        return None
+    if callable(echo) and not hasattr(echo, "step_finished"):
+        return LinePrinter(echo)
+    return echo  # type: ignore[return-value]

@@ -105,8 +105,15 @@ def _finish_run(result: Any, quiet: bool) -> None:
     sys.exit(0 if result.succeeded else EXIT_FAILED)
 
 
-def _echo(quiet: bool) -> bool | Callable[[str], None]:
-    return False if quiet else (lambda line: click.echo(line))
+def _echo(quiet: bool) -> Any:
+    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs)."""
+    if quiet:
+        return False
+    if sys.stderr.isatty():
+        from dagwright.engine.progress import LiveView
+
+        return LiveView()
+    return lambda line: click.echo(line)
 
 
 @cli.command()

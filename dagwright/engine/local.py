@@ -15,7 +15,6 @@ import json
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
 from dagwright.engine.plan import Plan
+from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
     BAD,
     CANCELLED,
@@ -89,7 +89,7 @@ class LocalEngine:
         self,
         ir: PipelineIR,
         store: RunStore | None = None,
-        echo: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
         *,
         parallelism: int | None = None,
         keep_going: bool = False,
@@ -98,7 +98,7 @@ class LocalEngine:
         self.ir = ir
         self.plan = Plan(ir)
         self.store = store or LocalStore()
-        self.echo = echo or (lambda line: None)
+        self.observer = observer
         self.parallelism = parallelism or DEFAULT_PARALLELISM
         self.keep_going = keep_going
         self.cache = cache  # None: each component's own choice; True/False: for every step
@@ -131,6 +131,8 @@ class LocalEngine:
         self.dirty: list[StepRecord] = []
         self.db = self.store.database()
         ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
+        if self.observer:
+            self.observer.run_started(self.ir.name, self.run_id)
         self.db.start_run(
             self.run_id, self.ir.name, arguments, ir_text, str(self.store.run_dir(self.run_id))
         )
@@ -150,6 +152,8 @@ class LocalEngine:
                     job = self.runnable.popleft()
                     job.record.started, job.record.status = time.time(), RUNNING
                     self.dirty.append(job.record)
+                    if self.observer:
+                        self.observer.step_started(job.record)
                     self.running[pool.submit(_attempts, job.step)] = job
                 self._flush()
                 if self.running:
@@ -183,6 +187,8 @@ class LocalEngine:
             dict(arguments),
         )
         self.db.finish_run(self.run_id, result.status, result.json_outputs())
+        if self.observer:
+            self.observer.run_finished(result)
         return result
 
     # frames
@@ -274,7 +280,8 @@ class LocalEngine:
             self.records.append(record)
             self.dirty.append(record)
             self.position.setdefault(node, len(self.position))
-            self._echo(record)
+            if self.observer:
+                self.observer.step_finished(record)
             self._stop_if_failing(FAILED)
             return self._skip_block(frame, node, UPSTREAM_FAILED)
         if group.kind != "loop":
@@ -366,19 +373,12 @@ class LocalEngine:
         self.records.append(record)
         if not record.reused:  # a resumed run keeps the row of the earlier execution
             self.dirty.append(record)
-        self._echo(record)
+        if self.observer:
+            self.observer.step_finished(record)
 
     def _stop_if_failing(self, status: str) -> None:
         if status == FAILED and not self.keep_going:
             self.stopping = True
-
-    def _echo(self, record: StepRecord) -> None:
-        mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
-        status = "cached" if record.cached else "reused" if record.reused else record.status
-        self.echo(f"  {mark} {record.label:<32} {status:<16} {record.duration:.3f}s")
-        if record.error:
-            detail = record.traceback or record.error
-            self.echo("\n".join("      " + line for line in detail.rstrip().splitlines()))
 
 
 def _attempts(step: Step) -> tuple[Attempt, int]:

@@ -166,10 +166,12 @@ def test_resume_after_sigkill_reruns_only_the_interrupted_step(tmp_path: Path) -
                 break
         time.sleep(0.05)
     assert run_id is not None, "the run never reached the middle step"
-    time.sleep(0.2)  # let the step write its partial artifact
+    folder = home / "artifacts" / run_id / "middle"
+    while time.time() < deadline and not list(folder.glob("out.partial-*")):
+        time.sleep(0.05)  # until the step has written part of its artifact
     engine.send_signal(signal.SIGKILL)
     engine.wait(timeout=30)
-    partial = list((home / "artifacts" / run_id / "middle").glob("out.partial-*"))
+    partial = list(folder.glob("out.partial-*"))
     assert partial, "the interrupted step should have left only a partial file"
     assert not (home / "artifacts" / run_id / "middle" / "out").exists()
 

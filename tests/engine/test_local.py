@@ -327,10 +327,32 @@ def test_echo_prints_each_step_and_outputs(store: Path) -> None:
 
     lines: list[str] = []
     result = dagwright.run(p, root=store, echo=lines.append)
-    assert lines[0] == "run of pipeline 'p'"
+    assert lines[0] == f"run {result.run_id} of pipeline 'p'"
     assert "✓ number" in lines[1] and "succeeded" in lines[1]
-    assert lines[2] == f"run {result.run_id} succeeded"
+    assert lines[2].startswith(f"run {result.run_id} succeeded: 1 succeeded in ")
     assert lines[3] == "  output output = 1"
+
+
+def test_live_view_shows_counts_and_the_summary(store: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    import dagwright
+    from dagwright.engine.progress import LiveView
+
+    @pipeline
+    def p() -> int:
+        boom()
+        return number(n=1).output
+
+    out = io.StringIO()
+    view = LiveView(Console(file=out, force_terminal=True, width=100))
+    result = dagwright.run(p, root=store, echo=view, keep_going=True)
+    text = out.getvalue()
+    assert "✗ boom" in text and "RuntimeError: it broke" in text
+    assert f"run {result.run_id} failed: 1 succeeded, 1 failed in " in text
+    assert view.counts == {"succeeded": 1, "failed": 1}
 
 
 def test_arguments_dict_for_names_that_clash_with_options(run: Any) -> None:
