@@ -1,0 +1,18 @@
+"""``python -m bench local [--quick]``: run a benchmark and print its table."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import local
+
+
+def main() -> None:
+    commands = {"local": local.main}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python -m bench {{{','.join(commands)}}} [options]")
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
