@@ -102,7 +102,7 @@ class PipelineBuilder:
 
     def rename(self, old: str, new: str) -> None:
         from dagwright.names import check_k8s_name
-        from dagwright.pipelines.validate import value_tasks
+        from dagwright.pipelines.blocks import value_tasks
 
         check_k8s_name(new, "task name", pipeline=self.name)
         if any(t.name == new for t in self.ir.tasks) or any(g.id == new for g in self.ir.groups):

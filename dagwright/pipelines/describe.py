@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dagwright.pipelines.blocks import dependencies
 from dagwright.pipelines.ir import PipelineIR, Value
-from dagwright.pipelines.validate import dependencies
 
 _SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 

@@ -11,6 +11,7 @@ from typing import Any
 from dagwright.components import types as t
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name
+from dagwright.pipelines.blocks import blocks
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 
 _ORDERED = {"lt", "le", "gt", "ge"}
@@ -310,51 +311,26 @@ class _Checker:
         return args[1] if args else t.ANY
 
     def _check_acyclic(self) -> None:
+        """No cycle among tasks, nor among the blocks that hold them (a task cannot both wait
+        for an If block and be waited for by it)."""
         import networkx as nx
 
         graph = nx.DiGraph()
-        graph.add_nodes_from(self.tasks)
-        for task in self.ir.tasks:
-            for upstream in dependencies(self.ir, task):
-                graph.add_edge(upstream, task.name)
+        for block in blocks(self.ir).values():
+            graph.add_nodes_from(block.nodes)
+            graph.add_edges_from((up, node) for node in block.nodes for up in block.upstream[node])
         try:
             cycle = nx.find_cycle(graph)
         except nx.NetworkXNoCycle:
             return
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
+        first = cycle[0][0]
+        where = {"task": first} if first in self.tasks else {"block": first}
         raise self.fail(
             f"tasks form a cycle: {path}",
-            task=cycle[0][0],
             fix="remove one of the .after(...) calls that closes it",
+            **where,
         )
-
-
-def value_tasks(value: Value) -> list[str]:
-    """Tasks whose outputs a value or condition reads."""
-    if "task" in value:
-        return [value["task"]]
-    if "collected" in value:
-        return [value["collected"]["task"]]
-    found: list[str] = []
-    for key in ("left", "right", "arg"):
-        if isinstance(value.get(key), dict):
-            found += value_tasks(value[key])
-    for arg in value.get("args", []):
-        found += value_tasks(arg)
-    return found
-
-
-def dependencies(ir: PipelineIR, task: TaskIR) -> list[str]:
-    """Every task that must finish before ``task`` starts: data, .after, enclosing blocks."""
-    deps = list(task.after)
-    for value in task.inputs.values():
-        deps += value_tasks(value)
-    for group in ir.ancestors(task.group):
-        deps += value_tasks(group.condition or {}) + value_tasks(group.items or {})
-    for group in ir.groups:
-        if group.exit_task == task.name:
-            deps += [inner.name for inner in ir.tasks if group in ir.ancestors(inner.group)]
-    return list(dict.fromkeys(d for d in deps if d != task.name))
 
 
 def _describe(value: Value) -> str:

@@ -526,3 +526,17 @@ def test_malformed_ir_files(store: Path, edit: Callable[[dict], Any], message: s
 def test_ir_text_that_is_not_an_ir(text: str) -> None:
     with pytest.raises(ValidationError):
         PipelineIR.from_yaml(text)
+
+
+def test_cycle_through_a_block(store: Path) -> None:
+    """No cycle among tasks, but the If block would have to run both before and after 'late'."""
+
+    @pipeline
+    def p(x: int = 1) -> None:
+        with If(x > 0):
+            inside_first = make_number(n=1)
+            inside_second = make_number(n=2)
+        late = take_int(x=3).after(inside_first)
+        inside_second.after(late)
+
+    _refused(lambda: p, store, "tasks form a cycle", "condition-1 -> take-int -> condition-1")
