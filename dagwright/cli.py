@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a run or step failed (or the pipeline file raised), 2 b
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -308,6 +309,10 @@ def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> Non
 
 
 def main() -> None:
+    # as `python -m` does: modules of the project folder import, so a spec's
+    # `module:function` references resolve when run from there
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     cli(prog_name="dagwright")
 
 

@@ -120,3 +120,21 @@ def test_a_pipeline_file_named_like_a_stdlib_module_shadows_nothing(tmp_path: Pa
     run_id = proc.stdout.split()[0]
     record = json.loads(dagwright(tmp_path, "runs", "show", run_id, "--json").stdout)
     assert record["outputs"] == {"output": "HI!HI!"}
+
+
+def test_a_saved_ir_runs_components_that_use_module_helpers(tmp_path: Path) -> None:
+    """Compiled in the fixtures folder, run from another folder that cannot import it."""
+    out = tmp_path / "helpers.yaml"
+    helpers = ROOT / "tests" / "fixtures" / "helpers_pipeline.py"
+    assert dagwright(tmp_path, "compile", str(helpers), "-o", str(out)).returncode == 0
+    for runtime_file in ("local", "process"):
+        if runtime_file == "process":
+            text = out.read_text().replace("kind: local", "kind: process")
+            out.write_text(text.replace(_digest_line(text), ""))
+        proc = dagwright(tmp_path, "run", str(out), "-p", "x=9")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "output output = 'v27'" in proc.stdout
+
+
+def _digest_line(text: str) -> str:
+    return next(line + "\n" for line in text.splitlines() if line.strip().startswith("digest:"))

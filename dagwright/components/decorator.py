@@ -10,6 +10,7 @@ import functools
 import inspect
 import json
 import typing
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, overload
 
@@ -28,6 +29,10 @@ _LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
 def live_function(spec: ComponentSpec) -> Callable[..., Any] | None:
     """The function object behind a component spec, when it was defined in this process."""
     return _LIVE.get((spec.digest, spec.module, spec.function))
+
+
+class ComponentSourceWarning(UserWarning):
+    """A component's inline source will not run on its own in another process."""
 
 
 class Component:
@@ -201,13 +206,22 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             f"its source cannot be read ({exc})",
             fix="define the component with a def statement in a file",
         ) from exc
+    needs = source.prelude(func, code)
+    if needs.unresolved:
+        warnings.warn(
+            f"component '{comp_name}' reads {', '.join(needs.unresolved)}, which nothing in its "
+            "module binds by name; a step run from the pipeline's spec in another process will "
+            "fail unless it can import the component's module",
+            ComponentSourceWarning,
+            stacklevel=3,
+        )
     return ComponentSpec(
         name=comp_name,
         description=options.pop("description") or docstrings.summary(func.__doc__),
         inputs=inputs,
         outputs=returned + outputs,
         returns=returns,
-        source=source.prelude(func, code) + code,
+        source=needs.text + code,
         function=func.__name__,
         module=None if module == "__main__" else module,
         **options,

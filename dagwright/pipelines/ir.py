@@ -248,7 +248,11 @@ def _component(cid: str, data: dict[str, Any]) -> ComponentSpec:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Safe YAML with multi-line strings (component source) as literal blocks."""
+    """Safe YAML with multi-line strings (component source) as literal blocks, and every
+    value written out in full: no anchors or aliases, even where the IR shares a dict."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

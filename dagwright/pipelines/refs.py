@@ -7,6 +7,7 @@ IR stores as data; ``&``, ``|`` and ``~`` combine conditions.
 from __future__ import annotations
 
 import abc
+import copy
 import json
 from typing import Any
 
@@ -195,7 +196,7 @@ def to_value(obj: Any) -> Value:
         json.dumps(obj)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{obj!r} is not JSON-serializable ({exc})") from exc
-    return {"constant": obj}
+    return {"constant": copy.deepcopy(obj)}  # the IR must not change when the caller's does
 
 
 def _holds_reference(obj: Any) -> bool:

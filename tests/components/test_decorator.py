@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
@@ -19,6 +20,7 @@ from dagwright import (
     ValidationError,
     component,
 )
+from dagwright.components.decorator import ComponentSourceWarning
 from dagwright.runtimes import Local
 
 
@@ -185,3 +187,41 @@ def test_unsupported_signatures_are_refused(signature: str, message: str) -> Non
 def test_explicit_component_name_must_be_a_kubernetes_name() -> None:
     with pytest.raises(ValidationError, match="would become 'my-step'"):
         component(name="My_Step")(lambda: None)
+
+
+def test_source_carries_what_the_function_needs_from_its_module() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+    try:
+        import helpers_pipeline
+    finally:
+        sys.path.pop(0)
+    source = helpers_pipeline.compute.spec.source
+    for needed in (
+        "import math",
+        "SCALE = 3",
+        "Out = NamedTuple(",
+        "class Labeller:",
+        "def _helper(x: int)",
+        "from typing import NamedTuple",
+    ):
+        assert needed in source
+    assert "def uses_helpers" not in source and "@component" not in source
+    namespace: dict = {}
+    exec(source, namespace)
+    assert namespace["compute"](x=4) == (12.0, "v12")
+
+
+def test_names_the_module_does_not_bind_are_warned_about(tmp_path: Path) -> None:
+    import importlib.util
+
+    module = tmp_path / "starred.py"
+    module.write_text(
+        "from math import *\nfrom dagwright import component\n\n"
+        "@component\ndef root(x: float) -> float:\n    return sqrt(x)\n"
+    )
+    spec = importlib.util.spec_from_file_location("starred", module)
+    assert spec is not None and spec.loader is not None
+    with pytest.warns(ComponentSourceWarning, match="reads sqrt, which nothing in its module"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from dagwright import Collected, ExitHandler, If, ParallelFor, ValidationError, component, pipeline
+from dagwright import (
+    Collected,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    ParallelFor,
+    ValidationError,
+    component,
+    pipeline,
+)
 from dagwright.pipelines.ir import IR_VERSION, PipelineIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +116,30 @@ def test_same_pipeline_gives_byte_identical_output_in_separate_processes(tmp_pat
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert PipelineIR.from_yaml(outputs[0].decode()).to_yaml().encode() == outputs[0]
+
+
+def test_shared_values_are_written_out_in_full(tmp_path: Path) -> None:
+    weights = [1, 2, 3]
+
+    @component
+    def weigh(values: list[int]) -> int:
+        return sum(values)
+
+    @pipeline
+    def branches(x: int = 3) -> None:
+        first = weigh(values=weights)
+        weigh(values=weights)
+        with If(first.output > 10):
+            weigh(values=[1])
+        with Elif(first.output > 4):
+            weigh(values=[2])
+        with Else():
+            weigh(values=[3])
+
+    ir = branches.build()
+    weights.append(4)  # the IR keeps the value it was given
+    text = ir.to_yaml()
+    assert "&id" not in text and "*id" not in text
+    assert ir.task("weigh").inputs["values"] == {"constant": [1, 2, 3]}
+    via_json = PipelineIR.from_json(PipelineIR.from_yaml(text).to_json()).to_yaml()
+    assert via_json == text
