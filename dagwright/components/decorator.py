@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, overload
 
 from dagwright.components import docstrings, source
+from dagwright.components.options import checked_options
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 from dagwright.components.types import UnsupportedAnnotation, describe_annotation, value_matches
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
-from dagwright.runtimes.config import Local, RuntimeConfig
+from dagwright.runtimes.config import RuntimeConfig
 
 SINGLE_OUTPUT = "output"
 # keyed by where the code lives too: equal text in two modules may call different helpers
@@ -127,21 +128,20 @@ def component(
     """
 
     def wrap(f: Callable[..., Any]) -> Component:
-        res = resources or Resources(cpu=cpu, memory=memory, gpu=gpu)
-        retry = retries if isinstance(retries, Retry) else Retry(limit=int(retries))
-        spec = build_spec(
-            f,
-            name=name,
-            description=description,
+        options = checked_options(
+            f"component '{name or getattr(f, '__name__', f)}'",
             image=image,
-            packages=list(packages),
-            resources=res,
-            retry=retry,
+            packages=packages,
+            resources=resources,
+            cpu=cpu,
+            memory=memory,
+            gpu=gpu,
+            retries=retries,
             timeout=timeout,
-            cache=cache,
             cache_version=cache_version,
-            runtime=runtime or Local(),
+            runtime=runtime,
         )
+        spec = build_spec(f, name=name, description=description, cache=bool(cache), **options)
         return Component(f, spec)
 
     return wrap(func) if func is not None else wrap

@@ -225,3 +225,38 @@ def test_names_the_module_does_not_bind_are_warned_about(tmp_path: Path) -> None
     assert spec is not None and spec.loader is not None
     with pytest.warns(ComponentSourceWarning, match="reads sqrt, which nothing in its module"):
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+@pytest.mark.parametrize(
+    "options, field, message",
+    [
+        ({"retries": -1}, "retries.limit", "retry limit -1 is not a whole number >= 0"),
+        ({"retries": "2"}, "retries", "retries '2' is not a number"),
+        ({"retries": Retry(limit=1, backoff=-1)}, "retries.backoff", "retry backoff -1"),
+        ({"retries": Retry(limit=1, factor=0.5)}, "retries.factor", "is not a number >= 1"),
+        ({"packages": "numpy"}, "packages", "write packages=['numpy']"),
+        ({"packages": ["numpy", 3]}, "packages", "other than requirement strings"),
+        ({"runtime": "inprocess"}, "runtime", "'inprocess' is not a runtime config"),
+        ({"timeout": -5}, "timeout", "timeout -5 is not a positive number of seconds"),
+        ({"cpu": "lots"}, "cpu", "cpu 'lots' is not a Kubernetes quantity"),
+        ({"memory": 3}, "memory", "memory 3 is not a Kubernetes quantity"),
+        ({"gpu": 1.5}, "gpu", "gpu 1.5 is not a whole number of GPUs"),
+        ({"image": 3}, "image", "image 3 is not a string"),
+        ({"cache_version": 2}, "cache_version", "cache_version 2 is not a string"),
+    ],
+)
+def test_bad_options_are_refused_at_decoration(options: dict, field: str, message: str) -> None:
+    def step(x: int) -> int:
+        return x
+
+    with pytest.raises(ValidationError, match="component 'step'") as info:
+        component(**options)(step)
+    assert info.value.field == field and message in str(info.value)
+
+
+def test_good_quantities_pass() -> None:
+    def step() -> None:
+        pass
+
+    spec = component(cpu="1.5", memory="512Mi", gpu=0, retries=0, timeout=0.5)(step).spec
+    assert spec.resources == Resources(cpu="1.5", memory="512Mi", gpu=0)

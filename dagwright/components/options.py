@@ -1,0 +1,128 @@
+"""Checks on component options, so a bad one is refused where it is written, not mid-run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from dagwright.components.spec import Resources, Retry
+from dagwright.errors import ValidationError
+from dagwright.runtimes.config import Local, RuntimeConfig
+
+# Kubernetes resource quantities, e.g. "500m", "2", "1.5", "512Mi", "2Gi", "1e3"
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def checked_options(
+    where: str,
+    *,
+    image: Any,
+    packages: Any,
+    resources: Any,
+    cpu: Any,
+    memory: Any,
+    gpu: Any,
+    retries: Any,
+    timeout: Any,
+    cache_version: Any,
+    runtime: Any,
+) -> dict[str, Any]:
+    """The options as ComponentSpec fields, or a ValidationError naming the bad one."""
+
+    def fail(field: str, problem: str, fix: str) -> ValidationError:
+        return ValidationError(f"{where}: {problem}", field=field, fix=fix)
+
+    if image is not None and not isinstance(image, str):
+        raise fail("image", f"image {image!r} is not a string", "name an image, e.g. 'python:3.11'")
+    if isinstance(packages, str) or not isinstance(packages, Iterable):
+        raise fail(
+            "packages", f"packages {packages!r} is not a list", f"write packages=[{packages!r}]"
+        )
+    packages = list(packages)
+    if not all(isinstance(p, str) and p.strip() for p in packages):
+        raise fail(
+            "packages",
+            f"packages {packages!r} holds something other than requirement strings",
+            "list pip requirements, e.g. ['scikit-learn>=1.3']",
+        )
+    res = resources or Resources(cpu=cpu, memory=memory, gpu=gpu)
+    if not isinstance(res, Resources):
+        raise fail("resources", f"resources {res!r} is not a Resources", "use Resources(...)")
+    for field, value in (("cpu", res.cpu), ("memory", res.memory)):
+        if value is not None and not (isinstance(value, str) and _QUANTITY.match(value)):
+            example = "'500m' or '2'" if field == "cpu" else "'512Mi' or '2Gi'"
+            raise fail(
+                field,
+                f"{field} {value!r} is not a Kubernetes quantity",
+                f"write it as a string such as {example}",
+            )
+    if res.gpu is not None and (
+        isinstance(res.gpu, bool) or not isinstance(res.gpu, int) or res.gpu < 0
+    ):
+        raise fail("gpu", f"gpu {res.gpu!r} is not a whole number of GPUs", "use e.g. gpu=1")
+    retry = retries if isinstance(retries, Retry) else None
+    if retry is None:
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise fail(
+                "retries",
+                f"retries {retries!r} is not a number",
+                "use retries=2 or retries=Retry(limit=2, backoff=1.0)",
+            )
+        retry = Retry(limit=retries)
+    _check_retry(retry, fail)
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise fail(
+            "timeout",
+            f"timeout {timeout!r} is not a positive number of seconds",
+            "use e.g. timeout=600",
+        )
+    if cache_version is not None and not isinstance(cache_version, str):
+        raise fail(
+            "cache_version",
+            f"cache_version {cache_version!r} is not a string",
+            "use e.g. cache_version='2'",
+        )
+    runtime = runtime if runtime is not None else Local()
+    if not isinstance(runtime, RuntimeConfig):
+        raise fail(
+            "runtime",
+            f"runtime {runtime!r} is not a runtime config",
+            "use e.g. runtime=Local() or runtime=Process() from dagwright.runtimes",
+        )
+    return {
+        "image": image,
+        "packages": packages,
+        "resources": res,
+        "retry": retry,
+        "timeout": timeout,
+        "cache_version": cache_version,
+        "runtime": runtime,
+    }
+
+
+def _check_retry(retry: Retry, fail: Any) -> None:
+    checks = (
+        ("limit", isinstance(retry.limit, int) and retry.limit >= 0, "a whole number >= 0"),
+        ("backoff", _number(retry.backoff) and retry.backoff >= 0, "seconds >= 0"),
+        ("factor", _number(retry.factor) and retry.factor >= 1, "a number >= 1"),
+        (
+            "max_backoff",
+            retry.max_backoff is None or (_number(retry.max_backoff) and retry.max_backoff >= 0),
+            "seconds >= 0",
+        ),
+    )
+    for field, ok, wanted in checks:
+        if not ok:
+            value = getattr(retry, field)
+            raise fail(
+                f"retries.{field}",
+                f"retry {field} {value!r} is not {wanted}",
+                f"give {field} as {wanted}",
+            )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
