@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagwright.components.spec import IOSpec
+from dagwright.components.types import ANY, compatible, type_of_value, value_matches
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 from dagwright.pipelines.refs import Collected, Operand, OutputRef, ParamRef, to_value
@@ -206,8 +207,22 @@ class PipelineBuilder:
                     field=p.name,
                     fix=f"pass {p.name}=...",
                 )
+        declared = {p.name: p.type for p in params}
         for key, val in bound.items():
-            self._value(val, task=definition.name, field=key)
+            value = self._value(val, task=definition.name, field=key)
+            source = self._type_of(value)
+            fits = (
+                value_matches(value["constant"], declared[key])
+                if "constant" in value
+                else compatible(source, declared[key])
+            )
+            if not fits:
+                raise self.error(
+                    f"type mismatch: pipeline '{definition.name}' takes {key}: {declared[key]}, "
+                    f"got a {source}",
+                    task=definition.name,
+                    field=key,
+                )
         with self.group("pipeline", id=definition.name) as group:
             self._prefixes.append(group.id + "-")
             try:
@@ -216,6 +231,20 @@ class PipelineBuilder:
                 self._prefixes.pop()
         inner = [t.name for t in self.ir.tasks if group in self._enclosing(t.group)]
         return PipelineHandle(self, group.id, self.outputs_from(returned), inner)
+
+    def _type_of(self, value: Value) -> str:
+        """The type of a value made while tracing (loop items are not known yet: any)."""
+        if "constant" in value:
+            return type_of_value(value["constant"])
+        if "param" in value:
+            param = self.ir.param(value["param"])
+            return param.type if param is not None else ANY
+        ref = value.get("collected", value)
+        if "task" in ref:
+            out = self.ir.component_of(ref["task"]).output(ref["output"])
+            kind = out.type if out is not None else ANY
+            return f"list[{kind}]" if "collected" in value else kind
+        return ANY
 
     def _enclosing(self, group_id: str | None) -> list[GroupIR]:
         return self.ir.ancestors(group_id)

@@ -540,3 +540,23 @@ def test_cycle_through_a_block(store: Path) -> None:
         inside_second.after(late)
 
     _refused(lambda: p, store, "tasks form a cycle", "condition-1 -> take-int -> condition-1")
+
+
+@pytest.mark.parametrize("how", ["constant", "param"])
+def test_arguments_of_a_nested_pipeline_are_type_checked(store: Path, how: str) -> None:
+    @pipeline
+    def inner(n: int) -> None:
+        with If(n > 3):
+            take_int(x=1)
+
+    @pipeline
+    def outer(word: str = "abc") -> None:
+        inner(n="abc" if how == "constant" else word)
+
+    _refused(
+        lambda: outer,
+        store,
+        "type mismatch: pipeline 'inner' takes n: int, got a str",
+        "task 'inner'",
+        "field 'n'",
+    )
