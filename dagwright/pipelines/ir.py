@@ -173,6 +173,9 @@ class PipelineIR:
                 field="apiVersion",
                 fix=f"give a file written by 'dagwright compile --target ir' ({IR_VERSION})",
             )
+        from dagwright.pipelines.shapes import check_shapes
+
+        check_shapes(data)
         try:
             return cls(
                 name=data["name"],

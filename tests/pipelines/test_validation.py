@@ -507,7 +507,7 @@ def _ir_dict() -> dict:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda d: d.pop("name"), "malformed IR (KeyError: 'name')"),
+        (lambda d: d.pop("name"), "malformed IR at name: expected a string, got None"),
         (lambda d: d["groups"][0].update(colour="red"), "unexpected keyword argument 'colour'"),
         (lambda d: d["groups"][0].update(parent="condition-1"), "is its own ancestor"),
         (lambda d: d["tasks"][1].update(group="nowhere"), "unknown block 'nowhere'"),
@@ -560,3 +560,24 @@ def test_arguments_of_a_nested_pipeline_are_type_checked(store: Path, how: str) 
         "task 'inner'",
         "field 'n'",
     )
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["tasks"][1]["inputs"].update(x=5), "tasks[1].inputs.x: expected a mapping"),
+        (lambda d: d["groups"][0].update(condition="x > 0"), "groups[0].condition: expected a"),
+        (lambda d: d["groups"][0]["condition"].pop("left"), "'gt' needs exactly left and right"),
+        (lambda d: d["groups"][0].update(parallelism="2"), "groups[0].parallelism: expected an"),
+        (lambda d: d.update(name=5), "at name: expected a string, got 5"),
+        (lambda d: d["tasks"][0].update(group=["a"]), "tasks[0].group: expected a string"),
+        (lambda d: d["tasks"][0].update(after="num"), "tasks[0].after: expected a list"),
+        (lambda d: d["tasks"][1]["inputs"].update(x={"task": "a"}), "is not a value"),
+    ],
+)
+def test_fields_of_the_wrong_type_in_an_ir_file(
+    store: Path, edit: Callable[[dict], Any], message: str
+) -> None:
+    data = _ir_dict()
+    edit(data)
+    _refused(lambda: PipelineIR.from_dict(data), store, "malformed IR", message)

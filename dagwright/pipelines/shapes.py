@@ -1,0 +1,134 @@
+"""Shape checks for an IR document read from a file, before any of it is used.
+
+Every field must have the type the IR writes; a wrong one is reported with its path in the
+document (``tasks[2].inputs.x``), never as a Python error from deeper in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagwright.errors import ValidationError
+
+_COMPARE = {"eq", "ne", "lt", "le", "gt", "ge"}
+
+
+class _Shape:
+    def __init__(self, pipeline: str | None) -> None:
+        self.pipeline = pipeline
+
+    def fail(self, where: str, problem: str) -> ValidationError:
+        return ValidationError(
+            f"malformed IR at {where}: {problem}",
+            pipeline=self.pipeline,
+            fix="recompile it with 'dagwright compile --target ir'",
+        )
+
+    def kind(
+        self, value: Any, types: type | tuple[type, ...], where: str, optional: bool = False
+    ) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) and bool not in (
+            types if isinstance(types, tuple) else (types,)
+        ):
+            raise self.fail(where, f"expected {_names(types)}, got {value!r}")
+        if not isinstance(value, types):
+            raise self.fail(where, f"expected {_names(types)}, got {value!r}")
+
+    def value(self, value: Any, where: str) -> None:
+        self.kind(value, dict, where)
+        keys = set(value)
+        if keys == {"constant"}:
+            return
+        if keys == {"param"}:
+            return self.kind(value["param"], str, f"{where}.param")
+        if keys == {"task", "output"}:
+            self.kind(value["task"], str, f"{where}.task")
+            return self.kind(value["output"], str, f"{where}.output")
+        if keys in ({"loop_item"}, {"loop_item", "key"}):
+            self.kind(value["loop_item"], str, f"{where}.loop_item")
+            return self.kind(value.get("key", ""), str, f"{where}.key")
+        if keys == {"collected"}:
+            inner = value["collected"]
+            self.kind(inner, dict, f"{where}.collected")
+            if set(inner) != {"task", "output"}:
+                raise self.fail(f"{where}.collected", "needs exactly task and output")
+            return None
+        raise self.fail(
+            where,
+            f"{value!r} is not a value (constant, param, task/output, loop_item or collected)",
+        )
+
+    def condition(self, expr: Any, where: str) -> None:
+        self.kind(expr, dict, where)
+        op = expr.get("op")
+        if op is None:
+            if set(expr) != {"constant"} or not isinstance(expr["constant"], bool):
+                raise self.fail(where, f"{expr!r} is neither a comparison nor true/false")
+        elif op in _COMPARE:
+            if set(expr) != {"op", "left", "right"}:
+                raise self.fail(where, f"'{op}' needs exactly left and right")
+            self.value(expr["left"], f"{where}.left")
+            self.value(expr["right"], f"{where}.right")
+        elif op in ("and", "or"):
+            self.kind(expr.get("args"), list, f"{where}.args")
+            for i, arg in enumerate(expr["args"]):
+                self.condition(arg, f"{where}.args[{i}]")
+        elif op == "not":
+            self.condition(expr.get("arg"), f"{where}.arg")
+        else:
+            raise self.fail(f"{where}.op", f"unknown operator {op!r}")
+
+
+def check_shapes(data: dict[str, Any]) -> None:
+    """Raise a ValidationError at the first field of the wrong type."""
+    name = data.get("name")
+    shape = _Shape(name if isinstance(name, str) else None)
+    shape.kind(name, str, "name")
+    for field, kind in (
+        ("params", list),
+        ("groups", list),
+        ("tasks", list),
+        ("outputs", dict),
+        ("components", dict),
+    ):
+        shape.kind(data.get(field, kind()), kind, field)
+    for i, param in enumerate(data.get("params", [])):
+        shape.kind(param, dict, f"params[{i}]")
+        shape.kind(param.get("name"), str, f"params[{i}].name")
+        shape.kind(param.get("type"), str, f"params[{i}].type")
+    for key, value in data.get("outputs", {}).items():
+        shape.value(value, f"outputs.{key}")
+    for i, group in enumerate(data.get("groups", [])):
+        where = f"groups[{i}]"
+        shape.kind(group, dict, where)
+        for field in ("id", "kind"):
+            shape.kind(group.get(field), str, f"{where}.{field}")
+        for field in ("parent", "exit_task", "branch"):
+            shape.kind(group.get(field), str, f"{where}.{field}", optional=True)
+        shape.kind(group.get("parallelism"), int, f"{where}.parallelism", optional=True)
+        if group.get("condition") is not None:
+            shape.condition(group["condition"], f"{where}.condition")
+        if group.get("items") is not None:
+            shape.value(group["items"], f"{where}.items")
+    for i, task in enumerate(data.get("tasks", [])):
+        where = f"tasks[{i}]"
+        shape.kind(task, dict, where)
+        shape.kind(task.get("name"), str, f"{where}.name")
+        shape.kind(task.get("component"), str, f"{where}.component")
+        shape.kind(task.get("group"), str, f"{where}.group", optional=True)
+        shape.kind(task.get("inputs", {}), dict, f"{where}.inputs")
+        for key, value in task.get("inputs", {}).items():
+            shape.value(value, f"{where}.inputs.{key}")
+        shape.kind(task.get("after", []), list, f"{where}.after")
+        for j, other in enumerate(task.get("after", [])):
+            shape.kind(other, str, f"{where}.after[{j}]")
+    for cid, spec in data.get("components", {}).items():
+        shape.kind(spec, dict, f"components.{cid}")
+
+
+def _names(types: type | tuple[type, ...]) -> str:
+    kinds = types if isinstance(types, tuple) else (types,)
+    words = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
+    return " or ".join(words.get(k, k.__name__) for k in kinds)
