@@ -28,6 +28,7 @@ class PipelineBuilder:
         self._counters: dict[str, int] = {}
         self._last_child: dict[str | None, str] = {}
         self._chains: dict[str | None, list[Value]] = {}
+        self.tracing: list[Any] = []  # pipeline definitions being traced, outermost first
 
     @property
     def name(self) -> str:
@@ -185,6 +186,13 @@ class PipelineBuilder:
         self, definition: PipelineDefinition, kwargs: dict[str, Any]
     ) -> PipelineHandle:
         """Trace another pipeline inline, as a sub-DAG group of this one."""
+        if definition in self.tracing:
+            chain = " -> ".join(d.name for d in [*self.tracing, definition])
+            raise self.error(
+                f"pipeline '{definition.name}' uses itself as a step ({chain})",
+                task=definition.name,
+                fix="a pipeline cannot contain itself; use ParallelFor to repeat steps",
+            )
         params = definition.params()
         unknown = sorted(set(kwargs) - {p.name for p in params})
         if unknown:
@@ -225,10 +233,12 @@ class PipelineBuilder:
                 )
         with self.group("pipeline", id=definition.name) as group:
             self._prefixes.append(group.id + "-")
+            self.tracing.append(definition)
             try:
                 returned = definition.func(**bound)
             finally:
                 self._prefixes.pop()
+                self.tracing.pop()
         inner = [t.name for t in self.ir.tasks if group in self._enclosing(t.group)]
         return PipelineHandle(self, group.id, self.outputs_from(returned), inner)
 

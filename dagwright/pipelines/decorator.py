@@ -75,6 +75,7 @@ class PipelineDefinition:
         """
         if self._ir is None:
             builder = PipelineBuilder(self.name, self.description, self.schedule)
+            builder.tracing.append(self)
             refs = {
                 p.name: builder.add_param(p.name, p.type, p.default, p.has_default, p.description)
                 for p in self.params()
@@ -92,12 +93,18 @@ class PipelineDefinition:
     def ir(self) -> PipelineIR:
         return self.build()
 
-    def __call__(self, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         builder = context.current_builder()
         if builder is None:
             raise TypeError(
                 f"pipeline '{self.name}' runs with dagwright.run({self.func.__name__}, ...); "
                 "calling it directly only works inside another pipeline"
+            )
+        if args:
+            raise builder.error(
+                f"pipeline '{self.name}' was called with positional arguments",
+                task=self.name,
+                fix="pass every parameter by name",
             )
         return builder.call_pipeline(self, kwargs)
 

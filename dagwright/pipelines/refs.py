@@ -11,6 +11,7 @@ import copy
 import json
 from typing import Any
 
+from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import TaskIR, Value
 
 _OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
@@ -38,9 +39,10 @@ class Condition:
         return as_condition(other) | self
 
     def __bool__(self) -> bool:
-        raise TypeError(
-            "a pipeline condition has no value while the pipeline is built: "
-            "combine conditions with &, | and ~ instead of and, or and not"
+        raise ValidationError(
+            "a pipeline condition has no value while the pipeline is built",
+            fix="combine conditions with &, | and ~ instead of and, or, not, chained "
+            "comparisons (1 < x < 5) or 'in'",
         )
 
     def __repr__(self) -> str:
@@ -85,7 +87,7 @@ class Operand(abc.ABC):
         return ~as_condition(self)
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise ValidationError(
             f"{self!r} has no value while the pipeline is built; use it in If(...) "
             "or pass it to a component"
         )
@@ -145,7 +147,10 @@ class LoopItem(Operand):
 
     def __getitem__(self, key: str) -> LoopItem:
         if self.key is not None:
-            raise TypeError("only one level of item fields can be picked")
+            raise ValidationError(
+                f"item['{self.key}']['{key}']: only one level of item fields can be picked",
+                fix="loop over items whose fields are the values you need",
+            )
         return LoopItem(self.loop_id, key)
 
     def __getattr__(self, key: str) -> LoopItem:
@@ -162,7 +167,10 @@ class Collected:
 
     def __init__(self, output: OutputRef) -> None:
         if not isinstance(output, OutputRef):
-            raise TypeError(f"Collected takes a task output (task.output), not {output!r}")
+            raise ValidationError(
+                f"Collected takes a task output, not {output!r}",
+                fix="write Collected(task.output) or Collected(task.outputs['name'])",
+            )
         self.ref = output
 
     def to_value(self) -> Value:

@@ -271,16 +271,6 @@ def test_control_flow_outside_a_pipeline_is_an_error() -> None:
         ParallelFor([1])
 
 
-def test_conditions_refuse_python_boolean_operators() -> None:
-    @pipeline
-    def p(n: int) -> None:
-        with If((n > 1) and (n < 5)):
-            produce()
-
-    with pytest.raises(TypeError, match="combine conditions with &, | and ~"):
-        p.build()
-
-
 def test_failed_build_is_not_cached() -> None:
     calls = []
 

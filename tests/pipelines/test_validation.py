@@ -581,3 +581,57 @@ def test_fields_of_the_wrong_type_in_an_ir_file(
     data = _ir_dict()
     edit(data)
     _refused(lambda: PipelineIR.from_dict(data), store, "malformed IR", message)
+
+
+def _if_chained(item: Any) -> Any:
+    return If(1 < item < 5)
+
+
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        ("and", "combine conditions with &, | and ~"),
+        ("chained", "combine conditions with &, | and ~"),
+        ("in", "combine conditions with &, | and ~"),
+        ("collected", "Collected takes a task output"),
+        ("nested_key", "only one level of item fields can be picked"),
+    ],
+)
+def test_tracing_mistakes_are_validation_errors(store: Path, mistake: str, message: str) -> None:
+    @pipeline
+    def p() -> None:
+        n = make_number()
+        if mistake == "and":
+            If((n.output > 1) and (n.output < 5))
+        elif mistake == "chained":
+            _if_chained(n.output)
+        elif mistake == "in":
+            If(n.output in [1, 2])
+        elif mistake == "collected":
+            Collected(n)  # type: ignore[arg-type]
+        else:
+            with ParallelFor([{"a": {"b": 1}}]) as item:
+                take_int(x=item["a"]["b"])
+
+    _refused(lambda: p, store, message)
+
+
+def test_a_pipeline_that_uses_itself(store: Path) -> None:
+    @pipeline
+    def again(n: int = 1) -> None:
+        take_int(x=n)
+        again(n=n)
+
+    _refused(lambda: again, store, "pipeline 'again' uses itself as a step (again -> again)")
+
+
+def test_a_nested_pipeline_called_positionally(store: Path) -> None:
+    @pipeline
+    def inner(n: int) -> None:
+        take_int(x=n)
+
+    @pipeline
+    def outer() -> None:
+        inner(3)
+
+    _refused(lambda: outer, store, "pipeline 'inner' was called with positional arguments")
