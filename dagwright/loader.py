@@ -60,7 +60,9 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
     found = {
         attr: obj
         for attr, obj in vars(module).items()
-        if isinstance(obj, (PipelineDefinition, Pipeline))
+        if isinstance(obj, Pipeline)
+        # a pipeline imported to be used as a step is not one this file defines
+        or (isinstance(obj, PipelineDefinition) and obj.func.__module__ == module.__name__)
     }
     if name is not None:
         for attr, obj in found.items():

@@ -138,3 +138,37 @@ def test_a_saved_ir_runs_components_that_use_module_helpers(tmp_path: Path) -> N
 
 def _digest_line(text: str) -> str:
     return next(line + "\n" for line in text.splitlines() if line.strip().startswith("digest:"))
+
+
+def test_optional_parameters_take_null(tmp_path: Path) -> None:
+    flow = tmp_path / "optional.py"
+    flow.write_text(
+        "from typing import Optional\nfrom dagwright import component, pipeline\n\n"
+        "@component\ndef show(w: Optional[float] = 1.0) -> str:\n    return repr(w)\n\n"
+        "@pipeline\ndef p(w: Optional[float] = 1.0) -> str:\n    return show(w=w).output\n"
+    )
+    proc = dagwright(tmp_path, "run", str(flow), "-p", "w=null")
+    assert proc.returncode == 0, proc.stderr
+    assert "output output = 'None'" in proc.stdout
+
+
+def test_a_pipeline_imported_as_a_step_is_not_counted(tmp_path: Path) -> None:
+    (tmp_path / "parts.py").write_text(
+        "from dagwright import component, pipeline\n\n"
+        "@component\ndef one() -> int:\n    return 1\n\n"
+        "@pipeline\ndef part() -> int:\n    return one().output\n"
+    )
+    (tmp_path / "main_flow.py").write_text(
+        "from dagwright import pipeline\nfrom parts import part\n\n"
+        "@pipeline\ndef whole() -> int:\n    return part().output\n"
+    )
+    proc = dagwright(tmp_path, "run", "main_flow.py", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[1] == "succeeded"
+
+
+def test_compile_creates_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "folder" / "greet.yaml"
+    proc = dagwright(tmp_path, "compile", f"{FIXTURE}:greet", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert PipelineIR.load(out).name == "greet"

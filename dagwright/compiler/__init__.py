@@ -37,6 +37,7 @@ def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = Non
     out = Path(path) if path is not None else None
     text = TARGETS[target](ir, out)
     if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out)

@@ -184,6 +184,12 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             ) from exc
         io = IOSpec(param.name, info.type, info.artifact, described.get(param.name, ""))
         if info.direction == "out":
+            if info.type.startswith("list["):
+                raise fail(
+                    f"output '{param.name}' is a list of artifacts",
+                    param.name,
+                    "write one Output[...] per artifact; lists come from Collected(...)",
+                )
             outputs.append(io)
             continue
         if param.default is not param.empty:

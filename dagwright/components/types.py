@@ -105,10 +105,17 @@ def _strip_optional(annotation: Any) -> Any:
 def _artifact_name(base: Any) -> str:
     if isinstance(base, type) and issubclass(base, Artifact):
         return base.type_name
+    args = typing.get_args(base)
+    if typing.get_origin(base) is list and len(args) == 1:
+        return f"list[{_artifact_name(args[0])}]"  # Input[list[Dataset]]: a Collected fan-in
     raise UnsupportedAnnotation(f"{base!r} inside Input[...]/Output[...] is not an artifact type")
 
 
 def is_artifact_type(type_str: str) -> bool:
+    """An artifact, or a list of artifacts (what Collected gathers from artifact outputs)."""
+    head, args = parse(type_str)
+    if head == "list" and args:
+        return is_artifact_type(args[0])
     return type_str in ARTIFACT_TYPES
 
 
@@ -153,6 +160,11 @@ def compatible(source: str, target: str) -> bool:
     if is_artifact_type(source) or is_artifact_type(target):
         if not (is_artifact_type(source) and is_artifact_type(target)):
             return False
+        (s_head, s_args), (t_head, t_args) = parse(source), parse(target)
+        if (s_head == "list") != (t_head == "list"):
+            return False
+        if s_head == "list":
+            return compatible(s_args[0], t_args[0])
         return target in ("Artifact", source)
     source, target = unwrap_optional(source), unwrap_optional(target)
     (s_head, s_args), (t_head, t_args) = parse(source), parse(target)
@@ -225,6 +237,8 @@ def from_text(text: str, type_str: str) -> Any:
     Raises:
         ValueError: when the text does not parse as that type.
     """
+    if parse(type_str)[0] == "Optional" and text.strip() in ("null", "None"):
+        return None
     head, _ = parse(unwrap_optional(type_str))
     if head == "str" or head == ANY:
         return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -94,13 +95,21 @@ class PipelineBuilder:
             raise self.error(str(exc), **where) from exc
 
     def _unique(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``...: a generated name no task or block has.
+
+        A generated name longer than Kubernetes allows keeps its start and ends in a short
+        hash of the whole, so it stays unique and stable.
+        """
         taken = {t.name for t in self.ir.tasks} | {g.id for g in self.ir.groups}
-        if base not in taken:
-            return base
-        n = 2
-        while f"{base}-{n}" in taken:
+        n = 1
+        while True:
+            name = base if n == 1 else f"{base}-{n}"
+            if len(name) > 63:
+                digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+                name = f"{name[:54].rstrip('-')}-{digest}"
+            if name not in taken:
+                return name
             n += 1
-        return f"{base}-{n}"
 
     def rename(self, old: str, new: str) -> None:
         from dagwright.names import check_k8s_name

@@ -390,3 +390,17 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any, store: P
     assert result.step("double").status == "upstream_failed"
     assert result.step("note-2").status == "succeeded"
     assert RunDatabase(store / "runs.db").find_run(result.run_id)["status"] == "failed"
+
+
+def test_collected_artifacts_feed_an_input_list_of_datasets(run: Any) -> None:
+    @component
+    def read_all(parts: Input[list[Dataset]]) -> list[str]:
+        return [open(p.path).read() for p in parts]
+
+    @pipeline
+    def p() -> list[str]:
+        with ParallelFor([1, 2]) as rows:
+            written = write_rows(rows=rows)
+        return read_all(parts=Collected(written.outputs["data"])).output
+
+    assert run(p).outputs == {"output": ["0", "0\n1"]}

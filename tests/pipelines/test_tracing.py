@@ -320,3 +320,22 @@ def test_a_pipeline_step_can_wait_for_a_task() -> None:
 
     ir = outer.build()
     assert ir.task("inner-produce").after == ["first"]
+
+
+def test_generated_names_stay_kubernetes_names() -> None:
+    @component(name="a-component-with-a-really-quite-long-name-for-its-job-xx")
+    def long_named() -> int:
+        return 1
+
+    @pipeline(name="feature-engineering-pipeline")
+    def inner() -> int:
+        return long_named().output
+
+    @pipeline
+    def outer() -> None:
+        inner()
+        inner()
+
+    names = [t.name for t in outer.build().tasks]
+    assert all(len(n) <= 63 for n in names) and len(set(names)) == 2
+    assert names[0].startswith("feature-engineering-pipeline-a-component-with")

@@ -635,3 +635,17 @@ def test_a_nested_pipeline_called_positionally(store: Path) -> None:
         inner(3)
 
     _refused(lambda: outer, store, "pipeline 'inner' was called with positional arguments")
+
+
+def test_collected_artifacts_do_not_feed_a_plain_list(store: Path) -> None:
+    @component
+    def take_list(xs: list) -> None:
+        pass
+
+    @pipeline
+    def p() -> None:
+        with ParallelFor([1, 2]):
+            made = make_data()
+        take_list(xs=Collected(made.outputs["data"]))
+
+    _refused(lambda: p, store, "is a list[Dataset] but input 'xs' takes a list")
