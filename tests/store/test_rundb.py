@@ -1,0 +1,103 @@
+"""The run database: many engines at once, and what `runs` and `logs` print from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "pipelines.py"
+
+
+def _cli(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGWRIGHT_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.integration
+def test_twenty_concurrent_runs_share_one_database(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "DAGWRIGHT_HOME": str(home)}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dagwright.cli",
+                "run",
+                f"{FIXTURE}:greet",
+                "-q",
+                "-p",
+                f"word=w{i}",
+                "-p",
+                'tags=["a", "b", "c"]',
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(20)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in results if err]
+    run_ids = {out.split()[0] for out, _ in results}
+    assert len(run_ids) == 20
+    with sqlite3.connect(home / "runs.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        runs = db.execute("SELECT run_id, status, outputs FROM runs").fetchall()
+        steps = db.execute("SELECT run_id, status FROM steps").fetchall()
+    assert {r[0] for r in runs} == run_ids and {r[1] for r in runs} == {"succeeded"}
+    outputs = sorted(json.loads(r[2])["output"] for r in runs)
+    assert outputs == sorted(f"W{i}!W{i}!" for i in range(20))
+    assert len(steps) == 20 * 4 and {s[1] for s in steps} == {"succeeded"}
+
+
+@pytest.mark.integration
+def test_runs_ls_show_and_logs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    flow = tmp_path / "talk.py"
+    flow.write_text(
+        "import sys\nfrom dagwright import component, pipeline\n\n"
+        "@component\ndef talk(word: str) -> str:\n"
+        "    print('saying', word)\n    print('careful', file=sys.stderr)\n    return word\n\n"
+        "@component\ndef fail() -> None:\n    raise ValueError('no luck')\n\n"
+        "@pipeline\ndef chat(word: str = 'hi') -> str:\n"
+        "    said = talk(word=word)\n    fail().after(said)\n    return said.output\n"
+    )
+    ran = _cli(home, "run", str(flow), "-q", cwd=tmp_path)
+    assert ran.returncode == 1
+    run_id = ran.stdout.split()[0]
+
+    listed = _cli(home, "runs", "ls", cwd=tmp_path)
+    assert listed.returncode == 0
+    assert run_id in listed.stdout and "failed" in listed.stdout
+
+    shown = _cli(home, "runs", "show", run_id[:10], cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {run_id} (chat): failed" in shown.stdout
+    assert "ValueError: no luck" in shown.stdout
+
+    logs = _cli(home, "logs", run_id, "talk", cwd=tmp_path)
+    assert logs.stdout.splitlines() == ["==> talk (succeeded) <==", "saying hi", "careful"]
+    as_json = json.loads(_cli(home, "logs", run_id, "fail", "--json", cwd=tmp_path).stdout)
+    assert "ValueError: no luck" in as_json[0]["traceback"]
+
+    missing = _cli(home, "runs", "show", "nope", cwd=tmp_path)
+    assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
+    empty = _cli(tmp_path / "elsewhere", "runs", "ls", cwd=tmp_path)
+    assert empty.returncode == 2 and "no run database" in empty.stderr
