@@ -11,6 +11,7 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.store.local import LocalStore
 
 
 def to_ir(pipeline: Any) -> PipelineIR:
@@ -41,6 +42,7 @@ def run(
     keep_going: bool = False,
     parallelism: int | None = None,
     cache: bool | None = None,
+    artifacts: str | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -57,6 +59,8 @@ def run(
         parallelism: How many steps may run at once (default 64).
         cache: None lets each component decide (``cache=True`` opts in); True or False
             turns caching on or off for every step of this run.
+        artifacts: Where artifacts go: a folder or an fsspec URL such as ``s3://bucket/prefix``
+            (default: ``$DAGWRIGHT_ARTIFACTS``, else ``artifacts/`` under ``root``).
         **params: Parameter values.
 
     Returns:
@@ -70,7 +74,7 @@ def run(
     ir = to_ir(pipeline)
     bound = bind_arguments(ir, {**(arguments or {}), **params})
     options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
-    return _execute(ir, bound, root, echo, raise_on_error, options)
+    return _execute(ir, bound, LocalStore(root, artifacts), echo, raise_on_error, options)
 
 
 def resume(
@@ -101,15 +105,13 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.errors import ValidationError
     from dagwright.store import files
-    from dagwright.store.local import LocalStore
 
-    store = LocalStore(root)
-    db = store.database()
+    db = LocalStore(root).database()
     try:
         found = db.find_run(run_id)
         if found is None:
             raise ValidationError(
-                f"no run '{run_id}' in '{store.root}'",
+                f"no run '{run_id}' in '{LocalStore(root).root}'",
                 field="RUN",
                 fix="list runs with 'dagwright runs ls'",
             )
@@ -121,12 +123,14 @@ def resume(
     finally:
         db.close()
     ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
-    files.discard_partials(store.run_dir(found["run_id"]))
+    store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
+    if store.local:
+        files.discard_partials(store.run_dir(found["run_id"]))
     options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
     return _execute(
         ir,
         found["params"],
-        root,
+        store,
         echo,
         raise_on_error,
         options,
@@ -142,18 +146,16 @@ def _iteration(text: str) -> tuple[int, ...]:
 def _execute(
     ir: PipelineIR,
     arguments: dict[str, Any],
-    root: str | Path | None,
+    store: LocalStore,
     echo: bool | Callable[[str], None] | Observer,
     raise_on_error: bool,
     options: dict[str, Any],
     **run_options: Any,
 ) -> RunResult:
     from dagwright.engine.local import LocalEngine
-    from dagwright.store.local import LocalStore
 
-    result = LocalEngine(ir, LocalStore(root), _observer(echo), **options).run(
-        arguments, **run_options
-    )
+    _check_store(ir, store)
+    result = LocalEngine(ir, store, _observer(echo), **options).run(arguments, **run_options)
     if raise_on_error and not result.succeeded:
         failed = next(s for s in result.steps if s.status == "failed")
         raise RunFailed(
@@ -171,6 +173,24 @@ def compile(pipeline: Any, target: str = "ir", path: str | Path | None = None) -
     from dagwright.compiler import compile_ir
 
     return compile_ir(to_ir(pipeline), target, path)
+
+
+def _check_store(ir: PipelineIR, store: LocalStore) -> None:
+    """A memory:// store lives in this process: a Process() step could not reach it."""
+    from dagwright.errors import ValidationError
+    from dagwright.runtimes import Process
+
+    if not store.artifacts.startswith("memory://"):
+        return
+    for task in ir.tasks:
+        if isinstance(ir.component_of(task).runtime, Process):
+            raise ValidationError(
+                "a memory:// artifact store is only visible inside this process",
+                pipeline=ir.name,
+                task=task.name,
+                field="runtime",
+                fix="use a folder or a shared store (s3://, gs://) for Process() steps",
+            )
 
 
 def _observer(echo: bool | Callable[[str], None] | Observer) -> Observer | None:

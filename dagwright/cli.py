@@ -127,6 +127,13 @@ def _echo(quiet: bool) -> Any:
     metavar="NAME=VALUE",
     help="A pipeline parameter; repeat for several.",
 )
+@click.option(
+    "--store",
+    "artifacts",
+    default=None,
+    metavar="URL",
+    help="Where artifacts go: a folder or an fsspec URL (s3://bucket/prefix, gs://, memory://).",
+)
 @_engine_options
 def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> None:
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""

@@ -14,6 +14,7 @@ import json
 import linecache
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import value_matches
-from dagwright.store import files
+from dagwright.store import files, remote
 
 _FROM_SOURCE: dict[str, Callable[..., Any]] = {}
 
@@ -115,40 +116,66 @@ def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
 def run_step(step: Step) -> StepOutcome:
     """Run the component once and return its outputs.
 
+    Artifacts on another filesystem (an fsspec URL) are copied to a local scratch folder for
+    the function and uploaded after it succeeds; local ones are written beside their final path
+    and renamed into place. Either way a failed step publishes nothing.
+
     Raises:
         Exception: whatever the component raised; TypeError when it returned a value that
             does not match its declared output type.
     """
     spec = step.component
     func = resolve_function(spec)
-    kwargs = dict(step.parameters)
-    for name, data in step.artifacts.items():
-        kwargs[name] = (
-            [Artifact.from_dict(d) for d in data]
-            if isinstance(data, list)
-            else Artifact.from_dict(data)
-        )
-    written: dict[str, Artifact] = {}
-    for out in spec.output_artifacts:
-        uri = step.outputs[out.name]
-        os.makedirs(os.path.dirname(uri) or ".", exist_ok=True)
-        artifact = Artifact.from_dict({"type": out.type, "name": out.name, "uri": uri})
-        artifact.path = files.partial_path(uri)  # published under ``uri`` only on success
-        written[out.name] = kwargs[out.name] = artifact
-    try:
-        returned = func(**kwargs)
+    with tempfile.TemporaryDirectory(prefix="dagwright-") as scratch:
+        kwargs = dict(step.parameters)
+        for name, data in step.artifacts.items():
+            items = data if isinstance(data, list) else [data]
+            loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
+            kwargs[name] = loaded if isinstance(data, list) else loaded[0]
+        written: dict[str, Artifact] = {}
+        for out in spec.output_artifacts:
+            artifact = Artifact.from_dict(
+                {"type": out.type, "name": out.name, "uri": step.outputs[out.name]}
+            )
+            artifact.path = _output_path(artifact.uri, scratch)
+            written[out.name] = kwargs[out.name] = artifact
+        try:
+            returned = func(**kwargs)
+            for artifact in written.values():
+                artifact._finish()
+            values = _returned_values(spec, returned)
+        except BaseException:
+            for artifact in written.values():
+                files.discard(artifact.path)
+            raise
         for artifact in written.values():
-            artifact._finish()
-        values = _returned_values(spec, returned)
-    except BaseException:
-        for artifact in written.values():
-            files.discard(artifact.path)
-        raise
-    for artifact in written.values():
-        files.publish(artifact.path, artifact.uri)
-        artifact.path = artifact.uri
-        artifact.digest = files.sha256_of(artifact.uri)
+            artifact.digest = files.sha256_of(artifact.path)
+            if remote.is_local(artifact.uri):
+                files.publish(artifact.path, remote.local_path(artifact.uri))
+                artifact.path = remote.local_path(artifact.uri)
+            elif os.path.lexists(artifact.path):
+                remote.upload(artifact.path, artifact.uri)
+                artifact.path = artifact.uri
     return StepOutcome(values=values, artifacts=written)
+
+
+def _input(artifact: Artifact, scratch: str) -> Artifact:
+    if remote.is_local(artifact.uri):
+        artifact.path = remote.local_path(artifact.uri)
+    else:
+        folder = tempfile.mkdtemp(dir=scratch)
+        artifact.path = remote.fetch(artifact.uri, folder)
+    return artifact
+
+
+def _output_path(uri: str, scratch: str) -> str:
+    """Where the function writes an output: beside a local target, or in the scratch folder."""
+    if remote.is_local(uri):
+        target = remote.local_path(uri)
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        return files.partial_path(target)  # renamed to the target only on success
+    folder = tempfile.mkdtemp(dir=scratch)
+    return os.path.join(folder, uri.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:

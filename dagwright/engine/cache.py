@@ -35,7 +35,7 @@ def _digests(value: Any) -> Any:
 
 def restore(spec: ComponentSpec, stored: dict[str, Any]) -> StepOutcome | None:
     """Outputs saved for a step, as a StepOutcome; None when an artifact file is gone."""
-    import os
+    from dagwright.store.remote import exists
 
     outcome = StepOutcome()
     for out in spec.outputs:
@@ -43,7 +43,7 @@ def restore(spec: ComponentSpec, stored: dict[str, Any]) -> StepOutcome | None:
             return None
         if out.artifact:
             artifact = Artifact.from_dict(stored[out.name])
-            if not os.path.exists(artifact.uri):
+            if not exists(artifact.uri):
                 return None
             outcome.artifacts[out.name] = artifact
         else:

@@ -134,7 +134,7 @@ class LocalEngine:
         if self.observer:
             self.observer.run_started(self.ir.name, self.run_id)
         self.db.start_run(
-            self.run_id, self.ir.name, arguments, ir_text, str(self.store.run_dir(self.run_id))
+            self.run_id, self.ir.name, arguments, ir_text, self.store.run_uri(self.run_id)
         )
         try:
             self._schedule()
@@ -183,7 +183,7 @@ class LocalEngine:
             FAILED if failed else SUCCEEDED,
             outputs,
             self.records,
-            self.store.run_dir(self.run_id),
+            self.store.run_uri(self.run_id),
             dict(arguments),
         )
         self.db.finish_run(self.run_id, result.status, result.json_outputs())

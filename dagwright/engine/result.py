@@ -71,12 +71,12 @@ class RunResult:
     """The outcome of ``dagwright.run``.
 
     Attributes:
-        run_id: Unique id of the run; its files live under ``run_dir``.
+        run_id: Unique id of the run; its artifacts live under ``artifacts``.
         pipeline: Pipeline name.
         status: "succeeded" or "failed".
         outputs: Pipeline outputs by name; a single return value under "output".
         steps: Every step execution in the order it ran.
-        run_dir: Folder with the run record and artifacts.
+        artifacts: The folder or URL holding the run's artifacts.
     """
 
     run_id: str
@@ -84,8 +84,17 @@ class RunResult:
     status: str
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
-    run_dir: Path | None = None
+    artifacts: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The local folder of the run's artifacts (None when they live at a URL)."""
+        from dagwright.store.remote import is_local, local_path
+
+        if self.artifacts is None or not is_local(self.artifacts):
+            return None
+        return Path(local_path(self.artifacts))
 
     @property
     def succeeded(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
 
 from dagwright.store.local import LocalStore, default_root
@@ -14,7 +13,7 @@ __all__ = ["LocalStore", "RunDatabase", "RunStore", "default_root"]
 class RunStore(Protocol):
     """What the engine needs from a store."""
 
-    def run_dir(self, run_id: str) -> Path: ...
+    def run_uri(self, run_id: str) -> str: ...
 
     def artifact_uri(
         self, run_id: str, task: str, iteration: tuple[int, ...], output: str
