@@ -36,6 +36,7 @@ def filesystem(uri: str) -> tuple[Any, str]:
 def fetch(uri: str, folder: str) -> str:
     """Copy a file or folder artifact into ``folder``; return the local path."""
     fs, path = filesystem(uri)
+    fs.invalidate_cache()  # listings cached before another step wrote here are stale
     target = os.path.join(folder, os.path.basename(path.rstrip("/")) or "artifact")
     if fs.isdir(path):
         fs.get(path.rstrip("/") + "/", target, recursive=True)
@@ -45,20 +46,31 @@ def fetch(uri: str, folder: str) -> str:
 
 
 def upload(local: str, uri: str) -> None:
-    """Put a local file or folder at ``uri``: upload beside it, then move into place."""
+    """Put a local file or folder at ``uri``: upload beside it, then move into place.
+
+    A file appears under its key in one step. A folder's files are moved one by one: object
+    stores have no folders to rename, so a reader should trust the run database, which records
+    the artifact only after the move.
+    """
     fs, path = filesystem(uri)
     partial = f"{path}.partial-{secrets.token_hex(4)}"
-    if os.path.isdir(local):
-        fs.put(local.rstrip("/") + "/", partial, recursive=True)
-    else:
-        fs.put(local, partial)
     if fs.exists(path):
         fs.rm(path, recursive=True)
-    fs.mv(partial, path, recursive=os.path.isdir(local))
+    if not os.path.isdir(local):
+        fs.put(local, partial)
+        fs.mv(partial, path)
+    else:
+        fs.put(local.rstrip("/") + "/", partial, recursive=True)
+        for source in fs.find(partial):
+            fs.mv(source, path + source[len(partial) :])
+        if fs.exists(partial):
+            fs.rm(partial, recursive=True)
+    fs.invalidate_cache()
 
 
 def exists(uri: str) -> bool:
     if is_local(uri):
         return os.path.exists(local_path(uri))
     fs, path = filesystem(uri)
+    fs.invalidate_cache()
     return bool(fs.exists(path))
