@@ -43,6 +43,7 @@ def run(
     parallelism: int | None = None,
     cache: bool | None = None,
     artifacts: str | None = None,
+    allow_pickle: bool = False,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -61,6 +62,7 @@ def run(
             turns caching on or off for every step of this run.
         artifacts: Where artifacts go: a folder or an fsspec URL such as ``s3://bucket/prefix``
             (default: ``$DAGWRIGHT_ARTIFACTS``, else ``artifacts/`` under ``root``).
+        allow_pickle: Let steps unpickle values (joblib models) read from a non-local store.
         **params: Parameter values.
 
     Returns:
@@ -73,7 +75,12 @@ def run(
 
     ir = to_ir(pipeline)
     bound = bind_arguments(ir, {**(arguments or {}), **params})
-    options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
+    options = {
+        "keep_going": keep_going,
+        "parallelism": parallelism,
+        "cache": cache,
+        "allow_pickle": allow_pickle,
+    }
     return _execute(ir, bound, LocalStore(root, artifacts), echo, raise_on_error, options)
 
 
@@ -86,6 +93,7 @@ def resume(
     keep_going: bool = False,
     parallelism: int | None = None,
     cache: bool | None = None,
+    allow_pickle: bool = False,
 ) -> RunResult:
     """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
 
@@ -95,7 +103,7 @@ def resume(
     Args:
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
-        echo, raise_on_error, keep_going, parallelism, cache: As for ``run``.
+        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run.
@@ -126,7 +134,12 @@ def resume(
     store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
     if store.local:
         files.discard_partials(store.run_dir(found["run_id"]))
-    options = {"keep_going": keep_going, "parallelism": parallelism, "cache": cache}
+    options = {
+        "keep_going": keep_going,
+        "parallelism": parallelism,
+        "cache": cache,
+        "allow_pickle": allow_pickle,
+    }
     return _execute(
         ir,
         found["params"],

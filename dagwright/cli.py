@@ -94,6 +94,11 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
                 default=None,
                 help="Cache every step, or none (default: as each component says).",
             ),
+            click.option(
+                "--allow-pickle",
+                is_flag=True,
+                help="Let steps unpickle values (joblib models) from a non-local store.",
+            ),
         ]
     ):
         command = option(command)

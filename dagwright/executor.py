@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
-from dagwright.components.types import value_matches
+from dagwright.components.types import is_value_file, value_matches
 from dagwright.store import files, remote
 
 _FROM_SOURCE: dict[str, Callable[..., Any]] = {}
@@ -38,6 +39,7 @@ class Step:
         parameters: Parameter inputs by name, already resolved to values.
         artifacts: Artifact inputs by name, as ``Artifact.to_dict()`` (a list for Collected).
         outputs: Output artifacts by name: the URI each must be written to.
+        allow_pickle: Load pickle-based values (joblib models) from a non-local store.
     """
 
     component: ComponentSpec
@@ -45,6 +47,7 @@ class Step:
     parameters: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    allow_pickle: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class Step:
             "parameters": self.parameters,
             "artifacts": self.artifacts,
             "outputs": self.outputs,
+            "allow_pickle": self.allow_pickle,
         }
 
     @classmethod
@@ -63,6 +67,7 @@ class Step:
             parameters=data.get("parameters", {}),
             artifacts=data.get("artifacts", {}),
             outputs=data.get("outputs", {}),
+            allow_pickle=data.get("allow_pickle", False),
         )
 
 
@@ -132,18 +137,26 @@ def run_step(step: Step) -> StepOutcome:
             items = data if isinstance(data, list) else [data]
             loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
             kwargs[name] = loaded if isinstance(data, list) else loaded[0]
+            target = spec.input(name)
+            if target is not None and is_value_file(target.type):
+                kwargs[name] = _load_value(kwargs[name], step.allow_pickle)
         written: dict[str, Artifact] = {}
         for out in spec.output_artifacts:
+            kind = serializers.BY_TYPE[out.type].kind if is_value_file(out.type) else out.type
             artifact = Artifact.from_dict(
-                {"type": out.type, "name": out.name, "uri": step.outputs[out.name]}
+                {"type": kind, "name": out.name, "uri": step.outputs[out.name]}
             )
             artifact.path = _output_path(artifact.uri, scratch)
-            written[out.name] = kwargs[out.name] = artifact
+            written[out.name] = artifact
+            if not is_value_file(out.type):
+                kwargs[out.name] = artifact
         try:
             returned = func(**kwargs)
-            for artifact in written.values():
-                artifact._finish()
             values = _returned_values(spec, returned)
+            for name, artifact in written.items():
+                if name in values:  # a returned DataFrame, array or model: write it
+                    _dump_value(spec, name, values.pop(name), artifact)
+                artifact._finish()
         except BaseException:
             for artifact in written.values():
                 files.discard(artifact.path)
@@ -157,6 +170,28 @@ def run_step(step: Step) -> StepOutcome:
                 remote.upload(artifact.path, artifact.uri)
                 artifact.path = artifact.uri
     return StepOutcome(values=values, artifacts=written)
+
+
+def _load_value(artifact: Artifact, allow_pickle: bool) -> Any:
+    fmt = artifact.metadata.get("format", "")
+    local = remote.is_local(artifact.uri)
+    return serializers.load(artifact.path, fmt, local=local, allow_pickle=allow_pickle)
+
+
+def _dump_value(spec: ComponentSpec, name: str, value: Any, artifact: Artifact) -> None:
+    serializer = serializers.BY_TYPE[_type_of(spec, name)]
+    if not serializer.matches(type(value)):
+        raise TypeError(
+            f"component '{spec.name}' returned {type(value).__name__} for output '{name}', "
+            f"which is declared {serializer.type_name}"
+        )
+    artifact.metadata["format"] = serializer.dump(value, artifact.path)
+
+
+def _type_of(spec: ComponentSpec, name: str) -> str:
+    out = spec.output(name)
+    assert out is not None
+    return out.type
 
 
 def _input(artifact: Artifact, scratch: str) -> Artifact:
@@ -181,7 +216,7 @@ def _output_path(uri: str, scratch: str) -> str:
 def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
     if spec.returns == "none":
         return {}
-    value_outputs = [o for o in spec.outputs if not o.artifact]
+    value_outputs = [o for o in spec.outputs if not o.artifact or is_value_file(o.type)]
     if spec.returns == "single":
         values = {value_outputs[0].name: returned}
     elif hasattr(returned, "_fields"):
@@ -189,7 +224,7 @@ def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
     else:
         values = dict(zip([o.name for o in value_outputs], returned, strict=True))
     for out in value_outputs:
-        if not value_matches(values[out.name], out.type):
+        if not is_value_file(out.type) and not value_matches(values[out.name], out.type):
             raise TypeError(
                 f"component '{spec.name}' returned {values[out.name]!r} for output "
                 f"'{out.name}', which is declared {out.type}"

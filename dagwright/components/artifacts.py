@@ -62,6 +62,28 @@ class Artifact:
     def _finish(self) -> None:
         """Called by the executor after the step wrote this output."""
 
+    def load(self, allow_pickle: bool = False) -> Any:
+        """The value a step returned into this artifact (a DataFrame, array or model).
+
+        Args:
+            allow_pickle: Also unpickle (joblib) from a non-local store; that runs its code.
+        """
+        import tempfile
+
+        from dagwright.components import serializers
+        from dagwright.store import remote
+
+        fmt = self.metadata.get("format")
+        if fmt is None:
+            raise ValueError(f"{self!r} holds a file, not a value a step returned")
+        if remote.is_local(self.uri):
+            return serializers.load(
+                remote.local_path(self.uri), fmt, local=True, allow_pickle=allow_pickle
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            path = remote.fetch(self.uri, folder)
+            return serializers.load(path, fmt, local=False, allow_pickle=allow_pickle)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, uri={self.uri!r})"
 

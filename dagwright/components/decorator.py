@@ -17,7 +17,12 @@ from typing import Any, overload
 from dagwright.components import docstrings, source
 from dagwright.components.options import checked_options
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
-from dagwright.components.types import UnsupportedAnnotation, describe_annotation, value_matches
+from dagwright.components.types import (
+    UnsupportedAnnotation,
+    describe_annotation,
+    is_value_file,
+    value_matches,
+)
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.config import RuntimeConfig
@@ -252,12 +257,12 @@ def _return_outputs(
     if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
         outs = []
         for field_name, field_type in typing.get_type_hints(annotation).items():
-            outs.append(IOSpec(field_name, _return_type(field_type, field_name, fail)))
+            kind = _return_type(field_type, field_name, fail)
+            outs.append(IOSpec(field_name, kind, artifact=is_value_file(kind)))
         return "namedtuple", outs
     description = described.get("Returns", "")
-    return "single", [
-        IOSpec(SINGLE_OUTPUT, _return_type(annotation, "return", fail), False, description)
-    ]
+    kind = _return_type(annotation, "return", fail)
+    return "single", [IOSpec(SINGLE_OUTPUT, kind, is_value_file(kind), description)]
 
 
 def _return_type(annotation: Any, where: str, fail: Callable[..., Exception]) -> str:
@@ -265,6 +270,6 @@ def _return_type(annotation: Any, where: str, fail: Callable[..., Exception]) ->
         info = describe_annotation(annotation)
     except UnsupportedAnnotation as exc:
         raise fail(f"return value '{where}' has an unsupported annotation: {exc}", where) from exc
-    if info.artifact:
+    if info.artifact and not is_value_file(info.type):
         raise fail(f"'{where}' returns an artifact", where, "write it to an Output[...] parameter")
     return info.type

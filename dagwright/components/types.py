@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Union
 
+from dagwright.components import serializers
 from dagwright.components.artifacts import (
     ARTIFACT_TYPES,
     INPUT_MARKER,
@@ -58,6 +59,9 @@ def describe_annotation(annotation: Any) -> TypeInfo:
             if marker in extras:
                 return TypeInfo(_artifact_name(base), artifact=True, direction=direction)
         return describe_annotation(base)
+    serializer = serializers.for_class(annotation)
+    if serializer is not None:  # a DataFrame, ndarray or estimator: passed as a file
+        return TypeInfo(serializer.type_name, artifact=True)
     if isinstance(annotation, type) and issubclass(annotation, Artifact):
         raise UnsupportedAnnotation(
             f"bare artifact type {annotation.__name__}: write Input[{annotation.__name__}] "
@@ -112,11 +116,17 @@ def _artifact_name(base: Any) -> str:
 
 
 def is_artifact_type(type_str: str) -> bool:
-    """An artifact, or a list of artifacts (what Collected gathers from artifact outputs)."""
+    """An artifact, a value passed as a file (DataFrame...), or a list of either (what
+    Collected gathers from artifact outputs)."""
     head, args = parse(type_str)
     if head == "list" and args:
         return is_artifact_type(args[0])
-    return type_str in ARTIFACT_TYPES
+    return type_str in ARTIFACT_TYPES or type_str in serializers.BY_TYPE
+
+
+def is_value_file(type_str: str) -> bool:
+    """A value the executor writes and reads for the function (DataFrame, ndarray, model)."""
+    return type_str in serializers.BY_TYPE
 
 
 def parse(type_str: str) -> tuple[str, tuple[str, ...]]:
@@ -165,6 +175,8 @@ def compatible(source: str, target: str) -> bool:
             return False
         if s_head == "list":
             return compatible(s_args[0], t_args[0])
+        if source in serializers.BY_TYPE and target not in serializers.BY_TYPE:
+            return target in ("Artifact", serializers.BY_TYPE[source].kind)  # read the file
         return target in ("Artifact", source)
     source, target = unwrap_optional(source), unwrap_optional(target)
     (s_head, s_args), (t_head, t_args) = parse(source), parse(target)

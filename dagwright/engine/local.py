@@ -94,6 +94,7 @@ class LocalEngine:
         parallelism: int | None = None,
         keep_going: bool = False,
         cache: bool | None = None,
+        allow_pickle: bool = False,
     ) -> None:
         self.ir = ir
         self.plan = Plan(ir)
@@ -102,6 +103,7 @@ class LocalEngine:
         self.parallelism = parallelism or DEFAULT_PARALLELISM
         self.keep_going = keep_going
         self.cache = cache  # None: each component's own choice; True/False: for every step
+        self.allow_pickle = allow_pickle
         self.position = {task.name: i for i, task in enumerate(ir.tasks)}
 
     def run(
@@ -335,7 +337,7 @@ class LocalEngine:
 
     def _step(self, task: str, frame: Frame) -> Step:
         spec = self.ir.component_of(task)
-        step = Step(spec, StepRecord(task, frame.path).label)
+        step = Step(spec, StepRecord(task, frame.path).label, allow_pickle=self.allow_pickle)
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
                 self.run_id, task, frame.path, out.name
