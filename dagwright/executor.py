@@ -13,6 +13,7 @@ import importlib
 import json
 import linecache
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -131,7 +132,7 @@ def run_step(step: Step) -> StepOutcome:
     """
     spec = step.component
     func = resolve_function(spec)
-    with tempfile.TemporaryDirectory(prefix="dagwright-") as scratch:
+    with _Scratch() as scratch:
         kwargs = dict(step.parameters)
         for name, data in step.artifacts.items():
             items = data if isinstance(data, list) else [data]
@@ -194,23 +195,40 @@ def _type_of(spec: ComponentSpec, name: str) -> str:
     return out.type
 
 
-def _input(artifact: Artifact, scratch: str) -> Artifact:
+class _Scratch:
+    """A temporary folder made only if a step has remote artifacts (most steps have none)."""
+
+    def __init__(self) -> None:
+        self._folder: str | None = None
+
+    def folder(self) -> str:
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="dagwright-")
+        return tempfile.mkdtemp(dir=self._folder)
+
+    def __enter__(self) -> _Scratch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _input(artifact: Artifact, scratch: _Scratch) -> Artifact:
     if remote.is_local(artifact.uri):
         artifact.path = remote.local_path(artifact.uri)
     else:
-        folder = tempfile.mkdtemp(dir=scratch)
-        artifact.path = remote.fetch(artifact.uri, folder)
+        artifact.path = remote.fetch(artifact.uri, scratch.folder())
     return artifact
 
 
-def _output_path(uri: str, scratch: str) -> str:
+def _output_path(uri: str, scratch: _Scratch) -> str:
     """Where the function writes an output: beside a local target, or in the scratch folder."""
     if remote.is_local(uri):
         target = remote.local_path(uri)
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
         return files.partial_path(target)  # renamed to the target only on success
-    folder = tempfile.mkdtemp(dir=scratch)
-    return os.path.join(folder, uri.rstrip("/").rsplit("/", 1)[-1])
+    return os.path.join(scratch.folder(), uri.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
