@@ -111,23 +111,17 @@ def resume(
     import json
 
     from dagwright.engine.result import SUCCEEDED
-    from dagwright.errors import ValidationError
     from dagwright.store import files
 
     db = LocalStore(root).database()
     try:
         found = db.find_run(run_id)
-        if found is None:
-            raise ValidationError(
-                f"no run '{run_id}' in '{LocalStore(root).root}'",
-                field="RUN",
-                fix="list runs with 'dagwright runs ls'",
-            )
         reuse = {
             (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
             for row in db.steps(found["run_id"])
             if row["status"] == SUCCEEDED
         }
+        db.forget_unfinished(found["run_id"])
     finally:
         db.close()
     ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))

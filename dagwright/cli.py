@@ -217,11 +217,7 @@ def _database(root: Path | None) -> Any:
 
 
 def _find(db: Any, run_id: str) -> dict[str, Any]:
-    found: dict[str, Any] | None = db.find_run(run_id)
-    if found is None:
-        raise ValidationError(
-            f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
-        )
+    found: dict[str, Any] = db.find_run(run_id)
     return found
 
 
@@ -305,7 +301,8 @@ def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> Non
         found = _find(db, run_id)
         rows = db.steps(found["run_id"])
         if step is not None:
-            rows = [r for r in rows if step in (r["task"], f"{r['task']}[{r['iteration']}]")]
+            wanted = step.replace(",", ".")  # progress lines print train[0,1]
+            rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
             if not rows:
                 raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
         if as_json:

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -119,12 +120,17 @@ def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
     return func
 
 
-def run_step(step: Step) -> StepOutcome:
+def run_step(step: Step, abandoned: threading.Event | None = None) -> StepOutcome:
     """Run the component once and return its outputs.
 
     Artifacts on another filesystem (an fsspec URL) are copied to a local scratch folder for
     the function and uploaded after it succeeds; local ones are written beside their final path
     and renamed into place. Either way a failed step publishes nothing.
+
+    Args:
+        step: What to run.
+        abandoned: Set when the caller stopped waiting (a timeout); the step then publishes
+            nothing, so a late finish cannot overwrite what a retry wrote.
 
     Raises:
         Exception: whatever the component raised; TypeError when it returned a value that
@@ -158,6 +164,8 @@ def run_step(step: Step) -> StepOutcome:
                 if name in values:  # a returned DataFrame, array or model: write it
                     _dump_value(spec, name, values.pop(name), artifact)
                 artifact._finish()
+            if abandoned is not None and abandoned.is_set():
+                raise TimeoutError(f"step '{step.task}' finished after its timeout")
         except BaseException:
             for artifact in written.values():
                 files.discard(artifact.path)

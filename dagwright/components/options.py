@@ -105,7 +105,11 @@ def checked_options(
 
 def _check_retry(retry: Retry, fail: Any) -> None:
     checks = (
-        ("limit", isinstance(retry.limit, int) and retry.limit >= 0, "a whole number >= 0"),
+        (
+            "limit",
+            isinstance(retry.limit, int) and not isinstance(retry.limit, bool) and retry.limit >= 0,
+            "a whole number >= 0",
+        ),
         ("backoff", _number(retry.backoff) and retry.backoff >= 0, "seconds >= 0"),
         ("factor", _number(retry.factor) and retry.factor >= 1, "a number >= 1"),
         (

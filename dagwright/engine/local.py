@@ -152,6 +152,9 @@ class LocalEngine:
                     self._start(*self.ready.popleft())
                 while self.runnable and len(self.running) < self.parallelism:
                     job = self.runnable.popleft()
+                    if self.stopping and job.task not in self.plan.exit_tasks:
+                        self._cancel(job)  # queued before the failure, not started yet
+                        continue
                     job.record.started, job.record.status = time.time(), RUNNING
                     self.dirty.append(job.record)
                     if self.observer:
@@ -350,6 +353,11 @@ class LocalEngine:
             else:
                 step.parameters[name] = resolved
         return step
+
+    def _cancel(self, job: _Job) -> None:
+        job.record.status = CANCELLED
+        self._record(job.record)
+        self._finish(job.frame, job.task, CANCELLED)
 
     def _finish_task(self, job: _Job, attempt: Attempt, attempts: int) -> None:
         record = job.record

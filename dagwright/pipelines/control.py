@@ -86,7 +86,9 @@ class ParallelFor(_Block):
 
     def __init__(self, items: Any, parallelism: int | None = None) -> None:
         builder = require_builder("ParallelFor")
-        if parallelism is not None and (not isinstance(parallelism, int) or parallelism < 1):
+        if parallelism is not None and (
+            isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1
+        ):
             raise builder.error(
                 f"parallelism must be a positive integer, not {parallelism!r}",
                 field="parallelism",

@@ -10,12 +10,12 @@ from dagwright.runtimes import Attempt
 from dagwright.runtimes.capture import captured
 
 
-def _attempt(step: Step) -> Attempt:
+def _attempt(step: Step, abandoned: threading.Event | None = None) -> Attempt:
     with captured() as logs:
         try:
-            outcome = run_step(step)
+            outcome = run_step(step, abandoned)
             attempt = Attempt(outcome)
-        except Exception as exc:  # the step's own failure is data for the engine
+        except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
             attempt = Attempt(
                 error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
             )
@@ -28,11 +28,13 @@ def run_local(step: Step, timeout: float | None) -> Attempt:
     if timeout is None:
         return _attempt(step)
     box: list[Attempt] = []
-    worker = threading.Thread(target=lambda: box.append(_attempt(step)), daemon=True)
+    abandoned = threading.Event()
+    worker = threading.Thread(target=lambda: box.append(_attempt(step, abandoned)), daemon=True)
     worker.start()
     worker.join(timeout)
     if box:
         return box[0]
+    abandoned.set()  # if it finishes later, it publishes nothing
     return Attempt(
         error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
         "(its thread was left running; use runtime=Process() to have it killed)"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -15,8 +17,21 @@ from dagwright.runtimes.config import Process
 
 
 def _child_env() -> dict[str, str]:
-    """The parent's import path, so the child imports the user's modules as the parent did."""
-    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    """The parent's own import folders (not its installed packages or standard library), so
+    the child imports the user's modules as the parent did, whatever its interpreter."""
+    installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
+    installed |= {
+        os.path.realpath(p) for p in site.getsitepackages() + [site.getusersitepackages()]
+    }
+    paths = [
+        p
+        for p in sys.path
+        if p
+        and os.path.isdir(p)
+        and os.path.realpath(p) not in installed
+        and "site-packages" not in p
+        and "dist-packages" not in p
+    ]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 

@@ -164,16 +164,39 @@ class RunDatabase:
         args.append(limit)
         return [_run_row(r) for r in self.db.execute(query, args)]
 
-    def find_run(self, run_id: str) -> dict[str, Any] | None:
-        """A run by id, or by a prefix that names exactly one run."""
+    def find_run(self, run_id: str) -> dict[str, Any]:
+        """A run by id, or by a prefix that names exactly one run.
+
+        Raises:
+            ValidationError: when no run, or more than one, matches.
+        """
+        from dagwright.errors import ValidationError
+
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        if row is None:
-            rows = self.db.execute(
-                "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' LIMIT 2",
-                (run_id.replace("%", "\\%").replace("_", "\\_") + "%",),
-            ).fetchall()
-            row = rows[0] if len(rows) == 1 else None
-        return _run_row(row) if row else None
+        if row is not None:
+            return _run_row(row)
+        pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY started DESC LIMIT 4",
+            (pattern,),
+        ).fetchall()
+        if len(rows) == 1:
+            return _run_row(rows[0])
+        if not rows:
+            raise ValidationError(
+                f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
+            )
+        names = ", ".join(r["run_id"] for r in rows[:3])
+        raise ValidationError(
+            f"'{run_id}' names more than one run ({names}...)",
+            field="RUN",
+            fix="give more of the run id",
+        )
+
+    def forget_unfinished(self, run_id: str) -> None:
+        """Drop the rows of steps that did not succeed: a resume records them anew."""
+        with self.transaction():
+            self.db.execute("DELETE FROM steps WHERE run_id=? AND status != 'succeeded'", (run_id,))
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(

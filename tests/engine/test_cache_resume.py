@@ -205,3 +205,38 @@ def test_resume_after_sigkill_reruns_only_the_interrupted_step(tmp_path: Path) -
         "middle": "succeeded",
         "last": "succeeded",
     }
+
+
+def test_resume_drops_rows_of_steps_that_did_not_run(run: Any, store: Path, tmp_path: Path) -> None:
+    from dagwright import ParallelFor
+    from dagwright.store import RunDatabase
+
+    flag = tmp_path / "flag"
+    flag.touch()
+
+    @pipeline
+    def p(flag: str) -> None:
+        first = flaky(flag=flag)
+        with ParallelFor([1, 2]) as n:
+            plain(log=str(tmp_path / "log"), n=n).after(first)
+
+    failed = run(p, flag=str(flag))
+    db = RunDatabase(store / "runs.db")
+    assert {s["status"] for s in db.steps(failed.run_id)} == {"failed", "upstream_failed"}
+    flag.unlink()
+    resumed = dagwright.resume(failed.run_id, root=store, echo=False)
+    assert resumed.status == "succeeded"
+    rows = db.steps(failed.run_id)
+    assert {(s["task"], s["iteration"], s["status"]) for s in rows} == {
+        ("flaky", "", "succeeded"),
+        ("plain", "0", "succeeded"),
+        ("plain", "1", "succeeded"),
+    }
+
+
+def test_ambiguous_run_prefixes_are_named(run: Any, store: Path, tmp_path: Path) -> None:
+    log = str(tmp_path / "log")
+    run(cached, log=log, cache=False)
+    run(cached, log=log, cache=False)
+    with pytest.raises(dagwright.ValidationError, match="'cached-' names more than one run"):
+        dagwright.resume("cached-", root=store, echo=False)

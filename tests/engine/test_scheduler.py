@@ -221,3 +221,47 @@ def test_a_failed_step_leaves_no_partial_artifact(run: Any, runtime: Any) -> Non
     assert result.step("half").status == "failed"
     folder = result.run_dir / "half"
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_fail_fast_cancels_steps_queued_for_a_worker(run: Any) -> None:
+    @pipeline
+    def p() -> None:
+        fail()
+        for i in range(3):
+            busy(i=i)
+
+    result = run(p, parallelism=1)
+    assert [result.step(t).status for t in ("busy", "busy-2", "busy-3")] == ["cancelled"] * 3
+
+
+def test_a_step_calling_sys_exit_fails(run: Any) -> None:
+    @component
+    def quits() -> None:
+        import sys
+
+        sys.exit(3)
+
+    @pipeline
+    def p() -> None:
+        quits()
+
+    result = run(p)
+    assert result.status == "failed" and result.step("quits").error == "SystemExit: 3"
+
+
+def test_a_local_step_finishing_after_its_timeout_publishes_nothing(run: Any) -> None:
+    @component(timeout=0.2)
+    def late(out: Output[Dataset]) -> None:
+        time.sleep(0.5)
+        with open(out.path, "w") as f:
+            f.write("too late")
+
+    @pipeline
+    def p() -> None:
+        late()
+
+    result = run(p)
+    assert result.step("late").status == "failed"
+    time.sleep(0.8)
+    folder = result.run_dir / "late"
+    assert not folder.exists() or list(folder.iterdir()) == []

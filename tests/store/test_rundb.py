@@ -101,3 +101,23 @@ def test_runs_ls_show_and_logs(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no run 'nope'" in missing.stderr
     empty = _cli(tmp_path / "elsewhere", "runs", "ls", cwd=tmp_path)
     assert empty.returncode == 2 and "no run database" in empty.stderr
+
+
+@pytest.mark.integration
+def test_logs_accept_the_label_the_progress_lines_print(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    flow = tmp_path / "loops.py"
+    flow.write_text(
+        "from dagwright import ParallelFor, component, pipeline\n\n"
+        "@component\ndef say(a: int, b: int) -> None:\n    print('pair', a, b)\n\n"
+        "@pipeline\ndef grid() -> None:\n"
+        "    with ParallelFor([1, 2]) as a:\n"
+        "        with ParallelFor([3, 4]) as b:\n            say(a=a, b=b)\n"
+    )
+    ran = _cli(home, "run", str(flow), cwd=tmp_path)
+    assert "say[0,1]" in ran.stdout
+    run_id = json.loads(_cli(home, "runs", "ls", "--json", cwd=tmp_path).stdout)[0]["run_id"]
+    for label in ("say[0,1]", "say[0.1]"):
+        logs = _cli(home, "logs", run_id, label, cwd=tmp_path)
+        assert logs.returncode == 0, logs.stderr
+        assert logs.stdout.splitlines() == ["==> say[0.1] (succeeded) <==", "pair 1 4"]
