@@ -58,14 +58,21 @@ def upload(local: str, uri: str) -> None:
         fs.rm(path, recursive=True)
     if not os.path.isdir(local):
         fs.put(local, partial)
-        fs.mv(partial, path)
+        _move(fs, partial, path)
     else:
         fs.put(local.rstrip("/") + "/", partial, recursive=True)
         for source in fs.find(partial):
-            fs.mv(source, path + source[len(partial) :])
+            _move(fs, source, path + source[len(partial) :])
         if fs.exists(partial):
             fs.rm(partial, recursive=True)
     fs.invalidate_cache()
+
+
+def _move(fs: Any, source: str, target: str) -> None:
+    """Copy then delete: every object store does both, while native moves vary (and some
+    emulators answer a move with 'not implemented' only after retries)."""
+    fs.copy(source, target)
+    fs.rm(source)
 
 
 def exists(uri: str) -> bool:
