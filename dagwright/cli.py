@@ -216,11 +216,6 @@ def _database(root: Path | None) -> Any:
     return store.database()
 
 
-def _find(db: Any, run_id: str) -> dict[str, Any]:
-    found: dict[str, Any] = db.find_run(run_id)
-    return found
-
-
 def _when(stamp: float | None) -> str:
     import datetime
 
@@ -267,7 +262,7 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
     with _reported():
         db = _database(root)
-        found = _find(db, run_id)
+        found = db.find_run(run_id)
         steps = db.steps(found["run_id"])
         if as_json:
             found.pop("ir")
@@ -298,7 +293,7 @@ def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> Non
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
     with _reported():
         db = _database(root)
-        found = _find(db, run_id)
+        found = db.find_run(run_id)
         rows = db.steps(found["run_id"])
         if step is not None:
             wanted = step.replace(",", ".")  # progress lines print train[0,1]

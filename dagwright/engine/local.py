@@ -19,7 +19,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
@@ -35,6 +34,7 @@ from dagwright.engine.result import (
     UPSTREAM_FAILED,
     RunResult,
     StepRecord,
+    jsonable,
 )
 from dagwright.engine.state import Path_, RunState
 from dagwright.executor import Step
@@ -349,7 +349,7 @@ class LocalEngine:
             resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
             target = spec.input(name)
             if target is not None and target.artifact:
-                step.artifacts[name] = _artifact_dicts(resolved)
+                step.artifacts[name] = jsonable(resolved)
             else:
                 step.parameters[name] = resolved
         return step
@@ -401,11 +401,3 @@ def _attempts(step: Step) -> tuple[Attempt, int]:
             return attempt, number
         time.sleep(spec.retry.delay(number))
     raise AssertionError("unreachable: the last attempt returns")
-
-
-def _artifact_dicts(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_artifact_dicts(v) for v in value]
-    if isinstance(value, Artifact):
-        return value.to_dict()
-    return value

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,35 +10,6 @@ import pytest
 import dagwright
 from dagwright import Dataset, Input, Output, component, pipeline
 from dagwright.runtimes import Local, Process
-
-_ENV = {
-    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",  # else gcsfs first probes over gRPC for 60 s
-    "FSSPEC_GCS_TOKEN": "anon",
-    "FSSPEC_GCS_PROJECT": "test",
-}
-
-
-@pytest.fixture(scope="module")
-def gcs_bucket() -> Iterator[str]:
-    emulator = pytest.importorskip("gcp_storage_emulator.server")
-    pytest.importorskip("gcsfs")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = emulator.create_server("127.0.0.1", port, in_memory=True, default_bucket="arts")
-    server.start()
-    env = {**_ENV, "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield "arts"
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @component
