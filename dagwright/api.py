@@ -171,15 +171,23 @@ def _execute(
     return result
 
 
-def compile(pipeline: Any, target: str = "ir", path: str | Path | None = None) -> str:
-    """Render a pipeline for a target ("ir" now) and write it to ``path`` when given.
+def compile(
+    pipeline: Any, target: str = "ir", path: str | Path | None = None, **options: Any
+) -> str:
+    """Render a pipeline for a target ("ir" or "kfp") and write it to ``path`` when given.
+
+    Args:
+        pipeline: A pipeline, a builder, an IR or an IR file.
+        target: "ir" or "kfp".
+        path: Where to write.
+        **options: Target options; see ``dagwright.compiler.compile_ir``.
 
     Returns:
         The rendered text.
     """
     from dagwright.compiler import compile_ir
 
-    return compile_ir(to_ir(pipeline), target, path)
+    return compile_ir(to_ir(pipeline), target, path, **options)
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:

@@ -42,6 +42,8 @@ class Step:
         artifacts: Artifact inputs by name, as ``Artifact.to_dict()`` (a list for Collected).
         outputs: Output artifacts by name: the URI each must be written to.
         allow_pickle: Load pickle-based values (joblib models) from a non-local store.
+        digest: The component's digest when it was compiled. A spec without source (image
+            delivery) is imported from its module, which must still have this digest.
     """
 
     component: ComponentSpec
@@ -50,9 +52,11 @@ class Step:
     artifacts: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     allow_pickle: bool = False
+    digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "digest": self.digest,
             "component": self.component.to_dict(),
             "task": self.task,
             "parameters": self.parameters,
@@ -70,6 +74,7 @@ class Step:
             artifacts=data.get("artifacts", {}),
             outputs=data.get("outputs", {}),
             allow_pickle=data.get("allow_pickle", False),
+            digest=data.get("digest"),
         )
 
 
@@ -94,10 +99,18 @@ class StepOutcome:
         )
 
 
-def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
-    """The callable behind a spec: live, imported, or rebuilt from the spec's source."""
+def resolve_function(spec: ComponentSpec, digest: str | None = None) -> Callable[..., Any]:
+    """The callable behind a spec: live, imported, or rebuilt from the spec's source.
+
+    Args:
+        spec: The component.
+        digest: For a spec without source (image delivery): the digest the imported
+            component must have, so a stale image is refused rather than run.
+    """
     from dagwright.components.decorator import Component, live_function
 
+    if not spec.source:
+        return _imported(spec, digest)
     digest = spec.digest
     func = live_function(spec) or _FROM_SOURCE.get(digest)
     if func is not None:
@@ -120,6 +133,34 @@ def resolve_function(spec: ComponentSpec) -> Callable[..., Any]:
     return func
 
 
+def _imported(spec: ComponentSpec, digest: str | None) -> Callable[..., Any]:
+    from dagwright.components.decorator import Component
+    from dagwright.errors import ValidationError
+
+    try:
+        found = getattr(importlib.import_module(spec.module or ""), spec.function, None)
+    except ImportError as exc:
+        raise ValidationError(
+            f"component '{spec.name}' comes from module '{spec.module}', which this image "
+            f"cannot import ({exc})",
+            field="module",
+            fix="build the image with 'dagwright dockerfile', or compile with --code inline",
+        ) from exc
+    if not isinstance(found, Component):
+        raise ValidationError(
+            f"'{spec.import_ref}' is not a dagwright component in this image",
+            field="module",
+            fix="rebuild the image from the project's current code",
+        )
+    if digest is not None and found.digest != digest:
+        raise ValidationError(
+            f"the image holds another version of component '{spec.name}' than the one compiled",
+            field="digest",
+            fix="rebuild the image from the code you compiled ('dagwright dockerfile')",
+        )
+    return found.func
+
+
 def run_step(step: Step, abandoned: threading.Event | None = None) -> StepOutcome:
     """Run the component once and return its outputs.
 
@@ -137,7 +178,7 @@ def run_step(step: Step, abandoned: threading.Event | None = None) -> StepOutcom
             does not match its declared output type.
     """
     spec = step.component
-    func = resolve_function(spec)
+    func = resolve_function(spec, step.digest)
     with _Scratch() as scratch:
         kwargs = dict(step.parameters)
         for name, data in step.artifacts.items():

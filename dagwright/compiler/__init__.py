@@ -4,27 +4,65 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
 
-Writer = Callable[[PipelineIR, "Path | None"], str]
+Writer = Callable[[PipelineIR, "Path | None", dict[str, Any]], str]
 
 
-def _ir(ir: PipelineIR, path: Path | None) -> str:
+def _ir(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """The IR itself: JSON for a .json path, YAML otherwise."""
+    _no_options("ir", options)
     return ir.to_json() if path is not None and path.suffix == ".json" else ir.to_yaml()
 
 
-TARGETS: dict[str, Writer] = {"ir": _ir}
+def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
+    """KFP v2 IR YAML (a PipelineSpec)."""
+    from dagwright.compiler import kfp
+    from dagwright.compiler.delivery import CodeDelivery
+
+    delivery_fields = {"code": "mode", "image": "image", "index_url": "index_url"}
+    delivery_fields["dagwright"] = "dagwright"
+    delivery = {delivery_fields[k]: v for k, v in options.items() if k in delivery_fields and v}
+    rest = {k: v for k, v in options.items() if k not in delivery_fields}
+    unknown = sorted(set(rest) - {"pipeline_root", "strict"})
+    if unknown:
+        _no_options("kfp", {k: rest[k] for k in unknown})
+    return kfp.write(ir, kfp.KfpOptions(delivery=CodeDelivery(**delivery), **rest))
 
 
-def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = None) -> str:
+def _no_options(target: str, options: dict[str, Any]) -> None:
+    given = {k: v for k, v in options.items() if v not in (None, False)}
+    if given:
+        raise ValidationError(
+            f"the {target} target takes no option '{sorted(given)[0]}'",
+            field=sorted(given)[0],
+            fix="leave it out for this target",
+        )
+
+
+TARGETS: dict[str, Writer] = {"ir": _ir, "kfp": _kfp}
+
+
+def compile_ir(
+    ir: PipelineIR, target: str = "ir", path: str | Path | None = None, **options: Any
+) -> str:
     """Validate the IR, render it for ``target`` and write it to ``path`` when given.
 
+    Args:
+        ir: The pipeline.
+        target: "ir" or "kfp".
+        path: Where to write; nothing is written when None.
+        **options: Target options. For kfp: ``code`` ("inline" or "image"), ``image``,
+            ``index_url``, ``dagwright`` (the requirement pods install), ``pipeline_root``,
+            ``strict`` (fail instead of warning on a spec over 1.5 MiB).
+
     Raises:
-        ValidationError: for an unknown target or an invalid pipeline (nothing is written).
+        ValidationError: for an unknown target or option, or an invalid pipeline (nothing is
+            written).
     """
     if target not in TARGETS:
         raise ValidationError(
@@ -35,7 +73,7 @@ def compile_ir(ir: PipelineIR, target: str = "ir", path: str | Path | None = Non
         )
     validate_ir(ir)
     out = Path(path) if path is not None else None
-    text = TARGETS[target](ir, out)
+    text = TARGETS[target](ir, out, options)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")

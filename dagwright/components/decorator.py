@@ -11,7 +11,7 @@ import inspect
 import json
 import typing
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 from dagwright.components import docstrings, source
@@ -92,6 +92,7 @@ def component(
     cache: bool = False,
     cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Component]: ...
 
 
@@ -112,6 +113,7 @@ def component(
     cache: bool = False,
     cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Component | Callable[[Callable[..., Any]], Component]:
     """Turn a typed function into a component; usable bare (``@component``) or with options.
 
@@ -130,6 +132,7 @@ def component(
         cache: Reuse an earlier result for the same code and inputs.
         cache_version: Change it to invalidate earlier cached results on purpose.
         runtime: How the step executes (a runtime config); in-process by default.
+        env: Environment variables the step's container gets on cluster targets.
     """
 
     def wrap(f: Callable[..., Any]) -> Component:
@@ -145,6 +148,7 @@ def component(
             timeout=timeout,
             cache_version=cache_version,
             runtime=runtime,
+            env=env,
         )
         spec = build_spec(f, name=name, description=description, cache=bool(cache), **options)
         return Component(f, spec)

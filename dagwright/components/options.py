@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dagwright.components.spec import Resources, Retry
@@ -11,6 +11,7 @@ from dagwright.errors import ValidationError
 from dagwright.runtimes.config import Local, RuntimeConfig
 
 # Kubernetes resource quantities, e.g. "500m", "2", "1.5", "512Mi", "2Gi", "1e3"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
 
@@ -27,6 +28,7 @@ def checked_options(
     timeout: Any,
     cache_version: Any,
     runtime: Any,
+    env: Any = None,
 ) -> dict[str, Any]:
     """The options as ComponentSpec fields, or a ValidationError naming the bad one."""
 
@@ -49,9 +51,15 @@ def checked_options(
     res = resources or Resources(cpu=cpu, memory=memory, gpu=gpu)
     if not isinstance(res, Resources):
         raise fail("resources", f"resources {res!r} is not a Resources", "use Resources(...)")
-    for field, value in (("cpu", res.cpu), ("memory", res.memory)):
+    quantities = (
+        ("cpu", res.cpu),
+        ("memory", res.memory),
+        ("cpu_limit", res.cpu_limit),
+        ("memory_limit", res.memory_limit),
+    )
+    for field, value in quantities:
         if value is not None and not (isinstance(value, str) and _QUANTITY.match(value)):
-            example = "'500m' or '2'" if field == "cpu" else "'512Mi' or '2Gi'"
+            example = "'500m' or '2'" if field.startswith("cpu") else "'512Mi' or '2Gi'"
             raise fail(
                 field,
                 f"{field} {value!r} is not a Kubernetes quantity",
@@ -92,7 +100,9 @@ def checked_options(
             f"runtime {runtime!r} is not a runtime config",
             "use e.g. runtime=Local() or runtime=Process() from dagwright.runtimes",
         )
+    env = _checked_env(env, fail)
     return {
+        "env": env,
         "image": image,
         "packages": packages,
         "resources": res,
@@ -101,6 +111,27 @@ def checked_options(
         "cache_version": cache_version,
         "runtime": runtime,
     }
+
+
+def _checked_env(env: Any, fail: Any) -> dict[str, str]:
+    if env is None:
+        return {}
+    if not isinstance(env, Mapping):
+        raise fail("env", f"env {env!r} is not a mapping", "use env={'NAME': 'value'}")
+    for key, value in env.items():
+        if not isinstance(key, str) or not _ENV_NAME.match(key):
+            raise fail(
+                "env",
+                f"environment variable name {key!r} is not valid",
+                "use letters, digits and '_', not starting with a digit",
+            )
+        if not isinstance(value, str):
+            raise fail(
+                f"env.{key}",
+                f"environment variable {key} has value {value!r}, not a string",
+                f"write {key}={str(value)!r}",
+            )
+    return dict(sorted(env.items()))
 
 
 def _check_retry(retry: Retry, fail: Any) -> None:

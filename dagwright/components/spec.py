@@ -49,16 +49,17 @@ class IOSpec:
 
 @dataclass(frozen=True)
 class Resources:
-    """Requests for one step, in Kubernetes quantities (``cpu="500m"``, ``memory="1Gi"``)."""
+    """Requests and limits for one step, in Kubernetes quantities (``cpu="500m"``,
+    ``memory="1Gi"``). ``gpu`` is a count; Kubernetes treats GPUs as a limit."""
 
     cpu: str | None = None
     memory: str | None = None
     gpu: int | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: v for k, v in (("cpu", self.cpu), ("memory", self.memory), ("gpu", self.gpu)) if v
-        }
+        return {k: v for k, v in self.__dict__.items() if v}
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class ComponentSpec:
     cache: bool = False
     cache_version: str | None = None
     runtime: RuntimeConfig = field(default_factory=Local)
+    env: dict[str, str] = field(default_factory=dict)
 
     def input(self, name: str) -> IOSpec | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -143,6 +145,8 @@ class ComponentSpec:
         if self.cache_version is not None:
             data["cache_version"] = self.cache_version
         data["runtime"] = self.runtime.to_dict()
+        if self.env:  # only when set, so digests of components without env stay as they were
+            data["env"] = dict(self.env)
         data["function"] = self.function
         data["module"] = self.module
         data["source"] = self.source
@@ -164,6 +168,7 @@ class ComponentSpec:
             cache=data.get("cache", False),
             cache_version=data.get("cache_version"),
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
+            env=dict(data.get("env", {})),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],

@@ -1,0 +1,135 @@
+"""How a step's code reaches a pod, shared by every cluster target.
+
+A pod runs dagwright's step executor, so its image needs dagwright and the component's code:
+
+- ``inline`` (default): the component's source travels in the spec; at start the pod installs
+  dagwright and the component's packages, unless the image already has them all.
+- ``image``: the image already holds dagwright and the user's modules; the spec carries only an
+  import reference (``module:function``) and the executor imports it from there.
+
+``dagwright dockerfile`` writes a Dockerfile for such an image (see ``dockerfile.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from dagwright.components.spec import ComponentSpec
+from dagwright.errors import ValidationError
+
+MODES = ("inline", "image")
+DEFAULT_IMAGE = "python:3.11-slim"
+
+
+def _dagwright_requirement() -> str:
+    from dagwright import __version__
+
+    return f"dagwright=={__version__}"
+
+
+@dataclass(frozen=True)
+class CodeDelivery:
+    """Project-wide choices for how steps get their code.
+
+    Attributes:
+        mode: "inline" or "image".
+        image: The image for steps that name none. In "image" mode it must hold dagwright and
+            the project's modules.
+        dagwright: The requirement that installs dagwright in a pod (a version pin, a wheel URL
+            or ``dagwright @ URL``).
+        index_url: A pip index to install from instead of PyPI.
+        extra_packages: Requirements every inline step installs (e.g. the target's own SDK).
+    """
+
+    mode: str = "inline"
+    image: str | None = None
+    dagwright: str = field(default_factory=_dagwright_requirement)
+    index_url: str | None = None
+    extra_packages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValidationError(
+                f"code delivery mode {self.mode!r} is not known",
+                field="code",
+                fix=f"use one of {', '.join(MODES)}",
+            )
+
+    def image_for(self, spec: ComponentSpec) -> str:
+        """The image a component's steps run in."""
+        if spec.image:
+            return spec.image
+        if self.image:
+            return self.image
+        if self.mode == "image":
+            raise ValidationError(
+                f"component '{spec.name}' names no image, and image delivery needs one",
+                field="image",
+                fix="give --image (an image built from 'dagwright dockerfile') or "
+                "@component(image=...)",
+            )
+        return DEFAULT_IMAGE
+
+    def carried_spec(self, spec: ComponentSpec) -> ComponentSpec:
+        """The component as the pod receives it: without its source in image mode."""
+        if self.mode == "inline":
+            return spec
+        if not spec.module:
+            raise ValidationError(
+                f"component '{spec.name}' is defined in a script, so an image cannot import it",
+                field="module",
+                fix="move it into an importable module, or compile with --code inline",
+            )
+        from dataclasses import replace
+
+        return replace(spec, source="")
+
+    def requirements(self, spec: ComponentSpec) -> list[str]:
+        """What an inline pod installs for this component, dagwright first."""
+        return [self.dagwright, *self.extra_packages, *spec.packages]
+
+    def install_command(self, spec: ComponentSpec) -> str | None:
+        """A shell line that installs what the step needs unless all of it is present.
+
+        The check looks only at distribution names, so a prepared image skips pip entirely;
+        None in image mode, where the image is trusted to hold everything.
+        """
+        if self.mode == "image":
+            return None
+        requirements = self.requirements(spec)
+        names = [distribution_name(r) for r in requirements]
+        check = f"import importlib.metadata as m; [m.distribution(n) for n in {names!r}]"
+        pip = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "python3", "-m", "pip", "install", "--quiet"]
+        pip.append("--no-warn-script-location")
+        if self.index_url:
+            pip += ["--index-url", shlex.quote(self.index_url)]
+        pip += [shlex.quote(r) for r in requirements]
+        return f"python3 -c {shlex.quote(check)} 2>/dev/null || {' '.join(pip)}"
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def distribution_name(requirement: str) -> str:
+    """The distribution a pip requirement installs: ``scikit-learn>=1.3`` -> ``scikit-learn``;
+    for a wheel URL, the name in the wheel's file name."""
+    text = requirement.strip()
+    if "://" in text.split("@", 1)[0]:  # a bare URL
+        wheel = text.rsplit("/", 1)[-1]
+        return wheel.split("-", 1)[0]
+    match = _NAME.match(text)
+    if not match:
+        raise ValidationError(
+            f"{requirement!r} is not a pip requirement",
+            field="packages",
+            fix="write requirements such as 'scikit-learn>=1.3'",
+        )
+    return match.group(1)
+
+
+def sdk_requirement(distribution: str) -> str:
+    """Pin a pod to the SDK version that compiled the spec, as the SDK itself does."""
+    return f"{distribution}=={metadata.version(distribution)}"

@@ -1,0 +1,123 @@
+"""The KFP target: the IR as a KFP v2 PipelineSpec (schemaVersion 2.1.0).
+
+Built from the official protobuf messages (``kfp.pipeline_spec.pipeline_spec_pb2``) and
+written the way the KFP SDK writes its IR YAML. Each dagwright component becomes one KFP
+component and one executor, shared by every task that uses it; each block (If/Elif/Else,
+ParallelFor, ExitHandler, nested pipeline) becomes a DAG component.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from dagwright.compiler.delivery import CodeDelivery, sdk_requirement
+from dagwright.errors import ValidationError
+from dagwright.names import to_k8s_name
+from dagwright.pipelines.ir import PipelineIR
+
+SCHEMA_VERSION = "2.1.0"
+SIZE_LIMIT = int(1.5 * 1024 * 1024)  # etcd's request limit, which a KFP run must fit in
+
+
+class SpecSizeWarning(UserWarning):
+    """A compiled spec is larger than a cluster will store."""
+
+
+@dataclass(frozen=True)
+class KfpOptions:
+    """Choices for the KFP target.
+
+    Attributes:
+        delivery: How steps get their code.
+        pipeline_root: Where KFP stores artifacts (``defaultPipelineRoot``), if not the
+            cluster's default.
+        strict: Refuse, instead of warning about, a spec over the size limit.
+    """
+
+    delivery: CodeDelivery = field(default_factory=CodeDelivery)
+    pipeline_root: str | None = None
+    strict: bool = False
+
+
+def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
+    """The PipelineSpec message of a validated IR."""
+    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+
+    from dagwright.compiler.kfp.dag import DagBuilder
+
+    options = options or KfpOptions()
+    delivery = options.delivery
+    if delivery.mode == "inline" and not any(
+        p.startswith("kfp") for p in delivery.extra_packages
+    ):
+        from dataclasses import replace
+
+        # the pod runs KFP's executor, so it needs the SDK that wrote the spec
+        delivery = replace(delivery, extra_packages=(sdk_requirement("kfp"),))
+    spec = pb.PipelineSpec()
+    spec.pipeline_info.name = pipeline_name(ir.name)
+    spec.pipeline_info.display_name = ir.name
+    if ir.description:
+        spec.pipeline_info.description = ir.description
+    from dagwright import __version__
+
+    spec.sdk_version = f"dagwright-{__version__}"
+    spec.schema_version = SCHEMA_VERSION
+    if options.pipeline_root:
+        spec.default_pipeline_root = options.pipeline_root
+    DagBuilder(ir, spec, delivery).build()
+    return spec
+
+
+def to_yaml(spec: Any) -> str:
+    """The PipelineSpec as KFP IR YAML: sorted keys, as the KFP SDK writes it."""
+    from google.protobuf import json_format
+
+    data = json_format.MessageToDict(spec)
+    return yaml.dump(data, sort_keys=True, allow_unicode=True, Dumper=_Dumper)
+
+
+def write(ir: PipelineIR, options: KfpOptions | None = None) -> str:
+    """Compile the IR to KFP YAML, checking the size limit.
+
+    Raises:
+        ValidationError: for a spec over 1.5 MiB when ``options.strict`` is set.
+    """
+    options = options or KfpOptions()
+    text = to_yaml(build(ir, options))
+    size = len(text.encode())
+    if size > SIZE_LIMIT:
+        problem = (
+            f"the KFP spec is {size / 2**20:.2f} MiB, over the 1.5 MiB a Kubernetes API "
+            "request may carry (etcd's limit)"
+        )
+        fix = "share components between tasks, or deliver code by image (--code image)"
+        if options.strict:
+            raise ValidationError(problem, pipeline=ir.name, field="size", fix=fix)
+        warnings.warn(f"{problem}; {fix}", SpecSizeWarning, stacklevel=2)
+    return text
+
+
+def pipeline_name(name: str) -> str:
+    """KFP pipeline names are lowercase letters, digits and '-'."""
+    return to_k8s_name(name) or "pipeline"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Every value written out (no aliases); multi-line strings (the module a step writes)
+    as literal blocks so a reviewer can read them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not value.endswith(" ") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)

@@ -1,0 +1,218 @@
+"""How a value reaches a task in KFP's nested DAGs.
+
+In a KFP PipelineSpec every block (If, ParallelFor, ExitHandler, a nested pipeline) is a DAG
+component of its own, and a task may read only its DAG's inputs and the outputs of its sibling
+tasks. A value from outside a block therefore enters it as an input of the block's component
+(named ``pipelinechannel--...``, as the KFP SDK names them), and a value made inside a block
+leaves it as an output of the block's DAG; leaving a ParallelFor makes it a list (Collected).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dagwright.compiler.kfp import types as kt
+from dagwright.components.types import ANY, element_type, type_of_value
+from dagwright.pipelines.ir import PipelineIR, Value
+
+_UNSET: Any = object()
+
+
+@dataclass
+class Channel:
+    """Where one task input comes from, in the DAG of the task reading it."""
+
+    artifact: bool = False
+    constant: Any = _UNSET
+    component_input: str | None = None
+    producer: str | None = None
+    key: str | None = None
+    selector: str | None = None
+
+    def fill(self, inputs: Any, name: str) -> None:
+        """Set input ``name`` of a TaskInputsSpec message from this channel."""
+        if self.artifact:
+            art = inputs.artifacts[name]
+            if self.component_input is not None:
+                art.component_input_artifact = self.component_input
+            else:
+                art.task_output_artifact.producer_task = self.producer
+                art.task_output_artifact.output_artifact_key = self.key
+            return
+        param = inputs.parameters[name]
+        if self.constant is not _UNSET:
+            param.runtime_value.constant.CopyFrom(to_value(self.constant))
+        elif self.component_input is not None:
+            param.component_input_parameter = self.component_input
+        else:
+            param.task_output_parameter.producer_task = self.producer
+            param.task_output_parameter.output_parameter_key = self.key
+        if self.selector:
+            param.parameter_expression_selector = self.selector
+
+
+def to_value(constant: Any) -> Any:
+    """A constant as a protobuf Value."""
+    from google.protobuf import struct_pb2
+
+    value = struct_pb2.Value()
+    if constant is None:
+        value.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(constant, bool):
+        value.bool_value = constant
+    elif isinstance(constant, (int, float)):
+        value.number_value = constant
+    elif isinstance(constant, str):
+        value.string_value = constant
+    elif isinstance(constant, dict):
+        value.struct_value.update(constant)
+    else:
+        value.list_value.extend(constant)
+    return value
+
+
+class Plumbing:
+    """Resolves IR values to channels, adding block inputs and outputs on the way.
+
+    Args:
+        ir: The pipeline.
+        dags: Each block's ComponentSpec message (None is the root).
+        group_tasks: Each group's task message in its parent's DAG.
+    """
+
+    def __init__(self, ir: PipelineIR, dags: dict[str | None, Any], group_tasks: dict[str, Any]):
+        self.ir = ir
+        self.dags = dags
+        self.group_tasks = group_tasks
+        self.parents = {g.id: g.parent for g in ir.groups}
+        self.kinds = {g.id: g.kind for g in ir.groups}
+        self.task_groups = {t.name: t.group for t in ir.tasks}
+
+    def path(self, block: str | None) -> list[str | None]:
+        """The blocks from the root down to ``block``."""
+        chain: list[str | None] = []
+        while block is not None:
+            chain.append(block)
+            block = self.parents[block]
+        return [None, *reversed(chain)]
+
+    def type_of(self, value: Value) -> tuple[str, bool]:
+        """A value's dagwright type and whether it is an artifact."""
+        if "constant" in value:
+            return type_of_value(value["constant"]), False
+        if "param" in value:
+            param = self.ir.param(value["param"])
+            return (param.type if param else ANY), False
+        if "loop_item" in value:
+            if value.get("key"):
+                return ANY, False
+            items = self.ir.group(value["loop_item"]).items or {}
+            return element_type(self.type_of(items)[0]) or ANY, False
+        ref = value.get("collected", value)
+        out = self.ir.component_of(ref["task"]).output(ref["output"])
+        assert out is not None
+        if "collected" in value:
+            return f"list[{out.type}]", out.artifact
+        return out.type, out.artifact
+
+    def channel(self, value: Value, block: str | None) -> Channel:
+        """The channel that brings ``value`` to a task in ``block``."""
+        if "constant" in value:
+            return Channel(constant=value["constant"])
+        if "param" in value:
+            name = value["param"]
+            if block is None:
+                return Channel(component_input=name)
+            return self.imported(block, f"pipelinechannel--{name}", value)
+        if "loop_item" in value:
+            loop, key = value["loop_item"], value.get("key")
+            item = f"pipelinechannel--{loop}-loop-item"
+            selector = f'parseJson(string_value)["{key}"]' if key else None
+            if block == loop:
+                return Channel(component_input=item, selector=selector)
+            if key:
+                return self.imported(block, f"{item}-subvar-{key}", value)
+            return self.imported(block, item, value)
+        ref = value.get("collected", value)
+        producer, out_name = ref["task"], ref["output"]
+        artifact = self.type_of(value)[1]
+        home = self.task_groups[producer]
+        if home == block:
+            return Channel(artifact=artifact, producer=producer, key=self.key(ref))
+        home_path = self.path(home)
+        if block in home_path:  # made deeper inside this block: surfaced by the child holding it
+            child = home_path[home_path.index(block) + 1]
+            assert child is not None
+            return Channel(artifact=artifact, producer=child, key=self.exported(child, value))
+        return self.imported(block, self.channel_name(ref), value)
+
+    def key(self, ref: Value) -> str:
+        return kt.output_key(self.ir.component_of(ref["task"]), ref["output"])
+
+    def channel_name(self, ref: Value) -> str:
+        """``pipelinechannel--train-Output`` for the single return value (the form kfp.local
+        parses as a task output), ``pipelinechannel--train--accuracy`` for a named one."""
+        key = self.key(ref)
+        sep = "-" if key == "Output" else "--"
+        return f"pipelinechannel--{ref['task']}{sep}{key}"
+
+    def imported(self, block: str, name: str, value: Value) -> Channel:
+        """``value`` as an input of ``block``'s component, fed by the block's parent."""
+        type_str, artifact = self.type_of(value)
+        inputs = self.dags[block].input_definitions
+        known = inputs.artifacts if artifact else inputs.parameters
+        if name not in known:
+            _define(inputs, name, type_str, artifact)
+            parent = self.parents[block]
+            self.channel(value, parent).fill(self.group_tasks[block].inputs, name)
+        return Channel(artifact=artifact, component_input=name)
+
+    def exported(self, group: str, value: Value) -> str:
+        """Make ``group``'s DAG output a value produced inside it; returns the output's name."""
+        ref = value.get("collected", value)
+        name = self.channel_name(ref)
+        comp = self.dags[group]
+        _, artifact = self.type_of(value)
+        outputs = comp.output_definitions.artifacts if artifact else comp.output_definitions.parameters
+        if name in outputs:
+            return name
+        inner = self.channel(value, group)  # a sibling in the group, or a deeper child
+        type_str, _ = self.type_of({"task": ref["task"], "output": ref["output"]})
+        listed = any(
+            self.kinds[g] == "loop"
+            for g in self.path(self.task_groups[ref["task"]])[self.path(group).index(group) :]
+            if g is not None
+        )
+        _define(comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact)
+        if artifact:
+            selector = comp.dag.outputs.artifacts[name].artifact_selectors.add()
+            selector.producer_subtask = inner.producer
+            selector.output_artifact_key = inner.key
+        else:
+            param = comp.dag.outputs.parameters[name].value_from_parameter
+            param.producer_subtask = inner.producer
+            param.output_parameter_key = inner.key
+        return name
+
+
+def _define(defs: Any, name: str, type_str: str, artifact: bool) -> None:
+    """Declare one input or output of a component (a ComponentInputsSpec/OutputsSpec)."""
+    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+
+    if artifact:
+        kind, is_list = kt.artifact_kind(type_str)
+        spec = defs.artifacts[name]
+        spec.artifact_type.schema_title = kt.SCHEMA_TITLES.get(kind, "system.Artifact")
+        spec.artifact_type.schema_version = kt.SCHEMA_VERSION
+        if is_list:
+            spec.is_artifact_list = True
+    else:
+        defs.parameters[name].parameter_type = pb.ParameterType.ParameterTypeEnum.Value(
+            kt.parameter_type(type_str)
+        )
+
+
+def raw_items(items: list[Any]) -> str:
+    return json.dumps(items)

@@ -1,0 +1,122 @@
+"""What a KFP pod runs: a lightweight-component function that hands the step to dagwright.
+
+KFP's own executor (``python -m kfp.dsl.executor_main``) reads the step's inputs, builds KFP
+artifact objects and writes the executor output; it learns what to pass from the function's
+annotations. ``entry`` builds such a function for one dagwright component, with KFP
+annotations derived from the component's spec, and its body calls dagwright's single step
+executor. This module runs in the pod (and under ``kfp.local``), never at compile time.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from dagwright.compiler.kfp.types import artifact_kind, coerce, output_key
+from dagwright.components.spec import ComponentSpec, IOSpec
+from dagwright.components.types import parse, unwrap_optional
+
+_PYTHON_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+}
+
+
+def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
+    """A function KFP's executor can call for one component.
+
+    Args:
+        component: The component spec as data (without its source in image mode).
+        digest: The digest the component had when it was compiled.
+    """
+    from dagwright.executor import Step, run_step
+
+    spec = ComponentSpec.from_dict(component)
+    value_outputs = [o for o in spec.outputs if not o.artifact]
+    Outputs = typing.NamedTuple(  # type: ignore[misc]
+        "Outputs", [(output_key(spec, o.name), _python_type(o.type)) for o in value_outputs]
+    )
+
+    def run(**kwargs: Any) -> Any:
+        parameters: dict[str, Any] = {}
+        artifacts: dict[str, Any] = {}
+        for inp in spec.inputs:
+            if inp.name not in kwargs:
+                continue  # KFP passes nothing for an optional input left unset
+            given = kwargs[inp.name]
+            if inp.artifact:
+                artifacts[inp.name] = (
+                    [_artifact(inp, a) for a in given]
+                    if isinstance(given, list)
+                    else _artifact(inp, given)
+                )
+            else:
+                parameters[inp.name] = coerce(given, inp.type)
+        targets = {o.name: kwargs[o.name] for o in spec.output_artifacts}
+        step = Step(
+            component=spec,
+            task=spec.name,
+            parameters=parameters,
+            artifacts=artifacts,
+            outputs={name: target.path for name, target in targets.items()},
+            digest=digest,
+        )
+        outcome = run_step(step)
+        for name, written in outcome.artifacts.items():
+            # downstream steps read the format of a stored value from here; the KFP UI shows
+            # a Metrics artifact's metadata as its scalar metrics
+            targets[name].metadata.update(written.metadata)
+            if written.digest and artifact_kind(spec.output(name).type)[0] != "Metrics":  # type: ignore[union-attr]
+                targets[name].metadata["digest"] = written.digest
+        if not value_outputs:
+            return None
+        return Outputs(*(outcome.values[o.name] for o in value_outputs))
+
+    parameters = [
+        inspect.Parameter(io.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(io, d))
+        for d, ios in (("in", spec.inputs), ("out", spec.output_artifacts))
+        for io in ios
+    ]
+    returns = Outputs if value_outputs else None
+    run.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    run.__annotations__["return"] = returns
+    run.__name__ = spec.function
+    return run
+
+
+def _python_type(type_str: str) -> Any:
+    head, _ = parse(unwrap_optional(type_str))
+    return _PYTHON_TYPES.get(head, str)
+
+
+def _annotation(io: IOSpec, direction: str) -> Any:
+    from kfp import dsl
+
+    if not io.artifact:
+        return _python_type(io.type)
+    kind, is_list = artifact_kind(io.type)
+    cls = getattr(dsl, kind, dsl.Artifact)
+    if direction == "out":
+        return dsl.Output[cls]
+    return dsl.Input[list[cls]] if is_list else dsl.Input[cls]
+
+
+def _artifact(io: IOSpec, given: Any) -> dict[str, Any]:
+    """A KFP input artifact as dagwright's executor takes it: a local path and its metadata."""
+    metadata = dict(given.metadata or {})
+    data: dict[str, Any] = {
+        "type": artifact_kind(io.type)[0],
+        "name": io.name,
+        "uri": given.path,
+        "metadata": metadata,
+    }
+    if isinstance(metadata.get("digest"), str):
+        data["digest"] = metadata["digest"]
+    return data
