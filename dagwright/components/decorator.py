@@ -87,6 +87,8 @@ def component(
     cpu: str | None = None,
     memory: str | None = None,
     gpu: int | None = None,
+    cpu_limit: str | None = None,
+    memory_limit: str | None = None,
     retries: int | Retry = 0,
     timeout: float | None = None,
     cache: bool = False,
@@ -108,6 +110,8 @@ def component(
     cpu: str | None = None,
     memory: str | None = None,
     gpu: int | None = None,
+    cpu_limit: str | None = None,
+    memory_limit: str | None = None,
     retries: int | Retry = 0,
     timeout: float | None = None,
     cache: bool = False,
@@ -127,6 +131,8 @@ def component(
         cpu: CPU request in Kubernetes units, e.g. ``"500m"``.
         memory: Memory request, e.g. ``"2Gi"``.
         gpu: Number of GPUs.
+        cpu_limit: CPU limit, e.g. ``"2"``.
+        memory_limit: Memory limit, e.g. ``"4Gi"``.
         retries: How many times to retry a failure, or a Retry with backoff.
         timeout: Seconds one attempt may take.
         cache: Reuse an earlier result for the same code and inputs.
@@ -144,6 +150,8 @@ def component(
             cpu=cpu,
             memory=memory,
             gpu=gpu,
+            cpu_limit=cpu_limit,
+            memory_limit=memory_limit,
             retries=retries,
             timeout=timeout,
             cache_version=cache_version,

@@ -25,6 +25,8 @@ def checked_options(
     memory: Any,
     gpu: Any,
     retries: Any,
+    cpu_limit: Any = None,
+    memory_limit: Any = None,
     timeout: Any,
     cache_version: Any,
     runtime: Any,
@@ -48,7 +50,9 @@ def checked_options(
             f"packages {packages!r} holds something other than requirement strings",
             "list pip requirements, e.g. ['scikit-learn>=1.3']",
         )
-    res = resources or Resources(cpu=cpu, memory=memory, gpu=gpu)
+    res = resources or Resources(
+        cpu=cpu, memory=memory, gpu=gpu, cpu_limit=cpu_limit, memory_limit=memory_limit
+    )
     if not isinstance(res, Resources):
         raise fail("resources", f"resources {res!r} is not a Resources", "use Resources(...)")
     quantities = (

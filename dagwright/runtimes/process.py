@@ -52,7 +52,11 @@ def run_process(step: Step, timeout: float | None) -> Attempt:
         ]
         try:
             proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, env=_child_env()
+                command,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env={**_child_env(), **step.component.env},
             )
         except subprocess.TimeoutExpired as exc:
             return Attempt(

@@ -51,9 +51,7 @@ def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
 
     options = options or KfpOptions()
     delivery = options.delivery
-    if delivery.mode == "inline" and not any(
-        p.startswith("kfp") for p in delivery.extra_packages
-    ):
+    if delivery.mode == "inline" and not any(p.startswith("kfp") for p in delivery.extra_packages):
         from dataclasses import replace
 
         # the pod runs KFP's executor, so it needs the SDK that wrote the spec

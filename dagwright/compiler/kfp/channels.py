@@ -132,11 +132,12 @@ class Plumbing:
             selector = f'parseJson(string_value)["{key}"]' if key else None
             if block == loop:
                 return Channel(component_input=item, selector=selector)
+            assert block is not None  # a loop item is only read inside its loop
             if key:
                 return self.imported(block, f"{item}-subvar-{key}", value)
             return self.imported(block, item, value)
         ref = value.get("collected", value)
-        producer, out_name = ref["task"], ref["output"]
+        producer = ref["task"]
         artifact = self.type_of(value)[1]
         home = self.task_groups[producer]
         if home == block:
@@ -146,6 +147,7 @@ class Plumbing:
             child = home_path[home_path.index(block) + 1]
             assert child is not None
             return Channel(artifact=artifact, producer=child, key=self.exported(child, value))
+        assert block is not None  # the root holds every task, so it never imports one
         return self.imported(block, self.channel_name(ref), value)
 
     def key(self, ref: Value) -> str:
@@ -175,7 +177,9 @@ class Plumbing:
         name = self.channel_name(ref)
         comp = self.dags[group]
         _, artifact = self.type_of(value)
-        outputs = comp.output_definitions.artifacts if artifact else comp.output_definitions.parameters
+        outputs = (
+            comp.output_definitions.artifacts if artifact else comp.output_definitions.parameters
+        )
         if name in outputs:
             return name
         inner = self.channel(value, group)  # a sibling in the group, or a deeper child
@@ -185,7 +189,9 @@ class Plumbing:
             for g in self.path(self.task_groups[ref["task"]])[self.path(group).index(group) :]
             if g is not None
         )
-        _define(comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact)
+        _define(
+            comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact
+        )
         if artifact:
             selector = comp.dag.outputs.artifacts[name].artifact_selectors.add()
             selector.producer_subtask = inner.producer

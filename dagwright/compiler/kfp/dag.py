@@ -84,7 +84,9 @@ class DagBuilder:
                     inp.name
                 ].description = inp.description
         for out in spec.outputs:
-            _define(target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact)
+            _define(
+                target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact
+            )
 
     def _group(self, group: GroupIR, task: Any) -> None:
         plumbing = self.plumbing

@@ -58,7 +58,7 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
                 )
             else:
                 parameters[inp.name] = coerce(given, inp.type)
-        targets = {o.name: kwargs[o.name] for o in spec.output_artifacts}
+        targets = {o.name: kwargs[output_key(spec, o.name)] for o in spec.output_artifacts}
         step = Step(
             component=spec,
             task=spec.name,
@@ -79,9 +79,16 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
         return Outputs(*(outcome.values[o.name] for o in value_outputs))
 
     parameters = [
-        inspect.Parameter(io.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(io, d))
-        for d, ios in (("in", spec.inputs), ("out", spec.output_artifacts))
-        for io in ios
+        inspect.Parameter(io.name, inspect.Parameter.KEYWORD_ONLY, annotation=_annotation(io, "in"))
+        for io in spec.inputs
+    ]
+    parameters += [
+        inspect.Parameter(
+            output_key(spec, io.name),
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=_annotation(io, "out"),
+        )
+        for io in spec.output_artifacts
     ]
     returns = Outputs if value_outputs else None
     run.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
@@ -105,7 +112,7 @@ def _annotation(io: IOSpec, direction: str) -> Any:
     cls = getattr(dsl, kind, dsl.Artifact)
     if direction == "out":
         return dsl.Output[cls]
-    return dsl.Input[list[cls]] if is_list else dsl.Input[cls]
+    return dsl.Input[list[cls]] if is_list else dsl.Input[cls]  # type: ignore[valid-type]
 
 
 def _artifact(io: IOSpec, given: Any) -> dict[str, Any]:
