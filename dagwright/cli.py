@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -174,6 +175,40 @@ def inspect(target: str) -> None:
         click.echo(describe(_load(target)))
 
 
+def target_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options of cluster targets, shared by compile, submit and schedule."""
+    options = [
+        click.option(
+            "--code",
+            type=click.Choice(["inline", "image"]),
+            default=None,
+            help="How steps get their code: the source inside the spec (inline, default) or "
+            "an image that holds the project (image).",
+        ),
+        click.option("--image", default=None, help="Image for steps that name none."),
+        click.option("--index-url", default=None, help="pip index that pods install from."),
+        click.option(
+            "--dagwright",
+            "dagwright_requirement",
+            default=None,
+            help="Requirement pods install dagwright from (a pin, a wheel URL).",
+        ),
+        click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
+        click.option(
+            "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def compile_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The target options given on the command line, as ``compile_ir`` takes them."""
+    renamed = {"dagwright_requirement": "dagwright"}
+    return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
+
+
 @cli.command(name="compile")
 @click.argument("target")
 @click.option(
@@ -182,7 +217,7 @@ def inspect(target: str) -> None:
     "kind",
     default="ir",
     show_default=True,
-    help="What to write: ir (kfp and argo as they arrive).",
+    help="What to write: ir or kfp (argo as it arrives).",
 )
 @click.option(
     "-o",
@@ -191,15 +226,60 @@ def inspect(target: str) -> None:
     default=None,
     help="File to write; standard output when left out.",
 )
-def compile_command(target: str, kind: str, output: Path | None) -> None:
+@target_options
+def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
 
-    with _reported():
-        text = compile_pipeline(_load(target), target=kind, path=output)
+    with _reported(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = compile_pipeline(_load(target), target=kind, path=output, **compile_options(options))
+        for warning in caught:
+            click.echo(f"warning: {warning.message}", err=True)
         if output is None:
             click.echo(text, nl=False)
         else:
+            click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
+@click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
+@click.option("--index-url", default=None, help="pip index to install from.")
+@click.option(
+    "--dagwright", "dagwright_requirement", default=None, help="Requirement for dagwright."
+)
+def dockerfile(
+    target: str,
+    output: Path | None,
+    base_image: str | None,
+    index_url: str | None,
+    dagwright_requirement: str | None,
+) -> None:
+    """Write a Dockerfile for an image that runs TARGET's steps with --code image.
+
+    Run it from the project's root folder: that folder is the build context.
+    """
+    from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery
+    from dagwright.compiler.dockerfile import dockerfile as render
+
+    with _reported():
+        fields = {"index_url": index_url, "dagwright": dagwright_requirement}
+        delivery = CodeDelivery(**{k: v for k, v in fields.items() if v})
+        text = render(
+            _load(target), Path.cwd(), base_image=base_image or DEFAULT_IMAGE, delivery=delivery
+        )
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
             click.echo(f"wrote {output}", err=True)
 
 

@@ -12,6 +12,7 @@ A pod runs dagwright's step executor, so its image needs dagwright and the compo
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ class CodeDelivery:
             return None
         requirements = self.requirements(spec)
         names = [distribution_name(r) for r in requirements]
-        check = f"import importlib.metadata as m; [m.distribution(n) for n in {names!r}]"
+        check = f"import importlib.metadata as m; [m.distribution(n) for n in {json.dumps(names)}]"
         pip = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "python3", "-m", "pip", "install", "--quiet"]
         pip.append("--no-warn-script-location")
         if self.index_url:
