@@ -128,3 +128,21 @@ def test_iris_example_runs_on_kfp_local_like_dagwright_run(
         assert ours.step("publish").status == status
         ran_on_kfp = len(list(local_runner.glob("iris-training-*/**/publish"))) > published
         assert ran_on_kfp == (status == SUCCEEDED)
+
+
+def test_image_delivery_imports_the_component_from_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spec carries no source; the step imports ``kfp_corpus`` as a project image would
+    (here the "image" is this environment with the corpus folder on PYTHONPATH)."""
+    spec = tmp_path / "image.yaml"
+    dagwright.compile(
+        corpus.loop_over_param, target="kfp", path=spec, code="image", image="python-project:1"
+    )
+    assert "def square" not in spec.read_text()
+    loaded = kfp_components.load_component_from_file(str(spec))
+    monkeypatch.setenv("PYTHONPATH", str(Path(corpus.__file__).parent))
+    assert loaded(xs=[2, 3]).outputs == {"total": 13, "squares": [4, 9]}
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # an image without the project
+    with pytest.raises(RuntimeError, match="loop-1"):
+        loaded(xs=[2, 3])
