@@ -1,14 +1,15 @@
-"""``python -m bench local [--quick]``: run a benchmark and print its table."""
+"""``python -m bench local [--quick]`` or ``python -m bench kfp``: run a benchmark and print
+its table."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import local
+from bench import kfp_compile, local
 
 
 def main() -> None:
-    commands = {"local": local.main}
+    commands = {"local": local.main, "kfp": kfp_compile.main}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python -m bench {{{','.join(commands)}}} [options]")
     commands[sys.argv[1]](sys.argv[2:])

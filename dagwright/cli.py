@@ -9,55 +9,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from dagwright.cli_common import (
+    EXIT_FAILED,
+    load_target,
+    parse_params,
+    reported,
+)
 from dagwright.errors import ValidationError
-
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-
-
-@contextmanager
-def _reported() -> Iterator[None]:
-    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1."""
-    try:
-        yield
-    except ValidationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
-    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit):
-        raise
-    except Exception:
-        click.echo(traceback.format_exc(), err=True)
-        sys.exit(EXIT_FAILED)
-
-
-def _load(target: str) -> Any:
-    from dagwright.api import to_ir
-    from dagwright.loader import load_pipeline
-
-    return to_ir(load_pipeline(target))
-
-
-def _params(pairs: tuple[str, ...]) -> dict[str, str]:
-    given: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ValidationError(
-                f"'-p {pair}' is not name=value",
-                field="-p",
-                fix="write -p name=value, e.g. -p lr=0.1",
-            )
-        given[name.strip()] = value
-    return given
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,9 +110,9 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
-    with _reported():
-        ir = _load(target)
-        arguments = bind_arguments(ir, _params(params), as_text=True)
+    with reported():
+        ir = load_target(target)
+        arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=_echo(quiet), **options)
     _finish_run(result, quiet)
 
@@ -160,7 +124,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     """Finish RUN: run again the steps that did not succeed, reuse the others."""
     from dagwright.api import resume as resume_run
 
-    with _reported():
+    with reported():
         result = resume_run(run_id, echo=_echo(quiet), **options)
     _finish_run(result, quiet)
 
@@ -171,116 +135,8 @@ def inspect(target: str) -> None:
     """Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges."""
     from dagwright.pipelines.describe import describe
 
-    with _reported():
-        click.echo(describe(_load(target)))
-
-
-def target_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Options of cluster targets, shared by compile, submit and schedule."""
-    options = [
-        click.option(
-            "--code",
-            type=click.Choice(["inline", "image"]),
-            default=None,
-            help="How steps get their code: the source inside the spec (inline, default) or "
-            "an image that holds the project (image).",
-        ),
-        click.option("--image", default=None, help="Image for steps that name none."),
-        click.option("--index-url", default=None, help="pip index that pods install from."),
-        click.option(
-            "--dagwright",
-            "dagwright_requirement",
-            default=None,
-            help="Requirement pods install dagwright from (a pin, a wheel URL).",
-        ),
-        click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
-        click.option(
-            "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def compile_options(values: dict[str, Any]) -> dict[str, Any]:
-    """The target options given on the command line, as ``compile_ir`` takes them."""
-    renamed = {"dagwright_requirement": "dagwright"}
-    return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
-
-
-@cli.command(name="compile")
-@click.argument("target")
-@click.option(
-    "-t",
-    "--target",
-    "kind",
-    default="ir",
-    show_default=True,
-    help="What to write: ir or kfp (argo as it arrives).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write; standard output when left out.",
-)
-@target_options
-def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
-    """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
-    from dagwright.api import compile as compile_pipeline
-
-    with _reported(), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        text = compile_pipeline(_load(target), target=kind, path=output, **compile_options(options))
-        for warning in caught:
-            click.echo(f"warning: {warning.message}", err=True)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            click.echo(f"wrote {output}", err=True)
-
-
-@cli.command()
-@click.argument("target")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write; standard output when left out.",
-)
-@click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
-@click.option("--index-url", default=None, help="pip index to install from.")
-@click.option(
-    "--dagwright", "dagwright_requirement", default=None, help="Requirement for dagwright."
-)
-def dockerfile(
-    target: str,
-    output: Path | None,
-    base_image: str | None,
-    index_url: str | None,
-    dagwright_requirement: str | None,
-) -> None:
-    """Write a Dockerfile for an image that runs TARGET's steps with --code image.
-
-    Run it from the project's root folder: that folder is the build context.
-    """
-    from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery
-    from dagwright.compiler.dockerfile import dockerfile as render
-
-    with _reported():
-        fields = {"index_url": index_url, "dagwright": dagwright_requirement}
-        delivery = CodeDelivery(**{k: v for k, v in fields.items() if v})
-        text = render(
-            _load(target), Path.cwd(), base_image=base_image or DEFAULT_IMAGE, delivery=delivery
-        )
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            output.write_text(text, encoding="utf-8")
-            click.echo(f"wrote {output}", err=True)
+    with reported():
+        click.echo(describe(load_target(target)))
 
 
 def _database(root: Path | None) -> Any:
@@ -322,7 +178,7 @@ def runs() -> None:
 @click.option("--pipeline", default=None, help="Only runs of this pipeline.")
 def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) -> None:
     """The most recent runs, newest first."""
-    with _reported():
+    with reported():
         rows = _database(root).runs(limit, pipeline)
         if as_json:
             click.echo(json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in rows]))
@@ -340,7 +196,7 @@ def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) 
 @_JSON
 def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
-    with _reported():
+    with reported():
         db = _database(root)
         found = db.find_run(run_id)
         steps = db.steps(found["run_id"])
@@ -371,7 +227,7 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
 @_JSON
 def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
-    with _reported():
+    with reported():
         db = _database(root)
         found = db.find_run(run_id)
         rows = db.steps(found["run_id"])
@@ -399,6 +255,16 @@ def main() -> None:
         sys.path.insert(0, os.getcwd())
     cli(prog_name="dagwright")
 
+
+def _register() -> None:
+    from dagwright.cli_compile import compile_command, dockerfile
+    from dagwright.cli_remote import schedule, submit
+
+    for command in (compile_command, dockerfile, submit, schedule):
+        cli.add_command(command)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

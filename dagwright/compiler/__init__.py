@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
 
@@ -71,9 +72,10 @@ def compile_ir(
             field="target",
             fix=f"use one of {sorted(TARGETS)}",
         )
-    validate_ir(ir)
     out = Path(path) if path is not None else None
-    text = TARGETS[target](ir, out, options)
+    with without_cycle_collection():
+        validate_ir(ir)
+        text = TARGETS[target](ir, out, options)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")

@@ -29,6 +29,8 @@ class PipelineBuilder:
         self._counters: dict[str, int] = {}
         self._last_child: dict[str | None, str] = {}
         self._chains: dict[str | None, list[Value]] = {}
+        self._taken: set[str] = set()  # task names and block ids, kept as names are made
+        self._next_suffix: dict[str, int] = {}  # where the search for a free "base-N" resumes
         self.tracing: list[Any] = []  # pipeline definitions being traced, outermost first
 
     @property
@@ -100,14 +102,15 @@ class PipelineBuilder:
         A generated name longer than Kubernetes allows keeps its start and ends in a short
         hash of the whole, so it stays unique and stable.
         """
-        taken = {t.name for t in self.ir.tasks} | {g.id for g in self.ir.groups}
-        n = 1
+        n = self._next_suffix.get(base, 1)
         while True:
             name = base if n == 1 else f"{base}-{n}"
             if len(name) > 63:
                 digest = hashlib.sha256(name.encode()).hexdigest()[:8]
                 name = f"{name[:54].rstrip('-')}-{digest}"
-            if name not in taken:
+            if name not in self._taken:
+                self._taken.add(name)
+                self._next_suffix[base] = n + 1
                 return name
             n += 1
 
@@ -133,6 +136,9 @@ class PipelineBuilder:
                 fix="call .named(...) right where the task is created",
             )
         self.ir.task(old).name = new
+        self._taken.discard(old)
+        self._taken.add(new)
+        self._next_suffix.clear()  # the old name is free again: search from the start
         for key, child in self._last_child.items():
             if child == old:
                 self._last_child[key] = new

@@ -97,12 +97,22 @@ class PipelineIR:
     outputs: dict[str, Value] = field(default_factory=dict)
     description: str = ""
     schedule: str | None = None
+    _index: dict[str, TaskIR] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: int = field(default=0, init=False, repr=False, compare=False)
 
     def task(self, name: str) -> TaskIR:
-        for task in self.tasks:
-            if task.name == name:
-                return task
-        raise KeyError(f"pipeline '{self.name}' has no task '{name}'")
+        found = self._index.get(name)
+        if found is None:  # most often a task appended since: index just the new ones
+            self._index.update((t.name, t) for t in self.tasks[self._indexed :])
+            self._indexed = len(self.tasks)
+            found = self._index.get(name)
+        if found is None or found.name != name:
+            self._index = {t.name: t for t in self.tasks}  # renamed or replaced: start over
+            self._indexed = len(self.tasks)
+            found = self._index.get(name)
+        if found is None:
+            raise KeyError(f"pipeline '{self.name}' has no task '{name}'")
+        return found
 
     def group(self, group_id: str) -> GroupIR:
         for group in self.groups:

@@ -105,7 +105,11 @@ def pipeline_name(name: str) -> str:
     return to_k8s_name(name) or "pipeline"
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when PyYAML has it: the Python one is most of the time of a large spec
+_Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):
     """Every value written out (no aliases); multi-line strings (the module a step writes)
     as literal blocks so a reviewer can read them."""
 

@@ -1,0 +1,89 @@
+"""What the ``dagwright`` commands share: exit codes, error reporting, loading a pipeline,
+``-p name=value`` parsing and the options of cluster targets."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from dagwright.errors import ValidationError
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1."""
+    try:
+        yield
+    except ValidationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit):
+        raise
+    except Exception:
+        click.echo(traceback.format_exc(), err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def load_target(target: str) -> Any:
+    """The IR of ``FILE.py[:PIPELINE]`` or of a saved IR file."""
+    from dagwright.api import to_ir
+    from dagwright.loader import load_pipeline
+
+    return to_ir(load_pipeline(target))
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``-p name=value`` pairs as a dict of strings (typed later, against the pipeline)."""
+    given: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValidationError(
+                f"'-p {pair}' is not name=value",
+                field="-p",
+                fix="write -p name=value, e.g. -p lr=0.1",
+            )
+        given[name.strip()] = value
+    return given
+
+
+def target_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options of cluster targets, shared by compile, submit and schedule."""
+    options = [
+        click.option(
+            "--code",
+            type=click.Choice(["inline", "image"]),
+            default=None,
+            help="How steps get their code: the source inside the spec (inline, default) or "
+            "an image that holds the project (image).",
+        ),
+        click.option("--image", default=None, help="Image for steps that name none."),
+        click.option("--index-url", default=None, help="pip index that pods install from."),
+        click.option(
+            "--dagwright",
+            "dagwright_requirement",
+            default=None,
+            help="Requirement pods install dagwright from (a pin, a wheel URL).",
+        ),
+        click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
+        click.option(
+            "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def compile_options(values: dict[str, Any]) -> dict[str, Any]:
+    """The target options given on the command line, as ``compile_ir`` takes them."""
+    renamed = {"dagwright_requirement": "dagwright"}
+    return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}

@@ -1,0 +1,93 @@
+"""``dagwright compile`` and ``dagwright dockerfile``: a pipeline as a target's spec, and the
+project image ``--code image`` expects."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dagwright.cli_common import compile_options, load_target, reported, target_options
+
+
+@click.command(name="compile")
+@click.argument("target")
+@click.option(
+    "-t",
+    "--target",
+    "kind",
+    default="ir",
+    show_default=True,
+    help="What to write: ir or kfp (argo as it arrives).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
+@target_options
+def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
+    """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
+    from dagwright.api import compile as compile_pipeline
+
+    with reported(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = compile_pipeline(
+            load_target(target), target=kind, path=output, **compile_options(options)
+        )
+        for warning in caught:
+            click.echo(f"warning: {warning.message}", err=True)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            click.echo(f"wrote {output}", err=True)
+
+
+@click.command()
+@click.argument("target")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
+@click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
+@click.option("--index-url", default=None, help="pip index to install from.")
+@click.option(
+    "--dagwright", "dagwright_requirement", default=None, help="Requirement for dagwright."
+)
+def dockerfile(
+    target: str,
+    output: Path | None,
+    base_image: str | None,
+    index_url: str | None,
+    dagwright_requirement: str | None,
+) -> None:
+    """Write a Dockerfile for an image that runs TARGET's steps with --code image.
+
+    Run it from the project's root folder: that folder is the build context.
+    """
+    from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery
+    from dagwright.compiler.dockerfile import dockerfile as render
+
+    with reported():
+        delivery = CodeDelivery(index_url=index_url)
+        if dagwright_requirement:
+            delivery = dataclasses.replace(delivery, dagwright=dagwright_requirement)
+        text = render(
+            load_target(target),
+            Path.cwd(),
+            base_image=base_image or DEFAULT_IMAGE,
+            delivery=delivery,
+        )
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"wrote {output}", err=True)

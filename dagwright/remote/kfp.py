@@ -1,0 +1,361 @@
+"""Runs and recurring runs on Kubeflow Pipelines, through ``kfp.Client``.
+
+``submit`` sends a compiled KFP package (the YAML ``dagwright compile --target kfp`` writes)
+as a run, either directly (the spec travels inside the run) or after uploading it as a
+pipeline version; ``schedule`` makes a KFP recurring run of it. Every request goes through
+``kfp.Client``; kfp is imported only when one of these functions runs. What is checked
+before anything is sent (cron, package, arguments) is in ``kfp_checks``; what comes back
+(``Submission``, ``Schedule``) in ``kfp_results``.
+
+No KFP backend can run where dagwright is tested: the tests talk to a local HTTP stand-in
+that checks every request against the upstream KFP v2beta1 swagger
+(``shared/schemas/kfp-api-v2beta1.swagger.json``) and answers per its response schemas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dagwright.errors import ValidationError
+from dagwright.remote import SubmitError
+from dagwright.remote.kfp_checks import check_arguments, kfp_cron, read_package, spec_name
+from dagwright.remote.kfp_results import FINAL_STATES, Schedule, Submission, task_states
+
+__all__ = ["Schedule", "Submission", "connect", "kfp_cron", "schedule", "submit"]
+
+Echo = Callable[[str], None]
+
+TOKEN_ENV = "KFP_TOKEN"
+DEFAULT_EXPERIMENT = "Default"
+
+
+def connect(host: str | None, *, namespace: str | None = None, token: str | None = None) -> Any:
+    """A ``kfp.Client`` for ``host``, authenticated by a token or by credentials already there.
+
+    Args:
+        host: The KFP API endpoint, e.g. ``http://localhost:8080`` after a port-forward; None
+            lets kfp find it (``$KF_PIPELINES_ENDPOINT``, in-cluster DNS or the kube config).
+        namespace: The Kubernetes namespace (multi-user KFP).
+        token: A bearer token; defaults to ``$KFP_TOKEN``. Without one, a projected
+            service-account token (``$KF_PIPELINES_SA_TOKEN_PATH`` or kfp's default path)
+            is used when that file exists, else kfp's defaults (the kube config).
+
+    Returns:
+        The client.
+    """
+    import kfp
+    from kfp import client as kfp_client
+
+    kwargs: dict[str, Any] = {"host": host}
+    if namespace:
+        kwargs["namespace"] = namespace
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if token:
+        kwargs["existing_token"] = token
+    else:
+        path = os.environ.get(kfp_client.KF_PIPELINES_SA_TOKEN_ENV)
+        path = path or kfp_client.KF_PIPELINES_SA_TOKEN_PATH
+        if os.path.isfile(path):
+            kwargs["credentials"] = kfp_client.ServiceAccountTokenVolumeCredentials(path)
+    with _quiet():
+        return kfp.Client(**kwargs)
+
+
+def submit(
+    package: str | Path,
+    *,
+    host: str | None = None,
+    namespace: str | None = None,
+    experiment: str | None = None,
+    arguments: dict[str, Any] | None = None,
+    run_name: str | None = None,
+    upload: bool = False,
+    pipeline_name: str | None = None,
+    version_name: str | None = None,
+    token: str | None = None,
+    wait: bool = False,
+    timeout: float | None = None,
+    poll_interval: float = 5.0,
+    echo: Echo | None = print,
+) -> Submission:
+    """Start a run of a compiled KFP package and, with ``wait=True``, follow it to its end.
+
+    Args:
+        package: The KFP pipeline YAML (``dagwright compile FILE.py --target kfp -o ...``).
+        host: The KFP API endpoint (see ``connect``).
+        namespace: The Kubernetes namespace (multi-user KFP).
+        experiment: The experiment's name; created when missing (default ``Default``).
+        arguments: Pipeline parameter values (JSON values), checked against the package.
+        run_name: The run's display name (default: pipeline name and time).
+        upload: Upload the package as a pipeline (a new version when the pipeline exists)
+            and run that version; else the spec travels inside the run.
+        pipeline_name: The pipeline's name for ``upload`` (default: the package's own).
+        version_name: The new version's name when the pipeline exists (default: name, UTC
+            time and digest); a new pipeline's first version is named after it, as in KFP.
+        token: A bearer token (default ``$KFP_TOKEN``; see ``connect``).
+        wait: Poll the run (``get_run``) until it ends or ``timeout`` passes.
+        timeout: Seconds to wait at most; None waits as long as the run goes on.
+        poll_interval: Seconds between polls.
+        echo: Takes each line of progress and the final summary; None prints nothing.
+
+    Returns:
+        The ``Submission``; ``succeeded`` tells how a waited run ended.
+
+    Raises:
+        ValidationError: a missing package or wrong arguments; nothing was sent.
+        SubmitError: the server refused a request or could not be reached.
+    """
+    path, spec = read_package(package)
+    name = pipeline_name or spec_name(spec) or path.stem
+    args = dict(arguments or {})
+    check_arguments(spec, args)
+    if poll_interval <= 0 or (timeout is not None and timeout <= 0):
+        raise ValidationError("poll_interval and timeout must be > 0", field="timeout")
+    say = echo or _silent
+    started = time.monotonic()
+    with _remote(host):
+        client = connect(host, namespace=namespace, token=token)
+        experiment_id = _experiment(client, experiment, namespace)
+        pipeline_id = version_id = None
+        if upload:
+            pipeline_id, version_id = _upload(client, path, name, version_name, namespace, say)
+        with _quiet():
+            run = client.run_pipeline(
+                experiment_id=experiment_id,
+                job_name=run_name or f"{name} {datetime.now():%Y-%m-%d %H-%M-%S}",
+                pipeline_package_path=None if upload else str(path),
+                params=args,
+                pipeline_id=pipeline_id,
+                version_id=version_id,
+            )
+        result = Submission(
+            run_id=run.run_id,
+            state=run.state,
+            url=_url(host, f"runs/details/{run.run_id}"),
+            experiment_id=experiment_id,
+            pipeline_id=pipeline_id,
+            pipeline_version_id=version_id,
+        )
+        say(f"submitted run {result.run_id}" + (f": {result.url}" if result.url else ""))
+        if wait:
+            last = _wait(client, result.run_id, timeout, poll_interval, say)
+            result.ended(last, time.monotonic() - started)
+            for line in result.summary(timeout):
+                say(line)
+    return result
+
+
+def schedule(
+    package: str | Path,
+    *,
+    cron: str,
+    host: str | None = None,
+    namespace: str | None = None,
+    experiment: str | None = None,
+    arguments: dict[str, Any] | None = None,
+    name: str | None = None,
+    upload: bool = False,
+    pipeline_name: str | None = None,
+    version_name: str | None = None,
+    token: str | None = None,
+    max_concurrency: int = 1,
+    catchup: bool = False,
+    enabled: bool = True,
+    echo: Echo | None = print,
+) -> Schedule:
+    """Create a KFP recurring run of a compiled package on a cron schedule.
+
+    Args:
+        package: The KFP pipeline YAML.
+        cron: Five fields (converted to KFP's six, seconds first: see ``kfp_cron``) or six.
+            KFP reads it in its scheduled-workflow controller's time zone, mostly UTC.
+        host: The KFP API endpoint (see ``connect``).
+        namespace: The Kubernetes namespace (multi-user KFP).
+        experiment: The experiment's name; created when missing (default ``Default``).
+        arguments: Pipeline parameter values for every run, checked against the package.
+        name: The recurring run's display name (default: the pipeline's name).
+        upload: Upload the package as a pipeline version and schedule that version.
+        pipeline_name: The pipeline's name for ``upload`` (default: the package's own).
+        version_name: The new version's name when the pipeline exists (see ``submit``).
+        token: A bearer token (default ``$KFP_TOKEN``; see ``connect``).
+        max_concurrency: Runs of it that may run at once; KFP accepts 1 to 10.
+        catchup: Start the runs missed while KFP was behind or the schedule paused.
+        enabled: Create it enabled (else disabled, to enable later in KFP).
+        echo: Takes each line of progress; None prints nothing.
+
+    Returns:
+        The ``Schedule``.
+
+    Raises:
+        ValidationError: a bad cron, concurrency, package or arguments; nothing was sent.
+        SubmitError: the server refused a request or could not be reached.
+    """
+    six = kfp_cron(cron)
+    if not 1 <= max_concurrency <= 10:
+        raise ValidationError(
+            f"max_concurrency {max_concurrency} is out of range",
+            field="max_concurrency",
+            fix="KFP accepts 1 to 10",
+        )
+    path, spec = read_package(package)
+    pname = pipeline_name or spec_name(spec) or path.stem
+    args = dict(arguments or {})
+    check_arguments(spec, args)
+    say = echo or _silent
+    with _remote(host):
+        client = connect(host, namespace=namespace, token=token)
+        experiment_id = _experiment(client, experiment, namespace)
+        pipeline_id = version_id = None
+        if upload:
+            pipeline_id, version_id = _upload(client, path, pname, version_name, namespace, say)
+        with _quiet():
+            made = client.create_recurring_run(
+                experiment_id=experiment_id,
+                job_name=name or pname,
+                cron_expression=six,
+                # the swagger types int64 fields as JSON strings
+                max_concurrency=str(max_concurrency),
+                no_catchup=not catchup,
+                params=args,
+                pipeline_package_path=None if upload else str(path),
+                pipeline_id=pipeline_id,
+                version_id=version_id,
+                enabled=enabled,
+            )
+    result = Schedule(
+        recurring_run_id=made.recurring_run_id,
+        name=name or pname,
+        cron=six,
+        url=_url(host, f"recurringrun/details/{made.recurring_run_id}"),
+        experiment_id=experiment_id,
+        max_concurrency=max_concurrency,
+        catchup=catchup,
+        status=made.status,
+        pipeline_id=pipeline_id,
+        pipeline_version_id=version_id,
+    )
+    said = f"cron '{six}'" + (
+        "" if six == " ".join(cron.split()) else f" (KFP's six fields, seconds first, for '{cron}')"
+    )
+    say(f"scheduled recurring run {result.recurring_run_id} '{result.name}': {said}")
+    say(f"  max concurrency {max_concurrency}, catch-up {'on' if catchup else 'off'}")
+    if result.url:
+        say(f"  {result.url}")
+    return result
+
+
+def _silent(_line: str) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """kfp.Client prints links and warns on its own; our caller says what happened instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+
+
+@contextlib.contextmanager
+def _remote(host: str | None) -> Iterator[None]:
+    """Server answers and network failures as SubmitError, with the server's own message."""
+    import kfp_server_api
+    import urllib3
+
+    where = host or "the KFP API server"
+    try:
+        yield
+    except ValidationError:
+        raise
+    except kfp_server_api.ApiException as exc:
+        raise SubmitError(f"{where} answered {exc.status} {exc.reason}: {_message(exc)}") from exc
+    except urllib3.exceptions.HTTPError as exc:
+        reason = getattr(exc, "reason", None) or exc  # MaxRetryError: the last failure
+        raise SubmitError(f"cannot reach {where}: {reason}") from exc
+    except (TimeoutError, ValueError) as exc:  # kfp's own: healthz retries, name clashes
+        raise SubmitError(f"{where}: {exc}") from exc
+
+
+def _message(exc: Any) -> str:
+    import json
+
+    try:
+        return str(json.loads(exc.body).get("message") or exc.body)
+    except (TypeError, ValueError, AttributeError):
+        return str(exc.body)
+
+
+def _experiment(client: Any, name: str | None, namespace: str | None) -> str:
+    """The experiment's id; kfp's create_experiment finds it by name or creates it."""
+    with _quiet():
+        found = client.create_experiment(name=name or DEFAULT_EXPERIMENT, namespace=namespace)
+    return str(found.experiment_id)
+
+
+def _upload(
+    client: Any, path: Path, name: str, version: str | None, namespace: str | None, say: Echo
+) -> tuple[str, str]:
+    """Upload as a new pipeline, or as a new version of the pipeline of that name."""
+    import kfp_server_api
+
+    try:
+        existing = client.pipelines.pipeline_service_get_pipeline_by_name(
+            name=name, namespace=namespace
+        )
+    except kfp_server_api.ApiException as exc:
+        if exc.status != 404:
+            raise
+        existing = None
+    if existing is None:
+        with _quiet():
+            made = client.upload_pipeline(str(path), pipeline_name=name, namespace=namespace)
+        listed = client.list_pipeline_versions(
+            made.pipeline_id, sort_by="created_at desc", page_size=1
+        )
+        versions = listed.pipeline_versions or []
+        if not versions:
+            raise SubmitError(f"pipeline '{name}' was uploaded but has no version")
+        say(f"uploaded pipeline '{name}' ({made.pipeline_id})")
+        return str(made.pipeline_id), str(versions[0].pipeline_version_id)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    version = version or f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{digest}"
+    with _quiet():
+        made = client.upload_pipeline_version(
+            str(path), pipeline_version_name=version, pipeline_id=existing.pipeline_id
+        )
+    say(f"uploaded version '{version}' of pipeline '{name}' ({existing.pipeline_id})")
+    return str(existing.pipeline_id), str(made.pipeline_version_id)
+
+
+def _url(host: str | None, page: str) -> str | None:
+    ui = os.environ.get("KF_PIPELINES_UI_ENDPOINT") or host
+    return f"{ui.rstrip('/')}/#/{page}" if ui else None
+
+
+def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say: Echo) -> Any:
+    """Poll ``get_run`` until a final state or the timeout, saying each change of state."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen: tuple[Any, list[tuple[str, str]]] = (None, [])
+    while True:
+        run = client.get_run(run_id)
+        tasks = task_states(run)
+        if run.state != seen[0]:
+            say(f"run {run_id}: {run.state}")
+        for task, state in tasks:
+            if (task, state) not in seen[1]:
+                say(f"  {task}: {state}")
+        seen = (run.state, tasks)
+        if run.state in FINAL_STATES or (deadline is not None and time.monotonic() >= deadline):
+            return run
+        pause = interval if deadline is None else min(interval, deadline - time.monotonic())
+        time.sleep(max(pause, 0.0))
