@@ -26,6 +26,7 @@ from dagwright.pipelines import (
     PipelineIR,
     pipeline,
 )
+from dagwright.remote.api import schedule, submit
 
 __version__ = "0.1.0"
 
@@ -55,4 +56,6 @@ __all__ = [
     "pipeline",
     "resume",
     "run",
+    "schedule",
+    "submit",
 ]

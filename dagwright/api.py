@@ -187,7 +187,7 @@ def compile(
     """
     from dagwright.compiler import compile_ir
 
-    return compile_ir(to_ir(pipeline), target, path, **options)
+    return compile_ir(to_ir(pipeline), target, path, validated=True, **options)
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:

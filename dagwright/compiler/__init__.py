@@ -49,7 +49,12 @@ TARGETS: dict[str, Writer] = {"ir": _ir, "kfp": _kfp}
 
 
 def compile_ir(
-    ir: PipelineIR, target: str = "ir", path: str | Path | None = None, **options: Any
+    ir: PipelineIR,
+    target: str = "ir",
+    path: str | Path | None = None,
+    *,
+    validated: bool = False,
+    **options: Any,
 ) -> str:
     """Validate the IR, render it for ``target`` and write it to ``path`` when given.
 
@@ -57,6 +62,7 @@ def compile_ir(
         ir: The pipeline.
         target: "ir" or "kfp".
         path: Where to write; nothing is written when None.
+        validated: The caller has just validated ``ir``; skip doing it again.
         **options: Target options. For kfp: ``code`` ("inline" or "image"), ``image``,
             ``index_url``, ``dagwright`` (the requirement pods install), ``pipeline_root``,
             ``strict`` (fail instead of warning on a spec over 1.5 MiB).
@@ -74,7 +80,8 @@ def compile_ir(
         )
     out = Path(path) if path is not None else None
     with without_cycle_collection():
-        validate_ir(ir)
+        if not validated:
+            validate_ir(ir)
         text = TARGETS[target](ir, out, options)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -322,10 +322,9 @@ class _Checker:
         for block in blocks(self.ir).values():
             graph.add_nodes_from(block.nodes)
             graph.add_edges_from((up, node) for node in block.nodes for up in block.upstream[node])
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
+        if nx.is_directed_acyclic_graph(graph):  # one linear pass; find_cycle only when needed
             return
+        cycle = nx.find_cycle(graph)
         path = " -> ".join([edge[0] for edge in cycle] + [cycle[0][0]])
         first = cycle[0][0]
         where = {"task": first} if first in self.tasks else {"block": first}

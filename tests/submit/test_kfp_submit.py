@@ -341,3 +341,26 @@ def test_the_stand_in_rejects_what_kfp_client_sends_unconverted(
             max_concurrency="1",
         )
     assert "is not six fields" in kfp_server.violations[-1]
+
+
+def test_dagwright_submit_and_schedule_from_python(kfp_server: KfpApiServer) -> None:
+    """``dagwright.submit`` / ``dagwright.schedule`` compile the pipeline object itself."""
+    import nightly
+
+    import dagwright as dw
+
+    run = dw.submit(nightly.nightly, host=kfp_server.url, arguments={"rows": 4}, echo=None)
+    assert run.run_id in kfp_server.runs
+    body = only(kfp_server, "RunService_CreateRun").body
+    assert body["runtime_config"]["parameters"] == {"rows": 4}
+    assert sorted(body["pipeline_spec"]["root"]["dag"]["tasks"]) == ["prepare", "report"]
+    dw.schedule(nightly.nightly, host=kfp_server.url, echo=None)  # the pipeline's own cron
+    job = only(kfp_server, "RecurringRunService_CreateRecurringRun").body
+    assert job["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * *"
+    assert kfp_server.violations == []
+    with pytest.raises(ValidationError) as err:
+        dw.schedule(nightly.adhoc, host=kfp_server.url, echo=None)
+    assert err.value.field == "cron"
+    with pytest.raises(ValidationError) as err:
+        dw.submit(nightly.adhoc, target="argo", host=kfp_server.url)
+    assert err.value.field == "target"

@@ -126,7 +126,8 @@ class DagBuilder:
         target.component_ref.name = component_names[task.component]
         for name, value in task.inputs.items():
             self.plumbing.channel(value, task.group).fill(target.inputs, name)
-        target.caching_options.enable_cache = spec.cache
+        if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
+            target.caching_options.enable_cache = True
         retry = spec.retry
         if retry.limit:
             policy = target.retry_policy
