@@ -39,9 +39,13 @@ def blocks(ir: PipelineIR) -> dict[str | None, Block]:
             found[block_id].add(inner or task.name)
     for group in ir.groups:  # a block without tasks is still a node of its parent
         found[group.parent].add(group.id)
-    for task in ir.tasks:
-        for dep in dependencies(ir, task):
-            edge = _lifted(paths[dep], dep, paths[task.name], task.name)
+    needs = [(task.name, paths[task.name], dependencies(ir, task)) for task in ir.tasks]
+    for group in ir.groups:  # what a block's condition or items read, even with no task inside
+        read = value_tasks(group.condition or {}) + value_tasks(group.items or {})
+        needs.append((group.id, _path(ir, group.parent), read))
+    for node, node_path, deps in needs:
+        for dep in deps:
+            edge = _lifted(paths[dep], dep, node_path, node)
             if edge is not None:
                 block_id, up_node, down_node = edge
                 found[block_id].upstream[down_node].add(up_node)

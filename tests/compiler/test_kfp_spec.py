@@ -114,16 +114,25 @@ def test_if_elif_else_become_trigger_conditions_over_block_inputs() -> None:
 def test_int_compared_with_float_is_promoted_and_strings_are_quoted() -> None:
     from dagwright.compiler.kfp import cel
 
-    def resolve(value: dict[str, Any]) -> tuple[str, str]:
-        return "x", "int"
+    def resolve(value: dict[str, Any], want: str) -> str:
+        return "x"
+
+    def render(expr: dict[str, Any]) -> str:
+        return cel.render(expr, resolve, lambda value: "int")
 
     ref = {"param": "x"}
-    assert cel.render({"op": "gt", "left": ref, "right": {"constant": 0.5}}, resolve) == (
+    assert render({"op": "gt", "left": ref, "right": {"constant": 0.5}}) == (
         "double(int(inputs.parameter_values['x'])) > 0.5"
     )
-    assert cel.render({"op": "eq", "left": {"constant": "it's"}, "right": ref}, resolve) == (
-        "'it\\'s' == int(inputs.parameter_values['x'])"
+    assert render({"op": "eq", "left": {"constant": 'it\'s "a"\n'}, "right": ref}) == (
+        '"it\'s \\"a\\"\\n" == int(inputs.parameter_values[\'x\'])'
     )
+    assert render({"op": "ne", "left": ref, "right": {"constant": None}}) == (
+        "inputs.parameter_values['x'] != null"
+    )
+    assert render({"constant": True}) == "true"
+    with pytest.raises(ValidationError, match="CEL cannot write"):
+        render({"op": "lt", "left": ref, "right": {"constant": float("inf")}})
 
 
 def test_parallel_for_becomes_an_iterator_with_its_parallelism() -> None:

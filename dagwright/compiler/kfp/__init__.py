@@ -8,13 +8,15 @@ ParallelFor, ExitHandler, nested pipeline) becomes a DAG component.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from dagwright.compiler.delivery import CodeDelivery, sdk_requirement
+from dagwright import __version__
+from dagwright.compiler.delivery import CodeDelivery, distribution_name, sdk_requirement
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.ir import PipelineIR
@@ -51,18 +53,15 @@ def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
 
     options = options or KfpOptions()
     delivery = options.delivery
-    if delivery.mode == "inline" and not any(p.startswith("kfp") for p in delivery.extra_packages):
-        from dataclasses import replace
-
+    extra = delivery.extra_packages
+    if delivery.mode == "inline" and "kfp" not in {distribution_name(p) for p in extra}:
         # the pod runs KFP's executor, so it needs the SDK that wrote the spec
-        delivery = replace(delivery, extra_packages=(sdk_requirement("kfp"),))
+        delivery = dataclasses.replace(delivery, extra_packages=(*extra, sdk_requirement("kfp")))
     spec = pb.PipelineSpec()
     spec.pipeline_info.name = pipeline_name(ir.name)
     spec.pipeline_info.display_name = ir.name
     if ir.description:
         spec.pipeline_info.description = ir.description
-    from dagwright import __version__
-
     spec.sdk_version = f"dagwright-{__version__}"
     spec.schema_version = SCHEMA_VERSION
     if options.pipeline_root:

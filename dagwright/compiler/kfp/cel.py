@@ -7,54 +7,85 @@ also the form ``kfp.local`` knows how to evaluate.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
 from dagwright.components.types import ANY, parse, type_of_value, unwrap_optional
+from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import Value
 
 _OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
-# A reference in a condition: the input name it reaches the condition's task by, and its type
-Resolver = Callable[[Value], tuple[str, str]]
+# A reference in a condition, and the type wanted for it when it has none of its own (an item
+# of an untyped list) -> the input name it reaches the condition's task by
+Resolver = Callable[[Value, str], str]
+# A reference -> its dagwright type ("any" when it has none)
+Typer = Callable[[Value], str]
+_SCALARS = ("int", "float", "str", "bool")
 
 
-def render(expr: Value, resolve: Resolver) -> str:
-    """The CEL text of a condition tree."""
+def render(expr: Value, resolve: Resolver, type_of: Typer) -> str:
+    """The CEL text of a condition tree.
+
+    Raises:
+        ValidationError: for a constant CEL cannot write (an infinite or NaN float).
+    """
+    if "constant" in expr:  # If(True): a condition fixed when the pipeline was built
+        return "true" if expr["constant"] else "false"
     op = expr["op"]
     if op == "and":
-        return " && ".join(_grouped(arg, resolve) for arg in expr["args"])
+        return " && ".join(_grouped(arg, resolve, type_of) for arg in expr["args"])
     if op == "or":
-        return " || ".join(_grouped(arg, resolve) for arg in expr["args"])
+        return " || ".join(_grouped(arg, resolve, type_of) for arg in expr["args"])
     if op == "not":
-        return f"!({render(expr['arg'], resolve)})"
-    left_type, right_type = (_type(expr[side], resolve) for side in ("left", "right"))
+        return f"!({render(expr['arg'], resolve, type_of)})"
+    left, right = expr["left"], expr["right"]
+    left_type, right_type = _types(left, right, type_of)
     numbers = {left_type, right_type} == {"int", "float"}
-    left = _operand(expr["left"], left_type, resolve, numbers)
-    right = _operand(expr["right"], right_type, resolve, numbers)
-    return f"{left} {_OPERATORS[op]} {right}"
+    null = {left_type, right_type} & {"none"}
+    return (
+        f"{_operand(left, left_type, resolve, numbers, bool(null))} {_OPERATORS[op]} "
+        f"{_operand(right, right_type, resolve, numbers, bool(null))}"
+    )
 
 
-def _grouped(expr: Value, resolve: Resolver) -> str:
-    text = render(expr, resolve)
-    return f"({text})" if expr["op"] in ("and", "or") else text
+def _grouped(expr: Value, resolve: Resolver, type_of: Typer) -> str:
+    text = render(expr, resolve, type_of)
+    return f"({text})" if expr.get("op") in ("and", "or") else text
 
 
-def _type(value: Value, resolve: Resolver) -> str:
+def _types(left: Value, right: Value, type_of: Typer) -> tuple[str, str]:
+    """Both operands' types; an untyped reference takes the other side's (a number as float,
+    which compares right whether the value turns out int or float)."""
+    own = [_own_type(side, type_of) for side in (left, right)]
+    for i in (0, 1):
+        other = own[1 - i]
+        if own[i] == ANY and other in _SCALARS:
+            own[i] = "float" if other in ("int", "float") else other
+    return own[0], own[1]
+
+
+def _own_type(value: Value, type_of: Typer) -> str:
     if "constant" in value:
-        return type_of_value(value["constant"])
-    head, _ = parse(unwrap_optional(resolve(value)[1]))
-    return head if head in ("int", "float", "str", "bool") else ANY
+        constant = value["constant"]
+        return "none" if constant is None else type_of_value(constant)
+    return _scalar(type_of(value))
 
 
-def _operand(value: Value, type_str: str, resolve: Resolver, promote: bool) -> str:
+def _scalar(type_str: str) -> str:
+    head, _ = parse(unwrap_optional(type_str))
+    return head if head in _SCALARS else ANY
+
+
+def _operand(value: Value, type_str: str, resolve: Resolver, promote: bool, null: bool) -> str:
     """One side of a comparison. An int compared with a float is promoted to a double, as
-    CEL does not compare the two; a constant becomes a float literal, a reference double()."""
+    CEL does not compare the two; a constant becomes a float literal, a reference double().
+    Compared with null, a reference is left as it is."""
     if "constant" in value:
         return _literal(value["constant"], promote)
-    name, _ = resolve(value)
-    text = f"inputs.parameter_values['{name}']"
-    if type_str == "int":
+    text = f"inputs.parameter_values['{resolve(value, type_str)}']"
+    if type_str == "int" and not null:
         text = f"int({text})"
         if promote:
             text = f"double({text})"
@@ -69,8 +100,12 @@ def _literal(constant: Any, promote: bool) -> str:
     if isinstance(constant, int):
         return f"{float(constant)!r}" if promote else str(constant)
     if isinstance(constant, float):
+        if not math.isfinite(constant):
+            raise ValidationError(
+                f"the condition compares with {constant}, which CEL cannot write",
+                field="condition",
+                fix="compare with a finite number",
+            )
         return repr(constant)
-    if isinstance(constant, str):
-        escaped = constant.replace("\\", "\\\\").replace("'", "\\'")
-        return f"'{escaped}'"
-    return json.dumps(constant)
+    # JSON's string escapes are CEL's too
+    return json.dumps(constant, ensure_ascii=False)

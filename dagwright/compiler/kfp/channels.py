@@ -10,6 +10,7 @@ leaves it as an output of the block's DAG; leaving a ParallelFor makes it a list
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,9 @@ class Plumbing:
         group_tasks: Each group's task message in its parent's DAG.
     """
 
-    def __init__(self, ir: PipelineIR, dags: dict[str | None, Any], group_tasks: dict[str, Any]):
+    def __init__(
+        self, ir: PipelineIR, dags: dict[str | None, Any], group_tasks: dict[str, Any]
+    ) -> None:
         self.ir = ir
         self.dags = dags
         self.group_tasks = group_tasks
@@ -117,25 +120,35 @@ class Plumbing:
             return f"list[{out.type}]", out.artifact
         return out.type, out.artifact
 
-    def channel(self, value: Value, block: str | None) -> Channel:
-        """The channel that brings ``value`` to a task in ``block``."""
+    def channel(self, value: Value, block: str | None, want: str = ANY) -> Channel:
+        """The channel that brings ``value`` to a task in ``block``.
+
+        Args:
+            value: The IR value.
+            block: The block of the task that reads it.
+            want: The type the reader declares; it types a block input whose value has no
+                type of its own (an item of an untyped list), as KFP converts a value to the
+                type of the input it arrives through.
+        """
         if "constant" in value:
             return Channel(constant=value["constant"])
         if "param" in value:
             name = value["param"]
             if block is None:
                 return Channel(component_input=name)
-            return self.imported(block, f"pipelinechannel--{name}", value)
+            return self.imported(block, f"pipelinechannel--{name}", value, want)
         if "loop_item" in value:
             loop, key = value["loop_item"], value.get("key")
             item = f"pipelinechannel--{loop}-loop-item"
-            selector = f'parseJson(string_value)["{key}"]' if key else None
+            selector = f"parseJson(string_value)[{json.dumps(key)}]" if key else None
             if block == loop:
+                if not key:
+                    self.declare_item(loop, want)
                 return Channel(component_input=item, selector=selector)
             assert block is not None  # a loop item is only read inside its loop
             if key:
-                return self.imported(block, f"{item}-subvar-{key}", value)
-            return self.imported(block, item, value)
+                return self.imported(block, f"{item}-subvar-{_safe(key)}", value, want)
+            return self.imported(block, item, value, want)
         ref = value.get("collected", value)
         producer = ref["task"]
         artifact = self.type_of(value)[1]
@@ -148,7 +161,16 @@ class Plumbing:
             assert child is not None
             return Channel(artifact=artifact, producer=child, key=self.exported(child, value))
         assert block is not None  # the root holds every task, so it never imports one
-        return self.imported(block, self.channel_name(ref), value)
+        return self.imported(block, self.channel_name(ref), value, want)
+
+    def declare_item(self, loop: str, want: str = ANY) -> None:
+        """Declare a loop's item input, once: of the items' element type, or, for an untyped
+        list, of the type its first reader wants (STRING when nothing reads it whole)."""
+        item = f"pipelinechannel--{loop}-loop-item"
+        inputs = self.dags[loop].input_definitions
+        if item not in inputs.parameters:
+            found = self.type_of({"loop_item": loop})[0]
+            define(inputs, item, want if found == ANY else found, False)
 
     def key(self, ref: Value) -> str:
         return kt.output_key(self.ir.component_of(ref["task"]), ref["output"])
@@ -160,15 +182,17 @@ class Plumbing:
         sep = "-" if key == "Output" else "--"
         return f"pipelinechannel--{ref['task']}{sep}{key}"
 
-    def imported(self, block: str, name: str, value: Value) -> Channel:
+    def imported(self, block: str, name: str, value: Value, want: str = ANY) -> Channel:
         """``value`` as an input of ``block``'s component, fed by the block's parent."""
         type_str, artifact = self.type_of(value)
+        if type_str == ANY:
+            type_str = want
         inputs = self.dags[block].input_definitions
         known = inputs.artifacts if artifact else inputs.parameters
         if name not in known:
-            _define(inputs, name, type_str, artifact)
+            define(inputs, name, type_str, artifact)
             parent = self.parents[block]
-            self.channel(value, parent).fill(self.group_tasks[block].inputs, name)
+            self.channel(value, parent, type_str).fill(self.group_tasks[block].inputs, name)
         return Channel(artifact=artifact, component_input=name)
 
     def exported(self, group: str, value: Value) -> str:
@@ -189,36 +213,43 @@ class Plumbing:
             for g in self.path(self.task_groups[ref["task"]])[self.path(group).index(group) :]
             if g is not None
         )
-        _define(
-            comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact
-        )
-        if artifact:
-            selector = comp.dag.outputs.artifacts[name].artifact_selectors.add()
-            selector.producer_subtask = inner.producer
-            selector.output_artifact_key = inner.key
-        else:
-            param = comp.dag.outputs.parameters[name].value_from_parameter
-            param.producer_subtask = inner.producer
-            param.output_parameter_key = inner.key
+        define(comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact)
+        select_output(comp.dag.outputs, name, inner)
         return name
 
 
-def _define(defs: Any, name: str, type_str: str, artifact: bool) -> None:
-    """Declare one input or output of a component (a ComponentInputsSpec/OutputsSpec)."""
+def select_output(outputs: Any, name: str, channel: Channel) -> None:
+    """Make output ``name`` of a DAG (a DagOutputsSpec) the output a channel names."""
+    if channel.producer is None:
+        raise ValueError("a DAG output comes from a task inside it")
+    if channel.artifact:
+        selector = outputs.artifacts[name].artifact_selectors.add()
+        selector.producer_subtask = channel.producer
+        selector.output_artifact_key = channel.key
+    else:
+        param = outputs.parameters[name].value_from_parameter
+        param.producer_subtask = channel.producer
+        param.output_parameter_key = channel.key
+
+
+def define(defs: Any, name: str, type_str: str, artifact: bool) -> Any:
+    """Declare one input or output of a component (a ComponentInputsSpec/OutputsSpec) and
+    return its spec message."""
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
     if artifact:
-        kind, is_list = kt.artifact_kind(type_str)
+        _, is_list = kt.artifact_kind(type_str)
         spec = defs.artifacts[name]
-        spec.artifact_type.schema_title = kt.SCHEMA_TITLES.get(kind, "system.Artifact")
+        spec.artifact_type.schema_title = kt.schema_title(type_str)
         spec.artifact_type.schema_version = kt.SCHEMA_VERSION
         if is_list:
             spec.is_artifact_list = True
-    else:
-        defs.parameters[name].parameter_type = pb.ParameterType.ParameterTypeEnum.Value(
-            kt.parameter_type(type_str)
-        )
+        return spec
+    spec = defs.parameters[name]
+    spec.parameter_type = pb.ParameterType.ParameterTypeEnum.Value(kt.parameter_type(type_str))
+    return spec
 
 
-def raw_items(items: list[Any]) -> str:
-    return json.dumps(items)
+def _safe(key: str) -> str:
+    """A dict key as part of an input name."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", key)

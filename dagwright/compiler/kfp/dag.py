@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from google.protobuf import json_format
+
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.compiler.kfp import cel
 from dagwright.compiler.kfp import types as kt
-from dagwright.compiler.kfp.channels import Plumbing, _define, to_value
+from dagwright.compiler.kfp.channels import Plumbing, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
 from dagwright.components.spec import ComponentSpec
+from dagwright.components.types import ANY, parse
+from dagwright.errors import ValidationError
 from dagwright.pipelines.blocks import blocks
-from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
+from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 
 
 class DagBuilder:
@@ -25,15 +29,18 @@ class DagBuilder:
         self.ir = ir
         self.spec = spec
         self.delivery = delivery
-        self.names = _Names()
 
     def build(self) -> None:
         ir, spec = self.ir, self.spec
-        component_names = {cid: self.names.take(f"comp-{cid}") for cid in ir.components}
-        group_names = {g.id: self.names.take(f"comp-{g.id}") for g in ir.groups}
+        # a block with no task inside does nothing, and KFP has no form for an empty DAG
+        full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
+        self.groups = [g for g in ir.groups if g.id in full]
+        names = _Names()
+        component_names = {cid: names.take(f"comp-{cid}") for cid in ir.components}
+        group_names = {g.id: names.take(f"comp-{g.id}") for g in self.groups}
         dags: dict[str | None, Any] = {None: spec.root}
         group_tasks: dict[str, Any] = {}
-        for group in ir.groups:  # a parent block always comes before the blocks inside it
+        for group in self.groups:  # a parent block always comes before the blocks inside it
             dags[group.id] = spec.components[group_names[group.id]]
             task = dags[group.parent].dag.tasks[group.id]
             task.task_info.name = group.id
@@ -43,24 +50,28 @@ class DagBuilder:
         self._parameters()
         deployment = self.pb.PipelineDeploymentConfig()
         for cid, component in ir.components.items():
-            self._component(spec.components[component_names[cid]], component, cid)
-            executor = deployment.executors[f"exec-{component_names[cid][5:]}"]
+            executor_label = "exec-" + component_names[cid].removeprefix("comp-")
+            self._component(spec.components[component_names[cid]], component, executor_label)
+            executor = deployment.executors[executor_label]
             executor.container.CopyFrom(container(component, self.delivery, self.pb))
-        for group in ir.groups:
+        for group in self.groups:
             self._group(group, group_tasks[group.id])
         for task in ir.tasks:
             self._task(task, dags[task.group].dag.tasks[task.name], component_names)
+        for group in self.groups:
+            if group.kind == "loop":
+                self.plumbing.declare_item(group.id)  # an untyped item nothing read whole
         self._outputs()
         self._dependencies(dags)
-        from google.protobuf import json_format
-
         spec.deployment_spec.update(json_format.MessageToDict(deployment))
+
+    def fail(self, problem: str, fix: str, **where: Any) -> ValidationError:
+        return ValidationError(f"KFP target: {problem}", pipeline=self.ir.name, fix=fix, **where)
 
     def _parameters(self) -> None:
         inputs = self.spec.root.input_definitions
         for param in self.ir.params:
-            _define(inputs, param.name, param.type, False)
-            spec = inputs.parameters[param.name]
+            spec = define(inputs, param.name, param.type, False)
             if param.has_default:
                 spec.is_optional = True
                 if param.default is not None:
@@ -68,37 +79,39 @@ class DagBuilder:
             if param.description:
                 spec.description = param.description
 
-    def _component(self, target: Any, spec: ComponentSpec, cid: str) -> None:
-        target.executor_label = "exec-" + self.names.taken[f"comp-{cid}"][5:]
+    def _component(self, target: Any, spec: ComponentSpec, executor_label: str) -> None:
+        target.executor_label = executor_label
         for inp in spec.inputs:
-            _define(target.input_definitions, inp.name, inp.type, inp.artifact)
-            if inp.has_default:
-                defs = target.input_definitions
-                param_or_artifact = (defs.artifacts if inp.artifact else defs.parameters)[inp.name]
-                param_or_artifact.is_optional = True
-                if not inp.artifact and inp.default is not None:
-                    param_or_artifact.default_value.CopyFrom(to_value(inp.default))
+            defined = define(target.input_definitions, inp.name, inp.type, inp.artifact)
+            if inp.has_default:  # only parameters have defaults
+                defined.is_optional = True
+                if inp.default is not None:
+                    defined.default_value.CopyFrom(to_value(inp.default))
             if inp.description:
-                defs = target.input_definitions
-                (defs.artifacts if inp.artifact else defs.parameters)[
-                    inp.name
-                ].description = inp.description
+                defined.description = inp.description
         for out in spec.outputs:
-            _define(
-                target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact
-            )
+            if not out.artifact and parse(out.type)[0] == "Optional":
+                raise self.fail(
+                    f"output '{out.name}' of component '{spec.name}' may be None, which a KFP "
+                    "output parameter cannot hold",
+                    fix="return a value of the declared type (e.g. -1 or '') instead of None",
+                    field=out.name,
+                )
+            define(target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact)
 
     def _group(self, group: GroupIR, task: Any) -> None:
         plumbing = self.plumbing
         if group.kind == "condition":
             assert group.condition is not None
 
-            def resolve(value: dict[str, Any]) -> tuple[str, str]:
-                channel = plumbing.channel(value, group.id)
+            def resolve(value: Value, want: str) -> str:
+                channel = plumbing.channel(value, group.id, want)
                 assert channel.component_input is not None
-                return channel.component_input, plumbing.type_of(value)[0]
+                return channel.component_input
 
-            task.trigger_policy.condition = cel.render(group.condition, resolve)
+            task.trigger_policy.condition = cel.render(
+                group.condition, resolve, lambda value: plumbing.type_of(value)[0]
+            )
         elif group.kind == "loop":
             assert group.items is not None
             iterator = task.parameter_iterator
@@ -110,8 +123,8 @@ class DagBuilder:
                 channel = plumbing.channel(group.items, group.id)
                 assert channel.component_input is not None
                 iterator.items.input_parameter = channel.component_input
-            item_type = plumbing.type_of({"loop_item": group.id})[0]
-            _define(plumbing.dags[group.id].input_definitions, item, item_type, False)
+            if plumbing.type_of({"loop_item": group.id})[0] != ANY:
+                plumbing.declare_item(group.id)  # else its first reader's type, see _task
             if group.parallelism:
                 task.iterator_policy.parallelism_limit = group.parallelism
         if group.exit_task is not None:
@@ -125,7 +138,19 @@ class DagBuilder:
         target.task_info.name = task.name
         target.component_ref.name = component_names[task.component]
         for name, value in task.inputs.items():
-            self.plumbing.channel(value, task.group).fill(target.inputs, name)
+            inp = spec.input(name)
+            assert inp is not None
+            if value.get("constant", ...) is None:
+                if inp.has_default and inp.default is None:
+                    continue  # KFP cannot pass null; left out, the default None applies
+                raise self.fail(
+                    f"task '{task.name}' passes None to '{name}', which KFP cannot pass",
+                    fix=f"give '{name}' a default of None and leave it out, or pass a value",
+                    task=task.name,
+                    field=name,
+                )
+            self._check_collected(value, task.group, task=task.name, field=name)
+            self.plumbing.channel(value, task.group, inp.type).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
         retry = spec.retry
@@ -137,27 +162,46 @@ class DagBuilder:
             if retry.max_backoff is not None:
                 policy.backoff_max_duration.FromNanoseconds(int(retry.max_backoff * 1e9))
 
+    def _check_collected(self, value: Value, block: str | None, **where: Any) -> None:
+        """KFP gathers a loop output into one list per loop it leaves; dagwright flattens
+        them into one. Refuse the case where the two would differ."""
+        if "collected" not in value:
+            return
+        plumbing = self.plumbing
+        home = plumbing.path(plumbing.task_groups[value["collected"]["task"]])
+        left = [g for g in home if g not in plumbing.path(block) and g is not None]
+        if sum(plumbing.kinds[g] == "loop" for g in left) > 1:
+            raise self.fail(
+                "Collected gathers an output over nested ParallelFor loops; KFP would make a "
+                "list of lists where dagwright makes one list",
+                fix="collect inside the outer loop first (a task there taking Collected), or "
+                "loop over one flat list",
+                **where,
+            )
+
     def _outputs(self) -> None:
         root = self.spec.root
         for name, value in self.ir.outputs.items():
-            channel = self.plumbing.channel(value, None)
+            if "task" not in value and "collected" not in value:
+                raise self.fail(
+                    f"pipeline output '{name}' is not made by a task; KFP takes pipeline "
+                    "outputs only from tasks",
+                    fix="return a task's output (a component that returns the value will do)",
+                    field=f"output {name}",
+                )
+            self._check_collected(value, None, field=f"output {name}")
             type_str, artifact = self.plumbing.type_of(value)
-            _define(root.output_definitions, name, type_str, artifact)
-            if artifact:
-                selector = root.dag.outputs.artifacts[name].artifact_selectors.add()
-                selector.producer_subtask = channel.producer
-                selector.output_artifact_key = channel.key
-            else:
-                param = root.dag.outputs.parameters[name].value_from_parameter
-                param.producer_subtask = channel.producer
-                param.output_parameter_key = channel.key
+            define(root.output_definitions, name, type_str, artifact)
+            select_output(root.dag.outputs, name, self.plumbing.channel(value, None))
 
     def _dependencies(self, dags: dict[str | None, Any]) -> None:
         for block_id, block in blocks(self.ir).items():
+            if block_id not in dags:
+                continue  # an empty block, left out
             tasks = dags[block_id].dag.tasks
             for node in block.nodes:
-                upstream = sorted(block.upstream[node])
-                if upstream:
+                upstream = sorted(u for u in block.upstream[node] if u in tasks)
+                if node in tasks and upstream:
                     tasks[node].dependent_tasks.extend(upstream)
 
 
@@ -165,7 +209,6 @@ class _Names:
     """KFP component names, unique across components and blocks."""
 
     def __init__(self) -> None:
-        self.taken: dict[str, str] = {}
         self._used: set[str] = set()
 
     def take(self, wanted: str) -> str:
@@ -174,5 +217,4 @@ class _Names:
             n += 1
             name = f"{wanted}-{n}"
         self._used.add(name)
-        self.taken[wanted] = name
         return name
