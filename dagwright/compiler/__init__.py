@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,22 @@ def _ir(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
 def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """KFP v2 IR YAML (a PipelineSpec)."""
     from dagwright.compiler import kfp
-    from dagwright.compiler.delivery import CodeDelivery
 
-    delivery_fields = {"code": "mode", "image": "image", "index_url": "index_url"}
-    delivery_fields["dagwright"] = "dagwright"
-    delivery = {delivery_fields[k]: v for k, v in options.items() if k in delivery_fields and v}
-    rest = {k: v for k, v in options.items() if k not in delivery_fields}
+    delivery, rest = _delivery(options)
     unknown = sorted(set(rest) - {"pipeline_root", "strict"})
     if unknown:
         _no_options("kfp", {k: rest[k] for k in unknown})
-    return kfp.write(ir, kfp.KfpOptions(delivery=CodeDelivery(**delivery), **rest))
+    return kfp.write(ir, kfp.KfpOptions(delivery=delivery, **rest))
+
+
+def _delivery(options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The code-delivery options as a CodeDelivery, and the rest."""
+    from dagwright.compiler.delivery import CodeDelivery
+
+    fields = {"code": "mode", "image": "image", "index_url": "index_url", "dagwright": "dagwright"}
+    delivery = {fields[k]: v for k, v in options.items() if k in fields and v}
+    rest = {k: v for k, v in options.items() if k not in fields and v is not None}
+    return CodeDelivery(**delivery), rest
 
 
 def _no_options(target: str, options: dict[str, Any]) -> None:
@@ -45,7 +52,19 @@ def _no_options(target: str, options: dict[str, Any]) -> None:
         )
 
 
-TARGETS: dict[str, Writer] = {"ir": _ir, "kfp": _kfp}
+def _argo(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
+    """An Argo Workflow, WorkflowTemplate or CronWorkflow (``kind``)."""
+    from dagwright.compiler import argo
+
+    delivery, rest = _delivery(options)
+    known = {f.name for f in dataclasses.fields(argo.ArgoOptions)} - {"delivery"}
+    unknown = sorted(set(rest) - known)
+    if unknown:
+        _no_options("argo", {k: rest[k] for k in unknown})
+    return argo.write(ir, argo.ArgoOptions(delivery=delivery, **rest))
+
+
+TARGETS: dict[str, Writer] = {"ir": _ir, "kfp": _kfp, "argo": _argo}
 
 
 def compile_ir(

@@ -1,0 +1,231 @@
+"""The Argo target: the IR as a Workflow, WorkflowTemplate or CronWorkflow.
+
+Built with Hera's model classes (``hera.workflows.models``), then checked against Argo's own
+JSON schema plus a strict unknown-key check derived from it (``validate.py``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from dagwright.compiler.delivery import CodeDelivery
+from dagwright.errors import ValidationError
+
+SIZE_LIMIT = 1024 * 1024  # Argo compresses a workflow's status past 1 MiB; etcd refuses 1.5
+CONCURRENCY = ("Allow", "Forbid", "Replace")
+
+
+class SpecSizeWarning(UserWarning):
+    """A compiled spec is larger than Argo keeps uncompressed."""
+
+
+@dataclass(frozen=True)
+class ArgoOptions:
+    """Choices for the Argo target.
+
+    Attributes:
+        kind: "workflow", "template" (WorkflowTemplate) or "cron" (CronWorkflow).
+        delivery: How steps get their code.
+        namespace: ``metadata.namespace``, if set.
+        service_account: The pods' service account.
+        labels: Extra labels on the workflow and its pods.
+        artifact_repository: Where artifacts go: "s3" or "gcs" (the cluster's default
+            repository of that kind), or ``s3://bucket/prefix`` / ``gs://bucket/prefix``.
+        artifact_repository_ref: ``configmap[:key]`` naming a repository instead.
+        artifact_endpoint: S3 endpoint (MinIO and other S3-compatible stores).
+        artifact_secret: Secret holding the store's credentials (``accesskey``/``secretkey``
+            for S3, ``serviceAccountKey`` for GCS).
+        schedule: Five-field cron for ``kind="cron"`` (default: the pipeline's schedule).
+        timezone: IANA timezone of the schedule.
+        concurrency_policy: Allow, Forbid or Replace.
+        starting_deadline_seconds: How late a missed run may still start.
+        ttl_success / ttl_failure: Seconds a finished workflow is kept.
+        strict: Fail instead of warning when the spec is over 1 MiB.
+        validate: Check against Argo's schema (on by default).
+    """
+
+    kind: str = "workflow"
+    delivery: CodeDelivery = field(default_factory=CodeDelivery)
+    namespace: str | None = None
+    service_account: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    artifact_repository: str = "s3"
+    artifact_repository_ref: str | None = None
+    artifact_endpoint: str | None = None
+    artifact_secret: str | None = None
+    schedule: str | None = None
+    timezone: str | None = None
+    concurrency_policy: str = "Forbid"
+    starting_deadline_seconds: int | None = None
+    ttl_success: int = 24 * 3600
+    ttl_failure: int = 7 * 24 * 3600
+    strict: bool = False
+    validate: bool = True
+
+    def location(self, key: str) -> dict[str, Any]:
+        """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``."""
+        from hera.workflows import models as m
+
+        kind, _, rest = self.artifact_repository.partition("://")
+        bucket, _, prefix = rest.partition("/")
+        full = f"{prefix.rstrip('/')}/{key}" if prefix else key
+        if kind in ("gcs", "gs"):
+            secret = (
+                m.SecretKeySelector(name=self.artifact_secret, key="serviceAccountKey")
+                if self.artifact_secret
+                else None
+            )
+            return {
+                "gcs": m.GCSArtifact(
+                    bucket=bucket or None, key=full, service_account_key_secret=secret
+                )
+            }
+        return {
+            "s3": m.S3Artifact(
+                bucket=bucket or None,
+                key=full,
+                endpoint=self.artifact_endpoint,
+                access_key_secret=m.SecretKeySelector(name=self.artifact_secret, key="accesskey")
+                if self.artifact_secret
+                else None,
+                secret_key_secret=m.SecretKeySelector(name=self.artifact_secret, key="secretkey")
+                if self.artifact_secret
+                else None,
+            )
+        }
+
+    def repository_ref(self, m: Any) -> Any:
+        if not self.artifact_repository_ref:
+            return None
+        config_map, _, key = self.artifact_repository_ref.partition(":")
+        return m.ArtifactRepositoryRef(config_map=config_map, key=key or None)
+
+
+def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
+    """Refuse bad options before anything is built."""
+
+    def fail(field: str, problem: str, fix: str) -> ValidationError:
+        return ValidationError(f"Argo target: {problem}", field=field, fix=fix)
+
+    from dagwright.compiler.argo.workflow import KINDS
+
+    if options.kind not in KINDS:
+        raise fail("kind", f"unknown kind {options.kind!r}", f"use one of {', '.join(KINDS)}")
+    kind, sep, _ = options.artifact_repository.partition("://")
+    if kind not in (("s3", "gs") if sep else ("s3", "gcs")):
+        raise fail(
+            "artifact_repository",
+            f"{options.artifact_repository!r} is not an artifact repository",
+            "use s3, gcs, s3://bucket/prefix or gs://bucket/prefix",
+        )
+    if options.kind != "cron":
+        return
+    cron = options.schedule or ir_schedule
+    if not cron:
+        raise fail(
+            "schedule", "a CronWorkflow needs a schedule", "give --cron or @pipeline(schedule=)"
+        )
+    from croniter import croniter
+
+    if len(cron.split()) != 5 or not croniter.is_valid(cron):
+        raise fail(
+            "cron", f"{cron!r} is not a five-field cron expression", "write e.g. '0 3 * * *'"
+        )
+    if options.concurrency_policy not in CONCURRENCY:
+        raise fail(
+            "concurrency_policy",
+            f"{options.concurrency_policy!r} is not a concurrency policy",
+            f"use one of {', '.join(CONCURRENCY)}",
+        )
+    if options.timezone:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(options.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise fail(
+                "timezone",
+                f"{options.timezone!r} is not a timezone",
+                "use an IANA name such as Europe/Berlin",
+            ) from exc
+
+
+def build(ir: Any, options: ArgoOptions) -> dict[str, Any]:
+    """The manifest (a dict) of ``ir`` as options.kind says."""
+    from hera.workflows import models as m
+
+    from dagwright.compiler.argo.workflow import API_VERSION, KINDS, WorkflowBuilder
+
+    check_options(options, ir.schedule)
+    builder = WorkflowBuilder(ir, options)
+    spec = builder.spec()
+    labels = {"dagwright.dev/pipeline": builder.name, **options.labels}
+    kind = KINDS[options.kind]
+    if options.kind == "workflow":
+        meta = m.ObjectMeta(
+            generate_name=f"{builder.name}-", namespace=options.namespace, labels=labels
+        )
+        manifest: Any = m.Workflow(api_version=API_VERSION, kind=kind, metadata=meta, spec=spec)
+    else:
+        meta = m.ObjectMeta(name=builder.name, namespace=options.namespace, labels=labels)
+        if options.kind == "template":
+            manifest = m.WorkflowTemplate(
+                api_version=API_VERSION, kind=kind, metadata=meta, spec=spec
+            )
+        else:
+            cron = m.CronWorkflowSpec(
+                schedules=[options.schedule or ir.schedule],
+                timezone=options.timezone,
+                concurrency_policy=options.concurrency_policy,
+                starting_deadline_seconds=options.starting_deadline_seconds,
+                workflow_spec=spec,
+            )
+            manifest = m.CronWorkflow(api_version=API_VERSION, kind=kind, metadata=meta, spec=cron)
+    data: dict[str, Any] = manifest.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return data
+
+
+def write(ir: Any, options: ArgoOptions | None = None) -> str:
+    """Compile the IR to Argo YAML, validate it and check its size.
+
+    Raises:
+        ValidationError: for a spec Argo's schema refuses (naming the path in it), or over
+            1 MiB when ``options.strict`` is set.
+    """
+    options = options or ArgoOptions()
+    data = build(ir, options)
+    if options.validate:
+        from dagwright.compiler.argo.validate import validate_manifest
+
+        validate_manifest(data)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    size = len(text.encode())
+    if size > SIZE_LIMIT:
+        problem = f"the Argo spec is {size / 2**20:.2f} MiB, over the 1 MiB Argo keeps uncompressed"
+        fix = "deliver code by image (--code image) or split the pipeline"
+        if options.strict:
+            raise ValidationError(problem, pipeline=ir.name, field="size", fix=fix)
+        warnings.warn(f"{problem}; {fix}", SpecSizeWarning, stacklevel=2)
+    return text
+
+
+_Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):
+    """Every value written out (no aliases), multi-line strings as literal blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not value.endswith(" ") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)

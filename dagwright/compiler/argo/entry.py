@@ -1,0 +1,124 @@
+"""What an Argo pod runs: ``python3 -m dagwright.compiler.argo.entry ...``.
+
+Argo hands a step its inputs as text (parameters: raw for ``str``, JSON otherwise, as
+``{{item}}`` renders them) and files (artifacts at declared paths), and collects outputs from
+files. This module turns those into a dagwright ``Step``, runs it with the single step executor
+and writes each output where the template says. An artifact's metadata (the format of a stored
+DataFrame, its digest) travels beside it as the output parameter ``<name>-meta``, since Argo
+artifacts carry none. Loop outputs gathered with Collected arrive as one folder holding each
+iteration's artifact under its pod name, with the list of their metadata in iteration order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from dagwright.components.spec import ComponentSpec
+from dagwright.components.types import element_type, from_text, parse, unwrap_optional
+
+
+def _pairs(values: list[str] | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values or []:
+        name, _, text = value.partition("=")
+        found[name] = text
+    return found
+
+
+def decode(text: str, type_str: str) -> Any:
+    """A parameter's text as the declared type; list items that Argo's aggregation parsed
+    as JSON are turned back into text where the items are declared ``str``."""
+    value = from_text(text, type_str)
+    item = element_type(type_str)
+    if isinstance(value, list) and item is not None and unwrap_optional(item) == "str":
+        value = [v if isinstance(v, str) else json.dumps(v) for v in value]
+    return value
+
+
+def encode(value: Any) -> str:
+    """A value as Argo passes it on: strings raw, everything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
+    from dagwright.compiler.kfp.types import artifact_kind
+
+    data: dict[str, Any] = {"type": artifact_kind(io_type)[0], "name": name, "uri": path}
+    data["metadata"] = dict(meta.get("metadata", {}))
+    if meta.get("digest"):
+        data["digest"] = meta["digest"]
+    return data
+
+
+def _collected(io_type: str, name: str, folder: str, metas: list[Any]) -> list[dict[str, Any]]:
+    """Each iteration's artifact, in iteration order (the metadata list's order)."""
+    items = []
+    for meta in metas:
+        if isinstance(meta, str):  # Argo may hand a JSON object back as text
+            meta = json.loads(meta)
+        items.append(_artifact(io_type, name, os.path.join(folder, meta["pod"]), meta))
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dagwright.compiler.argo.entry")
+    parser.add_argument("--component", required=True, help="the component spec as JSON")
+    parser.add_argument("--digest", required=True)
+    parser.add_argument("--pod", default="", help="this pod's name ({{pod.name}})")
+    for flag in (
+        "--param",
+        "--artifact",
+        "--artifact-meta",
+        "--collected",
+        "--collected-meta",
+        "--output-param",
+        "--output-artifact",
+        "--output-meta",
+    ):
+        parser.add_argument(flag, action="append", metavar="NAME=VALUE")
+    args = parser.parse_args(argv)
+    from dagwright.executor import Step, run_step
+
+    spec = ComponentSpec.from_dict(json.loads(args.component))
+    params = _pairs(args.param)
+    artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
+    collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
+    parameters: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    for inp in spec.inputs:
+        if inp.name in params:
+            parameters[inp.name] = decode(params[inp.name], inp.type)
+        elif inp.name in artifact_paths:
+            meta = json.loads(artifact_metas.get(inp.name) or "{}")
+            artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)
+        elif inp.name in collected:
+            metas = json.loads(collected_metas.get(inp.name) or "[]")
+            artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
+    outputs = _pairs(args.output_artifact)
+    step = Step(spec, spec.name, parameters, artifacts, outputs, digest=args.digest)
+    outcome = run_step(step)
+    for name, path in _pairs(args.output_param).items():
+        _write(path, encode(outcome.values[name]))
+    for name, path in _pairs(args.output_meta).items():
+        written = outcome.artifacts[name]
+        meta = {"metadata": written.metadata, "digest": written.digest, "pod": args.pod}
+        _write(path, json.dumps(meta, sort_keys=True))
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def is_list_type(type_str: str) -> bool:
+    return parse(unwrap_optional(type_str))[0] == "list"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

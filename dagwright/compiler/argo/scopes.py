@@ -1,0 +1,156 @@
+"""How a value reaches a task in Argo's nested DAG templates.
+
+Every block is a DAG template; a ParallelFor is two: an outer one holding the looping task
+(``withParam``/``withItems``, and the loop's ``parallelism``) and the body it calls per item. A
+task reads its template's inputs and its sibling tasks' outputs; pipeline parameters are global
+(``{{workflow.parameters.x}}``). So a value made outside a scope enters it as an input, passed
+by each caller on the way down, and a value made inside leaves as an output of each template on
+the way up; leaving a loop body, Argo aggregates it into a JSON list (Collected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.compiler.argo.entry import encode
+from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
+
+
+@dataclass
+class Scope:
+    """One DAG template: its tasks, and the inputs and outputs plumbing added to it."""
+
+    name: str
+    parent: str | None
+    caller: str | None  # the task in the parent scope that calls this template
+    tasks: dict[str, Any] = field(default_factory=dict)  # task name -> DAGTask fields
+    in_params: dict[str, None] = field(default_factory=dict)
+    in_artifacts: dict[str, None] = field(default_factory=dict)
+    out_params: dict[str, str] = field(default_factory=dict)  # name -> valueFrom parameter
+    out_artifacts: dict[str, str] = field(default_factory=dict)  # name -> from
+
+
+def var(*parts: str) -> str:
+    """An Argo variable: ``var("tasks", "a", "outputs")`` is ``{{tasks.a.outputs}}``."""
+    return "{{" + ".".join(parts) + "}}"
+
+
+def body(loop: str) -> str:
+    return f"{loop}-body"
+
+
+class Plumbing:
+    """Resolves IR values to the ``{{...}}`` text a task argument holds in a given scope."""
+
+    def __init__(self, ir: PipelineIR, root: str, template_names: dict[str, str]) -> None:
+        self.ir = ir
+        self.groups = {g.id: g for g in ir.groups}
+        self.scopes: dict[str, Scope] = {root: Scope(root, None, None)}
+        self.root = root
+        self.template_names = template_names  # scope key -> template name
+        for group in ir.groups:  # parents come first
+            outer = self.inner(group.parent)
+            self.scopes[group.id] = Scope(group.id, outer, group.id)
+            if group.kind == "loop":
+                self.scopes[body(group.id)] = Scope(body(group.id), group.id, iterator(group))
+        self.homes = {t.name: self.inner(t.group) for t in ir.tasks}
+
+    def inner(self, block: str | None) -> str:
+        """The scope a block's own tasks live in."""
+        if block is None:
+            return self.root
+        return body(block) if self.groups[block].kind == "loop" else block
+
+    def path(self, scope: str) -> list[str]:
+        chain = [scope]
+        while (parent := self.scopes[chain[-1]].parent) is not None:
+            chain.append(parent)
+        return list(reversed(chain))
+
+    def param(self, value: Value, scope: str) -> str:
+        """The text of a parameter value in ``scope``."""
+        if "constant" in value:
+            return encode(value["constant"])
+        if "param" in value:
+            return var("workflow", "parameters", value["param"])
+        if "loop_item" in value:
+            loop, key = value["loop_item"], value.get("key")
+            name = item_name(loop, key)
+            if scope == body(loop):
+                return var("inputs", "parameters", name)
+            return self._imported(scope, name, value, artifact=False)
+        ref = value.get("collected", value)
+        output = ref["output"] + ("-meta" if value.get("meta") else "")
+        return self._reference(value, ref["task"], output, scope, artifact=False)
+
+    def artifact(self, value: Value, scope: str) -> str:
+        """The ``from`` of an artifact value in ``scope``."""
+        return self._reference(value, value["task"], value["output"], scope, artifact=True)
+
+    def _reference(self, value: Value, task: str, output: str, scope: str, artifact: bool) -> str:
+        kind = "artifacts" if artifact else "parameters"
+        home = self.homes[task]
+        if home == scope:
+            return var("tasks", task, "outputs", kind, output)
+        home_path = self.path(home)
+        if scope in home_path:  # made deeper inside: surfaced by the child scope holding it
+            child = self.scopes[home_path[home_path.index(scope) + 1]]
+            name = self._exported(child.name, value, task, output, artifact)
+            assert child.caller is not None
+            return var("tasks", child.caller, "outputs", kind, name)
+        return self._imported(scope, f"{task}-{output}", value, artifact)
+
+    def _imported(self, scope: str, name: str, value: Value, artifact: bool) -> str:
+        target = self.scopes[scope]
+        known = target.in_artifacts if artifact else target.in_params
+        if name not in known:
+            known[name] = None
+            assert target.parent is not None and target.caller is not None
+            caller = self.scopes[target.parent].tasks[target.caller]
+            source = (
+                self.artifact(value, target.parent)
+                if artifact
+                else self.param(value, target.parent)
+            )
+            caller.setdefault("artifacts" if artifact else "parameters", {})[name] = source
+        return var("inputs", "artifacts" if artifact else "parameters", name)
+
+    def _exported(self, scope: str, value: Value, task: str, output: str, artifact: bool) -> str:
+        target = self.scopes[scope]
+        name = f"{task}-{output}"
+        known = target.out_artifacts if artifact else target.out_params
+        if name not in known:
+            known[name] = self.artifact(value, scope) if artifact else self.param(value, scope)
+        return name
+
+
+def item_name(loop: str, key: str | None) -> str:
+    return f"{loop}-item" + (f"-{key}" if key else "")
+
+
+def iterator(group: GroupIR) -> str:
+    """The name of the task that loops over a ParallelFor's items."""
+    return f"{group.id}-each"
+
+
+def loop_keys(ir: PipelineIR) -> dict[str, set[str]]:
+    """The dict keys of each loop's item that something reads (``item["a"]``)."""
+    found: dict[str, set[str]] = {g.id: set() for g in ir.groups if g.kind == "loop"}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, dict):
+            if "loop_item" in value and value.get("key"):
+                found[value["loop_item"]].add(value["key"])
+            for inner in value.values():
+                visit(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                visit(inner)
+
+    for task in ir.tasks:
+        visit(task.inputs)
+    for group in ir.groups:
+        visit(group.condition)
+        visit(group.items)
+    return found

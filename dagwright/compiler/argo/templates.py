@@ -1,0 +1,141 @@
+"""One Argo container template per dagwright component, running dagwright's step executor."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.scopes import var
+from dagwright.compiler.delivery import CodeDelivery
+from dagwright.components.spec import ComponentSpec
+from dagwright.components.types import element_type
+
+TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
+ROOT = "/tmp/dagwright"
+
+
+def is_collected(type_str: str) -> bool:
+    return element_type(type_str) is not None and element_type(type_str) != "any"
+
+
+def component_template(
+    name: str, spec: ComponentSpec, delivery: CodeDelivery, location: Any, m: Any
+) -> Any:
+    """The Template model of a component.
+
+    Args:
+        name: The template's name.
+        spec: The component.
+        delivery: How the pod gets the code.
+        location: ``location(key) -> dict`` of an artifact's storage fields (``s3``/``gcs``).
+        m: ``hera.workflows.models``.
+    """
+    params = [m.Parameter(name=TASK_PARAM)]
+    artifacts: list[Any] = []
+    carried = json.dumps(
+        delivery.carried_spec(spec).to_dict(), sort_keys=True, separators=(",", ":")
+    )
+    args = [
+        "--component",
+        # "{{" only occurs inside JSON strings here; escaped, Argo cannot take it for a variable
+        carried.replace("{{", "{\\u007b"),
+        "--digest",
+        spec.digest,
+        "--pod",
+        "{{pod.name}}",
+    ]
+    for inp in spec.inputs:
+        if not inp.artifact:
+            default = encode(inp.default) if inp.has_default else None
+            params.append(m.Parameter(name=inp.name, default=default))
+            args += ["--param", f"{inp.name}={{{{inputs.parameters.{inp.name}}}}}"]
+            continue
+        collected = is_collected(inp.type)
+        artifacts.append(m.Artifact(name=inp.name, path=f"{ROOT}/inputs/{inp.name}"))
+        params.append(m.Parameter(name=f"{inp.name}-meta", default="[]" if collected else "{}"))
+        flag = "--collected" if collected else "--artifact"
+        args += [flag, f"{inp.name}={{{{inputs.artifacts.{inp.name}.path}}}}"]
+        args += [f"{flag}-meta", f"{inp.name}={{{{inputs.parameters.{inp.name}-meta}}}}"]
+    out_params: list[Any] = []
+    out_artifacts: list[Any] = []
+    for out in spec.outputs:
+        if out.artifact:
+            task = var("inputs", "parameters", TASK_PARAM)
+            key = f"{var('workflow', 'name')}/{task}/{out.name}/{var('pod', 'name')}"
+            out_artifacts.append(
+                m.Artifact(
+                    name=out.name,
+                    path=f"{ROOT}/outputs/{out.name}",
+                    archive=m.ArchiveStrategy(none=m.NoneStrategy()),
+                    **location(key),
+                )
+            )
+            meta_path = f"{ROOT}/outputs/{out.name}-meta"
+            out_params.append(
+                m.Parameter(name=f"{out.name}-meta", value_from=m.ValueFrom(path=meta_path))
+            )
+            args += ["--output-artifact", f"{out.name}={{{{outputs.artifacts.{out.name}.path}}}}"]
+            args += ["--output-meta", f"{out.name}={{{{outputs.parameters.{out.name}-meta.path}}}}"]
+        else:
+            path = f"{ROOT}/outputs/{out.name}"
+            out_params.append(m.Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
+            args += ["--output-param", f"{out.name}={{{{outputs.parameters.{out.name}.path}}}}"]
+    install = delivery.install_command(spec)
+    run = "python3 -m dagwright.compiler.argo.entry"
+    command = ["sh", "-c", f'{install} && exec {run} "$@"', "sh"] if install else run.split()
+    container = m.Container(
+        image=delivery.image_for(spec),
+        command=command,
+        args=args,
+        env=[m.EnvVar(name=k, value=v) for k, v in spec.env.items()] or None,
+        resources=_resources(spec, m),
+    )
+    retry = None
+    if spec.retry.limit:
+        retry = m.RetryStrategy(
+            limit=m.IntOrString(str(spec.retry.limit)),  # the schema types it as text
+            retry_policy="Always",
+            backoff=m.Backoff(
+                duration=_duration(spec.retry.backoff),
+                factor=m.IntOrString(str(_number(spec.retry.factor))),
+                max_duration=_duration(spec.retry.max_backoff)
+                if spec.retry.max_backoff is not None
+                else None,
+            ),
+        )
+    return m.Template(
+        name=name,
+        inputs=m.Inputs(parameters=params, artifacts=artifacts or None),
+        outputs=m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None)
+        if out_params or out_artifacts
+        else None,
+        container=container,
+        retry_strategy=retry,
+        active_deadline_seconds=m.IntOrString(str(math.ceil(spec.timeout)))
+        if spec.timeout
+        else None,
+        metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
+    )
+
+
+def _resources(spec: ComponentSpec, m: Any) -> Any:
+    res = spec.resources
+    requests = {k: m.Quantity(v) for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
+    limits = {
+        k: m.Quantity(v) for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v
+    }
+    if res.gpu:
+        limits["nvidia.com/gpu"] = m.Quantity(str(res.gpu))  # Kubernetes takes GPUs as limits
+    if not requests and not limits:
+        return None
+    return m.ResourceRequirements(requests=requests or None, limits=limits or None)
+
+
+def _duration(seconds: float) -> str:
+    return f"{_number(seconds)}s"
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

@@ -1,0 +1,227 @@
+"""The IR as an Argo Workflow, WorkflowTemplate or CronWorkflow, built from Hera's models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagwright.compiler.argo import when
+from dagwright.compiler.argo.scopes import Plumbing, body, item_name, iterator, loop_keys, var
+from dagwright.compiler.argo.templates import TASK_PARAM, component_template, is_collected
+from dagwright.errors import ValidationError
+from dagwright.names import to_k8s_name
+from dagwright.pipelines.blocks import blocks
+from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
+
+API_VERSION = "argoproj.io/v1alpha1"
+KINDS = {"workflow": "Workflow", "template": "WorkflowTemplate", "cron": "CronWorkflow"}
+
+
+class WorkflowBuilder:
+    """One pass over the IR to the templates of a workflow spec."""
+
+    def __init__(self, ir: PipelineIR, options: Any) -> None:
+        from hera.workflows import models
+
+        self.m = models
+        self.ir = ir
+        self.options = options
+        self.name = to_k8s_name(ir.name) or "pipeline"
+        taken = set(ir.components)
+        self.root = "main" if "main" not in taken else f"{self.name}-main"
+        names = {self.root: self.root}
+        for group in ir.groups:
+            names[group.id] = group.id
+            if group.kind == "loop":
+                names[body(group.id)] = body(group.id)
+        self.plumbing = Plumbing(ir, self.root, names)
+        self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
+
+    def spec(self) -> Any:
+        """The WorkflowSpec model."""
+        m, options = self.m, self.options
+        for group in self.ir.groups:
+            self._group(group)
+        for task in self.ir.tasks:
+            self._task(task)
+        self._outputs()
+        self._dependencies()
+        templates = [self._dag(scope) for scope in self.plumbing.scopes.values()]
+        templates += [
+            component_template(cid, spec, options.delivery, options.location, m)
+            for cid, spec in self.ir.components.items()
+        ]
+        params = [
+            m.Parameter(
+                name=p.name,
+                value=_text(p.default) if p.has_default else None,
+                description=p.description or None,
+            )
+            for p in self.ir.params
+        ]
+        return m.WorkflowSpec(
+            entrypoint=self.root,
+            arguments=m.Arguments(parameters=params) if params else None,
+            templates=templates,
+            service_account_name=options.service_account,
+            artifact_repository_ref=options.repository_ref(m),
+            ttl_strategy=m.TTLStrategy(
+                seconds_after_success=options.ttl_success,
+                seconds_after_failure=options.ttl_failure,
+            ),
+            pod_gc=m.PodGC(strategy="OnPodSuccess"),
+            workflow_metadata=m.WorkflowMetadata(labels=self._labels()),
+        )
+
+    def _labels(self) -> dict[str, str]:
+        return {"dagwright.dev/pipeline": self.name, **self.options.labels}
+
+    def _call(self, scope: str, name: str, template: str) -> dict[str, Any]:
+        task: dict[str, Any] = {"name": name, "template": template}
+        self.plumbing.scopes[scope].tasks[name] = task
+        return task
+
+    def _group(self, group: GroupIR) -> None:
+        scope = self.plumbing.inner(group.parent)
+        task = self._call(scope, group.id, group.id)
+        if group.kind == "condition":
+            assert group.condition is not None
+            task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
+        if group.kind == "loop":
+            inner = self._call(group.id, iterator(group), body(group.id))
+            items = group.items or {}
+            if "constant" in items:
+                inner["with_items"] = [self.m.Item(v) for v in items["constant"]]
+            else:
+                inner["with_param"] = self.plumbing.param(items, group.id)
+            args = inner.setdefault("parameters", {})
+            args[item_name(group.id, None)] = "{{item}}"
+            for key in sorted(loop_keys(self.ir)[group.id]):
+                args[item_name(group.id, key)] = var("item", key)
+            self.plumbing.scopes[body(group.id)].in_params.update(dict.fromkeys(args))
+
+    def _operand(self, value: dict[str, Any], scope: str) -> tuple[str, str]:
+        type_str = "any"
+        if "param" in value:
+            param = self.ir.param(value["param"])
+            type_str = param.type if param else "any"
+        elif "task" in value:
+            out = self.ir.component_of(value["task"]).output(value["output"])
+            type_str = out.type if out else "any"
+        return self.plumbing.param(value, scope), type_str
+
+    def _task(self, task: TaskIR) -> None:
+        scope = self.plumbing.homes[task.name]
+        exit_of = self.exit_tasks.get(task.name)
+        if exit_of is not None:  # runs as the exit hook of its block's task
+            holder = self.plumbing.scopes[scope].tasks[exit_of.id]
+            target: dict[str, Any] = {"template": task.component}
+            holder["hooks"] = {"exit": target}
+        else:
+            target = self._call(scope, task.name, task.component)
+        spec = self.ir.component_of(task)
+        params = target.setdefault("parameters", {})
+        params[TASK_PARAM] = task.name
+        artifacts = target.setdefault("artifacts", {})
+        for name, value in task.inputs.items():
+            inp = spec.input(name)
+            assert inp is not None
+            if not inp.artifact:
+                params[name] = self.plumbing.param(value, scope)
+            elif "collected" in value and is_collected(inp.type):
+                ref = value["collected"]
+                prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
+                artifacts[name] = self.options.location(prefix)
+                params[f"{name}-meta"] = self.plumbing.param({**value, "meta": True}, scope)
+            else:
+                artifacts[name] = self.plumbing.artifact(value, scope)
+                params[f"{name}-meta"] = self.plumbing.param({**value, "meta": True}, scope)
+
+    def _outputs(self) -> None:
+        scope = self.plumbing.scopes[self.root]
+        for name, value in self.ir.outputs.items():
+            ref = value.get("collected", value)
+            if "task" not in ref:
+                raise ValidationError(
+                    f"Argo target: pipeline output '{name}' is not made by a task",
+                    pipeline=self.ir.name,
+                    field=f"output {name}",
+                    fix="return a task's output (a component that returns the value will do)",
+                )
+            out = self.ir.component_of(ref["task"]).output(ref["output"])
+            assert out is not None
+            if out.artifact:
+                scope.out_artifacts[name] = self.plumbing.artifact(value, self.root)
+            else:
+                scope.out_params[name] = self.plumbing.param(value, self.root)
+
+    def _dependencies(self) -> None:
+        for block_id, block in blocks(self.ir).items():
+            scope = self.plumbing.scopes[self.plumbing.inner(block_id)]
+            for node in block.nodes:
+                upstream = sorted(u for u in block.upstream[node] if u in scope.tasks)
+                if node in scope.tasks and upstream:
+                    scope.tasks[node]["dependencies"] = upstream
+
+    def _dag(self, scope: Any) -> Any:
+        m = self.m
+        tasks = [self._dag_task(fields) for fields in scope.tasks.values()]
+        group = self.plumbing.groups.get(scope.name)
+        parallelism = group.parallelism if group is not None and group.kind == "loop" else None
+        inputs = None
+        if scope.in_params or scope.in_artifacts:
+            inputs = m.Inputs(
+                parameters=[m.Parameter(name=n) for n in scope.in_params] or None,
+                artifacts=[m.Artifact(name=n) for n in scope.in_artifacts] or None,
+            )
+        outputs = None
+        if scope.out_params or scope.out_artifacts:
+            outputs = m.Outputs(
+                parameters=[
+                    m.Parameter(name=n, value_from=m.ValueFrom(parameter=v))
+                    for n, v in scope.out_params.items()
+                ]
+                or None,
+                artifacts=[m.Artifact(name=n, from_=v) for n, v in scope.out_artifacts.items()]
+                or None,
+            )
+        return m.Template(
+            name=scope.name,
+            dag=m.DAGTemplate(tasks=tasks),
+            inputs=inputs,
+            outputs=outputs,
+            parallelism=parallelism,
+        )
+
+    def _dag_task(self, fields: dict[str, Any]) -> Any:
+        m = self.m
+        fields = dict(fields)
+        arguments = self._arguments(fields.pop("parameters", {}), fields.pop("artifacts", {}))
+        hooks = fields.pop("hooks", None)
+        if hooks is not None:
+            exit_task = dict(hooks["exit"])
+            exit_args = self._arguments(
+                exit_task.pop("parameters", {}), exit_task.pop("artifacts", {})
+            )
+            fields["hooks"] = {"exit": m.LifecycleHook(arguments=exit_args, **exit_task)}
+        return m.DAGTask(arguments=arguments, **fields)
+
+    def _arguments(self, params: dict[str, str], artifacts: dict[str, Any]) -> Any:
+        m = self.m
+        if not params and not artifacts:
+            return None
+        arts = []
+        for name, source in artifacts.items():
+            if isinstance(source, str):
+                arts.append(m.Artifact(name=name, from_=source))
+            else:  # a storage location: Collected artifacts, read by key prefix
+                arts.append(m.Artifact(name=name, **source))
+        return m.Arguments(
+            parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
+            artifacts=arts or None,
+        )
+
+
+def _text(value: Any) -> str:
+    from dagwright.compiler.argo.entry import encode
+
+    return encode(value)

@@ -1,0 +1,268 @@
+"""A test stand-in for the Argo controller. It is not Argo: no Argo controller runs here.
+
+It walks a compiled Workflow the way the controller does, as far as dagwright's specs use it:
+DAG templates in dependency order (``dependencies``), ``when`` evaluated after substituting
+``{{...}}`` placeholders (govaluate's ``&&``, ``||``, ``!``, quoted strings), ``withItems`` /
+``withParam`` fan-out with ``{{item}}`` and ``{{item.key}}`` and a loop template's
+``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo does (each
+value parsed as JSON when it parses), exit hooks, ``retryStrategy.limit`` and
+``activeDeadlineSeconds``. Each container template's command runs as a local subprocess with
+its own folder standing in for the pod's paths; output parameters are read from their files,
+and artifacts are kept in a folder standing in for the artifact repository, under their keys.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
+
+
+@dataclass
+class Node:
+    """One task's outcome: phase, output parameters (text) and artifacts (local paths)."""
+
+    phase: str
+    params: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+class ArgoControllerStandIn:
+    """Runs one compiled Workflow manifest locally (see the module docstring)."""
+
+    def __init__(self, manifest: dict[str, Any], folder: Path) -> None:
+        self.spec = manifest["spec"]
+        self.templates = {t["name"]: t for t in self.spec["templates"]}
+        self.folder = folder
+        self.repository = folder / "repository"
+        self.name = manifest["metadata"].get("generateName", "wf-") + "stand-in"
+        self.pods = itertools.count()
+        self.ran: list[str] = []  # container templates run, in order: what Argo would schedule
+        bin_dir = folder / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        python3 = bin_dir / "python3"
+        if not python3.exists():
+            python3.symlink_to(sys.executable)  # pods say python3; here it is this interpreter
+        self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(self, arguments: dict[str, str] | None = None) -> Node:
+        """Run the entrypoint; the result holds the entry template's outputs."""
+        given = dict(arguments or {})
+        self.parameters = {
+            p["name"]: given.pop(p["name"], p.get("value", ""))
+            for p in self.spec.get("arguments", {}).get("parameters", [])
+        }
+        assert not given, f"unknown arguments {given}"
+        return self.template(self.spec["entrypoint"], {}, {})
+
+    # substitution
+
+    def substitute(self, text: str, scope: dict[str, str]) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1).strip()
+            if name in scope:
+                return scope[name]
+            if name.startswith("workflow.parameters."):
+                return self.parameters[name.split(".", 2)[2]]
+            if name == "workflow.name":
+                return self.name
+            raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
+
+        return _VARIABLE.sub(value, text)
+
+    # templates
+
+    def template(self, name: str, params: dict[str, str], artifacts: dict[str, str]) -> Node:
+        template = self.templates[name]
+        inputs = template.get("inputs", {})
+        scope = {}
+        for p in inputs.get("parameters", []):
+            scope[f"inputs.parameters.{p['name']}"] = params.get(p["name"], p.get("default"))
+            assert scope[f"inputs.parameters.{p['name']}"] is not None, f"{name}: {p['name']}"
+        if "dag" in template:
+            return self.dag(template, scope, artifacts)
+        return self.container(template, scope, artifacts)
+
+    def dag(
+        self, template: dict[str, Any], scope: dict[str, str], artifacts: dict[str, str]
+    ) -> Node:
+        tasks = {t["name"]: t for t in template["dag"]["tasks"]}
+        nodes: dict[str, Node] = {}
+        artifact_scope = {f"inputs.artifacts.{k}": v for k, v in artifacts.items()}
+        while len(nodes) < len(tasks):
+            ready = [
+                t
+                for name, t in tasks.items()
+                if name not in nodes and all(d in nodes for d in t.get("dependencies", []))
+            ]
+            for task in ready:
+                blocked = any(
+                    nodes[d].phase not in ("Succeeded", "Skipped")
+                    for d in task.get("dependencies", [])
+                )
+                nodes[task["name"]] = (
+                    Node("Omitted") if blocked else self.task(task, scope, artifact_scope, nodes)
+                )
+        phase = "Failed" if any(n.phase == "Failed" for n in nodes.values()) else "Succeeded"
+        out = Node(phase)
+        if phase == "Succeeded":
+            task_scope = self._task_scope(nodes)
+            for p in template.get("outputs", {}).get("parameters", []):
+                out.params[p["name"]] = self.substitute(
+                    p["valueFrom"]["parameter"], {**scope, **task_scope}
+                )
+            for a in template.get("outputs", {}).get("artifacts", []):
+                out.artifacts[a["name"]] = self._artifact_from(
+                    a["from"], task_scope, artifact_scope
+                )
+        return out
+
+    def _task_scope(self, nodes: dict[str, Node]) -> dict[str, str]:
+        found = {}
+        for name, node in nodes.items():
+            for key, value in node.params.items():
+                found[f"tasks.{name}.outputs.parameters.{key}"] = value
+            for key, value in node.artifacts.items():
+                found[f"tasks.{name}.outputs.artifacts.{key}"] = value
+        return found
+
+    def _artifact_from(self, text: str, tasks: dict[str, str], inputs: dict[str, str]) -> str:
+        name = text.strip()[2:-2].strip()
+        return {**tasks, **inputs}[name]
+
+    def task(
+        self,
+        task: dict[str, Any],
+        scope: dict[str, str],
+        artifact_scope: dict[str, str],
+        nodes: dict[str, Node],
+    ) -> Node:
+        local = {**scope, **self._task_scope(nodes)}
+        if "when" in task and not evaluate(self.substitute(task["when"], local)):
+            return Node("Skipped")
+        if "withItems" in task or "withParam" in task:
+            items = task.get("withItems")
+            if items is None:
+                items = json.loads(self.substitute(task["withParam"], local))
+            node = self.fan_out(task, items, local, artifact_scope)
+        else:
+            node = self.call(task, local, artifact_scope)
+        hook = task.get("hooks", {}).get("exit")
+        if hook is not None:
+            self.call(hook, local, artifact_scope)
+        return node
+
+    def call(
+        self, task: dict[str, Any], scope: dict[str, str], artifact_scope: dict[str, str]
+    ) -> Node:
+        args = task.get("arguments", {})
+        params = {p["name"]: self.substitute(p["value"], scope) for p in args.get("parameters", [])}
+        artifacts = {}
+        for a in args.get("artifacts", []):
+            if "from" in a:
+                artifacts[a["name"]] = self._artifact_from(
+                    a["from"],
+                    {k: v for k, v in scope.items() if ".artifacts." in k},
+                    artifact_scope,
+                )
+            else:  # a location: read every object under the key prefix
+                location = a.get("s3") or a.get("gcs")
+                artifacts[a["name"]] = str(
+                    self.repository / self.substitute(location["key"], scope)
+                )
+        return self.template(task["template"], params, artifacts)
+
+    def fan_out(
+        self,
+        task: dict[str, Any],
+        items: list[Any],
+        scope: dict[str, str],
+        artifact_scope: dict[str, str],
+    ) -> Node:
+        def one(item: Any) -> Node:
+            local = {**scope, "item": item if isinstance(item, str) else json.dumps(item)}
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    local[f"item.{key}"] = value if isinstance(value, str) else json.dumps(value)
+            return self.call(task, local, artifact_scope)
+
+        results = [one(item) for item in items]  # one at a time: parallelism is not the point
+        phase = "Failed" if any(r.phase == "Failed" for r in results) else "Succeeded"
+        aggregated: dict[str, list[Any]] = {}
+        for result in results:
+            for key, value in result.params.items():
+                aggregated.setdefault(key, []).append(_json_or_text(value))
+        return Node(phase, {k: json.dumps(v) for k, v in aggregated.items()})
+
+    def container(
+        self, template: dict[str, Any], scope: dict[str, str], artifacts: dict[str, str]
+    ) -> Node:
+        pod = f"{self.name}-{template['name']}-{next(self.pods)}"
+        home = self.folder / "pods" / pod
+        local = {**scope, "pod.name": pod}
+        for a in template.get("inputs", {}).get("artifacts", []):
+            local[f"inputs.artifacts.{a['name']}.path"] = artifacts[a["name"]]
+        outputs = template.get("outputs", {})
+        for p in outputs.get("parameters", []):
+            local[f"outputs.parameters.{p['name']}.path"] = str(home / "out" / p["name"])
+        for a in outputs.get("artifacts", []):
+            local[f"outputs.artifacts.{a['name']}.path"] = str(home / "art" / a["name"])
+        box = template["container"]
+        command = [self.substitute(c, local) for c in box["command"] + box.get("args", [])]
+        env = {**self.env, **{e["name"]: e["value"] for e in box.get("env", [])}}
+        timeout = template.get("activeDeadlineSeconds")
+        tries = 1 + int(template.get("retryStrategy", {}).get("limit", 0))
+        self.ran.append(template["name"])
+        for _ in range(tries):
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir(parents=True)
+            try:
+                proc = subprocess.run(
+                    command,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=float(timeout) if timeout else None,
+                )
+            except subprocess.TimeoutExpired:
+                continue
+            if proc.returncode == 0:
+                break
+        else:
+            return Node("Failed")
+        node = Node("Succeeded")
+        for p in outputs.get("parameters", []):
+            node.params[p["name"]] = (home / "out" / p["name"]).read_text(encoding="utf-8")
+        for a in outputs.get("artifacts", []):
+            location = a.get("s3") or a.get("gcs")
+            stored = self.repository / self.substitute(location["key"], local)
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            source = home / "art" / a["name"]
+            copy = shutil.copytree if source.is_dir() else shutil.copyfile
+            copy(source, stored)
+            node.artifacts[a["name"]] = str(stored)
+        return node
+
+
+def _json_or_text(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def evaluate(expression: str) -> bool:
+    """A substituted ``when`` expression, in govaluate's syntax, evaluated."""
+    python = expression.replace("&&", " and ").replace("||", " or ")
+    python = re.sub(r"!(?!=)", " not ", python)
+    names = {"true": True, "false": False, "null": None, "__builtins__": {}}
+    return bool(eval(python, names, {}))  # the test's own compiled expression
