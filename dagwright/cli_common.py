@@ -85,5 +85,43 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def compile_options(values: dict[str, Any]) -> dict[str, Any]:
     """The target options given on the command line, as ``compile_ir`` takes them."""
-    renamed = {"dagwright_requirement": "dagwright"}
+    renamed = {"dagwright_requirement": "dagwright", "argo_kind": "kind"}
     return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
+
+
+def argo_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options only the Argo target takes."""
+    options = [
+        click.option("--service-account", default=None, help="Argo: the pods' service account."),
+        click.option(
+            "--artifact-repository",
+            default=None,
+            help="Argo: s3 or gcs (the cluster's default repository of that kind), or "
+            "s3://bucket/prefix, gs://bucket/prefix.",
+        ),
+        click.option(
+            "--artifact-repository-ref",
+            default=None,
+            help="Argo: CONFIGMAP[:KEY] naming the artifact repository to use.",
+        ),
+        click.option("--artifact-endpoint", default=None, help="Argo: S3 endpoint (MinIO...)."),
+        click.option(
+            "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
+        ),
+        click.option("--timezone", default=None, help="Argo cron: IANA timezone."),
+        click.option(
+            "--concurrency-policy",
+            type=click.Choice(["Allow", "Forbid", "Replace"]),
+            default=None,
+            help="Argo cron: what to do when a run is due while one runs (default Forbid).",
+        ),
+        click.option(
+            "--starting-deadline-seconds",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Argo cron: how late a missed run may still start.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import compile_options, load_target, reported, target_options
+from dagwright.cli_common import (
+    argo_options,
+    compile_options,
+    load_target,
+    reported,
+    target_options,
+)
 
 
 @click.command(name="compile")
@@ -21,8 +27,17 @@ from dagwright.cli_common import compile_options, load_target, reported, target_
     "kind",
     default="ir",
     show_default=True,
-    help="What to write: ir or kfp (argo as it arrives).",
+    help="What to write: ir, kfp or argo.",
 )
+@click.option(
+    "--kind",
+    "argo_kind",
+    type=click.Choice(["workflow", "template", "cron"]),
+    default=None,
+    help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
+)
+@click.option("--cron", "schedule", default=None, help="Argo cron: five-field schedule.")
+@click.option("--namespace", default=None, help="Argo: metadata.namespace.")
 @click.option(
     "-o",
     "--output",
@@ -31,6 +46,7 @@ from dagwright.cli_common import compile_options, load_target, reported, target_
     help="File to write; standard output when left out.",
 )
 @target_options
+@argo_options
 def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
