@@ -118,3 +118,24 @@ def test_iris_example_runs_under_the_stand_in_like_dagwright_run(tmp_path: Path)
         assert node.phase == "Succeeded" and ours.succeeded
         assert float(node.params["output"]) == pytest.approx(ours.outputs["output"])
         assert ("publish" in stand_in.ran) == (threshold < 0.9)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["name_clash", "untyped_nested", "empty_block", "explicit_none", "fixed_condition"],
+)
+def test_edge_case_runs_under_the_stand_in_like_dagwright_run(name: str, tmp_path: Path) -> None:
+    import kfp_edge_cases as edges
+
+    node, ours, theirs, mine = run_both(getattr(edges, name), tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine
+
+
+def test_a_condition_on_an_item_field_runs_only_matching_iterations(tmp_path: Path) -> None:
+    import kfp_edge_cases as edges
+
+    manifest = yaml.safe_load(dagwright.compile(edges.field_condition, target="argo"))
+    stand_in = ArgoControllerStandIn(manifest, tmp_path)
+    assert stand_in.run().phase == "Succeeded"
+    assert stand_in.ran == ["show"]  # only the item with b = 3 > 2

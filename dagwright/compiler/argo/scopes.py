@@ -43,12 +43,11 @@ def body(loop: str) -> str:
 class Plumbing:
     """Resolves IR values to the ``{{...}}`` text a task argument holds in a given scope."""
 
-    def __init__(self, ir: PipelineIR, root: str, template_names: dict[str, str]) -> None:
+    def __init__(self, ir: PipelineIR, root: str) -> None:
         self.ir = ir
         self.groups = {g.id: g for g in ir.groups}
         self.scopes: dict[str, Scope] = {root: Scope(root, None, None)}
         self.root = root
-        self.template_names = template_names  # scope key -> template name
         for group in ir.groups:  # parents come first
             outer = self.inner(group.parent)
             self.scopes[group.id] = Scope(group.id, outer, group.id)

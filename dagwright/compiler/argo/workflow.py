@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from dagwright.compiler.argo import when
@@ -26,14 +27,19 @@ class WorkflowBuilder:
         self.ir = ir
         self.options = options
         self.name = to_k8s_name(ir.name) or "pipeline"
+        # a block with no task inside does nothing, and Argo refuses a DAG without tasks
+        full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
+        kept = [g for g in ir.groups if g.id in full]
+        self.ir = ir = dataclasses.replace(ir, groups=kept)
         taken = set(ir.components)
-        self.root = "main" if "main" not in taken else f"{self.name}-main"
-        names = {self.root: self.root}
+        self.root = _free("main", taken)
+        # block templates keep their ids unless a component has the name already
+        self.template_of = {self.root: self.root}
         for group in ir.groups:
-            names[group.id] = group.id
-            if group.kind == "loop":
-                names[body(group.id)] = body(group.id)
-        self.plumbing = Plumbing(ir, self.root, names)
+            keys = [group.id, body(group.id)] if group.kind == "loop" else [group.id]
+            for key in keys:
+                self.template_of[key] = _free(key, taken)
+        self.plumbing = Plumbing(ir, self.root)
         self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
 
     def spec(self) -> Any:
@@ -82,12 +88,12 @@ class WorkflowBuilder:
 
     def _group(self, group: GroupIR) -> None:
         scope = self.plumbing.inner(group.parent)
-        task = self._call(scope, group.id, group.id)
+        task = self._call(scope, group.id, self.template_of[group.id])
         if group.kind == "condition":
             assert group.condition is not None
             task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
         if group.kind == "loop":
-            inner = self._call(group.id, iterator(group), body(group.id))
+            inner = self._call(group.id, iterator(group), self.template_of[body(group.id)])
             items = group.items or {}
             if "constant" in items:
                 inner["with_items"] = [self.m.Item(v) for v in items["constant"]]
@@ -185,7 +191,7 @@ class WorkflowBuilder:
                 or None,
             )
         return m.Template(
-            name=scope.name,
+            name=self.template_of[scope.name],
             dag=m.DAGTemplate(tasks=tasks),
             inputs=inputs,
             outputs=outputs,
@@ -219,6 +225,16 @@ class WorkflowBuilder:
             parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
             artifacts=arts or None,
         )
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``...: the first one no template has; taken then."""
+    found, n = name, 1
+    while found in taken:
+        n += 1
+        found = f"{name}-{n}"
+    taken.add(found)
+    return found
 
 
 def _text(value: Any) -> str:
