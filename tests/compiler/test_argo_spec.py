@@ -329,3 +329,16 @@ def test_cli_compiles_each_kind_and_a_saved_ir(tmp_path: Path) -> None:
         )
     result = runner.invoke(cli, ["compile", example, "-t", "argo", "--kind", "cron"])
     assert result.exit_code == 2 and "schedule" in result.output
+
+
+def test_waiting_for_an_exit_task_is_refused() -> None:
+    @pipeline
+    def p(journal: str = "/tmp") -> str:
+        cleanup = corpus.note(journal=journal, text="cleanup").named("cleanup")
+        with dagwright.ExitHandler(cleanup):
+            corpus.note(journal=journal, text="body")
+        return corpus.note(journal=journal, text=cleanup.output).named("after").output
+
+    with pytest.raises(ValidationError, match="exit hook") as err:
+        manifest(p)
+    assert err.value.task == "after"

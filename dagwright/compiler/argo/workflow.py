@@ -164,6 +164,16 @@ class WorkflowBuilder:
         for block_id, block in blocks(self.ir).items():
             scope = self.plumbing.scopes[self.plumbing.inner(block_id)]
             for node in block.nodes:
+                hooked = sorted(u for u in block.upstream[node] if u in self.exit_tasks)
+                if hooked:
+                    raise ValidationError(
+                        f"Argo target: '{node}' waits for the exit task '{hooked[0]}', which "
+                        "runs as its block's exit hook and cannot be waited for",
+                        pipeline=self.ir.name,
+                        task=node,
+                        fix="let the exit task end the pipeline, or use .after on the block's "
+                        "last task instead",
+                    )
                 upstream = sorted(u for u in block.upstream[node] if u in scope.tasks)
                 if node in scope.tasks and upstream:
                     scope.tasks[node]["dependencies"] = upstream
