@@ -258,9 +258,9 @@ def main() -> None:
 
 def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
-    from dagwright.cli_remote import schedule, submit
+    from dagwright.cli_remote import delete, schedule, submit
 
-    for command in (compile_command, dockerfile, submit, schedule):
+    for command in (compile_command, dockerfile, submit, schedule, delete):
         cli.add_command(command)
 
 

@@ -1,7 +1,10 @@
-"""``dagwright submit`` and ``dagwright schedule``: compile a pipeline and send it to a cluster.
+"""``dagwright submit``, ``dagwright schedule`` and ``dagwright delete``: compile a pipeline and
+send it to a cluster, or remove what was sent.
 
-Only Kubeflow Pipelines (``--target kfp``) for now; Argo joins later. ``dagwright.cli``
-registers these commands. kfp itself is imported only when a command runs.
+Kubeflow Pipelines (``--target kfp``: runs and recurring runs through ``kfp.Client``) and Argo
+Workflows (``--target argo``: Workflows, WorkflowTemplates and CronWorkflows through Hera's
+``WorkflowsService``). ``dagwright.cli`` registers these commands. kfp and hera are imported
+only when a command runs.
 
 Exit codes, as for the other commands: 0 success, 1 the run failed or the server refused or
 could not be reached, 2 bad input (nothing was sent).
@@ -18,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from dagwright.cli_common import (
     EXIT_FAILED,
+    argo_options,
     compile_options,
     load_target,
     parse_params,
@@ -29,17 +34,17 @@ from dagwright.cli_common import (
 )
 from dagwright.errors import ValidationError
 
-SENDS_TO = ("kfp",)
-# options handed to dagwright.remote.kfp as they are; the rest are compile options
-_REMOTE_KEYS = (
-    "host",
-    "namespace",
-    "experiment",
-    "token",
-    "upload",
-    "pipeline_name",
-    "version_name",
-)
+SENDS_TO = ("kfp", "argo")
+# options handed to the remote module as they are; the rest are compile options
+_REMOTE_KEYS = ("host", "namespace", "token")
+_KFP_KEYS = ("experiment", "upload", "pipeline_name", "version_name")
+_ARGO_KEYS = ("lint", "insecure_skip_verify")
+# options that only one target reads: given for the other, they are refused, not ignored
+# (compile options are refused by compile_ir itself)
+_ONLY_FOR = {
+    **dict.fromkeys(_KFP_KEYS + ("max_concurrency", "catchup"), "kfp"),
+    **dict.fromkeys(_ARGO_KEYS, "argo"),
+}
 
 
 def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -48,36 +53,52 @@ def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "-t",
             "--target",
-            "kind",
+            "to",
             default="kfp",
             show_default=True,
-            help="Where to send it: kfp (argo as it arrives).",
+            help="Where to send it: kfp or argo.",
         ),
         click.option(
             "--host",
             default=None,
             help="KFP API endpoint, e.g. http://localhost:8080 (default: "
-            "$KF_PIPELINES_ENDPOINT, else found through the kube config).",
+            "$KF_PIPELINES_ENDPOINT, else found through the kube config); or argo-server URL, "
+            "e.g. https://localhost:2746 (default: $ARGO_SERVER).",
         ),
-        click.option("--namespace", default=None, help="Kubernetes namespace (multi-user KFP)."),
         click.option(
-            "--experiment", default=None, help="Experiment name; created when missing (Default)."
+            "--namespace",
+            default=None,
+            help="Kubernetes namespace (multi-user KFP; Argo: default the manifest's, else "
+            "$ARGO_NAMESPACE).",
         ),
         click.option(
             "--token",
-            envvar="KFP_TOKEN",
-            show_envvar=True,
             default=None,
-            help="Bearer token; without one, existing kube credentials are used.",
+            help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
+            "existing kube credentials.",
+        ),
+        click.option(
+            "--experiment",
+            default=None,
+            help="KFP: experiment name; created when missing (Default).",
         ),
         click.option(
             "--upload",
             is_flag=True,
-            help="Upload as a pipeline (a new version if it exists) and run that version.",
+            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
         ),
-        click.option("--pipeline-name", default=None, help="Pipeline name for --upload."),
+        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
         click.option(
-            "--version-name", default=None, help="Version name for --upload (default: time)."
+            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
+        ),
+        click.option(
+            "--lint", is_flag=True, help="Argo: have the server lint it first; stop on problems."
+        ),
+        click.option(
+            "-k",
+            "--insecure-skip-verify",
+            is_flag=True,
+            help="Argo: do not check the server's TLS certificate.",
         ),
         click.option(
             "-p",
@@ -90,18 +111,34 @@ def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
     ]
     for option in reversed(options):
         command = option(command)
-    return target_options(command)
+    return argo_options(target_options(command))
+
+
+def _check_target(to: str) -> None:
+    """A target we send to, and no option given that only the other target reads."""
+    if to not in SENDS_TO:
+        raise ValidationError(
+            f"cannot send to '{to}'", field="--target", fix="use --target kfp or --target argo"
+        )
+    ctx = click.get_current_context()
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    for param in ctx.command.params:
+        only = _ONLY_FOR.get(param.name or "")
+        if only and only != to and ctx.get_parameter_source(param.name or "") in given:
+            flag = max(param.opts, key=len)
+            raise ValidationError(
+                f"{flag} is for --target {only}", field=flag, fix="leave it out for " + to
+            )
 
 
 @contextmanager
 def _compiled(
-    target: str, kind: str, params: tuple[str, ...], options: dict[str, Any]
-) -> Iterator[tuple[Any, Path, dict[str, Any]]]:
-    """The IR, its compiled package in a temporary folder, and the typed arguments given."""
+    ir: Any, to: str, params: tuple[str, ...], options: dict[str, Any]
+) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The compiled package in a temporary folder, and the typed arguments given."""
     from dagwright.compiler import compile_ir
     from dagwright.pipelines.arguments import bind_arguments
 
-    ir = load_target(target)
     given = parse_params(params)
     # only the values given: the package carries the defaults
     arguments = {k: v for k, v in bind_arguments(ir, given, as_text=True).items() if k in given}
@@ -109,19 +146,10 @@ def _compiled(
         package = Path(folder) / f"{ir.name}.yaml"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            compile_ir(ir, kind, package, **compile_options(options))
+            compile_ir(ir, to, package, **compile_options(options))
         for warning in caught:
             click.echo(f"warning: {warning.message}", err=True)
-        yield ir, package, arguments
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in SENDS_TO:
-        raise ValidationError(
-            f"cannot send to '{kind}' yet",
-            field="--target",
-            fix="use --target kfp (Argo submission comes later)",
-        )
+        yield package, arguments
 
 
 @contextmanager
@@ -136,10 +164,29 @@ def _remote_errors() -> Iterator[None]:
         sys.exit(EXIT_FAILED)
 
 
+def _argo_remote(remote: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+    """What ``dagwright.remote.argo`` takes of the command's remote options."""
+    verify = not flags["insecure_skip_verify"]
+    return {**remote, "lint": flags["lint"], "verify_ssl": verify, "echo": click.echo}
+
+
 @click.command()
 @click.argument("target")
 @_remote_options
-@click.option("--run-name", default=None, help="The run's name (default: pipeline and time).")
+@click.option(
+    "--kind",
+    "argo_kind",
+    type=click.Choice(["workflow", "template", "cron"]),
+    default=None,
+    help="Argo: create a Workflow (default), or create or update a WorkflowTemplate or a "
+    "CronWorkflow (on the pipeline's own schedule).",
+)
+@click.option(
+    "--run-name",
+    default=None,
+    help="The run's name (KFP default: pipeline and time; Argo: the server completes "
+    "generateName), or the WorkflowTemplate's or CronWorkflow's name.",
+)
 @click.option(
     "--wait/--no-wait",
     default=False,
@@ -160,30 +207,53 @@ def _remote_errors() -> Iterator[None]:
 )
 def submit(
     target: str,
-    kind: str,
+    to: str,
     params: tuple[str, ...],
+    run_name: str | None,
     wait: bool,
     timeout: float | None,
     poll_interval: float,
     **options: Any,
 ) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) and start a run on the cluster."""
-    from dagwright.remote import kfp
-
-    remote = {k: options.pop(k) for k in _REMOTE_KEYS + ("run_name",)}
+    remote = {k: options.pop(k) for k in _REMOTE_KEYS}
+    kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
+    argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
+    waits: dict[str, Any] = {"wait": wait, "timeout": timeout, "poll_interval": poll_interval}
+    kind = options.get("argo_kind") or "workflow"
     with reported(), _remote_errors():
-        _check_kind(kind)
-        with _compiled(target, kind, params, options) as (_ir, package, arguments):
-            result = kfp.submit(
-                package,
-                arguments=arguments,
-                wait=wait,
-                timeout=timeout,
-                poll_interval=poll_interval,
-                echo=click.echo,
-                **remote,
+        _check_target(to)
+        if kind != "workflow" and (wait or timeout is not None):
+            raise ValidationError(
+                f"--kind {kind} makes no run to wait for", field="--wait", fix="leave it out"
             )
-    if wait and not result.succeeded:
+        ir = load_target(target)
+        with _compiled(ir, to, params, options) as (package, arguments):
+            if to == "argo":
+                from dagwright.remote import argo
+
+                runs = waits if kind == "workflow" else {}
+                result: Any = argo.send(
+                    package,
+                    kind,
+                    arguments=arguments,
+                    name=run_name,
+                    **runs,
+                    **_argo_remote(remote, argo_flags),
+                )
+            else:
+                from dagwright.remote import kfp
+
+                result = kfp.submit(
+                    package,
+                    arguments=arguments,
+                    run_name=run_name,
+                    echo=click.echo,
+                    **waits,
+                    **remote,
+                    **kfp_only,
+                )
+    if wait and not getattr(result, "succeeded", True):
         sys.exit(EXIT_FAILED)
 
 
@@ -193,26 +263,30 @@ def submit(
 @click.option(
     "--cron",
     default=None,
-    help="Five-field cron, e.g. '0 3 * * *'; KFP gets six fields, seconds first "
-    "('0 0 3 * * *'). Default: the pipeline's own schedule.",
+    help="Five-field cron, e.g. '0 3 * * *' (KFP gets six fields, seconds first: "
+    "'0 0 3 * * *'). Default: the pipeline's own schedule.",
 )
-@click.option("--name", default=None, help="The recurring run's name (default: the pipeline's).")
+@click.option(
+    "--name",
+    default=None,
+    help="The KFP recurring run's or Argo CronWorkflow's name (default: the pipeline's).",
+)
 @click.option(
     "--max-concurrency",
     type=click.IntRange(1, 10),
     default=1,
     show_default=True,
-    help="Runs of it that may run at once.",
+    help="KFP: runs of it that may run at once (Argo: --concurrency-policy).",
 )
 @click.option(
     "--catchup/--no-catchup",
     default=False,
     show_default=True,
-    help="Start the runs missed while KFP was behind or the schedule paused.",
+    help="KFP: start the runs missed while KFP was behind or the schedule paused.",
 )
 def schedule(
     target: str,
-    kind: str,
+    to: str,
     params: tuple[str, ...],
     cron: str | None,
     name: str | None,
@@ -220,23 +294,35 @@ def schedule(
     catchup: bool,
     **options: Any,
 ) -> None:
-    """Compile TARGET and make it a recurring run on the cluster (KFP recurring runs)."""
-    from dagwright.remote import kfp
-
+    """Compile TARGET and make it a recurring run on the cluster (KFP recurring runs, Argo
+    CronWorkflows: created, or updated when one of that name exists)."""
     remote = {k: options.pop(k) for k in _REMOTE_KEYS}
+    kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
+    argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
     with reported(), _remote_errors():
-        _check_kind(kind)
+        _check_target(to)
+        from dagwright.remote import argo, kfp
+
+        check: Callable[..., str] = argo.argo_cron if to == "argo" else kfp.kfp_cron
         if cron is not None:
-            kfp.kfp_cron(cron, field="--cron")  # a bad --cron fails before anything is loaded
-        with _compiled(target, kind, params, options) as (ir, package, arguments):
-            cron = cron or ir.schedule
-            if not cron:
-                raise ValidationError(
-                    f"pipeline '{ir.name}' has no schedule",
-                    field="--cron",
-                    fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
+            check(cron, field="--cron")  # a bad --cron fails before anything is loaded
+        ir = load_target(target)
+        cron = cron or ir.schedule
+        if not cron:
+            raise ValidationError(
+                f"pipeline '{ir.name}' has no schedule",
+                field="--cron",
+                fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
+            )
+        check(cron, field="--cron")
+        if to == "argo":
+            options.update(argo_kind="cron", schedule=cron)
+        with _compiled(ir, to, params, options) as (package, arguments):
+            if to == "argo":
+                argo.apply_cron(
+                    package, arguments=arguments, name=name, **_argo_remote(remote, argo_flags)
                 )
-            kfp.kfp_cron(cron, field="--cron")
+                return
             kfp.schedule(
                 package,
                 cron=cron,
@@ -246,4 +332,33 @@ def schedule(
                 catchup=catchup,
                 echo=click.echo,
                 **remote,
+                **kfp_only,
             )
+
+
+@click.command()
+@click.argument("name")
+@click.option("-t", "--target", "to", default="argo", show_default=True, help="Where: argo (only).")
+@click.option(
+    "--kind",
+    type=click.Choice(["template", "cron"]),
+    required=True,
+    help="Delete a WorkflowTemplate or a CronWorkflow.",
+)
+@click.option("--host", default=None, help="argo-server URL (default: $ARGO_SERVER).")
+@click.option("--namespace", default=None, help="Its namespace (default: $ARGO_NAMESPACE).")
+@click.option("--token", default=None, help="Bearer token (default: $ARGO_TOKEN).")
+@click.option(
+    "-k", "--insecure-skip-verify", is_flag=True, help="Do not check the TLS certificate."
+)
+def delete(name: str, to: str, kind: str, insecure_skip_verify: bool, **remote: Any) -> None:
+    """Delete the WorkflowTemplate or CronWorkflow NAME that submit or schedule made."""
+    with reported(), _remote_errors():
+        if to != "argo":
+            raise ValidationError(
+                f"cannot delete from '{to}'", field="--target", fix="use --target argo"
+            )
+        from dagwright.remote import argo
+
+        remove = argo.delete_template if kind == "template" else argo.delete_cron
+        remove(name, verify_ssl=not insecure_skip_verify, echo=click.echo, **remote)

@@ -1,7 +1,8 @@
-"""Sending compiled pipelines to clusters: ``dagwright.remote.kfp`` for Kubeflow Pipelines.
+"""Sending compiled pipelines to clusters: ``dagwright.remote.kfp`` for Kubeflow Pipelines,
+``dagwright.remote.argo`` for Argo Workflows.
 
-Argo Workflows joins later. Each target module imports its client library only when called,
-so ``import dagwright`` stays light.
+Each target module imports its client library (kfp, hera) only when called, so ``import
+dagwright`` stays light.
 """
 
 from __future__ import annotations

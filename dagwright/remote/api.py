@@ -10,7 +10,9 @@ from typing import Any
 
 from dagwright.errors import ValidationError
 
-SENDS_TO = ("kfp",)
+SENDS_TO = ("kfp", "argo")
+# schedule options that Argo takes as compile options (they are fields of the CronWorkflow)
+_ARGO_CRON_OPTIONS = ("timezone", "concurrency_policy", "starting_deadline_seconds")
 
 
 @contextmanager
@@ -21,9 +23,9 @@ def compiled(pipeline: Any, target: str, options: dict[str, Any]) -> Iterator[tu
 
     if target not in SENDS_TO:
         raise ValidationError(
-            f"cannot send to '{target}' yet",
+            f"cannot send to '{target}'",
             field="target",
-            fix=f"use one of {', '.join(SENDS_TO)} (Argo submission comes later)",
+            fix=f"use one of {', '.join(SENDS_TO)}",
         )
     ir = to_ir(pipeline)
     with tempfile.TemporaryDirectory(prefix="dagwright-submit-") as folder:
@@ -44,18 +46,30 @@ def submit(
 
     Args:
         pipeline: A @pipeline, a Pipeline builder, an IR or an IR file.
-        target: "kfp".
+        target: "kfp" or "argo".
         arguments: Pipeline parameter values.
         compile_options: Target options (see ``dagwright.compiler.compile_ir``).
-        **remote: Where and how to send it: ``host``, ``namespace``, ``experiment``, ``token``,
-            ``upload``, ``wait``... (see ``dagwright.remote.kfp.submit``).
+        **remote: Where and how to send it. KFP: ``host``, ``namespace``, ``experiment``,
+            ``token``, ``upload``, ``wait``... (see ``dagwright.remote.kfp.submit``). Argo:
+            ``kind`` ("workflow", default; "template" or "cron" create or update a
+            WorkflowTemplate or CronWorkflow), ``host``, ``namespace``, ``token``, ``lint``,
+            ``wait``... (see ``dagwright.remote.argo.submit`` and ``send``).
 
     Returns:
-        The submission (run id, URL and, with ``wait=True``, its final state).
+        The submission (KFP: run id, URL; Argo: workflow name, URL; with ``wait=True``, its
+        final state), or for an Argo template or cron what was created or updated.
     """
+    options = dict(compile_options or {})
+    if target == "argo":
+        from dagwright.remote import argo
+
+        kind = remote.pop("kind", "workflow")
+        argo.check_kind(kind)
+        with compiled(pipeline, target, {**options, "kind": kind}) as (_ir, manifest):
+            return argo.send(manifest, kind, arguments=arguments, **remote)
     from dagwright.remote import kfp
 
-    with compiled(pipeline, target, compile_options or {}) as (_ir, package):
+    with compiled(pipeline, target, options) as (_ir, package):
         return kfp.submit(package, arguments=arguments, **remote)
 
 
@@ -72,26 +86,40 @@ def schedule(
 
     Args:
         pipeline: A @pipeline, a Pipeline builder, an IR or an IR file.
-        target: "kfp".
+        target: "kfp" (a recurring run) or "argo" (a CronWorkflow, created or updated).
         cron: A five-field cron (KFP receives six fields, seconds first); default: the
             pipeline's own ``schedule``.
         arguments: Pipeline parameter values.
         compile_options: Target options (see ``dagwright.compiler.compile_ir``).
-        **remote: ``host``, ``namespace``, ``max_concurrency``, ``catchup``... (see
-            ``dagwright.remote.kfp.schedule``).
+        **remote: KFP: ``host``, ``namespace``, ``max_concurrency``, ``catchup``... (see
+            ``dagwright.remote.kfp.schedule``). Argo: ``host``, ``namespace``, ``token``,
+            ``name``, ``lint``, and the CronWorkflow's ``timezone``, ``concurrency_policy``,
+            ``starting_deadline_seconds`` (see ``dagwright.remote.argo.apply_cron``).
 
     Raises:
         ValidationError: when there is no cron here nor in the pipeline.
     """
+    from dagwright.api import to_ir
+
+    options = dict(compile_options or {})
+    ir = to_ir(pipeline)
+    cron = cron or ir.schedule
+    if not cron:
+        raise ValidationError(
+            f"pipeline '{ir.name}' has no schedule",
+            pipeline=ir.name,
+            field="cron",
+            fix="pass cron='0 3 * * *' or declare @pipeline(schedule=...)",
+        )
+    if target == "argo":
+        from dagwright.remote import argo
+
+        argo.argo_cron(cron)
+        cron_fields = {k: remote.pop(k) for k in _ARGO_CRON_OPTIONS if k in remote}
+        options.update(cron_fields, kind="cron", schedule=cron)
+        with compiled(ir, target, options) as (_ir, manifest):
+            return argo.apply_cron(manifest, arguments=arguments, **remote)
     from dagwright.remote import kfp
 
-    with compiled(pipeline, target, compile_options or {}) as (ir, package):
-        cron = cron or ir.schedule
-        if not cron:
-            raise ValidationError(
-                f"pipeline '{ir.name}' has no schedule",
-                pipeline=ir.name,
-                field="cron",
-                fix="pass cron='0 3 * * *' or declare @pipeline(schedule=...)",
-            )
+    with compiled(ir, target, options) as (_ir, package):
         return kfp.schedule(package, cron=cron, arguments=arguments, **remote)

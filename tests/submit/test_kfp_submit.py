@@ -253,9 +253,9 @@ def test_wrong_arguments_are_refused_before_anything_is_sent(
 def test_an_unknown_target_exits_2_and_sends_nothing(
     kfp_server: KfpApiServer, command: str
 ) -> None:
-    out = dagwright(command, NIGHTLY, "--target", "argo", "--host", kfp_server.url)
+    out = dagwright(command, NIGHTLY, "--target", "airflow", "--host", kfp_server.url)
     assert out.exit_code == 2
-    assert "field '--target': cannot send to 'argo' yet" in out.output
+    assert "field '--target': cannot send to 'airflow'" in out.output
     assert kfp_server.requests == []
 
 
@@ -362,5 +362,5 @@ def test_dagwright_submit_and_schedule_from_python(kfp_server: KfpApiServer) -> 
         dw.schedule(nightly.adhoc, host=kfp_server.url, echo=None)
     assert err.value.field == "cron"
     with pytest.raises(ValidationError) as err:
-        dw.submit(nightly.adhoc, target="argo", host=kfp_server.url)
+        dw.submit(nightly.adhoc, target="airflow", host=kfp_server.url)
     assert err.value.field == "target"
