@@ -110,16 +110,23 @@ class ArgoControllerStandIn:
                     for d in task.get("dependencies", [])
                 )
                 nodes[task["name"]] = (
-                    Node("Omitted") if blocked else self.task(task, scope, artifact_scope, nodes)
+                    Node("Omitted")
+                    if blocked
+                    else self.task(task, scope, artifact_scope, nodes, tasks)
                 )
         phase = "Failed" if any(n.phase == "Failed" for n in nodes.values()) else "Succeeded"
         out = Node(phase)
         if phase == "Succeeded":
             task_scope = self._task_scope(nodes)
             for p in template.get("outputs", {}).get("parameters", []):
-                out.params[p["name"]] = self.substitute(
-                    p["valueFrom"]["parameter"], {**scope, **task_scope}
-                )
+                try:
+                    out.params[p["name"]] = self.substitute(
+                        p["valueFrom"]["parameter"], {**scope, **task_scope}
+                    )
+                except KeyError:  # a skipped task's output: Argo takes the default, if any
+                    if "default" not in p["valueFrom"]:
+                        raise
+                    out.params[p["name"]] = p["valueFrom"]["default"]
             for a in template.get("outputs", {}).get("artifacts", []):
                 out.artifacts[a["name"]] = self._artifact_from(
                     a["from"], task_scope, artifact_scope
@@ -145,6 +152,7 @@ class ArgoControllerStandIn:
         scope: dict[str, str],
         artifact_scope: dict[str, str],
         nodes: dict[str, Node],
+        tasks: dict[str, Any],
     ) -> Node:
         local = {**scope, **self._task_scope(nodes)}
         if "when" in task and not evaluate(self.substitute(task["when"], local)):
@@ -157,9 +165,22 @@ class ArgoControllerStandIn:
         else:
             node = self.call(task, local, artifact_scope)
         hook = task.get("hooks", {}).get("exit")
-        if hook is not None:
-            self.call(hook, local, artifact_scope)
+        if hook is not None:  # Argo resolves a hook from the hooked task's ancestors only
+            ancestors = self._ancestors(task["name"], tasks)
+            seen = {name: n for name, n in nodes.items() if name in ancestors}
+            self.call(hook, {**scope, **self._task_scope(seen)}, artifact_scope)
         return node
+
+    @staticmethod
+    def _ancestors(name: str, tasks: dict[str, Any]) -> set[str]:
+        found: set[str] = set()
+        todo = list(tasks[name].get("dependencies", []))
+        while todo:
+            upstream = todo.pop()
+            if upstream not in found:
+                found.add(upstream)
+                todo += tasks[upstream].get("dependencies", [])
+        return found
 
     def call(
         self, task: dict[str, Any], scope: dict[str, str], artifact_scope: dict[str, str]
@@ -210,7 +231,10 @@ class ArgoControllerStandIn:
         home = self.folder / "pods" / pod
         local = {**scope, "pod.name": pod}
         for a in template.get("inputs", {}).get("artifacts", []):
-            local[f"inputs.artifacts.{a['name']}.path"] = artifacts[a["name"]]
+            path = artifacts[a["name"]]
+            if not Path(path).exists() and not a.get("optional"):
+                return Node("Failed")  # Argo fails a pod whose required input is missing
+            local[f"inputs.artifacts.{a['name']}.path"] = path
         outputs = template.get("outputs", {})
         for p in outputs.get("parameters", []):
             local[f"outputs.parameters.{p['name']}.path"] = str(home / "out" / p["name"])
@@ -241,7 +265,8 @@ class ArgoControllerStandIn:
             return Node("Failed")
         node = Node("Succeeded")
         for p in outputs.get("parameters", []):
-            node.params[p["name"]] = (home / "out" / p["name"]).read_text(encoding="utf-8")
+            text = (home / "out" / p["name"]).read_text(encoding="utf-8")
+            node.params[p["name"]] = text.removesuffix("\n")  # as Argo's executor saves it
         for a in outputs.get("artifacts", []):
             location = a.get("s3") or a.get("gcs")
             stored = self.repository / self.substitute(location["key"], local)

@@ -3,7 +3,9 @@ blocks, conditions fixed at build time or on dict fields, None passed explicitly
 
 from __future__ import annotations
 
-from dagwright import Collected, If, ParallelFor, component, pipeline
+from kfp_corpus import note
+
+from dagwright import Collected, ExitHandler, If, ParallelFor, component, pipeline
 
 
 @component
@@ -81,3 +83,44 @@ def empty_block(n: int = 2) -> int:
     with If(s.output > 1):
         pass
     return prep(x=n).output
+
+
+@pipeline
+def collected_through_if(xs: list[int] = [1, 2, 3]) -> int:  # noqa: B006
+    """Only some iterations take the branch whose output is collected."""
+    with ParallelFor(xs) as x:
+        with If(x > 1):
+            sq = square(x=x)
+    return total(values=Collected(sq.output)).output
+
+
+@component
+def label(n: int) -> str:
+    return f"{n}.0"
+
+
+@component
+def joined(parts: list[str]) -> str:
+    return "|".join(parts) + "\n"
+
+
+@pipeline
+def text_outputs(xs: list[int] = [1, 2]) -> str:  # noqa: B006
+    """str values that look like JSON collected from a loop; a result ending in a newline."""
+    with ParallelFor(xs) as x:
+        named = label(n=x)
+    return joined(parts=Collected(named.output)).output
+
+
+@component
+def echo(text: str) -> str:
+    return text
+
+
+@pipeline
+def exit_reads_a_sibling(journal: str) -> None:
+    """The exit task reads an output made before its block."""
+    made = echo(text="cleanup")
+    cleanup = note(journal=journal, text=made.output).named("cleanup")
+    with ExitHandler(cleanup):
+        note(journal=journal, text="body")

@@ -122,7 +122,16 @@ def test_iris_example_runs_under_the_stand_in_like_dagwright_run(tmp_path: Path)
 
 @pytest.mark.parametrize(
     "name",
-    ["name_clash", "untyped_nested", "empty_block", "explicit_none", "fixed_condition"],
+    [
+        "name_clash",
+        "untyped_nested",
+        "empty_block",
+        "explicit_none",
+        "fixed_condition",
+        "collected_through_if",
+        "text_outputs",
+        "exit_reads_a_sibling",
+    ],
 )
 def test_edge_case_runs_under_the_stand_in_like_dagwright_run(name: str, tmp_path: Path) -> None:
     import kfp_edge_cases as edges

@@ -157,7 +157,10 @@ def test_parallel_for_fans_out_with_its_parallelism_and_collects() -> None:
     assert loop["outputs"]["parameters"] == [
         {
             "name": "square-output",
-            "valueFrom": {"parameter": "{{tasks.loop-1-each.outputs.parameters.square-output}}"},
+            "valueFrom": {
+                "parameter": "{{tasks.loop-1-each.outputs.parameters.square-output}}",
+                "default": "[]",  # a loop over no items aggregates nothing
+            },
         }
     ]
     assert args(task(spec, "main", "total"))["values"] == (
@@ -219,7 +222,7 @@ def test_retries_timeout_resources_env_and_image() -> None:
     assert trained["retryStrategy"]["backoff"] == {
         "duration": "5s",
         "factor": "2",
-        "maxDuration": "60s",
+        "cap": "60s",
     }
     assert trained["container"]["resources"] == {"limits": {"nvidia.com/gpu": "1"}}
     greet = template(manifest(corpus.options), "greet-env")["container"]
@@ -342,3 +345,51 @@ def test_waiting_for_an_exit_task_is_refused() -> None:
     with pytest.raises(ValidationError, match="exit hook") as err:
         manifest(p)
     assert err.value.task == "after"
+
+
+def test_what_argo_cannot_express_is_refused_with_the_field() -> None:
+    @component(retries=dagwright.Retry(limit=2, backoff=1, factor=1.5))
+    def slow() -> None:
+        print("x")
+
+    @pipeline
+    def fractional() -> None:
+        slow()
+
+    with pytest.raises(ValidationError, match="whole factors") as err:
+        manifest(fractional)
+    assert err.value.field == "retries.factor"
+
+    @pipeline
+    def braces() -> str:
+        return edges.show(v="Hello {{name}}").output
+
+    with pytest.raises(ValidationError, match="variable") as err:
+        manifest(braces)
+    assert err.value.field == "value"
+
+    @pipeline
+    def gathered(xs: list[int] = [1, 2]) -> Any:  # noqa: B006
+        with ParallelFor(xs) as x:
+            part = corpus.write_part(name="p", size=x)
+        return dagwright.Collected(part.outputs["part"])
+
+    with pytest.raises(ValidationError, match="collects artifacts") as err:
+        manifest(gathered)
+    assert err.value.field == "output output"
+
+    long_name = "a" * 53
+    spec = manifest(corpus.retried, kind="cron", schedule="0 3 * * *")
+    spec["metadata"]["name"] = long_name
+    with pytest.raises(ValidationError, match="52 characters"):
+        validate_manifest(spec)
+
+
+def test_outputs_that_may_be_absent_have_defaults() -> None:
+    spec = manifest(edges.collected_through_if)
+    body = template(spec, "loop-1-body")["outputs"]["parameters"][0]
+    assert body["valueFrom"]["default"] == "__dagwright_skipped__"
+    join = template(spec, "total")["inputs"]["parameters"]
+    assert {"name": "dagwright-task"} in join
+    parts = template(manifest(corpus.loop_over_output), "join-parts")["inputs"]["artifacts"]
+    assert parts == [{"name": "parts", "optional": True, "path": "/tmp/dagwright/inputs/parts"}]

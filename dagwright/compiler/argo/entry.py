@@ -18,7 +18,10 @@ import sys
 from typing import Any
 
 from dagwright.components.spec import ComponentSpec
-from dagwright.components.types import element_type, from_text, parse, unwrap_optional
+from dagwright.components.types import element_type, from_text, unwrap_optional
+
+# what a Collected list holds for an iteration whose If branch did not run; dropped here
+SKIPPED = "__dagwright_skipped__"
 
 
 def _pairs(values: list[str] | None) -> dict[str, str]:
@@ -30,13 +33,22 @@ def _pairs(values: list[str] | None) -> dict[str, str]:
 
 
 def decode(text: str, type_str: str) -> Any:
-    """A parameter's text as the declared type; list items that Argo's aggregation parsed
-    as JSON are turned back into text where the items are declared ``str``."""
-    value = from_text(text, type_str)
+    """A parameter's text as the declared type.
+
+    A list may be an aggregate of loop outputs, where Argo embedded each value that parses as
+    JSON as JSON: items declared ``str`` are turned back into text, whole numbers declared
+    ``float`` back into floats, and the marks of iterations that skipped their If are dropped.
+    """
     item = element_type(type_str)
-    if isinstance(value, list) and item is not None and unwrap_optional(item) == "str":
-        value = [v if isinstance(v, str) else json.dumps(v) for v in value]
-    return value
+    if item is None or item == "any" or not text.lstrip().startswith("["):
+        return from_text(text, type_str)
+    items = [v for v in json.loads(text) if v != SKIPPED]
+    head = unwrap_optional(item)
+    if head == "str":
+        items = [v if isinstance(v, str) else json.dumps(v) for v in items]
+    elif head == "float":
+        items = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in items]
+    return from_text(json.dumps(items), type_str)
 
 
 def encode(value: Any) -> str:
@@ -58,6 +70,8 @@ def _collected(io_type: str, name: str, folder: str, metas: list[Any]) -> list[d
     """Each iteration's artifact, in iteration order (the metadata list's order)."""
     items = []
     for meta in metas:
+        if meta == SKIPPED:
+            continue
         if isinstance(meta, str):  # Argo may hand a JSON object back as text
             meta = json.loads(meta)
         items.append(_artifact(io_type, name, os.path.join(folder, meta["pod"]), meta))
@@ -97,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)
         elif inp.name in collected:
             metas = json.loads(collected_metas.get(inp.name) or "[]")
+            if not os.path.isdir(collected[inp.name]):  # no iteration made one
+                metas = []
             artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
     outputs = _pairs(args.output_artifact)
     step = Step(spec, spec.name, parameters, artifacts, outputs, digest=args.digest)
     outcome = run_step(step)
     for name, path in _pairs(args.output_param).items():
-        _write(path, encode(outcome.values[name]))
+        _write(path, encode(outcome.values[name]) + "\n")  # Argo strips one trailing newline
     for name, path in _pairs(args.output_meta).items():
         written = outcome.artifacts[name]
         meta = {"metadata": written.metadata, "digest": written.digest, "pod": args.pod}
@@ -114,10 +130,6 @@ def _write(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
-
-
-def is_list_type(type_str: str) -> bool:
-    return parse(unwrap_optional(type_str))[0] == "list"
 
 
 if __name__ == "__main__":

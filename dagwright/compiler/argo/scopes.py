@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.entry import SKIPPED, encode
+from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 
 
@@ -29,6 +30,7 @@ class Scope:
     in_artifacts: dict[str, None] = field(default_factory=dict)
     out_params: dict[str, str] = field(default_factory=dict)  # name -> valueFrom parameter
     out_artifacts: dict[str, str] = field(default_factory=dict)  # name -> from
+    defaults: dict[str, str] = field(default_factory=dict)  # out param -> value when absent
 
 
 def var(*parts: str) -> str:
@@ -70,7 +72,7 @@ class Plumbing:
     def param(self, value: Value, scope: str) -> str:
         """The text of a parameter value in ``scope``."""
         if "constant" in value:
-            return encode(value["constant"])
+            return no_braces(encode(value["constant"]), "a constant argument")
         if "param" in value:
             return var("workflow", "parameters", value["param"])
         if "loop_item" in value:
@@ -121,6 +123,14 @@ class Plumbing:
         known = target.out_artifacts if artifact else target.out_params
         if name not in known:
             known[name] = self.artifact(value, scope) if artifact else self.param(value, scope)
+            home_path = self.path(self.homes[task])
+            if not artifact and scope != home_path[-1]:
+                child = home_path[home_path.index(scope) + 1]
+                group = self.groups.get(child)
+                if group is not None and group.kind == "condition":
+                    target.defaults[name] = SKIPPED  # the branch may not run in an iteration
+                elif child == body(scope):
+                    target.defaults[name] = "[]"  # a loop over no items aggregates nothing
         return name
 
 
@@ -153,3 +163,14 @@ def loop_keys(ir: PipelineIR) -> dict[str, set[str]]:
         visit(group.condition)
         visit(group.items)
     return found
+
+
+def no_braces(text: str, what: str) -> str:
+    """Argo reads ``{{...}}`` in any argument as a variable; refuse a value holding one."""
+    if "{{" in text:
+        raise ValidationError(
+            f"Argo target: {what} holds '{{{{', which Argo would read as a variable: {text!r}",
+            field="value",
+            fix="pass it through a component output, or write the braces apart",
+        )
+    return text

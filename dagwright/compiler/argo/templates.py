@@ -11,6 +11,7 @@ from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type
+from dagwright.errors import ValidationError
 
 TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
 ROOT = "/tmp/dagwright"
@@ -53,7 +54,10 @@ def component_template(
             args += ["--param", f"{inp.name}={{{{inputs.parameters.{inp.name}}}}}"]
             continue
         collected = is_collected(inp.type)
-        artifacts.append(m.Artifact(name=inp.name, path=f"{ROOT}/inputs/{inp.name}"))
+        artifacts.append(
+            # a loop whose iterations all skipped leaves nothing under the key prefix
+            m.Artifact(name=inp.name, path=f"{ROOT}/inputs/{inp.name}", optional=collected or None)
+        )
         params.append(m.Parameter(name=f"{inp.name}-meta", default="[]" if collected else "{}"))
         flag = "--collected" if collected else "--artifact"
         args += [flag, f"{inp.name}={{{{inputs.artifacts.{inp.name}.path}}}}"]
@@ -99,8 +103,9 @@ def component_template(
             retry_policy="Always",
             backoff=m.Backoff(
                 duration=_duration(spec.retry.backoff),
-                factor=m.IntOrString(str(_number(spec.retry.factor))),
-                max_duration=_duration(spec.retry.max_backoff)
+                factor=m.IntOrString(str(_factor(spec))),
+                # Argo's maxDuration bounds all attempts together; a cap bounds one wait
+                cap=_duration(spec.retry.max_backoff)
                 if spec.retry.max_backoff is not None
                 else None,
             ),
@@ -135,6 +140,18 @@ def _resources(spec: ComponentSpec, m: Any) -> Any:
 
 def _duration(seconds: float) -> str:
     return f"{_number(seconds)}s"
+
+
+def _factor(spec: ComponentSpec) -> int:
+    factor = spec.retry.factor
+    if not float(factor).is_integer():
+        raise ValidationError(
+            f"Argo target: component '{spec.name}' retries with backoff factor {factor}; "
+            "Argo takes whole factors only",
+            field="retries.factor",
+            fix=f"use factor={max(1, round(factor))}",
+        )
+    return int(factor)
 
 
 def _number(value: float) -> int | float:

@@ -75,6 +75,9 @@ def _names(manifest: dict[str, Any]) -> None:
             name = meta[key].rstrip("-") if key == "generateName" else meta[key]
             if not is_k8s_name(name):
                 raise _error(f"metadata.{key}", f"'{name}' is not a Kubernetes name")
+    if manifest.get("kind") == "CronWorkflow" and len(meta.get("name", "")) > 52:
+        # Argo adds a time suffix to each run's name, so it refuses longer cron names
+        raise _error("metadata.name", f"'{meta['name']}' is over Argo's 52 characters")
     spec = manifest.get("spec", {})
     spec = spec.get("workflowSpec", spec)
     for i, template in enumerate(spec.get("templates", [])):

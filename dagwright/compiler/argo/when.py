@@ -2,7 +2,8 @@
 
 Argo substitutes a reference's text into the expression before evaluating it, so a string
 operand is quoted around the placeholder (``'{{tasks.x.outputs.parameters.y}}' == 'a'``) and
-numbers and booleans stand bare.
+numbers and booleans stand bare. A string value that itself holds a ``'`` therefore breaks
+the expression at run time; Argo offers no escaping for it.
 """
 
 from __future__ import annotations

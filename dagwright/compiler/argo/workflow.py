@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from dagwright.compiler.argo import when
-from dagwright.compiler.argo.scopes import Plumbing, body, item_name, iterator, loop_keys, var
+from dagwright.compiler.argo.scopes import (
+    Plumbing,
+    body,
+    item_name,
+    iterator,
+    loop_keys,
+    no_braces,
+    var,
+)
 from dagwright.compiler.argo.templates import TASK_PARAM, component_template, is_collected
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
@@ -59,7 +68,9 @@ class WorkflowBuilder:
         params = [
             m.Parameter(
                 name=p.name,
-                value=_text(p.default) if p.has_default else None,
+                value=no_braces(_text(p.default), f"the default of '{p.name}'")
+                if p.has_default
+                else None,
                 description=p.description or None,
             )
             for p in self.ir.params
@@ -96,6 +107,7 @@ class WorkflowBuilder:
             inner = self._call(group.id, iterator(group), self.template_of[body(group.id)])
             items = group.items or {}
             if "constant" in items:
+                no_braces(json.dumps(items["constant"]), f"the items of {group.id}")
                 inner["with_items"] = [self.m.Item(v) for v in items["constant"]]
             else:
                 inner["with_param"] = self.plumbing.param(items, group.id)
@@ -155,6 +167,14 @@ class WorkflowBuilder:
                 )
             out = self.ir.component_of(ref["task"]).output(ref["output"])
             assert out is not None
+            if out.artifact and "collected" in value:
+                raise ValidationError(
+                    f"Argo target: pipeline output '{name}' collects artifacts over a loop, "
+                    "which an Argo template cannot output",
+                    pipeline=self.ir.name,
+                    field=f"output {name}",
+                    fix="return the output of a task that takes Collected(...) instead",
+                )
             if out.artifact:
                 scope.out_artifacts[name] = self.plumbing.artifact(value, self.root)
             else:
@@ -174,9 +194,17 @@ class WorkflowBuilder:
                         fix="let the exit task end the pipeline, or use .after on the block's "
                         "last task instead",
                     )
-                upstream = sorted(u for u in block.upstream[node] if u in scope.tasks)
-                if node in scope.tasks and upstream:
-                    scope.tasks[node]["dependencies"] = upstream
+                upstream = set(block.upstream[node])
+                if node in self.exit_tasks:  # its hook's arguments are resolved from the
+                    holder = self.exit_tasks[node].id  # hooked task's ancestors only
+                    needs = upstream - {holder}
+                    held = scope.tasks[holder].setdefault("dependencies", [])
+                    held.extend(sorted(needs - set(held)))
+                    continue
+                wanted = sorted(u for u in upstream if u in scope.tasks)
+                if node in scope.tasks and wanted:
+                    deps = scope.tasks[node].setdefault("dependencies", [])
+                    deps.extend(u for u in wanted if u not in deps)
 
     def _dag(self, scope: Any) -> Any:
         m = self.m
@@ -193,7 +221,9 @@ class WorkflowBuilder:
         if scope.out_params or scope.out_artifacts:
             outputs = m.Outputs(
                 parameters=[
-                    m.Parameter(name=n, value_from=m.ValueFrom(parameter=v))
+                    m.Parameter(
+                        name=n, value_from=m.ValueFrom(parameter=v, default=scope.defaults.get(n))
+                    )
                     for n, v in scope.out_params.items()
                 ]
                 or None,
