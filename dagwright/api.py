@@ -44,6 +44,8 @@ def run(
     cache: bool | None = None,
     artifacts: str | None = None,
     allow_pickle: bool = False,
+    lineage: bool = True,
+    tracking_uri: str | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -63,6 +65,10 @@ def run(
         artifacts: Where artifacts go: a folder or an fsspec URL such as ``s3://bucket/prefix``
             (default: ``$DAGWRIGHT_ARTIFACTS``, else ``artifacts/`` under ``root``).
         allow_pickle: Let steps unpickle values (joblib models) read from a non-local store.
+        lineage: Record the run's provenance graph (``<root>/lineage/<run_id>.json``, and
+            MLflow when it is installed; see ``dagwright.lineage``).
+        tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
+            SQLite file under ``root``).
         **params: Parameter values.
 
     Returns:
@@ -81,7 +87,9 @@ def run(
         "cache": cache,
         "allow_pickle": allow_pickle,
     }
-    return _execute(ir, bound, LocalStore(root, artifacts), echo, raise_on_error, options)
+    tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
+    store = LocalStore(root, artifacts)
+    return _execute(ir, bound, store, echo, raise_on_error, options, tracking)
 
 
 def resume(
@@ -157,12 +165,24 @@ def _execute(
     echo: bool | Callable[[str], None] | Observer,
     raise_on_error: bool,
     options: dict[str, Any],
+    tracking: dict[str, Any] | None = None,
     **run_options: Any,
 ) -> RunResult:
     from dagwright.engine.local import LocalEngine
 
     _check_store(ir, store)
-    result = LocalEngine(ir, store, _observer(echo), **options).run(arguments, **run_options)
+    observer = _observer(echo)
+    tracking = tracking or {"lineage": True, "tracking_uri": None}
+    if tracking["lineage"]:
+        from dagwright.engine.progress import Observers
+        from dagwright.lineage.recorder import LineageRecorder
+        from dagwright.lineage.tracking import sink_for
+
+        recorder = LineageRecorder(
+            ir, store.root / "lineage", sink_for(tracking["tracking_uri"], store.root)
+        )
+        observer = Observers(*(o for o in (observer, recorder) if o is not None))
+    result = LocalEngine(ir, store, observer, **options).run(arguments, **run_options)
     if raise_on_error and not result.succeeded:
         failed = next(s for s in result.steps if s.status == "failed")
         raise RunFailed(

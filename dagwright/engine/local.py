@@ -313,6 +313,7 @@ class LocalEngine:
             except Exception as exc:  # an input that cannot be had fails this step
                 record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
             else:
+                record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
                 if not self._take_finished(record, step):
                     self.runnable.append(_Job(frame, task, record, step))
                     return

@@ -45,6 +45,29 @@ def summary(result: RunResult, seconds: float) -> str:
     )
 
 
+class Observers:
+    """Several observers as one, called in order."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def run_started(self, pipeline: str, run_id: str) -> None:
+        for observer in self.observers:
+            observer.run_started(pipeline, run_id)
+
+    def step_started(self, record: StepRecord) -> None:
+        for observer in self.observers:
+            observer.step_started(record)
+
+    def step_finished(self, record: StepRecord) -> None:
+        for observer in self.observers:
+            observer.step_finished(record)
+
+    def run_finished(self, result: RunResult) -> None:
+        for observer in self.observers:
+            observer.run_finished(result)
+
+
 class LinePrinter:
     """A line per finished step (with the traceback of a failure), then the summary."""
 

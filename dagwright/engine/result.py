@@ -37,6 +37,8 @@ class StepRecord:
     cache_key: str | None = None
     cached: bool = False
     reused: bool = False  # taken from the run being resumed
+    # what the step was given: {"parameters": {...}, "artifacts": {name: Artifact dict | list}}
+    inputs: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:

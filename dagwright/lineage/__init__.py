@@ -1,1 +1,2 @@
-"""Provenance of runs and artifacts (the lineage graph in MLflow arrives with the lineage work)."""
+"""Provenance of runs and artifacts: a networkx graph in W3C PROV terms (``graph.py``),
+recorded by the engine (``recorder.py``) and kept in MLflow (``tracking.py``)."""

@@ -1,0 +1,193 @@
+"""Provenance as a networkx graph, in W3C PROV terms.
+
+Nodes (ids are strings, attributes say the rest; ``kind`` is one of):
+
+- ``run:<run_id>``: a pipeline run (PROV activity): pipeline, status, started, ended.
+- ``step:<run_id>/<task>[i.j]``: one step execution (activity): task, component, component
+  digest, cache key, status, cached.
+- ``artifact:<sha256>``: an artifact by content (PROV entity): digest, type, name, uris,
+  version. The same content met in any run or pipeline is one node; an artifact without a
+  digest is ``artifact:uri:<uri>``.
+- ``param:<sha256 of name and value>``: a parameter value (entity): name, value (JSON text).
+
+Edges carry ``relation``: ``used`` (step or run -> artifact or parameter), ``wasGeneratedBy``
+(artifact -> step), ``wasInformedBy`` (step -> the step that made what it used),
+``wasDerivedFrom`` (artifact -> each artifact its step used), ``wasStartedBy`` (step -> its
+run). A cached step links the artifacts it reuses; it does not make new ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+USED = "used"
+GENERATED_BY = "wasGeneratedBy"
+INFORMED_BY = "wasInformedBy"
+DERIVED_FROM = "wasDerivedFrom"
+STARTED_BY = "wasStartedBy"
+RELATIONS = (USED, GENERATED_BY, INFORMED_BY, DERIVED_FROM, STARTED_BY)
+
+
+def run_node(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def step_node(run_id: str, label: str) -> str:
+    return f"step:{run_id}/{label}"
+
+
+def artifact_node(artifact: dict[str, Any]) -> str:
+    """The node of an artifact (``Artifact.to_dict()``): by digest, else by URI."""
+    digest = artifact.get("digest")
+    return f"artifact:{digest}" if digest else f"artifact:uri:{artifact.get('uri', '')}"
+
+
+def param_node(name: str, value: Any) -> str:
+    text = json.dumps([name, value], sort_keys=True, default=str)
+    return "param:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Lineage:
+    """A provenance graph: add runs and steps, merge graphs, export node-link JSON."""
+
+    def __init__(self, graph: Any = None) -> None:
+        import networkx as nx
+
+        self.graph: Any = graph if graph is not None else nx.MultiDiGraph()
+
+    # building
+
+    def add_run(self, run_id: str, pipeline: str, params: dict[str, Any], **attrs: Any) -> str:
+        node = run_node(run_id)
+        self.graph.add_node(node, kind="run", run_id=run_id, pipeline=pipeline, **attrs)
+        self.add_params(node, params)
+        return node
+
+    def add_params(self, owner: str, params: dict[str, Any]) -> None:
+        """Link a run or step to the parameter values it used."""
+        for name, value in params.items():
+            self._link(owner, self._param(name, value), USED)
+
+    def finish_run(self, run_id: str, **attrs: Any) -> None:
+        self.graph.nodes[run_node(run_id)].update(attrs)
+
+    def add_step(
+        self,
+        run_id: str,
+        label: str,
+        *,
+        task: str,
+        component: str,
+        component_digest: str,
+        status: str,
+        inputs: dict[str, Any] | None,
+        outputs: dict[str, Any] | None,
+        cache_key: str | None = None,
+        cached: bool = False,
+        **attrs: Any,
+    ) -> str:
+        """Record one step execution: what it used and what it generated.
+
+        Args:
+            inputs: ``{"parameters": {...}, "artifacts": {name: artifact dict or list}}``.
+            outputs: Values by name and artifacts as dicts (``Artifact.to_dict()``).
+        """
+        node = step_node(run_id, label)
+        self.graph.add_node(
+            node,
+            kind="step",
+            run_id=run_id,
+            task=task,
+            label=label,
+            component=component,
+            component_digest=component_digest,
+            status=status,
+            cache_key=cache_key or "",
+            cached=cached,
+            **attrs,
+        )
+        self._link(node, run_node(run_id), STARTED_BY)
+        used: list[str] = []
+        for name, value in (inputs or {}).get("parameters", {}).items():
+            self._link(node, self._param(name, value), USED)
+        for value in (inputs or {}).get("artifacts", {}).values():
+            for artifact in value if isinstance(value, list) else [value]:
+                used.append(self._artifact(artifact))
+                self._link(node, used[-1], USED)
+                for maker in self._makers(used[-1]):
+                    self._link(node, maker, INFORMED_BY)
+        for value in (outputs or {}).values():
+            if isinstance(value, dict) and "uri" in value:
+                made = self._artifact(value)
+                self._link(made, node, GENERATED_BY)
+                for source in used:
+                    if source != made:
+                        self._link(made, source, DERIVED_FROM)
+        return node
+
+    def merge(self, other: Lineage) -> None:
+        """Add another graph's nodes and edges (one node per artifact content)."""
+        for node, attrs in other.graph.nodes(data=True):
+            if node in self.graph and "uris" in attrs:
+                known = self.graph.nodes[node].setdefault("uris", [])
+                known.extend(u for u in attrs["uris"] if u not in known)
+            else:
+                self.graph.add_node(node, **attrs)
+        for up, down, attrs in other.graph.edges(data=True):
+            self._link(up, down, attrs["relation"])
+
+    # reading and writing
+
+    def to_json(self) -> dict[str, Any]:
+        import networkx as nx
+
+        data: dict[str, Any] = nx.node_link_data(self.graph, edges="edges")
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Lineage:
+        import networkx as nx
+
+        return cls(nx.node_link_graph(data, directed=True, multigraph=True, edges="edges"))
+
+    # helpers
+
+    def _link(self, up: str, down: str, relation: str) -> None:
+        if not self.graph.has_edge(up, down, key=relation):
+            self.graph.add_edge(up, down, key=relation, relation=relation)
+
+    def _param(self, name: str, value: Any) -> str:
+        node = param_node(name, value)
+        if node not in self.graph:
+            text = json.dumps(value, sort_keys=True, default=str)
+            self.graph.add_node(node, kind="parameter", name=name, value=text)
+        return node
+
+    def _artifact(self, artifact: dict[str, Any]) -> str:
+        node = artifact_node(artifact)
+        uri = artifact.get("uri", "")
+        if node in self.graph:
+            uris = self.graph.nodes[node].setdefault("uris", [])
+            if uri and uri not in uris:
+                uris.append(uri)
+        else:
+            digest = artifact.get("digest") or ""
+            self.graph.add_node(
+                node,
+                kind="artifact",
+                digest=digest,
+                type=artifact.get("type", "Artifact"),
+                name=artifact.get("name", ""),
+                uris=[uri] if uri else [],
+                version=digest[:12],
+            )
+        return node
+
+    def _makers(self, artifact: str) -> list[str]:
+        return [
+            down
+            for _, down, relation in self.graph.out_edges(artifact, keys=True)
+            if relation == GENERATED_BY
+        ]

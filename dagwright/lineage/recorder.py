@@ -1,0 +1,105 @@
+"""The engine's lineage observer: builds a run's provenance graph as its steps finish.
+
+It runs on the engine's scheduler thread, so it only adds to an in-memory graph and hands
+events to an optional sink (MLflow, through a background writer); the graph is written to
+``<root>/lineage/<run_id>.json`` when the run ends, whatever the sink did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dagwright.lineage.graph import Lineage, run_node, step_node
+
+if TYPE_CHECKING:
+    from dagwright.engine.result import RunResult, StepRecord
+    from dagwright.pipelines.ir import PipelineIR
+
+
+class LineageSink(Protocol):
+    """Where lineage goes besides the local file (an MLflow tracking server)."""
+
+    def run_started(self, run_id: str, pipeline: str, started: float) -> None: ...
+
+    def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None: ...
+
+    def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None: ...
+
+
+class LineageRecorder:
+    """An engine Observer that records provenance.
+
+    Args:
+        ir: The pipeline being run.
+        folder: Where ``<run_id>.json`` is written (``<root>/lineage``).
+        sink: Also send the lineage there (optional).
+    """
+
+    def __init__(self, ir: PipelineIR, folder: Path, sink: LineageSink | None = None) -> None:
+        self.ir = ir
+        self.folder = folder
+        self.sink = sink
+        self.lineage = Lineage()
+        self.run_id = ""
+
+    def run_started(self, pipeline: str, run_id: str) -> None:
+        self.run_id = run_id
+        started = time.time()
+        self.lineage.add_run(run_id, pipeline, {}, started=started, status="running")
+        if self.sink is not None:
+            self.sink.run_started(run_id, pipeline, started)
+
+    def step_started(self, record: StepRecord) -> None:
+        pass  # a step enters the graph when it has finished
+
+    def step_finished(self, record: StepRecord) -> None:
+        from dagwright.engine.result import jsonable
+
+        if record.task not in {t.name for t in self.ir.tasks}:
+            return  # a block whose condition or items failed: no step ran
+        spec = self.ir.component_of(record.task)
+        outputs = {k: jsonable(v) for k, v in (record.outputs or {}).items()}
+        node = self.lineage.add_step(
+            self.run_id,
+            record.label,
+            task=record.task,
+            component=spec.name,
+            component_digest=spec.digest,
+            status=record.status,
+            inputs=record.inputs,
+            outputs=outputs,
+            cache_key=record.cache_key,
+            cached=record.cached or record.reused,
+            duration=record.duration,
+        )
+        if self.sink is not None:
+            attrs = dict(self.lineage.graph.nodes[node])
+            self.sink.step_finished(self.run_id, {"id": node, **attrs}, record)
+
+    def run_finished(self, result: RunResult) -> None:
+        lineage = self.lineage
+        lineage.add_params(run_node(self.run_id), result.params)
+        lineage.finish_run(self.run_id, status=result.status, ended=time.time())
+        save(lineage, self.folder / f"{self.run_id}.json")
+        if self.sink is not None:
+            self.sink.run_finished(self.run_id, lineage, result)
+
+
+def save(lineage: Lineage, path: Path) -> None:
+    """Write a graph as node-link JSON, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(lineage.to_json(), sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> Lineage:
+    return Lineage.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def step_id(run_id: str, label: str) -> str:
+    return step_node(run_id, label)
