@@ -102,6 +102,8 @@ def resume(
     parallelism: int | None = None,
     cache: bool | None = None,
     allow_pickle: bool = False,
+    lineage: bool = True,
+    tracking_uri: str | None = None,
 ) -> RunResult:
     """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
 
@@ -111,7 +113,8 @@ def resume(
     Args:
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
-        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle: As for ``run``.
+        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, lineage,
+            tracking_uri: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run.
@@ -149,6 +152,7 @@ def resume(
         echo,
         raise_on_error,
         options,
+        {"lineage": lineage, "tracking_uri": tracking_uri},
         run_id=found["run_id"],
         reuse=reuse,
     )

@@ -64,6 +64,17 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
                 is_flag=True,
                 help="Let steps unpickle values (joblib models) from a non-local store.",
             ),
+            click.option(
+                "--lineage/--no-lineage",
+                default=True,
+                help="Record the run's provenance (default: on).",
+            ),
+            click.option(
+                "--tracking-uri",
+                default=None,
+                help="MLflow tracking URI for lineage (default: $MLFLOW_TRACKING_URI, else "
+                "a SQLite file under the store folder).",
+            ),
         ]
     ):
         command = option(command)
