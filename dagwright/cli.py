@@ -269,9 +269,10 @@ def main() -> None:
 
 def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
+    from dagwright.cli_lineage import lineage
     from dagwright.cli_remote import delete, schedule, submit
 
-    for command in (compile_command, dockerfile, submit, schedule, delete):
+    for command in (compile_command, dockerfile, submit, schedule, delete, lineage):
         cli.add_command(command)
 
 
