@@ -1,4 +1,8 @@
-"""Shared fixtures: every run goes to a fresh store folder."""
+"""Shared fixtures: every run goes to a fresh store folder; lineage stays local.
+
+With mlflow installed, tracking is on by default and each fresh store would get its own MLflow
+database; only tests/lineage (which turns it back on where it tests it) needs that.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,12 @@ import pytest
 
 import dagwright
 from dagwright.engine.result import RunResult
+
+
+@pytest.fixture(autouse=True)
+def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAGWRIGHT_TRACKING", "off")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
 @pytest.fixture

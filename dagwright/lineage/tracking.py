@@ -1,14 +1,179 @@
-"""Which lineage sink a run gets: MLflow when it is installed and tracking is on."""
+"""Lineage in MLflow: which sink a run gets, uploading later (``sync``), reading back (``load``).
+
+The tracking URI is the argument (``--tracking-uri``, ``tracking_uri=``), else
+``$MLFLOW_TRACKING_URI``, else ``sqlite:///<root>/mlflow.db`` (absolute; MLflow 3's file store
+refuses to work without ``MLFLOW_ALLOW_FILE_STORE``). Lineage stays local only
+(``<root>/lineage``) when mlflow is not installed, or when ``DAGWRIGHT_TRACKING`` is ``off``
+(also ``0``, ``false``, ``no``) and no URI is passed explicitly.
+
+Other settings: ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT``, the seconds a run waits at its end for
+its lineage to reach MLflow (default 120); ``DAGWRIGHT_TRACKING_LOG``, a file for the writer
+process's messages.
+
+mlflow is imported only by the writer process and by ``load``, never by ``import dagwright``.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
+import secrets
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from dagwright.lineage.graph import Lineage
+
+if TYPE_CHECKING:
+    from dagwright.lineage.mlflow_sink import FlushStats
+    from dagwright.lineage.recorder import LineageSink
+
+OFF = ("off", "0", "false", "no")
 
 
-def sink_for(tracking_uri: str | None, root: Path) -> Any:
-    """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+class SyncError(RuntimeError):
+    """Some runs could not be uploaded; they keep their ``.pending`` marker.
 
-    MLflow persistence arrives with the MLflow writer; until then lineage stays local.
+    Attributes:
+        synced: The runs that were uploaded.
+        failed: Why each other run was not, by run id.
     """
-    return None
+
+    def __init__(self, synced: list[str], failed: dict[str, str]) -> None:
+        self.synced = synced
+        self.failed = failed
+        reasons = "; ".join(f"{run}: {why}" for run, why in failed.items())
+        super().__init__(f"could not upload the lineage of {len(failed)} run(s): {reasons}")
+
+
+def resolve_uri(tracking_uri: str | None, root: Path) -> str:
+    """The tracking URI for a store folder (see the module docstring)."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return uri or f"sqlite:///{(Path(root) / 'mlflow.db').absolute().as_posix()}"
+
+
+def mlflow_installed() -> bool:
+    return importlib.util.find_spec("mlflow") is not None
+
+
+def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
+    """The sink for a run, or None to keep lineage only in ``<root>/lineage``."""
+    if tracking_uri is None and os.environ.get("DAGWRIGHT_TRACKING", "").lower() in OFF:
+        return None
+    if not mlflow_installed():
+        return None
+    from dagwright.lineage.mlflow_sink import MlflowSink
+
+    return MlflowSink(resolve_uri(tracking_uri, root), root)
+
+
+def stats(run_id: str) -> FlushStats | None:
+    """How a run of this process reached MLflow: calls, flush time, pending or not."""
+    from dagwright.lineage.mlflow_sink import STATS
+
+    return STATS.get(run_id)
+
+
+def pending(root: Path) -> list[str]:
+    """The runs under a store folder whose lineage awaits ``sync``."""
+    return sorted(p.name[: -len(".pending")] for p in (Path(root) / "lineage").glob("*.pending"))
+
+
+def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None) -> list[str]:
+    """Upload lineage kept locally to MLflow, completing what is there already.
+
+    Args:
+        root: The store folder.
+        tracking_uri: Where to; default: where each run was going (its marker), else as for
+            a run (``resolve_uri``).
+        run_id: One run (with or without a marker, say one recorded with tracking off); by
+            default every run with a ``.pending`` marker.
+
+    Returns:
+        The runs now complete in MLflow (their markers are removed).
+
+    Raises:
+        SyncError: when some runs could not be uploaded (they keep their markers).
+        FileNotFoundError: when ``run_id`` has no local lineage.
+        RuntimeError: when mlflow is not installed.
+    """
+    from dagwright.lineage import payload
+    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, channel, write_marker
+
+    if not mlflow_installed():
+        raise RuntimeError("mlflow is not installed: pip install 'dagwright[mlflow]'")
+    folder = Path(root) / "lineage"
+    synced: list[str] = []
+    failed: dict[str, str] = {}
+    for run in [run_id] if run_id else pending(root):
+        graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
+        if not graph_file.exists():
+            raise FileNotFoundError(f"no local lineage for run {run} in {folder}")
+        text = graph_file.read_text(encoding="utf-8")
+        kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+        if kept.get("run") and kept.get("steps") is not None:
+            final, steps = kept["run"], kept["steps"]
+        else:
+            final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
+        uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+        token = f"sync/{run}/{secrets.token_hex(4)}"
+        writer = channel()
+        reply = writer.expect(token)
+        message = {"op": "sync", "token": token, "uri": uri, "run": final, "steps": steps}
+        message["lineage"] = text
+        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.event.wait(FLUSH_TIMEOUT):
+            answer = reply.message
+        else:
+            answer = {"ok": False, "error": f"MLflow did not answer in {FLUSH_TIMEOUT:g}s"}
+        if answer.get("ok"):
+            marker.unlink(missing_ok=True)
+            synced.append(run)
+        else:
+            failed[run] = str(answer.get("error"))
+            write_marker(marker, uri, failed[run], final, steps)
+    if failed:
+        raise SyncError(synced, failed)
+    return synced
+
+
+def load(run_id: str, tracking_uri: str | None = None, *, root: Path | None = None) -> Lineage:
+    """A run's graph read back from its ``lineage.json`` artifact in MLflow.
+
+    Args:
+        run_id: The dagwright run id (the latest complete upload of it), or an MLflow run id.
+        tracking_uri: As for a run; ``root`` (default: the default store folder) picks the
+            SQLite file when neither it nor ``$MLFLOW_TRACKING_URI`` is set.
+
+    Raises:
+        LookupError: when MLflow has no complete run of that id.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from dagwright.store.local import default_root
+
+    client = MlflowClient(resolve_uri(tracking_uri, root or default_root()))
+    found = _parent_run(client, run_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(found.info.run_id, "lineage.json", folder)
+        return Lineage.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def _parent_run(client: Any, run_id: str) -> Any:
+    """The newest terminated MLflow run of a pipeline run (terminating is its last call)."""
+    if re.fullmatch(r"[0-9a-f]{32}", run_id):
+        return client.get_run(run_id)
+    quoted = run_id.replace("'", "\\'")
+    query = f"tags.`dagwright.run_id` = '{quoted}' and tags.`dagwright.kind` = 'run'"
+    # a run id is <pipeline>-<date>-<time>-<hex>: look in the pipeline's experiment first
+    named = client.get_experiment_by_name(run_id.rsplit("-", 3)[0])
+    groups = [[named.experiment_id]] if named is not None else []
+    ids = [e.experiment_id for e in client.search_experiments()]
+    groups += [ids[i : i + 100] for i in range(0, len(ids), 100)]
+    for group in groups:
+        runs = client.search_runs(group, query, order_by=["attributes.start_time DESC"])
+        done = [r for r in runs if r.info.status != "RUNNING"]
+        if done:
+            return done[0]
+    raise LookupError(f"MLflow at {client.tracking_uri} has no complete run {run_id}")

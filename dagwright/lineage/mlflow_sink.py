@@ -1,0 +1,386 @@
+"""The lineage sink that records runs in MLflow without ever making a step wait.
+
+The engine calls the sink on its scheduler thread. ``step_finished`` turns the step into a
+small dict (``payload.py``) and puts it on a bounded queue with ``put_nowait``; a feeder thread
+writes the queue to the writer process (``writer.py``), which makes the MLflow calls. When the
+queue is full (or the writer is gone) the step is not waited for: it is kept here and sent with
+the run's ``finish`` message instead ("drop to local": it reaches MLflow during the flush).
+
+``run_finished`` is the flush: it sends ``finish`` (the steps kept here and the graph) and waits
+for the writer to answer that the whole run is in MLflow, at most ``flush_timeout`` seconds. If
+MLflow could not be reached (after the uploader's retries) or the answer is late, the run still
+finishes: its graph is already in ``<root>/lineage/<run_id>.json`` (the recorder wrote it) and
+``<run_id>.pending`` says it awaits ``dagwright lineage sync`` (``tracking.sync``).
+
+One writer process serves every run of this process; it starts with the first run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from dagwright.lineage import payload
+
+if TYPE_CHECKING:
+    from dagwright.engine.result import RunResult, StepRecord
+    from dagwright.lineage.graph import Lineage
+
+QUEUE_SIZE = 10_000  # messages; a step's is ~1 KB, and the writer drains it at once
+FLUSH_TIMEOUT = 120.0  # seconds; $DAGWRIGHT_TRACKING_FLUSH_TIMEOUT overrides it
+log = logging.getLogger("dagwright.lineage")
+
+
+@dataclass
+class FlushStats:
+    """How one run's lineage reached MLflow (``tracking.stats(run_id)``).
+
+    Attributes:
+        calls: MLflow calls made for the run (each retry counts), run level plus steps.
+        step_calls: The part of ``calls`` made for step runs.
+        steps: Step runs recorded.
+        dropped: Steps the queue could not take; they were sent with the flush.
+        flush_seconds: How long ``run_finished`` waited for the writer.
+        engine_seconds: Time the engine's thread spent in this sink before the flush.
+        slowest_call: The longest single sink call on the engine's thread, in seconds.
+        pending: The run awaits ``sync`` (see ``error``).
+    """
+
+    run_id: str
+    tracking_uri: str
+    calls: int = 0
+    step_calls: int = 0
+    steps: int = 0
+    dropped: int = 0
+    flush_seconds: float = 0.0
+    engine_seconds: float = 0.0
+    slowest_call: float = 0.0
+    pending: bool = False
+    error: str | None = None
+    mlflow_run_id: str | None = None
+
+
+STATS: dict[str, FlushStats] = {}  # the last runs of this process, by dagwright run id
+
+
+class _Reply:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.message: dict[str, Any] = {}
+
+    def set(self, message: dict[str, Any]) -> None:
+        self.message = message
+        self.event.set()
+
+
+class Channel:
+    """The writer process, fed from a bounded queue by a feeder thread."""
+
+    def __init__(self, queue_size: int = QUEUE_SIZE) -> None:
+        env = dict(os.environ)
+        package_parent = Path(__file__).resolve().parents[2]
+        if package_parent.name not in ("site-packages", "dist-packages"):
+            # a source checkout put on sys.path by hand: the writer must import this dagwright
+            paths = (str(package_parent), env.get("PYTHONPATH"))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        log_file = os.environ.get("DAGWRIGHT_TRACKING_LOG")
+        self._stderr: IO[Any] | int = subprocess.DEVNULL
+        if log_file:  # the writer's own messages (mlflow's logs, errors), for debugging
+            self._stderr = open(log_file, "a", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dagwright.lineage.writer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            text=True,
+            encoding="utf-8",
+            start_new_session=True,  # Ctrl-C in a terminal stops the run, not its flush
+        )
+        self.pid = os.getpid()
+        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=queue_size)
+        self.alive = True
+        self._replies: dict[str, _Reply] = {}
+        self._lock = threading.Lock()
+        for target in (self._feed, self._read):
+            threading.Thread(target=target, name="dagwright-lineage", daemon=True).start()
+
+    def post(self, message: dict[str, Any], timeout: float | None = None) -> bool:
+        """Queue a message; False when the writer is gone or the queue stays full.
+
+        Args:
+            timeout: None never waits (the engine's thread); else wait this long for room.
+        """
+        if not self.alive:
+            return False
+        try:
+            if timeout is None:
+                self.queue.put_nowait(message)
+            else:
+                self.queue.put(message, timeout=timeout)
+        except queue.Full:
+            return False
+        return True
+
+    def expect(self, token: str) -> _Reply:
+        """Register for the answer to a finish or sync message before sending it."""
+        reply = _Reply()
+        with self._lock:
+            if not self.alive:
+                reply.set({"ok": False, "error": "the MLflow writer process is not running"})
+            else:
+                self._replies[token] = reply
+        return reply
+
+    def close(self) -> None:
+        """Let the writer finish what it has and exit; do not wait for it."""
+        if self.alive:
+            self.queue.put(None)
+
+    def _feed(self) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        while True:
+            batch = [self.queue.get()]
+            while batch[-1] is not None and len(batch) < 256:  # one write for what piled up
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                stdin.write("".join(json.dumps(m) + "\n" for m in batch if m is not None))
+                stdin.flush()
+                if batch[-1] is None:
+                    stdin.close()
+                    return
+            except (OSError, ValueError):
+                self._gone("the MLflow writer process stopped")
+                return
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self._lock:
+                reply = self._replies.pop(message.get("token", ""), None)
+            if reply is not None:
+                reply.set(message)
+        self._gone(f"the MLflow writer process exited ({self.proc.wait()})")
+
+    def _gone(self, reason: str) -> None:
+        with self._lock:
+            self.alive = False
+            replies, self._replies = self._replies, {}
+        for reply in replies.values():
+            reply.set({"ok": False, "error": reason})
+
+
+_channel: Channel | None = None
+_channel_lock = threading.Lock()
+_registered: list[bool] = []  # atexit hook installed
+
+
+def channel() -> Channel:
+    """This process's writer, started on first use (and again if it died or we forked)."""
+    global _channel
+    with _channel_lock:
+        if _channel is None or not _channel.alive or _channel.pid != os.getpid():
+            if not _registered:
+                atexit.register(_close)
+                _registered.append(True)
+            _channel = Channel()
+        return _channel
+
+
+def close_writer() -> None:
+    """Let this process's writer finish and exit; the next run starts a new one (as each
+    ``dagwright run`` command does)."""
+    global _channel
+    with _channel_lock:
+        _close()
+        _channel = None
+
+
+def _close() -> None:
+    if _channel is not None and _channel.pid == os.getpid():
+        _channel.close()
+
+
+@dataclass
+class _Run:
+    token: str
+    start: dict[str, Any]
+    stats: FlushStats
+    channel: Channel | None = None
+    live: bool = False  # the writer has the run's start: steps may go one by one
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)  # not queued: sent at the flush
+
+
+class MlflowSink:
+    """A ``LineageSink`` writing to MLflow through the writer process.
+
+    Args:
+        tracking_uri: Where runs go (resolved already; see ``tracking.resolve_uri``).
+        root: The store folder; ``<root>/lineage`` holds the graphs and ``.pending`` markers.
+        flush_timeout: Seconds a run waits at its end for MLflow.
+        connect: Returns the channel to the writer (tests stall it to fill the queue).
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        root: Path,
+        flush_timeout: float | None = None,
+        connect: Any = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.folder = Path(root) / "lineage"
+        env_timeout = os.environ.get("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT")
+        self.flush_timeout = flush_timeout or float(env_timeout or FLUSH_TIMEOUT)
+        self.connect = connect or channel
+        self.runs: dict[str, _Run] = {}
+
+    # The engine calls these on its scheduler thread: they never wait on MLflow, and a failure
+    # here is logged and leaves the run to `sync`, never fails it.
+
+    def run_started(self, run_id: str, pipeline: str, started: float) -> None:
+        try:
+            self._run_started(run_id, pipeline, started)
+        except Exception as exc:
+            self._broken(run_id, exc)
+
+    def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
+        try:
+            self._step_finished(run_id, node, record)
+        except Exception as exc:
+            self._broken(run_id, exc)
+
+    def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
+        try:
+            self._run_finished(run_id, lineage, result)
+        except Exception as exc:
+            log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+            # no payloads: sync rebuilds them from the graph the recorder saved
+            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, str(exc), None, None)
+            STATS[run_id] = FlushStats(run_id, self.tracking_uri, pending=True, error=str(exc))
+
+    def _run_started(self, run_id: str, pipeline: str, started: float) -> None:
+        began = time.perf_counter()
+        token = f"{run_id}/{secrets.token_hex(4)}"
+        stats = FlushStats(run_id, self.tracking_uri)
+        run = _Run(token, payload.run_start(run_id, pipeline, started), stats)
+        self.runs[run_id] = run
+        try:
+            run.channel = self.connect()
+        except OSError as exc:  # no writer: everything goes to the .pending marker
+            run.stats.error = f"cannot start the MLflow writer: {exc}"
+        else:
+            start = {"op": "start", "token": token, "uri": self.tracking_uri, "run": run.start}
+            run.live = run.channel.post(start)
+        self._took(run, began)
+
+    def _step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
+        began = time.perf_counter()
+        run = self.runs.get(run_id)
+        if run is None:
+            return
+        step = payload.step_payload(run_id, node, record)
+        run.steps.append(step)
+        message = {"op": "step", "token": run.token, "step": step}
+        if not (run.live and run.channel is not None and run.channel.post(message)):
+            run.kept.append(step)  # never block the engine: this one goes with the flush
+        self._took(run, began)
+
+    def _broken(self, run_id: str, exc: Exception) -> None:
+        log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+        run = self.runs.get(run_id)
+        if run is not None:
+            run.channel = None  # the run's end writes the .pending marker
+            run.stats.error = run.stats.error or f"{type(exc).__name__}: {exc}"
+
+    def _run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
+        began = time.perf_counter()
+        run = self.runs.pop(run_id, None)
+        if run is None:
+            return
+        stats = run.stats
+        final = payload.run_end(run.start, result)
+        answer: dict[str, Any] = {"ok": False, "error": stats.error}
+        if run.channel is not None:
+            reply = run.channel.expect(run.token)
+            message = {
+                "op": "finish",
+                "token": run.token,
+                "uri": self.tracking_uri,
+                "run": final,
+                "steps": run.kept if run.live else run.steps,
+                "lineage": json.dumps(lineage.to_json(), sort_keys=True, default=str),
+            }
+            if not run.channel.post(message, timeout=self.flush_timeout):
+                answer["error"] = "the MLflow writer did not take the run's end in time"
+            elif reply.event.wait(max(0.0, self.flush_timeout - (time.perf_counter() - began))):
+                answer = reply.message
+            else:
+                answer["error"] = f"MLflow did not take the lineage in {self.flush_timeout:g}s"
+                run.channel.post({"op": "abandon", "token": run.token})
+        calls = answer.get("calls") or {}
+        stats.calls = calls.get("run", 0) + calls.get("step", 0)
+        stats.step_calls = calls.get("step", 0)
+        stats.steps = answer.get("steps", 0)
+        stats.dropped = len(run.kept)
+        stats.mlflow_run_id = answer.get("mlflow_run_id")
+        stats.pending = not answer.get("ok")
+        stats.error = answer.get("error")
+        marker = self.folder / f"{run_id}.pending"
+        if stats.pending:
+            write_marker(marker, self.tracking_uri, stats.error, final, run.steps)
+            log.warning(
+                "lineage of run %s is kept in %s until `dagwright lineage sync`: %s",
+                run_id,
+                self.folder,
+                stats.error,
+            )
+        else:
+            marker.unlink(missing_ok=True)  # a resumed run that reached MLflow this time
+        stats.flush_seconds = time.perf_counter() - began
+        STATS[run_id] = stats
+        while len(STATS) > 256:
+            del STATS[next(iter(STATS))]
+
+    @staticmethod
+    def _took(run: _Run, began: float) -> None:
+        took = time.perf_counter() - began
+        run.stats.engine_seconds += took
+        run.stats.slowest_call = max(run.stats.slowest_call, took)
+
+
+def write_marker(
+    path: Path,
+    uri: str,
+    reason: str | None,
+    run: dict[str, Any] | None,
+    steps: list[dict[str, Any]] | None,
+) -> None:
+    """The ``.pending`` marker: where the run was going, why it did not get there, and what
+    MLflow should receive (the payloads hold what the graph does not, such as metrics; None
+    when they were lost, and ``sync`` rebuilds them from the graph)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"tracking_uri": uri, "reason": reason, "run": run, "steps": steps}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
