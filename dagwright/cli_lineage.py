@@ -135,7 +135,7 @@ def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
                 output.write_text(shown, encoding="utf-8")
             click.echo(f"wrote {output}", err=True)
         elif isinstance(shown, bytes):
-            click.get_binary_stream("stdout").write(shown)
+            sys.stdout.buffer.write(shown)
         else:
             click.echo(shown, nl=not shown.endswith("\n"))
 
