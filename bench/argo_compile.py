@@ -16,41 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import dagwright
-from bench.kfp_compile import timed
-from dagwright import Dataset, Input, Output, Pipeline, component
-
-
-def bump(x: int) -> int:
-    return x + 1
-
-
-def save(x: int, data: Output[Dataset]) -> int:
-    with open(data.path, "w") as f:
-        f.write(str(x))
-    return x
-
-
-def load(data: Input[Dataset]) -> int:
-    with open(data.path) as f:
-        return int(f.read())
+from bench.kfp_compile import chain, timed
 
 
 def ours(tasks: int, path: Path) -> None:
-    parts = [component(bump), component(save), component(load)]
-    p = Pipeline(f"chain-{tasks}")
-    value: Any = p.param("x", int, default=0)
-    data: Any = None
-    for i in range(tasks):
-        kind = i % 3
-        if kind == 0:
-            value = p.add(parts[0], x=value).output
-        elif kind == 1:
-            task = p.add(parts[1], x=value)
-            value, data = task.output, task.outputs["data"]
-        else:
-            value = p.add(parts[2], data=data).output
-    p.output("out", value)
-    dagwright.compile(p, target="argo", path=path)
+    dagwright.compile(chain(tasks), target="argo", path=path)
 
 
 def hera(tasks: int, path: Path) -> None:

@@ -35,7 +35,8 @@ def load(data: Input[Dataset]) -> int:
         return int(f.read())
 
 
-def ours(tasks: int, path: Path) -> None:
+def chain(tasks: int) -> Pipeline:
+    """The benchmark's pipeline: ``tasks`` steps cycling over bump, save and load."""
     parts = [component(bump), component(save), component(load)]
     p = Pipeline(f"chain-{tasks}")
     value: Any = p.param("x", int, default=0)
@@ -50,7 +51,11 @@ def ours(tasks: int, path: Path) -> None:
         else:
             value = p.add(parts[2], data=data).output
     p.output("out", value)
-    dagwright.compile(p, target="kfp", path=path)
+    return p
+
+
+def ours(tasks: int, path: Path) -> None:
+    dagwright.compile(chain(tasks), target="kfp", path=path)
 
 
 def sdk(tasks: int, path: Path) -> None:

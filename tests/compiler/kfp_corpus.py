@@ -32,6 +32,22 @@ from dagwright import (
 )
 from dagwright.runtimes import Process
 
+# the pipelines below that every target's run test takes, in order
+NAMES = [
+    "typed_params",
+    "artifact_types",
+    "branches",
+    "loop_over_param",
+    "loop_over_output",
+    "exit_handler",
+    "ordering",
+    "retried",
+    "options",
+    "nested",
+    "value_files",
+    "loop_with_condition",
+]
+
 
 @component
 def note(journal: str, text: str) -> str:

@@ -25,20 +25,7 @@ from dagwright.components.artifacts import Artifact
 
 pytest.importorskip("hera")
 ROOT = Path(__file__).resolve().parents[2]
-CORPUS = [
-    "typed_params",
-    "artifact_types",
-    "branches",
-    "loop_over_param",
-    "loop_over_output",
-    "exit_handler",
-    "ordering",
-    "retried",
-    "options",
-    "nested",
-    "value_files",
-    "loop_with_condition",
-]
+CORPUS = corpus.NAMES
 
 
 def _journal(pipeline: Any, folder: Path) -> dict[str, str]:

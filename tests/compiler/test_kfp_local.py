@@ -22,20 +22,7 @@ from dagwright.components.artifacts import Artifact
 kfp_local = pytest.importorskip("kfp.local")
 kfp_components = pytest.importorskip("kfp.components")
 
-CORPUS = [
-    "typed_params",
-    "artifact_types",
-    "branches",
-    "loop_over_param",
-    "loop_over_output",
-    "exit_handler",
-    "ordering",
-    "retried",
-    "options",
-    "nested",
-    "value_files",
-    "loop_with_condition",
-]
+CORPUS = corpus.NAMES
 ROOT = Path(__file__).resolve().parents[2]
 
 
