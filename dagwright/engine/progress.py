@@ -6,6 +6,7 @@ never change the run.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -46,26 +47,35 @@ def summary(result: RunResult, seconds: float) -> str:
 
 
 class Observers:
-    """Several observers as one, called in order."""
+    """Several observers as one, called in order. An observer that raises is logged and
+    skipped: watching a run (progress, lineage) never changes how it ends."""
 
     def __init__(self, *observers: Observer) -> None:
         self.observers = observers
 
-    def run_started(self, pipeline: str, run_id: str) -> None:
+    def _each(self, event: str, *args: Any) -> None:
         for observer in self.observers:
-            observer.run_started(pipeline, run_id)
+            try:
+                getattr(observer, event)(*args)
+            except Exception:
+                logging.getLogger("dagwright").warning(
+                    "%s failed on %s; the run goes on",
+                    type(observer).__name__,
+                    event,
+                    exc_info=True,
+                )
+
+    def run_started(self, pipeline: str, run_id: str) -> None:
+        self._each("run_started", pipeline, run_id)
 
     def step_started(self, record: StepRecord) -> None:
-        for observer in self.observers:
-            observer.step_started(record)
+        self._each("step_started", record)
 
     def step_finished(self, record: StepRecord) -> None:
-        for observer in self.observers:
-            observer.step_finished(record)
+        self._each("step_finished", record)
 
     def run_finished(self, result: RunResult) -> None:
-        for observer in self.observers:
-            observer.run_finished(result)
+        self._each("run_finished", result)
 
 
 class LinePrinter:

@@ -116,12 +116,12 @@ class Lineage:
             for artifact in value if isinstance(value, list) else [value]:
                 used.append(self._artifact(artifact))
                 self._link(node, used[-1], USED)
-                for maker in self._makers(used[-1]):
+                for maker in self._makers(used[-1], artifact.get("uri", "")):
                     self._link(node, maker, INFORMED_BY)
         for value in (outputs or {}).values():
             if isinstance(value, dict) and "uri" in value:
                 made = self._artifact(value)
-                self._link(made, node, GENERATED_BY)
+                self._link(made, node, GENERATED_BY, uri=value.get("uri", ""))
                 for source in used:
                     if source != made:
                         self._link(made, source, DERIVED_FROM)
@@ -136,7 +136,7 @@ class Lineage:
             else:
                 self.graph.add_node(node, **attrs)
         for up, down, attrs in other.graph.edges(data=True):
-            self._link(up, down, attrs["relation"])
+            self._link(up, down, **attrs)
 
     # reading and writing
 
@@ -154,9 +154,9 @@ class Lineage:
 
     # helpers
 
-    def _link(self, up: str, down: str, relation: str) -> None:
+    def _link(self, up: str, down: str, relation: str, **attrs: Any) -> None:
         if not self.graph.has_edge(up, down, key=relation):
-            self.graph.add_edge(up, down, key=relation, relation=relation)
+            self.graph.add_edge(up, down, key=relation, relation=relation, **attrs)
 
     def _param(self, name: str, value: Any) -> str:
         node = param_node(name, value)
@@ -185,9 +185,13 @@ class Lineage:
             )
         return node
 
-    def _makers(self, artifact: str) -> list[str]:
-        return [
-            down
-            for _, down, relation in self.graph.out_edges(artifact, keys=True)
+    def _makers(self, artifact: str, uri: str) -> list[str]:
+        """The steps that generated this content; the one that wrote ``uri`` when known, as
+        two steps writing the same bytes share one artifact node."""
+        makers = [
+            (down, attrs.get("uri", ""))
+            for _, down, relation, attrs in self.graph.out_edges(artifact, keys=True, data=True)
             if relation == GENERATED_BY
         ]
+        exact = [step for step, made_at in makers if uri and made_at == uri]
+        return exact or [step for step, _ in makers]

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 
 RETRIES = 3
 BACKOFF = 0.2  # seconds before the first retry, doubled for each next one
+DOWN_FOR = 60.0  # after a server failed every retry, later calls fail at once for this long
 T = TypeVar("T")
 
 
@@ -83,9 +84,17 @@ class Uploader:
         self.backoff = backoff
         self.experiments: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.down_until = 0.0
 
     def call(self, calls: Calls, kind: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """One MLflow call, counted once per attempt (each attempt is a request)."""
+        """One MLflow call, counted once per attempt (each attempt is a request).
+
+        Raises:
+            ConnectionError: at once while the server is known to be down, so later runs do
+                not each wait through every retry (they are marked for ``sync``).
+        """
+        if time.monotonic() < self.down_until:
+            raise ConnectionError(f"{self.uri} did not answer; not retried for a while")
         delay = self.backoff
         for attempt in range(self.retries + 1):
             calls.add(kind)
@@ -93,6 +102,8 @@ class Uploader:
                 return fn(*args, **kw)
             except Exception as exc:
                 if attempt == self.retries or not transient(exc):
+                    if transient(exc):
+                        self.down_until = time.monotonic() + DOWN_FOR
                     raise
             time.sleep(delay * random.uniform(1.0, 1.5))  # jitter: writers do not retry in step
             delay *= 2
@@ -104,6 +115,9 @@ class Uploader:
             if name in self.experiments:
                 return self.experiments[name]
         found = self.call(calls, "run", self.client.get_experiment_by_name, name)
+        if found is not None and found.lifecycle_stage == "deleted":
+            # MLflow keeps a deleted experiment's name; runs cannot go into it until restored
+            self.call(calls, "run", self.client.restore_experiment, found.experiment_id)
         if found is not None:
             experiment_id: str = found.experiment_id
         else:
@@ -123,22 +137,25 @@ class Uploader:
         return experiment_id
 
     def start_run(self, run: dict[str, Any], calls: Calls) -> Parent:
-        experiment_id = self.experiment(run["pipeline"], calls)
-        try:
-            made = self.call(
-                calls,
-                "run",
-                self.client.create_run,
-                experiment_id,
-                start_time=run["start"],
-                tags=self._tags(run["tags"]),
-                run_name=run["run_id"],
-            )
-        except Exception:
-            with self._lock:  # the experiment may have been deleted: look it up next time
-                self.experiments.pop(run["pipeline"], None)
-            raise
-        return Parent(made.info.run_id, experiment_id, made.info.artifact_uri)
+        for last in (False, True):
+            experiment_id = self.experiment(run["pipeline"], calls)
+            try:
+                made = self.call(
+                    calls,
+                    "run",
+                    self.client.create_run,
+                    experiment_id,
+                    start_time=run["start"],
+                    tags=self._tags(run["tags"]),
+                    run_name=run["run_id"],
+                )
+                return Parent(made.info.run_id, experiment_id, made.info.artifact_uri)
+            except Exception as exc:
+                with self._lock:  # deleted since it was looked up: look again (and restore)
+                    self.experiments.pop(run["pipeline"], None)
+                if last or "active' state" not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def log_step(self, parent: Parent, step: dict[str, Any], calls: Calls) -> str:
         """A step as a nested run: create (with tags), params and metrics, terminate."""

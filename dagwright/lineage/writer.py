@@ -35,7 +35,7 @@ ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # the uploader retries, with a short backoff
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",  # also saves a get-run per terminate
 }
-ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15"}
+ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}  # a server that hangs costs 4 x 5 s, once
 
 
 class _Upload:

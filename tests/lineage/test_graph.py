@@ -147,3 +147,35 @@ def test_loop_iterations_are_separate_steps(tmp_path: Path, items: list[int]) ->
     result = dagwright.run(loop, echo=False, root=tmp_path)
     steps = {n for n, a in graph_of(result, tmp_path).graph.nodes(data=True) if a["kind"] == "step"}
     assert steps == {step_node(result.run_id, f"sq[{i}]") for i in range(3)}
+
+
+def test_a_step_is_informed_by_the_step_whose_output_it_read(tmp_path: Path) -> None:
+    @component
+    def blank(data: Output[Dataset]) -> None:
+        open(data.path, "w").close()  # the same (empty) content as blank2's
+
+    @component
+    def blank2(data: Output[Dataset]) -> None:
+        open(data.path, "w").close()
+
+    @component
+    def consume(data: Input[Dataset]) -> int:
+        return len(open(data.path).read())
+
+    @pipeline
+    def twins() -> int:
+        blank()
+        return consume(data=blank2().outputs["data"]).output
+
+    result = dagwright.run(twins, echo=False, root=tmp_path)
+    found = edges(graph_of(result, tmp_path))
+    informed = {
+        v for u, v, k in found if u == step_node(result.run_id, "consume") and k == INFORMED_BY
+    }
+    assert informed == {step_node(result.run_id, "blank2")}
+
+
+def test_a_failing_observer_does_not_fail_the_run(tmp_path: Path) -> None:
+    (tmp_path / "lineage").write_text("a file where the lineage folder goes")
+    result = dagwright.run(chain, echo=False, root=tmp_path)
+    assert result.succeeded and result.outputs == {"output": 2}

@@ -331,3 +331,29 @@ def test_which_sink_a_run_gets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     )
     monkeypatch.setattr(tracking, "mlflow_installed", lambda: False)
     assert tracking.sink_for(None, tmp_path) is None  # lineage stays local
+
+
+def test_a_deleted_experiment_is_restored_for_the_next_run(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    first = run(train, tmp_path, mlflow_server.uri)
+    client = MlflowClient(mlflow_server.uri)
+    experiment = client.get_experiment_by_name(first.pipeline)
+    assert experiment is not None
+    client.delete_experiment(experiment.experiment_id)
+    again = run(train, tmp_path, mlflow_server.uri)
+    stats = tracking.stats(again.run_id)
+    assert stats is not None and not stats.pending, stats
+    assert client.get_experiment(experiment.experiment_id).lifecycle_stage == "active"
+
+
+def test_a_server_that_failed_is_not_waited_for_again(tmp_path: Path) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    run(train, tmp_path, down)
+    started = time.perf_counter()
+    second = run(train, tmp_path, down)
+    assert time.perf_counter() - started < 5  # the writer remembers the server is down
+    stats = tracking.stats(second.run_id)
+    assert stats is not None and stats.pending
