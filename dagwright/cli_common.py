@@ -75,6 +75,11 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
         click.option(
+            "--tracking-uri",
+            default=None,
+            help="MLflow tracking URI the pods record lineage to (default: none).",
+        ),
+        click.option(
             "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
         ),
     ]

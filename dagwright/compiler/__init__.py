@@ -26,7 +26,7 @@ def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     from dagwright.compiler import kfp
 
     delivery, rest = _delivery(options)
-    unknown = sorted(set(rest) - {"pipeline_root", "strict"})
+    unknown = sorted(set(rest) - {"pipeline_root", "strict", "tracking_uri"})
     if unknown:
         _no_options("kfp", {k: rest[k] for k in unknown})
     return kfp.write(ir, kfp.KfpOptions(delivery=delivery, **rest))

@@ -151,13 +151,22 @@ def load(run_id: str, tracking_uri: str | None = None, *, root: Path | None = No
     """
     from mlflow.tracking import MlflowClient
 
+    from dagwright.lineage.pod import STEPS
     from dagwright.store.local import default_root
 
     client = MlflowClient(resolve_uri(tracking_uri, root or default_root()))
     found = _parent_run(client, run_id)
+    names = {a.path for a in client.list_artifacts(found.info.run_id)}
     with tempfile.TemporaryDirectory() as folder:
-        path = client.download_artifacts(found.info.run_id, "lineage.json", folder)
-        return Lineage.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        if "lineage.json" in names:
+            path = client.download_artifacts(found.info.run_id, "lineage.json", folder)
+            return Lineage.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        # a run on KFP or Argo: each pod stored its own piece of the graph
+        merged = Lineage()
+        pieces = Path(client.download_artifacts(found.info.run_id, STEPS, folder))
+        for piece in sorted(pieces.glob("*.json")):
+            merged.merge(Lineage.from_json(json.loads(piece.read_text(encoding="utf-8"))))
+        return merged
 
 
 def _parent_run(client: Any, run_id: str) -> Any:

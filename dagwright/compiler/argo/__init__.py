@@ -46,6 +46,7 @@ class ArgoOptions:
         ttl_success / ttl_failure: Seconds a finished workflow is kept.
         strict: Fail instead of warning when the spec is over 1 MiB.
         validate: Check against Argo's schema (on by default).
+        tracking_uri: MLflow tracking URI the pods record lineage to (none: they record none).
     """
 
     kind: str = "workflow"
@@ -65,6 +66,7 @@ class ArgoOptions:
     ttl_failure: int = 7 * 24 * 3600
     strict: bool = False
     validate: bool = True
+    tracking_uri: str | None = None
 
     def location(self, key: str) -> dict[str, Any]:
         """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``."""

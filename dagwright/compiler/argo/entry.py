@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--component", required=True, help="the component spec as JSON")
     parser.add_argument("--digest", required=True)
     parser.add_argument("--pod", default="", help="this pod's name ({{pod.name}})")
+    parser.add_argument("--run", default="", help="the workflow's name, the lineage run id")
+    parser.add_argument("--pipeline", default="", help="the pipeline's name")
+    parser.add_argument("--task", default="", help="the task's name")
     for flag in (
         "--param",
         "--artifact",
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         parser.add_argument(flag, action="append", metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    from dagwright.executor import Step, run_step
+    from dagwright.executor import Step
 
     spec = ComponentSpec.from_dict(json.loads(args.component))
     params = _pairs(args.param)
@@ -116,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
     outputs = _pairs(args.output_artifact)
     step = Step(spec, spec.name, parameters, artifacts, outputs, digest=args.digest)
-    outcome = run_step(step)
+    from dagwright.lineage.pod import run_recorded, tracking_target
+
+    where = tracking_target(args.run, args.pipeline, args.task or spec.name)
+    outcome = run_recorded(step, where)
     for name, path in _pairs(args.output_param).items():
         _write(path, encode(outcome.values[name]) + "\n")  # Argo strips one trailing newline
     for name, path in _pairs(args.output_meta).items():

@@ -22,7 +22,13 @@ def is_collected(type_str: str) -> bool:
 
 
 def component_template(
-    name: str, spec: ComponentSpec, delivery: CodeDelivery, location: Any, m: Any
+    name: str,
+    spec: ComponentSpec,
+    delivery: CodeDelivery,
+    location: Any,
+    m: Any,
+    tracking_uri: str | None = None,
+    pipeline: str = "",
 ) -> Any:
     """The Template model of a component.
 
@@ -86,6 +92,11 @@ def component_template(
             path = f"{ROOT}/outputs/{out.name}"
             out_params.append(m.Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
             args += ["--output-param", f"{out.name}={{{{outputs.parameters.{out.name}.path}}}}"]
+    env = [m.EnvVar(name=k, value=v) for k, v in spec.env.items()]
+    if tracking_uri:  # each step records its lineage under the workflow's name
+        env.append(m.EnvVar(name="MLFLOW_TRACKING_URI", value=tracking_uri))
+        args += ["--run", var("workflow", "name"), "--pipeline", pipeline]
+        args += ["--task", f"{var('inputs', 'parameters', TASK_PARAM)}@{var('pod', 'name')}"]
     install = delivery.install_command(spec)
     run = "python3 -m dagwright.compiler.argo.entry"
     command = ["sh", "-c", f'{install} && exec {run} "$@"', "sh"] if install else run.split()
@@ -93,7 +104,7 @@ def component_template(
         image=delivery.image_for(spec),
         command=command,
         args=args,
-        env=[m.EnvVar(name=k, value=v) for k, v in spec.env.items()] or None,
+        env=env or None,
         resources=_resources(spec, m),
     )
     retry = None

@@ -62,7 +62,9 @@ class WorkflowBuilder:
         self._dependencies()
         templates = [self._dag(scope) for scope in self.plumbing.scopes.values()]
         templates += [
-            component_template(cid, spec, options.delivery, options.location, m)
+            component_template(
+                cid, spec, options.delivery, options.location, m, options.tracking_uri, self.ir.name
+            )
             for cid, spec in self.ir.components.items()
         ]
         params = [

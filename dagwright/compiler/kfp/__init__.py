@@ -38,11 +38,13 @@ class KfpOptions:
         pipeline_root: Where KFP stores artifacts (``defaultPipelineRoot``), if not the
             cluster's default.
         strict: Refuse, instead of warning about, a spec over the size limit.
+        tracking_uri: MLflow tracking URI the pods record lineage to (none: they record none).
     """
 
     delivery: CodeDelivery = field(default_factory=CodeDelivery)
     pipeline_root: str | None = None
     strict: bool = False
+    tracking_uri: str | None = None
 
 
 def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
@@ -66,7 +68,7 @@ def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
     spec.schema_version = SCHEMA_VERSION
     if options.pipeline_root:
         spec.default_pipeline_root = options.pipeline_root
-    DagBuilder(ir, spec, delivery).build()
+    DagBuilder(ir, spec, delivery, options.tracking_uri).build()
     return spec
 
 

@@ -22,13 +22,16 @@ from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 class DagBuilder:
     """One pass over the IR that writes into ``spec`` (a PipelineSpec message)."""
 
-    def __init__(self, ir: PipelineIR, spec: Any, delivery: CodeDelivery) -> None:
+    def __init__(
+        self, ir: PipelineIR, spec: Any, delivery: CodeDelivery, tracking_uri: str | None = None
+    ) -> None:
         from kfp.pipeline_spec import pipeline_spec_pb2
 
         self.pb = pipeline_spec_pb2
         self.ir = ir
         self.spec = spec
         self.delivery = delivery
+        self.tracking_uri = tracking_uri
 
     def build(self) -> None:
         ir, spec = self.ir, self.spec
@@ -53,7 +56,20 @@ class DagBuilder:
             executor_label = "exec-" + component_names[cid].removeprefix("comp-")
             self._component(spec.components[component_names[cid]], component, executor_label)
             executor = deployment.executors[executor_label]
-            executor.container.CopyFrom(container(component, self.delivery, self.pb))
+            box = container(component, self.delivery, self.pb)
+            if self.tracking_uri:  # each step records its lineage under the KFP run's id
+                box.env.add(name="MLFLOW_TRACKING_URI", value=self.tracking_uri)
+                box.args.extend(
+                    [
+                        "--dagwright-run",
+                        "{{$.pipeline_job_uuid}}",
+                        "--dagwright-pipeline",
+                        ir.name,
+                        "--dagwright-task",
+                        "{{$.pipeline_task_name}}@{{$.pipeline_task_uuid}}",
+                    ]
+                )
+            executor.container.CopyFrom(box)
         for group in self.groups:
             self._group(group, group_tasks[group.id])
         for task in ir.tasks:

@@ -10,6 +10,7 @@ executor. This module runs in the pod (and under ``kfp.local``), never at compil
 from __future__ import annotations
 
 import inspect
+import os
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +36,8 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
         component: The component spec as data (without its source in image mode).
         digest: The digest the component had when it was compiled.
     """
-    from dagwright.executor import Step, run_step
+    from dagwright.executor import Step
+    from dagwright.lineage.pod import run_recorded
 
     spec = ComponentSpec.from_dict(component)
     value_outputs = [o for o in spec.outputs if not o.artifact]
@@ -67,7 +69,7 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
             outputs={name: target.path for name, target in targets.items()},
             digest=digest,
         )
-        outcome = run_step(step)
+        outcome = run_recorded(step, _tracking(spec.name))
         for name, written in outcome.artifacts.items():
             # downstream steps read the format of a stored value from here; the KFP UI shows
             # a Metrics artifact's metadata as its scalar metrics
@@ -98,6 +100,22 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
     return run
 
 
+def _tracking(default_label: str) -> tuple[str, str, str, str] | None:
+    """The run id and pipeline the compiler put on the command line (KFP's executor reads
+    its own arguments with ``parse_known_args``, so ours pass through)."""
+    import argparse
+    import sys
+
+    from dagwright.lineage.pod import tracking_target
+
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--dagwright-run", "--dagwright-pipeline", "--dagwright-task"):
+        parser.add_argument(flag)
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    label = known.dagwright_task or default_label
+    return tracking_target(known.dagwright_run, known.dagwright_pipeline, label)
+
+
 def _python_type(type_str: str) -> Any:
     head, _ = parse(unwrap_optional(type_str))
     return _PYTHON_TYPES.get(head, str)
@@ -126,4 +144,8 @@ def _artifact(io: IOSpec, given: Any) -> dict[str, Any]:
     }
     if isinstance(metadata.get("digest"), str):
         data["digest"] = metadata["digest"]
+    elif os.path.exists(given.path):  # Metrics keep no digest in metadata (the UI shows it)
+        from dagwright.store.files import sha256_of
+
+        data["digest"] = sha256_of(given.path)
     return data
