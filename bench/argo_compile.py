@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dagwright
-from bench.kfp_compile import chain, timed
+from bench.kfp_compile import chain, print_table, timed
 
 
 def ours(tasks: int, path: Path) -> None:
@@ -112,10 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp:
         rows = measure([int(s) for s in args.sizes.split(",")], args.repeats, Path(tmp))
-    header = ("case", "ours s", "Hera s", "time ratio", "ours MiB", "Hera MiB")
-    print(f"{header[0]:<28}" + "".join(f"{h:>12}" for h in header[1:]))
-    for row in rows:
-        print(f"{row[0]:<28}" + "".join(f"{c:>12}" for c in row[1:]))
+    print_table(("case", "ours s", "Hera s", "time ratio", "ours MiB", "Hera MiB"), rows)
     print("targets: <= 1.0x Hera's time; 1,000-task spec < 1 MiB; 5,000 <= 5.5x 1,000 (ours)")
 
 

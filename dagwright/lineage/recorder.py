@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dagwright.lineage.graph import Lineage, run_node, step_node
+from dagwright.lineage.graph import Lineage, run_node
 
 if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
@@ -45,6 +45,7 @@ class LineageRecorder:
         self.sink = sink
         self.lineage = Lineage()
         self.run_id = ""
+        self.tasks = {task.name for task in ir.tasks}
 
     def run_started(self, pipeline: str, run_id: str) -> None:
         self.run_id = run_id
@@ -59,7 +60,7 @@ class LineageRecorder:
     def step_finished(self, record: StepRecord) -> None:
         from dagwright.engine.result import jsonable
 
-        if record.task not in {t.name for t in self.ir.tasks}:
+        if record.task not in self.tasks:
             return  # a block whose condition or items failed: no step ran
         spec = self.ir.component_of(record.task)
         outputs = {k: jsonable(v) for k, v in (record.outputs or {}).items()}
@@ -99,7 +100,3 @@ def save(lineage: Lineage, path: Path) -> None:
 
 def load(path: Path) -> Lineage:
     return Lineage.from_json(json.loads(path.read_text(encoding="utf-8")))
-
-
-def step_id(run_id: str, label: str) -> str:
-    return step_node(run_id, label)

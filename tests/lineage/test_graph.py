@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from query_corpus import chain, make, shout
 
 import dagwright
 from dagwright import Dataset, Input, Output, component, pipeline
@@ -20,27 +21,6 @@ from dagwright.lineage.graph import (
     step_node,
 )
 from dagwright.lineage.recorder import load
-
-
-@component
-def make(text: str, data: Output[Dataset]) -> None:
-    with open(data.path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
-@component(cache=True)
-def shout(data: Input[Dataset], loud: Output[Dataset]) -> int:
-    with open(data.path, encoding="utf-8") as f:
-        text = f.read().upper()
-    with open(loud.path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return len(text)
-
-
-@pipeline
-def chain(text: str = "hi") -> int:
-    made = make(text=text)
-    return shout(data=made.outputs["data"]).output
 
 
 @pipeline

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from dagwright.compiler.argo import when
+from dagwright.compiler.argo.entry import encode
 from dagwright.compiler.argo.scopes import (
     Plumbing,
     body,
@@ -70,7 +71,7 @@ class WorkflowBuilder:
         params = [
             m.Parameter(
                 name=p.name,
-                value=no_braces(_text(p.default), f"the default of '{p.name}'")
+                value=no_braces(encode(p.default), f"the default of '{p.name}'")
                 if p.has_default
                 else None,
                 description=p.description or None,
@@ -277,9 +278,3 @@ def _free(name: str, taken: set[str]) -> str:
         found = f"{name}-{n}"
     taken.add(found)
     return found
-
-
-def _text(value: Any) -> str:
-    from dagwright.compiler.argo.entry import encode
-
-    return encode(value)
