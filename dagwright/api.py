@@ -11,6 +11,7 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.runtimes.session import Session
 from dagwright.store.local import LocalStore
 
 
@@ -46,6 +47,7 @@ def run(
     allow_pickle: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
+    session: Session | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -69,6 +71,9 @@ def run(
             MLflow when it is installed; see ``dagwright.lineage``).
         tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
             SQLite file under ``root``).
+        session: Where runtimes keep what the run's steps share (clusters, served
+            functions); by default one closed when the run ends. Pass your own and close it
+            yourself to keep served functions up after the run (``dagwright serve``).
         **params: Parameter values.
 
     Returns:
@@ -89,7 +94,7 @@ def run(
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
     store = LocalStore(root, artifacts)
-    return _execute(ir, bound, store, echo, raise_on_error, options, tracking)
+    return _execute(ir, bound, store, echo, raise_on_error, options, tracking, session=session)
 
 
 def resume(

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,11 @@ def _imported(spec: ComponentSpec, digest: str | None) -> Callable[..., Any]:
     return found.func
 
 
-def run_step(step: Step, abandoned: threading.Event | None = None) -> StepOutcome:
+def run_step(
+    step: Step,
+    abandoned: threading.Event | None = None,
+    provided: Mapping[str, Any] | None = None,
+) -> StepOutcome:
     """Run the component once and return its outputs.
 
     Artifacts on another filesystem (an fsspec URL) are copied to a local scratch folder for
@@ -172,15 +176,29 @@ def run_step(step: Step, abandoned: threading.Event | None = None) -> StepOutcom
         step: What to run.
         abandoned: Set when the caller stopped waiting (a timeout); the step then publishes
             nothing, so a late finish cannot overwrite what a retry wrote.
+        provided: What the runtime hands to the function by name (``spark``, ``client``);
+            the function gets those of them it declares.
 
     Raises:
         Exception: whatever the component raised; TypeError when it returned a value that
             does not match its declared output type.
     """
     spec = step.component
+    if spec.injected and provided is None:  # a compiled step's pod: the runtime makes them here
+        from dagwright.runtimes import runtime_for
+
+        with runtime_for(spec.runtime).in_pod(spec.runtime) as made:
+            return run_step(step, abandoned, made)
     func = resolve_function(spec, step.digest)
+    missing = [name for name in spec.injected if name not in (provided or {})]
+    if missing:
+        raise TypeError(
+            f"component '{spec.name}' declares {', '.join(missing)}, which its runtime "
+            f"'{spec.runtime.kind}' provides only when the step runs under that runtime"
+        )
     with _Scratch() as scratch:
         kwargs = dict(step.parameters)
+        kwargs.update({name: (provided or {})[name] for name in spec.injected})
         for name, data in step.artifacts.items():
             items = data if isinstance(data, list) else [data]
             loaded = [_input(Artifact.from_dict(d), scratch) for d in items]

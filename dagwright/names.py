@@ -8,6 +8,9 @@ from dagwright.errors import ValidationError
 
 _MAX_LEN = 63
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes resource quantities, e.g. "500m", "2", "1.5", "512Mi", "2Gi", "1e3"
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def to_k8s_name(name: str) -> str:

@@ -25,7 +25,7 @@ from dagwright.components.types import (
 )
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
-from dagwright.runtimes.config import RuntimeConfig
+from dagwright.runtimes.config import Local, RuntimeConfig
 
 SINGLE_OUTPUT = "output"
 # keyed by where the code lives too: equal text in two modules may call different helpers
@@ -184,9 +184,14 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
     described = docstrings.param_descriptions(func.__doc__)
     inputs: list[IOSpec] = []
     outputs: list[IOSpec] = []
+    runtime: RuntimeConfig = options.get("runtime") or Local()
+    injected: list[str] = []
     for param in inspect.signature(func).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise fail(f"*{param.name} is not supported", param.name, "list every input by name")
+        if param.name in runtime.provides:  # the runtime's object (spark, client), not an input
+            injected.append(param.name)
+            continue
         if param.name not in hints:
             raise fail(
                 f"input '{param.name}' has no type hint (an unsupported annotation)",
@@ -215,7 +220,18 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             _check_default(param.name, param.default, info.type, fail)
             io.default = param.default
         inputs.append(io)
-    returns, returned = _return_outputs(hints.get("return"), described, fail)
+    if runtime.serves:  # the step deploys the function; what it returns answers requests
+        missing = [name for name in runtime.provides if name not in injected]
+        if missing:
+            raise fail(
+                f"a {runtime.kind} function takes ({', '.join(runtime.provides)}); "
+                f"'{func.__name__}' lacks {', '.join(missing)}",
+                missing[0],
+                f"define it as def {func.__name__}({', '.join(runtime.provides)}): ...",
+            )
+        returns, returned = "single", [IOSpec(SINGLE_OUTPUT, "str", description="its URL")]
+    else:
+        returns, returned = _return_outputs(hints.get("return"), described, fail)
     for out in returned:
         if any(o.name == out.name for o in outputs):
             raise fail(
@@ -247,6 +263,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
         source=needs.text + code,
         function=func.__name__,
         module=None if module == "__main__" else module,
+        injected=injected,
         **options,
     )
 

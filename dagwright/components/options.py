@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dagwright.components.spec import Resources, Retry
 from dagwright.errors import ValidationError
+from dagwright.names import ENV_NAME as _ENV_NAME
+from dagwright.names import QUANTITY as _QUANTITY
 from dagwright.runtimes.config import Local, RuntimeConfig
-
-# Kubernetes resource quantities, e.g. "500m", "2", "1.5", "512Mi", "2Gi", "1e3"
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 
 
 def checked_options(

@@ -93,7 +93,8 @@ class ComponentSpec:
 
     ``outputs`` lists the function's return values (``output`` for a single value, the field
     names of a NamedTuple) followed by its ``Output[...]`` artifacts. ``returns`` says which
-    return shape the function has: "none", "single" or "namedtuple".
+    return shape the function has: "none", "single" or "namedtuple". ``injected`` names the
+    parameters the runtime hands over (``spark``, ``client``): they are not inputs.
     """
 
     name: str
@@ -113,6 +114,7 @@ class ComponentSpec:
     cache_version: str | None = None
     runtime: RuntimeConfig = field(default_factory=Local)
     env: dict[str, str] = field(default_factory=dict)
+    injected: list[str] = field(default_factory=list)
 
     def input(self, name: str) -> IOSpec | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -147,6 +149,8 @@ class ComponentSpec:
         data["runtime"] = self.runtime.to_dict()
         if self.env:  # only when set, so digests of components without env stay as they were
             data["env"] = dict(self.env)
+        if self.injected:  # likewise: only components that take a runtime's object carry it
+            data["injected"] = list(self.injected)
         data["function"] = self.function
         data["module"] = self.module
         data["source"] = self.source
@@ -169,6 +173,7 @@ class ComponentSpec:
             cache_version=data.get("cache_version"),
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
+            injected=list(data.get("injected", [])),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],

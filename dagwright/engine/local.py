@@ -39,7 +39,7 @@ from dagwright.engine.result import (
 from dagwright.engine.state import Path_, RunState
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.runtimes import Attempt, runner_for
+from dagwright.runtimes import Attempt, Session, runtime_for
 from dagwright.store import LocalStore, RunStore
 
 DEFAULT_PARALLELISM = 64
@@ -111,6 +111,7 @@ class LocalEngine:
         arguments: dict[str, Any],
         run_id: str | None = None,
         reuse: dict[tuple[str, Path_], dict[str, Any]] | None = None,
+        session: Session | None = None,
     ) -> RunResult:
         """Run the pipeline.
 
@@ -119,6 +120,9 @@ class LocalEngine:
             run_id: Continue this run (resume) instead of starting a new one.
             reuse: Outputs of executions that already succeeded, by (task, iteration): they
                 are taken as they are, not run again.
+            session: Where runtimes keep what their steps share (clusters, servers). By
+                default one for this run, closed when it ends; a caller that passes its own
+                closes it (``dagwright serve`` keeps functions up until stopped).
         """
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.run_id = run_id or f"{self.ir.name}-{stamp}-{secrets.token_hex(3)}"
@@ -138,10 +142,13 @@ class LocalEngine:
         self.db.start_run(
             self.run_id, self.ir.name, arguments, ir_text, self.store.run_uri(self.run_id)
         )
+        self.session = session or Session(self.run_id)
         try:
             self._schedule()
             return self._result(arguments)
         finally:
+            if session is None:
+                self.session.close()
             self.db.close()
 
     def _schedule(self) -> None:
@@ -159,7 +166,7 @@ class LocalEngine:
                     self.dirty.append(job.record)
                     if self.observer:
                         self.observer.step_started(job.record)
-                    self.running[pool.submit(_attempts, job.step)] = job
+                    self.running[pool.submit(_attempts, job.step, self.session)] = job
                 self._flush()
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
@@ -392,12 +399,12 @@ class LocalEngine:
             self.stopping = True
 
 
-def _attempts(step: Step) -> tuple[Attempt, int]:
+def _attempts(step: Step, session: Session) -> tuple[Attempt, int]:
     """Run a step with its retries (in a worker thread); return the last attempt and the count."""
     spec: ComponentSpec = step.component
-    runner = runner_for(spec.runtime)
+    runtime = runtime_for(spec.runtime)
     for number in range(1, spec.retry.limit + 2):
-        attempt = runner(step, spec.timeout)
+        attempt = runtime.run(step, spec.timeout, session)
         if attempt.ok or number > spec.retry.limit:
             return attempt, number
         time.sleep(spec.retry.delay(number))

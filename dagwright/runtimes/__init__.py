@@ -1,27 +1,44 @@
-"""How one step executes. A runner is chosen by the type of the component's runtime config.
+"""How one step executes. A runtime is chosen by the type of the component's runtime config.
 
-A runner takes a step description and a timeout and returns an Attempt: the outcome, or the
-error with its traceback, and what the step printed. It never raises for the step's own failure.
+Each runtime has two faces: ``run`` executes a step here and returns an Attempt (the outcome,
+or the error with its traceback, and what the step printed; it never raises for the step's own
+failure), and ``fragments`` says what a compiled step needs on Kubernetes. Runtimes are found by
+config class: one registered with ``register_runtime``, else the class's ``implementation``;
+configs of other packages come through the ``dagwright.runtimes`` entry-point group.
 """
 
 from __future__ import annotations
 
+import importlib
+import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dagwright.runtimes.config import Local, Process, RuntimeConfig
+from dagwright.runtimes.configs import Dask, Horovod, Job, Nuclio, Spark
+from dagwright.runtimes.fragments import Fragments, PodStep
+from dagwright.runtimes.session import Session
 
 if TYPE_CHECKING:
     from dagwright.executor import Step, StepOutcome
 
 __all__ = [
     "Attempt",
+    "Dask",
+    "Fragments",
+    "Horovod",
+    "Job",
     "Local",
+    "Nuclio",
+    "PodStep",
     "Process",
+    "Runtime",
     "RuntimeConfig",
-    "StepRunner",
-    "register_runner",
-    "runner_for",
+    "Session",
+    "Spark",
+    "register_runtime",
+    "runtime_for",
 ]
 
 
@@ -40,29 +57,46 @@ class Attempt:
         return self.outcome is not None
 
 
-class StepRunner(Protocol):
-    """Runs one step once; ``timeout`` is in seconds (None: no limit)."""
+class Runtime(Protocol):
+    """Executes steps of one kind of runtime config."""
 
-    def __call__(self, step: Step, timeout: float | None) -> Attempt: ...
+    def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step once; ``timeout`` in seconds (None: no limit)."""
+        ...
+
+    def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """What a compiled step with this config needs besides ``pod``."""
+        ...
+
+    def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """Inside a compiled step's pod: the objects the function may declare by name
+        (``spark``, ``client``), made while the context is open."""
+        ...
 
 
-_RUNNERS: dict[type[RuntimeConfig], StepRunner] = {}
+_RUNTIMES: dict[type[RuntimeConfig], Runtime] = {}
+_LOCK = threading.Lock()
 
 
-def register_runner(config_type: type[RuntimeConfig], runner: StepRunner) -> None:
-    _RUNNERS[config_type] = runner
+def register_runtime(config_type: type[RuntimeConfig], runtime: Runtime) -> None:
+    """Use ``runtime`` for configs of ``config_type`` (and its subclasses)."""
+    with _LOCK:
+        _RUNTIMES[config_type] = runtime
 
 
-def runner_for(config: RuntimeConfig) -> StepRunner:
-    """The runner for a config; a runtime package registers its own when its config loads."""
-    if Local not in _RUNNERS:
-        # runners import the executor, which imports components, which import runtime configs
-        from dagwright.runtimes.local import run_local
-        from dagwright.runtimes.process import run_process
+def runtime_for(config: RuntimeConfig) -> Runtime:
+    """The runtime for a config: registered for its class or a base, else its implementation.
 
-        _RUNNERS[Local] = run_local
-        _RUNNERS[Process] = run_process
+    Raises:
+        LookupError: when no class in the config's MRO names a runtime.
+    """
     for cls in type(config).__mro__:
-        if cls in _RUNNERS:
-            return _RUNNERS[cls]
-    raise LookupError(f"no runner registered for runtime '{config.kind}'")
+        if cls in _RUNTIMES:
+            return _RUNTIMES[cls]
+        ref = cls.__dict__.get("implementation")
+        if ref:
+            module, _, name = ref.partition(":")
+            runtime: Runtime = getattr(importlib.import_module(module), name)()
+            with _LOCK:
+                return _RUNTIMES.setdefault(cls, runtime)
+    raise LookupError(f"no runtime registered for runtime config '{config.kind}'")

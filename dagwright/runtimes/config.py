@@ -20,9 +20,21 @@ _CONFIGS: dict[str, type[RuntimeConfig]] = {}
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    """Base of every runtime config; subclasses are dataclasses with JSON-compatible fields."""
+    """Base of every runtime config; subclasses are dataclasses with JSON-compatible fields.
+
+    Class attributes:
+        kind: The name the IR stores.
+        implementation: ``module:Class`` of the runtime that executes it, imported on first use
+            (a runtime registered with ``register_runtime`` for the class wins).
+        provides: Parameter names the runtime hands to the function (``spark``, ``client``):
+            they are not pipeline inputs.
+        serves: The step deploys a service and outputs its URL instead of returning a value.
+    """
 
     kind: ClassVar[str] = ""
+    implementation: ClassVar[str] = ""
+    provides: ClassVar[tuple[str, ...]] = ()
+    serves: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -42,6 +54,7 @@ class Local(RuntimeConfig):
     """
 
     kind: ClassVar[str] = "local"
+    implementation: ClassVar[str] = "dagwright.runtimes.local:LocalRuntime"
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class Process(RuntimeConfig):
     """
 
     kind: ClassVar[str] = "process"
+    implementation: ClassVar[str] = "dagwright.runtimes.process:ProcessRuntime"
     python: str | None = None
 
 

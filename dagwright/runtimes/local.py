@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import traceback
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any
 
 from dagwright.executor import Step, run_step
-from dagwright.runtimes import Attempt
+from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.capture import captured
 
 
-def _attempt(step: Step, abandoned: threading.Event | None = None) -> Attempt:
+class LocalRuntime:
+    """``Local()``: a worker thread of the engine; nothing to add on Kubernetes."""
+
+    def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        return run_local(step, timeout)
+
+    def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        return Fragments()
+
+    def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        return contextlib.nullcontext({})
+
+
+def _attempt(
+    step: Step,
+    abandoned: threading.Event | None = None,
+    provided: Mapping[str, Any] | None = None,
+) -> Attempt:
     with captured() as logs:
         try:
-            outcome = run_step(step, abandoned)
+            outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
             attempt = Attempt(
@@ -23,13 +44,27 @@ def _attempt(step: Step, abandoned: threading.Event | None = None) -> Attempt:
     return attempt
 
 
-def run_local(step: Step, timeout: float | None) -> Attempt:
-    """Run in this thread; with a timeout, in a helper thread that is abandoned when late."""
+def run_local(
+    step: Step,
+    timeout: float | None,
+    provided: Mapping[str, Any] | None = None,
+    attempt: Callable[[Step, threading.Event | None, Mapping[str, Any] | None], Attempt] = _attempt,
+) -> Attempt:
+    """Run in this thread; with a timeout, in a helper thread that is abandoned when late.
+
+    Args:
+        step: The step.
+        timeout: Seconds, or None.
+        provided: Values the runtime hands to the function (``spark``, ``client``).
+        attempt: What runs the step and captures its prints (a runtime may wrap it).
+    """
     if timeout is None:
-        return _attempt(step)
+        return attempt(step, None, provided)
     box: list[Attempt] = []
     abandoned = threading.Event()
-    worker = threading.Thread(target=lambda: box.append(_attempt(step, abandoned)), daemon=True)
+    worker = threading.Thread(
+        target=lambda: box.append(attempt(step, abandoned, provided)), daemon=True
+    )
     worker.start()
     worker.join(timeout)
     if box:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import site
@@ -9,11 +10,26 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from dagwright.executor import Step, StepOutcome
-from dagwright.runtimes import Attempt
+from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.config import Process
+
+
+class ProcessRuntime:
+    """``Process()``: a fresh interpreter per step; on Kubernetes every step is a pod anyway."""
+
+    def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        return run_process(step, timeout)
+
+    def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        return Fragments()
+
+    def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        return contextlib.nullcontext({})
 
 
 def _child_env() -> dict[str, str]:
@@ -35,7 +51,8 @@ def _child_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def run_process(step: Step, timeout: float | None) -> Attempt:
+def run_process(step: Step, timeout: float | None, env: dict[str, str] | None = None) -> Attempt:
+    """Run the step in ``python -m dagwright.executor``; ``env`` adds to the step's env."""
     config = step.component.runtime
     python = config.python if isinstance(config, Process) and config.python else sys.executable
     with tempfile.TemporaryDirectory(prefix="dagwright-step-") as folder:
@@ -56,7 +73,7 @@ def run_process(step: Step, timeout: float | None) -> Attempt:
                 capture_output=True,
                 text=True,
                 timeout=timeout,
-                env={**_child_env(), **step.component.env},
+                env={**_child_env(), **step.component.env, **(env or {})},
             )
         except subprocess.TimeoutExpired as exc:
             return Attempt(

@@ -1,0 +1,272 @@
+"""The scale-out runtime configs: Job, Dask, Spark, Horovod and Nuclio.
+
+Each is a small frozen dataclass, checked when it is made, so a bad setting is refused where it
+is written. Importing this module imports none of dask, pyspark, torch or nuclio-sdk; each
+config names its implementation as ``module:Class``, loaded the first time a step uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from dagwright.errors import ValidationError
+from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name
+from dagwright.runtimes.config import RuntimeConfig
+
+
+def _fail(kind: str, name: str, problem: str, fix: str) -> ValidationError:
+    return ValidationError(f"runtime {kind}: {problem}", field=name, fix=fix)
+
+
+def _count(kind: str, name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _fail(
+            kind,
+            name,
+            f"{name}={value!r} is not an integer >= {minimum}",
+            f"pass e.g. {name}={max(minimum, 2)}",
+        )
+
+
+def _quantity(kind: str, name: str, value: Any) -> None:
+    if value is not None and not (isinstance(value, str) and QUANTITY.match(value)):
+        raise _fail(
+            kind,
+            name,
+            f"{name}={value!r} is not a Kubernetes quantity",
+            f"write it as a string such as {name}='2' or {name}='4Gi'",
+        )
+
+
+def _strings(kind: str, name: str, value: Any, keys: str = "any") -> None:
+    if not isinstance(value, Mapping):
+        raise _fail(
+            kind,
+            name,
+            f"{name} is a {type(value).__name__}, not a dict",
+            f"pass {name}={{'KEY': 'value'}}",
+        )
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise _fail(
+                kind,
+                name,
+                f"{name}[{key!r}] is not a string to string entry",
+                "write every key and value as a string",
+            )
+        if keys == "env" and not ENV_NAME.match(key):
+            raise _fail(
+                kind,
+                name,
+                f"{key!r} is not an environment variable name",
+                "use letters, digits and underscores, not starting with a digit",
+            )
+
+
+@dataclass(frozen=True)
+class Job(RuntimeConfig):
+    """The step runs in its own Kubernetes pod with these pod fields; locally as ``Process()``.
+
+    Args:
+        image: The container image (the component's image, else the target's default).
+        cpu, memory, cpu_limit, memory_limit: Kubernetes quantities for the container.
+        node_selector: ``nodeSelector`` labels.
+        tolerations: Pod tolerations, as Kubernetes writes them (``key``, ``operator``, ...).
+        service_account: ``serviceAccountName``.
+        env: Environment variables for the container.
+        secrets: Names of Secrets whose keys become environment variables (``envFrom``).
+    """
+
+    kind: ClassVar[str] = "job"
+    implementation: ClassVar[str] = "dagwright.runtimes.job:JobRuntime"
+    image: str | None = None
+    cpu: str | None = None
+    memory: str | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    service_account: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.image is not None and (not isinstance(self.image, str) or not self.image):
+            raise _fail(
+                "job",
+                "image",
+                f"image={self.image!r} is not an image name",
+                "pass image='registry/name:tag'",
+            )
+        for name in ("cpu", "memory", "cpu_limit", "memory_limit"):
+            _quantity("job", name, getattr(self, name))
+        _strings("job", "node_selector", self.node_selector)
+        _strings("job", "env", self.env, keys="env")
+        if not isinstance(self.tolerations, list) or not all(
+            isinstance(t, Mapping) for t in self.tolerations
+        ):
+            raise _fail(
+                "job",
+                "tolerations",
+                "tolerations is not a list of dicts",
+                "pass tolerations=[{'key': 'gpu', 'operator': 'Exists'}]",
+            )
+        if self.service_account is not None and not is_k8s_name(str(self.service_account)):
+            raise _fail(
+                "job",
+                "service_account",
+                f"{self.service_account!r} is not a Kubernetes name",
+                "use lower-case letters, digits and '-'",
+            )
+        if not isinstance(self.secrets, list) or not all(
+            isinstance(s, str) and is_k8s_name(s) for s in self.secrets
+        ):
+            raise _fail(
+                "job",
+                "secrets",
+                f"secrets={self.secrets!r} is not a list of Secret names",
+                "pass secrets=['my-secret']",
+            )
+
+
+@dataclass(frozen=True)
+class Dask(RuntimeConfig):
+    """The step gets a Dask cluster: a ``distributed.LocalCluster`` shared by the run's steps,
+    or the scheduler at ``address``. A function that declares ``client`` receives a
+    ``dask.distributed.Client``; one that does not runs on a Dask worker.
+
+    Args:
+        workers: Worker processes of the local cluster.
+        threads_per_worker: Threads in each worker.
+        address: An existing scheduler (``tcp://host:8786``); no local cluster is started.
+        memory_limit: Memory per worker, as Dask or Kubernetes writes it (``"2GiB"``, ``"2Gi"``).
+    """
+
+    kind: ClassVar[str] = "dask"
+    implementation: ClassVar[str] = "dagwright.runtimes.dask:DaskRuntime"
+    provides: ClassVar[tuple[str, ...]] = ("client",)
+    workers: int = 2
+    threads_per_worker: int = 1
+    address: str | None = None
+    memory_limit: str | None = None
+
+    def __post_init__(self) -> None:
+        _count("dask", "workers", self.workers)
+        _count("dask", "threads_per_worker", self.threads_per_worker)
+        if self.address is not None and (
+            not isinstance(self.address, str) or "://" not in self.address
+        ):
+            raise _fail(
+                "dask",
+                "address",
+                f"address={self.address!r} is not a scheduler URL",
+                "pass address='tcp://scheduler:8786', or leave it out for a local cluster",
+            )
+
+
+@dataclass(frozen=True)
+class Spark(RuntimeConfig):
+    """The step gets a Spark session as ``spark``: ``local[executors]`` here, a
+    SparkApplication on Kubernetes. DataFrames it returns are stored as parquet.
+
+    Args:
+        executors: Local cores, or executor pods on Kubernetes.
+        conf: Spark configuration (``spark.sql.shuffle.partitions`` ...).
+        executor_cores: Cores per executor pod.
+        executor_memory: Memory per executor pod (``"2g"``, Spark's notation).
+        driver_memory: Memory of the driver (``"1g"``).
+        spark_version: The Spark version the operator runs.
+    """
+
+    kind: ClassVar[str] = "spark"
+    implementation: ClassVar[str] = "dagwright.runtimes.spark:SparkRuntime"
+    provides: ClassVar[tuple[str, ...]] = ("spark",)
+    executors: int = 2
+    conf: dict[str, str] = field(default_factory=dict)
+    executor_cores: int = 1
+    executor_memory: str = "1g"
+    driver_memory: str = "1g"
+    spark_version: str = "3.5.3"
+
+    def __post_init__(self) -> None:
+        _count("spark", "executors", self.executors)
+        _count("spark", "executor_cores", self.executor_cores)
+        _strings("spark", "conf", self.conf)
+        for key in self.conf:
+            if not key.startswith("spark."):
+                raise _fail(
+                    "spark",
+                    "conf",
+                    f"{key!r} is not a Spark setting",
+                    "Spark settings start with 'spark.'",
+                )
+
+
+@dataclass(frozen=True)
+class Horovod(RuntimeConfig):
+    """The step runs as ``np`` data-parallel ranks (MPI style): ``horovodrun`` when horovod is
+    installed, else ranks started with torch.distributed's environment (gloo). Each rank sees
+    ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and ``MASTER_PORT``; rank 0's
+    outputs are the step's outputs. On Kubernetes an MPIJob.
+
+    Args:
+        np: Number of ranks (processes).
+        slots_per_worker: Ranks per worker pod in the MPIJob.
+        backend: The torch.distributed backend of local ranks.
+    """
+
+    kind: ClassVar[str] = "horovod"
+    implementation: ClassVar[str] = "dagwright.runtimes.horovod:HorovodRuntime"
+    np: int = 2
+    slots_per_worker: int = 1
+    backend: str = "gloo"
+
+    def __post_init__(self) -> None:
+        _count("horovod", "np", self.np)
+        _count("horovod", "slots_per_worker", self.slots_per_worker)
+        if self.backend not in ("gloo", "nccl", "mpi"):
+            raise _fail(
+                "horovod",
+                "backend",
+                f"backend={self.backend!r} is not known",
+                "use 'gloo' (CPU), 'nccl' (GPU) or 'mpi'",
+            )
+
+
+@dataclass(frozen=True)
+class Nuclio(RuntimeConfig):
+    """The component is a real-time HTTP function with a nuclio handler ``(context, event)``.
+
+    The step deploys it and outputs its URL: locally an HTTP server on 127.0.0.1 that lives
+    until the run ends (or ``dagwright serve`` stops), on Kubernetes a NuclioFunction.
+
+    Args:
+        port: Local port (0: any free port).
+        min_replicas, max_replicas: Scaling of the deployed function.
+        dashboard: The Nuclio dashboard URL a compiled deploy step calls.
+        project: The Nuclio project of the deployed function.
+    """
+
+    kind: ClassVar[str] = "nuclio"
+    implementation: ClassVar[str] = "dagwright.runtimes.nuclio:NuclioRuntime"
+    provides: ClassVar[tuple[str, ...]] = ("context", "event")
+    serves: ClassVar[bool] = True
+    port: int = 0
+    min_replicas: int = 1
+    max_replicas: int = 1
+    dashboard: str = "http://nuclio-dashboard.nuclio:8070"
+    project: str = "default"
+
+    def __post_init__(self) -> None:
+        _count("nuclio", "port", self.port, minimum=0)
+        _count("nuclio", "min_replicas", self.min_replicas, minimum=0)
+        _count("nuclio", "max_replicas", self.max_replicas)
+        if self.max_replicas < self.min_replicas:
+            raise _fail(
+                "nuclio",
+                "max_replicas",
+                f"max_replicas={self.max_replicas} is below min_replicas={self.min_replicas}",
+                "make max_replicas >= min_replicas",
+            )
