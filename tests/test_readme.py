@@ -24,7 +24,8 @@ def _blocks(language: str) -> list[str]:
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
     first, second = (block.strip() for block in _blocks("bash")[:2])
     assert first == 'pip install -e ".[examples]" && dagwright run examples/iris_training.py'
-    java = "(command -v java >/dev/null || (apt-get update && apt-get install -y default-jre-headless))"
+    java = "(command -v java >/dev/null || (apt-get update && apt-get install -y "
+    java += "default-jre-headless))"
     assert second == f'{java} && pip install -e ".[test]" && python -m pytest -q'
     assert second in (ROOT / ".ci" / "run").read_text()
 
