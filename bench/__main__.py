@@ -1,11 +1,11 @@
-"""``python -m bench local [--quick]``, ``kfp``, ``argo`` or ``lineage``: run a benchmark and
-print its table."""
+"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``lineage`` or ``runtimes``: run a
+benchmark and print its table."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import argo_compile, kfp_compile, lineage_mlflow, lineage_query, local
+from bench import argo_compile, kfp_compile, lineage_mlflow, lineage_query, local, runtimes
 
 
 def main() -> None:
@@ -18,6 +18,7 @@ def main() -> None:
         "kfp": kfp_compile.main,
         "argo": argo_compile.main,
         "lineage": lineage,
+        "runtimes": runtimes.main,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python -m bench {{{','.join(commands)}}} [options]")

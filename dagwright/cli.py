@@ -271,8 +271,9 @@ def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
     from dagwright.cli_lineage import lineage
     from dagwright.cli_remote import delete, schedule, submit
+    from dagwright.cli_serve import serve
 
-    for command in (compile_command, dockerfile, submit, schedule, delete, lineage):
+    for command in (compile_command, dockerfile, submit, schedule, delete, lineage, serve):
         cli.add_command(command)
 
 

@@ -18,7 +18,8 @@ import sys
 import tempfile
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +185,12 @@ def run_step(
             does not match its declared output type.
     """
     spec = step.component
+    if spec.runtime.serves and provided is None:  # a compiled step's pod deploys the function
+        from dagwright.runtimes import runtime_for
+
+        server: Any = runtime_for(spec.runtime)  # a serving runtime (Nuclio) has deploy()
+        outcome: StepOutcome = server.deploy(step)
+        return outcome
     if spec.injected and provided is None:  # a compiled step's pod: the runtime makes them here
         from dagwright.runtimes import runtime_for
 
@@ -197,15 +204,8 @@ def run_step(
             f"'{spec.runtime.kind}' provides only when the step runs under that runtime"
         )
     with _Scratch() as scratch:
-        kwargs = dict(step.parameters)
+        kwargs = _load_inputs(step, scratch, provided)
         kwargs.update({name: (provided or {})[name] for name in spec.injected})
-        for name, data in step.artifacts.items():
-            items = data if isinstance(data, list) else [data]
-            loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
-            kwargs[name] = loaded if isinstance(data, list) else loaded[0]
-            target = spec.input(name)
-            if target is not None and is_value_file(target.type):
-                kwargs[name] = _load_value(kwargs[name], step.allow_pickle)
         written: dict[str, Artifact] = {}
         for out in spec.output_artifacts:
             kind = serializers.BY_TYPE[out.type].kind if is_value_file(out.type) else out.type
@@ -240,10 +240,38 @@ def run_step(
     return StepOutcome(values=values, artifacts=written)
 
 
-def _load_value(artifact: Artifact, allow_pickle: bool) -> Any:
+@contextmanager
+def bound_inputs(step: Step) -> Iterator[dict[str, Any]]:
+    """The step's inputs as its function takes them, by name: parameter values and loaded
+    artifacts. Remote artifacts are fetched to a scratch folder that lives while the context is
+    open, so a served function (Nuclio) keeps them for as long as it serves."""
+    with _Scratch() as scratch:
+        yield _load_inputs(step, scratch)
+
+
+def _load_inputs(
+    step: Step, scratch: _Scratch, provided: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    spec = step.component
+    kwargs = dict(step.parameters)
+    for name, data in step.artifacts.items():
+        items = data if isinstance(data, list) else [data]
+        loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
+        kwargs[name] = loaded if isinstance(data, list) else loaded[0]
+        target = spec.input(name)
+        if target is not None and is_value_file(target.type):
+            kwargs[name] = _load_value(kwargs[name], step.allow_pickle, target.type, provided)
+    return kwargs
+
+
+def _load_value(
+    artifact: Artifact, allow_pickle: bool, into: str, provided: Mapping[str, Any] | None
+) -> Any:
     fmt = artifact.metadata.get("format", "")
     local = remote.is_local(artifact.uri)
-    return serializers.load(artifact.path, fmt, local=local, allow_pickle=allow_pickle)
+    return serializers.load(
+        artifact.path, fmt, local=local, allow_pickle=allow_pickle, into=into, provided=provided
+    )
 
 
 def _dump_value(spec: ComponentSpec, name: str, value: Any, artifact: Artifact) -> None:

@@ -76,8 +76,11 @@ def dockerfile(
         "# Compile with: dagwright compile ... --code image --image <this image>",
         f"FROM {base_image}",
         f"RUN {pip} " + " ".join(shlex.quote(p) for p in packages),
-        f"WORKDIR {APP}",
     ]
+    if any(spec.runtime.kind == "spark" for spec in ir.components.values()):
+        # spark-submit in the driver pod runs this file (SparkApplication.mainApplicationFile)
+        lines.append("RUN python -m dagwright.runtimes.spark_driver --install")
+    lines.append(f"WORKDIR {APP}")
     for source in project_sources(ir, context):
         # the module's own name at the top of PYTHONPATH, wherever it sits in the project
         target = f"{APP}/{source.name}" + ("" if source.suffix else "/")

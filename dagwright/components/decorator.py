@@ -220,6 +220,20 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             _check_default(param.name, param.default, info.type, fail)
             io.default = param.default
         inputs.append(io)
+    for io in inputs:
+        if io.type == "pyspark.sql.DataFrame" and "spark" not in runtime.provides:
+            raise fail(
+                f"input '{io.name}' is a Spark DataFrame, which needs a Spark session to read",
+                io.name,
+                "run the component with runtime=Spark(), or annotate the input pandas.DataFrame",
+            )
+    if runtime.serves and options.get("cache"):
+        raise fail(
+            f"a {runtime.kind} step deploys a service, and a cached result would be the URL "
+            "of a service that is gone",
+            "cache",
+            "leave cache off for served functions",
+        )
     if runtime.serves:  # the step deploys the function; what it returns answers requests
         missing = [name for name in runtime.provides if name not in injected]
         if missing:

@@ -1,23 +1,35 @@
-"""Values that travel between steps as files: pandas DataFrames (parquet), numpy arrays (.npy)
-and scikit-learn estimators (skops, or joblib when skops is not installed).
+"""Values that travel between steps as files: pandas and Spark DataFrames (parquet), numpy
+arrays (.npy) and scikit-learn estimators (skops, or joblib when skops is not installed).
 
 A component may take or return these types directly; the executor writes the returned value to
 the step's output artifact and loads it again for the steps that take it. Classes are matched by
 the names in their MRO, so nothing here imports pandas, numpy or scikit-learn until a value is
 actually written or read. Formats based on pickle (joblib) run code when loaded: they load from
 a non-local store only when the run allows it (``allow_pickle``).
+
+Both kinds of DataFrame are parquet, so either may feed the other: a Spark DataFrame is written
+as a folder of part files (``df.write.parquet``) that pandas reads whole, and a step that takes
+a ``pyspark.sql.DataFrame`` reads a pandas file or a Spark folder with the Spark session its
+runtime provides.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 # what skops may load without asking: the types scikit-learn models are made of
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
+SPARK_DATAFRAME = "pyspark.sql.DataFrame"
+# the types stored as parquet: a step may take one where another was returned
+_TABLES = frozenset({"pandas.DataFrame", SPARK_DATAFRAME})
+# Spark names part files part-00000-<job uuid>-c000...; without the uuid, equal data written
+# twice has equal digests, so the cache keys of the steps that read it match across runs
+_PART_NAME = re.compile(r"^(part-[0-9]+)-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(.*)$")
 
 
 @dataclass(frozen=True)
@@ -40,8 +52,10 @@ class Serializer:
 
     def format(self) -> str:
         """The file format this serializer writes now."""
+        if self.type_name in _TABLES:
+            return "parquet"
         if self.type_name != "sklearn.Estimator":
-            return {"pandas.DataFrame": "parquet", "numpy.ndarray": "npy"}[self.type_name]
+            return {"numpy.ndarray": "npy"}[self.type_name]
         wanted = os.environ.get("DAGWRIGHT_MODEL_FORMAT")
         if wanted in ("skops", "joblib"):
             return wanted
@@ -50,7 +64,7 @@ class Serializer:
     def dump(self, value: Any, path: str) -> str:
         """Write ``value`` to ``path``; return the format used."""
         fmt = self.format()
-        _WRITERS[fmt](value, path)
+        (_write_spark_parquet if self.type_name == SPARK_DATAFRAME else _WRITERS[fmt])(value, path)
         return fmt
 
 
@@ -62,6 +76,40 @@ def _read_parquet(path: str) -> Any:
     import pandas
 
     return pandas.read_parquet(path)
+
+
+def _write_spark_parquet(value: Any, path: str) -> None:
+    if _stopped(value):
+        raise RuntimeError(
+            "the returned Spark DataFrame belongs to a Spark session that was stopped before "
+            "dagwright could write it; keep the session running until the step returns (or "
+            "give the component runtime=Spark(), whose session dagwright starts and stops)"
+        )
+    value.write.parquet(os.path.abspath(path))  # Hadoop resolves relative paths elsewhere
+    for folder, _, names in os.walk(path):
+        for name in names:
+            if name.endswith(".crc"):  # Hadoop's checksums of the part files, named after them
+                os.remove(os.path.join(folder, name))
+            elif match := _PART_NAME.match(name):
+                os.rename(os.path.join(folder, name), os.path.join(folder, "".join(match.groups())))
+
+
+def _stopped(frame: Any) -> bool:
+    """Was a classic DataFrame's session stopped (its JVM context gone)?"""
+    try:
+        return frame.sparkSession.sparkContext._jsc is None
+    except Exception:  # Spark Connect has no SparkContext: its server tells on write
+        return False
+
+
+def _read_spark_parquet(path: str, provided: Mapping[str, Any] | None) -> Any:
+    spark = (provided or {}).get("spark")
+    if spark is None:
+        raise TypeError(
+            f"an input annotated {SPARK_DATAFRAME} needs a Spark session to be read: give the "
+            "component runtime=Spark(), or annotate the input pandas.DataFrame"
+        )
+    return spark.read.parquet(os.path.abspath(path))
 
 
 def _write_npy(value: Any, path: str) -> None:
@@ -124,6 +172,8 @@ PICKLE_FORMATS = frozenset({"joblib"})
 
 SERIALIZERS = (
     Serializer("pandas.DataFrame", "Dataset", ("pandas.DataFrame", "pandas.core.frame.DataFrame")),
+    # the base of classic and Spark Connect DataFrames
+    Serializer(SPARK_DATAFRAME, "Dataset", ("pyspark.sql.dataframe.DataFrame",)),
     Serializer("numpy.ndarray", "Dataset", ("numpy.ndarray",)),
     Serializer("sklearn.Estimator", "Model", ("sklearn.base.BaseEstimator",)),
 )
@@ -136,11 +186,33 @@ def for_class(cls: Any) -> Serializer | None:
     return next((s for s in SERIALIZERS if s.matches(cls)), None)
 
 
-def load(path: str, fmt: str, *, local: bool, allow_pickle: bool) -> Any:
+def interchangeable(source: str, target: str) -> bool:
+    """May a value returned as ``source`` feed an input of type ``target`` (both parquet)?"""
+    return source in _TABLES and target in _TABLES
+
+
+def load(
+    path: str,
+    fmt: str,
+    *,
+    local: bool,
+    allow_pickle: bool,
+    into: str | None = None,
+    provided: Mapping[str, Any] | None = None,
+) -> Any:
     """Read a value written in ``fmt``.
+
+    Args:
+        path: The file or folder.
+        fmt: The format it was written in (the artifact's ``format`` metadata).
+        local: It comes from a local store.
+        allow_pickle: Load pickle-based formats from a non-local store.
+        into: The type the reader declared; ``pyspark.sql.DataFrame`` reads parquet with Spark.
+        provided: What the step's runtime provides; a Spark read uses its ``spark`` session.
 
     Raises:
         PermissionError: for a pickle-based format from a non-local store without opt-in.
+        TypeError: for a Spark DataFrame input without a Spark session.
     """
     if fmt in PICKLE_FORMATS and not local and not allow_pickle:
         raise PermissionError(
@@ -149,4 +221,6 @@ def load(path: str, fmt: str, *, local: bool, allow_pickle: bool) -> Any:
         )
     if fmt not in _READERS:
         raise ValueError(f"unknown value format {fmt!r}")
+    if into == SPARK_DATAFRAME and fmt == "parquet":
+        return _read_spark_parquet(path, provided)
     return _READERS[fmt](path)

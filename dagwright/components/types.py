@@ -177,7 +177,7 @@ def compatible(source: str, target: str) -> bool:
             return compatible(s_args[0], t_args[0])
         if source in serializers.BY_TYPE and target not in serializers.BY_TYPE:
             return target in ("Artifact", serializers.BY_TYPE[source].kind)  # read the file
-        return target in ("Artifact", source)
+        return target in ("Artifact", source) or serializers.interchangeable(source, target)
     source, target = unwrap_optional(source), unwrap_optional(target)
     (s_head, s_args), (t_head, t_args) = parse(source), parse(target)
     if s_head == "int" and t_head == "float":

@@ -7,6 +7,7 @@ config names its implementation as ``module:Class``, loaded the first time a ste
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -14,6 +15,13 @@ from typing import Any, ClassVar
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name
 from dagwright.runtimes.config import RuntimeConfig
+
+# Spark writes sizes as JVM options do: a number and an optional k/m/g/t/p (b) unit
+_SPARK_MEMORY = re.compile(r"^[0-9]+([kmgtp]b?)?$", re.IGNORECASE)
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+
+# a memory size both Dask ("2GiB", "2 GB") and, once converted, Kubernetes ("2Gi") can read
+DASK_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?) ?(?:([kKMGTP])(i?))?B?$")
 
 
 def _fail(kind: str, name: str, problem: str, fix: str) -> ValidationError:
@@ -164,6 +172,15 @@ class Dask(RuntimeConfig):
                 f"address={self.address!r} is not a scheduler URL",
                 "pass address='tcp://scheduler:8786', or leave it out for a local cluster",
             )
+        if self.memory_limit is not None and not (
+            isinstance(self.memory_limit, str) and DASK_MEMORY.match(self.memory_limit)
+        ):
+            raise _fail(
+                "dask",
+                "memory_limit",
+                f"memory_limit={self.memory_limit!r} is not a memory size",
+                "write it as a string such as memory_limit='2GiB' or memory_limit='2Gi'",
+            )
 
 
 @dataclass(frozen=True)
@@ -178,6 +195,9 @@ class Spark(RuntimeConfig):
         executor_memory: Memory per executor pod (``"2g"``, Spark's notation).
         driver_memory: Memory of the driver (``"1g"``).
         spark_version: The Spark version the operator runs.
+        service_account: The driver pod's service account on Kubernetes; the Spark operator
+            needs one allowed to create and delete executor pods (its Helm chart makes
+            ``spark``).
     """
 
     kind: ClassVar[str] = "spark"
@@ -189,6 +209,7 @@ class Spark(RuntimeConfig):
     executor_memory: str = "1g"
     driver_memory: str = "1g"
     spark_version: str = "3.5.3"
+    service_account: str = "spark"
 
     def __post_init__(self) -> None:
         _count("spark", "executors", self.executors)
@@ -202,6 +223,29 @@ class Spark(RuntimeConfig):
                     f"{key!r} is not a Spark setting",
                     "Spark settings start with 'spark.'",
                 )
+        for name in ("executor_memory", "driver_memory"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and _SPARK_MEMORY.match(value)):
+                raise _fail(
+                    "spark",
+                    name,
+                    f"{name}={value!r} is not a Spark memory size",
+                    f"write it as Spark does, e.g. {name}='2g' or '512m' (not '2Gi')",
+                )
+        if not (isinstance(self.spark_version, str) and _VERSION.match(self.spark_version)):
+            raise _fail(
+                "spark",
+                "spark_version",
+                f"spark_version={self.spark_version!r} is not a Spark version",
+                "pass the version of the image's Spark, e.g. spark_version='3.5.3'",
+            )
+        if not (isinstance(self.service_account, str) and is_k8s_name(self.service_account)):
+            raise _fail(
+                "spark",
+                "service_account",
+                f"{self.service_account!r} is not a Kubernetes name",
+                "use lower-case letters, digits and '-', e.g. service_account='spark'",
+            )
 
 
 @dataclass(frozen=True)
@@ -214,7 +258,9 @@ class Horovod(RuntimeConfig):
     Args:
         np: Number of ranks (processes).
         slots_per_worker: Ranks per worker pod in the MPIJob.
-        backend: The torch.distributed backend of local ranks.
+        backend: horovodrun's controller (``--gloo`` or ``--mpi``; ``nccl`` adds no flag).
+            Local ranks without horovod leave the choice to the function's own
+            ``init_process_group`` call.
     """
 
     kind: ClassVar[str] = "horovod"
@@ -247,6 +293,8 @@ class Nuclio(RuntimeConfig):
         min_replicas, max_replicas: Scaling of the deployed function.
         dashboard: The Nuclio dashboard URL a compiled deploy step calls.
         project: The Nuclio project of the deployed function.
+        namespace: The Kubernetes namespace of the deployed function (the dashboard's API
+            names it on every call).
     """
 
     kind: ClassVar[str] = "nuclio"
@@ -258,9 +306,17 @@ class Nuclio(RuntimeConfig):
     max_replicas: int = 1
     dashboard: str = "http://nuclio-dashboard.nuclio:8070"
     project: str = "default"
+    namespace: str = "nuclio"
 
     def __post_init__(self) -> None:
         _count("nuclio", "port", self.port, minimum=0)
+        if self.port > 65535:
+            raise _fail(
+                "nuclio",
+                "port",
+                f"port={self.port} is above 65535",
+                "pass a TCP port, or port=0 for any free one",
+            )
         _count("nuclio", "min_replicas", self.min_replicas, minimum=0)
         _count("nuclio", "max_replicas", self.max_replicas)
         if self.max_replicas < self.min_replicas:
@@ -270,3 +326,21 @@ class Nuclio(RuntimeConfig):
                 f"max_replicas={self.max_replicas} is below min_replicas={self.min_replicas}",
                 "make max_replicas >= min_replicas",
             )
+        if not isinstance(self.dashboard, str) or not self.dashboard.startswith(
+            ("http://", "https://")
+        ):
+            raise _fail(
+                "nuclio",
+                "dashboard",
+                f"dashboard={self.dashboard!r} is not an http(s) URL",
+                "pass dashboard='http://nuclio-dashboard.nuclio:8070'",
+            )
+        for name in ("project", "namespace"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not is_k8s_name(value):
+                raise _fail(
+                    "nuclio",
+                    name,
+                    f"{name}={value!r} is not a Kubernetes name",
+                    "use lower-case letters, digits and '-'",
+                )

@@ -25,7 +25,8 @@ def schema_of(crd: str, version: str) -> dict[str, Any]:
     import yaml
 
     raw = resources.files("dagwright.runtimes.schemas").joinpath(f"{crd}.gz").read_bytes()
-    document = yaml.safe_load(gzip.decompress(raw))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 0.2 s, not 1.5 s
+    document = yaml.load(gzip.decompress(raw), Loader=loader)  # noqa: S506 (a safe loader)
     for entry in document["spec"]["versions"]:
         if entry["name"] == version:
             return dict(entry["schema"]["openAPIV3Schema"])

@@ -9,6 +9,13 @@ value parsed as JSON when it parses), exit hooks, ``retryStrategy.limit`` and
 ``activeDeadlineSeconds``. Each container template's command runs as a local subprocess with
 its own folder standing in for the pod's paths; output parameters are read from their files,
 and artifacts are kept in a folder standing in for the artifact repository, under their keys.
+
+Resource templates (a step whose runtime makes a SparkApplication, an MPIJob ...) need a
+Kubernetes API server and an operator, neither of which runs here: the stand-in refuses them
+with ``ResourceTemplateError``, unless made with ``record_resources=True``. Then it substitutes
+the template's placeholders into the manifest, parses it as YAML and keeps it in ``created``,
+and counts the step as succeeded without running anything: that checks what Argo would send to
+the API server, not what the resource would do.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 _VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
 
 
@@ -36,10 +45,18 @@ class Node:
     artifacts: dict[str, str] = field(default_factory=dict)
 
 
+class ResourceTemplateError(RuntimeError):
+    """A resource template reached the stand-in, which cannot create Kubernetes resources."""
+
+
 class ArgoControllerStandIn:
     """Runs one compiled Workflow manifest locally (see the module docstring)."""
 
-    def __init__(self, manifest: dict[str, Any], folder: Path) -> None:
+    def __init__(
+        self, manifest: dict[str, Any], folder: Path, record_resources: bool = False
+    ) -> None:
+        self.record_resources = record_resources
+        self.created: list[dict[str, Any]] = []  # manifests of resource templates, substituted
         self.spec = manifest["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.folder = folder
@@ -90,7 +107,23 @@ class ArgoControllerStandIn:
             assert scope[f"inputs.parameters.{p['name']}"] is not None, f"{name}: {p['name']}"
         if "dag" in template:
             return self.dag(template, scope, artifacts)
+        if "resource" in template:
+            return self.resource(template, scope)
         return self.container(template, scope, artifacts)
+
+    def resource(self, template: dict[str, Any], scope: dict[str, str]) -> Node:
+        kind = yaml.safe_load(template["resource"]["manifest"]).get("kind")
+        if not self.record_resources:
+            raise ResourceTemplateError(
+                f"template '{template['name']}' creates a {kind}; the stand-in has no "
+                "Kubernetes API server or operator to create and run it (pass "
+                "record_resources=True to record its manifest instead)"
+            )
+        pod = f"{self.name}-{template['name']}-{next(self.pods)}"
+        text = self.substitute(template["resource"]["manifest"], {**scope, "pod.name": pod})
+        self.created.append(yaml.safe_load(text))
+        self.ran.append(template["name"])
+        return Node("Succeeded")  # recorded, not run: see the module docstring
 
     def dag(
         self, template: dict[str, Any], scope: dict[str, str], artifacts: dict[str, str]

@@ -18,6 +18,7 @@ from dagwright.compiler.delivery import CodeDelivery, distribution_name
 from dagwright.compiler.dockerfile import dockerfile
 from dagwright.errors import ValidationError
 from dagwright.executor import Step, run_step
+from dagwright.runtimes import Spark
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +88,20 @@ def test_dockerfile_installs_every_package_and_copies_the_project_modules() -> N
     assert "dagwright==" in install and "kfp==" in install and "pyyaml" in install
     assert "COPY tests/compiler/kfp_corpus.py /app/kfp_corpus.py" in lines
     assert lines[-1] == "ENV PYTHONPATH=/app"
+    assert not any("spark_driver" in line for line in lines)  # no Spark step, no driver
+
+
+@dagwright.component(runtime=Spark())
+def spark_rows(spark: object, n: int) -> int:
+    return n
+
+
+def test_dockerfile_installs_the_spark_driver_when_a_step_runs_on_spark() -> None:
+    p = dagwright.Pipeline("sparky")
+    p.add(spark_rows, n=3)
+    lines = dockerfile(dagwright.api.to_ir(p), ROOT).splitlines()
+    install = lines.index("RUN python -m dagwright.runtimes.spark_driver --install")
+    assert lines[install - 1].startswith("RUN pip install")  # after dagwright is installed
 
 
 def test_dockerfile_refuses_modules_outside_the_build_context(tmp_path: Path) -> None:

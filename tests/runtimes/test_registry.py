@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
+from pyspark.sql import DataFrame as SparkFrame
 
 from dagwright import Pipeline, component
 from dagwright.errors import ValidationError
@@ -211,3 +212,25 @@ def test_a_run_closes_its_session_but_not_one_it_was_given(run: Any) -> None:
     assert stops == ["up"]  # still serving
     session.close()
     assert stops == ["up", "up"]
+
+
+def test_a_served_function_cannot_be_cached() -> None:
+    from dagwright.runtimes import Nuclio
+
+    with pytest.raises(ValidationError, match="cached result would be the URL") as info:
+
+        @component(runtime=Nuclio(), cache=True)
+        def hello(context: Any, event: Any) -> str:
+            return "hi"
+
+    assert info.value.field == "cache"
+
+
+def test_a_spark_dataframe_input_needs_the_spark_runtime() -> None:
+    with pytest.raises(ValidationError, match="needs a Spark session") as info:
+
+        @component
+        def count(frame: SparkFrame) -> int:
+            return int(frame.count())
+
+    assert info.value.field == "frame" and "runtime=Spark()" in str(info.value)

@@ -7,6 +7,14 @@ import math
 from typing import Any
 
 from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.runtimes import (
+    apply_pod,
+    check_resource_step,
+    fragments_for,
+    merge_container,
+    pod_step,
+    resource_template,
+)
 from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
@@ -29,8 +37,10 @@ def component_template(
     m: Any,
     tracking_uri: str | None = None,
     pipeline: str = "",
+    tasks: list[str] | None = None,
 ) -> Any:
-    """The Template model of a component.
+    """The Template model of a component: a container template, with the fragments of the
+    component's runtime merged in, or a resource template when the runtime makes a resource.
 
     Args:
         name: The template's name.
@@ -38,6 +48,7 @@ def component_template(
         delivery: How the pod gets the code.
         location: ``location(key) -> dict`` of an artifact's storage fields (``s3``/``gcs``).
         m: ``hera.workflows.models``.
+        tasks: The tasks that use the component (named when the runtime refuses it).
     """
     params = [m.Parameter(name=TASK_PARAM)]
     artifacts: list[Any] = []
@@ -121,19 +132,31 @@ def component_template(
                 else None,
             ),
         )
-    return m.Template(
+    pod = pod_step(name, container, {e.name: e.value for e in env})
+    fragments = fragments_for(spec, pod)
+    kind = spec.runtime.kind
+    base = dict(
         name=name,
         inputs=m.Inputs(parameters=params, artifacts=artifacts or None),
-        outputs=m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None)
-        if out_params or out_artifacts
-        else None,
-        container=container,
         retry_strategy=retry,
         active_deadline_seconds=m.IntOrString(str(math.ceil(spec.timeout)))
         if spec.timeout
         else None,
         metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
     )
+    # a serving runtime's pod deploys its resource itself (a NuclioFunction through the
+    # dashboard): the step stays a container that outputs the URL
+    if fragments.resource is not None and not spec.runtime.serves:
+        check_resource_step(spec, kind, tasks or [])
+        return resource_template(base, fragments, pod, kind, m)
+    template = m.Template(
+        **base,
+        outputs=m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None)
+        if out_params or out_artifacts
+        else None,
+        container=merge_container(container, fragments.container, kind, m),
+    )
+    return apply_pod(template, fragments.pod, kind, m)
 
 
 def _resources(spec: ComponentSpec, m: Any) -> Any:

@@ -64,7 +64,14 @@ class WorkflowBuilder:
         templates = [self._dag(scope) for scope in self.plumbing.scopes.values()]
         templates += [
             component_template(
-                cid, spec, options.delivery, options.location, m, options.tracking_uri, self.ir.name
+                cid,
+                spec,
+                options.delivery,
+                options.location,
+                m,
+                options.tracking_uri,
+                self.ir.name,
+                tasks=[t.name for t in self.ir.tasks if t.component == cid],
             )
             for cid, spec in self.ir.components.items()
         ]

@@ -3,7 +3,9 @@
 Built from the official protobuf messages (``kfp.pipeline_spec.pipeline_spec_pb2``) and
 written the way the KFP SDK writes its IR YAML. Each dagwright component becomes one KFP
 component and one executor, shared by every task that uses it; each block (If/Elif/Else,
-ParallelFor, ExitHandler, nested pipeline) becomes a DAG component.
+ParallelFor, ExitHandler, nested pipeline) becomes a DAG component. Pod fields a component's
+runtime sets (a Job's node selector) follow as a second YAML document, the kfp-kubernetes
+platform spec, only when some executor has them (see ``runtime``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import yaml
 
 from dagwright import __version__
 from dagwright.compiler.delivery import CodeDelivery, distribution_name, sdk_requirement
+from dagwright.compiler.kfp.runtime import platform_document
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.ir import PipelineIR
@@ -49,6 +52,12 @@ class KfpOptions:
 
 def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
     """The PipelineSpec message of a validated IR."""
+    return documents(ir, options)[0]
+
+
+def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, dict[str, Any]]:
+    """The PipelineSpec message of a validated IR, and its platform spec document (empty
+    when no step's runtime sets a Kubernetes field the PipelineSpec cannot carry)."""
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
     from dagwright.compiler.kfp.dag import DagBuilder
@@ -68,15 +77,18 @@ def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
     spec.schema_version = SCHEMA_VERSION
     if options.pipeline_root:
         spec.default_pipeline_root = options.pipeline_root
-    DagBuilder(ir, spec, delivery, options.tracking_uri).build()
-    return spec
+    executors = DagBuilder(ir, spec, delivery, options.tracking_uri).build()
+    return spec, (platform_document(executors) if executors else {})
 
 
-def to_yaml(spec: Any) -> str:
-    """The PipelineSpec as KFP IR YAML: sorted keys, as the KFP SDK writes it."""
+def to_yaml(spec: Any, platform: dict[str, Any] | None = None) -> str:
+    """The PipelineSpec as KFP IR YAML: sorted keys, as the KFP SDK writes it; with a platform
+    spec, that follows as a second document, as the SDK writes kfp-kubernetes settings."""
     from google.protobuf import json_format
 
     data = json_format.MessageToDict(spec)
+    if platform:
+        return yaml.dump_all([data, platform], sort_keys=True, allow_unicode=True, Dumper=_Dumper)
     return yaml.dump(data, sort_keys=True, allow_unicode=True, Dumper=_Dumper)
 
 
@@ -87,7 +99,7 @@ def write(ir: PipelineIR, options: KfpOptions | None = None) -> str:
         ValidationError: for a spec over 1.5 MiB when ``options.strict`` is set.
     """
     options = options or KfpOptions()
-    text = to_yaml(build(ir, options))
+    text = to_yaml(*documents(ir, options))
     size = len(text.encode())
     if size > SIZE_LIMIT:
         problem = (

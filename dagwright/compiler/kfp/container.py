@@ -43,11 +43,11 @@ def container(spec: ComponentSpec, delivery: CodeDelivery, pb: Any) -> Any:
     box.args.extend(["--executor_input", "{{$}}", "--function_to_execute", spec.function])
     for name, value in spec.env.items():
         box.env.add(name=name, value=value)
-    _resources(box.resources, spec.resources)
+    set_resources(box.resources, spec.resources)
     return box
 
 
-def _resources(target: Any, res: Resources) -> None:
+def set_resources(target: Any, res: Resources) -> None:
     """Requests and limits both as Kubernetes quantities and, for KFP backends before 2.3,
     as the numbers those read."""
     if res.cpu:

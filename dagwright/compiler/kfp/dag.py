@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel
+from dagwright.compiler.kfp import cel, runtime
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import Plumbing, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
@@ -33,8 +33,11 @@ class DagBuilder:
         self.delivery = delivery
         self.tracking_uri = tracking_uri
 
-    def build(self) -> None:
+    def build(self) -> dict[str, dict[str, Any]]:
+        """Fill the spec; returns each executor's kfp-kubernetes config (for the platform
+        spec), only for executors whose runtime needs one."""
         ir, spec = self.ir, self.spec
+        self.platform: dict[str, dict[str, Any]] = {}
         # a block with no task inside does nothing, and KFP has no form for an empty DAG
         full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
         self.groups = [g for g in ir.groups if g.id in full]
@@ -69,6 +72,9 @@ class DagBuilder:
                         "{{$.pipeline_task_name}}@{{$.pipeline_task_uuid}}",
                     ]
                 )
+            box, platform = self._runtime(cid, component, box, executor_label)
+            if platform:
+                self.platform[executor_label] = platform
             executor.container.CopyFrom(box)
         for group in self.groups:
             self._group(group, group_tasks[group.id])
@@ -80,9 +86,21 @@ class DagBuilder:
         self._outputs()
         self._dependencies(dags)
         spec.deployment_spec.update(json_format.MessageToDict(deployment))
+        return self.platform
 
     def fail(self, problem: str, fix: str, **where: Any) -> ValidationError:
         return ValidationError(f"KFP target: {problem}", pipeline=self.ir.name, fix=fix, **where)
+
+    def _runtime(
+        self, cid: str, component: ComponentSpec, box: Any, label: str
+    ) -> tuple[Any, dict[str, Any]]:
+        """The component's runtime fragments applied; a refusal names its first task."""
+
+        def fail(problem: str, fix: str, **where: Any) -> ValidationError:
+            first = next((t.name for t in self.ir.tasks if t.component == cid), None)
+            return self.fail(problem, fix, task=first, **where)
+
+        return runtime.apply(component, box, label, self.delivery, self.pb, fail)
 
     def _parameters(self) -> None:
         inputs = self.spec.root.input_definitions

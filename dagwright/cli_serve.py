@@ -1,0 +1,91 @@
+"""``dagwright serve``: run a pipeline here and keep its served functions (Nuclio) up.
+
+Exit codes: 0 when stopped by SIGTERM (an orderly stop, as a supervisor asks for it) or when
+the pipeline serves no function (it returns at once), 130 when stopped by Ctrl-C (SIGINT, the
+shell's 128 + 2), 1 when the run failed (nothing is left serving), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+import click
+
+from dagwright.cli_common import EXIT_FAILED, load_target, parse_params, reported
+
+EXIT_INTERRUPTED = 130
+
+
+def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
+    """``(step label, URL)`` of each step of the run whose runtime serves a function."""
+    found = []
+    for record in result.steps:
+        if ir.component_of(record.task).runtime.serves and record.outputs:
+            found.append((record.label, str(record.outputs.get("output"))))
+    return found
+
+
+@click.command()
+@click.argument("target")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A pipeline parameter; repeat for several.",
+)
+@click.option(
+    "--root", default=None, help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright)."
+)
+def serve(target: str, params: tuple[str, ...], root: str | None) -> None:
+    """Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.
+
+    Prints one line per served function, ``STEP URL``, once the run has finished.
+    """
+    from dagwright.api import run as run_pipeline
+    from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.runtimes.session import Session
+
+    stopped = threading.Event()
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        stopped.set()
+
+    # installed before the run, so a signal during it also stops cleanly
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    session = Session()
+    try:
+        with reported():
+            ir = load_target(target)
+            arguments = bind_arguments(ir, parse_params(params), as_text=True)
+            result = run_pipeline(
+                ir,
+                arguments,
+                root=root,
+                session=session,
+                echo=lambda line: click.echo(line, err=True),
+            )
+        if not result.succeeded:
+            click.echo(f"run {result.run_id} {result.status}", err=True)
+            sys.exit(EXIT_FAILED)
+        urls = served_urls(ir, result)
+        if not urls:
+            click.echo(f"pipeline '{ir.name}' serves no function; nothing to keep up", err=True)
+            sys.exit(0)
+        for label, url in urls:
+            click.echo(f"{label} {url}")
+        sys.stdout.flush()
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        session.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)

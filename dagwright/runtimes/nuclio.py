@@ -1,0 +1,259 @@
+"""The Nuclio runtime: a component becomes a real-time HTTP function ``(context, event)``.
+
+The step deploys the function and outputs its URL. Here that is an HTTP server on 127.0.0.1
+that hosts the handler until the run's session closes (``dagwright serve`` keeps it open until
+stopped); inside a compiled step's pod it is a NuclioFunction deployed through the Nuclio
+dashboard (``nuclio_deploy``). Either way the handler gets the step's inputs bound by name,
+and each request is a ``nuclio_sdk.Event`` whose answer follows Nuclio's own mapping
+(``nuclio_sdk.Response.from_entrypoint_output``). nuclio-sdk is imported only when a function
+is served.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import json
+import logging
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from dagwright.components.decorator import SINGLE_OUTPUT
+from dagwright.errors import ValidationError
+from dagwright.executor import Step, StepOutcome, bound_inputs, resolve_function
+from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
+from dagwright.runtimes.configs import Nuclio
+
+HOST = "127.0.0.1"
+
+
+class NuclioRuntime:
+    """``Nuclio()``: a local HTTP server per step; a NuclioFunction on Kubernetes."""
+
+    def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Serve the step's function until the session closes; the outcome is its URL.
+
+        ``timeout`` does not apply: the step ends as soon as the function answers at its URL.
+        """
+        # the bound inputs are part of the key: one session may serve a task twice, differently
+        text = json.dumps(step.to_dict(), sort_keys=True, default=str)
+        key = ("nuclio", step.task, hashlib.sha256(text.encode()).hexdigest())
+        try:
+            server = session.resource(key, lambda: serve(step), LocalFunction.stop)
+        except Exception as exc:  # the step's failure is data for the engine
+            return Attempt(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        return Attempt(StepOutcome(values={SINGLE_OUTPUT: server.url}))
+
+    def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """The NuclioFunction the step's pod deploys (its step description is known only in
+        the pod, so this manifest's entry reads it from ``DAGWRIGHT_STEP``)."""
+        from dagwright.runtimes.nuclio_deploy import function_manifest
+
+        assert isinstance(config, Nuclio)
+        manifest = function_manifest(config, name=pod.name, image=pod.image, env=pod.env)
+        return Fragments(resource=manifest)
+
+    def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """Nothing: a compiled serving step deploys its function instead (``deploy``)."""
+        return contextlib.nullcontext({})
+
+    def deploy(self, step: Step) -> StepOutcome:
+        """Inside a compiled step's pod: deploy through the dashboard, output the URL."""
+        from dagwright.runtimes.nuclio_deploy import deploy
+
+        return deploy(step)
+
+
+def check_servable(step: Step) -> None:
+    """Refuse what a function answering requests cannot have: outputs written per call."""
+    spec = step.component
+    if spec.output_artifacts:
+        name = spec.output_artifacts[0].name
+        raise ValidationError(
+            f"component '{spec.name}': a nuclio function answers requests and cannot write "
+            f"the artifact '{name}'",
+            field=name,
+            fix="drop the Output[...] parameter; return the answer from the handler",
+        )
+
+
+class Function:
+    """The component's handler with the step's inputs bound, as one Nuclio worker runs it.
+
+    Like a Nuclio function with one worker, events are handled one at a time with one
+    ``Context`` whose ``user_data`` persists across calls.
+    """
+
+    def __init__(self, step: Step) -> None:
+        import nuclio_sdk
+
+        check_servable(step)
+        self.task = step.task
+        self._stack = ExitStack()
+        self.func = resolve_function(step.component, step.digest)
+        self.inputs = self._stack.enter_context(bound_inputs(step))
+        logger = nuclio_sdk.Logger(logging.INFO, name=f"dagwright.nuclio.{step.task}")
+        logger.set_handler("default", sys.stderr, nuclio_sdk.logger.HumanReadableFormatter())
+        trigger = nuclio_sdk.TriggerInfo("http", "http")
+        self.context = nuclio_sdk.Context(
+            logger, nuclio_sdk.Platform("local"), worker_id=0, trigger=trigger
+        )
+        self._encoder = nuclio_sdk.json_encoder.Encoder()
+        self._lock = threading.Lock()
+
+    def __call__(self, context: Any, event: Any) -> Any:
+        return self.func(context=context, event=event, **self.inputs)
+
+    def respond(self, event: Any) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and body for one event, as Nuclio's Python wrapper makes them."""
+        import nuclio_sdk
+
+        try:
+            with self._lock:
+                output = self(self.context, event)
+            answer = nuclio_sdk.Response.from_entrypoint_output(self._encoder.encode, output)
+        except Exception as exc:  # the handler's failure is the caller's 500, as in Nuclio
+            text = f'Exception caught in handler - "{exc}": {traceback.format_exc()}'
+            self.context.logger.error_with("Exception caught in handler", exc=str(exc))
+            answer = {"status_code": 500, "body": text, "content_type": "text/plain"}
+        body = answer["body"]
+        if answer.get("body_encoding") == "base64":
+            data = base64.b64decode(body)
+        else:
+            data = body if isinstance(body, bytes) else str(body).encode()
+        headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+        headers["Content-Type"] = answer.get("content_type") or "text/plain"
+        return int(answer.get("status_code") or 200), headers, data
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def event_from_request(
+    method: str, target: str, headers: dict[str, str], body: bytes, url: str
+) -> Any:
+    """A ``nuclio_sdk.Event`` as Nuclio's HTTP trigger makes it: query fields in ``fields``,
+    a JSON body decoded when the content type is ``application/json``."""
+    import nuclio_sdk
+
+    parts = urlsplit(target)
+    content_type = headers.get("Content-Type", "")
+    decoded: Any = body
+    if content_type == "application/json":
+        with contextlib.suppress(ValueError):  # Nuclio keeps the bytes of a bad JSON body
+            decoded = json.loads(body.decode("utf-8"))
+    return nuclio_sdk.Event(
+        body=decoded,
+        content_type=content_type,
+        trigger=nuclio_sdk.TriggerInfo("http", "http"),
+        fields=dict(parse_qsl(parts.query)),
+        headers=headers,
+        _id=str(uuid.uuid4()),
+        method=method,
+        path=parts.path or "/",
+        size=len(body),
+        timestamp=datetime.datetime.now(datetime.timezone.utc),
+        url=url + target,
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        event = event_from_request(
+            self.command, self.path, dict(self.headers.items()), body, self.server.url
+        )
+        status, headers, data = self.server.function.respond(event)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # an access line per request would flood the engine's and serve's stderr
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], function: Function) -> None:
+        self.function = function
+        super().__init__(address, _Handler)
+        self.url = f"http://{HOST}:{self.server_address[1]}"
+
+
+class LocalFunction:
+    """A function served on 127.0.0.1 by a daemon thread, until ``stop``."""
+
+    def __init__(self, server: _Server) -> None:
+        self.server = server
+        self.url = server.url
+        self.thread = threading.Thread(
+            # a short poll, so stopping (the run's end) does not wait half a second per function
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"nuclio-{server.function.task}",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+        self.server.function.close()
+
+
+def serve(step: Step) -> LocalFunction:
+    """Start serving the step's function; fails naming ``port`` when it cannot be bound."""
+    config = step.component.runtime
+    assert isinstance(config, Nuclio)
+    function = Function(step)
+    try:
+        server = _Server((HOST, config.port), function)
+    except OSError as exc:
+        function.close()
+        raise ValidationError(
+            f"runtime nuclio: step '{step.task}' cannot listen on {HOST}:{config.port} ({exc})",
+            field="port",
+            fix="pass port=0 for any free port, or stop what listens on that port",
+        ) from exc
+    return LocalFunction(server)
+
+
+def entry(step_json: str) -> tuple[Callable[[Any, Any], Any], Callable[[Any], None]]:
+    """``(handler, init_context)`` for a deployed function's ``main.py``.
+
+    Nuclio calls ``init_context`` once per worker, which binds the step's inputs; then
+    ``handler(context, event)`` for each event, with Nuclio's own context.
+    """
+    step = Step.from_dict(json.loads(step_json))
+    check_servable(step)
+    bound: list[Function] = []
+
+    def init_context(context: Any) -> None:
+        if not bound:
+            bound.append(Function(step))
+
+    def handler(context: Any, event: Any) -> Any:
+        init_context(context)
+        return bound[0](context, event)
+
+    return handler, init_context
