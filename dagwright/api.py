@@ -220,20 +220,21 @@ def compile(
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:
-    """A memory:// store lives in this process: a Process() step could not reach it."""
+    """A memory:// store lives in this process: a step run in another one could not reach it."""
     from dagwright.errors import ValidationError
-    from dagwright.runtimes import Process
 
     if not store.artifacts.startswith("memory://"):
         return
     for task in ir.tasks:
-        if isinstance(ir.component_of(task).runtime, Process):
+        spec = ir.component_of(task)
+        if spec.runtime.runs_apart(spec.injected):
             raise ValidationError(
                 "a memory:// artifact store is only visible inside this process",
                 pipeline=ir.name,
                 task=task.name,
                 field="runtime",
-                fix="use a folder or a shared store (s3://, gs://) for Process() steps",
+                fix=f"use a folder or a shared store (s3://, gs://) for {spec.runtime.kind} "
+                "steps, or run the step with runtime=Local()",
             )
 
 

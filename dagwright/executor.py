@@ -186,11 +186,12 @@ def run_step(
     """
     spec = step.component
     if spec.runtime.serves and provided is None:  # a compiled step's pod deploys the function
-        from dagwright.runtimes import runtime_for
+        from dagwright.runtimes import ServingRuntime, runtime_for
 
-        server: Any = runtime_for(spec.runtime)  # a serving runtime (Nuclio) has deploy()
-        outcome: StepOutcome = server.deploy(step)
-        return outcome
+        server = runtime_for(spec.runtime)
+        if not isinstance(server, ServingRuntime):
+            raise TypeError(f"runtime '{spec.runtime.kind}' serves functions but cannot deploy")
+        return server.deploy(step)
     if spec.injected and provided is None:  # a compiled step's pod: the runtime makes them here
         from dagwright.runtimes import runtime_for
 

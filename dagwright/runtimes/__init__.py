@@ -13,7 +13,7 @@ import importlib
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dagwright.runtimes.config import Local, Process, RuntimeConfig
 from dagwright.runtimes.configs import Dask, Horovod, Job, Nuclio, Spark
@@ -35,6 +35,7 @@ __all__ = [
     "Process",
     "Runtime",
     "RuntimeConfig",
+    "ServingRuntime",
     "Session",
     "Spark",
     "register_runtime",
@@ -71,6 +72,15 @@ class Runtime(Protocol):
     def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
         """Inside a compiled step's pod: the objects the function may declare by name
         (``spark``, ``client``), made while the context is open."""
+        ...
+
+
+@runtime_checkable
+class ServingRuntime(Runtime, Protocol):
+    """A runtime whose steps deploy a service (``config.serves``) and output its URL."""
+
+    def deploy(self, step: Step) -> StepOutcome:
+        """Inside a compiled step's pod: deploy the function where the target runs it."""
         ...
 
 

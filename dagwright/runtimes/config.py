@@ -8,6 +8,7 @@ outside dagwright are found through the ``dagwright.runtimes`` entry-point group
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, ClassVar
@@ -44,6 +45,12 @@ class RuntimeConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
+    def runs_apart(self, injected: Sequence[str]) -> bool:
+        """Whether the step's function runs in another process than the engine (so it cannot
+        see a ``memory://`` store); ``injected`` names what the function takes from the runtime.
+        """
+        return False
+
 
 @dataclass(frozen=True)
 class Local(RuntimeConfig):
@@ -68,6 +75,9 @@ class Process(RuntimeConfig):
     kind: ClassVar[str] = "process"
     implementation: ClassVar[str] = "dagwright.runtimes.process:ProcessRuntime"
     python: str | None = None
+
+    def runs_apart(self, injected: Sequence[str]) -> bool:
+        return True
 
 
 def config_class(kind: str) -> type[RuntimeConfig]:

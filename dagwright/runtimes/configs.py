@@ -8,7 +8,7 @@ config names its implementation as ``module:Class``, loaded the first time a ste
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -100,6 +100,9 @@ class Job(RuntimeConfig):
     env: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
 
+    def runs_apart(self, injected: Sequence[str]) -> bool:
+        return True
+
     def __post_init__(self) -> None:
         if self.image is not None and (not isinstance(self.image, str) or not self.image):
             raise _fail(
@@ -159,6 +162,9 @@ class Dask(RuntimeConfig):
     threads_per_worker: int = 1
     address: str | None = None
     memory_limit: str | None = None
+
+    def runs_apart(self, injected: Sequence[str]) -> bool:
+        return "client" not in injected  # without a client the step runs on a worker
 
     def __post_init__(self) -> None:
         _count("dask", "workers", self.workers)
@@ -268,6 +274,9 @@ class Horovod(RuntimeConfig):
     np: int = 2
     slots_per_worker: int = 1
     backend: str = "gloo"
+
+    def runs_apart(self, injected: Sequence[str]) -> bool:
+        return True
 
     def __post_init__(self) -> None:
         _count("horovod", "np", self.np)

@@ -23,7 +23,7 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.configs import DASK_MEMORY, Dask
-from dagwright.runtimes.local import _attempt, run_local
+from dagwright.runtimes.local import attempt_step, run_local
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 # the operator names the scheduler Service "<cluster>-scheduler" and keeps names within 63
@@ -116,7 +116,7 @@ def _current(
         step: Step, abandoned: threading.Event | None, provided: Mapping[str, Any] | None
     ) -> Attempt:
         with client.as_current():
-            return _attempt(step, abandoned, provided)
+            return attempt_step(step, abandoned, provided)
 
     return attempt
 
@@ -178,7 +178,7 @@ def on_worker(data: dict[str, Any], flag: str | None = None) -> dict[str, Any]:
     The step's own failure is returned, not raised, so Dask does not retry or log it.
     """
     step = Step.from_dict(data)
-    attempt = _attempt(step, _Abandoned(flag) if flag else None, None)
+    attempt = attempt_step(step, _Abandoned(flag) if flag else None, None)
     result: dict[str, Any] = {"stdout": attempt.stdout, "stderr": attempt.stderr}
     if attempt.outcome is None:
         result.update(error=attempt.error, traceback=attempt.traceback)

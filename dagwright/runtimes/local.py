@@ -27,11 +27,12 @@ class LocalRuntime:
         return contextlib.nullcontext({})
 
 
-def _attempt(
+def attempt_step(
     step: Step,
     abandoned: threading.Event | None = None,
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
+    """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
     with captured() as logs:
         try:
             outcome = run_step(step, abandoned, provided)
@@ -44,11 +45,16 @@ def _attempt(
     return attempt
 
 
+AttemptFn = Callable[[Step, threading.Event | None, Mapping[str, Any] | None], Attempt]
+
+
 def run_local(
     step: Step,
     timeout: float | None,
     provided: Mapping[str, Any] | None = None,
-    attempt: Callable[[Step, threading.Event | None, Mapping[str, Any] | None], Attempt] = _attempt,
+    attempt: Callable[
+        [Step, threading.Event | None, Mapping[str, Any] | None], Attempt
+    ] = attempt_step,
 ) -> Attempt:
     """Run in this thread; with a timeout, in a helper thread that is abandoned when late.
 

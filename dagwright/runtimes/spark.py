@@ -20,7 +20,7 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, crd
 from dagwright.runtimes.configs import Spark
-from dagwright.runtimes.local import _attempt, run_local
+from dagwright.runtimes.local import attempt_step, run_local
 from dagwright.runtimes.spark_driver import DRIVER_FILE
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"
@@ -71,7 +71,7 @@ class SparkRuntime:
             # job tags belong to a thread: set in the one that runs the function
             spark.sparkContext.addJobTag(tag)
             try:
-                return _attempt(step, abandoned, provided)
+                return attempt_step(step, abandoned, provided)
             finally:
                 finished.set()
                 with contextlib.suppress(Exception):  # the session may be gone by now

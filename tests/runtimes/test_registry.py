@@ -234,3 +234,41 @@ def test_a_spark_dataframe_input_needs_the_spark_runtime() -> None:
             return int(frame.count())
 
     assert info.value.field == "frame" and "runtime=Spark()" in str(info.value)
+
+
+PLUGIN = """
+from dataclasses import dataclass
+from typing import ClassVar
+
+from dagwright.runtimes import RuntimeConfig
+from dagwright.runtimes.local import LocalRuntime
+
+
+@dataclass(frozen=True)
+class Shout(RuntimeConfig):
+    kind: ClassVar[str] = "test-shout"
+    implementation: ClassVar[str] = "shout_runtime:ShoutRuntime"
+    times: int = 1
+
+
+class ShoutRuntime(LocalRuntime):
+    pass
+"""
+
+
+def test_a_third_party_runtime_is_found_through_its_entry_point(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed distribution (a real .dist-info folder on sys.path) declares its config in
+    the ``dagwright.runtimes`` entry-point group; an IR naming the kind loads it."""
+    (tmp_path / "shout_runtime.py").write_text(PLUGIN)
+    info = tmp_path / "shout_runtime-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-runtime\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[dagwright.runtimes]\ntest-shout = shout_runtime:Shout\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = config_from_dict({"kind": "test-shout", "times": 3})
+    assert type(config).__module__ == "shout_runtime" and config.to_dict()["times"] == 3
+    assert type(runtime_for(config)).__name__ == "ShoutRuntime"

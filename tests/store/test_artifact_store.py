@@ -11,7 +11,7 @@ import pytest
 
 import dagwright
 from dagwright import Dataset, Input, Output, ValidationError, component, pipeline
-from dagwright.runtimes import Local, Process
+from dagwright.runtimes import Dask, Horovod, Job, Local, Process, Spark
 from dagwright.store import LocalStore
 
 
@@ -57,9 +57,21 @@ def test_memory_store_keeps_artifacts_in_this_process(store: Path) -> None:
     assert again.step("read").cached and again.outputs == result.outputs
 
 
-def test_memory_store_refuses_process_steps(store: Path) -> None:
-    with pytest.raises(ValidationError, match="memory:// artifact store is only visible"):
-        dagwright.run(_pipeline(Process()), root=store, artifacts="memory://x", echo=False)
+@pytest.mark.parametrize(
+    "runtime",
+    [Process(), Job(), Horovod(np=2), Dask(workers=1)],
+    ids=["process", "job", "horovod", "dask-worker"],
+)
+def test_memory_store_refuses_steps_that_run_in_another_process(store: Path, runtime: Any) -> None:
+    with pytest.raises(ValidationError, match="memory:// artifact store is only visible") as info:
+        dagwright.run(_pipeline(runtime), root=store, artifacts="memory://x", echo=False)
+    assert info.value.field == "runtime" and runtime.kind in str(info.value)
+    assert not (store / "runs.db").exists()  # refused before anything was recorded
+
+
+def test_memory_store_takes_a_dask_step_that_holds_the_client() -> None:
+    assert not Dask().runs_apart(["client"]) and Dask().runs_apart([])
+    assert not Spark().runs_apart(["spark"]) and not Local().runs_apart([])
 
 
 @pytest.mark.integration
