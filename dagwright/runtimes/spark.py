@@ -182,6 +182,8 @@ def start_session(config: Spark, run_id: str = "") -> Any:
             raise _refusal(config, running)
         builder = SparkSession.builder.master(f"local[{config.executors}]")
         builder = builder.appName(f"dagwright-{run_id}" if run_id else "dagwright")
+        # Spark's console progress bar would land in every step's captured stderr
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
         for key, value in config.conf.items():  # after master and name: the user's win
             builder = builder.config(key, value)
         spark = builder.getOrCreate()

@@ -173,6 +173,8 @@ def test_the_run_shares_one_session_and_stops_it(shared: Shared) -> None:
     assert spark.sparkContext._jsc is None  # stopped: the JVM context is gone
     assert shared.active_after is None
     assert spark.sparkContext.appName == f"dagwright-{shared.result.run_id}"
+    # no console progress bar in the steps' captured stderr
+    assert not any("[Stage " in (step.stderr or "") for step in shared.result.steps)
 
 
 @pytest.mark.integration
