@@ -48,6 +48,7 @@ def run(
     lineage: bool = True,
     tracking_uri: str | None = None,
     session: Session | None = None,
+    run_id: str | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -74,6 +75,8 @@ def run(
         session: Where runtimes keep what the run's steps share (clusters, served
             functions); by default one closed when the run ends. Pass your own and close it
             yourself to keep served functions up after the run (``dagwright serve``).
+        run_id: The new run's id (the scheduler names runs after their slot); refused when
+            the store has a run of that id already (``resume`` continues one).
         **params: Parameter values.
 
     Returns:
@@ -94,7 +97,34 @@ def run(
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
     store = LocalStore(root, artifacts)
-    return _execute(ir, bound, store, echo, raise_on_error, options, tracking, session=session)
+    if run_id is not None:
+        _check_new_run_id(store, run_id)
+    return _execute(
+        ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
+    )
+
+
+def _check_new_run_id(store: LocalStore, run_id: str) -> None:
+    from dagwright.errors import ValidationError
+    from dagwright.names import is_k8s_name
+
+    if not is_k8s_name(run_id):
+        raise ValidationError(
+            f"run id '{run_id}' is not a name of lower-case letters, digits and '-'",
+            field="run_id",
+            fix="use e.g. 'nightly-20261126-030000'",
+        )
+    db = store.database()
+    try:
+        exists = db.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    finally:
+        db.close()
+    if exists:
+        raise ValidationError(
+            f"the store has a run '{run_id}' already",
+            field="run_id",
+            fix=f"pick another id, or continue that run with 'dagwright resume {run_id}'",
+        )
 
 
 def resume(

@@ -115,6 +115,11 @@ def _echo(quiet: bool) -> Any:
     metavar="URL",
     help="Where artifacts go: a folder or an fsspec URL (s3://bucket/prefix, gs://, memory://).",
 )
+@click.option(
+    "--run-id",
+    default=None,
+    help="The new run's id (default: <pipeline>-<time>-<random>); an existing one is refused.",
+)
 @_engine_options
 def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> None:
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""

@@ -1,0 +1,262 @@
+"""Schedules, their firings and the scheduler lease, kept in the run database.
+
+A firing is recorded (``INSERT`` of its schedule and slot, the primary key) in the same
+transaction that moves the schedule past that slot, before its run starts. So a scheduler that
+crashes after the commit finds the firing on restart and starts it; one that crashes before
+it fires the slot again; and of two schedulers on one database only one can insert a slot.
+A lease row says which scheduler is active; the others wait until it lapses.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagwright.errors import ValidationError
+from dagwright.store.rundb import RunDatabase
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schedules (
+    name TEXT PRIMARY KEY,
+    pipeline TEXT NOT NULL,
+    source TEXT NOT NULL,
+    ir TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    params TEXT NOT NULL,
+    concurrency TEXT NOT NULL,
+    catchup TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    considered REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS firings (
+    schedule TEXT NOT NULL,
+    slot REAL NOT NULL,
+    run_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    pid INTEGER,
+    recorded REAL NOT NULL,
+    PRIMARY KEY (schedule, slot)
+);
+CREATE TABLE IF NOT EXISTS scheduler_lease (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL
+);
+"""
+
+# firing statuses: recorded and not yet started; started (a process runs it); skipped by the
+# concurrency policy; the run it started was stopped by a newer one (concurrency "replace")
+RECORDED, STARTED, SKIPPED, REPLACED = "recorded", "started", "skipped", "replaced"
+
+
+@dataclass
+class Schedule:
+    """One stored schedule.
+
+    Attributes:
+        name: Its name (a Kubernetes name), unique in the database.
+        pipeline: The pipeline's name.
+        source: What it was added from (``FILE.py[:PIPELINE]`` or an IR file), for people.
+        ir: The pipeline's IR as JSON, as it was when added: later edits do not change it.
+        cron: Five fields, or six with seconds first.
+        timezone: An IANA time zone the cron is read in.
+        params: Parameter values of every run.
+        concurrency: ``allow``, ``forbid`` or ``replace`` (a run still running at the next slot).
+        catchup: ``none``, ``latest`` or ``all`` (slots missed while no scheduler ran).
+        paused: Paused schedules fire nothing; their missed slots count as missed.
+        created: When it was added (epoch seconds).
+        considered: Every slot up to this time has been fired, skipped or missed.
+    """
+
+    name: str
+    pipeline: str
+    source: str
+    ir: str
+    cron: str
+    timezone: str = "UTC"
+    params: dict[str, Any] = field(default_factory=dict)
+    concurrency: str = "allow"
+    catchup: str = "none"
+    paused: bool = False
+    created: float = 0.0
+    considered: float = 0.0
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One slot of a schedule, recorded before its run starts."""
+
+    schedule: str
+    slot: float
+    run_id: str
+    status: str
+    reason: str | None
+    pid: int | None
+    recorded: float
+
+
+class ScheduleBook:
+    """The schedule tables of one run database."""
+
+    def __init__(self, db: RunDatabase) -> None:
+        self.db = db
+        with db.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.db.execute(statement)
+
+    # schedules
+
+    def add(self, schedule: Schedule, *, replace: bool = False) -> None:
+        """Store a schedule; an existing name is refused unless ``replace``."""
+        values = (
+            schedule.name,
+            schedule.pipeline,
+            schedule.source,
+            schedule.ir,
+            schedule.cron,
+            schedule.timezone,
+            json.dumps(schedule.params, sort_keys=True),
+            schedule.concurrency,
+            schedule.catchup,
+            int(schedule.paused),
+            schedule.created,
+            schedule.considered,
+        )
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        try:
+            with self.db.transaction():
+                self.db.db.execute(
+                    f"{verb} INTO schedules VALUES ({', '.join('?' for _ in values)})", values
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ValidationError(
+                f"a schedule named '{schedule.name}' exists already",
+                field="--name",
+                fix="pick another --name, pass --replace, or 'dagwright schedule rm' it first",
+            ) from exc
+
+    def get(self, name: str) -> Schedule:
+        row = self.db.db.execute("SELECT * FROM schedules WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(s.name for s in self.all()) or "none"
+            raise ValidationError(
+                f"no schedule named '{name}' (schedules: {known})",
+                field="name",
+                fix="see 'dagwright schedule ls'",
+            )
+        return _schedule(row)
+
+    def all(self) -> list[Schedule]:
+        rows = self.db.db.execute("SELECT * FROM schedules ORDER BY name").fetchall()
+        return [_schedule(r) for r in rows]
+
+    def set_paused(self, name: str, paused: bool) -> None:
+        self.get(name)  # a clear error for an unknown name
+        with self.db.transaction():
+            self.db.db.execute(
+                "UPDATE schedules SET paused = ? WHERE name = ?", (int(paused), name)
+            )
+
+    def move_past(self, name: str, considered: float) -> None:
+        """Count every slot up to ``considered`` as dealt with (missed or skipped)."""
+        with self.db.transaction():
+            self.db.db.execute(
+                "UPDATE schedules SET considered = MAX(considered, ?) WHERE name = ?",
+                (considered, name),
+            )
+
+    def remove(self, name: str) -> None:
+        """Delete a schedule; its firings stay as history."""
+        self.get(name)
+        with self.db.transaction():
+            self.db.db.execute("DELETE FROM schedules WHERE name = ?", (name,))
+
+    # firings
+
+    def record(
+        self, name: str, slot: float, run_id: str, status: str, now: float, reason: str = ""
+    ) -> bool:
+        """Record a slot's firing and move the schedule past it, atomically.
+
+        Returns:
+            False when the slot was recorded already (by another scheduler): nothing changes.
+        """
+        with self.db.transaction():
+            done = self.db.db.execute(
+                "INSERT OR IGNORE INTO firings (schedule, slot, run_id, status, reason, recorded)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, slot, run_id, status, reason or None, now),
+            ).rowcount
+            if done:
+                self.db.db.execute(
+                    "UPDATE schedules SET considered = MAX(considered, ?) WHERE name = ?",
+                    (slot, name),
+                )
+        return bool(done)
+
+    def mark(self, name: str, slot: float, status: str, pid: int | None = None) -> None:
+        with self.db.transaction():
+            self.db.db.execute(
+                "UPDATE firings SET status = ?, pid = COALESCE(?, pid) "
+                "WHERE schedule = ? AND slot = ?",
+                (status, pid, name, slot),
+            )
+
+    def firings(self, name: str | None = None, status: str | None = None) -> list[Firing]:
+        query, args = "SELECT * FROM firings WHERE 1 = 1", list[Any]()
+        if name is not None:
+            query, args = query + " AND schedule = ?", [*args, name]
+        if status is not None:
+            query, args = query + " AND status = ?", [*args, status]
+        rows = self.db.db.execute(query + " ORDER BY slot", args).fetchall()
+        return [Firing(**dict(r)) for r in rows]
+
+    def run_status(self, run_id: str) -> str | None:
+        row = self.db.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row["status"])
+
+    def mark_run_stopped(self, run_id: str, now: float) -> None:
+        """A run the scheduler killed (concurrency "replace") cannot record its own end."""
+        with self.db.transaction():
+            self.db.db.execute(
+                "UPDATE runs SET status = 'cancelled', ended = ? "
+                "WHERE run_id = ? AND status = 'running'",
+                (now, run_id),
+            )
+
+    # the lease
+
+    def acquire(self, holder: str, now: float, ttl: float) -> bool:
+        """Take or renew the lease; False while another holder's lease has not lapsed."""
+        with self.db.transaction():
+            row = self.db.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
+            if row is not None and row["holder"] != holder and row["expires"] > now:
+                return False
+            self.db.db.execute(
+                "INSERT INTO scheduler_lease (id, holder, expires) VALUES (1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, "
+                "expires = excluded.expires",
+                (holder, now + ttl),
+            )
+        return True
+
+    def release(self, holder: str) -> None:
+        with self.db.transaction():
+            self.db.db.execute("DELETE FROM scheduler_lease WHERE holder = ?", (holder,))
+
+    def holder(self, now: float) -> str | None:
+        row = self.db.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
+        return str(row["holder"]) if row is not None and row["expires"] > now else None
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    data = dict(row)
+    data["params"] = json.loads(data["params"])
+    data["paused"] = bool(data["paused"])
+    return Schedule(**data)
