@@ -275,10 +275,12 @@ def main() -> None:
 def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
     from dagwright.cli_lineage import lineage
-    from dagwright.cli_remote import delete, schedule, submit
+    from dagwright.cli_remote import delete, submit
+    from dagwright.cli_schedule import schedule, scheduler
     from dagwright.cli_serve import serve
 
-    for command in (compile_command, dockerfile, submit, schedule, delete, lineage, serve):
+    commands = (compile_command, dockerfile, submit, schedule, scheduler, delete, lineage, serve)
+    for command in commands:
         cli.add_command(command)
 
 

@@ -1,5 +1,5 @@
-"""``dagwright submit``, ``dagwright schedule`` and ``dagwright delete``: compile a pipeline and
-send it to a cluster, or remove what was sent.
+"""``dagwright submit``, ``dagwright delete`` and the cluster side of ``dagwright schedule add``:
+compile a pipeline and send it to a cluster, or remove what was sent.
 
 Kubeflow Pipelines (``--target kfp``: runs and recurring runs through ``kfp.Client``) and Argo
 Workflows (``--target argo``: Workflows, WorkflowTemplates and CronWorkflows through Hera's
@@ -42,21 +42,34 @@ _ARGO_KEYS = ("lint", "insecure_skip_verify")
 # options that only one target reads: given for the other, they are refused, not ignored
 # (compile options are refused by compile_ir itself)
 _ONLY_FOR = {
-    **dict.fromkeys(_KFP_KEYS + ("max_concurrency", "catchup"), "kfp"),
+    **dict.fromkeys(_KFP_KEYS + ("max_concurrency",), "kfp"),
     **dict.fromkeys(_ARGO_KEYS, "argo"),
 }
 
 
-def _remote_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Options shared by submit and schedule: where to send, as whom, with what arguments."""
+def remote_options(
+    default: str = "kfp", where: str = "kfp or argo"
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Options shared by submit and schedule add: where to send, as whom, with what arguments.
+
+    Args:
+        default: The ``--target`` when none is given.
+        where: The targets the command takes, for ``--target``'s help.
+    """
+    return lambda command: _with_remote_options(command, default, where)
+
+
+def _with_remote_options(
+    command: Callable[..., None], default: str, where: str
+) -> Callable[..., None]:
     options = [
         click.option(
             "-t",
             "--target",
             "to",
-            default="kfp",
+            default=default,
             show_default=True,
-            help="Where to send it: kfp or argo.",
+            help=f"Where to send it: {where}.",
         ),
         click.option(
             "--host",
@@ -172,7 +185,7 @@ def _argo_remote(remote: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any
 
 @click.command()
 @click.argument("target")
-@_remote_options
+@remote_options()
 @click.option(
     "--kind",
     "argo_kind",
@@ -257,50 +270,47 @@ def submit(
         sys.exit(EXIT_FAILED)
 
 
-@click.command()
-@click.argument("target")
-@_remote_options
-@click.option(
-    "--cron",
-    default=None,
-    help="Five-field cron, e.g. '0 3 * * *' (KFP gets six fields, seconds first: "
-    "'0 0 3 * * *'). Default: the pipeline's own schedule.",
-)
-@click.option(
-    "--name",
-    default=None,
-    help="The KFP recurring run's or Argo CronWorkflow's name (default: the pipeline's).",
-)
-@click.option(
-    "--max-concurrency",
-    type=click.IntRange(1, 10),
-    default=1,
-    show_default=True,
-    help="KFP: runs of it that may run at once (Argo: --concurrency-policy).",
-)
-@click.option(
-    "--catchup/--no-catchup",
-    default=False,
-    show_default=True,
-    help="KFP: start the runs missed while KFP was behind or the schedule paused.",
-)
-def schedule(
+def send_schedule(
     target: str,
     to: str,
     params: tuple[str, ...],
     cron: str | None,
     name: str | None,
-    max_concurrency: int,
-    catchup: bool,
-    **options: Any,
+    *,
+    concurrency: str | None,
+    catchup: str | None,
+    max_concurrency: int | None,
+    options: dict[str, Any],
 ) -> None:
-    """Compile TARGET and make it a recurring run on the cluster (KFP recurring runs, Argo
-    CronWorkflows: created, or updated when one of that name exists)."""
+    """Compile TARGET and make it a KFP recurring run or an Argo CronWorkflow (created, or
+    updated when one of that name exists): ``dagwright schedule add --target kfp|argo``.
+
+    The local policies become the target's own (``dagwright.remote.cron_policies``); what a
+    target cannot do is refused. Given none of them, each target keeps its defaults: KFP one
+    run at a time and only the newest missed run, Argo its CronWorkflow defaults.
+
+    Args:
+        target: ``FILE.py[:PIPELINE]`` or an IR file.
+        to: ``kfp`` or ``argo``.
+        params: ``-p name=value`` pairs.
+        cron: The expression; None takes the pipeline's own schedule.
+        name: The recurring run's or CronWorkflow's name (default: the pipeline's).
+        concurrency: ``allow``, ``forbid`` or ``replace``, or None.
+        catchup: ``none``, ``latest`` or ``all``, or None.
+        max_concurrency: KFP: runs of it that may run at once (instead of ``concurrency``).
+        options: The command's remote, KFP, Argo and compile options, by parameter name.
+
+    Raises:
+        ValidationError: bad input; nothing was sent.
+    """
     remote = {k: options.pop(k) for k in _REMOTE_KEYS}
     kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
     argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
-    with reported(), _remote_errors():
+    with _remote_errors():
         _check_target(to)
+        _one_of("concurrency", "max_concurrency")
+        _one_of("concurrency", "concurrency_policy")
+        _one_of("catchup", "starting_deadline_seconds")
         from dagwright.remote import argo, kfp
 
         check: Callable[..., str] = argo.argo_cron if to == "argo" else kfp.kfp_cron
@@ -315,8 +325,12 @@ def schedule(
                 fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
             )
         check(cron, field="--cron")
+        runs: dict[str, Any] = {}
         if to == "argo":
+            _argo_policy(cron, concurrency, catchup, options)
             options.update(argo_kind="cron", schedule=cron)
+        else:
+            runs = _kfp_policy(cron, concurrency, catchup, max_concurrency, options)
         with _compiled(ir, to, params, options) as (package, arguments):
             if to == "argo":
                 argo.apply_cron(
@@ -328,12 +342,59 @@ def schedule(
                 cron=cron,
                 arguments=arguments,
                 name=name,
-                max_concurrency=max_concurrency,
-                catchup=catchup,
                 echo=click.echo,
+                **runs,
                 **remote,
                 **kfp_only,
             )
+
+
+def _one_of(new: str, old: str) -> None:
+    """Refuse a local policy option given with the target's own option for the same thing."""
+    ctx = click.get_current_context()
+    given = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    if all(ctx.get_parameter_source(key) in given for key in (new, old)):
+        flags = {p.name: max(p.opts, key=len) for p in ctx.command.params}
+        raise ValidationError(
+            f"{flags[new]} and {flags[old]} both say it", field=flags[old], fix="give one of them"
+        )
+
+
+def _kfp_policy(
+    cron: str,
+    concurrency: str | None,
+    catchup: str | None,
+    max_concurrency: int | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """``max_concurrency`` and ``catchup`` of ``kfp.schedule``."""
+    timezone = options.pop("timezone", None)  # KFP has none: cron_policies checks it
+    if concurrency is None and catchup is None and timezone is None:
+        return {"max_concurrency": max_concurrency or 1, "catchup": False}
+    from dagwright.remote.cron_policies import kfp_policy
+
+    # what is not given stays as KFP did before: one at a time, only the newest missed run
+    policy = kfp_policy(concurrency or "forbid", catchup or "latest", timezone or "UTC", cron=cron)
+    return {
+        "max_concurrency": max_concurrency or policy["max_concurrency"],
+        "catchup": not policy["no_catchup"],
+    }
+
+
+def _argo_policy(
+    cron: str, concurrency: str | None, catchup: str | None, options: dict[str, Any]
+) -> None:
+    """Argo's concurrencyPolicy, startingDeadlineSeconds and timezone, into ``options``."""
+    if concurrency is None and catchup is None:
+        return  # Argo's own options (or their defaults) as given
+    from dagwright.remote.cron_policies import argo_policy
+
+    policy = argo_policy(
+        concurrency or "forbid", catchup or "none", options.get("timezone"), cron=cron
+    )
+    for key, value in policy.items():
+        if options.get(key) is None:
+            options[key] = value
 
 
 @click.command()

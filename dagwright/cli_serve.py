@@ -7,6 +7,7 @@ shell's 128 + 2), 1 when the run failed (nothing is left serving), 2 bad input.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -58,20 +59,33 @@ def serve(target: str, params: tuple[str, ...], root: str | None) -> None:
         received.append(signum)
         stopped.set()
 
-    # installed before the run, so a signal during it also stops cleanly
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    # SIGTERM's handler is installed before the run, so a stop asked for during it ends serve
+    # once the run returns; SIGINT keeps raising KeyboardInterrupt until then, which stops the
+    # run itself (Ctrl-C on a long first step must not wait for it)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even where it was ignored
     session = Session()
     try:
-        with reported():
-            ir = load_target(target)
-            arguments = bind_arguments(ir, parse_params(params), as_text=True)
-            result = run_pipeline(
-                ir,
-                arguments,
-                root=root,
-                session=session,
-                echo=lambda line: click.echo(line, err=True),
-            )
+        try:
+            with reported():
+                ir = load_target(target)
+                arguments = bind_arguments(ir, parse_params(params), as_text=True)
+                result = run_pipeline(
+                    ir,
+                    arguments,
+                    root=root,
+                    session=session,
+                    echo=lambda line: click.echo(line, err=True),
+                )
+        except KeyboardInterrupt:
+            click.echo("interrupted; the run was stopped", err=True)
+            session.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # a step's thread cannot be stopped, and a normal exit would wait for it
+            os._exit(EXIT_INTERRUPTED)
+        signal.signal(signal.SIGINT, stop)
         if not result.succeeded:
             click.echo(f"run {result.run_id} {result.status}", err=True)
             sys.exit(EXIT_FAILED)

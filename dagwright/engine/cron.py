@@ -3,11 +3,14 @@
 Five fields (minute hour day-of-month month day-of-week) as Argo and Kubernetes CronJobs take
 them; six fields put seconds first, as KFP's recurring runs (robfig/cron with seconds) take
 them. When both day fields are restricted a day matching either counts, as in Vixie cron,
-robfig/cron and croniter. Times are read in an IANA time zone and handed out as epoch seconds.
+robfig/cron and croniter. Times are read in an IANA time zone and handed out as epoch seconds;
+a local time that does not exist (clocks going forward) fires not at all and one that happens
+twice (clocks going back) fires twice, as robfig/cron has it for Argo, KFP and Kubernetes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,14 +82,9 @@ def slots(
         until: Inclusive end.
         limit: At most this many slots (the oldest); years of every-second slots stop here.
     """
-    from croniter import croniter
-
-    start = datetime.fromtimestamp(after, zone(timezone))
-    it = croniter(cron, start, ret_type=float, second_at_beginning=len(cron.split()) == 6)
     found: list[float] = []
-    while len(found) < limit:
-        slot = it.get_next(float)
-        if slot > until:
+    for slot in _fire_times(cron, timezone, after):
+        if slot > until or len(found) >= limit:
             break
         found.append(slot)
     return found
@@ -94,12 +92,41 @@ def slots(
 
 def next_slot(cron: str, timezone: str, after: float) -> float:
     """The first fire time after ``after``."""
+    return next(_fire_times(cron, timezone, after))
+
+
+def _fire_times(cron: str, timezone: str, after: float) -> Iterator[float]:
+    """Fire times after ``after``, as Argo's and KFP's parser (robfig/cron) has them.
+
+    A local time that happens twice (clocks going back) fires twice. A local time that does not
+    exist (clocks going forward) does not fire: croniter moves it to the end of the gap (02:30
+    becomes 03:00), so a slot whose wall-clock time is not one the cron names is dropped.
+    """
     from croniter import croniter
 
-    start = datetime.fromtimestamp(after, zone(timezone))
-    it = croniter(cron, start, ret_type=float, second_at_beginning=len(cron.split()) == 6)
-    return float(it.get_next(float))
+    tz = zone(timezone)
+    it = croniter(
+        cron,
+        datetime.fromtimestamp(after, tz),
+        ret_type=float,
+        second_at_beginning=has_seconds(cron),
+    )
+    # minute and hour, and seconds when given (croniter keeps them last)
+    named = [it.expanded[0], it.expanded[1], it.expanded[5] if has_seconds(cron) else [0]]
+    last = after
+    while True:
+        slot = float(it.get_next(float))
+        if slot <= last:
+            continue
+        local = datetime.fromtimestamp(slot, tz)
+        clock = (local.minute, local.hour, local.second)
+        if all(
+            values == ["*"] or value in values for values, value in zip(named, clock, strict=True)
+        ):
+            last = slot
+            yield slot
 
 
 def has_seconds(cron: str) -> bool:
+    """Whether ``cron`` has six fields, seconds first."""
     return len(cron.split()) == 6

@@ -153,7 +153,8 @@ class LocalEngine:
 
     def _schedule(self) -> None:
         self._enter(None, (), {}, None, None)
-        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright") as pool:
+        pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
+        try:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
@@ -172,6 +173,12 @@ class LocalEngine:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for future in done:
                         self._finish_task(self.running.pop(future), *future.result())
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) ends the run now: queued steps are dropped and running
+            # ones are not waited for (their threads cannot be stopped)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
         self._flush()
 
     def _flush(self) -> None:

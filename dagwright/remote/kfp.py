@@ -170,6 +170,7 @@ def schedule(
     max_concurrency: int = 1,
     catchup: bool = False,
     enabled: bool = True,
+    timezone: str = "UTC",
     echo: Echo | None = print,
 ) -> Schedule:
     """Create a KFP recurring run of a compiled package on a cron schedule.
@@ -190,16 +191,23 @@ def schedule(
         max_concurrency: Runs of it that may run at once; KFP accepts 1 to 10.
         catchup: Start the runs missed while KFP was behind or the schedule paused.
         enabled: Create it enabled (else disabled, to enable later in KFP).
+        timezone: The zone ``cron`` is meant in. KFP has no time zone per schedule, so only
+            UTC is taken, or a cron that fires at the same instants in that zone (every hour
+            of every day); see ``cron_policies.check_kfp_timezone``.
         echo: Takes each line of progress; None prints nothing.
 
     Returns:
         The ``Schedule``.
 
     Raises:
-        ValidationError: a bad cron, concurrency, package or arguments; nothing was sent.
+        ValidationError: a bad cron, time zone, concurrency, package or arguments; nothing
+            was sent.
         SubmitError: the server refused a request or could not be reached.
     """
+    from dagwright.remote.cron_policies import check_kfp_timezone
+
     six = kfp_cron(cron)
+    check_kfp_timezone(timezone, six, field="timezone")
     if not 1 <= max_concurrency <= 10:
         raise ValidationError(
             f"max_concurrency {max_concurrency} is out of range",

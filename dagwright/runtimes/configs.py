@@ -20,6 +20,9 @@ from dagwright.runtimes.config import RuntimeConfig
 _SPARK_MEMORY = re.compile(r"^[0-9]+([kmgtp]b?)?$", re.IGNORECASE)
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
 
+# the schemes distributed's comm registry (distributed.comm.registry.backends) serves
+DASK_SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")
+
 # a memory size both Dask ("2GiB", "2 GB") and, once converted, Kubernetes ("2Gi") can read
 DASK_MEMORY = re.compile(r"^([0-9]+(?:\.[0-9]+)?) ?(?:([kKMGTP])(i?))?B?$")
 
@@ -124,6 +127,12 @@ class Job(RuntimeConfig):
                 "tolerations is not a list of dicts",
                 "pass tolerations=[{'key': 'gpu', 'operator': 'Exists'}]",
             )
+        # the API server's toleration and label rules, here so a bad value is refused where it
+        # is written, not when a target compiles it (job.py imports no kubernetes for them)
+        from dagwright.runtimes.job import check_node_selector, check_tolerations
+
+        check_tolerations(self.tolerations)
+        check_node_selector(self.node_selector)
         if self.service_account is not None and not is_k8s_name(str(self.service_account)):
             raise _fail(
                 "job",
@@ -170,12 +179,15 @@ class Dask(RuntimeConfig):
         _count("dask", "workers", self.workers)
         _count("dask", "threads_per_worker", self.threads_per_worker)
         if self.address is not None and (
-            not isinstance(self.address, str) or "://" not in self.address
+            not isinstance(self.address, str)
+            or self.address.partition("://")[0] not in DASK_SCHEMES
+            or not self.address.partition("://")[2]
         ):
             raise _fail(
                 "dask",
                 "address",
-                f"address={self.address!r} is not a scheduler URL",
+                f"address={self.address!r} is not a scheduler URL "
+                f"(scheme one of {', '.join(DASK_SCHEMES)}, then a host)",
                 "pass address='tcp://scheduler:8786', or leave it out for a local cluster",
             )
         if self.memory_limit is not None and not (

@@ -23,9 +23,16 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.configs import DASK_MEMORY, Dask
+from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 from dagwright.runtimes.local import attempt_step, run_local
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
+# The run's one Client is shared by its Dask steps; one that closes it closes it for the rest,
+# which fail with this message rather than get a new Client (the run closes it when it ends).
+CLOSED = (
+    "RuntimeError: the run's Dask client was closed by a step (client.close()); the run "
+    "closes it when it ends, so remove the step's close() call"
+)
 # the operator names the scheduler Service "<cluster>-scheduler" and keeps names within 63
 MAX_JOB_NAME = 63 - len("-scheduler")
 
@@ -44,6 +51,8 @@ class DaskRuntime:
                 error=f"{type(exc).__name__}: could not reach Dask ({where}): {exc}",
                 traceback=traceback.format_exc(),
             )
+        if client.status in ("closing", "closed"):
+            return Attempt(error=CLOSED)
         if "client" in step.component.injected:
             return run_local(step, timeout, {"client": client}, _current(client))
         return run_on_worker(client, step, timeout)
@@ -125,20 +134,24 @@ def run_on_worker(client: Any, step: Step, timeout: float | None) -> Attempt:
     """Submit the step to a Dask worker and wait for its outcome (``timeout`` seconds at most).
 
     On a timeout the task is cancelled and a flag is raised on the scheduler: a task already
-    running cannot be stopped, but when it ends it sees the flag and publishes nothing.
+    running cannot be stopped, but when it ends it sees the flag and publishes nothing, then
+    drops the flag (a task cancelled before it started leaves its flag until the scheduler
+    stops).
     """
     from distributed import Event
 
     flag = f"dagwright-abandoned-{uuid.uuid4().hex}" if timeout is not None else None
-    future = client.submit(
-        on_worker, step.to_dict(), flag, key=f"{step.task}-{uuid.uuid4().hex}", pure=False
-    )
+    future = None
     try:
+        future = client.submit(
+            on_worker, step.to_dict(), flag, key=f"{step.task}-{uuid.uuid4().hex}", pure=False
+        )
         result: dict[str, Any] = future.result(timeout=timeout)
     except TimeoutError:
         with contextlib.suppress(Exception):  # an unreachable scheduler has no flag to raise
             Event(flag, client=client).set()
-        future.cancel()
+        if future is not None:
+            future.cancel()
         return Attempt(
             error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
             "(its Dask task was cancelled; if it had started, its worker thread runs on "
@@ -150,7 +163,8 @@ def run_on_worker(client: Any, step: Step, timeout: float | None) -> Attempt:
             traceback=traceback.format_exc(),
         )
     finally:
-        future.release()
+        if future is not None:
+            future.release()
     attempt = Attempt(stdout=result["stdout"], stderr=result["stderr"])
     if "error" in result:
         attempt.error, attempt.traceback = result["error"], result.get("traceback")
@@ -178,7 +192,14 @@ def on_worker(data: dict[str, Any], flag: str | None = None) -> dict[str, Any]:
     The step's own failure is returned, not raised, so Dask does not retry or log it.
     """
     step = Step.from_dict(data)
-    attempt = attempt_step(step, _Abandoned(flag) if flag else None, None)
+    try:
+        attempt = attempt_step(step, _Abandoned(flag) if flag else None, None)
+    finally:
+        if flag:  # the flag has been read for good: drop it, or the scheduler keeps each one
+            with contextlib.suppress(Exception):
+                from distributed import Event
+
+                Event(flag).clear()
     result: dict[str, Any] = {"stdout": attempt.stdout, "stderr": attempt.stderr}
     if attempt.outcome is None:
         result.update(error=attempt.error, traceback=attempt.traceback)
@@ -251,7 +272,9 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
     }
     service = {
         "type": "ClusterIP",
-        "selector": {"dask.org/cluster-name": pod.name, "dask.org/component": "scheduler"},
+        # the operator names the cluster after the DaskJob, whose name the target gives it on
+        # creation; the selector picks the scheduler by a label the target fills per resource
+        "selector": {INSTANCE_LABEL: INSTANCE, "dask.org/component": "scheduler"},
         "ports": [
             {
                 "name": p["name"],
@@ -275,7 +298,12 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
                         "replicas": config.workers,
                         "spec": {"containers": [worker]},
                     },
-                    "scheduler": {"spec": {"containers": [scheduler]}, "service": service},
+                    "scheduler": {
+                        # the operator copies these labels onto the scheduler's pod
+                        "metadata": {"labels": {INSTANCE_LABEL: INSTANCE}},
+                        "spec": {"containers": [scheduler]},
+                        "service": service,
+                    },
                 }
             },
         },

@@ -12,6 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A resource's manifest cannot name the resource itself: each target names the resource when it
+# creates it (Argo's generateName, the KFP launcher's suffix). Where a manifest must point at
+# its own resource's pods (a Service selector, and the label it selects), a runtime writes
+# INSTANCE as the whole string, and the target replaces it with a value unique to the created
+# resource (see ``fill_instance``).
+INSTANCE = "$(DAGWRIGHT_INSTANCE)"
+INSTANCE_LABEL = "dagwright.io/instance"
+
 
 @dataclass(frozen=True)
 class PodStep:
@@ -53,3 +61,14 @@ class Fragments:
     resource: dict[str, Any] | None = None
     success_condition: str | None = None
     failure_condition: str | None = None
+
+
+def fill_instance(manifest: Any, value: str) -> Any:
+    """``manifest`` with every string that is exactly ``INSTANCE`` replaced by ``value``."""
+    if manifest == INSTANCE:
+        return value
+    if isinstance(manifest, dict):
+        return {key: fill_instance(item, value) for key, item in manifest.items()}
+    if isinstance(manifest, list):
+        return [fill_instance(item, value) for item in manifest]
+    return manifest

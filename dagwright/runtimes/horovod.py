@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import traceback
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,19 @@ RANK_SHIM = (
     'export RANK="$OMPI_COMM_WORLD_RANK" WORLD_SIZE="$OMPI_COMM_WORLD_SIZE" '
     'LOCAL_RANK="$OMPI_COMM_WORLD_LOCAL_RANK" LOCAL_WORLD_SIZE="$OMPI_COMM_WORLD_LOCAL_SIZE"; '
     'exec "$@"'
+)
+
+
+# The launcher's wrapper: MASTER_ADDR is the first host of the hostfile the MPI operator mounts
+# for mpirun (``<job>-worker-0.<job>.<namespace>.svc slots=N`` lines, OMPI_MCA_orte_default_hostfile
+# names it), read when the launcher runs since the job's name is the target's to give.
+MASTER_SHIM = (
+    'hostfile="${OMPI_MCA_orte_default_hostfile:-/etc/mpi/hostfile}"; MASTER_ADDR=; '
+    'while read -r host rest; do case "$host" in ""|"#"*) continue ;; esac; '
+    'MASTER_ADDR="$host"; break; done < "$hostfile"; '
+    'if [ -z "$MASTER_ADDR" ]; then '
+    'echo "dagwright: no host in the MPI hostfile $hostfile" >&2; exit 1; fi; '
+    'export MASTER_ADDR; exec "$@"'
 )
 
 
@@ -127,15 +141,22 @@ def run_horovodrun(horovodrun: str, step: Step, config: Horovod, timeout: float 
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(free_port()),
         }
-        proc = subprocess.Popen(
-            horovodrun_command(horovodrun, config, sys.executable, step_file, folder),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                horovodrun_command(horovodrun, config, sys.executable, step_file, folder),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+        except OSError as exc:  # horovodrun vanished or is not executable: the step fails
+            return Attempt(
+                error=f"{type(exc).__name__}: could not start horovodrun ({horovodrun}) for "
+                f"step '{step.task}': {exc}",
+                traceback=traceback.format_exc(),
+            )
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -165,19 +186,18 @@ def mpijob(config: Horovod, pod: PodStep) -> dict[str, Any]:
 
     The launcher runs ``mpirun -np N`` (the operator points Open MPI at the workers' hostfile);
     each rank first copies Open MPI's rank names to torch.distributed's, with ``MASTER_ADDR`` the
-    first worker, where rank 0 runs. Workers, ``ceil(np / slots_per_worker)`` of them, run
-    ``sshd`` for mpirun to reach; they get ``pod.env`` and ``pod.resources``.
+    first host of the operator's hostfile (the first worker, where rank 0 runs), read when the
+    launcher starts: the target names the MPIJob, and so its workers, only when it creates it.
+    Workers, ``ceil(np / slots_per_worker)`` of them, run ``sshd`` for mpirun to reach; they get
+    ``pod.env`` and ``pod.resources``.
     """
     name = pod.name
     workers = math.ceil(config.np / config.slots_per_worker)
-    forwarded = {
-        "MASTER_ADDR": f"{name}-worker-0.{name}",  # worker pods' hostname.subdomain (the job)
-        "MASTER_PORT": str(MASTER_PORT),
-    }
-    mpirun = ["mpirun", "--allow-run-as-root", "-np", str(config.np)]
+    mpirun = ["sh", "-c", MASTER_SHIM, "dagwright-launcher"]
+    mpirun += ["mpirun", "--allow-run-as-root", "-np", str(config.np)]
     mpirun += ["-bind-to", "none", "-map-by", "slot"]
-    for key, value in forwarded.items():
-        mpirun += ["-x", f"{key}={value}"]
+    # MASTER_ADDR comes from the launcher's environment, where MASTER_SHIM puts it
+    mpirun += ["-x", "MASTER_ADDR", "-x", f"MASTER_PORT={MASTER_PORT}"]
     for key in pod.env:  # ranks start through ssh, so the launcher's env reaches them only so
         mpirun += ["-x", key]
     mpirun += ["sh", "-c", RANK_SHIM, "dagwright-rank", *pod.command]

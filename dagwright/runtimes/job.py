@@ -25,6 +25,14 @@ _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 OPERATORS = ("Equal", "Exists")
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+# core/v1 Toleration's fields and their types
+TOLERATION_FIELDS: dict[str, type] = {
+    "key": str,
+    "operator": str,
+    "value": str,
+    "effect": str,
+    "tolerationSeconds": int,
+}
 
 
 def _fail(name: str, problem: str, fix: str) -> ValidationError:
@@ -94,7 +102,7 @@ def check_tolerations(tolerations: list[dict[str, Any]]) -> None:
     """
     for i, toleration in enumerate(tolerations):
         where = f"tolerations[{i}]"
-        build(toleration, "V1Toleration", where, _fail)
+        _check_shape(toleration, where)
         key = toleration.get("key", "")
         operator = toleration.get("operator", "Equal")
         effect = toleration.get("effect", "")
@@ -136,6 +144,28 @@ def check_tolerations(tolerations: list[dict[str, Any]]) -> None:
                 f"{where}.tolerationSeconds",
                 "tolerationSeconds only applies to effect 'NoExecute'",
                 "set effect='NoExecute', or drop tolerationSeconds",
+            )
+
+
+def _check_shape(toleration: Any, where: str) -> None:
+    """V1Toleration's fields and types, checked without importing the kubernetes client (a
+    ``Job`` runs this when it is made)."""
+    if not isinstance(toleration, dict):
+        raise _fail(where, f"{where} is a {type(toleration).__name__}, not a dict", "pass a dict")
+    for key, value in toleration.items():
+        wanted = TOLERATION_FIELDS.get(key)
+        if wanted is None:
+            raise _fail(
+                f"{where}.{key}",
+                f"V1Toleration has no field '{key}'",
+                f"use one of: {', '.join(sorted(TOLERATION_FIELDS))}",
+            )
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            name = wanted.__name__
+            raise _fail(
+                f"{where}.{key}",
+                f"{where}.{key}={value!r} is a {type(value).__name__}; Kubernetes takes {name}",
+                f"write {where}.{key} as a value of type {name}",
             )
 
 

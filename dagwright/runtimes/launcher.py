@@ -9,9 +9,10 @@ whose runtime becomes a custom resource (a SparkApplication, an MPIJob) into a p
    from the executor input's ``inputs.parameterValues``) and the other KFP placeholders the
    compiler passed through as ``--placeholder`` pairs;
 2. creates the resource in its own namespace with in-cluster credentials, under a name made
-   unique per pod (one executor serves every task and loop iteration of its component), owned
-   by its pod when the downward API gives the pod's name and uid (deleting the pod, or the
-   run's pods, then deletes the resource);
+   unique per pod (one executor serves every task and loop iteration of its component; strings
+   of the manifest that are exactly ``fragments.INSTANCE`` become that name), owned by its pod
+   when the downward API gives the pod's name and uid (deleting the pod, or the run's pods,
+   then deletes the resource);
 3. reads the resource until the failure condition or the success condition holds, or the
    timeout passes (then the resource is deleted, so a retry does not leave it running).
    Nothing is deleted on success or failure: the resource keeps its status and its pods'
@@ -40,6 +41,7 @@ from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.runtimes.conditions import Requirement, lookup, parse_condition, text_of
+from dagwright.runtimes.fragments import fill_instance
 
 POD_NAME_ENV = "DAGWRIGHT_POD_NAME"
 POD_UID_ENV = "DAGWRIGHT_POD_UID"
@@ -159,17 +161,12 @@ def launch(
     from urllib3.exceptions import HTTPError
 
     api = CustomObjectsApi(api_client)
-    body = copy.deepcopy(dict(manifest))
-    group, _, version = str(body.get("apiVersion", "")).rpartition("/")
+    group, _, version = str(manifest.get("apiVersion", "")).rpartition("/")
     if not group:
-        raise LauncherError(f"apiVersion {body.get('apiVersion')!r} names no API group")
-    plural = _plural(api, group, version, str(body.get("kind", "")))
-    metadata = body.setdefault("metadata", {})
-    metadata["name"] = unique_name(str(metadata.get("name", "step")), (owner or {}).get("uid"))
-    metadata["namespace"] = namespace
-    if owner:
-        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", **owner}]
-    name = metadata["name"]
+        raise LauncherError(f"apiVersion {manifest.get('apiVersion')!r} names no API group")
+    plural = _plural(api, group, version, str(manifest.get("kind", "")))
+    body = named(manifest, namespace, owner)
+    name = body["metadata"]["name"]
     where = f"{body.get('kind')} {namespace}/{name}"
     try:
         api.create_namespaced_custom_object(group, version, namespace, plural, body)
@@ -212,6 +209,25 @@ def launch(
                 f"{where} did not finish within the step's timeout of {timeout:g}s; it was deleted"
             )
         time.sleep(poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic())))
+
+
+def named(
+    manifest: Mapping[str, Any], namespace: str, owner: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The resource as the launcher creates it: a name unique to the pod (``unique_name``) in
+    ``namespace``, owned by the pod, and every ``fragments.INSTANCE`` string (a selector of its
+    own pods, the label it selects) replaced by that name."""
+    body: dict[str, Any] = copy.deepcopy(dict(manifest))
+    name = unique_name(
+        str((body.get("metadata") or {}).get("name", "step")), (owner or {}).get("uid")
+    )
+    body = fill_instance(body, name)
+    metadata = body.setdefault("metadata", {})
+    metadata["name"] = name
+    metadata["namespace"] = namespace
+    if owner:
+        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", **owner}]
+    return body
 
 
 def unique_name(base: str, uid: str | None = None) -> str:

@@ -146,7 +146,8 @@ def event_from_request(
     import nuclio_sdk
 
     parts = urlsplit(target)
-    content_type = headers.get("Content-Type", "")
+    # header names are case-insensitive (urllib sends "Content-type", others "content-type")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     decoded: Any = body
     if content_type == "application/json":
         with contextlib.suppress(ValueError):  # Nuclio keeps the bytes of a bad JSON body

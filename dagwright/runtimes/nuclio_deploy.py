@@ -16,7 +16,9 @@ function-configuration reference and dashboard HTTP API documentation.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import shlex
 import time
 import urllib.error
 import urllib.request
@@ -80,7 +82,8 @@ def function_manifest(
     build: dict[str, Any] = {
         "codeEntryType": "sourceCode",
         "functionSourceCode": base64.b64encode(entry_source(step).encode()).decode("ascii"),
-        "commands": ["pip install " + " ".join(packages)],
+        # quoted: a requirement such as "pandas>=2" is shell syntax otherwise (a redirect)
+        "commands": ["pip install " + " ".join(shlex.quote(p) for p in packages)],
     }
     if image:
         build["baseImage"] = image
@@ -190,6 +193,26 @@ def function_url(found: dict[str, Any], dashboard: str) -> str:
     raise DashboardError("the function is ready but its status names no URL or httpPort")
 
 
+def function_name(step: Step) -> str:
+    """The deployed function's name: the task's, then a hash of the component and the step's
+    bound inputs, within 63 characters.
+
+    Two loop iterations, or two pipelines whose steps share a task name but not their inputs
+    or component, get functions of their own instead of replacing each other's; the same step
+    with the same inputs (a rerun, a retry) updates its function in place.
+    """
+    bound = {
+        "component": step.digest or step.component.to_dict(),
+        "task": step.task,
+        "parameters": step.parameters,
+        "artifacts": step.artifacts,
+    }
+    text = json.dumps(bound, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    base = to_k8s_name(step.task)[: 63 - len(digest) - 1].rstrip("-") or "step"
+    return f"{base}-{digest}"
+
+
 def deploy(
     step: Step,
     *,
@@ -213,7 +236,7 @@ def deploy(
     config = step.component.runtime
     assert isinstance(config, Nuclio)
     _check_deployable(step)
-    name = to_k8s_name(step.task)
+    name = function_name(step)
     manifest = function_manifest(
         config, name=name, image=image or step.component.image, env=step.component.env, step=step
     )

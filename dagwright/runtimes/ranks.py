@@ -162,6 +162,12 @@ def run_local_ranks(step: Step, np: int, timeout: float | None) -> Attempt:
                 procs.append(proc)
                 logs.follow(proc, rank)
             timed_out, ended = _wait(procs, timeout)
+        except OSError as exc:  # a rank could not start (no python, no memory): the step fails
+            return Attempt(
+                error=f"{type(exc).__name__}: could not start rank {len(procs)} of step "
+                f"'{step.task}': {exc}",
+                traceback=traceback.format_exc(),
+            )
         finally:
             _stop(procs)
             logs.join()

@@ -8,6 +8,7 @@ the Spark operator (``sparkoperator.k8s.io/v1beta2``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 import threading
@@ -27,6 +28,14 @@ API_VERSION = "sparkoperator.k8s.io/v1beta2"
 # the operator's ApplicationStateType values that end an application
 SUCCESS = "status.applicationState.state == COMPLETED"
 FAILURE = "status.applicationState.state in (FAILED, SUBMISSION_FAILED)"
+
+# A step that calls spark.stop() stops the run's one session for the steps after it. They fail
+# with this message rather than get a fresh session: another step of the run may be using the
+# old one in parallel, and a restart would hide the bug in the step that stopped it.
+STOPPED = (
+    "RuntimeError: the run's Spark session was stopped by a step (spark.stop()); the run stops "
+    "it when it ends, so remove the step's spark.stop() call"
+)
 
 # one SparkContext per process: the check for a running one and the start are one step
 _START = threading.Lock()
@@ -61,6 +70,8 @@ class SparkRuntime:
             )
         except Exception as exc:  # a refused or failed start fails this step, as data
             return Attempt(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        if _stopped(spark):
+            return Attempt(error=STOPPED)
         # a tag may not hold commas (a loop iteration's task name may)
         tag = f"dagwright-{re.sub(r'[^A-Za-z0-9_.-]', '-', step.task)}-{secrets.token_hex(4)}"
         finished = threading.Event()
@@ -68,8 +79,13 @@ class SparkRuntime:
         def attempt(
             step: Step, abandoned: threading.Event | None, provided: Mapping[str, Any] | None
         ) -> Attempt:
-            # job tags belong to a thread: set in the one that runs the function
-            spark.sparkContext.addJobTag(tag)
+            try:
+                # job tags belong to a thread: set in the one that runs the function
+                spark.sparkContext.addJobTag(tag)
+            except Exception as exc:  # stopped since the check above, by a parallel step
+                error = STOPPED if _stopped(spark) else f"{type(exc).__name__}: {exc}"
+                finished.set()
+                return Attempt(error=error, traceback=traceback.format_exc())
             try:
                 return attempt_step(step, abandoned, provided)
             finally:
@@ -145,6 +161,14 @@ class SparkRuntime:
         return _driver_session()
 
 
+def _stopped(spark: Any) -> bool:
+    """Whether the session was stopped (``spark.stop()`` leaves its context without a JVM)."""
+    try:
+        return spark.sparkContext._jsc is None
+    except Exception:  # no context to ask: as good as stopped
+        return True
+
+
 def _cancel_until(spark: Any, tag: str, finished: threading.Event) -> None:
     """Cancel an abandoned step's Spark jobs, also those it submits later, until it ends."""
     while True:
@@ -186,6 +210,9 @@ def start_session(config: Spark, run_id: str = "") -> Any:
         builder = builder.config("spark.ui.showConsoleProgress", "false")
         for key, value in config.conf.items():  # after master and name: the user's win
             builder = builder.config(key, value)
+        # py4j logs its connection closing at INFO when the interpreter exits, after the
+        # logging streams may be closed (a "Logging error" on every test run)
+        logging.getLogger("py4j").setLevel(logging.WARNING)
         spark = builder.getOrCreate()
         _STARTED[id(spark.sparkContext)] = (run_id, config)
         return spark

@@ -24,7 +24,7 @@ import yaml
 from argo_controller import ArgoControllerStandIn, ResourceTemplateError
 
 import dagwright
-from dagwright import Dataset, Input, Output, component, pipeline
+from dagwright import Dataset, Input, Output, ParallelFor, component, pipeline
 from dagwright.compiler.argo.runtimes import generate_name, manifest_text
 from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, Job, PodStep, RuntimeConfig, register_runtime
@@ -103,17 +103,9 @@ def test_a_job_step_run_by_the_stand_in_sees_the_jobs_env(tmp_path: Path) -> Non
     assert node.params["output"] == "fast/component/0.25"
 
 
-def test_a_bad_toleration_is_refused_at_compile_time() -> None:
-    @component(runtime=Job(tolerations=[{"key": "gpu", "effect": "Sometimes"}]))
-    def tolerant() -> None:
-        pass
-
-    @pipeline
-    def bad():
-        tolerant()
-
+def test_a_bad_toleration_is_refused_before_it_reaches_the_compiler() -> None:
     with pytest.raises(ValidationError, match="is not a taint effect") as info:
-        dagwright.compile(bad, target="argo")
+        Job(tolerations=[{"key": "gpu", "effect": "Sometimes"}])
     assert info.value.field == "tolerations[0].effect"
 
 
@@ -411,6 +403,44 @@ def test_spark_and_horovod_steps_become_resources_their_operators_accept() -> No
         assert resource["successCondition"] and resource["failureCondition"]
         assert "table={{inputs.parameters.table}}" in resource["manifest"]
     assert kinds == {"aggregate": "SparkApplication", "fit": "MPIJob"}
+
+
+def test_resources_refer_to_the_name_argo_generates_for_them(tmp_path: Path) -> None:
+    """Argo creates each resource under generateName; the DaskJob's scheduler Service selects
+    its scheduler by a label (copied by the operator from scheduler.metadata) holding the
+    resource template's pod name, unique per node and retry; the MPIJob finds rank 0 through
+    the operator's hostfile. The stand-in substitutes as Argo does, twice, in a loop."""
+    from dagwright.runtimes import Dask, Horovod
+
+    @component(runtime=Dask(workers=2))
+    def shard(part: int) -> None:
+        print(part)
+
+    @component(runtime=Horovod(np=2))
+    def fit(epochs: int) -> None:
+        print(epochs)
+
+    @pipeline(name="named")
+    def named(epochs: int = 2):
+        with ParallelFor([1, 2]) as part:
+            shard(part=part)
+        fit(epochs=epochs)
+
+    stand_in = ArgoControllerStandIn(compiled(named), tmp_path, record_resources=True)
+    assert stand_in.run().phase == "Succeeded"
+    jobs = [c for c in stand_in.created if c["kind"] == "DaskJob"]
+    assert len(jobs) == 2
+    instances = set()
+    for job in jobs:
+        assert job["metadata"]["generateName"] == "shard-"
+        scheduler = job["spec"]["cluster"]["spec"]["scheduler"]
+        value = scheduler["service"]["selector"]["dagwright.io/instance"]
+        assert scheduler["metadata"]["labels"]["dagwright.io/instance"] == value
+        assert value.startswith("named-stand-in-shard-")
+        instances.add(value)
+    assert len(instances) == 2  # each iteration's Service selects its own scheduler only
+    [mpi] = [c for c in stand_in.created if c["kind"] == "MPIJob"]
+    assert "worker-0" not in json.dumps(mpi)
 
 
 @pytest.mark.skipif(

@@ -27,6 +27,7 @@ from dagwright import Dataset, Input, Output, component, pipeline
 from dagwright.compiler import kfp as kfp_target
 from dagwright.errors import ValidationError
 from dagwright.runtimes import (
+    Dask,
     Fragments,
     Horovod,
     Job,
@@ -472,6 +473,41 @@ def test_spark_and_horovod_steps_compile_to_launchers_of_valid_resources(
     executor_input = {"inputs": {"parameterValues": {"rows": 3, "epochs": 3}}, "outputs": {}}
     crd.validate(ln.substitute(manifest, executor_input, {}), schema)
     assert label in platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+
+
+@component(runtime=Dask(workers=2))
+def dask_step(rows: int) -> None:
+    print(rows)
+
+
+@pipeline
+def clustered(rows: int = 3) -> None:
+    dask_step(rows=rows)
+    horovod_step(epochs=rows)
+
+
+def test_resources_refer_to_the_name_the_launcher_gives_them() -> None:
+    """The launcher renames each resource per pod; the DaskJob's scheduler Service must still
+    select its own scheduler (by the label the operator copies from scheduler.metadata), and
+    the MPIJob's ranks find rank 0 through the operator's hostfile, not a compile-time name."""
+    spec, _ = _documents(dagwright.compile(clustered, target="kfp"))
+    owners = [{"name": "pod-a", "uid": "aaaaaaaa-1"}, {"name": "pod-b", "uid": "bbbbbbbb-2"}]
+    _, args = _launcher_args(spec, "exec-dask-step")
+    compiled = json.loads(_arg(args, "--manifest"))
+    jobs = [ln.named(compiled, "ns", owner) for owner in owners]
+    names = [job["metadata"]["name"] for job in jobs]
+    assert len(set(names)) == 2  # two iterations or tasks of one executor: two DaskJobs
+    for job, name in zip(jobs, names, strict=True):
+        scheduler = job["spec"]["cluster"]["spec"]["scheduler"]
+        assert scheduler["service"]["selector"]["dagwright.io/instance"] == name
+        assert scheduler["metadata"]["labels"]["dagwright.io/instance"] == name
+        assert "$(DAGWRIGHT_INSTANCE)" not in json.dumps(job)
+    _, args = _launcher_args(spec, "exec-horovod-step")
+    mpi = ln.named(json.loads(_arg(args, "--manifest")), "ns", owners[0])
+    command = mpi["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]
+    assert "MASTER_ADDR" in command["command"]
+    assert "worker-0" not in json.dumps(mpi)  # no worker name fixed before the launcher's rename
+    crd.validate(mpi, crd.MPI)
 
 
 @component(runtime=Nuclio())

@@ -25,7 +25,8 @@ from dagwright import Dataset, Input, Output, Pipeline, component
 from dagwright.errors import ValidationError
 from dagwright.executor import Step, run_step
 from dagwright.runtimes import Dask, PodStep, Session, runtime_for
-from dagwright.runtimes.dask import MAX_JOB_NAME, DaskRuntime, k8s_memory
+from dagwright.runtimes.dask import CLOSED, MAX_JOB_NAME, DaskRuntime, k8s_memory
+from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 
 
 @dataclass
@@ -236,6 +237,64 @@ def test_a_late_step_times_out_and_publishes_nothing_when_it_finishes(
 
 
 @pytest.mark.integration
+def test_a_timed_out_steps_flag_is_dropped_once_its_task_has_read_it(
+    cluster: Owned, tmp_path: Path
+) -> None:
+    marker = tmp_path / "finished"
+
+    @component(runtime=Dask(address=cluster.address), timeout=0.5)
+    def late(marker: str) -> None:
+        time.sleep(1.5)
+        with open(marker, "w") as f:
+            f.write("done")
+
+    def flags(dask_scheduler: Any) -> list[str]:
+        events = dask_scheduler.extensions["events"]._events
+        return [str(name) for name in events if str(name).startswith("dagwright-abandoned-")]
+
+    step = Step(late.spec, "late", {"marker": str(marker)})
+    with Session() as session:
+        attempt = DaskRuntime().run(step, 0.5, session)
+    assert (attempt.error or "").startswith("TimeoutError")
+    assert cluster.client.run_on_scheduler(flags), "the timeout raised no flag"
+    deadline = time.monotonic() + 15
+    while cluster.client.run_on_scheduler(flags) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists()
+    assert cluster.client.run_on_scheduler(flags) == []
+
+
+@pytest.mark.integration
+def test_a_step_that_closes_the_runs_client_fails_the_next_steps_not_the_run(
+    cluster: Owned, run: Any
+) -> None:
+    @component(runtime=Dask(address=cluster.address))
+    def closer(client: Any) -> int:
+        client.close()
+        return 1
+
+    @component(runtime=Dask(address=cluster.address))
+    def on_worker(n: int) -> int:
+        return n + 1
+
+    @component(runtime=Dask(address=cluster.address))
+    def with_client(client: Any, n: int) -> int:
+        return n
+
+    p = Pipeline("closed")
+    first = p.add(closer)
+    p.output("a", p.add(on_worker, n=first.output).output)
+    p.output("b", p.add(with_client, n=first.output).output)
+    result = run(p, lineage=False)  # returns: no exception escapes the run
+    assert result.step("closer").status == "succeeded"
+    for task in ("on-worker", "with-client"):
+        record = result.step(task)
+        assert record.status == "failed"
+        assert record.error == CLOSED
+        assert "closed by a step" in CLOSED
+
+
+@pytest.mark.integration
 def test_an_unreachable_scheduler_fails_the_step_not_the_run(run: Any) -> None:
     import dask
 
@@ -349,14 +408,15 @@ def test_without_an_address_a_compiled_step_becomes_a_daskjob() -> None:
     assert container["resources"]["limits"] == {"memory": "2Gi"}
 
     scheduler = cluster["scheduler"]
-    assert set(scheduler) == {"spec", "service"}
+    assert set(scheduler) == {"metadata", "spec", "service"}
     assert as_pod_spec(scheduler["spec"]) == scheduler["spec"]
     assert scheduler["spec"]["containers"][0]["args"] == ["dask", "scheduler"]
     service = scheduler["service"]
-    assert service["selector"] == {
-        "dask.org/cluster-name": "crunch",
-        "dask.org/component": "scheduler",
-    }
+    # the target names the DaskJob (hence the operator's cluster) when it creates it, so the
+    # selector picks the scheduler by a label the target fills per resource, which the
+    # operator copies from scheduler.metadata.labels onto the scheduler's pod
+    assert service["selector"] == {INSTANCE_LABEL: INSTANCE, "dask.org/component": "scheduler"}
+    assert scheduler["metadata"] == {"labels": {INSTANCE_LABEL: INSTANCE}}
     assert {(p["name"], p["port"]) for p in service["ports"]} == {
         ("tcp-comm", 8786),
         ("http-dashboard", 8787),
@@ -390,6 +450,9 @@ def test_memory_sizes_become_kubernetes_quantities(dask: str, k8s: str) -> None:
         ({"workers": True}, "workers"),
         ({"threads_per_worker": "2"}, "threads_per_worker"),
         ({"address": "localhost:8786"}, "address"),
+        ({"address": "foo://"}, "address"),
+        ({"address": "http://scheduler:8786"}, "address"),
+        ({"address": "tcp://"}, "address"),
         ({"memory_limit": "lots"}, "memory_limit"),
         ({"memory_limit": 2_000_000_000}, "memory_limit"),
     ],
@@ -399,3 +462,13 @@ def test_bad_settings_are_refused_naming_the_field(settings: dict[str, Any], fie
         Dask(**settings)
     assert info.value.field == field
     assert info.value.fix
+
+
+@pytest.mark.parametrize(
+    "address", ["tcp://scheduler:8786", "tls://10.0.0.1:8786", "ws://h:8786", "inproc://h/1/2"]
+)
+def test_addresses_of_distributeds_comm_schemes_are_accepted(address: str) -> None:
+    from distributed.comm.registry import backends
+
+    assert Dask(address=address).address == address
+    assert address.partition("://")[0] in backends

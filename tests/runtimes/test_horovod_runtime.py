@@ -27,6 +27,7 @@ from dagwright.executor import Step
 from dagwright.runtimes import Horovod, PodStep, Session, crd, runtime_for
 from dagwright.runtimes.horovod import (
     FAILURE_CONDITION,
+    MASTER_SHIM,
     RANK_SHIM,
     SUCCESS_CONDITION,
     HorovodRuntime,
@@ -331,6 +332,65 @@ def test_the_mpijob_rank_shim_gives_each_rank_torch_names() -> None:
     assert out == "['2', '4', '0', '2'] ['a b']\n"
 
 
+def _launch(hostfile: Path | None) -> subprocess.CompletedProcess[str]:
+    """The compiled launcher command up to mpirun, with ``python`` standing in for mpirun."""
+    env = {k: v for k, v in os.environ.items() if k != "MASTER_ADDR"}
+    if hostfile is not None:
+        env["OMPI_MCA_orte_default_hostfile"] = str(hostfile)
+    show = "import os, sys; print(os.environ['MASTER_ADDR'], sys.argv[1:])"
+    return subprocess.run(
+        ["sh", "-c", MASTER_SHIM, "dagwright-launcher", sys.executable, "-c", show, "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_launcher_reads_master_addr_from_the_operators_hostfile(tmp_path: Path) -> None:
+    """The MPI operator (v2beta1) writes ``<job>-worker-i.<job>.<ns>.svc slots=N`` lines to
+    /etc/mpi/hostfile and names it in OMPI_MCA_orte_default_hostfile; the job's name there is
+    the one the target gave it (Argo's generateName, the KFP launcher's suffix)."""
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text(
+        "# written by the operator\n\n"
+        "train-x7k2p-worker-0.train-x7k2p.ns.svc slots=2\n"
+        "train-x7k2p-worker-1.train-x7k2p.ns.svc slots=2\n"
+    )
+    done = _launch(hostfile)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "train-x7k2p-worker-0.train-x7k2p.ns.svc ['x']\n"
+    hostfile.write_text("")
+    empty = _launch(hostfile)
+    assert empty.returncode == 1 and "no host in the MPI hostfile" in empty.stderr
+    missing = _launch(tmp_path / "absent")
+    assert missing.returncode != 0 and missing.stdout == ""
+
+
+def test_a_horovodrun_that_cannot_start_fails_the_step(tmp_path: Path) -> None:
+    step = Step(component=environment.spec, task="environment")
+    attempt = HorovodRuntime(horovodrun=str(tmp_path / "no-horovodrun")).run(step, 10, Session())
+    assert not attempt.ok
+    assert (attempt.error or "").startswith("FileNotFoundError: could not start horovodrun")
+
+
+def test_ranks_that_cannot_start_fail_the_step_not_the_run(
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Popen OSError (here: the rank's python is missing) used to escape the run."""
+    if find_horovodrun() is not None:
+        pytest.skip("horovodrun runs the ranks here")
+
+    @pipeline
+    def p() -> str:
+        return environment().output
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    result = run(p)  # returns: nothing escapes the run
+    record = result.step("environment")
+    assert result.status == "failed" and record.status == "failed"
+    assert (record.error or "").startswith("FileNotFoundError: could not start rank 0")
+
+
 POD = PodStep(
     name="train",
     image="registry.example/train:1",
@@ -355,9 +415,14 @@ def test_the_mpijob_fragment_matches_the_operators_crd() -> None:
     worker = spec["mpiReplicaSpecs"]["Worker"]
     assert launcher["replicas"] == 1 and worker["replicas"] == 2  # ceil(3 ranks / 2 slots)
     command = launcher["template"]["spec"]["containers"][0]["command"]
-    assert command[:4] == ["mpirun", "--allow-run-as-root", "-np", "3"]
+    mpirun = command.index("mpirun")
+    assert command[mpirun : mpirun + 4] == ["mpirun", "--allow-run-as-root", "-np", "3"]
     assert command[-len(POD.command) :] == POD.command
-    assert "MASTER_ADDR=train-worker-0.train" in command and "DAGWRIGHT_TRACKING" in command
+    # MASTER_ADDR is read from the operator's hostfile when the launcher runs, whatever name
+    # the target gave the MPIJob; mpirun forwards it from the launcher's environment
+    assert command[:4] == ["sh", "-c", MASTER_SHIM, "dagwright-launcher"]
+    assert "-x" in command and "MASTER_ADDR" in command and "DAGWRIGHT_TRACKING" in command
+    assert not any("train-worker" in part for part in command)
     (box,) = worker["template"]["spec"]["containers"]
     assert box["image"] == POD.image and box["resources"] == POD.resources
     assert box["env"] == [{"name": "DAGWRIGHT_TRACKING", "value": "off"}]

@@ -9,6 +9,8 @@ step in a real ``python -m dagwright.executor`` subprocess.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -187,6 +189,38 @@ def test_bad_config_values_are_refused_when_made() -> None:
     with pytest.raises(ValidationError) as info:
         Job(tolerations={"key": "gpu"})  # type: ignore[arg-type]
     assert info.value.field == "tolerations"
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"tolerations": [{"operator": "Bogus"}]}, "tolerations[0].operator"),
+        ({"node_selector": {"bad key!": "x"}}, "node_selector['bad key!']"),
+        (
+            {"tolerations": [{"key": "a", "operator": "Exists", "tolerationSeconds": 5}]},
+            "tolerations[0].tolerationSeconds",
+        ),
+        ({"tolerations": [{"key": "gpu", "colour": "red"}]}, "tolerations[0].colour"),
+    ],
+)
+def test_tolerations_and_labels_are_refused_when_the_job_is_made(
+    settings: dict[str, Any], field: str
+) -> None:
+    """Not only when a target compiles it: ``Job(...)`` itself refuses, naming the field."""
+    with pytest.raises(ValidationError) as info:
+        Job(**settings)
+    assert info.value.field == field and info.value.fix
+
+
+def test_making_a_job_imports_no_kubernetes_client() -> None:
+    code = (
+        "import sys; from dagwright.runtimes import Job; "
+        "Job(tolerations=[{'key': 'gpu', 'operator': 'Exists', 'tolerationSeconds': 1, "
+        "'effect': 'NoExecute'}], node_selector={'pool': 'gpu'}); "
+        "print('kubernetes' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n"
 
 
 def test_the_model_walk_refuses_what_the_clients_deserializer_lets_through() -> None:

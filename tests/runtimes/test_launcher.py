@@ -23,6 +23,7 @@ from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, RuntimeConfig, register_runtime
 from dagwright.runtimes import launcher as ln
 from dagwright.runtimes.conditions import parse_condition
+from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 
 pytest.importorskip("kubernetes")
 GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"
@@ -299,6 +300,27 @@ def test_bad_arguments_exit_2_before_any_call(
     assert ln.main(_argv(**{"--success": "status.x >= 1"}), api_client=_client(kube)) == 2
     assert "success_condition" in capsys.readouterr().err
     assert kube.created == []
+
+
+def test_references_to_the_resource_itself_follow_its_new_name(
+    kube: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A selector of the resource's own pods (as the DaskJob's scheduler Service has) names
+    the resource as created, not as compiled."""
+    monkeypatch.setenv(ln.POD_NAME_ENV, "train-pod-1")
+    monkeypatch.setenv(ln.POD_UID_ENV, "0f1e2d3c-aaaa-bbbb-cccc-000000000000")
+    manifest = {
+        **MANIFEST,
+        "metadata": {"name": "exec-train", "labels": {INSTANCE_LABEL: INSTANCE}},
+        "spec": {**MANIFEST["spec"], "selector": {INSTANCE_LABEL: INSTANCE, "keep": "x"}},
+    }
+    argv = _argv(**{"--manifest": ln.encode_manifest(manifest)})
+    kube.statuses = [{"state": "DONE"}]
+    assert ln.main(argv, api_client=_client(kube)) == 0
+    (body,) = kube.created
+    assert body["metadata"]["name"] == "exec-train-0f1e2d3c"
+    assert body["metadata"]["labels"] == {INSTANCE_LABEL: "exec-train-0f1e2d3c"}
+    assert body["spec"]["selector"] == {INSTANCE_LABEL: "exec-train-0f1e2d3c", "keep": "x"}
 
 
 def test_no_success_condition_means_done_once_created(kube: StandIn) -> None:

@@ -14,26 +14,35 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from dagwright import Dataset, Input, Output, component, pipeline
 from dagwright.errors import ValidationError
 from dagwright.executor import Step, run_step
+from dagwright.names import is_k8s_name
 from dagwright.runtimes import Nuclio, PodStep, Session
 from dagwright.runtimes.nuclio import NuclioRuntime
-from dagwright.runtimes.nuclio_deploy import DashboardError, deploy, function_manifest
+from dagwright.runtimes.nuclio_deploy import (
+    DashboardError,
+    deploy,
+    function_manifest,
+    function_name,
+)
 
 
 def _call(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
@@ -324,6 +333,22 @@ class _StandIn(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["content-type", "CONTENT-TYPE", "Content-type"])
+def test_a_json_body_is_decoded_whatever_the_header_names_case(shapes_url: str, name: str) -> None:
+    import http.client
+
+    url = urlsplit(shapes_url + "/json")
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    try:
+        connection.request("POST", url.path, b'{"x": 1}', {name: "application/json"})
+        answer = connection.getresponse()
+        assert answer.status == 200
+        assert json.loads(answer.read())["body"] == {"x": 1}  # decoded, not bytes
+    finally:
+        connection.close()
+
+
 @pytest.fixture
 def dashboard() -> Iterator[_StandIn]:
     server = _StandIn()
@@ -344,16 +369,18 @@ def test_a_compiled_step_deploys_through_the_dashboard_and_outputs_the_url(
 ) -> None:
     monkeypatch.setattr("dagwright.runtimes.nuclio_deploy.POLL_SECONDS", 0.01)
     outcome = run_step(_pod_step(dashboard.url))  # no provided objects: as in a pod
+    name = function_name(_pod_step(dashboard.url))
+    assert name.startswith("echo-")
 
-    assert outcome.values == {"output": "http://nuclio-echo.nuclio.svc.cluster.local:8080"}
+    assert outcome.values == {"output": f"http://nuclio-{name}.nuclio.svc.cluster.local:8080"}
     methods = [(method, path) for method, path, _, _ in dashboard.requests]
-    assert methods[:2] == [("GET", "/api/functions/echo"), ("POST", "/api/functions")]
-    assert set(methods[2:]) == {("GET", "/api/functions/echo")}  # polled until ready
+    assert methods[:2] == [("GET", f"/api/functions/{name}"), ("POST", "/api/functions")]
+    assert set(methods[2:]) == {("GET", f"/api/functions/{name}")}  # polled until ready
     _, _, headers, body = dashboard.requests[1]
     assert headers["Content-Type"] == "application/json"
     assert headers["x-nuclio-project-name"] == "ml"
     assert all(h["x-nuclio-function-namespace"] == "serving" for _, _, h, _ in dashboard.requests)
-    assert body["metadata"]["name"] == "echo"
+    assert body["metadata"]["name"] == name
     assert body["metadata"]["labels"] == {"nuclio.io/project-name": "ml"}
     assert (body["spec"]["handler"], body["spec"]["runtime"]) == ("main:handler", "python:3.11")
     literal = [n for n in ast.walk(ast.parse(_decoded(body))) if isinstance(n, ast.Constant)]
@@ -363,10 +390,35 @@ def test_a_compiled_step_deploys_through_the_dashboard_and_outputs_the_url(
 
 
 def test_an_existing_function_is_updated_with_put(dashboard: Any) -> None:
-    dashboard.functions["echo"] = {"metadata": {"name": "echo"}, "spec": {}}
+    name = function_name(_pod_step(dashboard.url))
+    dashboard.functions[name] = {"metadata": {"name": name}, "spec": {}}
     dashboard.states[:] = ["ready"]
     deploy(_pod_step(dashboard.url), poll=0.01)
-    assert ("PUT", "/api/functions/echo") in [(m, p) for m, p, _, _ in dashboard.requests]
+    assert ("PUT", f"/api/functions/{name}") in [(m, p) for m, p, _, _ in dashboard.requests]
+
+
+def test_function_names_differ_per_inputs_and_task_and_fit_63_characters() -> None:
+    spec = component(runtime=Nuclio())(_echo).spec
+    one = function_name(Step(component=spec, task="echo", parameters={"greeting": "hi"}))
+    assert one == function_name(Step(component=spec, task="echo", parameters={"greeting": "hi"}))
+    iteration = function_name(Step(component=spec, task="echo", parameters={"greeting": "yo"}))
+    other = function_name(Step(component=spec, task="echo-2", parameters={"greeting": "hi"}))
+    assert len({one, iteration, other}) == 3
+    long = function_name(Step(component=spec, task="x" * 100, parameters={"greeting": "hi"}))
+    assert is_k8s_name(long) and len(long) == 63
+
+
+def test_the_install_command_quotes_each_requirement() -> None:
+    """Unquoted, ``pip install pandas>=2`` redirects pip's output to a file named ``=2``."""
+    spec = component(runtime=Nuclio(), packages=["pandas>=2", "scikit-learn<2,>=1.3"])(_echo).spec
+    manifest = function_manifest(
+        Nuclio(), name="echo", image=None, env={}, step=Step(component=spec, task="echo")
+    )
+    (command,) = manifest["spec"]["build"]["commands"]
+    words = shlex.split(command)
+    assert words[:2] == ["pip", "install"]
+    assert words[3:] == ["pandas>=2", "scikit-learn<2,>=1.3"]
+    assert "'pandas>=2'" in command
 
 
 def test_an_error_state_fails_the_step_with_the_dashboards_message(dashboard: Any) -> None:
@@ -419,6 +471,19 @@ def bad():
 
 
 @component
+def sleeper() -> str:
+    import time
+
+    time.sleep(30)
+    return "late"
+
+
+@pipeline
+def long():
+    hello(name=sleeper().output)
+
+
+@component
 def pass_through(x: int) -> int:
     return x
 
@@ -465,6 +530,23 @@ def test_serve_keeps_the_function_up_until_signalled(
         if proc.poll() is None:
             proc.kill()
     assert _refused(url)
+
+
+@pytest.mark.integration
+def test_ctrl_c_during_the_run_stops_it_and_serve_exits_130(tmp_path: Path) -> None:
+    """Before the fix SIGINT only set a flag, and serve waited for the 30 s step."""
+    proc = _serve(tmp_path, "long")
+    try:
+        time.sleep(5)  # the pipeline loaded and its first step started
+        assert proc.poll() is None, "serve ended before the step ran"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 130
+        assert time.monotonic() - started < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.integration

@@ -34,7 +34,14 @@ from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes import PodStep, Spark, crd, runtime_for, spark_driver
 from dagwright.runtimes.process import _child_env
-from dagwright.runtimes.spark import FAILURE, SUCCESS, SparkRuntime, start_session, stop_session
+from dagwright.runtimes.spark import (
+    FAILURE,
+    STOPPED,
+    SUCCESS,
+    SparkRuntime,
+    start_session,
+    stop_session,
+)
 from dagwright.store import files
 
 # small and quiet: two shuffle partitions, no web UI
@@ -260,6 +267,37 @@ def test_a_non_spark_step_may_return_a_spark_dataframe(run: Any) -> None:
     result = run(stopped)
     error = result.step("stopped-frame").error or ""
     assert result.status == "failed" and "session that was stopped" in error
+
+
+@component(runtime=SPARK)
+def stopper(spark: Any) -> int:
+    spark.stop()
+    return 1
+
+
+@component(runtime=SPARK)
+def after_stop(spark: Any, n: int) -> int:
+    return int(spark.range(n).count())
+
+
+@pytest.mark.integration
+def test_a_step_that_stops_the_session_fails_the_next_spark_step_not_the_run(run: Any) -> None:
+    """Before the fix, the next step's job tag raised AttributeError out of dagwright.run."""
+    from pyspark import SparkContext
+
+    @pipeline
+    def stops() -> int:
+        return after_stop(n=stopper().output).output
+
+    try:
+        result = run(stops)  # returns: nothing escapes the run
+    finally:
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
+    assert result.step("stopper").status == "succeeded"
+    record = result.step("after-stop")
+    assert record.status == "failed"
+    assert record.error == STOPPED and "stopped by a step" in STOPPED
 
 
 @pytest.mark.integration

@@ -1,4 +1,4 @@
-"""WorkflowTemplates and CronWorkflows on Argo: ``dagwright schedule --target argo``,
+"""WorkflowTemplates and CronWorkflows on Argo: ``dagwright schedule add --target argo``,
 ``dagwright submit --kind template|cron``, ``dagwright delete`` and ``dagwright.remote.argo``.
 
 No Argo server can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
@@ -78,6 +78,7 @@ def test_template_is_created_then_updated_with_its_resource_version(
 def test_schedule_creates_a_cron_workflow_with_argo_v4_schedules(argo_server: ArgoServer) -> None:
     out = dagwright(
         "schedule",
+        "add",
         NIGHTLY + ":nightly",
         *at(argo_server),
         "--cron",
@@ -117,7 +118,9 @@ def test_schedule_defaults_to_the_pipelines_cron_and_updates_an_existing_one(
     argo_server: ArgoServer,
 ) -> None:
     for _ in range(2):
-        out = dagwright("schedule", NIGHTLY + ":nightly", *at(argo_server), "--name", "nightly-3am")
+        out = dagwright(
+            "schedule", "add", NIGHTLY + ":nightly", *at(argo_server), "--name", "nightly-3am"
+        )
         assert out.exit_code == 0, out.output
     assert argo_server.violations == []
     (made,) = bodies(argo_server, "CreateCronWorkflow")
@@ -145,20 +148,55 @@ def test_submit_kind_cron_uses_the_pipelines_schedule(argo_server: ArgoServer) -
         (("--timezone", "Mars/Olympus"), "Mars/Olympus"),
         (("--concurrency-policy", "Queue"), "Invalid value for '--concurrency-policy'"),
         (("--max-concurrency", "3"), "--max-concurrency is for --target kfp"),
-        (("--catchup",), "--catchup is for --target kfp"),
+        (("--catchup", "some"), "field '--catchup': catchup 'some' is not a policy"),
+        (("--concurrency", "queue"), "field '--concurrency'"),
+        (
+            ("--concurrency", "allow", "--concurrency-policy", "Allow"),
+            "field '--concurrency-policy': --concurrency and --concurrency-policy both say it",
+        ),
+        (("--replace",), "field '--replace': --replace is for --target local"),
     ],
 )
 def test_bad_schedules_exit_2_and_send_nothing(
     argo_server: ArgoServer, args: tuple[str, ...], problem: str
 ) -> None:
-    out = dagwright("schedule", NIGHTLY + ":nightly", *at(argo_server), *args)
+    out = dagwright("schedule", "add", NIGHTLY + ":nightly", *at(argo_server), *args)
     assert out.exit_code == 2, out.output
     assert problem in out.output
     assert argo_server.requests == []
 
 
+def test_the_local_policies_become_argos_own(argo_server: ArgoServer) -> None:
+    out = dagwright(
+        "schedule",
+        "add",
+        NIGHTLY + ":nightly",
+        *at(argo_server),
+        "--concurrency",
+        "allow",
+        "--catchup",
+        "latest",
+        "--timezone",
+        "Asia/Tokyo",
+    )
+    assert out.exit_code == 0, out.output
+    assert argo_server.violations == []
+    (body,) = bodies(argo_server, "CreateCronWorkflow")
+    spec = body["cronWorkflow"]["spec"]
+    assert (spec["concurrencyPolicy"], spec["timezone"]) == ("Allow", "Asia/Tokyo")
+    # 'latest': a deadline longer than any gap between two fire times
+    assert spec["startingDeadlineSeconds"] >= 366 * 24 * 3600
+
+
+def test_catchup_all_is_refused_for_argo(argo_server: ArgoServer) -> None:
+    out = dagwright("schedule", "add", NIGHTLY + ":nightly", *at(argo_server), "--catchup", "all")
+    assert out.exit_code == 2, out.output
+    assert "field '--catchup'" in out.output
+    assert argo_server.requests == []
+
+
 def test_a_pipeline_without_schedule_needs_cron(argo_server: ArgoServer) -> None:
-    out = dagwright("schedule", NIGHTLY + ":adhoc", *at(argo_server))
+    out = dagwright("schedule", "add", NIGHTLY + ":adhoc", *at(argo_server))
     assert out.exit_code == 2
     assert "field '--cron': pipeline 'adhoc' has no schedule" in out.output
     assert argo_server.requests == []

@@ -1,4 +1,4 @@
-"""Recurring runs on Kubeflow Pipelines: ``dagwright schedule`` and ``kfp_cron``.
+"""Recurring runs on Kubeflow Pipelines: ``dagwright schedule add --target kfp`` and ``kfp_cron``.
 
 No KFP backend can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
 (``kfp_api_server.py``) that checks every request kfp.Client sends against the upstream KFP
@@ -68,6 +68,7 @@ def test_schedule_sends_a_six_field_cron_and_the_schedule_options(
 ) -> None:
     out = dagwright(
         "schedule",
+        "add",
         NIGHTLY + ":nightly",
         "--target",
         "kfp",
@@ -78,6 +79,7 @@ def test_schedule_sends_a_six_field_cron_and_the_schedule_options(
         "--max-concurrency",
         "3",
         "--catchup",
+        "all",
         "--name",
         "nightly-3am",
         "-p",
@@ -102,7 +104,16 @@ def test_schedule_sends_a_six_field_cron_and_the_schedule_options(
 def test_schedule_defaults_to_the_pipelines_own_cron_without_catchup(
     kfp_server: KfpApiServer,
 ) -> None:
-    out = dagwright("schedule", NIGHTLY + ":nightly", "--host", kfp_server.url, "--upload")
+    out = dagwright(
+        "schedule",
+        "add",
+        NIGHTLY + ":nightly",
+        "--target",
+        "kfp",
+        "--host",
+        kfp_server.url,
+        "--upload",
+    )
     assert out.exit_code == 0, out.output
     assert kfp_server.violations == []
     body = recurring_run(kfp_server)
@@ -142,14 +153,26 @@ def test_python_schedule_of_an_sdk_package(kfp_server: KfpApiServer, sdk_package
 def test_a_bad_cron_exits_2_naming_cron_and_sends_nothing(
     kfp_server: KfpApiServer, cron: str
 ) -> None:
-    out = dagwright("schedule", NIGHTLY + ":nightly", "--host", kfp_server.url, "--cron", cron)
+    out = dagwright(
+        "schedule",
+        "add",
+        NIGHTLY + ":nightly",
+        "--target",
+        "kfp",
+        "--host",
+        kfp_server.url,
+        "--cron",
+        cron,
+    )
     assert out.exit_code == 2
     assert "error: field '--cron':" in out.output
     assert kfp_server.requests == []
 
 
 def test_a_pipeline_without_schedule_needs_cron(kfp_server: KfpApiServer) -> None:
-    out = dagwright("schedule", NIGHTLY + ":adhoc", "--host", kfp_server.url)
+    out = dagwright(
+        "schedule", "add", NIGHTLY + ":adhoc", "--target", "kfp", "--host", kfp_server.url
+    )
     assert out.exit_code == 2
     assert "field '--cron': pipeline 'adhoc' has no schedule" in out.output
     assert kfp_server.requests == []
@@ -158,10 +181,60 @@ def test_a_pipeline_without_schedule_needs_cron(kfp_server: KfpApiServer) -> Non
 @pytest.mark.parametrize("concurrency", ["0", "11"])
 def test_max_concurrency_stays_in_kfps_range(kfp_server: KfpApiServer, concurrency: str) -> None:
     out = dagwright(
-        "schedule", NIGHTLY + ":nightly", "--host", kfp_server.url, "--max-concurrency", concurrency
+        "schedule",
+        "add",
+        NIGHTLY + ":nightly",
+        "--target",
+        "kfp",
+        "--host",
+        kfp_server.url,
+        "--max-concurrency",
+        concurrency,
     )
     assert out.exit_code == 2
     assert "--max-concurrency" in out.output
     with pytest.raises(ValidationError, match="KFP accepts 1 to 10"):
         kfp_submit.schedule(NIGHTLY, cron="0 3 * * *", max_concurrency=int(concurrency))
+    assert kfp_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "sent"),
+    [
+        (("--concurrency", "allow", "--catchup", "latest"), ("10", True)),
+        (("--concurrency", "forbid", "--catchup", "all"), ("1", False)),
+        (("--catchup", "all", "--max-concurrency", "4"), ("4", False)),
+        (("--timezone", "UTC"), ("1", True)),  # what KFP did before the policies
+    ],
+)
+def test_the_local_policies_become_kfps_own(
+    kfp_server: KfpApiServer, args: tuple[str, ...], sent: tuple[str, bool]
+) -> None:
+    out = dagwright(
+        "schedule", "add", NIGHTLY + ":nightly", "--target", "kfp", "--host", kfp_server.url, *args
+    )
+    assert out.exit_code == 0, out.output
+    assert kfp_server.violations == []
+    body = recurring_run(kfp_server)
+    assert (body["max_concurrency"], body["no_catchup"]) == sent
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--concurrency", "replace"), "--concurrency"),  # KFP never stops a run
+        (("--catchup", "none"), "--catchup"),  # KFP always starts the newest missed run
+        (("--timezone", "Europe/Paris"), "--timezone"),  # KFP reads cron in UTC
+        (("--concurrency", "forbid", "--max-concurrency", "2"), "--max-concurrency"),
+        (("--replace",), "--replace"),  # local only
+    ],
+)
+def test_policies_kfp_cannot_express_exit_2_and_send_nothing(
+    kfp_server: KfpApiServer, args: tuple[str, ...], field: str
+) -> None:
+    out = dagwright(
+        "schedule", "add", NIGHTLY + ":nightly", "--target", "kfp", "--host", kfp_server.url, *args
+    )
+    assert out.exit_code == 2, out.output
+    assert f"field '{field}'" in out.output
     assert kfp_server.requests == []

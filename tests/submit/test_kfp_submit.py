@@ -249,11 +249,11 @@ def test_wrong_arguments_are_refused_before_anything_is_sent(
     assert kfp_server.requests == []
 
 
-@pytest.mark.parametrize("command", ["submit", "schedule"])
+@pytest.mark.parametrize("command", [("submit",), ("schedule", "add")])
 def test_an_unknown_target_exits_2_and_sends_nothing(
-    kfp_server: KfpApiServer, command: str
+    kfp_server: KfpApiServer, command: tuple[str, ...]
 ) -> None:
-    out = dagwright(command, NIGHTLY, "--target", "airflow", "--host", kfp_server.url)
+    out = dagwright(*command, NIGHTLY, "--target", "airflow", "--host", kfp_server.url)
     assert out.exit_code == 2
     assert "field '--target': cannot send to 'airflow'" in out.output
     assert kfp_server.requests == []

@@ -40,7 +40,8 @@ class ArgoOptions:
         artifact_secret: Secret holding the store's credentials (``accesskey``/``secretkey``
             for S3, ``serviceAccountKey`` for GCS).
         schedule: Five-field cron for ``kind="cron"`` (default: the pipeline's schedule).
-        timezone: IANA timezone of the schedule.
+        timezone: IANA timezone of the schedule (default UTC, as for local schedules: Argo
+            would otherwise read it in its controller's own zone).
         concurrency_policy: Allow, Forbid or Replace.
         starting_deadline_seconds: How late a missed run may still start.
         ttl_success / ttl_failure: Seconds a finished workflow is kept.
@@ -181,7 +182,7 @@ def build(ir: Any, options: ArgoOptions) -> dict[str, Any]:
         else:
             cron = m.CronWorkflowSpec(
                 schedules=[options.schedule or ir.schedule],
-                timezone=options.timezone,
+                timezone=options.timezone or "UTC",
                 concurrency_policy=options.concurrency_policy,
                 starting_deadline_seconds=options.starting_deadline_seconds,
                 workflow_spec=spec,

@@ -23,6 +23,7 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.runtimes import Fragments, PodStep, runtime_for
+from dagwright.runtimes.fragments import fill_instance
 
 # pod fields that an Argo template carries itself (the rest go into podSpecPatch)
 TEMPLATE_POD_FIELDS = {
@@ -164,6 +165,8 @@ def resource_template(
         raise _runtime_bug(
             kind, "success_condition", "without it the step would end when the resource is made"
         )
+    # Argo's pod name for the template is unique per node and retry, as the created name is
+    manifest = fill_instance(manifest, "{{pod.name}}")
     meta = dict(manifest.get("metadata") or {})
     # one resource per run, loop iteration and retry: the API server completes the name
     meta["generateName"] = generate_name(str(meta.pop("name", "") or pod.name))

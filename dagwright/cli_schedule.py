@@ -1,0 +1,418 @@
+"""``dagwright schedule add|ls|pause|resume|rm`` and the ``dagwright scheduler`` daemon.
+
+``schedule add --target local`` (the default) stores a schedule in the run database of the
+store folder, where ``dagwright scheduler`` fires it; ``--target kfp|argo`` compiles the pipeline
+and makes it a KFP recurring run or an Argo CronWorkflow (``dagwright.cli_remote``).
+
+Exit codes, as for the other commands: 0 success, 1 a server refused or could not be reached,
+2 bad input (nothing was stored or sent); the scheduler exits 0 on SIGTERM and 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from dagwright.cli_common import load_target, parse_params, reported
+from dagwright.cli_remote import remote_options, send_schedule
+from dagwright.engine.scheduler import Event, Scheduler
+from dagwright.errors import ValidationError
+
+EXIT_INTERRUPTED = 130
+TARGETS = ("local", "kfp", "argo")
+# run ids are '<schedule>-YYYYmmdd-HHMMSS' and must stay Kubernetes names (63 characters)
+NAME_MAX = 63 - len("-20260101-000000")
+# of the cluster and compile options, the one a local schedule reads; the others given with
+# --target local are refused, not ignored
+_LOCAL = ("timezone",)
+
+_ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
+
+
+@click.group()
+def schedule() -> None:
+    """Run pipelines on a cron schedule: here (dagwright scheduler), on KFP or on Argo."""
+
+
+@schedule.command(name="add")
+@click.argument("target")
+@click.option(
+    "--cron",
+    default=None,
+    help="Five fields, minute hour day month weekday ('0 3 * * *'), or six with seconds "
+    "first ('*/10 * * * * *'; local and KFP). Default: the pipeline's own schedule.",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="The schedule's name (KFP: the recurring run's, Argo: the CronWorkflow's); "
+    "default: the pipeline's.",
+)
+@click.option(
+    "--concurrency",
+    default=None,
+    metavar="allow|forbid|replace",
+    help="When a slot comes while the previous run still runs: start another (allow, the "
+    "local default), skip the slot (forbid), or stop that run first (replace). KFP and Argo "
+    "get their own form of it; what they cannot do is refused.",
+)
+@click.option(
+    "--catchup",
+    default=None,
+    metavar="none|latest|all",
+    help="Slots missed while no scheduler ran: none (the local default), the newest, or all "
+    "(as KFP and Argo can).",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Local: overwrite a schedule of that name (its past firings stay).",
+)
+@_ROOT
+@click.option(
+    "--max-concurrency",
+    type=click.IntRange(1, 10),
+    default=None,
+    help="KFP: runs of it that may run at once (default 1).",
+)
+@remote_options(default="local", where="local (the store's scheduler), kfp or argo")
+def add(
+    target: str,
+    to: str,
+    params: tuple[str, ...],
+    cron: str | None,
+    name: str | None,
+    concurrency: str | None,
+    catchup: str | None,
+    replace: bool,
+    root: Path | None,
+    **options: Any,
+) -> None:
+    """Schedule TARGET (FILE.py[:PIPELINE] or an IR file) on a cron.
+
+    Local schedules are kept in the store's run database with the pipeline as it is now and
+    the given parameters; 'dagwright scheduler' starts their runs. Only slots after now fire.
+    """
+    with reported():
+        if to not in TARGETS:
+            raise ValidationError(
+                f"cannot send to '{to}'",
+                field="--target",
+                fix="use --target local, --target kfp or --target argo",
+            )
+        if to == "local":
+            _add_local(target, params, cron, name, concurrency, catchup, replace, root, options)
+            return
+        _refuse(("replace", "root"), "is for --target local", f"leave it out for {to}")
+        from dagwright.engine import cron as cron_rules
+
+        # a policy that is none of the local ones fails before anything is loaded
+        cron_rules.check("* * * * *", "UTC", concurrency or "allow", catchup or "none")
+        send_schedule(
+            target,
+            to,
+            params,
+            cron,
+            name,
+            concurrency=concurrency,
+            catchup=catchup,
+            max_concurrency=options.pop("max_concurrency"),
+            options=options,
+        )
+
+
+# help for --timezone, which the Argo options bring and local schedules read too
+for _param in add.params:
+    if isinstance(_param, click.Option) and _param.name == "timezone":
+        _param.help = "IANA time zone the cron is read in (local and Argo; default UTC)."
+
+
+def _given(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _flag(name: str) -> str:
+    param = next(p for p in click.get_current_context().command.params if p.name == name)
+    return max(param.opts, key=len)
+
+
+def _refuse(keys: Iterable[str], problem: str, fix: str) -> None:
+    """Options the target does not read are refused when given, not ignored."""
+    for key in keys:
+        if _given(key):
+            raise ValidationError(f"{_flag(key)} {problem}", field=_flag(key), fix=fix)
+
+
+def _add_local(
+    target: str,
+    params: tuple[str, ...],
+    cron_expr: str | None,
+    name: str | None,
+    concurrency: str | None,
+    catchup: str | None,
+    replace: bool,
+    root: Path | None,
+    options: dict[str, Any],
+) -> None:
+    """Check everything, then store the schedule; nothing is stored when a check fails."""
+    from dagwright.engine import cron
+    from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.store.local import LocalStore
+    from dagwright.store.schedules import Schedule, ScheduleBook
+
+    cluster = [key for key in options if key not in _LOCAL]
+    _refuse(cluster, "is not for a local schedule", "leave it out, or pass --target kfp|argo")
+    timezone = options.get("timezone") or "UTC"
+    policies = {"concurrency": concurrency or "allow", "catchup": catchup or "none"}
+    # a bad time zone or policy fails before the pipeline is loaded; the cron once it is known
+    cron.check(cron_expr or "* * * * *", timezone, **policies)
+    if name is not None:
+        _check_name(name, "--name")
+    ir = load_target(target)
+    cron_expr = cron_expr or ir.schedule
+    if not cron_expr:
+        raise ValidationError(
+            f"pipeline '{ir.name}' has no schedule",
+            field="--cron",
+            fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
+        )
+    cron.check(cron_expr, timezone, **policies)
+    name = name or ir.name
+    _check_name(name, "--name")
+    given = parse_params(params)
+    # the given values, typed: the stored IR carries the defaults
+    bound = {k: v for k, v in bind_arguments(ir, given, as_text=True).items() if k in given}
+    now = time.time()
+    book = ScheduleBook(LocalStore(root).database())
+    try:
+        book.add(
+            Schedule(
+                name=name,
+                pipeline=ir.name,
+                source=target,
+                ir=json.dumps(ir.to_dict()),
+                cron=cron_expr,
+                timezone=timezone,
+                params=bound,
+                created=now,
+                considered=now,  # nothing in the past fires
+                concurrency=policies["concurrency"],
+                catchup=policies["catchup"],
+            ),
+            replace=replace,
+        )
+        next_fire = _when(cron.next_slot(cron_expr, timezone, now), timezone)
+    finally:
+        book.db.close()
+    click.echo(f"scheduled '{name}' ({ir.name}): cron '{cron_expr}' in {timezone}")
+    click.echo(f"  next run {next_fire}; 'dagwright scheduler' starts the runs")
+
+
+def _check_name(name: str, flag: str) -> None:
+    from dagwright.names import is_k8s_name, to_k8s_name
+
+    if is_k8s_name(name) and len(name) <= NAME_MAX:
+        return
+    fixed = to_k8s_name(name)[:NAME_MAX].rstrip("-") or "nightly"
+    raise ValidationError(
+        f"schedule name '{name}' is not a Kubernetes name of at most {NAME_MAX} characters "
+        "(its runs are named '<name>-YYYYmmdd-HHMMSS')",
+        field=flag,
+        fix=f"pass --name {fixed} (lower-case letters, digits and '-')",
+    )
+
+
+# listing and changing local schedules
+
+
+def _book(root: Path | None, *, must_exist: bool = True) -> Any:
+    from dagwright.store.local import LocalStore
+    from dagwright.store.schedules import ScheduleBook
+
+    store = LocalStore(root)
+    if not (store.root / "runs.db").exists():
+        if not must_exist:
+            return None
+        raise ValidationError(
+            f"no run database in '{store.root}'",
+            field="--root",
+            fix="add a schedule first, or point --root at its store",
+        )
+    return ScheduleBook(store.database())
+
+
+def _when(stamp: float, timezone: str) -> str:
+    from datetime import datetime
+
+    from dagwright.engine.cron import zone
+
+    return datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")
+
+
+def _rows(book: Any) -> list[dict[str, Any]]:
+    from dagwright.engine.cron import next_slot
+
+    now = time.time()
+    rows = []
+    for s in book.all():
+        firings = book.firings(s.name)
+        last = firings[-1] if firings else None
+        rows.append(
+            {
+                "name": s.name,
+                "pipeline": s.pipeline,
+                "source": s.source,
+                "cron": s.cron,
+                "timezone": s.timezone,
+                "params": s.params,
+                "concurrency": s.concurrency,
+                "catchup": s.catchup,
+                "state": "paused" if s.paused else "active",
+                # a paused schedule fires nothing; the next slot after it resumes is later
+                "next": None
+                if s.paused
+                else _when(next_slot(s.cron, s.timezone, max(now, s.considered)), s.timezone),
+                "last_run": last.run_id if last else None,
+                "last_status": (book.run_status(last.run_id) or last.status) if last else None,
+            }
+        )
+    return rows
+
+
+@schedule.command(name="ls")
+@_ROOT
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def ls(root: Path | None, as_json: bool) -> None:
+    """The local schedules: cron, state, next fire time (in the schedule's zone), last run."""
+    with reported():
+        book = _book(root, must_exist=False)
+        rows = [] if book is None else _rows(book)
+        if book is not None:
+            book.db.close()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    heads = ("NAME", "PIPELINE", "CRON", "TIMEZONE", "STATE", "NEXT", "LAST RUN", "STATUS")
+    keys = ("name", "pipeline", "cron", "timezone", "state", "next", "last_run", "last_status")
+    table = [heads] + [tuple(str(r[k] or "-") for k in keys) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(heads))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+
+
+def _change(root: Path | None, name: str, what: str) -> None:
+    with reported():
+        book = _book(root)
+        try:
+            if what == "rm":
+                book.remove(name)
+            else:
+                # a resumed schedule does not fire the slots missed while paused: each tick
+                # of the scheduler moves a paused schedule past them
+                book.set_paused(name, what == "paused")
+        finally:
+            book.db.close()
+    click.echo(f"removed '{name}'" if what == "rm" else f"{what} '{name}'")
+
+
+@schedule.command()
+@click.argument("name")
+@_ROOT
+def pause(name: str, root: Path | None) -> None:
+    """Stop firing NAME until it is resumed; the slots in between are missed."""
+    _change(root, name, "paused")
+
+
+@schedule.command()
+@click.argument("name")
+@_ROOT
+def resume(name: str, root: Path | None) -> None:
+    """Fire NAME again from its next slot on (missed slots do not fire)."""
+    _change(root, name, "resumed")
+
+
+@schedule.command()
+@click.argument("name")
+@_ROOT
+def rm(name: str, root: Path | None) -> None:
+    """Delete NAME; runs it started stay, and so does its firing history."""
+    _change(root, name, "rm")
+
+
+# the daemon
+
+
+@click.command()
+@_ROOT
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks at the schedules.",
+)
+def scheduler(root: Path | None, interval: float) -> None:
+    """Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.
+
+    One scheduler per store is active: another started on the same store waits (standby)
+    until the active one's lease lapses. Runs already started go on when it stops.
+    """
+    from dagwright.store.local import LocalStore
+
+    stopped = threading.Event()
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        stopped.set()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with reported():
+            daemon = _Reporting(LocalStore(root).root, interval=interval)
+            click.echo(
+                f"scheduler {daemon.holder} on store {daemon.root} (every {interval:g}s); "
+                "SIGTERM or Ctrl-C stops it"
+            )
+            daemon.serve(stopped, echo=click.echo)
+        released = "; lease released" if daemon.active else ""
+        click.echo(f"scheduler {daemon.holder} stopped{released}")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
+
+
+class _Reporting(Scheduler):
+    """A Scheduler that says when it becomes active or goes on standby."""
+
+    active: bool | None = None
+
+    def tick(self) -> list[Event]:
+        events = super().tick()
+        holder = self.book.holder(self.clock.now())
+        active = holder == self.holder
+        if active != self.active:
+            self.active = active
+            click.echo(
+                f"active: {self.holder} holds the lease"
+                if active
+                else f"standby: scheduler {holder} holds the lease; waiting for it to lapse"
+            )
+        return events
