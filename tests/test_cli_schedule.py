@@ -12,13 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from calendar import timegm
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from scheduler_doubles import FakeClock, RecordingLauncher
 
 import dagwright
 from dagwright.cli import cli
@@ -220,40 +220,12 @@ def test_ls_shows_the_last_run_and_its_status(pipes: str, root: Path) -> None:
     assert line.endswith("nightly-20270115-080000  succeeded")
 
 
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        self.t += seconds
-
-
-class _Launcher:
-    """Records what the scheduler starts (the real process launcher runs in the test below)."""
-
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    def start(self, schedule: Schedule, run_id: str) -> int:
-        self.started.append(run_id)
-        return len(self.started)
-
-    def alive(self, pid: int) -> bool:
-        return False
-
-    def stop(self, pid: int) -> None:
-        pass
-
-
 def test_resume_does_not_fire_the_slots_missed_while_paused(pipes: str, root: Path) -> None:
     """Even with catch-up 'all', the slots of a pause are gone once resumed."""
     add = ("schedule", "add", pipes + ":nightly", "--root", str(root), "--cron", "* * * * * *")
     assert dagwright_cli(*add, "--catchup", "all").exit_code == 0
     assert dagwright_cli("schedule", "pause", "nightly", "--root", str(root)).exit_code == 0
-    clock, launcher = _Clock(float(int(time.time())) + 0.5), _Launcher()
+    clock, launcher = FakeClock(float(int(time.time())) + 0.5), RecordingLauncher(end_at_once=True)
     daemon = Scheduler(root, clock=clock, launcher=launcher, holder="test")
     clock.t += 600
     assert daemon.tick() == []  # ten minutes paused: 600 slots, none fired

@@ -15,10 +15,9 @@ against examples from robfig/cron's own tests and from Argo's CronWorkflow docum
 from __future__ import annotations
 
 import os
-import threading
 from calendar import timegm
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from robfig_reading import Robfig
+from scheduler_doubles import FakeClock, RecordingLauncher
 
 import dagwright
 from dagwright import Pipeline, component
@@ -360,35 +360,6 @@ def test_kfp_schedule_refuses_a_zone_it_cannot_read_and_sends_nothing(tmp_path: 
 # --- the scheduler itself, on a clock that jumps -------------------------------------------------
 
 
-class JumpingClock:
-    def __init__(self, now: float) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        self.t += seconds
-
-
-class Starts:
-    """Records the runs it is asked to start; each ends at once."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, list[float]] = {}
-
-    def start(self, schedule: Schedule, run_id: str) -> int:
-        slot = datetime.strptime(run_id[-15:], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
-        self.started.setdefault(schedule.name, []).append(slot.timestamp())
-        return 1
-
-    def alive(self, pid: int) -> bool:
-        return False
-
-    def stop(self, pid: int) -> None:
-        raise AssertionError("nothing runs, nothing to stop")
-
-
 WINDOWS = [  # (zone, start): three days across each clock change, four across February's end
     ("Europe/Paris", "2026-03-28T00:00:00"),
     ("Europe/Paris", "2026-10-24T00:00:00"),
@@ -425,7 +396,7 @@ def test_the_scheduler_starts_the_runs_argo_would_start(
             )
         )
     db.close()
-    clock, starts = JumpingClock(begin), Starts()
+    clock, starts = FakeClock(begin), RecordingLauncher(end_at_once=True)
     scheduler = Scheduler(tmp_path, clock=clock, launcher=starts, holder="only", interval=3000)
     events: list[Any] = []
     while clock.t < end:
@@ -435,5 +406,5 @@ def test_the_scheduler_starts_the_runs_argo_would_start(
     assert {e.action for e in events} == {"started"}
     for i, expr in enumerate(exprs):
         want = argo_fires(expr, tz, begin, end)
-        assert_same(f"'{expr}' in {tz}", tz, scheduler=starts.started.get(f"s{i}", []), argo=want)
-    assert sum(len(v) for v in starts.started.values()) > 3 * 96  # the quarter hours at least
+        assert_same(f"'{expr}' in {tz}", tz, scheduler=starts.slots(f"s{i}"), argo=want)
+    assert len(starts.started) > 3 * 96  # the quarter hours at least

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scheduler_doubles import FakeClock, RecordingLauncher
 
 import dagwright
 from dagwright import Pipeline, component
@@ -42,44 +43,6 @@ def _ir() -> str:
     return json.dumps(dagwright.api.to_ir(p).to_dict())
 
 
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.t = now
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float, stop: threading.Event) -> None:
-        self.t += seconds
-
-
-class Recorder:
-    """Stands in for run processes: records starts and stops; a run is alive until ended."""
-
-    def __init__(self) -> None:
-        self.started: list[str] = []
-        self.stopped: list[int] = []
-        self.alive_pids: set[int] = set()
-        self.pids: dict[str, int] = {}
-
-    def start(self, schedule: Schedule, run_id: str) -> int:
-        pid = 1000 + len(self.started)
-        self.started.append(run_id)
-        self.alive_pids.add(pid)
-        self.pids[run_id] = pid
-        return pid
-
-    def alive(self, pid: int) -> bool:
-        return pid in self.alive_pids
-
-    def stop(self, pid: int) -> None:
-        self.stopped.append(pid)
-        self.alive_pids.discard(pid)
-
-    def end(self, run_id: str) -> None:
-        self.alive_pids.discard(self.pids[run_id])
-
-
 def _add(root: Path, **fields: Any) -> None:
     db = RunDatabase(root / "runs.db")
     values: dict[str, Any] = {
@@ -96,7 +59,9 @@ def _add(root: Path, **fields: Any) -> None:
     db.close()
 
 
-def _scheduler(root: Path, clock: FakeClock, launcher: Recorder, holder: str = "a") -> Scheduler:
+def _scheduler(
+    root: Path, clock: FakeClock, launcher: RecordingLauncher, holder: str = "a"
+) -> Scheduler:
     return Scheduler(root, clock=clock, launcher=launcher, holder=holder, lease=30, grace=5)
 
 
@@ -117,7 +82,7 @@ def test_catchup_after_five_minutes_down(
     tmp_path: Path, catchup: str, late: int, expected: list[int]
 ) -> None:
     _add(tmp_path, catchup=catchup)
-    launcher = Recorder()
+    launcher = RecordingLauncher()
     scheduler = _scheduler(tmp_path, FakeClock(T0 + 300 + late), launcher)
     scheduler.tick()
     assert launcher.started == [_minute(n) for n in expected]
@@ -128,7 +93,7 @@ def test_catchup_after_five_minutes_down(
 
 def test_forbid_skips_while_the_previous_run_runs(tmp_path: Path) -> None:
     _add(tmp_path, concurrency="forbid")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.tick()
     clock.t = T0 + 121
@@ -145,7 +110,7 @@ def test_forbid_skips_while_the_previous_run_runs(tmp_path: Path) -> None:
 
 def test_replace_stops_the_previous_run_first(tmp_path: Path) -> None:
     _add(tmp_path, concurrency="replace")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.tick()
     clock.t = T0 + 121
@@ -159,7 +124,7 @@ def test_replace_stops_the_previous_run_first(tmp_path: Path) -> None:
 
 def test_allow_runs_side_by_side(tmp_path: Path) -> None:
     _add(tmp_path, concurrency="allow")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.tick()
     clock.t = T0 + 121
@@ -170,11 +135,11 @@ def test_allow_runs_side_by_side(tmp_path: Path) -> None:
 def test_a_crash_after_recording_starts_the_firing_on_restart_once(tmp_path: Path) -> None:
     _add(tmp_path)
     clock = FakeClock(T0 + 61)
-    first = _scheduler(tmp_path, clock, Recorder())
+    first = _scheduler(tmp_path, clock, RecordingLauncher())
     # the crash: the slot is recorded (and the schedule moved past it), its run never started
     assert first.book.record("ticker", T0 + 60, _minute(1), RECORDED, clock.now())
     first.db.close()  # died without releasing its lease
-    launcher = Recorder()
+    launcher = RecordingLauncher()
     clock.t += 31  # the dead scheduler's lease lapses
     restarted = _scheduler(tmp_path, clock, launcher, holder="b")
     events = restarted.tick()
@@ -186,7 +151,7 @@ def test_a_crash_after_recording_starts_the_firing_on_restart_once(tmp_path: Pat
 
 def test_a_crash_before_recording_fires_the_slot_on_restart(tmp_path: Path) -> None:
     _add(tmp_path, catchup="latest")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     # nothing was recorded before the crash: the restarted scheduler still owes slot 1
     _scheduler(tmp_path, clock, launcher).tick()
     assert launcher.started == [_minute(1)]
@@ -194,7 +159,7 @@ def test_a_crash_before_recording_fires_the_slot_on_restart(tmp_path: Path) -> N
 
 def test_a_restart_does_not_repeat_a_started_firing(tmp_path: Path) -> None:
     _add(tmp_path, catchup="all")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.tick()
     scheduler.close()
@@ -205,7 +170,7 @@ def test_a_restart_does_not_repeat_a_started_firing(tmp_path: Path) -> None:
 
 def test_two_schedulers_on_one_database_fire_each_slot_once(tmp_path: Path) -> None:
     _add(tmp_path)
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     a = _scheduler(tmp_path, clock, launcher, holder="a")
     b = _scheduler(tmp_path, clock, launcher, holder="b")
     a.tick()
@@ -232,7 +197,7 @@ def test_the_slot_is_the_last_line_of_defence(tmp_path: Path) -> None:
 
 def test_a_paused_schedule_misses_its_slots(tmp_path: Path) -> None:
     _add(tmp_path, catchup="all")
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.book.set_paused("ticker", True)
     clock.t = T0 + 301
@@ -245,7 +210,7 @@ def test_a_paused_schedule_misses_its_slots(tmp_path: Path) -> None:
 
 def test_a_removed_schedule_stops_firing(tmp_path: Path) -> None:
     _add(tmp_path)
-    clock, launcher = FakeClock(T0 + 61), Recorder()
+    clock, launcher = FakeClock(T0 + 61), RecordingLauncher()
     scheduler = _scheduler(tmp_path, clock, launcher)
     scheduler.book.remove("ticker")
     scheduler.tick()
@@ -260,7 +225,7 @@ def test_time_zones_move_the_slots(tmp_path: Path) -> None:
     (slot,) = cron.slots("0 3 * * *", "Europe/Paris", T0, T0 + 86400)
     assert slot == T0 + 2 * 3600
     _add(tmp_path, cron="0 3 * * *", timezone="Europe/Paris")
-    launcher = Recorder()
+    launcher = RecordingLauncher()
     _scheduler(tmp_path, FakeClock(T0 + 2 * 3600 + 1), launcher).tick()
     assert launcher.started == ["ticker-20260101-020000"]
 
