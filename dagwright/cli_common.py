@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from dagwright.errors import ValidationError
 
@@ -53,6 +54,17 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
             )
         given[name.strip()] = value
     return given
+
+
+def given_flag(name: str) -> str | None:
+    """The long flag of the running command's option ``name`` when it was given (on the
+    command line or through its environment variable), else None."""
+    ctx = click.get_current_context()
+    source = ctx.get_parameter_source(name)
+    if source not in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+        return None
+    param = next(p for p in ctx.command.params if p.name == name)
+    return max(param.opts, key=len)
 
 
 def target_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -1,47 +1,38 @@
-"""``dagwright schedule add|ls|pause|resume|rm`` and the ``dagwright scheduler`` daemon.
+"""``dagwright schedule add|ls|pause|resume|rm``.
 
 ``schedule add --target local`` (the default) stores a schedule in the run database of the
-store folder, where ``dagwright scheduler`` fires it; ``--target kfp|argo`` compiles the pipeline
-and makes it a KFP recurring run or an Argo CronWorkflow (``dagwright.cli_remote``).
+store folder, where ``dagwright scheduler`` (``dagwright.cli_scheduler``) fires it;
+``--target kfp|argo`` compiles the pipeline and makes it a KFP recurring run or an Argo
+CronWorkflow (``dagwright.cli_remote_schedule``).
 
 Exit codes, as for the other commands: 0 success, 1 a server refused or could not be reached,
-2 bad input (nothing was stored or sent); the scheduler exits 0 on SIGTERM and 130 on Ctrl-C.
+2 bad input (nothing was stored or sent).
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from dagwright.cli_common import load_target, parse_params, reported
-from dagwright.cli_remote import remote_options, send_schedule
-from dagwright.engine.scheduler import Event, Scheduler
+from dagwright.cli_common import given_flag, load_target, parse_params, reported
+from dagwright.cli_remote import remote_options
+from dagwright.cli_remote_schedule import send_schedule
+from dagwright.cli_scheduler import ROOT, scheduler
 from dagwright.errors import ValidationError
 
-EXIT_INTERRUPTED = 130
+__all__ = ["schedule", "scheduler"]  # dagwright.cli registers both from here
+
 TARGETS = ("local", "kfp", "argo")
 # run ids are '<schedule>-YYYYmmdd-HHMMSS' and must stay Kubernetes names (63 characters)
 NAME_MAX = 63 - len("-20260101-000000")
 # of the cluster and compile options, the one a local schedule reads; the others given with
 # --target local are refused, not ignored
 _LOCAL = ("timezone",)
-
-_ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
 
 
 @click.group()
@@ -83,7 +74,7 @@ def schedule() -> None:
     is_flag=True,
     help="Local: overwrite a schedule of that name (its past firings stay).",
 )
-@_ROOT
+@ROOT
 @click.option(
     "--max-concurrency",
     type=click.IntRange(1, 10),
@@ -142,21 +133,12 @@ for _param in add.params:
         _param.help = "IANA time zone the cron is read in (local and Argo; default UTC)."
 
 
-def _given(name: str) -> bool:
-    source = click.get_current_context().get_parameter_source(name)
-    return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-
-
-def _flag(name: str) -> str:
-    param = next(p for p in click.get_current_context().command.params if p.name == name)
-    return max(param.opts, key=len)
-
-
 def _refuse(keys: Iterable[str], problem: str, fix: str) -> None:
     """Options the target does not read are refused when given, not ignored."""
     for key in keys:
-        if _given(key):
-            raise ValidationError(f"{_flag(key)} {problem}", field=_flag(key), fix=fix)
+        flag = given_flag(key)
+        if flag:
+            raise ValidationError(f"{flag} {problem}", field=flag, fix=fix)
 
 
 def _add_local(
@@ -265,9 +247,21 @@ def _when(stamp: float, timezone: str) -> str:
     return datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")
 
 
-def _rows(book: Any) -> list[dict[str, Any]]:
+def _next(schedule: Any, now: float) -> str | None:
+    """When it fires next; None while paused (the next slot after it resumes is later) or if
+    it never does (a schedule stored before ``cron.check`` refused such crons)."""
     from dagwright.engine.cron import next_slot
 
+    if schedule.paused:
+        return None
+    try:
+        stamp = next_slot(schedule.cron, schedule.timezone, max(now, schedule.considered))
+    except ValueError:
+        return None
+    return _when(stamp, schedule.timezone)
+
+
+def _rows(book: Any) -> list[dict[str, Any]]:
     now = time.time()
     rows = []
     for s in book.all():
@@ -284,10 +278,7 @@ def _rows(book: Any) -> list[dict[str, Any]]:
                 "concurrency": s.concurrency,
                 "catchup": s.catchup,
                 "state": "paused" if s.paused else "active",
-                # a paused schedule fires nothing; the next slot after it resumes is later
-                "next": None
-                if s.paused
-                else _when(next_slot(s.cron, s.timezone, max(now, s.considered)), s.timezone),
+                "next": _next(s, now),
                 "last_run": last.run_id if last else None,
                 "last_status": (book.run_status(last.run_id) or last.status) if last else None,
             }
@@ -296,7 +287,7 @@ def _rows(book: Any) -> list[dict[str, Any]]:
 
 
 @schedule.command(name="ls")
-@_ROOT
+@ROOT
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def ls(root: Path | None, as_json: bool) -> None:
     """The local schedules: cron, state, next fire time (in the schedule's zone), last run."""
@@ -323,9 +314,9 @@ def _change(root: Path | None, name: str, what: str) -> None:
             if what == "rm":
                 book.remove(name)
             else:
-                # a resumed schedule does not fire the slots missed while paused: each tick
-                # of the scheduler moves a paused schedule past them
-                book.set_paused(name, what == "paused")
+                # a resumed schedule does not fire the slots missed while paused: resuming
+                # moves it past them (and each tick of a scheduler moves a paused one past)
+                book.set_paused(name, what == "paused", time.time())
         finally:
             book.db.close()
     click.echo(f"removed '{name}'" if what == "rm" else f"{what} '{name}'")
@@ -333,7 +324,7 @@ def _change(root: Path | None, name: str, what: str) -> None:
 
 @schedule.command()
 @click.argument("name")
-@_ROOT
+@ROOT
 def pause(name: str, root: Path | None) -> None:
     """Stop firing NAME until it is resumed; the slots in between are missed."""
     _change(root, name, "paused")
@@ -341,7 +332,7 @@ def pause(name: str, root: Path | None) -> None:
 
 @schedule.command()
 @click.argument("name")
-@_ROOT
+@ROOT
 def resume(name: str, root: Path | None) -> None:
     """Fire NAME again from its next slot on (missed slots do not fire)."""
     _change(root, name, "resumed")
@@ -349,70 +340,7 @@ def resume(name: str, root: Path | None) -> None:
 
 @schedule.command()
 @click.argument("name")
-@_ROOT
+@ROOT
 def rm(name: str, root: Path | None) -> None:
     """Delete NAME; runs it started stay, and so does its firing history."""
     _change(root, name, "rm")
-
-
-# the daemon
-
-
-@click.command()
-@_ROOT
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1.0,
-    show_default=True,
-    help="Seconds between looks at the schedules.",
-)
-def scheduler(root: Path | None, interval: float) -> None:
-    """Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.
-
-    One scheduler per store is active: another started on the same store waits (standby)
-    until the active one's lease lapses. Runs already started go on when it stops.
-    """
-    from dagwright.store.local import LocalStore
-
-    stopped = threading.Event()
-    received: list[int] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        stopped.set()
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with reported():
-            daemon = _Reporting(LocalStore(root).root, interval=interval)
-            click.echo(
-                f"scheduler {daemon.holder} on store {daemon.root} (every {interval:g}s); "
-                "SIGTERM or Ctrl-C stops it"
-            )
-            daemon.serve(stopped, echo=click.echo)
-        released = "; lease released" if daemon.active else ""
-        click.echo(f"scheduler {daemon.holder} stopped{released}")
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
-
-
-class _Reporting(Scheduler):
-    """A Scheduler that says when it becomes active or goes on standby."""
-
-    active: bool | None = None
-
-    def tick(self) -> list[Event]:
-        events = super().tick()
-        holder = self.book.holder(self.clock.now())
-        active = holder == self.holder
-        if active != self.active:
-            self.active = active
-            click.echo(
-                f"active: {self.holder} holds the lease"
-                if active
-                else f"standby: scheduler {holder} holds the lease; waiting for it to lapse"
-            )
-        return events

@@ -1,11 +1,56 @@
-"""A clock and a launcher for scheduler tests: time that jumps, runs that are only recorded."""
+"""A clock and a launcher for scheduler tests (time that jumps, runs that are only recorded),
+and a one-step schedule to add to a store."""
 
 from __future__ import annotations
 
+import json
 import threading
+from calendar import timegm
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
-from dagwright.store.schedules import Schedule
+import dagwright
+from dagwright import Pipeline, component
+from dagwright.engine.scheduler import run_id_for
+from dagwright.store.rundb import RunDatabase
+from dagwright.store.schedules import Schedule, ScheduleBook
+
+T0 = float(timegm((2026, 1, 1, 0, 0, 0)))  # a whole minute, UTC
+
+
+@component
+def stamp(tag: str) -> str:
+    return tag
+
+
+def ticker_ir() -> str:
+    """The IR of a one-step pipeline 'ticker' (parameter ``tag``, output ``out``)."""
+    p = Pipeline("ticker")
+    p.output("out", p.add(stamp, tag=p.param("tag", str, default="x")).output)
+    return json.dumps(dagwright.api.to_ir(p).to_dict())
+
+
+def add_schedule(root: Path, **fields: Any) -> None:
+    """Store a schedule of 'ticker', every minute from ``T0`` unless ``fields`` say otherwise."""
+    db = RunDatabase(root / "runs.db")
+    values: dict[str, Any] = {
+        "name": "ticker",
+        "pipeline": "ticker",
+        "source": "ticker.py",
+        "ir": ticker_ir(),
+        "cron": "* * * * *",
+        "created": T0,
+        "considered": T0,
+        **fields,
+    }
+    ScheduleBook(db).add(Schedule(**values))
+    db.close()
+
+
+def minute(n: int, name: str = "ticker") -> str:
+    """The run id of the slot ``n`` minutes after ``T0``."""
+    return run_id_for(name, T0 + 60 * n)
 
 
 class FakeClock:
@@ -35,6 +80,11 @@ class RecordingLauncher:
         self.pids: dict[str, int] = {}
         self.names: dict[str, str] = {}
         self.alive_pids: set[int] = set()
+        self.looked = 0  # calls of alive(): how many runs the scheduler looked at
+        self.reaped = 0
+
+    def reap(self) -> None:
+        self.reaped += 1
 
     def start(self, schedule: Schedule, run_id: str) -> int:
         pid = 1000 + len(self.started)
@@ -45,12 +95,17 @@ class RecordingLauncher:
             self.alive_pids.add(pid)
         return pid
 
-    def alive(self, pid: int) -> bool:
-        return pid in self.alive_pids
+    def alive(self, pid: int, run_id: str) -> bool:
+        self.looked += 1
+        return pid in self.alive_pids and self.pids.get(run_id) == pid
 
-    def stop(self, pid: int) -> None:
+    def stop(self, pid: int, run_id: str) -> None:
         self.stopped.append(pid)
         self.alive_pids.discard(pid)
+
+    def find(self, run_id: str) -> int | None:
+        pid = self.pids.get(run_id)
+        return pid if pid in self.alive_pids else None
 
     def end(self, run_id: str) -> None:
         self.alive_pids.discard(self.pids[run_id])

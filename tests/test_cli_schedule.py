@@ -137,6 +137,7 @@ def test_the_pipelines_own_cron_and_name_are_the_defaults(
     [
         (("--cron", "0 3 * *"), "--cron"),
         (("--cron", "61 * * * *"), "--cron"),
+        (("--cron", "0 0 31 2 *"), "--cron"),  # no 31 February: it never fires
         (("--timezone", "Mars/Olympus"), "--timezone"),
         (("--concurrency", "queue"), "--concurrency"),
         (("--catchup", "some"), "--catchup"),
@@ -235,6 +236,24 @@ def test_resume_does_not_fire_the_slots_missed_while_paused(pipes: str, root: Pa
     daemon.close()
     assert [e.action for e in events] == ["started"]
     assert launcher.started == [events[0].run_id]
+
+
+def test_ls_survives_a_stored_cron_that_never_fires(pipes: str, root: Path) -> None:
+    """Stored before 'schedule add' checked for it: listed with no next fire time."""
+    assert dagwright_cli("schedule", "add", pipes + ":nightly", "--root", str(root)).exit_code == 0
+    db = RunDatabase(root / "runs.db")
+    with db.transaction():
+        db.db.execute("UPDATE schedules SET cron = '0 0 31 2 *'")
+    db.close()
+    (row,) = listed(root)
+    assert (row["cron"], row["next"]) == ("0 0 31 2 *", None)
+
+
+def test_an_interval_near_the_lease_is_refused(root: Path) -> None:
+    out = dagwright_cli("scheduler", "--root", str(root), "--interval", "11")
+    assert out.exit_code == 2
+    assert "field '--interval'" in out.output and "lease" in out.output
+    assert not (root / "runs.db").exists()
 
 
 # the daemon, as a real process

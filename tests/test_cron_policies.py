@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagwright.engine.cron import check_policies
 from dagwright.errors import ValidationError
 from dagwright.remote.cron_policies import LATEST_DEADLINE, argo_policy, kfp_policy
 
@@ -103,3 +104,13 @@ def test_argo_refuses(args: tuple[str, ...], cron: str | None, flag: str, proble
         argo_policy(*args, cron=cron)
     assert raised.value.field == flag
     assert raised.value.fix
+
+
+def test_one_check_of_the_policy_names_serves_every_flag_form() -> None:
+    """``cron.check_policies`` is what both the local check and the target mappings use."""
+    with pytest.raises(ValidationError, match="concurrency 'queue' is not a policy") as raised:
+        check_policies("queue", "none", prefix="")
+    assert raised.value.field == "concurrency"
+    with pytest.raises(ValidationError) as raised:
+        argo_policy("allow", "sometimes")
+    assert raised.value.field == "--catchup"

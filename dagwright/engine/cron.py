@@ -18,6 +18,7 @@ from dagwright.errors import ValidationError
 
 CONCURRENCY = ("allow", "forbid", "replace")
 CATCHUP = ("none", "latest", "all")
+LIMIT = 100_000  # slots one call of ``slots`` hands out at most
 
 
 def check(
@@ -30,10 +31,12 @@ def check(
 ) -> None:
     """Refuse a bad expression, time zone or policy with the field named.
 
+    An expression that never fires (``0 0 31 2 *``: no 31 February) is a bad expression too.
+
     Raises:
         ValidationError: naming ``--cron``, ``--timezone``, ``--concurrency`` or ``--catchup``.
     """
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     fields = cron.split()
     if len(fields) not in (5, 6) or not croniter.is_valid(
@@ -46,6 +49,23 @@ def check(
             "seconds first ('*/10 * * * * *')",
         )
     zone(timezone, field=f"{field_prefix}timezone")
+    try:
+        next_slot(cron, timezone, datetime.now().timestamp())
+    except CroniterBadDateError as exc:
+        raise ValidationError(
+            f"'{cron}' never fires (no date matches its day and month fields)",
+            field=f"{field_prefix}cron",
+            fix="name a day that the month has ('0 0 28 2 *', not '0 0 31 2 *')",
+        ) from exc
+    check_policies(concurrency, catchup, field_prefix)
+
+
+def check_policies(concurrency: str, catchup: str, prefix: str = "--") -> None:
+    """Refuse a concurrency or catch-up policy that is none of the known ones.
+
+    Raises:
+        ValidationError: naming ``<prefix>concurrency`` or ``<prefix>catchup``.
+    """
     for name, value, allowed in (
         ("concurrency", concurrency, CONCURRENCY),
         ("catchup", catchup, CATCHUP),
@@ -53,7 +73,7 @@ def check(
         if value not in allowed:
             raise ValidationError(
                 f"{name} '{value}' is not a policy",
-                field=f"{field_prefix}{name}",
+                field=f"{prefix}{name}",
                 fix=f"use one of {', '.join(allowed)}",
             )
 
@@ -70,9 +90,7 @@ def zone(name: str, field: str = "--timezone") -> ZoneInfo:
         ) from exc
 
 
-def slots(
-    cron: str, timezone: str, after: float, until: float, limit: int = 100_000
-) -> list[float]:
+def slots(cron: str, timezone: str, after: float, until: float, limit: int = LIMIT) -> list[float]:
     """Fire times in ``(after, until]``, oldest first, as epoch seconds.
 
     Args:
@@ -93,6 +111,29 @@ def slots(
 def next_slot(cron: str, timezone: str, after: float) -> float:
     """The first fire time after ``after``."""
     return next(_fire_times(cron, timezone, after))
+
+
+def last_slot(cron: str, timezone: str, after: float, until: float) -> float | None:
+    """The newest fire time in ``(after, until]``, or None.
+
+    It looks back from ``until`` over a window that doubles until it holds a fire time, so a
+    long gap costs a few short searches instead of a walk over every slot since ``after``
+    (years of every-second slots).
+    """
+    window = 1.0
+    while True:
+        start = max(after, until - window)
+        found = slots(cron, timezone, start, until)
+        while len(found) == LIMIT:  # a burst of more slots than one list holds: go on from it
+            more = slots(cron, timezone, found[-1], until)
+            if not more:
+                break
+            found = more
+        if found:
+            return found[-1]
+        if start <= after:
+            return None
+        window *= 2
 
 
 def _fire_times(cron: str, timezone: str, after: float) -> Iterator[float]:

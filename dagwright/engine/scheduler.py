@@ -2,10 +2,28 @@
 
 Each tick the scheduler that holds the lease (``store/schedules.py``) first starts firings
 that were recorded but never started (it crashed in between), then, for every schedule, works
-out the slots due since the last one it dealt with, applies the catch-up policy (``none``: only
-a slot due just now; ``latest``: the newest missed slot; ``all``: every one, oldest first) and
-the concurrency policy (``allow``; ``forbid``: skip while its previous run still runs;
+out the slots due since the last one it dealt with, applies the catch-up policy and the
+concurrency policy (``allow``; ``forbid``: skip while its previous run still runs;
 ``replace``: stop that run first), records each firing and only then starts its run.
+
+Catch-up: a slot due after the previous tick began (less the grace) is on time, as is, on the
+first tick, the newest slot if due within the grace; the others were missed while no scheduler
+ran. ``none``
+fires the on-time slots only; ``latest`` those, or else the newest missed one; ``all`` every
+slot, oldest first, ``CATCHUP_BATCH`` a tick. When several slots fire in one tick under
+``replace`` only the newest starts (each would stop the one before at once); the older ones
+are recorded ``skipped``.
+
+Starting a firing: the scheduler renews its lease, claims the firing (``recorded`` to
+``starting``, a compare-and-set naming it), starts the run, records its pid (``started``) and
+renews the lease again; it renews after stopping a run too, and ends its tick when another
+scheduler took the lease meanwhile. So of two schedulers that both believe they are active
+(one's tick outlasted its lease) only one starts a firing. A firing left ``starting`` (its
+scheduler died between claim and launch) is started again by the lease holder when no run row
+of it exists and the claimer is gone: its holder name (``host:pid:suffix``) is on this host
+and that pid has exited. A claimer on another host, or with a name not of that form, counts
+as gone once its lease lapsed; keep the schedulers of one store on one host for a launch that
+hangs longer than the lease to stay single.
 
 Runs are ``dagwright run`` processes with the slot's run id (``<schedule>-<UTC stamp>``), so a
 pipeline that crashes or hangs cannot take the scheduler with it and ``replace`` can stop one.
@@ -14,34 +32,35 @@ Time and processes come through a ``Clock`` and a ``Launcher``, which tests repl
 
 from __future__ import annotations
 
-import json
 import os
-import signal
+import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from dagwright.engine import cron
+from dagwright.engine.launcher import Launcher, ProcessLauncher
+from dagwright.errors import ValidationError
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import (
     RECORDED,
     REPLACED,
     SKIPPED,
     STARTED,
+    STARTING,
     Firing,
     Schedule,
     ScheduleBook,
 )
 
 LEASE = 30.0  # seconds a scheduler's claim lasts without renewal
-STOP_WAIT = 10.0  # seconds a replaced run gets to stop before it is killed
+CATCHUP_BATCH = 100  # slots of one schedule fired in one tick at most; the rest go next tick
 
 
 class Clock(Protocol):
@@ -58,77 +77,27 @@ class SystemClock:
         stop.wait(seconds)
 
 
-class Launcher(Protocol):
-    """Starts and stops the runs of schedules."""
-
-    def start(self, schedule: Schedule, run_id: str) -> int:
-        """Start the run; return its process id."""
-        ...
-
-    def alive(self, pid: int) -> bool: ...
-
-    def stop(self, pid: int) -> None: ...
+def default_holder() -> str:
+    """``host:pid:suffix``: the suffix tells apart schedulers whose pid is reused."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class ProcessLauncher:
-    """Runs each firing as ``python -m dagwright.cli run IR --run-id ID`` in the store folder.
+def holder_alive(holder: str) -> bool:
+    """Whether the scheduler named ``holder`` may still run, as far as this host can tell.
 
-    Its output goes to ``<root>/schedules/logs/<run_id>.log``.
+    Only a ``host:pid:suffix`` name of this host can be told alive: its pid still exists.
     """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.children: dict[int, subprocess.Popen[bytes]] = {}
-
-    def start(self, schedule: Schedule, run_id: str) -> int:
-        folder = self.root / "schedules"
-        (folder / "logs").mkdir(parents=True, exist_ok=True)
-        ir_file = folder / f"{schedule.name}.json"
-        tmp = ir_file.with_suffix(".json.tmp")
-        tmp.write_text(schedule.ir, encoding="utf-8")
-        os.replace(tmp, ir_file)
-        command = [sys.executable, "-m", "dagwright.cli", "run", str(ir_file)]
-        command += ["--run-id", run_id, "--quiet"]
-        for key, value in schedule.params.items():
-            # -p text is read by the parameter's type: a str as it is, anything else as JSON
-            text = value if isinstance(value, str) else json.dumps(value)
-            command += ["-p", f"{key}={text}"]
-        env = {**os.environ, "DAGWRIGHT_HOME": str(self.root)}
-        with open(folder / "logs" / f"{run_id}.log", "ab") as log:
-            child = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-            )
-        self.children[child.pid] = child
-        return child.pid
-
-    def alive(self, pid: int) -> bool:
-        child = self.children.get(pid)
-        if child is not None:  # our own child: reap it, or it stays a zombie that looks alive
-            return child.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
         return True
-
-    def stop(self, pid: int) -> None:
-        """SIGTERM to the run's process group, SIGKILL after ``STOP_WAIT`` seconds."""
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + STOP_WAIT
-        while self.alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if self.alive(pid):
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                return
-            if pid in self.children:
-                self.children[pid].wait()
+    return True
 
 
 @dataclass
@@ -138,19 +107,26 @@ class Event:
     schedule: str
     slot: float
     run_id: str
-    action: str  # started, skipped, replaced, missed, recovered
+    action: str  # started, skipped, replaced, missed, recovered, error
     detail: str = ""
 
     def line(self) -> str:
-        when = datetime.fromtimestamp(self.slot, timezone.utc).isoformat().replace("+00:00", "Z")
-        text = f"{self.action} {self.schedule} slot {when}"
+        text = f"{self.action} {self.schedule} slot {_utc(self.slot)}"
         if self.run_id:
             text += f" run {self.run_id}"
         return text + (f" ({self.detail})" if self.detail else "")
 
 
+def _utc(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def run_id_for(name: str, slot: float) -> str:
     return f"{name}-{datetime.fromtimestamp(slot, timezone.utc):%Y%m%d-%H%M%S}"
+
+
+class _LeaseLost(Exception):
+    """Another scheduler took the lease while this one worked: this one ends its tick."""
 
 
 class Scheduler:
@@ -160,10 +136,10 @@ class Scheduler:
         root: The store folder (its ``runs.db`` holds the schedules).
         clock: Where time comes from.
         launcher: What starts and stops runs (default: ``ProcessLauncher``).
-        holder: This scheduler's name in the lease (default: host and process id).
-        lease: Seconds the lease lasts without renewal.
-        grace: With catch-up ``none``, how late a slot may still fire (default: two ticks,
-            at least 5 s).
+        holder: This scheduler's name in the lease (default: ``host:pid:random suffix``).
+        lease: Seconds the lease lasts without renewal; keep ``interval`` well below it.
+        grace: How late a slot may be on the first tick and still be on time (default: two
+            ticks, at least 5 s); later ticks also count slots due since the previous began.
         interval: Seconds between ticks.
     """
 
@@ -181,28 +157,41 @@ class Scheduler:
         self.root = Path(root)
         self.clock = clock or SystemClock()
         self.launcher = launcher or ProcessLauncher(self.root)
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder or default_holder()
         self.lease = lease
         self.interval = interval
         self.grace = grace if grace is not None else max(2 * interval, 5.0)
         self.db = RunDatabase(self.root / "runs.db")
         self.book = ScheduleBook(self.db)
+        self._previous: float | None = None  # when the previous tick with the lease began
 
     def close(self) -> None:
         self.book.release(self.holder)
         self.db.close()
 
     def tick(self) -> list[Event]:
-        """One round: renew the lease, start recorded firings, fire due slots."""
+        """One round: renew the lease, start recorded firings, fire due slots.
+
+        A schedule whose work fails (a cron that never fires, a launch that fails) gives an
+        ``error`` event; the other schedules go on.
+        """
         now = self.clock.now()
         if not self.book.acquire(self.holder, now, self.lease):
+            self._previous = None  # slots due meanwhile were another scheduler's to fire
             return []
-        events = self._recover()
-        for schedule in self.book.all():
-            if schedule.paused:
-                self.book.move_past(schedule.name, now)  # slots passed while paused are missed
-                continue
-            events += self._fire_due(schedule, now)
+        previous, self._previous = self._previous, now
+        # None on the first tick: then only the newest slot, if due within the grace, is on time
+        cutoff = None if previous is None else previous - self.grace
+        events: list[Event] = []
+        try:
+            self.launcher.reap()
+            events += self._recover()
+            for schedule in self.book.all():
+                events += self._isolated(
+                    schedule.name, now, partial(self._fire_due, schedule, now, cutoff)
+                )
+        except _LeaseLost:
+            self._previous = None
         return events
 
     def serve(self, stop: threading.Event, echo: Callable[[str], None] | None = None) -> None:
@@ -216,66 +205,134 @@ class Scheduler:
         finally:
             self.close()
 
+    def _isolated(self, name: str, slot: float, work: Callable[[], list[Event]]) -> list[Event]:
+        try:
+            return work()
+        except _LeaseLost:
+            raise
+        except Exception as exc:  # one schedule's failure must not end the daemon
+            return [Event(name, slot, "", "error", f"{type(exc).__name__}: {exc}")]
+
+    def _renew(self) -> None:
+        if not self.book.acquire(self.holder, self.clock.now(), self.lease):
+            raise _LeaseLost
+
     def _recover(self) -> list[Event]:
-        events = []
-        for firing in self.book.firings(status=RECORDED):
-            if self.book.run_status(firing.run_id) is not None:  # it did start
-                self.book.mark(firing.schedule, firing.slot, STARTED)
-                continue
-            try:
-                schedule = self.book.get(firing.schedule)
-            except ValueError:  # removed since: nothing to start
-                continue
-            pid = self.launcher.start(schedule, firing.run_id)
-            self.book.mark(firing.schedule, firing.slot, STARTED, pid)
-            events.append(Event(firing.schedule, firing.slot, firing.run_id, "recovered"))
+        stale = [
+            f
+            for f in self.book.firings(status=STARTING)
+            if f.holder == self.holder or not holder_alive(f.holder or "")
+        ]
+        events: list[Event] = []
+        for firing in self.book.firings(status=RECORDED) + stale:
+            events += self._isolated(firing.schedule, firing.slot, partial(self._restart, firing))
         return events
 
-    def _fire_due(self, schedule: Schedule, now: float) -> list[Event]:
-        due = cron.slots(schedule.cron, schedule.timezone, schedule.considered, now)
-        if not due:
+    def _restart(self, firing: Firing) -> list[Event]:
+        if self.book.run_status(firing.run_id) is not None:  # it did start
+            pid = self.launcher.find(firing.run_id)
+            self.book.mark(firing.schedule, firing.slot, STARTED, pid)
             return []
+        try:
+            schedule = self.book.get(firing.schedule)
+        except ValidationError:  # removed since: nothing to start
+            reason = "schedule removed before its run started"
+            self.book.mark(firing.schedule, firing.slot, SKIPPED, reason=reason)
+            return [Event(firing.schedule, firing.slot, firing.run_id, "skipped", reason)]
+        if self._launch(schedule, firing, firing.run_id) is None:
+            return []  # another scheduler claimed it first
+        return [Event(firing.schedule, firing.slot, firing.run_id, "recovered")]
+
+    def _launch(self, schedule: Schedule, firing: Firing, run_id: str) -> int | None:
+        """Claim the firing and start its run; None when another scheduler claimed it."""
+        self._renew()
+        if not self.book.claim(schedule.name, firing.slot, self.holder, firing):
+            return None
+        try:
+            pid = self.launcher.start(schedule, run_id)
+        except BaseException:
+            self.book.unclaim(schedule.name, firing.slot, self.holder)
+            raise
+        self.book.mark(schedule.name, firing.slot, STARTED, pid)
+        self._renew()
+        return pid
+
+    def _fire_due(self, schedule: Schedule, now: float, cutoff: float | None) -> list[Event]:
+        name, expr, tz, considered = (
+            schedule.name,
+            schedule.cron,
+            schedule.timezone,
+            schedule.considered,
+        )
+        if schedule.paused:
+            self.book.move_past(name, now)  # slots passed while paused are missed
+            return []
+        missed: float | None = None
         if schedule.catchup == "all":
-            fire = due
-        elif schedule.catchup == "latest" or now - due[-1] <= self.grace:
-            fire = due[-1:]
+            fire = cron.slots(expr, tz, considered, now, limit=CATCHUP_BATCH)
+            last = fire[-1] if fire else None
         else:
-            fire = []
-        events = [
-            Event(schedule.name, slot, "", "missed", f"catch-up {schedule.catchup}")
-            for slot in due[: len(due) - len(fire)][-1:]  # the newest missed slot stands for all
-        ]
+            last = cron.last_slot(expr, tz, considered, now)
+            if last is None:
+                return []
+            if cutoff is None:
+                fire = [last] if now - last <= self.grace else []
+            else:
+                fire = cron.slots(expr, tz, max(considered, cutoff), now)[-CATCHUP_BATCH:]
+            if not fire and schedule.catchup == "latest":
+                fire = [last]
+            # slots are whole seconds: none lies between fire[0] - 1 and fire[0]
+            missed = cron.last_slot(expr, tz, considered, fire[0] - 1 if fire else now)
+        if last is None:
+            return []
+        events = []
+        if missed is not None:  # the newest missed slot stands for all
+            events.append(Event(name, missed, "", "missed", f"catch-up {schedule.catchup}"))
+        if schedule.concurrency == "replace" and len(fire) > 1:
+            reason = f"replace: slot {_utc(fire[-1])} is due too"
+            for slot in fire[:-1]:
+                run_id = run_id_for(name, slot)
+                if self.book.record(name, slot, run_id, SKIPPED, now, reason):
+                    events.append(Event(name, slot, run_id, "skipped", reason))
+            fire = fire[-1:]
         for slot in fire:
             event = self._fire(schedule, slot, now)
             if event is not None:
                 events.append(event)
-        self.book.move_past(schedule.name, due[-1])
+        self.book.move_past(name, last)
         return events
 
     def _fire(self, schedule: Schedule, slot: float, now: float) -> Event | None:
         run_id = run_id_for(schedule.name, slot)
-        active = [f for f in self.book.firings(schedule.name, STARTED) if self._running(f)]
+        active = self._active(schedule.name)
         if active and schedule.concurrency == "forbid":
             reason = f"forbid: run {active[-1].run_id} still running"
             if self.book.record(schedule.name, slot, run_id, SKIPPED, now, reason):
                 return Event(schedule.name, slot, run_id, "skipped", reason)
             return None
         if not self.book.record(schedule.name, slot, run_id, RECORDED, now):
-            return None  # another scheduler recorded this slot
+            return None  # another scheduler recorded this slot, or it was paused or removed
         detail = ""
         if active and schedule.concurrency == "replace":
             for firing in active:
                 if firing.pid is not None:
-                    self.launcher.stop(firing.pid)
+                    self.launcher.stop(firing.pid, firing.run_id)
                 self.book.mark(firing.schedule, firing.slot, REPLACED)
                 self.book.mark_run_stopped(firing.run_id, self.clock.now())
+                self._renew()  # a stop can take STOP_WAIT seconds
             detail = "replaced " + ", ".join(f.run_id for f in active)
-        pid = self.launcher.start(schedule, run_id)
-        self.book.mark(schedule.name, slot, STARTED, pid)
+        recorded = Firing(schedule.name, slot, run_id, RECORDED, None, None, now)
+        if self._launch(schedule, recorded, run_id) is None:
+            return None
         return Event(schedule.name, slot, run_id, "started", detail)
 
-    def _running(self, firing: Firing) -> bool:
-        status = self.book.run_status(firing.run_id)
-        if status is not None and status != "running":
-            return False
-        return firing.pid is not None and self.launcher.alive(firing.pid)
+    def _active(self, name: str) -> list[Firing]:
+        """The schedule's runs still running; those seen ended are marked so, once."""
+        active: list[Firing] = []
+        ended: list[Firing] = []
+        for firing in self.book.active(name):
+            alive = firing.pid is not None and self.launcher.alive(firing.pid, firing.run_id)
+            (active if alive else ended).append(firing)
+        if ended:
+            self.book.mark_ended(ended)
+        return active

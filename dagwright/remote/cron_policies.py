@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dagwright.engine.cron import CATCHUP, CONCURRENCY, zone
+from dagwright.engine.cron import check_policies, zone
 from dagwright.errors import ValidationError
 
 # robfig/cron gives up looking for a fire time five years ahead, so no two fire times Argo
@@ -60,7 +60,7 @@ def kfp_policy(
     Raises:
         ValidationError: naming ``--concurrency``, ``--catchup`` or ``--timezone``.
     """
-    _known(concurrency, catchup)
+    check_policies(concurrency, catchup)
     if concurrency == "replace":
         raise ValidationError(
             "KFP never stops a running run for a new one: it has no 'replace'",
@@ -101,7 +101,7 @@ def argo_policy(
     Raises:
         ValidationError: naming ``--concurrency``, ``--catchup``, ``--timezone`` or ``--cron``.
     """
-    _known(concurrency, catchup)
+    check_policies(concurrency, catchup)
     if catchup == "all":
         raise ValidationError(
             "Argo starts at most one missed slot of a CronWorkflow (the newest): it cannot "
@@ -118,17 +118,6 @@ def argo_policy(
         "starting_deadline_seconds": LATEST_DEADLINE if catchup == "latest" else 0,
         "timezone": name,
     }
-
-
-def _known(concurrency: str, catchup: str) -> None:
-    for flag, value, allowed in (
-        ("--concurrency", concurrency, CONCURRENCY),
-        ("--catchup", catchup, CATCHUP),
-    ):
-        if value not in allowed:
-            raise ValidationError(
-                f"'{value}' is not a policy", field=flag, fix=f"use one of {', '.join(allowed)}"
-            )
 
 
 def _argo_cron(cron: str) -> None:

@@ -4,7 +4,9 @@ A firing is recorded (``INSERT`` of its schedule and slot, the primary key) in t
 transaction that moves the schedule past that slot, before its run starts. So a scheduler that
 crashes after the commit finds the firing on restart and starts it; one that crashes before
 it fires the slot again; and of two schedulers on one database only one can insert a slot.
-A lease row says which scheduler is active; the others wait until it lapses.
+Before its run starts a firing is claimed (``recorded`` to ``starting``, a compare-and-set
+that names the claiming scheduler), so of two schedulers that both see it recorded only one
+starts it. A lease row says which scheduler is active; the others wait until it lapses.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ CREATE TABLE IF NOT EXISTS firings (
     reason TEXT,
     pid INTEGER,
     recorded REAL NOT NULL,
+    holder TEXT,
     PRIMARY KEY (schedule, slot)
 );
+CREATE INDEX IF NOT EXISTS firings_by_status ON firings (status, schedule);
 CREATE TABLE IF NOT EXISTS scheduler_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     holder TEXT NOT NULL,
@@ -49,9 +53,11 @@ CREATE TABLE IF NOT EXISTS scheduler_lease (
 );
 """
 
-# firing statuses: recorded and not yet started; started (a process runs it); skipped by the
-# concurrency policy; the run it started was stopped by a newer one (concurrency "replace")
-RECORDED, STARTED, SKIPPED, REPLACED = "recorded", "started", "skipped", "replaced"
+# firing statuses: recorded and not yet started; claimed by a scheduler that is starting its
+# run; started (a process runs it); its run was seen finished; skipped by the concurrency policy
+# (or its schedule was removed); the run it started was stopped by a newer one ("replace")
+RECORDED, STARTING, STARTED, ENDED = "recorded", "starting", "started", "ended"
+SKIPPED, REPLACED = "skipped", "replaced"
 
 
 @dataclass
@@ -98,6 +104,7 @@ class Firing:
     reason: str | None
     pid: int | None
     recorded: float
+    holder: str | None = None  # the scheduler that claimed it (status starting and later)
 
 
 class ScheduleBook:
@@ -106,6 +113,9 @@ class ScheduleBook:
     def __init__(self, db: RunDatabase) -> None:
         self.db = db
         with db.transaction():
+            columns = {r["name"] for r in db.db.execute("PRAGMA table_info(firings)")}
+            if columns and "holder" not in columns:  # a database from before claims
+                db.db.execute("ALTER TABLE firings ADD COLUMN holder TEXT")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.db.execute(statement)
@@ -156,11 +166,22 @@ class ScheduleBook:
         rows = self.db.db.execute("SELECT * FROM schedules ORDER BY name").fetchall()
         return [_schedule(r) for r in rows]
 
-    def set_paused(self, name: str, paused: bool) -> None:
+    def set_paused(self, name: str, paused: bool, now: float) -> None:
+        """Pause or resume ``name``; resuming counts the slots up to ``now`` as missed.
+
+        Args:
+            name: The schedule.
+            paused: True to pause, False to resume.
+            now: The current time (epoch seconds): a resumed schedule fires only later slots,
+                whether or not a scheduler ran while it was paused.
+        """
         self.get(name)  # a clear error for an unknown name
         with self.db.transaction():
             self.db.db.execute(
-                "UPDATE schedules SET paused = ? WHERE name = ?", (int(paused), name)
+                "UPDATE schedules SET paused = ?, "
+                "considered = CASE WHEN ? THEN considered ELSE MAX(considered, ?) END "
+                "WHERE name = ?",
+                (int(paused), int(paused), now, name),
             )
 
     def move_past(self, name: str, considered: float) -> None:
@@ -185,13 +206,15 @@ class ScheduleBook:
         """Record a slot's firing and move the schedule past it, atomically.
 
         Returns:
-            False when the slot was recorded already (by another scheduler): nothing changes.
+            False when the slot was recorded already (by another scheduler), or the schedule
+            was removed or paused since the scheduler read it: nothing changes.
         """
         with self.db.transaction():
             done = self.db.db.execute(
                 "INSERT OR IGNORE INTO firings (schedule, slot, run_id, status, reason, recorded)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (name, slot, run_id, status, reason or None, now),
+                " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM schedules WHERE name = ? AND paused = 0)",
+                (name, slot, run_id, status, reason or None, now, name),
             ).rowcount
             if done:
                 self.db.db.execute(
@@ -200,12 +223,56 @@ class ScheduleBook:
                 )
         return bool(done)
 
-    def mark(self, name: str, slot: float, status: str, pid: int | None = None) -> None:
+    def mark(
+        self, name: str, slot: float, status: str, pid: int | None = None, reason: str = ""
+    ) -> None:
         with self.db.transaction():
             self.db.db.execute(
-                "UPDATE firings SET status = ?, pid = COALESCE(?, pid) "
-                "WHERE schedule = ? AND slot = ?",
-                (status, pid, name, slot),
+                "UPDATE firings SET status = ?, pid = COALESCE(?, pid), "
+                "reason = COALESCE(?, reason) WHERE schedule = ? AND slot = ?",
+                (status, pid, reason or None, name, slot),
+            )
+
+    def claim(self, name: str, slot: float, holder: str, seen: Firing) -> bool:
+        """Move a firing to ``starting`` for ``holder`` if it is still as ``seen`` (status and
+        claimer): a compare-and-set, so of two schedulers only one claims it.
+
+        Returns:
+            Whether this call claimed it: only then may ``holder`` start its run.
+        """
+        with self.db.transaction():
+            done = self.db.db.execute(
+                "UPDATE firings SET status = ?, holder = ? "
+                "WHERE schedule = ? AND slot = ? AND status = ? AND holder IS ?",
+                (STARTING, holder, name, slot, seen.status, seen.holder),
+            ).rowcount
+        return bool(done)
+
+    def unclaim(self, name: str, slot: float, holder: str) -> None:
+        """Give a claimed firing back (its launch failed): the next tick tries it again."""
+        with self.db.transaction():
+            self.db.db.execute(
+                "UPDATE firings SET status = ?, holder = NULL "
+                "WHERE schedule = ? AND slot = ? AND status = ? AND holder = ?",
+                (RECORDED, name, slot, STARTING, holder),
+            )
+
+    def active(self, name: str) -> list[Firing]:
+        """The schedule's started firings whose run has not recorded an end (or no row yet)."""
+        rows = self.db.db.execute(
+            "SELECT f.* FROM firings f LEFT JOIN runs r ON r.run_id = f.run_id "
+            "WHERE f.status = ? AND f.schedule = ? AND (r.status IS NULL OR r.status = 'running') "
+            "ORDER BY f.slot",
+            (STARTED, name),
+        ).fetchall()
+        return [Firing(**dict(r)) for r in rows]
+
+    def mark_ended(self, firings: list[Firing]) -> None:
+        """Started firings whose run was seen finished: later ticks look at them no more."""
+        with self.db.transaction():
+            self.db.db.executemany(
+                "UPDATE firings SET status = ? WHERE schedule = ? AND slot = ? AND status = ?",
+                [(ENDED, f.schedule, f.slot, STARTED) for f in firings],
             )
 
     def firings(self, name: str | None = None, status: str | None = None) -> list[Firing]:

@@ -188,6 +188,16 @@ def test_the_local_policies_become_argos_own(argo_server: ArgoServer) -> None:
     assert spec["startingDeadlineSeconds"] >= 366 * 24 * 3600
 
 
+def test_a_catchup_alone_keeps_the_local_concurrency_default(argo_server: ArgoServer) -> None:
+    """Given only --catchup, Argo gets 'allow' for the concurrency, as a local schedule would:
+    the same schedule means the same on both."""
+    out = dagwright("schedule", "add", NIGHTLY + ":nightly", *at(argo_server), "--catchup", "none")
+    assert out.exit_code == 0, out.output
+    (body,) = bodies(argo_server, "CreateCronWorkflow")
+    spec = body["cronWorkflow"]["spec"]
+    assert (spec["concurrencyPolicy"], spec.get("startingDeadlineSeconds", 0)) == ("Allow", 0)
+
+
 def test_catchup_all_is_refused_for_argo(argo_server: ArgoServer) -> None:
     out = dagwright("schedule", "add", NIGHTLY + ":nightly", *at(argo_server), "--catchup", "all")
     assert out.exit_code == 2, out.output

@@ -1,0 +1,96 @@
+"""``dagwright scheduler``: the foreground daemon that fires the store's local schedules, and
+how it reports what it does.
+
+It exits 0 on SIGTERM and 130 on Ctrl-C, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from dagwright.cli_common import reported
+from dagwright.engine.scheduler import LEASE, Event, Scheduler
+from dagwright.errors import ValidationError
+
+EXIT_INTERRUPTED = 130
+
+ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
+
+
+@click.command()
+@ROOT
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help=f"Seconds between looks at the schedules (at most a third of the {LEASE:g} s lease).",
+)
+def scheduler(root: Path | None, interval: float) -> None:
+    """Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.
+
+    One scheduler per store is active: another started on the same store waits (standby)
+    until the active one's lease lapses. Runs already started go on when it stops.
+    """
+    from dagwright.store.local import LocalStore
+
+    stopped = threading.Event()
+    received: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        stopped.set()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with reported():
+            if interval > LEASE / 3:
+                # the lease is renewed each tick: ticks further apart let it lapse in between
+                raise ValidationError(
+                    f"--interval {interval:g} is more than a third of the scheduler's lease "
+                    f"({LEASE:g} s)",
+                    field="--interval",
+                    fix=f"pass --interval {LEASE / 3:g} or less (default 1)",
+                )
+            daemon = _Reporting(LocalStore(root).root, interval=interval)
+            click.echo(
+                f"scheduler {daemon.holder} on store {daemon.root} (every {interval:g}s); "
+                "SIGTERM or Ctrl-C stops it"
+            )
+            daemon.serve(stopped, echo=click.echo)
+        released = "; lease released" if daemon.active else ""
+        click.echo(f"scheduler {daemon.holder} stopped{released}")
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
+
+
+class _Reporting(Scheduler):
+    """A Scheduler that says when it becomes active or goes on standby."""
+
+    active: bool | None = None
+
+    def tick(self) -> list[Event]:
+        events = super().tick()
+        holder = self.book.holder(self.clock.now())
+        active = holder == self.holder
+        if active != self.active:
+            self.active = active
+            click.echo(
+                f"active: {self.holder} holds the lease"
+                if active
+                else f"standby: scheduler {holder} holds the lease; waiting for it to lapse"
+            )
+        return events
