@@ -30,12 +30,14 @@ class RuntimeConfig:
         provides: Parameter names the runtime hands to the function (``spark``, ``client``):
             they are not pipeline inputs.
         serves: The step deploys a service and outputs its URL instead of returning a value.
+        separate_process: The function runs in another process than the engine.
     """
 
     kind: ClassVar[str] = ""
     implementation: ClassVar[str] = ""
     provides: ClassVar[tuple[str, ...]] = ()
     serves: ClassVar[bool] = False
+    separate_process: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -49,7 +51,7 @@ class RuntimeConfig:
         """Whether the step's function runs in another process than the engine (so it cannot
         see a ``memory://`` store); ``injected`` names what the function takes from the runtime.
         """
-        return False
+        return self.separate_process
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,8 @@ class Process(RuntimeConfig):
 
     kind: ClassVar[str] = "process"
     implementation: ClassVar[str] = "dagwright.runtimes.process:ProcessRuntime"
+    separate_process: ClassVar[bool] = True
     python: str | None = None
-
-    def runs_apart(self, injected: Sequence[str]) -> bool:
-        return True
 
 
 def config_class(kind: str) -> type[RuntimeConfig]:

@@ -92,6 +92,7 @@ class Job(RuntimeConfig):
 
     kind: ClassVar[str] = "job"
     implementation: ClassVar[str] = "dagwright.runtimes.job:JobRuntime"
+    separate_process: ClassVar[bool] = True
     image: str | None = None
     cpu: str | None = None
     memory: str | None = None
@@ -102,9 +103,6 @@ class Job(RuntimeConfig):
     service_account: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
-
-    def runs_apart(self, injected: Sequence[str]) -> bool:
-        return True
 
     def __post_init__(self) -> None:
         if self.image is not None and (not isinstance(self.image, str) or not self.image):
@@ -283,12 +281,10 @@ class Horovod(RuntimeConfig):
 
     kind: ClassVar[str] = "horovod"
     implementation: ClassVar[str] = "dagwright.runtimes.horovod:HorovodRuntime"
+    separate_process: ClassVar[bool] = True
     np: int = 2
     slots_per_worker: int = 1
     backend: str = "gloo"
-
-    def runs_apart(self, injected: Sequence[str]) -> bool:
-        return True
 
     def __post_init__(self) -> None:
         _count("horovod", "np", self.np)

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A step that becomes a custom resource runs apart from the target's data passing: its pods
+# take parameters only and hand nothing back. Both targets refuse more with this fix.
+PARAMETERS_ONLY_FIX = "pass data locations as str parameters, or use runtime=Job()"
+
 # A resource's manifest cannot name the resource itself: each target names the resource when it
 # creates it (Argo's generateName, the KFP launcher's suffix). Where a manifest must point at
 # its own resource's pods (a Service selector, and the label it selects), a runtime writes

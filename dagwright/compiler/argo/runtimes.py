@@ -23,7 +23,7 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.runtimes import Fragments, PodStep, runtime_for
-from dagwright.runtimes.fragments import fill_instance
+from dagwright.runtimes.fragments import PARAMETERS_ONLY_FIX, fill_instance
 
 # pod fields that an Argo template carries itself (the rest go into podSpecPatch)
 TEMPLATE_POD_FIELDS = {
@@ -41,7 +41,6 @@ TEMPLATE_POD_FIELDS = {
 # a created resource's name: generateName adds 5 characters; 40 in all leaves room for the
 # names operators derive from it (``<name>-launcher``, ``<name>-worker-12``, ``<name>-driver``)
 PREFIX_LENGTH = 34
-FIX_RESOURCE = "pass data locations as str parameters, or use runtime=Job()"
 
 
 def fragments_for(spec: ComponentSpec, pod: PodStep) -> Fragments:
@@ -132,7 +131,7 @@ def check_resource_step(spec: ComponentSpec, kind: str, tasks: list[str]) -> Non
             f"cannot hand {what} back to the workflow",
             task=task,
             field=f"output {out.name}",
-            fix=FIX_RESOURCE,
+            fix=PARAMETERS_ONLY_FIX,
         )
     for inp in spec.inputs:
         if inp.artifact:
@@ -141,7 +140,7 @@ def check_resource_step(spec: ComponentSpec, kind: str, tasks: list[str]) -> Non
                 f"cannot receive the artifact input '{inp.name}'",
                 task=task,
                 field=f"input {inp.name}",
-                fix=FIX_RESOURCE,
+                fix=PARAMETERS_ONLY_FIX,
             )
 
 

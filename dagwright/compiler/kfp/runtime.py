@@ -27,6 +27,7 @@ from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, runtime_for
 from dagwright.runtimes import launcher as ln
 from dagwright.runtimes.conditions import parse_condition
+from dagwright.runtimes.fragments import PARAMETERS_ONLY_FIX
 
 Fail = Callable[..., ValidationError]
 _GPU = "nvidia.com/gpu"
@@ -267,7 +268,7 @@ def launcher(
 
 
 def _parameters_only(spec: ComponentSpec, fail: Fail) -> None:
-    fix = "pass data locations as str parameters, or use runtime=Job()"
+    fix = PARAMETERS_ONLY_FIX
     for inp in spec.inputs:
         if inp.artifact:
             raise _refused(
