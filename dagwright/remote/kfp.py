@@ -9,7 +9,7 @@ before anything is sent (cron, package, arguments) is in ``kfp_checks``; what co
 
 No KFP backend can run where dagwright is tested: the tests talk to a local HTTP stand-in
 that checks every request against the upstream KFP v2beta1 swagger
-(``shared/schemas/kfp-api-v2beta1.swagger.json``) and answers per its response schemas.
+(``tests/schemas/kfp-api-v2beta1.swagger.json.gz``) and answers per its response schemas.
 """
 
 from __future__ import annotations
