@@ -12,6 +12,7 @@ still run); ``keep_going`` lets independent branches finish.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections import deque
@@ -28,6 +29,7 @@ from dagwright.engine.result import (
     BAD,
     CANCELLED,
     FAILED,
+    INTERRUPTED,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
@@ -146,10 +148,53 @@ class LocalEngine:
         try:
             self._schedule()
             return self._result(arguments)
+        except BaseException as exc:
+            self._abandon(exc, arguments)
+            raise
         finally:
             if session is None:
                 self.session.close()
             self.db.close()
+
+    def _abandon(self, exc: BaseException, arguments: dict[str, Any]) -> None:
+        """The run ends early: Ctrl-C or SIGTERM (``interrupted``), or a fault of the engine
+        itself (``failed``). Record why, and the steps that were running, so that no run stays
+        ``running`` and ``resume`` continues it."""
+        from dagwright.engine import interrupt
+
+        if isinstance(exc, KeyboardInterrupt):
+            status, reason = INTERRUPTED, interrupt.reason(exc)
+        else:
+            status, reason = FAILED, f"the engine failed: {type(exc).__name__}: {exc}"
+        exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
+        now = time.time()
+        try:
+            for job in self.running.values():
+                record = job.record
+                record.status, record.error, record.ended = INTERRUPTED, reason, now
+                record.duration = now - (record.started or now)
+                self.records.append(record)
+                self.dirty.append(record)
+            self._flush()
+            self.db.stop_run(self.run_id, status, reason)
+            if self.observer:
+                self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
+                self.observer.run_finished(
+                    RunResult(
+                        self.run_id,
+                        self.ir.name,
+                        status,
+                        {},
+                        self.records,
+                        self.store.run_uri(self.run_id),
+                        dict(arguments),
+                        reason=reason,
+                    )
+                )
+        except Exception:  # recording must not hide why the run stopped
+            logging.getLogger("dagwright").warning(
+                "could not record the end of run %s", self.run_id, exc_info=True
+            )
 
     def _schedule(self) -> None:
         self._enter(None, (), {}, None, None)
@@ -158,17 +203,22 @@ class LocalEngine:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
-                while self.runnable and len(self.running) < self.parallelism:
+                starting: list[_Job] = []
+                while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     job = self.runnable.popleft()
                     if self.stopping and job.task not in self.plan.exit_tasks:
                         self._cancel(job)  # queued before the failure, not started yet
                         continue
                     job.record.started, job.record.status = time.time(), RUNNING
                     self.dirty.append(job.record)
+                    starting.append(job)
+                # written before the steps start: if one takes the process down (a segfault),
+                # the database still says which steps were running
+                self._flush()
+                for job in starting:
                     if self.observer:
                         self.observer.step_started(job.record)
                     self.running[pool.submit(_attempts, job.step, self.session)] = job
-                self._flush()
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for future in done:
