@@ -389,13 +389,17 @@ class LocalEngine:
         """Fill ``record`` from a resumed run or the cache instead of running the step."""
         spec = step.component
         earlier = self.reuse.get((record.task, record.iteration))
-        outcome = restore(spec, earlier) if earlier is not None else None
+        outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
+        if why:
+            record.note = f"not reused: {why}"
         if outcome is not None:
             record.reused = True
         elif self.cache if self.cache is not None else spec.cache:
             record.cache_key = cache_key(step)
             stored = self.db.cached(record.cache_key)
-            outcome = restore(spec, json.loads(stored)) if stored else None
+            outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
+            if why:
+                record.note = f"cache entry invalid: {why}"
             record.cached = outcome is not None
         if outcome is None:
             return False
