@@ -86,8 +86,12 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
 def _stoppable(quiet: bool) -> Iterator[None]:
     """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
     exits 128 + the signal's number (130, 143) with the command that continues the run."""
+    import faulthandler
+
     from dagwright.engine import interrupt
 
+    if not faulthandler.is_enabled():  # a crash in a step's C code shows the Python frames
+        faulthandler.enable()
     try:
         with interrupt.on_sigterm():
             yield

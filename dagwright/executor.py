@@ -302,10 +302,9 @@ def _check_written(spec: ComponentSpec, name: str, artifact: Artifact) -> None:
     consumer would otherwise fail later, far from the cause."""
     path = artifact.path
     if os.path.isdir(path) and not os.path.islink(path):
-        with os.scandir(path) as entries:
-            if next(entries, None) is not None:
-                return
-        found = "an empty folder"
+        if any(os.path.isfile(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names):
+            return
+        found = "a folder without files" if os.listdir(path) else "an empty folder"
     elif os.path.lexists(path):
         return
     else:

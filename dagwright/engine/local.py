@@ -221,8 +221,9 @@ class LocalEngine:
                     self.running[pool.submit(_attempts, job.step, self.session)] = job
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self._finish_task(self.running.pop(future), *future.result())
+                    for future in done:  # left in running until recorded, should this fail
+                        self._finish_task(self.running[future], *future.result())
+                        del self.running[future]
         except BaseException:
             # Ctrl-C (KeyboardInterrupt) ends the run now: queued steps are dropped and running
             # ones are not waited for (their threads cannot be stopped)
