@@ -50,8 +50,8 @@ def _plain(value: Any, where: str) -> Any:
         return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
     raise NotJsonValue(
         f"{where} is a {type(value).__module__}.{type(value).__qualname__}, which is not a "
-        "JSON value (str, int, float, bool, None, list, dict): convert it, e.g. a set to a "
-        "sorted list, or pass it as an artifact (Output[Dataset])"
+        "JSON value (str, int, float, bool, None, list, dict): convert it (e.g. a set to a "
+        "sorted list), or pass it in a file, as an artifact"
     )
 
 

@@ -422,6 +422,27 @@ def test_bad_a_value_json_cannot_hold_fails_that_step(
     assert row["status"] == "failed" and row["outputs"] == {}
 
 
+@pytest.mark.parametrize(
+    ("items", "named"),
+    [([{1, 2}], "parameter 'items'[0] is a builtins.set"), ([{2: "b"}], "has the key 2 (int)")],
+    ids=["set", "int-key"],
+)
+def test_bad_a_parameter_json_cannot_hold_is_refused_before_anything_runs(
+    run: Any, store: Path, tmp_path: Path, items: list[Any], named: str
+) -> None:
+    log = tmp_path / "log"
+
+    @pipeline
+    def p(log: str, items: list) -> int:
+        beside(log=log)
+        return uses(x=items).output
+
+    with pytest.raises(dagwright.ValidationError) as refused:
+        run(p, log=str(log), items=items)
+    assert refused.value.field == "items" and named in str(refused.value)
+    assert not log.exists() and not (store / "runs.db").exists()  # nothing ran or was written
+
+
 # bad inputs: outputs never written
 
 
