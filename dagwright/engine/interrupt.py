@@ -32,6 +32,13 @@ def reason(exc: BaseException) -> str:
     return "interrupted by Ctrl-C (SIGINT)"
 
 
+def ending(exc: BaseException) -> tuple[str, str]:
+    """The status and the reason of a run that ``exc`` ended early."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", reason(exc)
+    return "failed", f"the engine failed: {type(exc).__name__}: {exc}"
+
+
 def exit_code(exc: BaseException) -> int:
     return 128 + signal_of(exc)
 

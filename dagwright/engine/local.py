@@ -17,12 +17,12 @@ import secrets
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
+from dagwright.engine.frames import Frame, Job, LoopRun
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
@@ -45,43 +45,6 @@ from dagwright.runtimes import Attempt, Session, runtime_for
 from dagwright.store import LocalStore, RunStore
 
 DEFAULT_PARALLELISM = 64
-
-
-@dataclass(eq=False)
-class Frame:
-    """One instance of a block: the top level, an entered If, or one loop iteration."""
-
-    block: str | None
-    path: Path_
-    items: dict[str, Any]
-    parent: Frame | None
-    node: str | None  # the group node this frame realises in its parent
-    scope: list[str]
-    waiting: dict[str, int]
-    status: dict[str, str] = field(default_factory=dict)
-    open: int = 0
-    bad: bool = False
-
-
-@dataclass(eq=False)
-class LoopRun:
-    """The iterations of one ParallelFor node, started at most ``limit`` at a time."""
-
-    frame: Frame
-    group: str
-    values: list[Any]
-    limit: int
-    started: int = 0
-    running: int = 0
-    bad: bool = False
-
-
-@dataclass
-class _Job:
-    frame: Frame
-    task: str
-    record: StepRecord
-    step: Step
 
 
 class LocalEngine:
@@ -132,8 +95,8 @@ class LocalEngine:
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
         self.ready: deque[tuple[Frame, str]] = deque()
-        self.runnable: deque[_Job] = deque()
-        self.running: dict[Future[tuple[Attempt, int]], _Job] = {}
+        self.runnable: deque[Job] = deque()
+        self.running: dict[Future[tuple[Attempt, int]], Job] = {}
         self.loop_runs: dict[tuple[int, str], LoopRun] = {}
         self.stopping = False
         self.dirty: list[StepRecord] = []
@@ -160,37 +123,23 @@ class LocalEngine:
         """The run ends early: Ctrl-C or SIGTERM (``interrupted``), or a fault of the engine
         itself (``failed``). Record why, and the steps that were running, so that no run stays
         ``running`` and ``resume`` continues it."""
-        from dagwright.engine import interrupt
+        from dagwright.engine.interrupt import ending
 
-        if isinstance(exc, KeyboardInterrupt):
-            status, reason = INTERRUPTED, interrupt.reason(exc)
-        else:
-            status, reason = FAILED, f"the engine failed: {type(exc).__name__}: {exc}"
+        status, reason = ending(exc)
         exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
         now = time.time()
+        for record in (job.record for job in self.running.values()):
+            record.status, record.error, record.ended = INTERRUPTED, reason, now
+            record.duration = now - (record.started or now)
+            self.records.append(record)
         try:
-            for job in self.running.values():
-                record = job.record
-                record.status, record.error, record.ended = INTERRUPTED, reason, now
-                record.duration = now - (record.started or now)
-                self.records.append(record)
-                self.dirty.append(record)
-            self._flush()
-            self.db.stop_run(self.run_id, status, reason)
+            self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
             if self.observer:
                 self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
-                self.observer.run_finished(
-                    RunResult(
-                        self.run_id,
-                        self.ir.name,
-                        status,
-                        {},
-                        self.records,
-                        self.store.run_uri(self.run_id),
-                        dict(arguments),
-                        reason=reason,
-                    )
-                )
+                result = RunResult(self.run_id, self.ir.name, status, {}, self.records)
+                result.artifacts, result.params = self.store.run_uri(self.run_id), arguments
+                result.reason = reason
+                self.observer.run_finished(result)
         except Exception:  # recording must not hide why the run stopped
             logging.getLogger("dagwright").warning(
                 "could not record the end of run %s", self.run_id, exc_info=True
@@ -203,7 +152,7 @@ class LocalEngine:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
-                starting: list[_Job] = []
+                starting: list[Job] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     job = self.runnable.popleft()
                     if self.stopping and job.task not in self.plan.exit_tasks:
@@ -380,7 +329,7 @@ class LocalEngine:
             else:
                 record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
                 if not self._take_finished(record, step):
-                    self.runnable.append(_Job(frame, task, record, step))
+                    self.runnable.append(Job(frame, task, record, step))
                     return
         self._record(record)
         self._stop_if_failing(record.status)
@@ -424,12 +373,12 @@ class LocalEngine:
                 step.parameters[name] = resolved
         return step
 
-    def _cancel(self, job: _Job) -> None:
+    def _cancel(self, job: Job) -> None:
         job.record.status = CANCELLED
         self._record(job.record)
         self._finish(job.frame, job.task, CANCELLED)
 
-    def _finish_task(self, job: _Job, attempt: Attempt, attempts: int) -> None:
+    def _finish_task(self, job: Job, attempt: Attempt, attempts: int) -> None:
         record = job.record
         record.ended = time.time()
         record.duration = record.ended - (record.started or record.ended)

@@ -182,11 +182,17 @@ class RunDatabase:
         )
 
     def stop_run(self, run_id: str, status: str, reason: str) -> None:
-        """The run ended before finishing (interrupted, or the engine failed): say why."""
+        """The run ended before finishing (interrupted, or the engine failed): say why, and
+        mark the steps that were running ``interrupted``."""
+        now = time.time()
         with self.transaction():
             self.db.execute(
                 "UPDATE runs SET status=?, reason=?, ended=? WHERE run_id=?",
-                (status, reason, time.time(), run_id),
+                (status, reason, now, run_id),
+            )
+            self.db.execute(
+                "UPDATE steps SET status=?, error=?, ended=? WHERE run_id=? AND status='running'",
+                (INTERRUPTED, reason, now, run_id),
             )
 
     def _reaped(self, row: dict[str, Any]) -> dict[str, Any]:
