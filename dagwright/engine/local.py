@@ -133,6 +133,7 @@ class LocalEngine:
             record.duration = now - (record.started or now)
             self.records.append(record)
         try:
+            self._flush()  # steps that ended since the last round
             self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
             if self.observer:
                 self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
