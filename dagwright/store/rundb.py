@@ -339,6 +339,8 @@ class _Transaction:
         self.db = db
 
     def __enter__(self) -> None:
+        if self.db.in_transaction:  # left open by a Ctrl-C between BEGIN and the body
+            self.db.execute("ROLLBACK")
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
