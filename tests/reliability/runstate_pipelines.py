@@ -10,7 +10,7 @@ import os
 import signal
 import time
 
-from dagwright import component, pipeline
+from dagwright import Collected, ParallelFor, component, pipeline
 
 
 def _log(log: str, name: str) -> None:
@@ -58,3 +58,22 @@ def crashing(log: str, flag: str, how: str) -> int:
     broken = crash(log=log, flag=flag, how=how).after(first)
     step(log=log, name="beside").after(first)
     return step(log=log, name="last").after(broken).output
+
+
+@component
+def square(log: str, n: int) -> int:
+    _log(log, f"square-{n}")
+    time.sleep(0.02)
+    return n * n
+
+
+@component
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@pipeline
+def many(log: str) -> int:
+    with ParallelFor(list(range(120)), parallelism=4) as n:
+        squared = square(log=log, n=n)
+    return total(xs=Collected(squared.output)).output

@@ -173,6 +173,37 @@ def test_fault_sigkill_leaves_no_run_running(tmp_path: Path) -> None:
     assert _ran(log) == ["first", "gate", "gate", "last"]
 
 
+def _count(db: Path, status: str) -> int:
+    found = _rows(db, "SELECT COUNT(*) FROM steps WHERE status=?", status)
+    return int(found[0][0]) if found else 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("after", [1, 20, 60])
+def test_fault_sigterm_at_any_moment_leaves_a_run_resume_finishes(
+    tmp_path: Path, after: int
+) -> None:
+    """SIGTERM lands wherever the engine is (a round's writes, a step's start, its end)."""
+    home, log = tmp_path / "home", tmp_path / "log"
+    engine = _start(home, tmp_path, "run", f"{PIPELINES}:many", "-p", f"log={log}")
+    deadline = time.time() + WAIT
+    while _count(home / "runs.db", "succeeded") < after and time.time() < deadline:
+        time.sleep(0.01)
+    engine.send_signal(signal.SIGTERM)
+    _, err = engine.communicate(timeout=WAIT)
+    assert engine.returncode == 143, err
+    ((run_id, status),) = _rows(home / "runs.db", "SELECT run_id, status FROM runs")
+    assert status == "interrupted"
+    assert _count(home / "runs.db", "running") == 0
+    done = set(_ran(log))
+    resumed = _cli(home, tmp_path, "resume", run_id, "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _show(home, tmp_path, run_id)["outputs"] == {"output": sum(n * n for n in range(120))}
+    assert set(_ran(log)) == {f"square-{n}" for n in range(120)}
+    # only what had not succeeded ran again
+    assert len(_ran(log)) - len(done) <= 120 - after
+
+
 # faults: a Local step that takes the process down
 
 
