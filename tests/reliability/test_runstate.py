@@ -24,6 +24,7 @@ import pytest
 
 import dagwright
 from dagwright import Dataset, Input, Model, Output, component, pipeline
+from dagwright.runtimes import Process
 from dagwright.store import RunDatabase
 
 PIPELINES = Path(__file__).with_name("runstate_pipelines.py")
@@ -509,6 +510,7 @@ def unwritten(how: str) -> int:
         ("written-elsewhere", "found nothing"),
         ("folder-of-empty-folders", "found a folder without files"),
     ],
+    ids=["never-written", "empty-folder", "written-elsewhere", "folder-of-empty-folders"],
 )
 def test_bad_an_output_never_written_fails_that_step(
     run: Any, store: Path, how: str, found: str
@@ -524,6 +526,34 @@ def test_bad_an_output_never_written_fails_that_step(
     published = store / "artifacts" / result.run_id / "writes"
     assert not (published / "model").exists()
     assert not (published / "data").exists()  # the step published nothing, not even 'data'
+
+
+@component(runtime=Process())
+def apart(how: str, out: Output[Dataset]) -> list:
+    if how == "unwritten":
+        return []
+    with open(out.path, "w") as f:
+        f.write("x")
+    return [{"tags": {"a", "b"}}]
+
+
+@pipeline
+def in_a_process(how: str) -> list:
+    return apart(how=how).output
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("how", "error"),
+    [
+        ("not-json", "NotJsonValue: component 'apart' output 'output'[0]['tags'] is a builtins"),
+        ("unwritten", "OutputNotWritten: component 'apart' did not write its output 'out'"),
+    ],
+)
+def test_bad_in_a_process_step_fails_that_step_too(run: Any, how: str, error: str) -> None:
+    result = run(in_a_process, how=how)
+    failed = result.step("apart")
+    assert failed.status == "failed" and (failed.error or "").startswith(error)
 
 
 @pytest.mark.integration
