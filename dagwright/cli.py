@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,53 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+@contextmanager
+def _stoppable(quiet: bool) -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
+    exits 128 + the signal's number (130, 143) with the command that continues the run."""
+    import faulthandler
+
+    from dagwright.engine import interrupt
+
+    if not faulthandler.is_enabled():  # a crash in a step's C code shows the Python frames
+        faulthandler.enable()
+    try:
+        with interrupt.on_sigterm():
+            yield
+    except KeyboardInterrupt as exc:
+        run_id = getattr(exc, "run_id", None)
+        if run_id is None:
+            click.echo(f"\n{interrupt.reason(exc)}", err=True)
+        else:
+            click.echo(
+                f"\nrun {run_id} interrupted ({interrupt.reason(exc)}); continue it with:", err=True
+            )
+            click.echo(f"  dagwright resume {run_id}", err=True)
+            if quiet:
+                click.echo(f"{run_id} interrupted")
+        code = interrupt.exit_code(exc)
+        if _steps_still_running():
+            # a Local step's thread cannot be stopped and Python would wait for it at exit;
+            # the run is recorded already, so end here
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
+
+
+def _steps_still_running(grace: float = 1.0) -> bool:
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread.name.startswith("dagwright_") and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0))  # idle workers end at once
+            if thread.is_alive():
+                return True
+    return False
+
+
 def _finish_run(result: Any, quiet: bool) -> None:
     if quiet:
         click.echo(f"{result.run_id} {result.status}")
@@ -126,7 +174,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
-    with reported():
+    with reported(), _stoppable(quiet):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=_echo(quiet), **options)
@@ -140,7 +188,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     """Finish RUN: run again the steps that did not succeed, reuse the others."""
     from dagwright.api import resume as resume_run
 
-    with reported():
+    with reported(), _stoppable(quiet):
         result = resume_run(run_id, echo=_echo(quiet), **options)
     _finish_run(result, quiet)
 
@@ -179,7 +227,9 @@ def _when(stamp: float | None) -> str:
 def _took(row: dict[str, Any]) -> str:
     if row.get("started") is None or row.get("ended") is None:
         return "-"
-    return f"{row['ended'] - row['started']:.3f}s"
+    # a run's duration counts only the time it ran (a resumed run's earlier spans added up)
+    seconds = row["duration"] if row.get("duration") is not None else row["ended"] - row["started"]
+    return f"{seconds:.3f}s"
 
 
 @cli.group()
@@ -220,8 +270,9 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
             found.pop("ir")
             click.echo(json.dumps({**found, "steps": steps}))
             return
+        reason = f" ({found['reason']})" if found.get("reason") else ""
         click.echo(
-            f"run {found['run_id']} ({found['pipeline']}): {found['status']}, "
+            f"run {found['run_id']} ({found['pipeline']}): {found['status']}{reason}, "
             f"started {_when(found['started'])}, took {_took(found)}"
         )
         click.echo(f"params  {json.dumps(found['params'])}")
@@ -230,7 +281,8 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
         for step in steps:
             label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
             label += " (cached)" if step["cached"] else ""
-            error = (step["error"] or "").splitlines()[0] if step["error"] else ""
+            error = (step["error"] or step.get("note") or "").strip()
+            error = error.splitlines()[0] if error else ""
             click.echo(
                 f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
             )
