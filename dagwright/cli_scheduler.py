@@ -41,7 +41,9 @@ def scheduler(root: Path | None, interval: float) -> None:
     """Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.
 
     One scheduler per store is active: another started on the same store waits (standby)
-    until the active one's lease lapses. Runs already started go on when it stops.
+    until the active one's lease lapses, or takes over at once when the active one died on
+    this host (and then fires the slots due since its last look). Runs already started go
+    on when it stops.
     """
     from dagwright.store.local import LocalStore
 

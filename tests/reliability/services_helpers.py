@@ -18,8 +18,10 @@ def first_line(proc: subprocess.Popen[str], timeout: float = 90) -> str:
     return box[0]
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
-    """Kill the process if it still runs and reap it."""
+def stop(proc: subprocess.Popen[str]) -> str:
+    """Kill the process if it still runs, reap it and return what it printed (once)."""
     if proc.poll() is None:
         proc.kill()
-    proc.communicate(timeout=30)
+    if proc.stdout is None or proc.stdout.closed:
+        return ""
+    return proc.communicate(timeout=30)[0]

@@ -11,14 +11,22 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from services_helpers import first_line, stop
+
+from dagwright.engine.holders import default_holder, holder_dead, process_start
+from dagwright.store.rundb import RunDatabase
+from dagwright.store.schedules import ScheduleBook
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +194,147 @@ def test_bad_max_body_is_refused_before_anything_runs(tmp_path: Path, value: str
     assert proc.returncode == 2, err
     assert "--max-body" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()  # nothing ran, nothing written
+
+
+# the scheduler: a SIGKILLed holder is replaced at once, and no slot is lost
+
+TICKER = """
+from dagwright import component, pipeline
+
+
+@component
+def tick() -> int:
+    return 1
+
+
+@pipeline
+def ticker():
+    tick()
+"""
+
+
+def _cli(folder: Path, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DAGWRIGHT_TRACKING": "off"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        cwd=folder,
+        env={**env, **popen.pop("env", {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def _scheduler(folder: Path) -> subprocess.Popen[str]:
+    return _cli(folder, "scheduler", "--root", str(folder / "store"), "--interval", "0.25")
+
+
+def _slots(folder: Path) -> list[int]:
+    with sqlite3.connect(folder / "store" / "runs.db", timeout=30) as db:
+        return [int(r[0]) for r in db.execute("SELECT slot FROM firings ORDER BY slot")]
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_fault_scheduler_sigkilled_and_restarted_misses_no_slot(
+    tmp_path: Path, reaped: bool
+) -> None:
+    """Before: the new scheduler waited ~30 s for the dead one's lease, then fired only the
+    newest slot (catch-up none), losing every slot in between."""
+    (tmp_path / "ticker.py").write_text(TICKER)
+    added = _cli(
+        tmp_path,
+        "schedule",
+        "add",
+        "ticker.py",
+        "--cron",
+        "* * * * * *",
+        "--root",
+        str(tmp_path / "store"),
+    )
+    assert added.wait(timeout=60) == 0, added.stderr.read()  # type: ignore[union-attr]
+    first = _scheduler(tmp_path)
+    second = None
+    said = ""
+    try:
+        _wait_for(lambda: len(_slots(tmp_path)) >= 3, 60, "the first scheduler to fire")
+        first.send_signal(signal.SIGKILL)
+        if reaped:
+            first.wait(timeout=10)
+        killed_at = time.time()
+        fired_before = max(_slots(tmp_path))
+        started = time.monotonic()
+        second = _scheduler(tmp_path)
+        took_over = _wait_for(
+            lambda: max(_slots(tmp_path)) >= killed_at + 1, 60, "the second scheduler to fire"
+        )
+        # well under the 30 s lease: it did not wait for the dead holder's lease to lapse
+        assert took_over - started < 15
+        _wait_for(lambda: max(_slots(tmp_path)) >= time.time() - 1, 30, "a slot on time")
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+        said = stop(second)
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                stop(proc)
+    slots = _slots(tmp_path)
+    assert fired_before < killed_at + 1 < slots[-1]
+    # every second from the first slot to the last was fired, the dead time included
+    assert slots == list(range(slots[0], slots[-1] + 1))
+    assert "active:" in said and "standby" not in said and "missed" not in said
+
+
+def _book(folder: Path) -> ScheduleBook:
+    return ScheduleBook(RunDatabase(folder / "runs.db"))
+
+
+def _gone_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_fault_lease_of_an_exited_holder_is_taken_at_once(tmp_path: Path) -> None:
+    book = _book(tmp_path)
+    dead = f"{socket.gethostname()}:{_gone_pid()}:123:abc"
+    assert book.acquire(dead, 1000.0, 30, ticked=1000.0)
+    before = book.acquire("new", 1001.0, 30, dead=holder_dead)
+    assert before is not None and (before.holder, before.ticked) == (dead, 1000.0)
+    assert book.holder(1001.0) == "new"
+
+
+def test_fault_lease_of_a_reused_pid_is_taken_at_once(tmp_path: Path) -> None:
+    """The pid runs, but it is another process now: its start time differs from the name's."""
+    book = _book(tmp_path)
+    start = process_start(os.getpid())
+    assert start is not None
+    reused = f"{socket.gethostname()}:{os.getpid()}:{start + 1}:abc"
+    assert holder_dead(reused)
+    assert book.acquire(reused, 1000.0, 30)
+    assert book.acquire("new", 1001.0, 30, dead=holder_dead)
+    assert book.holder(1001.0) == "new"
+
+
+@pytest.mark.parametrize("where", ["live-here", "other-host", "no-pid"])
+def test_fault_lease_of_a_holder_not_known_dead_waits_until_it_lapses(
+    tmp_path: Path, where: str
+) -> None:
+    holder = {
+        "live-here": default_holder(),  # this very process
+        "other-host": f"not-{socket.gethostname()}:{_gone_pid()}:1:abc",
+        "no-pid": "scheduler-a",
+    }[where]
+    book = _book(tmp_path)
+    assert book.acquire(holder, 1000.0, 30)
+    assert book.acquire("new", 1029.0, 30, dead=holder_dead) is None
+    assert book.holder(1029.0) == holder
+    assert book.acquire("new", 1030.5, 30, dead=holder_dead)  # lapsed
