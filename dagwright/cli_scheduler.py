@@ -6,6 +6,7 @@ It exits 0 on SIGTERM and 130 on Ctrl-C, 2 on bad input.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -57,6 +58,12 @@ def scheduler(root: Path | None, interval: float) -> None:
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with reported():
+            if not math.isfinite(interval):  # click's range lets nan through
+                raise ValidationError(
+                    f"--interval {interval} is not a number of seconds",
+                    field="--interval",
+                    fix="pass a number of seconds such as --interval 1 (the default)",
+                )
             if interval > LEASE / 3:
                 # the lease is renewed each tick: ticks further apart let it lapse in between
                 raise ValidationError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -338,3 +339,211 @@ def test_fault_lease_of_a_holder_not_known_dead_waits_until_it_lapses(
     assert book.acquire("new", 1029.0, 30, dead=holder_dead) is None
     assert book.holder(1029.0) == holder
     assert book.acquire("new", 1030.5, 30, dead=holder_dead)  # lapsed
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "11", "nan"])
+def test_bad_scheduler_interval_is_refused_before_anything_runs(tmp_path: Path, value: str) -> None:
+    proc = _cli(tmp_path, "scheduler", "--root", str(tmp_path / "store"), "--interval", value)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert "--interval" in err and "Traceback" not in err
+    assert not (tmp_path / "store").exists()
+
+
+# MLflow: concurrent runs on one fresh SQLite store, a flush limit, a store kept busy
+
+ADDER = """
+from dagwright import component, pipeline
+
+
+@component
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@pipeline
+def adder(x: int = 1):
+    add(a=add(a=x, b=2).output, b=3)
+"""
+
+FAN = """
+from dagwright import ParallelFor, component, pipeline
+
+
+@component
+def items(n: int) -> list:
+    return list(range(n))
+
+
+@component
+def square(x: int) -> int:
+    return x * x
+
+
+@pipeline
+def fan(n: int = 10):
+    with ParallelFor(items(n=n).output) as x:
+        square(x=x)
+"""
+
+TRACKING_ON = {"DAGWRIGHT_TRACKING": "on"}
+
+
+def _run(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return _cli(folder, "run", *args, "--root", str(folder / "store"), env=env or TRACKING_ON)
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def _sync(folder: Path) -> tuple[int, str, str]:
+    return _finish(_cli(folder, "lineage", "sync", "--root", str(folder / "store")))
+
+
+def _mlflow_runs(folder: Path, run_id: str | None = None) -> list[Any]:
+    """Every active MLflow run in the store's database (of one dagwright run if given).
+
+    Read under the store's lock like any dagwright reader: a writer process may still be
+    creating the tables, and a second migration at once is what broke stores before.
+    """
+    from dagwright.lineage.dblock import open_client
+
+    client = open_client(f"sqlite:///{folder / 'store' / 'mlflow.db'}")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    query = f"tags.`dagwright.run_id` = '{run_id}'" if run_id else ""
+    found: list[Any] = []
+    token = None
+    while True:
+        page = client.search_runs(experiments, query, max_results=1000, page_token=token)
+        found += page
+        token = page.token
+        if not token:
+            return found
+
+
+def _dagwright_runs(folder: Path) -> dict[str, str]:
+    with sqlite3.connect(folder / "store" / "runs.db", timeout=30) as db:
+        return dict(db.execute("SELECT run_id, status FROM runs").fetchall())
+
+
+def _pending(stderr: str) -> tuple[int, int]:
+    """(pending, total) from the run's 'lineage: N of M MLflow runs ... pending' line."""
+    found = re.search(r"lineage: ([\d,]+) of ([\d,]+) MLflow runs of run \S+ pending", stderr)
+    assert found, stderr
+    return int(found[1].replace(",", "")), int(found[2].replace(",", ""))
+
+
+def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: Path) -> None:
+    """Before: MLflow's migration ran in several processes at once, the database stayed
+    half-migrated ('table _alembic_tmp_latest_metrics already exists') and every later run
+    and `lineage sync` failed on it."""
+    pytest.importorskip("mlflow")
+    (tmp_path / "adder.py").write_text(ADDER)
+    procs = [_run(tmp_path, "adder.py", "-p", f"x={i}") for i in range(20)]
+    results = [_finish(p) for p in procs]
+    assert [code for code, _, _ in results] == [0] * 20, [err for _, _, err in results]
+    for _, _, err in results:
+        assert "_alembic_tmp" not in err and "Traceback" not in err
+    code, _, err = _sync(tmp_path)  # whatever was left pending (a lock waited too long)
+    assert code == 0, err
+    runs = _dagwright_runs(tmp_path)
+    assert len(runs) == 20 and set(runs.values()) == {"succeeded"}
+    found = _mlflow_runs(tmp_path)
+    parents = [r for r in found if r.data.tags.get("dagwright.kind") == "run"]
+    assert sorted(r.data.tags["dagwright.run_id"] for r in parents) == sorted(runs)
+    assert len(found) == 20 * 3 and {r.info.status for r in found} == {"FINISHED"}
+    with sqlite3.connect(tmp_path / "store" / "mlflow.db") as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    assert not [t for t in tables if t.startswith("_alembic_tmp")]
+    assert not list((tmp_path / "store" / "lineage").glob("*.pending"))
+
+
+def test_fault_a_flush_limit_says_what_is_pending_and_sync_delivers_the_rest(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("mlflow")
+    (tmp_path / "fan.py").write_text(FAN)
+    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "3"}
+    code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=300", env=env))
+    assert code == 0, err
+    pending, total = _pending(err)
+    assert total == 302 and pending >= 1  # 300 squares, the items step and the pipeline's run
+    assert "`dagwright lineage sync` finishes them" in err
+    (run_id,) = _dagwright_runs(tmp_path)
+    arrived = [r for r in _mlflow_runs(tmp_path, run_id) if r.info.status == "FINISHED"]
+    assert len(arrived) + pending >= total  # never fewer pending than are missing
+    assert (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()
+
+    code, out, err = _sync(tmp_path)
+    assert code == 0, err
+    assert out.split() == [run_id]
+    found = _mlflow_runs(tmp_path, run_id)
+    assert len(found) == total and {r.info.status for r in found} == {"FINISHED"}
+    steps = [r.data.tags["dagwright.step"] for r in found if "dagwright.step" in r.data.tags]
+    assert len(set(steps)) == len(steps) == total - 1  # each step once, none left twice
+    assert not (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()
+
+
+def test_fault_a_10000_item_parallel_for_keeps_every_pending_mlflow_run(tmp_path: Path) -> None:
+    """Before: the run stopped waiting at the flush limit and said only that lineage was
+    kept; now it says how many MLflow runs are missing and keeps every one for sync."""
+    pytest.importorskip("mlflow")
+    (tmp_path / "fan.py").write_text(FAN)
+    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "5"}
+    code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=10000", "--quiet", env=env))
+    assert code == 0, err
+    pending, total = _pending(err)
+    assert total == 10_002 and pending >= 1
+    (run_id,) = _dagwright_runs(tmp_path)
+    arrived = [r for r in _mlflow_runs(tmp_path, run_id) if r.info.status == "FINISHED"]
+    assert len(arrived) + pending >= total
+    marker = json.loads((tmp_path / "store" / "lineage" / f"{run_id}.pending").read_text())
+    labels = {step["label"] for step in marker["steps"]}
+    assert len(labels) == total - 1  # every step's payload is kept for sync, once
+
+
+def test_fault_a_store_locked_by_another_process_leaves_the_run_to_sync(tmp_path: Path) -> None:
+    """A process that cannot get the migration lock in time does not touch the database:
+    its run finishes, says it is pending, and sync delivers it once the lock is free."""
+    pytest.importorskip("mlflow")
+    from dagwright.lineage.dblock import locked
+
+    (tmp_path / "adder.py").write_text(ADDER)
+    lock = tmp_path / "store" / "mlflow.db.lock"
+    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_LOCK_TIMEOUT": "2"}
+    with locked(lock, timeout=5):
+        code, _, err = _finish(_run(tmp_path, "adder.py", env=env))
+        assert code == 0, err
+        assert _pending(err) == (3, 3)  # two steps and the run: nothing reached MLflow
+        assert "mlflow.db.lock" in err
+        assert not (tmp_path / "store" / "mlflow.db").exists()
+    code, out, err = _sync(tmp_path)
+    assert code == 0, err
+    (run_id,) = _dagwright_runs(tmp_path)
+    assert out.split() == [run_id]
+    found = _mlflow_runs(tmp_path, run_id)
+    assert len(found) == 3 and {r.info.status for r in found} == {"FINISHED"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", "abc"),
+        ("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", "0"),
+        ("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", "inf"),
+        ("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", "-1"),
+        ("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", "soon"),
+        ("DAGWRIGHT_TRACKING", "of"),
+    ],
+)
+def test_bad_tracking_setting_is_refused_before_the_run(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    pytest.importorskip("mlflow")
+    (tmp_path / "adder.py").write_text(ADDER)
+    code, _, err = _finish(_run(tmp_path, "adder.py", env={**TRACKING_ON, name: value}))
+    assert code == 2, err
+    assert f"field '{name}'" in err and "Traceback" not in err
+    assert not (tmp_path / "store").exists()  # nothing ran, nothing written
