@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,36 @@ _POLL = 0.05
 
 class StoreBusy(RuntimeError):
     """Another process held the store's lock (migrating it) for longer than the timeout."""
+
+
+class StoreBroken(RuntimeError):
+    """The SQLite file holds the leftovers of a migration that never finished."""
+
+
+def check_migrated(database: Path) -> None:
+    """Refuse a database that concurrent migrations left half-done (``_alembic_tmp_*`` tables,
+    as older versions left them): MLflow would fail on it with a page of SQL, and migrating it
+    again cannot finish it.
+
+    Raises:
+        StoreBroken: naming the file and the way out.
+    """
+    if not database.exists():
+        return
+    with contextlib.closing(
+        sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True)
+    ) as db:
+        left = [
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name.startswith("_alembic_tmp_")
+        ]
+    if left:
+        raise StoreBroken(
+            f"{database.name} was left half-migrated by processes that migrated it at once "
+            f"(table {left[0]}); move it aside (e.g. to {database.name}.broken) and run "
+            "`dagwright lineage sync RUN` for the runs to upload again from the store's lineage"
+        )
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -83,6 +114,7 @@ def open_client(uri: str, timeout: float | None = None) -> Any:
     if timeout is None:
         timeout = float(os.environ.get("DAGWRIGHT_TRACKING_LOCK_TIMEOUT") or LOCK_TIMEOUT)
     with locked(database.with_name(database.name + ".lock"), timeout):
+        check_migrated(database)
         client = MlflowClient(uri)
         client.search_experiments(max_results=1)  # opens the store where making it does not
     return client

@@ -547,3 +547,23 @@ def test_bad_tracking_setting_is_refused_before_the_run(
     assert code == 2, err
     assert f"field '{name}'" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()  # nothing ran, nothing written
+
+
+def test_fault_a_half_migrated_store_is_named_with_the_way_out(tmp_path: Path) -> None:
+    """A database an older version left half-migrated: the run finishes, says why its
+    lineage is pending in one line (not a page of SQL), and sync fails the same way."""
+    pytest.importorskip("mlflow")
+    (tmp_path / "adder.py").write_text(ADDER)
+    (tmp_path / "store").mkdir()
+    with sqlite3.connect(tmp_path / "store" / "mlflow.db") as db:
+        db.execute("CREATE TABLE _alembic_tmp_latest_metrics (key TEXT)")
+    before = (tmp_path / "store" / "mlflow.db").read_bytes()
+    code, _, err = _finish(_run(tmp_path, "adder.py"))
+    assert code == 0, err
+    assert _pending(err) == (3, 3)
+    assert "mlflow.db was left half-migrated" in err and "[SQL" not in err
+    assert (tmp_path / "store" / "mlflow.db").read_bytes() == before  # not touched
+    code, _, err = _sync(tmp_path)
+    assert code == 1 and "move it aside" in err and "Traceback" not in err
+    (run_id,) = _dagwright_runs(tmp_path)
+    assert (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()  # still kept
