@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scheduler_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
 from services_helpers import first_line, stop
 
 from dagwright.engine.holders import default_holder, holder_dead, process_start
+from dagwright.engine.scheduler import Scheduler
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import ScheduleBook
 
@@ -567,3 +569,45 @@ def test_fault_a_half_migrated_store_is_named_with_the_way_out(tmp_path: Path) -
     assert code == 1 and "move it aside" in err and "Traceback" not in err
     (run_id,) = _dagwright_runs(tmp_path)
     assert (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()  # still kept
+
+
+def _timeline(root: Path, first: str, *, stopped_cleanly: bool, catchup: str) -> list[str]:
+    """A scheduler ``first`` fires minute 1 then ends (SIGKILL, or a clean stop); another
+    ticks at minute 3 + 20 s, inside the first's lease. What does the second start?"""
+    add_schedule(root, catchup=catchup)
+    clock, launcher = FakeClock(T0 + 60.5), RecordingLauncher(end_at_once=True)
+    one = Scheduler(root, clock=clock, launcher=launcher, holder=first, lease=300, grace=5)
+    one.tick()
+    if stopped_cleanly:
+        one.close()  # gives the lease back
+    clock.t = T0 + 200
+    two = Scheduler(root, clock=clock, launcher=launcher, holder="second", lease=300, grace=5)
+    events = two.tick()
+    return [*launcher.started, *(f"missed {e.slot - T0:g}" for e in events if e.action == "missed")]
+
+
+def test_fault_a_dead_holders_slots_are_fired_by_the_one_taking_over(tmp_path: Path) -> None:
+    dead = f"{socket.gethostname()}:{_gone_pid()}:1:abc"
+    started = _timeline(tmp_path, dead, stopped_cleanly=False, catchup="none")
+    assert started == [minute(1), minute(2), minute(3)]  # at once, and nothing lost
+
+
+def test_fault_a_live_holder_is_not_taken_over(tmp_path: Path) -> None:
+    started = _timeline(tmp_path, default_holder(), stopped_cleanly=False, catchup="none")
+    assert started == [minute(1)]  # the second waits as a standby
+
+
+@pytest.mark.parametrize(
+    ("catchup", "expected"),
+    [
+        ("none", ["missed 180"]),
+        ("latest", [minute(3), "missed 120"]),
+        ("all", [minute(2), minute(3)]),
+    ],
+)
+def test_fault_slots_while_no_scheduler_ran_follow_the_catchup_policy(
+    tmp_path: Path, catchup: str, expected: list[str]
+) -> None:
+    """After a clean stop no scheduler held the lease: README's --catchup applies."""
+    started = _timeline(tmp_path, "first", stopped_cleanly=True, catchup=catchup)
+    assert started == [minute(1), *expected]
