@@ -22,8 +22,8 @@ renews the lease again; it renews after stopping a run too, and ends its tick wh
 scheduler took the lease meanwhile. So of two schedulers that both believe they are active
 (one's tick outlasted its lease) only one starts a firing. A firing left ``starting`` (its
 scheduler died between claim and launch) is started again by the lease holder when no run row
-of it exists and the claimer is gone: its holder name (``host:pid:suffix``) is on this host
-and that pid has exited. A claimer on another host, or with a name not of that form, counts
+of it exists and the claimer is gone: its holder name (``host:pid:start:suffix``) is on this
+host and that pid has exited or now belongs to a process started at another time. A claimer on another host, or with a name not of that form, counts
 as gone once its lease lapsed; keep the schedulers of one store on one host for a launch that
 hangs longer than the lease to stay single.
 
@@ -113,7 +113,7 @@ class Scheduler:
         root: The store folder (its ``runs.db`` holds the schedules).
         clock: Where time comes from.
         launcher: What starts and stops runs (default: ``ProcessLauncher``).
-        holder: This scheduler's name in the lease (default: ``host:pid:random suffix``).
+        holder: This scheduler's name in the lease (default: ``host:pid:start:random suffix``).
         lease: Seconds the lease lasts without renewal; keep ``interval`` well below it.
         grace: How late a slot may be on the first tick and still be on time (default: two
             ticks, at least 5 s); later ticks also count slots due since the previous began.
