@@ -443,7 +443,17 @@ def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: P
     and `lineage sync` failed on it."""
     pytest.importorskip("mlflow")
     (tmp_path / "adder.py").write_text(ADDER)
-    procs = [_run(tmp_path, "adder.py", "-p", f"x={i}") for i in range(20)]
+    logs = [tmp_path / f"writer-{i}.log" for i in range(20)]  # each run's MLflow writer
+    procs = [
+        _run(
+            tmp_path,
+            "adder.py",
+            "-p",
+            f"x={i}",
+            env={**TRACKING_ON, "DAGWRIGHT_TRACKING_LOG": str(log)},
+        )
+        for i, log in enumerate(logs)
+    ]
     results = [_finish(p) for p in procs]
     assert [code for code, _, _ in results] == [0] * 20, [err for _, _, err in results]
     for _, _, err in results:
@@ -460,6 +470,9 @@ def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: P
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     assert not [t for t in tables if t.startswith("_alembic_tmp")]
     assert not list((tmp_path / "store" / "lineage").glob("*.pending"))
+    # one process created and migrated the tables; the others found them ready
+    said = "".join(log.read_text() for log in logs if log.exists())
+    assert said.count("Creating initial MLflow database tables") == 1, said
 
 
 def test_fault_a_flush_limit_says_what_is_pending_and_sync_delivers_the_rest(
