@@ -23,9 +23,10 @@ scheduler took the lease meanwhile. So of two schedulers that both believe they 
 (one's tick outlasted its lease) only one starts a firing. A firing left ``starting`` (its
 scheduler died between claim and launch) is started again by the lease holder when no run row
 of it exists and the claimer is gone: its holder name (``host:pid:start:suffix``) is on this
-host and that pid has exited or now belongs to a process started at another time. A claimer on another host, or with a name not of that form, counts
-as gone once its lease lapsed; keep the schedulers of one store on one host for a launch that
-hangs longer than the lease to stay single.
+host and that pid has exited or now belongs to a process started at another time. A claimer
+on another host, or with a name not of that form, counts as gone once its lease lapsed; keep
+the schedulers of one store on one host for a launch that hangs longer than the lease to stay
+single.
 
 Runs are ``dagwright run`` processes with the slot's run id (``<schedule>-<UTC stamp>``), so a
 pipeline that crashes or hangs cannot take the scheduler with it and ``replace`` can stop one.

@@ -222,6 +222,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def handle_expect_100(self) -> bool:
+        # curl asks before sending a body over 1 MiB: refuse one over the limit before it comes
+        try:
+            body_length(self.headers, self.server.max_body)
+        except BadRequest as problem:
+            self._refuse(problem)
+            return False
+        return super().handle_expect_100()
+
     def _answer(self) -> None:
         try:
             length = body_length(self.headers, self.server.max_body)

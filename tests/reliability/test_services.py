@@ -135,6 +135,12 @@ BAD_REQUESTS = {
         411,
         "Content-Length",
     ),
+    # curl's way for big bodies: the refusal comes instead of "100 Continue"
+    "over-the-limit-expect-100": (
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n",
+        413,
+        "body of 5000 bytes is over the limit",
+    ),
     # the body itself is never sent: the answer comes without the server waiting for it
     "over-the-limit-unread": (
         b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n",
@@ -151,6 +157,7 @@ def test_bad_request_to_serve_gets_a_short_error_never_a_traceback(
     request, status, message = BAD_REQUESTS[name]
     answer = _raw(small, request)
     assert _status_and_body(answer)[0] == status, answer
+    assert b"100 Continue" not in answer
     assert message in _status_and_body(answer)[1]["error"]
     assert b"Traceback" not in answer and b'File "' not in answer
     assert len(answer) < 600  # a short message, whatever went wrong
