@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 QUEUE_SIZE = 10_000  # messages; a step's is ~1 KB, and the writer drains it at once
 FLUSH_TIMEOUT = 120.0  # seconds; $DAGWRIGHT_TRACKING_FLUSH_TIMEOUT overrides it
+ABANDON_WAIT = 5.0  # seconds a run waits, after its flush timed out, for what got through
 log = logging.getLogger("dagwright.lineage")
 
 
@@ -78,10 +79,24 @@ class _Reply:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.message: dict[str, Any] = {}
+        self.sent = 0  # steps in MLflow so far, from the writer's progress messages
+        self.moved = time.monotonic()  # when the writer last said it got further
 
     def set(self, message: dict[str, Any]) -> None:
         self.message = message
         self.event.set()
+
+    def progressed(self, message: dict[str, Any]) -> None:
+        self.sent = max(self.sent, int(message.get("steps") or 0))
+        self.moved = time.monotonic()
+
+    def wait_while_moving(self, idle: float) -> bool:
+        """Wait for the answer as long as the writer reports progress at least every
+        ``idle`` seconds; False when it went quiet that long without answering."""
+        while not self.event.wait(max(0.0, self.moved + idle - time.monotonic())):
+            if time.monotonic() - self.moved >= idle:
+                return self.event.is_set()
+        return True
 
 
 class Channel:
@@ -176,6 +191,11 @@ class Channel:
             except ValueError:
                 continue
             with self._lock:
+                if message.get("op") == "progress":
+                    reply = self._replies.get(message.get("token", ""))
+                    if reply is not None:
+                        reply.progressed(message)
+                    continue
                 reply = self._replies.pop(message.get("token", ""), None)
             if reply is not None:
                 reply.set(message)
@@ -336,8 +356,12 @@ class MlflowSink:
             elif reply.event.wait(max(0.0, self.flush_timeout - (time.perf_counter() - began))):
                 answer = reply.message
             else:
-                answer["error"] = f"MLflow did not take the lineage in {self.flush_timeout:g}s"
+                late = f"MLflow did not take the lineage in {self.flush_timeout:g}s"
                 run.channel.post({"op": "abandon", "token": run.token})
+                # the writer stops and says how far it got, which the run reports
+                answer = {**reply.message, "ok": False} if reply.event.wait(ABANDON_WAIT) else {}
+                answer.setdefault("steps", reply.sent)
+                answer["error"] = late
         calls = answer.get("calls") or {}
         stats.calls = calls.get("run", 0) + calls.get("step", 0)
         stats.step_calls = calls.get("step", 0)
@@ -349,11 +373,17 @@ class MlflowSink:
         marker = self.folder / f"{run_id}.pending"
         if stats.pending:
             write_marker(marker, self.tracking_uri, stats.error, final, run.steps)
+            # the pipeline's own MLflow run counts: it is complete only once terminated
+            total = len(run.steps) + 1
+            reason = (stats.error or "").strip().splitlines()[0] if stats.error else "unknown"
             log.warning(
-                "lineage of run %s is kept in %s until `dagwright lineage sync`: %s",
+                "lineage: %s of %s MLflow runs of run %s pending (%s); they are kept in %s and "
+                "`dagwright lineage sync` finishes them",
+                f"{total - min(stats.steps, total - 1):,}",
+                f"{total:,}",
                 run_id,
+                reason,
                 self.folder,
-                stats.error,
             )
         else:
             marker.unlink(missing_ok=True)  # a resumed run that reached MLflow this time

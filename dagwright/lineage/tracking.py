@@ -7,8 +7,11 @@ refuses to work without ``MLFLOW_ALLOW_FILE_STORE``). Lineage stays local only
 (also ``0``, ``false``, ``no``) and no URI is passed explicitly.
 
 Other settings: ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT``, the seconds a run waits at its end for
-its lineage to reach MLflow (default 120); ``DAGWRIGHT_TRACKING_LOG``, a file for the writer
-process's messages.
+its lineage to reach MLflow (default 120; what did not arrive is left to ``sync``, and the run
+says how many MLflow runs are pending); ``DAGWRIGHT_TRACKING_LOCK_TIMEOUT``, the seconds a
+process waits for another to create or migrate a SQLite store (default 60, ``dblock.py``);
+``DAGWRIGHT_TRACKING_LOG``, a file for the writer process's messages. A value that is not
+what it should be is refused before the run starts.
 
 mlflow is imported only by the writer process and by ``load``, never by ``import dagwright``.
 """
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from dagwright.lineage.recorder import LineageSink
 
 OFF = ("off", "0", "false", "no")
+ON = ("", "on", "1", "true", "yes")
 
 
 class SyncError(RuntimeError):
@@ -58,15 +62,55 @@ def mlflow_installed() -> bool:
     return importlib.util.find_spec("mlflow") is not None
 
 
+def seconds_setting(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name``.
+
+    Raises:
+        ValidationError: naming the variable, when it is set to anything else.
+    """
+    from dagwright.errors import ValidationError
+
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValidationError(
+            f"{name}={text!r} is not a positive number of seconds",
+            field=name,
+            fix=f"set it to a number of seconds, e.g. {name}={default:g}, or unset it",
+        )
+    return value
+
+
 def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
-    """The sink for a run, or None to keep lineage only in ``<root>/lineage``."""
-    if tracking_uri is None and os.environ.get("DAGWRIGHT_TRACKING", "").lower() in OFF:
+    """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+
+    Raises:
+        ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
+    """
+    from dagwright.errors import ValidationError
+
+    switch = os.environ.get("DAGWRIGHT_TRACKING", "").strip().lower()
+    if switch not in OFF + ON:
+        raise ValidationError(
+            f"DAGWRIGHT_TRACKING={switch!r} is neither on nor off",
+            field="DAGWRIGHT_TRACKING",
+            fix="set DAGWRIGHT_TRACKING=off to keep lineage local, or on (the default)",
+        )
+    if tracking_uri is None and switch in OFF:
         return None
     if not mlflow_installed():
         return None
-    from dagwright.lineage.mlflow_sink import MlflowSink
+    from dagwright.lineage.dblock import LOCK_TIMEOUT
+    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, MlflowSink
 
-    return MlflowSink(resolve_uri(tracking_uri, root), root)
+    flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
+    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
+    return MlflowSink(resolve_uri(tracking_uri, root), root, flush_timeout=flush)
 
 
 def stats(run_id: str) -> FlushStats | None:
@@ -123,10 +167,11 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
         reply = writer.expect(token)
         message = {"op": "sync", "token": token, "uri": uri, "run": final, "steps": steps}
         message["lineage"] = text
-        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.event.wait(FLUSH_TIMEOUT):
+        # no deadline while steps keep going in: a run of 10,000 steps takes minutes
+        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.wait_while_moving(FLUSH_TIMEOUT):
             answer = reply.message
         else:
-            answer = {"ok": False, "error": f"MLflow did not answer in {FLUSH_TIMEOUT:g}s"}
+            answer = {"ok": False, "error": f"MLflow got no further in {FLUSH_TIMEOUT:g}s"}
         if answer.get("ok"):
             marker.unlink(missing_ok=True)
             synced.append(run)
@@ -149,12 +194,11 @@ def load(run_id: str, tracking_uri: str | None = None, *, root: Path | None = No
     Raises:
         LookupError: when MLflow has no complete run of that id.
     """
-    from mlflow.tracking import MlflowClient
-
+    from dagwright.lineage.dblock import open_client
     from dagwright.lineage.pod import STEPS
     from dagwright.store.local import default_root
 
-    client = MlflowClient(resolve_uri(tracking_uri, root or default_root()))
+    client = open_client(resolve_uri(tracking_uri, root or default_root()))
     found = _parent_run(client, run_id)
     names = {a.path for a in client.list_artifacts(found.info.run_id)}
     with tempfile.TemporaryDirectory() as folder:
