@@ -94,6 +94,11 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
         ),
+        click.option(
+            "--allow-pickle",
+            is_flag=True,
+            help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)

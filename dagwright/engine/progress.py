@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dagwright.engine.result import FAILED, RUNNING, SUCCEEDED, RunResult, StepRecord
+from dagwright.redact import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -102,7 +103,7 @@ class LinePrinter:
     def run_finished(self, result: RunResult) -> None:
         self.write(summary(result, time.perf_counter() - self.started))
         for name, value in result.outputs.items():
-            self.write(f"  output {name} = {value!r}")
+            self.write(f"  output {name} = {shown(name, value)!r}")
 
 
 class LiveView:
@@ -160,4 +161,5 @@ class LiveView:
             summary(result, time.perf_counter() - self.started), markup=False, highlight=False
         )
         for name, value in result.outputs.items():
-            self.console.print(f"  output {name} = {value!r}", markup=False, highlight=False)
+            line = f"  output {name} = {shown(name, value)!r}"
+            self.console.print(line, markup=False, highlight=False)
