@@ -42,6 +42,7 @@ _KNOWN = re.compile(
     r"|sk-[\w-]{20,}|(AKIA|ASIA)[0-9A-Z]{16}|AIza[\w-]{35}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]+)$"
 )
 _PEM = "-----BEGIN"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _TOKEN_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-]+$")
 
 
@@ -86,6 +87,8 @@ def redact_uri(uri: str) -> str:
     values masked; anything that is not a URI comes back unchanged."""
     if not isinstance(uri, str) or "://" not in uri:
         return uri
+    if not _SCHEME.match(uri) or any(c.isspace() for c in uri):
+        return redact_text(uri)  # text holding a URI, such as "pkg @ https://..."
     try:
         parts = urlsplit(uri)
         password = parts.password
@@ -118,7 +121,10 @@ def without_credentials(uri: str) -> str:
 
 
 def has_credentials(uri: str | None) -> bool:
-    return bool(uri) and redact_uri(str(uri)) != uri
+    """Does a URI, or a text holding URIs (``name @ https://...``), carry credentials?"""
+    if not uri:
+        return False
+    return redact_uri(uri) != uri or redact_text(uri) != uri
 
 
 def redact_text(text: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dagwright.compiler.secret_check import check_tracking_uri, warn_literal_secrets
+from dagwright.compiler.secret_check import check_url_options, warn_literal_secrets
 from dagwright.errors import ValidationError
 from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
@@ -103,7 +103,7 @@ def compile_ir(
     out = Path(path) if path is not None else None
     if out is not None:
         check_target(out, "path")  # before any work: a device or folder there is refused
-    check_tracking_uri(options.get("tracking_uri"))
+    check_url_options(options)
     with without_cycle_collection():
         if not validated:
             validate_ir(ir)

@@ -20,23 +20,54 @@ _FIX = (
 )
 
 
-def check_tracking_uri(uri: str | None) -> None:
-    """A tracking URI put into pods must not carry credentials.
+# the URL options a spec carries, and where their credentials belong instead
+_URL_OPTIONS = {
+    "tracking_uri": (
+        "--tracking-uri",
+        "give the pods MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD from a Kubernetes "
+        "Secret (runtime=Job(secrets=[...]))",
+    ),
+    "index_url": (
+        "--index-url",
+        "give the pods PIP_INDEX_URL from a Kubernetes Secret, or build an image that has "
+        "the credentials in its pip configuration (--code image)",
+    ),
+    "dagwright": (
+        "--dagwright",
+        "install dagwright from a public URL or an image (--code image)",
+    ),
+    "pipeline_root": (
+        "--pipeline-root",
+        "let KFP read the store's credentials from its own Secret",
+    ),
+    "artifact_repository": (
+        "--artifact-repository",
+        "name the Secret that holds them with --artifact-secret",
+    ),
+    "artifact_endpoint": (
+        "--artifact-endpoint",
+        "name the Secret that holds them with --artifact-secret",
+    ),
+}
+
+
+def check_url_options(options: dict[str, Any]) -> None:
+    """URLs put into a compiled spec must not carry credentials.
 
     Raises:
-        ValidationError: for a URI with a password or token in it.
+        ValidationError: naming the option whose URL holds a password or token.
     """
-    if has_credentials(uri):
-        from dagwright.redact import redact_uri
+    for name, (flag, fix) in _URL_OPTIONS.items():
+        value = options.get(name)
+        if isinstance(value, str) and has_credentials(value):
+            from dagwright.redact import redact_uri
 
-        raise ValidationError(
-            f"the tracking URI {redact_uri(str(uri))} holds credentials, which would be "
-            "written into the compiled spec",
-            field="tracking_uri",
-            fix="give --tracking-uri without user:password and give the pods "
-            "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD from a Kubernetes Secret "
-            "(runtime=Job(secrets=[...]))",
-        )
+            raise ValidationError(
+                f"{flag} {redact_uri(value)} holds credentials, which would be written into "
+                "the compiled spec",
+                field=name,
+                fix=f"give {flag} without user:password and {fix}",
+            )
 
 
 def warn_literal_secrets(ir: PipelineIR) -> None:

@@ -261,23 +261,27 @@ def test_store_files_are_private_unless_the_umask_asks_for_less(
 
 
 @pytest.mark.parametrize(
-    ("target", "uri"),
+    ("target", "flag", "uri"),
     [
-        ("kfp", f"https://alice:{PASSWORD}@mlflow.example.com/"),
-        ("argo", f"https://alice:{PASSWORD}@mlflow.example.com/"),
-        ("argo", "https://ghp_0123456789abcdefghijKLMNOPqrstuv@mlflow.example.com/"),
+        ("kfp", "--tracking-uri", f"https://alice:{PASSWORD}@mlflow.example.com/"),
+        ("argo", "--tracking-uri", f"https://alice:{PASSWORD}@mlflow.example.com/"),
+        ("argo", "--tracking-uri", "https://ghp_0123456789abcdefghijKLMNOPqrstuv@mlflow.x/"),
+        ("kfp", "--index-url", f"https://bob:{PASSWORD}@pypi.example.com/simple"),
+        ("argo", "--dagwright", f"dagwright @ https://bob:{PASSWORD}@files.example.com/d.whl"),
+        ("kfp", "--pipeline-root", f"minio://bob:{PASSWORD}@minio:9000/pipelines"),
+        ("argo", "--artifact-endpoint", f"https://bob:{PASSWORD}@minio.example.com"),
     ],
 )
-def test_bad_tracking_uri_with_credentials_is_not_compiled_in(
-    tmp_path: Path, target: str, uri: str
+def test_bad_url_with_credentials_is_not_compiled_in(
+    tmp_path: Path, target: str, flag: str, uri: str
 ) -> None:
     pipes = _write(tmp_path)
-    proc = _cli(
-        tmp_path, "compile", f"{pipes}:demo", "-t", target, "--tracking-uri", uri, "-o", "x.yaml"
-    )
+    proc = _cli(tmp_path, "compile", f"{pipes}:demo", "-t", target, flag, uri, "-o", "x.yaml")
     assert proc.returncode == 2, proc.stderr
-    assert "field 'tracking_uri'" in proc.stderr and "Kubernetes Secret" in proc.stderr
+    field = flag.removeprefix("--").replace("-", "_")
+    assert f"field '{field}'" in proc.stderr and "credentials" in proc.stderr
     assert PASSWORD not in proc.stderr + proc.stdout and "ghp_" not in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.yaml").exists()
 
 
