@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 PASSWORD = "s3cr3t-Pa55w0rd"
 PIPELINES = """
-from dagwright import If, component, pipeline
+from dagwright import If, ParallelFor, component, pipeline
 
 
 @component
@@ -64,6 +64,19 @@ def braces(word: str = "a"):
 def braces_ne(n: int = 1):
     with If(label(word="x").output != "{{inputs.parameters.word}}"):
         add(a=n)
+
+
+@pipeline
+def braces_default(word: str = "{{workflow.name}}"):
+    with If(label(word="x").output == word):
+        add(a=1)
+
+
+@pipeline
+def braces_item():
+    with ParallelFor(["a", "{{item}}"]) as item:
+        with If(label(word="x").output == item):
+            add(a=1)
 
 
 @pipeline
@@ -164,6 +177,19 @@ def test_bad_dockerfile_output_is_not_a_regular_file(tmp_path: Path, kind: str) 
     proc = _cli(tmp_path, "dockerfile", f"{pipes}:demo", "-o", str(target))
     assert proc.returncode == 2, proc.stderr
     assert "field '-o'" in proc.stderr or "'-o' / '--output'" in proc.stderr
+    assert intact()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-fifo"])
+def test_bad_lineage_show_output_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    pipes = _write(tmp_path)
+    ran = _cli(tmp_path, "run", f"{pipes}:demo", "-q")
+    assert ran.returncode == 0, ran.stderr
+    target = tmp_path / "graph.json"
+    intact = SPECIAL[kind](target)
+    proc = _cli(tmp_path, "lineage", "show", ran.stdout.split()[0], "-o", str(target))
+    assert proc.returncode == 2, proc.stderr
+    assert "field '--output'" in proc.stderr and "a FIFO" in proc.stderr
     assert intact()
 
 
@@ -579,5 +605,21 @@ def test_bad_braces_in_a_when_constant(tmp_path: Path, name: str) -> None:
     assert f"pipeline '{name.replace('_', '-')}'" in proc.stderr
     assert "block 'condition-1'" in proc.stderr
     assert "field 'condition'" in proc.stderr and "'{{'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "wf.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [("braces_default", "the default of 'word'"), ("braces_item", "the items of loop-1")],
+)
+def test_bad_braces_in_a_value_a_when_reads(tmp_path: Path, name: str, named: str) -> None:
+    """A parameter default or a literal loop item compared in a condition reaches the when
+    expression through Argo's substitution: refused where it is written."""
+    pytest.importorskip("hera")
+    pipes = _write(tmp_path)
+    proc = _cli(tmp_path, "compile", f"{pipes}:{name}", "-t", "argo", "-o", "wf.yaml")
+    assert proc.returncode == 2, proc.stderr
+    assert named in proc.stderr and "'{{'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "wf.yaml").exists()
