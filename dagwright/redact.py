@@ -26,12 +26,17 @@ _SECRET_WORDS = frozenset(
         "passphrase",
         "token",
         "secret",
-        "key",
         "apikey",
         "credential",
         "credentials",
-        "auth",
+        "authorization",
     }
+)
+# "key" is secret at the end of a name (api_key, access_key, key), unless it names data
+_DATA_KEYS = frozenset(
+    {"sort", "primary", "partition", "cache", "group", "join", "foreign", "lookup", "index"}
+    | {"row", "column", "col", "shard", "routing", "dict", "map", "hash", "unique", "merge"}
+    | {"composite", "natural", "surrogate", "id", "target", "label", "feature", "split"}
 )
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 # scheme://user[:password]@ inside any text (error messages, log lines)
@@ -53,8 +58,12 @@ class SecretWarning(UserWarning):
 def is_secret_name(name: str) -> bool:
     """Does a parameter, output or variable name say it holds a secret (password, token,
     secret, key...)?"""
-    words = {w.lower() for w in _WORD.findall(str(name))}
-    return bool(words & _SECRET_WORDS) or any(w.endswith(("password", "token")) for w in words)
+    words = [w.lower() for w in _WORD.findall(str(name))]
+    if set(words) & _SECRET_WORDS or any(w.endswith(("password", "token")) for w in words):
+        return True
+    if words and words[-1] in ("key", "keys"):
+        return len(words) == 1 or words[-2] not in _DATA_KEYS
+    return False
 
 
 def looks_secret(value: Any) -> bool:

@@ -365,7 +365,9 @@ def test_plain_literals_do_not_warn(tmp_path: Path) -> None:
     _write(
         tmp_path,
         _HEADER + "@pipeline\ndef p(path: str = '/data/iris/2026-12-04/train.csv', "
-        "name: str = 'nightly-training-run-2026', key_col: str = ''):\n    echo(v=path)\n",
+        "name: str = 'nightly-training-run-2026', sort_key: str = 'species', "
+        "max_tokens: str = '512', model: str = 'sha256:9f86d081884c7d659a2feaa0c55ad015'):\n"
+        "    echo(v=path)\n",
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
