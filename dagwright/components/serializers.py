@@ -223,7 +223,8 @@ def load(
         raise PickleRefused(
             f"refusing to unpickle a {fmt} artifact from a remote store: loading it runs code "
             "from that store; allow it with allow_pickle=True (--allow-pickle on run, compile "
-            "or submit) if you trust it"
+            "or submit) if you trust it, or install skops where models are written (the "
+            "'values' extra) so they are stored without pickle"
         )
     if fmt not in _READERS:
         raise ValueError(f"unknown value format {fmt!r}")
