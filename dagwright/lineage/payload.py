@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.lineage.graph import GENERATED_BY, USED, Lineage, run_node
-from dagwright.redact import masked, redact_uri, shown
+from dagwright.redact import masked, redact_uri, scrub, secret_values, shown
 
 if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
@@ -74,8 +74,8 @@ def step_payload(run_id: str, node: dict[str, Any], record: StepRecord) -> dict[
     artifacts = {n: v for n, v in outputs.items() if isinstance(v, dict) and "uri" in v}
     parameters = (record.inputs or {}).get("parameters", {})
     tags = _step_tags(run_id, node, {name: a["uri"] for name, a in artifacts.items()})
-    if record.error:
-        tags["dagwright.error"] = record.error
+    if record.error:  # an error may quote a secret argument
+        tags["dagwright.error"] = scrub(record.error, secret_values(parameters)) or ""
     return {
         "label": node["label"],
         "start": millis(record.started),

@@ -456,6 +456,24 @@ def test_mlflow_gets_secret_parameters_masked(tmp_path: Path) -> None:
     assert all(PASSWORD not in json.dumps(r.data.to_dictionary()) for r in runs)
 
 
+def test_step_payload_for_mlflow_masks_secret_parameters_and_errors() -> None:
+    from dagwright.engine.result import FAILED, StepRecord
+    from dagwright.lineage.payload import step_payload
+
+    record = StepRecord(
+        "login",
+        status=FAILED,
+        error=f"ValueError: login refused for {PASSWORD}",
+        inputs={"parameters": {"password": PASSWORD, "user": "bob"}},
+        outputs={"model": {"uri": f"s3://k:{PASSWORD}@bucket/m", "type": "Model"}},
+    )
+    node = {"id": "step:r/login", "label": "login", "status": FAILED, "task": "login"}
+    sent = step_payload("r", node, record)
+    assert sent["params"] == {"password": "***", "user": "bob"}
+    assert PASSWORD not in json.dumps(sent)
+    assert sent["tags"]["dagwright.error"] == "ValueError: login refused for ***"
+
+
 def test_redaction_of_uris_in_text() -> None:
     assert redact_uri("postgresql://u:p%40ss@db:5432/m") == "postgresql://u:***@db:5432/m"
     assert redact_uri("https://h/x?token=abc&a=1") == "https://h/x?token=***&a=1"
