@@ -236,6 +236,32 @@ def test_fault_guessed_temporary_name_is_not_followed(
     assert not (tmp_path / ".out.yaml.fresh.tmp").exists()
 
 
+def test_fault_disk_full_mid_write_keeps_the_old_output(tmp_path: Path) -> None:
+    """The file size limit (as a full disk does) stops the write half way: the previous
+    output is still whole and no temporary file is left."""
+    pipes = _write(tmp_path)
+    target = tmp_path / "out.yaml"
+    target.write_text("the previous spec\n", encoding="utf-8")
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200)); "
+        "from dagwright.cli import main; sys.argv = ['dagwright', *sys.argv[1:]]; main()"
+    )
+    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home"), "DAGWRIGHT_TRACKING": "off"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "compile", f"{pipes}:demo", "-o", str(target)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode != 0
+    assert "File too large" in proc.stderr
+    assert target.read_text(encoding="utf-8") == "the previous spec\n"
+    assert _listing(tmp_path) == ["out.yaml", "pipes.py"]
+
+
 def _load(tmp_path: Path, name: str) -> Any:
     from dagwright.loader import load_pipeline
 
