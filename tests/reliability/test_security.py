@@ -88,7 +88,7 @@ def braces_and(n: int = 1):
 
 
 def _write(tmp_path: Path, text: str = PIPELINES) -> Path:
-    path = tmp_path / "pipes.py"
+    path = tmp_path / "security_pipes.py"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
 
@@ -259,13 +259,13 @@ def test_fault_disk_full_mid_write_keeps_the_old_output(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "File too large" in proc.stderr
     assert target.read_text(encoding="utf-8") == "the previous spec\n"
-    assert _listing(tmp_path) == ["out.yaml", "pipes.py"]
+    assert _listing(tmp_path) == ["out.yaml", "security_pipes.py"]
 
 
 def _load(tmp_path: Path, name: str) -> Any:
     from dagwright.loader import load_pipeline
 
-    path = tmp_path / "pipes.py"
+    path = tmp_path / "security_pipes.py"
     if not path.exists():
         _write(tmp_path)
     return load_pipeline(f"{path}:{name}")
@@ -625,7 +625,7 @@ def test_allow_pickle_reaches_the_pods_only_when_given(tmp_path: Path, target: s
     ir = dagwright.api.to_ir(_load(tmp_path, "demo"))
     assert flag not in dagwright.compile(ir, target=target)
     assert flag in dagwright.compile(ir, target=target, allow_pickle=True)
-    pipes = tmp_path / "pipes.py"
+    pipes = tmp_path / "security_pipes.py"
     proc = _cli(tmp_path, "compile", f"{pipes}:demo", "-t", target, "--allow-pickle")
     assert proc.returncode == 0, proc.stderr
     assert flag in proc.stdout
