@@ -54,6 +54,16 @@ def demo(x: int = 1, password: str = "", user: str = "bob"):
     login(password=password, user=user)
 
 
+@component
+def check(db_password: str) -> int:
+    raise ValueError(f"the database refused {db_password}")
+
+
+@pipeline
+def refused(db_password: str):
+    check(db_password=db_password)
+
+
 @pipeline
 def braces(word: str = "a"):
     with If(label(word=word).output == "{{workflow.name}}"):
@@ -424,6 +434,18 @@ def test_secret_parameters_are_masked_in_runs_show_logs_and_lineage(tmp_path: Pa
     assert PASSWORD not in graph.read_text(encoding="utf-8")
     # the run database keeps the real value (resume needs it), readable by its owner only
     assert _mode(home / "runs.db") == 0o600
+
+
+def test_failed_step_quoting_its_secret_shows_it_masked(tmp_path: Path) -> None:
+    pipes = _write(tmp_path)
+    ran = _cli(tmp_path, "run", f"{pipes}:refused", "-p", f"db_password={PASSWORD}")
+    assert ran.returncode == 1
+    assert "the database refused ***" in ran.stdout + ran.stderr
+    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
+    shown = [_cli(tmp_path, "runs", "show", run_id), _cli(tmp_path, "logs", run_id, "--json")]
+    for proc in [ran, *shown]:
+        assert PASSWORD not in proc.stdout + proc.stderr
+    assert "the database refused ***" in shown[0].stdout
 
 
 def test_fault_unreachable_mlflow_keeps_no_password(tmp_path: Path) -> None:
