@@ -23,6 +23,7 @@ from dagwright.cli_common import (
     reported,
 )
 from dagwright.errors import ValidationError
+from dagwright.redact import shown_run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -247,7 +248,9 @@ def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) 
     with reported():
         rows = _database(root).runs(limit, pipeline)
         if as_json:
-            click.echo(json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in rows]))
+            from dagwright.redact import listed_run
+
+            click.echo(json.dumps([listed_run(r) for r in rows]))
             return
         click.echo(f"{'RUN':<44} {'STATUS':<10} {'STARTED':<20} {'DURATION':>9}")
         for r in rows:
@@ -264,8 +267,7 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
     with reported():
         db = _database(root)
-        found = db.find_run(run_id)
-        steps = db.steps(found["run_id"])
+        found, steps = shown_run(db.find_run(run_id), db.steps)
         if as_json:
             found.pop("ir")
             click.echo(json.dumps({**found, "steps": steps}))
@@ -297,8 +299,7 @@ def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> Non
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
     with reported():
         db = _database(root)
-        found = db.find_run(run_id)
-        rows = db.steps(found["run_id"])
+        found, rows = shown_run(db.find_run(run_id), db.steps)
         if step is not None:
             wanted = step.replace(",", ".")  # progress lines print train[0,1]
             rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]

@@ -127,12 +127,13 @@ def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
             raise ValidationError(
                 "a PNG is not for the terminal", field="--output", fix="add -o FILE.png"
             )
+        from dagwright.store.writes import check_target, write_file
+
+        if output is not None:
+            check_target(output, "--output")
         shown = api.show(run_id, fmt, root)
         if output is not None:
-            if isinstance(shown, bytes):
-                output.write_bytes(shown)
-            else:
-                output.write_text(shown, encoding="utf-8")
+            write_file(output, shown, field="--output")
             click.echo(f"wrote {output}", err=True)
         elif isinstance(shown, bytes):
             sys.stdout.buffer.write(shown)

@@ -44,6 +44,8 @@ class Step:
         artifacts: Artifact inputs by name, as ``Artifact.to_dict()`` (a list for Collected).
         outputs: Output artifacts by name: the URI each must be written to.
         allow_pickle: Load pickle-based values (joblib models) from a non-local store.
+        remote_inputs: The artifact files came from a store elsewhere though they are at
+            local paths now (a pod's inputs): pickle-based values need ``allow_pickle``.
         digest: The component's digest when it was compiled. A spec without source (image
             delivery) is imported from its module, which must still have this digest.
         require_outputs: Fail when an output artifact was not written (off for the Horovod
@@ -58,6 +60,7 @@ class Step:
     allow_pickle: bool = False
     digest: str | None = None
     require_outputs: bool = True
+    remote_inputs: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +72,7 @@ class Step:
             "outputs": self.outputs,
             "allow_pickle": self.allow_pickle,
             "require_outputs": self.require_outputs,
+            "remote_inputs": self.remote_inputs,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class Step:
             allow_pickle=data.get("allow_pickle", False),
             digest=data.get("digest"),
             require_outputs=data.get("require_outputs", True),
+            remote_inputs=data.get("remote_inputs", False),
         )
 
 
@@ -269,17 +274,22 @@ def _load_inputs(
         kwargs[name] = loaded if isinstance(data, list) else loaded[0]
         target = spec.input(name)
         if target is not None and is_value_file(target.type):
-            kwargs[name] = _load_value(kwargs[name], step.allow_pickle, target.type, provided)
+            kwargs[name] = _load_value(kwargs[name], step, target.type, provided)
     return kwargs
 
 
 def _load_value(
-    artifact: Artifact, allow_pickle: bool, into: str, provided: Mapping[str, Any] | None
+    artifact: Artifact, step: Step, into: str, provided: Mapping[str, Any] | None
 ) -> Any:
     fmt = artifact.metadata.get("format", "")
-    local = remote.is_local(artifact.uri)
+    local = remote.is_local(artifact.uri) and not step.remote_inputs
     return serializers.load(
-        artifact.path, fmt, local=local, allow_pickle=allow_pickle, into=into, provided=provided
+        artifact.path,
+        fmt,
+        local=local,
+        allow_pickle=step.allow_pickle,
+        into=into,
+        provided=provided,
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dagwright.engine.result import FAILED, RUNNING, SUCCEEDED, RunResult, StepRecord
+from dagwright.redact import scrub, secret_values, shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,6 +35,12 @@ def shown_status(record: StepRecord) -> str:
     if record.reused:
         return "reused"
     return record.status
+
+
+def _detail(record: StepRecord) -> str:
+    """A failed step's traceback or error, without the values of its secret arguments."""
+    parameters = (record.inputs or {}).get("parameters")
+    return scrub(record.traceback or record.error, secret_values(parameters)) or ""
 
 
 def summary(result: RunResult, seconds: float) -> str:
@@ -96,13 +103,13 @@ class LinePrinter:
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
-            detail = record.traceback or record.error
+            detail = _detail(record)
             self.write("\n".join("      " + line for line in detail.rstrip().splitlines()))
 
     def run_finished(self, result: RunResult) -> None:
         self.write(summary(result, time.perf_counter() - self.started))
         for name, value in result.outputs.items():
-            self.write(f"  output {name} = {value!r}")
+            self.write(f"  output {name} = {shown(name, value)!r}")
 
 
 class LiveView:
@@ -155,9 +162,10 @@ class LiveView:
         self.live.stop()
         for record in self.failures:
             self.console.print(f"✗ {record.label}", style="red", markup=False, highlight=False)
-            self.console.print(record.traceback or record.error, markup=False, highlight=False)
+            self.console.print(_detail(record), markup=False, highlight=False)
         self.console.print(
             summary(result, time.perf_counter() - self.started), markup=False, highlight=False
         )
         for name, value in result.outputs.items():
-            self.console.print(f"  output {name} = {value!r}", markup=False, highlight=False)
+            line = f"  output {name} = {shown(name, value)!r}"
+            self.console.print(line, markup=False, highlight=False)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from dagwright.lineage import payload
+from dagwright.redact import redact_text, redact_uri
 
 if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
@@ -294,15 +295,18 @@ class MlflowSink:
         try:
             self._run_finished(run_id, lineage, result)
         except Exception as exc:
-            log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+            error = redact_text(str(exc))
+            log.warning("recording run %s in MLflow failed: %s", run_id, error)
             # no payloads: sync rebuilds them from the graph the recorder saved
-            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, str(exc), None, None)
-            STATS[run_id] = FlushStats(run_id, self.tracking_uri, pending=True, error=str(exc))
+            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, error, None, None)
+            STATS[run_id] = FlushStats(
+                run_id, redact_uri(self.tracking_uri), pending=True, error=error
+            )
 
     def _run_started(self, run_id: str, pipeline: str, started: float) -> None:
         began = time.perf_counter()
         token = f"{run_id}/{secrets.token_hex(4)}"
-        stats = FlushStats(run_id, self.tracking_uri)
+        stats = FlushStats(run_id, redact_uri(self.tracking_uri))
         run = _Run(token, payload.run_start(run_id, pipeline, started), stats)
         self.runs[run_id] = run
         try:
@@ -327,11 +331,12 @@ class MlflowSink:
         self._took(run, began)
 
     def _broken(self, run_id: str, exc: Exception) -> None:
-        log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+        error = redact_text(f"{type(exc).__name__}: {exc}")
+        log.warning("recording run %s in MLflow failed: %s", run_id, error)
         run = self.runs.get(run_id)
         if run is not None:
             run.channel = None  # the run's end writes the .pending marker
-            run.stats.error = run.stats.error or f"{type(exc).__name__}: {exc}"
+            run.stats.error = run.stats.error or error
 
     def _run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
         began = time.perf_counter()
@@ -369,7 +374,7 @@ class MlflowSink:
         stats.dropped = len(run.kept)
         stats.mlflow_run_id = answer.get("mlflow_run_id")
         stats.pending = not answer.get("ok")
-        stats.error = answer.get("error")
+        stats.error = redact_text(answer["error"]) if answer.get("error") else None
         marker = self.folder / f"{run_id}.pending"
         if stats.pending:
             write_marker(marker, self.tracking_uri, stats.error, final, run.steps)
@@ -409,8 +414,14 @@ def write_marker(
     """The ``.pending`` marker: where the run was going, why it did not get there, and what
     MLflow should receive (the payloads hold what the graph does not, such as metrics; None
     when they were lost, and ``sync`` rebuilds them from the graph)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"tracking_uri": uri, "reason": reason, "run": run, "steps": steps}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    from dagwright.store.writes import write_file
+
+    # never the password: ``sync`` gets it back from --tracking-uri, $MLFLOW_TRACKING_URI or
+    # MLflow's own MLFLOW_TRACKING_USERNAME/PASSWORD
+    data = {
+        "tracking_uri": redact_uri(uri),
+        "reason": redact_text(reason) if reason else reason,
+        "run": run,
+        "steps": steps,
+    }
+    write_file(path, json.dumps(data, sort_keys=True, default=str), private=True)

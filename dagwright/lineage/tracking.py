@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.lineage.graph import Lineage
+from dagwright.redact import redact_text
 
 if TYPE_CHECKING:
     from dagwright.lineage.mlflow_sink import FlushStats
@@ -110,7 +111,42 @@ def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
 
     flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
     seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
-    return MlflowSink(resolve_uri(tracking_uri, root), root, flush_timeout=flush)
+    uri = resolve_uri(tracking_uri, root)
+    _private_sqlite(uri)
+    return MlflowSink(uri, root, flush_timeout=flush)
+
+
+def _private_sqlite(uri: str) -> None:
+    """Create a new SQLite tracking database 0600 (and its artifact folder 0700) before MLflow
+    makes them world-readable: they hold every run's parameters."""
+    from urllib.parse import unquote, urlsplit
+
+    from dagwright.store.writes import make_dir, private_file
+
+    if urlsplit(uri).scheme != "sqlite" or not uri.startswith("sqlite:///"):
+        return
+    database = Path(unquote(uri[len("sqlite:///") :].split("?")[0]))
+    if database.name and not database.exists():
+        private_file(database)
+        make_dir(database.parent / "mlartifacts", private=True)
+
+
+def sync_uri(kept: str | None, given: str | None, root: Path) -> str:
+    """Where ``sync`` sends a run: the URI given, else the marker's (kept without its
+    password), completed from ``$MLFLOW_TRACKING_URI`` when that is the same place, else
+    without credentials (MLflow reads ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``)."""
+    from dagwright.redact import MASK, redact_uri, without_credentials
+
+    if given:
+        return given
+    if not kept:
+        return resolve_uri(None, root)
+    if MASK not in kept:
+        return kept
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env and redact_uri(env) == kept:
+        return env
+    return without_credentials(kept)
 
 
 def stats(run_id: str) -> FlushStats | None:
@@ -161,7 +197,7 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
             final, steps = kept["run"], kept["steps"]
         else:
             final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
-        uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+        uri = sync_uri(kept.get("tracking_uri"), tracking_uri, root)
         token = f"sync/{run}/{secrets.token_hex(4)}"
         writer = channel()
         reply = writer.expect(token)
@@ -176,7 +212,7 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
             marker.unlink(missing_ok=True)
             synced.append(run)
         else:
-            failed[run] = str(answer.get("error"))
+            failed[run] = redact_text(str(answer.get("error")))
             write_marker(marker, uri, failed[run], final, steps)
     if failed:
         raise SyncError(synced, failed)
@@ -229,4 +265,6 @@ def _parent_run(client: Any, run_id: str) -> Any:
         done = [r for r in runs if r.info.status != "RUNNING"]
         if done:
             return done[0]
-    raise LookupError(f"MLflow at {client.tracking_uri} has no complete run {run_id}")
+    from dagwright.redact import redact_uri
+
+    raise LookupError(f"MLflow at {redact_uri(client.tracking_uri)} has no complete run {run_id}")

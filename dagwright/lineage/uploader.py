@@ -107,7 +107,9 @@ class Uploader:
                 not each wait through every retry (they are marked for ``sync``).
         """
         if time.monotonic() < self.down_until:
-            raise ConnectionError(f"{self.uri} did not answer; not retried for a while")
+            from dagwright.redact import redact_uri
+
+            raise ConnectionError(f"{redact_uri(self.uri)} did not answer; not retried for a while")
         delay = self.backoff
         for attempt in range(self.retries + 1):
             calls.add(kind)

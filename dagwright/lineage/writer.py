@@ -225,7 +225,10 @@ def main() -> None:
         try:
             writer.handle(json.loads(line))
         except Exception as exc:  # a bad message must not stop the uploads of other runs
-            print(f"dagwright lineage writer: {type(exc).__name__}: {exc}", file=sys.stderr)
+            from dagwright.redact import redact_text
+
+            error = redact_text(f"{type(exc).__name__}: {exc}")
+            print(f"dagwright lineage writer: {error}", file=sys.stderr)
     writer.close()
 
 

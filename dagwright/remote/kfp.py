@@ -346,8 +346,10 @@ def _upload(
 
 
 def _url(host: str | None, page: str) -> str | None:
+    from dagwright.redact import redact_uri
+
     ui = os.environ.get("KF_PIPELINES_UI_ENDPOINT") or host
-    return f"{ui.rstrip('/')}/#/{page}" if ui else None
+    return f"{redact_uri(ui).rstrip('/')}/#/{page}" if ui else None
 
 
 def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say: Echo) -> Any:

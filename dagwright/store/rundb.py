@@ -104,8 +104,12 @@ class RunDatabase:
     """Runs, steps and cache entries in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
+        from dagwright.store.writes import private_file
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # it holds every parameter value (the real ones, to resume with): the owner's only;
+        # SQLite gives its -wal and -shm files the database's permissions
+        private_file(self.path)
         # one connection per engine, used from its scheduler thread only
         self.db = sqlite3.connect(
             self.path, timeout=60, isolation_level=None, check_same_thread=False
