@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from dagwright.errors import ValidationError
+from dagwright.extras import extra_missing, missing
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -20,14 +21,26 @@ EXIT_INVALID = 2
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1."""
+    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1.
+
+    A missing optional package (an extra) is bad input too: exit 2 naming the extra. A reader
+    that closed the pipe (``| head``) is left to click, which exits 1 quietly.
+    """
     try:
         yield
     except ValidationError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)
-    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit):
+    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, BrokenPipeError):
         raise
+    except ImportError as exc:
+        module = extra_missing(exc)
+        if module is None:
+            click.echo(traceback.format_exc(), err=True)
+            sys.exit(EXIT_FAILED)
+        error = missing(module, field="extras", needed_for="this command")
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception:
         click.echo(traceback.format_exc(), err=True)
         sys.exit(EXIT_FAILED)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.extras import require
 from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
@@ -23,6 +24,7 @@ def _ir(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
 
 def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """KFP v2 IR YAML (a PipelineSpec)."""
+    require("kfp", field="target", needed_for="the kfp target")
     from dagwright.compiler import kfp
 
     delivery, rest = _delivery(options)
@@ -54,6 +56,7 @@ def _no_options(target: str, options: dict[str, Any]) -> None:
 
 def _argo(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """An Argo Workflow, WorkflowTemplate or CronWorkflow (``kind``)."""
+    require("hera", field="target", needed_for="the argo target")
     from dagwright.compiler import argo
 
     delivery, rest = _delivery(options)
