@@ -98,6 +98,7 @@ def run(
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
     store = LocalStore(root, artifacts)
     if run_id is not None:
+        store.check()  # before the database is made
         _check_new_run_id(store, run_id)
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
@@ -250,9 +251,11 @@ def compile(
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:
-    """A memory:// store lives in this process: a step run in another one could not reach it."""
+    """The store's folders can be written and its URL read; and a memory:// store lives in
+    this process: a step run in another one could not reach it."""
     from dagwright.errors import ValidationError
 
+    store.check()
     if not store.artifacts.startswith("memory://"):
         return
     for task in ir.tasks:

@@ -78,18 +78,31 @@ class RunDatabase:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # one connection per engine, used from its scheduler thread only
-        self.db = sqlite3.connect(
-            self.path, timeout=60, isolation_level=None, check_same_thread=False
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=60000")
-        with self.transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
+        try:
+            # one connection per engine, used from its scheduler thread only
+            self.db = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            with self.transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "db"):
+                self.db.close()
+            if not _not_a_database(exc):
+                raise
+            from dagwright.errors import ValidationError
+
+            raise ValidationError(
+                f"'{self.path}' is not a run database ({exc})",
+                field="--root",
+                fix="point --root at another folder, or move that file away",
+            ) from exc
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -204,6 +217,15 @@ class RunDatabase:
             (run_id,),
         )
         return [_step_row(r) for r in rows]
+
+
+def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
+    """The file is something else than SQLite (or a folder), as opposed to busy or full."""
+    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+    if name:
+        return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN")
+    text = str(exc)
+    return any(s in text for s in ("not a database", "malformed", "unable to open"))
 
 
 class _Transaction:
