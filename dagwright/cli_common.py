@@ -69,6 +69,14 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return given
 
 
+def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: an option given as "" is refused, not read as "not given" (an empty
+    --cron would otherwise take the pipeline's own schedule, an empty --timezone UTC)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a value or leave the option out")
+    return value
+
+
 def given_flag(name: str) -> str | None:
     """The long flag of the running command's option ``name`` when it was given (on the
     command line or through its environment variable), else None."""
@@ -138,7 +146,9 @@ def argo_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
         ),
-        click.option("--timezone", default=None, help="Argo cron: IANA timezone."),
+        click.option(
+            "--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."
+        ),
         click.option(
             "--concurrency-policy",
             type=click.Choice(["Allow", "Forbid", "Replace"]),

@@ -14,6 +14,7 @@ from dagwright.cli_common import (
     argo_options,
     compile_options,
     load_target,
+    not_blank,
     reported,
     target_options,
 )
@@ -36,7 +37,13 @@ from dagwright.cli_common import (
     default=None,
     help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
 )
-@click.option("--cron", "schedule", default=None, help="Argo cron: five-field schedule.")
+@click.option(
+    "--cron",
+    "schedule",
+    default=None,
+    callback=not_blank,
+    help="Argo cron: five-field schedule.",
+)
 @click.option("--namespace", default=None, help="Argo: metadata.namespace.")
 @click.option(
     "-o",

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import given_flag, load_target, parse_params, reported
+from dagwright.cli_common import given_flag, load_target, not_blank, parse_params, reported
 from dagwright.cli_remote import remote_options
 from dagwright.cli_remote_schedule import send_schedule
 from dagwright.cli_scheduler import ROOT, scheduler
@@ -45,6 +45,7 @@ def schedule() -> None:
 @click.option(
     "--cron",
     default=None,
+    callback=not_blank,
     help="Five fields, minute hour day month weekday ('0 3 * * *'), or six with seconds "
     "first ('*/10 * * * * *'; local and KFP). Default: the pipeline's own schedule.",
 )
