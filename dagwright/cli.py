@@ -17,6 +17,7 @@ import click
 
 from dagwright.cli_common import (
     EXIT_FAILED,
+    ROOT,
     load_target,
     parse_params,
     reported,
@@ -30,12 +31,7 @@ def cli() -> None:
     """Run, inspect and compile dagwright pipelines."""
 
 
-_ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
+_ROOT = ROOT
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 

@@ -7,6 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -67,6 +68,15 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
             )
         given[name.strip()] = value
     return given
+
+
+# the store folder, the same option on every command that reads or writes a store
+ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
 
 
 def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -19,10 +19,17 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import given_flag, load_target, not_blank, parse_params, reported
+from dagwright.cli_common import (
+    ROOT,
+    given_flag,
+    load_target,
+    not_blank,
+    parse_params,
+    reported,
+)
 from dagwright.cli_remote import remote_options
 from dagwright.cli_remote_schedule import send_schedule
-from dagwright.cli_scheduler import ROOT, scheduler
+from dagwright.cli_scheduler import scheduler
 from dagwright.errors import ValidationError
 
 __all__ = ["schedule", "scheduler"]  # dagwright.cli registers both from here

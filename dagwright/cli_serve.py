@@ -11,12 +11,13 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, load_target, parse_params, reported
+from dagwright.cli_common import EXIT_FAILED, ROOT, load_target, parse_params, reported
 
 EXIT_INTERRUPTED = 130
 
@@ -40,10 +41,8 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
     metavar="NAME=VALUE",
     help="A pipeline parameter; repeat for several.",
 )
-@click.option(
-    "--root", default=None, help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright)."
-)
-def serve(target: str, params: tuple[str, ...], root: str | None) -> None:
+@ROOT
+def serve(target: str, params: tuple[str, ...], root: Path | None) -> None:
     """Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.
 
     Prints one line per served function, ``STEP URL``, once the run has finished.
