@@ -159,10 +159,13 @@ def argo_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."
         ),
+        # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
+        # is the one option for this on every command, as the local scheduler reads it
         click.option(
             "--concurrency-policy",
             type=click.Choice(["Allow", "Forbid", "Replace"]),
             default=None,
+            hidden=True,
             help="Argo cron: what to do when a run is due while one runs (default Forbid).",
         ),
         click.option(

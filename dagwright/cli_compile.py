@@ -18,6 +18,7 @@ from dagwright.cli_common import (
     reported,
     target_options,
 )
+from dagwright.errors import ValidationError
 
 
 @click.command(name="compile")
@@ -44,6 +45,13 @@ from dagwright.cli_common import (
     callback=not_blank,
     help="Argo cron: five-field schedule.",
 )
+@click.option(
+    "--concurrency",
+    type=click.Choice(["allow", "forbid", "replace"], case_sensitive=False),
+    default=None,
+    help="Argo cron: when a run is due while the previous one still runs: start another "
+    "(allow), skip it (forbid, the default) or stop that run first (replace).",
+)
 @click.option("--namespace", default=None, help="Argo: metadata.namespace.")
 @click.option(
     "-o",
@@ -54,12 +62,22 @@ from dagwright.cli_common import (
 )
 @target_options
 @argo_options
-def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
+def compile_command(
+    target: str, kind: str, output: Path | None, concurrency: str | None, **options: Any
+) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
 
     with reported(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if concurrency is not None:
+            if options.get("concurrency_policy") is not None:
+                raise ValidationError(
+                    "--concurrency and --concurrency-policy both say it",
+                    field="--concurrency-policy",
+                    fix="give --concurrency only",
+                )
+            options["concurrency_policy"] = concurrency.capitalize()  # Argo's spelling
         text = compile_pipeline(
             load_target(target), target=kind, path=output, **compile_options(options)
         )
