@@ -22,6 +22,7 @@ from dagwright.cli_common import (
     parse_params,
     reported,
 )
+from dagwright.cli_runs import STATUSES, parse_when, pipeline_names
 from dagwright.errors import ValidationError
 
 
@@ -180,18 +181,43 @@ def _took(row: dict[str, Any]) -> str:
 
 @cli.group()
 def runs() -> None:
-    """List and show recorded runs."""
+    """List, show and remove recorded runs."""
 
 
 @runs.command(name="ls")
 @_ROOT
 @_JSON
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--pipeline", default=None, help="Only runs of this pipeline.")
-def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) -> None:
+@click.option(
+    "--pipeline",
+    default=None,
+    help="Only runs of this pipeline (its name, or the name of its @pipeline function).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only runs with this status; repeat for several.",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only runs started since: a duration before now (2h, 7d) or a date (2026-11-30).",
+)
+def runs_ls(
+    root: Path | None,
+    as_json: bool,
+    limit: int,
+    pipeline: str | None,
+    statuses: tuple[str, ...],
+    since: str | None,
+) -> None:
     """The most recent runs, newest first."""
     with reported():
-        rows = _database(root).runs(limit, pipeline)
+        start = parse_when(since, "--since") if since is not None else None
+        rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
         if as_json:
             click.echo(json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in rows]))
             return
@@ -272,12 +298,15 @@ def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
     from dagwright.cli_lineage import lineage
     from dagwright.cli_remote import delete, submit
+    from dagwright.cli_runs import runs_gc, runs_rm
     from dagwright.cli_schedule import schedule, scheduler
     from dagwright.cli_serve import serve
 
     commands = (compile_command, dockerfile, submit, schedule, scheduler, delete, lineage, serve)
     for command in commands:
         cli.add_command(command)
+    runs.add_command(runs_rm)
+    runs.add_command(runs_gc)
 
 
 _register()

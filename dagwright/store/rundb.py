@@ -167,14 +167,34 @@ class RunDatabase:
         row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
         return row["outputs"] if row else None
 
-    def runs(self, limit: int = 20, pipeline: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM runs"
+    def runs(
+        self,
+        limit: int | None = 20,
+        pipeline: str | Iterable[str] | None = None,
+        *,
+        status: Iterable[str] = (),
+        since: float | None = None,
+        before: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Runs newest first: of these pipelines (names), statuses, started in [since, before)."""
+        where: list[str] = []
         args: list[Any] = []
-        if pipeline:
-            query += " WHERE pipeline=?"
-            args.append(pipeline)
-        query += " ORDER BY started DESC LIMIT ?"
-        args.append(limit)
+        names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
+        for column, values in (("pipeline", names), ("status", list(status))):
+            if values:
+                where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                args += values
+        if since is not None:
+            where.append("started >= ?")
+            args.append(since)
+        if before is not None:
+            where.append("started < ?")
+            args.append(before)
+        query = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        query += " ORDER BY started DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
         return [_run_row(r) for r in self.db.execute(query, args)]
 
     def find_run(self, run_id: str) -> dict[str, Any]:
@@ -210,6 +230,35 @@ class RunDatabase:
         """Drop the rows of steps that did not succeed: a resume records them anew."""
         with self.transaction():
             self.db.execute("DELETE FROM steps WHERE run_id=? AND status != 'succeeded'", (run_id,))
+
+    def remove_run(self, run_id: str, artifacts: str) -> int:
+        """Delete a run's row, its step rows and the cache entries that point into its artifact
+        location ``artifacts`` (or were made by it), in one transaction; the step rows deleted.
+
+        A run still ``running`` is left alone (checked inside the transaction).
+
+        Raises:
+            ValidationError: the run is running.
+        """
+        from dagwright.errors import ValidationError
+
+        prefix = artifacts.rstrip("/") + "/"
+        pattern = "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.transaction():
+            row = self.db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is not None and row["status"] == "running":
+                raise ValidationError(
+                    f"run '{run_id}' is running",
+                    field="RUN",
+                    fix="wait for it to end (or stop it) before removing it",
+                )
+            steps = self.db.execute("DELETE FROM steps WHERE run_id=?", (run_id,)).rowcount
+            self.db.execute(
+                "DELETE FROM cache WHERE run_id=? OR outputs LIKE ? ESCAPE '\\'",
+                (run_id, pattern),
+            )
+            self.db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        return int(steps)
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
