@@ -255,10 +255,7 @@ def _check_store(ir: PipelineIR, store: LocalStore) -> None:
     this process: a step run in another one could not reach it."""
     from dagwright.errors import ValidationError
 
-    store.check()
-    if not store.artifacts.startswith("memory://"):
-        return
-    for task in ir.tasks:
+    for task in ir.tasks if store.artifacts.startswith("memory://") else ():
         spec = ir.component_of(task)
         if spec.runtime.runs_apart(spec.injected):
             raise ValidationError(
@@ -269,6 +266,7 @@ def _check_store(ir: PipelineIR, store: LocalStore) -> None:
                 fix=f"use a folder or a shared store (s3://, gs://) for {spec.runtime.kind} "
                 "steps, or run the step with runtime=Local()",
             )
+    store.check()  # last: it makes the store's folders
 
 
 def _observer(echo: bool | Callable[[str], None] | Observer) -> Observer | None:
