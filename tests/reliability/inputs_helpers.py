@@ -89,9 +89,13 @@ def dagwright(
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every path under ``folder`` with its size and modification time."""
+    """Every path under ``folder``, with its size and modification time for files (a folder's
+    time changes when SQLite's -wal/-shm files of a read come and go, which writes nothing)."""
     seen: dict[str, tuple[int, int]] = {}
     for path in sorted(folder.rglob("*")):
         info = path.lstat()
-        seen[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
+        is_dir = path.is_dir() and not path.is_symlink()
+        seen[str(path.relative_to(folder))] = (
+            (-1, 0) if is_dir else (info.st_size, info.st_mtime_ns)
+        )
     return seen
