@@ -1,0 +1,181 @@
+"""Faults of the machine under the CLI (issue 13, item 13): a full disk and a read-only file
+system under the store, a reader that closes the pipe early (``| head``), and a failing step
+whose recorded traceback must start at the user's code."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from inputs_helpers import dagwright, project, snapshot
+
+from dagwright.store.rundb import RunDatabase
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs: a real file system that fills up or is read-only. Mounting needs root
+    (CAP_SYS_ADMIN); a chmod'ed folder would not do, as root writes there anyway."""
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k,nr_inodes=64", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_fault_a_full_disk_under_the_store_is_refused_before_any_step(
+    tmp_path: Path, tmpfs: Path
+) -> None:
+    folder = project(tmp_path / "project")
+    filler = os.open(tmpfs / "filler", os.O_WRONLY | os.O_CREAT)
+    try:
+        with pytest.raises(OSError) as full:  # fill it until the device says so
+            while True:
+                os.write(filler, b"\0" * 4096)
+        assert full.value.errno == errno.ENOSPC
+    finally:
+        os.close(filler)
+    before, mounted = snapshot(folder), snapshot(tmpfs)
+
+    proc = dagwright(folder, "run", "flow.py", "--root", str(tmpfs / "store"))
+
+    assert proc.returncode == 2, proc.stderr
+    assert "field '--root'" in proc.stderr and "no space left on the device" in proc.stderr
+    assert "Fix: point --root at a folder you can write to, with free space" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert snapshot(tmpfs) == mounted  # the store folder it tried was removed again
+    assert snapshot(folder) == before
+
+
+def test_fault_a_read_only_file_system_under_the_store_is_refused(
+    tmp_path: Path, tmpfs: Path
+) -> None:
+    folder = project(tmp_path / "project")
+    (tmpfs / "store").mkdir()
+    subprocess.run(["mount", "-o", "remount,ro", str(tmpfs)], check=True)
+    before = snapshot(folder)
+
+    proc = dagwright(
+        folder, "run", "flow.py", "--root", str(folder / "home"), "--store", str(tmpfs / "store")
+    )
+
+    assert proc.returncode == 2, proc.stderr
+    assert "field '--store'" in proc.stderr and "read-only file system" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert snapshot(folder) == before  # the --root checked first was removed again
+
+
+def _many_runs(home: Path, count: int) -> None:
+    db = RunDatabase(home / "runs.db")
+    for i in range(count):
+        db.start_run(f"nightly-{i:05d}", "flow", {}, "{}", str(home / "artifacts"))
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("runs", "ls", "-n", "5000"), ("runs", "ls", "-n", "5000", "--json"), ("inspect", "flow.py")],
+    ids=["runs-ls", "runs-ls-json", "inspect"],
+)
+def test_fault_the_reader_closes_the_pipe_after_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """As ``dagwright ... | head -1``: the reader takes a line and goes; the writer gets EPIPE
+    on its next write. Exit 1 quietly, as click does for a closed pipe."""
+    folder = project(tmp_path / "project")
+    _many_runs(folder / "home", 5000)
+    env = {**os.environ, "DAGWRIGHT_HOME": str(folder / "home")}
+    head = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert head.stdin is not None
+    # the pipe's read end lives in head only; it exits after one byte
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        cwd=folder,
+        env=env,
+        stdout=head.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    head.stdin.close()
+    head.wait(timeout=30)
+    # a line at a time, ls meets the closed pipe on a later write; one big write (--json) or a
+    # short text (inspect) may be taken whole by the pipe before the reader goes
+    assert (
+        proc.returncode == 1 if args == ("runs", "ls", "-n", "5000") else proc.returncode in (0, 1)
+    )
+    assert proc.stderr == "", proc.stderr
+
+
+def test_fault_the_reader_is_gone_before_the_first_write(tmp_path: Path) -> None:
+    folder = project(tmp_path / "project")
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first write fails
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dagwright.cli", "compile", "flow.py"],
+            cwd=folder,
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert proc.returncode == 1
+    assert proc.stderr == ""
+
+
+FAILING = {
+    "failing.py": """
+        from dagwright import component, pipeline
+        from dagwright.runtimes import Local, Process
+
+        def parse(text):
+            return int(text)
+
+        @component(runtime=RUNTIME())
+        def read(text: str) -> int:
+            return parse(text)
+
+        @pipeline
+        def failing(text: str = "seven"):
+            read(text=text)
+    """
+}
+
+
+@pytest.mark.parametrize("runtime", ["Local", "Process"])
+def test_fault_a_failing_steps_traceback_starts_at_the_users_code(
+    tmp_path: Path, runtime: str
+) -> None:
+    files = {name: text.replace("RUNTIME", runtime) for name, text in FAILING.items()}
+    folder = project(tmp_path / "project", files)
+    proc = dagwright(folder, "run", "failing.py", "-q")
+    assert proc.returncode == 1, proc.stderr
+    run_id = proc.stdout.split()[0]
+    logs = dagwright(folder, "logs", run_id, "read", "--json")
+    (step,) = json.loads(logs.stdout)
+    lines = step["traceback"].splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1].startswith(f'  File "{folder / "failing.py"}", line 9, in read')
+    assert "ValueError: invalid literal for int() with base 10: 'seven'" in lines[-1]
+    assert "dagwright" not in "".join(line for line in lines if line.startswith("  File"))
