@@ -160,7 +160,7 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.store import files
 
-    db = LocalStore(root).database()
+    db = LocalStore(root).existing_database(run_id)
     try:
         found = db.find_run(run_id)
         reuse = {

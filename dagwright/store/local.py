@@ -64,6 +64,18 @@ class LocalStore:
     def database(self) -> RunDatabase:
         return RunDatabase(self.root / "runs.db")
 
+    def existing_database(self, run_id: str | None = None) -> RunDatabase:
+        """The run database, refused (not made) when the root holds none: for commands that
+        read runs (``run_id``, when one is looked for), so a mistyped --root creates nothing."""
+        if not (self.root / "runs.db").exists():
+            looked_for = f"no run '{run_id}': " if run_id else ""
+            raise ValidationError(
+                f"{looked_for}no run database in '{self.root}'",
+                field="--root",
+                fix="run a pipeline first, or point --root at its store",
+            )
+        return self.database()
+
     def check(self) -> None:
         """Refuse, before anything runs, a root or artifact location that cannot be used."""
         from dagwright.store.preflight import check_store

@@ -77,7 +77,16 @@ class RunDatabase:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from dagwright.errors import ValidationError
+
+            raise ValidationError(
+                f"cannot make the store folder '{self.path.parent}' ({exc.strerror or exc})",
+                field="--root",
+                fix="point --root at a folder you can write to",
+            ) from exc
         try:
             # one connection per engine, used from its scheduler thread only
             self.db = sqlite3.connect(

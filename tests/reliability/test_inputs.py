@@ -167,6 +167,18 @@ CASES = {
         ("run", "flow.py", "--root", "/sys/nope"),
         ("field '--root'", "cannot write to '/sys/nope'", "Fix: point --root at a folder"),
     ),
+    "scheduler-root-under-proc": Case(
+        ("scheduler", "--root", "/proc/nope"),
+        ("field '--root'", "cannot make the store folder '/proc/nope'", "Fix: point --root"),
+    ),
+    "schedule-add-root-under-proc": Case(
+        ("schedule", "add", "flow.py", "--cron", "0 3 * * *", "--root", "/proc/nope"),
+        ("field '--root'", "cannot make the store folder '/proc/nope'"),
+    ),
+    "resume-in-a-store-that-is-not-there": Case(
+        ("resume", "nightly-1", "--root", "no-such-store"),
+        ("field '--root'", "no run database in 'no-such-store'", "Fix: run a pipeline first"),
+    ),
     "root-below-a-file": Case(
         ("run", "flow.py", "--root", "blocker/store"),
         ("field '--root'", "cannot write to 'blocker/store'", "Fix: point --root at a folder"),
