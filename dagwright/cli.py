@@ -1,7 +1,8 @@
 """The ``dagwright`` command.
 
-Exit codes: 0 success, 1 a run or step failed (or the pipeline file raised), 2 bad input
-(a ValidationError or a usage error), as click and most CLIs do.
+Exit codes: 0 success, 1 a run or step failed (or the output pipe was closed, as click does),
+2 bad input (a ValidationError, a pipeline file that does not import, a missing extra, or a
+usage error), as click and most CLIs do.
 """
 
 from __future__ import annotations
