@@ -1,8 +1,8 @@
 """The ``dagwright`` command.
 
-Exit codes: 0 success, 1 a run or step failed (or the output pipe was closed, as click does),
-2 bad input (a ValidationError, a pipeline file that does not import, a missing extra, or a
-usage error), as click and most CLIs do.
+Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a pipeline
+file that does not import, a missing extra, or a usage error), as click and most CLIs do. A
+reader that closes the pipe early (``| head``) changes none of them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dagwright.cli_common import (
     EXIT_FAILED,
     ROOT,
     load_target,
+    outlive_the_reader,
     parse_params,
     reported,
 )
@@ -292,6 +293,7 @@ def main() -> None:
     # `module:function` references resolve when run from there
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    outlive_the_reader()
     cli(prog_name="dagwright")
 
 

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from click.core import ParameterSource
@@ -25,7 +27,7 @@ def reported() -> Iterator[None]:
     """Print a ValidationError without a traceback and exit 2; user-code errors exit 1.
 
     A missing optional package (an extra) is bad input too: exit 2 naming the extra. A reader
-    that closed the pipe (``| head``) is left to click, which exits 1 quietly.
+    that closed the pipe (``| head``) is ``outlive_the_reader``'s (or click's) to handle.
     """
     try:
         yield
@@ -45,6 +47,58 @@ def reported() -> Iterator[None]:
     except Exception:
         click.echo(traceback.format_exc(), err=True)
         sys.exit(EXIT_FAILED)
+
+
+class _ReaderGone(io.TextIOBase):
+    """Standard output that outlives its reader: once a pipe's reader has gone (``| head``),
+    writes go to /dev/null instead of raising BrokenPipeError. A run goes on and records its
+    end; a listing finishes quietly; nothing prints a traceback."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+            self.stream.flush()  # what was buffered goes to /dev/null now
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.stream.errors
+
+
+def outlive_the_reader() -> None:
+    """Install ``_ReaderGone`` on standard output when it is a pipe or a file (a terminal
+    cannot close on us)."""
+    stream = sys.stdout
+    if stream is not None and not isinstance(stream, _ReaderGone) and not stream.isatty():
+        sys.stdout = _ReaderGone(stream)
 
 
 def load_target(target: str) -> Any:
