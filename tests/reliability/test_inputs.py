@@ -145,6 +145,24 @@ CASES = {
         ("field '--store'", "'gcsfs'", 'Fix: pip install "dagwright[gcs]"'),
         without=("gcsfs",),
     ),
+    "schedule-add-kfp-without-kfp": Case(
+        ("schedule", "add", "flow.py", "--cron", "0 3 * * *", "--target", "kfp")
+        + ("--host", "http://127.0.0.1:9"),
+        ("field 'target'", 'Fix: pip install "dagwright[kfp]"'),
+        without=("kfp",),
+    ),
+    "delete-argo-without-hera": Case(
+        ("delete", "flow", "--kind", "cron", "--target", "argo", "--namespace", "ns")
+        + ("--host", "http://127.0.0.1:9"),
+        ("'hera'", 'Fix: pip install "dagwright[argo]"'),
+        without=("hera",),
+    ),
+    "lineage-sync-without-mlflow": Case(
+        ("lineage", "sync"),
+        ("'mlflow'", 'Fix: pip install "dagwright[mlflow]"'),
+        without=("mlflow",),
+        setup=_running_run,
+    ),
     "pipeline-file-imports-a-missing-extra": Case(
         ("run", "uses_kfp.py"),
         ("field 'FILE'", "No module named 'kfp'", 'pip install "dagwright[kfp]"'),
