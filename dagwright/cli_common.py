@@ -85,6 +85,10 @@ class _ReaderGone(io.TextIOBase):
         return self.stream.isatty()
 
     @property
+    def buffer(self) -> Any:  # for code that writes bytes
+        return self.stream.buffer
+
+    @property
     def encoding(self) -> str:  # type: ignore[override]
         return self.stream.encoding
 

@@ -100,7 +100,13 @@ def known_protocol(url: str) -> None:
     """Refuse an fsspec URL whose protocol fsspec does not know or cannot import."""
     from fsspec.registry import get_filesystem_class
 
-    protocol = url.split("://", 1)[0]
+    protocol, rest = url.split("://", 1)
+    if not rest.strip("/") and protocol != "memory":
+        raise ValidationError(
+            f"'{url}' names no bucket or folder",
+            field="--store",
+            fix=f"write {protocol}://BUCKET/PREFIX",
+        )
     try:
         get_filesystem_class(protocol)
     except ValueError as exc:

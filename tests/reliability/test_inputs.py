@@ -173,6 +173,10 @@ CASES = {
         ("run", "flow.py", "--store", "nosuchfs://bucket/runs"),
         ("field '--store'", "protocol 'nosuchfs'", "Fix: use a folder or a URL such as"),
     ),
+    "store-url-without-a-bucket": Case(
+        ("run", "flow.py", "--store", "s3://"),
+        ("field '--store'", "'s3://' names no bucket", "Fix: write s3://BUCKET/PREFIX"),
+    ),
     "root-under-proc": Case(
         ("run", "flow.py", "--root", "/proc/nope"),
         ("field '--root'", "cannot write to '/proc/nope'", "Fix: point --root at a folder"),
