@@ -69,7 +69,12 @@ def writable_folder(folder: Path, field: str, made: list[Path]) -> None:
         parent = parent.parent
     try:
         for path in reversed(missing):
-            path.mkdir()
+            try:
+                path.mkdir()
+            except FileExistsError:
+                if path.is_dir():  # another run made it just now: theirs, not ours to remove
+                    continue
+                raise
             made.append(path)
         if not folder.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))

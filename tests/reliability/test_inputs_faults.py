@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +205,56 @@ def test_fault_a_failing_steps_traceback_starts_at_the_users_code(
     assert lines[1].startswith(f'  File "{folder / "failing.py"}", line 9, in read')
     assert "ValueError: invalid literal for int() with base 10: 'seven'" in lines[-1]
     assert "dagwright" not in "".join(line for line in lines if line.startswith("  File"))
+
+
+def test_fault_first_runs_racing_on_a_fresh_store_all_pass_its_check(tmp_path: Path) -> None:
+    """Eight engines start at once on a store folder that does not exist yet: each makes the
+    missing folders; one finding a folder another just made must not refuse the store."""
+    folder = project(tmp_path / "project")
+    root = tmp_path / "fresh" / "nested" / "store"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "DAGWRIGHT_TRACKING": "off"}
+    engines = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dagwright.cli", "run", "flow.py", "--root", str(root), "-q"],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    outcomes = [engine.communicate(timeout=300) for engine in engines]
+    for engine, (out, err) in zip(engines, outcomes, strict=True):
+        assert engine.returncode == 0, err
+        assert out.split()[1] == "succeeded"
+    db = RunDatabase(root / "runs.db")
+    assert len(db.runs(20)) == 8
+    db.close()
+    assert not list(root.rglob(".dagwright-probe-*"))  # every probe was removed
+
+
+def test_fault_store_checks_racing_in_threads_never_refuse_a_folder_made_beside_them(
+    tmp_path: Path,
+) -> None:
+    """The same race, tightened: eight threads check one missing store path at once, thirty
+    times; a folder made by a neighbour between its look and its mkdir is fine."""
+    from dagwright.store.preflight import check_store
+
+    refused: list[Exception] = []
+    for trial in range(30):
+        root = tmp_path / f"trial-{trial}" / "nested" / "store"
+
+        def check(root: Path = root) -> None:
+            try:
+                check_store(root, str(root / "artifacts"))
+            except Exception as exc:  # collected for the assertion below
+                refused.append(exc)
+
+        threads = [threading.Thread(target=check) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert (root / "artifacts").is_dir()
+    assert refused == []
