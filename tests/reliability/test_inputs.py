@@ -94,6 +94,11 @@ def _folder_database(folder: Path) -> None:
     (folder / "home" / "runs.db").mkdir(parents=True)
 
 
+def _device_database(folder: Path) -> None:
+    (folder / "home").mkdir()
+    (folder / "home" / "runs.db").symlink_to("/dev/full")
+
+
 def _file_in_the_way(folder: Path) -> None:
     (folder / "blocker").write_text("a file where the store's parent folder should be\n")
 
@@ -185,6 +190,10 @@ CASES = {
         ("run", "flow.py", "--store", "/proc/nope/artifacts"),
         ("field '--store'", "cannot write to '/proc/nope/artifacts'", "Fix: point --store at"),
     ),
+    "file-url-store-under-proc": Case(
+        ("run", "flow.py", "--store", "file:///proc/nope"),
+        ("field '--store'", "cannot write to '/proc/nope'"),
+    ),
     "root-under-sys": Case(
         ("run", "flow.py", "--root", "/sys/nope"),
         ("field '--root'", "cannot write to '/sys/nope'", "Fix: point --root at a folder"),
@@ -235,6 +244,11 @@ CASES = {
         ("schedule", "ls"),
         ("field '--root'", "is not a run database"),
         setup=_garbage_database,
+    ),
+    "run-on-a-runs-db-that-is-a-device": Case(
+        ("run", "flow.py"),
+        ("field '--root'", "is not a run database", "move that file away"),
+        setup=_device_database,
     ),
     "runs-ls-on-a-folder-runs-db": Case(
         ("runs", "ls"),
@@ -334,6 +348,16 @@ CASES = {
         ("field '--older-than'", "neither a duration nor a date"),
         setup=_running_run,
     ),
+    "runs-ls-unknown-status": Case(
+        ("runs", "ls", "--status", "done"),
+        ("'--status'", "'done' is not one of"),
+        setup=_running_run,
+    ),
+    "runs-gc-of-running-runs": Case(
+        ("runs", "gc", "--older-than", "1d", "--status", "running"),
+        ("'--status'", "'running' is not one of"),
+        setup=_running_run,
+    ),
     "runs-rm-a-running-run": Case(
         ("runs", "rm", "nightly-1"),
         ("field 'RUN'", "run 'nightly-1' is running", "Fix: wait for it to end"),
@@ -349,6 +373,10 @@ CASES = {
         ("field '--root'", "no run database", "Fix: run a pipeline first"),
     ),
     # one option, one meaning
+    "concurrency-not-a-policy": Case(
+        ("compile", "flow.py", "--target", "argo", *CRON, "--concurrency", "sometimes"),
+        ("'--concurrency'", "'sometimes' is not one of"),
+    ),
     "concurrency-given-twice": Case(
         ("compile", "flow.py", "--target", "argo", *CRON, "--concurrency", "allow")
         + ("--concurrency-policy", "Allow", "-o", "o.yaml"),
