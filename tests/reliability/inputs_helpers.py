@@ -42,6 +42,75 @@ PIPELINES = {
     """,
 }
 
+# pipeline files that are wrong in one way each, for the bad-input catalogue
+BAD_FILES = {
+    "bad_syntax.py": """
+        from dagwright import pipeline
+
+        @pipeline
+        def broken(n: int = 1:
+            pass
+    """,
+    "bad_import.py": """
+        from dagwright import pipeline
+        import surely_not_a_module_of_anyone
+    """,
+    "bad_raise.py": """
+        SETTINGS = {}
+
+        def threshold():
+            return SETTINGS["threshold"]
+
+        LIMIT = threshold()
+    """,
+    "uses_kfp.py": """
+        import kfp
+    """,
+    "bad_packages.py": """
+        from dagwright import component, pipeline
+
+        @component(packages=["numpy; rm -rf /"])
+        def step(n: int) -> int:
+            return n
+    """,
+    "bad_url_package.py": """
+        from dagwright import component, pipeline
+
+        @component(packages=["tool @ https://example.com/$(id).whl"])
+        def step(n: int) -> int:
+            return n
+    """,
+    "bad_image.py": """
+        from dagwright import component, pipeline
+
+        @component(image="python:3.11; rm -rf /")
+        def step(n: int) -> int:
+            return n
+    """,
+    "bad_image_space.py": """
+        from dagwright import component, pipeline
+
+        @component(image="python 3.11")
+        def step(n: int) -> int:
+            return n
+    """,
+    "no_hint.py": """
+        from dagwright import component, pipeline
+
+        @component
+        def step(n) -> int:
+            return n
+    """,
+    "no_hint_pipeline.py": """
+        from dagwright import pipeline
+
+        @pipeline
+        def unhinted(n=1):
+            pass
+    """,
+}
+
+
 # Run the CLI with some top-level modules missing as they are when an extra is not installed:
 # a meta-path finder that answers as Python does for an absent module, so the test runs where
 # the extras are installed.

@@ -11,78 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from inputs_helpers import dagwright, project, snapshot
+from inputs_helpers import BAD_FILES, dagwright, project, snapshot
 
 from dagwright.store.rundb import RunDatabase
 
 pytestmark = pytest.mark.integration
-
-FILES = {
-    "bad_syntax.py": """
-        from dagwright import pipeline
-
-        @pipeline
-        def broken(n: int = 1:
-            pass
-    """,
-    "bad_import.py": """
-        from dagwright import pipeline
-        import surely_not_a_module_of_anyone
-    """,
-    "bad_raise.py": """
-        SETTINGS = {}
-
-        def threshold():
-            return SETTINGS["threshold"]
-
-        LIMIT = threshold()
-    """,
-    "uses_kfp.py": """
-        import kfp
-    """,
-    "bad_packages.py": """
-        from dagwright import component, pipeline
-
-        @component(packages=["numpy; rm -rf /"])
-        def step(n: int) -> int:
-            return n
-    """,
-    "bad_url_package.py": """
-        from dagwright import component, pipeline
-
-        @component(packages=["tool @ https://example.com/$(id).whl"])
-        def step(n: int) -> int:
-            return n
-    """,
-    "bad_image.py": """
-        from dagwright import component, pipeline
-
-        @component(image="python:3.11; rm -rf /")
-        def step(n: int) -> int:
-            return n
-    """,
-    "bad_image_space.py": """
-        from dagwright import component, pipeline
-
-        @component(image="python 3.11")
-        def step(n: int) -> int:
-            return n
-    """,
-    "no_hint.py": """
-        from dagwright import component, pipeline
-
-        @component
-        def step(n) -> int:
-            return n
-    """,
-    "no_hint_pipeline.py": """
-        from dagwright import pipeline
-
-        @pipeline
-        def unhinted(n=1):
-            pass
-    """,
-}
 
 
 def _garbage_database(folder: Path) -> None:
@@ -387,7 +320,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES.values()), ids=list(CASES))
 def test_bad_input_exits_2_naming_the_field_and_writing_nothing(tmp_path: Path, case: Case) -> None:
-    folder = project(tmp_path / "project", {**FILES, **case.extra})
+    folder = project(tmp_path / "project", {**BAD_FILES, **case.extra})
     if case.setup is not None:
         case.setup(folder)
     database = folder / "home" / "runs.db"
