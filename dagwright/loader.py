@@ -57,10 +57,10 @@ def _import_file(path: Path) -> Any:
     try:
         spec.loader.exec_module(module)
     except ValidationError:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
         raise
     except Exception as exc:  # the file itself is wrong: show where, in the user's terms
-        del sys.modules[name]
+        sys.modules.pop(name, None)
         error = traceback.format_exception_only(type(exc), exc)[-1].strip()
         raise ValidationError(
             f"'{path}' failed to import ({error})",
