@@ -98,6 +98,7 @@ def run(
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
     store = LocalStore(root, artifacts)
     if run_id is not None:
+        store.check()  # before the database is made
         _check_new_run_id(store, run_id)
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
@@ -160,7 +161,7 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.store import files
 
-    db = LocalStore(root).database()
+    db = LocalStore(root).existing_database(run_id)
     try:
         found = db.find_run(run_id)
         ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
@@ -253,12 +254,11 @@ def compile(
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:
-    """A memory:// store lives in this process: a step run in another one could not reach it."""
+    """The store's folders can be written and its URL read; and a memory:// store lives in
+    this process: a step run in another one could not reach it."""
     from dagwright.errors import ValidationError
 
-    if not store.artifacts.startswith("memory://"):
-        return
-    for task in ir.tasks:
+    for task in ir.tasks if store.artifacts.startswith("memory://") else ():
         spec = ir.component_of(task)
         if spec.runtime.runs_apart(spec.injected):
             raise ValidationError(
@@ -269,6 +269,7 @@ def _check_store(ir: PipelineIR, store: LocalStore) -> None:
                 fix=f"use a folder or a shared store (s3://, gs://) for {spec.runtime.kind} "
                 "steps, or run the step with runtime=Local()",
             )
+    store.check()  # last: it makes the store's folders
 
 
 def _observer(echo: bool | Callable[[str], None] | Observer) -> Observer | None:

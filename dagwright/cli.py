@@ -1,7 +1,8 @@
 """The ``dagwright`` command.
 
-Exit codes: 0 success, 1 a run or step failed (or the pipeline file raised), 2 bad input
-(a ValidationError or a usage error), as click and most CLIs do.
+Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a pipeline
+file that does not import, a missing extra, or a usage error), as click and most CLIs do. A
+reader that closes the pipe early (``| head``) changes none of them.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import click
 
 from dagwright.cli_common import (
     EXIT_FAILED,
+    ROOT,
     load_target,
+    outlive_the_reader,
     parse_params,
     reported,
 )
+from dagwright.cli_runs import STATUSES, parse_when, pipeline_names
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
 
@@ -32,12 +36,7 @@ def cli() -> None:
     """Run, inspect and compile dagwright pipelines."""
 
 
-_ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
+_ROOT = ROOT
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -235,18 +234,43 @@ def _took(row: dict[str, Any]) -> str:
 
 @cli.group()
 def runs() -> None:
-    """List and show recorded runs."""
+    """List, show and remove recorded runs."""
 
 
 @runs.command(name="ls")
 @_ROOT
 @_JSON
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--pipeline", default=None, help="Only runs of this pipeline.")
-def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) -> None:
+@click.option(
+    "--pipeline",
+    default=None,
+    help="Only runs of this pipeline (its name, or the name of its @pipeline function).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only runs with this status; repeat for several.",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only runs started since: a duration before now (2h, 7d) or a date (2026-11-30).",
+)
+def runs_ls(
+    root: Path | None,
+    as_json: bool,
+    limit: int,
+    pipeline: str | None,
+    statuses: tuple[str, ...],
+    since: str | None,
+) -> None:
     """The most recent runs, newest first."""
     with reported():
-        rows = _database(root).runs(limit, pipeline)
+        start = parse_when(since, "--since") if since is not None else None
+        rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
         if as_json:
             from dagwright.redact import listed_run
 
@@ -322,6 +346,7 @@ def main() -> None:
     # `module:function` references resolve when run from there
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
+    outlive_the_reader()
     cli(prog_name="dagwright")
 
 
@@ -329,12 +354,15 @@ def _register() -> None:
     from dagwright.cli_compile import compile_command, dockerfile
     from dagwright.cli_lineage import lineage
     from dagwright.cli_remote import delete, submit
+    from dagwright.cli_runs import runs_gc, runs_rm
     from dagwright.cli_schedule import schedule, scheduler
     from dagwright.cli_serve import serve
 
     commands = (compile_command, dockerfile, submit, schedule, scheduler, delete, lineage, serve)
     for command in commands:
         cli.add_command(command)
+    runs.add_command(runs_rm)
+    runs.add_command(runs_gc)
 
 
 _register()

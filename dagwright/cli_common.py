@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 from click.core import ParameterSource
 
 from dagwright.errors import ValidationError
+from dagwright.extras import extra_missing, missing
 from dagwright.redact import redact_text
 
 EXIT_FAILED = 1
@@ -21,17 +25,85 @@ EXIT_INVALID = 2
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1."""
+    """Print a ValidationError without a traceback and exit 2; user-code errors exit 1.
+
+    A missing optional package (an extra) is bad input too: exit 2 naming the extra. A reader
+    that closed the pipe (``| head``) is ``outlive_the_reader``'s (or click's) to handle.
+    """
     try:
         yield
     except ValidationError as exc:
         click.echo(redact_text(f"error: {exc}"), err=True)
         sys.exit(EXIT_INVALID)
-    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit):
+    except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, BrokenPipeError):
         raise
+    except ImportError as exc:
+        module = extra_missing(exc)
+        if module is None:
+            click.echo(redact_text(traceback.format_exc()), err=True)
+            sys.exit(EXIT_FAILED)
+        error = missing(module, field="extras", needed_for="this command")
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_INVALID)
     except Exception:
         click.echo(redact_text(traceback.format_exc()), err=True)  # URIs quoted by libraries
         sys.exit(EXIT_FAILED)
+
+
+class _ReaderGone(io.TextIOBase):
+    """Standard output that outlives its reader: once a pipe's reader has gone (``| head``),
+    writes go to /dev/null instead of raising BrokenPipeError. A run goes on and records its
+    end; a listing finishes quietly; nothing prints a traceback."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+            self.stream.flush()  # what was buffered goes to /dev/null now
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def buffer(self) -> Any:  # for code that writes bytes
+        return self.stream.buffer
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.stream.errors
+
+
+def outlive_the_reader() -> None:
+    """Install ``_ReaderGone`` on standard output when it is a pipe or a file (a terminal
+    cannot close on us)."""
+    stream = sys.stdout
+    if stream is not None and not isinstance(stream, _ReaderGone) and not stream.isatty():
+        sys.stdout = _ReaderGone(stream)
 
 
 def load_target(target: str) -> Any:
@@ -55,6 +127,23 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
             )
         given[name.strip()] = value
     return given
+
+
+# the store folder, the same option on every command that reads or writes a store
+ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
+)
+
+
+def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: an option given as "" is refused, not read as "not given" (an empty
+    --cron would otherwise take the pipeline's own schedule, an empty --timezone UTC)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a value or leave the option out")
+    return value
 
 
 def given_flag(name: str) -> str | None:
@@ -131,11 +220,16 @@ def argo_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option(
             "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
         ),
-        click.option("--timezone", default=None, help="Argo cron: IANA timezone."),
+        click.option(
+            "--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."
+        ),
+        # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
+        # is the one option for this on every command, as the local scheduler reads it
         click.option(
             "--concurrency-policy",
             type=click.Choice(["Allow", "Forbid", "Replace"]),
             default=None,
+            hidden=True,
             help="Argo cron: what to do when a run is due while one runs (default Forbid).",
         ),
         click.option(

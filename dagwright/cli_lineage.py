@@ -10,18 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, reported
+from dagwright.cli_common import EXIT_FAILED, ROOT, reported
 from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:
     from dagwright.lineage.query import LineageDiff, Reached
 
-_ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
+_ROOT = ROOT
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _DEPTH = click.option(
     "--depth",
@@ -184,7 +179,7 @@ def _value(text: str | None, keep: int = 40) -> str:
 
 
 @lineage.command()
-@click.argument("run_id", metavar="RUN", required=False)
+@click.argument("run_id", metavar="[RUN]", required=False)
 @click.option(
     "--tracking-uri",
     default=None,

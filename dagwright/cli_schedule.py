@@ -19,10 +19,17 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import given_flag, load_target, parse_params, reported
+from dagwright.cli_common import (
+    ROOT,
+    given_flag,
+    load_target,
+    not_blank,
+    parse_params,
+    reported,
+)
 from dagwright.cli_remote import remote_options
 from dagwright.cli_remote_schedule import send_schedule
-from dagwright.cli_scheduler import ROOT, scheduler
+from dagwright.cli_scheduler import scheduler
 from dagwright.errors import ValidationError
 
 __all__ = ["schedule", "scheduler"]  # dagwright.cli registers both from here
@@ -45,6 +52,7 @@ def schedule() -> None:
 @click.option(
     "--cron",
     default=None,
+    callback=not_blank,
     help="Five fields, minute hour day month weekday ('0 3 * * *'), or six with seconds "
     "first ('*/10 * * * * *'; local and KFP). Default: the pipeline's own schedule.",
 )

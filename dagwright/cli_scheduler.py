@@ -15,18 +15,11 @@ from types import FrameType
 
 import click
 
-from dagwright.cli_common import reported
+from dagwright.cli_common import ROOT, reported
 from dagwright.engine.scheduler import LEASE, Event, Scheduler
 from dagwright.errors import ValidationError
 
 EXIT_INTERRUPTED = 130
-
-ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
 
 
 @click.command()

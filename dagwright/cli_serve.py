@@ -12,12 +12,13 @@ import re
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, load_target, parse_params, reported
+from dagwright.cli_common import EXIT_FAILED, ROOT, load_target, parse_params, reported
 
 EXIT_INTERRUPTED = 130
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?)b?", re.IGNORECASE)
@@ -62,9 +63,7 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
     metavar="NAME=VALUE",
     help="A pipeline parameter; repeat for several.",
 )
-@click.option(
-    "--root", default=None, help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright)."
-)
+@ROOT
 @click.option(
     "--max-body",
     type=ByteSize(),
@@ -73,7 +72,7 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
     help="Largest request body a function accepts, in bytes or with a unit (512KiB, 1MB); "
     "a larger one gets 413 unread.",
 )
-def serve(target: str, params: tuple[str, ...], root: str | None, max_body: int) -> None:
+def serve(target: str, params: tuple[str, ...], root: Path | None, max_body: int) -> None:
     """Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.
 
     Prints one line per served function, ``STEP URL``, once the run has finished. A request

@@ -18,7 +18,9 @@ class ValidationError(ValueError):
         block: str | None = None,
         field: str | None = None,
         fix: str | None = None,
+        detail: str | None = None,
     ) -> None:
+        self.detail = detail
         self.pipeline = pipeline
         self.task = task
         self.block = block
@@ -40,6 +42,8 @@ class ValidationError(ValueError):
         text = (", ".join(where) + ": " if where else "") + self.problem
         if self.fix:
             text += f". Fix: {self.fix}"
+        if self.detail:  # e.g. the user's frames of an error, on the lines after
+            text += "\n" + self.detail
         return text
 
     def within(self, pipeline: str | None = None, task: str | None = None) -> ValidationError:
@@ -51,6 +55,7 @@ class ValidationError(ValueError):
             block=self.block,
             field=self.field,
             fix=self.fix,
+            detail=self.detail,
         )
 
 

@@ -17,7 +17,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -405,8 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         outcome: dict[str, Any] = run_step(step).to_dict()
         code = 0
     except Exception as exc:  # report any failure of user code as data, exit 1
-        traceback.print_exc()
-        outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+        from dagwright.tracebacks import step_traceback
+
+        print(step_traceback(exc), end="", file=sys.stderr)
+        outcome = {"error": f"{type(exc).__name__}: {exc}", "traceback": step_traceback(exc)}
         code = 1
     tmp = args.result + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.extras import extra_missing, install_hint
+from dagwright.tracebacks import user_frames
 
 IR_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -16,8 +19,9 @@ def load_pipeline(target: str) -> Any:
     """A @pipeline, Pipeline builder or PipelineIR named by ``target``.
 
     Raises:
-        ValidationError: the file does not exist, holds no pipeline, or holds several and
-            ``target`` does not say which.
+        ValidationError: the file does not exist, cannot be imported (a syntax error, a missing
+            module, any error while it runs: shown from the user's frames only), holds no
+            pipeline, or holds several and ``target`` does not say which.
     """
     path_text, name = target, None
     if ":" in target and not target.endswith((".py", *IR_SUFFIXES)):
@@ -50,8 +54,34 @@ def _import_file(path: Path) -> Any:
         raise ValidationError(f"cannot import '{path}'", field="FILE")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except ValidationError:
+        sys.modules.pop(name, None)
+        raise
+    except Exception as exc:  # the file itself is wrong: show where, in the user's terms
+        sys.modules.pop(name, None)
+        error = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        raise ValidationError(
+            f"'{path}' failed to import ({error})",
+            field="FILE",
+            fix=f"correct {_where(exc, path)}",
+            detail=user_frames(exc),
+        ) from exc
     return module
+
+
+def _where(exc: Exception, path: Path) -> str:
+    """``file, line N`` of the error: the SyntaxError's own, else the innermost user frame
+    (or the extra to install when the file imports one that is missing)."""
+    module = extra_missing(exc)
+    if module is not None:
+        return f"the environment: {install_hint(module)}"
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    frame = frames[-1] if frames else None
+    return f"{frame.filename}, line {frame.lineno}" if frame else str(path)
 
 
 def _pick(module: Any, name: str | None, where: str) -> Any:

@@ -38,3 +38,55 @@ def check_k8s_name(name: str, what: str, *, pipeline: str | None = None) -> None
         fix = "use lowercase letters, digits and '-'"
         problem = f"{what} '{name}' cannot become a Kubernetes resource name: nothing of it is left"
     raise ValidationError(problem, pipeline=pipeline, field="name", fix=fix)
+
+
+# an image reference as docker reads it: [host[:port]/]path[:tag][@algorithm:hex]
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE = re.compile(
+    rf"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+# what a shell would read as more than a word, whatever quoting a target applies
+SHELL_METACHARACTERS = frozenset("`$\\|&;<>(){}!*?'\"\n\r\t\0")
+
+
+def check_image(image: str, field: str = "image") -> None:
+    """Refuse an image that is not a docker reference (no spaces, no shell metacharacters)."""
+    if not IMAGE.match(image):
+        raise ValidationError(
+            f"image {image!r} is not an image reference",
+            field=field,
+            fix="write [registry/]name[:tag][@sha256:digest], e.g. 'python:3.11-slim'",
+        )
+
+
+def check_requirement(requirement: str, field: str = "packages") -> None:
+    """Refuse a pip requirement that is not PEP 508, or whose URL carries shell
+    metacharacters (markers may use ';', quotes and comparisons; nothing may use ` $ or \\)."""
+    fix = "write a pip requirement such as 'scikit-learn>=1.3' or 'name @ https://host/x.whl'"
+    if any(c in requirement for c in "`$\\|&\n\r\0"):
+        raise ValidationError(
+            f"requirement {requirement!r} holds shell metacharacters", field=field, fix=fix
+        )
+    url: str | None = requirement
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", requirement):  # else a bare URL, as pip takes
+        url = _parsed(requirement, field, fix)
+    if url and any(c in SHELL_METACHARACTERS or c.isspace() for c in url):
+        raise ValidationError(
+            f"requirement {requirement!r} has shell metacharacters in its URL", field=field, fix=fix
+        )
+
+
+def _parsed(requirement: str, field: str, fix: str) -> str | None:
+    """The URL of a PEP 508 requirement (None for a name and specifiers)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement as exc:
+        raise ValidationError(
+            f"requirement {requirement!r} is not a pip requirement ({str(exc).splitlines()[0]})",
+            field=field,
+            fix=fix,
+        ) from exc
+    return parsed.url

@@ -104,12 +104,14 @@ def test_compile_then_run_and_compile_from_the_ir_file(tmp_path: Path) -> None:
     assert "output output = 'IR!IR!'" in ran.stdout
 
 
-def test_an_error_in_the_pipeline_file_exits_1_with_its_traceback(tmp_path: Path) -> None:
+def test_an_error_in_the_pipeline_file_exits_2_with_the_users_frames(tmp_path: Path) -> None:
     broken = tmp_path / "broken.py"
     broken.write_text("raise ImportError('no such thing')\n")
     proc = dagwright(tmp_path, "run", str(broken))
-    assert proc.returncode == 1
-    assert "Traceback" in proc.stderr and "no such thing" in proc.stderr
+    assert proc.returncode == 2
+    assert f'File "{broken}", line 1, in <module>' in proc.stderr
+    assert "ImportError: no such thing" in proc.stderr
+    assert "Traceback" not in proc.stderr and "dagwright/loader.py" not in proc.stderr
 
 
 def test_a_pipeline_file_named_like_a_stdlib_module_shadows_nothing(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from dagwright.compiler.secret_check import check_url_options, warn_literal_secrets
 from dagwright.errors import ValidationError
+from dagwright.extras import require
 from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
@@ -25,6 +26,7 @@ def _ir(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
 
 def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """KFP v2 IR YAML (a PipelineSpec)."""
+    require("kfp", field="target", needed_for="the kfp target")
     from dagwright.compiler import kfp
 
     delivery, rest = _delivery(options)
@@ -56,6 +58,7 @@ def _no_options(target: str, options: dict[str, Any]) -> None:
 
 def _argo(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """An Argo Workflow, WorkflowTemplate or CronWorkflow (``kind``)."""
+    require("hera", field="target", needed_for="the argo target")
     from dagwright.compiler import argo
 
     delivery, rest = _delivery(options)

@@ -20,6 +20,7 @@ from importlib import metadata
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
+from dagwright.names import check_image, check_requirement
 
 MODES = ("inline", "image")
 DEFAULT_IMAGE = "python:3.11-slim"
@@ -58,6 +59,11 @@ class CodeDelivery:
                 field="code",
                 fix=f"use one of {', '.join(MODES)}",
             )
+        if self.image is not None:
+            check_image(self.image, "--image")
+        check_requirement(self.dagwright, "--dagwright")
+        for package in self.extra_packages:
+            check_requirement(package, "extra_packages")
 
     def image_for(self, spec: ComponentSpec) -> str:
         """The image a component's steps run in."""

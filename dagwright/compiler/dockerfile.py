@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery, sdk_requirement
 from dagwright.errors import ValidationError
+from dagwright.names import check_image
 from dagwright.pipelines.ir import PipelineIR
 
 APP = "/app"
@@ -63,6 +64,7 @@ def dockerfile(
     sdks: tuple[str, ...] = ("kfp",),
 ) -> str:
     """The Dockerfile text for a project image of ``ir``'s components."""
+    check_image(base_image, "--base-image")
     delivery = delivery or CodeDelivery()
     packages: list[str] = [delivery.dagwright]
     packages += [sdk_requirement(sdk) for sdk in sdks]

@@ -41,6 +41,10 @@ class ComponentSourceWarning(UserWarning):
     """A component's inline source will not run on its own in another process."""
 
 
+class DroppedReturnWarning(UserWarning):
+    """A component returns a value, but has no return annotation to make it an output."""
+
+
 class Component:
     """A decorated function together with its ComponentSpec."""
 
@@ -194,7 +198,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             continue
         if param.name not in hints:
             raise fail(
-                f"input '{param.name}' has no type hint (an unsupported annotation)",
+                f"input '{param.name}' has no type hint",
                 param.name,
                 "annotate it, e.g. 'x: int' or 'data: Input[Dataset]'",
             )
@@ -259,6 +263,14 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             f"its source cannot be read ({exc})",
             fix="define the component with a def statement in a file",
         ) from exc
+    if "return" not in hints and not runtime.serves and source.returns_a_value(code):
+        warnings.warn(
+            f"component '{comp_name}' returns a value but has no return annotation, so the "
+            f"value is dropped; annotate it (def {func.__name__}(...) -> int) to make it the "
+            "step's output, or '-> None' to say it is meant to be dropped",
+            DroppedReturnWarning,
+            stacklevel=3,
+        )
     needs = source.prelude(func, code)
     if needs.unresolved:
         warnings.warn(

@@ -9,6 +9,7 @@ from dagwright.components.spec import Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
 from dagwright.names import QUANTITY as _QUANTITY
+from dagwright.names import check_image, check_requirement
 from dagwright.runtimes.config import Local, RuntimeConfig
 
 
@@ -36,6 +37,8 @@ def checked_options(
 
     if image is not None and not isinstance(image, str):
         raise fail("image", f"image {image!r} is not a string", "name an image, e.g. 'python:3.11'")
+    if image is not None:
+        _named(check_image, image, "image", where)
     if isinstance(packages, str) or not isinstance(packages, Iterable):
         raise fail(
             "packages", f"packages {packages!r} is not a list", f"write packages=[{packages!r}]"
@@ -47,6 +50,8 @@ def checked_options(
             f"packages {packages!r} holds something other than requirement strings",
             "list pip requirements, e.g. ['scikit-learn>=1.3']",
         )
+    for package in packages:
+        _named(check_requirement, package, "packages", where)
     res = resources or Resources(
         cpu=cpu, memory=memory, gpu=gpu, cpu_limit=cpu_limit, memory_limit=memory_limit
     )
@@ -112,6 +117,14 @@ def checked_options(
         "cache_version": cache_version,
         "runtime": runtime,
     }
+
+
+def _named(check: Any, value: str, field: str, where: str) -> None:
+    """Run a names.py check, its error naming the component."""
+    try:
+        check(value, field)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc.problem}", field=field, fix=exc.fix) from None
 
 
 def _checked_env(env: Any, fail: Any) -> dict[str, str]:

@@ -132,3 +132,22 @@ def _bound(node: ast.stmt) -> list[str]:
     elif isinstance(node, ast.AnnAssign) and node.value is not None:
         targets = [node.target]
     return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def returns_a_value(code: str) -> bool:
+    """Whether the function defined by ``code`` has a ``return <value>`` of its own (not one
+    of a nested function or class, and not ``return None``)."""
+    tree = ast.parse(code)
+    func = tree.body[0] if tree.body else None
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    pending: list[ast.AST] = list(func.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Return) and node.value is not None:
+            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                return True
+        pending.extend(ast.iter_child_nodes(node))
+    return False

@@ -265,7 +265,28 @@ def from_text(text: str, type_str: str) -> Any:
         if lowered in ("false", "0", "no", "off"):
             return False
         raise ValueError(f"{text!r} is not a boolean (use true or false)")
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+        too_deep = _depth(value) > MAX_DEPTH
+    except RecursionError:  # deeper than the interpreter's stack
+        too_deep = True
+    if too_deep:
+        raise ValueError(f"the value is nested more than {MAX_DEPTH} levels deep")
     if not value_matches(value, type_str):
         raise ValueError(f"{text!r} is not a {type_str}")
     return value
+
+
+MAX_DEPTH = 32  # of a -p JSON value: deeper is a mistake, and would exhaust recursion later
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((v, level + 1) for v in children)
+    return deepest

@@ -49,10 +49,12 @@ def bind_arguments(
             try:
                 value = t.from_text(value, param.type)
             except ValueError as exc:
+                shown = value if len(value) <= 80 else value[:60] + "..." + value[-10:]
                 raise ValidationError(
-                    f"cannot read {value!r} as {param.type} ({exc})",
+                    f"cannot read {shown!r} as {param.type} ({exc})",
                     pipeline=ir.name,
                     field=param.name,
+                    fix=f"pass -p {param.name}=<a {param.type}>",
                 ) from exc
         if not t.value_matches(value, param.type):
             raise ValidationError(

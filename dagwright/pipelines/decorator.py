@@ -211,7 +211,7 @@ class Pipeline:
 def _param_spec(pipeline_name: str, name: str, annotation: Any, description: str) -> IOSpec:
     if annotation is None:
         raise ValidationError(
-            f"parameter '{name}' has no type hint (an unsupported annotation)",
+            f"parameter '{name}' has no type hint",
             pipeline=pipeline_name,
             field=name,
             fix="annotate it, e.g. 'n_rows: int = 100'",

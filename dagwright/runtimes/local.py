@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import traceback
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -13,6 +12,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
+from dagwright.tracebacks import step_traceback
 
 
 class LocalRuntime:
@@ -40,9 +40,7 @@ def attempt_step(
                 outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
-            attempt = Attempt(
-                error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
-            )
+            attempt = Attempt(error=f"{type(exc).__name__}: {exc}", traceback=step_traceback(exc))
     attempt.stdout, attempt.stderr = logs["stdout"].getvalue(), logs["stderr"].getvalue()
     return attempt
 

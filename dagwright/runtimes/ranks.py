@@ -86,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             code = 0
         except Exception as exc:  # the function's failure is the rank's outcome
             failed_at = time.time_ns()  # which rank failed first decides the step's error
-            traceback.print_exc()
+            from dagwright.tracebacks import step_traceback
+
+            print(step_traceback(exc), end="", file=sys.stderr)
             outcome = {
                 "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(),
+                "traceback": step_traceback(exc),
                 "failed_at": failed_at,
             }
             code = 1

@@ -37,7 +37,10 @@ class LocalStore:
             location = str((self.root / "artifacts").absolute())
         elif is_local(location):
             location = str(Path(local_path(location)).absolute())
-        self.artifacts = location.rstrip("/")
+        trimmed = location.rstrip("/")
+        if not is_local(location) and is_local(trimmed):  # "memory://" is a URL, not "memory:"
+            trimmed = location[: location.index("://") + 3]
+        self.artifacts = trimmed
 
     def run_dir(self, run_id: str) -> Path:
         """The local folder of one run's artifacts (for a local artifact location)."""
@@ -60,6 +63,24 @@ class LocalStore:
 
     def database(self) -> RunDatabase:
         return RunDatabase(self.root / "runs.db")
+
+    def existing_database(self, run_id: str | None = None) -> RunDatabase:
+        """The run database, refused (not made) when the root holds none: for commands that
+        read runs (``run_id``, when one is looked for), so a mistyped --root creates nothing."""
+        if not (self.root / "runs.db").exists():
+            looked_for = f"no run '{run_id}': " if run_id else ""
+            raise ValidationError(
+                f"{looked_for}no run database in '{self.root}'",
+                field="--root",
+                fix="run a pipeline first, or point --root at its store",
+            )
+        return self.database()
+
+    def check(self) -> None:
+        """Refuse, before anything runs, a root or artifact location that cannot be used."""
+        from dagwright.store.preflight import check_store
+
+        check_store(self.root, self.artifacts)
 
 
 def _key(part: str, what: str) -> str:

@@ -107,26 +107,49 @@ class RunDatabase:
         from dagwright.store.writes import private_file
 
         self.path = Path(path)
-        # it holds every parameter value (the real ones, to resume with): the owner's only;
-        # SQLite gives its -wal and -shm files the database's permissions
-        private_file(self.path)
-        # one connection per engine, used from its scheduler thread only
-        self.db = sqlite3.connect(
-            self.path, timeout=60, isolation_level=None, check_same_thread=False
-        )
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=60000")
-        with self.transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-            for table, columns in _ADDED.items():
-                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
-                for name, kind in columns.items():
-                    if name not in have:
-                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from dagwright.errors import ValidationError
+
+            raise ValidationError(
+                f"cannot make the store folder '{self.path.parent}' ({exc.strerror or exc})",
+                field="--root",
+                fix="point --root at a folder you can write to",
+            ) from exc
+        try:
+            # it holds every parameter value (the real ones, to resume with): the owner's only;
+            # SQLite gives its -wal and -shm files the database's permissions
+            private_file(self.path)
+            # one connection per engine, used from its scheduler thread only
+            self.db = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            with self.transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                for table, columns in _ADDED.items():
+                    have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                    for name, kind in columns.items():
+                        if name not in have:
+                            self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "db"):
+                self.db.close()
+            if not _not_a_database(exc):
+                raise
+            from dagwright.errors import ValidationError
+
+            raise ValidationError(
+                f"'{self.path}' is not a run database ({exc})",
+                field="--root",
+                fix="point --root at another folder, or move that file away",
+            ) from exc
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -283,14 +306,37 @@ class RunDatabase:
         row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
         return row["outputs"] if row else None
 
-    def runs(self, limit: int = 20, pipeline: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT * FROM runs"
+    def runs(
+        self,
+        limit: int | None = 20,
+        pipeline: str | Iterable[str] | None = None,
+        *,
+        status: Iterable[str] = (),
+        since: float | None = None,
+        before: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Runs newest first: of these pipelines (names), statuses, started in [since, before)."""
+        where: list[str] = []
         args: list[Any] = []
-        if pipeline:
-            query += " WHERE pipeline=?"
-            args.append(pipeline)
-        query += " ORDER BY started DESC LIMIT ?"
-        args.append(limit)
+        if status:  # a run whose owner died is no longer 'running': settle that first
+            for row in self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall():
+                self._checked(row)
+        names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
+        for column, values in (("pipeline", names), ("status", list(status))):
+            if values:
+                where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                args += values
+        if since is not None:
+            where.append("started >= ?")
+            args.append(since)
+        if before is not None:
+            where.append("started < ?")
+            args.append(before)
+        query = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        query += " ORDER BY started DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
         return [self._checked(r) for r in self.db.execute(query, args).fetchall()]
 
     def find_run(self, run_id: str) -> dict[str, Any]:
@@ -327,12 +373,50 @@ class RunDatabase:
         with self.transaction():
             self.db.execute("DELETE FROM steps WHERE run_id=? AND status != 'succeeded'", (run_id,))
 
+    def remove_run(self, run_id: str, artifacts: str) -> int:
+        """Delete a run's row, its step rows and the cache entries that point into its artifact
+        location ``artifacts`` (or were made by it), in one transaction; the step rows deleted.
+
+        A run still ``running`` is left alone (checked inside the transaction).
+
+        Raises:
+            ValidationError: the run is running.
+        """
+        from dagwright.errors import ValidationError
+
+        prefix = artifacts.rstrip("/") + "/"
+        pattern = "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self.transaction():
+            row = self.db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is not None and row["status"] == "running":
+                raise ValidationError(
+                    f"run '{run_id}' is running",
+                    field="RUN",
+                    fix="wait for it to end (or stop it) before removing it",
+                )
+            steps = self.db.execute("DELETE FROM steps WHERE run_id=?", (run_id,)).rowcount
+            self.db.execute(
+                "DELETE FROM cache WHERE run_id=? OR outputs LIKE ? ESCAPE '\\'",
+                (run_id, pattern),
+            )
+            self.db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+        return int(steps)
+
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT * FROM steps WHERE run_id=? ORDER BY started IS NULL, started, task, iteration",
             (run_id,),
         )
         return [_step_row(r) for r in rows]
+
+
+def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
+    """The file is something else than SQLite (or a folder), as opposed to busy or full."""
+    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+    if name:
+        return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN")
+    text = str(exc)
+    return any(s in text for s in ("not a database", "malformed", "unable to open"))
 
 
 class _Transaction:

@@ -1,0 +1,169 @@
+"""``dagwright runs rm`` and ``runs gc``: remove old runs, their rows, the cache entries that
+point at their artifacts, and their artifact folders; and the time filters ``runs ls`` shares.
+
+Artifacts are removed only where the run wrote them: the folder ``<location>/<run id>`` that
+the run database records, when it is a real folder inside that location (a symlink planted in
+its place, or one that leads out of it, is left alone, and ``shutil.rmtree`` never follows the
+links inside). Runs that are still running are refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dagwright.cli_common import ROOT, reported
+from dagwright.errors import ValidationError
+
+STATUSES = ("succeeded", "failed", "interrupted", "running")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_when(text: str, field: str, now: float | None = None) -> float:
+    """A point in time as a POSIX stamp: a duration before now (``2h``, ``7d``, ``30m``,
+    ``1w``) or an ISO date or date-time (local time unless it names its offset).
+
+    Raises:
+        ValidationError: naming ``field`` when it is neither.
+    """
+    now = time.time() if now is None else now
+    match = _DURATION.match(text)
+    if match:
+        return now - float(match.group(1)) * _SECONDS[match.group(2)]
+    try:
+        return datetime.datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise ValidationError(
+            f"'{text}' is neither a duration nor a date",
+            field=field,
+            fix="write a duration such as 2h, 7d or 30m, or a date such as 2026-11-30 or "
+            "2026-11-30T08:00",
+        ) from None
+
+
+def pipeline_names(given: str | None) -> list[str]:
+    """The pipeline names ``--pipeline`` may mean: as given, and the name a @pipeline function
+    of that name gets by default (``iris_training`` runs as ``iris-training``)."""
+    if not given:
+        return []
+    from dagwright.names import to_k8s_name
+
+    return sorted({given, to_k8s_name(given)} - {""})
+
+
+def _store_database(root: Path | None) -> Any:
+    from dagwright.store.local import LocalStore
+
+    store = LocalStore(root)
+    if not (store.root / "runs.db").exists():
+        raise ValidationError(
+            f"no run database in '{store.root}'",
+            field="--root",
+            fix="run a pipeline first, or point --root at its store",
+        )
+    return store, store.database()
+
+
+def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
+    """Remove one run (rows first, then files: a failure leaves orphan files, never a listed
+    run whose artifacts are gone); the line that says what was removed."""
+    run_id, artifacts = run["run_id"], run["artifacts"]
+    if run["status"] == "running":
+        raise ValidationError(
+            f"run '{run_id}' is running",
+            field="RUN",
+            fix="wait for it to end (or stop it) before removing it",
+        )
+    folder = _artifact_folder(artifacts, run_id)
+    where = f", artifacts {artifacts}" if folder or not _local(artifacts) else ""
+    if dry_run:
+        return f"would remove {run_id} ({run['status']}{where})"
+    steps = db.remove_run(run_id, artifacts)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+    elif not _local(artifacts) and artifacts.rstrip("/").endswith("/" + run_id):
+        from dagwright.store import remote
+
+        fs, path = remote.filesystem(artifacts)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    lineage = store.root / "lineage" / f"{run_id}.json"
+    if lineage.is_file() and not lineage.is_symlink():
+        lineage.unlink()
+    return f"removed {run_id} ({run['status']}, {steps} step(s){where})"
+
+
+def _local(uri: str) -> bool:
+    from dagwright.store.remote import is_local
+
+    return is_local(uri)
+
+
+def _artifact_folder(artifacts: str, run_id: str) -> Path | None:
+    """The run's local artifact folder when it is safe to delete: named after the run, a real
+    folder (not a symlink), resolving inside the location that holds it."""
+    from dagwright.store.remote import local_path
+
+    if not _local(artifacts):
+        return None
+    folder = Path(local_path(artifacts))
+    if folder.name != run_id or folder.is_symlink() or not folder.is_dir():
+        return None
+    location = os.path.realpath(folder.parent)
+    if os.path.dirname(os.path.realpath(folder)) != location:
+        return None
+    return folder
+
+
+@click.command(name="rm")
+@click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
+@ROOT
+def runs_rm(run_ids: tuple[str, ...], root: Path | None) -> None:
+    """Remove RUN (an id or an unambiguous prefix; several may be given): its record, steps,
+    cache entries and artifacts. A running run is refused."""
+    with reported():
+        store, db = _store_database(root)
+        found = [db.find_run(run_id) for run_id in run_ids]  # every id is checked first
+        for run in found:
+            if run["status"] == "running":
+                _remove(store, db, run, dry_run=True)  # raises, before anything is removed
+        for run in found:
+            click.echo(_remove(store, db, run, dry_run=False))
+
+
+@click.command(name="gc")
+@click.option(
+    "--older-than",
+    required=True,
+    metavar="AGE",
+    help="Remove runs started before this: a duration (30d, 12h) or a date (2026-11-01).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s for s in STATUSES if s != "running"]),
+    help="Only runs that ended so; repeat for several (default: every finished run).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@ROOT
+def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Path | None) -> None:
+    """Remove finished runs started before AGE, with their steps, cache entries and artifacts
+    (runs still running are never removed)."""
+    with reported():
+        before = parse_when(older_than, "--older-than")
+        store, db = _store_database(root)
+        wanted = statuses or tuple(s for s in STATUSES if s != "running")
+        old = db.runs(None, status=wanted, before=before)
+        for run in old:
+            click.echo(_remove(store, db, run, dry_run))
+        verb = "would remove" if dry_run else "removed"
+        click.echo(f"{verb} {len(old)} run(s)", err=True)
