@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import click
 
 from dagwright.cli_common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     load_target,
     parse_params,
     reported,
@@ -87,15 +89,37 @@ def _finish_run(result: Any, quiet: bool) -> None:
     sys.exit(0 if result.succeeded else EXIT_FAILED)
 
 
-def _echo(quiet: bool) -> Any:
-    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs)."""
+def _echo(quiet: bool, options: dict[str, Any]) -> Any:
+    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs). Both
+    end with where the results are and the commands to look at them."""
     if quiet:
         return False
-    if sys.stderr.isatty():
-        from dagwright.engine.progress import LiveView
+    from dagwright.engine.progress import LinePrinter, LiveView
+    from dagwright.engine.report import Where
+    from dagwright.store.local import default_root
 
-        return LiveView()
-    return lambda line: click.echo(line)
+    root = options.get("root")
+    folder = (root if root is not None else default_root()).absolute()
+    where = Where(folder, root is not None, options.get("lineage", True))
+    if sys.stderr.isatty():
+        return LiveView(where=where)
+    return LinePrinter(click.echo, where)
+
+
+@contextmanager
+def _interruptible(observer: Any) -> Iterator[None]:
+    """Ctrl-C: the observer says what stopped and how to go on; exit 130 at once."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if hasattr(observer, "interrupted"):
+            observer.interrupted()
+        else:
+            click.echo("interrupted", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # a Local step's thread cannot be stopped, and a normal exit would wait for it
+        os._exit(EXIT_INTERRUPTED)
 
 
 @cli.command()
@@ -126,10 +150,11 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
-    with reported():
+    echo = _echo(quiet, options)
+    with _interruptible(echo), reported():
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
-        result = run_pipeline(ir, arguments, echo=_echo(quiet), **options)
+        result = run_pipeline(ir, arguments, echo=echo, **options)
     _finish_run(result, quiet)
 
 
@@ -140,8 +165,9 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     """Finish RUN: run again the steps that did not succeed, reuse the others."""
     from dagwright.api import resume as resume_run
 
-    with reported():
-        result = resume_run(run_id, echo=_echo(quiet), **options)
+    echo = _echo(quiet, options)
+    with _interruptible(echo), reported():
+        result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 
 

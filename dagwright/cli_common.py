@@ -16,6 +16,7 @@ from dagwright.errors import ValidationError
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130  # as shells report a command stopped by Ctrl-C (128 + SIGINT)
 
 
 @contextmanager

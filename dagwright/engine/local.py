@@ -146,6 +146,9 @@ class LocalEngine:
         try:
             self._schedule()
             return self._result(arguments)
+        except KeyboardInterrupt:
+            self._interrupted()
+            raise
         finally:
             if session is None:
                 self.session.close()
@@ -180,6 +183,16 @@ class LocalEngine:
             raise
         pool.shutdown()
         self._flush()
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: the run and its running steps are recorded ``interrupted``, not left
+        ``running``; ``resume`` runs them again."""
+        now = time.time()
+        for job in self.running.values():
+            job.record.status, job.record.ended = "interrupted", now
+            self.dirty.append(job.record)
+        self._flush()
+        self.db.finish_run(self.run_id, "interrupted", {})
 
     def _flush(self) -> None:
         """Write the step rows changed since the last round, in one transaction."""

@@ -1,17 +1,31 @@
 """What a run shows while it goes: a line per finished step, or a live table (rich).
 
 The engine calls an observer when a step starts and finishes and when the run ends; observers
-never change the run.
+never change the run. When it ends, both leave each step's outcome on screen (``report.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dagwright.engine.report import (
+    FAILED_ROWS,
+    STEP_ROWS,
+    Where,
+    counts_text,
+    failures,
+    footer,
+    interrupted_lines,
+    shown_status,
+    step_rows,
+    task_rows,
+)
 from dagwright.engine.result import FAILED, RUNNING, SUCCEEDED, RunResult, StepRecord
 
 if TYPE_CHECKING:
@@ -28,22 +42,10 @@ class Observer(Protocol):
     def run_finished(self, result: RunResult) -> None: ...
 
 
-def shown_status(record: StepRecord) -> str:
-    if record.cached:
-        return "cached"
-    if record.reused:
-        return "reused"
-    return record.status
-
-
 def summary(result: RunResult, seconds: float) -> str:
     """One line: the run, its status, what its steps did and how long it took."""
-    counts = Counter(shown_status(r) for r in result.steps)
-    order = ("succeeded", "cached", "reused", "skipped", "failed", "upstream_failed", "cancelled")
-    parts = [f"{counts[s]} {s}" for s in order if counts[s]]
-    return (
-        f"run {result.run_id} {result.status}: {', '.join(parts) or 'no steps'} in {seconds:.2f}s"
-    )
+    counts = counts_text(Counter(shown_status(r) for r in result.steps))
+    return f"run {result.run_id} {result.status}: {counts or 'no steps'} in {seconds:.2f}s"
 
 
 class Observers:
@@ -79,20 +81,26 @@ class Observers:
 
 
 class LinePrinter:
-    """A line per finished step (with the traceback of a failure), then the summary."""
+    """A line per finished step (with the traceback of a failure), then the summary and, given
+    ``where``, where the results are and the commands to look at them."""
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], None], where: Where | None = None) -> None:
         self.write = write
+        self.where = where
+        self.run_id = ""
+        self.running: dict[str, None] = {}
         self.started = time.perf_counter()
 
     def run_started(self, pipeline: str, run_id: str) -> None:
         self.started = time.perf_counter()
+        self.run_id = run_id
         self.write(f"run {run_id} of pipeline '{pipeline}'")
 
     def step_started(self, record: StepRecord) -> None:
-        pass  # lines are written when steps finish
+        self.running[record.label] = None  # lines are written when steps finish
 
     def step_finished(self, record: StepRecord) -> None:
+        self.running.pop(record.label, None)
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
@@ -101,63 +109,147 @@ class LinePrinter:
 
     def run_finished(self, result: RunResult) -> None:
         self.write(summary(result, time.perf_counter() - self.started))
-        for name, value in result.outputs.items():
-            self.write(f"  output {name} = {value!r}")
+        if self.where is None:
+            for name, value in result.outputs.items():
+                self.write(f"  output {name} = {value!r}")
+            return
+        for line in footer(result, self.where):
+            self.write(line)
+
+    def interrupted(self) -> None:
+        """Ctrl-C ended the run: say what was running and how to go on."""
+        if self.run_id:
+            for line in interrupted_lines(self.run_id, self.where or Where(), list(self.running)):
+                self.write(line)
+
+
+TRACEBACKS = 3  # failures shown with their traceback; the others with their first line
 
 
 class LiveView:
-    """A live table of running steps and counts per state, redrawn as the run goes (rich)."""
+    """A live table of running steps and counts per state, redrawn as the run goes (rich);
+    when the run ends the table gives way to each step's outcome (a row per task in big runs),
+    the failures, the summary and ``where``.
 
-    def __init__(self, console: Console | None = None) -> None:
+    The console writes to the real stderr found when the view is made, and the live display
+    does not redirect ``sys.stdout``/``sys.stderr``: steps capture their prints by replacing
+    them (``runtimes/capture.py``), and a console writing back through those would loop.
+    """
+
+    def __init__(self, console: Console | None = None, where: Where | None = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = console or Console(stderr=True)
-        self.live = Live(console=self.console, refresh_per_second=8, transient=True)
+        from dagwright.runtimes.capture import underlying
+
+        self.console = console or Console(file=underlying(sys.stderr))
+        self.where = where
+        self.lock = threading.Lock()  # the refresh thread renders while the engine reports
         self.running: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
+        self.records: list[StepRecord] = []
         self.failures: list[StepRecord] = []
         self.title = ""
+        self.run_id = ""
         self.started = time.perf_counter()
+        self.live = Live(
+            console=self.console,
+            refresh_per_second=8,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            get_renderable=self._render,
+        )
 
     def _render(self) -> Any:
         from rich.table import Table
 
-        table = Table(title=self.title, show_header=True, header_style="bold")
+        table = Table(
+            title=self.title, show_header=True, header_style="bold", min_width=len(self.title)
+        )
         table.add_column("step")
         table.add_column("state")
         table.add_column("time", justify="right")
         now = time.perf_counter()
-        for label, since in list(self.running.items())[:20]:
+        with self.lock:
+            running = list(self.running.items())
+            counts = counts_text(self.counts) or "starting"
+        for label, since in running[:20]:
             table.add_row(label, RUNNING, f"{now - since:.1f}s")
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "starting"
-        table.caption = f"{len(self.running)} running; {counts}; {now - self.started:.1f}s"
+        table.caption = f"{len(running)} running; {counts}; {now - self.started:.1f}s"
         return table
 
     def run_started(self, pipeline: str, run_id: str) -> None:
         self.title = f"{pipeline} ({run_id})"
+        self.run_id = run_id
         self.started = time.perf_counter()
         self.live.start()
-        self.live.update(self._render())
 
     def step_started(self, record: StepRecord) -> None:
-        self.running[record.label] = time.perf_counter()
-        self.live.update(self._render())
+        with self.lock:
+            self.running[record.label] = time.perf_counter()
 
     def step_finished(self, record: StepRecord) -> None:
-        self.running.pop(record.label, None)
-        self.counts[shown_status(record)] += 1
-        if record.status == FAILED:
-            self.failures.append(record)
-        self.live.update(self._render())
+        with self.lock:
+            self.running.pop(record.label, None)
+            self.counts[shown_status(record)] += 1
+            self.records.append(record)
+            if record.status == FAILED:
+                self.failures.append(record)
 
     def run_finished(self, result: RunResult) -> None:
         self.live.stop()
-        for record in self.failures:
-            self.console.print(f"✗ {record.label}", style="red", markup=False, highlight=False)
-            self.console.print(record.traceback or record.error, markup=False, highlight=False)
-        self.console.print(
-            summary(result, time.perf_counter() - self.started), markup=False, highlight=False
-        )
-        for name, value in result.outputs.items():
-            self.console.print(f"  output {name} = {value!r}", markup=False, highlight=False)
+        self._outcomes(result.steps)
+        self._print(summary(result, time.perf_counter() - self.started))
+        if self.where is None:
+            for name, value in result.outputs.items():
+                self._print(f"  output {name} = {value!r}")
+            return
+        for line in footer(result, self.where):
+            self._print(line)
+
+    def interrupted(self) -> None:
+        """Ctrl-C ended the run: what finished, what was running, how to go on."""
+        self.live.stop()
+        if not self.run_id:
+            return
+        with self.lock:
+            records, running = list(self.records), list(self.running)
+        self._outcomes(records)
+        for line in interrupted_lines(self.run_id, self.where or Where(), running):
+            self._print(line)
+
+    def _outcomes(self, records: list[StepRecord]) -> None:
+        from rich.table import Table
+
+        failed = failures(records)
+        for record in failed[:TRACEBACKS]:
+            self._print(f"✗ {record.label}", style="red")
+            self._print(record.traceback or record.error or "")
+        if len(records) <= STEP_ROWS:
+            rows = step_rows(records)
+            columns = ("step", "outcome", "time", "error")[: 4 if any(r[3] for r in rows) else 3]
+            table = Table(show_header=True, header_style="bold", box=None)
+            for column in columns:
+                table.add_column(column, justify="right" if column == "time" else "left")
+            for row in rows:
+                table.add_row(*row[: len(columns)], style=_STYLES.get(row[1]))
+            self.console.print(table, markup=False, highlight=False)
+            return
+        table = Table(show_header=True, header_style="bold", box=None)
+        for column in ("task", "steps", "outcomes", "time"):
+            table.add_column(column, justify="right" if column in ("steps", "time") else "left")
+        for row in task_rows(records):
+            table.add_row(*row)
+        self.console.print(table, markup=False, highlight=False)
+        for label, status, took, error in step_rows(failed[:FAILED_ROWS]):
+            self._print(f"  ✗ {label} {status} {took} {error}", style="red")
+        if len(failed) > FAILED_ROWS:
+            self._print(f"  ... and {len(failed) - FAILED_ROWS} more failed steps (runs show)")
+
+    def _print(self, text: str, style: str | None = None) -> None:
+        # soft wrap: a long path or command stays one line, to copy whole
+        self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+_STYLES = {"failed": "red", "upstream_failed": "yellow", "cancelled": "yellow"}
