@@ -237,8 +237,10 @@ class LiveView:
             self.console.print(table, markup=False, highlight=False)
             return
         table = Table(show_header=True, header_style="bold", box=None)
-        for column in ("task", "steps", "outcomes", "time"):
-            table.add_column(column, justify="right" if column in ("steps", "time") else "left")
+        for column in ("task", "steps", "outcomes", "total time"):
+            table.add_column(
+                column, justify="right" if column in ("steps", "total time") else "left"
+            )
         for row in task_rows(records):
             table.add_row(*row)
         self.console.print(table, markup=False, highlight=False)
