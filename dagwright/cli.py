@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,9 +108,19 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
     return LinePrinter(click.echo, where)
 
 
+def _first_interrupt(signum: int, frame: Any) -> None:
+    # a second Ctrl-C must not cut short the engine recording the run as interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 @contextmanager
 def _interruptible(observer: Any) -> Iterator[None]:
     """Ctrl-C: the observer says what stopped and how to go on; exit 130 at once."""
+    previous = None
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous = signal.signal(signal.SIGINT, _first_interrupt)
     try:
         yield
     except KeyboardInterrupt:
@@ -120,6 +132,9 @@ def _interruptible(observer: Any) -> Iterator[None]:
         sys.stderr.flush()
         # a Local step's thread cannot be stopped, and a normal exit would wait for it
         os._exit(EXIT_INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @cli.command()

@@ -43,12 +43,11 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     env.update(
         PYTHONPATH=str(REPO),
         TERM="xterm-256color",
-        COLUMNS=str(COLUMNS),
-        LINES=str(ROWS),
         DAGWRIGHT_HOME=str(home),
         **extra,
     )
-    env.pop("NO_COLOR", None)
+    for name in ("NO_COLOR", "COLUMNS", "LINES"):  # the terminal's own size counts
+        env.pop(name, None)
     return env
 
 
