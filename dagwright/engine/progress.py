@@ -118,9 +118,11 @@ class LinePrinter:
 
     def interrupted(self) -> None:
         """Ctrl-C ended the run: say what was running and how to go on."""
-        if self.run_id:
-            for line in interrupted_lines(self.run_id, self.where or Where(), list(self.running)):
-                self.write(line)
+        if not self.run_id:
+            self.write("interrupted before the run started; nothing was recorded")
+            return
+        for line in interrupted_lines(self.run_id, self.where or Where(), list(self.running)):
+            self.write(line)
 
 
 TRACEBACKS = 3  # failures shown with their traceback; the others with their first line
@@ -212,6 +214,7 @@ class LiveView:
         """Ctrl-C ended the run: what finished, what was running, how to go on."""
         self.live.stop()
         if not self.run_id:
+            self._print("interrupted before the run started; nothing was recorded")
             return
         with self.lock:
             records, running = list(self.records), list(self.running)

@@ -109,8 +109,9 @@ def footer(result: RunResult, where: Where) -> list[str]:
         lines.append(f"  run record {where.root / 'runs.db'}")
     run = result.run_id
     bad = [r for r in result.steps if r.status in BAD]
-    shown = next((r for r in bad if r.status == FAILED), None) or (
-        result.steps[-1] if result.steps else None
+    printed = [r for r in result.steps if r.stdout or r.stderr]
+    shown = next((r for r in bad if r.status == FAILED), None) or next(
+        iter(printed or result.steps[-1:]), None
     )
     hints = [(where.command("runs", "show", run), "every step, parameters and outputs")]
     if shown is not None:

@@ -400,3 +400,36 @@ def test_fault_interrupted_run_resumes_in_the_terminal(tmp_path: Path) -> None:
     ), shown
     assert "output output = 2" in shown
     assert run_status(home, run_id) == "succeeded"
+
+
+LOADING = """
+marker = os.environ["LOADING_MARKER"]
+open(marker, "w").close()
+time.sleep(60)  # a pipeline file that takes its time to import
+
+
+@component
+def f() -> int:
+    return 1
+
+
+@pipeline
+def slow_import() -> int:
+    return f().output
+"""
+
+
+def test_fault_ctrl_c_while_the_pipeline_file_loads(tmp_path: Path) -> None:
+    home, marker = tmp_path / "home", tmp_path / "loading"
+    path = write_pipeline(tmp_path, "slow_import", LOADING)
+    session = spawn(["run", str(path)], tmp_path, home, LOADING_MARKER=str(marker))
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    session.child.send("\x03")
+    session.finish(timeout=30)
+    assert session.exit_code == 130, session.text
+    assert "interrupted before the run started; nothing was recorded" in session.text
+    assert "Traceback" not in session.text
+    assert not home.exists()

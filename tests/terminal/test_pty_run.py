@@ -203,7 +203,7 @@ def test_lines_without_a_terminal_end_with_the_same_footer(tmp_path: Path) -> No
     home = tmp_path / "home"
     path = write_pipeline(tmp_path, "side", SIDE_BY_SIDE)
     proc = subprocess.run(
-        [sys.executable, "-m", "dagwright.cli", "run", str(path), "--no-lineage"],
+        [sys.executable, "-m", "dagwright.cli", "run", str(path), "--no-lineage", "--root", "st"],
         cwd=tmp_path,
         env=env_for(home),
         capture_output=True,
@@ -212,11 +212,14 @@ def test_lines_without_a_terminal_end_with_the_same_footer(tmp_path: Path) -> No
     )
     assert proc.returncode == 1, proc.stderr
     run_id = re.search(r"run (side-by-side-\S+) failed", proc.stdout).group(1)
-    assert f"run record {(home / 'runs.db').absolute()}" in proc.stdout
-    assert f"dagwright logs {run_id} stuck" in proc.stdout
+    store = tmp_path / "st"
+    assert f"run record {store / 'runs.db'}" in proc.stdout
+    # the commands name the store the user chose, so they work as printed
+    assert f"dagwright logs {run_id} stuck --root {store}" in proc.stdout
+    assert f"dagwright resume {run_id} --root {store}" in proc.stdout
     assert "lineage show" not in proc.stdout  # --no-lineage: there is none to show
     logs = subprocess.run(
-        [sys.executable, "-m", "dagwright.cli", "logs", run_id, "quick", "--json"],
+        [sys.executable, "-m", "dagwright.cli", "logs", run_id, "quick", "--json", "--root", "st"],
         cwd=tmp_path,
         env=env_for(home),
         capture_output=True,
