@@ -20,7 +20,7 @@ from typing import Any
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.config import Process
-from dagwright.runtimes.scratch import remove_stale, step_folder
+from dagwright.runtimes.scratch import record_group, remove_stale, step_folder
 
 
 class ProcessRuntime:
@@ -97,6 +97,7 @@ def run_process(
             return Attempt(error=f"could not start {python}: {exc}")
         if groups is not None:
             groups.add(proc)
+        record_group(folder, proc.pid)
         try:
             code = _wait_exit(proc, timeout)
             exited = code is not None

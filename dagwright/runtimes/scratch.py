@@ -6,16 +6,19 @@ engine's host tag, process id and process start time (clock ticks since boot, fr
 on the same host removes every folder whose owner is gone. A folder is never removed while its
 owner runs: the same pid with another start time is another process (pids are reused), and
 folders of other hosts (containers sharing ``/tmp``), of other users, without an owner in
-their name, or links planted under such a name are left alone.
+their name, or links planted under such a name are left alone. The step process group such
+an engine left running is killed with its folder, when its leader still runs that step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import stat
 import tempfile
@@ -24,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PREFIX = "dagwright-step-"
+GROUP_FILE = "group.pid"
 _OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-(\d+)-")
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,25 @@ def owner_alive(pid: int, started: int) -> bool:
     return now is not None and (started == 0 or now in (0, started))
 
 
+def record_group(folder: Path, pid: int) -> None:
+    """Note the process group of the step running from ``folder`` (its leader's pid)."""
+    (folder / GROUP_FILE).write_text(str(pid), encoding="utf-8")
+
+
+def _stop_orphan(folder: Path) -> None:
+    """Kill the step a dead engine left running from ``folder``: only while the group leader
+    still runs a command that names the folder (a reused pid is someone else's)."""
+    try:
+        pid = int((folder / GROUP_FILE).read_text(encoding="utf-8"))
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if any(str(folder).encode() in part for part in command):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+            log.info("killed step process group %d left by a dead engine", pid)
+
+
 def _own_folder(entry: Path) -> bool:
     """A real folder (not a link planted under the name) of this user."""
     try:
@@ -96,6 +119,7 @@ def remove_stale(folder: str | Path | None = None) -> list[Path]:
         pid, started = int(found.group(2)), int(found.group(3))
         if owner_alive(pid, started) or not _own_folder(entry):
             continue
+        _stop_orphan(entry)
         shutil.rmtree(entry, ignore_errors=True)
         if not entry.exists():
             removed.append(entry)

@@ -194,6 +194,7 @@ def test_the_next_engine_removes_a_sigkilled_engines_step_folder(
     engine.send_signal(signal.SIGKILL)
     engine.wait(timeout=30)
     assert left.exists()  # nothing could remove it: the engine was killed
+    assert pid_alive(step)  # in its own session, the step outlived the engine
     proc = subprocess.run(
         [sys.executable, "-m", "dagwright.cli", "run", f"{path}:later", "--quiet"],
         cwd=tmp_path,
@@ -205,6 +206,7 @@ def test_the_next_engine_removes_a_sigkilled_engines_step_folder(
     assert proc.returncode == 0, proc.stderr
     assert not left.exists()
     assert step_folders(tmp) == {alive}
+    assert wait_gone(step), "the dead engine's step was left running"
 
 
 def test_remove_stale_spares_live_owners_other_hosts_and_planted_links(tmp_path: Path) -> None:
@@ -222,6 +224,8 @@ def test_remove_stale_spares_live_owners_other_hosts_and_planted_links(tmp_path:
     }
     for folder in folders.values():
         folder.mkdir()
+    # a recorded group whose leader is now another process (this one) must not be killed
+    (folders["dead"] / "group.pid").write_text(str(me))
     target = tmp_path / "precious"
     target.mkdir()
     (target / "keep").write_text("x")

@@ -142,6 +142,15 @@ def test_a_two_thousand_step_run_finishes_and_stays_readable(tmp_path: Path) -> 
     assert len(shown.splitlines()) < 80, shown
     run_id = re.search(r"run (many-\S+) failed: 1997 succeeded, 4 failed", shown).group(1)
     assert f"dagwright logs {run_id} 'square[7]'" in shown  # quoted for the shell
+    logs = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "logs", run_id, "square[7]"],
+        cwd=tmp_path,
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert logs.returncode == 0 and "ValueError: bad item 7" in logs.stdout, logs.stderr
 
 
 INTERRUPTIBLE = """
