@@ -150,7 +150,6 @@ class LiveView:
         self.running: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
         self.records: list[StepRecord] = []
-        self.failures: list[StepRecord] = []
         self.title = ""
         self.run_id = ""
         self.started = time.perf_counter()
@@ -165,6 +164,7 @@ class LiveView:
 
     def _render(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(
             title=self.title, show_header=True, header_style="bold", min_width=len(self.title)
@@ -177,7 +177,7 @@ class LiveView:
             running = list(self.running.items())
             counts = counts_text(self.counts) or "starting"
         for label, since in running[:20]:
-            table.add_row(label, RUNNING, f"{now - since:.1f}s")
+            table.add_row(Text(label), RUNNING, f"{now - since:.1f}s")
         table.caption = f"{len(running)} running; {counts}; {now - self.started:.1f}s"
         return table
 
@@ -196,8 +196,6 @@ class LiveView:
             self.running.pop(record.label, None)
             self.counts[shown_status(record)] += 1
             self.records.append(record)
-            if record.status == FAILED:
-                self.failures.append(record)
 
     def run_finished(self, result: RunResult) -> None:
         self.live.stop()
@@ -224,6 +222,7 @@ class LiveView:
 
     def _outcomes(self, records: list[StepRecord]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         failed = failures(records)
         for record in failed[:TRACEBACKS]:
@@ -235,8 +234,8 @@ class LiveView:
             table = Table(show_header=True, header_style="bold", box=None)
             for column in columns:
                 table.add_column(column, justify="right" if column == "time" else "left")
-            for row in rows:
-                table.add_row(*row[: len(columns)], style=_STYLES.get(row[1]))
+            for row in rows:  # Text: an error's "[...]" is not rich markup
+                table.add_row(*map(Text, row[: len(columns)]), style=_STYLES.get(row[1]))
             self.console.print(table, markup=False, highlight=False)
             return
         table = Table(show_header=True, header_style="bold", box=None)
@@ -245,7 +244,7 @@ class LiveView:
                 column, justify="right" if column in ("steps", "total time") else "left"
             )
         for row in task_rows(records):
-            table.add_row(*row)
+            table.add_row(*map(Text, row))
         self.console.print(table, markup=False, highlight=False)
         for label, status, took, error in step_rows(failed[:FAILED_ROWS]):
             self._print(f"  ✗ {label} {status} {took} {error}", style="red")

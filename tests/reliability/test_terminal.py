@@ -433,3 +433,27 @@ def test_fault_ctrl_c_while_the_pipeline_file_loads(tmp_path: Path) -> None:
     assert "interrupted before the run started; nothing was recorded" in session.text
     assert "Traceback" not in session.text
     assert not home.exists()
+
+
+MARKUP = """
+@component
+def shouty() -> int:
+    print("[bold red]not a style[/bold red]")
+    raise KeyError("[link=file:///etc/passwd]click[/link] [missing]")
+
+
+@pipeline
+def markup() -> int:
+    return shouty().output
+"""
+
+
+def test_fault_error_text_that_looks_like_rich_markup(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    path = write_pipeline(tmp_path, "markup", MARKUP)
+    session = run_in_terminal(["run", str(path)], tmp_path, home, timeout=60)
+    assert session.exit_code == 1, session.text[-3000:]
+    shown = final(session.raw)
+    assert "KeyError: '[link=file:///etc/passwd]click[/link] [missing]'" in shown, shown
+    assert re.search(r"^ *shouty +failed", shown, re.M)
+    assert "\x1b]8;" not in session.raw  # no hyperlink escape was made from the step's text
