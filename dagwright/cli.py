@@ -115,8 +115,10 @@ def _first_interrupt(signum: int, frame: Any) -> None:
 
 
 @contextmanager
-def _interruptible(observer: Any) -> Iterator[None]:
-    """Ctrl-C: the observer says what stopped and how to go on; exit 130 at once."""
+def _watched(observer: Any) -> Iterator[None]:
+    """Ctrl-C: the observer says what stopped and how to go on; exit 130 at once. Any other
+    way out first stops a live display, so an error prints on a clean screen with the cursor
+    back."""
     previous = None
     main = threading.current_thread() is threading.main_thread()
     if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
@@ -132,6 +134,10 @@ def _interruptible(observer: Any) -> Iterator[None]:
         sys.stderr.flush()
         # a Local step's thread cannot be stopped, and a normal exit would wait for it
         os._exit(EXIT_INTERRUPTED)
+    except BaseException:
+        if hasattr(observer, "close"):
+            observer.close()
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -166,7 +172,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.pipelines.arguments import bind_arguments
 
     echo = _echo(quiet, options)
-    with _interruptible(echo), reported():
+    with reported(), _watched(echo):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -181,7 +187,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     from dagwright.api import resume as resume_run
 
     echo = _echo(quiet, options)
-    with _interruptible(echo), reported():
+    with reported(), _watched(echo):
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 

@@ -74,16 +74,22 @@ class Session:
         if found:
             self.peak_rss_kb = max(self.peak_rss_kb, int(found.group(1)))
 
+    def _read(self) -> bool:
+        """Read what the command printed in the next half second; False at its end."""
+        self._sample()
+        try:
+            self.raw += self.child.read_nonblocking(65536, timeout=0.5)
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            return False
+        return True
+
     def expect(self, pattern: str, timeout: float = 60) -> None:
-        """Read until ``pattern`` (a regex over the raw output) shows up."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self._sample()
-            index = self.child.expect([pattern, pexpect.EOF, pexpect.TIMEOUT], timeout=0.5)
-            self.raw += self.child.before + (self.child.after if index == 0 else "")
-            if index == 0:
-                return
-            if index == 1 or time.monotonic() > deadline:
+        """Read until ``pattern`` (a regex over the raw output since this call) shows up."""
+        start, deadline = len(self.raw), time.monotonic() + timeout
+        while not re.search(pattern, self.raw[start:]):
+            if not self._read() or time.monotonic() > deadline:
                 raise AssertionError(
                     f"{pattern!r} not seen within {timeout} s; output so far:\n{self.text[-3000:]}"
                 )
@@ -91,12 +97,7 @@ class Session:
     def finish(self, timeout: float = 120) -> Session:
         """Read to the end (the command must exit within ``timeout``) and collect its status."""
         deadline = time.monotonic() + timeout
-        while True:
-            self._sample()
-            index = self.child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=0.5)
-            self.raw += self.child.before
-            if index == 0:
-                break
+        while self._read():
             if time.monotonic() > deadline:
                 self.child.kill(9)
                 self.child.close(force=True)

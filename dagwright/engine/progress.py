@@ -208,6 +208,10 @@ class LiveView:
         for line in footer(result, self.where):
             self._print(line)
 
+    def close(self) -> None:
+        """Stop the live display (the run ended some other way than run_finished)."""
+        self.live.stop()
+
     def interrupted(self) -> None:
         """Ctrl-C ended the run: what finished, what was running, how to go on."""
         self.live.stop()

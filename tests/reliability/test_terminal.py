@@ -70,13 +70,20 @@ BAD_RUNS = [
 ]
 
 
+def cursor_visible(raw: str) -> bool:
+    """The terminal's cursor is shown at the end: never hidden, or shown again after."""
+    return (
+        HIDE not in raw or raw.rindex(SHOW) > raw.rindex(HIDE) if SHOW in raw else HIDE not in raw
+    )
+
+
 def assert_clean_refusal(session: object, needle: str) -> None:
     text = session.text  # type: ignore[attr-defined]
     assert session.exit_code == 2, text  # type: ignore[attr-defined]
     assert needle in text, text
     assert "Traceback" not in text
     raw = session.raw  # type: ignore[attr-defined]
-    assert raw.count(HIDE) == raw.count(SHOW), "the cursor was left hidden"
+    assert cursor_visible(raw), "the cursor was left hidden"
 
 
 @pytest.mark.parametrize(("source", "args", "needle"), BAD_RUNS)
@@ -457,3 +464,38 @@ def test_fault_error_text_that_looks_like_rich_markup(tmp_path: Path) -> None:
     assert "KeyError: '[link=file:///etc/passwd]click[/link] [missing]'" in shown, shown
     assert re.search(r"^ *shouty +failed", shown, re.M)
     assert "\x1b]8;" not in session.raw  # no hyperlink escape was made from the step's text
+
+
+ENGINE_BREAKS = """
+import dagwright.engine.local as engine
+
+
+def broken(self, arguments):  # the fault: the engine fails after its steps ran
+    time.sleep(1)  # long enough for the live display to be drawn
+    raise RuntimeError("the engine broke down")
+
+
+engine.LocalEngine._result = broken
+
+
+@component
+def fine() -> int:
+    return 1
+
+
+@pipeline
+def breaks() -> int:
+    return fine().output
+"""
+
+
+def test_fault_engine_error_leaves_a_clean_terminal(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    path = write_pipeline(tmp_path, "breaks", ENGINE_BREAKS)
+    session = run_in_terminal(["run", str(path)], tmp_path, home, timeout=60)
+    assert session.exit_code == 1, session.text[-3000:]
+    assert "RuntimeError: the engine broke down" in session.text
+    raw = session.raw
+    assert HIDE in raw and cursor_visible(raw), "the cursor was left hidden"
+    # the live table was taken down before the error was printed, not drawn over it
+    assert raw.rindex(SHOW) < raw.index("the engine broke down")
