@@ -499,3 +499,34 @@ def test_fault_engine_error_leaves_a_clean_terminal(tmp_path: Path) -> None:
     assert HIDE in raw and cursor_visible(raw), "the cursor was left hidden"
     # the live table was taken down before the error was printed, not drawn over it
     assert raw.rindex(SHOW) < raw.index("the engine broke down")
+
+
+def test_fault_sigint_without_a_terminal(tmp_path: Path) -> None:
+    """The same stop for a run in a CI log (no terminal): SIGINT from outside."""
+    import subprocess
+    import sys
+
+    from terminal_pty import env_for
+
+    home, marker = tmp_path / "home", tmp_path / "marker"
+    path = write_pipeline(tmp_path, "resumable", RESUMABLE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagwright.cli", "run", str(path), "-p", f"marker={marker}"],
+        cwd=tmp_path,
+        env=env_for(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    run_id = re.search(r"interrupted: run (resumable-\S+) stopped", out).group(1)
+    assert "stopped while running: waits" in out
+    assert f"dagwright resume {run_id}" in out
+    assert "Traceback" not in out + err
+    assert run_status(home, run_id) == "interrupted"
