@@ -20,7 +20,7 @@ from typing import Any
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.config import Process
-from dagwright.runtimes.scratch import record_group, remove_stale, step_folder
+from dagwright.runtimes.scratch import record_group, step_folder
 
 
 class ProcessRuntime:
@@ -69,7 +69,7 @@ def run_process(
     """
     config = step.component.runtime
     python = config.python if isinstance(config, Process) and config.python else sys.executable
-    groups = session.resource(_GROUPS, _start_groups, Groups.kill_all) if session else None
+    groups = session.resource(_GROUPS, Groups, Groups.kill_all) if session else None
     with step_folder() as folder:
         step_file, result_file = folder / "step.json", folder / "result.json"
         step_file.write_text(json.dumps(step.to_dict()), encoding="utf-8")
@@ -135,12 +135,6 @@ def run_process(
 
 
 _GROUPS = "process-step-groups"
-
-
-def _start_groups() -> Groups:
-    # the first Process step of a run also removes what killed engines left behind
-    remove_stale()
-    return Groups()
 
 
 class Groups:

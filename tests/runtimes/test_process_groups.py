@@ -140,8 +140,8 @@ def slow(pidfile: str) -> None:
     time.sleep(60)
 
 
-@component(runtime=Process())
-def fast() -> int:
+@component
+def fast() -> int:  # a Local step: starting any run cleans up
     return 1
 
 
