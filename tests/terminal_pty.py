@@ -40,14 +40,10 @@ def write_pipeline(folder: Path, name: str, body: str) -> Path:
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    env.update(
-        PYTHONPATH=str(REPO),
-        TERM="xterm-256color",
-        DAGWRIGHT_HOME=str(home),
-        **extra,
-    )
     for name in ("NO_COLOR", "COLUMNS", "LINES"):  # the terminal's own size counts
         env.pop(name, None)
+    env.update(PYTHONPATH=str(REPO), TERM="xterm-256color", DAGWRIGHT_HOME=str(home))
+    env.update(extra)
     return env
 
 

@@ -18,6 +18,7 @@ from dagwright.engine.report import (
     FAILED_ROWS,
     STEP_ROWS,
     Where,
+    aligned,
     counts_text,
     failures,
     footer,
@@ -225,31 +226,26 @@ class LiveView:
             self._print(line)
 
     def _outcomes(self, records: list[StepRecord]) -> None:
-        from rich.table import Table
-        from rich.text import Text
-
         failed = failures(records)
         for record in failed[:TRACEBACKS]:
             self._print(f"✗ {record.label}", style="red")
             self._print(record.traceback or record.error or "")
         if len(records) <= STEP_ROWS:
             rows = step_rows(records)
-            columns = ("step", "outcome", "time", "error")[: 4 if any(r[3] for r in rows) else 3]
-            table = Table(show_header=True, header_style="bold", box=None)
-            for column in columns:
-                table.add_column(column, justify="right" if column == "time" else "left")
-            for row in rows:  # Text: an error's "[...]" is not rich markup
-                table.add_row(*map(Text, row[: len(columns)]), style=_STYLES.get(row[1]))
-            self.console.print(table, markup=False, highlight=False)
-            return
-        table = Table(show_header=True, header_style="bold", box=None)
-        for column in ("task", "steps", "outcomes", "total time"):
-            table.add_column(
-                column, justify="right" if column in ("steps", "total time") else "left"
+            width = 4 if any(r[3] for r in rows) else 3
+            header, *lines = aligned(
+                ("step", "outcome", "time", "error")[:width], [r[:width] for r in rows], (2,)
             )
-        for row in task_rows(records):
-            table.add_row(*map(Text, row))
-        self.console.print(table, markup=False, highlight=False)
+            self._print(header, style="bold")
+            for line, row in zip(lines, rows, strict=True):
+                self._print(line, style=_STYLES.get(row[1]))
+            return
+        header, *lines = aligned(
+            ("task", "steps", "outcomes", "total time"), task_rows(records), (1, 3)
+        )
+        self._print(header, style="bold")
+        for line in lines:
+            self._print(line)
         for label, status, took, error in step_rows(failed[:FAILED_ROWS]):
             self._print(f"  ✗ {label} {status} {took} {error}", style="red")
         if len(failed) > FAILED_ROWS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,24 @@ def task_rows(records: list[StepRecord]) -> list[tuple[str, str, str, str]]:
         (task, str(sum(c.values())), counts_text(c), f"{took[task]:.2f}s")
         for task, c in counts.items()
     ]
+
+
+def aligned(
+    headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: tuple[int, ...] = ()
+) -> list[str]:
+    """Rows as lines of aligned columns (the last one unpadded); ``right``: columns by index
+    aligned right. Plain lines, so a narrow terminal wraps them instead of cutting them."""
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        cells[-1] = cells[-1].rstrip() if len(row) - 1 not in right else cells[-1]
+        return " " + "  ".join(cells).rstrip()
+
+    return [line(headers)] + [line(r) for r in rows]
 
 
 def failures(records: list[StepRecord]) -> list[StepRecord]:

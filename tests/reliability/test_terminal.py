@@ -530,3 +530,22 @@ def test_fault_sigint_without_a_terminal(tmp_path: Path) -> None:
     assert f"dagwright resume {run_id}" in out
     assert "Traceback" not in out + err
     assert run_status(home, run_id) == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"TERM": "dumb"}, {"NO_COLOR": "1"}, {"TERM": "xterm-256color", "COLUMNS": "20"}],
+    ids=["dumb-terminal", "no-color", "columns-too-narrow"],
+)
+def test_fault_unusual_terminal_settings(tmp_path: Path, setting: dict[str, str]) -> None:
+    home = tmp_path / "home"
+    path = write_pipeline(tmp_path, "steady", STEADY)
+    session = spawn(["run", str(path)], tmp_path, home, **setting).finish(timeout=60)
+    assert session.exit_code == 0, session.text[-3000:]
+    text = session.text
+    assert len(re.findall(r"^ *tick\[\d\] +succeeded", text, re.M)) >= 10, text
+    run_id = re.search(r"run (steady-\S+) succeeded: 10 succeeded", text).group(1)
+    assert f"dagwright runs show {run_id}" in text
+    assert cursor_visible(session.raw)
+    if "NO_COLOR" in setting:
+        assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", session.raw)  # no foreground colours
