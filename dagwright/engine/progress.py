@@ -227,9 +227,9 @@ class LiveView:
 
     def _outcomes(self, records: list[StepRecord]) -> None:
         failed = failures(records)
-        for record in failed[:TRACEBACKS]:
+        for record in [r for r in failed if r.traceback][:TRACEBACKS]:
             self._print(f"✗ {record.label}", style="red")
-            self._print(record.traceback or record.error or "")
+            self._print(record.traceback or "")
         if len(records) <= STEP_ROWS:
             rows = step_rows(records)
             width = 4 if any(r[3] for r in rows) else 3
