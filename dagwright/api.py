@@ -143,7 +143,8 @@ def resume(
     """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
 
     Works after the engine was killed mid-run: a step that was running then is run again, and
-    no partly written artifact of it is ever used.
+    no partly written artifact of it is ever used. A run still going in a live process is
+    refused; of two resumes started at once, one runs and the other is refused.
 
     Args:
         run_id: The run (or an unambiguous prefix of its id).
@@ -152,7 +153,7 @@ def resume(
             tracking_uri: As for ``run``.
 
     Raises:
-        ValidationError: when there is no such run.
+        ValidationError: when there is no such run, or it is still going.
     """
     import json
 
@@ -162,6 +163,10 @@ def resume(
     db = LocalStore(root).database()
     try:
         found = db.find_run(run_id)
+        ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
+        store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
+        _check_store(ir, store)
+        found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
         reuse = {
             (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
             for row in db.steps(found["run_id"])
@@ -170,8 +175,6 @@ def resume(
         db.forget_unfinished(found["run_id"])
     finally:
         db.close()
-    ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
-    store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
     if store.local:
         files.discard_partials(store.run_dir(found["run_id"]))
     options = {

@@ -20,12 +20,12 @@ import click
 
 from dagwright.cli_common import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     load_target,
     parse_params,
     reported,
 )
 from dagwright.errors import ValidationError
+from dagwright.redact import shown_run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,6 +85,78 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+@contextmanager
+def _stoppable(quiet: bool, observer: Any = None) -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
+    exits 128 + the signal's number (130, 143) with the command that continues the run. A
+    second Ctrl-C meanwhile is ignored, and any way out first stops a live display, so what is
+    printed next lands on a clean screen with the cursor back."""
+    import faulthandler
+
+    from dagwright.engine import interrupt
+
+    if not faulthandler.is_enabled():  # a crash in a step's C code shows the Python frames
+        faulthandler.enable()
+    previous = None
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous = signal.signal(signal.SIGINT, _first_interrupt)
+    try:
+        with interrupt.on_sigterm():
+            yield
+    except KeyboardInterrupt as exc:
+        _close(observer)
+        run_id = getattr(exc, "run_id", None)
+        if run_id is None:
+            click.echo(f"\n{interrupt.reason(exc)}", err=True)
+        else:
+            click.echo(
+                f"\nrun {run_id} interrupted ({interrupt.reason(exc)}); continue it with:", err=True
+            )
+            click.echo(f"  dagwright resume {run_id}", err=True)
+            if quiet:
+                click.echo(f"{run_id} interrupted")
+        code = interrupt.exit_code(exc)
+        if _steps_still_running():
+            # a Local step's thread cannot be stopped and Python would wait for it at exit;
+            # the run is recorded already, so end here
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
+    except BaseException:
+        _close(observer)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    # a second Ctrl-C must not cut short the engine recording the run as interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _close(observer: Any) -> None:
+    """Stop a live display the run did not end (it is left running when the engine fails)."""
+    if hasattr(observer, "close"):
+        observer.close()
+
+
+def _steps_still_running(grace: float = 1.0) -> bool:
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread.name.startswith("dagwright_") and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0))  # idle workers end at once
+            if thread.is_alive():
+                return True
+    return False
+
+
 def _finish_run(result: Any, quiet: bool) -> None:
     if quiet:
         click.echo(f"{result.run_id} {result.status}")
@@ -106,41 +178,6 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
     if sys.stderr.isatty():
         return LiveView(where=where)
     return LinePrinter(click.echo, where)
-
-
-def _first_interrupt(signum: int, frame: Any) -> None:
-    # a second Ctrl-C must not cut short the engine recording the run as interrupted
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def _watched(observer: Any) -> Iterator[None]:
-    """Ctrl-C: the observer says what stopped and how to go on; exit 130 at once. Any other
-    way out first stops a live display, so an error prints on a clean screen with the cursor
-    back."""
-    previous = None
-    main = threading.current_thread() is threading.main_thread()
-    if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        previous = signal.signal(signal.SIGINT, _first_interrupt)
-    try:
-        yield
-    except KeyboardInterrupt:
-        if hasattr(observer, "interrupted"):
-            observer.interrupted()
-        else:
-            click.echo("interrupted", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # a Local step's thread cannot be stopped, and a normal exit would wait for it
-        os._exit(EXIT_INTERRUPTED)
-    except BaseException:
-        if hasattr(observer, "close"):
-            observer.close()
-        raise
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 @cli.command()
@@ -172,7 +209,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.pipelines.arguments import bind_arguments
 
     echo = _echo(quiet, options)
-    with reported(), _watched(echo):
+    with reported(), _stoppable(quiet, echo):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -187,7 +224,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     from dagwright.api import resume as resume_run
 
     echo = _echo(quiet, options)
-    with reported(), _watched(echo):
+    with reported(), _stoppable(quiet, echo):
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 
@@ -226,7 +263,9 @@ def _when(stamp: float | None) -> str:
 def _took(row: dict[str, Any]) -> str:
     if row.get("started") is None or row.get("ended") is None:
         return "-"
-    return f"{row['ended'] - row['started']:.3f}s"
+    # a run's duration counts only the time it ran (a resumed run's earlier spans added up)
+    seconds = row["duration"] if row.get("duration") is not None else row["ended"] - row["started"]
+    return f"{seconds:.3f}s"
 
 
 @cli.group()
@@ -244,7 +283,9 @@ def runs_ls(root: Path | None, as_json: bool, limit: int, pipeline: str | None) 
     with reported():
         rows = _database(root).runs(limit, pipeline)
         if as_json:
-            click.echo(json.dumps([{k: v for k, v in r.items() if k != "ir"} for r in rows]))
+            from dagwright.redact import listed_run
+
+            click.echo(json.dumps([listed_run(r) for r in rows]))
             return
         click.echo(f"{'RUN':<44} {'STATUS':<10} {'STARTED':<20} {'DURATION':>9}")
         for r in rows:
@@ -261,14 +302,14 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
     with reported():
         db = _database(root)
-        found = db.find_run(run_id)
-        steps = db.steps(found["run_id"])
+        found, steps = shown_run(db.find_run(run_id), db.steps)
         if as_json:
             found.pop("ir")
             click.echo(json.dumps({**found, "steps": steps}))
             return
+        reason = f" ({found['reason']})" if found.get("reason") else ""
         click.echo(
-            f"run {found['run_id']} ({found['pipeline']}): {found['status']}, "
+            f"run {found['run_id']} ({found['pipeline']}): {found['status']}{reason}, "
             f"started {_when(found['started'])}, took {_took(found)}"
         )
         click.echo(f"params  {json.dumps(found['params'])}")
@@ -277,7 +318,8 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
         for step in steps:
             label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
             label += " (cached)" if step["cached"] else ""
-            error = (step["error"] or "").splitlines()[0] if step["error"] else ""
+            error = (step["error"] or step.get("note") or "").strip()
+            error = error.splitlines()[0] if error else ""
             click.echo(
                 f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
             )
@@ -292,8 +334,7 @@ def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> Non
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
     with reported():
         db = _database(root)
-        found = db.find_run(run_id)
-        rows = db.steps(found["run_id"])
+        found, rows = shown_run(db.find_run(run_id), db.steps)
         if step is not None:
             wanted = step.replace(",", ".")  # progress lines print train[0,1]
             rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]

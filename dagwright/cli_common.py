@@ -13,10 +13,10 @@ import click
 from click.core import ParameterSource
 
 from dagwright.errors import ValidationError
+from dagwright.redact import redact_text
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
-EXIT_INTERRUPTED = 130  # as shells report a command stopped by Ctrl-C (128 + SIGINT)
 
 
 @contextmanager
@@ -25,12 +25,12 @@ def reported() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(redact_text(f"error: {exc}"), err=True)
         sys.exit(EXIT_INVALID)
     except (SystemExit, KeyboardInterrupt, click.exceptions.Exit):
         raise
     except Exception:
-        click.echo(traceback.format_exc(), err=True)
+        click.echo(redact_text(traceback.format_exc()), err=True)  # URIs quoted by libraries
         sys.exit(EXIT_FAILED)
 
 
@@ -94,6 +94,11 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
+        ),
+        click.option(
+            "--allow-pickle",
+            is_flag=True,
+            help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
         ),
     ]
     for option in reversed(options):

@@ -50,9 +50,12 @@ from dagwright.cli_common import (
 def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
+    from dagwright.store.writes import check_target
 
     with reported(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if output is not None:
+            check_target(output, "-o")
         text = compile_pipeline(
             load_target(target), target=kind, path=output, **compile_options(options)
         )
@@ -91,8 +94,11 @@ def dockerfile(
     """
     from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery
     from dagwright.compiler.dockerfile import dockerfile as render
+    from dagwright.store.writes import check_target, write_file
 
     with reported():
+        if output is not None:
+            check_target(output, "-o")
         delivery = CodeDelivery(index_url=index_url)
         if dagwright_requirement:
             delivery = dataclasses.replace(delivery, dagwright=dagwright_requirement)
@@ -105,5 +111,5 @@ def dockerfile(
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            write_file(output, text, field="-o")
             click.echo(f"wrote {output}", err=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dagwright.cli_common import reported
+from dagwright.cli_common import EXIT_FAILED, reported
 from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -127,12 +127,13 @@ def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
             raise ValidationError(
                 "a PNG is not for the terminal", field="--output", fix="add -o FILE.png"
             )
+        from dagwright.store.writes import check_target, write_file
+
+        if output is not None:
+            check_target(output, "--output")
         shown = api.show(run_id, fmt, root)
         if output is not None:
-            if isinstance(shown, bytes):
-                output.write_bytes(shown)
-            else:
-                output.write_text(shown, encoding="utf-8")
+            write_file(output, shown, field="--output")
             click.echo(f"wrote {output}", err=True)
         elif isinstance(shown, bytes):
             sys.stdout.buffer.write(shown)
@@ -199,7 +200,13 @@ def sync(run_id: str | None, tracking_uri: str | None, root: Path | None) -> Non
     with reported():
         # Any: the MLflow writer lands in tracking.py separately; this is the call it promises
         writer: Any = tracking
-        synced: list[str] = writer.sync(folder_of(root).parent, tracking_uri, run_id)
+        try:
+            synced: list[str] = writer.sync(folder_of(root).parent, tracking_uri, run_id)
+        except tracking.SyncError as exc:  # MLflow's fault, not the user's: no traceback
+            for name in exc.synced:
+                click.echo(name)
+            click.echo(f"error: {exc}; run 'dagwright lineage sync' again", err=True)
+            sys.exit(EXIT_FAILED)
         for name in synced:
             click.echo(name)
         click.echo(f"synced {len(synced)} run(s)", err=True)

@@ -172,7 +172,9 @@ def _remote_errors() -> Iterator[None]:
     try:
         yield
     except SubmitError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from dagwright.redact import redact_text
+
+        click.echo(f"error: {redact_text(str(exc))}", err=True)  # no password of a --host
         sys.exit(EXIT_FAILED)
 
 

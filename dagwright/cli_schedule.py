@@ -262,6 +262,8 @@ def _next(schedule: Any, now: float) -> str | None:
 
 
 def _rows(book: Any) -> list[dict[str, Any]]:
+    from dagwright.redact import masked
+
     now = time.time()
     rows = []
     for s in book.all():
@@ -274,7 +276,7 @@ def _rows(book: Any) -> list[dict[str, Any]]:
                 "source": s.source,
                 "cron": s.cron,
                 "timezone": s.timezone,
-                "params": s.params,
+                "params": masked(s.params),  # the book keeps the real values for the runs
                 "concurrency": s.concurrency,
                 "catchup": s.catchup,
                 "state": "paused" if s.paused else "active",

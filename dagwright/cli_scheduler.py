@@ -6,6 +6,7 @@ It exits 0 on SIGTERM and 130 on Ctrl-C, 2 on bad input.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 import threading
@@ -41,7 +42,9 @@ def scheduler(root: Path | None, interval: float) -> None:
     """Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.
 
     One scheduler per store is active: another started on the same store waits (standby)
-    until the active one's lease lapses. Runs already started go on when it stops.
+    until the active one's lease lapses, or takes over at once when the active one died on
+    this host (and then fires the slots due since its last look). Runs already started go
+    on when it stops.
     """
     from dagwright.store.local import LocalStore
 
@@ -55,6 +58,12 @@ def scheduler(root: Path | None, interval: float) -> None:
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with reported():
+            if not math.isfinite(interval):  # click's range lets nan through
+                raise ValidationError(
+                    f"--interval {interval} is not a number of seconds",
+                    field="--interval",
+                    fix="pass a number of seconds such as --interval 1 (the default)",
+                )
             if interval > LEASE / 3:
                 # the lease is renewed each tick: ticks further apart let it lapse in between
                 raise ValidationError(

@@ -8,6 +8,7 @@ shell's 128 + 2), 1 when the run failed (nothing is left serving), 2 bad input.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -19,6 +20,27 @@ import click
 from dagwright.cli_common import EXIT_FAILED, load_target, parse_params, reported
 
 EXIT_INTERRUPTED = 130
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?)b?", re.IGNORECASE)
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes, bare or with a unit: ``1048576``, ``512KiB``, ``10MiB``, ``1MB``."""
+
+    name = "BYTES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        found = _SIZE.fullmatch(str(value).strip())
+        if not found or int(found[1]) == 0:
+            self.fail(
+                f"{value!r} is not a positive size; write bytes or a unit, e.g. 1048576 or 10MiB",
+                param,
+                ctx,
+            )
+        number, unit, binary = found.groups()
+        base = 1024 if binary or not unit else 1000
+        return int(number) * base ** " KMG".index((unit or " ").upper())
 
 
 def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
@@ -43,10 +65,20 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
 @click.option(
     "--root", default=None, help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright)."
 )
-def serve(target: str, params: tuple[str, ...], root: str | None) -> None:
+@click.option(
+    "--max-body",
+    type=ByteSize(),
+    default="10MiB",
+    show_default=True,
+    help="Largest request body a function accepts, in bytes or with a unit (512KiB, 1MB); "
+    "a larger one gets 413 unread.",
+)
+def serve(target: str, params: tuple[str, ...], root: str | None, max_body: int) -> None:
     """Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.
 
-    Prints one line per served function, ``STEP URL``, once the run has finished.
+    Prints one line per served function, ``STEP URL``, once the run has finished. A request
+    whose JSON body does not parse gets 400, one over --max-body 413, each with a short
+    ``{"error": ...}`` and never a traceback.
     """
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
@@ -65,7 +97,7 @@ def serve(target: str, params: tuple[str, ...], root: str | None) -> None:
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even where it was ignored
-    session = Session()
+    session = Session(max_body=max_body)
     try:
         try:
             with reported():

@@ -25,6 +25,7 @@ from typing import Any
 
 from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
+from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
 from dagwright.store import files, remote
@@ -43,8 +44,12 @@ class Step:
         artifacts: Artifact inputs by name, as ``Artifact.to_dict()`` (a list for Collected).
         outputs: Output artifacts by name: the URI each must be written to.
         allow_pickle: Load pickle-based values (joblib models) from a non-local store.
+        remote_inputs: The artifact files came from a store elsewhere though they are at
+            local paths now (a pod's inputs): pickle-based values need ``allow_pickle``.
         digest: The component's digest when it was compiled. A spec without source (image
             delivery) is imported from its module, which must still have this digest.
+        require_outputs: Fail when an output artifact was not written (off for the Horovod
+            ranks that do not publish, which often write only on rank 0).
     """
 
     component: ComponentSpec
@@ -54,6 +59,8 @@ class Step:
     outputs: dict[str, str] = field(default_factory=dict)
     allow_pickle: bool = False
     digest: str | None = None
+    require_outputs: bool = True
+    remote_inputs: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +71,8 @@ class Step:
             "artifacts": self.artifacts,
             "outputs": self.outputs,
             "allow_pickle": self.allow_pickle,
+            "require_outputs": self.require_outputs,
+            "remote_inputs": self.remote_inputs,
         }
 
     @classmethod
@@ -76,6 +85,8 @@ class Step:
             outputs=data.get("outputs", {}),
             allow_pickle=data.get("allow_pickle", False),
             digest=data.get("digest"),
+            require_outputs=data.get("require_outputs", True),
+            remote_inputs=data.get("remote_inputs", False),
         )
 
 
@@ -224,6 +235,8 @@ def run_step(
                 if name in values:  # a returned DataFrame, array or model: write it
                     _dump_value(spec, name, values.pop(name), artifact)
                 artifact._finish()
+                if step.require_outputs:
+                    _check_written(spec, name, artifact)
             if abandoned is not None and abandoned.is_set():
                 raise TimeoutError(f"step '{step.task}' finished after its timeout")
         except BaseException:
@@ -261,17 +274,22 @@ def _load_inputs(
         kwargs[name] = loaded if isinstance(data, list) else loaded[0]
         target = spec.input(name)
         if target is not None and is_value_file(target.type):
-            kwargs[name] = _load_value(kwargs[name], step.allow_pickle, target.type, provided)
+            kwargs[name] = _load_value(kwargs[name], step, target.type, provided)
     return kwargs
 
 
 def _load_value(
-    artifact: Artifact, allow_pickle: bool, into: str, provided: Mapping[str, Any] | None
+    artifact: Artifact, step: Step, into: str, provided: Mapping[str, Any] | None
 ) -> Any:
     fmt = artifact.metadata.get("format", "")
-    local = remote.is_local(artifact.uri)
+    local = remote.is_local(artifact.uri) and not step.remote_inputs
     return serializers.load(
-        artifact.path, fmt, local=local, allow_pickle=allow_pickle, into=into, provided=provided
+        artifact.path,
+        fmt,
+        local=local,
+        allow_pickle=step.allow_pickle,
+        into=into,
+        provided=provided,
     )
 
 
@@ -283,6 +301,29 @@ def _dump_value(spec: ComponentSpec, name: str, value: Any, artifact: Artifact) 
             f"which is declared {serializer.type_name}"
         )
     artifact.metadata["format"] = serializer.dump(value, artifact.path)
+
+
+class OutputNotWritten(Exception):
+    """The step ended without writing one of its output artifacts."""
+
+
+def _check_written(spec: ComponentSpec, name: str, artifact: Artifact) -> None:
+    """An output artifact must be a file or a non-empty folder once the step returns: a
+    consumer would otherwise fail later, far from the cause."""
+    path = artifact.path
+    if os.path.isdir(path) and not os.path.islink(path):
+        if any(os.path.isfile(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names):
+            return
+        found = "a folder without files" if os.listdir(path) else "an empty folder"
+    elif os.path.lexists(path):
+        return
+    else:
+        found = "nothing"
+    raise OutputNotWritten(
+        f"component '{spec.name}' did not write its output '{name}' "
+        f"(Output[{_type_of(spec, name)}]): found {found} at {name}.path; write a file or a "
+        "folder with files there, or remove the output"
+    )
 
 
 def _type_of(spec: ComponentSpec, name: str) -> str:
@@ -338,11 +379,17 @@ def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
     else:
         values = dict(zip([o.name for o in value_outputs], returned, strict=True))
     for out in value_outputs:
-        if not is_value_file(out.type) and not value_matches(values[out.name], out.type):
+        if is_value_file(out.type):
+            continue
+        if not value_matches(values[out.name], out.type):
             raise TypeError(
                 f"component '{spec.name}' returned {values[out.name]!r} for output "
                 f"'{out.name}', which is declared {out.type}"
             )
+        # stored and passed on as JSON: one type now, from the cache and after resume
+        values[out.name] = as_json_value(
+            values[out.name], out.type, f"component '{spec.name}' output '{out.name}'"
+        )
     return values
 
 

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dagwright.compiler.secret_check import check_url_options, warn_literal_secrets
 from dagwright.errors import ValidationError
 from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
+from dagwright.store.writes import check_target, write_file
 
 Writer = Callable[[PipelineIR, "Path | None", dict[str, Any]], str]
 
@@ -26,7 +28,7 @@ def _kfp(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     from dagwright.compiler import kfp
 
     delivery, rest = _delivery(options)
-    unknown = sorted(set(rest) - {"pipeline_root", "strict", "tracking_uri"})
+    unknown = sorted(set(rest) - {"pipeline_root", "strict", "tracking_uri", "allow_pickle"})
     if unknown:
         _no_options("kfp", {k: rest[k] for k in unknown})
     return kfp.write(ir, kfp.KfpOptions(delivery=delivery, **rest))
@@ -84,7 +86,8 @@ def compile_ir(
         validated: The caller has just validated ``ir``; skip doing it again.
         **options: Target options. For kfp: ``code`` ("inline" or "image"), ``image``,
             ``index_url``, ``dagwright`` (the requirement pods install), ``pipeline_root``,
-            ``strict`` (fail instead of warning on a spec over 1.5 MiB).
+            ``strict`` (fail instead of warning on a spec over 1.5 MiB), ``allow_pickle``
+            (kfp and argo: pods may unpickle joblib artifacts; off, they refuse to).
 
     Raises:
         ValidationError: for an unknown target or option, or an invalid pipeline (nothing is
@@ -98,13 +101,14 @@ def compile_ir(
             fix=f"use one of {sorted(TARGETS)}",
         )
     out = Path(path) if path is not None else None
+    if out is not None:
+        check_target(out, "path")  # before any work: a device or folder there is refused
+    check_url_options(options)
     with without_cycle_collection():
         if not validated:
             validate_ir(ir)
+        warn_literal_secrets(ir)
         text = TARGETS[target](ir, out, options)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        write_file(out, text, field="path")
     return text

@@ -85,7 +85,9 @@ class Artifact:
             return serializers.load(path, fmt, local=False, allow_pickle=allow_pickle)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, uri={self.uri!r})"
+        from dagwright.redact import redact_uri
+
+        return f"{type(self).__name__}(name={self.name!r}, uri={redact_uri(self.uri)!r})"
 
     def __eq__(self, other: object) -> bool:
         return (

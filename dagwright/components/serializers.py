@@ -170,6 +170,11 @@ _READERS: dict[str, Callable[[str], Any]] = {
 }
 PICKLE_FORMATS = frozenset({"joblib"})
 
+
+class PickleRefused(PermissionError):
+    """A pickle-based artifact from a store elsewhere, and the run did not allow pickle."""
+
+
 SERIALIZERS = (
     Serializer("pandas.DataFrame", "Dataset", ("pandas.DataFrame", "pandas.core.frame.DataFrame")),
     # the base of classic and Spark Connect DataFrames
@@ -211,13 +216,15 @@ def load(
         provided: What the step's runtime provides; a Spark read uses its ``spark`` session.
 
     Raises:
-        PermissionError: for a pickle-based format from a non-local store without opt-in.
+        PickleRefused: for a pickle-based format from a non-local store without opt-in.
         TypeError: for a Spark DataFrame input without a Spark session.
     """
     if fmt in PICKLE_FORMATS and not local and not allow_pickle:
-        raise PermissionError(
+        raise PickleRefused(
             f"refusing to unpickle a {fmt} artifact from a remote store: loading it runs code "
-            "from that store; allow it with allow_pickle=True (--allow-pickle) if you trust it"
+            "from that store; allow it with allow_pickle=True (--allow-pickle on run, compile "
+            "or submit) if you trust it, or install skops where models are written (the "
+            "'values' extra) so they are stored without pickle"
         )
     if fmt not in _READERS:
         raise ValueError(f"unknown value format {fmt!r}")

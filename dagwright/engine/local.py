@@ -12,22 +12,24 @@ still run); ``keep_going`` lets independent branches finish.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
+from dagwright.engine.frames import Frame, Job, LoopRun
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
     BAD,
     CANCELLED,
     FAILED,
+    INTERRUPTED,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
@@ -44,43 +46,6 @@ from dagwright.runtimes.scratch import remove_stale
 from dagwright.store import LocalStore, RunStore
 
 DEFAULT_PARALLELISM = 64
-
-
-@dataclass(eq=False)
-class Frame:
-    """One instance of a block: the top level, an entered If, or one loop iteration."""
-
-    block: str | None
-    path: Path_
-    items: dict[str, Any]
-    parent: Frame | None
-    node: str | None  # the group node this frame realises in its parent
-    scope: list[str]
-    waiting: dict[str, int]
-    status: dict[str, str] = field(default_factory=dict)
-    open: int = 0
-    bad: bool = False
-
-
-@dataclass(eq=False)
-class LoopRun:
-    """The iterations of one ParallelFor node, started at most ``limit`` at a time."""
-
-    frame: Frame
-    group: str
-    values: list[Any]
-    limit: int
-    started: int = 0
-    running: int = 0
-    bad: bool = False
-
-
-@dataclass
-class _Job:
-    frame: Frame
-    task: str
-    record: StepRecord
-    step: Step
 
 
 class LocalEngine:
@@ -131,8 +96,8 @@ class LocalEngine:
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
         self.ready: deque[tuple[Frame, str]] = deque()
-        self.runnable: deque[_Job] = deque()
-        self.running: dict[Future[tuple[Attempt, int]], _Job] = {}
+        self.runnable: deque[Job] = deque()
+        self.running: dict[Future[tuple[Attempt, int]], Job] = {}
         self.loop_runs: dict[tuple[int, str], LoopRun] = {}
         self.stopping = False
         self.dirty: list[StepRecord] = []
@@ -148,13 +113,40 @@ class LocalEngine:
         try:
             self._schedule()
             return self._result(arguments)
-        except KeyboardInterrupt:
-            self._interrupted()
+        except BaseException as exc:
+            self._abandon(exc, arguments)
             raise
         finally:
             if session is None:
                 self.session.close()
             self.db.close()
+
+    def _abandon(self, exc: BaseException, arguments: dict[str, Any]) -> None:
+        """The run ends early: Ctrl-C or SIGTERM (``interrupted``), or a fault of the engine
+        itself (``failed``). Record why, and the steps that were running, so that no run stays
+        ``running`` and ``resume`` continues it."""
+        from dagwright.engine.interrupt import ending
+
+        status, reason = ending(exc)
+        exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
+        now = time.time()
+        for record in (job.record for job in self.running.values()):
+            record.status, record.error, record.ended = INTERRUPTED, reason, now
+            record.duration = now - (record.started or now)
+            self.records.append(record)
+        try:
+            self._flush()  # steps that ended since the last round
+            self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
+            if self.observer:
+                self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
+                result = RunResult(self.run_id, self.ir.name, status, {}, self.records)
+                result.artifacts, result.params = self.store.run_uri(self.run_id), arguments
+                result.reason = reason
+                self.observer.run_finished(result)
+        except Exception:  # recording must not hide why the run stopped
+            logging.getLogger("dagwright").warning(
+                "could not record the end of run %s", self.run_id, exc_info=True
+            )
 
     def _schedule(self) -> None:
         self._enter(None, (), {}, None, None)
@@ -163,21 +155,27 @@ class LocalEngine:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
-                while self.runnable and len(self.running) < self.parallelism:
+                starting: list[Job] = []
+                while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     job = self.runnable.popleft()
                     if self.stopping and job.task not in self.plan.exit_tasks:
                         self._cancel(job)  # queued before the failure, not started yet
                         continue
                     job.record.started, job.record.status = time.time(), RUNNING
                     self.dirty.append(job.record)
+                    starting.append(job)
+                # written before the steps start: if one takes the process down (a segfault),
+                # the database still says which steps were running
+                self._flush()
+                for job in starting:
                     if self.observer:
                         self.observer.step_started(job.record)
                     self.running[pool.submit(_attempts, job.step, self.session)] = job
-                self._flush()
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self._finish_task(self.running.pop(future), *future.result())
+                    for future in done:  # left in running until recorded, should this fail
+                        self._finish_task(self.running[future], *future.result())
+                        del self.running[future]
         except BaseException:
             # Ctrl-C (KeyboardInterrupt) ends the run now: queued steps are dropped and running
             # ones are not waited for (their threads cannot be stopped)
@@ -185,16 +183,6 @@ class LocalEngine:
             raise
         pool.shutdown()
         self._flush()
-
-    def _interrupted(self) -> None:
-        """Ctrl-C: the run and its running steps are recorded ``interrupted``, not left
-        ``running``; ``resume`` runs them again."""
-        now = time.time()
-        for job in self.running.values():
-            job.record.status, job.record.ended = "interrupted", now
-            self.dirty.append(job.record)
-        self._flush()
-        self.db.finish_run(self.run_id, "interrupted", {})
 
     def _flush(self) -> None:
         """Write the step rows changed since the last round, in one transaction."""
@@ -344,7 +332,7 @@ class LocalEngine:
             else:
                 record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
                 if not self._take_finished(record, step):
-                    self.runnable.append(_Job(frame, task, record, step))
+                    self.runnable.append(Job(frame, task, record, step))
                     return
         self._record(record)
         self._stop_if_failing(record.status)
@@ -354,13 +342,17 @@ class LocalEngine:
         """Fill ``record`` from a resumed run or the cache instead of running the step."""
         spec = step.component
         earlier = self.reuse.get((record.task, record.iteration))
-        outcome = restore(spec, earlier) if earlier is not None else None
+        outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
+        if why:
+            record.note = f"not reused: {why}"
         if outcome is not None:
             record.reused = True
         elif self.cache if self.cache is not None else spec.cache:
             record.cache_key = cache_key(step)
             stored = self.db.cached(record.cache_key)
-            outcome = restore(spec, json.loads(stored)) if stored else None
+            outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
+            if why:
+                record.note = f"cache entry invalid: {why}"
             record.cached = outcome is not None
         if outcome is None:
             return False
@@ -384,12 +376,12 @@ class LocalEngine:
                 step.parameters[name] = resolved
         return step
 
-    def _cancel(self, job: _Job) -> None:
+    def _cancel(self, job: Job) -> None:
         job.record.status = CANCELLED
         self._record(job.record)
         self._finish(job.frame, job.task, CANCELLED)
 
-    def _finish_task(self, job: _Job, attempt: Attempt, attempts: int) -> None:
+    def _finish_task(self, job: Job, attempt: Attempt, attempts: int) -> None:
         record = job.record
         record.ended = time.time()
         record.duration = record.ended - (record.started or record.ended)

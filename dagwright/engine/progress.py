@@ -20,14 +20,22 @@ from dagwright.engine.report import (
     Where,
     aligned,
     counts_text,
+    detail,
     failures,
     footer,
-    interrupted_lines,
     shown_status,
     step_rows,
     task_rows,
 )
-from dagwright.engine.result import FAILED, RUNNING, SUCCEEDED, RunResult, StepRecord
+from dagwright.engine.result import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SUCCEEDED,
+    RunResult,
+    StepRecord,
+)
+from dagwright.redact import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -88,41 +96,32 @@ class LinePrinter:
     def __init__(self, write: Callable[[str], None], where: Where | None = None) -> None:
         self.write = write
         self.where = where
-        self.run_id = ""
-        self.running: dict[str, None] = {}
         self.started = time.perf_counter()
 
     def run_started(self, pipeline: str, run_id: str) -> None:
         self.started = time.perf_counter()
-        self.run_id = run_id
         self.write(f"run {run_id} of pipeline '{pipeline}'")
 
     def step_started(self, record: StepRecord) -> None:
-        self.running[record.label] = None  # lines are written when steps finish
+        pass  # lines are written when steps finish
 
     def step_finished(self, record: StepRecord) -> None:
-        self.running.pop(record.label, None)
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
-            detail = record.traceback or record.error
-            self.write("\n".join("      " + line for line in detail.rstrip().splitlines()))
+            text = detail(record)
+            self.write("\n".join("      " + line for line in text.rstrip().splitlines()))
 
     def run_finished(self, result: RunResult) -> None:
+        for record in result.steps:
+            if record.status == INTERRUPTED:  # stopped while running: never reported finished
+                self.step_finished(record)
         self.write(summary(result, time.perf_counter() - self.started))
         if self.where is None:
             for name, value in result.outputs.items():
-                self.write(f"  output {name} = {value!r}")
+                self.write(f"  output {name} = {shown(name, value)!r}")
             return
         for line in footer(result, self.where):
-            self.write(line)
-
-    def interrupted(self) -> None:
-        """Ctrl-C ended the run: say what was running and how to go on."""
-        if not self.run_id:
-            self.write("interrupted before the run started; nothing was recorded")
-            return
-        for line in interrupted_lines(self.run_id, self.where or Where(), list(self.running)):
             self.write(line)
 
 
@@ -204,7 +203,7 @@ class LiveView:
         self._print(summary(result, time.perf_counter() - self.started))
         if self.where is None:
             for name, value in result.outputs.items():
-                self._print(f"  output {name} = {value!r}")
+                self._print(f"  output {name} = {shown(name, value)!r}")
             return
         for line in footer(result, self.where):
             self._print(line)
@@ -213,23 +212,11 @@ class LiveView:
         """Stop the live display (the run ended some other way than run_finished)."""
         self.live.stop()
 
-    def interrupted(self) -> None:
-        """Ctrl-C ended the run: what finished, what was running, how to go on."""
-        self.live.stop()
-        if not self.run_id:
-            self._print("interrupted before the run started; nothing was recorded")
-            return
-        with self.lock:
-            records, running = list(self.records), list(self.running)
-        self._outcomes(records)
-        for line in interrupted_lines(self.run_id, self.where or Where(), running):
-            self._print(line)
-
     def _outcomes(self, records: list[StepRecord]) -> None:
         failed = failures(records)
         for record in [r for r in failed if r.traceback][:TRACEBACKS]:
             self._print(f"✗ {record.label}", style="red")
-            self._print(record.traceback or "")
+            self._print(detail(record))
         if len(records) <= STEP_ROWS:
             rows = step_rows(records)
             width = 4 if any(r[3] for r in rows) else 3
@@ -256,4 +243,9 @@ class LiveView:
         self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-_STYLES = {"failed": "red", "upstream_failed": "yellow", "cancelled": "yellow"}
+_STYLES = {
+    "failed": "red",
+    "upstream_failed": "yellow",
+    "cancelled": "yellow",
+    "interrupted": "yellow",
+}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagwright.components.artifacts import Artifact, Metrics
-from dagwright.engine.result import BAD, FAILED, RunResult, StepRecord
+from dagwright.engine.result import BAD, FAILED, SUCCEEDED, RunResult, StepRecord
+from dagwright.redact import scrub, secret_values, shown
 
 STEP_ROWS = 40  # up to this many executions a row each; beyond, a row per task
 FAILED_ROWS = 20  # failures listed one by one, beyond a row per task
@@ -58,9 +59,22 @@ def first_line(text: str | None) -> str:
     return text.strip().splitlines()[0] if text and text.strip() else ""
 
 
+def detail(record: StepRecord) -> str:
+    """A failed step's traceback or error, without the values of its secret arguments."""
+    return _scrubbed(record, record.traceback or record.error)
+
+
+def _scrubbed(record: StepRecord, text: str | None) -> str:
+    parameters = (record.inputs or {}).get("parameters")
+    return scrub(text, secret_values(parameters)) or ""
+
+
 def step_rows(records: list[StepRecord]) -> list[tuple[str, str, str, str]]:
     """A row per execution: step, outcome, time, the first line of its error."""
-    return [(r.label, shown_status(r), f"{r.duration:.2f}s", first_line(r.error)) for r in records]
+    return [
+        (r.label, shown_status(r), f"{r.duration:.2f}s", first_line(_scrubbed(r, r.error)))
+        for r in records
+    ]
 
 
 def task_rows(records: list[StepRecord]) -> list[tuple[str, str, str, str]]:
@@ -104,7 +118,9 @@ def metrics(result: RunResult) -> list[tuple[str, str, str]]:
     for r in result.steps:
         for artifact in _artifacts(r):
             if isinstance(artifact, Metrics):
-                values = ", ".join(f"{k}={v}" for k, v in sorted(artifact.metadata.items()))
+                values = ", ".join(
+                    f"{k}={shown(k, v)}" for k, v in sorted(artifact.metadata.items())
+                )
                 found.append((f"{r.label}.{artifact.name}", values, artifact.uri))
     return found
 
@@ -116,7 +132,7 @@ def _artifacts(record: StepRecord) -> list[Artifact]:
 
 def footer(result: RunResult, where: Where) -> list[str]:
     """Where the run's outputs, artifacts and metrics are, and what to type next."""
-    lines = [f"  output {name} = {value!r}" for name, value in result.outputs.items()]
+    lines = [f"  output {name} = {shown(name, value)!r}" for name, value in result.outputs.items()]
     found = metrics(result)
     for label, values, uri in found[:5]:
         lines.append(f"  metrics {label}: {values or '(none)'} ({uri})")
@@ -129,32 +145,19 @@ def footer(result: RunResult, where: Where) -> list[str]:
     run = result.run_id
     bad = [r for r in result.steps if r.status in BAD]
     printed = [r for r in result.steps if r.stdout or r.stderr]
-    shown = next((r for r in bad if r.status == FAILED), None) or next(
+    pointed = next((r for r in bad if r.status == FAILED), None) or next(
         iter(printed or result.steps[-1:]), None
     )
     hints = [(where.command("runs", "show", run), "every step, parameters and outputs")]
-    if shown is not None:
-        step = shown.label.replace(",", ".")
+    if pointed is not None:
+        step = pointed.label.replace(",", ".")
         what = "the failed step's output and traceback" if bad else "what a step printed"
         hints.append((where.command("logs", run, step), what))
     if where.lineage:
         hints.append((where.command("lineage", "show", run), "where each artifact came from"))
-    if bad:
+    if bad or result.status != SUCCEEDED:
         hints.append((where.command("resume", run), "run again what did not succeed"))
     width = max(len(c) for c, _ in hints)
     lines.append("next:")
     lines.extend(f"  {c:<{width}}  # {why}" for c, why in hints)
-    return lines
-
-
-def interrupted_lines(run_id: str, where: Where, running: list[str]) -> list[str]:
-    """What Ctrl-C stopped, and how to go on."""
-    lines = [f"interrupted: run {run_id} stopped"]
-    if running:
-        more = f" and {len(running) - 10} more" if len(running) > 10 else ""
-        shown = ", ".join(running[:10]) + more
-        lines.append(f"  stopped while running: {shown}")
-    lines.append("next:")
-    lines.append(f"  {where.command('resume', run_id)}  # finish it; succeeded steps are reused")
-    lines.append(f"  {where.command('runs', 'show', run_id)}  # what each step did")
     return lines

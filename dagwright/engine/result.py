@@ -15,6 +15,8 @@ FAILED = "failed"
 SKIPPED = "skipped"  # an If block whose condition was false
 UPSTREAM_FAILED = "upstream_failed"
 CANCELLED = "cancelled"  # not started because an earlier step failed (fail fast)
+# the run was stopped (Ctrl-C, SIGTERM) or its engine process ended while this ran
+INTERRUPTED = "interrupted"
 BAD = (FAILED, UPSTREAM_FAILED, CANCELLED)
 
 
@@ -39,6 +41,7 @@ class StepRecord:
     reused: bool = False  # taken from the run being resumed
     # what the step was given: {"parameters": {...}, "artifacts": {name: Artifact dict | list}}
     inputs: dict[str, Any] | None = None
+    note: str | None = None  # e.g. why a cache entry was not used
 
     @property
     def label(self) -> str:
@@ -65,6 +68,7 @@ class StepRecord:
             "cached": int(self.cached),
             "stdout": self.stdout,
             "stderr": self.stderr,
+            "note": self.note,
         }
 
 
@@ -75,7 +79,7 @@ class RunResult:
     Attributes:
         run_id: Unique id of the run; its artifacts live under ``artifacts``.
         pipeline: Pipeline name.
-        status: "succeeded" or "failed".
+        status: "succeeded" or "failed" ("interrupted" when the run was stopped).
         outputs: Pipeline outputs by name; a single return value under "output".
         steps: Every step execution in the order it ran.
         artifacts: The folder or URL holding the run's artifacts.
@@ -88,6 +92,7 @@ class RunResult:
     steps: list[StepRecord] = field(default_factory=list)
     artifacts: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # why the run ended early (interrupted, or the engine failed)
 
     @property
     def run_dir(self) -> Path | None:

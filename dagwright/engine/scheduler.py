@@ -8,8 +8,10 @@ concurrency policy (``allow``; ``forbid``: skip while its previous run still run
 
 Catch-up: a slot due after the previous tick began (less the grace) is on time, as is, on the
 first tick, the newest slot if due within the grace; the others were missed while no scheduler
-ran. ``none``
-fires the on-time slots only; ``latest`` those, or else the newest missed one; ``all`` every
+ran. A scheduler that takes the lease from one that died holding it (on this host: its pid
+exited or was reused, ``engine/holders.py``) does so at once, and its first tick counts from
+the dead one's last tick, so a restart after a crash misses nothing. ``none`` fires the
+on-time slots only; ``latest`` those, or else the newest missed one; ``all`` every
 slot, oldest first, ``CATCHUP_BATCH`` a tick. When several slots fire in one tick under
 ``replace`` only the newest starts (each would stop the one before at once); the older ones
 are recorded ``skipped``.
@@ -20,10 +22,11 @@ renews the lease again; it renews after stopping a run too, and ends its tick wh
 scheduler took the lease meanwhile. So of two schedulers that both believe they are active
 (one's tick outlasted its lease) only one starts a firing. A firing left ``starting`` (its
 scheduler died between claim and launch) is started again by the lease holder when no run row
-of it exists and the claimer is gone: its holder name (``host:pid:suffix``) is on this host
-and that pid has exited. A claimer on another host, or with a name not of that form, counts
-as gone once its lease lapsed; keep the schedulers of one store on one host for a launch that
-hangs longer than the lease to stay single.
+of it exists and the claimer is gone: its holder name (``host:pid:start:suffix``) is on this
+host and that pid has exited or now belongs to a process started at another time. A claimer
+on another host, or with a name not of that form, counts as gone once its lease lapsed; keep
+the schedulers of one store on one host for a launch that hangs longer than the lease to stay
+single.
 
 Runs are ``dagwright run`` processes with the slot's run id (``<schedule>-<UTC stamp>``), so a
 pipeline that crashes or hangs cannot take the scheduler with it and ``replace`` can stop one.
@@ -32,9 +35,6 @@ Time and processes come through a ``Clock`` and a ``Launcher``, which tests repl
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dagwright.engine import cron
+from dagwright.engine.holders import default_holder, holder_alive, holder_dead
 from dagwright.engine.launcher import Launcher, ProcessLauncher
 from dagwright.errors import ValidationError
 from dagwright.store.rundb import RunDatabase
@@ -75,29 +76,6 @@ class SystemClock:
 
     def sleep(self, seconds: float, stop: threading.Event) -> None:
         stop.wait(seconds)
-
-
-def default_holder() -> str:
-    """``host:pid:suffix``: the suffix tells apart schedulers whose pid is reused."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def holder_alive(holder: str) -> bool:
-    """Whether the scheduler named ``holder`` may still run, as far as this host can tell.
-
-    Only a ``host:pid:suffix`` name of this host can be told alive: its pid still exists.
-    """
-    host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -136,7 +114,7 @@ class Scheduler:
         root: The store folder (its ``runs.db`` holds the schedules).
         clock: Where time comes from.
         launcher: What starts and stops runs (default: ``ProcessLauncher``).
-        holder: This scheduler's name in the lease (default: ``host:pid:random suffix``).
+        holder: This scheduler's name in the lease (default: ``host:pid:start:random suffix``).
         lease: Seconds the lease lasts without renewal; keep ``interval`` well below it.
         grace: How late a slot may be on the first tick and still be on time (default: two
             ticks, at least 5 s); later ticks also count slots due since the previous began.
@@ -176,10 +154,15 @@ class Scheduler:
         ``error`` event; the other schedules go on.
         """
         now = self.clock.now()
-        if not self.book.acquire(self.holder, now, self.lease):
+        before = self.book.acquire(self.holder, now, self.lease, ticked=now, dead=holder_dead)
+        if before is None:
             self._previous = None  # slots due meanwhile were another scheduler's to fire
             return []
         previous, self._previous = self._previous, now
+        if previous is None and before.holder not in ("", self.holder) and before.expires > now:
+            # taken from a scheduler that died holding it: no scheduler stopped, one was
+            # replaced, so its slots since its last tick are on time as if it had gone on
+            previous = before.ticked
         # None on the first tick: then only the newest slot, if due within the grace, is on time
         cutoff = None if previous is None else previous - self.grace
         events: list[Event] = []

@@ -40,8 +40,10 @@ def step_node(run_id: str, label: str) -> str:
 
 def artifact_node(artifact: dict[str, Any]) -> str:
     """The node of an artifact (``Artifact.to_dict()``): by digest, else by URI."""
+    from dagwright.redact import redact_uri
+
     digest = artifact.get("digest")
-    return f"artifact:{digest}" if digest else f"artifact:uri:{artifact.get('uri', '')}"
+    return f"artifact:{digest}" if digest else f"artifact:uri:{redact_uri(artifact.get('uri', ''))}"
 
 
 def param_node(name: str, value: Any) -> str:
@@ -94,6 +96,8 @@ class Lineage:
             inputs: ``{"parameters": {...}, "artifacts": {name: artifact dict or list}}``.
             outputs: Values by name and artifacts as dicts (``Artifact.to_dict()``).
         """
+        from dagwright.redact import redact_uri
+
         node = step_node(run_id, label)
         self.graph.add_node(
             node,
@@ -116,12 +120,12 @@ class Lineage:
             for artifact in value if isinstance(value, list) else [value]:
                 used.append(self._artifact(artifact))
                 self._link(node, used[-1], USED)
-                for maker in self._makers(used[-1], artifact.get("uri", "")):
+                for maker in self._makers(used[-1], redact_uri(artifact.get("uri", ""))):
                     self._link(node, maker, INFORMED_BY)
         for value in (outputs or {}).values():
             if isinstance(value, dict) and "uri" in value:
                 made = self._artifact(value)
-                self._link(made, node, GENERATED_BY, uri=value.get("uri", ""))
+                self._link(made, node, GENERATED_BY, uri=redact_uri(value.get("uri", "")))
                 for source in used:
                     if source != made:
                         self._link(made, source, DERIVED_FROM)
@@ -159,6 +163,9 @@ class Lineage:
             self.graph.add_edge(up, down, key=relation, relation=relation, **attrs)
 
     def _param(self, name: str, value: Any) -> str:
+        from dagwright.redact import shown
+
+        value = shown(name, value)  # a secret is never in the graph, nor its hash
         node = param_node(name, value)
         if node not in self.graph:
             text = json.dumps(value, sort_keys=True, default=str)
@@ -166,8 +173,10 @@ class Lineage:
         return node
 
     def _artifact(self, artifact: dict[str, Any]) -> str:
+        from dagwright.redact import redact_uri
+
         node = artifact_node(artifact)
-        uri = artifact.get("uri", "")
+        uri = redact_uri(artifact.get("uri", ""))
         if node in self.graph:
             uris = self.graph.nodes[node].setdefault("uris", [])
             if uri and uri not in uris:

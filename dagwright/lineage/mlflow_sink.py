@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from dagwright.lineage import payload
+from dagwright.redact import redact_text, redact_uri
 
 if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 QUEUE_SIZE = 10_000  # messages; a step's is ~1 KB, and the writer drains it at once
 FLUSH_TIMEOUT = 120.0  # seconds; $DAGWRIGHT_TRACKING_FLUSH_TIMEOUT overrides it
+ABANDON_WAIT = 5.0  # seconds a run waits, after its flush timed out, for what got through
 log = logging.getLogger("dagwright.lineage")
 
 
@@ -78,10 +80,24 @@ class _Reply:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.message: dict[str, Any] = {}
+        self.sent = 0  # steps in MLflow so far, from the writer's progress messages
+        self.moved = time.monotonic()  # when the writer last said it got further
 
     def set(self, message: dict[str, Any]) -> None:
         self.message = message
         self.event.set()
+
+    def progressed(self, message: dict[str, Any]) -> None:
+        self.sent = max(self.sent, int(message.get("steps") or 0))
+        self.moved = time.monotonic()
+
+    def wait_while_moving(self, idle: float) -> bool:
+        """Wait for the answer as long as the writer reports progress at least every
+        ``idle`` seconds; False when it went quiet that long without answering."""
+        while not self.event.wait(max(0.0, self.moved + idle - time.monotonic())):
+            if time.monotonic() - self.moved >= idle:
+                return self.event.is_set()
+        return True
 
 
 class Channel:
@@ -176,6 +192,11 @@ class Channel:
             except ValueError:
                 continue
             with self._lock:
+                if message.get("op") == "progress":
+                    reply = self._replies.get(message.get("token", ""))
+                    if reply is not None:
+                        reply.progressed(message)
+                    continue
                 reply = self._replies.pop(message.get("token", ""), None)
             if reply is not None:
                 reply.set(message)
@@ -274,15 +295,18 @@ class MlflowSink:
         try:
             self._run_finished(run_id, lineage, result)
         except Exception as exc:
-            log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+            error = redact_text(str(exc))
+            log.warning("recording run %s in MLflow failed: %s", run_id, error)
             # no payloads: sync rebuilds them from the graph the recorder saved
-            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, str(exc), None, None)
-            STATS[run_id] = FlushStats(run_id, self.tracking_uri, pending=True, error=str(exc))
+            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, error, None, None)
+            STATS[run_id] = FlushStats(
+                run_id, redact_uri(self.tracking_uri), pending=True, error=error
+            )
 
     def _run_started(self, run_id: str, pipeline: str, started: float) -> None:
         began = time.perf_counter()
         token = f"{run_id}/{secrets.token_hex(4)}"
-        stats = FlushStats(run_id, self.tracking_uri)
+        stats = FlushStats(run_id, redact_uri(self.tracking_uri))
         run = _Run(token, payload.run_start(run_id, pipeline, started), stats)
         self.runs[run_id] = run
         try:
@@ -307,11 +331,12 @@ class MlflowSink:
         self._took(run, began)
 
     def _broken(self, run_id: str, exc: Exception) -> None:
-        log.warning("recording run %s in MLflow failed: %s", run_id, exc, exc_info=True)
+        error = redact_text(f"{type(exc).__name__}: {exc}")
+        log.warning("recording run %s in MLflow failed: %s", run_id, error)
         run = self.runs.get(run_id)
         if run is not None:
             run.channel = None  # the run's end writes the .pending marker
-            run.stats.error = run.stats.error or f"{type(exc).__name__}: {exc}"
+            run.stats.error = run.stats.error or error
 
     def _run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
         began = time.perf_counter()
@@ -336,8 +361,12 @@ class MlflowSink:
             elif reply.event.wait(max(0.0, self.flush_timeout - (time.perf_counter() - began))):
                 answer = reply.message
             else:
-                answer["error"] = f"MLflow did not take the lineage in {self.flush_timeout:g}s"
+                late = f"MLflow did not take the lineage in {self.flush_timeout:g}s"
                 run.channel.post({"op": "abandon", "token": run.token})
+                # the writer stops and says how far it got, which the run reports
+                answer = {**reply.message, "ok": False} if reply.event.wait(ABANDON_WAIT) else {}
+                answer.setdefault("steps", reply.sent)
+                answer["error"] = late
         calls = answer.get("calls") or {}
         stats.calls = calls.get("run", 0) + calls.get("step", 0)
         stats.step_calls = calls.get("step", 0)
@@ -345,15 +374,21 @@ class MlflowSink:
         stats.dropped = len(run.kept)
         stats.mlflow_run_id = answer.get("mlflow_run_id")
         stats.pending = not answer.get("ok")
-        stats.error = answer.get("error")
+        stats.error = redact_text(answer["error"]) if answer.get("error") else None
         marker = self.folder / f"{run_id}.pending"
         if stats.pending:
             write_marker(marker, self.tracking_uri, stats.error, final, run.steps)
+            # the pipeline's own MLflow run counts: it is complete only once terminated
+            total = len(run.steps) + 1
+            reason = (stats.error or "").strip().splitlines()[0] if stats.error else "unknown"
             log.warning(
-                "lineage of run %s is kept in %s until `dagwright lineage sync`: %s",
+                "lineage: %s of %s MLflow runs of run %s pending (%s); they are kept in %s and "
+                "`dagwright lineage sync` finishes them",
+                f"{total - min(stats.steps, total - 1):,}",
+                f"{total:,}",
                 run_id,
+                reason,
                 self.folder,
-                stats.error,
             )
         else:
             marker.unlink(missing_ok=True)  # a resumed run that reached MLflow this time
@@ -379,8 +414,14 @@ def write_marker(
     """The ``.pending`` marker: where the run was going, why it did not get there, and what
     MLflow should receive (the payloads hold what the graph does not, such as metrics; None
     when they were lost, and ``sync`` rebuilds them from the graph)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"tracking_uri": uri, "reason": reason, "run": run, "steps": steps}
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    from dagwright.store.writes import write_file
+
+    # never the password: ``sync`` gets it back from --tracking-uri, $MLFLOW_TRACKING_URI or
+    # MLflow's own MLFLOW_TRACKING_USERNAME/PASSWORD
+    data = {
+        "tracking_uri": redact_uri(uri),
+        "reason": redact_text(reason) if reason else reason,
+        "run": run,
+        "steps": steps,
+    }
+    write_file(path, json.dumps(data, sort_keys=True, default=str), private=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.lineage.graph import GENERATED_BY, USED, Lineage, run_node
+from dagwright.redact import masked, redact_uri, scrub, secret_values, shown
 
 if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
@@ -60,7 +61,7 @@ def run_end(start: dict[str, Any], result: RunResult, ended: float | None = None
         **start,
         "end": millis(ended),
         "status": mlflow_status(result.status),
-        "params": {key(k): text(v) for k, v in result.params.items()},
+        "params": {key(k): text(v) for k, v in masked(result.params).items()},
         "end_tags": {"dagwright.status": result.status, "dagwright.steps": str(len(result.steps))},
     }
 
@@ -73,14 +74,14 @@ def step_payload(run_id: str, node: dict[str, Any], record: StepRecord) -> dict[
     artifacts = {n: v for n, v in outputs.items() if isinstance(v, dict) and "uri" in v}
     parameters = (record.inputs or {}).get("parameters", {})
     tags = _step_tags(run_id, node, {name: a["uri"] for name, a in artifacts.items()})
-    if record.error:
-        tags["dagwright.error"] = record.error
+    if record.error:  # an error may quote a secret argument
+        tags["dagwright.error"] = scrub(record.error, secret_values(parameters)) or ""
     return {
         "label": node["label"],
         "start": millis(record.started),
         "end": millis(record.ended),
         "status": mlflow_status(node["status"]),
-        "params": {key(k): text(v) for k, v in parameters.items()},
+        "params": {key(k): text(v) for k, v in masked(parameters).items()},
         "metrics": metrics_of(artifacts),
         "tags": tags,
     }
@@ -149,7 +150,9 @@ def _step_tags(run_id: str, node: dict[str, Any], uris: dict[str, str]) -> dict[
         "dagwright.status": node.get("status", ""),
         "dagwright.cached": "true" if node.get("cached") else "false",
     }
-    tags.update({key(f"dagwright.artifact.{name}"): uri for name, uri in uris.items() if uri})
+    tags.update(
+        {key(f"dagwright.artifact.{name}"): redact_uri(uri) for name, uri in uris.items() if uri}
+    )
     return {k: v for k, v in tags.items() if v != ""}  # an empty tag says nothing
 
 
@@ -158,7 +161,7 @@ def _params_of(graph: Any, owner: str) -> dict[str, str]:
     for _, down, relation in graph.out_edges(owner, keys=True):
         attrs = graph.nodes[down]
         if relation == USED and attrs.get("kind") == "parameter":
-            params[key(attrs["name"])] = text(json.loads(attrs["value"]))
+            params[key(attrs["name"])] = text(shown(attrs["name"], json.loads(attrs["value"])))
     return params
 
 

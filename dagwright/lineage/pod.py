@@ -35,9 +35,14 @@ def record_step(
     """Record one pod step in MLflow; log, never raise, when that fails."""
     try:
         _record(tracking_uri, run_id, pipeline, label, spec, inputs, outputs, error, started)
-    except Exception:
+    except Exception as exc:
+        from dagwright.redact import redact_text, redact_uri
+
         logging.getLogger("dagwright").warning(
-            "the lineage of step %s did not reach %s", label, tracking_uri, exc_info=True
+            "the lineage of step %s did not reach %s: %s",
+            label,
+            redact_uri(tracking_uri),
+            redact_text(f"{type(exc).__name__}: {exc}"),
         )
 
 

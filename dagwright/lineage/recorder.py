@@ -8,7 +8,6 @@ events to an optional sink (MLflow, through a background writer); the graph is w
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -91,11 +90,11 @@ class LineageRecorder:
 
 
 def save(lineage: Lineage, path: Path) -> None:
-    """Write a graph as node-link JSON, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(lineage.to_json(), sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write a graph as node-link JSON, atomically, readable by its owner only."""
+    from dagwright.store.writes import write_file
+
+    text = json.dumps(lineage.to_json(), sort_keys=True, default=str)
+    write_file(path, text, private=True)
 
 
 def load(path: Path) -> Lineage:

@@ -7,8 +7,11 @@ refuses to work without ``MLFLOW_ALLOW_FILE_STORE``). Lineage stays local only
 (also ``0``, ``false``, ``no``) and no URI is passed explicitly.
 
 Other settings: ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT``, the seconds a run waits at its end for
-its lineage to reach MLflow (default 120); ``DAGWRIGHT_TRACKING_LOG``, a file for the writer
-process's messages.
+its lineage to reach MLflow (default 120; what did not arrive is left to ``sync``, and the run
+says how many MLflow runs are pending); ``DAGWRIGHT_TRACKING_LOCK_TIMEOUT``, the seconds a
+process waits for another to create or migrate a SQLite store (default 60, ``dblock.py``);
+``DAGWRIGHT_TRACKING_LOG``, a file for the writer process's messages. A value that is not
+what it should be is refused before the run starts.
 
 mlflow is imported only by the writer process and by ``load``, never by ``import dagwright``.
 """
@@ -25,12 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.lineage.graph import Lineage
+from dagwright.redact import redact_text
 
 if TYPE_CHECKING:
     from dagwright.lineage.mlflow_sink import FlushStats
     from dagwright.lineage.recorder import LineageSink
 
 OFF = ("off", "0", "false", "no")
+ON = ("", "on", "1", "true", "yes")
 
 
 class SyncError(RuntimeError):
@@ -58,15 +63,90 @@ def mlflow_installed() -> bool:
     return importlib.util.find_spec("mlflow") is not None
 
 
+def seconds_setting(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name``.
+
+    Raises:
+        ValidationError: naming the variable, when it is set to anything else.
+    """
+    from dagwright.errors import ValidationError
+
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValidationError(
+            f"{name}={text!r} is not a positive number of seconds",
+            field=name,
+            fix=f"set it to a number of seconds, e.g. {name}={default:g}, or unset it",
+        )
+    return value
+
+
 def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
-    """The sink for a run, or None to keep lineage only in ``<root>/lineage``."""
-    if tracking_uri is None and os.environ.get("DAGWRIGHT_TRACKING", "").lower() in OFF:
+    """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+
+    Raises:
+        ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
+    """
+    from dagwright.errors import ValidationError
+
+    switch = os.environ.get("DAGWRIGHT_TRACKING", "").strip().lower()
+    if switch not in OFF + ON:
+        raise ValidationError(
+            f"DAGWRIGHT_TRACKING={switch!r} is neither on nor off",
+            field="DAGWRIGHT_TRACKING",
+            fix="set DAGWRIGHT_TRACKING=off to keep lineage local, or on (the default)",
+        )
+    if tracking_uri is None and switch in OFF:
         return None
     if not mlflow_installed():
         return None
-    from dagwright.lineage.mlflow_sink import MlflowSink
+    from dagwright.lineage.dblock import LOCK_TIMEOUT
+    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, MlflowSink
 
-    return MlflowSink(resolve_uri(tracking_uri, root), root)
+    flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
+    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
+    uri = resolve_uri(tracking_uri, root)
+    _private_sqlite(uri)
+    return MlflowSink(uri, root, flush_timeout=flush)
+
+
+def _private_sqlite(uri: str) -> None:
+    """Create a new SQLite tracking database 0600 (and its artifact folder 0700) before MLflow
+    makes them world-readable: they hold every run's parameters."""
+    from urllib.parse import unquote, urlsplit
+
+    from dagwright.store.writes import make_dir, private_file
+
+    if urlsplit(uri).scheme != "sqlite" or not uri.startswith("sqlite:///"):
+        return
+    database = Path(unquote(uri[len("sqlite:///") :].split("?")[0]))
+    if database.name and not database.exists():
+        private_file(database)
+        make_dir(database.parent / "mlartifacts", private=True)
+
+
+def sync_uri(kept: str | None, given: str | None, root: Path) -> str:
+    """Where ``sync`` sends a run: the URI given, else the marker's (kept without its
+    password), completed from ``$MLFLOW_TRACKING_URI`` when that is the same place, else
+    without credentials (MLflow reads ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``)."""
+    from dagwright.redact import MASK, redact_uri, without_credentials
+
+    if given:
+        return given
+    if not kept:
+        return resolve_uri(None, root)
+    if MASK not in kept:
+        return kept
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env and redact_uri(env) == kept:
+        return env
+    return without_credentials(kept)
 
 
 def stats(run_id: str) -> FlushStats | None:
@@ -117,21 +197,22 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
             final, steps = kept["run"], kept["steps"]
         else:
             final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
-        uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+        uri = sync_uri(kept.get("tracking_uri"), tracking_uri, root)
         token = f"sync/{run}/{secrets.token_hex(4)}"
         writer = channel()
         reply = writer.expect(token)
         message = {"op": "sync", "token": token, "uri": uri, "run": final, "steps": steps}
         message["lineage"] = text
-        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.event.wait(FLUSH_TIMEOUT):
+        # no deadline while steps keep going in: a run of 10,000 steps takes minutes
+        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.wait_while_moving(FLUSH_TIMEOUT):
             answer = reply.message
         else:
-            answer = {"ok": False, "error": f"MLflow did not answer in {FLUSH_TIMEOUT:g}s"}
+            answer = {"ok": False, "error": f"MLflow got no further in {FLUSH_TIMEOUT:g}s"}
         if answer.get("ok"):
             marker.unlink(missing_ok=True)
             synced.append(run)
         else:
-            failed[run] = str(answer.get("error"))
+            failed[run] = redact_text(str(answer.get("error")))
             write_marker(marker, uri, failed[run], final, steps)
     if failed:
         raise SyncError(synced, failed)
@@ -149,12 +230,11 @@ def load(run_id: str, tracking_uri: str | None = None, *, root: Path | None = No
     Raises:
         LookupError: when MLflow has no complete run of that id.
     """
-    from mlflow.tracking import MlflowClient
-
+    from dagwright.lineage.dblock import open_client
     from dagwright.lineage.pod import STEPS
     from dagwright.store.local import default_root
 
-    client = MlflowClient(resolve_uri(tracking_uri, root or default_root()))
+    client = open_client(resolve_uri(tracking_uri, root or default_root()))
     found = _parent_run(client, run_id)
     names = {a.path for a in client.list_artifacts(found.info.run_id)}
     with tempfile.TemporaryDirectory() as folder:
@@ -185,4 +265,6 @@ def _parent_run(client: Any, run_id: str) -> Any:
         done = [r for r in runs if r.info.status != "RUNNING"]
         if done:
             return done[0]
-    raise LookupError(f"MLflow at {client.tracking_uri} has no complete run {run_id}")
+    from dagwright.redact import redact_uri
+
+    raise LookupError(f"MLflow at {redact_uri(client.tracking_uri)} has no complete run {run_id}")

@@ -76,15 +76,28 @@ class Uploader:
     """
 
     def __init__(self, tracking_uri: str, retries: int = RETRIES, backoff: float = BACKOFF):
-        from mlflow.tracking import MlflowClient
-
         self.uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
         self.retries = retries
         self.backoff = backoff
         self.experiments: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._opening = threading.Lock()
+        self._client: Any = None
         self.down_until = 0.0
+
+    @property
+    def client(self) -> Any:
+        """The ``MlflowClient``, made on first use: on a pool thread, so waiting for a SQLite
+        store another process is migrating (``dblock.py``) holds up none of the writer's
+        other work. ``StoreBusy`` when that took too long (the run is left to ``sync``)."""
+        if self._client is not None:
+            return self._client
+        with self._opening:
+            if self._client is None:
+                from dagwright.lineage.dblock import open_client
+
+                self._client = open_client(self.uri)
+            return self._client
 
     def call(self, calls: Calls, kind: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """One MLflow call, counted once per attempt (each attempt is a request).
@@ -94,7 +107,9 @@ class Uploader:
                 not each wait through every retry (they are marked for ``sync``).
         """
         if time.monotonic() < self.down_until:
-            raise ConnectionError(f"{self.uri} did not answer; not retried for a while")
+            from dagwright.redact import redact_uri
+
+            raise ConnectionError(f"{redact_uri(self.uri)} did not answer; not retried for a while")
         delay = self.backoff
         for attempt in range(self.retries + 1):
             calls.add(kind)

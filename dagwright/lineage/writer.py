@@ -14,7 +14,9 @@ Messages in; each has ``op`` and ``token`` (one upload of one run):
 - ``sync`` {uri, run, steps, lineage}: complete a run MLflow holds partly or not at all.
 - ``abandon``: the engine stopped waiting; skip what is still queued for that run.
 
-Message out: ``done`` {token, ok, error, calls: {run, step}, steps, mlflow_run_id}.
+Messages out: ``done`` {token, ok, error, calls: {run, step}, steps, mlflow_run_id}, also
+after ``abandon`` (with the steps sent until then); ``progress`` {token, steps} at most every
+``PROGRESS_EVERY`` seconds while steps go in, so a waiting ``sync`` can tell slow from stuck.
 The process exits when stdin closes, after finishing what it was given.
 """
 
@@ -24,6 +26,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -31,6 +34,7 @@ from typing import Any
 from dagwright.lineage.uploader import Calls, Parent, Uploader
 
 HTTP_WORKERS = 8  # a server answers in ~50 ms; 8 in flight keep up with a step every 30 ms
+PROGRESS_EVERY = 1.0  # seconds between progress messages of one upload
 ENV = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",  # the uploader retries, with a short backoff
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",  # also saves a get-run per terminate
@@ -51,15 +55,22 @@ class _Upload:
         self.error: str | None = None
         self.abandoned = False
         self.sent = 0
+        self.reported = time.monotonic()  # when progress was last sent
         self._lock = threading.Lock()
 
     @property
     def stopped(self) -> bool:
         return self.error is not None or self.abandoned
 
-    def count_sent(self) -> None:
+    def count_sent(self) -> dict[str, Any] | None:
+        """Count a step sent; the progress message to send, when one is due."""
         with self._lock:
             self.sent += 1
+            now = time.monotonic()
+            if now - self.reported < PROGRESS_EVERY:
+                return None
+            self.reported = now
+            return {"op": "progress", "token": self.token, "steps": self.sent}
 
     def fail(self, exc: BaseException) -> None:
         with self._lock:
@@ -144,7 +155,9 @@ class Writer:
             if old is not None:  # a step run left half-written by an interrupted upload
                 upload.uploader.delete(old.info.run_id, upload.calls)
             upload.uploader.log_step(parent, step, upload.calls)
-            upload.count_sent()
+            progress = upload.count_sent()
+            if progress is not None:
+                self.send(progress)
         except Exception as exc:
             upload.fail(exc)
 
@@ -212,7 +225,10 @@ def main() -> None:
         try:
             writer.handle(json.loads(line))
         except Exception as exc:  # a bad message must not stop the uploads of other runs
-            print(f"dagwright lineage writer: {type(exc).__name__}: {exc}", file=sys.stderr)
+            from dagwright.redact import redact_text
+
+            error = redact_text(f"{type(exc).__name__}: {exc}")
+            print(f"dagwright lineage writer: {error}", file=sys.stderr)
     writer.close()
 
 

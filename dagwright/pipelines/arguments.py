@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dagwright.components import types as t
+from dagwright.components.plain import NotJsonValue, as_json_value
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import PipelineIR
 
@@ -57,5 +58,8 @@ def bind_arguments(
             raise ValidationError(
                 f"{value!r} is not a {param.type}", pipeline=ir.name, field=param.name
             )
-        bound[param.name] = value
+        try:  # recorded as JSON: the value a resumed run gets back is the same
+            bound[param.name] = as_json_value(value, param.type, f"parameter '{param.name}'")
+        except NotJsonValue as exc:
+            raise ValidationError(str(exc), pipeline=ir.name, field=param.name) from exc
     return bound

@@ -226,8 +226,9 @@ class PipelineIR:
         """Write as JSON when the path ends in .json, else YAML."""
         path = Path(path)
         text = self.to_json() if path.suffix == ".json" else self.to_yaml()
-        path.write_text(text, encoding="utf-8")
-        return path
+        from dagwright.store.writes import write_file
+
+        return write_file(path, text)
 
     @classmethod
     def load(cls, path: str | Path) -> PipelineIR:

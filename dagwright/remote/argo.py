@@ -11,7 +11,7 @@ imported only when one of these functions runs. What is checked before anything 
 
 No Argo server can run where dagwright is tested: the tests talk to a local HTTP stand-in
 that checks every request against the upstream Argo Workflows v4.1.2 swagger
-(``shared/schemas/argo-workflows-v4.1.2.swagger.json``) and answers per its response schemas.
+(``tests/schemas/argo-workflows-v4.1.2.swagger.json.gz``) and answers per its response schemas.
 """
 
 from __future__ import annotations

@@ -96,7 +96,9 @@ def silent(_line: str) -> None:
 
 def page(url: str, kind: str, namespace: str, name: str) -> str:
     """The resource's page in the Argo UI, which argo-server serves beside its API."""
-    return f"{url}{PAGES[kind]}/{namespace}/{name}"
+    from dagwright.redact import redact_uri
+
+    return f"{redact_uri(url)}{PAGES[kind]}/{namespace}/{name}"
 
 
 def message(exc: Exception) -> str:

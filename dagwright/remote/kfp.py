@@ -9,7 +9,7 @@ before anything is sent (cron, package, arguments) is in ``kfp_checks``; what co
 
 No KFP backend can run where dagwright is tested: the tests talk to a local HTTP stand-in
 that checks every request against the upstream KFP v2beta1 swagger
-(``shared/schemas/kfp-api-v2beta1.swagger.json``) and answers per its response schemas.
+(``tests/schemas/kfp-api-v2beta1.swagger.json.gz``) and answers per its response schemas.
 """
 
 from __future__ import annotations
@@ -346,8 +346,10 @@ def _upload(
 
 
 def _url(host: str | None, page: str) -> str | None:
+    from dagwright.redact import redact_uri
+
     ui = os.environ.get("KF_PIPELINES_UI_ENDPOINT") or host
-    return f"{ui.rstrip('/')}/#/{page}" if ui else None
+    return f"{redact_uri(ui).rstrip('/')}/#/{page}" if ui else None
 
 
 def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say: Echo) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.capture import captured
+from dagwright.runtimes.exits import guarded
 
 
 class LocalRuntime:
@@ -35,7 +36,8 @@ def attempt_step(
     """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
     with captured() as logs:
         try:
-            outcome = run_step(step, abandoned, provided)
+            with guarded():  # os._exit fails the step, not the engine
+                outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
             attempt = Attempt(

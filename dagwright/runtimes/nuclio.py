@@ -34,6 +34,16 @@ from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Sessi
 from dagwright.runtimes.configs import Nuclio
 
 HOST = "127.0.0.1"
+DEFAULT_MAX_BODY = 10 * 1024 * 1024  # bytes; ``dagwright serve --max-body`` changes it
+READ_TIMEOUT = 30.0  # seconds a client may take to send a request, so none holds a thread
+
+
+class BadRequest(Exception):
+    """A request refused before the handler sees it: its HTTP status and a short reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NuclioRuntime:
@@ -47,8 +57,9 @@ class NuclioRuntime:
         # the bound inputs are part of the key: one session may serve a task twice, differently
         text = json.dumps(step.to_dict(), sort_keys=True, default=str)
         key = ("nuclio", step.task, hashlib.sha256(text.encode()).hexdigest())
+        max_body = session.max_body or DEFAULT_MAX_BODY
         try:
-            server = session.resource(key, lambda: serve(step), LocalFunction.stop)
+            server = session.resource(key, lambda: serve(step, max_body), LocalFunction.stop)
         except Exception as exc:  # the step's failure is data for the engine
             return Attempt(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return Attempt(StepOutcome(values={SINGLE_OUTPUT: server.url}))
@@ -122,8 +133,12 @@ class Function:
                 output = self(self.context, event)
             answer = nuclio_sdk.Response.from_entrypoint_output(self._encoder.encode, output)
         except Exception as exc:  # the handler's failure is the caller's 500, as in Nuclio
-            text = f'Exception caught in handler - "{exc}": {traceback.format_exc()}'
-            self.context.logger.error_with("Exception caught in handler", exc=str(exc))
+            # the traceback goes to the log only: a body is shown to whoever called, and a
+            # traceback tells them the server's paths and code
+            text = f'Exception caught in handler - "{type(exc).__name__}: {exc}"'
+            self.context.logger.error_with(
+                "Exception caught in handler", exc=str(exc), traceback=traceback.format_exc()
+            )
             answer = {"status_code": 500, "body": text, "content_type": "text/plain"}
         body = answer["body"]
         if answer.get("body_encoding") == "base64":
@@ -142,16 +157,24 @@ def event_from_request(
     method: str, target: str, headers: dict[str, str], body: bytes, url: str
 ) -> Any:
     """A ``nuclio_sdk.Event`` as Nuclio's HTTP trigger makes it: query fields in ``fields``,
-    a JSON body decoded when the content type is ``application/json``."""
+    a JSON body decoded when the content type is ``application/json``.
+
+    Raises ``BadRequest`` (400) for a body that says it is JSON and is not: the handler would
+    only fail on the bytes, and the caller is the one who can fix it.
+    """
     import nuclio_sdk
 
     parts = urlsplit(target)
     # header names are case-insensitive (urllib sends "Content-type", others "content-type")
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     decoded: Any = body
-    if content_type == "application/json":
-        with contextlib.suppress(ValueError):  # Nuclio keeps the bytes of a bad JSON body
+    if content_type.split(";")[0].strip().lower() == "application/json" and body:
+        try:
             decoded = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequest(400, "malformed JSON body: not UTF-8") from None
+        except ValueError as exc:
+            raise BadRequest(400, f"malformed JSON body: {exc}") from None
     return nuclio_sdk.Event(
         body=decoded,
         content_type=content_type,
@@ -167,15 +190,59 @@ def event_from_request(
     )
 
 
+def body_length(headers: Any, limit: int) -> int:
+    """The body's length from ``Content-Length``, checked before a byte of it is read."""
+    if headers.get("Transfer-Encoding"):
+        raise BadRequest(411, "send the body with a Content-Length, not chunked")
+    values = headers.get_all("Content-Length") or []
+    if not values:
+        return 0
+    text = values[0].strip()
+    if len(set(values)) > 1 or not text.isdigit():
+        raise BadRequest(400, f"Content-Length {', '.join(values)!r} is not a number of bytes")
+    length = int(text)
+    if length > limit:
+        raise BadRequest(413, f"body of {length} bytes is over the limit of {limit} bytes")
+    return length
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = READ_TIMEOUT
+
+    def _refuse(self, problem: BadRequest) -> None:
+        data = json.dumps({"error": str(problem)}).encode()
+        self.send_response(problem.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        # a body left unread would be taken for the next request on this connection
+        self.send_header("Connection", "close")
+        self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def handle_expect_100(self) -> bool:
+        # curl asks before sending a body over 1 MiB: refuse one over the limit before it comes
+        try:
+            body_length(self.headers, self.server.max_body)
+        except BadRequest as problem:
+            self._refuse(problem)
+            return False
+        return super().handle_expect_100()
 
     def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        event = event_from_request(
-            self.command, self.path, dict(self.headers.items()), body, self.server.url
-        )
+        try:
+            length = body_length(self.headers, self.server.max_body)
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise BadRequest(400, f"body ended after {len(body)} of {length} bytes")
+            event = event_from_request(
+                self.command, self.path, dict(self.headers.items()), body, self.server.url
+            )
+        except BadRequest as problem:
+            self._refuse(problem)
+            return
         status, headers, data = self.server.function.respond(event)
         self.send_response(status)
         for name, value in headers.items():
@@ -194,8 +261,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], function: Function) -> None:
+    def __init__(
+        self, address: tuple[str, int], function: Function, max_body: int = DEFAULT_MAX_BODY
+    ) -> None:
         self.function = function
+        self.max_body = max_body
         super().__init__(address, _Handler)
         self.url = f"http://{HOST}:{self.server_address[1]}"
 
@@ -222,13 +292,14 @@ class LocalFunction:
         self.server.function.close()
 
 
-def serve(step: Step) -> LocalFunction:
-    """Start serving the step's function; fails naming ``port`` when it cannot be bound."""
+def serve(step: Step, max_body: int = DEFAULT_MAX_BODY) -> LocalFunction:
+    """Start serving the step's function, refusing bodies over ``max_body`` bytes with 413;
+    fails naming ``port`` when it cannot be bound."""
     config = step.component.runtime
     assert isinstance(config, Nuclio)
     function = Function(step)
     try:
-        server = _Server((HOST, config.port), function)
+        server = _Server((HOST, config.port), function, max_body)
     except OSError as exc:
         function.close()
         raise ValidationError(

@@ -66,7 +66,7 @@ def rank_environment(environ: Mapping[str, str]) -> dict[str, str]:
 def private_copy(step: Step, scratch: str) -> Step:
     """The step with every output redirected into ``scratch`` (for ranks other than 0)."""
     outputs = {name: os.path.join(scratch, name, "data") for name in step.outputs}
-    return Step.from_dict({**step.to_dict(), "outputs": outputs})
+    return Step.from_dict({**step.to_dict(), "outputs": outputs, "require_outputs": False})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,14 @@
 """Temporary step folders that say who owns them, so the ones a killed engine left are removed.
 
-A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>``: the
-engine's host tag, process id and process start time (clock ticks since boot, from ``/proc``;
-``0`` where it cannot be read). A SIGKILLed engine cannot remove its folder; the next engine
-on the same host removes every folder whose owner is gone. A folder is never removed while its
-owner runs: the same pid with another start time is another process (pids are reused), and
-folders of other hosts (containers sharing ``/tmp``), of other users, without an owner in
-their name, or links planted under such a name are left alone. The step process group such
-an engine left running is killed with its folder, when its leader still runs that step.
+A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>``: digests
+of the engine's host name and process start time (``store.owner``: boot id and start tick;
+``0`` where it cannot be read) around its process id. A SIGKILLed engine cannot remove its
+folder; the next engine on the same host removes every folder whose owner is gone. A folder is
+never removed while its owner runs: the same pid with another start time is another process
+(pids are reused), and folders of other hosts (containers sharing ``/tmp``), of other users,
+without an owner in their name, or links planted under such a name are left alone. The step
+process group such an engine left running is killed with its folder, when its leader still
+runs that step.
 """
 
 from __future__ import annotations
@@ -26,44 +27,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dagwright.store.owner import Owner, alive, start_time
+
 PREFIX = "dagwright-step-"
 GROUP_FILE = "group.pid"
-_OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-(\d+)-")
+_OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-([0-9a-f]{{8}}|0)-")
 log = logging.getLogger(__name__)
 
 
 def host_tag() -> str:
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    return _short(socket.gethostname())
 
 
-def start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot); 0 when unknown, None when not running."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return None if Path("/proc/self/stat").exists() else _exists(pid)
-    except OSError:
-        return _exists(pid)
-    fields = text.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie has ended; only its parent has not reaped it yet
-        return None
-    return int(fields[19])
+def start_tag(pid: int) -> str:
+    """A short digest of when ``pid`` started (``store.owner``: boot id and start tick);
+    ``0`` where this host cannot tell."""
+    started = start_time(pid)
+    return _short(started) if started else "0"
 
 
-def _exists(pid: int) -> int | None:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return 0
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def owner_alive(pid: int, started: int) -> bool:
-    """The process that made a folder still runs (``started`` 0: any process with its pid)."""
-    now = start_time(pid)
-    return now is not None and (started == 0 or now in (0, started))
+def owner_alive(pid: int, started: str) -> bool:
+    """The process that made a folder still runs: its pid exists and, where start times are
+    known, it started when the folder's owner did (pids are reused)."""
+    if not alive(Owner(socket.gethostname(), pid, None)):
+        return False
+    return started == "0" or start_tag(pid) in ("0", started)
 
 
 def record_group(folder: Path, pid: int) -> None:
@@ -98,7 +90,7 @@ def _own_folder(entry: Path) -> bool:
 def step_folder() -> Iterator[Path]:
     """A fresh temporary folder named after this process, removed afterwards."""
     pid = os.getpid()
-    prefix = f"{PREFIX}{host_tag()}-{pid}-{start_time(pid) or 0}-"
+    prefix = f"{PREFIX}{host_tag()}-{pid}-{start_tag(pid)}-"
     with tempfile.TemporaryDirectory(prefix=prefix) as folder:
         yield Path(folder)
 
@@ -116,7 +108,7 @@ def remove_stale(folder: str | Path | None = None) -> list[Path]:
         found = _OWNED.match(entry.name)
         if not found or found.group(1) != host:
             continue
-        pid, started = int(found.group(2)), int(found.group(3))
+        pid, started = int(found.group(2)), found.group(3)
         if owner_alive(pid, started) or not _own_folder(entry):
             continue
         _stop_orphan(entry)

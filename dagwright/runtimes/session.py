@@ -17,10 +17,15 @@ log = logging.getLogger(__name__)
 
 
 class Session:
-    """Resources started for one run, each once, stopped in reverse order by ``close``."""
+    """Resources started for one run, each once, stopped in reverse order by ``close``.
 
-    def __init__(self, run_id: str = "") -> None:
+    ``max_body``: the largest request body, in bytes, a function served here accepts (None:
+    the runtime's default).
+    """
+
+    def __init__(self, run_id: str = "", *, max_body: int | None = None) -> None:
         self.run_id = run_id
+        self.max_body = max_body
         self._lock = threading.Lock()
         self._starting: dict[Hashable, threading.Lock] = {}
         self._resources: dict[Hashable, Any] = {}

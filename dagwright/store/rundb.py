@@ -3,6 +3,11 @@
 Many ``dagwright run`` processes may share one database: WAL lets readers work beside the one
 writer, and writers wait for each other (busy timeout) instead of failing. Each engine writes
 from its scheduler thread only, in one short transaction per scheduling round.
+
+A run row names its owner process (``store/owner.py``). A run left ``running`` by an owner that
+is gone (SIGKILL, a crash) is marked ``interrupted`` by whoever reads it next, with its
+``running`` steps. A run's duration counts only the spans it ran: ``elapsed`` holds the seconds
+of the spans before the one that began at ``resumed``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from dagwright.store.owner import Owner, alive, current
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,6 +60,26 @@ CREATE TABLE IF NOT EXISTS cache (
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started);
 """
 
+# columns added after the first release: added to older databases when missing
+_ADDED = {
+    "runs": {
+        "reason": "TEXT",
+        "owner_host": "TEXT",
+        "owner_pid": "INTEGER",
+        "owner_start": "TEXT",
+        "resumed": "REAL",
+        "elapsed": "REAL",
+    },
+    "steps": {"note": "TEXT"},
+}
+
+INTERRUPTED = "interrupted"
+DEAD_OWNER = "the engine process ended without finishing (killed?)"
+DEAD_OWNER_STEP = (
+    "the engine process ended while this step ran (killed, or the step crashed it); "
+    "'dagwright resume' runs it again"
+)
+
 STEP_FIELDS = (
     "status",
     "attempts",
@@ -65,6 +92,7 @@ STEP_FIELDS = (
     "cached",
     "stdout",
     "stderr",
+    "note",
 )
 
 
@@ -76,8 +104,12 @@ class RunDatabase:
     """Runs, steps and cache entries in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
+        from dagwright.store.writes import private_file
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # it holds every parameter value (the real ones, to resume with): the owner's only;
+        # SQLite gives its -wal and -shm files the database's permissions
+        private_file(self.path)
         # one connection per engine, used from its scheduler thread only
         self.db = sqlite3.connect(
             self.path, timeout=60, isolation_level=None, check_same_thread=False
@@ -90,6 +122,11 @@ class RunDatabase:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            for table, columns in _ADDED.items():
+                have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -102,13 +139,105 @@ class RunDatabase:
     def start_run(
         self, run_id: str, pipeline: str, params: dict[str, Any], ir: str, artifacts: str
     ) -> None:
+        """Record a new run owned by this process, or reopen an existing one (resume)."""
+        me, now = current(), time.time()
+        with self.transaction():
+            row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO runs (run_id, pipeline, status, params, ir, artifacts, started, "
+                    "resumed, elapsed, owner_host, owner_pid, owner_start) "
+                    "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                    (run_id, pipeline, json.dumps(params), ir, artifacts, now, now, *_cols(me)),
+                )
+            elif not (row["status"] == "running" and _owner(dict(row)) == me):  # not claimed yet
+                self._reopen(dict(row), me)
+
+    def claim_run(self, run_id: str) -> dict[str, Any]:
+        """Make this process the owner of a run that no live process runs (compare-and-set
+        under the write lock, so of two resumes only one gets it).
+
+        Raises:
+            ValidationError: when the run is still going in a live process.
+        """
+        from dagwright.errors import ValidationError
+
+        with self.transaction():
+            row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            data = self._reaped(dict(row))
+            owner = _owner(data)
+            if data["status"] == "running" and owner is not None:
+                raise ValidationError(
+                    f"run '{run_id}' is still going ({owner})",
+                    field="RUN",
+                    fix=f"wait for it to end, or stop it (kill {owner.pid}) and resume then",
+                )
+            self._reopen(data, current())
+        return self.find_run(run_id)
+
+    def _reopen(self, row: dict[str, Any], me: Owner) -> None:
+        """Running again: the span that ended counts towards ``elapsed``."""
+        now = time.time()
+        ran = (row["ended"] or now) - (row["resumed"] or row["started"])
+        self.db.execute(
+            "UPDATE runs SET status='running', ended=NULL, reason=NULL, resumed=?, elapsed=?, "
+            "owner_host=?, owner_pid=?, owner_start=? WHERE run_id=?",
+            (now, (row["elapsed"] or 0.0) + max(ran, 0.0), *_cols(me), row["run_id"]),
+        )
+
+    def stop_run(self, run_id: str, status: str, reason: str) -> None:
+        """The run ended before finishing (interrupted, or the engine failed): say why, and
+        mark the steps that were running ``interrupted``."""
+        now = time.time()
         with self.transaction():
             self.db.execute(
-                "INSERT INTO runs (run_id, pipeline, status, params, ir, artifacts, started) "
-                "VALUES (?, ?, 'running', ?, ?, ?, ?) "
-                "ON CONFLICT(run_id) DO UPDATE SET status='running', ended=NULL",
-                (run_id, pipeline, json.dumps(params), ir, artifacts, time.time()),
+                "UPDATE runs SET status=?, reason=?, ended=? WHERE run_id=?",
+                (status, reason, now, run_id),
             )
+            self.db.execute(
+                "UPDATE steps SET status=?, error=?, ended=? WHERE run_id=? AND status='running'",
+                (INTERRUPTED, reason, now, run_id),
+            )
+
+    def _reaped(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A run whose owner is gone is ``interrupted``, and so are its ``running`` steps.
+
+        Call inside a transaction. The end is the last time the run was seen doing something.
+        """
+        owner = _owner(row)
+        if row["status"] != "running" or owner is None or alive(owner):
+            return row
+        run_id = row["run_id"]
+        steps = self.db.execute(
+            "SELECT task, iteration, started, ended FROM steps WHERE run_id=?", (run_id,)
+        ).fetchall()
+        seen = [t for s in steps for t in (s["started"], s["ended"]) if t is not None]
+        ended = max([row["resumed"] or row["started"], *seen])
+        running = [
+            s["task"] + (f"[{s['iteration']}]" if s["iteration"] else "")
+            for s in steps
+            if s["ended"] is None and s["started"] is not None
+        ]
+        reason = DEAD_OWNER + (f" while step {', '.join(running[:5])} ran" if running else "")
+        self.db.execute(
+            "UPDATE runs SET status=?, reason=?, ended=? WHERE run_id=? AND status='running'",
+            (INTERRUPTED, reason, ended, run_id),
+        )
+        self.db.execute(
+            "UPDATE steps SET status=?, error=? WHERE run_id=? AND status='running'",
+            (INTERRUPTED, DEAD_OWNER_STEP, run_id),
+        )
+        return {**row, "status": INTERRUPTED, "reason": reason, "ended": ended}
+
+    def _checked(self, row: sqlite3.Row) -> dict[str, Any]:
+        data = dict(row)
+        if data["status"] == "running" and _owner(data) is not None:
+            with self.transaction():
+                fresh = self.db.execute(
+                    "SELECT * FROM runs WHERE run_id=?", (data["run_id"],)
+                ).fetchone()
+                data = self._reaped(dict(fresh))
+        return _run_row(data)
 
     def save_steps(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         """Insert or update step rows (each with task, iteration and STEP_FIELDS)."""
@@ -136,7 +265,7 @@ class RunDatabase:
     def finish_run(self, run_id: str, status: str, outputs: dict[str, Any]) -> None:
         with self.transaction():
             self.db.execute(
-                "UPDATE runs SET status=?, outputs=?, ended=? WHERE run_id=?",
+                "UPDATE runs SET status=?, outputs=?, ended=?, reason=NULL WHERE run_id=?",
                 (status, json.dumps(outputs), time.time(), run_id),
             )
 
@@ -162,7 +291,7 @@ class RunDatabase:
             args.append(pipeline)
         query += " ORDER BY started DESC LIMIT ?"
         args.append(limit)
-        return [_run_row(r) for r in self.db.execute(query, args)]
+        return [self._checked(r) for r in self.db.execute(query, args).fetchall()]
 
     def find_run(self, run_id: str) -> dict[str, Any]:
         """A run by id, or by a prefix that names exactly one run.
@@ -174,14 +303,14 @@ class RunDatabase:
 
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
-            return _run_row(row)
+            return self._checked(row)
         pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self.db.execute(
             "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY started DESC LIMIT 4",
             (pattern,),
         ).fetchall()
         if len(rows) == 1:
-            return _run_row(rows[0])
+            return self._checked(rows[0])
         if not rows:
             raise ValidationError(
                 f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
@@ -214,17 +343,32 @@ class _Transaction:
         self.db = db
 
     def __enter__(self) -> None:
+        if self.db.in_transaction:  # left open by a Ctrl-C between BEGIN and the body
+            self.db.execute("ROLLBACK")
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-def _run_row(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
+def _run_row(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
     data["params"] = json.loads(data["params"])
     data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
+    # seconds spent running: earlier spans, plus the current one up to its end (or now)
+    span = (data["ended"] or time.time()) - (data["resumed"] or data["started"])
+    data["duration"] = (data["elapsed"] or 0.0) + max(span, 0.0)
     return data
+
+
+def _owner(row: dict[str, Any]) -> Owner | None:
+    if row.get("owner_pid") is None:
+        return None  # recorded before owners were
+    return Owner(row["owner_host"], row["owner_pid"], row["owner_start"])
+
+
+def _cols(owner: Owner) -> tuple[str, int, str | None]:
+    return owner.host, owner.pid, owner.start
 
 
 def _step_row(row: sqlite3.Row) -> dict[str, Any]:

@@ -6,13 +6,15 @@ crashes after the commit finds the firing on restart and starts it; one that cra
 it fires the slot again; and of two schedulers on one database only one can insert a slot.
 Before its run starts a firing is claimed (``recorded`` to ``starting``, a compare-and-set
 that names the claiming scheduler), so of two schedulers that both see it recorded only one
-starts it. A lease row says which scheduler is active; the others wait until it lapses.
+starts it. A lease row says which scheduler is active and when its last tick began; the others
+wait until it lapses, or take it at once from a holder known to have ended.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +51,8 @@ CREATE INDEX IF NOT EXISTS firings_by_status ON firings (status, schedule);
 CREATE TABLE IF NOT EXISTS scheduler_lease (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     holder TEXT NOT NULL,
-    expires REAL NOT NULL
+    expires REAL NOT NULL,
+    ticked REAL
 );
 """
 
@@ -107,6 +110,15 @@ class Firing:
     holder: str | None = None  # the scheduler that claimed it (status starting and later)
 
 
+@dataclass(frozen=True)
+class Lease:
+    """The scheduler lease as one holder left it."""
+
+    holder: str  # "" when nobody held it
+    expires: float
+    ticked: float | None  # when the holder's last tick began
+
+
 class ScheduleBook:
     """The schedule tables of one run database."""
 
@@ -116,6 +128,9 @@ class ScheduleBook:
             columns = {r["name"] for r in db.db.execute("PRAGMA table_info(firings)")}
             if columns and "holder" not in columns:  # a database from before claims
                 db.db.execute("ALTER TABLE firings ADD COLUMN holder TEXT")
+            columns = {r["name"] for r in db.db.execute("PRAGMA table_info(scheduler_lease)")}
+            if columns and "ticked" not in columns:  # a database from before takeovers
+                db.db.execute("ALTER TABLE scheduler_lease ADD COLUMN ticked REAL")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.db.execute(statement)
@@ -299,19 +314,42 @@ class ScheduleBook:
 
     # the lease
 
-    def acquire(self, holder: str, now: float, ttl: float) -> bool:
-        """Take or renew the lease; False while another holder's lease has not lapsed."""
+    def acquire(
+        self,
+        holder: str,
+        now: float,
+        ttl: float,
+        *,
+        ticked: float | None = None,
+        dead: Callable[[str], bool] | None = None,
+    ) -> Lease | None:
+        """Take or renew the lease.
+
+        Args:
+            holder: Who takes it.
+            now: The current time (epoch seconds).
+            ttl: Seconds it lasts without renewal.
+            ticked: When the holder's tick began, if this is that tick's renewal.
+            dead: Tells whether another holder is known to have ended: its lease is taken at
+                once rather than when it lapses.
+
+        Returns:
+            The lease as it was before (holder ``""`` when there was none), or None while
+            another holder's lease has not lapsed and that holder is not known dead.
+        """
         with self.db.transaction():
-            row = self.db.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
-            if row is not None and row["holder"] != holder and row["expires"] > now:
-                return False
+            row = self.db.db.execute("SELECT * FROM scheduler_lease").fetchone()
+            before = Lease("", 0.0, None) if row is None else _lease(row)
+            other = before.holder not in ("", holder)
+            if other and before.expires > now and not (dead is not None and dead(before.holder)):
+                return None
             self.db.db.execute(
-                "INSERT INTO scheduler_lease (id, holder, expires) VALUES (1, ?, ?) "
+                "INSERT INTO scheduler_lease (id, holder, expires, ticked) VALUES (1, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, "
-                "expires = excluded.expires",
-                (holder, now + ttl),
+                "expires = excluded.expires, ticked = excluded.ticked",
+                (holder, now + ttl, ticked if ticked is not None or other else before.ticked),
             )
-        return True
+        return before
 
     def release(self, holder: str) -> None:
         with self.db.transaction():
@@ -320,6 +358,11 @@ class ScheduleBook:
     def holder(self, now: float) -> str | None:
         row = self.db.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
         return str(row["holder"]) if row is not None and row["expires"] > now else None
+
+
+def _lease(row: sqlite3.Row) -> Lease:
+    ticked = row["ticked"]
+    return Lease(str(row["holder"]), float(row["expires"]), None if ticked is None else ticked)
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:

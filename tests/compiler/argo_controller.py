@@ -68,7 +68,11 @@ class ArgoControllerStandIn:
         bin_dir.mkdir(parents=True, exist_ok=True)
         python3 = bin_dir / "python3"
         if not python3.exists():
-            python3.symlink_to(sys.executable)  # pods say python3; here it is this interpreter
+            # pods say python3; here it is this interpreter. A script, not a symlink: a venv's
+            # interpreter started through a link outside the venv finds no pyvenv.cfg beside it
+            # and starts as the base interpreter, without the venv's packages.
+            python3.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+            python3.chmod(0o755)
         self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
     def run(self, arguments: dict[str, str] | None = None) -> Node:

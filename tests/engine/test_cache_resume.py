@@ -159,8 +159,11 @@ def test_resume_after_sigkill_reruns_only_the_interrupted_step(tmp_path: Path) -
     run_id = None
     while time.time() < deadline:
         if db.exists():
-            with sqlite3.connect(db) as conn:
-                row = conn.execute("SELECT run_id FROM runs").fetchone()
+            try:
+                with sqlite3.connect(db) as conn:
+                    row = conn.execute("SELECT run_id FROM runs").fetchone()
+            except sqlite3.OperationalError:  # made, but its tables not yet
+                row = None
             if row and _steps(db, row[0]).get("middle") == "running":
                 run_id = row[0]
                 break

@@ -64,7 +64,7 @@ BAD_RUNS = [
     pytest.param(ONE, ["-p", "n=1", "-p", "x=1"], "field 'x': unknown parameter", id="unknown"),
     pytest.param(ONE, [], "field 'n'", id="param-missing"),
     pytest.param(ONE, ["-p", "n=1", "--parallelism", "0"], "'--parallelism'", id="parallelism"),
-    pytest.param(ONE, ["-p", "n=1", "--run-id", "../x"], "field 'run_id'", id="run-id"),
+    pytest.param(ONE, ["-p", "n=1", "--run-id", "Not_A_Name"], "field 'run_id'", id="run-id"),
     pytest.param(BAD_PYTHON, [], "field 'runtime.python'", id="process-python-blank"),
     pytest.param(BAD_TIMEOUT, [], "field 'timeout'", id="timeout-negative"),
 ]
@@ -383,7 +383,8 @@ def interrupt(tmp_path: Path, home: Path, presses: str) -> tuple[str, str]:
     session.finish(timeout=30)
     assert session.exit_code == 130, session.text[-3000:]
     assert "Traceback" not in session.text
-    run_id = re.search(r"interrupted: run (resumable-\S+) stopped", session.text).group(1)
+    found = re.search(r"run (resumable-\S+) interrupted \(interrupted by Ctrl-C", session.text)
+    run_id = found.group(1)
     assert run_status(home, run_id) == "interrupted"
     return run_id, session.text
 
@@ -391,7 +392,7 @@ def interrupt(tmp_path: Path, home: Path, presses: str) -> tuple[str, str]:
 def test_fault_ctrl_c_pressed_three_times(tmp_path: Path) -> None:
     home = tmp_path / "home"
     run_id, text = interrupt(tmp_path, home, "\x03\x03\x03")
-    assert text.count("interrupted: run") == 1
+    assert text.count("interrupted (interrupted by Ctrl-C") == 1
     assert steps_of(home, run_id) == {"first": "succeeded", "waits": "interrupted"}
 
 
@@ -437,7 +438,7 @@ def test_fault_ctrl_c_while_the_pipeline_file_loads(tmp_path: Path) -> None:
     session.child.send("\x03")
     session.finish(timeout=30)
     assert session.exit_code == 130, session.text
-    assert "interrupted before the run started; nothing was recorded" in session.text
+    assert "interrupted by Ctrl-C (SIGINT)" in session.text
     assert "Traceback" not in session.text
     assert not home.exists()
 
@@ -525,9 +526,10 @@ def test_fault_sigint_without_a_terminal(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    run_id = re.search(r"interrupted: run (resumable-\S+) stopped", out).group(1)
-    assert "stopped while running: waits" in out
-    assert f"dagwright resume {run_id}" in out
+    found = re.search(r"run (resumable-\S+) interrupted \(interrupted by Ctrl-C", err)
+    run_id = found.group(1)
+    assert re.search(r"^ *- waits +interrupted", out, re.M), out
+    assert f"dagwright resume {run_id}" in err
     assert "Traceback" not in out + err
     assert run_status(home, run_id) == "interrupted"
 

@@ -18,7 +18,7 @@ from terminal_pty import REPO, pid_alive, wait_gone, write_pipeline
 
 from dagwright import component, pipeline
 from dagwright.runtimes import Process
-from dagwright.runtimes.scratch import host_tag, remove_stale, start_time
+from dagwright.runtimes.scratch import host_tag, remove_stale, start_tag
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +189,7 @@ def test_the_next_engine_removes_a_sigkilled_engines_step_folder(
     (left,) = step_folders(tmp)
     assert f"-{engine.pid}-" in left.name
     # a folder of a live engine (this test's process) must survive the cleanup
-    alive = tmp / f"dagwright-step-{host_tag()}-{os.getpid()}-{start_time(os.getpid())}-live"
+    alive = tmp / f"dagwright-step-{host_tag()}-{os.getpid()}-{start_tag(os.getpid())}-live"
     alive.mkdir()
     engine.send_signal(signal.SIGKILL)
     engine.wait(timeout=30)
@@ -214,12 +214,13 @@ def test_remove_stale_spares_live_owners_other_hosts_and_planted_links(tmp_path:
     host = host_tag()
     dead = subprocess.Popen(["true"])
     dead.wait()
+    other_start = f"{int(start_tag(me), 16) ^ 1:08x}"  # this pid, as another process had it
     folders = {
-        "live": tmp_path / f"dagwright-step-{host}-{me}-{start_time(me)}-a",
-        "dead": tmp_path / f"dagwright-step-{host}-{dead.pid}-12345-b",
-        "reused pid": tmp_path / f"dagwright-step-{host}-{me}-{start_time(me) + 1}-c",
+        "live": tmp_path / f"dagwright-step-{host}-{me}-{start_tag(me)}-a",
+        "dead": tmp_path / f"dagwright-step-{host}-{dead.pid}-0123abcd-b",
+        "reused pid": tmp_path / f"dagwright-step-{host}-{me}-{other_start}-c",
         "other host": tmp_path
-        / f"dagwright-step-0000000{'1' if host[-1] != '1' else '2'}-{dead.pid}-1-d",
+        / f"dagwright-step-0000000{'1' if host[-1] != '1' else '2'}-{dead.pid}-0123abcd-d",
         "no owner": tmp_path / "dagwright-step-k2j3h4",
     }
     for folder in folders.values():
@@ -229,7 +230,7 @@ def test_remove_stale_spares_live_owners_other_hosts_and_planted_links(tmp_path:
     target = tmp_path / "precious"
     target.mkdir()
     (target / "keep").write_text("x")
-    link = tmp_path / f"dagwright-step-{host}-{dead.pid}-1-e"
+    link = tmp_path / f"dagwright-step-{host}-{dead.pid}-0123abcd-e"
     link.symlink_to(target)
     removed = remove_stale(tmp_path)
     assert set(removed) == {folders["dead"], folders["reused pid"]}

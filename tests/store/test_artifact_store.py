@@ -100,6 +100,7 @@ def test_s3_store_through_moto(s3_endpoint: str, store: Path, runtime: Any) -> N
 
 def test_artifact_keys_cannot_leave_the_store() -> None:
     store = LocalStore("somewhere")
+    # outside: hostile input
     for run_id, task in (("../../etc", "t"), ("run", "../x"), ("run", "a/b"), ("..", "t")):
         with pytest.raises(ValidationError, match="cannot be part of an artifact key"):
             store.artifact_uri(run_id, task, (), "out")

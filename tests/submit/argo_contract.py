@@ -28,12 +28,8 @@ from typing import Any
 
 from kfp_contract import Contract, Refused
 
-SWAGGER = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "schemas"
-    / "argo-workflows-v4.1.2.swagger.json"
-)
+# verbatim upstream copy kept in the repository; provenance in tests/schemas/README.md
+SWAGGER = Path(__file__).resolve().parents[1] / "schemas" / "argo-workflows-v4.1.2.swagger.json.gz"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 # what Go's strconv.ParseBool takes, as grpc-gateway parses boolean query parameters
 GO_BOOLS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}

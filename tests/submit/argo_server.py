@@ -2,7 +2,7 @@
 
 No Argo server can run here (it needs Kubernetes and the workflow controller), so the Argo
 submission tests talk to this real HTTP server on 127.0.0.1 instead. Each request is checked
-against the upstream swagger (``shared/schemas/argo-workflows-v4.1.2.swagger.json``) by
+against the upstream swagger (``tests/schemas/argo-workflows-v4.1.2.swagger.json.gz``) by
 ``argo_contract.ArgoContract``: operation, query, headers, JSON body (JSON Schema plus a strict
 unknown-field check of our own, and no system-set metadata). Then the stand-in checks what
 argo-server and Kubernetes check themselves: the namespace of the path and of the object

@@ -3,7 +3,7 @@ SDK itself and Argo manifests made by Hera itself.
 
 No KFP backend and no Argo server can run here: the stand-ins (``kfp_api_server.py``,
 ``argo_server.py``) check every request against the upstream KFP v2beta1 and Argo Workflows
-v4.1.2 swaggers in ``../shared/schemas``.
+v4.1.2 swaggers in ``tests/schemas``.
 """
 
 # no `from __future__ import annotations`: kfp.dsl reads the component's annotations as types

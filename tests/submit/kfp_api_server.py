@@ -2,7 +2,7 @@
 
 No KFP backend can run here (it needs Kubernetes, Argo, MySQL and more), so the submission
 tests talk to this real HTTP server on 127.0.0.1 instead. Each request is checked against
-the upstream swagger (``shared/schemas/kfp-api-v2beta1.swagger.json``) by
+the upstream swagger (``tests/schemas/kfp-api-v2beta1.swagger.json.gz``) by
 ``kfp_contract.Contract``: operation, query, headers, JSON body (JSON Schema plus a strict
 unknown-field check of our own, since the swagger never says ``additionalProperties: false``)
 or multipart upload. Then the stand-in checks what KFP's server checks itself: names given,

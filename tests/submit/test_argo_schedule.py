@@ -3,7 +3,7 @@
 
 No Argo server can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
 (``argo_server.py``) that checks every request Hera's ``WorkflowsService`` sends against the
-upstream Argo Workflows v4.1.2 swagger (``shared/schemas/argo-workflows-v4.1.2.swagger.json``),
+upstream Argo Workflows v4.1.2 swagger (``tests/schemas/argo-workflows-v4.1.2.swagger.json.gz``),
 keeps what was created, answers 409 to the create of an existing name, 404 to unknown names,
 and refuses an update without the current resourceVersion, as Kubernetes does.
 """

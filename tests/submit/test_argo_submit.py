@@ -2,7 +2,7 @@
 
 No Argo server can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
 (``argo_server.py``) that checks every request Hera's ``WorkflowsService`` sends against the
-upstream Argo Workflows v4.1.2 swagger (``shared/schemas/argo-workflows-v4.1.2.swagger.json``)
+upstream Argo Workflows v4.1.2 swagger (``tests/schemas/argo-workflows-v4.1.2.swagger.json.gz``)
 with jsonschema plus a strict unknown-field check, and answers per the swagger's response
 schemas. Each test asserts the stand-in found no violation; the last tests show that it does
 find them.

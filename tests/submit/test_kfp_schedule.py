@@ -2,7 +2,7 @@
 
 No KFP backend can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
 (``kfp_api_server.py``) that checks every request kfp.Client sends against the upstream KFP
-v2beta1 swagger (``shared/schemas/kfp-api-v2beta1.swagger.json``) and, as KFP's scheduler
+v2beta1 swagger (``tests/schemas/kfp-api-v2beta1.swagger.json.gz``) and, as KFP's scheduler
 reads cron with a seconds field first, refuses a cron that is not six fields.
 """
 

@@ -2,7 +2,7 @@
 
 No KFP backend can run here. These tests talk to a real HTTP stand-in on 127.0.0.1
 (``kfp_api_server.py``) that checks every request kfp.Client sends against the upstream KFP
-v2beta1 swagger (``shared/schemas/kfp-api-v2beta1.swagger.json``) with jsonschema plus a
+v2beta1 swagger (``tests/schemas/kfp-api-v2beta1.swagger.json.gz``) with jsonschema plus a
 strict unknown-field check, and answers per the swagger's response schemas. Each test asserts
 the stand-in found no violation; the last tests show that it does find them.
 """

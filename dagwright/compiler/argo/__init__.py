@@ -48,6 +48,8 @@ class ArgoOptions:
         strict: Fail instead of warning when the spec is over 1 MiB.
         validate: Check against Argo's schema (on by default).
         tracking_uri: MLflow tracking URI the pods record lineage to (none: they record none).
+        allow_pickle: Pods may unpickle (joblib) artifacts they are given; without it they
+            refuse, since loading a pickle runs whatever code it holds.
     """
 
     kind: str = "workflow"
@@ -68,6 +70,7 @@ class ArgoOptions:
     strict: bool = False
     validate: bool = True
     tracking_uri: str | None = None
+    allow_pickle: bool = False
 
     def location(self, key: str) -> dict[str, Any]:
         """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``."""

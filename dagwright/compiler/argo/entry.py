@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", default="", help="the workflow's name, the lineage run id")
     parser.add_argument("--pipeline", default="", help="the pipeline's name")
     parser.add_argument("--task", default="", help="the task's name")
+    parser.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="unpickle (joblib) input artifacts; compiled in only when the user allowed it",
+    )
     for flag in (
         "--param",
         "--artifact",
@@ -118,11 +123,27 @@ def main(argv: list[str] | None = None) -> int:
                 metas = []
             artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
     outputs = _pairs(args.output_artifact)
-    step = Step(spec, spec.name, parameters, artifacts, outputs, digest=args.digest)
+    # the input files came from the artifact repository, whoever wrote them there: a pickle
+    # among them is loaded only when the spec was compiled with allow_pickle
+    step = Step(
+        spec,
+        spec.name,
+        parameters,
+        artifacts,
+        outputs,
+        digest=args.digest,
+        allow_pickle=args.allow_pickle,
+        remote_inputs=True,
+    )
+    from dagwright.components.serializers import PickleRefused
     from dagwright.lineage.pod import run_recorded, tracking_target
 
     where = tracking_target(args.run, args.pipeline, args.task or spec.name)
-    outcome = run_recorded(step, where)
+    try:
+        outcome = run_recorded(step, where)
+    except PickleRefused as exc:
+        print(f"dagwright: step '{spec.name}': {exc}", file=sys.stderr)
+        return 1
     for name, path in _pairs(args.output_param).items():
         _write(path, encode(outcome.values[name]) + "\n")  # Argo strips one trailing newline
     for name, path in _pairs(args.output_meta).items():

@@ -38,6 +38,7 @@ def component_template(
     tracking_uri: str | None = None,
     pipeline: str = "",
     tasks: list[str] | None = None,
+    allow_pickle: bool = False,
 ) -> Any:
     """The Template model of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -49,6 +50,7 @@ def component_template(
         location: ``location(key) -> dict`` of an artifact's storage fields (``s3``/``gcs``).
         m: ``hera.workflows.models``.
         tasks: The tasks that use the component (named when the runtime refuses it).
+        allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
     """
     params = [m.Parameter(name=TASK_PARAM)]
     artifacts: list[Any] = []
@@ -108,6 +110,8 @@ def component_template(
         env.append(m.EnvVar(name="MLFLOW_TRACKING_URI", value=tracking_uri))
         args += ["--run", var("workflow", "name"), "--pipeline", pipeline]
         args += ["--task", f"{var('inputs', 'parameters', TASK_PARAM)}@{var('pod', 'name')}"]
+    if allow_pickle:
+        args.append("--allow-pickle")
     install = delivery.install_command(spec)
     run = "python3 -m dagwright.compiler.argo.entry"
     command = ["sh", "-c", f'{install} && exec {run} "$@"', "sh"] if install else run.split()

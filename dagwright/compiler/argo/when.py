@@ -54,6 +54,18 @@ def _side(value: Value, resolve: Resolver) -> tuple[str, str]:
 
 
 def _literal(constant: Any) -> str:
+    text = _written(constant)
+    if "{{" in text:  # Argo would substitute it before evaluating the expression
+        raise ValidationError(
+            f"the condition compares with {constant!r}, which holds '{{{{': Argo would read it "
+            "as a variable and substitute it",
+            field="condition",
+            fix="compare with a value without '{{' (pass such text through a component output)",
+        )
+    return text
+
+
+def _written(constant: Any) -> str:
     if isinstance(constant, bool):
         return "true" if constant else "false"
     if constant is None:

@@ -72,6 +72,7 @@ class WorkflowBuilder:
                 options.tracking_uri,
                 self.ir.name,
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
+                allow_pickle=options.allow_pickle,
             )
             for cid, spec in self.ir.components.items()
         ]
@@ -112,7 +113,12 @@ class WorkflowBuilder:
         task = self._call(scope, group.id, self.template_of[group.id])
         if group.kind == "condition":
             assert group.condition is not None
-            task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
+            try:
+                task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
+            except ValidationError as exc:  # name the block whose condition it is
+                raise ValidationError(
+                    exc.problem, pipeline=self.ir.name, block=group.id, field=exc.field, fix=exc.fix
+                ) from None
         if group.kind == "loop":
             inner = self._call(group.id, iterator(group), self.template_of[body(group.id)])
             items = group.items or {}

@@ -42,12 +42,15 @@ class KfpOptions:
             cluster's default.
         strict: Refuse, instead of warning about, a spec over the size limit.
         tracking_uri: MLflow tracking URI the pods record lineage to (none: they record none).
+        allow_pickle: Pods may unpickle (joblib) artifacts they are given; without it they
+            refuse, since loading a pickle runs whatever code it holds.
     """
 
     delivery: CodeDelivery = field(default_factory=CodeDelivery)
     pipeline_root: str | None = None
     strict: bool = False
     tracking_uri: str | None = None
+    allow_pickle: bool = False
 
 
 def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
@@ -77,7 +80,9 @@ def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, d
     spec.schema_version = SCHEMA_VERSION
     if options.pipeline_root:
         spec.default_pipeline_root = options.pipeline_root
-    executors = DagBuilder(ir, spec, delivery, options.tracking_uri).build()
+    executors = DagBuilder(
+        ir, spec, delivery, options.tracking_uri, allow_pickle=options.allow_pickle
+    ).build()
     return spec, (platform_document(executors) if executors else {})
 
 

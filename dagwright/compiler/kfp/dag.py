@@ -23,7 +23,13 @@ class DagBuilder:
     """One pass over the IR that writes into ``spec`` (a PipelineSpec message)."""
 
     def __init__(
-        self, ir: PipelineIR, spec: Any, delivery: CodeDelivery, tracking_uri: str | None = None
+        self,
+        ir: PipelineIR,
+        spec: Any,
+        delivery: CodeDelivery,
+        tracking_uri: str | None = None,
+        *,
+        allow_pickle: bool = False,
     ) -> None:
         from kfp.pipeline_spec import pipeline_spec_pb2
 
@@ -32,6 +38,7 @@ class DagBuilder:
         self.spec = spec
         self.delivery = delivery
         self.tracking_uri = tracking_uri
+        self.allow_pickle = allow_pickle
 
     def build(self) -> dict[str, dict[str, Any]]:
         """Fill the spec; returns each executor's kfp-kubernetes config (for the platform
@@ -60,6 +67,8 @@ class DagBuilder:
             self._component(spec.components[component_names[cid]], component, executor_label)
             executor = deployment.executors[executor_label]
             box = container(component, self.delivery, self.pb)
+            if self.allow_pickle:  # the pod's entry refuses joblib artifacts without it
+                box.args.append("--dagwright-allow-pickle")
             if self.tracking_uri:  # each step records its lineage under the KFP run's id
                 box.env.add(name="MLFLOW_TRACKING_URI", value=self.tracking_uri)
                 box.args.extend(

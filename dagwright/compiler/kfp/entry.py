@@ -68,6 +68,10 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
             artifacts=artifacts,
             outputs={name: target.path for name, target in targets.items()},
             digest=digest,
+            # KFP downloaded the inputs from the pipeline root, whoever wrote them there: a
+            # pickle among them is loaded only when the spec was compiled with allow_pickle
+            allow_pickle=_allow_pickle(),
+            remote_inputs=True,
         )
         outcome = run_recorded(step, _tracking(spec.name))
         for name, written in outcome.artifacts.items():
@@ -114,6 +118,14 @@ def _tracking(default_label: str) -> tuple[str, str, str, str] | None:
     known, _ = parser.parse_known_args(sys.argv[1:])
     label = known.dagwright_task or default_label
     return tracking_target(known.dagwright_run, known.dagwright_pipeline, label)
+
+
+def _allow_pickle() -> bool:
+    """Was the spec compiled with ``allow_pickle`` (``--dagwright-allow-pickle`` among the
+    container's arguments, which KFP's executor leaves alone)?"""
+    import sys
+
+    return "--dagwright-allow-pickle" in sys.argv[1:]
 
 
 def _python_type(type_str: str) -> Any:

@@ -1,0 +1,79 @@
+"""Who holds the scheduler lease or a firing's claim, and whether that process still runs.
+
+A scheduler's name is ``host:pid:start:suffix``: ``start`` is the process's start time
+(``/proc/<pid>/stat`` field 22, clock ticks since boot), so a pid reused by another process
+is told apart from the scheduler that had it; the random suffix tells apart two schedulers of
+one process. Where ``/proc`` is missing the name is ``host:pid:suffix`` and a live pid counts
+as the scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+_STARTTIME = 22  # field of /proc/<pid>/stat, counted from 1 as proc(5) does
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or None when it does not run
+    or this system has no ``/proc``. A zombie (killed, not yet reaped) does not run."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces or parentheses itself
+    fields = text[text.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # field 3, the state: zombie or dead
+        return None
+    return int(fields[_STARTTIME - 3])
+
+
+def default_holder() -> str:
+    """This process's name as a lease holder: ``host:pid:start:suffix``."""
+    pid = os.getpid()
+    start = process_start(pid)
+    stamp = f"{start}:" if start is not None else ""
+    return f"{socket.gethostname()}:{pid}:{stamp}{secrets.token_hex(3)}"
+
+
+def _parts(holder: str) -> tuple[int, int | None] | None:
+    """``(pid, start)`` of a holder name of this host, or None for another host or form."""
+    parts = holder.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    start = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
+    return int(parts[1]), start
+
+
+def holder_dead(holder: str) -> bool:
+    """Whether ``holder`` is known to have ended: a name of this host whose pid does not run,
+    or runs but started at another time than the name says (the pid was reused).
+
+    A holder on another host, or with a name of another form, is never known dead.
+    """
+    parts = _parts(holder)
+    if parts is None:
+        return False
+    pid, start = parts
+    if Path("/proc").is_dir():
+        now = process_start(pid)
+        return now is None or (start is not None and now != start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def holder_alive(holder: str) -> bool:
+    """Whether the scheduler named ``holder`` may still run, as far as this host can tell.
+
+    Only a name of this host can be told alive (its pid runs, started when the name says);
+    any other counts as gone, which callers trust only once its lease lapsed.
+    """
+    return _parts(holder) is not None and not holder_dead(holder)

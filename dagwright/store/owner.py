@@ -1,0 +1,68 @@
+"""Which process owns a run, and whether it still lives.
+
+A run row records its owner: host, pid and the pid's start time (the boot id and the start
+tick from ``/proc``), because pids are reused. A process that was SIGKILLed or crashed cannot
+record its own end; whoever reads the row later sees that its owner is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Owner:
+    """One process on one host; ``start`` is None where the host cannot tell it."""
+
+    host: str
+    pid: int
+    start: str | None
+
+    def __str__(self) -> str:
+        return f"process {self.pid} on {self.host}"
+
+
+def start_time(pid: int) -> str | None:
+    """``<boot id>:<start tick>`` of process ``pid``; None without ``/proc`` or no process."""
+    found = _stat(pid)
+    return found[1] if found else None
+
+
+def _stat(pid: int) -> tuple[str, str] | None:
+    """The state letter and ``<boot id>:<start tick>`` of a process, from ``/proc``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: fields follow the last ')'
+    fields = stat.rpartition(")")[2].split()
+    return fields[0], f"{boot}:{fields[19]}"  # fields 3 and 22: state, start in clock ticks
+
+
+def current() -> Owner:
+    return Owner(socket.gethostname(), os.getpid(), start_time(os.getpid()))
+
+
+def alive(owner: Owner) -> bool:
+    """Whether the owner may still run, as far as this host can tell.
+
+    A process on another host cannot be checked and counts as alive. Here, the pid must exist
+    and, where ``/proc`` tells start times, have started when the owner did.
+    """
+    if owner.host != socket.gethostname():
+        return True
+    try:
+        os.kill(owner.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    if owner.start is None:
+        return True
+    found = _stat(owner.pid)
+    # a zombie (Z) has ended; only its parent has not collected it yet
+    return found is not None and found[0] not in "ZX" and found[1] == owner.start
