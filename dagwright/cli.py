@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,19 +85,26 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @contextmanager
-def _stoppable(quiet: bool) -> Iterator[None]:
+def _stoppable(quiet: bool, observer: Any = None) -> Iterator[None]:
     """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
-    exits 128 + the signal's number (130, 143) with the command that continues the run."""
+    exits 128 + the signal's number (130, 143) with the command that continues the run. A
+    second Ctrl-C meanwhile is ignored, and any way out first stops a live display, so what is
+    printed next lands on a clean screen with the cursor back."""
     import faulthandler
 
     from dagwright.engine import interrupt
 
     if not faulthandler.is_enabled():  # a crash in a step's C code shows the Python frames
         faulthandler.enable()
+    previous = None
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous = signal.signal(signal.SIGINT, _first_interrupt)
     try:
         with interrupt.on_sigterm():
             yield
     except KeyboardInterrupt as exc:
+        _close(observer)
         run_id = getattr(exc, "run_id", None)
         if run_id is None:
             click.echo(f"\n{interrupt.reason(exc)}", err=True)
@@ -114,6 +123,24 @@ def _stoppable(quiet: bool) -> Iterator[None]:
             sys.stderr.flush()
             os._exit(code)
         sys.exit(code)
+    except BaseException:
+        _close(observer)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    # a second Ctrl-C must not cut short the engine recording the run as interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _close(observer: Any) -> None:
+    """Stop a live display the run did not end (it is left running when the engine fails)."""
+    if hasattr(observer, "close"):
+        observer.close()
 
 
 def _steps_still_running(grace: float = 1.0) -> bool:
@@ -135,15 +162,21 @@ def _finish_run(result: Any, quiet: bool) -> None:
     sys.exit(0 if result.succeeded else EXIT_FAILED)
 
 
-def _echo(quiet: bool) -> Any:
-    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs)."""
+def _echo(quiet: bool, options: dict[str, Any]) -> Any:
+    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs). Both
+    end with where the results are and the commands to look at them."""
     if quiet:
         return False
-    if sys.stderr.isatty():
-        from dagwright.engine.progress import LiveView
+    from dagwright.engine.progress import LinePrinter, LiveView
+    from dagwright.engine.report import Where
+    from dagwright.store.local import default_root
 
-        return LiveView()
-    return lambda line: click.echo(line)
+    root = options.get("root")
+    folder = (root if root is not None else default_root()).absolute()
+    where = Where(folder, root is not None, options.get("lineage", True))
+    if sys.stderr.isatty():
+        return LiveView(where=where)
+    return LinePrinter(click.echo, where)
 
 
 @cli.command()
@@ -174,10 +207,11 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
-    with reported(), _stoppable(quiet):
+    echo = _echo(quiet, options)
+    with reported(), _stoppable(quiet, echo):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
-        result = run_pipeline(ir, arguments, echo=_echo(quiet), **options)
+        result = run_pipeline(ir, arguments, echo=echo, **options)
     _finish_run(result, quiet)
 
 
@@ -188,8 +222,9 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     """Finish RUN: run again the steps that did not succeed, reuse the others."""
     from dagwright.api import resume as resume_run
 
-    with reported(), _stoppable(quiet):
-        result = resume_run(run_id, echo=_echo(quiet), **options)
+    echo = _echo(quiet, options)
+    with reported(), _stoppable(quiet, echo):
+        result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 
 

@@ -42,6 +42,7 @@ from dagwright.engine.state import Path_, RunState
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes import Attempt, Session, runtime_for
+from dagwright.runtimes.scratch import remove_stale
 from dagwright.store import LocalStore, RunStore
 
 DEFAULT_PARALLELISM = 64
@@ -107,6 +108,7 @@ class LocalEngine:
         self.db.start_run(
             self.run_id, self.ir.name, arguments, ir_text, self.store.run_uri(self.run_id)
         )
+        remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)
         try:
             self._schedule()

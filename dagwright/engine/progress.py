@@ -1,19 +1,41 @@
 """What a run shows while it goes: a line per finished step, or a live table (rich).
 
 The engine calls an observer when a step starts and finishes and when the run ends; observers
-never change the run.
+never change the run. When it ends, both leave each step's outcome on screen (``report.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from dagwright.engine.result import FAILED, RUNNING, SUCCEEDED, RunResult, StepRecord
-from dagwright.redact import scrub, secret_values, shown
+from dagwright.engine.report import (
+    FAILED_ROWS,
+    STEP_ROWS,
+    Where,
+    aligned,
+    counts_text,
+    detail,
+    failures,
+    footer,
+    shown_status,
+    step_rows,
+    task_rows,
+)
+from dagwright.engine.result import (
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    SUCCEEDED,
+    RunResult,
+    StepRecord,
+)
+from dagwright.redact import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,28 +51,10 @@ class Observer(Protocol):
     def run_finished(self, result: RunResult) -> None: ...
 
 
-def shown_status(record: StepRecord) -> str:
-    if record.cached:
-        return "cached"
-    if record.reused:
-        return "reused"
-    return record.status
-
-
-def _detail(record: StepRecord) -> str:
-    """A failed step's traceback or error, without the values of its secret arguments."""
-    parameters = (record.inputs or {}).get("parameters")
-    return scrub(record.traceback or record.error, secret_values(parameters)) or ""
-
-
 def summary(result: RunResult, seconds: float) -> str:
     """One line: the run, its status, what its steps did and how long it took."""
-    counts = Counter(shown_status(r) for r in result.steps)
-    order = ("succeeded", "cached", "reused", "skipped", "failed", "upstream_failed", "cancelled")
-    parts = [f"{counts[s]} {s}" for s in order if counts[s]]
-    return (
-        f"run {result.run_id} {result.status}: {', '.join(parts) or 'no steps'} in {seconds:.2f}s"
-    )
+    counts = counts_text(Counter(shown_status(r) for r in result.steps))
+    return f"run {result.run_id} {result.status}: {counts or 'no steps'} in {seconds:.2f}s"
 
 
 class Observers:
@@ -86,10 +90,12 @@ class Observers:
 
 
 class LinePrinter:
-    """A line per finished step (with the traceback of a failure), then the summary."""
+    """A line per finished step (with the traceback of a failure), then the summary and, given
+    ``where``, where the results are and the commands to look at them."""
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], None], where: Where | None = None) -> None:
         self.write = write
+        self.where = where
         self.started = time.perf_counter()
 
     def run_started(self, pipeline: str, run_id: str) -> None:
@@ -103,69 +109,143 @@ class LinePrinter:
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
-            detail = _detail(record)
-            self.write("\n".join("      " + line for line in detail.rstrip().splitlines()))
+            text = detail(record)
+            self.write("\n".join("      " + line for line in text.rstrip().splitlines()))
 
     def run_finished(self, result: RunResult) -> None:
+        for record in result.steps:
+            if record.status == INTERRUPTED:  # stopped while running: never reported finished
+                self.step_finished(record)
         self.write(summary(result, time.perf_counter() - self.started))
-        for name, value in result.outputs.items():
-            self.write(f"  output {name} = {shown(name, value)!r}")
+        if self.where is None:
+            for name, value in result.outputs.items():
+                self.write(f"  output {name} = {shown(name, value)!r}")
+            return
+        for line in footer(result, self.where):
+            self.write(line)
+
+
+TRACEBACKS = 3  # failures shown with their traceback; the others with their first line
 
 
 class LiveView:
-    """A live table of running steps and counts per state, redrawn as the run goes (rich)."""
+    """A live table of running steps and counts per state, redrawn as the run goes (rich);
+    when the run ends the table gives way to each step's outcome (a row per task in big runs),
+    the failures, the summary and ``where``.
 
-    def __init__(self, console: Console | None = None) -> None:
+    The console writes to the real stderr found when the view is made, and the live display
+    does not redirect ``sys.stdout``/``sys.stderr``: steps capture their prints by replacing
+    them (``runtimes/capture.py``), and a console writing back through those would loop.
+    """
+
+    def __init__(self, console: Console | None = None, where: Where | None = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = console or Console(stderr=True)
-        self.live = Live(console=self.console, refresh_per_second=8, transient=True)
+        from dagwright.runtimes.capture import underlying
+
+        self.console = console or Console(file=underlying(sys.stderr))
+        self.where = where
+        self.lock = threading.Lock()  # the refresh thread renders while the engine reports
         self.running: dict[str, float] = {}
         self.counts: Counter[str] = Counter()
-        self.failures: list[StepRecord] = []
+        self.records: list[StepRecord] = []
         self.title = ""
+        self.run_id = ""
         self.started = time.perf_counter()
+        self.live = Live(
+            console=self.console,
+            refresh_per_second=8,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            get_renderable=self._render,
+        )
 
     def _render(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=self.title, show_header=True, header_style="bold")
+        table = Table(
+            title=self.title, show_header=True, header_style="bold", min_width=len(self.title)
+        )
         table.add_column("step")
         table.add_column("state")
         table.add_column("time", justify="right")
         now = time.perf_counter()
-        for label, since in list(self.running.items())[:20]:
-            table.add_row(label, RUNNING, f"{now - since:.1f}s")
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "starting"
-        table.caption = f"{len(self.running)} running; {counts}; {now - self.started:.1f}s"
+        with self.lock:
+            running = list(self.running.items())
+            counts = counts_text(self.counts) or "starting"
+        for label, since in running[:20]:
+            table.add_row(Text(label), RUNNING, f"{now - since:.1f}s")
+        table.caption = f"{len(running)} running; {counts}; {now - self.started:.1f}s"
         return table
 
     def run_started(self, pipeline: str, run_id: str) -> None:
         self.title = f"{pipeline} ({run_id})"
+        self.run_id = run_id
         self.started = time.perf_counter()
         self.live.start()
-        self.live.update(self._render())
 
     def step_started(self, record: StepRecord) -> None:
-        self.running[record.label] = time.perf_counter()
-        self.live.update(self._render())
+        with self.lock:
+            self.running[record.label] = time.perf_counter()
 
     def step_finished(self, record: StepRecord) -> None:
-        self.running.pop(record.label, None)
-        self.counts[shown_status(record)] += 1
-        if record.status == FAILED:
-            self.failures.append(record)
-        self.live.update(self._render())
+        with self.lock:
+            self.running.pop(record.label, None)
+            self.counts[shown_status(record)] += 1
+            self.records.append(record)
 
     def run_finished(self, result: RunResult) -> None:
         self.live.stop()
-        for record in self.failures:
-            self.console.print(f"✗ {record.label}", style="red", markup=False, highlight=False)
-            self.console.print(_detail(record), markup=False, highlight=False)
-        self.console.print(
-            summary(result, time.perf_counter() - self.started), markup=False, highlight=False
+        self._outcomes(result.steps)
+        self._print(summary(result, time.perf_counter() - self.started))
+        if self.where is None:
+            for name, value in result.outputs.items():
+                self._print(f"  output {name} = {shown(name, value)!r}")
+            return
+        for line in footer(result, self.where):
+            self._print(line)
+
+    def close(self) -> None:
+        """Stop the live display (the run ended some other way than run_finished)."""
+        self.live.stop()
+
+    def _outcomes(self, records: list[StepRecord]) -> None:
+        failed = failures(records)
+        for record in [r for r in failed if r.traceback][:TRACEBACKS]:
+            self._print(f"✗ {record.label}", style="red")
+            self._print(detail(record))
+        if len(records) <= STEP_ROWS:
+            rows = step_rows(records)
+            width = 4 if any(r[3] for r in rows) else 3
+            header, *lines = aligned(
+                ("step", "outcome", "time", "error")[:width], [r[:width] for r in rows], (2,)
+            )
+            self._print(header, style="bold")
+            for line, row in zip(lines, rows, strict=True):
+                self._print(line, style=_STYLES.get(row[1]))
+            return
+        header, *lines = aligned(
+            ("task", "steps", "outcomes", "total time"), task_rows(records), (1, 3)
         )
-        for name, value in result.outputs.items():
-            line = f"  output {name} = {shown(name, value)!r}"
-            self.console.print(line, markup=False, highlight=False)
+        self._print(header, style="bold")
+        for line in lines:
+            self._print(line)
+        for label, status, took, error in step_rows(failed[:FAILED_ROWS]):
+            self._print(f"  ✗ {label} {status} {took} {error}", style="red")
+        if len(failed) > FAILED_ROWS:
+            self._print(f"  ... and {len(failed) - FAILED_ROWS} more failed steps (runs show)")
+
+    def _print(self, text: str, style: str | None = None) -> None:
+        # soft wrap: a long path or command stays one line, to copy whole
+        self.console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+_STYLES = {
+    "failed": "red",
+    "upstream_failed": "yellow",
+    "cancelled": "yellow",
+    "interrupted": "yellow",
+}

@@ -3,6 +3,11 @@
 ``sys.stdout`` and ``sys.stderr`` are replaced once by routers that write to the current
 thread's buffer while a step runs there, and to the original stream otherwise, so steps running
 side by side in threads each get their own output.
+
+A router never writes back into itself: it wraps the stream beneath any proxy it finds (rich's
+``FileProxy`` prints on a console that looks ``sys.stderr`` up again, which would be the
+router), and a write that still comes back to it in the same thread goes to the process's
+real stream instead of looping.
 """
 
 from __future__ import annotations
@@ -12,32 +17,67 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 _LOCAL = threading.local()
 _INSTALL = threading.Lock()
 
 
+def underlying(stream: Any) -> Any:
+    """The stream that ``stream`` finally writes to: beneath routers and rich's proxies."""
+    seen: set[int] = set()
+    while id(stream) not in seen:
+        seen.add(id(stream))
+        if isinstance(stream, _Router):
+            stream = stream.original
+        elif getattr(stream, "rich_proxied_file", None) is not None:
+            stream = stream.rich_proxied_file
+        else:
+            break
+    return stream
+
+
 class _Router(io.TextIOBase):
     def __init__(self, original: TextIO, name: str) -> None:
-        self.original = original
+        self.original = underlying(original)
         self.name = name
 
     def _target(self) -> TextIO:
         buffers = getattr(_LOCAL, "buffers", None)
         return buffers[self.name] if buffers else self.original
 
+    def _fallback(self) -> TextIO | None:
+        real = sys.__stdout__ if self.name == "stdout" else sys.__stderr__
+        return None if real is None or real is self or isinstance(real, _Router) else real
+
     def write(self, text: str) -> int:
-        return self._target().write(text)
+        if getattr(_LOCAL, "writing", False):  # the original wrote back into a router
+            real = self._fallback()
+            return real.write(text) if real is not None else len(text)
+        _LOCAL.writing = True
+        try:
+            return self._target().write(text)
+        finally:
+            _LOCAL.writing = False
 
     def flush(self) -> None:
-        self._target().flush()
+        if getattr(_LOCAL, "writing", False):
+            return
+        _LOCAL.writing = True
+        try:
+            self._target().flush()
+        finally:
+            _LOCAL.writing = False
 
     def isatty(self) -> bool:
         return False if getattr(_LOCAL, "buffers", None) else self.original.isatty()
 
     def fileno(self) -> int:
         return self.original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", None) or "utf-8"
 
 
 def _install() -> None:

@@ -79,6 +79,21 @@ class Process(RuntimeConfig):
     separate_process: ClassVar[bool] = True
     python: str | None = None
 
+    def __post_init__(self) -> None:
+        python = self.python
+        if python is not None and (
+            not isinstance(python, str)
+            or not python.strip()
+            or python != python.strip()
+            or any(c in python for c in "\0\n\r")
+        ):
+            raise ValidationError(
+                f"python={python!r} is not an interpreter to run",
+                field="runtime.python",
+                fix="pass the path or name of a Python interpreter, e.g. "
+                "Process(python='/usr/bin/python3'), or leave it out for the engine's own",
+            )
+
 
 def config_class(kind: str) -> type[RuntimeConfig]:
     """Find the config class for a kind, loading entry points on a miss."""

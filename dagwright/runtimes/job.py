@@ -52,7 +52,7 @@ class JobRuntime:
         """
         config = step.component.runtime
         env = dict(config.env) if isinstance(config, Job) else {}
-        return run_process(step, timeout, env=env)
+        return run_process(step, timeout, env=env, session=session)
 
     def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
         """The container and pod fields of ``config``; ``resources`` merged over ``pod``'s.

@@ -1,0 +1,119 @@
+"""Temporary step folders that say who owns them, so the ones a killed engine left are removed.
+
+A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>``: digests
+of the engine's host name and process start time (``store.owner``: boot id and start tick;
+``0`` where it cannot be read) around its process id. A SIGKILLed engine cannot remove its
+folder; the next engine on the same host removes every folder whose owner is gone. A folder is
+never removed while its owner runs: the same pid with another start time is another process
+(pids are reused), and folders of other hosts (containers sharing ``/tmp``), of other users,
+without an owner in their name, or links planted under such a name are left alone. The step
+process group such an engine left running is killed with its folder, when its leader still
+runs that step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagwright.store.owner import Owner, alive, start_time
+
+PREFIX = "dagwright-step-"
+GROUP_FILE = "group.pid"
+_OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-([0-9a-f]{{8}}|0)-")
+log = logging.getLogger(__name__)
+
+
+def host_tag() -> str:
+    return _short(socket.gethostname())
+
+
+def start_tag(pid: int) -> str:
+    """A short digest of when ``pid`` started (``store.owner``: boot id and start tick);
+    ``0`` where this host cannot tell."""
+    started = start_time(pid)
+    return _short(started) if started else "0"
+
+
+def _short(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def owner_alive(pid: int, started: str) -> bool:
+    """The process that made a folder still runs: its pid exists and, where start times are
+    known, it started when the folder's owner did (pids are reused)."""
+    if not alive(Owner(socket.gethostname(), pid, None)):
+        return False
+    return started == "0" or start_tag(pid) in ("0", started)
+
+
+def record_group(folder: Path, pid: int) -> None:
+    """Note the process group of the step running from ``folder`` (its leader's pid)."""
+    (folder / GROUP_FILE).write_text(str(pid), encoding="utf-8")
+
+
+def _stop_orphan(folder: Path) -> None:
+    """Kill the step a dead engine left running from ``folder``: only while the group leader
+    still runs a command that names the folder (a reused pid is someone else's)."""
+    try:
+        pid = int((folder / GROUP_FILE).read_text(encoding="utf-8"))
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if any(str(folder).encode() in part for part in command):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+            log.info("killed step process group %d left by a dead engine", pid)
+
+
+def _own_folder(entry: Path) -> bool:
+    """A real folder (not a link planted under the name) of this user."""
+    try:
+        info = entry.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+
+
+@contextmanager
+def step_folder() -> Iterator[Path]:
+    """A fresh temporary folder named after this process, removed afterwards."""
+    pid = os.getpid()
+    prefix = f"{PREFIX}{host_tag()}-{pid}-{start_tag(pid)}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        yield Path(folder)
+
+
+def remove_stale(folder: str | Path | None = None) -> list[Path]:
+    """Remove the step folders in ``folder`` (the temp folder) whose owner on this host is gone."""
+    base = Path(folder or tempfile.gettempdir())
+    host = host_tag()
+    removed: list[Path] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _OWNED.match(entry.name)
+        if not found or found.group(1) != host:
+            continue
+        pid, started = int(found.group(2)), found.group(3)
+        if owner_alive(pid, started) or not _own_folder(entry):
+            continue
+        _stop_orphan(entry)
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            removed.append(entry)
+            log.info("removed %s, left by engine process %d that is gone", entry, pid)
+    return removed
