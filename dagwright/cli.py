@@ -239,16 +239,9 @@ def inspect(target: str) -> None:
 
 
 def _database(root: Path | None) -> Any:
-    from dagwright.store.local import LocalStore
+    from dagwright.cli_runs import store_database
 
-    store = LocalStore(root)
-    if not (store.root / "runs.db").exists():
-        raise ValidationError(
-            f"no run database in '{store.root}'",
-            field="--root",
-            fix="run a pipeline first, or point --root at its store",
-        )
-    return store.database()
+    return store_database(root)[1]
 
 
 def _when(stamp: float | None) -> str:

@@ -59,7 +59,8 @@ def pipeline_names(given: str | None) -> list[str]:
     return sorted({given, to_k8s_name(given)} - {""})
 
 
-def _store_database(root: Path | None) -> Any:
+def store_database(root: Path | None) -> Any:
+    """The store at ``--root`` and its run database, which must exist already."""
     from dagwright.store.local import LocalStore
 
     store = LocalStore(root)
@@ -130,7 +131,7 @@ def runs_rm(run_ids: tuple[str, ...], root: Path | None) -> None:
     """Remove RUN (an id or an unambiguous prefix; several may be given): its record, steps,
     cache entries and artifacts. A running run is refused."""
     with reported():
-        store, db = _store_database(root)
+        store, db = store_database(root)
         found = [db.find_run(run_id) for run_id in run_ids]  # every id is checked first
         for run in found:
             if run["status"] == "running":
@@ -160,7 +161,7 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
     (runs still running are never removed)."""
     with reported():
         before = parse_when(older_than, "--older-than")
-        store, db = _store_database(root)
+        store, db = store_database(root)
         wanted = statuses or tuple(s for s in STATUSES if s != "running")
         old = db.runs(None, status=wanted, before=before)
         for run in old:

@@ -14,21 +14,7 @@ import secrets
 import socket
 from pathlib import Path
 
-_STARTTIME = 22  # field of /proc/<pid>/stat, counted from 1 as proc(5) does
-
-
-def process_start(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot), or None when it does not run
-    or this system has no ``/proc``. A zombie (killed, not yet reaped) does not run."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name (field 2) is in parentheses and may hold spaces or parentheses itself
-    fields = text[text.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):  # field 3, the state: zombie or dead
-        return None
-    return int(fields[_STARTTIME - 3])
+from dagwright.store.owner import process_start
 
 
 def default_holder() -> str:

@@ -28,19 +28,31 @@ class Owner:
 def start_time(pid: int) -> str | None:
     """``<boot id>:<start tick>`` of process ``pid``; None without ``/proc`` or no process."""
     found = _stat(pid)
-    return found[1] if found else None
+    if found is None:
+        return None
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return f"{boot}:{found[1]}"
 
 
-def _stat(pid: int) -> tuple[str, str] | None:
-    """The state letter and ``<boot id>:<start tick>`` of a process, from ``/proc``."""
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or None when it does not run
+    (a zombie, killed and not yet reaped, does not) or this system has no ``/proc``."""
+    found = _stat(pid)
+    return found[1] if found is not None and found[0] not in "ZX" else None
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """The state letter and the start tick of a process, from ``/proc/<pid>/stat``."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return None
     # the command name (field 2) may hold spaces and parentheses: fields follow the last ')'
     fields = stat.rpartition(")")[2].split()
-    return fields[0], f"{boot}:{fields[19]}"  # fields 3 and 22: state, start in clock ticks
+    return fields[0], int(fields[19])  # fields 3 and 22: state, start in clock ticks
 
 
 def current() -> Owner:
@@ -63,6 +75,5 @@ def alive(owner: Owner) -> bool:
         pass  # another user's process: it exists
     if owner.start is None:
         return True
-    found = _stat(owner.pid)
     # a zombie (Z) has ended; only its parent has not collected it yet
-    return found is not None and found[0] not in "ZX" and found[1] == owner.start
+    return process_start(owner.pid) is not None and start_time(owner.pid) == owner.start
