@@ -97,7 +97,9 @@ def run(
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
     store = LocalStore(root, artifacts)
+    _check_tracking(tracking)
     if run_id is not None:
+        _check_run_id(run_id)
         store.check()  # before the database is made
         _check_new_run_id(store, run_id)
     return _execute(
@@ -105,7 +107,15 @@ def run(
     )
 
 
-def _check_new_run_id(store: LocalStore, run_id: str) -> None:
+def _check_tracking(tracking: dict[str, Any] | None) -> None:
+    """Lineage settings from the environment, checked before the store is touched."""
+    if tracking is None or tracking["lineage"]:
+        from dagwright.lineage.tracking import check_settings
+
+        check_settings()
+
+
+def _check_run_id(run_id: str) -> None:
     from dagwright.errors import ValidationError
     from dagwright.names import is_k8s_name
 
@@ -115,6 +125,11 @@ def _check_new_run_id(store: LocalStore, run_id: str) -> None:
             field="run_id",
             fix="use e.g. 'nightly-20261126-030000'",
         )
+
+
+def _check_new_run_id(store: LocalStore, run_id: str) -> None:
+    from dagwright.errors import ValidationError
+
     db = store.database()
     try:
         exists = db.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
@@ -161,6 +176,7 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.store import files
 
+    _check_tracking({"lineage": lineage, "tracking_uri": tracking_uri})
     db = LocalStore(root).existing_database(run_id)
     try:
         found = db.find_run(run_id)
@@ -213,6 +229,7 @@ def _execute(
 ) -> RunResult:
     from dagwright.engine.local import LocalEngine
 
+    _check_tracking(tracking)
     _check_store(ir, store)
     observer = _observer(echo)
     tracking = tracking or {"lineage": True, "tracking_uri": None}

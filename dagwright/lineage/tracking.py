@@ -87,13 +87,16 @@ def seconds_setting(name: str, default: float) -> float:
     return value
 
 
-def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
-    """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+def check_settings() -> tuple[bool, float]:
+    """Whether ``DAGWRIGHT_TRACKING`` turns MLflow off, and the flush limit, checked before
+    anything of a run is written.
 
     Raises:
         ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
     """
     from dagwright.errors import ValidationError
+    from dagwright.lineage.dblock import LOCK_TIMEOUT
+    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT
 
     switch = os.environ.get("DAGWRIGHT_TRACKING", "").strip().lower()
     if switch not in OFF + ON:
@@ -102,15 +105,24 @@ def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
             field="DAGWRIGHT_TRACKING",
             fix="set DAGWRIGHT_TRACKING=off to keep lineage local, or on (the default)",
         )
-    if tracking_uri is None and switch in OFF:
+    flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
+    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
+    return switch in OFF, flush
+
+
+def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
+    """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+
+    Raises:
+        ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
+    """
+    off, flush = check_settings()
+    if tracking_uri is None and off:
         return None
     if not mlflow_installed():
         return None
-    from dagwright.lineage.dblock import LOCK_TIMEOUT
-    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, MlflowSink
+    from dagwright.lineage.mlflow_sink import MlflowSink
 
-    flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
-    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
     uri = resolve_uri(tracking_uri, root)
     _private_sqlite(uri)
     return MlflowSink(uri, root, flush_timeout=flush)

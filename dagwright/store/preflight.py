@@ -14,6 +14,7 @@ from pathlib import Path
 from dagwright.errors import ValidationError
 from dagwright.extras import install_hint
 from dagwright.store.remote import is_local, local_path
+from dagwright.store.writes import PRIVATE_DIR
 
 # protocols whose fsspec implementation lives in a package an extra of dagwright installs
 _PROTOCOL_PACKAGE = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}
@@ -30,7 +31,7 @@ def check_store(root: Path, artifacts: str) -> None:
     run_database(root / "runs.db")
     made: list[Path] = []
     try:
-        writable_folder(root, "--root", made)
+        writable_folder(root, "--root", made, private=True)
         if is_local(artifacts):
             writable_folder(Path(local_path(artifacts)), "--store", made)
         else:
@@ -60,8 +61,9 @@ def run_database(path: Path) -> None:
         )
 
 
-def writable_folder(folder: Path, field: str, made: list[Path]) -> None:
-    """Make ``folder`` (recording what was made) and write and remove a probe file in it."""
+def writable_folder(folder: Path, field: str, made: list[Path], private: bool = False) -> None:
+    """Make ``folder`` (recording what was made; 0700 when ``private``, less as the umask
+    says) and write and remove a probe file in it."""
     missing: list[Path] = []
     parent = folder.absolute()
     while not parent.exists() and parent != parent.parent:
@@ -70,7 +72,7 @@ def writable_folder(folder: Path, field: str, made: list[Path]) -> None:
     try:
         for path in reversed(missing):
             try:
-                path.mkdir()
+                path.mkdir(mode=PRIVATE_DIR if private and path == missing[0] else 0o777)
             except FileExistsError:
                 if path.is_dir():  # another run made it just now: theirs, not ours to remove
                     continue

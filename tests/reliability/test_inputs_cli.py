@@ -6,7 +6,9 @@ dropped return value warns at decoration."""
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 from inputs_helpers import dagwright, project
 
 from dagwright.cli import cli
+from dagwright.store.owner import start_time
 
 pytestmark = pytest.mark.integration
 
@@ -115,24 +118,38 @@ def test_runs_gc_removes_old_finished_runs_and_keeps_running_ones(tmp_path: Path
     folder = project(tmp_path / "project")
     old, recent = _run(folder, "flow.py"), _run(folder, "flow.py")
     running = _run(folder, "flow.py")
+    # a run still going: its row names a live owner process (as a running engine's does)
+    owner = subprocess.Popen(["sleep", "120"])
     database = folder / "home" / "runs.db"
     db = sqlite3.connect(database)
     with db:
         db.execute("UPDATE runs SET started=? WHERE run_id IN (?, ?)", (1.0, old, running))
-        db.execute("UPDATE runs SET status='running' WHERE run_id=?", (running,))
+        db.execute(
+            "UPDATE runs SET status='running', ended=NULL, owner_host=?, owner_pid=?, "
+            "owner_start=? WHERE run_id=?",
+            (socket.gethostname(), owner.pid, start_time(owner.pid), running),
+        )
     db.close()
+    try:
+        dry = dagwright(folder, "runs", "gc", "--older-than", "30d", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert dry.stdout.splitlines() == [
+            f"would remove {old} (succeeded, artifacts {folder / 'home' / 'artifacts' / old})"
+        ]
+        assert (folder / "home" / "artifacts" / old).is_dir()
 
-    dry = dagwright(folder, "runs", "gc", "--older-than", "30d", "--dry-run")
-    assert dry.returncode == 0, dry.stderr
-    assert dry.stdout.splitlines() == [
-        f"would remove {old} (succeeded, artifacts {folder / 'home' / 'artifacts' / old})"
-    ]
-    assert (folder / "home" / "artifacts" / old).is_dir()
-
-    done = dagwright(folder, "runs", "gc", "--older-than", "30d", "--status", "succeeded")
+        done = dagwright(folder, "runs", "gc", "--older-than", "30d")
+        assert done.returncode == 0, done.stderr
+        assert not (folder / "home" / "artifacts" / old).exists()
+        assert sorted(_ls(folder)) == sorted([recent, running])
+        assert (folder / "home" / "artifacts" / running).is_dir()
+    finally:
+        owner.kill()
+        owner.wait()
+    # its owner gone, the run is interrupted, no longer running: gc may take it now
+    done = dagwright(folder, "runs", "gc", "--older-than", "30d")
     assert done.returncode == 0, done.stderr
-    assert not (folder / "home" / "artifacts" / old).exists()
-    assert sorted(_ls(folder)) == sorted([recent, running])
+    assert _ls(folder) == [recent]
 
 
 def test_runs_rm_never_follows_a_planted_symlink_out_of_the_store(tmp_path: Path) -> None:
