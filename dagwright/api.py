@@ -112,7 +112,7 @@ def _check_tracking(tracking: dict[str, Any] | None) -> None:
     if tracking is None or tracking["lineage"]:
         from dagwright.lineage.tracking import check_settings
 
-        check_settings()
+        check_settings(tracking["tracking_uri"] if tracking else None)
 
 
 def _check_run_id(run_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -85,7 +86,7 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @contextmanager
-def _stoppable(quiet: bool, observer: Any = None) -> Iterator[None]:
+def _stoppable(quiet: bool, observer: Any = None, root: Path | None = None) -> Iterator[None]:
     """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
     exits 128 + the signal's number (130, 143) with the command that continues the run. A
     second Ctrl-C meanwhile is ignored, and any way out first stops a live display, so what is
@@ -108,11 +109,14 @@ def _stoppable(quiet: bool, observer: Any = None) -> Iterator[None]:
         run_id = getattr(exc, "run_id", None)
         if run_id is None:
             click.echo(f"\n{interrupt.reason(exc)}", err=True)
+        elif observer:  # its report ends with the command that continues the run
+            click.echo(f"\nrun {run_id} interrupted ({interrupt.reason(exc)})", err=True)
         else:
             click.echo(
                 f"\nrun {run_id} interrupted ({interrupt.reason(exc)}); continue it with:", err=True
             )
-            click.echo(f"  dagwright resume {run_id}", err=True)
+            given = ["--root", str(root)] if root is not None else []
+            click.echo(f"  {shlex.join(['dagwright', 'resume', run_id, *given])}", err=True)
             if quiet:
                 click.echo(f"{run_id} interrupted")
         code = interrupt.exit_code(exc)
@@ -208,7 +212,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.pipelines.arguments import bind_arguments
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo):
+    with reported(), _stoppable(quiet, echo, options.get("root")):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -223,7 +227,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     from dagwright.api import resume as resume_run
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo):
+    with reported(), _stoppable(quiet, echo, options.get("root")):
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 
@@ -304,10 +308,10 @@ def runs_ls(
 
             click.echo(json.dumps([listed_run(r) for r in rows]))
             return
-        click.echo(f"{'RUN':<44} {'STATUS':<10} {'STARTED':<20} {'DURATION':>9}")
+        click.echo(f"{'RUN':<44} {'STATUS':<11} {'STARTED':<20} {'DURATION':>9}")
         for r in rows:
             click.echo(
-                f"{r['run_id']:<44} {r['status']:<10} {_when(r['started']):<20} {_took(r):>9}"
+                f"{r['run_id']:<44} {r['status']:<11} {_when(r['started']):<20} {_took(r):>9}"
             )
 
 

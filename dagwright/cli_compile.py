@@ -82,7 +82,11 @@ def compile_command(
         if output is not None:
             check_target(output, "-o")
         text = compile_pipeline(
-            load_target(target), target=kind, path=output, **compile_options(options)
+            load_target(target),
+            target=kind,
+            path=output,
+            path_field="-o",
+            **compile_options(options),
         )
         for warning in caught:
             click.echo(f"warning: {warning.message}", err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import traceback
-from types import TracebackType
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -14,18 +13,24 @@ def _ours(filename: str) -> bool:
     return filename.startswith(_PACKAGE) or filename.startswith("<frozen importlib")
 
 
-def _from_user_code(tb: TracebackType | None) -> TracebackType | None:
-    """The traceback from its first frame outside dagwright; the whole one when it has none
-    (then the error is dagwright's own, and its frames are the story)."""
-    start = tb
-    while start is not None and _ours(start.tb_frame.f_code.co_filename):
-        start = start.tb_next
-    return start if start is not None else tb
-
-
 def step_traceback(exc: BaseException) -> str:
-    """A failed step's traceback, starting at the step's function."""
-    return "".join(traceback.format_exception(type(exc), exc, _from_user_code(exc.__traceback__)))
+    """A failed step's traceback, starting at the step's function.
+
+    An error dagwright raised itself about the step (a value JSON cannot hold, an output never
+    written, ``os._exit`` called in the step) is shown from the user's frames without the
+    dagwright frames that found it; with no user frame at all, as its one line.
+    """
+    found = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    frames = list(found.stack)
+    start = next((i for i, f in enumerate(frames) if not _ours(f.filename)), None)
+    if start is None and frames:
+        return "".join(found.format_exception_only())
+    frames = frames[start or 0 :]
+    if type(exc).__module__.startswith("dagwright."):
+        while frames and _ours(frames[-1].filename):
+            frames.pop()
+    found.stack = traceback.StackSummary.from_list(frames)
+    return "".join(found.format())
 
 
 def user_frames(exc: BaseException) -> str:

@@ -78,6 +78,7 @@ def compile_ir(
     path: str | Path | None = None,
     *,
     validated: bool = False,
+    path_field: str = "path",
     **options: Any,
 ) -> str:
     """Validate the IR, render it for ``target`` and write it to ``path`` when given.
@@ -87,6 +88,7 @@ def compile_ir(
         target: "ir" or "kfp".
         path: Where to write; nothing is written when None.
         validated: The caller has just validated ``ir``; skip doing it again.
+        path_field: What errors about ``path`` name it (the CLI's ``-o``).
         **options: Target options. For kfp: ``code`` ("inline" or "image"), ``image``,
             ``index_url``, ``dagwright`` (the requirement pods install), ``pipeline_root``,
             ``strict`` (fail instead of warning on a spec over 1.5 MiB), ``allow_pickle``
@@ -105,7 +107,7 @@ def compile_ir(
         )
     out = Path(path) if path is not None else None
     if out is not None:
-        check_target(out, "path")  # before any work: a device or folder there is refused
+        check_target(out, path_field)  # before any work: a device or folder there is refused
     check_url_options(options)
     with without_cycle_collection():
         if not validated:
@@ -113,5 +115,5 @@ def compile_ir(
         warn_literal_secrets(ir)
         text = TARGETS[target](ir, out, options)
     if out is not None:
-        write_file(out, text, field="path")
+        write_file(out, text, field=path_field)
     return text

@@ -52,7 +52,7 @@ def load(root: str | Path | None = None) -> Lineage:
     if not signature:
         raise ValidationError(
             f"no lineage recorded in '{folder}'",
-            field="root",
+            field="--root",
             fix="run a pipeline first, or point --root (root=) at its store",
         )
     with _loading:

@@ -87,12 +87,13 @@ def seconds_setting(name: str, default: float) -> float:
     return value
 
 
-def check_settings() -> tuple[bool, float]:
+def check_settings(tracking_uri: str | None = None) -> tuple[bool, float]:
     """Whether ``DAGWRIGHT_TRACKING`` turns MLflow off, and the flush limit, checked before
     anything of a run is written.
 
     Raises:
-        ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
+        ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have, or
+            a tracking URI is given by name and mlflow is not installed.
     """
     from dagwright.errors import ValidationError
     from dagwright.lineage.dblock import LOCK_TIMEOUT
@@ -107,6 +108,10 @@ def check_settings() -> tuple[bool, float]:
         )
     flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
     seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
+    if tracking_uri is not None and not mlflow_installed():  # asked for: not silently dropped
+        from dagwright.extras import missing
+
+        raise missing("mlflow", field="--tracking-uri", needed_for="lineage in MLflow")
     return switch in OFF, flush
 
 
@@ -116,10 +121,8 @@ def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
     Raises:
         ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
     """
-    off, flush = check_settings()
-    if tracking_uri is None and off:
-        return None
-    if not mlflow_installed():
+    off, flush = check_settings(tracking_uri)
+    if (tracking_uri is None and off) or not mlflow_installed():
         return None
     from dagwright.lineage.mlflow_sink import MlflowSink
 
@@ -189,13 +192,15 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
     Raises:
         SyncError: when some runs could not be uploaded (they keep their markers).
         FileNotFoundError: when ``run_id`` has no local lineage.
-        RuntimeError: when mlflow is not installed.
+        ValidationError: when mlflow is not installed (naming the extra).
     """
     from dagwright.lineage import payload
     from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, channel, write_marker
 
     if not mlflow_installed():
-        raise RuntimeError("mlflow is not installed: pip install 'dagwright[mlflow]'")
+        from dagwright.extras import missing
+
+        raise missing("mlflow", field="extras", needed_for="lineage sync")
     folder = Path(root) / "lineage"
     synced: list[str] = []
     failed: dict[str, str] = {}

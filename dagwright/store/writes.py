@@ -71,23 +71,38 @@ def write_file(
         field: What to name in the error for a target that is not a regular file.
 
     Raises:
-        ValidationError: when the target exists and is not a regular file.
+        ValidationError: when the target exists and is not a regular file, or its folder
+            cannot be made or written (the old file, if any, is left whole).
     """
     target = Path(path)
     check_target(target, field)
-    make_dir(target.parent, private=private)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = _exclusive(target, PRIVATE_FILE if private else _PUBLIC_FILE)
+    try:
+        make_dir(target.parent, private=private)
+        fd, tmp = _exclusive(target, PRIVATE_FILE if private else _PUBLIC_FILE)
+    except OSError as exc:
+        raise _unwritable(target, field, exc) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        _remove(tmp)
+    except BaseException as exc:
+        _remove(tmp)  # the old file, if any, is left whole
+        if isinstance(exc, OSError):
+            raise _unwritable(target, field, exc) from exc
         raise
     return target
+
+
+def _unwritable(target: Path, field: str, exc: OSError) -> ValidationError:
+    reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror
+    return ValidationError(
+        f"cannot write '{target}' ({reason or exc})",
+        field=field,
+        fix="name a file in a folder you can write to, on a disk with free space",
+    )
 
 
 def _exclusive(target: Path, mode: int) -> tuple[int, Path]:

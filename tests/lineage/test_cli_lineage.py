@@ -134,7 +134,7 @@ def test_bad_names_exit_2_naming_the_field(known: Known, args: list[str], field:
 
 def test_no_lineage_in_the_store(tmp_path: Path) -> None:
     result = lineage(tmp_path, "upstream", "anything")
-    assert result.exit_code == 2 and "field 'root'" in result.stderr
+    assert result.exit_code == 2 and "field '--root'" in result.stderr
 
 
 def test_bad_depth_is_a_usage_error(known: Known) -> None:

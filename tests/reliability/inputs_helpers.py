@@ -111,20 +111,25 @@ BAD_FILES = {
 }
 
 
-# Run the CLI with some top-level modules missing as they are when an extra is not installed:
-# a meta-path finder that answers as Python does for an absent module, so the test runs where
-# the extras are installed.
+# Run the CLI with some top-level modules missing as they are when an extra is not installed,
+# so the test runs where the extras are installed: the site-packages folders on sys.path are
+# replaced by a folder of links to everything in them but the blocked packages (and their
+# dist-info), so Python finds nothing of them, as in an environment without that extra.
 _WITHOUT = """
-import sys
+import atexit, os, shutil, sys, tempfile
 blocked = set(sys.argv[1].split(",")) - {""}
-
-class _Absent:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in blocked:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, _Absent())
+if blocked:
+    farm = tempfile.mkdtemp(prefix="dagwright-without-")
+    atexit.register(shutil.rmtree, farm, True)
+    sites = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
+    for site in sites:
+        for entry in os.listdir(site):
+            stem = entry.split("-")[0].split(".")[0].lower()
+            link = os.path.join(farm, entry)
+            if stem not in blocked and not os.path.lexists(link):
+                os.symlink(os.path.join(site, entry), link)
+    sys.path[:] = [p for p in sys.path if p not in sites] + [farm]
+    sys.path_importer_cache.clear()
 sys.argv = ["dagwright", *sys.argv[2:]]
 from dagwright.cli import main
 main()

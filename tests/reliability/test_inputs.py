@@ -101,6 +101,19 @@ CASES = {
         without=("mlflow",),
         setup=_running_run,
     ),
+    "compile-o-in-a-folder-that-cannot-be-made": Case(
+        ("compile", "flow.py", "--target", "ir", "-o", "/proc/nope/out.yaml"),
+        ("field '-o'", "cannot write '/proc/nope/out.yaml'", "Fix: name a file in a folder"),
+    ),
+    "compile-o-in-a-folder-that-cannot-be-written": Case(
+        ("compile", "flow.py", "--target", "ir", "-o", "/sys/out.yaml"),
+        ("field '-o'", "cannot write '/sys/out.yaml'"),
+    ),
+    "tracking-uri-without-mlflow": Case(
+        ("run", "flow.py", "--tracking-uri", "http://127.0.0.1:9"),
+        ("field '--tracking-uri'", 'Fix: pip install "dagwright[mlflow]"'),
+        without=("mlflow",),
+    ),
     "pipeline-file-imports-a-missing-extra": Case(
         ("run", "uses_kfp.py"),
         ("field 'FILE'", "No module named 'kfp'", 'pip install "dagwright[kfp]"'),

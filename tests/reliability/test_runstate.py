@@ -28,6 +28,8 @@ from dagwright.runtimes import Process
 from dagwright.store import RunDatabase
 
 PIPELINES = Path(__file__).with_name("runstate_pipelines.py")
+# dagwright's own files: a step's traceback shows none of them
+PACKAGE = os.path.dirname(dagwright.__file__) + os.sep
 WAIT = 60.0
 
 
@@ -227,6 +229,9 @@ def test_fault_os_exit_in_a_local_step_fails_that_step_not_the_engine(tmp_path: 
     steps = {s["task"]: s for s in record["steps"]}
     assert steps["crash"]["status"] == "failed"
     assert "os._exit(3)" in steps["crash"]["error"]
+    # the traceback starts at the step and ends where it called os._exit, not in the guard
+    trace = steps["crash"]["traceback"]
+    assert "runstate_pipelines.py" in trace and PACKAGE not in trace
     assert steps["step-2"]["status"] == "succeeded"  # beside it, the run went on
     assert steps["step-3"]["status"] == "upstream_failed"
 
@@ -448,6 +453,8 @@ def test_bad_a_value_json_cannot_hold_fails_that_step(
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.startswith("NotJsonValue: component 'returns' output 'output'")
     assert NOT_JSON[kind][1] in failed.error
+    # dagwright's check of the returned value, not a trace through dagwright's own frames
+    assert failed.traceback is not None and PACKAGE not in failed.traceback
     assert result.step("uses").status == "upstream_failed"
     assert result.step("beside").status == "succeeded"
     row = RunDatabase(store / "runs.db").find_run(result.run_id)
