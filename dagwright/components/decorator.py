@@ -9,9 +9,12 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
+import sys
 import typing
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from types import FrameType
 from typing import Any, overload
 
 from dagwright.components import docstrings, source
@@ -39,6 +42,20 @@ def live_function(spec: ComponentSpec) -> Callable[..., Any] | None:
 
 class ComponentSourceWarning(UserWarning):
     """A component's inline source will not run on its own in another process."""
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _user_frame() -> int:
+    """The ``stacklevel`` of the first caller outside dagwright, for a warning issued by the
+    function that calls this: decoration is reached by several paths (bare ``@component``,
+    with options, the builder), so no fixed level points at the user's line."""
+    level = 2
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 class DroppedReturnWarning(UserWarning):
@@ -269,7 +286,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             f"value is dropped; annotate it (def {func.__name__}(...) -> int) to make it the "
             "step's output, or '-> None' to say it is meant to be dropped",
             DroppedReturnWarning,
-            stacklevel=3,
+            stacklevel=_user_frame(),
         )
     needs = source.prelude(func, code)
     if needs.unresolved:
@@ -278,7 +295,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             "module binds by name; a step run from the pipeline's spec in another process will "
             "fail unless it can import the component's module",
             ComponentSourceWarning,
-            stacklevel=3,
+            stacklevel=_user_frame(),
         )
     return ComponentSpec(
         name=comp_name,

@@ -49,19 +49,27 @@ def bind_arguments(
             try:
                 value = t.from_text(value, param.type)
             except ValueError as exc:
-                shown = value if len(value) <= 80 else value[:60] + "..." + value[-10:]
+                shown = _shortened(value)
+                why = str(exc).replace(value, shown)  # parsers quote the whole value again
                 raise ValidationError(
-                    f"cannot read {shown!r} as {param.type} ({exc})",
+                    f"cannot read {shown!r} as {param.type} ({_shortened(why, 200)})",
                     pipeline=ir.name,
                     field=param.name,
                     fix=f"pass -p {param.name}=<a {param.type}>",
                 ) from exc
         if not t.value_matches(value, param.type):
             raise ValidationError(
-                f"{value!r} is not a {param.type}", pipeline=ir.name, field=param.name
+                f"{_shortened(repr(value))} is not a {param.type}",
+                pipeline=ir.name,
+                field=param.name,
             )
         try:  # recorded as JSON: the value a resumed run gets back is the same
             bound[param.name] = as_json_value(value, param.type, f"parameter '{param.name}'")
         except NotJsonValue as exc:
             raise ValidationError(str(exc), pipeline=ir.name, field=param.name) from exc
     return bound
+
+
+def _shortened(text: str, size: int = 80) -> str:
+    """A long value cut in the middle, so a message names it without repeating all of it."""
+    return text if len(text) <= size else text[: size - 20] + "..." + text[-10:]

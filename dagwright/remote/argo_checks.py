@@ -135,7 +135,8 @@ def set_arguments(doc: dict[str, Any], arguments: dict[str, Any], *, required: b
             WorkflowTemplate may leave one to whoever submits it.
 
     Raises:
-        ValidationError: an unknown parameter, a value outside its enum, or a missing one.
+        ValidationError: an unknown parameter, a value outside its enum or holding '{{', or a
+            missing one.
     """
     spec = doc["spec"]
     if doc["kind"] == "CronWorkflow":
@@ -149,6 +150,12 @@ def set_arguments(doc: dict[str, Any], arguments: dict[str, Any], *, required: b
             fix = f"its parameters are {known}" if known else "it takes none"
             raise ValidationError(f"unknown parameter '{name}'", field=name, fix=fix)
         text = value if isinstance(value, str) else json.dumps(value)
+        if "{{" in text:  # Argo substitutes variables in submitted values too
+            raise ValidationError(
+                "the value holds '{{', which Argo would read as a variable and substitute",
+                field=name,
+                fix="pass a value without '{{' (write the braces apart)",
+            )
         if param.get("enum") and text not in param["enum"]:
             raise ValidationError(
                 f"{text!r} is not one of {param['enum']}", field=name, fix="pick one of those"

@@ -176,7 +176,9 @@ def test_a_dropped_return_value_warns_at_decoration() -> None:
     from dagwright import component
     from dagwright.components.decorator import DroppedReturnWarning
 
-    with pytest.warns(DroppedReturnWarning, match="returns a value but has no return annotation"):
+    with pytest.warns(
+        DroppedReturnWarning, match="returns a value but has no return annotation"
+    ) as caught:
 
         @component
         def count(n: int):  # type: ignore[no-untyped-def]
@@ -184,6 +186,13 @@ def test_a_dropped_return_value_warns_at_decoration() -> None:
                 return 0
 
             return n + helper()
+
+        @component(cache=True)
+        def counted(n: int):  # type: ignore[no-untyped-def]
+            return n
+
+    # each warning points at the user's decorated function, not into dagwright
+    assert [Path(w.filename).name for w in caught] == [Path(__file__).name] * 2
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -691,3 +691,31 @@ def test_bad_braces_in_a_value_a_when_reads(tmp_path: Path, name: str, named: st
     assert named in proc.stderr and "'{{'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "wf.yaml").exists()
+
+
+@pytest.mark.parametrize("kind", ["workflow", "template"])
+def test_bad_braces_in_a_submitted_argument(tmp_path: Path, kind: str) -> None:
+    """A value given at submit reaches the workflow's arguments, which Argo substitutes into
+    every expression that reads them: refused before any request (the host is a closed port,
+    so a request would fail with another message)."""
+    pytest.importorskip("hera")
+    pipes = _write(tmp_path)
+    proc = _cli(
+        tmp_path,
+        "submit",
+        f"{pipes}:refused",
+        "-t",
+        "argo",
+        "--host",
+        "http://127.0.0.1:9",
+        "--namespace",
+        "ns",
+        "-p",
+        "db_password=x{{workflow.name}}",
+        "--kind",
+        kind,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "field 'db_password'" in proc.stderr and "'{{'" in proc.stderr
+    assert "workflow.name" not in proc.stderr  # the value itself is never echoed
+    assert "Traceback" not in proc.stderr and "127.0.0.1" not in proc.stderr
