@@ -19,59 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dagwright.store._schema import create_tables
 from dagwright.store.owner import Owner, alive, current
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    pipeline TEXT NOT NULL,
-    status TEXT NOT NULL,
-    params TEXT NOT NULL,
-    outputs TEXT,
-    ir TEXT NOT NULL,
-    artifacts TEXT NOT NULL,
-    started REAL NOT NULL,
-    ended REAL
-);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    task TEXT NOT NULL,
-    iteration TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    started REAL,
-    ended REAL,
-    error TEXT,
-    traceback TEXT,
-    outputs TEXT,
-    cache_key TEXT,
-    cached INTEGER NOT NULL DEFAULT 0,
-    stdout TEXT,
-    stderr TEXT,
-    PRIMARY KEY (run_id, task, iteration)
-);
-CREATE TABLE IF NOT EXISTS cache (
-    key TEXT PRIMARY KEY,
-    outputs TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    task TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started);
-"""
-
-# columns added after the first release: added to older databases when missing
-_ADDED = {
-    "runs": {
-        "reason": "TEXT",
-        "owner_host": "TEXT",
-        "owner_pid": "INTEGER",
-        "owner_start": "TEXT",
-        "resumed": "REAL",
-        "elapsed": "REAL",
-    },
-    "steps": {"note": "TEXT"},
-}
 
 INTERRUPTED = "interrupted"
 DEAD_OWNER = "the engine process ended without finishing (killed?)"
@@ -130,14 +79,7 @@ class RunDatabase:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                for table, columns in _ADDED.items():
-                    have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
-                    for name, kind in columns.items():
-                        if name not in have:
-                            self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                create_tables(self.db)
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "db"):
                 self.db.close()
