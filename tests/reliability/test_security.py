@@ -266,8 +266,9 @@ def test_fault_disk_full_mid_write_keeps_the_old_output(tmp_path: Path) -> None:
         text=True,
         timeout=180,
     )
-    assert proc.returncode != 0
-    assert "File too large" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert "field '-o'" in proc.stderr and "File too large" in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert target.read_text(encoding="utf-8") == "the previous spec\n"
     assert _listing(tmp_path) == ["out.yaml", "security_pipes.py"]
 
