@@ -109,7 +109,7 @@ def _stoppable(quiet: bool, observer: Any = None, root: Path | None = None) -> I
         run_id = getattr(exc, "run_id", None)
         if run_id is None:
             click.echo(f"\n{interrupt.reason(exc)}", err=True)
-        elif observer:  # its report ends with the command that continues the run
+        elif type(observer).__name__ == "LiveView":  # its report on this screen says how
             click.echo(f"\nrun {run_id} interrupted ({interrupt.reason(exc)})", err=True)
         else:
             click.echo(

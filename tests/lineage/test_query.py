@@ -286,7 +286,7 @@ def test_load_is_cached_on_the_files(tmp_path: Path) -> None:
 def test_load_skips_a_damaged_file_and_needs_some(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="no lineage recorded") as caught:
         store.load(tmp_path)
-    assert caught.value.field == "root"
+    assert caught.value.field == "--root"
     result = run(chain, tmp_path)
     (store.folder_of(tmp_path) / "broken.json").write_text("{not json", encoding="utf-8")
     with pytest.warns(UserWarning, match="skipped lineage file .*broken.json"):
