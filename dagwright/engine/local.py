@@ -106,7 +106,12 @@ class LocalEngine:
         if self.observer:
             self.observer.run_started(self.ir.name, self.run_id)
         self.db.start_run(
-            self.run_id, self.ir.name, arguments, ir_text, self.store.run_uri(self.run_id)
+            self.run_id,
+            self.ir.name,
+            arguments,
+            ir_text,
+            self.store.run_uri(self.run_id),
+            self.ir.function,
         )
         remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)

@@ -87,6 +87,7 @@ class PipelineDefinition:
                 context.deactivate(token)
             builder.set_outputs(builder.outputs_from(returned))
             self._ir = builder.finish()
+            self._ir.function = self.func.__name__
         return self._ir
 
     @property

@@ -97,6 +97,8 @@ class PipelineIR:
     outputs: dict[str, Value] = field(default_factory=dict)
     description: str = ""
     schedule: str | None = None
+    # the @pipeline function's name, for finding its runs; not part of the portable data
+    function: str = field(default="", repr=False, compare=False)
     _index: dict[str, TaskIR] = field(default_factory=dict, init=False, repr=False, compare=False)
     _indexed: int = field(default=0, init=False, repr=False, compare=False)
 

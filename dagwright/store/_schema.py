@@ -56,6 +56,7 @@ _ADDED = {
         "owner_start": "TEXT",
         "resumed": "REAL",
         "elapsed": "REAL",
+        "function": "TEXT",
     },
     "steps": {"note": "TEXT"},
 }

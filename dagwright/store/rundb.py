@@ -102,18 +102,35 @@ class RunDatabase:
     # writing
 
     def start_run(
-        self, run_id: str, pipeline: str, params: dict[str, Any], ir: str, artifacts: str
+        self,
+        run_id: str,
+        pipeline: str,
+        params: dict[str, Any],
+        ir: str,
+        artifacts: str,
+        function: str = "",
     ) -> None:
-        """Record a new run owned by this process, or reopen an existing one (resume)."""
+        """Record a new run owned by this process, or reopen an existing one (resume).
+        ``function`` is the @pipeline function's name, when known."""
         me, now = current(), time.time()
         with self.transaction():
             row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
             if row is None:
                 self.db.execute(
                     "INSERT INTO runs (run_id, pipeline, status, params, ir, artifacts, started, "
-                    "resumed, elapsed, owner_host, owner_pid, owner_start) "
-                    "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                    (run_id, pipeline, json.dumps(params), ir, artifacts, now, now, *_cols(me)),
+                    "resumed, elapsed, owner_host, owner_pid, owner_start, function) "
+                    "VALUES (?, ?, 'running', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        pipeline,
+                        json.dumps(params),
+                        ir,
+                        artifacts,
+                        now,
+                        now,
+                        *_cols(me),
+                        function or None,
+                    ),
                 )
             elif not (row["status"] == "running" and _owner(dict(row)) == me):  # not claimed yet
                 self._reopen(dict(row), me)
@@ -260,14 +277,18 @@ class RunDatabase:
         """Runs newest first: of these pipelines (names), statuses, started in [since, before)."""
         where: list[str] = []
         args: list[Any] = []
-        if status:  # a run whose owner died is no longer 'running': settle that first
+        statuses = list(status)
+        if statuses:  # a run whose owner died is no longer 'running': settle that first
             for row in self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall():
                 self._checked(row)
         names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
-        for column, values in (("pipeline", names), ("status", list(status))):
-            if values:
-                where.append(f"{column} IN ({', '.join('?' for _ in values)})")
-                args += values
+        marks = ", ".join("?" for _ in names)
+        if names:  # the pipeline's name, or the name of the @pipeline function that made it
+            where.append(f"(pipeline IN ({marks}) OR function IN ({marks}))")
+            args += names + names
+        if statuses:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            args += statuses
         if since is not None:
             where.append("started >= ?")
             args.append(since)

@@ -38,7 +38,18 @@ CACHED = {
         def cached_flow(n: int = 3):
             made = make(n=n)
             size(data=made.outputs["out"])
-    """
+    """,
+    "renamed.py": """
+        from dagwright import component, pipeline
+
+        @component
+        def one() -> int:
+            return 1
+
+        @pipeline(name="nightly-train")
+        def my_flow():
+            one()
+    """,
 }
 
 
@@ -87,10 +98,14 @@ def test_runs_ls_filters_by_status_pipeline_function_and_time(tmp_path: Path) ->
     assert _ls(folder, "--status", "succeeded") == [cached]
     assert _ls(folder, "--pipeline", "cached_flow") == [cached]  # the function's name
     assert _ls(folder, "--pipeline", "cached-flow") == [cached]  # the pipeline's name
-    assert _ls(folder, "--since", "1d") == [cached]
-    assert _ls(folder, "--since", "3d") == [cached, flow]
+    renamed = _run(folder, "renamed.py")  # @pipeline(name=...): its function has another name
+    assert _ls(folder, "--pipeline", "my_flow") == [renamed]
+    assert _ls(folder, "--pipeline", "nightly-train") == [renamed]
+    assert _ls(folder, "--pipeline", "my-flow") == []  # neither of its names
+    assert _ls(folder, "--since", "1d") == [renamed, cached]
+    assert _ls(folder, "--since", "3d") == [renamed, cached, flow]
     day = time.strftime("%Y-%m-%d", time.localtime(time.time() - 2 * 86400))
-    assert _ls(folder, "--since", day) == [cached, flow]
+    assert _ls(folder, "--since", day) == [renamed, cached, flow]
     assert _ls(folder, "--since", "2099-01-01") == []
 
 
