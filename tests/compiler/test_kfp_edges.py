@@ -14,6 +14,7 @@ import kfp_corpus as corpus
 import kfp_edge_cases as edges
 import pytest
 import yaml
+from kfp_backend_checks import assert_runs_as_compiled
 from kfp_checks import problems
 
 import dagwright
@@ -33,7 +34,9 @@ PIPELINES = {
 
 
 def spec_of(p: Any, **options: Any) -> dict[str, Any]:
-    return yaml.safe_load(dagwright.compile(p, target="kfp", **options))
+    text = dagwright.compile(p, target="kfp", **options)
+    assert_runs_as_compiled(text)  # as KFP's backend runs it, not only kfp.local
+    return yaml.safe_load(text)
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
@@ -67,6 +70,7 @@ def test_edge_case_runs_on_kfp_local_like_dagwright_run(
 ) -> None:
     spec = tmp_path / f"{name}.yaml"
     dagwright.compile(PIPELINES[name], target="kfp", path=spec)
+    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     outputs = kfp_components.load_component_from_file(str(spec))().outputs
     ours = dagwright.run(PIPELINES[name], echo=False, root=tmp_path / "store")
     assert ours.succeeded

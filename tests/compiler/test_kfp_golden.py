@@ -15,6 +15,7 @@ from pathlib import Path
 
 import kfp_corpus as corpus
 import pytest
+from kfp_backend_checks import assert_runs_as_compiled
 
 import dagwright
 from dagwright.loader import load_pipeline
@@ -37,6 +38,7 @@ def test_spec_matches_its_golden_file(name: str) -> None:
         else getattr(corpus, name)
     )
     text = _normalised(dagwright.compile(pipeline, target="kfp"))
+    assert_runs_as_compiled(text)
     golden = GOLDEN / f"{name}.yaml"
     if os.environ.get("DAGWRIGHT_UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)

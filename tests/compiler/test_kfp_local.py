@@ -15,6 +15,7 @@ from typing import Any
 
 import kfp_corpus as corpus
 import pytest
+from kfp_backend_checks import assert_runs_as_compiled
 
 import dagwright
 from dagwright.components.artifacts import Artifact
@@ -74,6 +75,7 @@ def test_corpus_pipeline_runs_on_kfp_local_like_dagwright_run(name: str, tmp_pat
     pipeline = getattr(corpus, name)
     spec = tmp_path / f"{name}.yaml"
     dagwright.compile(pipeline, target="kfp", path=spec)
+    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     kfp_outputs, ours, kfp_journal, our_journal = _run_both(pipeline, spec, tmp_path)
     assert ours.succeeded
     assert not isinstance(kfp_outputs, Exception), kfp_outputs
@@ -86,6 +88,7 @@ def test_corpus_pipeline_runs_on_kfp_local_like_dagwright_run(name: str, tmp_pat
 def test_failing_block_still_runs_its_exit_task_on_kfp_local(tmp_path: Path) -> None:
     spec = tmp_path / "exit.yaml"
     dagwright.compile(corpus.exit_handler, target="kfp", path=spec)
+    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     kfp_outputs, ours, kfp_journal, our_journal = _run_both(
         corpus.exit_handler, spec, tmp_path, fail=True
     )
@@ -104,6 +107,7 @@ def test_iris_example_runs_on_kfp_local_like_dagwright_run(
     iris = load_pipeline(str(ROOT / "examples" / "iris_training.py"))
     spec = tmp_path / "iris.yaml"
     dagwright.compile(iris, target="kfp", path=spec)
+    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     for threshold, status in ((0.5, SUCCEEDED), (1.0, SKIPPED)):
         published = len(list(local_runner.glob("iris-training-*/**/publish")))
         kfp_outputs, ours, _, _ = _run_both(
@@ -126,6 +130,7 @@ def test_image_delivery_imports_the_component_from_the_image(
     dagwright.compile(
         corpus.loop_over_param, target="kfp", path=spec, code="image", image="python-project:1"
     )
+    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     assert "def square" not in spec.read_text()
     loaded = kfp_components.load_component_from_file(str(spec))
     monkeypatch.setenv("PYTHONPATH", str(Path(corpus.__file__).parent))

@@ -20,6 +20,7 @@ import kfp_corpus as corpus
 import pytest
 import yaml
 from google.protobuf import json_format
+from kfp_backend_checks import assert_runs_as_compiled
 from kfp_platform_proto import parse_executor_config
 
 import dagwright
@@ -122,6 +123,7 @@ JOB_LIKE = Pods(
 
 
 def _documents(text: str) -> list[dict[str, Any]]:
+    assert_runs_as_compiled(text)  # as KFP's backend runs it, not only kfp.local
     return [d for d in yaml.safe_load_all(text) if d is not None]
 
 
@@ -158,7 +160,7 @@ def test_job_like_fragments_fill_the_container_and_the_platform_spec(tmp_path: P
             {"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": "30"}
         ],
         "imagePullSecret": [{"secretName": "regcred"}],
-        "activeDeadlineSeconds": "600",
+        "activeDeadlineSeconds": "90",  # the component's timeout=90, under the runtime's 600
         "secretAsEnv": [
             {"secretName": "creds", "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
         ],
@@ -211,8 +213,31 @@ def test_pipelines_without_runtimes_have_no_platform_spec(name: str) -> None:
 
 def test_a_runtime_with_no_fragments_changes_nothing() -> None:
     plain = dagwright.compile(_one_step(Pods()), target="kfp")
-    assert len(_documents(plain)) == 1
-    assert "nodeSelector" not in plain
+    platform = _documents(plain)[1]  # only the component's timeout=90 is there
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert executors == {"exec-train": {"activeDeadlineSeconds": "90"}}
+
+
+def test_the_smaller_of_timeout_and_the_runtimes_deadline_applies() -> None:
+    platform = _documents(
+        dagwright.compile(_one_step(Pods(pod={"activeDeadlineSeconds": 30})), target="kfp")
+    )[1]
+    config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train"]
+    assert config == {"activeDeadlineSeconds": "30"}
+    assert parse_executor_config(config).active_deadline_seconds == 30
+
+
+def test_a_launched_resource_keeps_its_timeout_in_the_launcher() -> None:
+    """The launcher waits for the resource and deletes it on timeout; a pod deadline would
+    kill it first and leave the resource running."""
+    spec, *rest = _documents(dagwright.compile(_one_step(Widget()), target="kfp"))
+    box = spec["deploymentSpec"]["executors"]["exec-train"]["container"]
+    assert box["args"][box["args"].index("--timeout") + 1] == "90"
+    assert all(
+        "activeDeadlineSeconds" not in c
+        for doc in rest
+        for c in doc["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
+    )
 
 
 @pytest.mark.parametrize(

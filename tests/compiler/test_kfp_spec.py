@@ -15,6 +15,7 @@ import kfp_corpus as corpus
 import pytest
 import yaml
 from click.testing import CliRunner
+from kfp_backend_checks import assert_runs_as_compiled
 
 import dagwright
 from dagwright import ParallelFor, component, pipeline
@@ -27,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec_of(p: Any, **options: Any) -> dict[str, Any]:
-    return yaml.safe_load(dagwright.compile(p, target="kfp", **options))
+    text = dagwright.compile(p, target="kfp", **options)
+    assert_runs_as_compiled(text)  # as KFP's backend runs it, not only kfp.local
+    return yaml.safe_load(text)
 
 
 def executor(spec: dict[str, Any], component_name: str) -> dict[str, Any]:
@@ -52,6 +55,7 @@ def test_every_corpus_spec_loads_with_the_kfp_sdk(tmp_path: Path) -> None:
     for name in ("typed_params", "artifact_types", "exit_handler", "options", "value_files"):
         path = tmp_path / f"{name}.yaml"
         dagwright.compile(getattr(corpus, name), target="kfp", path=path)
+        assert_runs_as_compiled(path.read_text(encoding="utf-8"))
         loaded = components.load_component_from_file(str(path))
         assert loaded.name == name.replace("_", "-")
 
@@ -207,6 +211,7 @@ def test_retries_and_caching_are_task_policies() -> None:
     assert task["retryPolicy"] == {
         "backoffDuration": "0s",
         "backoffFactor": 2.0,
+        "backoffMaxDuration": "3600s",  # left out, KFP's backend would retry within 0s
         "maxRetryCount": 2,
     }
     assert "cachingOptions" not in task  # off, as for the SDK's {}
@@ -220,9 +225,9 @@ def test_retries_and_caching_are_task_policies() -> None:
         slow()
 
     assert spec_of(p)["root"]["dag"]["tasks"]["slow"]["retryPolicy"] == {
-        "backoffDuration": "1.500s",
+        "backoffDuration": "2s",  # whole seconds, as the backend passes them
         "backoffFactor": 3.0,
-        "backoffMaxDuration": "60s",
+        "backoffMaxDuration": "3626s",  # an hour plus the waits 2 + 6 + 18
         "maxRetryCount": 3,
     }
     options_task = spec_of(corpus.options)["root"]["dag"]["tasks"]["greet-env"]

@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel, runtime
+from dagwright.compiler.kfp import cel, policy, runtime
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import Plumbing, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
@@ -196,14 +196,8 @@ class DagBuilder:
             self.plumbing.channel(value, task.group, inp.type).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
-        retry = spec.retry
-        if retry.limit:
-            policy = target.retry_policy
-            policy.max_retry_count = retry.limit
-            policy.backoff_duration.FromNanoseconds(int(retry.backoff * 1e9))
-            policy.backoff_factor = retry.factor
-            if retry.max_backoff is not None:
-                policy.backoff_max_duration.FromNanoseconds(int(retry.max_backoff * 1e9))
+        if spec.retry.limit:  # the fields KFP's backend needs for a retry to happen at all
+            policy.fill_retry(target.retry_policy, spec.retry, task.name, self.fail)
 
     def _check_collected(self, value: Value, block: str | None, **where: Any) -> None:
         """KFP gathers a loop output into one list per loop it leaves; dagwright flattens

@@ -22,6 +22,7 @@ from typing import Any
 
 from dagwright.compiler.delivery import CodeDelivery, sdk_requirement
 from dagwright.compiler.kfp.container import set_resources
+from dagwright.compiler.kfp.policy import timeout_config
 from dagwright.components.spec import ComponentSpec, Resources
 from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, runtime_for
@@ -59,13 +60,13 @@ def apply(
     if fragments.resource is not None and not spec.runtime.serves:
         return launcher(spec, box, fragments, delivery, pb, fail)
     if not fragments.container and not fragments.pod:
-        return box, {}
+        return box, timeout_config(spec, {})
     out = pb.PipelineDeploymentConfig.PipelineContainerSpec()
     out.CopyFrom(box)
     config: dict[str, Any] = {}
     _container(spec, out, fragments.container, config, fail)
     _pod(spec, fragments.pod, config, fail)
-    return out, config
+    return out, timeout_config(spec, config)
 
 
 def pod_step(label: str, box: Any) -> PodStep:
