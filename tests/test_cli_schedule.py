@@ -138,6 +138,7 @@ def test_the_pipelines_own_cron_and_name_are_the_defaults(
         (("--cron", "0 3 * *"), "--cron"),
         (("--cron", "61 * * * *"), "--cron"),
         (("--cron", "0 0 31 2 *"), "--cron"),  # no 31 February: it never fires
+        (("--cron", "0 3 * * 7"), "--cron"),  # Argo and KFP read days of the week 0-6
         (("--timezone", "Mars/Olympus"), "--timezone"),
         (("--concurrency", "queue"), "--concurrency"),
         (("--catchup", "some"), "--catchup"),

@@ -97,6 +97,8 @@ def test_argo_policy() -> None:
         (("forbid", "none"), "*/10 * * * * *", "--cron", "seconds field"),
         (("forbid", "none"), "0 3 L * *", "--cron", "uses 'L'"),
         (("forbid", "none"), "0 3 * *", "--cron", "has 4 fields"),
+        (("forbid", "none"), "0 3 * * 7", "--cron", "days of the week are 0-6"),
+        (("forbid", "none"), "0 3 * * 5-7", "--cron", "day of the week 7"),
     ],
 )
 def test_argo_refuses(args: tuple[str, ...], cron: str | None, flag: str, problem: str) -> None:

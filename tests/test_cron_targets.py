@@ -339,6 +339,45 @@ def test_argo_refuses_a_seconds_field_at_every_door() -> None:
     assert raised.value.field == "cron"
 
 
+@pytest.mark.parametrize("expr", ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7", "0 3 * * 7/2"])
+def test_day_of_week_7_is_refused_at_every_door(expr: str, tmp_path: Path) -> None:
+    """croniter (the local scheduler) reads 7 as Sunday; robfig/cron, which Argo and KFP
+    read the schedule with, has days 0-6 and refuses it at the cluster: so it is refused
+    here, locally too, before anything is stored, compiled or sent."""
+    with pytest.raises(ValueError, match="out of range"):
+        Robfig.parse(expr, "UTC", seconds=False)  # the independent reading agrees
+    with pytest.raises(ValueError, match="out of range"):
+        Robfig.parse("0 " + expr, "UTC", seconds=True)
+    doors = [
+        ("--cron", lambda: cron.check(expr)),
+        ("--cron", lambda: argo_policy("forbid", "none", "UTC", cron=expr)),
+        ("cron", lambda: dagwright.compile(_pipeline(), target="argo", kind="cron", schedule=expr)),
+        (
+            "cron",
+            lambda: kfp_submit.schedule(
+                tmp_path / "never-read.yaml",
+                cron=expr,
+                host="http://127.0.0.1:9",  # nothing listens: a request would fail differently
+                echo=None,
+            ),
+        ),
+        ("--cron", lambda: kfp_submit.kfp_cron("0 " + expr, field="--cron")),
+    ]
+    for field, door in doors:
+        with pytest.raises(ValidationError, match="0-6") as raised:
+            door()
+        assert raised.value.field == field
+        assert "use 0 for Sunday" in (raised.value.fix or "")
+
+
+def test_sunday_as_0_and_a_step_of_7_still_pass() -> None:
+    for expr in ("0 3 * * 0", "0 3 * * 5-6,0", "0 3 * * */7", "0 3 * * SUN"):
+        cron.check(expr)
+        argo_policy("forbid", "none", "UTC", cron=expr)
+        assert kfp_submit.kfp_cron(expr) == "0 " + expr
+    assert Robfig.parse("0 3 * * 5-6,0", "UTC", seconds=False).fields[5] == {0, 5, 6}
+
+
 def test_a_compiled_cron_workflow_is_read_in_utc_unless_told() -> None:
     """Without ``timezone`` Argo would read the cron in its controller's own zone."""
     text = dagwright.compile(_pipeline(), target="argo", kind="cron", schedule="0 3 * * *")

@@ -48,6 +48,7 @@ def check(
             fix="write five fields, minute hour day month weekday ('0 3 * * *'), or six with "
             "seconds first ('*/10 * * * * *')",
         )
+    check_weekday(cron, field=f"{field_prefix}cron")
     zone(timezone, field=f"{field_prefix}timezone")
     try:
         next_slot(cron, timezone, datetime.now().timestamp())
@@ -58,6 +59,32 @@ def check(
             fix="name a day that the month has ('0 0 28 2 *', not '0 0 31 2 *')",
         ) from exc
     check_policies(concurrency, catchup, field_prefix)
+
+
+def check_weekday(cron: str, *, field: str = "--cron") -> None:
+    """Refuse a day of the week above 6 (``0 3 * * 7``, ``5-7``, ``1,7``).
+
+    croniter, which the local scheduler reads cron with, takes 7 as Sunday; robfig/cron, which
+    Argo and KFP read it with, takes days 0-6 only and refuses the schedule at the cluster. A
+    7 after ``/`` is a step, not a day, and stays allowed (``*/7`` is Sundays).
+
+    Raises:
+        ValidationError: naming ``field``.
+    """
+    fields = cron.split()
+    if len(fields) not in (5, 6):
+        return  # a macro, or not a cron at all: the caller's own checks say so
+    weekday = fields[-1]
+    for part in weekday.split(","):
+        for bound in part.partition("/")[0].split("-"):
+            if bound.isdigit() and int(bound) > 6:
+                raise ValidationError(
+                    f"'{cron}' names day of the week {bound} ('{weekday}'); Argo and KFP read "
+                    "cron with robfig/cron, whose days of the week are 0-6, and refuse it",
+                    field=field,
+                    fix="use 0 for Sunday ('0 3 * * 0'; '5-6,0' for Friday to Sunday), or "
+                    "names (SUN, FRI-SAT)",
+                )
 
 
 def check_policies(concurrency: str, catchup: str, prefix: str = "--") -> None:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dagwright.engine.cron import check_weekday
 from dagwright.errors import ValidationError
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -234,6 +235,7 @@ def argo_cron(expr: str, *, field: str = "cron") -> str:
                 )
     if not croniter.is_valid(text):
         raise ValidationError(f"'{expr}' is not a valid cron expression", field=field, fix=fix)
+    check_weekday(text, field=field)  # croniter takes 7 as Sunday, Argo's robfig/cron does not
     return text
 
 

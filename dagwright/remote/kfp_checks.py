@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dagwright.engine.cron import check_weekday
 from dagwright.errors import ValidationError
 
 # KFP's parameter types and the JSON values a run may give them (bool is no number here)
@@ -74,6 +75,7 @@ def kfp_cron(expr: str, *, field: str = "cron") -> str:
                 )
     if not croniter.is_valid(six, second_at_beginning=True):
         raise ValidationError(f"'{expr}' is not a valid cron expression", field=field, fix=fix)
+    check_weekday(text, field=field)  # croniter takes 7 as Sunday, KFP's robfig/cron does not
     return six
 
 

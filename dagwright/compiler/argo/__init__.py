@@ -137,10 +137,13 @@ def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
         )
     from croniter import croniter
 
+    from dagwright.engine.cron import check_weekday
+
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise fail(
             "cron", f"{cron!r} is not a five-field cron expression", "write e.g. '0 3 * * *'"
         )
+    check_weekday(cron, field="cron")  # robfig/cron's days of the week are 0-6
     if options.concurrency_policy not in CONCURRENCY:
         raise fail(
             "concurrency_policy",
