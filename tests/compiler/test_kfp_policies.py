@@ -151,3 +151,31 @@ def test_timeout_becomes_the_pods_active_deadline() -> None:
     assert problems(spec, platform) == []
     untimed = _documents(dagwright.compile(_one_task(), target="kfp"))
     assert len(untimed) == 1  # no platform spec without a setting that needs one
+
+
+@component(timeout=120, retries=2)
+def timed_double(x: int) -> int:
+    return 2 * x
+
+
+@pipeline
+def timed(x: int = 4) -> int:
+    return timed_double(x=x).output
+
+
+def test_a_timed_and_retried_step_still_runs_under_kfp_local(tmp_path: Path) -> None:
+    """kfp.local reads the spec with its platform document and runs it as dagwright does."""
+    kfp_local = pytest.importorskip("kfp.local")
+    from kfp import components
+
+    path = tmp_path / "timed.yaml"
+    dagwright.compile(timed, target="kfp", path=path)
+    spec, platform = _documents(path.read_text(encoding="utf-8"))
+    assert problems(spec, platform) == []
+    kfp_local.init(
+        runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
+    )
+    assert components.load_component_from_file(str(path))(x=5).output == 10
+    assert dagwright.run(timed, {"x": 5}, echo=False, root=tmp_path / "store").outputs == {
+        "output": 10
+    }
