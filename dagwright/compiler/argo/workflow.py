@@ -275,8 +275,11 @@ class WorkflowBuilder:
         for name, source in artifacts.items():
             if isinstance(source, str):
                 arts.append(m.Artifact(name=name, from_=source))
-            else:  # a storage location: Collected artifacts, read by key prefix
-                arts.append(m.Artifact(name=name, **source))
+            else:  # a storage location: Collected artifacts, read by key prefix. A loop
+                # over no items (or whose iterations all skipped) leaves nothing there; the
+                # argument must say optional, since Argo's ProcessArgs replaces the template's
+                # artifact by the argument and keeps only its path, mode and recurseMode
+                arts.append(m.Artifact(name=name, optional=True, **source))
         return m.Arguments(
             parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
             artifacts=arts or None,
