@@ -123,6 +123,36 @@ def test_a_fan_out_over_ints_floats_and_bools_gives_what_dagwright_run_gives(
     assert theirs[0] == {"output": "[3, 6, 9] [0.5, 1.0, 1.5] [True, False, True]"}
 
 
+@component
+def untyped(values: list) -> str:
+    return repr(values)
+
+
+@pipeline
+def untyped_fan_out(xs: list[int] = [1, 2]) -> str:  # noqa: B006
+    with ParallelFor(xs) as x:
+        tripled, halved = triple(x=x), half(x=x)
+    untyped(values=Collected(halved.output))
+    return untyped(values=Collected(tripled.output)).output
+
+
+def test_an_untyped_list_collecting_ints_gets_ints_as_dagwright_run_gives(tmp_path: Path) -> None:
+    """Declared ``list``, the pod cannot tell Argo's text "3" of an int from a str output: the
+    task names the Collected output's type."""
+    manifest = yaml.safe_load(dagwright.compile(untyped_fan_out, target="argo"))
+    main = next(t for t in manifest["spec"]["templates"] if t["name"] == "main")
+    hints = sorted(
+        p["value"]
+        for task in main["dag"]["tasks"]
+        for p in task.get("arguments", {}).get("parameters", [])
+        if p["name"] == "values-items"
+    )
+    assert hints == ["float", "int"]
+    node, ours, theirs, mine = run_both(untyped_fan_out, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "[3, 6]"}, [])
+
+
 def _tour(folder: Path) -> ModuleType:
     """The README tour's definitions (its blocks before the one that runs them), imported."""
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)

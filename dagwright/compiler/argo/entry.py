@@ -33,8 +33,9 @@ def _pairs(values: list[str] | None) -> dict[str, str]:
     return found
 
 
-def decode(text: str, type_str: str) -> Any:
-    """A parameter's text as the declared type.
+def decode(text: str, type_str: str, item_type: str | None = None) -> Any:
+    """A parameter's text as the declared type; ``item_type`` is the type of a Collected
+    output, which the task passes when the declared type is an untyped list.
 
     A list may be an aggregate of loop outputs (Collected). Argo v4's controller
     (``aggregatedJSONValueList``) embeds the iterations' values as JSON only when every one is
@@ -43,6 +44,8 @@ def decode(text: str, type_str: str) -> Any:
     came, and the marks of iterations that skipped their If are dropped.
     """
     item = element_type(type_str)
+    if item == "any" and item_type:
+        item = item_type
     if item is None or item == "any" or not text.lstrip().startswith("["):
         return from_text(text, type_str)
     items = [_item(v, item) for v in json.loads(text) if v != SKIPPED]
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for flag in (
         "--param",
+        "--param-items",
         "--artifact",
         "--artifact-meta",
         "--collected",
@@ -122,14 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     from dagwright.executor import Step
 
     spec = ComponentSpec.from_dict(json.loads(args.component))
-    params = _pairs(args.param)
+    params, item_types = _pairs(args.param), _pairs(args.param_items)
     artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
     collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
     parameters: dict[str, Any] = {}
     artifacts: dict[str, Any] = {}
     for inp in spec.inputs:
         if inp.name in params:
-            parameters[inp.name] = decode(params[inp.name], inp.type)
+            parameters[inp.name] = decode(params[inp.name], inp.type, item_types.get(inp.name))
         elif inp.name in artifact_paths:
             meta = json.loads(artifact_metas.get(inp.name) or "{}")
             artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)

@@ -18,6 +18,7 @@ from dagwright.compiler.argo.scopes import (
     var,
 )
 from dagwright.compiler.argo.templates import TASK_PARAM, component_template, is_collected
+from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
@@ -161,6 +162,11 @@ class WorkflowBuilder:
             assert inp is not None
             if not inp.artifact:
                 params[name] = self.plumbing.param(value, scope)
+                if "collected" in value and element_type(inp.type) == ANY:
+                    ref = value["collected"]
+                    out = self.ir.component_of(ref["task"]).output(ref["output"])
+                    if out is not None and out.type != ANY:  # see templates: "-items"
+                        params[f"{name}-items"] = out.type
             elif "collected" in value and is_collected(inp.type):
                 ref = value["collected"]
                 prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
