@@ -23,7 +23,7 @@ from argo_controller import ArgoControllerStandIn, aggregated_json_value_list
 from test_argo_controller import run_both
 
 import dagwright
-from dagwright import Collected, ParallelFor, component, pipeline
+from dagwright import Collected, If, ParallelFor, component, pipeline
 from dagwright.compiler.argo.entry import decode
 
 pytest.importorskip("hera")
@@ -121,6 +121,41 @@ def test_a_fan_out_over_ints_floats_and_bools_gives_what_dagwright_run_gives(
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine
     assert theirs[0] == {"output": "[3, 6, 9] [0.5, 1.0, 1.5] [True, False, True]"}
+
+
+def test_a_fan_out_over_no_items_gives_what_dagwright_run_gives(tmp_path: Path) -> None:
+    node, ours, theirs, mine = run_both(scalar_fan_out, tmp_path, xs=[])
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "[] [] []"}, [])
+
+
+@component
+def record(x: int) -> dict:
+    return {"x": x, "half": x / 2}
+
+
+@component
+def keys(records: list[dict]) -> str:
+    return repr([sorted(r.items()) for r in records])
+
+
+@pipeline
+def dicts_through_if(xs: list[int] = [1, 2, 3]) -> str:  # noqa: B006
+    """An iteration that skips its If leaves a text mark among the dicts: Argo then passes
+    every dict as text."""
+    with ParallelFor(xs) as x:
+        with If(x > 1):
+            made = record(x=x)
+    return keys(records=Collected(made.output)).output
+
+
+def test_collected_dicts_with_a_skipped_iteration_give_what_dagwright_run_gives(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(dicts_through_if, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine
+    assert theirs[0] == {"output": "[[('half', 1.0), ('x', 2)], [('half', 1.5), ('x', 3)]]"}
 
 
 @component
