@@ -4,11 +4,14 @@ It walks a compiled Workflow the way the controller does, as far as dagwright's 
 DAG templates in dependency order (``dependencies``), ``when`` evaluated after substituting
 ``{{...}}`` placeholders (govaluate's ``&&``, ``||``, ``!``, quoted strings), ``withItems`` /
 ``withParam`` fan-out with ``{{item}}`` and ``{{item.key}}`` and a loop template's
-``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo does (each
-value parsed as JSON when it parses), exit hooks, ``retryStrategy.limit`` and
-``activeDeadlineSeconds``. Each container template's command runs as a local subprocess with
-its own folder standing in for the pod's paths; output parameters are read from their files,
-and artifacts are kept in a folder standing in for the artifact repository, under their keys.
+``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo v4 does
+(``aggregated_json_value_list``: the values embedded as JSON only when every one is a JSON object
+or list, else the list of their texts), input artifacts taken from the task's arguments as
+Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), exit hooks,
+``retryStrategy.limit`` and ``activeDeadlineSeconds``. Each container template's command runs
+as a local subprocess with its own folder standing in for the pod's paths; output parameters
+are read from their files, and artifacts are kept in a folder standing in for the artifact
+repository, under their keys.
 
 Resource templates (a step whose runtime makes a SparkApplication, an MPIJob ...) need a
 Kubernetes API server and an operator, neither of which runs here: the stand-in refuses them
@@ -28,6 +31,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +106,15 @@ class ArgoControllerStandIn:
 
     # templates
 
-    def template(self, name: str, params: dict[str, str], artifacts: dict[str, str]) -> Node:
+    def template(
+        self,
+        name: str,
+        params: dict[str, str],
+        artifacts: dict[str, str],
+        optional: frozenset[str] = frozenset(),
+    ) -> Node:
+        """Run template ``name`` with its arguments; ``optional`` names the argument artifacts
+        that say ``optional: true``."""
         template = self.templates[name]
         inputs = template.get("inputs", {})
         scope = {}
@@ -113,7 +125,7 @@ class ArgoControllerStandIn:
             return self.dag(template, scope, artifacts)
         if "resource" in template:
             return self.resource(template, scope)
-        return self.container(template, scope, artifacts)
+        return self.container(template, scope, artifacts, optional)
 
     def resource(self, template: dict[str, Any], scope: dict[str, str]) -> Node:
         kind = yaml.safe_load(template["resource"]["manifest"]).get("kind")
@@ -225,6 +237,7 @@ class ArgoControllerStandIn:
         args = task.get("arguments", {})
         params = {p["name"]: self.substitute(p["value"], scope) for p in args.get("parameters", [])}
         artifacts = {}
+        optional = frozenset(a["name"] for a in args.get("artifacts", []) if a.get("optional"))
         for a in args.get("artifacts", []):
             if "from" in a:
                 artifacts[a["name"]] = self._artifact_from(
@@ -237,7 +250,7 @@ class ArgoControllerStandIn:
                 artifacts[a["name"]] = str(
                     self.repository / self.substitute(location["key"], scope)
                 )
-        return self.template(task["template"], params, artifacts)
+        return self.template(task["template"], params, artifacts, optional)
 
     def fan_out(
         self,
@@ -255,21 +268,33 @@ class ArgoControllerStandIn:
 
         results = [one(item) for item in items]  # one at a time: parallelism is not the point
         phase = "Failed" if any(r.phase == "Failed" for r in results) else "Succeeded"
-        aggregated: dict[str, list[Any]] = {}
+        aggregated: dict[str, list[str]] = {}
         for result in results:
             for key, value in result.params.items():
-                aggregated.setdefault(key, []).append(_json_or_text(value))
-        return Node(phase, {k: json.dumps(v) for k, v in aggregated.items()})
+                aggregated.setdefault(key, []).append(value)
+        # no iteration, no aggregate: Argo leaves the parameter unset (a default fills it)
+        return Node(phase, {k: aggregated_json_value_list(v) for k, v in aggregated.items()})
 
     def container(
-        self, template: dict[str, Any], scope: dict[str, str], artifacts: dict[str, str]
+        self,
+        template: dict[str, Any],
+        scope: dict[str, str],
+        artifacts: dict[str, str],
+        optional: frozenset[str] = frozenset(),
     ) -> Node:
         pod = f"{self.name}-{template['name']}-{next(self.pods)}"
         home = self.folder / "pods" / pod
         local = {**scope, "pod.name": pod}
         for a in template.get("inputs", {}).get("artifacts", []):
+            # Argo's ProcessArgs (workflow/common/util.go) replaces the template's artifact by
+            # the task's argument of that name, keeping only path, mode and recurseMode: the
+            # template's ``optional`` counts only when no argument is given at all
+            if a["name"] not in artifacts:
+                if not a.get("optional"):
+                    raise KeyError(f"inputs.artifacts.{a['name']} was not supplied")
+                continue
             path = artifacts[a["name"]]
-            if not Path(path).exists() and not a.get("optional"):
+            if not Path(path).exists() and a["name"] not in optional:
                 return Node("Failed")  # Argo fails a pod whose required input is missing
             local[f"inputs.artifacts.{a['name']}.path"] = path
         outputs = template.get("outputs", {})
@@ -315,11 +340,49 @@ class ArgoControllerStandIn:
         return node
 
 
-def _json_or_text(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+def aggregated_json_value_list(values: list[str]) -> str:
+    """The outputs of a fan-out's iterations as one parameter, as Argo v4.1.2 aggregates them.
+
+    Models the controller's ``aggregatedJSONValueList`` and ``tryJSONUnmarshal``
+    (workflow/controller/operator.go): the values are embedded as JSON only when EVERY one
+    unmarshals to a JSON object or list; otherwise the result is the JSON list of the values'
+    raw texts, so the items ``1``, ``2``, ``3`` aggregate to ``["1","2","3"]`` (Argo's own e2e
+    test and operator_test.go's ``TestAggregatedJsonValueList``). Either way the list is
+    written by Go's ``json.Marshal``: compact, object keys sorted, numbers as float64, ``<``,
+    ``>`` and ``&`` escaped.
+    """
+    parsed: list[Any] = []
+    for value in values:
+        try:
+            loaded = json.loads(value, parse_int=float, parse_constant=_no_constant)
+        except ValueError:  # Go's encoding/json refuses it: the texts are passed on
+            return _go_marshal(values)
+        if not isinstance(loaded, (dict, list)):  # a scalar: the texts are passed on
+            return _go_marshal(values)
+        parsed.append(loaded)
+    return _go_marshal(parsed)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity, Go does not
+
+
+def _go_marshal(value: Any) -> str:
+    """``value`` as Go's ``json.Marshal`` writes it (numbers are float64 by then)."""
+    if isinstance(value, list):
+        return "[" + ",".join(_go_marshal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{_go_marshal(k)}:{_go_marshal(v)}" for k, v in sorted(value.items()))
+        return "{" + ",".join(pairs) + "}"
+    if isinstance(value, float):
+        magnitude = abs(value)
+        if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+            return re.sub(r"e([-+])0(\d)$", r"e\1\2", repr(value))  # 1e-07 is 1e-7 in Go
+        return format(Decimal(repr(value)).normalize(), "f")  # 1e-05 is 0.00001, 3.0 is 3
+    text = json.dumps(value, ensure_ascii=False)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)  # Go escapes HTML's specials in strings
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def evaluate(expression: str) -> bool:

@@ -6,7 +6,8 @@ files. This module turns those into a dagwright ``Step``, runs it with the singl
 and writes each output where the template says. An artifact's metadata (the format of a stored
 DataFrame, its digest) travels beside it as the output parameter ``<name>-meta``, since Argo
 artifacts carry none. Loop outputs gathered with Collected arrive as one folder holding each
-iteration's artifact under its pod name, with the list of their metadata in iteration order.
+iteration's artifact under its pod name, with the list of their metadata in iteration order;
+Collected values arrive as Argo aggregates them (see ``decode``).
 """
 
 from __future__ import annotations
@@ -32,23 +33,41 @@ def _pairs(values: list[str] | None) -> dict[str, str]:
     return found
 
 
-def decode(text: str, type_str: str) -> Any:
-    """A parameter's text as the declared type.
+def decode(text: str, type_str: str, item_type: str | None = None) -> Any:
+    """A parameter's text as the declared type; ``item_type`` is the type of a Collected
+    output, which the task passes when the declared type is an untyped list.
 
-    A list may be an aggregate of loop outputs, where Argo embedded each value that parses as
-    JSON as JSON: items declared ``str`` are turned back into text, whole numbers declared
-    ``float`` back into floats, and the marks of iterations that skipped their If are dropped.
+    A list may be an aggregate of loop outputs (Collected). Argo v4's controller
+    (``aggregatedJSONValueList``) embeds the iterations' values as JSON only when every one is
+    a JSON object or list; otherwise it passes the list of their texts, so ints arrive as
+    ``["1","2"]``. Each item is therefore read back by the declared item type, whichever way it
+    came, and the marks of iterations that skipped their If are dropped.
     """
     item = element_type(type_str)
+    if item == "any" and item_type:
+        item = item_type
     if item is None or item == "any" or not text.lstrip().startswith("["):
         return from_text(text, type_str)
-    items = [v for v in json.loads(text) if v != SKIPPED]
-    head = unwrap_optional(item)
-    if head == "str":
-        items = [v if isinstance(v, str) else json.dumps(v) for v in items]
-    elif head == "float":
-        items = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in items]
+    items = [_item(v, item) for v in json.loads(text) if v != SKIPPED]
     return from_text(json.dumps(items), type_str)
+
+
+def _item(value: Any, type_str: str) -> Any:
+    """One item of an aggregated list as ``type_str``: its text (as the producer's
+    ``encode`` wrote it) parsed, or a value Argo embedded as JSON kept."""
+    head = unwrap_optional(type_str)
+    if head == "str":
+        if isinstance(value, str):  # a str output's raw text; ``null`` is a None's
+            return None if value == "null" and head != type_str else value
+        return json.dumps(value)  # every iteration's text was a JSON object or list
+    if isinstance(value, str):  # Argo passed texts: an int's "1", a dict's "{...}"
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a {type_str}") from None
+    if head == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return value
 
 
 def encode(value: Any) -> str:
@@ -93,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for flag in (
         "--param",
+        "--param-items",
         "--artifact",
         "--artifact-meta",
         "--collected",
@@ -106,14 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     from dagwright.executor import Step
 
     spec = ComponentSpec.from_dict(json.loads(args.component))
-    params = _pairs(args.param)
+    params, item_types = _pairs(args.param), _pairs(args.param_items)
     artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
     collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
     parameters: dict[str, Any] = {}
     artifacts: dict[str, Any] = {}
     for inp in spec.inputs:
         if inp.name in params:
-            parameters[inp.name] = decode(params[inp.name], inp.type)
+            parameters[inp.name] = decode(params[inp.name], inp.type, item_types.get(inp.name))
         elif inp.name in artifact_paths:
             meta = json.loads(artifact_metas.get(inp.name) or "{}")
             artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)

@@ -18,7 +18,7 @@ from dagwright.compiler.argo.runtimes import (
 from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
-from dagwright.components.types import element_type
+from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 
 TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
@@ -71,6 +71,11 @@ def component_template(
             default = encode(inp.default) if inp.has_default else None
             params.append(m.Parameter(name=inp.name, default=default))
             args += ["--param", f"{inp.name}={{{{inputs.parameters.{inp.name}}}}}"]
+            if element_type(inp.type) == ANY:  # a task passing Collected(...) names its items'
+                # type: Argo hands the items of ints or floats on as texts (decode)
+                params.append(m.Parameter(name=f"{inp.name}-items", default=""))
+                items = f"{{{{inputs.parameters.{inp.name}-items}}}}"
+                args += ["--param-items", f"{inp.name}={items}"]
             continue
         collected = is_collected(inp.type)
         artifacts.append(

@@ -18,6 +18,7 @@ from dagwright.compiler.argo.scopes import (
     var,
 )
 from dagwright.compiler.argo.templates import TASK_PARAM, component_template, is_collected
+from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
@@ -161,6 +162,11 @@ class WorkflowBuilder:
             assert inp is not None
             if not inp.artifact:
                 params[name] = self.plumbing.param(value, scope)
+                if "collected" in value and element_type(inp.type) == ANY:
+                    ref = value["collected"]
+                    out = self.ir.component_of(ref["task"]).output(ref["output"])
+                    if out is not None and out.type != ANY:  # see templates: "-items"
+                        params[f"{name}-items"] = out.type
             elif "collected" in value and is_collected(inp.type):
                 ref = value["collected"]
                 prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
@@ -275,8 +281,11 @@ class WorkflowBuilder:
         for name, source in artifacts.items():
             if isinstance(source, str):
                 arts.append(m.Artifact(name=name, from_=source))
-            else:  # a storage location: Collected artifacts, read by key prefix
-                arts.append(m.Artifact(name=name, **source))
+            else:  # a storage location: Collected artifacts, read by key prefix. A loop
+                # over no items (or whose iterations all skipped) leaves nothing there; the
+                # argument must say optional, since Argo's ProcessArgs replaces the template's
+                # artifact by the argument and keeps only its path, mode and recurseMode
+                arts.append(m.Artifact(name=name, optional=True, **source))
         return m.Arguments(
             parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
             artifacts=arts or None,
