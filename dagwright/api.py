@@ -229,8 +229,7 @@ def _execute(
 ) -> RunResult:
     from dagwright.engine.local import LocalEngine
 
-    _check_tracking(tracking)
-    _check_store(ir, store)
+    _check_store(ir, store)  # tracking settings were checked by run() / resume()
     observer = _observer(echo)
     tracking = tracking or {"lineage": True, "tracking_uri": None}
     if tracking["lineage"]:

@@ -85,6 +85,13 @@ def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
+def _reports_on_screen(observer: Any) -> bool:
+    """The live view writes its end-of-run report to the terminal the CLI's messages go to."""
+    from dagwright.engine.progress import LiveView
+
+    return isinstance(observer, LiveView)
+
+
 @contextmanager
 def _stoppable(quiet: bool, observer: Any = None, root: Path | None = None) -> Iterator[None]:
     """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
@@ -109,7 +116,7 @@ def _stoppable(quiet: bool, observer: Any = None, root: Path | None = None) -> I
         run_id = getattr(exc, "run_id", None)
         if run_id is None:
             click.echo(f"\n{interrupt.reason(exc)}", err=True)
-        elif type(observer).__name__ == "LiveView":  # its report on this screen says how
+        elif _reports_on_screen(observer):  # its report, just above, says how to resume
             click.echo(f"\nrun {run_id} interrupted ({interrupt.reason(exc)})", err=True)
         else:
             click.echo(

@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import traceback
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# dagwright's own files, as frames show them
+PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def _ours(filename: str) -> bool:
-    return filename.startswith(_PACKAGE) or filename.startswith("<frozen importlib")
+    return filename.startswith(PACKAGE) or filename.startswith("<frozen importlib")
 
 
 def step_traceback(exc: BaseException) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import os
 import sys
 import typing
 import warnings
@@ -29,6 +28,7 @@ from dagwright.components.types import (
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.config import Local, RuntimeConfig
+from dagwright.tracebacks import PACKAGE
 
 SINGLE_OUTPUT = "output"
 # keyed by where the code lives too: equal text in two modules may call different helpers
@@ -44,16 +44,13 @@ class ComponentSourceWarning(UserWarning):
     """A component's inline source will not run on its own in another process."""
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def _user_frame() -> int:
     """The ``stacklevel`` of the first caller outside dagwright, for a warning issued by the
     function that calls this: decoration is reached by several paths (bare ``@component``,
     with options, the builder), so no fixed level points at the user's line."""
     level = 2
     frame: FrameType | None = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE):
         level, frame = level + 1, frame.f_back
     return level
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from pathlib import Path
 
-from dagwright.store.owner import process_start
+from dagwright.store.owner import Owner, alive, process_start
 
 
 def default_holder() -> str:
@@ -44,16 +43,9 @@ def holder_dead(holder: str) -> bool:
     if parts is None:
         return False
     pid, start = parts
-    if Path("/proc").is_dir():
-        now = process_start(pid)
-        return now is None or (start is not None and now != start)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    if start is None:  # no /proc where it was named: only whether the pid runs can be told
+        return not alive(Owner(socket.gethostname(), pid, None))
+    return process_start(pid) != start  # gone, a zombie, or the pid now another process's
 
 
 def holder_alive(holder: str) -> bool:

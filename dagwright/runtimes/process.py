@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import site
 import subprocess
 import sys
 import sysconfig
 import threading
-import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -167,26 +167,25 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def _wait_exit(proc: subprocess.Popen[bytes], timeout: float | None) -> int | None:
     """The exit code of the step's own process (minus the signal that ended it), or None when
-    ``timeout`` passed first. The process is not reaped: while it is unreaped, its process
-    group id cannot be taken by another process before the group is killed."""
-    if not hasattr(os, "waitid"):  # no waitid (macOS): reap, then kill what is left at once
+    ``timeout`` passed first. On Linux the process is not reaped (a pidfd says when it
+    exited): while it is unreaped, its process group id cannot be taken by another process
+    before the group is killed. Elsewhere it is reaped, and what it left is killed at once."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd (macOS, an old kernel)
         try:
             return proc.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
-    deadline = None if timeout is None else time.monotonic() + timeout
-    delay = 0.001
-    while True:
-        try:
-            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:  # reaped already
-            return proc.returncode if proc.returncode is not None else -1
-        if info is not None and info.si_pid:
-            return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
-        if deadline is not None and time.monotonic() >= deadline:
+    try:
+        if not select.select([pidfd], [], [], timeout)[0]:
             return None
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    finally:
+        os.close(pidfd)
+    info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    if info is None:  # readable only once it exited: not reached
+        return proc.wait()
+    return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
 
 def _read(path: Path) -> str:

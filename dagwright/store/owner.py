@@ -7,6 +7,7 @@ record its own end; whoever reads the row later sees that its owner is gone.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ class Owner:
 def start_time(pid: int) -> str | None:
     """``<boot id>:<start tick>`` of process ``pid``; None without ``/proc`` or no process."""
     found = _stat(pid)
-    if found is None:
-        return None
+    boot = _boot_id()
+    return f"{boot}:{found[1]}" if found is not None and boot is not None else None
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_id() -> str | None:
+    """This boot's id: it tells start ticks of one boot from another's (read once)."""
     try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         return None
-    return f"{boot}:{found[1]}"
 
 
 def process_start(pid: int) -> int | None:
@@ -76,4 +81,5 @@ def alive(owner: Owner) -> bool:
     if owner.start is None:
         return True
     # a zombie (Z) has ended; only its parent has not collected it yet
-    return process_start(owner.pid) is not None and start_time(owner.pid) == owner.start
+    found = _stat(owner.pid)
+    return found is not None and found[0] not in "ZX" and owner.start == f"{_boot_id()}:{found[1]}"

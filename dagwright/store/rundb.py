@@ -211,6 +211,14 @@ class RunDatabase:
         )
         return {**row, "status": INTERRUPTED, "reason": reason, "ended": ended}
 
+    def _settle(self) -> None:
+        """Mark ``interrupted`` every run left ``running`` by an owner that is gone (rows read
+        again under the write lock: a resume may have just claimed one)."""
+        if self.db.execute("SELECT 1 FROM runs WHERE status='running' LIMIT 1").fetchone():
+            with self.transaction():
+                for row in self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall():
+                    self._reaped(dict(row))
+
     def _checked(self, row: sqlite3.Row) -> dict[str, Any]:
         data = dict(row)
         if data["status"] == "running" and _owner(data) is not None:
@@ -278,9 +286,7 @@ class RunDatabase:
         where: list[str] = []
         args: list[Any] = []
         statuses = list(status)
-        if statuses:  # a run whose owner died is no longer 'running': settle that first
-            for row in self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall():
-                self._checked(row)
+        self._settle()  # a run whose owner died is no longer 'running', for the filter too
         names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
         marks = ", ".join("?" for _ in names)
         if names:  # the pipeline's name, or the name of the @pipeline function that made it
@@ -300,7 +306,7 @@ class RunDatabase:
         if limit is not None:
             query += " LIMIT ?"
             args.append(limit)
-        return [self._checked(r) for r in self.db.execute(query, args).fetchall()]
+        return [_run_row(dict(r)) for r in self.db.execute(query, args).fetchall()]
 
     def find_run(self, run_id: str) -> dict[str, Any]:
         """A run by id, or by a prefix that names exactly one run.

@@ -89,7 +89,7 @@ def write_file(
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException as exc:
-        _remove(tmp)  # the old file, if any, is left whole
+        tmp.unlink(missing_ok=True)  # the old file, if any, is left whole
         if isinstance(exc, OSError):
             raise _unwritable(target, field, exc) from exc
         raise
@@ -117,13 +117,6 @@ def _exclusive(target: Path, mode: int) -> tuple[int, Path]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary name beside", str(target))
-
-
-def _remove(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def make_dir(folder: str | Path, *, private: bool = False) -> Path:
