@@ -172,6 +172,13 @@ class Plumbing:
             found = self.type_of({"loop_item": loop})[0]
             define(inputs, item, want if found == ANY else found, False)
 
+    def may_be_null(self, value: Value) -> bool:
+        """Can the value be null at run time: a pipeline parameter whose default is None?"""
+        if "param" not in value:
+            return False
+        param = self.ir.param(value["param"])
+        return param is not None and param.has_default and param.default is None
+
     def key(self, ref: Value) -> str:
         return kt.output_key(self.ir.component_of(ref["task"]), ref["output"])
 
@@ -190,7 +197,11 @@ class Plumbing:
         inputs = self.dags[block].input_definitions
         known = inputs.artifacts if artifact else inputs.parameters
         if name not in known:
-            define(inputs, name, type_str, artifact)
+            defined = define(inputs, name, type_str, artifact)
+            if self.may_be_null(value):
+                # the DAG driver (backend/src/v2/driver/resolve.go) refuses a null it resolves
+                # for a block input unless that input is declared optional
+                defined.is_optional = True
             parent = self.parents[block]
             self.channel(value, parent, type_str).fill(self.group_tasks[block].inputs, name)
         return Channel(artifact=artifact, component_input=name)

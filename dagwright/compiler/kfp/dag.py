@@ -8,9 +8,9 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel, policy, runtime
+from dagwright.compiler.kfp import cel, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
-from dagwright.compiler.kfp.channels import Plumbing, define, select_output, to_value
+from dagwright.compiler.kfp.channels import Channel, Plumbing, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, parse
@@ -43,6 +43,8 @@ class DagBuilder:
     def build(self) -> dict[str, dict[str, Any]]:
         """Fill the spec; returns each executor's kfp-kubernetes config (for the platform
         spec), only for executors whose runtime needs one."""
+        topology.check_exit_tasks(self.ir, self.fail)
+        self.ir = topology.wrap_awaited_conditions(self.ir)
         ir, spec = self.ir, self.spec
         self.platform: dict[str, dict[str, Any]] = {}
         # a block with no task inside does nothing, and KFP has no form for an empty DAG
@@ -74,11 +76,11 @@ class DagBuilder:
                 box.args.extend(
                     [
                         "--dagwright-run",
-                        "{{$.pipeline_job_uuid}}",
+                        _placeholder(RUN_INPUT),
                         "--dagwright-pipeline",
                         ir.name,
                         "--dagwright-task",
-                        "{{$.pipeline_task_name}}@{{$.pipeline_task_uuid}}",
+                        f"{_placeholder(TASK_INPUT)}@{_placeholder(TASK_ID_INPUT)}",
                     ]
                 )
             box, platform = self._runtime(cid, component, box, executor_label)
@@ -141,6 +143,9 @@ class DagBuilder:
                     field=out.name,
                 )
             define(target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact)
+        if self.tracking_uri:  # the run's ids, which each task passes (see _task)
+            for name in _LINEAGE_INPUTS:
+                define(target.input_definitions, name, "str", False)
 
     def _group(self, group: GroupIR, task: Any) -> None:
         plumbing = self.plumbing
@@ -194,6 +199,12 @@ class DagBuilder:
                 )
             self._check_collected(value, task.group, task=task.name, field=name)
             self.plumbing.channel(value, task.group, inp.type).fill(target.inputs, name)
+        if self.tracking_uri:
+            # KFP's launcher fills only input placeholders in a container's arguments, but the
+            # driver (backend/src/v2/driver/resolve.go) fills a constant input that is exactly
+            # one of the run's placeholders: the ids reach the arguments through inputs
+            for name, placeholder in _LINEAGE_INPUTS.items():
+                Channel(constant=placeholder).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
         if spec.retry.limit:  # the fields KFP's backend needs for a retry to happen at all
@@ -240,6 +251,21 @@ class DagBuilder:
                 upstream = sorted(u for u in block.upstream[node] if u in tasks)
                 if node in tasks and upstream:
                     tasks[node].dependent_tasks.extend(upstream)
+
+
+# inputs every component has when pods record lineage, named so no Python parameter clashes
+RUN_INPUT = "dagwright-run"
+TASK_INPUT = "dagwright-task"
+TASK_ID_INPUT = "dagwright-task-id"
+_LINEAGE_INPUTS = {
+    RUN_INPUT: "{{$.pipeline_job_uuid}}",
+    TASK_INPUT: "{{$.pipeline_task_name}}",
+    TASK_ID_INPUT: "{{$.pipeline_task_uuid}}",
+}
+
+
+def _placeholder(name: str) -> str:
+    return "{{$.inputs.parameters['" + name + "']}}"
 
 
 class _Names:

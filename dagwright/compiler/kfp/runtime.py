@@ -142,8 +142,11 @@ def _env(
             "secretName": ref["name"],
             "keyToEnv": [{"secretKey": ref["key"], "envVar": name}],
         }
-        if "optional" in ref:
-            item["optional"] = bool(ref["optional"])
+        # ``optional`` is understood only by KFP backends from 2025-09 on (an older driver
+        # parses the platform spec strictly and fails the task on the unknown field): written
+        # only when asked for, as ``false`` is what every backend does without it
+        if ref.get("optional"):
+            item["optional"] = True
         config.setdefault("secretAsEnv", []).append(item)
     elif "configMapKeyRef" in source:
         ref = source["configMapKeyRef"]
@@ -151,8 +154,8 @@ def _env(
             "configMapName": ref["name"],
             "keyToEnv": [{"configMapKey": ref["key"], "envVar": name}],
         }
-        if "optional" in ref:
-            item["optional"] = bool(ref["optional"])
+        if ref.get("optional"):  # as for a Secret, above
+            item["optional"] = True
         config.setdefault("configMapAsEnv", []).append(item)
     elif "fieldRef" in source:
         field_path = source["fieldRef"]["fieldPath"]
