@@ -15,6 +15,28 @@ cluster the effect they have under kfp.local and ``dagwright run``:
   no retry at all. kfp.local retries regardless of both.
 - Timeouts. kfp-kubernetes' executor config carries ``activeDeadlineSeconds``; the driver
   (``backend/src/v2/driver``) sets it on the pod only when it is above zero.
+- Exit hooks. ``backend/src/v2/compiler/argocompiler/dag.go`` makes a task whose trigger
+  strategy is ALL_UPSTREAM_TASKS_COMPLETED an exit hook on *each* task it depends on
+  (``dependentTasks`` plus the producers of what it reads, ``addImplicitDependencies``) and
+  leaves it out of the DAG: more than one dependency runs it early and more than once, and a
+  task depending on it names a task Argo's DAG does not have.
+- Condition dependencies. The same file writes each dependency as ``<task>.Succeeded``; a
+  DAG task with a trigger condition gets ``when: <condition> != false``, so when the condition
+  is false Argo skips it and omits every task depending on it (``dagwright run`` runs them).
+- Placeholders. KFP's launcher (``backend/src/v2/component/launcher_v2.go``,
+  ``getPlaceholders``) fills in command and args only ``{{$}}`` and the task's own inputs and
+  outputs (``{{$.inputs.parameters['x']}}``, ``{{$.inputs.artifacts['x'].uri}}``, ``.path``,
+  ``.metadata``, the same of output artifacts, ``{{$.outputs.parameters['x'].output_file}}``);
+  the run's placeholders (``{{$.pipeline_job_uuid}}``, ``{{$.pipeline_task_name}}``, ...) are
+  filled by the driver (``backend/src/v2/driver/resolve.go``) only in a constant input that
+  is exactly one of them. kfp.local fills them everywhere.
+- Empty Collected. The driver (``resolve.go``, ``resolveUpstreamParameters`` and
+  ``...Artifacts``) collects a loop's outputs only when it had iterations; after none it looks
+  for the producer task inside the loop, finds none, and fails the reader.
+- Optional parameters. The DAG driver (``resolve.go``, ``resolveInputs``) refuses a null it
+  resolves for a block input unless the block's ``inputDefinitions`` declare it ``isOptional``.
+- ``optional`` on ``secretAsEnv``/``configMapAsEnv`` (kfp-kubernetes) is known only to
+  backends from 2025-09 on; written when not asked for (``false``), it only breaks older ones.
 """
 
 from __future__ import annotations
@@ -29,17 +51,165 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
     found: list[str] = []
     dags = {"<root>": spec["root"], **spec.get("components", {})}
     for name, comp in dags.items():
-        for task_name, task in comp.get("dag", {}).get("tasks", {}).items():
+        tasks = comp.get("dag", {}).get("tasks", {})
+        for task_name, task in tasks.items():
             if "retryPolicy" in task:
                 found += [f"{name}/{task_name}: {p}" for p in retry_problems(task["retryPolicy"])]
+        found += [f"{name}/{p}" for p in dependency_problems(tasks, spec)]
+    found += placeholder_problems(spec)
+    found += null_input_problems(spec)
     executors = (
         (platform or {}).get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
     ).get("executors", {})
     for label, config in executors.items():
+        for kind in ("secretAsEnv", "configMapAsEnv"):
+            for item in config.get(kind, []):
+                if item.get("optional") is False:
+                    found.append(
+                        f"{label}: {kind} optional: false is written unasked; backends before "
+                        "2025-09 refuse the field"
+                    )
         if "activeDeadlineSeconds" in config:
             deadline = str(config["activeDeadlineSeconds"])
             if not deadline.isdigit() or int(deadline) <= 0:
                 found.append(f"{label}: activeDeadlineSeconds {deadline!r} sets no deadline")
+    return found
+
+
+EXIT_STRATEGY = "ALL_UPSTREAM_TASKS_COMPLETED"
+
+
+def _producers(task: dict[str, Any]) -> list[str]:
+    inputs = task.get("inputs", {})
+    found = [
+        p.get("taskOutputParameter", {}).get("producerTask")
+        for p in inputs.get("parameters", {}).values()
+    ] + [
+        a.get("taskOutputArtifact", {}).get("producerTask")
+        for a in inputs.get("artifacts", {}).values()
+    ]
+    return [f for f in found if f]
+
+
+def backend_dependencies(task: dict[str, Any]) -> list[str]:
+    """The tasks the backend makes ``task`` depend on: its ``dependentTasks`` and the producers
+    of the outputs it reads (argocompiler's ``addImplicitDependencies``)."""
+    return list(dict.fromkeys([*task.get("dependentTasks", []), *_producers(task)]))
+
+
+def dependency_problems(tasks: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """Exit hooks placed otherwise than ExitHandler means, tasks Argo omits after a skipped
+    If block, and readers of a loop that cannot have run, in one DAG's tasks."""
+    found = []
+    exits = {
+        n for n, t in tasks.items() if t.get("triggerPolicy", {}).get("strategy") == EXIT_STRATEGY
+    }
+    for name, task in tasks.items():
+        deps = backend_dependencies(task)
+        if name in exits:
+            if len(deps) != 1:
+                found.append(
+                    f"{name}: an exit task the backend sets as an exit hook on each of {deps}, "
+                    "so it runs early and more than once"
+                )
+            continue
+        for dep in deps:
+            if dep in exits:
+                found.append(
+                    f"{name}: depends on exit task {dep}, which the backend leaves out of the "
+                    "Argo DAG (Argo rejects the workflow)"
+                )
+            elif "condition" in tasks.get(dep, {}).get("triggerPolicy", {}):
+                found.append(
+                    f"{name}: waits on {dep}.Succeeded; when {dep}'s condition is false Argo "
+                    f"skips {dep} and omits {name}, which dagwright run runs"
+                )
+            empty = tasks.get(dep, {}).get("parameterIterator", {}).get("items", {}).get("raw")
+            if empty == "[]" and dep in _producers(task):  # waiting on it alone is fine
+                found.append(
+                    f"{name}: reads a loop over no items ({dep}); the driver finds no producer "
+                    "in a loop that never ran and fails the task"
+                )
+    return found
+
+
+# what KFP's launcher fills in a container's command and args (launcher_v2.go, getPlaceholders)
+_LAUNCHER_FILLS = re.compile(
+    r"\{\{\$(?:"
+    r"|\.inputs\.parameters\['(?P<param>[^']+)'\]"
+    r"|\.(?:inputs|outputs)\.artifacts\['[^']+'\]\.(?:uri|path|metadata)"
+    r"|\.outputs\.parameters\['[^']+'\]\.output_file"
+    r")\}\}"
+)
+# the constants the driver replaces (resolve.go, resolveInputParameter's runtime value)
+DRIVER_FILLS = {
+    "{{$.pipeline_job_name}}",
+    "{{$.pipeline_job_resource_name}}",
+    "{{$.pipeline_job_uuid}}",
+    "{{$.pipeline_task_name}}",
+    "{{$.pipeline_task_uuid}}",
+    "{{$.pipeline_job_create_time_utc}}",
+    "{{$.pipeline_job_schedule_time_utc}}",
+}
+_PLACEHOLDER = re.compile(r"\{\{\$[^{}]*\}\}")
+
+
+def placeholder_problems(spec: dict[str, Any]) -> list[str]:
+    """KFP placeholders the backend would leave as they are."""
+    found = []
+    components = spec.get("components", {})
+    by_label = {c.get("executorLabel"): c for c in components.values() if "executorLabel" in c}
+    executors = spec.get("deploymentSpec", {}).get("executors", {})
+    for label, executor in executors.items():
+        container = executor.get("container", {})
+        declared = by_label.get(label, {}).get("inputDefinitions", {}).get("parameters", {})
+        for text in [*container.get("command", []), *container.get("args", [])]:
+            for placeholder in _PLACEHOLDER.findall(text):
+                match = _LAUNCHER_FILLS.fullmatch(placeholder)
+                if match is None:
+                    found.append(f"{label}: the launcher leaves {placeholder} unfilled")
+                elif match.group("param") and match.group("param") not in declared:
+                    found.append(f"{label}: {placeholder} names no input of the component")
+    for name, comp in {"<root>": spec["root"], **components}.items():
+        for task_name, task in comp.get("dag", {}).get("tasks", {}).items():
+            for key, param in task.get("inputs", {}).get("parameters", {}).items():
+                value = param.get("runtimeValue", {}).get("constant")
+                if isinstance(value, str) and "{{$." in value and value not in DRIVER_FILLS:
+                    found.append(f"{name}/{task_name}: the driver leaves {key}={value!r} as it is")
+    return found
+
+
+def null_input_problems(spec: dict[str, Any]) -> list[str]:
+    """Block inputs that may resolve to null without being declared optional."""
+    components = spec.get("components", {})
+    callers: dict[str, tuple[str, dict[str, Any]]] = {}  # block component -> (parent, task)
+    for parent, comp in {"<root>": spec["root"], **components}.items():
+        for task in comp.get("dag", {}).get("tasks", {}).values():
+            ref = task.get("componentRef", {}).get("name")
+            if ref in components and "dag" in components[ref]:
+                callers[ref] = (parent, task)
+
+    def may_be_null(comp_name: str, param: str) -> bool:
+        comp = spec["root"] if comp_name == "<root>" else components[comp_name]
+        defined = comp.get("inputDefinitions", {}).get("parameters", {}).get(param, {})
+        if comp_name == "<root>":
+            return bool(defined.get("isOptional")) and "defaultValue" not in defined
+        if comp_name not in callers:
+            return False
+        parent, task = callers[comp_name]
+        source = task.get("inputs", {}).get("parameters", {}).get(param, {})
+        upstream = source.get("componentInputParameter")
+        return upstream is not None and may_be_null(parent, upstream)
+
+    found = []
+    for name in callers:
+        defined = components[name].get("inputDefinitions", {}).get("parameters", {})
+        for param, definition in defined.items():
+            if not definition.get("isOptional") and may_be_null(name, param):
+                found.append(
+                    f"{name}: input {param} may be null and is not isOptional; the DAG driver "
+                    "refuses it"
+                )
     return found
 
 

@@ -20,7 +20,7 @@ import kfp_corpus as corpus
 import pytest
 import yaml
 from google.protobuf import json_format
-from kfp_backend_checks import assert_runs_as_compiled
+from kfp_backend_checks import assert_runs_as_compiled, problems
 from kfp_platform_proto import parse_executor_config
 
 import dagwright
@@ -322,17 +322,27 @@ def test_a_resource_runtime_becomes_a_launcher_pod() -> None:
     parse_executor_config(config)
 
 
-def test_launcher_passes_other_kfp_placeholders_through(tmp_path: Path) -> None:
+def test_launcher_fills_the_run_ids_from_its_inputs(tmp_path: Path) -> None:
+    """KFP's launcher (``backend/src/v2/component/launcher_v2.go``) fills no run placeholder
+    in args, so the resource's step reads the run ids as input parameters, which the driver
+    (``backend/src/v2/driver/resolve.go``) fills and the launcher pod substitutes."""
     from kfp import components
 
     path = tmp_path / "p.yaml"
     text = dagwright.compile(
         _one_step(Widget()), target="kfp", tracking_uri="http://mlflow:5000", path=path
     )
-    _, args = _launcher_args(_documents(text)[0])
-    pairs = [args[i + 1 : i + 3] for i, a in enumerate(args) if a == "--placeholder"]
-    assert ["$.pipeline_job_uuid", "{{$.pipeline_job_uuid}}"] in pairs
-    assert ["$.pipeline_task_name", "{{$.pipeline_task_name}}"] in pairs
+    spec = _documents(text)[0]
+    _, args = _launcher_args(spec)
+    assert "--placeholder" not in args  # nothing left for a backend that would not fill it
+    manifest = json.loads(_arg(args, "--manifest"))
+    inputs = {"dagwright-run": "run-7", "dagwright-task": "step", "dagwright-task-id": "41"}
+    filled = ln.substitute(manifest, {"inputs": {"parameterValues": inputs}}, {})
+    command = filled["spec"]["command"]
+    assert _arg(command, "--dagwright-run") == "run-7"
+    assert _arg(command, "--dagwright-task") == "step@41"
+    task_inputs = spec["root"]["dag"]["tasks"]["train"]["inputs"]["parameters"]
+    assert task_inputs["dagwright-run"] == {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}
     components.load_component_from_file(str(path))
 
 
@@ -551,3 +561,39 @@ def test_a_serving_step_stays_a_pod_that_deploys_and_outputs_its_url() -> None:
     command, args = _launcher_args(documents[0], "exec-greeter")
     assert "dagwright.runtimes.launcher" not in command
     assert args[-2:] == ["--function_to_execute", "greeter"]
+
+
+@pytest.mark.parametrize("asked", [True, False, None])
+def test_secret_optional_is_written_only_when_asked(asked: bool | None) -> None:
+    """kfp-kubernetes' ``optional`` on secretAsEnv/configMapAsEnv is known only to backends
+    from 2025-09 on (older drivers parse the platform spec strictly), so it is written only
+    when a reference asks for it; ``false`` is what every backend does without it."""
+    ref: dict[str, Any] = {"name": "creds", "key": "token"}
+    if asked is not None:
+        ref["optional"] = asked
+    pods = Pods(
+        container={
+            "env": [
+                {"name": "TOKEN", "valueFrom": {"secretKeyRef": ref}},
+                {"name": "MODE", "valueFrom": {"configMapKeyRef": dict(ref, name="conf")}},
+            ]
+        }
+    )
+    _, platform = _documents(dagwright.compile(_one_step(pods), target="kfp"))
+    config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-train"]
+    for kind in ("secretAsEnv", "configMapAsEnv"):
+        (item,) = config[kind]
+        assert item.get("optional") == (True if asked else None)
+    parse_executor_config(config)
+
+
+def test_the_check_finds_an_unasked_optional_false() -> None:
+    spec = _documents(dagwright.compile(_one_step(JOB_LIKE), target="kfp"))[0]
+    executor = {"secretAsEnv": [{"secretName": "creds", "keyToEnv": [], "optional": False}]}
+    platform = {
+        "platforms": {"kubernetes": {"deploymentSpec": {"executors": {"exec-x": executor}}}}
+    }
+    assert problems(spec, platform) == [
+        "exec-x: secretAsEnv optional: false is written unasked; backends before 2025-09 refuse "
+        "the field"
+    ]

@@ -68,8 +68,10 @@ def to_value(constant: Any) -> Any:
     elif isinstance(constant, str):
         value.string_value = constant
     elif isinstance(constant, dict):
+        value.struct_value.SetInParent()  # so that {} is a struct, not an unset value (null)
         value.struct_value.update(constant)
     else:
+        value.list_value.SetInParent()  # so that [] is a list, not an unset value (null)
         value.list_value.extend(constant)
     return value
 

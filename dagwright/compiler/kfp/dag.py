@@ -198,6 +198,20 @@ class DagBuilder:
                     field=name,
                 )
             self._check_collected(value, task.group, task=task.name, field=name)
+            if self._collects_nothing(value, task.group):
+                if inp.artifact:
+                    raise self.fail(
+                        f"task '{task.name}' collects '{name}' over a ParallelFor with no "
+                        "items; KFP's backend has no list of artifacts to give it (the driver "
+                        "finds no producer in a loop that never ran) and fails the task",
+                        fix="loop over a non-empty list, or drop the loop and its consumer",
+                        task=task.name,
+                        field=name,
+                    )
+                # what `dagwright run` gives; the backend's driver would fail the task instead
+                # (backend/src/v2/driver/resolve.go collects only when iterations > 0)
+                Channel(constant=[]).fill(target.inputs, name)
+                continue
             self.plumbing.channel(value, task.group, inp.type).fill(target.inputs, name)
         if self.tracking_uri:
             # KFP's launcher fills only input placeholders in a container's arguments, but the
@@ -227,6 +241,18 @@ class DagBuilder:
                 **where,
             )
 
+    def _collects_nothing(self, value: Value, block: str | None) -> bool:
+        """Does ``value`` collect over a loop whose items are a constant empty list?"""
+        if "collected" not in value:
+            return False
+        plumbing = self.plumbing
+        home = plumbing.path(plumbing.task_groups[value["collected"]["task"]])
+        return any(
+            plumbing.kinds[g] == "loop" and self.ir.group(g).items == {"constant": []}
+            for g in home
+            if g is not None and g not in plumbing.path(block)
+        )
+
     def _outputs(self) -> None:
         root = self.spec.root
         for name, value in self.ir.outputs.items():
@@ -238,6 +264,13 @@ class DagBuilder:
                     field=f"output {name}",
                 )
             self._check_collected(value, None, field=f"output {name}")
+            if self._collects_nothing(value, None):
+                raise self.fail(
+                    f"pipeline output '{name}' collects over a ParallelFor with no items; "
+                    "KFP's backend finds no producer in a loop that never ran",
+                    fix="return the output of a task that takes the Collected list",
+                    field=f"output {name}",
+                )
             type_str, artifact = self.plumbing.type_of(value)
             define(root.output_definitions, name, type_str, artifact)
             select_output(root.dag.outputs, name, self.plumbing.channel(value, None))

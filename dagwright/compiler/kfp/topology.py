@@ -67,8 +67,8 @@ def check_exit_tasks(ir: PipelineIR, fail: Fail) -> None:
                 f"'{waiting[0]}' waits on exit task '{exit_task.name}' of {group.id} or reads "
                 "its output; KFP's backend runs an exit task as an Argo exit hook, outside "
                 "its DAG, so Argo rejects a task that depends on it",
-                fix=f"make '{exit_task.name}' return nothing anything reads, and put what "
-                f"follows it in a second pipeline or inside an ExitHandler around '{waiting[0]}'",
+                fix=f"let '{exit_task.name}' end the pipeline, or make '{waiting[0]}' wait "
+                "on the ExitHandler's last task instead",
                 task=exit_task.name,
                 field="exit_task",
             )
