@@ -367,7 +367,10 @@ def crunching(rows: int = 5) -> None:
 
 def test_the_compiled_launcher_runs_after_kfp_fills_its_placeholders(kube: StandIn) -> None:
     """KFP's own placeholder code (kfp.local's, as the backend's launcher does) fills the
-    compiled args; the launcher then creates the resource with the step's command intact."""
+    compiled args; the launcher then creates the resource with the step's command intact. The
+    run's ids come as input parameters, as the driver (``backend/src/v2/driver/resolve.go``)
+    fills them from the constants ``{{$.pipeline_job_uuid}}`` and ``{{$.pipeline_task_name}}``;
+    nothing in the args depends on a placeholder only kfp.local fills."""
     import yaml
     from kfp.local import placeholder_utils
 
@@ -375,18 +378,20 @@ def test_the_compiled_launcher_runs_after_kfp_fills_its_placeholders(kube: Stand
         dagwright.compile(crunching, target="kfp", tracking_uri="http://mlflow:5000")
     )
     box = next(spec)["deploymentSpec"]["executors"]["exec-crunch"]["container"]
+    ids = {"dagwright-run": "job-42", "dagwright-task": "crunch", "dagwright-task-id": "9"}
     executor_input = {
-        "inputs": {"parameterValues": {"rows": 7}},
+        "inputs": {"parameterValues": {"rows": 7, **ids}},
         "outputs": {"outputFile": "/kfp/outputs/output_metadata.json"},
     }
     args = placeholder_utils.replace_placeholders(
-        box["args"], executor_input, "crunching-run", "crunch", "gs://bucket/root", "job-42"
+        box["args"], executor_input, "crunching-run", "crunch", "gs://bucket/root", "other-id"
     )
-    assert args.count("job-42") == 1  # the --placeholder value; the manifest untouched
+    assert "other-id" not in " ".join(args)  # no run placeholder left for the launcher to fill
     kube.statuses = [{"state": "DONE"}]
     assert ln.main([*args, "--namespace", "ns", "--poll", "0.01"], api_client=_client(kube)) == 0
     command = kube.created[0]["spec"]["command"]
     filled = json.loads(command[command.index("--executor_input") + 1])
-    assert filled["inputs"]["parameterValues"] == {"rows": 7}
+    assert filled["inputs"]["parameterValues"] == {"rows": 7, **ids}
     assert command[command.index("--dagwright-run") + 1] == "job-42"
+    assert command[command.index("--dagwright-task") + 1] == "crunch@9"
     assert "def crunch" in " ".join(command)  # the inline module the resource's pod runs
