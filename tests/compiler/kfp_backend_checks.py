@@ -33,8 +33,11 @@ cluster the effect they have under kfp.local and ``dagwright run``:
 - Empty Collected. The driver (``resolve.go``, ``resolveUpstreamParameters`` and
   ``...Artifacts``) collects a loop's outputs only when it had iterations; after none it looks
   for the producer task inside the loop, finds none, and fails the reader.
-- Optional parameters. The DAG driver (``resolve.go``, ``resolveInputs``) refuses a null it
-  resolves for a block input unless the block's ``inputDefinitions`` declare it ``isOptional``.
+- Optional parameters. The driver (``backend/src/v2/driver/resolver/parameters.go``,
+  ``resolveParameters``; ``resolve.go``'s ``resolveInputs`` before it) refuses a null, or an
+  input its parent DAG lacks, unless the component's ``inputDefinitions`` declare it
+  ``isOptional``; then it leaves the input out, and a task inside reading it falls back on its
+  own optional input's default. A block input that may be null must therefore be optional.
 - ``optional`` on ``secretAsEnv``/``configMapAsEnv`` (kfp-kubernetes) is known only to
   backends from 2025-09 on; written when not asked for (``false``), it only breaks older ones.
 """

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from kfp_backend_checks import assert_runs_as_compiled, problems
+from kfp_checks import problems as consistency_problems
 
 import dagwright
 from dagwright import Collected, Else, ExitHandler, If, ParallelFor, component, pipeline
@@ -34,7 +35,9 @@ kfp_components = pytest.importorskip("kfp.components")
 def _spec(p: Any, **options: Any) -> dict[str, Any]:
     text = dagwright.compile(p, target="kfp", **options)
     assert_runs_as_compiled(text)
-    return yaml.safe_load(text)
+    spec = yaml.safe_load(text)
+    assert consistency_problems(spec) == []  # every reference resolves in its own DAG
+    return spec
 
 
 @pytest.fixture(scope="module")
@@ -292,8 +295,11 @@ def optional_in_blocks(journal: str, opt: str | None = None, n: int = 1) -> None
 
 
 def test_a_parameter_that_may_be_none_enters_blocks_as_optional() -> None:
-    """The DAG driver (``backend/src/v2/driver/resolve.go``, ``resolveInputs``) refuses a null
-    it resolves for a block's input unless the block declares that input ``isOptional``."""
+    """The driver (``backend/src/v2/driver/resolver/parameters.go``, ``resolveParameters``)
+    refuses a null, or an input the parent DAG left out, unless the reading component declares
+    it ``isOptional``; declared so at every block, the None reaches the step as its default.
+    (The older MLMD-based driver, ``backend/src/v2/driver/resolve.go``, fails the step inside
+    even then: it finds the input missing from the block and does not treat that as null.)"""
     spec = _spec(optional_in_blocks)
     for block in ("comp-condition-1", "comp-loop-1"):
         defined = spec["components"][block]["inputDefinitions"]["parameters"]

@@ -201,8 +201,8 @@ class Plumbing:
         if name not in known:
             defined = define(inputs, name, type_str, artifact)
             if self.may_be_null(value):
-                # the DAG driver (backend/src/v2/driver/resolve.go) refuses a null it resolves
-                # for a block input unless that input is declared optional
+                # KFP's driver refuses a null it resolves for a block input unless that input
+                # is declared optional (backend/src/v2/driver/resolver/parameters.go)
                 defined.is_optional = True
             parent = self.parents[block]
             self.channel(value, parent, type_str).fill(self.group_tasks[block].inputs, name)
