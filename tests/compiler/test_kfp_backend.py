@@ -148,7 +148,8 @@ def waits_on_either_branch(journal: str, n: int = 1) -> int:
 def test_a_task_after_a_branch_waits_on_a_block_that_succeeds_when_skipped() -> None:
     """argocompiler ``dag.go`` writes each dependency as ``<task>.Succeeded`` and skips a DAG
     task whose condition is false, so a task depending on it is omitted; Argo
-    (``workflow/controller/dag.go``) marks a DAG whose only task was skipped Succeeded, so a
+    (``workflow/controller/dag.go``, ``assessDAGPhase``: a skipped node counts as successful)
+    marks a DAG whose only task was skipped Succeeded, so a
     plain block around the If block lets the waiter run, as ``dagwright run`` does."""
     spec = _spec(waits_on_either_branch)
     root = spec["root"]["dag"]["tasks"]

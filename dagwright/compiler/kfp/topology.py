@@ -13,7 +13,8 @@ entry into Argo's ``<task>.Succeeded``. Two consequences shape what the KFP targ
   is then false: a task waiting on the block would never run. ``dagwright run`` runs it (a
   skipped branch is not a failed one), so an If block that something waits on is wrapped in a
   plain block of its own, which Argo marks Succeeded when the branch inside was skipped and
-  Failed when it failed: the waiter then runs exactly when ``dagwright run`` runs it.
+  Failed when it failed (``workflow/controller/dag.go``, ``assessDAGPhase``: a skipped node
+  counts as successful): the waiter then runs exactly when ``dagwright run`` runs it.
 """
 
 from __future__ import annotations
