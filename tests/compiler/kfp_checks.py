@@ -105,13 +105,24 @@ def _dag_problems(name: str, comp: dict[str, Any], comps: dict[str, Any]) -> lis
     outputs = comp["dag"].get("outputs", {})
     declared_params, declared_arts = _defs(comp, "outputDefinitions")
     for key, out in outputs.get("parameters", {}).items():
-        selector = out["valueFromParameter"]
-        if key not in declared_params:
-            found.append(f"{name}: DAG output {key} is not declared")
-        elif selector["producerSubtask"] not in tasks:
-            found.append(f"{name}: DAG output {key} comes from no task of the DAG")
-        elif selector["outputParameterKey"] not in outputs_of(selector["producerSubtask"])[0]:
-            found.append(f"{name}: DAG output {key} reads a missing output")
+        # one producer, or the branch that ran of several (dsl.OneOf's valueFromOneof)
+        selectors = out.get("valueFromOneof", {}).get("parameterSelectors", [])
+        for selector in [out["valueFromParameter"]] if "valueFromParameter" in out else selectors:
+            if key not in declared_params:
+                found.append(f"{name}: DAG output {key} is not declared")
+            elif selector["producerSubtask"] not in tasks:
+                found.append(f"{name}: DAG output {key} comes from no task of the DAG")
+            elif selector["outputParameterKey"] not in outputs_of(selector["producerSubtask"])[0]:
+                found.append(f"{name}: DAG output {key} reads a missing output")
+            elif selectors and (  # a loop's output is a list of its producer's (Collected)
+                outputs_of(selector["producerSubtask"])[0][selector["outputParameterKey"]][
+                    "parameterType"
+                ]
+                != declared_params[key]["parameterType"]
+            ):
+                found.append(f"{name}: DAG output {key} changes type on the way")
+        if not selectors and "valueFromParameter" not in out:
+            found.append(f"{name}: DAG output {key} names no producer")
     for key, out in outputs.get("artifacts", {}).items():
         for selector in out["artifactSelectors"]:
             if key not in declared_arts:

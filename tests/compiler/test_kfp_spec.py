@@ -141,7 +141,8 @@ def test_int_compared_with_float_is_promoted_and_strings_are_quoted() -> None:
 
 def test_parallel_for_becomes_an_iterator_with_its_parallelism() -> None:
     spec = spec_of(corpus.loop_over_param)
-    loop = spec["root"]["dag"]["tasks"]["loop-1"]
+    # over a parameter, the loop runs inside the If branch of its items not being empty
+    loop = spec["components"]["comp-loop-1-items"]["dag"]["tasks"]["loop-1"]
     assert loop["parameterIterator"] == {
         "itemInput": "pipelinechannel--loop-1-loop-item",
         "items": {"inputParameter": "pipelinechannel--xs"},
@@ -181,9 +182,9 @@ def test_collected_values_leave_the_loop_as_lists() -> None:
     total = spec["root"]["dag"]["tasks"]["total"]
     assert total["inputs"]["parameters"]["values"]["taskOutputParameter"] == {
         "outputParameterKey": "pipelinechannel--square-Output",
-        "producerTask": "loop-1",
+        "producerTask": "loop-1-collected",  # the loop's list, or [] (compiler/kfp/guards.py)
     }
-    assert total["dependentTasks"] == ["loop-1"]
+    assert total["dependentTasks"] == ["loop-1-collected"]
     parts = spec_of(corpus.loop_over_output)["components"]["comp-loop-1"]
     part = parts["outputDefinitions"]["artifacts"]["pipelinechannel--write-part--part"]
     assert part["isArtifactList"] is True

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagwright.compiler.kfp import types as kt
+from dagwright.compiler.kfp.guards import Guard
 from dagwright.components.types import ANY, element_type, type_of_value
 from dagwright.pipelines.ir import PipelineIR, Value
 
@@ -83,14 +84,20 @@ class Plumbing:
         ir: The pipeline.
         dags: Each block's ComponentSpec message (None is the root).
         group_tasks: Each group's task message in its parent's DAG.
+        guards: The blocks that choose between a loop's Collected outputs and ``[]``, by id.
     """
 
     def __init__(
-        self, ir: PipelineIR, dags: dict[str | None, Any], group_tasks: dict[str, Any]
+        self,
+        ir: PipelineIR,
+        dags: dict[str | None, Any],
+        group_tasks: dict[str, Any],
+        guards: dict[str, Guard] | None = None,
     ) -> None:
         self.ir = ir
         self.dags = dags
         self.group_tasks = group_tasks
+        self.guards = guards or {}
         self.parents = {g.id: g.parent for g in ir.groups}
         self.kinds = {g.id: g.kind for g in ir.groups}
         self.task_groups = {t.name: t.group for t in ir.tasks}
@@ -213,6 +220,9 @@ class Plumbing:
         ref = value.get("collected", value)
         name = self.channel_name(ref)
         comp = self.dags[group]
+        guard = self.guards.get(group)
+        if guard is not None and ("collected" in value or value.get("task") in guard.copies):
+            return self._either(group, value)
         _, artifact = self.type_of(value)
         outputs = (
             comp.output_definitions.artifacts if artifact else comp.output_definitions.parameters
@@ -228,6 +238,34 @@ class Plumbing:
         )
         define(comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact)
         select_output(comp.dag.outputs, name, inner)
+        return name
+
+    def _either(self, block: str, value: Value) -> str:
+        """A guard block's output, from whichever of its branches ran (``valueFromOneof``, as
+        the KFP SDK compiles ``dsl.OneOf``): a loop's Collected list or the empty step's
+        ``[]``; a moved task's output or its Else copy's."""
+        guard = self.guards[block]
+        ref = value.get("collected", value)
+        name = self.channel_name(ref)
+        comp = self.dags[block]
+        if name in comp.output_definitions.parameters:
+            return name
+        type_str, _ = self.type_of(value)
+        define(comp.output_definitions, name, type_str, False)
+        if "collected" in value:
+            assert guard.task is not None
+            otherwise: Value = {"task": guard.task, "output": "output"}
+        else:
+            otherwise = {**value, "task": guard.copies[value["task"]]}
+        branches = [
+            (guard.nonempty, self.exported(guard.nonempty, value)),
+            (guard.empty, self.exported(guard.empty, otherwise)),
+        ]
+        selectors = comp.dag.outputs.parameters[name].value_from_oneof.parameter_selectors
+        for producer, key in branches:
+            selector = selectors.add()
+            selector.producer_subtask = producer
+            selector.output_parameter_key = key
         return name
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel, policy, runtime, topology
+from dagwright.compiler.kfp import cel, guards, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import Channel, Plumbing, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
@@ -45,6 +45,9 @@ class DagBuilder:
         spec), only for executors whose runtime needs one."""
         topology.check_exit_tasks(self.ir, self.fail)
         self.ir = topology.wrap_awaited_conditions(self.ir)
+        self.ir, guarded = guards.guard_computed_loops(self.ir, self.fail)
+        self.optional_artifacts = guarded.optional
+        self.branches = {b: g for g in guarded.guards.values() for b in (g.nonempty, g.empty)}
         ir, spec = self.ir, self.spec
         self.platform: dict[str, dict[str, Any]] = {}
         # a block with no task inside does nothing, and KFP has no form for an empty DAG
@@ -61,12 +64,12 @@ class DagBuilder:
             task.task_info.name = group.id
             task.component_ref.name = group_names[group.id]
             group_tasks[group.id] = task
-        self.plumbing = Plumbing(ir, dags, group_tasks)
+        self.plumbing = Plumbing(ir, dags, group_tasks, guarded.guards)
         self._parameters()
         deployment = self.pb.PipelineDeploymentConfig()
         for cid, component in ir.components.items():
             executor_label = "exec-" + component_names[cid].removeprefix("comp-")
-            self._component(spec.components[component_names[cid]], component, executor_label)
+            self._component(spec.components[component_names[cid]], cid, component, executor_label)
             executor = deployment.executors[executor_label]
             box = container(component, self.delivery, self.pb)
             if self.allow_pickle:  # the pod's entry refuses joblib artifacts without it
@@ -124,10 +127,12 @@ class DagBuilder:
             if param.description:
                 spec.description = param.description
 
-    def _component(self, target: Any, spec: ComponentSpec, executor_label: str) -> None:
+    def _component(self, target: Any, cid: str, spec: ComponentSpec, executor_label: str) -> None:
         target.executor_label = executor_label
         for inp in spec.inputs:
             defined = define(target.input_definitions, inp.name, inp.type, inp.artifact)
+            if (cid, inp.name) in self.optional_artifacts:  # left out by a guard's Else copy
+                defined.is_optional = True
             if inp.has_default:  # only parameters have defaults
                 defined.is_optional = True
                 if inp.default is not None:
@@ -157,8 +162,11 @@ class DagBuilder:
                 assert channel.component_input is not None
                 return channel.component_input
 
+            condition = group.condition
+            if group.id in self.branches:
+                condition = self._emptiness(group)
             task.trigger_policy.condition = cel.render(
-                group.condition, resolve, lambda value: plumbing.type_of(value)[0]
+                condition, resolve, lambda value: plumbing.type_of(value)[0]
             )
         elif group.kind == "loop":
             assert group.items is not None
@@ -180,6 +188,22 @@ class DagBuilder:
             exit_task.trigger_policy.strategy = (
                 self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
             )
+
+    def _emptiness(self, group: GroupIR) -> Value:
+        """A guard branch's condition on its loop's items, compared with ``[]`` as the driver
+        gives them: a list to a LIST input, their JSON text to a STRING one (an untyped item;
+        ``resolver/parameters.go``, ``normalizeResolvedParameterValue``, and ``PbValueToText``,
+        which writes an empty list as ``[]``)."""
+        guard = self.branches[group.id]
+        items = self.ir.group(guard.loop).items
+        assert items is not None
+        channel = self.plumbing.channel(items, group.id)
+        assert channel.component_input is not None
+        declared = self.plumbing.dags[group.id].input_definitions.parameters
+        string = self.pb.ParameterType.ParameterTypeEnum.Value("STRING")
+        text = declared[channel.component_input].parameter_type == string
+        test: Value = {"op": "ne", "left": items, "right": {"constant": "[]" if text else []}}
+        return test if group.id == guard.nonempty else {"op": "not", "arg": test}
 
     def _task(self, task: TaskIR, target: Any, component_names: dict[str, str]) -> None:
         spec = self.ir.component_of(task)

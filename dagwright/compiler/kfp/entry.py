@@ -52,7 +52,12 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
             if inp.name not in kwargs:
                 continue  # KFP passes nothing for an optional input left unset
             given = kwargs[inp.name]
-            if inp.artifact:
+            if inp.artifact and given is None and artifact_kind(inp.type)[1]:
+                # KFP's executor passes None for a list of artifacts it was given none of
+                # (kfp/dsl/executor.py): an optional one a guard's Else copy leaves out, see
+                # compiler/kfp/guards.py
+                artifacts[inp.name] = []
+            elif inp.artifact:
                 artifacts[inp.name] = (
                     [_artifact(inp, a) for a in given]
                     if isinstance(given, list)
