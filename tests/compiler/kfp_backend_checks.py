@@ -32,7 +32,12 @@ cluster the effect they have under kfp.local and ``dagwright run``:
   is exactly one of them. kfp.local fills them everywhere.
 - Empty Collected. The driver (``resolve.go``, ``resolveUpstreamParameters`` and
   ``...Artifacts``) collects a loop's outputs only when it had iterations; after none it looks
-  for the producer task inside the loop, finds none, and fails the reader.
+  for the producer task inside the loop, finds none, and fails the reader. A loop over a
+  constant ``[]`` is known when compiled; over items computed at run time (``inputParameter``)
+  a reader is safe only inside a branch whose trigger condition (evaluated by the DAG driver,
+  ``backend/src/v2/expression``) requires those items to be non-empty, or through a
+  ``valueFromOneof`` DAG output (``resolve.go``, ``GetProducerTask``: the branch that ran)
+  whose every way to the loop passes such a branch.
 - Optional parameters. The driver (``backend/src/v2/driver/resolver/parameters.go``,
   ``resolveParameters``; ``resolve.go``'s ``resolveInputs`` before it) refuses a null, or an
   input its parent DAG lacks, unless the component's ``inputDefinitions`` declare it
@@ -60,6 +65,7 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
                 found += [f"{name}/{task_name}: {p}" for p in retry_problems(task["retryPolicy"])]
         found += [f"{name}/{p}" for p in dependency_problems(tasks, spec)]
     found += placeholder_problems(spec)
+    found += computed_loop_problems(spec)
     found += null_input_problems(spec)
     executors = (
         (platform or {}).get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
@@ -132,6 +138,90 @@ def dependency_problems(tasks: dict[str, Any], spec: dict[str, Any]) -> list[str
                 found.append(
                     f"{name}: reads a loop over no items ({dep}); the driver finds no producer "
                     "in a loop that never ran and fails the task"
+                )
+    return found
+
+
+def computed_loop_problems(spec: dict[str, Any]) -> list[str]:
+    """Readers of a loop over items computed at run time that the driver would fail when the
+    items turn out empty: no branch on the items being non-empty lies between them."""
+    comps = {"<root>": spec["root"], **spec.get("components", {})}
+    callers: dict[str, dict[str, Any]] = {}
+    for comp in comps.values():
+        for task in comp.get("dag", {}).get("tasks", {}).values():
+            callers[task.get("componentRef", {}).get("name", "")] = task
+
+    def guarded(dag: str, loop: dict[str, Any]) -> bool:
+        """Does ``dag`` run only when the loop's items are not empty?"""
+        items = loop["parameterIterator"]["items"]["inputParameter"]
+        source = loop.get("inputs", {}).get("parameters", {}).get(items, {})
+        name = source.get("componentInputParameter")
+        condition = callers.get(dag, {}).get("triggerPolicy", {}).get("condition")
+        read = f"inputs.parameter_values['{name}']"
+        return name is not None and condition in (f"{read} != []", f'{read} != "[]"')
+
+    def reached(dag: str, producer: str, key: str, artifact: bool) -> str | None:
+        """The unguarded loop over computed items that an output leads back to, if any."""
+        task = comps[dag].get("dag", {}).get("tasks", {}).get(producer)
+        if task is None:
+            return None
+        if "inputParameter" in task.get("parameterIterator", {}).get("items", {}):
+            return None if guarded(dag, task) else producer
+        inner = task.get("componentRef", {}).get("name", "")
+        outputs = comps.get(inner, {}).get("dag", {}).get("outputs")
+        if outputs is None:
+            return None  # a container: its own output
+        if artifact:
+            spec_ = outputs.get("artifacts", {}).get(key, {})
+            ways = [
+                (s["producerSubtask"], s["outputArtifactKey"])
+                for s in spec_.get("artifactSelectors", [])
+            ]
+        else:
+            spec_ = outputs.get("parameters", {}).get(key, {})
+            selectors = [spec_["valueFromParameter"]] if "valueFromParameter" in spec_ else []
+            selectors += spec_.get("valueFromOneof", {}).get("parameterSelectors", [])
+            ways = [(s["producerSubtask"], s["outputParameterKey"]) for s in selectors]
+        for sub, sub_key in ways:
+            loop = reached(inner, sub, sub_key, artifact)
+            if loop is not None:
+                return loop
+        return None
+
+    found = []
+    for name, comp in comps.items():
+        dag = comp.get("dag", {})
+        reads = []
+        for task_name, task in dag.get("tasks", {}).items():
+            inputs = task.get("inputs", {})
+            for p in inputs.get("parameters", {}).values():
+                if "taskOutputParameter" in p:
+                    out = p["taskOutputParameter"]
+                    reads.append((task_name, out["producerTask"], out["outputParameterKey"], False))
+            for a in inputs.get("artifacts", {}).values():
+                if "taskOutputArtifact" in a:
+                    out = a["taskOutputArtifact"]
+                    reads.append((task_name, out["producerTask"], out["outputArtifactKey"], True))
+        if name == "<root>":  # the pipeline's outputs are read from the root DAG
+            outputs = dag.get("outputs", {})
+            for key, out in outputs.get("parameters", {}).items():
+                if "valueFromParameter" in out:
+                    sel = out["valueFromParameter"]
+                    reads.append(
+                        (f"output {key}", sel["producerSubtask"], sel["outputParameterKey"], False)
+                    )
+            for key, out in outputs.get("artifacts", {}).items():
+                for sel in out.get("artifactSelectors", []):
+                    reads.append(
+                        (f"output {key}", sel["producerSubtask"], sel["outputArtifactKey"], True)
+                    )
+        for reader, producer, key, artifact in reads:
+            loop = reached(name, producer, key, artifact)
+            if loop is not None:
+                found.append(
+                    f"{name}/{reader}: reads the outputs of {loop}, a loop over items computed "
+                    "at run time, outside a branch on them not being empty; when they turn out "
+                    "empty the driver finds no iteration to collect and fails it"
                 )
     return found
 
