@@ -191,6 +191,17 @@ class _Scan:
                         task=task.name,
                         field=name,
                     )
+                other = next((k for k, v in self.movers.items() if task.name in v), loop)
+                if other != loop:
+                    raise fail(
+                        f"'{task.name}' collects artifacts over both {other} and {loop}, whose "
+                        "items are known only at run time; on KFP it can wait on the items of "
+                        "one such loop only, to be given [] when they turn out empty",
+                        fix="collect over each loop in a task of its own, or compile for Argo "
+                        "(--target argo)",
+                        task=task.name,
+                        field=name,
+                    )
                 if task.name not in self.movers.setdefault(loop, []):
                     self.movers[loop].append(task.name)
         for name, value in ir.outputs.items():
@@ -202,8 +213,7 @@ class _Scan:
                     f"pipeline output '{name}' collects artifacts over {loop}, whose items "
                     "are known only at run time; KFP's backend has no empty list of "
                     "artifacts to return when they turn out empty",
-                    fix="return the output of a task that takes the Collected list, or "
-                    "compile for Argo (--target argo)",
+                    fix="return the output of a task that takes the Collected list",
                     field=f"output {name}",
                 )
             found.add(loop)
