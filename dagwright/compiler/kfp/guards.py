@@ -29,6 +29,7 @@ as a pipeline output) the pipeline is refused for KFP.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -280,9 +281,14 @@ class _Scan:
 
 
 def _free(wanted: str, taken: set[str]) -> str:
-    name, n = wanted, 1
-    while name in taken:
+    """``wanted``, or ``wanted-2``...: a name no task or block has; one over Kubernetes' 63
+    characters keeps its start and ends in a hash of the whole, as the builder names tasks."""
+    n = 1
+    while True:
+        name = wanted if n == 1 else f"{wanted}-{n}"
+        if len(name) > 63:
+            name = f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        if name not in taken:
+            taken.add(name)
+            return name
         n += 1
-        name = f"{wanted}-{n}"
-    taken.add(name)
-    return name
