@@ -325,8 +325,9 @@ def test_collected_over_computed_items_chooses_at_run_time() -> None:
     }
     empty = spec["components"]["comp-loop-1-no-items"]["dag"]["tasks"]["loop-1-empty"]
     assert empty["componentRef"] == {"name": "comp-dagwright-empty-list"}
-    # a constant list is known when compiled: no guard
+    # a constant list is known when compiled, and a loop nothing collects from needs none
     assert "comp-loop-1-collected" not in _spec(sum_of_nothing)["components"]
+    assert "comp-loop-1-collected" not in _spec(edges.field_condition)["components"]
 
 
 def test_an_untyped_item_is_compared_as_the_json_text_the_driver_makes_of_it() -> None:

@@ -11,7 +11,11 @@ parameter or a task output, the spec decides at run time, the way the KFP SDK co
 - the loop goes inside an If block that runs when its items are not empty
   (``triggerPolicy.condition``, a CEL expression the driver evaluates,
   ``backend/src/v2/expression``), beside an Else block holding one small step whose output is
-  ``[]`` (a DAG output can only be a task's output, so the empty list needs a step);
+  ``[]`` (a DAG output can only be a task's output, so the empty list needs a step). The
+  condition compares with a literal (``!= []``, or ``!= "[]"`` for items that reach the block
+  as a STRING input, which the driver fills with their JSON text) rather than calling CEL's
+  ``size()``: ``size`` of JSON text counts characters, and kfp.local evaluates conditions as
+  Python, which has no ``size``;
 - both sit in a plain block whose output is ``valueFromOneof`` the two branches' outputs: the
   driver takes the branch that ran (``resolve.go``, ``GetProducerTask``; the newer launcher's
   ``propagateOutputsUpDAG``), so the reader gets the loop's list or ``[]``.
