@@ -37,7 +37,8 @@ cluster the effect they have under kfp.local and ``dagwright run``:
   a reader is safe only inside a branch whose trigger condition (evaluated by the DAG driver,
   ``backend/src/v2/expression``) requires those items to be non-empty, or through a
   ``valueFromOneof`` DAG output (``resolve.go``, ``GetProducerTask``: the branch that ran)
-  whose every way to the loop passes such a branch.
+  whose every way to the loop passes such a branch. No OneOf for artifacts: the same function
+  takes the last of a DAG output's ``artifactSelectors``, whichever branch ran.
 - Optional parameters. The driver (``backend/src/v2/driver/resolver/parameters.go``,
   ``resolveParameters``; ``resolve.go``'s ``resolveInputs`` before it) refuses a null, or an
   input its parent DAG lacks, unless the component's ``inputDefinitions`` declare it
@@ -66,6 +67,13 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
         found += [f"{name}/{p}" for p in dependency_problems(tasks, spec)]
     found += placeholder_problems(spec)
     found += computed_loop_problems(spec)
+    for name, comp in dags.items():
+        for key, out in comp.get("dag", {}).get("outputs", {}).get("artifacts", {}).items():
+            if len(out.get("artifactSelectors", [])) > 1:
+                found.append(
+                    f"{name}: DAG output {key} selects from several tasks; the driver "
+                    "(resolve.go, GetProducerTask) takes the last, whichever ran"
+                )
     found += null_input_problems(spec)
     executors = (
         (platform or {}).get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})

@@ -237,3 +237,18 @@ def test_collected_over_computed_items_runs_on_kfp_local_like_dagwright_run(
     ours = dagwright.run(p, arguments, echo=False, root=tmp_path / "store")
     assert ours.succeeded
     assert _on_kfp_local(p, tmp_path, **arguments) == ours.outputs
+
+
+def test_the_check_finds_an_artifact_chosen_by_branch() -> None:
+    """The old driver (``resolve.go``, ``GetProducerTask``) takes the last of a DAG output's
+    ``artifactSelectors`` whichever branch ran, so the guard never chooses an artifact by
+    branch: a DAG output with two artifact selectors is flagged."""
+    spec = _spec(corpus.loop_over_output)
+    loop = spec["components"]["comp-loop-1"]["dag"]["outputs"]["artifacts"]
+    selectors = loop["pipelinechannel--write-part--part"]["artifactSelectors"]
+    assert len(selectors) == 1
+    selectors.append({"producerSubtask": "write-part", "outputArtifactKey": "other"})
+    assert problems(spec) == [
+        "comp-loop-1: DAG output pipelinechannel--write-part--part selects from several "
+        "tasks; the driver (resolve.go, GetProducerTask) takes the last, whichever ran"
+    ]
