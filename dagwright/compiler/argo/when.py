@@ -5,7 +5,7 @@ Argo substitutes ``{{...}}`` into a ``when`` and hands the text to govaluate, wh
 ``"``, treats a backslash as an escape and compares quoted text that looks like a date as a
 time. A value known only at run time (a task's output, a pipeline parameter) can therefore
 break or change the expression. So the condition is one expression tag,
-``{{=int(tasks['score']['outputs']['parameters']['output']) > 25}}``: Argo evaluates it with
+``{{=int(tasks.score.outputs.parameters.output) > 25}}``: Argo evaluates it with
 expr-lang (util/template/expression_template.go), where every run-time value is a variable of
 the environment, never text pasted into the expression, and only its result, ``true`` or
 ``false``, reaches govaluate. Values are typed explicitly, as the pod reads them: ``int(...)``
@@ -34,6 +34,9 @@ from dagwright.pipelines.ir import Value
 _OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _PLAIN = re.compile(r"[A-Za-z0-9 _.,;/@+=-]*")  # written as '...' as they are
 _NAME = re.compile(r"[-a-zA-Z0-9_]+")  # Argo's parameter and task names
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORDS = {"in", "not", "and", "or", "true", "false", "nil", "matches", "contains", "let"}
+_WORDS |= {"startsWith", "endsWith", "if", "else"}
 _INT64 = 2**63
 # the texts from_text reads as True (after strip and lower)
 _TRUE = "['true', '1', 'yes', 'on']"
@@ -85,7 +88,9 @@ def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
     kind = kinds[0]
     if set(kinds) <= {"int", "float"}:
         kind = "int" if kinds == ["int", "int"] else "float"
-    texts = [_operand(value, kind, text) for value, (text, _) in zip((left, right), sides)]
+    texts = [
+        _operand(value, kind, text) for value, (text, _) in zip((left, right), sides, strict=True)
+    ]
     return f"{texts[0]} {_OPERATORS[op]} {texts[1]}"
 
 
@@ -101,11 +106,15 @@ def _side(value: Value, resolve: Resolver) -> tuple[str, str]:
 
 
 def _access(placeholder: str) -> str:
-    """``{{tasks.a.outputs.parameters.b}}`` as expr-lang's ``tasks['a']['outputs']...``: Argo
-    expands the dotted names of its variables into nested maps."""
+    """``{{tasks.a.outputs.parameters.b}}`` as expr-lang's ``tasks.a.outputs.parameters.b``:
+    Argo expands the dotted names of its variables into nested maps. A key that is not a
+    plain identifier (``my-task``) or is one of expr-lang's words is written ``['my-task']``."""
     root, *keys = placeholder.removeprefix("{{").removesuffix("}}").split(".")
     assert all(_NAME.fullmatch(key) for key in keys), placeholder
-    return root + "".join(f"['{key}']" for key in keys)
+    return root + "".join(
+        f".{key}" if _IDENTIFIER.fullmatch(key) and key not in _WORDS else f"['{key}']"
+        for key in keys
+    )
 
 
 def _null_test(op: str, other: tuple[str, str]) -> str:
