@@ -176,7 +176,7 @@ def test_two_untyped_values_compared_are_refused_naming_the_block(
     assert os.listdir(journal) == ["ten-above-nine"]
     with pytest.raises(ValidationError) as caught:
         dagwright.compile(untyped_pair, target=target, path=tmp_path / "spec.yaml")
-    assert caught.value.field == "condition" and caught.value.block == "condition-2"
+    assert caught.value.field == "condition" and caught.value.block == "condition-1"
     assert "no type" in str(caught.value) and "annotate" in (caught.value.fix or "")
     assert not (tmp_path / "spec.yaml").exists()
 
