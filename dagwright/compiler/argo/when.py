@@ -76,9 +76,9 @@ def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
     kinds = [kind for _, kind in sides]
     if kinds == [ANY, ANY]:
         raise ValidationError(
-            f"the condition compares {sides[0][0]} with {sides[1][0]}, neither of which has a "
-            "type; Argo passes both as text and would compare the texts where dagwright run "
-            "compares the values",
+            f"the condition compares two values that have no type ({sides[0][0]} and "
+            f"{sides[1][0]}); Argo passes both as text and would compare the texts where "
+            "dagwright run compares the values",
             field="condition",
             fix="give one side a type (annotate the output, e.g. -> int, or type the parameter)",
         )
