@@ -15,6 +15,14 @@ cluster the effect they have under kfp.local and ``dagwright run``:
   no retry at all. kfp.local retries regardless of both.
 - Timeouts. kfp-kubernetes' executor config carries ``activeDeadlineSeconds``; the driver
   (``backend/src/v2/driver``) sets it on the pod only when it is above zero.
+- Conditions. The driver (``backend/src/v2/expression``) evaluates ``triggerPolicy.condition``
+  with cel-go over the task's inputs as ``google.protobuf.Value``s: a STRING parameter is a
+  CEL string, a NUMBER_INTEGER or NUMBER_DOUBLE one a double, a BOOLEAN a bool. CEL compares
+  only operands of one type (``"10" > "9"`` is false: two strings), and its string literals
+  take CEL's escapes only. kfp.local instead pastes each value into a Python ``eval`` (quoted
+  with ``'``), which compares loosely and breaks on quotes. ``condition_problems`` reports a
+  comparison of two types or a literal CEL cannot read; ``evaluate_condition`` gives the
+  backend's answer for given values (see ``cel_model``).
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
         for task_name, task in comp.get("dag", {}).get("tasks", {}).items():
             if "retryPolicy" in task:
                 found += [f"{name}/{task_name}: {p}" for p in retry_problems(task["retryPolicy"])]
+            condition = task.get("triggerPolicy", {}).get("condition")
+            if condition:
+                component = spec["components"][task["componentRef"]["name"]]
+                types = _parameter_types(component)
+                found += [f"{name}/{task_name}: {p}" for p in condition_problems(condition, types)]
     executors = (
         (platform or {}).get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
     ).get("executors", {})
@@ -41,6 +54,30 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
             if not deadline.isdigit() or int(deadline) <= 0:
                 found.append(f"{label}: activeDeadlineSeconds {deadline!r} sets no deadline")
     return found
+
+
+def _parameter_types(component: dict[str, Any]) -> dict[str, str]:
+    declared = component.get("inputDefinitions", {}).get("parameters", {})
+    return {name: d.get("parameterType", "STRING") for name, d in declared.items()}
+
+
+def condition_problems(condition: str, types: dict[str, str]) -> list[str]:
+    """Why cel-go would refuse ``condition`` where kfp.local's ``eval`` goes on."""
+    from cel_model import CelError, check
+
+    try:
+        check(condition, types)
+    except CelError as exc:
+        return [f"condition {condition!r}: {exc}"]
+    return []
+
+
+def evaluate_condition(condition: str, types: dict[str, str], values: dict[str, Any]) -> bool:
+    """The backend's answer for ``condition`` over the parameter ``values`` (as dagwright run
+    made them), each held as the ``google.protobuf.Value`` its declared type gives."""
+    from cel_model import evaluate
+
+    return evaluate(condition, types, values)
 
 
 def argo_parameters(policy: dict[str, Any]) -> dict[str, str]:

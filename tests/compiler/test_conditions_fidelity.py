@@ -135,25 +135,101 @@ def test_every_when_is_one_expression_tag_nothing_can_break(tmp_path: Path) -> N
     assert "sprig.b64dec(" in " ".join(whens)  # texts outside the plain set
 
 
-def test_tricky_values_run_on_kfp_local_as_under_dagwright_run(tmp_path: Path) -> None:
+def _kfp_conditions(spec: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any], str]]:
+    """Each root condition task: its CEL text, its inputs, and the one task inside it."""
+    found = {}
+    for name, task in spec["root"]["dag"]["tasks"].items():
+        condition = task.get("triggerPolicy", {}).get("condition")
+        if condition:
+            inner = spec["components"][task["componentRef"]["name"]]["dag"]["tasks"]
+            (only,) = inner
+            found[name] = (condition, task["inputs"]["parameters"], only)
+    return found
+
+
+def test_tricky_values_give_on_kfp_backend_what_dagwright_run_gives(tmp_path: Path) -> None:
+    """Each compiled condition, evaluated as KFP's driver evaluates it (cel_model: cel-go over
+    ``google.protobuf.Value`` inputs) on the values dagwright run made, decides as dagwright
+    run decided. No KFP backend runs here; kfp.local cannot show it (its ``eval`` of pasted
+    values breaks on a quote or a backslash and knows no ``double``)."""
+    from kfp_backend_checks import evaluate_condition
+
+    text = dagwright.compile(tricky, target="kfp")
+    assert_runs_as_compiled(text)
+    spec = yaml.safe_load(text)
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    ours = dagwright.run(tricky, {"journal": str(journal)}, echo=False, root=tmp_path / "store")
+    assert ours.succeeded and sorted(os.listdir(journal)) == EXPECTED
+    params = {"journal": str(journal), "word": WORD, "small": 1e-05}
+    conditions = _kfp_conditions(spec)
+    assert len(conditions) == 19
+    for name, (condition, inputs, inner) in conditions.items():
+        values = {}
+        for key, source in inputs.items():
+            if "componentInputParameter" in source:
+                values[key] = params[source["componentInputParameter"]]
+            else:
+                producer = source["taskOutputParameter"]
+                step = ours.step(producer["producerTask"])
+                assert step.outputs is not None
+                values[key] = step.outputs[producer["outputParameterKey"].lower()]
+        component = spec["components"][spec["root"]["dag"]["tasks"][name]["componentRef"]["name"]]
+        types = {
+            k: d["parameterType"] for k, d in component["inputDefinitions"]["parameters"].items()
+        }
+        assert evaluate_condition(condition, types, values) is (inner in EXPECTED), condition
+
+
+@pipeline
+def plain(journal: str, small: float = 1e-05) -> None:
+    """The cases kfp.local's own evaluation can read: no quote, no backslash, no int."""
+    cafe = make(kind="cafe")
+    with If(cafe.output == "café ☕"):
+        note(journal=journal, text="cafe-equal").named("cafe-equal")
+    date = make(kind="date").named("make-date")
+    with If(date.output != "2024-01-01T00:00:00Z"):
+        note(journal=journal, text="date-not-a-time").named("date-not-a-time")
+    t = tiny(x=small)
+    with If(t.output < 1e-05):
+        note(journal=journal, text="tiny-below").named("tiny-below")
+    with If(t.output > small):
+        note(journal=journal, text="tiny-above").named("tiny-above")
+
+
+def test_plain_cases_run_on_kfp_local_as_under_dagwright_run(tmp_path: Path) -> None:
     kfp_local = pytest.importorskip("kfp.local")
     kfp_components = pytest.importorskip("kfp.components")
-    spec = tmp_path / "tricky.yaml"
-    dagwright.compile(tricky, target="kfp", path=spec)
+    spec = tmp_path / "plain.yaml"
+    dagwright.compile(plain, target="kfp", path=spec)
     assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
     kfp_local.init(
         runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
     )
-    folders = {}
-    for who in ("kfp", "ours"):
-        folders[who] = tmp_path / f"{who}-journal"
-        folders[who].mkdir()
+    folders = {who: tmp_path / f"{who}-journal" for who in ("kfp", "ours")}
+    for folder in folders.values():
+        folder.mkdir()
     kfp_components.load_component_from_file(str(spec))(journal=str(folders["kfp"]))
-    ours = dagwright.run(
-        tricky, {"journal": str(folders["ours"])}, echo=False, root=tmp_path / "store"
-    )
+    ours = dagwright.run(plain, {"journal": str(folders["ours"])}, echo=False, root=tmp_path)
     assert ours.succeeded
-    assert sorted(os.listdir(folders["kfp"])) == sorted(os.listdir(folders["ours"])) == EXPECTED
+    expected = ["cafe-equal", "date-not-a-time", "tiny-below"]
+    assert sorted(os.listdir(folders["kfp"])) == sorted(os.listdir(folders["ours"])) == expected
+
+
+def test_backend_check_reports_what_cel_go_refuses_or_reads_otherwise() -> None:
+    """``condition_problems``: a string compared with a number has no overload in CEL, and
+    ``\\c`` is no CEL escape; ``evaluate_condition``: two STRING inputs compare as strings,
+    which is why two untyped values are refused (backend/src/v2/expression)."""
+    from kfp_backend_checks import condition_problems, evaluate_condition
+
+    types = {"a": "STRING", "b": "STRING", "n": "NUMBER_INTEGER"}
+    a, b, n = (f"inputs.parameter_values['{k}']" for k in "abn")
+    assert condition_problems(f"{a} > 5", types) != []
+    assert condition_problems(f"{n} > 5", types) != []  # a double against an int
+    assert condition_problems(f'{a} == "C:\\c"', types) != []
+    assert condition_problems(f'int({n}) > 5 && {a} != "x"', types) == []
+    assert evaluate_condition(f"{a} > {b}", types, {"a": "10", "b": "9"}) is False
+    assert evaluate_condition(f"int({n}) > 9", types, {"n": 10}) is True
 
 
 @pipeline

@@ -120,5 +120,7 @@ def _literal(constant: Any, promote: bool) -> str:
                 fix="compare with a finite number",
             )
         return repr(constant)
-    # JSON's string escapes are CEL's too
-    return json.dumps(constant, ensure_ascii=False)
+    # JSON's string escapes are CEL's too. Braces as \u escapes: the backend hands the task
+    # spec to Argo as text, which would read a "{{" in it as one of its variables.
+    text = json.dumps(constant, ensure_ascii=False)
+    return text.replace("{", "\\u007b").replace("}", "\\u007d")
