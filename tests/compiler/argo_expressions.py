@@ -17,7 +17,7 @@ The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``pa
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
 ``asFloat``, ``lower``, ``trim`` and ``sprig.b64dec``, ``==``, ``!=``, ``<``, ``<=``, ``>``,
-``>=``, ``in`` over ``[...]``, ``!``, ``&&``, ``||`` and parentheses. ``int`` of text is Go's
+``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||`` and parentheses. ``int`` of text is Go's
 ``strconv.Atoi``, ``float`` of text ``strconv.ParseFloat``; numbers of either kind compare by
 value; ordering other mixed types is an error; ``==`` of mixed types is false. Anything else
 raises ``NotModelled``.
@@ -173,7 +173,7 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
     r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
     r"|(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)"
-    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,]))",
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,-]))",
     re.ASCII,
 )
 
@@ -258,7 +258,9 @@ class _Parser:
             value = self._unary()
             return not value if isinstance(value, bool) else _fail("invalid operation: ! non-bool")
         if self._peek("-"):
-            raise NotModelled("unary minus")
+            self.at += 1
+            value = self._unary()
+            return -value if _number(value) else _fail(f"invalid operation: - {_go_type(value)}")
         return self._postfix(self._primary())
 
     def _primary(self) -> Any:

@@ -420,3 +420,77 @@ def test_govaluate_model_reads_what_govaluate_reads(expression: str, result: boo
     is ``float64(t.Unix())``; precedence), evaluationStage.go (``equalStage`` is
     ``reflect.DeepEqual``, ``gtStage`` compares strings or numbers, ``inStage``)."""
     assert should_execute(expression) is result
+
+
+# --- many values through the encoding, without pods ----------------------------------------
+
+STRINGS = [
+    "it's",
+    'say "hi"',
+    "C:\\temp\\",
+    "{{workflow.name}}",
+    "2024-01-01",
+    "café ☕",
+    "",
+    " a ",
+]
+
+
+@component
+def mark() -> None:
+    pass
+
+
+@pipeline
+def compared(s: str = "", x: float = 0.0, n: int = 0, b: bool = False) -> None:
+    for i, text in enumerate(STRINGS):
+        with If(s == text):
+            mark().named(f"s-eq-{i}")
+        with If(s < text):
+            mark().named(f"s-lt-{i}")
+    for i, number in enumerate([1e-05, 0.1, -1e-300, 1e300, 3]):
+        with If(x < number):
+            mark().named(f"x-lt-{i}")
+        with If(x == number):
+            mark().named(f"x-eq-{i}")
+    for i, number in enumerate([2.5, 3, 2**53 + 1, -(2**63)]):
+        with If(n > number):
+            mark().named(f"n-gt-{i}")
+        with If(n == number):
+            mark().named(f"n-eq-{i}")
+    with If(b == True):  # noqa: E712 (a pipeline condition, not a Python comparison)
+        mark().named("b-true")
+
+
+ARGUMENTS = (
+    [{"s": text} for text in STRINGS + ["2024-01-01T00:00:00Z", "10", "9", "z"]]
+    + [{"x": value} for value in [1e-06, 1e-05, 0.1, -5.0, 1e300, 3.0, float("nan"), 2e-300]]
+    + [{"n": value} for value in [3, 2, 2**53 + 1, 2**53, -(2**63), 10]]
+    + [{"b": True}, {"b": False}]
+)
+
+
+@pytest.mark.parametrize("arguments", ARGUMENTS, ids=repr)
+def test_every_when_decides_as_dagwright_run_decides(arguments: dict[str, Any]) -> None:
+    """Each compiled ``when``, filled with the argument's text (as ``argo submit -p`` and the
+    pod's ``encode`` give it) and evaluated by the expression and govaluate models, decides
+    what dagwright's own evaluation of the IR condition decides for that value."""
+    from argo_expressions import when_holds
+
+    from dagwright.compiler.argo.entry import encode
+    from dagwright.engine.conditions import evaluate
+
+    ir = dagwright.api.to_ir(compared)
+    manifest = yaml.safe_load(dagwright.compile(ir, target="argo"))
+    values = {**{"s": "", "x": 0.0, "n": 0, "b": False}, **arguments}
+    texts = {f"workflow.parameters.{k}": encode(v) for k, v in values.items()}
+    tasks = {t["name"]: t for t in manifest["spec"]["templates"][0]["dag"]["tasks"]}
+    groups = [g for g in ir.groups if g.kind == "condition"]
+    assert len(groups) == 2 * len(STRINGS) + 10 + 8 + 1
+    for group in groups:
+        assert group.condition is not None
+        ours = evaluate(
+            group.condition, lambda v: v["constant"] if "constant" in v else values[v["param"]]
+        )
+        when = tasks[group.id]["when"]
+        assert when_holds(when, lambda tag: pytest.fail(f"plain tag {tag}"), texts) is ours, when

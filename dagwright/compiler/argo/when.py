@@ -155,6 +155,8 @@ def _literal(constant: Any, kind: str) -> str:
                 field="condition",
                 fix="compare with a number between -2**63 and 2**63 - 1",
             )
+        if constant == -_INT64:  # its digits alone overflow expr-lang's int literal
+            return f"int('{constant}')"
         return str(constant)
     if kind == "float":
         number = float(constant)
