@@ -442,7 +442,9 @@ def mark() -> None:
 
 
 @pipeline
-def compared(s: str = "", x: float = 0.0, n: int = 0, b: bool = False) -> None:
+def compared(
+    s: str = "", x: float = 0.0, n: int = 0, b: bool = False, o: int | None = None
+) -> None:
     for i, text in enumerate(STRINGS):
         with If(s == text):
             mark().named(f"s-eq-{i}")
@@ -460,13 +462,17 @@ def compared(s: str = "", x: float = 0.0, n: int = 0, b: bool = False) -> None:
             mark().named(f"n-eq-{i}")
     with If(b == True):  # noqa: E712 (a pipeline condition, not a Python comparison)
         mark().named("b-true")
+    with If(o == None):  # noqa: E711
+        mark().named("o-none")
+    with If(o != None):  # noqa: E711
+        mark().named("o-some")
 
 
 ARGUMENTS = (
     [{"s": text} for text in STRINGS + ["2024-01-01T00:00:00Z", "10", "9", "z"]]
     + [{"x": value} for value in [1e-06, 1e-05, 0.1, -5.0, 1e300, 3.0, float("nan"), 2e-300]]
     + [{"n": value} for value in [3, 2, 2**53 + 1, 2**53, -(2**63), 10]]
-    + [{"b": True}, {"b": False}]
+    + [{"b": True}, {"b": False}, {"o": None}, {"o": 3}]
 )
 
 
@@ -482,11 +488,11 @@ def test_every_when_decides_as_dagwright_run_decides(arguments: dict[str, Any]) 
 
     ir = dagwright.api.to_ir(compared)
     manifest = yaml.safe_load(dagwright.compile(ir, target="argo"))
-    values = {**{"s": "", "x": 0.0, "n": 0, "b": False}, **arguments}
+    values = {**{"s": "", "x": 0.0, "n": 0, "b": False, "o": None}, **arguments}
     texts = {f"workflow.parameters.{k}": encode(v) for k, v in values.items()}
     tasks = {t["name"]: t for t in manifest["spec"]["templates"][0]["dag"]["tasks"]}
     groups = [g for g in ir.groups if g.kind == "condition"]
-    assert len(groups) == 2 * len(STRINGS) + 10 + 8 + 1
+    assert len(groups) == 2 * len(STRINGS) + 10 + 8 + 3
     for group in groups:
         assert group.condition is not None
         ours = evaluate(
