@@ -38,7 +38,7 @@ from typing import Any
 
 import yaml
 from argo_expressions import when_holds
-from govaluate_model import WhenError
+from govaluate_lexer import WhenError
 
 _VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
 

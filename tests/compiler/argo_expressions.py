@@ -17,10 +17,10 @@ The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``pa
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
 ``asFloat``, ``lower``, ``trim`` and ``sprig.b64dec``, ``==``, ``!=``, ``<``, ``<=``, ``>``,
-``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||`` and parentheses. ``int`` of text is Go's
-``strconv.Atoi``, ``float`` of text ``strconv.ParseFloat``; numbers of either kind compare by
-value; ordering other mixed types is an error; ``==`` of mixed types is false. Anything else
-raises ``NotModelled``.
+``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||`` and parentheses. ``int``
+of text is Go's ``strconv.Atoi``, ``float`` of text ``strconv.ParseFloat``; numbers of either
+kind compare by value; ordering other mixed types is an error; ``==`` of mixed types is
+false. Anything else raises ``NotModelled``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from govaluate_model import NotModelled, WhenError, go_v, should_execute
+from govaluate_lexer import NotModelled, WhenError, go_v
+from govaluate_model import should_execute
 
 
 class ExpressionError(WhenError):

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import yaml
 from argo_controller import ArgoControllerStandIn
-from govaluate_model import GovaluateError, should_execute
+from govaluate_lexer import GovaluateError
+from govaluate_model import should_execute
 from kfp_backend_checks import assert_runs_as_compiled
 from kfp_corpus import note
 from test_argo_controller import run_both
