@@ -1,8 +1,9 @@
 """A test stand-in for the Argo controller. It is not Argo: no Argo controller runs here.
 
 It walks a compiled Workflow the way the controller does, as far as dagwright's specs use it:
-DAG templates in dependency order (``dependencies``), ``when`` evaluated after substituting
-``{{...}}`` placeholders (govaluate's ``&&``, ``||``, ``!``, quoted strings), ``withItems`` /
+DAG templates in dependency order (``dependencies``), ``when`` filled (``{{...}}`` and
+``{{=...}}`` expression tags) and evaluated as govaluate does (``argo_expressions``,
+``govaluate_model``: a ``when`` Argo cannot evaluate errors the node), ``withItems`` /
 ``withParam`` fan-out with ``{{item}}`` and ``{{item.key}}`` and a loop template's
 ``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo v4 does
 (``aggregated_json_value_list``: the values embedded as JSON only when every one is a JSON object
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from argo_expressions import when_holds
+from govaluate_lexer import WhenError
 
 _VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
 
@@ -68,6 +71,7 @@ class ArgoControllerStandIn:
         self.name = manifest["metadata"].get("generateName", "wf-") + "stand-in"
         self.pods = itertools.count()
         self.ran: list[str] = []  # container templates run, in order: what Argo would schedule
+        self.errors: list[str] = []  # why nodes errored (a when Argo cannot evaluate)
         bin_dir = folder / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
         python3 = bin_dir / "python3"
@@ -204,8 +208,14 @@ class ArgoControllerStandIn:
         tasks: dict[str, Any],
     ) -> Node:
         local = {**scope, **self._task_scope(nodes)}
-        if "when" in task and not evaluate(self.substitute(task["when"], local)):
-            return Node("Skipped")
+        if "when" in task:
+            try:  # tags filled and govaluate run as Argo does (argo_expressions, govaluate_model)
+                proceed = evaluate(task["when"], local, self)
+            except WhenError as exc:  # Argo errors the node: the DAG fails
+                self.errors.append(f"{task['name']}: {exc}")
+                return Node("Failed")
+            if not proceed:
+                return Node("Skipped")
         if "withItems" in task or "withParam" in task:
             items = task.get("withItems")
             if items is None:
@@ -385,9 +395,9 @@ def _go_marshal(value: Any) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def evaluate(expression: str) -> bool:
-    """A substituted ``when`` expression, in govaluate's syntax, evaluated."""
-    python = expression.replace("&&", " and ").replace("||", " or ")
-    python = re.sub(r"!(?!=)", " not ", python)
-    names = {"true": True, "false": False, "null": None, "__builtins__": {}}
-    return bool(eval(python, names, {}))  # the test's own compiled expression
+def evaluate(when: str, scope: dict[str, str], stand_in: ArgoControllerStandIn) -> bool:
+    """A task's ``when``, its tags filled and evaluated as Argo v4 does (see ``argo_expressions``
+    and ``govaluate_model``, which cite the upstream files they model)."""
+    values = {f"workflow.parameters.{k}": v for k, v in stand_in.parameters.items()}
+    values = {**values, "workflow.name": stand_in.name, **scope}
+    return when_holds(when, lambda tag: stand_in.substitute(tag, scope), values)

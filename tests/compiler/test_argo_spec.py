@@ -129,11 +129,15 @@ def test_artifacts_go_through_the_repository_with_their_metadata() -> None:
 
 def test_if_elif_else_become_when() -> None:
     spec = manifest(corpus.branches)
-    score = "{{tasks.score.outputs.parameters.output}}"
-    assert task(spec, "main", "condition-1")["when"] == f"{score} > 25"
-    assert task(spec, "main", "condition-2")["when"] == f"(!({score} > 25)) && ({score} == 20)"
+    # one expression tag each (see dagwright/compiler/argo/when.py), values typed as the pod
+    # reads them, never pasted into govaluate's text
+    score = "int(tasks.score.outputs.parameters.output)"
+    assert task(spec, "main", "condition-1")["when"] == f"{{{{={score} > 25}}}}"
+    assert task(spec, "main", "condition-2")["when"] == (
+        f"{{{{=(!({score} > 25)) && ({score} == 20)}}}}"
+    )
     assert task(spec, "main", "condition-4")["when"] == (
-        f"({score} >= 10) && ({{{{workflow.parameters.n}}}} != 5)"
+        f"{{{{=({score} >= 10) && (int(workflow.parameters.n) != 5)}}}}"
     )
     assert task(spec, "main", "condition-1")["dependencies"] == ["score"]
 

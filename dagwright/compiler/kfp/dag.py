@@ -157,9 +157,14 @@ class DagBuilder:
                 assert channel.component_input is not None
                 return channel.component_input
 
-            task.trigger_policy.condition = cel.render(
-                group.condition, resolve, lambda value: plumbing.type_of(value)[0]
-            )
+            try:
+                task.trigger_policy.condition = cel.render(
+                    group.condition, resolve, lambda value: plumbing.type_of(value)[0]
+                )
+            except ValidationError as exc:  # name the block whose condition it is
+                raise self.fail(
+                    exc.problem, exc.fix or "", block=group.id, field=exc.field
+                ) from None
         elif group.kind == "loop":
             assert group.items is not None
             iterator = task.parameter_iterator
