@@ -9,65 +9,19 @@ every step really goes through the command the spec gives a pod.
 
 from __future__ import annotations
 
-import inspect
-import os
 from pathlib import Path
-from typing import Any
 
 import kfp_corpus as corpus
 import pytest
 import yaml
 from argo_controller import ArgoControllerStandIn
+from fidelity_helpers import run_both
 
 import dagwright
-from dagwright.compiler.argo.entry import decode, encode
-from dagwright.components.artifacts import Artifact
 
 pytest.importorskip("hera")
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = corpus.NAMES
-
-
-def _journal(pipeline: Any, folder: Path) -> dict[str, str]:
-    if "journal" not in inspect.signature(pipeline.func).parameters:
-        return {}
-    folder.mkdir(parents=True)
-    return {"journal": str(folder)}
-
-
-def _read(value: Any) -> Any:
-    if isinstance(value, Artifact):
-        return Path(value.path).read_text(encoding="utf-8")
-    return value
-
-
-def run_both(pipeline: Any, tmp_path: Path, **arguments: Any) -> tuple[Any, Any, Any, Any]:
-    """The stand-in's run of the compiled spec and dagwright's own run: each run's outcome,
-    then (outputs, steps journal) of each."""
-    ir = dagwright.api.to_ir(pipeline)
-    manifest = yaml.safe_load(dagwright.compile(ir, target="argo"))
-    theirs_args = {**arguments, **_journal(pipeline, tmp_path / "argo-journal")}
-    ours_args = {**arguments, **_journal(pipeline, tmp_path / "ours-journal")}
-    node = ArgoControllerStandIn(manifest, tmp_path / "argo").run(
-        {k: encode(v) for k, v in theirs_args.items()}
-    )
-    outputs: dict[str, Any] = {}
-    for name, value in ir.outputs.items():
-        ref = value.get("collected", value)
-        out = ir.component_of(ref["task"]).output(ref["output"])
-        assert out is not None
-        if name in node.artifacts:
-            outputs[name] = Path(node.artifacts[name]).read_text(encoding="utf-8")
-        elif name in node.params:
-            type_str = f"list[{out.type}]" if "collected" in value else out.type
-            outputs[name] = decode(node.params[name], type_str)
-    ours = dagwright.run(pipeline, ours_args, echo=False, root=tmp_path / "store")
-
-    def journal(args: dict[str, Any]) -> list[str]:
-        return sorted(os.listdir(args["journal"])) if "journal" in args else []
-
-    mine = {k: _read(v) for k, v in ours.outputs.items()}
-    return node, ours, (outputs, journal(theirs_args)), (mine, journal(ours_args))
 
 
 @pytest.mark.parametrize("name", CORPUS)
