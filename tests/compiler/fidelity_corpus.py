@@ -16,8 +16,8 @@ from kfp_corpus import join_parts, make_items, note, total, write_part
 from dagwright import Collected, ExitHandler, If, ParallelFor, Retry, component, pipeline
 
 # quotes of both kinds, a backslash and what govaluate would read as an escape or a date
-QUOTED = "it's \"quoted\" \\n 2024-01-02"
-ACCENTED = [{"name": "café", "n": 1}, {"name": "naïve ☕ \"x\"", "n": 2}]
+QUOTED = 'it\'s "quoted" \\n 2024-01-02'
+ACCENTED = [{"name": "café", "n": 1}, {"name": 'naïve ☕ "x"', "n": 2}]
 
 
 @component
@@ -30,7 +30,8 @@ def ints_fan_out(xs: list[int] = [3, 1, 2]) -> dict:  # noqa: B006
     """Each iteration makes an int; Argo aggregates them as texts."""
     with ParallelFor(xs) as x:
         bigger = plus(x=x)
-    return {"total": total(values=Collected(bigger.output)).output, "each": Collected(bigger.output)}
+    summed = total(values=Collected(bigger.output))
+    return {"total": summed.output, "each": Collected(bigger.output)}
 
 
 @pipeline

@@ -17,8 +17,9 @@ removed.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from fidelity_helpers import ROOT, argo_manifest, kfp_spec, readme_tour, run_both
@@ -94,7 +95,7 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "tiny_threshold": ({"output": 5e-06}, ["at-least", "below"]),
     "tiny_threshold-below": ({"output": 1e-06}, ["below"]),
     "quoted_strings": (
-        {"said": "it's \"quoted\" \\n 2024-01-02", "constant": 'say "hi", it\'s me'},
+        {"said": 'it\'s "quoted" \\n 2024-01-02', "constant": 'say "hi", it\'s me'},
         ["differs"],
     ),
     "quoted_condition": ({}, ["equal"]),
