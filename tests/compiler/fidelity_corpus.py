@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from kfp_corpus import join_parts, make_items, note, total, write_part
+from kfp_corpus import join_parts, make_items, mark, note, square, total, write_part
 
 from dagwright import Collected, ExitHandler, If, ParallelFor, Retry, component, pipeline
 
@@ -145,3 +145,63 @@ def within_time(x: int) -> int:
 def timed(x: int = 21) -> int:
     """A step with a timeout it keeps."""
     return within_time(x=x).output
+
+
+# Beyond the checked-by list: one pipeline for each other construct issue 14 names.
+
+
+@pipeline
+def nested_collected(rows: list[list[int]] = [[1, 2], [3]]) -> dict:  # noqa: B006
+    """An output collected over two nested loops is one flat list to ``dagwright run``."""
+    with ParallelFor(rows) as row:
+        with ParallelFor(row) as x:
+            sq = square(x=x)
+    return {"total": total(values=Collected(sq.output)).output, "each": Collected(sq.output)}
+
+
+@pipeline
+def key_with_space(xs: list[dict] = [{"my key": "a"}, {"my key": "b"}]) -> list:  # noqa: B006
+    """An item field whose key is not a valid Argo parameter name."""
+    with ParallelFor(xs) as item:
+        shown = echo(text=item["my key"])
+    return Collected(shown.output)
+
+
+@pipeline
+def after_a_false_branch(journal: str, n: int = 1) -> None:
+    """A task waiting (``.after``) for a task inside an If that is not taken still runs."""
+    with If(n > 5):
+        inside = note(journal=journal, text="inside").named("inside")
+    note(journal=journal, text="waiting").named("waiting").after(inside)
+
+
+@component
+def maybe_add(x: int, extra: int | None = None) -> int:
+    return x if extra is None else x + extra
+
+
+@pipeline
+def optional_in_block(journal: str, n: int = 2, extra: int | None = None) -> None:
+    """An Optional parameter left None, used inside a block."""
+    with If(n > 1):
+        added = maybe_add(x=n, extra=extra)
+        mark(journal=journal, n=added.output)
+
+
+@component
+def braces() -> str:
+    return "{{workflow.name}}"
+
+
+@pipeline
+def braces_at_run_time() -> str:
+    """A value made at run time that looks like an Argo variable is passed on as it is."""
+    return echo(text=braces().output).output
+
+
+@pipeline
+def untyped_comparison(journal: str, xs: list[dict] = [{"a": 10, "b": 9}]) -> None:  # noqa: B006
+    """Two untyped values (dict fields) compared: 10 > 9 as numbers, not as texts."""
+    with ParallelFor(xs) as item:
+        with If(item["a"] > item["b"]):
+            note(journal=journal, text="greater").named("greater")

@@ -76,6 +76,13 @@ CASES: list[tuple[str, str, str, Arguments, bool]] = [
     ("retried_with_backoff", "checked", "retried_with_backoff", _none, True),
     ("exit_after_a_task", "checked", "exit_after_a_task", _none, True),
     ("timed", "checked", "timed", _none, True),
+    ("nested_collected", "checked", "nested_collected", _none, True),
+    ("key_with_space", "checked", "key_with_space", _none, True),
+    ("after_a_false_branch", "checked", "after_a_false_branch", _none, True),
+    ("optional_in_block", "checked", "optional_in_block", _none, True),
+    ("optional_in_block-given", "checked", "optional_in_block", _given(extra=3), True),
+    ("braces_at_run_time", "checked", "braces_at_run_time", _none, True),
+    ("untyped_comparison", "checked", "untyped_comparison", _none, True),
     ("readme-numbers", "readme", "numbers", _given(n=4), True),
     ("readme-branches", "readme", "branches", _none, True),
     ("readme-fan_out", "readme", "fan_out", _none, True),
@@ -106,13 +113,27 @@ EXPECTED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "retried_with_backoff": ({"output": 3}, ["attempts"]),
     "exit_after_a_task": ({}, ["body", "cleanup", "first"]),
     "timed": ({"output": 42}, []),
+    "nested_collected": ({"total": 14, "each": [1, 4, 9]}, []),
+    "key_with_space": ({"output": ["a", "b"]}, []),
+    "after_a_false_branch": ({}, ["waiting"]),
+    "optional_in_block": ({}, ["square-2"]),
+    "optional_in_block-given": ({}, ["square-5"]),
+    "braces_at_run_time": ({"output": "{{workflow.name}}"}, []),
+    "untyped_comparison": ({}, ["greater"]),
 }
 
-# Exit tasks that depend on a task besides their block: the KFP SDK refuses them
-# (kfp/dsl/tasks_group.py, ExitHandler: "exit_task cannot depend on any other tasks"), and KFP's
-# backend would hook the exit task onto each dependency (backend/src/v2/compiler/argocompiler/
-# dag.go), running it early and more than once.
-KFP_REFUSED = {"exit_reads_a_sibling", "exit_after_a_task"}
+# What the KFP target refuses at compile time, naming a field, rather than compile something
+# KFP's backend runs otherwise: case id -> (task named, words of the message).
+# - Exit tasks that depend on a task besides their block: the KFP SDK refuses them
+#   (kfp/dsl/tasks_group.py, ExitHandler: "exit_task cannot depend on any other tasks"), and the
+#   backend would hook the exit task onto each dependency (backend/src/v2/compiler/argocompiler/
+#   dag.go), running it early and more than once.
+# - Collected over nested loops: KFP's DAG driver gathers a list of lists.
+KFP_REFUSED: dict[str, tuple[str, str]] = {
+    "exit_reads_a_sibling": ("cleanup", "exit"),
+    "exit_after_a_task": ("cleanup", "exit"),
+    "nested_collected": ("total", "nested"),
+}
 
 # (case id, check) -> the issue 14 item it waits for; check is "kfp", "argo" or "run"
 _EXIT = "KFP exit task with dependencies refused at compile (KFP exit/after)"
@@ -125,6 +146,8 @@ WAITING: dict[tuple[str, str], str] = {
     # refused today at compile: "Argo's when cannot quote a '"
     ("quoted_condition", "argo"): _QUOTES,
     ("quoted_condition", "run"): _QUOTES,
+    # Argo gives the consumer a list of lists ("[[\"1\",\"4\"],[\"9\"]]")
+    ("nested_collected", "run"): "Argo nested Collected",
 }
 
 
@@ -167,14 +190,20 @@ def test_kfp_spec_passes_the_backend_check(
     ("source", "name", "arguments", "succeeds"),
     _cases("kfp", only=lambda case: case in KFP_REFUSED),
 )
-def test_kfp_refuses_an_exit_task_with_a_dependency(
-    source: str, name: str, arguments: Arguments, succeeds: bool, tmp_path: Path
+def test_kfp_refuses_what_its_backend_would_run_otherwise(
+    request: pytest.FixtureRequest,
+    source: str,
+    name: str,
+    arguments: Arguments,
+    succeeds: bool,
+    tmp_path: Path,
 ) -> None:
-    """Refused at compile time naming the exit task and a field, as the KFP SDK refuses it."""
-    with pytest.raises(ValidationError) as err:
+    """Refused at compile time, naming the task and a field, as the KFP SDK refuses it."""
+    task, words = KFP_REFUSED[request.node.callspec.id]
+    with pytest.raises(ValidationError, match=f"(?i){words}") as err:
         kfp_spec(_load(source, name, tmp_path))
     assert err.value.field is not None
-    assert err.value.task == "cleanup" or "cleanup" in str(err.value)
+    assert err.value.task == task
 
 
 @pytest.mark.parametrize(("source", "name", "arguments", "succeeds"), _cases("argo"))
