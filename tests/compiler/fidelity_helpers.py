@@ -43,14 +43,16 @@ def kfp_spec(pipeline: Any) -> str:
     return text
 
 
-def argo_manifest(pipeline: Any) -> dict[str, Any]:
+def argo_manifest(pipeline: Any, folder: Path) -> dict[str, Any]:
     """The Argo Workflow of ``pipeline``, validated against the vendored upstream schema
-    (as a whole document, its ``oneOf`` included) and by ``validate_manifest``."""
+    (as a whole document, its ``oneOf`` included), by ``validate_manifest`` and by the checks
+    the stand-in makes of a manifest it is given (``folder`` is the stand-in's)."""
     import jsonschema
 
     manifest: dict[str, Any] = yaml.safe_load(dagwright.compile(pipeline, target="argo"))
     jsonschema.Draft202012Validator(_upstream_schema()).validate(manifest)
     validate_manifest(manifest)  # unknown keys and Kubernetes names, which the schema lets by
+    ArgoControllerStandIn(manifest, folder)  # what the stand-in refuses before running
     return manifest
 
 
