@@ -49,7 +49,8 @@ def _greeting(folder: Path) -> dict[str, Any]:
 
 # (case id, where the pipeline is defined, its name there, arguments, whether the run succeeds)
 # corpus: kfp_corpus.py; edges: kfp_edge_cases.py; checked: fidelity_corpus.py (the issue's
-# "Checked by" list); readme: the README tour; example: examples/
+# "Checked by" list and more); readme: the README tour; example: examples/; fixture:
+# tests/fixtures/
 CASES: list[tuple[str, str, str, Arguments, bool]] = [
     *[(name, "corpus", name, _none, True) for name in importlib.import_module("kfp_corpus").NAMES],
     ("branches-n3", "corpus", "branches", _given(n=3), True),
@@ -93,6 +94,11 @@ CASES: list[tuple[str, str, str, Arguments, bool]] = [
     ("readme-partly_broken", "readme", "partly_broken", _none, False),
     ("readme-greeting", "readme", "greeting", _greeting, True),
     ("example-iris", "example", "iris_training.py", _none, True),
+    # the CLI and engine tests' own pipelines (typed_values.py's is left out: its pods import
+    # scikit-learn, some 20 s, for what value_files already covers)
+    ("fixture-uses_helpers", "fixture", "helpers_pipeline.py:uses_helpers", _none, True),
+    ("fixture-greet", "fixture", "pipelines.py:greet", _none, True),
+    ("fixture-failing", "fixture", "pipelines.py:failing", _none, False),
 ]
 
 # What each "Checked by" case gives, so that a run both sides got wrong the same way fails too
@@ -161,10 +167,11 @@ WAITING: dict[tuple[str, str], str] = {
 def _load(source: str, name: str, folder: Path) -> Any:
     if source == "readme":
         return getattr(readme_tour(folder), name)
-    if source == "example":
+    if source in ("example", "fixture"):
         from dagwright.loader import load_pipeline
 
-        return load_pipeline(str(ROOT / "examples" / name))
+        folder = ROOT / ("examples" if source == "example" else "tests/fixtures")
+        return load_pipeline(str(folder / name))
     module = {"corpus": "kfp_corpus", "edges": "kfp_edge_cases", "checked": "fidelity_corpus"}
     return getattr(importlib.import_module(module[source]), name)
 
