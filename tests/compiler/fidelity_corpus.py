@@ -151,12 +151,21 @@ def timed(x: int = 21) -> int:
 
 
 @pipeline
-def nested_collected(rows: list[list[int]] = [[1, 2], [3]]) -> dict:  # noqa: B006
+def nested_collected(rows: list[list[int]] = [[1, 2], [3]]) -> int:  # noqa: B006
     """An output collected over two nested loops is one flat list to ``dagwright run``."""
     with ParallelFor(rows) as row:
         with ParallelFor(row) as x:
             sq = square(x=x)
-    return {"total": total(values=Collected(sq.output)).output, "each": Collected(sq.output)}
+    return total(values=Collected(sq.output)).output
+
+
+@pipeline
+def nested_collected_output(rows: list[list[int]] = [[1, 2], [3]]) -> list:  # noqa: B006
+    """The same, as the pipeline's output."""
+    with ParallelFor(rows) as row:
+        with ParallelFor(row) as x:
+            sq = square(x=x)
+    return Collected(sq.output)
 
 
 @pipeline
