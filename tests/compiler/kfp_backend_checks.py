@@ -227,6 +227,8 @@ def null_input_problems(spec: dict[str, Any]) -> list[str]:
                     "refuses it"
                 )
     return found
+
+
 def _parameter_types(component: dict[str, Any]) -> dict[str, str]:
     declared = component.get("inputDefinitions", {}).get("parameters", {})
     return {name: d.get("parameterType", "STRING") for name, d in declared.items()}

@@ -150,19 +150,7 @@ REFUSED: dict[tuple[str, str], tuple[dict[str, str], str]] = {
 }
 
 # (case id, check) -> the issue 14 item it waits for; check is "kfp", "argo" or "run"
-_EXIT = "KFP exit task with dependencies refused at compile (KFP exit/after)"
-_QUOTES = "conditions: Argo when safe for any value (quotes in compared strings)"
-_UNTYPED = "conditions: two untyped values compared refused"
 WAITING: dict[tuple[str, str], str] = {
-    ("exit_reads_a_sibling", "kfp"): _EXIT,
-    ("exit_after_a_task", "kfp"): _EXIT,
-    ("untyped_comparison", "kfp"): _UNTYPED,
-    ("untyped_comparison", "argo"): _UNTYPED,
-    # a value with a ' breaks the quoting of the when expression at run time
-    ("quoted_strings", "run"): _QUOTES,
-    # refused today at compile: "Argo's when cannot quote a '"
-    ("quoted_condition", "argo"): _QUOTES,
-    ("quoted_condition", "run"): _QUOTES,
     # Argo gives the consumer a list of lists ("[[\"1\",\"4\"],[\"9\"]]")
     ("nested_collected", "run"): "Argo nested Collected",
     ("nested_collected_output", "argo"): "Argo nested Collected",
