@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.values import encode
 from dagwright.compiler.argo.runtimes import (
     apply_pod,
     check_resource_step,
@@ -22,6 +22,7 @@ from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 
 TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
+READ_PARAM = "dagwright-read"  # how the pod reads inputs from loop items and nested loops
 ROOT = "/tmp/dagwright"
 
 
@@ -39,6 +40,7 @@ def component_template(
     pipeline: str = "",
     tasks: list[str] | None = None,
     allow_pickle: bool = False,
+    reads: bool = False,
 ) -> Any:
     """The Template model of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -51,6 +53,7 @@ def component_template(
         m: ``hera.workflows.models``.
         tasks: The tasks that use the component (named when the runtime refuses it).
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
+        reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
     """
     params = [m.Parameter(name=TASK_PARAM)]
     artifacts: list[Any] = []
@@ -66,6 +69,9 @@ def component_template(
         "--pod",
         "{{pod.name}}",
     ]
+    if reads:
+        params.append(m.Parameter(name=READ_PARAM, default="{}"))
+        args += ["--read", var("inputs", "parameters", READ_PARAM)]
     for inp in spec.inputs:
         if not inp.artifact:
             default = encode(inp.default) if inp.has_default else None
