@@ -6,7 +6,6 @@ import json
 import math
 from typing import Any
 
-from dagwright.compiler.argo.values import encode
 from dagwright.compiler.argo.runtimes import (
     apply_pod,
     check_resource_step,
@@ -16,6 +15,7 @@ from dagwright.compiler.argo.runtimes import (
     resource_template,
 )
 from dagwright.compiler.argo.scopes import var
+from dagwright.compiler.argo.values import encode
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, element_type

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from dagwright.compiler.argo import when
-from dagwright.compiler.argo.values import encode
 from dagwright.compiler.argo.scopes import (
     PARAM_NAME,
     Plumbing,
