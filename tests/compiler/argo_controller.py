@@ -112,12 +112,14 @@ class ArgoControllerStandIn:
         def value(match: re.Match[str]) -> str:
             name = match.group(1).strip()
             if name in scope:
-                return scope[name]
-            if name.startswith("workflow.parameters."):
-                return self.parameters[name.split(".", 2)[2]]
-            if name == "workflow.name":
-                return self.name
-            raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
+                found = scope[name]
+            elif name.startswith("workflow.parameters."):
+                found = self.parameters[name.split(".", 2)[2]]
+            elif name == "workflow.name":
+                found = self.name
+            else:
+                raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
+            return replace("{{v}}", {"v": found}, False)  # refuses what Go cannot quote
 
         return _VARIABLE.sub(value, text)
 
@@ -268,6 +270,19 @@ class ArgoControllerStandIn:
         """Call a task's template; ``item`` is one iteration's ``{{item...}}`` of a looping
         task: Argo resolves the other references first, then substitutes the item and the
         workflow's variables in the result, refusing what stays unresolved (``processItem``)."""
+        try:
+            return self._call(task, scope, artifact_scope, item)
+        except ArgoRejected as exc:  # Argo fails the node with its message
+            self.errors.append(str(exc))
+            return Node("Failed")
+
+    def _call(
+        self,
+        task: dict[str, Any],
+        scope: dict[str, str],
+        artifact_scope: dict[str, str],
+        item: dict[str, str] | None,
+    ) -> Node:
         args = task.get("arguments", {})
         if item is None:
             params = {
@@ -276,14 +291,10 @@ class ArgoControllerStandIn:
         else:
             second = {"workflow.name": self.name, **item}
             second.update({f"workflow.parameters.{k}": v for k, v in self.parameters.items()})
-            try:
-                params = {
-                    p["name"]: replace(replace(p["value"], scope, True), second, False)
-                    for p in args.get("parameters", [])
-                }
-            except ArgoRejected as exc:
-                self.errors.append(str(exc))
-                return Node("Failed")
+            params = {
+                p["name"]: replace(replace(p["value"], scope, True), second, False)
+                for p in args.get("parameters", [])
+            }
         artifacts = {}
         optional = frozenset(a["name"] for a in args.get("artifacts", []) if a.get("optional"))
         for a in args.get("artifacts", []):
