@@ -319,3 +319,21 @@ def test_the_stand_in_refuses_what_the_old_item_parameters_did(tmp_path: Path) -
 
     with pytest.raises(ArgoRejected, match="'loop-1-item-my key' is invalid"):
         ArgoControllerStandIn(spec, tmp_path)
+
+
+@pipeline
+def loop_over_a_key() -> str:
+    """An inner loop over a key of the outer item (Argo's ``{{item.xs}}``), its values
+    collected over both loops."""
+    with ParallelFor([{"xs": [1, 2], "tag": "a"}, {"xs": [3], "tag": "b"}]) as row:
+        with ParallelFor(row["xs"]) as x:
+            made = product(a=x, b=10)
+    return show_ints(values=Collected(made.output)).output
+
+
+def test_an_inner_loop_over_a_key_of_the_outer_item_gives_what_dagwright_run_gives(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(loop_over_a_key, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "[10, 20, 30]"}, [])
