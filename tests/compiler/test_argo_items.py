@@ -296,6 +296,15 @@ def test_collected_artifacts_over_nested_loops_give_what_dagwright_run_gives(
     assert theirs == mine == ({"output": "1.7,1.8,2.7,2.8"}, [])
 
 
+def test_kfp_still_refuses_collected_over_nested_loops_with_the_field() -> None:
+    """KFP's DAG driver makes one list per loop it leaves, a list of lists that no KFP
+    input declares; the KFP target refuses the construct (kfp/dag.py) where Argo's pod
+    flattens it."""
+    with pytest.raises(ValidationError, match="nested ParallelFor") as err:
+        dagwright.compile(nested, target="kfp")
+    assert (err.value.task, err.value.field) == ("show-ints", "values")
+
+
 def test_a_pipeline_output_collected_over_nested_loops_is_refused_for_argo() -> None:
     @pipeline
     def flat(xs: list[int] = [1], ys: list[int] = [2]) -> Any:  # noqa: B006
