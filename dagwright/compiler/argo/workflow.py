@@ -7,8 +7,14 @@ import json
 from typing import Any
 
 from dagwright.compiler.argo import when
+from dagwright.compiler.argo.naming import (
+    digit_free,
+    free,
+    param_name,
+    renamed_refs,
+    renamed_task,
+)
 from dagwright.compiler.argo.scopes import (
-    PARAM_NAME,
     Plumbing,
     body,
     item_key,
@@ -50,13 +56,13 @@ class WorkflowBuilder:
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
         taken = set(ir.components)
-        self.root = _free("main", taken)
+        self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
         for group in ir.groups:
             keys = [group.id, body(group.id)] if group.kind == "loop" else [group.id]
             for key in keys:
-                self.template_of[key] = _free(key, taken)
+                self.template_of[key] = free(key, taken)
         self.plumbing = Plumbing(ir, self.root)
         self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
         self.reading: set[str] = set()  # components some task passes READ_PARAM to
@@ -87,7 +93,7 @@ class WorkflowBuilder:
             for cid, spec in self.ir.components.items()
         ]
         for p in self.ir.params:
-            _param_name(p.name, f"parameter {p.name}")
+            param_name(p.name, f"parameter {p.name}")
         # a parameter's value may reach a when and may be given at submit, where it travels
         # unprotected: a default Argo would alter is refused, as a submitted value is
         params = [
@@ -293,12 +299,12 @@ class WorkflowBuilder:
 
     def _dag(self, scope: Any) -> Any:
         m = self.m
-        renamed = _digit_free(scope.tasks)
-        tasks = [self._dag_task(_renamed_task(f, renamed)) for f in scope.tasks.values()]
+        renamed = digit_free(scope.tasks)
+        tasks = [self._dag_task(renamed_task(f, renamed)) for f in scope.tasks.values()]
         for fields in scope.tasks.values():
             for key in ("parameters", "artifacts"):
                 for name in fields.get(key, {}):
-                    _param_name(name, f"argument {name} of task {fields['name']}")
+                    param_name(name, f"argument {name} of task {fields['name']}")
         group = self.plumbing.groups.get(scope.name)
         parallelism = group.parallelism if group is not None and group.kind == "loop" else None
         inputs = None
@@ -314,14 +320,14 @@ class WorkflowBuilder:
                     m.Parameter(
                         name=n,
                         value_from=m.ValueFrom(
-                            parameter=_renamed(v, renamed), default=scope.defaults.get(n)
+                            parameter=renamed_refs(v, renamed), default=scope.defaults.get(n)
                         ),
                     )
                     for n, v in scope.out_params.items()
                 ]
                 or None,
                 artifacts=[
-                    m.Artifact(name=n, from_=_renamed(v, renamed))
+                    m.Artifact(name=n, from_=renamed_refs(v, renamed))
                     for n, v in scope.out_artifacts.items()
                 ]
                 or None,
@@ -364,61 +370,3 @@ class WorkflowBuilder:
             parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
             artifacts=arts or None,
         )
-
-
-def _param_name(name: str, what: str) -> str:
-    """Argo refuses a parameter or artifact name outside ``[-a-zA-Z0-9_]`` (workflow/validate's
-    paramOrArtifactNameRegex); names dagwright makes from user text are written safe before
-    this, so one that reaches here is the user's own name."""
-    if not PARAM_NAME.match(name):
-        raise ValidationError(
-            f"Argo target: {what}: {name!r} is not a name Argo takes for a parameter",
-            field=what,
-            fix="use letters, digits, '-' and '_' only",
-        )
-    return name
-
-
-def _digit_free(tasks: dict[str, Any]) -> dict[str, str]:
-    """New names for the tasks of one DAG whose name begins with a digit, which Argo refuses
-    when tasks use ``dependencies`` (workflow/validate's validateDAG): ``t-<name>``, or
-    ``t-<name>-2``... when a task has that name already. Their pods still learn the dagwright
-    task's own name (TASK_PARAM)."""
-    taken = set(tasks)
-    return {name: _free(f"t-{name}", taken) for name in tasks if name[:1].isdigit()}
-
-
-def _renamed(value: Any, renamed: dict[str, str]) -> Any:
-    """``value`` with references to renamed tasks (``{{tasks.<name>.``) renamed."""
-    if not renamed:
-        return value
-    if isinstance(value, str):
-        for old, new in renamed.items():
-            value = value.replace(f"{{{{tasks.{old}.", f"{{{{tasks.{new}.")
-        return value
-    if isinstance(value, list):
-        return [_renamed(v, renamed) for v in value]
-    if isinstance(value, dict):
-        return {k: _renamed(v, renamed) for k, v in value.items()}
-    return value
-
-
-def _renamed_task(fields: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
-    """A DAG task's fields with its own name, its dependencies and its references renamed."""
-    if not renamed:
-        return fields
-    out: dict[str, Any] = _renamed(fields, renamed)
-    out["name"] = renamed.get(fields["name"], fields["name"])
-    if "dependencies" in fields:
-        out["dependencies"] = [renamed.get(d, d) for d in fields["dependencies"]]
-    return out
-
-
-def _free(name: str, taken: set[str]) -> str:
-    """``name``, or ``name-2``, ``name-3``...: the first one no template has; taken then."""
-    found, n = name, 1
-    while found in taken:
-        n += 1
-        found = f"{name}-{n}"
-    taken.add(found)
-    return found
