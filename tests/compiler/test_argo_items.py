@@ -346,3 +346,17 @@ def test_an_inner_loop_over_a_key_of_the_outer_item_gives_what_dagwright_run_giv
     node, ours, theirs, mine = run_both(loop_over_a_key, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": "[10, 20, 30]"}, [])
+
+
+@pipeline
+def braced_keys() -> int:
+    """Keys Argo could never name in ``{{item.<key>}}``, read by tasks: the pod picks them."""
+    with ParallelFor([{"{{k}}": 1, "a}b": 2}, {"{{k}}": 3, "a}b": 4}]) as item:
+        made = product(a=item["{{k}}"], b=item["a}b"])
+    return total(values=Collected(made.output)).output
+
+
+def test_keys_with_braces_read_by_tasks_give_what_dagwright_run_gives(tmp_path: Path) -> None:
+    node, ours, theirs, mine = run_both(braced_keys, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": 14}, [])

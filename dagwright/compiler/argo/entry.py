@@ -130,6 +130,42 @@ def _collected(io_type: str, name: str, folder: str, metas: list[Any]) -> list[d
     return items
 
 
+def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The step's parameters and artifacts from the pod's arguments.
+
+    Raises:
+        ValueError: naming the input whose text cannot be read as its type.
+    """
+    params, item_types = _pairs(args.param), _pairs(args.param_items)
+    artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
+    collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
+    reads: dict[str, dict[str, Any]] = restore(json.loads(args.read or "{}"))
+    parameters: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    for inp in spec.inputs:
+        how = reads.get(inp.name, {})
+        try:
+            if inp.name in params and "item" in how:
+                parameters[inp.name] = read_item(params[inp.name], inp.type, how)
+            elif inp.name in params:
+                parameters[inp.name] = decode(
+                    params[inp.name], inp.type, item_types.get(inp.name), how.get("depth", 1)
+                )
+            elif inp.name in artifact_paths:
+                meta = restore(json.loads(artifact_metas.get(inp.name) or "{}"))
+                path = artifact_paths[inp.name]
+                artifacts[inp.name] = _artifact(inp.type, inp.name, path, meta)
+            elif inp.name in collected:
+                metas = json.loads(collected_metas.get(inp.name) or "[]")
+                metas = _flatten(metas, how.get("depth", 1))
+                if not os.path.isdir(collected[inp.name]):  # no iteration made one
+                    metas = []
+                artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"input '{inp.name}': {exc}") from None
+    return parameters, artifacts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagwright.compiler.argo.entry")
     parser.add_argument("--component", required=True, help="the component spec as JSON")
@@ -162,29 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     from dagwright.executor import Step
 
     spec = ComponentSpec.from_dict(json.loads(args.component))
-    params, item_types = _pairs(args.param), _pairs(args.param_items)
-    artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
-    collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
-    reads: dict[str, dict[str, Any]] = json.loads(args.read or "{}")
-    parameters: dict[str, Any] = {}
-    artifacts: dict[str, Any] = {}
-    for inp in spec.inputs:
-        how = reads.get(inp.name, {})
-        if inp.name in params and "item" in how:
-            parameters[inp.name] = read_item(params[inp.name], inp.type, how)
-        elif inp.name in params:
-            parameters[inp.name] = decode(
-                params[inp.name], inp.type, item_types.get(inp.name), how.get("depth", 1)
-            )
-        elif inp.name in artifact_paths:
-            meta = restore(json.loads(artifact_metas.get(inp.name) or "{}"))
-            artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)
-        elif inp.name in collected:
-            metas = json.loads(collected_metas.get(inp.name) or "[]")
-            metas = _flatten(metas, how.get("depth", 1))
-            if not os.path.isdir(collected[inp.name]):  # no iteration made one
-                metas = []
-            artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
+    try:  # a text no input of this type can be read from fails the step, named
+        parameters, artifacts = _inputs(spec, args)
+    except ValueError as exc:
+        print(f"dagwright: step '{spec.name}': {exc}", file=sys.stderr)
+        return 1
     outputs = _pairs(args.output_artifact)
     # the input files came from the artifact repository, whoever wrote them there: a pickle
     # among them is loaded only when the spec was compiled with allow_pickle
