@@ -21,7 +21,14 @@ import os
 import sys
 from typing import Any
 
-from dagwright.compiler.argo.values import encode, from_item, protect, restore, typed
+from dagwright.compiler.argo.values import (
+    encode,
+    from_item,
+    protect,
+    restore,
+    typed,
+    untyped,
+)
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type, from_text, unwrap_optional
 
@@ -86,7 +93,9 @@ def read_item(text: str, type_str: str, how: dict[str, Any]) -> Any:
         if how["key"] not in item:
             raise ValueError(f"the loop item {item!r} has no key {how['key']!r}")
         return typed(item[how["key"]], type_str)
-    return typed(from_item(text, type_str, how.get("item", "any")), type_str)
+    item_type = how.get("item", "any")
+    value = from_item(text, type_str, item_type)
+    return typed(value, item_type if untyped(type_str) else type_str)
 
 
 def _item(value: Any, type_str: str) -> Any:

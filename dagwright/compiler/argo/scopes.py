@@ -198,7 +198,9 @@ def no_braces(text: str, what: str, field: str = "value") -> str:
 
 def item_key(loop: str, key: str) -> str:
     """A key read as Argo's ``{{item.key}}``: refused when that variable cannot name it."""
-    if not key or key != key.strip() or "{" in key or "}" in key:
+    from dagwright.compiler.argo.values import needs_protection
+
+    if not key or key != key.strip() or "{" in key or "}" in key or needs_protection(key):
         raise ValidationError(
             f"Argo target: a condition or a nested loop of {loop} reads the item's key "
             f"{key!r}, which Argo's {{{{item.<key>}}}} cannot name",

@@ -67,6 +67,11 @@ def encode(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def untyped(type_str: str) -> bool:
+    """Does the type leave the kind of value open (``any``)?"""
+    return _concrete(type_str) is None
+
+
 def _concrete(type_str: str) -> str | None:
     """The JSON kind a type fixes (``str``, or ``json`` for the rest), None for ``any``."""
     head = parse(unwrap_optional(type_str))[0]
@@ -84,7 +89,8 @@ def from_item(text: str, type_str: str, item_type: str = ANY) -> Any:
     that JSON value (Argo's rendering keeps no trace of the quotes).
     """
     kind = _concrete(type_str) or _concrete(item_type)
-    if kind == "str" and text != "null":
+    optional = parse(type_str)[0] == "Optional" or parse(item_type)[0] == "Optional"
+    if kind == "str" and not (text == "null" and optional):  # Argo renders None as null
         return restore(json.loads(f'"{text}"'))
     try:
         value = json.loads(text)
