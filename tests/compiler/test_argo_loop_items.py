@@ -360,3 +360,24 @@ def test_keys_with_braces_read_by_tasks_give_what_dagwright_run_gives(tmp_path: 
     node, ours, theirs, mine = run_both(braced_keys, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": 14}, [])
+
+
+@component
+def marks(x: int) -> str:
+    return ["__dagwright_skipped__", "dagwright-b64:eA==", "plain"][x]
+
+
+@pipeline
+def mark_outputs() -> str:
+    """Outputs that look like dagwright's own marks are still the outputs."""
+    with ParallelFor([0, 1, 2]) as x:
+        made = marks(x=x)
+    return joined2(a=Collected(made.output), b=[]).output
+
+
+def test_outputs_that_look_like_dagwrights_marks_give_what_dagwright_run_gives(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(mark_outputs, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "__dagwright_skipped__|dagwright-b64:eA==|plain"}, [])

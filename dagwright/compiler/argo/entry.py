@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from dagwright.compiler.argo.values import (
+    SKIPPED,
     encode,
     from_item,
     protect,
@@ -33,9 +34,6 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type, from_text, unwrap_optional
 
 __all__ = ["SKIPPED", "decode", "encode", "main", "read_item"]
-
-# what a Collected list holds for an iteration whose If branch did not run; dropped here
-SKIPPED = "__dagwright_skipped__"
 
 
 def _pairs(values: list[str] | None) -> dict[str, str]:

@@ -7,9 +7,9 @@ arguments fails the task (``processItem`` replaces with unresolved variables ref
 substitution also writes each value into the JSON of the template with Go's ``strconv.Quote``,
 whose ``\\a``, ``\\v`` and ``\\xNN`` are not JSON: a value with such a control character fails
 the substitution. So every string dagwright hands Argo that holds ``{{``, such a character, or
-starts with ``MARK`` travels as ``MARK`` + base64 of its UTF-8 (``protect``), at any depth of a
-list or dict and in dict keys too; the pod undoes it (``restore``). A plain string stays as it
-is, so a ``when`` still compares ordinary text.
+could be read back as one of dagwright's marks (``MARK``, ``SKIPPED``) travels as ``MARK`` +
+base64 of its UTF-8 (``protect``), at any depth of a list or dict and in dict keys too; the pod
+undoes it (``restore``). A plain string stays as it is, so a ``when`` compares ordinary text.
 
 A loop item reaches a pod as Argo renders ``{{item}}`` (``processItem`` in
 workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go): a
@@ -27,12 +27,17 @@ from typing import Any
 from dagwright.components.types import ANY, parse, unwrap_optional
 
 MARK = "dagwright-b64:"
+# what a Collected list holds for an iteration whose If branch did not run; dropped in the pod
+SKIPPED = "__dagwright_skipped__"
 # characters Go's strconv.Quote writes as \a, \v or \xNN, which JSON does not read
 _UNQUOTABLE = re.compile("[\x00-\x07\x0b\x0e-\x1f\x7f]")
 
 
 def needs_protection(text: str) -> bool:
-    return "{{" in text or text.startswith(MARK) or _UNQUOTABLE.search(text) is not None
+    """Would Argo alter the text, or the pod read it as one of dagwright's marks?"""
+    if "{{" in text or text.startswith(MARK) or text == SKIPPED:
+        return True
+    return _UNQUOTABLE.search(text) is not None
 
 
 def protect(value: Any) -> Any:
