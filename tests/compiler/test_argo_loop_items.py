@@ -381,3 +381,14 @@ def test_outputs_that_look_like_dagwrights_marks_give_what_dagwright_run_gives(
     node, ours, theirs, mine = run_both(mark_outputs, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": "__dagwright_skipped__|dagwright-b64:eA==|plain"}, [])
+
+
+def test_a_name_from_an_ir_file_argo_refuses_is_refused_with_the_field() -> None:
+    """Names dagwright makes are written safe; a name an IR file gives is the user's own."""
+    from dagwright.pipelines.ir import PipelineIR
+
+    data = dagwright.api.to_ir(digit_task).to_dict()
+    data["outputs"] = {"my output": data["outputs"]["output"]}
+    with pytest.raises(ValidationError, match="not a name Argo takes") as err:
+        dagwright.compile(PipelineIR.from_dict(data), target="argo")
+    assert err.value.field == "output my output" and "letters, digits" in (err.value.fix or "")

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from dagwright.compiler.argo.naming import param_name
 from dagwright.compiler.argo.runtimes import (
     apply_pod,
     check_resource_step,
@@ -72,6 +73,8 @@ def component_template(
     if reads:
         params.append(m.Parameter(name=READ_PARAM, default="{}"))
         args += ["--read", var("inputs", "parameters", READ_PARAM)]
+    for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
+        param_name(io.name, f"component {spec.name}: {io.name}")
     for inp in spec.inputs:
         if not inp.artifact:
             default = encode(inp.default) if inp.has_default else None

@@ -266,6 +266,7 @@ class WorkflowBuilder:
                     field=f"output {name}",
                     fix="return the output of a task that takes Collected(...) instead",
                 )
+            param_name(name, f"output {name}")
             if out.artifact:
                 scope.out_artifacts[name] = self.plumbing.artifact(value, self.root)
             else:
