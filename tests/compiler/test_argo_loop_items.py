@@ -392,3 +392,21 @@ def test_a_name_from_an_ir_file_argo_refuses_is_refused_with_the_field() -> None
     with pytest.raises(ValidationError, match="not a name Argo takes") as err:
         dagwright.compile(PipelineIR.from_dict(data), target="argo")
     assert err.value.field == "output my output" and "letters, digits" in (err.value.fix or "")
+
+
+@pipeline
+def nested_through_if(outer: list[int] = [1, 2, 3], inner: list[int] = [5, 6]) -> str:  # noqa: B006
+    """An If between the loops: an outer iteration that skips it leaves a mark, not a list."""
+    with ParallelFor(outer) as a:
+        with If(a != 2):
+            with ParallelFor(inner) as b:
+                made = product(a=a, b=b)
+    return show_ints(values=Collected(made.output)).output
+
+
+def test_collected_over_loops_with_an_if_between_gives_what_dagwright_run_gives(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(nested_through_if, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "[5, 6, 15, 18]"}, [])
