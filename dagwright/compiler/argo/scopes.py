@@ -76,7 +76,6 @@ class Plumbing:
         """The text of a parameter value in ``scope``."""
         if "constant" in value:
             return encode(value["constant"])  # protected: Argo never sees its '{{'
-
         if "param" in value:
             return var("workflow", "parameters", value["param"])
         if "loop_item" in value:
@@ -145,7 +144,8 @@ PARAM_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
 def item_name(loop: str, key: str | None) -> str:
     """The parameter a loop body gets its item (or one key of it, ``{{item.key}}``) in. A key
     Argo would refuse in a parameter name is written with ``_`` for each such character and
-    the first 8 hex digits of its sha256 after it, so two keys never share a name."""
+    the first 8 hex digits of its sha256 after it; a valid key spelled like such a name is
+    refused where both are read (``WorkflowBuilder._group``)."""
     if key is None:
         return f"{loop}-item"
     if PARAM_NAME.match(key):

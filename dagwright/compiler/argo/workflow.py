@@ -231,11 +231,10 @@ class WorkflowBuilder:
 
     def _item_type(self, loop: str) -> str:
         """The type of a loop's items (``any`` when nothing says)."""
-        from dagwright.components.types import element_type as of
         from dagwright.pipelines.validate import value_type
 
         group = self.plumbing.groups[loop]
-        return of(value_type(self.ir, group.items or {}, group.parent)) or ANY
+        return element_type(value_type(self.ir, group.items or {}, group.parent)) or ANY
 
     def _outputs(self) -> None:
         scope = self.plumbing.scopes[self.root]
