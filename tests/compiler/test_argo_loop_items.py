@@ -410,3 +410,15 @@ def test_collected_over_loops_with_an_if_between_gives_what_dagwright_run_gives(
     node, ours, theirs, mine = run_both(nested_through_if, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": "[5, 6, 15, 18]"}, [])
+
+
+def test_a_pod_writes_text_so_that_argos_item_key_renders_it_unescaped() -> None:
+    """A condition reads ``{{item.name}}``, which Argo fills with the value's JSON without
+    unescaping it (a ``when`` sees ``caf\\u00e9`` if the producer wrote that): the pod writes
+    JSON text as UTF-8."""
+    from argo_values import item_scope, raw_elements
+
+    from dagwright.compiler.argo.values import encode
+
+    rendered = [item_scope(raw) for raw in raw_elements(encode(names_of.func()))]
+    assert [r["item.name"] for r in rendered] == ["café", "naïve"]

@@ -67,9 +67,11 @@ def restore(value: Any) -> Any:
 
 
 def encode(value: Any) -> str:
-    """A value as Argo passes it on: strings raw, everything else as JSON; protected."""
+    """A value as Argo passes it on: strings raw, everything else as JSON; protected. Text
+    inside JSON is written as UTF-8, not as ``\\u`` escapes: Argo's ``{{item.key}}`` hands a
+    value's JSON on without unescaping it, to a ``when`` too."""
     value = protect(value)
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def untyped(type_str: str) -> bool:
