@@ -320,7 +320,11 @@ class ArgoControllerStandIn:
     ) -> Node:
         # each item's own JSON, rendered as Argo renders {{item}} (argo_values.item_scope)
         with_param = self.substitute(task["withParam"], scope) if "withParam" in task else None
-        raws = item_texts(task, with_param)
+        try:
+            raws = item_texts(task, with_param)
+        except ArgoRejected as exc:  # withParam that is not a JSON list fails the task
+            self.errors.append(str(exc))
+            return Node("Failed")
         assert len(raws) == len(items)
         results = [self.call(task, scope, artifact_scope, item_scope(raw)) for raw in raws]
         phase = "Failed" if any(r.phase == "Failed" for r in results) else "Succeeded"
