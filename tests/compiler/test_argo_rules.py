@@ -27,7 +27,7 @@ def echo(name: str = "echo", default: str | None = None, value: str | None = Non
     return {
         "name": name,
         "inputs": {"parameters": [param]},
-        "outputs": {"parameters": [{"name": "out", "valueFrom": {"path": "/tmp/out"}}]},
+        "outputs": {"parameters": [{"name": "out", "valueFrom": {"path": "/outputs/out"}}]},
         "container": {
             "image": "python:3.12",
             "command": ["python3", "-c", ECHO],
