@@ -422,3 +422,14 @@ def test_a_pod_writes_text_so_that_argos_item_key_renders_it_unescaped() -> None
 
     rendered = [item_scope(raw) for raw in raw_elements(encode(names_of.func()))]
     assert [r["item.name"] for r in rendered] == ["café", "naïve"]
+
+
+@pytest.mark.parametrize(
+    "flow", [non_ascii_items, string_items, spaced_keys, digit_task, braced_values, braced_keys]
+)
+def test_the_same_pipelines_compile_for_kfp_as_its_backend_runs_them(flow: Any) -> None:
+    """The other target: each spec passes the checks of what KFP's backend does differently
+    from kfp.local (kfp_backend_checks)."""
+    from kfp_backend_checks import assert_runs_as_compiled
+
+    assert_runs_as_compiled(dagwright.compile(flow, target="kfp"))
