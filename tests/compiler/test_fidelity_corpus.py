@@ -150,11 +150,7 @@ REFUSED: dict[tuple[str, str], tuple[dict[str, str], str]] = {
 }
 
 # (case id, check) -> the issue 14 item it waits for; check is "kfp", "argo" or "run"
-WAITING: dict[tuple[str, str], str] = {
-    # Argo gives the consumer a list of lists ("[[\"1\",\"4\"],[\"9\"]]")
-    ("nested_collected", "run"): "Argo nested Collected",
-    ("nested_collected_output", "argo"): "Argo nested Collected",
-}
+WAITING: dict[tuple[str, str], str] = {}
 
 
 def _load(source: str, name: str, folder: Path) -> Any:
