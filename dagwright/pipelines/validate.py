@@ -26,6 +26,11 @@ def validate_ir(ir: PipelineIR) -> None:
         _Checker(ir).run()
 
 
+def value_type(ir: PipelineIR, value: Value, scope: str | None) -> str:
+    """The type of ``value`` used in block ``scope`` of a valid ``ir``."""
+    return _Checker(ir).type_of(value, scope)
+
+
 class _Checker:
     def __init__(self, ir: PipelineIR) -> None:
         self.ir = ir

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dagwright.compiler.argo.values import needs_protection
 from dagwright.engine.cron import check_weekday
 from dagwright.errors import ValidationError
 
@@ -156,6 +157,13 @@ def set_arguments(doc: dict[str, Any], arguments: dict[str, Any], *, required: b
                 "the value holds '{{', which Argo would read as a variable and substitute",
                 field=name,
                 fix="pass a value without '{{' (write the braces apart)",
+            )
+        if needs_protection(text):  # see compiler/argo/values.py
+            raise ValidationError(
+                "the value holds a control character Argo cannot substitute, or starts with "
+                "dagwright's mark for protected text",
+                field=name,
+                fix="pass a value without control characters (tabs and newlines are fine)",
             )
         if param.get("enum") and text not in param["enum"]:
             raise ValidationError(

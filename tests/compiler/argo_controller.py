@@ -1,8 +1,9 @@
 """A test stand-in for the Argo controller. It is not Argo: no Argo controller runs here.
 
 It walks a compiled Workflow the way the controller does, as far as dagwright's specs use it:
-DAG templates in dependency order (``dependencies``), ``when`` evaluated after substituting
-``{{...}}`` placeholders (govaluate's ``&&``, ``||``, ``!``, quoted strings), ``withItems`` /
+DAG templates in dependency order (``dependencies``), ``when`` filled (``{{...}}`` and
+``{{=...}}`` expression tags) and evaluated as govaluate does (``argo_expressions``,
+``govaluate_model``: a ``when`` Argo cannot evaluate errors the node), ``withItems`` /
 ``withParam`` fan-out with ``{{item}}`` and ``{{item.key}}`` and a loop template's
 ``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo v4 does
 (``aggregated_json_value_list``: the values embedded as JSON only when every one is a JSON object
@@ -12,6 +13,14 @@ Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), 
 as a local subprocess with its own folder standing in for the pod's paths; output parameters
 are read from their files, and artifacts are kept in a folder standing in for the artifact
 repository, under their keys.
+
+As strict as Argo v4 where ``argo_validate`` and ``argo_values`` say, each rule citing its
+upstream code: the manifest is validated as workflow/validate does (parameter names, task
+names beginning with a digit, ``{{`` in defaults, unresolvable variables: ``ArgoRejected``),
+input values get the workflow's variables substituted when their template runs (a value
+holding ``{{workflow.name}}`` gets the name), and ``{{item}}`` / ``{{item.key}}`` are rendered
+from each item's own JSON as Argo renders them (quotes cut off, escapes kept). A substitution
+Argo would refuse at run time fails the step; ``errors`` keeps Argo's messages.
 
 Resource templates (a step whose runtime makes a SparkApplication, an MPIJob ...) need a
 Kubernetes API server and an operator, neither of which runs here: the stand-in refuses them
@@ -31,11 +40,20 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
+from argo_expressions import when_holds
+from argo_validate import validate
+from argo_values import (  # noqa: F401  (aggregated_json_value_list: tests import it here)
+    ArgoRejected,
+    aggregated_json_value_list,
+    item_scope,
+    item_texts,
+    replace,
+)
+from govaluate_lexer import WhenError
 
 _VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
 
@@ -59,7 +77,9 @@ class ArgoControllerStandIn:
     def __init__(
         self, manifest: dict[str, Any], folder: Path, record_resources: bool = False
     ) -> None:
+        validate(manifest)  # what Argo refuses at submission (argo_validate.validate)
         self.record_resources = record_resources
+        self.errors: list[str] = []  # Argo's messages for substitutions it refused at run time
         self.created: list[dict[str, Any]] = []  # manifests of resource templates, substituted
         self.spec = manifest["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
@@ -68,6 +88,7 @@ class ArgoControllerStandIn:
         self.name = manifest["metadata"].get("generateName", "wf-") + "stand-in"
         self.pods = itertools.count()
         self.ran: list[str] = []  # container templates run, in order: what Argo would schedule
+        self.errors: list[str] = []  # why nodes errored (a when Argo cannot evaluate)
         bin_dir = folder / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
         python3 = bin_dir / "python3"
@@ -95,12 +116,14 @@ class ArgoControllerStandIn:
         def value(match: re.Match[str]) -> str:
             name = match.group(1).strip()
             if name in scope:
-                return scope[name]
-            if name.startswith("workflow.parameters."):
-                return self.parameters[name.split(".", 2)[2]]
-            if name == "workflow.name":
-                return self.name
-            raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
+                found = scope[name]
+            elif name.startswith("workflow.parameters."):
+                found = self.parameters[name.split(".", 2)[2]]
+            elif name == "workflow.name":
+                found = self.name
+            else:
+                raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
+            return replace("{{v}}", {"v": found}, False)  # refuses what Go cannot quote
 
         return _VARIABLE.sub(value, text)
 
@@ -118,9 +141,19 @@ class ArgoControllerStandIn:
         template = self.templates[name]
         inputs = template.get("inputs", {})
         scope = {}
+        # Argo's SubstituteParams (workflow/common/util.go): the workflow's variables and the
+        # pod's name are substituted in the template's JSON with the input values already in
+        # it, so a value holding {{workflow.name}} gets the name; then the inputs
+        local = {"workflow.name": self.name}
+        local.update({f"workflow.parameters.{k}": v for k, v in self.parameters.items()})
+        if "container" in template or "resource" in template:
+            local["pod.name"] = f"{self.name}-{name}-{next(self.pods)}"
         for p in inputs.get("parameters", []):
-            scope[f"inputs.parameters.{p['name']}"] = params.get(p["name"], p.get("default"))
-            assert scope[f"inputs.parameters.{p['name']}"] is not None, f"{name}: {p['name']}"
+            value = params.get(p["name"], p.get("default"))
+            assert value is not None, f"{name}: {p['name']}"
+            scope[f"inputs.parameters.{p['name']}"] = replace(value, local, True)
+        if "pod.name" in local:
+            scope["pod.name"] = local["pod.name"]
         if "dag" in template:
             return self.dag(template, scope, artifacts)
         if "resource" in template:
@@ -135,7 +168,7 @@ class ArgoControllerStandIn:
                 "Kubernetes API server or operator to create and run it (pass "
                 "record_resources=True to record its manifest instead)"
             )
-        pod = f"{self.name}-{template['name']}-{next(self.pods)}"
+        pod = scope["pod.name"]
         text = self.substitute(template["resource"]["manifest"], {**scope, "pod.name": pod})
         self.created.append(yaml.safe_load(text))
         self.ran.append(template["name"])
@@ -204,8 +237,14 @@ class ArgoControllerStandIn:
         tasks: dict[str, Any],
     ) -> Node:
         local = {**scope, **self._task_scope(nodes)}
-        if "when" in task and not evaluate(self.substitute(task["when"], local)):
-            return Node("Skipped")
+        if "when" in task:
+            try:  # tags filled and govaluate run as Argo does (argo_expressions, govaluate_model)
+                proceed = evaluate(task["when"], local, self)
+            except WhenError as exc:  # Argo errors the node: the DAG fails
+                self.errors.append(f"{task['name']}: {exc}")
+                return Node("Failed")
+            if not proceed:
+                return Node("Skipped")
         if "withItems" in task or "withParam" in task:
             items = task.get("withItems")
             if items is None:
@@ -232,10 +271,40 @@ class ArgoControllerStandIn:
         return found
 
     def call(
-        self, task: dict[str, Any], scope: dict[str, str], artifact_scope: dict[str, str]
+        self,
+        task: dict[str, Any],
+        scope: dict[str, str],
+        artifact_scope: dict[str, str],
+        item: dict[str, str] | None = None,
+    ) -> Node:
+        """Call a task's template; ``item`` is one iteration's ``{{item...}}`` of a looping
+        task: Argo resolves the other references first, then substitutes the item and the
+        workflow's variables in the result, refusing what stays unresolved (``processItem``)."""
+        try:
+            return self._call(task, scope, artifact_scope, item)
+        except ArgoRejected as exc:  # Argo fails the node with its message
+            self.errors.append(str(exc))
+            return Node("Failed")
+
+    def _call(
+        self,
+        task: dict[str, Any],
+        scope: dict[str, str],
+        artifact_scope: dict[str, str],
+        item: dict[str, str] | None,
     ) -> Node:
         args = task.get("arguments", {})
-        params = {p["name"]: self.substitute(p["value"], scope) for p in args.get("parameters", [])}
+        if item is None:
+            params = {
+                p["name"]: self.substitute(p["value"], scope) for p in args.get("parameters", [])
+            }
+        else:
+            second = {"workflow.name": self.name, **item}
+            second.update({f"workflow.parameters.{k}": v for k, v in self.parameters.items()})
+            params = {
+                p["name"]: replace(replace(p["value"], scope, True), second, False)
+                for p in args.get("parameters", [])
+            }
         artifacts = {}
         optional = frozenset(a["name"] for a in args.get("artifacts", []) if a.get("optional"))
         for a in args.get("artifacts", []):
@@ -259,14 +328,15 @@ class ArgoControllerStandIn:
         scope: dict[str, str],
         artifact_scope: dict[str, str],
     ) -> Node:
-        def one(item: Any) -> Node:
-            local = {**scope, "item": item if isinstance(item, str) else json.dumps(item)}
-            if isinstance(item, dict):
-                for key, value in item.items():
-                    local[f"item.{key}"] = value if isinstance(value, str) else json.dumps(value)
-            return self.call(task, local, artifact_scope)
-
-        results = [one(item) for item in items]  # one at a time: parallelism is not the point
+        # each item's own JSON, rendered as Argo renders {{item}} (argo_values.item_scope)
+        with_param = self.substitute(task["withParam"], scope) if "withParam" in task else None
+        try:
+            raws = item_texts(task, with_param)
+        except ArgoRejected as exc:  # withParam that is not a JSON list fails the task
+            self.errors.append(str(exc))
+            return Node("Failed")
+        assert len(raws) == len(items)
+        results = [self.call(task, scope, artifact_scope, item_scope(raw)) for raw in raws]
         phase = "Failed" if any(r.phase == "Failed" for r in results) else "Succeeded"
         aggregated: dict[str, list[str]] = {}
         for result in results:
@@ -282,7 +352,7 @@ class ArgoControllerStandIn:
         artifacts: dict[str, str],
         optional: frozenset[str] = frozenset(),
     ) -> Node:
-        pod = f"{self.name}-{template['name']}-{next(self.pods)}"
+        pod = scope["pod.name"]
         home = self.folder / "pods" / pod
         local = {**scope, "pod.name": pod}
         for a in template.get("inputs", {}).get("artifacts", []):
@@ -340,54 +410,9 @@ class ArgoControllerStandIn:
         return node
 
 
-def aggregated_json_value_list(values: list[str]) -> str:
-    """The outputs of a fan-out's iterations as one parameter, as Argo v4.1.2 aggregates them.
-
-    Models the controller's ``aggregatedJSONValueList`` and ``tryJSONUnmarshal``
-    (workflow/controller/operator.go): the values are embedded as JSON only when EVERY one
-    unmarshals to a JSON object or list; otherwise the result is the JSON list of the values'
-    raw texts, so the items ``1``, ``2``, ``3`` aggregate to ``["1","2","3"]`` (Argo's own e2e
-    test and operator_test.go's ``TestAggregatedJsonValueList``). Either way the list is
-    written by Go's ``json.Marshal``: compact, object keys sorted, numbers as float64, ``<``,
-    ``>`` and ``&`` escaped.
-    """
-    parsed: list[Any] = []
-    for value in values:
-        try:
-            loaded = json.loads(value, parse_int=float, parse_constant=_no_constant)
-        except ValueError:  # Go's encoding/json refuses it: the texts are passed on
-            return _go_marshal(values)
-        if not isinstance(loaded, (dict, list)):  # a scalar: the texts are passed on
-            return _go_marshal(values)
-        parsed.append(loaded)
-    return _go_marshal(parsed)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python reads NaN and Infinity, Go does not
-
-
-def _go_marshal(value: Any) -> str:
-    """``value`` as Go's ``json.Marshal`` writes it (numbers are float64 by then)."""
-    if isinstance(value, list):
-        return "[" + ",".join(_go_marshal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        pairs = (f"{_go_marshal(k)}:{_go_marshal(v)}" for k, v in sorted(value.items()))
-        return "{" + ",".join(pairs) + "}"
-    if isinstance(value, float):
-        magnitude = abs(value)
-        if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-            return re.sub(r"e([-+])0(\d)$", r"e\1\2", repr(value))  # 1e-07 is 1e-7 in Go
-        return format(Decimal(repr(value)).normalize(), "f")  # 1e-05 is 0.00001, 3.0 is 3
-    text = json.dumps(value, ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        text = text.replace(char, escaped)  # Go escapes HTML's specials in strings
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
-def evaluate(expression: str) -> bool:
-    """A substituted ``when`` expression, in govaluate's syntax, evaluated."""
-    python = expression.replace("&&", " and ").replace("||", " or ")
-    python = re.sub(r"!(?!=)", " not ", python)
-    names = {"true": True, "false": False, "null": None, "__builtins__": {}}
-    return bool(eval(python, names, {}))  # the test's own compiled expression
+def evaluate(when: str, scope: dict[str, str], stand_in: ArgoControllerStandIn) -> bool:
+    """A task's ``when``, its tags filled and evaluated as Argo v4 does (see ``argo_expressions``
+    and ``govaluate_model``, which cite the upstream files they model)."""
+    values = {f"workflow.parameters.{k}": v for k, v in stand_in.parameters.items()}
+    values = {**values, "workflow.name": stand_in.name, **scope}
+    return when_holds(when, lambda tag: stand_in.substitute(tag, scope), values)

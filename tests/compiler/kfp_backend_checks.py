@@ -46,6 +46,14 @@ cluster the effect they have under kfp.local and ``dagwright run``:
   own optional input's default. A block input that may be null must therefore be optional.
 - ``optional`` on ``secretAsEnv``/``configMapAsEnv`` (kfp-kubernetes) is known only to
   backends from 2025-09 on; written when not asked for (``false``), it only breaks older ones.
+- Conditions. The driver (``backend/src/v2/expression``) evaluates ``triggerPolicy.condition``
+  with cel-go over the task's inputs as ``google.protobuf.Value``s: a STRING parameter is a
+  CEL string, a NUMBER_INTEGER or NUMBER_DOUBLE one a double, a BOOLEAN a bool. CEL compares
+  only operands of one type (``"10" > "9"`` is false: two strings), and its string literals
+  take CEL's escapes only. kfp.local instead pastes each value into a Python ``eval`` (quoted
+  with ``'``), which compares loosely and breaks on quotes. ``condition_problems`` reports a
+  comparison of two types or a literal CEL cannot read; ``evaluate_condition`` gives the
+  backend's answer for given values (see ``cel_model``).
 """
 
 from __future__ import annotations
@@ -64,6 +72,11 @@ def problems(spec: dict[str, Any], platform: dict[str, Any] | None = None) -> li
         for task_name, task in tasks.items():
             if "retryPolicy" in task:
                 found += [f"{name}/{task_name}: {p}" for p in retry_problems(task["retryPolicy"])]
+            condition = task.get("triggerPolicy", {}).get("condition")
+            if condition:
+                component = spec["components"][task["componentRef"]["name"]]
+                types = _parameter_types(component)
+                found += [f"{name}/{task_name}: {p}" for p in condition_problems(condition, types)]
         found += [f"{name}/{p}" for p in dependency_problems(tasks, spec)]
     found += placeholder_problems(spec)
     found += computed_loop_problems(spec)
@@ -312,6 +325,30 @@ def null_input_problems(spec: dict[str, Any]) -> list[str]:
                     "refuses it"
                 )
     return found
+
+
+def _parameter_types(component: dict[str, Any]) -> dict[str, str]:
+    declared = component.get("inputDefinitions", {}).get("parameters", {})
+    return {name: d.get("parameterType", "STRING") for name, d in declared.items()}
+
+
+def condition_problems(condition: str, types: dict[str, str]) -> list[str]:
+    """Why cel-go would refuse ``condition`` where kfp.local's ``eval`` goes on."""
+    from cel_model import CelError, check
+
+    try:
+        check(condition, types)
+    except CelError as exc:
+        return [f"condition {condition!r}: {exc}"]
+    return []
+
+
+def evaluate_condition(condition: str, types: dict[str, str], values: dict[str, Any]) -> bool:
+    """The backend's answer for ``condition`` over the parameter ``values`` (as dagwright run
+    made them), each held as the ``google.protobuf.Value`` its declared type gives."""
+    from cel_model import evaluate
+
+    return evaluate(condition, types, values)
 
 
 def argo_parameters(policy: dict[str, Any]) -> dict[str, str]:

@@ -9,25 +9,20 @@ each test citing the upstream code it follows.
 from __future__ import annotations
 
 import copy
-import importlib.util
-import re
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import kfp_corpus as corpus
 import pytest
 import yaml
 from argo_controller import ArgoControllerStandIn, aggregated_json_value_list
-from test_argo_controller import run_both
+from fidelity_helpers import readme_tour, run_both
 
 import dagwright
 from dagwright import Collected, If, ParallelFor, component, pipeline
 from dagwright.compiler.argo.entry import decode
 
 pytest.importorskip("hera")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 # Argo's controller (workflow/controller/operator.go, aggregatedJSONValueList and
@@ -188,25 +183,8 @@ def test_an_untyped_list_collecting_ints_gets_ints_as_dagwright_run_gives(tmp_pa
     assert theirs == mine == ({"output": "[3, 6]"}, [])
 
 
-def _tour(folder: Path) -> ModuleType:
-    """The README tour's definitions (its blocks before the one that runs them), imported."""
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    defining = blocks[: next(i for i, b in enumerate(blocks) if b.startswith("if __name__"))]
-    path = folder / "readme_tour.py"
-    path.write_text("\n\n".join(defining))
-    spec = importlib.util.spec_from_file_location("readme_tour", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["readme_tour"] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules["readme_tour"]
-    return module
-
-
 def test_the_readme_fan_out_gives_what_dagwright_run_gives(tmp_path: Path) -> None:
-    tour = _tour(tmp_path)
+    tour = readme_tour(tmp_path)
     node, ours, theirs, mine = run_both(tour.fan_out, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": 9}, [])

@@ -7,7 +7,10 @@ and writes each output where the template says. An artifact's metadata (the form
 DataFrame, its digest) travels beside it as the output parameter ``<name>-meta``, since Argo
 artifacts carry none. Loop outputs gathered with Collected arrive as one folder holding each
 iteration's artifact under its pod name, with the list of their metadata in iteration order;
-Collected values arrive as Argo aggregates them (see ``decode``).
+Collected values arrive as Argo aggregates them (see ``decode``), one list level per loop
+between producer and consumer. Strings Argo would alter travel protected (``values.py``), and
+a loop item arrives as Argo renders ``{{item}}``: the task passes the whole item and says in
+``--read`` which key to pick, so a dict key is never part of an Argo variable.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ import os
 import sys
 from typing import Any
 
+from dagwright.compiler.argo.values import (
+    SKIPPED,
+    encode,
+    from_item,
+    protect,
+    restore,
+    typed,
+    untyped,
+)
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type, from_text, unwrap_optional
 
-# what a Collected list holds for an iteration whose If branch did not run; dropped here
-SKIPPED = "__dagwright_skipped__"
+__all__ = ["SKIPPED", "decode", "encode", "main", "read_item"]
 
 
 def _pairs(values: list[str] | None) -> dict[str, str]:
@@ -33,9 +44,11 @@ def _pairs(values: list[str] | None) -> dict[str, str]:
     return found
 
 
-def decode(text: str, type_str: str, item_type: str | None = None) -> Any:
+def decode(text: str, type_str: str, item_type: str | None = None, depth: int = 1) -> Any:
     """A parameter's text as the declared type; ``item_type`` is the type of a Collected
-    output, which the task passes when the declared type is an untyped list.
+    output, which the task passes when the declared type is an untyped list; ``depth`` is the
+    number of loops the Collected output was made in (each aggregates one list level, and
+    dagwright run gives one flat list in iteration order).
 
     A list may be an aggregate of loop outputs (Collected). Argo v4's controller
     (``aggregatedJSONValueList``) embeds the iterations' values as JSON only when every one is
@@ -47,9 +60,40 @@ def decode(text: str, type_str: str, item_type: str | None = None) -> Any:
     if item == "any" and item_type:
         item = item_type
     if item is None or item == "any" or not text.lstrip().startswith("["):
-        return from_text(text, type_str)
-    items = [_item(v, item) for v in json.loads(text) if v != SKIPPED]
-    return from_text(json.dumps(items), type_str)
+        if depth > 1 and text.lstrip().startswith("["):
+            return restore(_flatten(json.loads(text), depth))
+        return restore(from_text(text, type_str))
+    flat = _flatten(json.loads(text), depth)
+    items = [_item(v, item) for v in flat if v != SKIPPED]
+    return restore(from_text(json.dumps(items), type_str))
+
+
+def _flatten(values: list[Any], depth: int) -> list[Any]:
+    """The innermost iterations' values of ``depth`` nested aggregates, outermost first; an
+    outer iteration that skipped its If (or made its inner list as text) is read as such."""
+    if depth <= 1:
+        return values
+    flat: list[Any] = []
+    for value in values:
+        if value == SKIPPED:
+            continue
+        if isinstance(value, str):  # Argo passed the inner aggregate as text
+            value = json.loads(value)
+        flat.extend(_flatten(value, depth - 1))
+    return flat
+
+
+def read_item(text: str, type_str: str, how: dict[str, Any]) -> Any:
+    """An input taken from a loop item: Argo's ``{{item}}`` text, with the key ``how`` names
+    picked in the pod (``item["k"]``) or the item itself."""
+    if "key" in how:
+        item = from_item(text, "dict")
+        if how["key"] not in item:
+            raise ValueError(f"the loop item {item!r} has no key {how['key']!r}")
+        return typed(item[how["key"]], type_str)
+    item_type = how.get("item", "any")
+    value = from_item(text, type_str, item_type)
+    return typed(value, item_type if untyped(type_str) else type_str)
 
 
 def _item(value: Any, type_str: str) -> Any:
@@ -70,11 +114,6 @@ def _item(value: Any, type_str: str) -> Any:
     return value
 
 
-def encode(value: Any) -> str:
-    """A value as Argo passes it on: strings raw, everything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
     from dagwright.compiler.kfp.types import artifact_kind
 
@@ -93,8 +132,45 @@ def _collected(io_type: str, name: str, folder: str, metas: list[Any]) -> list[d
             continue
         if isinstance(meta, str):  # Argo may hand a JSON object back as text
             meta = json.loads(meta)
+        meta = restore(meta)
         items.append(_artifact(io_type, name, os.path.join(folder, meta["pod"]), meta))
     return items
+
+
+def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The step's parameters and artifacts from the pod's arguments.
+
+    Raises:
+        ValueError: naming the input whose text cannot be read as its type.
+    """
+    params, item_types = _pairs(args.param), _pairs(args.param_items)
+    artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
+    collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
+    reads: dict[str, dict[str, Any]] = restore(json.loads(args.read or "{}"))
+    parameters: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    for inp in spec.inputs:
+        how = reads.get(inp.name, {})
+        try:
+            if inp.name in params and "item" in how:
+                parameters[inp.name] = read_item(params[inp.name], inp.type, how)
+            elif inp.name in params:
+                parameters[inp.name] = decode(
+                    params[inp.name], inp.type, item_types.get(inp.name), how.get("depth", 1)
+                )
+            elif inp.name in artifact_paths:
+                meta = restore(json.loads(artifact_metas.get(inp.name) or "{}"))
+                path = artifact_paths[inp.name]
+                artifacts[inp.name] = _artifact(inp.type, inp.name, path, meta)
+            elif inp.name in collected:
+                metas = json.loads(collected_metas.get(inp.name) or "[]")
+                metas = _flatten(metas, how.get("depth", 1))
+                if not os.path.isdir(collected[inp.name]):  # no iteration made one
+                    metas = []
+                artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"input '{inp.name}': {exc}") from None
+    return parameters, artifacts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,26 +198,18 @@ def main(argv: list[str] | None = None) -> int:
         "--output-meta",
     ):
         parser.add_argument(flag, action="append", metavar="NAME=VALUE")
+    parser.add_argument(
+        "--read", default="{}", help="JSON: how inputs from loop items or nested loops are read"
+    )
     args = parser.parse_args(argv)
     from dagwright.executor import Step
 
     spec = ComponentSpec.from_dict(json.loads(args.component))
-    params, item_types = _pairs(args.param), _pairs(args.param_items)
-    artifact_paths, artifact_metas = _pairs(args.artifact), _pairs(args.artifact_meta)
-    collected, collected_metas = _pairs(args.collected), _pairs(args.collected_meta)
-    parameters: dict[str, Any] = {}
-    artifacts: dict[str, Any] = {}
-    for inp in spec.inputs:
-        if inp.name in params:
-            parameters[inp.name] = decode(params[inp.name], inp.type, item_types.get(inp.name))
-        elif inp.name in artifact_paths:
-            meta = json.loads(artifact_metas.get(inp.name) or "{}")
-            artifacts[inp.name] = _artifact(inp.type, inp.name, artifact_paths[inp.name], meta)
-        elif inp.name in collected:
-            metas = json.loads(collected_metas.get(inp.name) or "[]")
-            if not os.path.isdir(collected[inp.name]):  # no iteration made one
-                metas = []
-            artifacts[inp.name] = _collected(inp.type, inp.name, collected[inp.name], metas)
+    try:  # a text no input of this type can be read from fails the step, named
+        parameters, artifacts = _inputs(spec, args)
+    except ValueError as exc:
+        print(f"dagwright: step '{spec.name}': {exc}", file=sys.stderr)
+        return 1
     outputs = _pairs(args.output_artifact)
     # the input files came from the artifact repository, whoever wrote them there: a pickle
     # among them is loaded only when the spec was compiled with allow_pickle
@@ -169,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in _pairs(args.output_meta).items():
         written = outcome.artifacts[name]
         meta = {"metadata": written.metadata, "digest": written.digest, "pod": args.pod}
-        _write(path, json.dumps(meta, sort_keys=True))
+        _write(path, json.dumps(protect(meta), sort_keys=True))
     return 0
 
 

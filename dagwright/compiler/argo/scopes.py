@@ -10,10 +10,13 @@ the way up; leaving a loop body, Argo aggregates it into a JSON list (Collected)
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.compiler.argo.entry import SKIPPED, encode
+from dagwright.compiler.argo.entry import SKIPPED
+from dagwright.compiler.argo.values import encode
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 
@@ -72,7 +75,7 @@ class Plumbing:
     def param(self, value: Value, scope: str) -> str:
         """The text of a parameter value in ``scope``."""
         if "constant" in value:
-            return no_braces(encode(value["constant"]), "a constant argument")
+            return encode(value["constant"])  # protected: Argo never sees its '{{'
         if "param" in value:
             return var("workflow", "parameters", value["param"])
         if "loop_item" in value:
@@ -134,8 +137,21 @@ class Plumbing:
         return name
 
 
+# Argo's names of parameters and artifacts (paramOrArtifactNameRegex, workflow/validate)
+PARAM_NAME = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
 def item_name(loop: str, key: str | None) -> str:
-    return f"{loop}-item" + (f"-{key}" if key else "")
+    """The parameter a loop body gets its item (or one key of it, ``{{item.key}}``) in. A key
+    Argo would refuse in a parameter name is written with ``_`` for each such character and
+    the first 8 hex digits of its sha256 after it; a valid key spelled like such a name is
+    refused where both are read (``WorkflowBuilder._group``)."""
+    if key is None:
+        return f"{loop}-item"
+    if PARAM_NAME.match(key):
+        return f"{loop}-item-{key}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    return f"{loop}-item-{re.sub(r'[^-a-zA-Z0-9_]', '_', key)}-{digest}"
 
 
 def iterator(group: GroupIR) -> str:
@@ -144,7 +160,9 @@ def iterator(group: GroupIR) -> str:
 
 
 def loop_keys(ir: PipelineIR) -> dict[str, set[str]]:
-    """The dict keys of each loop's item that something reads (``item["a"]``)."""
+    """The dict keys of each loop's item that a condition or a nested loop's items read
+    (``item["a"]``): those need Argo's ``{{item.a}}``. Tasks get the whole item instead and
+    pick the key in the pod (``entry.read_item``)."""
     found: dict[str, set[str]] = {g.id: set() for g in ir.groups if g.kind == "loop"}
 
     def visit(value: Any) -> None:
@@ -157,20 +175,38 @@ def loop_keys(ir: PipelineIR) -> dict[str, set[str]]:
             for inner in value:
                 visit(inner)
 
-    for task in ir.tasks:
-        visit(task.inputs)
     for group in ir.groups:
         visit(group.condition)
         visit(group.items)
     return found
 
 
-def no_braces(text: str, what: str) -> str:
-    """Argo reads ``{{...}}`` in any argument as a variable; refuse a value holding one."""
-    if "{{" in text:
+def no_braces(text: str, what: str, field: str = "value") -> str:
+    """Refuse a value Argo would alter (``{{...}}`` it substitutes, control characters it
+    cannot quote) where it cannot travel protected (``values.protect``)."""
+    from dagwright.compiler.argo.values import needs_protection
+
+    if needs_protection(text):
         raise ValidationError(
-            f"Argo target: {what} holds '{{{{', which Argo would read as a variable: {text!r}",
-            field="value",
+            f"Argo target: {what} holds '{{{{', a control character or dagwright's mark, "
+            f"which Argo would alter: {text!r}",
+            field=field,
             fix="pass it through a component output, or write the braces apart",
         )
     return text
+
+
+def item_key(loop: str, key: str) -> str:
+    """A key read as Argo's ``{{item.key}}``: refused when that variable cannot name it."""
+    from dagwright.compiler.argo.values import needs_protection
+
+    if not key or key != key.strip() or "{" in key or "}" in key or needs_protection(key):
+        raise ValidationError(
+            f"Argo target: a condition or a nested loop of {loop} reads the item's key "
+            f"{key!r}, which Argo's {{{{item.<key>}}}} cannot name",
+            block=loop,
+            field="key",
+            fix="use keys without braces or surrounding spaces, or pass the value through a "
+            "component that picks it",
+        )
+    return key

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.naming import param_name
 from dagwright.compiler.argo.runtimes import (
     apply_pod,
     check_resource_step,
@@ -16,12 +16,14 @@ from dagwright.compiler.argo.runtimes import (
     resource_template,
 )
 from dagwright.compiler.argo.scopes import var
+from dagwright.compiler.argo.values import encode
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 
 TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
+READ_PARAM = "dagwright-read"  # how the pod reads inputs from loop items and nested loops
 ROOT = "/tmp/dagwright"
 
 
@@ -39,6 +41,7 @@ def component_template(
     pipeline: str = "",
     tasks: list[str] | None = None,
     allow_pickle: bool = False,
+    reads: bool = False,
 ) -> Any:
     """The Template model of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -51,6 +54,7 @@ def component_template(
         m: ``hera.workflows.models``.
         tasks: The tasks that use the component (named when the runtime refuses it).
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
+        reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
     """
     params = [m.Parameter(name=TASK_PARAM)]
     artifacts: list[Any] = []
@@ -66,6 +70,11 @@ def component_template(
         "--pod",
         "{{pod.name}}",
     ]
+    if reads:
+        params.append(m.Parameter(name=READ_PARAM, default="{}"))
+        args += ["--read", var("inputs", "parameters", READ_PARAM)]
+    for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
+        param_name(io.name, f"component {spec.name}: {io.name}")
     for inp in spec.inputs:
         if not inp.artifact:
             default = encode(inp.default) if inp.has_default else None

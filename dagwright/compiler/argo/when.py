@@ -1,15 +1,29 @@
-"""Conditions as Argo ``when`` expressions (govaluate, after Argo substitutes ``{{...}}``).
+"""Conditions as Argo ``when`` expressions that hold for any value.
 
-Argo substitutes a reference's text into the expression before evaluating it, so a string
-operand is quoted around the placeholder (``'{{tasks.x.outputs.parameters.y}}' == 'a'``) and
-numbers and booleans stand bare. A string value that itself holds a ``'`` therefore breaks
-the expression at run time; Argo offers no escaping for it.
+Argo substitutes ``{{...}}`` into a ``when`` and hands the text to govaluate, which reads
+``1e-05`` as a number followed by a variable (a syntax error), ends a string at any ``'`` or
+``"``, treats a backslash as an escape and compares quoted text that looks like a date as a
+time. A value known only at run time (a task's output, a pipeline parameter) can therefore
+break or change the expression. So the condition is one expression tag,
+``{{=int(tasks.score.outputs.parameters.output) > 25}}``: Argo evaluates it with
+expr-lang (util/template/expression_template.go), where every run-time value is a variable of
+the environment, never text pasted into the expression, and only its result, ``true`` or
+``false``, reaches govaluate. Values are typed explicitly, as the pod reads them: ``int(...)``
+and ``float(...)`` (Go's ``strconv``, which reads ``1e-05``), strings compared as they are,
+booleans read as ``from_text`` reads them.
+
+The expression itself holds no ``"`` (Argo JSON-encodes the task before substituting, and some
+versions refuse an escaped quote inside a tag), no backslash, no ``{`` or ``}`` (the tag would
+end early) and no ``?`` (a ``?`` and a ``:`` make Argo read a ternary): a string constant with
+any character outside a plain set is written as ``sprig.b64dec('<base64 of its UTF-8>')``,
+a float in exponent notation as ``float('1e-05')``.
 """
 
 from __future__ import annotations
 
-import json
+import base64
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,70 +32,147 @@ from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import Value
 
 _OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_PLAIN = re.compile(r"[A-Za-z0-9 _.,;/@+=-]*")  # written as '...' as they are
+_NAME = re.compile(r"[-a-zA-Z0-9_]+")  # Argo's parameter and task names
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WORDS = {"in", "not", "and", "or", "true", "false", "nil", "matches", "contains", "let"}
+_WORDS |= {"startsWith", "endsWith", "if", "else"}
+_INT64 = 2**63
+# the texts from_text reads as True (after strip and lower)
+_TRUE = "['true', '1', 'yes', 'on']"
 
-# A reference -> its placeholder text and its dagwright type
+# A reference -> its placeholder text ({{tasks.x.outputs.parameters.y}}) and its dagwright type
 Resolver = Callable[[Value], tuple[str, str]]
 
 
 def render(expr: Value, resolve: Resolver) -> str:
-    """The ``when`` text of a condition tree."""
+    """The ``when`` text of a condition tree.
+
+    Raises:
+        ValidationError: for a comparison Argo cannot make as ``dagwright run`` makes it.
+    """
+    if "constant" in expr:  # If(True): fixed when the pipeline was built
+        return "true" if expr["constant"] else "false"
+    return "{{=" + _expression(expr, resolve) + "}}"
+
+
+def _expression(expr: Value, resolve: Resolver) -> str:
     if "constant" in expr:
         return "true" if expr["constant"] else "false"
     op = expr["op"]
     if op in ("and", "or"):
         joiner = " && " if op == "and" else " || "
-        return joiner.join(f"({render(arg, resolve)})" for arg in expr["args"])
+        return joiner.join(f"({_expression(arg, resolve)})" for arg in expr["args"])
     if op == "not":
-        return f"!({render(expr['arg'], resolve)})"
-    sides = [_side(expr[key], resolve) for key in ("left", "right")]
-    quoted = any(kind == "str" for _, kind in sides)
-    texts = [
-        f"'{text}'" if quoted and not literal else text
-        for (text, _), literal in zip(
-            sides, ("constant" in expr["left"], "constant" in expr["right"]), strict=True
+        return f"!({_expression(expr['arg'], resolve)})"
+    return _comparison(op, expr["left"], expr["right"], resolve)
+
+
+def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
+    sides = [_side(value, resolve) for value in (left, right)]
+    for i in (0, 1):
+        if sides[i][1] == "none":
+            return _null_test(op, sides[1 - i])
+    kinds = [kind for _, kind in sides]
+    if kinds == [ANY, ANY]:
+        raise ValidationError(
+            f"the condition compares two values that have no type ({sides[0][0]} and "
+            f"{sides[1][0]}); Argo passes both as text and would compare the texts where "
+            "dagwright run compares the values",
+            field="condition",
+            fix="give one side a type (annotate the output, e.g. -> int, or type the parameter)",
         )
+    for i in (0, 1):  # an untyped side is read as the other side's type (numbers as float)
+        if kinds[i] == ANY:
+            kinds[i] = "float" if kinds[1 - i] in ("int", "float") else kinds[1 - i]
+    kind = kinds[0]
+    if set(kinds) <= {"int", "float"}:
+        kind = "int" if kinds == ["int", "int"] else "float"
+    texts = [
+        _operand(value, kind, text) for value, (text, _) in zip((left, right), sides, strict=True)
     ]
     return f"{texts[0]} {_OPERATORS[op]} {texts[1]}"
 
 
 def _side(value: Value, resolve: Resolver) -> tuple[str, str]:
+    """A side's expression text (a constant's Python value for now) and its kind."""
     if "constant" in value:
         constant = value["constant"]
-        return _literal(constant), type_of_value(constant)
-    text, type_str = resolve(value)
+        return repr(constant), "none" if constant is None else type_of_value(constant)
+    placeholder, type_str = resolve(value)
     head, _ = parse(unwrap_optional(type_str))
-    return text, head if head in ("int", "float", "str", "bool") else ANY
+    kind = head if head in ("int", "float", "str", "bool") else ANY
+    return _access(placeholder), kind
 
 
-def _literal(constant: Any) -> str:
-    text = _written(constant)
-    if "{{" in text:  # Argo would substitute it before evaluating the expression
+def _access(placeholder: str) -> str:
+    """``{{tasks.a.outputs.parameters.b}}`` as expr-lang's ``tasks.a.outputs.parameters.b``:
+    Argo expands the dotted names of its variables into nested maps. A key that is not a
+    plain identifier (``my-task``) or is one of expr-lang's words is written ``['my-task']``."""
+    root, *keys = placeholder.removeprefix("{{").removesuffix("}}").split(".")
+    assert all(_NAME.fullmatch(key) for key in keys), placeholder
+    return root + "".join(
+        f".{key}" if _IDENTIFIER.fullmatch(key) and key not in _WORDS else f"['{key}']"
+        for key in keys
+    )
+
+
+def _null_test(op: str, other: tuple[str, str]) -> str:
+    """A comparison with None: the value's text is what the pod writes for None."""
+    if op not in ("eq", "ne"):
         raise ValidationError(
-            f"the condition compares with {constant!r}, which holds '{{{{': Argo would read it "
-            "as a variable and substitute it",
+            f"the condition orders a value against None ({_OPERATORS[op]})",
             field="condition",
-            fix="compare with a value without '{{' (pass such text through a component output)",
+            fix="compare with None using == or != only",
         )
-    return text
+    text, kind = other
+    if kind == "none":  # None == None
+        return "true" if op == "eq" else "false"
+    test = f"(trim({text}) in ['null', 'None'])"
+    return test if op == "eq" else f"!{test}"
 
 
-def _written(constant: Any) -> str:
+def _operand(value: Value, kind: str, text: str) -> str:
+    if "constant" not in value:
+        if kind == "int":
+            return f"int({text})"
+        if kind == "float":
+            return f"float({text})"
+        if kind == "bool":
+            return f"(lower(trim({text})) in {_TRUE})"
+        return text  # a string: compared as Argo holds it
+    return _literal(value["constant"], kind)
+
+
+def _literal(constant: Any, kind: str) -> str:
     if isinstance(constant, bool):
         return "true" if constant else "false"
-    if constant is None:
-        return "null"
-    if isinstance(constant, float) and not math.isfinite(constant):
-        raise ValidationError(
-            f"the condition compares with {constant}, which Argo cannot write",
-            field="condition",
-            fix="compare with a finite number",
-        )
-    if isinstance(constant, str):
-        if "'" in constant:
+    if kind == "int":
+        if not -_INT64 <= constant < _INT64:
             raise ValidationError(
-                f"the condition compares with {constant!r}; Argo's when cannot quote a '",
+                f"the condition compares with {constant}, beyond the 64-bit integers Argo's "
+                "expressions hold",
                 field="condition",
-                fix="compare with a string without single quotes",
+                fix="compare with a number between -2**63 and 2**63 - 1",
             )
-        return f"'{constant}'"
-    return json.dumps(constant)
+        if constant == -_INT64:  # its digits alone overflow expr-lang's int literal
+            return f"int('{constant}')"
+        return str(constant)
+    if kind == "float":
+        number = float(constant)
+        if not math.isfinite(number):
+            raise ValidationError(
+                f"the condition compares with {constant}, which Argo cannot write",
+                field="condition",
+                fix="compare with a finite number",
+            )
+        text = repr(number)
+        return f"float('{text}')" if "e" in text else text
+    return _string(str(constant))
+
+
+def _string(text: str) -> str:
+    if _PLAIN.fullmatch(text):
+        return f"'{text}'"
+    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return f"sprig.b64dec('{encoded}')"

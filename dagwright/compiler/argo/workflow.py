@@ -7,17 +7,30 @@ import json
 from typing import Any
 
 from dagwright.compiler.argo import when
-from dagwright.compiler.argo.entry import encode
+from dagwright.compiler.argo.naming import (
+    digit_free,
+    free,
+    param_name,
+    renamed_refs,
+    renamed_task,
+)
 from dagwright.compiler.argo.scopes import (
     Plumbing,
     body,
+    item_key,
     item_name,
     iterator,
     loop_keys,
     no_braces,
     var,
 )
-from dagwright.compiler.argo.templates import TASK_PARAM, component_template, is_collected
+from dagwright.compiler.argo.templates import (
+    READ_PARAM,
+    TASK_PARAM,
+    component_template,
+    is_collected,
+)
+from dagwright.compiler.argo.values import protect
 from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
@@ -43,15 +56,16 @@ class WorkflowBuilder:
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
         taken = set(ir.components)
-        self.root = _free("main", taken)
+        self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
         for group in ir.groups:
             keys = [group.id, body(group.id)] if group.kind == "loop" else [group.id]
             for key in keys:
-                self.template_of[key] = _free(key, taken)
+                self.template_of[key] = free(key, taken)
         self.plumbing = Plumbing(ir, self.root)
         self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
+        self.reading: set[str] = set()  # components some task passes READ_PARAM to
 
     def spec(self) -> Any:
         """The WorkflowSpec model."""
@@ -74,13 +88,22 @@ class WorkflowBuilder:
                 self.ir.name,
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
                 allow_pickle=options.allow_pickle,
+                reads=cid in self.reading,
             )
             for cid, spec in self.ir.components.items()
         ]
+        for p in self.ir.params:
+            param_name(p.name, f"parameter {p.name}")
+        # a parameter's value may reach a when and may be given at submit, where it travels
+        # unprotected: a default Argo would alter is refused, as a submitted value is
         params = [
             m.Parameter(
                 name=p.name,
-                value=no_braces(encode(p.default), f"the default of '{p.name}'")
+                value=no_braces(
+                    p.default if isinstance(p.default, str) else json.dumps(p.default),
+                    f"the default of '{p.name}'",
+                    field=f"parameter {p.name}",
+                )
                 if p.has_default
                 else None,
                 description=p.description or None,
@@ -123,15 +146,24 @@ class WorkflowBuilder:
         if group.kind == "loop":
             inner = self._call(group.id, iterator(group), self.template_of[body(group.id)])
             items = group.items or {}
-            if "constant" in items:
-                no_braces(json.dumps(items["constant"]), f"the items of {group.id}")
-                inner["with_items"] = [self.m.Item(v) for v in items["constant"]]
+            if "constant" in items:  # strings Argo would alter travel protected
+                inner["with_items"] = [self.m.Item(protect(v)) for v in items["constant"]]
             else:
                 inner["with_param"] = self.plumbing.param(items, group.id)
             args = inner.setdefault("parameters", {})
             args[item_name(group.id, None)] = "{{item}}"
             for key in sorted(loop_keys(self.ir)[group.id]):
-                args[item_name(group.id, key)] = var("item", key)
+                name = item_name(group.id, item_key(group.id, key))
+                if name in args:  # a key spelled like another's written name
+                    raise ValidationError(
+                        f"Argo target: two keys of the items of {group.id} share the "
+                        f"parameter name {name!r}",
+                        pipeline=self.ir.name,
+                        block=group.id,
+                        field="key",
+                        fix=f"rename the item key {key!r}",
+                    )
+                args[name] = var("item", key)
             self.plumbing.scopes[body(group.id)].in_params.update(dict.fromkeys(args))
 
     def _operand(self, value: dict[str, Any], scope: str) -> tuple[str, str]:
@@ -157,10 +189,21 @@ class WorkflowBuilder:
         params = target.setdefault("parameters", {})
         params[TASK_PARAM] = task.name
         artifacts = target.setdefault("artifacts", {})
+        reads: dict[str, dict[str, Any]] = {}  # how the pod reads an input (entry --read)
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
-            if not inp.artifact:
+            if "collected" in value:
+                depth = self._depth(value["collected"]["task"], task.group)
+                if depth > 1:
+                    reads[name] = {"depth": depth}
+            if "loop_item" in value:  # the whole item: Argo's {{item.key}} is not unescaped
+                loop = value["loop_item"]
+                params[name] = self.plumbing.param({"loop_item": loop}, scope)
+                reads[name] = {"item": self._item_type(loop)}
+                if value.get("key") is not None:
+                    reads[name]["key"] = value["key"]
+            elif not inp.artifact:
                 params[name] = self.plumbing.param(value, scope)
                 if "collected" in value and element_type(inp.type) == ANY:
                     ref = value["collected"]
@@ -175,6 +218,23 @@ class WorkflowBuilder:
             else:
                 artifacts[name] = self.plumbing.artifact(value, scope)
                 params[f"{name}-meta"] = self.plumbing.param({**value, "meta": True}, scope)
+        if reads:
+            self.reading.add(task.component)
+            params[READ_PARAM] = json.dumps(protect(reads), sort_keys=True, separators=(",", ":"))
+
+    def _depth(self, producer: str, consumer_block: str | None) -> int:
+        """How many loops around ``producer`` do not enclose the consumer: the list levels
+        Argo's aggregation nests a Collected output in."""
+        around = {g.id for g in self.ir.ancestors(consumer_block)}
+        home = next(t.group for t in self.ir.tasks if t.name == producer)
+        return sum(1 for g in self.ir.ancestors(home) if g.kind == "loop" and g.id not in around)
+
+    def _item_type(self, loop: str) -> str:
+        """The type of a loop's items (``any`` when nothing says)."""
+        from dagwright.pipelines.validate import value_type
+
+        group = self.plumbing.groups[loop]
+        return element_type(value_type(self.ir, group.items or {}, group.parent)) or ANY
 
     def _outputs(self) -> None:
         scope = self.plumbing.scopes[self.root]
@@ -189,6 +249,14 @@ class WorkflowBuilder:
                 )
             out = self.ir.component_of(ref["task"]).output(ref["output"])
             assert out is not None
+            if "collected" in value and self._depth(ref["task"], None) > 1:
+                raise ValidationError(
+                    f"Argo target: pipeline output '{name}' collects over nested loops, which "
+                    "Argo aggregates into a list of lists, not the flat list dagwright run gives",
+                    pipeline=self.ir.name,
+                    field=f"output {name}",
+                    fix="return the output of a task that takes Collected(...) instead",
+                )
             if out.artifact and "collected" in value:
                 raise ValidationError(
                     f"Argo target: pipeline output '{name}' collects artifacts over a loop, "
@@ -197,6 +265,7 @@ class WorkflowBuilder:
                     field=f"output {name}",
                     fix="return the output of a task that takes Collected(...) instead",
                 )
+            param_name(name, f"output {name}")
             if out.artifact:
                 scope.out_artifacts[name] = self.plumbing.artifact(value, self.root)
             else:
@@ -230,7 +299,12 @@ class WorkflowBuilder:
 
     def _dag(self, scope: Any) -> Any:
         m = self.m
-        tasks = [self._dag_task(fields) for fields in scope.tasks.values()]
+        renamed = digit_free(scope.tasks)
+        tasks = [self._dag_task(renamed_task(f, renamed)) for f in scope.tasks.values()]
+        for fields in scope.tasks.values():
+            for key in ("parameters", "artifacts"):
+                for name in fields.get(key, {}):
+                    param_name(name, f"argument {name} of task {fields['name']}")
         group = self.plumbing.groups.get(scope.name)
         parallelism = group.parallelism if group is not None and group.kind == "loop" else None
         inputs = None
@@ -244,12 +318,18 @@ class WorkflowBuilder:
             outputs = m.Outputs(
                 parameters=[
                     m.Parameter(
-                        name=n, value_from=m.ValueFrom(parameter=v, default=scope.defaults.get(n))
+                        name=n,
+                        value_from=m.ValueFrom(
+                            parameter=renamed_refs(v, renamed), default=scope.defaults.get(n)
+                        ),
                     )
                     for n, v in scope.out_params.items()
                 ]
                 or None,
-                artifacts=[m.Artifact(name=n, from_=v) for n, v in scope.out_artifacts.items()]
+                artifacts=[
+                    m.Artifact(name=n, from_=renamed_refs(v, renamed))
+                    for n, v in scope.out_artifacts.items()
+                ]
                 or None,
             )
         return m.Template(
@@ -290,13 +370,3 @@ class WorkflowBuilder:
             parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
             artifacts=arts or None,
         )
-
-
-def _free(name: str, taken: set[str]) -> str:
-    """``name``, or ``name-2``, ``name-3``...: the first one no template has; taken then."""
-    found, n = name, 1
-    while found in taken:
-        n += 1
-        found = f"{name}-{n}"
-    taken.add(found)
-    return found

@@ -29,7 +29,8 @@ def render(expr: Value, resolve: Resolver, type_of: Typer) -> str:
     """The CEL text of a condition tree.
 
     Raises:
-        ValidationError: for a constant CEL cannot write (an infinite or NaN float).
+        ValidationError: for a constant CEL cannot write (an infinite or NaN float), or two
+            values without a type compared (see ``_types``).
     """
     if "constant" in expr:  # If(True): a condition fixed when the pipeline was built
         return "true" if expr["constant"] else "false"
@@ -57,8 +58,20 @@ def _grouped(expr: Value, resolve: Resolver, type_of: Typer) -> str:
 
 def _types(left: Value, right: Value, type_of: Typer) -> tuple[str, str]:
     """Both operands' types; an untyped reference takes the other side's (a number as float,
-    which compares right whether the value turns out int or float)."""
+    which compares right whether the value turns out int or float).
+
+    Two untyped references are refused: KFP declares such a value with the type of its first
+    reader, here none, so both reach the condition as strings and CEL would compare the texts
+    (``"10" > "9"`` is false) where dagwright run compares the values (``10 > 9``).
+    """
     own = [_own_type(side, type_of) for side in (left, right)]
+    if own == [ANY, ANY]:
+        raise ValidationError(
+            "the condition compares two values that have no type; KFP would pass both as "
+            "strings and compare the texts where dagwright run compares the values",
+            field="condition",
+            fix="give one side a type (annotate the output, e.g. -> int, or type the parameter)",
+        )
     for i in (0, 1):
         other = own[1 - i]
         if own[i] == ANY and other in _SCALARS:
@@ -107,5 +120,7 @@ def _literal(constant: Any, promote: bool) -> str:
                 fix="compare with a finite number",
             )
         return repr(constant)
-    # JSON's string escapes are CEL's too
-    return json.dumps(constant, ensure_ascii=False)
+    # JSON's string escapes are CEL's too. Braces as \u escapes: the backend hands the task
+    # spec to Argo as text, which would read a "{{" in it as one of its variables.
+    text = json.dumps(constant, ensure_ascii=False)
+    return text.replace("{", "\\u007b").replace("}", "\\u007d")

@@ -165,9 +165,14 @@ class DagBuilder:
             condition = group.condition
             if group.id in self.branches:
                 condition = self._emptiness(group)
-            task.trigger_policy.condition = cel.render(
-                condition, resolve, lambda value: plumbing.type_of(value)[0]
-            )
+            try:
+                task.trigger_policy.condition = cel.render(
+                    condition, resolve, lambda value: plumbing.type_of(value)[0]
+                )
+            except ValidationError as exc:  # name the block whose condition it is
+                raise self.fail(
+                    exc.problem, exc.fix or "", block=group.id, field=exc.field
+                ) from None
         elif group.kind == "loop":
             assert group.items is not None
             iterator = task.parameter_iterator

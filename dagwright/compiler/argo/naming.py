@@ -1,0 +1,67 @@
+"""Names in an Argo spec: what Argo's validation (workflow/validate/validate.go) takes for
+parameter and DAG task names, and the renaming that keeps dagwright's names within it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagwright.compiler.argo.scopes import PARAM_NAME
+from dagwright.errors import ValidationError
+
+
+def param_name(name: str, what: str) -> str:
+    """Argo refuses a parameter or artifact name outside ``[-a-zA-Z0-9_]`` (workflow/validate's
+    paramOrArtifactNameRegex); names dagwright makes from user text are written safe before
+    this, so one that reaches here is the user's own name."""
+    if not PARAM_NAME.match(name):
+        raise ValidationError(
+            f"Argo target: {what}: {name!r} is not a name Argo takes for a parameter",
+            field=what,
+            fix="use letters, digits, '-' and '_' only",
+        )
+    return name
+
+
+def digit_free(tasks: dict[str, Any]) -> dict[str, str]:
+    """New names for the tasks of one DAG whose name begins with a digit, which Argo refuses
+    when tasks use ``dependencies`` (workflow/validate's validateDAG): ``t-<name>``, or
+    ``t-<name>-2``... when a task has that name already. Their pods still learn the dagwright
+    task's own name (TASK_PARAM)."""
+    taken = set(tasks)
+    return {name: free(f"t-{name}", taken) for name in tasks if name[:1].isdigit()}
+
+
+def renamed_refs(value: Any, renamed: dict[str, str]) -> Any:
+    """``value`` with references to renamed tasks (``{{tasks.<name>.``) renamed."""
+    if not renamed:
+        return value
+    if isinstance(value, str):
+        for old, new in renamed.items():
+            value = value.replace(f"{{{{tasks.{old}.", f"{{{{tasks.{new}.")
+        return value
+    if isinstance(value, list):
+        return [renamed_refs(v, renamed) for v in value]
+    if isinstance(value, dict):
+        return {k: renamed_refs(v, renamed) for k, v in value.items()}
+    return value
+
+
+def renamed_task(fields: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
+    """A DAG task's fields with its own name, its dependencies and its references renamed."""
+    if not renamed:
+        return fields
+    out: dict[str, Any] = renamed_refs(fields, renamed)
+    out["name"] = renamed.get(fields["name"], fields["name"])
+    if "dependencies" in fields:
+        out["dependencies"] = [renamed.get(d, d) for d in fields["dependencies"]]
+    return out
+
+
+def free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``...: the first one no template has; taken then."""
+    found, n = name, 1
+    while found in taken:
+        n += 1
+        found = f"{name}-{n}"
+    taken.add(found)
+    return found
