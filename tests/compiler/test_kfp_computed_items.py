@@ -252,3 +252,23 @@ def test_the_check_finds_an_artifact_chosen_by_branch() -> None:
         "comp-loop-1: DAG output pipelinechannel--write-part--part selects from several "
         "tasks; the driver (resolve.go, GetProducerTask) takes the last, whichever ran"
     ]
+
+
+@pytest.mark.parametrize(("items", "runs"), [([], "loop-1-no-items"), ([0], "loop-1-items")])
+def test_exactly_one_branch_runs_under_the_drivers_cel(items: list[int], runs: str) -> None:
+    """``cel_model`` models the driver's CEL over ``google.protobuf.Value`` inputs
+    (``backend/src/v2/expression/expression.go``): the two branches' conditions, over the
+    block's declared input types, are never both true nor both false."""
+    from cel_model import evaluate
+
+    guard = _spec(fan_out)["components"]["comp-loop-1-collected"]
+    types = {
+        name: spec["parameterType"]
+        for name, spec in guard["inputDefinitions"]["parameters"].items()
+    }
+    taken = [
+        name
+        for name, task in guard["dag"]["tasks"].items()
+        if evaluate(task["triggerPolicy"]["condition"], types, {"pipelinechannel--xs": items})
+    ]
+    assert taken == [runs]
