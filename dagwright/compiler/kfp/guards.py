@@ -125,10 +125,13 @@ def guard_computed_loops(ir: PipelineIR, fail: Fail) -> tuple[PipelineIR, Guarde
         tasks.append(dataclasses.replace(task, group=guard.nonempty))
         tasks.append(_copy(task, guard, scan))
     components = dict(ir.components)
+    empty_id = EMPTY_COMPONENT  # unless the pipeline has another component of that id
+    while empty_id in components and components[empty_id].digest != empty_list.spec.digest:
+        empty_id = f"{empty_id}-x"
     for guard in by_loop.values():
         if guard.task is not None:
-            tasks.append(TaskIR(name=guard.task, component=EMPTY_COMPONENT, group=guard.empty))
-            components[EMPTY_COMPONENT] = empty_list.spec
+            tasks.append(TaskIR(name=guard.task, component=empty_id, group=guard.empty))
+            components[empty_id] = empty_list.spec
     optional = {
         (ir.tasks[scan.index[r]].component, name)
         for r in moved
