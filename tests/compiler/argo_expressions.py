@@ -16,11 +16,11 @@ node errors. This model raises ``ExpressionError`` for that outcome directly.
 The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``parser/lexer``,
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
-``asFloat``, ``lower``, ``trim`` and ``sprig.b64dec``, ``==``, ``!=``, ``<``, ``<=``, ``>``,
-``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||`` and parentheses. ``int``
-of text is Go's ``strconv.Atoi``, ``float`` of text ``strconv.ParseFloat``; numbers of either
-kind compare by value; ordering other mixed types is an error; ``==`` of mixed types is
-false. Anything else raises ``NotModelled``.
+``asFloat``, ``lower``, ``trim``, ``hasPrefix``, ``trimPrefix`` and ``sprig.b64dec``, ``==``,
+``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||``
+and parentheses. ``int`` of text is Go's ``strconv.Atoi``, ``float`` of text
+``strconv.ParseFloat``; numbers of either kind compare by value; ordering other mixed types is
+an error; ``==`` of mixed types is false. Anything else raises ``NotModelled``.
 """
 
 from __future__ import annotations
@@ -161,14 +161,23 @@ def _b64dec(value: Any) -> str:
         return f"illegal base64 data: {exc}"
 
 
-_BUILTINS: dict[str, Callable[[Any], Any]] = {
+_BUILTINS: dict[str, Callable[..., Any]] = {
     "int": _atoi,
     "asInt": _atoi,
     "float": _parse_float,
     "asFloat": _parse_float,
     "lower": _string_arg("lower", str.lower),
     "trim": _string_arg("trim", str.strip),
+    "hasPrefix": lambda text, prefix: _two_strings("hasPrefix", text, prefix, str.startswith),
+    "trimPrefix": lambda text, prefix: _two_strings("trimPrefix", text, prefix, str.removeprefix),
 }
+
+
+def _two_strings(name: str, text: Any, other: Any, function: Callable[[str, str], Any]) -> Any:
+    if not isinstance(text, str) or not isinstance(other, str):
+        _fail(f"invalid argument for {name} (type {_go_type(text)}, {_go_type(other)})")
+    return function(text, other)
+
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
@@ -313,9 +322,9 @@ class _Parser:
                     if not self._peek(")"):
                         self._expect(",")
                 self.at += 1
-                if not callable(value) or len(args) != 1:
-                    raise NotModelled("calls other than one-argument builtins")
-                value = value(args[0])
+                if not callable(value):
+                    raise NotModelled("calls of anything but builtins")
+                value = value(*args)
             else:
                 return value
 

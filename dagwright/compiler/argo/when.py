@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from dagwright.compiler.argo.values import MARK
 from dagwright.components.types import ANY, parse, type_of_value, unwrap_optional
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import Value
@@ -91,7 +92,35 @@ def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
     texts = [
         _operand(value, kind, text) for value, (text, _) in zip((left, right), sides, strict=True)
     ]
+    if kind not in ("int", "float", "bool"):
+        return _restored(op, texts, [("constant" not in value) for value in (left, right)])
     return f"{texts[0]} {_OPERATORS[op]} {texts[1]}"
+
+
+def _restored(op: str, texts: list[str], at_run_time: list[bool]) -> str:
+    """A comparison of texts where a value made at run time may arrive protected (``MARK`` +
+    base64, as ``values.protect`` writes a string Argo would alter): one case per way the
+    run-time sides can arrive, each comparing the restored texts. expr-lang's ternary would
+    need a ``?``, which Argo reads as its own ternary."""
+    mark = _string(MARK)
+    cases = [""]
+    operands: list[list[str]] = [[]]
+    for text, run_time in zip(texts, at_run_time, strict=True):
+        ways = [("", text)]
+        if run_time:
+            decoded = f"sprig.b64dec(trimPrefix({text}, {mark}))"
+            ways = [(f"!hasPrefix({text}, {mark})", text), (f"hasPrefix({text}, {mark})", decoded)]
+        cases, operands = (
+            [c + (" && " if c and g else "") + g for c in cases for g, _ in ways],
+            [o + [v] for o in operands for _, v in ways],
+        )
+    terms = [
+        f"({case} && {left} {_OPERATORS[op]} {right})"
+        if case
+        else f"{left} {_OPERATORS[op]} {right}"
+        for case, (left, right) in zip(cases, operands, strict=True)
+    ]
+    return terms[0] if len(terms) == 1 else "(" + " || ".join(terms) + ")"
 
 
 def _side(value: Value, resolve: Resolver) -> tuple[str, str]:
