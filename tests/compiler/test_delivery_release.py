@@ -16,6 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import kfp_corpus as corpus
 import pytest
 import yaml
 
@@ -119,24 +120,8 @@ def test_given_requirements_and_image_delivery_need_no_release(
     with pytest.raises(ValidationError, match="editable") as err:
         CodeDelivery()
     assert err.value.field == "--dagwright"
-    assert (
-        CodeDelivery(dagwright=WHEEL).requirements(
-            dagwright.api.to_ir(_demo()).components["double"]
-        )[0]
-        == WHEEL
-    )
+    assert CodeDelivery(dagwright=WHEEL).requirements(corpus.square.spec)[0] == WHEEL
     assert CodeDelivery(mode="image").dagwright is None
-
-
-def _demo() -> dagwright.Pipeline:
-    p = dagwright.Pipeline("demo")
-    p.add(_double, x=2)
-    return p
-
-
-@dagwright.component
-def _double(x: int) -> int:
-    return 2 * x
 
 
 def _cli(cwd: Path, dist_folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
