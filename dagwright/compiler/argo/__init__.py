@@ -100,19 +100,15 @@ class ArgoOptions:
         if not bucket:
             return {"s3": m.S3Artifact(key=full)}
         host, insecure = s3_endpoint(self.artifact_endpoint or "")
-        secret = self.artifact_secret
+        name = self.artifact_secret
         return {
             "s3": m.S3Artifact(
                 bucket=bucket,
                 key=full,
                 endpoint=host,
                 insecure=True if insecure else None,
-                access_key_secret=m.SecretKeySelector(name=secret, key="accesskey")
-                if secret
-                else None,
-                secret_key_secret=m.SecretKeySelector(name=secret, key="secretkey")
-                if secret
-                else None,
+                access_key_secret=m.SecretKeySelector(name=name, key="accesskey") if name else None,
+                secret_key_secret=m.SecretKeySelector(name=name, key="secretkey") if name else None,
             )
         }
 
