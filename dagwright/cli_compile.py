@@ -107,7 +107,10 @@ def compile_command(
 @click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
 @click.option("--index-url", default=None, help="pip index to install from.")
 @click.option(
-    "--dagwright", "dagwright_requirement", default=None, help="Requirement for dagwright."
+    "--dagwright",
+    "dagwright_requirement",
+    default=None,
+    help="Requirement for dagwright (default: this release, if installed from an index).",
 )
 def dockerfile(
     target: str,
