@@ -300,6 +300,7 @@ def test_a_resource_runtime_becomes_a_launcher_pod() -> None:
     command, args = _launcher_args(spec)
     assert command[-3:] == ["python3", "-m", "dagwright.runtimes.launcher"]
     assert "kubernetes==" in command[2] and "dagwright==" in command[2]
+    assert "kfp" not in command[2]  # the launcher runs no KFP executor
     assert _arg(args, "--success") == "status.state == DONE"
     assert _arg(args, "--failure") == "status.state in (FAILED, LOST)"
     assert _arg(args, "--timeout") == "90"

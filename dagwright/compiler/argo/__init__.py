@@ -37,7 +37,9 @@ class ArgoOptions:
         artifact_repository: Where artifacts go: "s3" or "gcs" (the cluster's default
             repository of that kind), or ``s3://bucket/prefix`` / ``gs://bucket/prefix``.
         artifact_repository_ref: ``configmap[:key]`` naming a repository instead.
-        artifact_endpoint: S3 endpoint (MinIO and other S3-compatible stores).
+        artifact_endpoint: The endpoint of an ``s3://`` bucket (required there): ``host[:port]``
+            or ``https://host[:port]`` (TLS), ``http://host[:port]`` (written as host and port
+            with ``insecure: true``); ``s3.amazonaws.com`` for AWS.
         artifact_secret: Secret holding the store's credentials (``accesskey``/``secretkey``
             for S3, ``serviceAccountKey`` for GCS).
         schedule: Five-field cron for ``kind="cron"`` (default: the pipeline's schedule).
