@@ -10,12 +10,16 @@ installed distribution's metadata. The pin is used when all of these hold:
   ``__version__`` (code run from a source folder over an installed release is not that release);
 - its version is a release in PEP 440's sense: no ``.devN`` (not a release) and no local
   ``+label`` (which package indexes refuse);
-- pip installed it from an index: there is no ``direct_url.json`` (PEP 610), which installers
-  write for an editable install, a local folder, a wheel or archive file or URL, and a VCS
-  checkout.
+- an installer installed it (PEP 376's ``INSTALLER`` record, which pip, uv and conda write;
+  a source tree's ``.egg-info`` has none), from an index: there is no ``direct_url.json``
+  (PEP 610), which installers write for an editable install, a local folder, a wheel or
+  archive file or URL, and a VCS checkout.
 
 Otherwise compiling refuses with the fix: ``--dagwright REQUIREMENT`` (a requirement the pods
 can install, such as a wheel URL) or ``--code image`` with an image that holds dagwright.
+Shipping the wheel inside the spec was measured and set aside: dagwright's wheel is about
+0.6 MiB, 0.8 MiB in base64, so one copy per component template (Argo) or executor (KFP) puts
+a spec over what Argo keeps uncompressed (1 MiB) and what etcd takes (1.5 MiB).
 A release from a private index passes the check; give ``--index-url`` so pods use that index.
 """
 
@@ -91,6 +95,8 @@ def _why_not(dist: metadata.Distribution | None, version: str) -> str | None:
         return f"is a development version ({version}), not a release"
     if parsed.local:
         return f"has a local version ({version}), which package indexes refuse"
+    if dist.read_text("INSTALLER") is None:
+        return "has no installer record (a source tree's metadata, not an installed release)"
     origin = _direct_origin(dist)
     if origin is not None:
         return f"{origin}, not a release from a package index"

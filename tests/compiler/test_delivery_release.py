@@ -104,6 +104,17 @@ def test_bad_dagwright_that_is_no_release_from_an_index_is_refused(
     assert "--dagwright" in err.value.fix and "--code image" in err.value.fix
 
 
+def test_bad_dagwright_from_a_source_trees_egg_info_is_refused(tmp_path: Path) -> None:
+    """A source tree's ``dagwright.egg-info`` (left by a build) is found on the path like an
+    installed distribution, but no installer recorded it."""
+    info = tmp_path / "dagwright.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: dagwright\nVersion: {VERSION}\n")
+    with pytest.raises(ValidationError, match="no installer record") as err:
+        check_release(metadata.Distribution.at(info), VERSION)
+    assert err.value.field == "--dagwright"
+
+
 def test_bad_dagwright_not_installed_at_all_is_refused() -> None:
     with pytest.raises(ValidationError, match="source folder") as err:
         check_release(None, VERSION)

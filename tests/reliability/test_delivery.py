@@ -54,6 +54,7 @@ def _dist(folder: Path, version: str, direct_url: dict[str, object]) -> Path:
     info = folder / f"dagwright-{version}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: dagwright\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("pip\n")
     if direct_url:
         (info / "direct_url.json").write_text(json.dumps(direct_url))
     return folder
