@@ -229,11 +229,13 @@ def _stand_in(pipeline_: Any, folder: Path, bootstrap: float) -> ArgoControllerS
 
 
 def test_a_slow_bootstrap_does_not_count_against_the_steps_timeout(tmp_path: Path) -> None:
-    """Argo sets a template's ``activeDeadlineSeconds`` on the pod
-    (``workflow/controller/workflowpod.go``), and Kubernetes counts it from the pod's start,
-    the bootstrap included; a template ``timeout`` counts even the node's pending time
-    (``docs/fields.md``). So the deadline is the timeout plus an allowance, and the entry
-    times the step. A bootstrap of 5 s and a step of well under its 3 s succeed."""
+    """Argo sets a template's ``activeDeadlineSeconds`` on the pod, and turns a template
+    ``timeout`` into one too, counted from the node's start, pending time included
+    (``workflow/controller/workflowpod.go``, ``docs/fields.md``); the kubelet counts a pod's
+    deadline from its start time, before the image is pulled
+    (kubernetes ``pkg/kubelet/active_deadline.go``). So the deadline is the timeout plus an
+    allowance, and the entry times the step. A bootstrap of 5 s and a step of well under its
+    3 s succeed."""
     manifest = yaml.safe_load(dagwright.compile(quick_after_slow_bootstrap, target="argo"))
     template = next(t for t in manifest["spec"]["templates"] if t["name"] == "quick")
     assert template["activeDeadlineSeconds"] == str(3 + BOOTSTRAP_SECONDS)
