@@ -104,7 +104,13 @@ class CodeDelivery:
 
     def requirements(self, spec: ComponentSpec) -> list[str]:
         """What an inline pod installs for this component, dagwright first, ``no_deps`` last."""
-        return [*self._with_deps(spec), *self.no_deps]
+        return [*self._with_deps(spec), *self._no_deps(spec)]
+
+    def _no_deps(self, spec: ComponentSpec) -> list[str]:
+        # a component that lists one of them itself gets it as it asks, with its dependencies
+        # (as the KFP SDK leaves kfp to a component that lists it)
+        own = {distribution_name(p) for p in spec.packages}
+        return [r for r in self.no_deps if distribution_name(r) not in own]
 
     def _with_deps(self, spec: ComponentSpec) -> list[str]:
         return [self.dagwright or release_requirement(), *self.extra_packages, *spec.packages]
@@ -125,8 +131,9 @@ class CodeDelivery:
         if self.index_url:
             pip += ["--index-url", shlex.quote(self.index_url)]
         calls = [" ".join([*pip, *(shlex.quote(r) for r in self._with_deps(spec))])]
-        if self.no_deps:
-            calls.append(" ".join([*pip, "--no-deps", *(shlex.quote(r) for r in self.no_deps)]))
+        if self._no_deps(spec):
+            no_deps = (shlex.quote(r) for r in self._no_deps(spec))
+            calls.append(" ".join([*pip, "--no-deps", *no_deps]))
         return f"python3 -c {shlex.quote(check)} 2>/dev/null || {{ {' && '.join(calls)}; }}"
 
 

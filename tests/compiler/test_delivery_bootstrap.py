@@ -91,6 +91,24 @@ def test_kfp_is_installed_without_its_dependencies_after_the_rest(tmp_path: Path
     assert second[-2:] == ["--no-deps", KFP]
 
 
+@component(packages=["kfp>=2", MISSING])
+def uses_kfp_client(x: int) -> int:
+    return x
+
+
+@pipeline
+def with_kfp_client(x: int = 1) -> int:
+    return uses_kfp_client(x=x).output
+
+
+def test_a_component_that_lists_kfp_gets_it_with_its_dependencies(tmp_path: Path) -> None:
+    """As the SDK leaves kfp to a component that lists it (``kfp_in_user_pkgs``)."""
+    spec = yaml.safe_load(dagwright.compile(with_kfp_client, target="kfp"))
+    box = spec["deploymentSpec"]["executors"]["exec-uses-kfp-client"]["container"]
+    (call,) = _pip_calls(_install_line(box["command"]), tmp_path)
+    assert call[-2:] == ["kfp>=2", MISSING] and "--no-deps" not in call
+
+
 def test_argo_pods_install_no_kfp(tmp_path: Path) -> None:
     """An Argo pod runs dagwright's own entry; KFP is not installed there at all."""
     manifest = yaml.safe_load(dagwright.compile(with_packages, target="argo"))
