@@ -208,12 +208,7 @@ def _pod_command(tmp_path: Path, pipeline: str, template: str, pip_exit: int) ->
     assert proc.returncode == 0, proc.stderr
     manifest = yaml.safe_load((tmp_path / "wf.yaml").read_text())
     box = next(t for t in manifest["spec"]["templates"] if t["name"] == template)["container"]
-    python = tmp_path / "bin" / "python3"
-    python.parent.mkdir()
-    python.write_text(
-        f'#!/bin/sh\n[ "$2" = pip ] && exit {pip_exit}\nexec "{sys.executable}" "$@"\n'
-    )
-    python.chmod(0o755)
+    _python3(tmp_path, pip_exit)
     fills = {
         "{{inputs.parameters.x}}": "5",
         "{{inputs.parameters.dagwright-task}}": template,
@@ -226,6 +221,16 @@ def _pod_command(tmp_path: Path, pipeline: str, template: str, pip_exit: int) ->
             part = part.replace(placeholder, value)
         command.append(part)
     return command
+
+
+def _python3(tmp_path: Path, pip_exit: int) -> None:
+    """A ``python3`` in ``tmp_path/bin`` whose ``-m pip`` exits ``pip_exit``."""
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text(
+        f'#!/bin/sh\n[ "$2" = pip ] && exit {pip_exit}\nexec "{sys.executable}" "$@"\n'
+    )
+    python.chmod(0o755)
 
 
 def _pod_env(tmp_path: Path) -> dict[str, str]:
@@ -245,7 +250,24 @@ def test_fault_a_failing_bootstrap_fails_the_pod_before_the_step(tmp_path: Path)
     assert not (tmp_path / "output").exists()  # the entry never ran
 
 
-def test_fault_a_bootstrap_that_succeeds_runs_the_step(tmp_path: Path) -> None:
+def test_fault_a_failing_bootstrap_fails_a_kfp_pod_before_kfps_executor(tmp_path: Path) -> None:
+    """The KFP executor's command as compiled; the executor would write its output file."""
+    proc = _cli(tmp_path, "compile", "flow.py:demo", "-t", "kfp", "-o", "spec.yaml")
+    assert proc.returncode == 0, proc.stderr
+    spec = yaml.safe_load((tmp_path / "spec.yaml").read_text())
+    box = spec["deploymentSpec"]["executors"]["exec-double"]["container"]
+    _python3(tmp_path, pip_exit=7)
+    executor_input = {
+        "inputs": {"parameterValues": {"x": 5}},
+        "outputs": {"outputFile": str(tmp_path / "executor_output.json")},
+    }
+    command = [p.replace("{{$}}", json.dumps(executor_input)) for p in box["command"] + box["args"]]
+    proc = subprocess.run(command, env=_pod_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 7  # pip's own exit code
+    assert not (tmp_path / "executor_output.json").exists()
+
+
+def test_a_bootstrap_that_succeeds_runs_the_step(tmp_path: Path) -> None:
     """The counterpart: the same command with a pip that succeeds writes the output."""
     command = _pod_command(tmp_path, "demo", "double", pip_exit=0)
     proc = subprocess.run(command, env=_pod_env(tmp_path), capture_output=True, text=True)
