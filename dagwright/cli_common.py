@@ -173,7 +173,8 @@ def target_options(command: Callable[..., None]) -> Callable[..., None]:
             "--dagwright",
             "dagwright_requirement",
             default=None,
-            help="Requirement pods install dagwright from (a pin, a wheel URL).",
+            help="Requirement pods install dagwright from (a pin, a wheel URL). Default: "
+            "dagwright==<this version>, allowed only for a release installed from an index.",
         ),
         click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
         click.option(
@@ -216,7 +217,12 @@ def argo_options(command: Callable[..., None]) -> Callable[..., None]:
             default=None,
             help="Argo: CONFIGMAP[:KEY] naming the artifact repository to use.",
         ),
-        click.option("--artifact-endpoint", default=None, help="Argo: S3 endpoint (MinIO...)."),
+        click.option(
+            "--artifact-endpoint",
+            default=None,
+            help="Argo: endpoint of an s3:// bucket: host[:port] or https://host[:port] (TLS), "
+            "http://host[:port] (no TLS); s3.amazonaws.com for AWS.",
+        ),
         click.option(
             "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
         ),

@@ -3,7 +3,6 @@ project image ``--code image`` expects."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any
@@ -108,7 +107,10 @@ def compile_command(
 @click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
 @click.option("--index-url", default=None, help="pip index to install from.")
 @click.option(
-    "--dagwright", "dagwright_requirement", default=None, help="Requirement for dagwright."
+    "--dagwright",
+    "dagwright_requirement",
+    default=None,
+    help="Requirement for dagwright (default: this release, if installed from an index).",
 )
 def dockerfile(
     target: str,
@@ -128,9 +130,9 @@ def dockerfile(
     with reported():
         if output is not None:
             check_target(output, "-o")
-        delivery = CodeDelivery(index_url=index_url)
-        if dagwright_requirement:
-            delivery = dataclasses.replace(delivery, dagwright=dagwright_requirement)
+        # the image's dagwright: --dagwright, else the running release (refused when it is
+        # not one from a package index, as for inline delivery)
+        delivery = CodeDelivery(mode="image", index_url=index_url, dagwright=dagwright_requirement)
         text = render(
             load_target(target),
             Path.cwd(),

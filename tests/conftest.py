@@ -6,6 +6,8 @@ database; only tests/lineage (which turns it back on where it tests it) needs th
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,29 @@ from dagwright.engine.result import RunResult
 def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGWRIGHT_TRACKING", "off")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _dagwright_released(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compile as a user with the dagwright release from an index does.
+
+    Inline delivery pins ``dagwright==<version>`` only for a release installed from an index
+    (``compiler/release.py``); the suite runs a source checkout. So this puts a dist-info of
+    this version, as pip leaves one for an index install (no ``direct_url.json``), first on the
+    path of this process and of the subprocesses it starts. Tests of the refusal make their
+    own distributions.
+    """
+    folder = tmp_path_factory.mktemp("released")
+    info = folder / f"dagwright-{dagwright.__version__}.dist-info"
+    info.mkdir()
+    meta = f"Metadata-Version: 2.1\nName: dagwright\nVersion: {dagwright.__version__}\n"
+    (info / "METADATA").write_text(meta)
+    (info / "INSTALLER").write_text("pip\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))
+        paths = [str(folder), os.environ.get("PYTHONPATH", "")]
+        patch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
+        yield
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@
 A pod runs dagwright's step executor, so its image needs dagwright and the component's code:
 
 - ``inline`` (default): the component's source travels in the spec; at start the pod installs
-  dagwright and the component's packages, unless the image already has them all.
+  dagwright and the component's packages, unless the image already has them all. dagwright
+  comes from ``--dagwright``, else the running release from the package index, which only a
+  release installed from an index may use (``release.py``; compiling refuses otherwise).
 - ``image``: the image already holds dagwright and the user's modules; the spec carries only an
   import reference (``module:function``) and the executor imports it from there.
 
@@ -15,21 +17,16 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 
+from dagwright.compiler.release import release_requirement
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 from dagwright.names import check_image, check_requirement
 
 MODES = ("inline", "image")
 DEFAULT_IMAGE = "python:3.11-slim"
-
-
-def _dagwright_requirement() -> str:
-    from dagwright import __version__
-
-    return f"dagwright=={__version__}"
 
 
 @dataclass(frozen=True)
@@ -41,16 +38,22 @@ class CodeDelivery:
         image: The image for steps that name none. In "image" mode it must hold dagwright and
             the project's modules.
         dagwright: The requirement that installs dagwright in a pod (a version pin, a wheel URL
-            or ``dagwright @ URL``).
+            or ``dagwright @ URL``). None: the running release (``release_requirement``),
+            resolved when inline delivery is made, which refuses a dagwright that is not a
+            release installed from a package index.
         index_url: A pip index to install from instead of PyPI.
-        extra_packages: Requirements every inline step installs (e.g. the target's own SDK).
+        extra_packages: Requirements every inline step installs.
+        no_deps: Requirements every inline step installs without their dependencies, after
+            the others: the KFP SDK, which a pod needs only for its executor and which the
+            KFP SDK's own lightweight components install with ``--no-deps``.
     """
 
     mode: str = "inline"
     image: str | None = None
-    dagwright: str = field(default_factory=_dagwright_requirement)
+    dagwright: str | None = None
     index_url: str | None = None
     extra_packages: tuple[str, ...] = ()
+    no_deps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -61,9 +64,14 @@ class CodeDelivery:
             )
         if self.image is not None:
             check_image(self.image, "--image")
-        check_requirement(self.dagwright, "--dagwright")
+        if self.dagwright is not None:
+            check_requirement(self.dagwright, "--dagwright")
+        elif self.mode == "inline":  # refused here, before anything is built
+            object.__setattr__(self, "dagwright", release_requirement())
         for package in self.extra_packages:
             check_requirement(package, "extra_packages")
+        for package in self.no_deps:
+            check_requirement(package, "no_deps")
 
     def image_for(self, spec: ComponentSpec) -> str:
         """The image a component's steps run in."""
@@ -95,26 +103,38 @@ class CodeDelivery:
         return replace(spec, source="")
 
     def requirements(self, spec: ComponentSpec) -> list[str]:
-        """What an inline pod installs for this component, dagwright first."""
-        return [self.dagwright, *self.extra_packages, *spec.packages]
+        """What an inline pod installs for this component, dagwright first, ``no_deps`` last."""
+        return [*self._with_deps(spec), *self._no_deps(spec)]
+
+    def _no_deps(self, spec: ComponentSpec) -> list[str]:
+        # a component that lists one of them itself gets it as it asks, with its dependencies
+        # (as the KFP SDK leaves kfp to a component that lists it)
+        own = {distribution_name(p) for p in spec.packages}
+        return [r for r in self.no_deps if distribution_name(r) not in own]
+
+    def _with_deps(self, spec: ComponentSpec) -> list[str]:
+        return [self.dagwright or release_requirement(), *self.extra_packages, *spec.packages]
 
     def install_command(self, spec: ComponentSpec) -> str | None:
         """A shell line that installs what the step needs unless all of it is present.
 
         The check looks only at distribution names, so a prepared image skips pip entirely;
-        None in image mode, where the image is trusted to hold everything.
+        None in image mode, where the image is trusted to hold everything. ``no_deps``
+        requirements get a pip call of their own with ``--no-deps``, after the others.
         """
         if self.mode == "image":
             return None
-        requirements = self.requirements(spec)
-        names = [distribution_name(r) for r in requirements]
+        names = [distribution_name(r) for r in self.requirements(spec)]
         check = f"import importlib.metadata as m; [m.distribution(n) for n in {json.dumps(names)}]"
         pip = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "python3", "-m", "pip", "install", "--quiet"]
         pip.append("--no-warn-script-location")
         if self.index_url:
             pip += ["--index-url", shlex.quote(self.index_url)]
-        pip += [shlex.quote(r) for r in requirements]
-        return f"python3 -c {shlex.quote(check)} 2>/dev/null || {' '.join(pip)}"
+        calls = [" ".join([*pip, *(shlex.quote(r) for r in self._with_deps(spec))])]
+        if self._no_deps(spec):
+            no_deps = (shlex.quote(r) for r in self._no_deps(spec))
+            calls.append(" ".join([*pip, "--no-deps", *no_deps]))
+        return f"python3 -c {shlex.quote(check)} 2>/dev/null || {{ {' && '.join(calls)}; }}"
 
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 
 from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery, sdk_requirement
+from dagwright.compiler.release import release_requirement
 from dagwright.errors import ValidationError
 from dagwright.names import check_image
 from dagwright.pipelines.ir import PipelineIR
@@ -65,9 +66,8 @@ def dockerfile(
 ) -> str:
     """The Dockerfile text for a project image of ``ir``'s components."""
     check_image(base_image, "--base-image")
-    delivery = delivery or CodeDelivery()
-    packages: list[str] = [delivery.dagwright]
-    packages += [sdk_requirement(sdk) for sdk in sdks]
+    delivery = delivery or CodeDelivery(mode="image")
+    packages: list[str] = [delivery.dagwright or release_requirement()]
     for spec in ir.components.values():
         packages += [p for p in spec.packages if p not in packages]
     pip = "pip install --no-cache-dir"
@@ -79,6 +79,9 @@ def dockerfile(
         f"FROM {base_image}",
         f"RUN {pip} " + " ".join(shlex.quote(p) for p in packages),
     ]
+    if sdks:  # a pod runs only the SDK's executor, as the SDK's own images install it
+        sdk_pins = " ".join(shlex.quote(sdk_requirement(sdk)) for sdk in sdks)
+        lines.append(f"RUN {pip} --no-deps {sdk_pins}")
     if any(spec.runtime.kind == "spark" for spec in ir.components.values()):
         # spark-submit in the driver pod runs this file (SparkApplication.mainApplicationFile)
         lines.append("RUN python -m dagwright.runtimes.spark_driver --install")

@@ -99,6 +99,8 @@ class ArgoControllerStandIn:
             python3.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
             python3.chmod(0o755)
         self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        dropped = dropped_location_fields(manifest)
+        assert not dropped, f"Argo would store these artifacts in the default repository: {dropped}"
 
     def run(self, arguments: dict[str, str] | None = None) -> Node:
         """Run the entrypoint; the result holds the entry template's outputs."""
@@ -416,3 +418,31 @@ def evaluate(when: str, scope: dict[str, str], stand_in: ArgoControllerStandIn) 
     values = {f"workflow.parameters.{k}": v for k, v in stand_in.parameters.items()}
     values = {**values, "workflow.name": stand_in.name, **scope}
     return when_holds(when, lambda tag: stand_in.substitute(tag, scope), values)
+
+
+def dropped_location_fields(manifest: Any) -> list[str]:
+    """Artifact locations whose fields Argo would drop without a word.
+
+    Argo's ``ArtifactLocation.Relocate`` (``pkg/apis/workflow/v1alpha1/workflow_types.go``)
+    keeps a location only when it ``HasLocation``: endpoint, bucket and key for S3
+    (``S3Artifact.HasLocation``), bucket and key for GCS. Any other location is replaced by the
+    default repository's, its key kept: a bucket without an endpoint, or credentials without a
+    bucket, go unused. Returns ``kind:field`` for each such field found anywhere in the manifest.
+    """
+    found: list[str] = []
+    required = {"s3": ("endpoint", "bucket", "key"), "gcs": ("bucket", "key")}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for kind, fields in required.items():
+                location = node.get(kind)
+                if isinstance(location, dict) and not all(location.get(f) for f in fields):
+                    found.extend(f"{kind}:{f}" for f in sorted(location) if f != "key")
+            for value in node.values():
+                walk(value)
+
+    walk(manifest)
+    return found

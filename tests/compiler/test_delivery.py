@@ -6,6 +6,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import kfp_corpus as corpus
@@ -85,7 +86,9 @@ def test_dockerfile_installs_every_package_and_copies_the_project_modules() -> N
     lines = text.splitlines()
     assert "FROM python:3.12-slim" in lines
     install = next(line for line in lines if line.startswith("RUN pip install"))
-    assert "dagwright==" in install and "kfp==" in install and "pyyaml" in install
+    assert "dagwright==" in install and "pyyaml" in install and "kfp" not in install
+    # the KFP SDK only for its executor, as the SDK's own components install it
+    assert f"RUN pip install --no-cache-dir --no-deps kfp=={version('kfp')}" in lines
     assert "COPY tests/compiler/kfp_corpus.py /app/kfp_corpus.py" in lines
     assert lines[-1] == "ENV PYTHONPATH=/app"
     assert not any("spark_driver" in line for line in lines)  # no Spark step, no driver

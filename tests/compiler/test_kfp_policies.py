@@ -21,6 +21,7 @@ from kfp_platform_proto import parse_executor_config
 import dagwright
 from dagwright import Retry, component, pipeline
 from dagwright.cli import cli
+from dagwright.compiler.deadline import BOOTSTRAP_SECONDS
 from dagwright.compiler.kfp.policy import RETRY_WINDOW, KfpPolicyWarning
 from dagwright.errors import ValidationError
 from dagwright.loader import load_pipeline
@@ -146,8 +147,11 @@ def test_timeout_becomes_the_pods_active_deadline() -> None:
     timed = _one_task(timeout=90.5)
     spec, platform = _documents(dagwright.compile(timed, target="kfp"))
     config = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]["exec-step"]
-    assert config == {"activeDeadlineSeconds": "91"}  # rounded up: never cut a step short
-    assert parse_executor_config(config).active_deadline_seconds == 91
+    # rounded up: never cut a step short; the entry times the step, and the pod's deadline
+    # also covers image pull and the pip bootstrap
+    deadline = 91 + BOOTSTRAP_SECONDS
+    assert config == {"activeDeadlineSeconds": str(deadline)}
+    assert parse_executor_config(config).active_deadline_seconds == deadline
     assert problems(spec, platform) == []
     untimed = _documents(dagwright.compile(_one_task(), target="kfp"))
     assert len(untimed) == 1  # no platform spec without a setting that needs one

@@ -26,6 +26,7 @@ from kfp_platform_proto import parse_executor_config
 import dagwright
 from dagwright import Dataset, Input, Output, component, pipeline
 from dagwright.compiler import kfp as kfp_target
+from dagwright.compiler.deadline import BOOTSTRAP_SECONDS
 from dagwright.errors import ValidationError
 from dagwright.runtimes import (
     Dask,
@@ -160,7 +161,9 @@ def test_job_like_fragments_fill_the_container_and_the_platform_spec(tmp_path: P
             {"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": "30"}
         ],
         "imagePullSecret": [{"secretName": "regcred"}],
-        "activeDeadlineSeconds": "90",  # the component's timeout=90, under the runtime's 600
+        # the runtime's 600, under the component's timeout=90 plus the bootstrap's allowance
+        # (the entry times the step itself)
+        "activeDeadlineSeconds": "600",
         "secretAsEnv": [
             {"secretName": "creds", "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
         ],
@@ -213,9 +216,9 @@ def test_pipelines_without_runtimes_have_no_platform_spec(name: str) -> None:
 
 def test_a_runtime_with_no_fragments_changes_nothing() -> None:
     plain = dagwright.compile(_one_step(Pods()), target="kfp")
-    platform = _documents(plain)[1]  # only the component's timeout=90 is there
+    platform = _documents(plain)[1]  # only the component's timeout=90 (and the bootstrap)
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    assert executors == {"exec-train": {"activeDeadlineSeconds": "90"}}
+    assert executors == {"exec-train": {"activeDeadlineSeconds": str(90 + BOOTSTRAP_SECONDS)}}
 
 
 def test_the_smaller_of_timeout_and_the_runtimes_deadline_applies() -> None:
@@ -297,6 +300,7 @@ def test_a_resource_runtime_becomes_a_launcher_pod() -> None:
     command, args = _launcher_args(spec)
     assert command[-3:] == ["python3", "-m", "dagwright.runtimes.launcher"]
     assert "kubernetes==" in command[2] and "dagwright==" in command[2]
+    assert "kfp" not in command[2]  # the launcher runs no KFP executor
     assert _arg(args, "--success") == "status.state == DONE"
     assert _arg(args, "--failure") == "status.state in (FAILED, LOST)"
     assert _arg(args, "--timeout") == "90"

@@ -6,6 +6,7 @@ JSON schema plus a strict unknown-key check derived from it (``validate.py``).
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,9 @@ class ArgoOptions:
         artifact_repository: Where artifacts go: "s3" or "gcs" (the cluster's default
             repository of that kind), or ``s3://bucket/prefix`` / ``gs://bucket/prefix``.
         artifact_repository_ref: ``configmap[:key]`` naming a repository instead.
-        artifact_endpoint: S3 endpoint (MinIO and other S3-compatible stores).
+        artifact_endpoint: The endpoint of an ``s3://`` bucket (required there): ``host[:port]``
+            or ``https://host[:port]`` (TLS), ``http://host[:port]`` (written as host and port
+            with ``insecure: true``); ``s3.amazonaws.com`` for AWS.
         artifact_secret: Secret holding the store's credentials (``accesskey``/``secretkey``
             for S3, ``serviceAccountKey`` for GCS).
         schedule: Five-field cron for ``kind="cron"`` (default: the pipeline's schedule).
@@ -73,7 +76,13 @@ class ArgoOptions:
     allow_pickle: bool = False
 
     def location(self, key: str) -> dict[str, Any]:
-        """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``."""
+        """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``.
+
+        Only a full location is kept as it is: Argo (``ArtifactLocation.Relocate``) replaces
+        a location without an endpoint, bucket and key (S3) or bucket and key (GCS) by the
+        default repository's, key aside. So the cluster's default gets the key alone, and a
+        bucket always comes with its endpoint (``check_options`` makes sure).
+        """
         from hera.workflows import models as m
 
         kind, _, rest = self.artifact_repository.partition("://")
@@ -90,17 +99,18 @@ class ArgoOptions:
                     bucket=bucket or None, key=full, service_account_key_secret=secret
                 )
             }
+        if not bucket:
+            return {"s3": m.S3Artifact(key=full)}
+        host, insecure = s3_endpoint(self.artifact_endpoint or "")
+        name = self.artifact_secret
         return {
             "s3": m.S3Artifact(
-                bucket=bucket or None,
+                bucket=bucket,
                 key=full,
-                endpoint=self.artifact_endpoint,
-                access_key_secret=m.SecretKeySelector(name=self.artifact_secret, key="accesskey")
-                if self.artifact_secret
-                else None,
-                secret_key_secret=m.SecretKeySelector(name=self.artifact_secret, key="secretkey")
-                if self.artifact_secret
-                else None,
+                endpoint=host,
+                insecure=True if insecure else None,
+                access_key_secret=m.SecretKeySelector(name=name, key="accesskey") if name else None,
+                secret_key_secret=m.SecretKeySelector(name=name, key="secretkey") if name else None,
             )
         }
 
@@ -121,13 +131,7 @@ def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
 
     if options.kind not in KINDS:
         raise fail("kind", f"unknown kind {options.kind!r}", f"use one of {', '.join(KINDS)}")
-    kind, sep, _ = options.artifact_repository.partition("://")
-    if kind not in (("s3", "gs") if sep else ("s3", "gcs")):
-        raise fail(
-            "artifact_repository",
-            f"{options.artifact_repository!r} is not an artifact repository",
-            "use s3, gcs, s3://bucket/prefix or gs://bucket/prefix",
-        )
+    check_repository(options)
     if options.kind != "cron":
         return
     cron = options.schedule or ir_schedule
@@ -161,6 +165,83 @@ def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
                 f"{options.timezone!r} is not a timezone",
                 "use an IANA name such as Europe/Berlin",
             ) from exc
+
+
+def s3_endpoint(text: str) -> tuple[str, bool]:
+    """An S3 endpoint as Argo takes it: ``host[:port]``, and whether to connect without TLS.
+
+    ``http://`` means ``insecure`` (Argo's S3 driver uses TLS unless told so); ``https://`` and
+    a bare host use TLS. Anything else is refused, naming ``artifact_endpoint``.
+    """
+    scheme, sep, host = text.partition("://")
+    if not sep:
+        scheme, host = "", text
+    fix = "give host[:port] (TLS), https://host[:port] or http://host[:port] (no TLS)"
+    problem = None
+    if scheme not in ("", "http", "https"):
+        problem = f"the endpoint {text!r} has the scheme {scheme}://, not http:// or https://"
+    elif not _HOST.match(host.removesuffix("/")):
+        problem = f"the endpoint {text!r} is not a host[:port] (Argo takes no path or bucket there)"
+    if problem:
+        raise ValidationError(f"Argo target: {problem}", field="artifact_endpoint", fix=fix)
+    return host.removesuffix("/"), scheme == "http"
+
+
+_HOST = re.compile(
+    r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
+
+
+def check_repository(options: ArgoOptions) -> None:
+    """Refuse artifact settings Argo would drop without a word.
+
+    Argo's ``ArtifactLocation.Relocate`` (``pkg/apis/workflow/v1alpha1``) replaces every
+    location that lacks an endpoint, a bucket or a key (S3; ``S3Artifact.HasLocation``) by the
+    default repository's, keeping only the key: a bucket without an endpoint, and credentials or
+    an endpoint without a bucket, would go unused.
+    """
+    repository = options.artifact_repository
+    kind, sep, rest = repository.partition("://")
+    bucket = rest.partition("/")[0]
+    if kind not in (("s3", "gs") if sep else ("s3", "gcs")) or (sep and not bucket):
+        raise ValidationError(
+            f"Argo target: {repository!r} is not an artifact repository",
+            field="artifact_repository",
+            fix="use s3, gcs, s3://bucket/prefix or gs://bucket/prefix",
+        )
+    default = "the cluster's default artifact repository (its own endpoint and credentials)"
+    if options.artifact_repository_ref and sep:
+        raise ValidationError(
+            f"Argo target: artifacts stored in {repository!r} do not use the repository "
+            f"{options.artifact_repository_ref!r} named by artifact_repository_ref",
+            field="artifact_repository_ref",
+            fix="give one of --artifact-repository s3://bucket/... and --artifact-repository-ref",
+        )
+    if options.artifact_endpoint is not None and kind != "s3":
+        raise ValidationError(
+            f"Argo target: an endpoint is for S3, and the repository is {repository!r}",
+            field="artifact_endpoint",
+            fix="leave --artifact-endpoint out for GCS",
+        )
+    if not sep and (options.artifact_endpoint is not None or options.artifact_secret):
+        flag = "endpoint" if options.artifact_endpoint is not None else "secret"
+        raise ValidationError(
+            f"Argo target: artifacts without a bucket go to {default}, so Argo would not use "
+            f"--artifact-{flag}",
+            field=f"artifact_{flag}",
+            fix="name the bucket (--artifact-repository s3://bucket/prefix, or gs://...), or "
+            f"leave --artifact-{flag} out",
+        )
+    if kind == "s3" and sep:
+        if not options.artifact_endpoint:
+            raise ValidationError(
+                f"Argo target: {repository!r} has no endpoint, and Argo stores an S3 artifact "
+                f"without one in {default}, not in bucket '{bucket}'",
+                field="artifact_endpoint",
+                fix="give --artifact-endpoint: s3.amazonaws.com for AWS, or the host:port of "
+                "your store (http://minio:9000 for a MinIO without TLS)",
+            )
+        s3_endpoint(options.artifact_endpoint)
 
 
 def build(ir: Any, options: ArgoOptions) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dagwright.compiler.argo.runtimes import (
 )
 from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.argo.values import encode
+from dagwright.compiler.deadline import pod_deadline
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, element_type
@@ -157,24 +158,31 @@ def component_template(
         name=name,
         inputs=m.Inputs(parameters=params, artifacts=artifacts or None),
         retry_strategy=retry,
-        active_deadline_seconds=m.IntOrString(str(math.ceil(spec.timeout)))
-        if spec.timeout
-        else None,
         metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
     )
     # a serving runtime's pod deploys its resource itself (a NuclioFunction through the
     # dashboard): the step stays a container that outputs the URL
     if fragments.resource is not None and not spec.runtime.serves:
         check_resource_step(spec, kind, tasks or [])
-        return resource_template(base, fragments, pod, kind, m)
+        deadline = _seconds(math.ceil(spec.timeout), m) if spec.timeout else None
+        return resource_template(
+            {**base, "active_deadline_seconds": deadline}, fragments, pod, kind, m
+        )
     template = m.Template(
         **base,
+        # the entry enforces the timeout around the step; the pod's deadline, which counts
+        # image pull and the pip bootstrap too, leaves room for them (compiler/deadline.py)
+        active_deadline_seconds=_seconds(pod_deadline(spec.timeout), m) if spec.timeout else None,
         outputs=m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None)
         if out_params or out_artifacts
         else None,
         container=merge_container(container, fragments.container, kind, m),
     )
     return apply_pod(template, fragments.pod, kind, m)
+
+
+def _seconds(seconds: int, m: Any) -> Any:
+    return m.IntOrString(str(seconds))  # the schema types it as an int or a string
 
 
 def _resources(spec: ComponentSpec, m: Any) -> Any:

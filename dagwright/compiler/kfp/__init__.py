@@ -67,10 +67,12 @@ def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, d
 
     options = options or KfpOptions()
     delivery = options.delivery
-    extra = delivery.extra_packages
-    if delivery.mode == "inline" and "kfp" not in {distribution_name(p) for p in extra}:
-        # the pod runs KFP's executor, so it needs the SDK that wrote the spec
-        delivery = dataclasses.replace(delivery, extra_packages=(*extra, sdk_requirement("kfp")))
+    given = (*delivery.extra_packages, *delivery.no_deps)
+    if delivery.mode == "inline" and "kfp" not in {distribution_name(p) for p in given}:
+        # the pod runs KFP's executor, so it needs the SDK that wrote the spec; only its
+        # executor, which needs none of its dependencies (the SDK installs it --no-deps too)
+        no_deps = (*delivery.no_deps, sdk_requirement("kfp"))
+        delivery = dataclasses.replace(delivery, no_deps=no_deps)
     spec = pb.PipelineSpec()
     spec.pipeline_info.name = pipeline_name(ir.name)
     spec.pipeline_info.display_name = ir.name

@@ -20,8 +20,10 @@ waits grow uncapped on KFP, which a warning says.
 
 KFP's PipelineTaskSpec has no timeout either, but kfp-kubernetes' executor config has
 ``activeDeadlineSeconds`` (``kubernetes.set_timeout``), which the backend's driver sets on
-the pod (``backend/src/v2/driver``: ``podSpec.ActiveDeadlineSeconds``). ``timeout_config``
-writes it; it counts the whole pod, image pull and the code's install included.
+the pod (``backend/src/v2/driver``: ``podSpec.ActiveDeadlineSeconds``). It counts the whole
+pod, image pull and the code's install included, so the pod's entry enforces the timeout
+around the step itself and ``timeout_config`` writes the timeout plus the bootstrap's
+allowance (``compiler/deadline.py``) as the pod's deadline.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from dagwright.compiler.deadline import pod_deadline
 from dagwright.components.spec import ComponentSpec, Retry
 from dagwright.errors import ValidationError
 
@@ -76,11 +79,12 @@ def fill_retry(policy: Any, retry: Retry, task: str, fail: Callable[..., Validat
 
 
 def timeout_config(spec: ComponentSpec, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` (a KubernetesExecutorConfig as JSON) with the component's timeout as the
-    pod's ``activeDeadlineSeconds`` (the smaller one if a runtime set it too)."""
+    """``config`` (a KubernetesExecutorConfig as JSON) with the pod's deadline for the
+    component's timeout as ``activeDeadlineSeconds`` (the smaller one if a runtime set it
+    too); the step's own timeout is enforced inside the pod."""
     if not spec.timeout:
         return config
-    seconds = math.ceil(spec.timeout)
+    seconds = pod_deadline(spec.timeout)
     if "activeDeadlineSeconds" in config:
         seconds = min(seconds, int(config["activeDeadlineSeconds"]))
     return {**config, "activeDeadlineSeconds": str(seconds)}  # int64: a string in proto JSON

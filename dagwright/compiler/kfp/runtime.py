@@ -247,7 +247,9 @@ def launcher(
     parse_condition(failure, "failure_condition")
     out = pb.PipelineDeploymentConfig.PipelineContainerSpec(image=box.image)
     # the launcher needs dagwright and the Kubernetes client, none of the step's packages
-    tools = dataclasses.replace(delivery, extra_packages=(sdk_requirement("kubernetes"),))
+    tools = dataclasses.replace(
+        delivery, extra_packages=(sdk_requirement("kubernetes"),), no_deps=()
+    )
     install = tools.install_command(dataclasses.replace(spec, packages=[]))
     if install is not None:
         out.command.extend(["sh", "-c", f'{install} && "$0" "$@"\n'])

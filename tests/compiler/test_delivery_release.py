@@ -1,0 +1,200 @@
+"""Inline delivery pins ``dagwright==<version>`` only for a release installed from an index.
+
+Each case is a distribution as an installer leaves it (a ``.dist-info`` folder with its
+``METADATA`` and, for a direct install, PEP 610's ``direct_url.json``), made in tmp_path and
+read through ``importlib.metadata``: the real install of this machine is never touched. The
+CLI cases run ``dagwright`` in a subprocess with such a folder first on ``PYTHONPATH``, where
+``importlib.metadata`` finds it before any other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import kfp_corpus as corpus
+import pytest
+import yaml
+
+import dagwright
+from dagwright.compiler.delivery import CodeDelivery
+from dagwright.compiler.release import check_release
+from dagwright.errors import ValidationError
+
+VERSION = dagwright.__version__
+WHEEL = f"dagwright @ https://files.example/dagwright-{VERSION}-py3-none-any.whl"
+
+PIPELINE = """
+import dagwright
+
+@dagwright.component
+def double(x: int) -> int:
+    return 2 * x
+
+@dagwright.pipeline
+def demo(x: int = 2) -> int:
+    return double(x=x).output
+"""
+
+
+def installed(
+    folder: Path, version: str = VERSION, direct_url: dict[str, object] | str | None = None
+) -> metadata.Distribution:
+    """A dagwright distribution as pip leaves one in ``folder``."""
+    info = folder / f"dagwright-{version}.dist-info"
+    info.mkdir(parents=True)
+    meta = f"Metadata-Version: 2.1\nName: dagwright\nVersion: {version}\n"
+    (info / "METADATA").write_text(meta)
+    (info / "INSTALLER").write_text("pip\n")
+    if direct_url is not None:
+        text = direct_url if isinstance(direct_url, str) else json.dumps(direct_url)
+        (info / "direct_url.json").write_text(text)
+    return metadata.Distribution.at(info)
+
+
+def test_a_release_from_an_index_is_pinned(tmp_path: Path) -> None:
+    assert check_release(installed(tmp_path, "0.3.0"), "0.3.0") == "dagwright==0.3.0"
+    assert check_release(installed(tmp_path / "rc", "1.0rc1"), "1.0rc1") == "dagwright==1.0rc1"
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "version", "running", "says"),
+    [
+        (
+            {"url": "file:///src/dagwright", "dir_info": {"editable": True}},
+            "0.3.0",
+            "0.3.0",
+            "is an editable install",
+        ),
+        ({"url": "file:///src/dagwright", "dir_info": {}}, "0.3.0", "0.3.0", "from a folder"),
+        (
+            {"url": "file:///dist/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}},
+            "0.3.0",
+            "0.3.0",
+            "from a wheel or archive",
+        ),
+        (
+            {"url": "https://git.example/d.git", "vcs_info": {"vcs": "git", "commit_id": "ab"}},
+            "0.3.0",
+            "0.3.0",
+            "from version control",
+        ),
+        ("{not json", "0.3.0", "0.3.0", "from a direct reference"),
+        (None, "0.3.0.dev4", "0.3.0.dev4", "development version"),
+        (None, "0.3.0+local.7", "0.3.0+local.7", "local version"),
+        (None, "0.2.0", "0.3.0", "(0.3.0) is not the installed distribution (0.2.0)"),
+    ],
+)
+def test_bad_dagwright_that_is_no_release_from_an_index_is_refused(
+    tmp_path: Path,
+    direct_url: dict[str, object] | str | None,
+    version: str,
+    running: str,
+    says: str,
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        check_release(installed(tmp_path, version, direct_url), running)
+    assert err.value.field == "--dagwright"
+    assert says in err.value.problem
+    assert f"dagwright=={running}" in err.value.problem
+    assert "--dagwright" in err.value.fix and "--code image" in err.value.fix
+
+
+def test_bad_dagwright_from_a_source_trees_egg_info_is_refused(tmp_path: Path) -> None:
+    """A source tree's ``dagwright.egg-info`` (left by a build) is found on the path like an
+    installed distribution, but no installer recorded it."""
+    info = tmp_path / "dagwright.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text(f"Metadata-Version: 2.1\nName: dagwright\nVersion: {VERSION}\n")
+    with pytest.raises(ValidationError, match="no installer record") as err:
+        check_release(metadata.Distribution.at(info), VERSION)
+    assert err.value.field == "--dagwright"
+
+
+def test_bad_dagwright_not_installed_at_all_is_refused() -> None:
+    with pytest.raises(ValidationError, match="source folder") as err:
+        check_release(None, VERSION)
+    assert err.value.field == "--dagwright"
+
+
+def test_given_requirements_and_image_delivery_need_no_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an editable install first on the path, only the default pin is refused."""
+    editable = {"url": "file:///src", "dir_info": {"editable": True}}
+    installed(tmp_path, direct_url=editable)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValidationError, match="editable") as err:
+        CodeDelivery()
+    assert err.value.field == "--dagwright"
+    assert CodeDelivery(dagwright=WHEEL).requirements(corpus.square.spec)[0] == WHEEL
+    assert CodeDelivery(mode="image").dagwright is None
+
+
+def _cli(cwd: Path, dist_folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``dagwright ARGS`` with ``dist_folder``'s distribution found first."""
+    paths = [str(dist_folder), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    env["DAGWRIGHT_HOME"] = str(cwd / "home")
+    return subprocess.run(
+        [sys.executable, "-c", "from dagwright.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("target", ["kfp", "argo"])
+def test_an_editable_install_compiles_only_with_dagwright_or_image_delivery(
+    tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "flow.py").write_text(PIPELINE)
+    dists = tmp_path / "site"
+    installed(dists, direct_url={"url": "file:///src/dagwright", "dir_info": {"editable": True}})
+    refused = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "-o", "spec.yaml")
+    assert refused.returncode == 2, refused.stderr
+    assert "field '--dagwright'" in refused.stderr and "editable install" in refused.stderr
+    assert "Fix: give --dagwright" in refused.stderr and "--code image" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "spec.yaml").exists()
+
+    given = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "--dagwright", WHEEL)
+    assert given.returncode == 0, given.stderr
+    text = "\n".join(str(c) for c in _commands(given.stdout, target))
+    assert "'dagwright @ https://files.example/" in text and "dagwright==" not in text
+
+    image = ("--code", "image", "--image", "registry.example/flow:1")
+    by_image = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, *image)
+    assert by_image.returncode == 0, by_image.stderr
+    assert "pip" not in "\n".join(str(c) for c in _commands(by_image.stdout, target))
+
+
+def test_the_dockerfile_of_an_editable_install_needs_dagwright(tmp_path: Path) -> None:
+    (tmp_path / "flow.py").write_text(PIPELINE)
+    dists = tmp_path / "site"
+    installed(dists, direct_url={"url": "file:///src/dagwright", "dir_info": {"editable": True}})
+    refused = _cli(tmp_path, dists, "dockerfile", "flow.py", "-o", "Dockerfile")
+    assert refused.returncode == 2, refused.stderr
+    assert "field '--dagwright'" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "Dockerfile").exists()
+    given = _cli(tmp_path, dists, "dockerfile", "flow.py", "--dagwright", WHEEL)
+    assert given.returncode == 0, given.stderr
+    assert "'dagwright @ https://files.example/" in given.stdout
+
+
+def _commands(text: str, target: str) -> list[list[str]]:
+    """Every container's command and args in a compiled spec."""
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    if target == "kfp":
+        executors = docs[0]["deploymentSpec"]["executors"].values()
+        return [e["container"]["command"] + e["container"]["args"] for e in executors]
+    templates = docs[0]["spec"]["templates"]
+    return [
+        t["container"]["command"] + t["container"]["args"] for t in templates if "container" in t
+    ]
