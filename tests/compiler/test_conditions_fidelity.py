@@ -286,7 +286,10 @@ def test_the_cli_refuses_two_untyped_values_with_exit_2(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([os.environ["PYTHONPATH"], str(ROOT)]),
+            },
         )
         assert proc.returncode == 2, proc.stderr
         assert "condition" in proc.stderr and "Traceback" not in proc.stderr

@@ -101,7 +101,7 @@ def test_bad_condition_for_a_target_is_refused_before_anything_is_written(
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([os.environ["PYTHONPATH"], str(ROOT)])},
         timeout=120,
     )
     assert result.returncode == 2, result.stderr
