@@ -16,8 +16,9 @@ import kfp_corpus as corpus
 import kfp_edge_cases as edges
 import pytest
 import yaml
-from kfp_backend_checks import assert_runs_as_compiled, problems
-from kfp_checks import problems as consistency_problems
+from kfp_backend_checks import problems
+from kfp_backend_runs import checked_spec as _spec
+from kfp_backend_runs import on_kfp_local as _on_kfp_local
 
 import dagwright
 from dagwright import Collected, If, ParallelFor, component, pipeline
@@ -25,28 +26,6 @@ from dagwright.compiler.kfp import guards
 
 kfp_local = pytest.importorskip("kfp.local")
 kfp_components = pytest.importorskip("kfp.components")
-
-
-def _spec(p: Any, **options: Any) -> dict[str, Any]:
-    text = dagwright.compile(p, target="kfp", **options)
-    assert_runs_as_compiled(text)
-    spec = yaml.safe_load(text)
-    assert consistency_problems(spec) == []  # every reference resolves in its own DAG
-    return spec
-
-
-@pytest.fixture(scope="module")
-def local_runner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("kfp-root")
-    kfp_local.init(runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
-    return root
-
-
-def _on_kfp_local(p: Any, tmp_path: Path, **arguments: Any) -> Any:
-    spec = tmp_path / "spec.yaml"
-    dagwright.compile(p, target="kfp", path=spec)
-    assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
-    return kfp_components.load_component_from_file(str(spec))(**arguments).outputs
 
 
 @pipeline

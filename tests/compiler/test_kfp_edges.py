@@ -56,18 +56,10 @@ def test_the_consistency_check_finds_what_is_broken() -> None:
     assert any("exec-gone" in p for p in found)
 
 
-@pytest.fixture(scope="module")
-def local_runner(tmp_path_factory: pytest.TempPathFactory) -> None:
-    kfp_local.init(
-        runner=kfp_local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(tmp_path_factory.mktemp("kfp-root")),
-    )
-
-
 # explicit_none is left out: kfp.local fails on an unset Optional input (the SDK's specs too)
 @pytest.mark.parametrize("name", ["name_clash", "untyped_nested", "empty_block"])
 def test_edge_case_runs_on_kfp_local_like_dagwright_run(
-    name: str, tmp_path: Path, local_runner: None
+    name: str, tmp_path: Path, local_runner: Path
 ) -> None:
     spec = tmp_path / f"{name}.yaml"
     dagwright.compile(PIPELINES[name], target="kfp", path=spec)

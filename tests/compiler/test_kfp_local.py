@@ -27,12 +27,7 @@ CORPUS = corpus.NAMES
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_runner(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where kfp.local keeps each run's task folders."""
-    root = tmp_path_factory.mktemp("kfp-root")
-    kfp_local.init(runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
-    return root
+pytestmark = pytest.mark.usefixtures("local_runner")  # kfp.local set up (conftest.py)
 
 
 def _content(value: Any) -> Any:
