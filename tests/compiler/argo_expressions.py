@@ -90,10 +90,36 @@ def _expression(tag: str, values: dict[str, str]) -> str:
         source = json.loads(f'"{tag}"')
     except ValueError:
         raise ExpressionError(f"the expression {tag!r} does not unquote as JSON") from None
-    result = _Parser(_lex(source), _environment(values)).run()
+    tokens = _lex(source)
+    for variable in _HELD_BACK:  # expression_template.go, anyVarNotInEnv
+        if _holds_variable(tokens, variable) and variable not in values:
+            raise ExpressionError(f"{variable!r} in {source!r} is not set: the tag stays as it was")
+    result = _Parser(tokens, _environment(values)).run()
     if result is None:
         raise ExpressionError(f"the expression {source!r} gives nil")
     return _go_v(result)
+
+
+# Variables Argo leaves a whole expression tag unresolved for when its environment lacks them
+# (util/template/expression_template.go, expressionReplace: anyVarNotInEnv, matched on expr-lang
+# tokens by hasVariableInExpression, so ``tasks.retries.outputs`` holds ``retries``; a string
+# token such as ``['retries']`` does not). A DAG task's when has none of them in its env.
+_HELD_BACK = (
+    "retries",
+    "lastRetry.exitCode",
+    "lastRetry.status",
+    "lastRetry.duration",
+    "lastRetry.message",
+    "workflow.status",
+    "workflow.failures",
+)
+
+
+def _holds_variable(tokens: list[tuple[str, Any]], variable: str) -> bool:
+    wanted: list[tuple[str, Any]] = []
+    for part in variable.split("."):
+        wanted += [("op", "."), ("name", part)] if wanted else [("name", part)]
+    return any(tokens[i : i + len(wanted)] == wanted for i in range(len(tokens)))
 
 
 def _environment(values: dict[str, str]) -> dict[str, Any]:

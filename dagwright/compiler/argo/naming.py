@@ -3,6 +3,7 @@ parameter and DAG task names, and the renaming that keeps dagwright's names with
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dagwright.compiler.argo.scopes import PARAM_NAME
@@ -32,18 +33,30 @@ def digit_free(tasks: dict[str, Any]) -> dict[str, str]:
 
 
 def renamed_refs(value: Any, renamed: dict[str, str]) -> Any:
-    """``value`` with references to renamed tasks (``{{tasks.<name>.``) renamed."""
+    """``value`` with references to renamed tasks renamed: ``{{tasks.<name>.`` and, inside an
+    expression tag (a ``when``), ``tasks['<name>']`` (a digit-first name is no identifier, so
+    ``when.py`` writes it that way). Only tags are touched: a user's text never holds ``{{``
+    here (``values.protect``)."""
     if not renamed:
         return value
     if isinstance(value, str):
         for old, new in renamed.items():
             value = value.replace(f"{{{{tasks.{old}.", f"{{{{tasks.{new}.")
-        return value
+        return _EXPRESSION_TAG.sub(lambda m: _renamed_in_tag(m.group(0), renamed), value)
     if isinstance(value, list):
         return [renamed_refs(v, renamed) for v in value]
     if isinstance(value, dict):
         return {k: renamed_refs(v, renamed) for k, v in value.items()}
     return value
+
+
+_EXPRESSION_TAG = re.compile(r"\{\{=.*?\}\}", re.S)
+
+
+def _renamed_in_tag(tag: str, renamed: dict[str, str]) -> str:
+    for old, new in renamed.items():
+        tag = tag.replace(f"tasks['{old}']", f"tasks['{new}']")
+    return tag
 
 
 def renamed_task(fields: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:

@@ -38,6 +38,9 @@ _NAME = re.compile(r"[-a-zA-Z0-9_]+")  # Argo's parameter and task names
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WORDS = {"in", "not", "and", "or", "true", "false", "nil", "matches", "contains", "let"}
 _WORDS |= {"startsWith", "endsWith", "if", "else"}
+# names Argo holds a whole tag back for when its env lacks them (expression_template.go,
+# anyVarNotInEnv: an identifier token, so they are written as ['...'] strings)
+_WORDS |= {"retries", "lastRetry", "status", "failures"}
 _INT64 = 2**63
 # the texts from_text reads as True (after strip and lower)
 _TRUE = "['true', '1', 'yes', 'on']"
@@ -139,7 +142,12 @@ def _access(placeholder: str) -> str:
     Argo expands the dotted names of its variables into nested maps. A key that is not a
     plain identifier (``my-task``) or is one of expr-lang's words is written ``['my-task']``."""
     root, *keys = placeholder.removeprefix("{{").removesuffix("}}").split(".")
-    assert all(_NAME.fullmatch(key) for key in keys), placeholder
+    if not all(_NAME.fullmatch(key) for key in keys):  # names are checked before this
+        raise ValidationError(
+            f"Argo target: the condition reads {placeholder}, a name Argo cannot hold",
+            field="condition",
+            fix="use letters, digits, '-' and '_' only in task and output names",
+        )
     return root + "".join(
         f".{key}" if _IDENTIFIER.fullmatch(key) and key not in _WORDS else f"['{key}']"
         for key in keys
