@@ -13,7 +13,9 @@ installed distribution's metadata. The pin is used when all of these hold:
 - an installer installed it (PEP 376's ``INSTALLER`` record, which pip, uv and conda write;
   a source tree's ``.egg-info`` has none), from an index: there is no ``direct_url.json``
   (PEP 610), which installers write for an editable install, a local folder, a wheel or
-  archive file or URL, and a VCS checkout.
+  archive file or URL, and a VCS checkout;
+- the running code is the files that distribution installed (its ``RECORD``), not a source
+  folder of the same version first on ``sys.path``.
 
 Otherwise compiling refuses with the fix: ``--dagwright REQUIREMENT`` (a requirement the pods
 can install, such as a wheel URL) or ``--code image`` with an image that holds dagwright.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 from importlib import metadata
+from pathlib import Path
 
 from dagwright.errors import ValidationError
 
@@ -100,7 +103,27 @@ def _why_not(dist: metadata.Distribution | None, version: str) -> str | None:
     origin = _direct_origin(dist)
     if origin is not None:
         return f"{origin}, not a release from a package index"
-    return None
+    return _elsewhere(dist)
+
+
+def _elsewhere(dist: metadata.Distribution) -> str | None:
+    """Why the running code is not the files ``dist`` installed (a source folder of the same
+    version first on ``sys.path``, over an installed release); None when it is, or when
+    ``dist`` records no files (PEP 376's ``RECORD``: installers write one)."""
+    import dagwright
+
+    recorded = [f for f in dist.files or () if f.as_posix() == "dagwright/__init__.py"]
+    if not dist.files or not recorded:
+        return None
+    try:
+        same = (
+            Path(str(dist.locate_file(recorded[0]))).resolve() == Path(dagwright.__file__).resolve()
+        )
+    except OSError:
+        same = False
+    if same:
+        return None
+    return "runs from a folder of its own, not from the files the installed release holds"
 
 
 def _direct_origin(dist: metadata.Distribution) -> str | None:

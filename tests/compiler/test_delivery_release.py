@@ -198,3 +198,30 @@ def _commands(text: str, target: str) -> list[list[str]]:
     return [
         t["container"]["command"] + t["container"]["args"] for t in templates if "container" in t
     ]
+
+
+def _with_record(folder: Path) -> metadata.Distribution:
+    """A release from an index whose RECORD lists the package's ``__init__.py``."""
+    installed(folder)
+    info = folder / f"dagwright-{VERSION}.dist-info"
+    (info / "RECORD").write_text(
+        f"dagwright/__init__.py,,\ndagwright-{VERSION}.dist-info/METADATA,,\n"
+    )
+    return metadata.Distribution.at(info)
+
+
+def test_bad_code_run_from_a_folder_over_an_installed_release_is_refused(tmp_path: Path) -> None:
+    """The release's files are elsewhere (its RECORD names ``dagwright/__init__.py`` under its
+    own folder) than the code running here: pods would run the release, not this code."""
+    (tmp_path / "dagwright").mkdir()
+    (tmp_path / "dagwright" / "__init__.py").write_text("")
+    with pytest.raises(ValidationError) as caught:
+        check_release(_with_record(tmp_path), VERSION)
+    assert caught.value.field == "--dagwright"
+    assert "not from the files the installed release holds" in str(caught.value)
+
+
+def test_the_release_whose_files_run_here_is_pinned(tmp_path: Path) -> None:
+    """Its RECORD's ``dagwright/__init__.py`` is the running module (a link to it here)."""
+    (tmp_path / "dagwright").symlink_to(Path(dagwright.__file__).parent, target_is_directory=True)
+    assert check_release(_with_record(tmp_path), VERSION) == f"dagwright=={VERSION}"
