@@ -23,6 +23,36 @@ def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _kfp_backend_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every KFP spec a test compiles in this process passes ``kfp_backend_checks`` (what KFP's
+    backend does otherwise than kfp.local), unless the test is marked ``kfp_old_form``: it
+    compiles a form dagwright no longer writes, to show the check finds it."""
+    if request.node.get_closest_marker("kfp_old_form"):
+        return
+    from dagwright.compiler import kfp as target
+
+    original = target.write
+
+    def checked(ir: Any, options: Any = None) -> str:
+        text = original(ir, options)
+        _backend_checks().assert_runs_as_compiled(text)
+        return text
+
+    monkeypatch.setattr(target, "write", checked)
+
+
+def _backend_checks() -> Any:
+    """``tests/compiler/kfp_backend_checks.py`` (with its sibling models) as a module."""
+    import importlib
+    import sys
+
+    folder = str(Path(__file__).parent / "compiler")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    return importlib.import_module("kfp_backend_checks")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _dagwright_released(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Compile as a user with the dagwright release from an index does.

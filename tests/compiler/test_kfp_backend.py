@@ -143,6 +143,7 @@ def test_a_task_after_a_branch_waits_on_a_block_that_succeeds_when_skipped() -> 
         assert "triggerPolicy" not in root[f"condition-{n}-outcome"]
 
 
+@pytest.mark.kfp_old_form  # compiles the old form on purpose
 def test_the_check_finds_the_waiter_the_old_spec_omitted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(topology, "wrap_awaited_conditions", lambda ir: ir)  # the old form
     old = yaml.safe_load(dagwright.compile(waits_on_either_branch, target="kfp"))
@@ -208,6 +209,7 @@ def test_bad_collected_artifacts_over_no_items_are_refused_for_kfp() -> None:
     assert "non-empty list" in str(err.value)
 
 
+@pytest.mark.kfp_old_form  # compiles the old form on purpose
 def test_the_check_finds_the_reader_of_an_empty_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DagBuilder, "_collects_nothing", lambda self, value, block: False)
     for p in (sum_of_nothing, join_of_nothing):  # the old form of both: read the loop's output
@@ -313,3 +315,13 @@ def test_an_optional_block_input_still_passes_a_value_on_kfp_local(
     )
     assert ours.succeeded
     assert os.listdir(tmp_path / "kfp") == os.listdir(tmp_path / "ours") == ["given"]
+
+
+def test_every_kfp_spec_a_test_compiles_goes_through_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``tests/conftest.py`` checks each spec ``dagwright.compile`` writes for KFP in a test:
+    a form the backend runs otherwise fails the compiling test itself."""
+    monkeypatch.setattr(topology, "wrap_awaited_conditions", lambda ir: ir)  # the old form
+    with pytest.raises(AssertionError, match="KFP's backend would run this otherwise"):
+        dagwright.compile(waits_on_either_branch, target="kfp")

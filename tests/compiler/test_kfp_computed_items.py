@@ -177,6 +177,7 @@ def test_a_task_collecting_artifacts_moves_into_the_branch_and_is_copied_into_th
     }
 
 
+@pytest.mark.kfp_old_form  # compiles the old form on purpose
 @pytest.mark.parametrize(
     "p",
     [fan_out, corpus.loop_over_param, corpus.loop_over_output, inner_computed, in_branch],
