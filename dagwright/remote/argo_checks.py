@@ -156,7 +156,8 @@ def set_arguments(doc: dict[str, Any], arguments: dict[str, Any], *, required: b
             raise ValidationError(
                 "the value holds '{{', which Argo would read as a variable and substitute",
                 field=name,
-                fix="pass a value without '{{' (write the braces apart)",
+                fix="pass a value without '{{'; text holding it reaches a step as a constant "
+                "argument or a component's output, which travel protected",
             )
         if needs_protection(text):  # see compiler/argo/values.py
             raise ValidationError(

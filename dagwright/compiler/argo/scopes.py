@@ -191,7 +191,9 @@ def no_braces(text: str, what: str, field: str = "value") -> str:
             f"Argo target: {what} holds '{{{{', a control character or dagwright's mark, "
             f"which Argo would alter: {text!r}",
             field=field,
-            fix="pass it through a component output, or write the braces apart",
+            fix="a pipeline parameter cannot hold it on Argo (Argo substitutes its value, also "
+            "at submit): give the text as a constant argument of the task that reads it, or "
+            "return it from a component (constants and outputs travel protected)",
         )
     return text
 
