@@ -38,7 +38,7 @@ BAD = {
     "param-default-with-braces": (
         "argo",
         "def flow(greeting: str = 'Hello {{workflow.name}}'):\n    show(v=greeting)",
-        ("field 'parameter greeting'", "would alter", "Fix: pass it through"),
+        ("field 'parameter greeting'", "would alter", "as a constant argument"),
     ),
     "param-default-with-a-control-character": (
         "argo",
