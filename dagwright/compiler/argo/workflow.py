@@ -31,7 +31,7 @@ from dagwright.compiler.argo.templates import (
     is_collected,
 )
 from dagwright.compiler.argo.values import protect
-from dagwright.components.types import ANY, element_type
+from dagwright.components.types import ANY, element_type, parse
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
@@ -174,7 +174,24 @@ class WorkflowBuilder:
         elif "task" in value:
             out = self.ir.component_of(value["task"]).output(value["output"])
             type_str = out.type if out else "any"
+        elif "loop_item" in value:
+            type_str = self._loop_value_type(value["loop_item"], value.get("key"))
         return self.plumbing.param(value, scope), type_str
+
+    def _loop_value_type(self, loop: str, key: str | None) -> str:
+        """A loop item's (or its field's) type: ``str`` when every literal item's is a string,
+        else what the items' type says (``any`` when nothing does)."""
+        items = self.plumbing.groups[loop].items or {}
+        if "constant" in items:
+            found = [v.get(key) if key is not None and isinstance(v, dict) else v
+                     for v in items["constant"]]
+            if key is not None and not all(isinstance(v, dict) for v in items["constant"]):
+                return ANY
+            return "str" if found and all(isinstance(v, str) for v in found) else ANY
+        head, args = parse(self._item_type(loop))
+        if key is None:
+            return self._item_type(loop)
+        return args[1] if head == "dict" and len(args) == 2 else ANY
 
     def _task(self, task: TaskIR) -> None:
         scope = self.plumbing.homes[task.name]
