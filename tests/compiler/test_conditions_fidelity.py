@@ -564,6 +564,56 @@ def ordered_item(journal: str) -> None:
             note(journal=journal, text="before-b")
 
 
+@component
+def word() -> str:
+    return "b{{x}}"
+
+
+@pipeline
+def plain_items(journal: str) -> None:
+    """Literal items with nothing to escape reach the when as they are: ordered, and compared
+    with a task's output."""
+    made = word()
+    with ParallelFor(["a", "c<d", "b{{x}}", "café"]) as s:
+        with If(s < "b"):
+            note(journal=journal, text="before-b").named("before-b")
+        with If(s == made.output):
+            note(journal=journal, text="made").named("made")
+        with If(s > "cafd"):
+            note(journal=journal, text="after-cafd").named("after-cafd")
+
+
+def test_plain_literal_items_order_and_meet_outputs_as_under_dagwright_run(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(plain_items, tmp_path)
+    assert ours.succeeded and node.phase == "Succeeded"
+    assert sorted(mine[1]) == ["after-cafd", "before-b", "made"]
+    assert sorted(theirs[1]) == sorted(mine[1])
+
+
+@component
+def quoted() -> list[str]:
+    return ["a"]
+
+
+@pipeline
+def item_against_output(journal: str) -> None:
+    made = word()
+    with ParallelFor(quoted().output) as s:
+        with If(s == made.output):
+            note(journal=journal, text="made")
+
+
+def test_an_item_that_may_be_escaped_against_an_output_is_refused(tmp_path: Path) -> None:
+    """A withParam item's text is escaped (``\\"``), the output's is not: no exact compare."""
+    with pytest.raises(ValidationError) as caught:
+        dagwright.compile(item_against_output, target="argo", path=tmp_path / "spec.yaml")
+    assert caught.value.field == "condition" and caught.value.block == "condition-1"
+    assert "escapes" in str(caught.value) and "constant" in (caught.value.fix or "")
+    assert not (tmp_path / "spec.yaml").exists()
+
+
 def test_ordering_an_item_string_is_refused_naming_the_block(tmp_path: Path) -> None:
     """``a"b`` < ``a#`` as text, but its rendering ``a\\"b`` is not: escapes reorder."""
     with pytest.raises(ValidationError) as caught:

@@ -53,30 +53,39 @@ _TRUE = "['true', '1', 'yes', 'on']"
 Resolver = Callable[[Value], tuple[str, str]]
 
 
-def render(expr: Value, resolve: Resolver) -> str:
-    """The ``when`` text of a condition tree.
+def render(expr: Value, resolve: Resolver, as_is: Callable[[Value], bool] = lambda _: False) -> str:
+    """The ``when`` text of a condition tree; ``as_is`` tells a loop item whose every string
+    Argo renders unchanged (literal items with nothing to escape, see ``renders_as_is``).
 
     Raises:
         ValidationError: for a comparison Argo cannot make as ``dagwright run`` makes it.
     """
     if "constant" in expr:  # If(True): fixed when the pipeline was built
         return "true" if expr["constant"] else "false"
-    return "{{=" + _expression(expr, resolve) + "}}"
+    return "{{=" + _expression(expr, resolve, as_is) + "}}"
 
 
-def _expression(expr: Value, resolve: Resolver) -> str:
+def renders_as_is(text: str) -> bool:
+    """Does Argo's ``{{item}}`` hold the string ``text`` unchanged (nothing JSON escapes but
+    ``<``, ``>`` and ``&``, which util/json's ``Fix`` turns back)?"""
+    return all(c not in '"\\\u2028\u2029' and ord(c) >= 0x20 for c in text)
+
+
+def _expression(expr: Value, resolve: Resolver, as_is: Callable[[Value], bool]) -> str:
     if "constant" in expr:
         return "true" if expr["constant"] else "false"
     op = expr["op"]
     if op in ("and", "or"):
         joiner = " && " if op == "and" else " || "
-        return joiner.join(f"({_expression(arg, resolve)})" for arg in expr["args"])
+        return joiner.join(f"({_expression(arg, resolve, as_is)})" for arg in expr["args"])
     if op == "not":
-        return f"!({_expression(expr['arg'], resolve)})"
-    return _comparison(op, expr["left"], expr["right"], resolve)
+        return f"!({_expression(expr['arg'], resolve, as_is)})"
+    return _comparison(op, expr["left"], expr["right"], resolve, as_is)
 
 
-def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
+def _comparison(
+    op: str, left: Value, right: Value, resolve: Resolver, as_is: Callable[[Value], bool]
+) -> str:
     values = (left, right)
     typed = [_typed_side(value, resolve) for value in values]
     sides = [(text, kind) for text, kind, _ in typed]
@@ -113,7 +122,7 @@ def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
         _operand(value, kind, text) for value, (text, _) in zip((left, right), sides, strict=True)
     ]
     if kind not in ("int", "float", "bool"):
-        items = ["loop_item" in value for value in values]
+        items = ["loop_item" in value and not as_is(value) for value in values]
         if any(items):
             return _item_strings(op, texts, values, items)
         return _restored(op, texts, [("constant" not in value) for value in (left, right)])

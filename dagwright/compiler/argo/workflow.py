@@ -138,7 +138,9 @@ class WorkflowBuilder:
         if group.kind == "condition":
             assert group.condition is not None
             try:
-                task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
+                task["when"] = when.render(
+                    group.condition, lambda v: self._operand(v, scope), self._item_as_is
+                )
             except ValidationError as exc:  # name the block whose condition it is
                 raise ValidationError(
                     exc.problem, pipeline=self.ir.name, block=group.id, field=exc.field, fix=exc.fix
@@ -177,6 +179,20 @@ class WorkflowBuilder:
         elif "loop_item" in value:
             type_str = self._loop_value_type(value["loop_item"], value.get("key"))
         return self.plumbing.param(value, scope), type_str
+
+    def _item_as_is(self, value: dict[str, Any]) -> bool:
+        """Does every literal item (or its field) reach a when as its text, nothing escaped?"""
+        items = self.plumbing.groups[value["loop_item"]].items or {}
+        if "constant" not in items:
+            return False
+        key = value.get("key")
+        found = [
+            v.get(key) if key is not None and isinstance(v, dict) else v
+            for v in protect(items["constant"])
+        ]
+        if key is not None and not all(isinstance(v, dict) for v in items["constant"]):
+            return False
+        return all(isinstance(v, str) and when.renders_as_is(v) for v in found)
 
     def _loop_value_type(self, loop: str, key: str | None) -> str:
         """A loop item's (or its field's) type: ``str`` when every literal item's is a string,
