@@ -515,7 +515,7 @@ ITEM_TEXTS = ['q"x', "cafe", "a<b&c>", "back\\slash", "tab\there", "café ☕", 
 
 @component
 def texts() -> list[str]:
-    return ['q"x', "cafe", "a<b&c>", "back\\slash", "tab\there", "café ☕", "{" + "{x}}", "line\u2028"]
+    return [*ITEM_TEXTS[:6], "{" + "{x}}", ITEM_TEXTS[7]]
 
 
 @pipeline
@@ -550,7 +550,8 @@ def test_item_strings_compare_under_the_argo_stand_in_as_under_dagwright_run(
     assert ours.succeeded and node.phase == "Succeeded"
     n = len(ITEM_TEXTS)
     expected = sorted(
-        [f"literal-{i}" for i in range(n)] + [f"param-{i}" for i in range(n)]
+        [f"literal-{i}" for i in range(n)]
+        + [f"param-{i}" for i in range(n)]
         + ["not-q", "field-q", "field-lt", "two-items-equal"]
     )
     assert sorted(mine[1]) == expected

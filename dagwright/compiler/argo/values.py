@@ -10,7 +10,8 @@ the substitution. So every string dagwright hands Argo that holds ``{{``, such a
 could be read back as one of dagwright's marks (``MARK``, ``SKIPPED``) travels as ``MARK`` +
 base64 of its UTF-8 (``protect``), at any depth of a list or dict and in dict keys too; the pod
 undoes it (``restore``). A string value that reads as a None once trimmed (``null``, ``None``)
-travels protected too, so that a ``when`` finds a None only where the pod wrote one. A plain string stays as it is, so a ``when`` compares ordinary text.
+travels protected too, so that a ``when`` finds a None only where the pod wrote one. A plain
+string stays as it is, so a ``when`` compares ordinary text.
 
 A loop item reaches a pod as Argo renders ``{{item}}`` (``processItem`` in
 workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go): a

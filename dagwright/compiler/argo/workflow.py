@@ -177,36 +177,35 @@ class WorkflowBuilder:
             out = self.ir.component_of(value["task"]).output(value["output"])
             type_str = out.type if out else "any"
         elif "loop_item" in value:
-            type_str = self._loop_value_type(value["loop_item"], value.get("key"))
+            type_str = self._loop_value_type(value)
         return self.plumbing.param(value, scope), type_str
 
-    def _item_as_is(self, value: dict[str, Any]) -> bool:
-        """Does every literal item (or its field) reach a when as its text, nothing escaped?"""
-        items = self.plumbing.groups[value["loop_item"]].items or {}
-        if "constant" not in items:
-            return False
-        key = value.get("key")
-        found = [
-            v.get(key) if key is not None and isinstance(v, dict) else v
-            for v in protect(items["constant"])
-        ]
-        if key is not None and not all(isinstance(v, dict) for v in items["constant"]):
-            return False
-        return all(isinstance(v, str) and when.renders_as_is(v) for v in found)
-
-    def _loop_value_type(self, loop: str, key: str | None) -> str:
-        """A loop item's (or its field's) type: ``str`` when every literal item's is a string,
-        else what the items' type says (``any`` when nothing does)."""
-        items = self.plumbing.groups[loop].items or {}
-        if "constant" in items:
-            found = [v.get(key) if key is not None and isinstance(v, dict) else v
-                     for v in items["constant"]]
-            if key is not None and not all(isinstance(v, dict) for v in items["constant"]):
-                return ANY
-            return "str" if found and all(isinstance(v, str) for v in found) else ANY
-        head, args = parse(self._item_type(loop))
+    def _literals(self, value: dict[str, Any]) -> list[Any] | None:
+        """A loop's literal items (or their field ``key``), None when made at run time."""
+        items, key = self.plumbing.groups[value["loop_item"]].items or {}, value.get("key")
+        if "constant" not in items or not items["constant"]:
+            return None
         if key is None:
-            return self._item_type(loop)
+            return list(items["constant"])
+        ok = all(isinstance(v, dict) for v in items["constant"])
+        return [v.get(key) for v in items["constant"]] if ok else None
+
+    def _item_as_is(self, value: dict[str, Any]) -> bool:
+        """Does every literal item (or field) reach a when as its text, nothing escaped?"""
+        found = protect(self._literals(value))
+        return found is not None and all(
+            isinstance(v, str) and when.renders_as_is(v) for v in found
+        )
+
+    def _loop_value_type(self, value: dict[str, Any]) -> str:
+        """A loop item's (or its field's) type: ``str`` when every literal one is a string,
+        else what the items' type says (``any`` when nothing does)."""
+        if "constant" in (self.plumbing.groups[value["loop_item"]].items or {}):
+            found = self._literals(value)
+            return "str" if found and all(isinstance(v, str) for v in found) else ANY
+        head, args = parse(self._item_type(value["loop_item"]))
+        if value.get("key") is None:
+            return self._item_type(value["loop_item"])
         return args[1] if head == "dict" and len(args) == 2 else ANY
 
     def _task(self, task: TaskIR) -> None:
