@@ -644,19 +644,22 @@ def literal_number_against_text(journal: str) -> None:
             note(journal=journal, text="five")
 
 
+@pytest.mark.parametrize("target", ["argo", "kfp"])
 @pytest.mark.parametrize(
     ("built", "marks"), [(untyped_against_text, []), (literal_number_against_text, ["five"])]
 )
 def test_an_untyped_value_compared_with_a_string_is_refused_naming_the_block(
-    built: Any, marks: list[str], tmp_path: Path
+    built: Any, marks: list[str], target: str, tmp_path: Path
 ) -> None:
-    """Argo hands 5 on as the text ``5``, equal to "5"; dagwright run finds 5 != "5"."""
+    """Argo hands 5 on as the text ``5``, equal to "5", and KFP converts it to the STRING input
+    the condition reads (``normalizeResolvedParameterValue`` in the driver's
+    resolver/parameters.go); dagwright run finds 5 != "5"."""
     journal = tmp_path / "journal"
     journal.mkdir()
     assert dagwright.run(built, {"journal": str(journal)}, echo=False, root=tmp_path)
     assert sorted(os.listdir(journal)) == marks  # the str item "5" only
     with pytest.raises(ValidationError) as caught:
-        dagwright.compile(built, target="argo", path=tmp_path / "spec.yaml")
+        dagwright.compile(built, target=target, path=tmp_path / "spec.yaml")
     assert caught.value.field == "condition" and caught.value.block == "condition-1"
     assert "no type" in str(caught.value) and "annotate" in (caught.value.fix or "")
     assert not (tmp_path / "spec.yaml").exists()

@@ -166,9 +166,7 @@ class DagBuilder:
             if group.id in self.branches:
                 condition = self._emptiness(group)
             try:
-                task.trigger_policy.condition = cel.render(
-                    condition, resolve, lambda value: plumbing.type_of(value)[0]
-                )
+                task.trigger_policy.condition = cel.render(condition, resolve, self._typer)
             except ValidationError as exc:  # name the block whose condition it is
                 raise self.fail(
                     exc.problem, exc.fix or "", block=group.id, field=exc.field
@@ -193,6 +191,17 @@ class DagBuilder:
             exit_task.trigger_policy.strategy = (
                 self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
             )
+
+    def _typer(self, value: Value) -> str:
+        """A condition side's type: a field of literal dict items is ``str`` when every
+        item's is a string (KFP hands it on as it is)."""
+        key = value.get("key")
+        items = (self.ir.group(value["loop_item"]).items or {}) if key else {}
+        if items.get("constant"):
+            found = [v.get(key) if isinstance(v, dict) else None for v in items["constant"]]
+            if all(isinstance(v, str) for v in found):
+                return "str"
+        return self.plumbing.type_of(value)[0]
 
     def _emptiness(self, group: GroupIR) -> Value:
         """A guard branch's condition on its loop's items, compared with ``[]`` as the driver
