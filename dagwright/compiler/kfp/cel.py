@@ -63,7 +63,8 @@ def _types(left: Value, right: Value, type_of: Typer) -> tuple[str, str]:
     An untyped reference against a string is refused as well (KFP converts it to the string
     input it reaches the condition by). Two untyped references are refused: KFP declares such
     a value with the type of its first reader, here none, so both reach the condition as
-    strings and CEL would compare the texts (``"10" > "9"`` is false) where dagwright run compares the values (``10 > 9``).
+    strings and CEL would compare the texts (``"10" > "9"`` is false) where dagwright run
+    compares the values (``10 > 9``).
     """
     own = [_own_type(side, type_of) for side in (left, right)]
     if own == [ANY, ANY]:
