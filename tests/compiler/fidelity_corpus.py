@@ -214,3 +214,18 @@ def untyped_comparison(journal: str, xs: list[dict] = [{"a": 10, "b": 9}]) -> No
     with ParallelFor(xs) as item:
         with If(item["a"] > item["b"]):
             note(journal=journal, text="greater").named("greater")
+
+
+@pipeline
+def escaped_items(journal: str) -> None:
+    """String items Argo hands on with JSON escapes (``q\\"x``), compared with constants."""
+    with ParallelFor(['q"x', "back\\slash", "a<b", "plain"]) as s:
+        with If(s == 'q"x'):
+            note(journal=journal, text="quote").named("quote")
+        with If(s == "back\\slash"):
+            note(journal=journal, text="backslash").named("backslash")
+        with If(s != "plain"):
+            note(journal=journal, text="not-plain").named("not-plain")
+    with ParallelFor([{"k": 'q"x'}, {"k": "cafe"}]) as it:
+        with If(it["k"] == 'q"x'):
+            note(journal=journal, text="field-quote").named("field-quote")

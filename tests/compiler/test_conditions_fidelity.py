@@ -504,3 +504,201 @@ def test_every_when_decides_as_dagwright_run_decides(arguments: dict[str, Any]) 
         )
         when = tasks[group.id]["when"]
         assert when_holds(when, lambda tag: pytest.fail(f"plain tag {tag}"), texts) is ours, when
+
+
+# -- loop items are compared as Argo renders them (JSON escapes kept) ----------------------
+# Argo fills {{item}} / {{item.k}} with the item's JSON, a string's quotes cut off and its
+# escapes kept (workflow/controller/operator.go processItem, pkg/apis/workflow/v1alpha1/item.go
+# Item.String, util/json Fix): the stand-in's argo_values.item_string models it.
+ITEM_TEXTS = ['q"x', "cafe", "a<b&c>", "back\\slash", "tab\there", "café ☕", "{{x}}", "line\u2028"]
+
+
+@component
+def texts() -> list[str]:
+    return [*ITEM_TEXTS[:6], "{" + "{x}}", ITEM_TEXTS[7]]
+
+
+@pipeline
+def item_strings(journal: str) -> None:
+    """Each item equal to a constant leaves a mark; literal items, dict fields and withParam."""
+    with ParallelFor(ITEM_TEXTS) as s:
+        for i, text in enumerate(ITEM_TEXTS):
+            with If(s == text):
+                note(journal=journal, text=f"literal-{i}").named(f"literal-{i}")
+        with If(s != 'q"x'):
+            note(journal=journal, text="not-q").named("not-q")
+    with ParallelFor([{"k": text} for text in ITEM_TEXTS]) as it:
+        with If(it["k"] == 'q"x'):
+            note(journal=journal, text="field-q").named("field-q")
+        with If(it["k"] == "a<b&c>"):
+            note(journal=journal, text="field-lt").named("field-lt")
+    with ParallelFor(texts().output) as p:
+        for i, text in enumerate(ITEM_TEXTS):
+            with If(p == text):
+                note(journal=journal, text=f"param-{i}").named(f"param-{i}")
+    with ParallelFor([{"a": 'q"x', "b": 'q"x'}, {"a": "x", "b": 'q"x'}]) as two:
+        with If(two["a"] == two["b"]):
+            note(journal=journal, text="two-items-equal").named("two-items-equal")
+
+
+def test_item_strings_compare_under_the_argo_stand_in_as_under_dagwright_run(
+    tmp_path: Path,
+) -> None:
+    """``q"x`` reaches the ``when`` as ``q\\"x``: before the fix every item holding a quote,
+    a backslash, a tab or U+2028 compared unequal on Argo (silently) and ``!=`` held."""
+    node, ours, theirs, mine = run_both(item_strings, tmp_path)
+    assert ours.succeeded and node.phase == "Succeeded"
+    n = len(ITEM_TEXTS)
+    expected = sorted(
+        [f"literal-{i}" for i in range(n)]
+        + [f"param-{i}" for i in range(n)]
+        + ["not-q", "field-q", "field-lt", "two-items-equal"]
+    )
+    assert sorted(mine[1]) == expected
+    assert sorted(theirs[1]) == sorted(mine[1])
+
+
+@pipeline
+def ordered_item(journal: str) -> None:
+    with ParallelFor(['a"b', "c"]) as s:
+        with If(s < "b"):
+            note(journal=journal, text="before-b")
+
+
+@component
+def word() -> str:
+    return "b{{x}}"
+
+
+@pipeline
+def plain_items(journal: str) -> None:
+    """Literal items with nothing to escape reach the when as they are: ordered, and compared
+    with a task's output."""
+    made = word()
+    with ParallelFor(["a", "c<d", "b{{x}}", "café"]) as s:
+        with If(s < "b"):
+            note(journal=journal, text="before-b").named("before-b")
+        with If(s == made.output):
+            note(journal=journal, text="made").named("made")
+        with If(s > "cafd"):
+            note(journal=journal, text="after-cafd").named("after-cafd")
+
+
+def test_plain_literal_items_order_and_meet_outputs_as_under_dagwright_run(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(plain_items, tmp_path)
+    assert ours.succeeded and node.phase == "Succeeded"
+    assert sorted(mine[1]) == ["after-cafd", "before-b", "made"]
+    assert sorted(theirs[1]) == sorted(mine[1])
+
+
+@component
+def quoted() -> list[str]:
+    return ["a"]
+
+
+@pipeline
+def item_against_output(journal: str) -> None:
+    made = word()
+    with ParallelFor(quoted().output) as s:
+        with If(s == made.output):
+            note(journal=journal, text="made")
+
+
+def test_an_item_that_may_be_escaped_against_an_output_is_refused(tmp_path: Path) -> None:
+    """A withParam item's text is escaped (``\\"``), the output's is not: no exact compare."""
+    with pytest.raises(ValidationError) as caught:
+        dagwright.compile(item_against_output, target="argo", path=tmp_path / "spec.yaml")
+    assert caught.value.field == "condition" and caught.value.block == "condition-1"
+    assert "escapes" in str(caught.value) and "constant" in (caught.value.fix or "")
+    assert not (tmp_path / "spec.yaml").exists()
+
+
+def test_ordering_an_item_string_is_refused_naming_the_block(tmp_path: Path) -> None:
+    """``a"b`` < ``a#`` as text, but its rendering ``a\\"b`` is not: escapes reorder."""
+    with pytest.raises(ValidationError) as caught:
+        dagwright.compile(ordered_item, target="argo", path=tmp_path / "spec.yaml")
+    assert caught.value.field == "condition" and caught.value.block == "condition-1"
+    assert "escapes" in str(caught.value) and "==" in (caught.value.fix or "")
+    assert not (tmp_path / "spec.yaml").exists()
+
+
+# -- values the pod writes as text -------------------------------------------------------
+@component
+def five() -> list:  # type: ignore[type-arg]
+    return [5]
+
+
+@pipeline
+def untyped_against_text(journal: str) -> None:
+    with ParallelFor(five().output) as x:
+        with If(x == "5"):
+            note(journal=journal, text="five")
+
+
+@pipeline
+def literal_number_against_text(journal: str) -> None:
+    with ParallelFor([5, "5"]) as x:
+        with If(x == "5"):
+            note(journal=journal, text="five")
+
+
+@pytest.mark.parametrize("target", ["argo", "kfp"])
+@pytest.mark.parametrize(
+    ("built", "marks"), [(untyped_against_text, []), (literal_number_against_text, ["five"])]
+)
+def test_an_untyped_value_compared_with_a_string_is_refused_naming_the_block(
+    built: Any, marks: list[str], target: str, tmp_path: Path
+) -> None:
+    """Argo hands 5 on as the text ``5``, equal to "5", and KFP converts it to the STRING input
+    the condition reads (``normalizeResolvedParameterValue`` in the driver's
+    resolver/parameters.go); dagwright run finds 5 != "5"."""
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    assert dagwright.run(built, {"journal": str(journal)}, echo=False, root=tmp_path)
+    assert sorted(os.listdir(journal)) == marks  # the str item "5" only
+    with pytest.raises(ValidationError) as caught:
+        dagwright.compile(built, target=target, path=tmp_path / "spec.yaml")
+    assert caught.value.field == "condition" and caught.value.block == "condition-1"
+    assert "no type" in str(caught.value) and "annotate" in (caught.value.fix or "")
+    assert not (tmp_path / "spec.yaml").exists()
+
+
+@component
+def say(text: str) -> str:
+    return text
+
+
+@component
+def maybe(text: str) -> str | None:
+    return None if text == "-" else text
+
+
+@pipeline
+def none_texts(journal: str) -> None:
+    """Texts that read like None are strings, never None; only a real None is."""
+    for i, text in enumerate(["None", "null", " null ", "-"]):
+        s = say(text=text).named(f"say-{i}")
+        with If(s.output == None):  # noqa: E711
+            note(journal=journal, text=f"str-none-{i}").named(f"str-none-{i}")
+        with If(s.output != None):  # noqa: E711
+            note(journal=journal, text=f"str-some-{i}").named(f"str-some-{i}")
+        m = maybe(text=text).named(f"maybe-{i}")
+        with If(m.output == None):  # noqa: E711
+            note(journal=journal, text=f"opt-none-{i}").named(f"opt-none-{i}")
+        with If(m.output == text):
+            note(journal=journal, text=f"opt-text-{i}").named(f"opt-text-{i}")
+
+
+def test_text_that_reads_like_none_is_no_none_under_the_argo_stand_in(tmp_path: Path) -> None:
+    """Before the fix a str output "None" or "null" met ``== None`` on Argo (the when read
+    ``trim(x) in ['null', 'None']``) where dagwright run found a string."""
+    node, ours, theirs, mine = run_both(none_texts, tmp_path)
+    assert ours.succeeded and node.phase == "Succeeded"
+    expected = sorted(
+        [f"str-some-{i}" for i in range(4)]
+        + ["opt-text-0", "opt-text-1", "opt-text-2", "opt-none-3"]
+    )
+    assert sorted(mine[1]) == expected
+    assert sorted(theirs[1]) == sorted(mine[1])

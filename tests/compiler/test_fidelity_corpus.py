@@ -85,6 +85,7 @@ CASES: list[tuple[str, str, str, Arguments, bool]] = [
     ("optional_in_block-given", "checked", "optional_in_block", _given(extra=3), True),
     ("braces_at_run_time", "checked", "braces_at_run_time", _none, True),
     ("untyped_comparison", "checked", "untyped_comparison", _none, True),
+    ("escaped_items", "checked", "escaped_items", _none, True),
     ("readme-numbers", "readme", "numbers", _given(n=4), True),
     ("readme-branches", "readme", "branches", _none, True),
     ("readme-fan_out", "readme", "fan_out", _none, True),

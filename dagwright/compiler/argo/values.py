@@ -9,7 +9,9 @@ whose ``\\a``, ``\\v`` and ``\\xNN`` are not JSON: a value with such a control c
 the substitution. So every string dagwright hands Argo that holds ``{{``, such a character, or
 could be read back as one of dagwright's marks (``MARK``, ``SKIPPED``) travels as ``MARK`` +
 base64 of its UTF-8 (``protect``), at any depth of a list or dict and in dict keys too; the pod
-undoes it (``restore``). A plain string stays as it is, so a ``when`` compares ordinary text.
+undoes it (``restore``). A string value that reads as a None once trimmed (``null``, ``None``)
+travels protected too, so that a ``when`` finds a None only where the pod wrote one. A plain
+string stays as it is, so a ``when`` compares ordinary text.
 
 A loop item reaches a pod as Argo renders ``{{item}}`` (``processItem`` in
 workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go): a
@@ -43,14 +45,22 @@ def needs_protection(text: str) -> bool:
 def protect(value: Any) -> Any:
     """``value`` with every string Argo would alter (see the module docstring) marked."""
     if isinstance(value, str):
-        if needs_protection(value):
+        # a when reads a bare null or None as a None (when.py), so a string never is one
+        if needs_protection(value) or value.strip() in ("null", "None"):
             return MARK + base64.b64encode(value.encode("utf-8")).decode("ascii")
         return value
     if isinstance(value, list):
         return [protect(v) for v in value]
     if isinstance(value, dict):
-        return {protect(k): protect(v) for k, v in value.items()}
+        return {_protect_key(k): protect(v) for k, v in value.items()}
     return value
+
+
+def _protect_key(key: Any) -> Any:
+    """A key is looked up by name (``{{item.null}}``), so it is protected only as Argo needs."""
+    if isinstance(key, str) and needs_protection(key):
+        return MARK + base64.b64encode(key.encode("utf-8")).decode("ascii")
+    return key
 
 
 def restore(value: Any) -> Any:

@@ -12,6 +12,13 @@ the environment, never text pasted into the expression, and only its result, ``t
 and ``float(...)`` (Go's ``strconv``, which reads ``1e-05``), strings compared as they are,
 booleans read as ``from_text`` reads them.
 
+A loop item's text is not the value: Argo fills ``{{item}}`` and ``{{item.k}}`` with the item's
+JSON, a string's quotes cut off and its escapes kept (``q\\"x`` for ``q"x``; ``processItem`` in
+workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go). So an
+item string is compared for equality with the constant as that JSON renders it (every way the
+item's writer may escape it), ordered against nothing (escapes reorder text), and compared with
+another run-time string only if that one is an item too (both escaped alike).
+
 The expression itself holds no ``"`` (Argo JSON-encodes the task before substituting, and some
 versions refuse an escaped quote inside a tag), no backslash, no ``{`` or ``}`` (the tag would
 end early) and no ``?`` (a ``?`` and a ``:`` make Argo read a ternary): a string constant with
@@ -49,35 +56,57 @@ _TRUE = "['true', '1', 'yes', 'on']"
 Resolver = Callable[[Value], tuple[str, str]]
 
 
-def render(expr: Value, resolve: Resolver) -> str:
-    """The ``when`` text of a condition tree.
+def render(expr: Value, resolve: Resolver, as_is: Callable[[Value], bool] = lambda _: False) -> str:
+    """The ``when`` text of a condition tree; ``as_is`` tells a loop item whose every string
+    Argo renders unchanged (literal items with nothing to escape, see ``renders_as_is``).
 
     Raises:
         ValidationError: for a comparison Argo cannot make as ``dagwright run`` makes it.
     """
     if "constant" in expr:  # If(True): fixed when the pipeline was built
         return "true" if expr["constant"] else "false"
-    return "{{=" + _expression(expr, resolve) + "}}"
+    return "{{=" + _expression(expr, resolve, as_is) + "}}"
 
 
-def _expression(expr: Value, resolve: Resolver) -> str:
+def renders_as_is(text: str) -> bool:
+    """Does Argo's ``{{item}}`` hold the string ``text`` unchanged (nothing JSON escapes but
+    ``<``, ``>`` and ``&``, which util/json's ``Fix`` turns back)?"""
+    return all(c not in '"\\\u2028\u2029' and ord(c) >= 0x20 for c in text)
+
+
+def _expression(expr: Value, resolve: Resolver, as_is: Callable[[Value], bool]) -> str:
     if "constant" in expr:
         return "true" if expr["constant"] else "false"
     op = expr["op"]
     if op in ("and", "or"):
         joiner = " && " if op == "and" else " || "
-        return joiner.join(f"({_expression(arg, resolve)})" for arg in expr["args"])
+        return joiner.join(f"({_expression(arg, resolve, as_is)})" for arg in expr["args"])
     if op == "not":
-        return f"!({_expression(expr['arg'], resolve)})"
-    return _comparison(op, expr["left"], expr["right"], resolve)
+        return f"!({_expression(expr['arg'], resolve, as_is)})"
+    return _comparison(op, expr["left"], expr["right"], resolve, as_is)
 
 
-def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
-    sides = [_side(value, resolve) for value in (left, right)]
+def _comparison(
+    op: str, left: Value, right: Value, resolve: Resolver, as_is: Callable[[Value], bool]
+) -> str:
+    values = (left, right)
+    typed = [_typed_side(value, resolve) for value in values]
+    sides = [(text, kind) for text, kind, _ in typed]
     for i in (0, 1):
         if sides[i][1] == "none":
+            if typed[1 - i][2] == "str":  # never None: the text "None" is no None
+                return "false" if op == "eq" else "true"
             return _null_test(op, sides[1 - i])
     kinds = [kind for _, kind in sides]
+    for i in (0, 1):
+        if kinds[i] == ANY and kinds[1 - i] == "str" and "constant" not in values[i]:
+            raise ValidationError(
+                f"the condition compares a value that has no type ({sides[i][0]}) with a "
+                "string; Argo passes the value as text, so 5 would equal '5' where dagwright "
+                "run finds them different",
+                field="condition",
+                fix="give the value a type (annotate the output, e.g. -> str or -> int)",
+            )
     if kinds == [ANY, ANY]:
         raise ValidationError(
             f"the condition compares two values that have no type ({sides[0][0]} and "
@@ -96,6 +125,9 @@ def _comparison(op: str, left: Value, right: Value, resolve: Resolver) -> str:
         _operand(value, kind, text) for value, (text, _) in zip((left, right), sides, strict=True)
     ]
     if kind not in ("int", "float", "bool"):
+        items = ["loop_item" in value and not as_is(value) for value in values]
+        if any(items):
+            return _item_strings(op, texts, values, items)
         return _restored(op, texts, [("constant" not in value) for value in (left, right)])
     return f"{texts[0]} {_OPERATORS[op]} {texts[1]}"
 
@@ -126,15 +158,81 @@ def _restored(op: str, texts: list[str], at_run_time: list[bool]) -> str:
     return terms[0] if len(terms) == 1 else "(" + " || ".join(terms) + ")"
 
 
+def _item_strings(op: str, texts: list[str], values: tuple[Value, Value], items: list[bool]) -> str:
+    """A comparison of texts where a side is a loop item, as Argo renders it (JSON escapes
+    kept): equality only, with a constant as its JSON renders, or with another item."""
+    if op not in ("eq", "ne"):
+        raise ValidationError(
+            "the condition orders a loop item's text; Argo hands the item on with its JSON "
+            'escapes (a " as \\"), which order differently than the text itself',
+            field="condition",
+            fix="compare the item with == or != only, or order it inside a component",
+        )
+    if all(items):  # both escaped alike: equal texts, equal values
+        return _restored(op, texts, [True, True])
+    i = items.index(False)
+    if "constant" not in values[i]:
+        raise ValidationError(
+            "the condition compares a loop item's text with another value made at run "
+            "time; Argo hands the item on with its JSON escapes and the other value without",
+            field="condition",
+            fix="compare the item with a constant or another item, or compare inside a component",
+        )
+    item, constant = texts[1 - i], str(values[i]["constant"])
+    mark = _string(MARK)
+    plain = ", ".join(_string(text) for text in _json_renderings(constant))
+    test = (
+        f"((!hasPrefix({item}, {mark}) && {item} in [{plain}]) || (hasPrefix({item}, {mark}) "
+        f"&& sprig.b64dec(trimPrefix({item}, {mark})) == {_string(constant)}))"
+    )
+    return test if op == "eq" else f"!{test}"
+
+
+# how JSON writers escape a character inside a string: Go before 1.22 writes \b and \f as
+# \u0008 and \u000c, Go 1.22 and Python's json as \b and \f
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_EITHER = {"\b": ("\\b", "\\u0008"), "\f": ("\\f", "\\u000c")}
+
+
+def _json_renderings(text: str) -> list[str]:
+    """The texts Argo may fill ``{{item}}`` with for the string ``text``: its JSON (as Go
+    re-marshals it: ``<``, ``>``, ``&``, U+2028 and U+2029 escaped) without the quotes, then
+    util/json's ``Fix`` turning ``\\u003c``, ``\\u003e`` and ``\\u0026`` back."""
+    out = []
+    for way in (0, 1):
+        chars = []
+        for char in text:
+            if char in _SHORT:
+                chars.append(_SHORT[char])
+            elif char in _EITHER:
+                chars.append(_EITHER[char][way])
+            elif ord(char) < 0x20 or char in "<>&\u2028\u2029":
+                chars.append(f"\\u{ord(char):04x}")
+            else:
+                chars.append(char)
+        fixed = "".join(chars)
+        for code, char in (("003c", "<"), ("003e", ">"), ("0026", "&")):
+            fixed = fixed.replace("\\u" + code, char)
+        if fixed not in out:
+            out.append(fixed)
+    return out
+
+
 def _side(value: Value, resolve: Resolver) -> tuple[str, str]:
     """A side's expression text (a constant's Python value for now) and its kind."""
+    text, kind, _ = _typed_side(value, resolve)
+    return text, kind
+
+
+def _typed_side(value: Value, resolve: Resolver) -> tuple[str, str, str]:
+    """``_side`` and the side's declared type (``none`` for a constant)."""
     if "constant" in value:
         constant = value["constant"]
-        return repr(constant), "none" if constant is None else type_of_value(constant)
+        return repr(constant), "none" if constant is None else type_of_value(constant), "none"
     placeholder, type_str = resolve(value)
     head, _ = parse(unwrap_optional(type_str))
     kind = head if head in ("int", "float", "str", "bool") else ANY
-    return _access(placeholder), kind
+    return _access(placeholder), kind, type_str
 
 
 def _access(placeholder: str) -> str:

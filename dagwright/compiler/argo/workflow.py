@@ -31,7 +31,7 @@ from dagwright.compiler.argo.templates import (
     is_collected,
 )
 from dagwright.compiler.argo.values import protect
-from dagwright.components.types import ANY, element_type
+from dagwright.components.types import ANY, element_type, parse
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
@@ -138,7 +138,9 @@ class WorkflowBuilder:
         if group.kind == "condition":
             assert group.condition is not None
             try:
-                task["when"] = when.render(group.condition, lambda v: self._operand(v, scope))
+                task["when"] = when.render(
+                    group.condition, lambda v: self._operand(v, scope), self._item_as_is
+                )
             except ValidationError as exc:  # name the block whose condition it is
                 raise ValidationError(
                     exc.problem, pipeline=self.ir.name, block=group.id, field=exc.field, fix=exc.fix
@@ -174,7 +176,37 @@ class WorkflowBuilder:
         elif "task" in value:
             out = self.ir.component_of(value["task"]).output(value["output"])
             type_str = out.type if out else "any"
+        elif "loop_item" in value:
+            type_str = self._loop_value_type(value)
         return self.plumbing.param(value, scope), type_str
+
+    def _literals(self, value: dict[str, Any]) -> list[Any] | None:
+        """A loop's literal items (or their field ``key``), None when made at run time."""
+        items, key = self.plumbing.groups[value["loop_item"]].items or {}, value.get("key")
+        if "constant" not in items or not items["constant"]:
+            return None
+        if key is None:
+            return list(items["constant"])
+        ok = all(isinstance(v, dict) for v in items["constant"])
+        return [v.get(key) for v in items["constant"]] if ok else None
+
+    def _item_as_is(self, value: dict[str, Any]) -> bool:
+        """Does every literal item (or field) reach a when as its text, nothing escaped?"""
+        found = protect(self._literals(value))
+        return found is not None and all(
+            isinstance(v, str) and when.renders_as_is(v) for v in found
+        )
+
+    def _loop_value_type(self, value: dict[str, Any]) -> str:
+        """A loop item's (or its field's) type: ``str`` when every literal one is a string,
+        else what the items' type says (``any`` when nothing does)."""
+        if "constant" in (self.plumbing.groups[value["loop_item"]].items or {}):
+            found = self._literals(value)
+            return "str" if found and all(isinstance(v, str) for v in found) else ANY
+        head, args = parse(self._item_type(value["loop_item"]))
+        if value.get("key") is None:
+            return self._item_type(value["loop_item"])
+        return args[1] if head == "dict" and len(args) == 2 else ANY
 
     def _task(self, task: TaskIR) -> None:
         scope = self.plumbing.homes[task.name]

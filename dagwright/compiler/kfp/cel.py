@@ -60,9 +60,11 @@ def _types(left: Value, right: Value, type_of: Typer) -> tuple[str, str]:
     """Both operands' types; an untyped reference takes the other side's (a number as float,
     which compares right whether the value turns out int or float).
 
-    Two untyped references are refused: KFP declares such a value with the type of its first
-    reader, here none, so both reach the condition as strings and CEL would compare the texts
-    (``"10" > "9"`` is false) where dagwright run compares the values (``10 > 9``).
+    An untyped reference against a string is refused as well (KFP converts it to the string
+    input it reaches the condition by). Two untyped references are refused: KFP declares such
+    a value with the type of its first reader, here none, so both reach the condition as
+    strings and CEL would compare the texts (``"10" > "9"`` is false) where dagwright run
+    compares the values (``10 > 9``).
     """
     own = [_own_type(side, type_of) for side in (left, right)]
     if own == [ANY, ANY]:
@@ -72,6 +74,15 @@ def _types(left: Value, right: Value, type_of: Typer) -> tuple[str, str]:
             field="condition",
             fix="give one side a type (annotate the output, e.g. -> int, or type the parameter)",
         )
+    for i, side in enumerate((left, right)):
+        if own[i] == ANY and own[1 - i] == "str" and "constant" not in side:
+            raise ValidationError(
+                "the condition compares a value that has no type with a string; KFP would "
+                "convert the value to a string (5 to '5') where dagwright run finds them "
+                "different",
+                field="condition",
+                fix="give the value a type (annotate the output, e.g. -> str or -> int)",
+            )
     for i in (0, 1):
         other = own[1 - i]
         if own[i] == ANY and other in _SCALARS:

@@ -162,13 +162,11 @@ class DagBuilder:
                 assert channel.component_input is not None
                 return channel.component_input
 
-            condition = group.condition
+            condition, typer = group.condition, self._typer
             if group.id in self.branches:
-                condition = self._emptiness(group)
+                condition, typer = self._emptiness(group), self._guard_typer
             try:
-                task.trigger_policy.condition = cel.render(
-                    condition, resolve, lambda value: plumbing.type_of(value)[0]
-                )
+                task.trigger_policy.condition = cel.render(condition, resolve, typer)
             except ValidationError as exc:  # name the block whose condition it is
                 raise self.fail(
                     exc.problem, exc.fix or "", block=group.id, field=exc.field
@@ -193,6 +191,23 @@ class DagBuilder:
             exit_task.trigger_policy.strategy = (
                 self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
             )
+
+    def _guard_typer(self, value: Value) -> str:
+        """A guard's items: a list, or untyped the list's JSON text, declared STRING and
+        compared with ``"[]"`` (see ``_emptiness``)."""
+        own = self.plumbing.type_of(value)[0]
+        return "str" if own == ANY else own
+
+    def _typer(self, value: Value) -> str:
+        """A condition side's type: a field of literal dict items is ``str`` when every
+        item's is a string (KFP hands it on as it is)."""
+        key = value.get("key")
+        items = (self.ir.group(value["loop_item"]).items or {}) if key else {}
+        if items.get("constant"):
+            found = [v.get(key) if isinstance(v, dict) else None for v in items["constant"]]
+            if all(isinstance(v, str) for v in found):
+                return "str"
+        return self.plumbing.type_of(value)[0]
 
     def _emptiness(self, group: GroupIR) -> Value:
         """A guard branch's condition on its loop's items, compared with ``[]`` as the driver
