@@ -49,6 +49,26 @@ def iteration_text(iteration: Iterable[int]) -> str:
     return ".".join(str(i) for i in iteration)
 
 
+def _use_wal(db: sqlite3.Connection, wait: float = 60.0) -> None:
+    """Switch ``db`` to WAL. Several processes opening a fresh store at once race to convert
+    it, and SQLite may answer "database is locked" at once, without its busy handler (seen
+    with 20 concurrent runs): so the switch is retried, as the busy timeout would, until
+    ``wait`` seconds have passed. WAL persists in the file; once one process made it, the
+    others' switch is a no-op."""
+    deadline = time.monotonic() + wait
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class RunDatabase:
     """Runs, steps and cache entries in one SQLite file."""
 
@@ -75,7 +95,7 @@ class RunDatabase:
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.transaction():

@@ -121,3 +121,40 @@ def test_logs_accept_the_label_the_progress_lines_print(tmp_path: Path) -> None:
         logs = _cli(home, "logs", run_id, label, cwd=tmp_path)
         assert logs.returncode == 0, logs.stderr
         assert logs.stdout.splitlines() == ["==> say[0.1] (succeeded) <==", "pair 1 4"]
+
+
+def test_fault_a_store_locked_while_it_turns_to_wal_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Processes opening a fresh store at once race to switch it to WAL, and SQLite can answer
+    "database is locked" without waiting (seen with 20 concurrent runs): the switch is retried
+    until it lands, and the run database opens."""
+    from dagwright.store import rundb
+
+    real = sqlite3.connect
+    refusals = []
+
+    class Racing:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL" and len(refusals) < 3:
+                refusals.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return self.db.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.db, name)
+
+        def __setattr__(self, name: str, value: object) -> None:
+            if name == "db":
+                object.__setattr__(self, name, value)
+            else:
+                setattr(self.db, name, value)
+
+    monkeypatch.setattr(rundb.sqlite3, "connect", lambda *a, **k: Racing(real(*a, **k)))
+    db = rundb.RunDatabase(tmp_path / "runs.db")
+    assert len(refusals) == 3
+    assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
