@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from dagwright.errors import ValidationError
@@ -90,3 +91,19 @@ def _parsed(requirement: str, field: str, fix: str) -> str | None:
             fix=fix,
         ) from exc
     return parsed.url
+
+
+def free_name(wanted: str, taken: set[str], max_length: int | None = None) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``...: the first name not in ``taken``, which
+    then takes it. With ``max_length``, a longer name keeps its start and ends in a hash of the
+    whole (as Kubernetes-length names are shortened elsewhere)."""
+    n = 1
+    while True:
+        name = wanted if n == 1 else f"{wanted}-{n}"
+        if max_length is not None and len(name) > max_length:
+            digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+            name = f"{name[: max_length - 9].rstrip('-')}-{digest}"
+        if name not in taken:
+            taken.add(name)
+            return name
+        n += 1

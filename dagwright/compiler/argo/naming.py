@@ -8,6 +8,7 @@ from typing import Any
 
 from dagwright.compiler.argo.scopes import PARAM_NAME
 from dagwright.errors import ValidationError
+from dagwright.names import free_name as free
 
 
 def param_name(name: str, what: str) -> str:
@@ -68,13 +69,3 @@ def renamed_task(fields: dict[str, Any], renamed: dict[str, str]) -> dict[str, A
     if "dependencies" in fields:
         out["dependencies"] = [renamed.get(d, d) for d in fields["dependencies"]]
     return out
-
-
-def free(name: str, taken: set[str]) -> str:
-    """``name``, or ``name-2``, ``name-3``...: the first one no template has; taken then."""
-    found, n = name, 1
-    while found in taken:
-        n += 1
-        found = f"{name}-{n}"
-    taken.add(found)
-    return found

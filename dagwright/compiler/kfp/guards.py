@@ -33,11 +33,11 @@ as a pipeline output) the pipeline is refused for KFP.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dagwright.errors import ValidationError
+from dagwright.names import free_name
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 
 Fail = Callable[..., ValidationError]
@@ -84,11 +84,11 @@ def guard_computed_loops(ir: PipelineIR, fail: Fail) -> tuple[PipelineIR, Guarde
         readers = scan.movers.get(loop, [])
         by_loop[loop] = Guard(
             loop=loop,
-            block=_free(f"{loop}-collected", taken),
-            nonempty=_free(f"{loop}-items", taken),
-            empty=_free(f"{loop}-no-items", taken),
-            task=_free(f"{loop}-empty", taken) if loop in scan.needs_empty else None,
-            copies={r: _free(f"{r}-no-items", taken) for r in readers},
+            block=_free_63(f"{loop}-collected", taken),
+            nonempty=_free_63(f"{loop}-items", taken),
+            empty=_free_63(f"{loop}-no-items", taken),
+            task=_free_63(f"{loop}-empty", taken) if loop in scan.needs_empty else None,
+            copies={r: _free_63(f"{r}-no-items", taken) for r in readers},
         )
     groups: list[GroupIR] = []
     for group in ir.groups:
@@ -287,15 +287,7 @@ class _Scan:
         return chain
 
 
-def _free(wanted: str, taken: set[str]) -> str:
-    """``wanted``, or ``wanted-2``...: a name no task or block has; one over Kubernetes' 63
-    characters keeps its start and ends in a hash of the whole, as the builder names tasks."""
-    n = 1
-    while True:
-        name = wanted if n == 1 else f"{wanted}-{n}"
-        if len(name) > 63:
-            name = f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-        if name not in taken:
-            taken.add(name)
-            return name
-        n += 1
+def _free_63(wanted: str, taken: set[str]) -> str:
+    """A name no task or block has, within Kubernetes' 63 characters (as the builder names
+    tasks)."""
+    return free_name(wanted, taken, max_length=63)

@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Callable
 
 from dagwright.errors import ValidationError
+from dagwright.names import free_name
 from dagwright.pipelines.blocks import blocks, value_tasks
 from dagwright.pipelines.ir import GroupIR, PipelineIR
 
@@ -89,18 +90,9 @@ def wrap_awaited_conditions(ir: PipelineIR) -> PipelineIR:
     groups: list[GroupIR] = []
     for group in ir.groups:
         if group.id in awaited:
-            wrapper = _free(f"{group.id}{WRAPPER_SUFFIX}", taken)
+            wrapper = free_name(f"{group.id}{WRAPPER_SUFFIX}", taken)
             groups.append(GroupIR(id=wrapper, kind="pipeline", parent=group.parent))
             groups.append(dataclasses.replace(group, parent=wrapper))
         else:
             groups.append(dataclasses.replace(group))
     return dataclasses.replace(ir, groups=groups)
-
-
-def _free(wanted: str, taken: set[str]) -> str:
-    name, n = wanted, 1
-    while name in taken:
-        n += 1
-        name = f"{wanted}-{n}"
-    taken.add(name)
-    return name
