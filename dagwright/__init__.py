@@ -14,7 +14,7 @@ from dagwright.components import (
     Retry,
     component,
 )
-from dagwright.errors import RunFailed, ValidationError
+from dagwright.errors import DagwrightError, RunFailed, ValidationError
 from dagwright.pipelines import (
     Collected,
     Elif,
@@ -31,6 +31,7 @@ from dagwright.remote.api import schedule, submit
 __version__ = "0.1.0"
 
 __all__ = [
+    "DagwrightError",
     "HTML",
     "Artifact",
     "Collected",

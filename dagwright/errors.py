@@ -1,9 +1,15 @@
-"""Errors that dagwright raises on purpose."""
+"""Errors that dagwright raises on purpose: all of them are ``DagwrightError``s, so a user can
+catch "any dagwright error" in one clause. Each also keeps the built-in base it had
+(``ValueError``, ``RuntimeError``...), so code catching those still does."""
 
 from __future__ import annotations
 
 
-class ValidationError(ValueError):
+class DagwrightError(Exception):
+    """The base of every error dagwright raises on purpose."""
+
+
+class ValidationError(DagwrightError, ValueError):
     """A pipeline, component or argument is wrong; nothing has run.
 
     The message names where the problem is (pipeline, task, field) and how to fix it.
@@ -59,7 +65,7 @@ class ValidationError(ValueError):
         )
 
 
-class RunFailed(RuntimeError):
+class RunFailed(DagwrightError, RuntimeError):
     """A pipeline run ended with a failed step (raised only when asked for)."""
 
     def __init__(self, message: str, result: object | None = None) -> None:

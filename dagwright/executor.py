@@ -27,6 +27,7 @@ from dagwright.components.artifacts import Artifact
 from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
+from dagwright.errors import DagwrightError
 from dagwright.store import files, remote
 
 _FROM_SOURCE: dict[str, Callable[..., Any]] = {}
@@ -302,7 +303,7 @@ def _dump_value(spec: ComponentSpec, name: str, value: Any, artifact: Artifact) 
     artifact.metadata["format"] = serializer.dump(value, artifact.path)
 
 
-class OutputNotWritten(Exception):
+class OutputNotWritten(DagwrightError):
     """The step ended without writing one of its output artifacts."""
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from dagwright.components.types import parse, unwrap_optional
+from dagwright.errors import DagwrightError
 
 
-class NotJsonValue(TypeError):
+class NotJsonValue(DagwrightError, TypeError):
     """A value that cannot travel between steps as JSON."""
 
 

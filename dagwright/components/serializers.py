@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dagwright.errors import DagwrightError
+
 # what skops may load without asking: the types scikit-learn models are made of
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "collections.")
 SPARK_DATAFRAME = "pyspark.sql.DataFrame"
@@ -171,7 +173,7 @@ _READERS: dict[str, Callable[[str], Any]] = {
 PICKLE_FORMATS = frozenset({"joblib"})
 
 
-class PickleRefused(PermissionError):
+class PickleRefused(DagwrightError, PermissionError):
     """A pickle-based artifact from a store elsewhere, and the run did not allow pickle."""
 
 

@@ -20,6 +20,7 @@ from dagwright.components.artifacts import (
     OUTPUT_MARKER,
     Artifact,
 )
+from dagwright.errors import DagwrightError
 
 _PRIMITIVES: dict[Any, str] = {
     str: "str",
@@ -32,7 +33,7 @@ _PRIMITIVES: dict[Any, str] = {
 ANY = "any"
 
 
-class UnsupportedAnnotation(TypeError):
+class UnsupportedAnnotation(DagwrightError, TypeError):
     """An annotation dagwright cannot carry between steps."""
 
 

@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from dagwright.errors import DagwrightError
+
 LOCK_TIMEOUT = 60.0  # seconds; $DAGWRIGHT_TRACKING_LOCK_TIMEOUT overrides it
 _POLL = 0.05
 
 
-class StoreBusy(RuntimeError):
+class StoreBusy(DagwrightError, RuntimeError):
     """Another process held the store's lock (migrating it) for longer than the timeout."""
 
 
-class StoreBroken(RuntimeError):
+class StoreBroken(DagwrightError, RuntimeError):
     """The SQLite file holds the leftovers of a migration that never finished."""
 
 

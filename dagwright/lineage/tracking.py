@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dagwright.errors import DagwrightError
 from dagwright.lineage.graph import Lineage
 from dagwright.redact import redact_text
 
@@ -38,7 +39,7 @@ OFF = ("off", "0", "false", "no")
 ON = ("", "on", "1", "true", "yes")
 
 
-class SyncError(RuntimeError):
+class SyncError(DagwrightError, RuntimeError):
     """Some runs could not be uploaded; they keep their ``.pending`` marker.
 
     Attributes:

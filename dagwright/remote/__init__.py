@@ -7,6 +7,8 @@ dagwright`` stays light.
 
 from __future__ import annotations
 
+from dagwright.errors import DagwrightError
 
-class SubmitError(RuntimeError):
+
+class SubmitError(DagwrightError, RuntimeError):
     """The cluster refused a request or could not be reached (the CLI exits 1)."""

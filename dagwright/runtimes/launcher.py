@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from dagwright.errors import ValidationError
+from dagwright.errors import DagwrightError, ValidationError
 from dagwright.runtimes.conditions import Requirement, lookup, parse_condition, text_of
 from dagwright.runtimes.fragments import fill_instance
 
@@ -54,7 +54,7 @@ _PLACEHOLDER = re.compile(r"\{\{(\$[^{}]*)\}\}")
 _PARAMETER = re.compile(r"^\$\.inputs\.parameters\['([^']+)'\]$")
 
 
-class LauncherError(RuntimeError):
+class LauncherError(DagwrightError, RuntimeError):
     """The resource failed, vanished or timed out, or could not be created."""
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from dagwright.components.decorator import SINGLE_OUTPUT
-from dagwright.errors import ValidationError
+from dagwright.errors import DagwrightError, ValidationError
 from dagwright.executor import Step, StepOutcome, bound_inputs, resolve_function
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.configs import Nuclio
@@ -38,7 +38,7 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024  # bytes; ``dagwright serve --max-body`` cha
 READ_TIMEOUT = 30.0  # seconds a client may take to send a request, so none holds a thread
 
 
-class BadRequest(Exception):
+class BadRequest(DagwrightError):
     """A request refused before the handler sees it: its HTTP status and a short reason."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from dagwright.components.decorator import SINGLE_OUTPUT
-from dagwright.errors import ValidationError
+from dagwright.errors import DagwrightError, ValidationError
 from dagwright.executor import Step, StepOutcome
 from dagwright.names import to_k8s_name
 from dagwright.runtimes.configs import Nuclio
@@ -123,7 +123,7 @@ def _check_deployable(step: Step) -> None:
                 )
 
 
-class DashboardError(RuntimeError):
+class DashboardError(DagwrightError, RuntimeError):
     """The Nuclio dashboard refused a call, or the function failed to deploy."""
 
 
