@@ -19,7 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from dagwright.store._schema import create_tables
+from dagwright.errors import ValidationError
+from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, alive, current
 
 INTERRUPTED = "interrupted"
@@ -79,8 +80,6 @@ class RunDatabase:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            from dagwright.errors import ValidationError
-
             raise ValidationError(
                 f"cannot make the store folder '{self.path.parent}' ({exc.strerror or exc})",
                 field="--root",
@@ -95,18 +94,20 @@ class RunDatabase:
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             self.db.row_factory = sqlite3.Row
+            check_not_newer(self.db)  # before anything is written to it, WAL included
             _use_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.transaction():
                 create_tables(self.db)
+        except ValidationError:  # made by a newer dagwright: left as it is
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "db"):
                 self.db.close()
             if not _not_a_database(exc):
                 raise
-            from dagwright.errors import ValidationError
-
             raise ValidationError(
                 f"'{self.path}' is not a run database ({exc})",
                 field="--root",
@@ -162,7 +163,6 @@ class RunDatabase:
         Raises:
             ValidationError: when the run is still going in a live process.
         """
-        from dagwright.errors import ValidationError
 
         with self.transaction():
             row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -334,7 +334,6 @@ class RunDatabase:
         Raises:
             ValidationError: when no run, or more than one, matches.
         """
-        from dagwright.errors import ValidationError
 
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
@@ -371,7 +370,6 @@ class RunDatabase:
         Raises:
             ValidationError: the run is running.
         """
-        from dagwright.errors import ValidationError
 
         prefix = artifacts.rstrip("/") + "/"
         pattern = "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

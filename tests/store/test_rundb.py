@@ -158,3 +158,62 @@ def test_fault_a_store_locked_while_it_turns_to_wal_is_waited_for(
     assert len(refusals) == 3
     assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
+
+
+UNVERSIONED = Path(__file__).resolve().parents[1] / "fixtures" / "rundb" / "unversioned.db"
+
+
+def test_a_database_made_before_schema_versions_is_migrated_and_keeps_its_runs(
+    tmp_path: Path,
+) -> None:
+    """``tests/fixtures/rundb/unversioned.db`` was made by ``dagwright run`` before the run
+    database carried a version (``PRAGMA user_version`` 0; one succeeded run of ``legacy``)."""
+    import shutil
+
+    from dagwright.store import _schema
+    from dagwright.store.rundb import RunDatabase
+
+    path = tmp_path / "runs.db"
+    shutil.copyfile(UNVERSIONED, path)
+    before = sqlite3.connect(path)
+    assert before.execute("PRAGMA user_version").fetchone()[0] == 0
+    before.close()
+    db = RunDatabase(path)
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == _schema.VERSION
+    rows = db.db.execute("SELECT pipeline, status, outputs FROM runs").fetchall()
+    assert [tuple(r) for r in rows] == [("legacy", "succeeded", '{"output": 8}')]
+    db.close()
+
+
+def test_a_first_release_database_gains_the_added_columns(tmp_path: Path) -> None:
+    """Version 0 with only the first release's columns: migration 2 adds the rest."""
+    from dagwright.store import _schema
+    from dagwright.store.rundb import RunDatabase
+
+    path = tmp_path / "runs.db"
+    first = sqlite3.connect(path)
+    first.executescript(_schema._SCHEMA)
+    first.close()
+    db = RunDatabase(path)
+    columns = {row[1] for row in db.db.execute("PRAGMA table_info(runs)")}
+    assert {"owner_pid", "function", "reason"} <= columns
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == _schema.VERSION
+    db.close()
+
+
+def test_bad_a_database_from_a_newer_dagwright_is_refused_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    from dagwright.errors import ValidationError
+    from dagwright.store import _schema
+    from dagwright.store.rundb import RunDatabase
+
+    path = tmp_path / "runs.db"
+    newer = sqlite3.connect(path)
+    newer.execute(f"PRAGMA user_version = {_schema.VERSION + 1}")
+    newer.close()
+    before = path.read_bytes()
+    with pytest.raises(ValidationError) as caught:
+        RunDatabase(path)
+    assert caught.value.field == "--root" and "newer dagwright" in str(caught.value)
+    assert path.read_bytes() == before
