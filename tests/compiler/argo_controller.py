@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 from argo_expressions import when_holds
-from argo_validate import validate
+from argo_validate import ancestors, validate
 from argo_values import (  # noqa: F401  (aggregated_json_value_list: tests import it here)
     ArgoRejected,
     aggregated_json_value_list,
@@ -256,21 +256,10 @@ class ArgoControllerStandIn:
             node = self.call(task, local, artifact_scope)
         hook = task.get("hooks", {}).get("exit")
         if hook is not None:  # Argo resolves a hook from the hooked task's ancestors only
-            ancestors = self._ancestors(task["name"], tasks)
-            seen = {name: n for name, n in nodes.items() if name in ancestors}
+            upstream = ancestors(task["name"], tasks)
+            seen = {name: n for name, n in nodes.items() if name in upstream}
             self.call(hook, {**scope, **self._task_scope(seen)}, artifact_scope)
         return node
-
-    @staticmethod
-    def _ancestors(name: str, tasks: dict[str, Any]) -> set[str]:
-        found: set[str] = set()
-        todo = list(tasks[name].get("dependencies", []))
-        while todo:
-            upstream = todo.pop()
-            if upstream not in found:
-                found.add(upstream)
-                todo += tasks[upstream].get("dependencies", [])
-        return found
 
     def call(
         self,

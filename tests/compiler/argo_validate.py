@@ -89,10 +89,10 @@ def _dag(template: dict[str, Any], templates: dict[str, Any], scope: set[str], w
         arguments = task.get("arguments", {})
         _names(arguments.get("parameters", []), f"{where}.tasks.{name}.arguments.parameters")
         _names(arguments.get("artifacts", []), f"{where}.tasks.{name}.arguments.artifacts")
-        ancestors = _ancestors(name, tasks)
+        upstream = ancestors(name, tasks)
         for p in arguments.get("parameters", []):
             value = str(p.get("value", ""))
-            if value.startswith("{{tasks.") and value.split(".")[1] not in ancestors:
+            if value.startswith("{{tasks.") and value.split(".")[1] not in upstream:
                 raise ArgoRejected(
                     f"{where}.tasks.{name} missing dependency '{value.split('.')[1]}' for "
                     f"parameter '{p['name']}'"
@@ -106,7 +106,8 @@ def _dag(template: dict[str, Any], templates: dict[str, Any], scope: set[str], w
     _resolved(json.dumps(template.get("outputs", {})), scope | outputs, f"{where}.outputs")
 
 
-def _ancestors(name: str, tasks: dict[str, Any]) -> set[str]:
+def ancestors(name: str, tasks: dict[str, Any]) -> set[str]:
+    """Every task ``name`` depends on, directly or through others, in one DAG's ``tasks``."""
     found: set[str] = set()
     todo = list(tasks[name].get("dependencies", []))
     while todo:

@@ -10,12 +10,10 @@ non-finite float; None has no order.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from inputs_helpers import dagwright
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = (
@@ -86,24 +84,7 @@ def test_bad_condition_for_a_target_is_refused_before_anything_is_written(
     source.write_text(HEADER + body, encoding="utf-8")
     out = tmp_path / "spec.yaml"
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagwright.cli",
-            "compile",
-            str(source),
-            "-t",
-            target,
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([os.environ["PYTHONPATH"], str(ROOT)])},
-        timeout=120,
-    )
+    result = dagwright(tmp_path, "compile", str(source), "-t", target, "-o", str(out))
     assert result.returncode == 2, result.stderr
     assert f"block '{block}'" in result.stderr and "field 'condition'" in result.stderr
     assert "Fix:" in result.stderr
