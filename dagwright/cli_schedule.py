@@ -118,7 +118,7 @@ def add(
             _add_local(target, params, cron, name, concurrency, catchup, replace, root, options)
             return
         _refuse(("replace", "root"), "is for --target local", f"leave it out for {to}")
-        from dagwright.engine import cron as cron_rules
+        from dagwright.schedules import cron as cron_rules
 
         # a policy that is none of the local ones fails before anything is loaded
         cron_rules.check("* * * * *", "UTC", concurrency or "allow", catchup or "none")
@@ -161,8 +161,8 @@ def _add_local(
     options: dict[str, Any],
 ) -> None:
     """Check everything, then store the schedule; nothing is stored when a check fails."""
-    from dagwright.engine import cron
     from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.schedules import cron
     from dagwright.store.local import LocalStore
     from dagwright.store.schedules import Schedule, ScheduleBook
 
@@ -250,7 +250,7 @@ def _book(root: Path | None, *, must_exist: bool = True) -> Any:
 def _when(stamp: float, timezone: str) -> str:
     from datetime import datetime
 
-    from dagwright.engine.cron import zone
+    from dagwright.schedules.cron import zone
 
     return datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")
 
@@ -258,7 +258,7 @@ def _when(stamp: float, timezone: str) -> str:
 def _next(schedule: Any, now: float) -> str | None:
     """When it fires next; None while paused (the next slot after it resumes is later) or if
     it never does (a schedule stored before ``cron.check`` refused such crons)."""
-    from dagwright.engine.cron import next_slot
+    from dagwright.schedules.cron import next_slot
 
     if schedule.paused:
         return None

@@ -16,8 +16,8 @@ from types import FrameType
 import click
 
 from dagwright.cli_common import ROOT, reported
-from dagwright.engine.scheduler import LEASE, Event, Scheduler
 from dagwright.errors import ValidationError
+from dagwright.schedules.daemon import LEASE, CronDaemon, Event
 
 EXIT_INTERRUPTED = 130
 
@@ -79,8 +79,8 @@ def scheduler(root: Path | None, interval: float) -> None:
     sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
 
 
-class _Reporting(Scheduler):
-    """A Scheduler that says when it becomes active or goes on standby."""
+class _Reporting(CronDaemon):
+    """A CronDaemon that says when it becomes active or goes on standby."""
 
     active: bool | None = None
 

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from scheduler_doubles import FakeClock, RecordingLauncher
+from daemon_doubles import FakeClock, RecordingLauncher
 
 import dagwright
 from dagwright.cli import cli
-from dagwright.engine.scheduler import Scheduler
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.schedules.daemon import CronDaemon
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import Schedule, ScheduleBook
 
@@ -228,7 +228,7 @@ def test_resume_does_not_fire_the_slots_missed_while_paused(pipes: str, root: Pa
     assert dagwright_cli(*add, "--catchup", "all").exit_code == 0
     assert dagwright_cli("schedule", "pause", "nightly", "--root", str(root)).exit_code == 0
     clock, launcher = FakeClock(float(int(time.time())) + 0.5), RecordingLauncher(end_at_once=True)
-    daemon = Scheduler(root, clock=clock, launcher=launcher, holder="test")
+    daemon = CronDaemon(root, clock=clock, launcher=launcher, holder="test")
     clock.t += 600
     assert daemon.tick() == []  # ten minutes paused: 600 slots, none fired
     assert dagwright_cli("schedule", "resume", "nightly", "--root", str(root)).exit_code == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dagwright.engine.cron import check_policies
 from dagwright.errors import ValidationError
 from dagwright.remote.cron_policies import LATEST_DEADLINE, argo_policy, kfp_policy
+from dagwright.schedules.cron import check_policies
 
 
 @pytest.mark.parametrize(

@@ -25,16 +25,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from daemon_doubles import FakeClock, RecordingLauncher
 from robfig_reading import Robfig
-from scheduler_doubles import FakeClock, RecordingLauncher
 
 import dagwright
 from dagwright import Pipeline, component
-from dagwright.engine import cron
-from dagwright.engine.scheduler import Scheduler
 from dagwright.errors import ValidationError
 from dagwright.remote import kfp as kfp_submit
 from dagwright.remote.cron_policies import argo_policy, kfp_policy
+from dagwright.schedules import cron
+from dagwright.schedules.daemon import CronDaemon
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import Schedule, ScheduleBook
 
@@ -412,7 +412,7 @@ WINDOWS = [  # (zone, start): three days across each clock change, four across F
 def test_the_scheduler_starts_the_runs_argo_would_start(
     tmp_path: Path, tz: str, start: str
 ) -> None:
-    """A real ``Scheduler`` on its run database, its clock jumping 50 minutes a tick (catch-up
+    """A real ``CronDaemon`` on its run database, its clock jumping 50 minutes a tick (catch-up
     ``all``, so each tick starts every slot it passed); it starts one run per fire time Argo
     would have, named after that slot, and nothing else."""
     begin = at(start, tz)
@@ -436,7 +436,7 @@ def test_the_scheduler_starts_the_runs_argo_would_start(
         )
     db.close()
     clock, starts = FakeClock(begin), RecordingLauncher(end_at_once=True)
-    scheduler = Scheduler(tmp_path, clock=clock, launcher=starts, holder="only", interval=3000)
+    scheduler = CronDaemon(tmp_path, clock=clock, launcher=starts, holder="only", interval=3000)
     events: list[Any] = []
     while clock.t < end:
         clock.t = min(clock.t + 3000, end)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dagwright._bulk_work import without_cycle_collection
 from dagwright.compiler.secret_check import check_url_options, warn_literal_secrets
 from dagwright.errors import ValidationError
 from dagwright.extras import require
-from dagwright.gcpause import without_cycle_collection
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
 from dagwright.store.writes import check_target, write_file

@@ -27,7 +27,7 @@ from dagwright.components.types import (
 )
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
-from dagwright.runtimes.config import Local, RuntimeConfig
+from dagwright.runtimes.registry import Local, RuntimeConfig
 from dagwright.tracebacks import PACKAGE
 
 SINGLE_OUTPUT = "output"

@@ -10,7 +10,7 @@ from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
 from dagwright.names import QUANTITY as _QUANTITY
 from dagwright.names import check_image, check_requirement
-from dagwright.runtimes.config import Local, RuntimeConfig
+from dagwright.runtimes.registry import Local, RuntimeConfig
 
 
 def checked_options(

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.runtimes.config import Local, RuntimeConfig, config_from_dict
+from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
 
 _NO_DEFAULT: Any = object()
 

@@ -20,7 +20,7 @@ _EQUALITY = {"eq", "ne"}
 
 def validate_ir(ir: PipelineIR) -> None:
     """Raise the first problem found in ``ir``; return quietly when it is sound."""
-    from dagwright.gcpause import without_cycle_collection
+    from dagwright._bulk_work import without_cycle_collection
 
     with without_cycle_collection():
         _Checker(ir).run()

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.compiler.argo.values import needs_protection
-from dagwright.engine.cron import check_weekday
 from dagwright.errors import ValidationError
+from dagwright.schedules.cron import check_weekday
 
 API_VERSION = "argoproj.io/v1alpha1"
 # --kind as the CLI says it -> the resource's kind

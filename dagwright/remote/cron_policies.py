@@ -22,7 +22,7 @@ the cluster sets it): a schedule has none of its own.
 
 Both targets read a local time that does not exist (the hour skipped when clocks go forward)
 as no fire time, and one that happens twice (clocks go back) as two; so does the local
-scheduler (``dagwright.engine.cron``).
+scheduler (``dagwright.schedules.cron``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dagwright.engine.cron import check_policies, zone
 from dagwright.errors import ValidationError
+from dagwright.schedules.cron import check_policies, zone
 
 # robfig/cron gives up looking for a fire time five years ahead, so no two fire times Argo
 # computes are further apart; a deadline this long always covers the newest missed slot

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dagwright.engine.cron import check_weekday
 from dagwright.errors import ValidationError
+from dagwright.schedules.cron import check_weekday
 
 # KFP's parameter types and the JSON values a run may give them (bool is no number here)
 _KFP_TYPES: dict[str, tuple[type, ...]] = {

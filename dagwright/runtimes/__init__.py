@@ -15,9 +15,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from dagwright.runtimes.config import Local, Process, RuntimeConfig
-from dagwright.runtimes.configs import Dask, Horovod, Job, Nuclio, Spark
 from dagwright.runtimes.fragments import Fragments, PodStep
+from dagwright.runtimes.registry import Local, Process, RuntimeConfig
+from dagwright.runtimes.scale_out import Dask, Horovod, Job, Nuclio, Spark
 from dagwright.runtimes.session import Session
 
 if TYPE_CHECKING:

@@ -22,9 +22,9 @@ from typing import Any
 from dagwright.errors import ValidationError
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
-from dagwright.runtimes.configs import DASK_MEMORY, Dask
 from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 from dagwright.runtimes.local import attempt_step, run_local
+from dagwright.runtimes.scale_out import DASK_MEMORY, Dask
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 # The run's one Client is shared by its Dask steps; one that closes it closes it for the rest,

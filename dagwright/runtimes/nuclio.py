@@ -31,7 +31,7 @@ from dagwright.components.decorator import SINGLE_OUTPUT
 from dagwright.errors import DagwrightError, ValidationError
 from dagwright.executor import Step, StepOutcome, bound_inputs, resolve_function
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
-from dagwright.runtimes.configs import Nuclio
+from dagwright.runtimes.scale_out import Nuclio
 
 HOST = "127.0.0.1"
 DEFAULT_MAX_BODY = 10 * 1024 * 1024  # bytes; ``dagwright serve --max-body`` changes it

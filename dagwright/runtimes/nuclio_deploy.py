@@ -29,7 +29,7 @@ from dagwright.components.decorator import SINGLE_OUTPUT
 from dagwright.errors import DagwrightError, ValidationError
 from dagwright.executor import Step, StepOutcome
 from dagwright.names import to_k8s_name
-from dagwright.runtimes.configs import Nuclio
+from dagwright.runtimes.scale_out import Nuclio
 from dagwright.store import remote
 
 API_VERSION = "nuclio.io/v1beta1"  # the NuclioFunction CRD's version

@@ -19,7 +19,7 @@ from typing import Any
 
 from dagwright.executor import Step, StepOutcome
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
-from dagwright.runtimes.config import Process
+from dagwright.runtimes.registry import Process
 from dagwright.runtimes.scratch import record_group, step_folder
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, crd
-from dagwright.runtimes.configs import Spark
 from dagwright.runtimes.local import attempt_step, run_local
+from dagwright.runtimes.scale_out import Spark
 from dagwright.runtimes.spark_driver import DRIVER_FILE
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"

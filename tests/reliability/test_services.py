@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scheduler_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
+from daemon_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
 from services_helpers import first_line, stop
 
-from dagwright.engine.holders import default_holder, holder_dead, process_start
-from dagwright.engine.scheduler import Scheduler
+from dagwright.schedules.daemon import CronDaemon
+from dagwright.schedules.holders import default_holder, holder_dead, process_start
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import ScheduleBook
 
@@ -598,12 +598,12 @@ def _timeline(root: Path, first: str, *, stopped_cleanly: bool, catchup: str) ->
     ticks at minute 3 + 20 s, inside the first's lease. What does the second start?"""
     add_schedule(root, catchup=catchup)
     clock, launcher = FakeClock(T0 + 60.5), RecordingLauncher(end_at_once=True)
-    one = Scheduler(root, clock=clock, launcher=launcher, holder=first, lease=300, grace=5)
+    one = CronDaemon(root, clock=clock, launcher=launcher, holder=first, lease=300, grace=5)
     one.tick()
     if stopped_cleanly:
         one.close()  # gives the lease back
     clock.t = T0 + 200
-    two = Scheduler(root, clock=clock, launcher=launcher, holder="second", lease=300, grace=5)
+    two = CronDaemon(root, clock=clock, launcher=launcher, holder="second", lease=300, grace=5)
     events = two.tick()
     return [*launcher.started, *(f"missed {e.slot - T0:g}" for e in events if e.action == "missed")]
 

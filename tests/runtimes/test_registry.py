@@ -25,9 +25,9 @@ from dagwright.runtimes import (
     register_runtime,
     runtime_for,
 )
-from dagwright.runtimes.config import config_from_dict
 from dagwright.runtimes.local import LocalRuntime, run_local
 from dagwright.runtimes.process import ProcessRuntime
+from dagwright.runtimes.registry import config_from_dict
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
         )
     from croniter import croniter
 
-    from dagwright.engine.cron import check_weekday
+    from dagwright.schedules.cron import check_weekday
 
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise fail(

@@ -8,19 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
-from scheduler_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
+from daemon_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
 
-from dagwright.engine import cron
-from dagwright.engine.scheduler import CATCHUP_BATCH, Scheduler, run_id_for
 from dagwright.errors import ValidationError
+from dagwright.schedules import cron
+from dagwright.schedules.daemon import CATCHUP_BATCH, CronDaemon, run_id_for
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import ENDED, SKIPPED, STARTED, ScheduleBook
 
 DAY = 86400
 
 
-def _scheduler(root: Path, clock: FakeClock, launcher: RecordingLauncher) -> Scheduler:
-    return Scheduler(root, clock=clock, launcher=launcher, holder="a", lease=30, grace=5)
+def _scheduler(root: Path, clock: FakeClock, launcher: RecordingLauncher) -> CronDaemon:
+    return CronDaemon(root, clock=clock, launcher=launcher, holder="a", lease=30, grace=5)
 
 
 def test_a_cron_that_never_fires_is_refused_naming_it() -> None:
@@ -57,7 +57,7 @@ def test_a_slow_tick_does_not_make_catchup_none_miss_slots(tmp_path: Path) -> No
         stop(pid, run_id)
 
     launcher.stop = slow_stop  # type: ignore[method-assign]
-    scheduler = Scheduler(tmp_path, clock=clock, launcher=launcher, holder="a", lease=30)
+    scheduler = CronDaemon(tmp_path, clock=clock, launcher=launcher, holder="a", lease=30)
     missed = []
     for _ in range(200):
         missed += [e.slot for e in scheduler.tick() if e.action == "missed"]

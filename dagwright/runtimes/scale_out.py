@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name
-from dagwright.runtimes.config import RuntimeConfig
+from dagwright.runtimes.registry import RuntimeConfig
 
 # Spark writes sizes as JVM options do: a number and an optional k/m/g/t/p (b) unit
 _SPARK_MEMORY = re.compile(r"^[0-9]+([kmgtp]b?)?$", re.IGNORECASE)

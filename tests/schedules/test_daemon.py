@@ -10,11 +10,11 @@ from calendar import timegm
 from pathlib import Path
 
 import pytest
-from scheduler_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
+from daemon_doubles import T0, FakeClock, RecordingLauncher, add_schedule, minute
 
-from dagwright.engine import cron
-from dagwright.engine.scheduler import Scheduler
 from dagwright.errors import ValidationError
+from dagwright.schedules import cron
+from dagwright.schedules.daemon import CronDaemon
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import (
     ENDED,
@@ -28,8 +28,8 @@ from dagwright.store.schedules import (
 
 def _scheduler(
     root: Path, clock: FakeClock, launcher: RecordingLauncher, holder: str = "a"
-) -> Scheduler:
-    return Scheduler(root, clock=clock, launcher=launcher, holder=holder, lease=30, grace=5)
+) -> CronDaemon:
+    return CronDaemon(root, clock=clock, launcher=launcher, holder=holder, lease=30, grace=5)
 
 
 @pytest.mark.parametrize(
@@ -217,7 +217,7 @@ def test_real_time_every_two_seconds_starts_real_runs(tmp_path: Path) -> None:
     add_schedule(tmp_path, cron="*/2 * * * * *", created=now, considered=now, params={"tag": "t"})
     stop = threading.Event()
     lines: list[str] = []
-    scheduler = Scheduler(tmp_path, interval=0.2)
+    scheduler = CronDaemon(tmp_path, interval=0.2)
     thread = threading.Thread(target=scheduler.serve, args=(stop, lines.append))
     thread.start()
     time.sleep(5.2)

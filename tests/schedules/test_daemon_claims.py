@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from scheduler_doubles import (
+from daemon_doubles import (
     T0,
     FakeClock,
     RecordingLauncher,
@@ -23,13 +23,13 @@ from scheduler_doubles import (
     ticker_ir,
 )
 
-from dagwright.engine.launcher import ProcessLauncher
-from dagwright.engine.scheduler import (
-    Scheduler,
+from dagwright.schedules.daemon import (
+    CronDaemon,
     default_holder,
     holder_alive,
     run_id_for,
 )
+from dagwright.schedules.launcher import ProcessLauncher
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import (
     RECORDED,
@@ -42,8 +42,10 @@ from dagwright.store.schedules import (
 )
 
 
-def _scheduler(root: Path, clock: FakeClock, launcher: RecordingLauncher, holder: str) -> Scheduler:
-    return Scheduler(root, clock=clock, launcher=launcher, holder=holder, lease=30, grace=5)
+def _scheduler(
+    root: Path, clock: FakeClock, launcher: RecordingLauncher, holder: str
+) -> CronDaemon:
+    return CronDaemon(root, clock=clock, launcher=launcher, holder=holder, lease=30, grace=5)
 
 
 def _seen(book: ScheduleBook, slot: float) -> Firing:
@@ -282,7 +284,7 @@ def test_finished_runs_leave_no_zombie_processes(tmp_path: Path) -> None:
     assert [_zombie(pid) for pid in pids] == [False] * 3
     _wait_until_all_exited([later])
     assert _zombie(later)  # ended and not collected yet: what a tick is for
-    scheduler = Scheduler(tmp_path, launcher=launcher, holder="z")
+    scheduler = CronDaemon(tmp_path, launcher=launcher, holder="z")
     scheduler.tick()
     scheduler.close()
     assert not _zombie(later) and launcher.children == {}

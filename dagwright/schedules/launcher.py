@@ -1,4 +1,4 @@
-"""How the local scheduler starts and stops runs: the ``Launcher`` protocol, and
+"""How the cron daemon starts and stops runs: the ``Launcher`` protocol, and
 ``ProcessLauncher``, which runs each firing as a ``dagwright run`` process of its own session.
 
 Its own children are polled (and so collected: a finished child not waited for stays a zombie

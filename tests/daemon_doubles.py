@@ -12,7 +12,7 @@ from typing import Any
 
 import dagwright
 from dagwright import Pipeline, component
-from dagwright.engine.scheduler import run_id_for
+from dagwright.schedules.daemon import run_id_for
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import Schedule, ScheduleBook
 

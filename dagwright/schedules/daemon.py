@@ -1,4 +1,4 @@
-"""The local scheduler: starts the runs of stored schedules when their slots come due.
+"""The cron daemon: starts the runs of stored schedules when their slots come due.
 
 Each tick the scheduler that holds the lease (``store/schedules.py``) first starts firings
 that were recorded but never started (it crashed in between), then, for every schedule, works
@@ -9,7 +9,7 @@ concurrency policy (``allow``; ``forbid``: skip while its previous run still run
 Catch-up: a slot due after the previous tick began (less the grace) is on time, as is, on the
 first tick, the newest slot if due within the grace; the others were missed while no scheduler
 ran. A scheduler that takes the lease from one that died holding it (on this host: its pid
-exited or was reused, ``engine/holders.py``) does so at once, and its first tick counts from
+exited or was reused, ``schedules/holders.py``) does so at once, and its first tick counts from
 the dead one's last tick, so a restart after a crash misses nothing. ``none`` fires the
 on-time slots only; ``latest`` those, or else the newest missed one; ``all`` every
 slot, oldest first, ``CATCHUP_BATCH`` a tick. When several slots fire in one tick under
@@ -44,10 +44,10 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from dagwright.engine import cron
-from dagwright.engine.holders import default_holder, holder_alive, holder_dead
-from dagwright.engine.launcher import Launcher, ProcessLauncher
 from dagwright.errors import ValidationError
+from dagwright.schedules import cron
+from dagwright.schedules.holders import default_holder, holder_alive, holder_dead
+from dagwright.schedules.launcher import Launcher, ProcessLauncher
 from dagwright.store.rundb import RunDatabase
 from dagwright.store.schedules import (
     RECORDED,
@@ -107,7 +107,7 @@ class _LeaseLost(Exception):
     """Another scheduler took the lease while this one worked: this one ends its tick."""
 
 
-class Scheduler:
+class CronDaemon:
     """Fires the schedules of one store folder.
 
     Args:
