@@ -75,7 +75,7 @@ def run(
         session: Where runtimes keep what the run's steps share (clusters, served
             functions); by default one closed when the run ends. Pass your own and close it
             yourself to keep served functions up after the run (``dagwright serve``).
-        run_id: The new run's id (the scheduler names runs after their slot); refused when
+        run_id: The new run's id (the cron daemon names runs after their slot); refused when
             the store has a run of that id already (``resume`` continues one).
         **params: Parameter values.
 

@@ -272,9 +272,9 @@ def _load_inputs(
         items = data if isinstance(data, list) else [data]
         loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
         kwargs[name] = loaded if isinstance(data, list) else loaded[0]
-        target = spec.input(name)
-        if target is not None and is_value_file(target.type):
-            kwargs[name] = _load_value(kwargs[name], step, target.type, provided)
+        declared = spec.input(name)
+        if declared is not None and is_value_file(declared.type):
+            kwargs[name] = _load_value(kwargs[name], step, declared.type, provided)
     return kwargs
 
 

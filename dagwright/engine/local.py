@@ -3,10 +3,11 @@
 The run is a tree of frames. The root frame is the pipeline's top level; entering a block
 (If, ExitHandler, sub-pipeline) opens one child frame, a ParallelFor opens one per item, at most
 ``parallelism`` of them at a time. A frame's nodes are its tasks and child blocks; a node is
-ready when every node it depends on in the same frame has finished. Ready tasks run on a pool of
-worker threads (``parallelism`` at a time); their runtime decides whether the step runs in that
-thread or in a subprocess. By default the first failure stops new work (fail fast; exit tasks
-still run); ``keep_going`` lets independent branches finish.
+ready when every node it depends on in the same frame has finished. The dispatch thread (the
+one that called ``run``) hands ready tasks to a pool of worker threads (``parallelism`` at a
+time); their runtime decides whether the step runs in that thread or in a subprocess. By
+default the first failure stops new work (fail fast; exit tasks still run); ``keep_going`` lets
+independent branches finish.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class LocalEngine:
         remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)
         try:
-            self._schedule()
+            self._dispatch()
             return self._result(arguments)
         except BaseException as exc:
             self._abandon(exc, arguments)
@@ -140,7 +141,7 @@ class LocalEngine:
             record.duration = now - (record.started or now)
             self.records.append(record)
         try:
-            self._flush()  # steps that ended since the last round
+            self._flush()  # steps that ended since the last dispatch round
             self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
             if self.observer:
                 self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
@@ -153,7 +154,9 @@ class LocalEngine:
                 "could not record the end of run %s", self.run_id, exc_info=True
             )
 
-    def _schedule(self) -> None:
+    def _dispatch(self) -> None:
+        """The dispatch loop: start what is ready, hand runnable steps to the workers, record
+        what finished, until nothing is left. Only this thread touches frames and records."""
         self._enter(None, (), {}, None, None)
         pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
         try:
@@ -190,7 +193,7 @@ class LocalEngine:
         self._flush()
 
     def _flush(self) -> None:
-        """Write the step rows changed since the last round, in one transaction."""
+        """Write the step rows changed since the last dispatch round, in one transaction."""
         if self.dirty:
             self.db.save_steps(self.run_id, [r.to_row() for r in self.dirty])
             self.dirty.clear()

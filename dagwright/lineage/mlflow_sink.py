@@ -1,6 +1,6 @@
 """The lineage sink that records runs in MLflow without ever making a step wait.
 
-The engine calls the sink on its scheduler thread. ``step_finished`` turns the step into a
+The engine calls the sink on its dispatch thread. ``step_finished`` turns the step into a
 small dict (``payload.py``) and puts it on a bounded queue with ``put_nowait``; a feeder thread
 writes the queue to the writer process (``writer.py``), which makes the MLflow calls. When the
 queue is full (or the writer is gone) the step is not waited for: it is kept here and sent with
@@ -276,7 +276,7 @@ class MlflowSink:
         self.connect = connect or channel
         self.runs: dict[str, _Run] = {}
 
-    # The engine calls these on its scheduler thread: they never wait on MLflow, and a failure
+    # The engine calls these on its dispatch thread: they never wait on MLflow, and a failure
     # here is logged and leaves the run to `sync`, never fails it.
 
     def run_started(self, run_id: str, pipeline: str, started: float) -> None:

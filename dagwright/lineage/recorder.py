@@ -1,6 +1,6 @@
 """The engine's lineage observer: builds a run's provenance graph as its steps finish.
 
-It runs on the engine's scheduler thread, so it only adds to an in-memory graph and hands
+It runs on the engine's dispatch thread, so it only adds to an in-memory graph and hands
 events to an optional sink (MLflow, through a background writer); the graph is written to
 ``<root>/lineage/<run_id>.json`` when the run ends, whatever the sink did.
 """

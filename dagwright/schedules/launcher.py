@@ -2,7 +2,7 @@
 ``ProcessLauncher``, which runs each firing as a ``dagwright run`` process of its own session.
 
 Its own children are polled (and so collected: a finished child not waited for stays a zombie
-process). A pid it did not start itself (a run started before the scheduler restarted) counts
+process). A pid it did not start itself (a run started before the daemon restarted) counts
 as the run only while the process's command line says ``--run-id <run id>``, as a pid from
 before a reboot may be another process's now; where ``/proc`` is missing the pid is trusted.
 """
@@ -119,7 +119,7 @@ class ProcessLauncher:
                 self.children[pid].wait()
 
     def find(self, run_id: str) -> int | None:
-        # only asked about runs a scheduler that died started, never about our own children
+        # only asked about runs a daemon that died started, never about our own children
         proc = Path("/proc")
         if not proc.is_dir():
             return None

@@ -2,7 +2,7 @@
 
 Many ``dagwright run`` processes may share one database: WAL lets readers work beside the one
 writer, and writers wait for each other (busy timeout) instead of failing. Each engine writes
-from its scheduler thread only, in one short transaction per scheduling round.
+from its dispatch thread only, in one short transaction per dispatch round.
 
 A run row names its owner process (``store/owner.py``). A run left ``running`` by an owner that
 is gone (SIGKILL, a crash) is marked ``interrupted`` by whoever reads it next, with its
@@ -89,7 +89,7 @@ class RunDatabase:
             # it holds every parameter value (the real ones, to resume with): the owner's only;
             # SQLite gives its -wal and -shm files the database's permissions
             private_file(self.path)
-            # one connection per engine, used from its scheduler thread only
+            # one connection per engine, used from its dispatch thread only
             self.db = sqlite3.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
