@@ -3,6 +3,7 @@ pre-commit hooks run the same commands, so a commit is checked as the suite chec
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -40,3 +41,27 @@ def test_pre_commit_runs_what_the_suite_runs() -> None:
         assert hook["language"] == "system", name  # the installed versions, as the suite runs
         # the whole repository, as test_clean checks it, not only the staged files
         assert hook.get("pass_filenames") is False, name
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("dagwright/probe.py", {"D100", "D103"}),  # a public module and function of the package
+        ("dagwright/_probe.py", set()),  # private: no docstring asked for
+        ("tests/probe.py", set()),  # tests are exempt
+    ],
+)
+def test_docstring_rules_cover_the_public_api(path: str, expected: set[str]) -> None:
+    # the file is read from stdin under that name, so the project's settings and per-file
+    # ignores apply to it as to a file of the repository
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--output-format", "json"]
+        + ["--stdin-filename", path, "-"],
+        cwd=ROOT,
+        input="def f() -> None:\n    pass\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = {problem["code"] for problem in json.loads(proc.stdout)}
+    assert found == expected, proc.stdout + proc.stderr

@@ -280,18 +280,22 @@ class MlflowSink:
     # here is logged and leaves the run to `sync`, never fails it.
 
     def run_started(self, run_id: str, pipeline: str, started: float) -> None:
+        """Queue the run's MLflow run; a failure is logged, never raised."""
         try:
             self._run_started(run_id, pipeline, started)
         except Exception as exc:
             self._broken(run_id, exc)
 
     def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
+        """Queue the step's nested MLflow run; a failure is logged, never raised."""
         try:
             self._step_finished(run_id, node, record)
         except Exception as exc:
             self._broken(run_id, exc)
 
     def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
+        """Hand over the run's end and wait for the flush; a failure is logged and left to
+        ``sync``."""
         try:
             self._run_finished(run_id, lineage, result)
         except Exception as exc:

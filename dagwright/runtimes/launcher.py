@@ -1,4 +1,4 @@
-"""A pod that runs a resource step: create its custom resource and wait until it is done.
+r"""A pod that runs a resource step: create its custom resource and wait until it is done.
 
 KFP has no resource template (Argo's ``resource:`` step), so the KFP target compiles a step
 whose runtime becomes a custom resource (a SparkApplication, an MPIJob) into a pod running
@@ -22,7 +22,7 @@ It exits 0 on success and 1 with a message naming the condition, or the timeout,
 The run's service account needs RBAC to create, get and delete the resource's kind.
 
 Conditions are written in Argo's resource-template notation (``dagwright.runtimes.conditions``).
-The manifest travels with every ``{{`` written as ``\\u007b\\u007b`` (the same JSON), so that
+The manifest travels with every ``{{`` written as ``\u007b\u007b`` (the same JSON), so that
 KFP substitutes nothing inside it.
 """
 
@@ -59,10 +59,10 @@ class LauncherError(DagwrightError, RuntimeError):
 
 
 def encode_manifest(manifest: Mapping[str, Any]) -> str:
-    """The manifest as the launcher's argument: JSON with no ``{{`` for KFP to substitute.
+    r"""The manifest as the launcher's argument: JSON with no ``{{`` for KFP to substitute.
 
     ``{`` only starts an object or sits inside a string, and two in a row only inside a
-    string, where ``\\u007b`` is the same character to a JSON reader.
+    string, where ``\u007b`` is the same character to a JSON reader.
     """
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.replace("{{", "\\u007b\\u007b")

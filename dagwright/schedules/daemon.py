@@ -65,16 +65,24 @@ CATCHUP_BATCH = 100  # slots of one schedule fired in one tick at most; the rest
 
 
 class Clock(Protocol):
-    def now(self) -> float: ...
+    """Where the daemon's time comes from (tests use a fake one)."""
 
-    def sleep(self, seconds: float, stop: threading.Event) -> None: ...
+    def now(self) -> float:
+        """The current time (epoch seconds)."""
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        """Wait ``seconds``, or less when ``stop`` is set."""
 
 
 class SystemClock:
+    """The real clock."""
+
     def now(self) -> float:
+        """The current time (epoch seconds)."""
         return time.time()
 
     def sleep(self, seconds: float, stop: threading.Event) -> None:
+        """Wait ``seconds``, or less when ``stop`` is set."""
         stop.wait(seconds)
 
 
@@ -89,6 +97,7 @@ class Event:
     detail: str = ""
 
     def line(self) -> str:
+        """The event as the daemon's log line."""
         text = f"{self.action} {self.schedule} slot {_utc(self.slot)}"
         if self.run_id:
             text += f" run {self.run_id}"
@@ -100,6 +109,7 @@ def _utc(stamp: float) -> str:
 
 
 def run_id_for(name: str, slot: float) -> str:
+    """The run id of a schedule's slot: ``<name>-<UTC stamp>``."""
     return f"{name}-{datetime.fromtimestamp(slot, timezone.utc):%Y%m%d-%H%M%S}"
 
 
@@ -144,6 +154,7 @@ class CronDaemon:
         self._previous: float | None = None  # when the previous tick with the lease began
 
     def close(self) -> None:
+        """Give the lease back and close the run database."""
         self.book.release(self.holder)
         self.db.close()
 

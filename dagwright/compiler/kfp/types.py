@@ -48,6 +48,7 @@ def artifact_kind(type_str: str) -> tuple[str, bool]:
 
 
 def schema_title(type_str: str) -> str:
+    """The KFP schema title of an artifact type (``system.Dataset``...)."""
     return SCHEMA_TITLES.get(artifact_kind(type_str)[0], "system.Artifact")
 
 
