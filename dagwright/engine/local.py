@@ -23,7 +23,7 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
-from dagwright.engine.frames import Frame, Job, LoopRun
+from dagwright.engine.frames import Execution, Frame, LoopRun
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
@@ -97,8 +97,8 @@ class LocalEngine:
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
         self.ready: deque[tuple[Frame, str]] = deque()
-        self.runnable: deque[Job] = deque()
-        self.running: dict[Future[tuple[Attempt, int]], Job] = {}
+        self.runnable: deque[Execution] = deque()
+        self.running: dict[Future[tuple[Attempt, int]], Execution] = {}
         self.loop_runs: dict[tuple[int, str], LoopRun] = {}
         self.stopping = False
         self.dirty: list[StepRecord] = []
@@ -136,7 +136,7 @@ class LocalEngine:
         status, reason = ending(exc)
         exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
         now = time.time()
-        for record in (job.record for job in self.running.values()):
+        for record in (execution.record for execution in self.running.values()):
             record.status, record.error, record.ended = INTERRUPTED, reason, now
             record.duration = now - (record.started or now)
             self.records.append(record)
@@ -163,22 +163,22 @@ class LocalEngine:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
-                starting: list[Job] = []
+                starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
-                    job = self.runnable.popleft()
-                    if self.stopping and job.task not in self.plan.exit_tasks:
-                        self._cancel(job)  # queued before the failure, not started yet
+                    execution = self.runnable.popleft()
+                    if self.stopping and execution.task not in self.plan.exit_tasks:
+                        self._cancel(execution)  # queued before the failure, not started yet
                         continue
-                    job.record.started, job.record.status = time.time(), RUNNING
-                    self.dirty.append(job.record)
-                    starting.append(job)
+                    execution.record.started, execution.record.status = time.time(), RUNNING
+                    self.dirty.append(execution.record)
+                    starting.append(execution)
                 # written before the steps start: if one takes the process down (a segfault),
                 # the database still says which steps were running
                 self._flush()
-                for job in starting:
+                for execution in starting:
                     if self.observer:
-                        self.observer.step_started(job.record)
-                    self.running[pool.submit(_attempts, job.step, self.session)] = job
+                        self.observer.step_started(execution.record)
+                    self.running[pool.submit(_attempts, execution.step, self.session)] = execution
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for future in done:  # left in running until recorded, should this fail
@@ -340,7 +340,7 @@ class LocalEngine:
             else:
                 record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
                 if not self._take_finished(record, step):
-                    self.runnable.append(Job(frame, task, record, step))
+                    self.runnable.append(Execution(frame, task, record, step))
                     return
         self._record(record)
         self._stop_if_failing(record.status)
@@ -384,13 +384,13 @@ class LocalEngine:
                 step.parameters[name] = resolved
         return step
 
-    def _cancel(self, job: Job) -> None:
-        job.record.status = CANCELLED
-        self._record(job.record)
-        self._finish(job.frame, job.task, CANCELLED)
+    def _cancel(self, execution: Execution) -> None:
+        execution.record.status = CANCELLED
+        self._record(execution.record)
+        self._finish(execution.frame, execution.task, CANCELLED)
 
-    def _finish_task(self, job: Job, attempt: Attempt, attempts: int) -> None:
-        record = job.record
+    def _finish_task(self, execution: Execution, attempt: Attempt, attempts: int) -> None:
+        record = execution.record
         record.ended = time.time()
         record.duration = record.ended - (record.started or record.ended)
         record.attempts = attempts
@@ -406,7 +406,7 @@ class LocalEngine:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
         self._record(record)
         self._stop_if_failing(record.status)
-        self._finish(job.frame, job.task, record.status)
+        self._finish(execution.frame, execution.task, record.status)
 
     def _record(self, record: StepRecord) -> None:
         self.state.add(record.task, record.iteration, record.status, record.outputs)

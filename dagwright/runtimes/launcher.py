@@ -21,7 +21,8 @@ whose runtime becomes a custom resource (a SparkApplication, an MPIJob) into a p
 It exits 0 on success and 1 with a message naming the condition, or the timeout, otherwise.
 The run's service account needs RBAC to create, get and delete the resource's kind.
 
-Conditions are written in Argo's resource-template notation (``dagwright.runtimes.conditions``).
+Conditions are written in Argo's resource-template notation
+(``dagwright.runtimes.resource_conditions``).
 The manifest travels with every ``{{`` written as ``\u007b\u007b`` (the same JSON), so that
 KFP substitutes nothing inside it.
 """
@@ -40,8 +41,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dagwright.errors import DagwrightError, ValidationError
-from dagwright.runtimes.conditions import Requirement, lookup, parse_condition, text_of
 from dagwright.runtimes.fragments import fill_instance
+from dagwright.runtimes.resource_conditions import Requirement, lookup, parse_condition, text_of
 
 POD_NAME_ENV = "DAGWRIGHT_POD_NAME"
 POD_UID_ENV = "DAGWRIGHT_POD_UID"

@@ -29,7 +29,7 @@ ROOT = "/tmp/dagwright"
 
 
 def is_collected(type_str: str) -> bool:
-    """Whether a type is a list of a known item type, which the pod reads item by item."""
+    """Whether an artifact of this type is a list gathered over a loop (``Collected``)."""
     return element_type(type_str) is not None and element_type(type_str) != "any"
 
 
