@@ -1,9 +1,9 @@
 """``dagwright schedule add|ls|pause|resume|rm``.
 
 ``schedule add --target local`` (the default) stores a schedule in the run database of the
-store folder, where ``dagwright scheduler`` (``dagwright.cli_scheduler``) fires it;
+store folder, where ``dagwright scheduler`` (``dagwright.cli.cron_daemon``) fires it;
 ``--target kfp|argo`` compiles the pipeline and makes it a KFP recurring run or an Argo
-CronWorkflow (``dagwright.cli_remote_schedule``).
+CronWorkflow (``dagwright.cli.submit``).
 
 Exit codes, as for the other commands: 0 success, 1 a server refused or could not be reached,
 2 bad input (nothing was stored or sent).
@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
+from dagwright.cli.common import (
     ROOT,
     given_flag,
     load_target,
@@ -27,12 +27,8 @@ from dagwright.cli_common import (
     parse_params,
     reported,
 )
-from dagwright.cli_remote import remote_options
-from dagwright.cli_remote_schedule import send_schedule
-from dagwright.cli_scheduler import scheduler
+from dagwright.cli.submit import remote_options, send_schedule
 from dagwright.errors import ValidationError
-
-__all__ = ["schedule", "scheduler"]  # dagwright.cli registers both from here
 
 TARGETS = ("local", "kfp", "argo")
 # run ids are '<schedule>-YYYYmmdd-HHMMSS' and must stay Kubernetes names (63 characters)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, ROOT, reported
+from dagwright.cli.common import EXIT_FAILED, ROOT, reported
 from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from types import FrameType
 
 import click
 
-from dagwright.cli_common import ROOT, reported
+from dagwright.cli.common import ROOT, reported
 from dagwright.errors import ValidationError
 from dagwright.schedules.daemon import LEASE, CronDaemon, Event
 

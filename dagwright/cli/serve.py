@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, ROOT, load_target, parse_params, reported
+from dagwright.cli.common import EXIT_FAILED, ROOT, load_target, parse_params, reported
 
 EXIT_INTERRUPTED = 130
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?)b?", re.IGNORECASE)

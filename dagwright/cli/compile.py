@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
+from dagwright.cli.common import (
     argo_options,
     compile_options,
     load_target,

@@ -1,13 +1,12 @@
-"""The ``dagwright`` command.
+"""``dagwright run``, ``resume`` and ``inspect``: a pipeline run here, a recorded run
+finished, a DAG printed.
 
-Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a pipeline
-file that does not import, a missing extra, or a usage error), as click and most CLIs do. A
-reader that closes the pipe early (``| head``) changes none of them.
+A run stopped by Ctrl-C or SIGTERM is recorded ``interrupted`` and exits 130 or 143 with the
+command that continues it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
@@ -20,27 +19,15 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
+from dagwright.cli.common import (
     EXIT_FAILED,
     ROOT,
     load_target,
-    outlive_the_reader,
     parse_params,
     reported,
 )
-from dagwright.cli_runs import STATUSES, parse_when, pipeline_names
-from dagwright.errors import ValidationError
-from dagwright.redact import shown_run
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dagwright")
-def cli() -> None:
-    """Run, inspect and compile dagwright pipelines."""
-
 
 _ROOT = ROOT
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -190,7 +177,7 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
     return LinePrinter(click.echo, where)
 
 
-@cli.command()
+@click.command()
 @click.argument("target")
 @click.option(
     "-p",
@@ -226,7 +213,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     _finish_run(result, quiet)
 
 
-@cli.command()
+@click.command()
 @click.argument("run_id", metavar="RUN")
 @_engine_options
 def resume(run_id: str, quiet: bool, **options: Any) -> None:
@@ -239,7 +226,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     _finish_run(result, quiet)
 
 
-@cli.command()
+@click.command()
 @click.argument("target")
 def inspect(target: str) -> None:
     """Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges."""
@@ -247,164 +234,3 @@ def inspect(target: str) -> None:
 
     with reported():
         click.echo(describe(load_target(target)))
-
-
-def _database(root: Path | None) -> Any:
-    from dagwright.cli_runs import store_database
-
-    return store_database(root)[1]
-
-
-def _when(stamp: float | None) -> str:
-    import datetime
-
-    if stamp is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
-
-
-def _took(row: dict[str, Any]) -> str:
-    if row.get("started") is None or row.get("ended") is None:
-        return "-"
-    # a run's duration counts only the time it ran (a resumed run's earlier spans added up)
-    seconds = row["duration"] if row.get("duration") is not None else row["ended"] - row["started"]
-    return f"{seconds:.3f}s"
-
-
-@cli.group()
-def runs() -> None:
-    """List, show and remove recorded runs."""
-
-
-@runs.command(name="ls")
-@_ROOT
-@_JSON
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option(
-    "--pipeline",
-    default=None,
-    help="Only runs of this pipeline (its name, or the name of its @pipeline function).",
-)
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice(STATUSES),
-    help="Only runs with this status; repeat for several.",
-)
-@click.option(
-    "--since",
-    default=None,
-    metavar="WHEN",
-    help="Only runs started since: a duration before now (2h, 7d) or a date (2026-11-30).",
-)
-def runs_ls(
-    root: Path | None,
-    as_json: bool,
-    limit: int,
-    pipeline: str | None,
-    statuses: tuple[str, ...],
-    since: str | None,
-) -> None:
-    """The most recent runs, newest first."""
-    with reported():
-        start = parse_when(since, "--since") if since is not None else None
-        rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
-        if as_json:
-            from dagwright.redact import listed_run
-
-            click.echo(json.dumps([listed_run(r) for r in rows]))
-            return
-        click.echo(f"{'RUN':<44} {'STATUS':<11} {'STARTED':<20} {'DURATION':>9}")
-        for r in rows:
-            click.echo(
-                f"{r['run_id']:<44} {r['status']:<11} {_when(r['started']):<20} {_took(r):>9}"
-            )
-
-
-@runs.command(name="show")
-@click.argument("run_id", metavar="RUN")
-@_ROOT
-@_JSON
-def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
-    """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
-    with reported():
-        db = _database(root)
-        found, steps = shown_run(db.find_run(run_id), db.steps)
-        if as_json:
-            found.pop("ir")
-            click.echo(json.dumps({**found, "steps": steps}))
-            return
-        reason = f" ({found['reason']})" if found.get("reason") else ""
-        click.echo(
-            f"run {found['run_id']} ({found['pipeline']}): {found['status']}{reason}, "
-            f"started {_when(found['started'])}, took {_took(found)}"
-        )
-        click.echo(f"params  {json.dumps(found['params'])}")
-        click.echo(f"outputs {json.dumps(found['outputs'])}")
-        click.echo(f"{'STEP':<36} {'STATUS':<16} {'TRIES':>5} {'DURATION':>9}  ERROR")
-        for step in steps:
-            label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
-            label += " (cached)" if step["cached"] else ""
-            error = (step["error"] or step.get("note") or "").strip()
-            error = error.splitlines()[0] if error else ""
-            click.echo(
-                f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
-            )
-
-
-@cli.command()
-@click.argument("run_id", metavar="RUN")
-@click.argument("step", required=False)
-@_ROOT
-@_JSON
-def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
-    """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
-    with reported():
-        db = _database(root)
-        found, rows = shown_run(db.find_run(run_id), db.steps)
-        if step is not None:
-            wanted = step.replace(",", ".")  # progress lines print train[0,1]
-            rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
-            if not rows:
-                raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
-        if as_json:
-            keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
-            click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))
-            return
-        for r in rows:
-            label = r["task"] + (f"[{r['iteration']}]" if r["iteration"] else "")
-            click.echo(f"==> {label} ({r['status']}) <==")
-            for text in (r["stdout"], r["stderr"], r["traceback"]):
-                if text:
-                    click.echo(text.rstrip("\n"))
-
-
-def main() -> None:
-    # as `python -m` does: modules of the project folder import, so a spec's
-    # `module:function` references resolve when run from there
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    outlive_the_reader()
-    cli(prog_name="dagwright")
-
-
-def _register() -> None:
-    from dagwright.cli_compile import compile_command, dockerfile
-    from dagwright.cli_lineage import lineage
-    from dagwright.cli_remote import delete, submit
-    from dagwright.cli_runs import runs_gc, runs_rm
-    from dagwright.cli_schedule import schedule, scheduler
-    from dagwright.cli_serve import serve
-
-    commands = (compile_command, dockerfile, submit, schedule, scheduler, delete, lineage, serve)
-    for command in commands:
-        cli.add_command(command)
-    runs.add_command(runs_rm)
-    runs.add_command(runs_gc)
-
-
-_register()
-
-if __name__ == "__main__":
-    main()
