@@ -7,7 +7,9 @@ reader that closes the pipe early (``| head``) changes none of them.
 One module per command group: ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc,
 logs), ``compile`` (compile, dockerfile), ``submit`` (submit, delete, and schedule add's
 cluster side), ``schedule`` (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the
-``scheduler`` daemon), ``lineage``, ``serve``; ``common`` holds what they share.
+``scheduler`` daemon), ``lineage``, ``serve``. What they share is public in two modules:
+``options`` (every option block more than one command takes, and the target names) and
+``common`` (exit codes, error reporting, loading a pipeline, ``-p`` parsing, times).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""What the ``dagwright`` commands share: exit codes, error reporting, loading a pipeline,
-``-p name=value`` parsing and the options of cluster targets."""
+"""What the ``dagwright`` commands share at run time: exit codes, error reporting, standard
+output that outlives its reader, loading a pipeline, ``-p name=value`` parsing, which options
+were given, and times as the commands print them. The option blocks themselves are in
+``dagwright.cli.options``."""
 
 from __future__ import annotations
 
@@ -7,9 +9,8 @@ import io
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -21,6 +22,8 @@ from dagwright.redact import redact_text
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
+# stopped by Ctrl-C (SIGINT): the shell's 128 + 2
+EXIT_INTERRUPTED = 130
 
 
 @contextmanager
@@ -129,23 +132,6 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     return given
 
 
-# the store folder, the same option on every command that reads or writes a store
-ROOT = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
-)
-
-
-def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A click callback: an option given as "" is refused, not read as "not given" (an empty
-    --cron would otherwise take the pipeline's own schedule, an empty --timezone UTC)."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("is empty; give a value or leave the option out")
-    return value
-
-
 def given_flag(name: str) -> str | None:
     """The long flag of the running command's option ``name`` when it was given (on the
     command line or through its environment variable), else None."""
@@ -157,94 +143,21 @@ def given_flag(name: str) -> str | None:
     return max(param.opts, key=len)
 
 
-def target_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Options of cluster targets, shared by compile, submit and schedule."""
-    options = [
-        click.option(
-            "--code",
-            type=click.Choice(["inline", "image"]),
-            default=None,
-            help="How steps get their code: the source inside the spec (inline, default) or "
-            "an image that holds the project (image).",
-        ),
-        click.option("--image", default=None, help="Image for steps that name none."),
-        click.option("--index-url", default=None, help="pip index that pods install from."),
-        click.option(
-            "--dagwright",
-            "dagwright_requirement",
-            default=None,
-            help="Requirement pods install dagwright from (a pin, a wheel URL). Default: "
-            "dagwright==<this version>, allowed only for a release installed from an index.",
-        ),
-        click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
-        click.option(
-            "--tracking-uri",
-            default=None,
-            help="MLflow tracking URI the pods record lineage to (default: none).",
-        ),
-        click.option(
-            "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
-        ),
-        click.option(
-            "--allow-pickle",
-            is_flag=True,
-            help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def when(stamp: float | None, timezone: str | None = None) -> str:
+    """A POSIX time stamp as the commands print it, to the second.
 
+    Args:
+        stamp: The time; None prints ``-``.
+        timezone: None for local time (``2026-12-01 08:00:00``, as run listings show it), or
+            an IANA zone, printed with its offset (``2026-12-01T08:00:00+01:00``, as
+            schedules show their fire times).
+    """
+    import datetime
 
-def compile_options(values: dict[str, Any]) -> dict[str, Any]:
-    """The target options given on the command line, as ``compile_ir`` takes them."""
-    renamed = {"dagwright_requirement": "dagwright", "argo_kind": "kind"}
-    return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
+    if stamp is None:
+        return "-"
+    if timezone is None:
+        return datetime.datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
+    from dagwright.schedules.cron import zone
 
-
-def argo_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Options only the Argo target takes."""
-    options = [
-        click.option("--service-account", default=None, help="Argo: the pods' service account."),
-        click.option(
-            "--artifact-repository",
-            default=None,
-            help="Argo: s3 or gcs (the cluster's default repository of that kind), or "
-            "s3://bucket/prefix, gs://bucket/prefix.",
-        ),
-        click.option(
-            "--artifact-repository-ref",
-            default=None,
-            help="Argo: CONFIGMAP[:KEY] naming the artifact repository to use.",
-        ),
-        click.option(
-            "--artifact-endpoint",
-            default=None,
-            help="Argo: endpoint of an s3:// bucket: host[:port] or https://host[:port] (TLS), "
-            "http://host[:port] (no TLS); s3.amazonaws.com for AWS.",
-        ),
-        click.option(
-            "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
-        ),
-        click.option(
-            "--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."
-        ),
-        # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
-        # is the one option for this on every command, as the local scheduler reads it
-        click.option(
-            "--concurrency-policy",
-            type=click.Choice(["Allow", "Forbid", "Replace"]),
-            default=None,
-            hidden=True,
-            help="Argo cron: what to do when a run is due while one runs (default Forbid).",
-        ),
-        click.option(
-            "--starting-deadline-seconds",
-            type=click.IntRange(min=0),
-            default=None,
-            help="Argo cron: how late a missed run may still start.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return datetime.datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")

@@ -15,11 +15,10 @@ from types import FrameType
 
 import click
 
-from dagwright.cli.common import ROOT, reported
+from dagwright.cli.common import EXIT_INTERRUPTED, reported
+from dagwright.cli.options import ROOT
 from dagwright.errors import ValidationError
 from dagwright.schedules.daemon import LEASE, CronDaemon, Event
-
-EXIT_INTERRUPTED = 130
 
 
 @click.command()

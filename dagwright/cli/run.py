@@ -12,64 +12,51 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dagwright.cli.common import (
-    EXIT_FAILED,
+from dagwright.cli.common import EXIT_FAILED, load_target, parse_params, reported
+from dagwright.cli.options import PARAMS, ROOT, option_block
+
+# options shared by run and resume
+_engine_options = option_block(
     ROOT,
-    load_target,
-    parse_params,
-    reported,
+    click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status."),
+    click.option(
+        "--keep-going", is_flag=True, help="After a failure, finish independent branches."
+    ),
+    click.option(
+        "--parallelism",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Steps that may run at once (default 64).",
+    ),
+    click.option(
+        "--cache/--no-cache",
+        default=None,
+        help="Cache every step, or none (default: as each component says).",
+    ),
+    click.option(
+        "--allow-pickle",
+        is_flag=True,
+        help="Let steps unpickle values (joblib models) from a non-local store.",
+    ),
+    click.option(
+        "--lineage/--no-lineage",
+        default=True,
+        help="Record the run's provenance (default: on).",
+    ),
+    click.option(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI for lineage (default: $MLFLOW_TRACKING_URI, else "
+        "a SQLite file under the store folder).",
+    ),
 )
-
-_ROOT = ROOT
-
-
-def _engine_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Options shared by run and resume."""
-    for option in reversed(
-        [
-            _ROOT,
-            click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status."),
-            click.option(
-                "--keep-going", is_flag=True, help="After a failure, finish independent branches."
-            ),
-            click.option(
-                "--parallelism",
-                type=click.IntRange(min=1),
-                default=None,
-                help="Steps that may run at once (default 64).",
-            ),
-            click.option(
-                "--cache/--no-cache",
-                default=None,
-                help="Cache every step, or none (default: as each component says).",
-            ),
-            click.option(
-                "--allow-pickle",
-                is_flag=True,
-                help="Let steps unpickle values (joblib models) from a non-local store.",
-            ),
-            click.option(
-                "--lineage/--no-lineage",
-                default=True,
-                help="Record the run's provenance (default: on).",
-            ),
-            click.option(
-                "--tracking-uri",
-                default=None,
-                help="MLflow tracking URI for lineage (default: $MLFLOW_TRACKING_URI, else "
-                "a SQLite file under the store folder).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
 
 
 def _reports_on_screen(observer: Any) -> bool:
@@ -179,14 +166,7 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A pipeline parameter; repeat for several.",
-)
+@PARAMS
 @click.option(
     "--store",
     "artifacts",

@@ -22,19 +22,17 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import ROOT, reported
+from dagwright.cli.common import reported, when
+from dagwright.cli.options import JSON, ROOT
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
-
-_ROOT = ROOT
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 STATUSES = ("succeeded", "failed", "interrupted", "running")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_when(text: str, field: str, now: float | None = None) -> float:
+def parsewhen(text: str, field: str, now: float | None = None) -> float:
     """A point in time as a POSIX stamp: a duration before now (``2h``, ``7d``, ``30m``,
     ``1w``) or an ISO date or date-time (local time unless it names its offset).
 
@@ -84,14 +82,6 @@ def _database(root: Path | None) -> Any:
     return store_database(root)[1]
 
 
-def _when(stamp: float | None) -> str:
-    import datetime
-
-    if stamp is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
-
-
 def _took(row: dict[str, Any]) -> str:
     if row.get("started") is None or row.get("ended") is None:
         return "-"
@@ -106,8 +96,8 @@ def runs() -> None:
 
 
 @runs.command(name="ls")
-@_ROOT
-@_JSON
+@ROOT
+@JSON
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option(
     "--pipeline",
@@ -137,7 +127,7 @@ def runs_ls(
 ) -> None:
     """The most recent runs, newest first."""
     with reported():
-        start = parse_when(since, "--since") if since is not None else None
+        start = parsewhen(since, "--since") if since is not None else None
         rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
         if as_json:
             from dagwright.redact import listed_run
@@ -147,14 +137,14 @@ def runs_ls(
         click.echo(f"{'RUN':<44} {'STATUS':<11} {'STARTED':<20} {'DURATION':>9}")
         for r in rows:
             click.echo(
-                f"{r['run_id']:<44} {r['status']:<11} {_when(r['started']):<20} {_took(r):>9}"
+                f"{r['run_id']:<44} {r['status']:<11} {when(r['started']):<20} {_took(r):>9}"
             )
 
 
 @runs.command(name="show")
 @click.argument("run_id", metavar="RUN")
-@_ROOT
-@_JSON
+@ROOT
+@JSON
 def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
     with reported():
@@ -167,7 +157,7 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
         reason = f" ({found['reason']})" if found.get("reason") else ""
         click.echo(
             f"run {found['run_id']} ({found['pipeline']}): {found['status']}{reason}, "
-            f"started {_when(found['started'])}, took {_took(found)}"
+            f"started {when(found['started'])}, took {_took(found)}"
         )
         click.echo(f"params  {json.dumps(found['params'])}")
         click.echo(f"outputs {json.dumps(found['outputs'])}")
@@ -185,8 +175,8 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
 @click.command()
 @click.argument("run_id", metavar="RUN")
 @click.argument("step", required=False)
-@_ROOT
-@_JSON
+@ROOT
+@JSON
 def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
     with reported():
@@ -296,7 +286,7 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
     """Remove finished runs started before AGE, with their steps, cache entries and artifacts
     (runs still running are never removed)."""
     with reported():
-        before = parse_when(older_than, "--older-than")
+        before = parsewhen(older_than, "--older-than")
         store, db = store_database(root)
         wanted = statuses or tuple(s for s in STATUSES if s != "running")
         old = db.runs(None, status=wanted, before=before)

@@ -18,9 +18,15 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import EXIT_FAILED, ROOT, load_target, parse_params, reported
+from dagwright.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    load_target,
+    parse_params,
+    reported,
+)
+from dagwright.cli.options import PARAMS, ROOT
 
-EXIT_INTERRUPTED = 130
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?)b?", re.IGNORECASE)
 
 
@@ -30,6 +36,7 @@ class ByteSize(click.ParamType):
     name = "BYTES"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The size in bytes; a size that is not positive fails as click's usage errors do."""
         if isinstance(value, int):
             return value
         found = _SIZE.fullmatch(str(value).strip())
@@ -55,14 +62,7 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A pipeline parameter; repeat for several.",
-)
+@PARAMS
 @ROOT
 @click.option(
     "--max-body",

@@ -24,19 +24,10 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import (
-    EXIT_FAILED,
-    argo_options,
-    compile_options,
-    given_flag,
-    load_target,
-    parse_params,
-    reported,
-    target_options,
-)
+from dagwright.cli.common import EXIT_FAILED, given_flag, load_target, parse_params, reported
+from dagwright.cli.options import compile_options, listed, remote_options, sends_to
 from dagwright.errors import ValidationError
 
-SENDS_TO = ("kfp", "argo")
 # options handed to the remote module as they are; the rest are compile options
 _REMOTE_KEYS = ("host", "namespace", "token")
 _KFP_KEYS = ("experiment", "upload", "pipeline_name", "version_name")
@@ -49,92 +40,11 @@ _ONLY_FOR = {
 }
 
 
-def remote_options(
-    default: str = "kfp", where: str = "kfp or argo"
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Options shared by submit and schedule add: where to send, as whom, with what arguments.
-
-    Args:
-        default: The ``--target`` when none is given.
-        where: The targets the command takes, for ``--target``'s help.
-    """
-    return lambda command: _with_remote_options(command, default, where)
-
-
-def _with_remote_options(
-    command: Callable[..., None], default: str, where: str
-) -> Callable[..., None]:
-    options = [
-        click.option(
-            "-t",
-            "--target",
-            "to",
-            default=default,
-            show_default=True,
-            help=f"Where to send it: {where}.",
-        ),
-        click.option(
-            "--host",
-            default=None,
-            help="KFP API endpoint, e.g. http://localhost:8080 (default: "
-            "$KF_PIPELINES_ENDPOINT, else found through the kube config); or argo-server URL, "
-            "e.g. https://localhost:2746 (default: $ARGO_SERVER).",
-        ),
-        click.option(
-            "--namespace",
-            default=None,
-            help="Kubernetes namespace (multi-user KFP; Argo: default the manifest's, else "
-            "$ARGO_NAMESPACE).",
-        ),
-        click.option(
-            "--token",
-            default=None,
-            help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
-            "existing kube credentials.",
-        ),
-        click.option(
-            "--experiment",
-            default=None,
-            help="KFP: experiment name; created when missing (Default).",
-        ),
-        click.option(
-            "--upload",
-            is_flag=True,
-            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
-        ),
-        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
-        click.option(
-            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
-        ),
-        click.option(
-            "--lint", is_flag=True, help="Argo: have the server lint it first; stop on problems."
-        ),
-        click.option(
-            "-k",
-            "--insecure-skip-verify",
-            is_flag=True,
-            help="Argo: do not check the server's TLS certificate.",
-        ),
-        click.option(
-            "-p",
-            "--param",
-            "params",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="A pipeline parameter; repeat for several.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return argo_options(target_options(command))
-
-
 def _check_target(to: str) -> None:
     """A target we send to, and no option given that only the other target reads."""
-    if to not in SENDS_TO:
-        raise ValidationError(
-            f"cannot send to '{to}'", field="--target", fix="use --target kfp or --target argo"
-        )
+    if to not in sends_to():
+        fix = "use " + listed([f"--target {name}" for name in sends_to()])
+        raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
         only = _ONLY_FOR.get(param.name or "")
         flag = given_flag(param.name) if only and only != to and param.name else None
