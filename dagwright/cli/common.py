@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, TextIO
 
 import click
@@ -161,3 +165,21 @@ def when(stamp: float | None, timezone: str | None = None) -> str:
     from dagwright.schedules.cron import zone
 
     return datetime.datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")
+
+
+@dataclass
+class StopSignals:
+    """A signal handler for a command that runs until stopped (serve, scheduler): the signals
+    it receives are kept and ``stopped`` is set."""
+
+    stopped: threading.Event = field(default_factory=threading.Event)
+    received: list[int] = field(default_factory=list)
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        """Keep ``signum`` and set ``stopped``."""
+        self.received.append(signum)
+        self.stopped.set()
+
+    def exit_code(self) -> int:
+        """130 when Ctrl-C (SIGINT) came first; else 0, SIGTERM being an orderly stop."""
+        return EXIT_INTERRUPTED if self.received and self.received[0] == signal.SIGINT else 0
