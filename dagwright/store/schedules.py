@@ -304,7 +304,7 @@ class ScheduleBook:
         return None if row is None else str(row["status"])
 
     def mark_run_stopped(self, run_id: str, now: float) -> None:
-        """A run the cron daemon killed (concurrency "replace") cannot record its own end."""
+        """A run the scheduler killed (concurrency "replace") cannot record its own end."""
         with self.db.transaction():
             self.db.db.execute(
                 "UPDATE runs SET status = 'cancelled', ended = ? "
