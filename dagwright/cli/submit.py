@@ -43,7 +43,7 @@ _ONLY_FOR = {
 def _check_target(to: str) -> None:
     """A target we send to, and no option given that only the other target reads."""
     if to not in sends_to():
-        fix = "use " + listed([f"--target {name}" for name in sends_to()])
+        fix = "use " + listed([f"--target {where}" for where in sends_to()])
         raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
         only = _ONLY_FOR.get(param.name or "")
