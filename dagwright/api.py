@@ -11,25 +11,9 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.pipelines.validate import to_ir
 from dagwright.runtimes.session import Session
 from dagwright.store.local import LocalStore
-
-
-def to_ir(pipeline: Any) -> PipelineIR:
-    """The validated IR of a @pipeline, a Pipeline builder, an IR, or an IR file path."""
-    from dagwright.pipelines.validate import validate_ir
-
-    if isinstance(pipeline, PipelineIR):
-        validate_ir(pipeline)
-        return pipeline
-    if isinstance(pipeline, (str, Path)):
-        ir = PipelineIR.load(pipeline)
-        validate_ir(ir)
-        return ir
-    if hasattr(pipeline, "build"):
-        built: PipelineIR = pipeline.build()
-        return built
-    raise TypeError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
 
 
 def run(

@@ -74,7 +74,7 @@ class RunDatabase:
     """Runs, steps and cache entries in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        from dagwright.store.writes import private_file
+        from dagwright.writes import private_file
 
         self.path = Path(path)
         try:
