@@ -116,7 +116,7 @@ def _check_new_run_id(store: LocalStore, run_id: str) -> None:
 
     db = store.database()
     try:
-        exists = db.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        exists = db.has_run(run_id)
     finally:
         db.close()
     if exists:
