@@ -102,4 +102,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The loaded names and every public one, loaded or not (for completion in a REPL)."""
     return sorted(set(globals()) | set(__all__))

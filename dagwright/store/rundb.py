@@ -104,6 +104,7 @@ class RunDatabase:
         return self.db.execute(sql, args)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        """One statement for each of ``rows``, as ``execute``."""
         return self.db.executemany(sql, rows)
 
     def close(self) -> None:
