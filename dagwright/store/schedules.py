@@ -120,7 +120,8 @@ class Lease:
 
 
 class ScheduleBook:
-    """The schedule tables of one run database."""
+    """The schedule tables of one run database: its statements run on the run database's
+    connection (``RunDatabase.execute``), inside that database's transactions."""
 
     def __init__(self, db: RunDatabase) -> None:
         self.db = db
@@ -167,6 +168,11 @@ class ScheduleBook:
             ) from exc
 
     def get(self, name: str) -> Schedule:
+        """The schedule named ``name``.
+
+        Raises:
+            ValidationError: (field ``name``) when there is none, listing those there are.
+        """
         row = self.db.execute("SELECT * FROM schedules WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = ", ".join(s.name for s in self.all()) or "none"
@@ -178,6 +184,7 @@ class ScheduleBook:
         return _schedule(row)
 
     def all(self) -> list[Schedule]:
+        """Every schedule, by name."""
         rows = self.db.execute("SELECT * FROM schedules ORDER BY name").fetchall()
         return [_schedule(r) for r in rows]
 
@@ -241,6 +248,7 @@ class ScheduleBook:
     def mark(
         self, name: str, slot: float, status: str, pid: int | None = None, reason: str = ""
     ) -> None:
+        """Set a firing's status; its pid and reason too when given."""
         with self.db.transaction():
             self.db.execute(
                 "UPDATE firings SET status = ?, pid = COALESCE(?, pid), "
@@ -273,7 +281,11 @@ class ScheduleBook:
             )
 
     def active(self, name: str) -> list[Firing]:
-        """The schedule's started firings whose run has not recorded an end (or no row yet)."""
+        """The schedule's started firings whose run has not recorded an end (or no row yet).
+
+        One statement joins the ``runs`` table (``RunDatabase``'s) so that a firing and its
+        run's state are read together.
+        """
         rows = self.db.execute(
             "SELECT f.* FROM firings f LEFT JOIN runs r ON r.run_id = f.run_id "
             "WHERE f.status = ? AND f.schedule = ? AND (r.status IS NULL OR r.status = 'running') "
@@ -291,6 +303,7 @@ class ScheduleBook:
             )
 
     def firings(self, name: str | None = None, status: str | None = None) -> list[Firing]:
+        """The firings, oldest slot first: of one schedule and in one status when given."""
         query, args = "SELECT * FROM firings WHERE 1 = 1", list[Any]()
         if name is not None:
             query, args = query + " AND schedule = ?", [*args, name]
@@ -339,10 +352,12 @@ class ScheduleBook:
         return before
 
     def release(self, holder: str) -> None:
+        """Give the lease back, if ``holder`` has it."""
         with self.db.transaction():
             self.db.execute("DELETE FROM scheduler_lease WHERE holder = ?", (holder,))
 
     def holder(self, now: float) -> str | None:
+        """Who holds an unexpired lease at ``now``; None when nobody does."""
         row = self.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
         return str(row["holder"]) if row is not None and row["expires"] > now else None
 
