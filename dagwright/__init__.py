@@ -1,6 +1,17 @@
-"""dagwright: typed Python components, wired into pipelines that run here, on KFP and on Argo."""
+"""dagwright: typed Python components, wired into pipelines that run here, on KFP and on Argo.
 
-from dagwright.api import compile, resume, run
+``import dagwright`` loads what a pipeline file needs (components, pipelines, errors); the
+entry points that run, compile or send a pipeline (``run``, ``resume``, ``compile``,
+``submit``, ``schedule``) and the subpackages behind them (engine, store, compiler, remote,
+lineage) load on first use (PEP 562 ``__getattr__``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from dagwright._version import __version__ as __version__
 from dagwright.components import (
     HTML,
     Artifact,
@@ -26,9 +37,19 @@ from dagwright.pipelines import (
     PipelineIR,
     pipeline,
 )
-from dagwright.remote.api import schedule, submit
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
+    from dagwright.api import compile, resume, run
+    from dagwright.remote.api import schedule, submit
+
+# name -> the module that defines it, imported when the name is first used
+_LAZY = {
+    "compile": "dagwright.api",
+    "resume": "dagwright.api",
+    "run": "dagwright.api",
+    "schedule": "dagwright.remote.api",
+    "submit": "dagwright.remote.api",
+}
 
 __all__ = [
     "DagwrightError",
@@ -60,3 +81,26 @@ __all__ = [
     "schedule",
     "submit",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``dagwright.run`` and the other entry points, and ``dagwright.engine`` and the other
+    subpackages, imported on first use; then kept here, so this runs once per name."""
+    if name.startswith("__"):  # probes such as __wrapped__ are not submodules
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        try:  # a subpackage or module not imported yet, as `import dagwright` once made them
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The loaded names and every public one, loaded or not (for completion in a REPL)."""
+    return sorted(set(globals()) | set(__all__))

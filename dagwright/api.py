@@ -11,25 +11,9 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.pipelines.validate import to_ir
 from dagwright.runtimes.session import Session
 from dagwright.store.local import LocalStore
-
-
-def to_ir(pipeline: Any) -> PipelineIR:
-    """The validated IR of a @pipeline, a Pipeline builder, an IR, or an IR file path."""
-    from dagwright.pipelines.validate import validate_ir
-
-    if isinstance(pipeline, PipelineIR):
-        validate_ir(pipeline)
-        return pipeline
-    if isinstance(pipeline, (str, Path)):
-        ir = PipelineIR.load(pipeline)
-        validate_ir(ir)
-        return ir
-    if hasattr(pipeline, "build"):
-        built: PipelineIR = pipeline.build()
-        return built
-    raise TypeError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
 
 
 def run(
@@ -132,7 +116,7 @@ def _check_new_run_id(store: LocalStore, run_id: str) -> None:
 
     db = store.database()
     try:
-        exists = db.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        exists = db.has_run(run_id)
     finally:
         db.close()
     if exists:

@@ -24,3 +24,47 @@ def test_import_pulls_in_no_heavy_dependency() -> None:
     code = f"import sys, dagwright\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# the layers that run, compile or send a pipeline: loaded by the first use, not by the import
+LAYERS = ("engine", "store", "remote", "compiler", "lineage")
+
+
+def _layers_loaded(code: str) -> list[str]:
+    script = (
+        "import sys\n"
+        f"{code}\n"
+        f"print(' '.join(sorted(m for m in sys.modules if m.split('.')[1:2] and "
+        f"m.split('.')[0] == 'dagwright' and m.split('.')[1] in {LAYERS!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_import_loads_no_engine_store_remote_compiler_or_lineage_until_used() -> None:
+    assert _layers_loaded("import dagwright") == []
+    loaded = _layers_loaded("import dagwright\ndagwright.run")
+    assert {m.split(".")[1] for m in loaded} >= {"engine", "store"}
+    assert "dagwright.api" not in _layers_loaded("from dagwright import component, pipeline")
+
+
+def test_every_public_name_is_reachable_and_listed() -> None:
+    code = (
+        "import dagwright\n"
+        "from dagwright import *\n"
+        "names = dagwright.__all__\n"
+        "assert all(n in dir(dagwright) for n in names), 'dir'\n"
+        "assert all(getattr(dagwright, n) is globals()[n] for n in names), 'star'\n"
+        "from dagwright import run, resume, compile, submit, schedule\n"
+        "from dagwright.api import run as api_run\n"
+        "from dagwright.remote.api import submit as remote_submit\n"
+        "assert run is api_run and submit is remote_submit and dagwright.run is run\n"
+        "assert dagwright.engine.__name__ == 'dagwright.engine'\n"
+        "try:\n"
+        "    dagwright.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "module 'dagwright' has no attribute 'no_such_name'"

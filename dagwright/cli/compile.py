@@ -62,7 +62,7 @@ def compile_command(
 ) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
-    from dagwright.store.writes import check_target
+    from dagwright.writes import check_target
 
     with reported(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -115,7 +115,7 @@ def dockerfile(
     """
     from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery
     from dagwright.compiler.dockerfile import dockerfile as render
-    from dagwright.store.writes import check_target, write_file
+    from dagwright.writes import check_target, write_file
 
     with reported():
         if output is not None:

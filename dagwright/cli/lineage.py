@@ -115,7 +115,7 @@ def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
             raise ValidationError(
                 "a PNG is not for the terminal", field="--output", fix="add -o FILE.png"
             )
-        from dagwright.store.writes import check_target, write_file
+        from dagwright.writes import check_target, write_file
 
         if output is not None:
             check_target(output, "--output")

@@ -274,7 +274,7 @@ def _rows(book: Any) -> list[dict[str, Any]]:
                 "state": "paused" if s.paused else "active",
                 "next": _next(s, now),
                 "last_run": last.run_id if last else None,
-                "last_status": (book.run_status(last.run_id) or last.status) if last else None,
+                "last_status": (book.db.run_status(last.run_id) or last.status) if last else None,
             }
         )
     return rows

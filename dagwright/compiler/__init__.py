@@ -13,7 +13,7 @@ from dagwright.errors import ValidationError
 from dagwright.extras import require
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.validate import validate_ir
-from dagwright.store.writes import check_target, write_file
+from dagwright.writes import check_target, write_file
 
 Writer = Callable[[PipelineIR, "Path | None", dict[str, Any]], str]
 

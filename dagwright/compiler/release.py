@@ -55,7 +55,7 @@ def release_requirement() -> str:
     Raises:
         ValidationError: (field ``--dagwright``) when it is not a release from an index.
     """
-    from dagwright import __version__
+    from dagwright._version import __version__
 
     return check_release(installed(), __version__)
 

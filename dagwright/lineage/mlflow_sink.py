@@ -418,7 +418,7 @@ def write_marker(
     """The ``.pending`` marker: where the run was going, why it did not get there, and what
     MLflow should receive (the payloads hold what the graph does not, such as metrics; None
     when they were lost, and ``sync`` rebuilds them from the graph)."""
-    from dagwright.store.writes import write_file
+    from dagwright.writes import write_file
 
     # never the password: ``sync`` gets it back from --tracking-uri, $MLFLOW_TRACKING_URI or
     # MLflow's own MLFLOW_TRACKING_USERNAME/PASSWORD

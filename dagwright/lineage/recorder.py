@@ -98,7 +98,7 @@ class LineageRecorder:
 
 def save(lineage: Lineage, path: Path) -> None:
     """Write a graph as node-link JSON, atomically, readable by its owner only."""
-    from dagwright.store.writes import write_file
+    from dagwright.writes import write_file
 
     text = json.dumps(lineage.to_json(), sort_keys=True, default=str)
     write_file(path, text, private=True)

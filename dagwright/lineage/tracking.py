@@ -138,7 +138,7 @@ def _private_sqlite(uri: str) -> None:
     makes them world-readable: they hold every run's parameters."""
     from urllib.parse import unquote, urlsplit
 
-    from dagwright.store.writes import make_dir, private_file
+    from dagwright.writes import make_dir, private_file
 
     if urlsplit(uri).scheme != "sqlite" or not uri.startswith("sqlite:///"):
         return

@@ -241,7 +241,7 @@ class PipelineIR:
         """Write as JSON when the path ends in .json, else YAML."""
         path = Path(path)
         text = self.to_json() if path.suffix == ".json" else self.to_yaml()
-        from dagwright.store.writes import write_file
+        from dagwright.writes import write_file
 
         return write_file(path, text)
 

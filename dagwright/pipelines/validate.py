@@ -6,6 +6,7 @@ pipeline that passed them. Each failure is a ValidationError naming pipeline, ta
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dagwright.components import types as t
@@ -24,6 +25,21 @@ def validate_ir(ir: PipelineIR) -> None:
 
     with without_cycle_collection():
         _Checker(ir).run()
+
+
+def to_ir(pipeline: Any) -> PipelineIR:
+    """The validated IR of a @pipeline, a Pipeline builder, an IR, or an IR file path."""
+    if isinstance(pipeline, PipelineIR):
+        validate_ir(pipeline)
+        return pipeline
+    if isinstance(pipeline, (str, Path)):
+        ir = PipelineIR.load(pipeline)
+        validate_ir(ir)
+        return ir
+    if hasattr(pipeline, "build"):
+        built: PipelineIR = pipeline.build()
+        return built
+    raise TypeError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
 
 
 def value_type(ir: PipelineIR, value: Value, scope: str | None) -> str:

@@ -18,8 +18,8 @@ _ARGO_CRON_OPTIONS = ("timezone", "concurrency_policy", "starting_deadline_secon
 @contextmanager
 def compiled(pipeline: Any, target: str, options: dict[str, Any]) -> Iterator[tuple[Any, Path]]:
     """The pipeline's IR and its spec for ``target``, in a temporary file."""
-    from dagwright.api import to_ir
     from dagwright.compiler import compile_ir
+    from dagwright.pipelines.validate import to_ir
 
     if target not in SENDS_TO:
         raise ValidationError(
@@ -99,7 +99,7 @@ def schedule(
     Raises:
         ValidationError: when there is no cron here nor in the pipeline.
     """
-    from dagwright.api import to_ir
+    from dagwright.pipelines.validate import to_ir
 
     options = dict(compile_options or {})
     ir = to_ir(pipeline)

@@ -56,7 +56,7 @@ def entry_source(step: Step | None) -> str:
 
 
 def _requirement() -> str:
-    from dagwright import __version__
+    from dagwright._version import __version__
 
     return f"dagwright=={__version__}"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, ClassVar
 
 from dagwright.errors import ValidationError
@@ -99,6 +98,8 @@ class Process(RuntimeConfig):
 def config_class(kind: str) -> type[RuntimeConfig]:
     """Find the config class for a kind, loading entry points on a miss."""
     if kind not in _CONFIGS:
+        from importlib import metadata  # only on a miss: it costs `import dagwright` ~10 ms
+
         for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
             if entry.name == kind:
                 entry.load()

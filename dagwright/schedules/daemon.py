@@ -223,7 +223,7 @@ class CronDaemon:
         return events
 
     def _restart(self, firing: Firing) -> list[Event]:
-        if self.book.run_status(firing.run_id) is not None:  # it did start
+        if self.db.run_status(firing.run_id) is not None:  # it did start
             pid = self.launcher.find(firing.run_id)
             self.book.mark(firing.schedule, firing.slot, STARTED, pid)
             return []
@@ -312,7 +312,7 @@ class CronDaemon:
                 if firing.pid is not None:
                     self.launcher.stop(firing.pid, firing.run_id)
                 self.book.mark(firing.schedule, firing.slot, REPLACED)
-                self.book.mark_run_stopped(firing.run_id, self.clock.now())
+                self.db.mark_run_stopped(firing.run_id, self.clock.now())
                 self._renew()  # a stop can take STOP_WAIT seconds
             detail = "replaced " + ", ".join(f.run_id for f in active)
         recorded = Firing(schedule.name, slot, run_id, RECORDED, None, None, now)

@@ -14,7 +14,7 @@ from pathlib import Path
 from dagwright.errors import ValidationError
 from dagwright.extras import install_hint
 from dagwright.store.remote import is_local, local_path
-from dagwright.store.writes import PRIVATE_DIR
+from dagwright.writes import PRIVATE_DIR
 
 # protocols whose fsspec implementation lives in a package an extra of dagwright installs
 _PROTOCOL_PACKAGE = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs"}

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.store._connection import Transaction, not_a_database, use_wal
 from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, alive, current
 
@@ -51,31 +52,11 @@ def iteration_text(iteration: Iterable[int]) -> str:
     return ".".join(str(i) for i in iteration)
 
 
-def _use_wal(db: sqlite3.Connection, wait: float = 60.0) -> None:
-    """Switch ``db`` to WAL. Several processes opening a fresh store at once race to convert
-    it, and SQLite may answer "database is locked" at once, without its busy handler (seen
-    with 20 concurrent runs): so the switch is retried, as the busy timeout would, until
-    ``wait`` seconds have passed. WAL persists in the file; once one process made it, the
-    others' switch is a no-op."""
-    deadline = time.monotonic() + wait
-    delay = 0.005
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            busy = "locked" in str(exc) or "busy" in str(exc)
-            if not busy or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-
-
 class RunDatabase:
     """Runs, steps and cache entries in one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
-        from dagwright.store.writes import private_file
+        from dagwright.writes import private_file
 
         self.path = Path(path)
         try:
@@ -96,7 +77,7 @@ class RunDatabase:
             )
             self.db.row_factory = sqlite3.Row
             check_not_newer(self.db)  # before anything is written to it, WAL included
-            _use_wal(self.db)
+            use_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=60000")
             with self.transaction():
@@ -107,7 +88,7 @@ class RunDatabase:
         except sqlite3.DatabaseError as exc:
             if hasattr(self, "db"):
                 self.db.close()
-            if not _not_a_database(exc):
+            if not not_a_database(exc):
                 raise
             raise ValidationError(
                 f"'{self.path}' is not a run database ({exc})",
@@ -115,9 +96,18 @@ class RunDatabase:
                 fix="point --root at another folder, or move that file away",
             ) from exc
 
-    def transaction(self) -> _Transaction:
+    def transaction(self) -> Transaction:
         """A ``BEGIN IMMEDIATE`` transaction, for a ``with`` block."""
-        return _Transaction(self.db)
+        return Transaction(self.db)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """One statement on this database's connection, for the store's classes that own the
+        other tables in this file (``schedules.ScheduleBook``); writes go in ``transaction()``."""
+        return self.db.execute(sql, args)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        """One statement for each of ``rows``, as ``execute``."""
+        return self.db.executemany(sql, rows)
 
     def close(self) -> None:
         """Close the connection."""
@@ -282,6 +272,16 @@ class RunDatabase:
                 (status, json.dumps(outputs), time.time(), run_id),
             )
 
+    def mark_run_stopped(self, run_id: str, now: float) -> None:
+        """A run that another process stopped (the cron daemon's concurrency "replace")
+        cannot record its own end: ``cancelled``, if it is still ``running``."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET status = 'cancelled', ended = ? "
+                "WHERE run_id = ? AND status = 'running'",
+                (now, run_id),
+            )
+
     def save_cache(self, key: str, outputs: str, run_id: str, task: str) -> None:
         """Keep a step's outputs under its cache key."""
         with self.transaction():
@@ -297,6 +297,16 @@ class RunDatabase:
         """The outputs kept under a cache key (JSON), or None."""
         row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
         return row["outputs"] if row else None
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run of exactly this id is recorded."""
+        row = self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return row is not None
+
+    def run_status(self, run_id: str) -> str | None:
+        """The recorded status of a run, as it is in its row; None when there is no row."""
+        row = self.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else str(row["status"])
 
     def runs(
         self,
@@ -399,31 +409,6 @@ class RunDatabase:
             (run_id,),
         )
         return [_step_row(r) for r in rows]
-
-
-def _not_a_database(exc: sqlite3.DatabaseError) -> bool:
-    """The file is something else than SQLite (or a folder), as opposed to busy or full."""
-    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
-    if name:
-        return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_CANTOPEN")
-    text = str(exc)
-    return any(s in text for s in ("not a database", "malformed", "unable to open"))
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: take the write lock up front, so two writers queue
-    on the busy timeout instead of failing part way."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        if self.db.in_transaction:  # left open by a Ctrl-C between BEGIN and the body
-            self.db.execute("ROLLBACK")
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def _run_row(data: dict[str, Any]) -> dict[str, Any]:

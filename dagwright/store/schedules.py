@@ -120,20 +120,21 @@ class Lease:
 
 
 class ScheduleBook:
-    """The schedule tables of one run database."""
+    """The schedule tables of one run database: its statements run on the run database's
+    connection (``RunDatabase.execute``), inside that database's transactions."""
 
     def __init__(self, db: RunDatabase) -> None:
         self.db = db
         with db.transaction():
-            columns = {r["name"] for r in db.db.execute("PRAGMA table_info(firings)")}
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(firings)")}
             if columns and "holder" not in columns:  # a database from before claims
-                db.db.execute("ALTER TABLE firings ADD COLUMN holder TEXT")
-            columns = {r["name"] for r in db.db.execute("PRAGMA table_info(scheduler_lease)")}
+                db.execute("ALTER TABLE firings ADD COLUMN holder TEXT")
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(scheduler_lease)")}
             if columns and "ticked" not in columns:  # a database from before takeovers
-                db.db.execute("ALTER TABLE scheduler_lease ADD COLUMN ticked REAL")
+                db.execute("ALTER TABLE scheduler_lease ADD COLUMN ticked REAL")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
-                    db.db.execute(statement)
+                    db.execute(statement)
 
     # schedules
 
@@ -156,7 +157,7 @@ class ScheduleBook:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             with self.db.transaction():
-                self.db.db.execute(
+                self.db.execute(
                     f"{verb} INTO schedules VALUES ({', '.join('?' for _ in values)})", values
                 )
         except sqlite3.IntegrityError as exc:
@@ -167,7 +168,12 @@ class ScheduleBook:
             ) from exc
 
     def get(self, name: str) -> Schedule:
-        row = self.db.db.execute("SELECT * FROM schedules WHERE name = ?", (name,)).fetchone()
+        """The schedule named ``name``.
+
+        Raises:
+            ValidationError: (field ``name``) when there is none, listing those there are.
+        """
+        row = self.db.execute("SELECT * FROM schedules WHERE name = ?", (name,)).fetchone()
         if row is None:
             known = ", ".join(s.name for s in self.all()) or "none"
             raise ValidationError(
@@ -178,7 +184,8 @@ class ScheduleBook:
         return _schedule(row)
 
     def all(self) -> list[Schedule]:
-        rows = self.db.db.execute("SELECT * FROM schedules ORDER BY name").fetchall()
+        """Every schedule, by name."""
+        rows = self.db.execute("SELECT * FROM schedules ORDER BY name").fetchall()
         return [_schedule(r) for r in rows]
 
     def set_paused(self, name: str, paused: bool, now: float) -> None:
@@ -192,7 +199,7 @@ class ScheduleBook:
         """
         self.get(name)  # a clear error for an unknown name
         with self.db.transaction():
-            self.db.db.execute(
+            self.db.execute(
                 "UPDATE schedules SET paused = ?, "
                 "considered = CASE WHEN ? THEN considered ELSE MAX(considered, ?) END "
                 "WHERE name = ?",
@@ -202,7 +209,7 @@ class ScheduleBook:
     def move_past(self, name: str, considered: float) -> None:
         """Count every slot up to ``considered`` as dealt with (missed or skipped)."""
         with self.db.transaction():
-            self.db.db.execute(
+            self.db.execute(
                 "UPDATE schedules SET considered = MAX(considered, ?) WHERE name = ?",
                 (considered, name),
             )
@@ -211,7 +218,7 @@ class ScheduleBook:
         """Delete a schedule; its firings stay as history."""
         self.get(name)
         with self.db.transaction():
-            self.db.db.execute("DELETE FROM schedules WHERE name = ?", (name,))
+            self.db.execute("DELETE FROM schedules WHERE name = ?", (name,))
 
     # firings
 
@@ -225,14 +232,14 @@ class ScheduleBook:
             was removed or paused since the daemon read it: nothing changes.
         """
         with self.db.transaction():
-            done = self.db.db.execute(
+            done = self.db.execute(
                 "INSERT OR IGNORE INTO firings (schedule, slot, run_id, status, reason, recorded)"
                 " SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS "
                 "(SELECT 1 FROM schedules WHERE name = ? AND paused = 0)",
                 (name, slot, run_id, status, reason or None, now, name),
             ).rowcount
             if done:
-                self.db.db.execute(
+                self.db.execute(
                     "UPDATE schedules SET considered = MAX(considered, ?) WHERE name = ?",
                     (slot, name),
                 )
@@ -241,8 +248,9 @@ class ScheduleBook:
     def mark(
         self, name: str, slot: float, status: str, pid: int | None = None, reason: str = ""
     ) -> None:
+        """Set a firing's status; its pid and reason too when given."""
         with self.db.transaction():
-            self.db.db.execute(
+            self.db.execute(
                 "UPDATE firings SET status = ?, pid = COALESCE(?, pid), "
                 "reason = COALESCE(?, reason) WHERE schedule = ? AND slot = ?",
                 (status, pid, reason or None, name, slot),
@@ -256,7 +264,7 @@ class ScheduleBook:
             Whether this call claimed it: only then may ``holder`` start its run.
         """
         with self.db.transaction():
-            done = self.db.db.execute(
+            done = self.db.execute(
                 "UPDATE firings SET status = ?, holder = ? "
                 "WHERE schedule = ? AND slot = ? AND status = ? AND holder IS ?",
                 (STARTING, holder, name, slot, seen.status, seen.holder),
@@ -266,15 +274,19 @@ class ScheduleBook:
     def unclaim(self, name: str, slot: float, holder: str) -> None:
         """Give a claimed firing back (its launch failed): the next tick tries it again."""
         with self.db.transaction():
-            self.db.db.execute(
+            self.db.execute(
                 "UPDATE firings SET status = ?, holder = NULL "
                 "WHERE schedule = ? AND slot = ? AND status = ? AND holder = ?",
                 (RECORDED, name, slot, STARTING, holder),
             )
 
     def active(self, name: str) -> list[Firing]:
-        """The schedule's started firings whose run has not recorded an end (or no row yet)."""
-        rows = self.db.db.execute(
+        """The schedule's started firings whose run has not recorded an end (or no row yet).
+
+        One statement joins the ``runs`` table (``RunDatabase``'s) so that a firing and its
+        run's state are read together.
+        """
+        rows = self.db.execute(
             "SELECT f.* FROM firings f LEFT JOIN runs r ON r.run_id = f.run_id "
             "WHERE f.status = ? AND f.schedule = ? AND (r.status IS NULL OR r.status = 'running') "
             "ORDER BY f.slot",
@@ -285,32 +297,20 @@ class ScheduleBook:
     def mark_ended(self, firings: list[Firing]) -> None:
         """Started firings whose run was seen finished: later ticks look at them no more."""
         with self.db.transaction():
-            self.db.db.executemany(
+            self.db.executemany(
                 "UPDATE firings SET status = ? WHERE schedule = ? AND slot = ? AND status = ?",
                 [(ENDED, f.schedule, f.slot, STARTED) for f in firings],
             )
 
     def firings(self, name: str | None = None, status: str | None = None) -> list[Firing]:
+        """The firings, oldest slot first: of one schedule and in one status when given."""
         query, args = "SELECT * FROM firings WHERE 1 = 1", list[Any]()
         if name is not None:
             query, args = query + " AND schedule = ?", [*args, name]
         if status is not None:
             query, args = query + " AND status = ?", [*args, status]
-        rows = self.db.db.execute(query + " ORDER BY slot", args).fetchall()
+        rows = self.db.execute(query + " ORDER BY slot", args).fetchall()
         return [Firing(**dict(r)) for r in rows]
-
-    def run_status(self, run_id: str) -> str | None:
-        row = self.db.db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else str(row["status"])
-
-    def mark_run_stopped(self, run_id: str, now: float) -> None:
-        """A run the scheduler killed (concurrency "replace") cannot record its own end."""
-        with self.db.transaction():
-            self.db.db.execute(
-                "UPDATE runs SET status = 'cancelled', ended = ? "
-                "WHERE run_id = ? AND status = 'running'",
-                (now, run_id),
-            )
 
     # the lease
 
@@ -338,12 +338,12 @@ class ScheduleBook:
             another holder's lease has not lapsed and that holder is not known dead.
         """
         with self.db.transaction():
-            row = self.db.db.execute("SELECT * FROM scheduler_lease").fetchone()
+            row = self.db.execute("SELECT * FROM scheduler_lease").fetchone()
             before = Lease("", 0.0, None) if row is None else _lease(row)
             other = before.holder not in ("", holder)
             if other and before.expires > now and not (dead is not None and dead(before.holder)):
                 return None
-            self.db.db.execute(
+            self.db.execute(
                 "INSERT INTO scheduler_lease (id, holder, expires, ticked) VALUES (1, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET holder = excluded.holder, "
                 "expires = excluded.expires, ticked = excluded.ticked",
@@ -352,11 +352,13 @@ class ScheduleBook:
         return before
 
     def release(self, holder: str) -> None:
+        """Give the lease back, if ``holder`` has it."""
         with self.db.transaction():
-            self.db.db.execute("DELETE FROM scheduler_lease WHERE holder = ?", (holder,))
+            self.db.execute("DELETE FROM scheduler_lease WHERE holder = ?", (holder,))
 
     def holder(self, now: float) -> str | None:
-        row = self.db.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
+        """Who holds an unexpired lease at ``now``; None when nobody does."""
+        row = self.db.execute("SELECT holder, expires FROM scheduler_lease").fetchone()
         return str(row["holder"]) if row is not None and row["expires"] > now else None
 
 

@@ -233,7 +233,7 @@ def test_fault_guessed_temporary_name_is_not_followed(
 ) -> None:
     """Even a symlink planted at the exact random name dagwright picks first is not followed:
     the name is created with O_EXCL, so dagwright takes another one."""
-    from dagwright.store import writes
+    from dagwright import writes
 
     names = iter(["guessed", "guessed", "fresh"])
     monkeypatch.setattr(writes.secrets, "token_hex", lambda n: next(names))

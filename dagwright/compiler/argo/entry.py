@@ -224,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         allow_pickle=args.allow_pickle,
         remote_inputs=True,
     )
+    from dagwright.compiler.pod_step import run_recorded
     from dagwright.components.serializers import PickleRefused
-    from dagwright.lineage.pod import run_recorded, tracking_target
+    from dagwright.lineage.pod import tracking_target
 
     where = tracking_target(args.run, args.pipeline, args.task or spec.name)
     try:

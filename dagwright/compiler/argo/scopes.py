@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagwright.compiler.argo.entry import SKIPPED
-from dagwright.compiler.argo.values import encode
+from dagwright.compiler.argo.values import SKIPPED, encode
 from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dagwright import __version__
+from dagwright._version import __version__
 from dagwright.compiler.delivery import CodeDelivery, distribution_name, sdk_requirement
 from dagwright.compiler.kfp.runtime import platform_document
 from dagwright.errors import ValidationError

@@ -36,8 +36,8 @@ def entry(component: dict[str, Any], digest: str) -> Callable[..., Any]:
         component: The component spec as data (without its source in image mode).
         digest: The digest the component had when it was compiled.
     """
+    from dagwright.compiler.pod_step import run_recorded
     from dagwright.executor import Step
-    from dagwright.lineage.pod import run_recorded
 
     spec = ComponentSpec.from_dict(component)
     value_outputs = [o for o in spec.outputs if not o.artifact]
