@@ -23,7 +23,7 @@ from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 
 @dataclass
 class Scope:
-    """One DAG template: its tasks, and the inputs and outputs plumbing added to it."""
+    """One DAG template: its tasks, and the inputs and outputs ScopeVariables added to it."""
 
     name: str
     parent: str | None
@@ -45,7 +45,7 @@ def body(loop: str) -> str:
     return f"{loop}-body"
 
 
-class Plumbing:
+class ScopeVariables:
     """Resolves IR values to the ``{{...}}`` text a task argument holds in a given scope."""
 
     def __init__(self, ir: PipelineIR, root: str) -> None:
