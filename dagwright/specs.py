@@ -30,7 +30,7 @@ def _dumper(base: Any) -> Any:
     """dagwright's dumper on ``base``: safe YAML, every value written out in full (no anchors or
     aliases, even where the data shares a dict), multi-line strings as literal blocks."""
 
-    class Dumper(base):  # type: ignore[misc, valid-type]
+    class Dumper(base):
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
