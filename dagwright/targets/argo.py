@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import ValidationError
 from dagwright.extras import require
-from dagwright.pipelines.ir import PipelineIR
 from dagwright.targets.base import DELIVERY_OPTIONS, Client, CliOptions, Target, split_options
+
+if TYPE_CHECKING:
+    from dagwright.pipelines.ir import PipelineIR
 
 # ``ArgoOptions``' fields but ``delivery``, written out so that listing them imports nothing
 # (tests/targets/test_registry.py checks they agree)
@@ -129,8 +131,8 @@ def remote_keywords(command: str, flags: dict[str, Any], options: dict[str, Any]
             makes no run.
     """
     remote = dict(flags)
-    lint = remote.pop("lint", False)
-    verify_ssl = not remote.pop("insecure_skip_verify", False)
+    if "insecure_skip_verify" in remote:
+        remote["verify_ssl"] = not remote.pop("insecure_skip_verify")
     if command == "submit":
         kind = options.get("kind") or "workflow"
         waits = {k: remote.pop(k) for k in _RUN_ONLY if k in remote}
@@ -140,7 +142,88 @@ def remote_keywords(command: str, flags: dict[str, Any], options: dict[str, Any]
             )
         remote.update(waits if kind == "workflow" else {}, kind=kind)
         remote["name"] = remote.pop("run_name", None)
-    return {**remote, "lint": lint, "verify_ssl": verify_ssl}
+    return remote
+
+
+def delete(name: str, kind: str, **remote: Any) -> None:
+    """Delete the WorkflowTemplate (``kind="template"``) or CronWorkflow (``"cron"``) ``name``."""
+    from dagwright.remote import argo
+
+    remove = argo.delete_template if kind == "template" else argo.delete_cron
+    remove(name, **remote)
+
+
+def flags(where: str) -> list[Any]:
+    """The command-line options only Argo reads (see ``CliOptions.flags``)."""
+    import click
+
+    if where == "send":
+        return [
+            click.option(
+                "--lint",
+                is_flag=True,
+                help="Argo: have the server lint it first; stop on problems.",
+            ),
+            click.option(
+                "-k",
+                "--insecure-skip-verify",
+                is_flag=True,
+                help="Argo: do not check the server's TLS certificate.",
+            ),
+        ]
+    if where != "compile":
+        return []
+    return [
+        click.option("--service-account", default=None, help="Argo: the pods' service account."),
+        click.option(
+            "--artifact-repository",
+            default=None,
+            help="Argo: s3 or gcs (the cluster's default repository of that kind), or "
+            "s3://bucket/prefix, gs://bucket/prefix.",
+        ),
+        click.option(
+            "--artifact-repository-ref",
+            default=None,
+            help="Argo: CONFIGMAP[:KEY] naming the artifact repository to use.",
+        ),
+        click.option(
+            "--artifact-endpoint",
+            default=None,
+            help="Argo: endpoint of an s3:// bucket: host[:port] or https://host[:port] (TLS), "
+            "http://host[:port] (no TLS); s3.amazonaws.com for AWS.",
+        ),
+        click.option(
+            "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
+        ),
+        click.option(
+            "--timezone", default=None, callback=_not_blank, help="Argo cron: IANA timezone."
+        ),
+        # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
+        # is the one option for this on every command, as the local scheduler reads it
+        click.option(
+            "--concurrency-policy",
+            type=click.Choice(["Allow", "Forbid", "Replace"]),
+            default=None,
+            hidden=True,
+            help="Argo cron: what to do when a run is due while one runs (default Forbid).",
+        ),
+        click.option(
+            "--starting-deadline-seconds",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Argo cron: how late a missed run may still start.",
+        ),
+    ]
+
+
+def _not_blank(ctx: Any, param: Any, value: str | None) -> str | None:
+    """A click callback: an option given as "" is refused, not read as "not given" (an empty
+    --timezone would otherwise mean UTC)."""
+    import click
+
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a value or leave the option out")
+    return value
 
 
 TARGET = Target(
@@ -153,11 +236,14 @@ TARGET = Target(
         check_cron=check_cron,
         submit_options=submit_options,
         schedule_options=schedule_options,
+        delete=delete,
+        kept=("template", "cron"),
     ),
     cron_policy=cron_policy,
     cli=CliOptions(
         compile=(*DELIVERY_OPTIONS, *COMPILE_OPTIONS),
         remote=REMOTE_OPTIONS,
         remote_keywords=remote_keywords,
+        flags=flags,
     ),
 )

@@ -8,7 +8,7 @@ there, never when the target is listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,9 @@ class Client:
             both a compile option and a remote keyword (Argo's ``kind``) where it belongs.
         schedule_options: ``(cron, options, remote)``: the same before compiling for
             ``schedule`` (Argo compiles a CronWorkflow carrying the cron).
+        delete: ``(name, kind, **remote)``: remove what ``submit`` or ``schedule`` made and
+            keeps (Argo's WorkflowTemplates and CronWorkflows); None when nothing is kept.
+        kept: The ``kind`` values ``delete`` takes.
     """
 
     submit: Callable[..., Any]
@@ -56,6 +59,8 @@ class Client:
     check_cron: Callable[..., str]
     submit_options: Callable[[dict[str, Any], dict[str, Any]], None] = _as_given
     schedule_options: Callable[[str, dict[str, Any], dict[str, Any]], None] = _as_given
+    delete: Callable[..., None] | None = None
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,11 +76,18 @@ class CliOptions:
             ``run_name`` or ``name``, ``echo``, ``wait``..., and this target's ``remote``
             ones) as its client's keywords; it may read the compile ``options`` (Argo's
             ``kind``) and refuse what makes no sense together. None: the flags as they are.
+        flags: ``(where) -> click options``: the command-line options only this target
+            reads, made when the command line is built (import click inside): ``"compile"``
+            its compile options (on compile, submit and schedule add), ``"send"`` its
+            remote options (on submit and schedule add), ``"schedule"`` those only
+            ``schedule add`` takes. Their parameter names are the ones in ``compile`` and
+            ``remote``.
     """
 
     compile: tuple[str, ...] = ()
     remote: tuple[str, ...] = ()
     remote_keywords: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    flags: Callable[[str], Sequence[Any]] | None = None
 
 
 @dataclass(frozen=True)

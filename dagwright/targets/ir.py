@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagwright.pipelines.ir import PipelineIR
 from dagwright.targets.base import Target, refuse_options
+
+if TYPE_CHECKING:
+    from dagwright.pipelines.ir import PipelineIR
 
 
 def write(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:

@@ -5,11 +5,13 @@ PipelineSpec), ``dagwright.remote.kfp`` (runs and recurring runs through ``kfp.C
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.extras import require
-from dagwright.pipelines.ir import PipelineIR
 from dagwright.targets.base import DELIVERY_OPTIONS, Client, CliOptions, Target, split_options
+
+if TYPE_CHECKING:
+    from dagwright.pipelines.ir import PipelineIR
 
 COMPILE_OPTIONS = ("pipeline_root", "strict", "tracking_uri", "allow_pickle")
 # submit and schedule options only KFP reads (the command's parameter names)
@@ -75,6 +77,43 @@ def cron_policy(
     )
 
 
+def flags(where: str) -> list[Any]:
+    """The command-line options only KFP reads (see ``CliOptions.flags``)."""
+    import click
+
+    if where == "compile":
+        return [
+            click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts.")
+        ]
+    if where == "schedule":
+        return [
+            click.option(
+                "--max-concurrency",
+                type=click.IntRange(1, 10),
+                default=None,
+                help="KFP: runs of it that may run at once (default 1).",
+            )
+        ]
+    if where != "send":
+        return []
+    return [
+        click.option(
+            "--experiment",
+            default=None,
+            help="KFP: experiment name; created when missing (Default).",
+        ),
+        click.option(
+            "--upload",
+            is_flag=True,
+            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
+        ),
+        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
+        click.option(
+            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
+        ),
+    ]
+
+
 TARGET = Target(
     name="kfp",
     write=write,
@@ -84,5 +123,6 @@ TARGET = Target(
     cli=CliOptions(
         compile=(*DELIVERY_OPTIONS, *COMPILE_OPTIONS),
         remote=REMOTE_OPTIONS,
+        flags=flags,
     ),
 )

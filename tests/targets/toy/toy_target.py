@@ -84,12 +84,23 @@ def check_cron(cron: str, *, field: str = "cron") -> str:
     return cron
 
 
+def flags(where: str) -> list[Any]:
+    """Its own command-line options: ``--greeting`` (compile), ``--folder`` (submit, schedule)."""
+    import click
+
+    if where == "compile":
+        return [click.option("--greeting", default=None, help="Toy: a word for the spec.")]
+    if where == "send":
+        return [click.option("--folder", default=None, help="Toy: the cluster's folder.")]
+    return []
+
+
 TARGET = Target(
     name="toy",
     write=write,
     description="a toy target (JSON to a folder)",
     client=Client(submit=submit, schedule=schedule, check_cron=check_cron),
-    cli=CliOptions(compile=("greeting",), remote=("folder",)),
+    cli=CliOptions(compile=("greeting",), remote=("folder",), flags=flags),
     suffix=".json",
 )
 
