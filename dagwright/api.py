@@ -75,7 +75,7 @@ def run(
         session: Where runtimes keep what the run's steps share (clusters, served
             functions); by default one closed when the run ends. Pass your own and close it
             yourself to keep served functions up after the run (``dagwright serve``).
-        run_id: The new run's id (the scheduler names runs after their slot); refused when
+        run_id: The new run's id (the cron daemon names runs after their slot); refused when
             the store has a run of that id already (``resume`` continues one).
         **params: Parameter values.
 
@@ -253,12 +253,12 @@ def _execute(
 def compile(
     pipeline: Any, target: str = "ir", path: str | Path | None = None, **options: Any
 ) -> str:
-    """Render a pipeline for a target ("ir" or "kfp") and write it to ``path`` when given.
+    """Render a pipeline for a target (``ir``, ``kfp``, ``argo``) and write it to ``path``.
 
     Args:
         pipeline: A pipeline, a builder, an IR or an IR file.
-        target: "ir" or "kfp".
-        path: Where to write.
+        target: A target's name: "ir", "kfp" or "argo".
+        path: Where to write; nothing is written when None.
         **options: Target options; see ``dagwright.compiler.compile_ir``.
 
     Returns:

@@ -63,6 +63,7 @@ class Step:
     remote_inputs: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as JSON data (``step.json`` of a Process step)."""
         return {
             "digest": self.digest,
             "component": self.component.to_dict(),
@@ -77,6 +78,7 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
+        """The step from ``to_dict``'s data."""
         return cls(
             component=ComponentSpec.from_dict(data["component"]),
             task=data["task"],
@@ -98,6 +100,7 @@ class StepOutcome:
     artifacts: dict[str, Artifact] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The outcome as JSON data (``result.json`` of a Process step)."""
         return {
             "values": self.values,
             "artifacts": {k: a.to_dict() for k, a in self.artifacts.items()},
@@ -105,6 +108,7 @@ class StepOutcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepOutcome:
+        """The outcome from ``to_dict``'s data."""
         return cls(
             values=data.get("values", {}),
             artifacts={k: Artifact.from_dict(a) for k, a in data.get("artifacts", {}).items()},
@@ -272,9 +276,9 @@ def _load_inputs(
         items = data if isinstance(data, list) else [data]
         loaded = [_input(Artifact.from_dict(d), scratch) for d in items]
         kwargs[name] = loaded if isinstance(data, list) else loaded[0]
-        target = spec.input(name)
-        if target is not None and is_value_file(target.type):
-            kwargs[name] = _load_value(kwargs[name], step, target.type, provided)
+        declared = spec.input(name)
+        if declared is not None and is_value_file(declared.type):
+            kwargs[name] = _load_value(kwargs[name], step, declared.type, provided)
     return kwargs
 
 

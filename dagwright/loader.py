@@ -15,17 +15,18 @@ from dagwright.tracebacks import user_frames
 IR_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def load_pipeline(target: str) -> Any:
-    """A @pipeline, Pipeline builder or PipelineIR named by ``target``.
+def load_pipeline(reference: str) -> Any:
+    """A @pipeline, Pipeline builder or PipelineIR named by ``reference`` (``FILE.py[:NAME]``
+    or an IR file).
 
     Raises:
         ValidationError: the file does not exist, cannot be imported (a syntax error, a missing
             module, any error while it runs: shown from the user's frames only), holds no
-            pipeline, or holds several and ``target`` does not say which.
+            pipeline, or holds several and ``reference`` does not say which.
     """
-    path_text, name = target, None
-    if ":" in target and not target.endswith((".py", *IR_SUFFIXES)):
-        path_text, name = target.rsplit(":", 1)
+    path_text, name = reference, None
+    if ":" in reference and not reference.endswith((".py", *IR_SUFFIXES)):
+        path_text, name = reference.rsplit(":", 1)
     path = Path(path_text)
     if not path.is_file():
         raise ValidationError(

@@ -24,6 +24,7 @@ def to_k8s_name(name: str) -> str:
 
 
 def is_k8s_name(name: str) -> bool:
+    """Whether ``name`` is a DNS-1123 label Kubernetes takes."""
     return len(name) <= _MAX_LEN and bool(_LABEL.match(name))
 
 
@@ -62,8 +63,8 @@ def check_image(image: str, field: str = "image") -> None:
 
 
 def check_requirement(requirement: str, field: str = "packages") -> None:
-    """Refuse a pip requirement that is not PEP 508, or whose URL carries shell
-    metacharacters (markers may use ';', quotes and comparisons; nothing may use ` $ or \\)."""
+    r"""Refuse a pip requirement that is not PEP 508, or whose URL carries shell
+    metacharacters (markers may use ';', quotes and comparisons; nothing may use ` $ or \)."""
     fix = "write a pip requirement such as 'scikit-learn>=1.3' or 'name @ https://host/x.whl'"
     if any(c in requirement for c in "`$\\|&\n\r\0"):
         raise ValidationError(

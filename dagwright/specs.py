@@ -27,8 +27,9 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 def _dumper(base: Any) -> Any:
-    """dagwright's dumper on ``base``: safe YAML, every value written out in full (no anchors or
-    aliases, even where the data shares a dict), multi-line strings as literal blocks."""
+    """The dumper dagwright writes with, on ``base``: safe YAML, every value written out in
+    full (no anchors or aliases, even where the data shares a dict), multi-line strings as
+    literal blocks."""
 
     class Dumper(base):
         def ignore_aliases(self, data: Any) -> bool:

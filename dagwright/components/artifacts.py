@@ -42,6 +42,7 @@ class Artifact:
         self._path = value
 
     def to_dict(self) -> dict[str, Any]:
+        """The artifact as plain data (type, name, URI, metadata, digest)."""
         data = {
             "type": self.type_name,
             "name": self.name,
@@ -54,6 +55,7 @@ class Artifact:
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Artifact:
+        """The artifact of the right class from ``to_dict``'s data."""
         cls = ARTIFACT_TYPES.get(data.get("type", "Artifact"), Artifact)
         artifact = cls(name=data.get("name", ""), uri=data["uri"], metadata=data.get("metadata"))
         artifact.digest = data.get("digest")
@@ -100,10 +102,14 @@ class Artifact:
 
 
 class Dataset(Artifact):
+    """A table or any data set (a file or a folder)."""
+
     type_name = "Dataset"
 
 
 class Model(Artifact):
+    """A trained model."""
+
     type_name = "Model"
 
 
@@ -113,6 +119,7 @@ class Metrics(Artifact):
     type_name = "Metrics"
 
     def log_metric(self, name: str, value: float) -> None:
+        """Record one scalar metric."""
         self.metadata[name] = float(value)
 
     def _finish(self) -> None:
@@ -122,10 +129,14 @@ class Metrics(Artifact):
 
 
 class HTML(Artifact):
+    """An HTML page, for people to read."""
+
     type_name = "HTML"
 
 
 class Markdown(Artifact):
+    """A Markdown document, for people to read."""
+
     type_name = "Markdown"
 
 

@@ -70,6 +70,7 @@ class Component:
         functools.update_wrapper(self, func)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Inside a pipeline, add a task of this component; outside, call the function."""
         from dagwright.pipelines.context import current_builder
 
         builder = current_builder()

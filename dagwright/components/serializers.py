@@ -49,6 +49,7 @@ class Serializer:
     classes: tuple[str, ...]
 
     def matches(self, cls: type) -> bool:
+        """Whether this serializer handles ``cls`` (by the class names in its MRO)."""
         names = {f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", ())}
         return bool(names & set(self.classes))
 
@@ -188,6 +189,7 @@ BY_TYPE = {s.type_name: s for s in SERIALIZERS}
 
 
 def for_class(cls: Any) -> Serializer | None:
+    """The serializer for values of ``cls``, or None when it is not a value type."""
     if not isinstance(cls, type):
         return None
     return next((s for s in SERIALIZERS if s.matches(cls)), None)

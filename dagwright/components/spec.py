@@ -24,9 +24,11 @@ class IOSpec:
 
     @property
     def has_default(self) -> bool:
+        """Whether the input has a default (None counts as one)."""
         return self.default is not _NO_DEFAULT
 
     def to_dict(self) -> dict[str, Any]:
+        """The input or output as IR data."""
         data: dict[str, Any] = {"name": self.name, "type": self.type}
         if self.artifact:
             data["artifact"] = True
@@ -38,6 +40,7 @@ class IOSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IOSpec:
+        """The input or output from IR data."""
         return cls(
             name=data["name"],
             type=data["type"],
@@ -59,6 +62,7 @@ class Resources:
     memory_limit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The requests and limits that are set, as IR data."""
         return {k: v for k, v in self.__dict__.items() if v}
 
 
@@ -81,6 +85,7 @@ class Retry:
         return min(wait, self.max_backoff) if self.max_backoff is not None else wait
 
     def to_dict(self) -> dict[str, Any]:
+        """The retry policy as IR data."""
         data: dict[str, Any] = {"limit": self.limit, "backoff": self.backoff, "factor": self.factor}
         if self.max_backoff is not None:
             data["max_backoff"] = self.max_backoff
@@ -117,13 +122,16 @@ class ComponentSpec:
     injected: list[str] = field(default_factory=list)
 
     def input(self, name: str) -> IOSpec | None:
+        """The input called ``name``, or None."""
         return next((i for i in self.inputs if i.name == name), None)
 
     def output(self, name: str) -> IOSpec | None:
+        """The output called ``name``, or None."""
         return next((o for o in self.outputs if o.name == name), None)
 
     @property
     def output_artifacts(self) -> list[IOSpec]:
+        """The outputs that are artifacts."""
         return [o for o in self.outputs if o.artifact]
 
     @property
@@ -132,6 +140,7 @@ class ComponentSpec:
         return f"{self.module}:{self.function}" if self.module else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The component as IR data (with its source)."""
         data: dict[str, Any] = {"name": self.name}
         if self.description:
             data["description"] = self.description
@@ -158,6 +167,7 @@ class ComponentSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComponentSpec:
+        """The component from IR data."""
         return cls(
             name=data["name"],
             description=data.get("description", ""),

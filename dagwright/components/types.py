@@ -150,6 +150,7 @@ def parse(type_str: str) -> tuple[str, tuple[str, ...]]:
 
 
 def unwrap_optional(type_str: str) -> str:
+    """``T`` for ``Optional[T]``; any other type as it is."""
     head, args = parse(type_str)
     return args[0] if head == "Optional" else type_str
 

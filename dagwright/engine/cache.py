@@ -18,6 +18,7 @@ from dagwright.executor import Step, StepOutcome
 
 
 def cache_key(step: Step) -> str:
+    """The step's cache key: a sha256 of its component, cache version, parameters and inputs."""
     spec = step.component
     payload = {
         "component": spec.digest,

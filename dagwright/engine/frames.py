@@ -41,7 +41,7 @@ class LoopRun:
 
 
 @dataclass
-class Job:
+class Execution:
     """A task execution queued or running on the worker pool."""
 
     frame: Frame

@@ -27,6 +27,7 @@ def signal_of(exc: BaseException) -> int:
 
 
 def reason(exc: BaseException) -> str:
+    """The reason recorded for a run that a signal ended."""
     if signal_of(exc) == signal.SIGTERM:
         return "stopped by SIGTERM"
     return "interrupted by Ctrl-C (SIGINT)"
@@ -40,6 +41,7 @@ def ending(exc: BaseException) -> tuple[str, str]:
 
 
 def exit_code(exc: BaseException) -> int:
+    """The exit status of a command that a signal ended (128 + the signal's number)."""
     return 128 + signal_of(exc)
 
 

@@ -3,10 +3,11 @@
 The run is a tree of frames. The root frame is the pipeline's top level; entering a block
 (If, ExitHandler, sub-pipeline) opens one child frame, a ParallelFor opens one per item, at most
 ``parallelism`` of them at a time. A frame's nodes are its tasks and child blocks; a node is
-ready when every node it depends on in the same frame has finished. Ready tasks run on a pool of
-worker threads (``parallelism`` at a time); their runtime decides whether the step runs in that
-thread or in a subprocess. By default the first failure stops new work (fail fast; exit tasks
-still run); ``keep_going`` lets independent branches finish.
+ready when every node it depends on in the same frame has finished. The dispatch thread (the
+one that called ``run``) hands ready tasks to a pool of worker threads (``parallelism`` at a
+time); their runtime decides whether the step runs in that thread or in a subprocess. By
+default the first failure stops new work (fail fast; exit tasks still run); ``keep_going`` lets
+independent branches finish.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
-from dagwright.engine.frames import Frame, Job, LoopRun
+from dagwright.engine.frames import Execution, Frame, LoopRun
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
@@ -96,8 +97,8 @@ class LocalEngine:
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
         self.ready: deque[tuple[Frame, str]] = deque()
-        self.runnable: deque[Job] = deque()
-        self.running: dict[Future[tuple[Attempt, int]], Job] = {}
+        self.runnable: deque[Execution] = deque()
+        self.running: dict[Future[tuple[Attempt, int]], Execution] = {}
         self.loop_runs: dict[tuple[int, str], LoopRun] = {}
         self.stopping = False
         self.dirty: list[StepRecord] = []
@@ -116,7 +117,7 @@ class LocalEngine:
         remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)
         try:
-            self._schedule()
+            self._dispatch()
             return self._result(arguments)
         except BaseException as exc:
             self._abandon(exc, arguments)
@@ -135,12 +136,12 @@ class LocalEngine:
         status, reason = ending(exc)
         exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
         now = time.time()
-        for record in (job.record for job in self.running.values()):
+        for record in (execution.record for execution in self.running.values()):
             record.status, record.error, record.ended = INTERRUPTED, reason, now
             record.duration = now - (record.started or now)
             self.records.append(record)
         try:
-            self._flush()  # steps that ended since the last round
+            self._flush()  # steps that ended since the last dispatch round
             self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
             if self.observer:
                 self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
@@ -153,29 +154,31 @@ class LocalEngine:
                 "could not record the end of run %s", self.run_id, exc_info=True
             )
 
-    def _schedule(self) -> None:
+    def _dispatch(self) -> None:
+        """The dispatch loop: start what is ready, hand runnable steps to the workers, record
+        what finished, until nothing is left. Only this thread touches frames and records."""
         self._enter(None, (), {}, None, None)
         pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
         try:
             while self.ready or self.runnable or self.running:
                 while self.ready:
                     self._start(*self.ready.popleft())
-                starting: list[Job] = []
+                starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
-                    job = self.runnable.popleft()
-                    if self.stopping and job.task not in self.plan.exit_tasks:
-                        self._cancel(job)  # queued before the failure, not started yet
+                    execution = self.runnable.popleft()
+                    if self.stopping and execution.task not in self.plan.exit_tasks:
+                        self._cancel(execution)  # queued before the failure, not started yet
                         continue
-                    job.record.started, job.record.status = time.time(), RUNNING
-                    self.dirty.append(job.record)
-                    starting.append(job)
+                    execution.record.started, execution.record.status = time.time(), RUNNING
+                    self.dirty.append(execution.record)
+                    starting.append(execution)
                 # written before the steps start: if one takes the process down (a segfault),
                 # the database still says which steps were running
                 self._flush()
-                for job in starting:
+                for execution in starting:
                     if self.observer:
-                        self.observer.step_started(job.record)
-                    self.running[pool.submit(_attempts, job.step, self.session)] = job
+                        self.observer.step_started(execution.record)
+                    self.running[pool.submit(_attempts, execution.step, self.session)] = execution
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for future in done:  # left in running until recorded, should this fail
@@ -190,7 +193,7 @@ class LocalEngine:
         self._flush()
 
     def _flush(self) -> None:
-        """Write the step rows changed since the last round, in one transaction."""
+        """Write the step rows changed since the last dispatch round, in one transaction."""
         if self.dirty:
             self.db.save_steps(self.run_id, [r.to_row() for r in self.dirty])
             self.dirty.clear()
@@ -337,7 +340,7 @@ class LocalEngine:
             else:
                 record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
                 if not self._take_finished(record, step):
-                    self.runnable.append(Job(frame, task, record, step))
+                    self.runnable.append(Execution(frame, task, record, step))
                     return
         self._record(record)
         self._stop_if_failing(record.status)
@@ -381,13 +384,13 @@ class LocalEngine:
                 step.parameters[name] = resolved
         return step
 
-    def _cancel(self, job: Job) -> None:
-        job.record.status = CANCELLED
-        self._record(job.record)
-        self._finish(job.frame, job.task, CANCELLED)
+    def _cancel(self, execution: Execution) -> None:
+        execution.record.status = CANCELLED
+        self._record(execution.record)
+        self._finish(execution.frame, execution.task, CANCELLED)
 
-    def _finish_task(self, job: Job, attempt: Attempt, attempts: int) -> None:
-        record = job.record
+    def _finish_task(self, execution: Execution, attempt: Attempt, attempts: int) -> None:
+        record = execution.record
         record.ended = time.time()
         record.duration = record.ended - (record.started or record.ended)
         record.attempts = attempts
@@ -403,7 +406,7 @@ class LocalEngine:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
         self._record(record)
         self._stop_if_failing(record.status)
-        self._finish(job.frame, job.task, record.status)
+        self._finish(execution.frame, execution.task, record.status)
 
     def _record(self, record: StepRecord) -> None:
         self.state.add(record.task, record.iteration, record.status, record.outputs)

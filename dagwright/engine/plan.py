@@ -7,7 +7,7 @@ from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
 
 
 class Plan:
-    """Everything the scheduler looks up while it runs, derived from one IR."""
+    """Everything the dispatch loop looks up while it runs, derived from one IR."""
 
     def __init__(self, ir: PipelineIR) -> None:
         self.ir = ir

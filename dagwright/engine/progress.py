@@ -42,13 +42,19 @@ if TYPE_CHECKING:
 
 
 class Observer(Protocol):
-    def run_started(self, pipeline: str, run_id: str) -> None: ...
+    """What the engine tells about a run as it goes, on its dispatch thread."""
 
-    def step_started(self, record: StepRecord) -> None: ...
+    def run_started(self, pipeline: str, run_id: str) -> None:
+        """The run began."""
 
-    def step_finished(self, record: StepRecord) -> None: ...
+    def step_started(self, record: StepRecord) -> None:
+        """A step began running."""
 
-    def run_finished(self, result: RunResult) -> None: ...
+    def step_finished(self, record: StepRecord) -> None:
+        """A step ended: succeeded, failed, skipped, cached, reused or cancelled."""
+
+    def run_finished(self, result: RunResult) -> None:
+        """The run ended, however it ended."""
 
 
 def summary(result: RunResult, seconds: float) -> str:
@@ -77,15 +83,19 @@ class Observers:
                 )
 
     def run_started(self, pipeline: str, run_id: str) -> None:
+        """Tell every observer that the run began."""
         self._each("run_started", pipeline, run_id)
 
     def step_started(self, record: StepRecord) -> None:
+        """Tell every observer that a step began."""
         self._each("step_started", record)
 
     def step_finished(self, record: StepRecord) -> None:
+        """Tell every observer that a step ended."""
         self._each("step_finished", record)
 
     def run_finished(self, result: RunResult) -> None:
+        """Tell every observer that the run ended."""
         self._each("run_finished", result)
 
 
@@ -99,13 +109,16 @@ class LinePrinter:
         self.started = time.perf_counter()
 
     def run_started(self, pipeline: str, run_id: str) -> None:
+        """Write the run's first line."""
         self.started = time.perf_counter()
         self.write(f"run {run_id} of pipeline '{pipeline}'")
 
     def step_started(self, record: StepRecord) -> None:
+        """Nothing: a step's line is written when it finishes."""
         pass  # lines are written when steps finish
 
     def step_finished(self, record: StepRecord) -> None:
+        """Write the step's line, and its error when it failed."""
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
         self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
@@ -113,6 +126,7 @@ class LinePrinter:
             self.write("\n".join("      " + line for line in text.rstrip().splitlines()))
 
     def run_finished(self, result: RunResult) -> None:
+        """Write the steps that were still running, the summary, then the footer or the outputs."""
         for record in result.steps:
             if record.status == INTERRUPTED:  # stopped while running: never reported finished
                 self.step_finished(record)
@@ -182,22 +196,26 @@ class LiveView:
         return table
 
     def run_started(self, pipeline: str, run_id: str) -> None:
+        """Start the live display."""
         self.title = f"{pipeline} ({run_id})"
         self.run_id = run_id
         self.started = time.perf_counter()
         self.live.start()
 
     def step_started(self, record: StepRecord) -> None:
+        """Show the step among the running ones."""
         with self.lock:
             self.running[record.label] = time.perf_counter()
 
     def step_finished(self, record: StepRecord) -> None:
+        """Count the step by its outcome."""
         with self.lock:
             self.running.pop(record.label, None)
             self.counts[shown_status(record)] += 1
             self.records.append(record)
 
     def run_finished(self, result: RunResult) -> None:
+        """Stop the live display and leave each step's outcome, the outputs and the footer."""
         self.live.stop()
         self._outcomes(result.steps)
         self._print(summary(result, time.perf_counter() - self.started))

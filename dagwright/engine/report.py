@@ -36,11 +36,13 @@ class Where:
     lineage: bool = True
 
     def command(self, *words: str) -> str:
+        """A ``dagwright`` command line, with ``--root`` when the user gave one."""
         given = ["--root", str(self.root)] if self.root_given and self.root is not None else []
         return shlex.join(["dagwright", *words, *given])
 
 
 def shown_status(record: StepRecord) -> str:
+    """The status shown for a step: ``cached`` and ``reused`` apart from ``succeeded``."""
     if record.cached:
         return "cached"
     if record.reused:
@@ -56,6 +58,7 @@ def counts_text(counts: Counter[str]) -> str:
 
 
 def first_line(text: str | None) -> str:
+    """The first line of a text, or ``""``."""
     return text.strip().splitlines()[0] if text and text.strip() else ""
 
 
@@ -109,6 +112,7 @@ def aligned(
 
 
 def failures(records: list[StepRecord]) -> list[StepRecord]:
+    """The records of steps that failed."""
     return [r for r in records if r.status == FAILED]
 
 

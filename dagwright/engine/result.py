@@ -45,6 +45,7 @@ class StepRecord:
 
     @property
     def label(self) -> str:
+        """The task's name, with its loop iteration (``train[0,2]``) inside loops."""
         if not self.iteration:
             return self.task
         return f"{self.task}[{','.join(str(i) for i in self.iteration)}]"
@@ -105,6 +106,7 @@ class RunResult:
 
     @property
     def succeeded(self) -> bool:
+        """Whether the run succeeded."""
         return self.status == SUCCEEDED
 
     def step(self, task: str, iteration: tuple[int, ...] = ()) -> StepRecord:

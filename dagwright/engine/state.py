@@ -28,6 +28,7 @@ class RunState:
         self.instances: dict[str, list[Path_]] = {}
 
     def add(self, task: str, path: Path_, status: str, outputs: dict[str, Any] | None) -> None:
+        """Record an execution's status, and its outputs when it has them."""
         self.status[(task, path)] = status
         self.instances.setdefault(task, []).append(path)
         if outputs is not None:
@@ -46,6 +47,8 @@ class RunState:
         return [(task, p) for p in sorted(found)]
 
     def states(self, tasks: list[str], scope: list[str], path: Path_) -> list[str]:
+        """The statuses of every execution of ``tasks`` visible from a scope (unrun counts as
+        succeeded)."""
         return [
             self.status.get(key, SUCCEEDED)
             for task in tasks

@@ -31,10 +31,12 @@ RELATIONS = (USED, GENERATED_BY, INFORMED_BY, DERIVED_FROM, STARTED_BY)
 
 
 def run_node(run_id: str) -> str:
+    """The node id of a run."""
     return f"run:{run_id}"
 
 
 def step_node(run_id: str, label: str) -> str:
+    """The node id of one step execution of a run."""
     return f"step:{run_id}/{label}"
 
 
@@ -47,6 +49,7 @@ def artifact_node(artifact: dict[str, Any]) -> str:
 
 
 def param_node(name: str, value: Any) -> str:
+    """The node id of a parameter value (a hash of its name and value)."""
     text = json.dumps([name, value], sort_keys=True, default=str)
     return "param:" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -62,6 +65,7 @@ class Lineage:
     # building
 
     def add_run(self, run_id: str, pipeline: str, params: dict[str, Any], **attrs: Any) -> str:
+        """Add a run and the parameters it used; its node id."""
         node = run_node(run_id)
         self.graph.add_node(node, kind="run", run_id=run_id, pipeline=pipeline, **attrs)
         self.add_params(node, params)
@@ -73,6 +77,7 @@ class Lineage:
             self._link(owner, self._param(name, value), USED)
 
     def finish_run(self, run_id: str, **attrs: Any) -> None:
+        """Set the run's end attributes (status, end time)."""
         self.graph.nodes[run_node(run_id)].update(attrs)
 
     def add_step(
@@ -145,6 +150,7 @@ class Lineage:
     # reading and writing
 
     def to_json(self) -> dict[str, Any]:
+        """The graph as node-link JSON data."""
         import networkx as nx
 
         data: dict[str, Any] = nx.node_link_data(self.graph, edges="edges")
@@ -152,6 +158,7 @@ class Lineage:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Lineage:
+        """The graph from node-link JSON data."""
         import networkx as nx
 
         return cls(nx.node_link_graph(data, directed=True, multigraph=True, edges="edges"))

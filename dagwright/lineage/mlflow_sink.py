@@ -1,6 +1,6 @@
 """The lineage sink that records runs in MLflow without ever making a step wait.
 
-The engine calls the sink on its scheduler thread. ``step_finished`` turns the step into a
+The engine calls the sink on its dispatch thread. ``step_finished`` turns the step into a
 small dict (``payload.py``) and puts it on a bounded queue with ``put_nowait``; a feeder thread
 writes the queue to the writer process (``writer.py``), which makes the MLflow calls. When the
 queue is full (or the writer is gone) the step is not waited for: it is kept here and sent with
@@ -276,22 +276,26 @@ class MlflowSink:
         self.connect = connect or channel
         self.runs: dict[str, _Run] = {}
 
-    # The engine calls these on its scheduler thread: they never wait on MLflow, and a failure
+    # The engine calls these on its dispatch thread: they never wait on MLflow, and a failure
     # here is logged and leaves the run to `sync`, never fails it.
 
     def run_started(self, run_id: str, pipeline: str, started: float) -> None:
+        """Queue the run's MLflow run; a failure is logged, never raised."""
         try:
             self._run_started(run_id, pipeline, started)
         except Exception as exc:
             self._broken(run_id, exc)
 
     def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
+        """Queue the step's nested MLflow run; a failure is logged, never raised."""
         try:
             self._step_finished(run_id, node, record)
         except Exception as exc:
             self._broken(run_id, exc)
 
     def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
+        """Hand over the run's end and wait for the flush; a failure is logged and left to
+        ``sync``."""
         try:
             self._run_finished(run_id, lineage, result)
         except Exception as exc:

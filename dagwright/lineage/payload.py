@@ -32,6 +32,7 @@ _KEY = re.compile(r"[^\w.\- /]")  # MLflow keys: alphanumerics, _ - . space and 
 
 
 def mlflow_status(status: str) -> str:
+    """MLflow's run status for a dagwright status."""
     return _STATUS.get(status, "KILLED")
 
 
@@ -46,6 +47,7 @@ def text(value: Any) -> str:
 
 
 def millis(seconds: float | None) -> int:
+    """Epoch milliseconds, as MLflow takes times (now when ``seconds`` is None)."""
     return int((seconds if seconds is not None else time.time()) * 1000)
 
 

@@ -49,6 +49,7 @@ class Reached:
         return describe(self.id, self.attrs)
 
     def to_dict(self) -> dict[str, Any]:
+        """The node as JSON data."""
         return {"id": self.id, "distance": self.distance, "kind": self.kind, **self.attrs}
 
 
@@ -264,9 +265,11 @@ class LineageDiff:
 
     @property
     def same(self) -> bool:
+        """Whether the two runs differ in nothing."""
         return not any((self.params, self.components, self.inputs, self.only_in_a, self.only_in_b))
 
     def to_dict(self) -> dict[str, Any]:
+        """The differences as JSON data."""
         from dataclasses import asdict
 
         return {**asdict(self), "same": self.same}

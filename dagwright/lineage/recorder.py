@@ -1,6 +1,6 @@
 """The engine's lineage observer: builds a run's provenance graph as its steps finish.
 
-It runs on the engine's scheduler thread, so it only adds to an in-memory graph and hands
+It runs on the engine's dispatch thread, so it only adds to an in-memory graph and hands
 events to an optional sink (MLflow, through a background writer); the graph is written to
 ``<root>/lineage/<run_id>.json`` when the run ends, whatever the sink did.
 """
@@ -22,11 +22,14 @@ if TYPE_CHECKING:
 class LineageSink(Protocol):
     """Where lineage goes besides the local file (an MLflow tracking server)."""
 
-    def run_started(self, run_id: str, pipeline: str, started: float) -> None: ...
+    def run_started(self, run_id: str, pipeline: str, started: float) -> None:
+        """A run began."""
 
-    def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None: ...
+    def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
+        """A step finished; ``node`` is its node in the graph."""
 
-    def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None: ...
+    def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
+        """The run ended; ``lineage`` is its whole graph."""
 
 
 class LineageRecorder:
@@ -47,6 +50,7 @@ class LineageRecorder:
         self.tasks = {task.name for task in ir.tasks}
 
     def run_started(self, pipeline: str, run_id: str) -> None:
+        """Add the run to the graph and tell the sink."""
         self.run_id = run_id
         started = time.time()
         self.lineage.add_run(run_id, pipeline, {}, started=started, status="running")
@@ -54,9 +58,11 @@ class LineageRecorder:
             self.sink.run_started(run_id, pipeline, started)
 
     def step_started(self, record: StepRecord) -> None:
+        """Nothing: a step enters the graph when it has finished."""
         pass  # a step enters the graph when it has finished
 
     def step_finished(self, record: StepRecord) -> None:
+        """Add the step with what it used and generated."""
         from dagwright.engine.result import jsonable
 
         if record.task not in self.tasks:
@@ -81,6 +87,7 @@ class LineageRecorder:
             self.sink.step_finished(self.run_id, {"id": node, **attrs}, record)
 
     def run_finished(self, result: RunResult) -> None:
+        """Add the run's parameters and end, write the graph and tell the sink."""
         lineage = self.lineage
         lineage.add_params(run_node(self.run_id), result.params)
         lineage.finish_run(self.run_id, status=result.status, ended=time.time())
@@ -98,4 +105,5 @@ def save(lineage: Lineage, path: Path) -> None:
 
 
 def load(path: Path) -> Lineage:
+    """A graph written by ``save``."""
     return Lineage.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -61,6 +61,7 @@ def resolve_uri(tracking_uri: str | None, root: Path) -> str:
 
 
 def mlflow_installed() -> bool:
+    """Whether mlflow can be imported."""
     return importlib.util.find_spec("mlflow") is not None
 
 

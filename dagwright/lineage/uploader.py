@@ -36,6 +36,7 @@ class Calls:
         self.counts = {"run": 0, "step": 0}
 
     def add(self, kind: str) -> None:
+        """Count one more call of a kind."""
         with self._lock:
             self.counts[kind] += 1
 
@@ -152,6 +153,7 @@ class Uploader:
         return experiment_id
 
     def start_run(self, run: dict[str, Any], calls: Calls) -> Parent:
+        """Create the pipeline's MLflow run in its experiment (made again if deleted meanwhile)."""
         for last in (False, True):
             experiment_id = self.experiment(run["pipeline"], calls)
             try:
@@ -251,6 +253,7 @@ class Uploader:
         return parent, {"status": latest.info.status, "steps": steps}
 
     def delete(self, run_id: str, calls: Calls) -> None:
+        """Delete an MLflow run."""
         self.call(calls, "run", self.client.delete_run, run_id)
 
     # helpers

@@ -98,6 +98,7 @@ class Writer:
         self.threads: list[threading.Thread] = []
 
     def handle(self, msg: dict[str, Any]) -> None:
+        """Handle one message; a failed finish or sync is answered at once."""
         try:
             self._handle(msg)
         except Exception as exc:  # say so at once: the engine is waiting for this answer
@@ -124,6 +125,7 @@ class Writer:
             self.uploads[token].abandoned = True
 
     def close(self) -> None:
+        """Wait for the work in progress and stop the pools."""
         for thread in self.threads:
             thread.join()
         for _, pool in self.targets.values():
@@ -206,6 +208,7 @@ class Writer:
 
 
 def main() -> None:
+    """The writer process: read messages on stdin, answer on stdout until stdin closes."""
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever else gets printed must not mix with the protocol
     os.environ.update(ENV)

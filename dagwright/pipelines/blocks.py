@@ -22,6 +22,7 @@ class Block:
     downstream: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, node: str) -> None:
+        """Add a node (once)."""
         if node not in self.upstream:
             self.nodes.append(node)
             self.upstream[node] = set()

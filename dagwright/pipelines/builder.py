@@ -35,13 +35,16 @@ class PipelineBuilder:
 
     @property
     def name(self) -> str:
+        """The pipeline's name."""
         return self.ir.name
 
     @property
     def current_group(self) -> str | None:
+        """The id of the innermost open block, or None at the top level."""
         return self._groups[-1]
 
     def error(self, problem: str, **where: Any) -> ValidationError:
+        """A ``ValidationError`` naming this pipeline."""
         return ValidationError(problem, pipeline=self.name, **where)
 
     # parameters and tasks
@@ -54,6 +57,7 @@ class PipelineBuilder:
         has_default: bool = False,
         description: str = "",
     ) -> ParamRef:
+        """Declare a pipeline parameter; the reference tasks are given."""
         if not name.isidentifier():
             raise self.error(
                 f"parameter name '{name}' is not a Python identifier",
@@ -67,6 +71,7 @@ class PipelineBuilder:
         return ParamRef(name, self)
 
     def add_task(self, component: Component, inputs: dict[str, Any]) -> TaskHandle:
+        """Add a task of ``component`` with these inputs, in the current block."""
         name = self._unique(self._prefixes[-1] + component.spec.name)
         values = {key: self._value(val, task=name, field=key) for key, val in inputs.items()}
         task = TaskIR(name, self._register(component), values, group=self.current_group)
@@ -115,6 +120,7 @@ class PipelineBuilder:
             n += 1
 
     def rename(self, old: str, new: str) -> None:
+        """Rename a task, and every reference to it."""
         from dagwright.names import check_k8s_name
         from dagwright.pipelines.blocks import value_tasks
 
@@ -144,6 +150,7 @@ class PipelineBuilder:
                 self._last_child[key] = new
 
     def add_after(self, task: str, others: list[str]) -> None:
+        """Make ``task`` wait for ``others``."""
         after = self.ir.task(task).after
         after.extend(o for o in others if o not in after)
 
@@ -154,6 +161,7 @@ class PipelineBuilder:
 
     @contextmanager
     def group(self, kind: str, **fields: Any) -> Iterator[GroupIR]:
+        """Open a block of ``kind`` for the tasks added inside the ``with``."""
         group = GroupIR(
             self._unique(fields.pop("id", None) or self._next_id(kind)),
             kind,
@@ -191,6 +199,7 @@ class PipelineBuilder:
         return chain
 
     def record_branch(self, branch: str, own: Value) -> None:
+        """Note an If/Elif/Else branch's own condition, so the next branch can negate it."""
         parent = self.current_group
         if branch == "if":
             self._chains[parent] = [own]
@@ -293,12 +302,15 @@ class PipelineBuilder:
         )
 
     def set_outputs(self, outputs: dict[str, Any]) -> None:
+        """Set the pipeline's outputs."""
         self.ir.outputs = {name: self.output_value(name, val) for name, val in outputs.items()}
 
     def output_value(self, name: str, val: Any) -> Value:
+        """One pipeline output as an IR value."""
         return self._value(val.output if isinstance(val, Handle) else val, field=f"output {name}")
 
     def finish(self) -> PipelineIR:
+        """Validate the IR and return it."""
         from dagwright.pipelines.validate import validate_ir
 
         validate_ir(self.ir)

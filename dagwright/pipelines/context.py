@@ -12,10 +12,12 @@ _CURRENT: ContextVar[PipelineBuilder | None] = ContextVar("dagwright_pipeline", 
 
 
 def current_builder() -> PipelineBuilder | None:
+    """The builder of the pipeline being traced, or None outside one."""
     return _CURRENT.get()
 
 
 def require_builder(what: str) -> PipelineBuilder:
+    """The builder of the pipeline being traced; a RuntimeError naming ``what`` outside one."""
     builder = _CURRENT.get()
     if builder is None:
         raise RuntimeError(
@@ -25,8 +27,10 @@ def require_builder(what: str) -> PipelineBuilder:
 
 
 def activate(builder: PipelineBuilder | None) -> object:
+    """Make ``builder`` the current one; the token ``deactivate`` takes."""
     return _CURRENT.set(builder)
 
 
 def deactivate(token: object) -> None:
+    """Restore the builder that was current before ``activate``."""
     _CURRENT.reset(token)  # type: ignore[arg-type]

@@ -92,9 +92,11 @@ class PipelineDefinition:
 
     @property
     def ir(self) -> PipelineIR:
+        """The pipeline's IR (traced once, then cached)."""
         return self.build()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Inside another pipeline, trace this one inline as a block; outside, a TypeError."""
         builder = context.current_builder()
         if builder is None:
             raise TypeError(
@@ -156,6 +158,7 @@ class Pipeline:
 
     @property
     def name(self) -> str:
+        """The pipeline's name."""
         return self._builder.name
 
     def param(
@@ -194,6 +197,7 @@ class Pipeline:
 
     @property
     def ir(self) -> PipelineIR:
+        """The pipeline's IR (validated)."""
         return self.build()
 
     def __enter__(self) -> Pipeline:

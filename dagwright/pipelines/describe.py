@@ -9,6 +9,7 @@ _SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="
 
 
 def value_text(value: Value) -> str:
+    """An IR value as people read it (``train.model``, ``lr``, ``3``)."""
     if "constant" in value:
         return repr(value["constant"])
     if "param" in value:
@@ -22,6 +23,7 @@ def value_text(value: Value) -> str:
 
 
 def condition_text(expr: Value) -> str:
+    """A condition as people read it (``(score > 25 and ...)``)."""
     op = expr.get("op")
     if op is None:
         return repr(expr.get("constant"))

@@ -39,6 +39,7 @@ class TaskIR:
     group: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The task as IR data."""
         data: dict[str, Any] = {"name": self.name, "component": self.component}
         data["inputs"] = self.inputs
         if self.after:
@@ -49,6 +50,7 @@ class TaskIR:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskIR:
+        """The task from IR data."""
         return cls(
             name=data["name"],
             component=data["component"],
@@ -78,10 +80,12 @@ class GroupIR:
     exit_task: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The block as IR data."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GroupIR:
+        """The block from IR data."""
         return cls(**data)
 
 
@@ -103,6 +107,7 @@ class PipelineIR:
     _indexed: int = field(default=0, init=False, repr=False, compare=False)
 
     def task(self, name: str) -> TaskIR:
+        """The task called ``name``; a KeyError when there is none."""
         found = self._index.get(name)
         if found is None:  # most often a task appended since: index just the new ones
             self._index.update((t.name, t) for t in self.tasks[self._indexed :])
@@ -117,15 +122,18 @@ class PipelineIR:
         return found
 
     def group(self, group_id: str) -> GroupIR:
+        """The block ``group_id``; a KeyError when there is none."""
         for group in self.groups:
             if group.id == group_id:
                 return group
         raise KeyError(f"pipeline '{self.name}' has no block '{group_id}'")
 
     def param(self, name: str) -> IOSpec | None:
+        """The parameter called ``name``, or None."""
         return next((p for p in self.params if p.name == name), None)
 
     def component_of(self, task: TaskIR | str) -> ComponentSpec:
+        """The component a task runs."""
         task = self.task(task) if isinstance(task, str) else task
         return self.components[task.component]
 
@@ -149,6 +157,7 @@ class PipelineIR:
         return chain
 
     def to_dict(self) -> dict[str, Any]:
+        """The IR as plain data, ready for YAML or JSON."""
         data: dict[str, Any] = {"apiVersion": IR_VERSION, "kind": "Pipeline", "name": self.name}
         if self.description:
             data["description"] = self.description
@@ -211,19 +220,23 @@ class PipelineIR:
             ) from exc
 
     def to_yaml(self) -> str:
+        """The IR as YAML (component sources as literal blocks)."""
         from dagwright.specs import yaml_text
 
         return yaml_text(self.to_dict(), fast=False)
 
     def to_json(self) -> str:
+        """The IR as JSON."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_yaml(cls, text: str) -> PipelineIR:
+        """Read an IR from YAML text; a ValidationError when it is not one."""
         return cls.from_dict(_parsed(yaml.safe_load, text, yaml.YAMLError))
 
     @classmethod
     def from_json(cls, text: str) -> PipelineIR:
+        """Read an IR from JSON text; a ValidationError when it is not one."""
         return cls.from_dict(_parsed(json.loads, text, json.JSONDecodeError))
 
     def save(self, path: str | Path) -> Path:
@@ -236,6 +249,7 @@ class PipelineIR:
 
     @classmethod
     def load(cls, path: str | Path) -> PipelineIR:
+        """Read an IR file (JSON by its suffix, else YAML)."""
         text = Path(path).read_text(encoding="utf-8")
         return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
 

@@ -103,6 +103,7 @@ class ParamRef(Operand):
         self.builder = builder
 
     def to_value(self) -> Value:
+        """The parameter as an IR value."""
         return {"param": self.name}
 
     def __repr__(self) -> str:
@@ -123,9 +124,11 @@ class OutputRef(Operand):
 
     @property
     def task(self) -> str:
+        """The name of the task that makes the output."""
         return self._task.name
 
     def to_value(self) -> Value:
+        """The output as an IR value."""
         return {"task": self.task, "output": self.output}
 
     def __repr__(self) -> str:
@@ -140,6 +143,7 @@ class LoopItem(Operand):
         self.key = key
 
     def to_value(self) -> Value:
+        """The loop item (or one key of it) as an IR value."""
         value: Value = {"loop_item": self.loop_id}
         if self.key is not None:
             value["key"] = self.key
@@ -174,6 +178,7 @@ class Collected:
         self.ref = output
 
     def to_value(self) -> Value:
+        """The gathered output as an IR value."""
         return {"collected": self.ref.to_value()}
 
     def __repr__(self) -> str:

@@ -182,22 +182,22 @@ class _Checker:
     def _check_task(self, task: TaskIR) -> None:
         spec = self.ir.components[task.component]
         for name, value in task.inputs.items():
-            target = spec.input(name)
-            if target is None:
+            declared = spec.input(name)
+            if declared is None:
                 raise self.fail(
                     f"component '{spec.name}' has no input '{name}'",
                     task=task.name,
                     field=name,
                     fix=f"its inputs are {[i.name for i in spec.inputs]}",
                 )
-            self._check_input(task, target.name, target.type, target.artifact, value)
-        for target in spec.inputs:
-            if target.name not in task.inputs and not target.has_default:
+            self._check_input(task, declared.name, declared.type, declared.artifact, value)
+        for declared in spec.inputs:
+            if declared.name not in task.inputs and not declared.has_default:
                 raise self.fail(
-                    f"missing input '{target.name}' ({target.type})",
+                    f"missing input '{declared.name}' ({declared.type})",
                     task=task.name,
-                    field=target.name,
-                    fix=f"pass {target.name}=... to the call",
+                    field=declared.name,
+                    fix=f"pass {declared.name}=... to the call",
                 )
         for other in task.after:
             if other not in self.tasks or other == task.name:

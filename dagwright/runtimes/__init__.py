@@ -55,6 +55,7 @@ class Attempt:
 
     @property
     def ok(self) -> bool:
+        """Whether the attempt succeeded."""
         return self.outcome is not None
 
 

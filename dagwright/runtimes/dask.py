@@ -41,6 +41,7 @@ class DaskRuntime:
     """``Dask(...)``: a LocalCluster per run, or a Client of the scheduler at ``address``."""
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step on the run's Dask cluster (or in this thread with a ``client``)."""
         config = step.component.runtime
         assert isinstance(config, Dask)
         try:
@@ -58,12 +59,14 @@ class DaskRuntime:
         return run_on_worker(client, step, timeout)
 
     def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """The scheduler's address as container env, or a DaskJob without one."""
         assert isinstance(config, Dask)
         if config.address:
             return Fragments(container={"env": [{"name": ADDRESS_ENV, "value": config.address}]})
         return dask_job(config, pod)
 
     def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """A Client for the function's ``client`` inside a compiled pod."""
         assert isinstance(config, Dask)
         return pod_client(config)
 

@@ -69,16 +69,17 @@ MASTER_SHIM = (
 
 
 class HorovodRuntime:
-    """``Horovod(np=N)``: N ranks of the step; rank 0's outcome is the step's."""
+    """``Horovod(np=N)``: N ranks of the step; rank 0's outcome is the step's.
+
+    Args:
+        horovodrun: The horovodrun to use; found on PATH (with horovod importable) if None.
+    """
 
     def __init__(self, horovodrun: str | None = None) -> None:
-        """
-        Args:
-            horovodrun: The horovodrun to use; found on PATH (with horovod importable) if None.
-        """
         self._horovodrun = horovodrun
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step's ranks: with horovodrun when it is there, else as processes."""
         config = _config(step.component.runtime)
         launcher = self._horovodrun or find_horovodrun()
         if launcher is None:
@@ -86,6 +87,7 @@ class HorovodRuntime:
         return run_horovodrun(launcher, step, config, timeout)
 
     def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """The MPIJob the step becomes, checked against the operator's CRD."""
         manifest = mpijob(_config(config), pod)
         crd.validate(manifest, crd.MPI)  # a manifest the operator would refuse never leaves here
         return Fragments(
@@ -95,6 +97,7 @@ class HorovodRuntime:
         )
 
     def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """Nothing to hand over: mpirun and the operator set the ranks' environment."""
         # mpirun and the operator set the ranks' environment; there is nothing to hand over
         return contextlib.nullcontext({})
 
@@ -106,7 +109,7 @@ def _config(config: RuntimeConfig) -> Horovod:
 
 
 def find_horovodrun() -> str | None:
-    """horovodrun's path when it is on PATH and horovod imports, else None."""
+    """The path of ``horovodrun`` when it is on PATH and horovod imports, else None."""
     path = shutil.which("horovodrun")
     if path is None:
         return None

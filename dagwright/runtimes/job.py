@@ -3,8 +3,10 @@
 Locally a ``Job()`` step runs as ``Process()`` does, in a fresh ``python -m dagwright.executor``
 with the config's ``env`` added. On a target its fields become container fields (``image``,
 ``env``, ``envFrom``, ``resources``) and pod fields (``nodeSelector``, ``tolerations``,
-``serviceAccountName``), checked against the Kubernetes client's models and the API server's
-rules for tolerations and labels, so a bad value is refused at compile time, naming the field.
+``serviceAccountName``). The API server's rules for tolerations and labels are checked when the
+``Job(...)`` is made (``scale_out.py`` calls ``check_tolerations``), and again with every field
+against the Kubernetes client's models when a target compiles it; either way a bad value is
+refused naming the field.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ Fail = Callable[[str, str, str], ValidationError]
 
 
 def default_fail(where: str, problem: str, fix: str) -> ValidationError:
+    """A ValidationError naming the field that failed a Kubernetes check."""
     return ValidationError(problem, field=where, fix=fix)
 
 

@@ -1,4 +1,4 @@
-"""A pod that runs a resource step: create its custom resource and wait until it is done.
+r"""A pod that runs a resource step: create its custom resource and wait until it is done.
 
 KFP has no resource template (Argo's ``resource:`` step), so the KFP target compiles a step
 whose runtime becomes a custom resource (a SparkApplication, an MPIJob) into a pod running
@@ -21,8 +21,9 @@ whose runtime becomes a custom resource (a SparkApplication, an MPIJob) into a p
 It exits 0 on success and 1 with a message naming the condition, or the timeout, otherwise.
 The run's service account needs RBAC to create, get and delete the resource's kind.
 
-Conditions are written in Argo's resource-template notation (``dagwright.runtimes.conditions``).
-The manifest travels with every ``{{`` written as ``\\u007b\\u007b`` (the same JSON), so that
+Conditions are written in Argo's resource-template notation
+(``dagwright.runtimes.resource_conditions``).
+The manifest travels with every ``{{`` written as ``\u007b\u007b`` (the same JSON), so that
 KFP substitutes nothing inside it.
 """
 
@@ -40,8 +41,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from dagwright.errors import DagwrightError, ValidationError
-from dagwright.runtimes.conditions import Requirement, lookup, parse_condition, text_of
 from dagwright.runtimes.fragments import fill_instance
+from dagwright.runtimes.resource_conditions import Requirement, lookup, parse_condition, text_of
 
 POD_NAME_ENV = "DAGWRIGHT_POD_NAME"
 POD_UID_ENV = "DAGWRIGHT_POD_UID"
@@ -59,10 +60,10 @@ class LauncherError(DagwrightError, RuntimeError):
 
 
 def encode_manifest(manifest: Mapping[str, Any]) -> str:
-    """The manifest as the launcher's argument: JSON with no ``{{`` for KFP to substitute.
+    r"""The manifest as the launcher's argument: JSON with no ``{{`` for KFP to substitute.
 
     ``{`` only starts an object or sits inside a string, and two in a row only inside a
-    string, where ``\\u007b`` is the same character to a JSON reader.
+    string, where ``\u007b`` is the same character to a JSON reader.
     """
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.replace("{{", "\\u007b\\u007b")

@@ -19,12 +19,15 @@ class LocalRuntime:
     """``Local()``: a worker thread of the engine; nothing to add on Kubernetes."""
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step in this thread."""
         return run_local(step, timeout)
 
     def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """Nothing beyond the step's own container."""
         return Fragments()
 
     def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """Nothing to hand over."""
         return contextlib.nullcontext({})
 
 

@@ -122,6 +122,7 @@ class Function:
         self._lock = threading.Lock()
 
     def __call__(self, context: Any, event: Any) -> Any:
+        """Call the handler with the event and the step's other inputs."""
         return self.func(context=context, event=event, **self.inputs)
 
     def respond(self, event: Any) -> tuple[int, dict[str, str], bytes]:
@@ -150,6 +151,7 @@ class Function:
         return int(answer.get("status_code") or 200), headers, data
 
     def close(self) -> None:
+        """Release what the function's inputs opened."""
         self._stack.close()
 
 
@@ -286,6 +288,7 @@ class LocalFunction:
         self.thread.start()
 
     def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()

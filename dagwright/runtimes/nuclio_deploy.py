@@ -161,6 +161,7 @@ class Dashboard:
         return found
 
     def create_or_update(self, config: dict[str, Any]) -> None:
+        """Create the function, or update it when it exists."""
         name = config["metadata"]["name"]
         exists = self.get(name) is not None
         method, path = (

@@ -27,12 +27,15 @@ class ProcessRuntime:
     """``Process()``: a fresh interpreter per step; on Kubernetes every step is a pod anyway."""
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step in a child process of its own session."""
         return run_process(step, timeout, session=session)
 
     def fragments(self, config: RuntimeConfig, pod: PodStep) -> Fragments:
+        """Nothing beyond the step's own container."""
         return Fragments()
 
     def in_pod(self, config: RuntimeConfig) -> AbstractContextManager[dict[str, Any]]:
+        """Nothing to hand over."""
         return contextlib.nullcontext({})
 
 
@@ -145,16 +148,19 @@ class Groups:
         self._running: set[subprocess.Popen[bytes]] = set()
 
     def add(self, proc: subprocess.Popen[bytes]) -> None:
+        """Hold a step's process group until it ends."""
         with self._lock:
             self._running.add(proc)
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
+        """Forget a step's process group."""
         # under the lock and before the child is reaped, so kill_all never signals a group id
         # that a new process took over
         with self._lock:
             self._running.discard(proc)
 
     def kill_all(self) -> None:
+        """Kill every process group still held (SIGKILL)."""
         with self._lock:
             for proc in self._running:
                 _kill_group(proc)

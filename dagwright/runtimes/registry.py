@@ -45,6 +45,7 @@ class RuntimeConfig:
             _CONFIGS[cls.kind] = cls
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as IR data (its ``kind`` and fields)."""
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
     def runs_apart(self, injected: Sequence[str]) -> bool:
@@ -111,6 +112,7 @@ def config_class(kind: str) -> type[RuntimeConfig]:
 
 
 def config_from_dict(data: dict[str, Any]) -> RuntimeConfig:
+    """The runtime config that ``to_dict`` made."""
     fields = dict(data)
     cls = config_class(fields.pop("kind"))
     return cls(**fields)

@@ -171,6 +171,7 @@ class Dask(RuntimeConfig):
     memory_limit: str | None = None
 
     def runs_apart(self, injected: Sequence[str]) -> bool:
+        """Whether the function runs in another process (on a worker unless it takes ``client``)."""
         return "client" not in injected  # without a client the step runs on a worker
 
     def __post_init__(self) -> None:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def host_tag() -> str:
+    """A short digest of this host's name, as step folders carry it."""
     return _short(socket.gethostname())
 
 

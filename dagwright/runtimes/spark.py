@@ -63,6 +63,7 @@ class SparkRuntime:
     """
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
+        """Run the step with the run's SparkSession (one per settings)."""
         config = _spark_config(step.component.runtime)
         try:
             spark = session.resource(

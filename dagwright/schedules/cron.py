@@ -1,4 +1,4 @@
-"""Cron expressions read the way the scheduler, Argo and KFP read them.
+"""Cron expressions read the way the cron daemon, Argo and KFP read them.
 
 Five fields (minute hour day-of-month month day-of-week) as Argo and Kubernetes CronJobs take
 them; six fields put seconds first, as KFP's recurring runs (robfig/cron with seconds) take
@@ -64,7 +64,7 @@ def check(
 def check_weekday(cron: str, *, field: str = "--cron") -> None:
     """Refuse a day of the week above 6 (``0 3 * * 7``, ``5-7``, ``1,7``).
 
-    croniter, which the local scheduler reads cron with, takes 7 as Sunday; robfig/cron, which
+    croniter, which the cron daemon reads cron with, takes 7 as Sunday; robfig/cron, which
     Argo and KFP read it with, takes days 0-6 only and refuses the schedule at the cluster. A
     7 after ``/`` is a step, not a day, and stays allowed (``*/7`` is Sundays).
 

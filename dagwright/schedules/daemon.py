@@ -1,14 +1,14 @@
 """The cron daemon: starts the runs of stored schedules when their slots come due.
 
-Each tick the scheduler that holds the lease (``store/schedules.py``) first starts firings
+Each tick the daemon that holds the lease (``store/schedules.py``) first starts firings
 that were recorded but never started (it crashed in between), then, for every schedule, works
 out the slots due since the last one it dealt with, applies the catch-up policy and the
 concurrency policy (``allow``; ``forbid``: skip while its previous run still runs;
 ``replace``: stop that run first), records each firing and only then starts its run.
 
 Catch-up: a slot due after the previous tick began (less the grace) is on time, as is, on the
-first tick, the newest slot if due within the grace; the others were missed while no scheduler
-ran. A scheduler that takes the lease from one that died holding it (on this host: its pid
+first tick, the newest slot if due within the grace; the others were missed while no daemon
+ran. A daemon that takes the lease from one that died holding it (on this host: its pid
 exited or was reused, ``schedules/holders.py``) does so at once, and its first tick counts from
 the dead one's last tick, so a restart after a crash misses nothing. ``none`` fires the
 on-time slots only; ``latest`` those, or else the newest missed one; ``all`` every
@@ -16,20 +16,20 @@ slot, oldest first, ``CATCHUP_BATCH`` a tick. When several slots fire in one tic
 ``replace`` only the newest starts (each would stop the one before at once); the older ones
 are recorded ``skipped``.
 
-Starting a firing: the scheduler renews its lease, claims the firing (``recorded`` to
+Starting a firing: the daemon renews its lease, claims the firing (``recorded`` to
 ``starting``, a compare-and-set naming it), starts the run, records its pid (``started``) and
 renews the lease again; it renews after stopping a run too, and ends its tick when another
-scheduler took the lease meanwhile. So of two schedulers that both believe they are active
+daemon took the lease meanwhile. So of two daemons that both believe they are active
 (one's tick outlasted its lease) only one starts a firing. A firing left ``starting`` (its
-scheduler died between claim and launch) is started again by the lease holder when no run row
+daemon died between claim and launch) is started again by the lease holder when no run row
 of it exists and the claimer is gone: its holder name (``host:pid:start:suffix``) is on this
 host and that pid has exited or now belongs to a process started at another time. A claimer
 on another host, or with a name not of that form, counts as gone once its lease lapsed; keep
-the schedulers of one store on one host for a launch that hangs longer than the lease to stay
+the daemons of one store on one host for a launch that hangs longer than the lease to stay
 single.
 
 Runs are ``dagwright run`` processes with the slot's run id (``<schedule>-<UTC stamp>``), so a
-pipeline that crashes or hangs cannot take the scheduler with it and ``replace`` can stop one.
+pipeline that crashes or hangs cannot take the daemon with it and ``replace`` can stop one.
 Time and processes come through a ``Clock`` and a ``Launcher``, which tests replace.
 """
 
@@ -60,21 +60,29 @@ from dagwright.store.schedules import (
     ScheduleBook,
 )
 
-LEASE = 30.0  # seconds a scheduler's claim lasts without renewal
+LEASE = 30.0  # seconds a daemon's claim lasts without renewal
 CATCHUP_BATCH = 100  # slots of one schedule fired in one tick at most; the rest go next tick
 
 
 class Clock(Protocol):
-    def now(self) -> float: ...
+    """Where the daemon's time comes from (tests use a fake one)."""
 
-    def sleep(self, seconds: float, stop: threading.Event) -> None: ...
+    def now(self) -> float:
+        """The current time (epoch seconds)."""
+
+    def sleep(self, seconds: float, stop: threading.Event) -> None:
+        """Wait ``seconds``, or less when ``stop`` is set."""
 
 
 class SystemClock:
+    """The real clock."""
+
     def now(self) -> float:
+        """The current time (epoch seconds)."""
         return time.time()
 
     def sleep(self, seconds: float, stop: threading.Event) -> None:
+        """Wait ``seconds``, or less when ``stop`` is set."""
         stop.wait(seconds)
 
 
@@ -89,6 +97,7 @@ class Event:
     detail: str = ""
 
     def line(self) -> str:
+        """The event as the daemon's log line."""
         text = f"{self.action} {self.schedule} slot {_utc(self.slot)}"
         if self.run_id:
             text += f" run {self.run_id}"
@@ -100,11 +109,12 @@ def _utc(stamp: float) -> str:
 
 
 def run_id_for(name: str, slot: float) -> str:
+    """The run id of a schedule's slot: ``<name>-<UTC stamp>``."""
     return f"{name}-{datetime.fromtimestamp(slot, timezone.utc):%Y%m%d-%H%M%S}"
 
 
 class _LeaseLost(Exception):
-    """Another scheduler took the lease while this one worked: this one ends its tick."""
+    """Another daemon took the lease while this one worked: this one ends its tick."""
 
 
 class CronDaemon:
@@ -114,7 +124,7 @@ class CronDaemon:
         root: The store folder (its ``runs.db`` holds the schedules).
         clock: Where time comes from.
         launcher: What starts and stops runs (default: ``ProcessLauncher``).
-        holder: This scheduler's name in the lease (default: ``host:pid:start:random suffix``).
+        holder: This daemon's name in the lease (default: ``host:pid:start:random suffix``).
         lease: Seconds the lease lasts without renewal; keep ``interval`` well below it.
         grace: How late a slot may be on the first tick and still be on time (default: two
             ticks, at least 5 s); later ticks also count slots due since the previous began.
@@ -144,6 +154,7 @@ class CronDaemon:
         self._previous: float | None = None  # when the previous tick with the lease began
 
     def close(self) -> None:
+        """Give the lease back and close the run database."""
         self.book.release(self.holder)
         self.db.close()
 
@@ -156,11 +167,11 @@ class CronDaemon:
         now = self.clock.now()
         before = self.book.acquire(self.holder, now, self.lease, ticked=now, dead=holder_dead)
         if before is None:
-            self._previous = None  # slots due meanwhile were another scheduler's to fire
+            self._previous = None  # slots due meanwhile were another daemon's to fire
             return []
         previous, self._previous = self._previous, now
         if previous is None and before.holder not in ("", self.holder) and before.expires > now:
-            # taken from a scheduler that died holding it: no scheduler stopped, one was
+            # taken from a daemon that died holding it: no daemon stopped, one was
             # replaced, so its slots since its last tick are on time as if it had gone on
             previous = before.ticked
         # None on the first tick: then only the newest slot, if due within the grace, is on time
@@ -223,11 +234,11 @@ class CronDaemon:
             self.book.mark(firing.schedule, firing.slot, SKIPPED, reason=reason)
             return [Event(firing.schedule, firing.slot, firing.run_id, "skipped", reason)]
         if self._launch(schedule, firing, firing.run_id) is None:
-            return []  # another scheduler claimed it first
+            return []  # another daemon claimed it first
         return [Event(firing.schedule, firing.slot, firing.run_id, "recovered")]
 
     def _launch(self, schedule: Schedule, firing: Firing, run_id: str) -> int | None:
-        """Claim the firing and start its run; None when another scheduler claimed it."""
+        """Claim the firing and start its run; None when another daemon claimed it."""
         self._renew()
         if not self.book.claim(schedule.name, firing.slot, self.holder, firing):
             return None
@@ -294,7 +305,7 @@ class CronDaemon:
                 return Event(schedule.name, slot, run_id, "skipped", reason)
             return None
         if not self.book.record(schedule.name, slot, run_id, RECORDED, now):
-            return None  # another scheduler recorded this slot, or it was paused or removed
+            return None  # another daemon recorded this slot, or it was paused or removed
         detail = ""
         if active and schedule.concurrency == "replace":
             for firing in active:

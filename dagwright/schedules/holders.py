@@ -1,10 +1,10 @@
-"""Who holds the scheduler lease or a firing's claim, and whether that process still runs.
+"""Who holds the cron daemon's lease or a firing's claim, and whether that process still runs.
 
-A scheduler's name is ``host:pid:start:suffix``: ``start`` is the process's start time
+A daemon's name is ``host:pid:start:suffix``: ``start`` is the process's start time
 (``/proc/<pid>/stat`` field 22, clock ticks since boot), so a pid reused by another process
-is told apart from the scheduler that had it; the random suffix tells apart two schedulers of
+is told apart from the daemon that had it; the random suffix tells apart two daemons of
 one process. Where ``/proc`` is missing the name is ``host:pid:suffix`` and a live pid counts
-as the scheduler.
+as the daemon.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def holder_dead(holder: str) -> bool:
 
 
 def holder_alive(holder: str) -> bool:
-    """Whether the scheduler named ``holder`` may still run, as far as this host can tell.
+    """Whether the daemon named ``holder`` may still run, as far as this host can tell.
 
     Only a name of this host can be told alive (its pid runs, started when the name says);
     any other counts as gone, which callers trust only once its lease lapsed.

@@ -2,7 +2,7 @@
 ``ProcessLauncher``, which runs each firing as a ``dagwright run`` process of its own session.
 
 Its own children are polled (and so collected: a finished child not waited for stays a zombie
-process). A pid it did not start itself (a run started before the scheduler restarted) counts
+process). A pid it did not start itself (a run started before the daemon restarted) counts
 as the run only while the process's command line says ``--run-id <run id>``, as a pid from
 before a reboot may be another process's now; where ``/proc`` is missing the pid is trusted.
 """
@@ -60,6 +60,7 @@ class ProcessLauncher:
         self.children: dict[int, subprocess.Popen[bytes]] = {}
 
     def start(self, schedule: Schedule, run_id: str) -> int:
+        """Start the run of a firing as a ``dagwright run`` process; its pid."""
         self.reap()
         folder = self.root / "schedules"
         (folder / "logs").mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,7 @@ class ProcessLauncher:
                 del self.children[pid]
 
     def alive(self, pid: int, run_id: str) -> bool:
+        """Whether ``pid`` is still the run ``run_id``."""
         child = self.children.get(pid)
         if child is not None:  # our own child: poll reaps it, or it stays a zombie that looks alive
             return child.poll() is None
@@ -119,7 +121,8 @@ class ProcessLauncher:
                 self.children[pid].wait()
 
     def find(self, run_id: str) -> int | None:
-        # only asked about runs a scheduler that died started, never about our own children
+        """The pid of a process running ``run_id`` (found in ``/proc``), or None."""
+        # only asked about runs a daemon that died started, never about our own children
         proc = Path("/proc")
         if not proc.is_dir():
             return None

@@ -13,10 +13,11 @@ __all__ = ["LocalStore", "RunDatabase", "RunStore", "default_root"]
 class RunStore(Protocol):
     """What the engine needs from a store."""
 
-    def run_uri(self, run_id: str) -> str: ...
+    def run_uri(self, run_id: str) -> str:
+        """The location of a run's artifacts."""
 
-    def artifact_uri(
-        self, run_id: str, task: str, iteration: tuple[int, ...], output: str
-    ) -> str: ...
+    def artifact_uri(self, run_id: str, task: str, iteration: tuple[int, ...], output: str) -> str:
+        """The URI an output of one execution is written to."""
 
-    def database(self) -> RunDatabase: ...
+    def database(self) -> RunDatabase:
+        """The run database (a new connection)."""

@@ -30,6 +30,7 @@ def publish(partial: str, final: str) -> bool:
 
 
 def discard(partial: str) -> None:
+    """Remove a partly written file or folder, if there is one."""
     if os.path.isdir(partial) and not os.path.islink(partial):
         shutil.rmtree(partial, ignore_errors=True)
     elif os.path.lexists(partial):

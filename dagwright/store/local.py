@@ -24,6 +24,7 @@ _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def default_root() -> Path:
+    """The store folder: ``$DAGWRIGHT_HOME``, else ``./.dagwright``."""
     return Path(os.environ.get("DAGWRIGHT_HOME") or ".dagwright")
 
 
@@ -47,6 +48,7 @@ class LocalStore:
         return Path(self.run_uri(run_id))
 
     def run_uri(self, run_id: str) -> str:
+        """The location of a run's artifacts."""
         return f"{self.artifacts}/{_key(run_id, 'run id')}"
 
     def artifact_uri(self, run_id: str, task: str, iteration: tuple[int, ...], output: str) -> str:
@@ -59,9 +61,11 @@ class LocalStore:
 
     @property
     def local(self) -> bool:
+        """Whether artifacts are kept on this machine (not at an fsspec URL)."""
         return is_local(self.artifacts)
 
     def database(self) -> RunDatabase:
+        """The run database (a new connection)."""
         return RunDatabase(self.root / "runs.db")
 
     def existing_database(self, run_id: str | None = None) -> RunDatabase:

@@ -61,6 +61,7 @@ def _stat(pid: int) -> tuple[str, int] | None:
 
 
 def current() -> Owner:
+    """This process as a run's owner."""
     return Owner(socket.gethostname(), os.getpid(), start_time(os.getpid()))
 
 

@@ -22,6 +22,7 @@ def is_local(uri: str) -> bool:
 
 
 def local_path(uri: str) -> str:
+    """The path of a ``file://`` URI; any other text as it is."""
     return uri[len("file://") :] if uri.startswith("file://") else uri
 
 
@@ -76,6 +77,7 @@ def _move(fs: Any, source: str, target: str) -> None:
 
 
 def exists(uri: str) -> bool:
+    """Whether something exists at ``uri`` (asked afresh of a remote store)."""
     if is_local(uri):
         return os.path.exists(local_path(uri))
     fs, path = filesystem(uri)

@@ -2,7 +2,7 @@
 
 Many ``dagwright run`` processes may share one database: WAL lets readers work beside the one
 writer, and writers wait for each other (busy timeout) instead of failing. Each engine writes
-from its scheduler thread only, in one short transaction per scheduling round.
+from its dispatch thread only, in one short transaction per dispatch round.
 
 A run row names its owner process (``store/owner.py``). A run left ``running`` by an owner that
 is gone (SIGKILL, a crash) is marked ``interrupted`` by whoever reads it next, with its
@@ -47,6 +47,7 @@ STEP_FIELDS = (
 
 
 def iteration_text(iteration: Iterable[int]) -> str:
+    """A loop iteration as the database keeps it (``0.2``; ``""`` outside loops)."""
     return ".".join(str(i) for i in iteration)
 
 
@@ -89,7 +90,7 @@ class RunDatabase:
             # it holds every parameter value (the real ones, to resume with): the owner's only;
             # SQLite gives its -wal and -shm files the database's permissions
             private_file(self.path)
-            # one connection per engine, used from its scheduler thread only
+            # one connection per engine, used from its dispatch thread only
             self.db = sqlite3.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
@@ -115,9 +116,11 @@ class RunDatabase:
             ) from exc
 
     def transaction(self) -> _Transaction:
+        """A ``BEGIN IMMEDIATE`` transaction, for a ``with`` block."""
         return _Transaction(self.db)
 
     def close(self) -> None:
+        """Close the connection."""
         self.db.close()
 
     # writing
@@ -163,7 +166,6 @@ class RunDatabase:
         Raises:
             ValidationError: when the run is still going in a live process.
         """
-
         with self.transaction():
             row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
             data = self._reaped(dict(row))
@@ -273,6 +275,7 @@ class RunDatabase:
             )
 
     def finish_run(self, run_id: str, status: str, outputs: dict[str, Any]) -> None:
+        """End a run with its status and outputs."""
         with self.transaction():
             self.db.execute(
                 "UPDATE runs SET status=?, outputs=?, ended=?, reason=NULL WHERE run_id=?",
@@ -280,6 +283,7 @@ class RunDatabase:
             )
 
     def save_cache(self, key: str, outputs: str, run_id: str, task: str) -> None:
+        """Keep a step's outputs under its cache key."""
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO cache (key, outputs, run_id, task, created) "
@@ -290,6 +294,7 @@ class RunDatabase:
     # reading
 
     def cached(self, key: str) -> str | None:
+        """The outputs kept under a cache key (JSON), or None."""
         row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
         return row["outputs"] if row else None
 
@@ -334,7 +339,6 @@ class RunDatabase:
         Raises:
             ValidationError: when no run, or more than one, matches.
         """
-
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
             return self._checked(row)
@@ -370,7 +374,6 @@ class RunDatabase:
         Raises:
             ValidationError: the run is running.
         """
-
         prefix = artifacts.rstrip("/") + "/"
         pattern = "%" + prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self.transaction():
@@ -390,6 +393,7 @@ class RunDatabase:
         return int(steps)
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's step rows, in the order they started."""
         rows = self.db.execute(
             "SELECT * FROM steps WHERE run_id=? ORDER BY started IS NULL, started, task, iteration",
             (run_id,),

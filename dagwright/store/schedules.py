@@ -1,13 +1,13 @@
-"""Schedules, their firings and the scheduler lease, kept in the run database.
+"""Schedules, their firings and the cron daemon's lease, kept in the run database.
 
 A firing is recorded (``INSERT`` of its schedule and slot, the primary key) in the same
-transaction that moves the schedule past that slot, before its run starts. So a scheduler that
-crashes after the commit finds the firing on restart and starts it; one that crashes before
-it fires the slot again; and of two schedulers on one database only one can insert a slot.
+transaction that moves the schedule past that slot, before its run starts. So a cron daemon
+that crashes after the commit finds the firing on restart and starts it; one that crashes
+before it fires the slot again; and of two daemons on one database only one can insert a slot.
 Before its run starts a firing is claimed (``recorded`` to ``starting``, a compare-and-set
-that names the claiming scheduler), so of two schedulers that both see it recorded only one
-starts it. A lease row says which scheduler is active and when its last tick began; the others
-wait until it lapses, or take it at once from a holder known to have ended.
+that names the claiming daemon), so of two daemons that both see it recorded only one starts
+it. A lease row says which daemon is active and when its last tick began; the others wait
+until it lapses, or take it at once from a holder known to have ended.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS scheduler_lease (
 );
 """
 
-# firing statuses: recorded and not yet started; claimed by a scheduler that is starting its
+# firing statuses: recorded and not yet started; claimed by a cron daemon that is starting its
 # run; started (a process runs it); its run was seen finished; skipped by the concurrency policy
 # (or its schedule was removed); the run it started was stopped by a newer one ("replace")
 RECORDED, STARTING, STARTED, ENDED = "recorded", "starting", "started", "ended"
@@ -76,7 +76,7 @@ class Schedule:
         timezone: An IANA time zone the cron is read in.
         params: Parameter values of every run.
         concurrency: ``allow``, ``forbid`` or ``replace`` (a run still running at the next slot).
-        catchup: ``none``, ``latest`` or ``all`` (slots missed while no scheduler ran).
+        catchup: ``none``, ``latest`` or ``all`` (slots missed while no cron daemon ran).
         paused: Paused schedules fire nothing; their missed slots count as missed.
         created: When it was added (epoch seconds).
         considered: Every slot up to this time has been fired, skipped or missed.
@@ -107,12 +107,12 @@ class Firing:
     reason: str | None
     pid: int | None
     recorded: float
-    holder: str | None = None  # the scheduler that claimed it (status starting and later)
+    holder: str | None = None  # the daemon that claimed it (status starting and later)
 
 
 @dataclass(frozen=True)
 class Lease:
-    """The scheduler lease as one holder left it."""
+    """The cron daemon's lease as one holder left it."""
 
     holder: str  # "" when nobody held it
     expires: float
@@ -188,7 +188,7 @@ class ScheduleBook:
             name: The schedule.
             paused: True to pause, False to resume.
             now: The current time (epoch seconds): a resumed schedule fires only later slots,
-                whether or not a scheduler ran while it was paused.
+                whether or not a cron daemon ran while it was paused.
         """
         self.get(name)  # a clear error for an unknown name
         with self.db.transaction():
@@ -221,8 +221,8 @@ class ScheduleBook:
         """Record a slot's firing and move the schedule past it, atomically.
 
         Returns:
-            False when the slot was recorded already (by another scheduler), or the schedule
-            was removed or paused since the scheduler read it: nothing changes.
+            False when the slot was recorded already (by another daemon), or the schedule
+            was removed or paused since the daemon read it: nothing changes.
         """
         with self.db.transaction():
             done = self.db.db.execute(
@@ -250,7 +250,7 @@ class ScheduleBook:
 
     def claim(self, name: str, slot: float, holder: str, seen: Firing) -> bool:
         """Move a firing to ``starting`` for ``holder`` if it is still as ``seen`` (status and
-        claimer): a compare-and-set, so of two schedulers only one claims it.
+        claimer): a compare-and-set, so of two daemons only one claims it.
 
         Returns:
             Whether this call claimed it: only then may ``holder`` start its run.

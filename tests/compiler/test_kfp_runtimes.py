@@ -41,7 +41,7 @@ from dagwright.runtimes import (
     register_runtime,
 )
 from dagwright.runtimes import launcher as ln
-from dagwright.runtimes.conditions import parse_condition
+from dagwright.runtimes.resource_conditions import parse_condition
 
 pytest.importorskip("kfp")
 

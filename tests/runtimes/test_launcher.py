@@ -22,8 +22,8 @@ from dagwright import component, pipeline
 from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, RuntimeConfig, register_runtime
 from dagwright.runtimes import launcher as ln
-from dagwright.runtimes.conditions import parse_condition
 from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
+from dagwright.runtimes.resource_conditions import parse_condition
 
 pytest.importorskip("kubernetes")
 GROUP, VERSION, PLURAL = "example.com", "v1", "widgets"

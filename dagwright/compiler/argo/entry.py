@@ -174,6 +174,7 @@ def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one step in an Argo pod from the template's arguments; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m dagwright.compiler.argo.entry")
     parser.add_argument("--component", required=True, help="the component spec as JSON")
     parser.add_argument("--digest", required=True)

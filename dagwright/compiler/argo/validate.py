@@ -23,6 +23,7 @@ _PREFIX = "io.argoproj.workflow.v1alpha1."
 
 @functools.lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
+    """Argo's workflow JSON schema, read from the gzipped file shipped in the package."""
     with gzip.open(SCHEMA, "rt", encoding="utf-8") as f:
         loaded: dict[str, Any] = json.load(f)
     return loaded

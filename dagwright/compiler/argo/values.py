@@ -1,11 +1,11 @@
-"""Values as the text Argo carries, and back to values in the pod.
+r"""Values as the text Argo carries, and back to values in the pod.
 
 Argo substitutes ``{{...}}`` in every text it handles, values included: a task's argument
 holding ``{{workflow.name}}`` is replaced by the workflow's name when its template runs
 (``SubstituteParams`` in workflow/common), and an unknown ``{{x}}`` in a looping task's
 arguments fails the task (``processItem`` replaces with unresolved variables refused). Its
 substitution also writes each value into the JSON of the template with Go's ``strconv.Quote``,
-whose ``\\a``, ``\\v`` and ``\\xNN`` are not JSON: a value with such a control character fails
+whose ``\a``, ``\v`` and ``\xNN`` are not JSON: a value with such a control character fails
 the substitution. So every string dagwright hands Argo that holds ``{{``, such a character, or
 could be read back as one of dagwright's marks (``MARK``, ``SKIPPED``) travels as ``MARK`` +
 base64 of its UTF-8 (``protect``), at any depth of a list or dict and in dict keys too; the pod
@@ -15,8 +15,8 @@ string stays as it is, so a ``when`` compares ordinary text.
 
 A loop item reaches a pod as Argo renders ``{{item}}`` (``processItem`` in
 workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go): a
-string item as its JSON text with the quotes cut off but the escapes kept (``caf\\u00e9``,
-``a\\"b``), a number or bool as its JSON text, a list or dict as JSON (``from_item``).
+string item as its JSON text with the quotes cut off but the escapes kept (``caf\u00e9``,
+``a\"b``), a number or bool as its JSON text, a list or dict as JSON (``from_item``).
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def restore(value: Any) -> Any:
 
 
 def encode(value: Any) -> str:
-    """A value as Argo passes it on: strings raw, everything else as JSON; protected. Text
-    inside JSON is written as UTF-8, not as ``\\u`` escapes: Argo's ``{{item.key}}`` hands a
+    r"""A value as Argo passes it on: strings raw, everything else as JSON; protected. Text
+    inside JSON is written as UTF-8, not as ``\u`` escapes: Argo's ``{{item.key}}`` hands a
     value's JSON on without unescaping it, to a ``when`` too."""
     value = protect(value)
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

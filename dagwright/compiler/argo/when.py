@@ -1,4 +1,4 @@
-"""Conditions as Argo ``when`` expressions that hold for any value.
+r"""Conditions as Argo ``when`` expressions that hold for any value.
 
 Argo substitutes ``{{...}}`` into a ``when`` and hands the text to govaluate, which reads
 ``1e-05`` as a number followed by a variable (a syntax error), ends a string at any ``'`` or
@@ -13,7 +13,7 @@ and ``float(...)`` (Go's ``strconv``, which reads ``1e-05``), strings compared a
 booleans read as ``from_text`` reads them.
 
 A loop item's text is not the value: Argo fills ``{{item}}`` and ``{{item.k}}`` with the item's
-JSON, a string's quotes cut off and its escapes kept (``q\\"x`` for ``q"x``; ``processItem`` in
+JSON, a string's quotes cut off and its escapes kept (``q\"x`` for ``q"x``; ``processItem`` in
 workflow/controller/operator.go, ``Item.String`` in pkg/apis/workflow/v1alpha1/item.go). So an
 item string is compared for equality with the constant as that JSON renders it (every way the
 item's writer may escape it), ordered against nothing (escapes reorder text), and compared with
@@ -195,9 +195,9 @@ _EITHER = {"\b": ("\\b", "\\u0008"), "\f": ("\\f", "\\u000c")}
 
 
 def _json_renderings(text: str) -> list[str]:
-    """The texts Argo may fill ``{{item}}`` with for the string ``text``: its JSON (as Go
+    r"""The texts Argo may fill ``{{item}}`` with for the string ``text``: its JSON (as Go
     re-marshals it: ``<``, ``>``, ``&``, U+2028 and U+2029 escaped) without the quotes, then
-    util/json's ``Fix`` turning ``\\u003c``, ``\\u003e`` and ``\\u0026`` back."""
+    util/json's ``Fix`` turning ``\u003c``, ``\u003e`` and ``\u0026`` back."""
     out = []
     for way in (0, 1):
         chars = []

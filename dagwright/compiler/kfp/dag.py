@@ -103,6 +103,7 @@ class DagBuilder:
         return self.platform
 
     def fail(self, problem: str, fix: str, **where: Any) -> ValidationError:
+        """A ``ValidationError`` for a pipeline the KFP target cannot express."""
         return ValidationError(f"KFP target: {problem}", pipeline=self.ir.name, fix=fix, **where)
 
     def _runtime(

@@ -27,8 +27,8 @@ from dagwright.components.spec import ComponentSpec, Resources
 from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, runtime_for
 from dagwright.runtimes import launcher as ln
-from dagwright.runtimes.conditions import parse_condition
 from dagwright.runtimes.fragments import PARAMETERS_ONLY_FIX
+from dagwright.runtimes.resource_conditions import parse_condition
 
 Fail = Callable[..., ValidationError]
 _GPU = "nvidia.com/gpu"

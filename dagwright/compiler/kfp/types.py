@@ -38,6 +38,7 @@ def parameter_type(type_str: str) -> str:
 
 
 def schema_title(type_str: str) -> str:
+    """The KFP schema title of an artifact type (``system.Dataset``...)."""
     return SCHEMA_TITLES.get(artifact_kind(type_str)[0], "system.Artifact")
 
 

@@ -1,0 +1,1 @@
+"""The Spark and MPI operators' CRDs (upstream, gzipped), read by ``runtimes/crd.py``."""

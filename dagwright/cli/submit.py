@@ -1,11 +1,12 @@
-"""``dagwright submit`` and ``dagwright delete``: compile a pipeline and send it to a cluster,
-or remove what was sent; and what the cluster side of ``dagwright schedule add``
-(``dagwright.cli_remote_schedule``) shares with them.
+"""``dagwright submit``, ``dagwright delete`` and the cluster side of ``dagwright schedule add
+--target kfp|argo``: compile a pipeline and send it to a cluster, make it a recurring run
+there, or remove what was sent.
 
 Kubeflow Pipelines (``--target kfp``: runs and recurring runs through ``kfp.Client``) and Argo
 Workflows (``--target argo``: Workflows, WorkflowTemplates and CronWorkflows through Hera's
-``WorkflowsService``). ``dagwright.cli`` registers these commands. kfp and hera are imported
-only when a command runs.
+``WorkflowsService``). A schedule's local policies (``--concurrency``, ``--catchup``,
+``--timezone``) become the target's own form (``dagwright.remote.cron_policies``).
+``dagwright.cli`` registers these commands. kfp and hera are imported only when a command runs.
 
 Exit codes, as for the other commands: 0 success, 1 the run failed or the server refused or
 could not be reached, 2 bad input (nothing was sent).
@@ -23,19 +24,10 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
-    EXIT_FAILED,
-    argo_options,
-    compile_options,
-    given_flag,
-    load_target,
-    parse_params,
-    reported,
-    target_options,
-)
+from dagwright.cli.common import EXIT_FAILED, given_flag, load_target, parse_params, reported
+from dagwright.cli.options import compile_options, listed, remote_options, sends_to
 from dagwright.errors import ValidationError
 
-SENDS_TO = ("kfp", "argo")
 # options handed to the remote module as they are; the rest are compile options
 _REMOTE_KEYS = ("host", "namespace", "token")
 _KFP_KEYS = ("experiment", "upload", "pipeline_name", "version_name")
@@ -48,92 +40,11 @@ _ONLY_FOR = {
 }
 
 
-def remote_options(
-    default: str = "kfp", where: str = "kfp or argo"
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Options shared by submit and schedule add: where to send, as whom, with what arguments.
-
-    Args:
-        default: The ``--target`` when none is given.
-        where: The targets the command takes, for ``--target``'s help.
-    """
-    return lambda command: _with_remote_options(command, default, where)
-
-
-def _with_remote_options(
-    command: Callable[..., None], default: str, where: str
-) -> Callable[..., None]:
-    options = [
-        click.option(
-            "-t",
-            "--target",
-            "to",
-            default=default,
-            show_default=True,
-            help=f"Where to send it: {where}.",
-        ),
-        click.option(
-            "--host",
-            default=None,
-            help="KFP API endpoint, e.g. http://localhost:8080 (default: "
-            "$KF_PIPELINES_ENDPOINT, else found through the kube config); or argo-server URL, "
-            "e.g. https://localhost:2746 (default: $ARGO_SERVER).",
-        ),
-        click.option(
-            "--namespace",
-            default=None,
-            help="Kubernetes namespace (multi-user KFP; Argo: default the manifest's, else "
-            "$ARGO_NAMESPACE).",
-        ),
-        click.option(
-            "--token",
-            default=None,
-            help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
-            "existing kube credentials.",
-        ),
-        click.option(
-            "--experiment",
-            default=None,
-            help="KFP: experiment name; created when missing (Default).",
-        ),
-        click.option(
-            "--upload",
-            is_flag=True,
-            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
-        ),
-        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
-        click.option(
-            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
-        ),
-        click.option(
-            "--lint", is_flag=True, help="Argo: have the server lint it first; stop on problems."
-        ),
-        click.option(
-            "-k",
-            "--insecure-skip-verify",
-            is_flag=True,
-            help="Argo: do not check the server's TLS certificate.",
-        ),
-        click.option(
-            "-p",
-            "--param",
-            "params",
-            multiple=True,
-            metavar="NAME=VALUE",
-            help="A pipeline parameter; repeat for several.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return argo_options(target_options(command))
-
-
 def _check_target(to: str) -> None:
     """A target we send to, and no option given that only the other target reads."""
-    if to not in SENDS_TO:
-        raise ValidationError(
-            f"cannot send to '{to}'", field="--target", fix="use --target kfp or --target argo"
-        )
+    if to not in sends_to():
+        fix = "use " + listed([f"--target {name}" for name in sends_to()])
+        raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
         only = _ONLY_FOR.get(param.name or "")
         flag = given_flag(param.name) if only and only != to and param.name else None
@@ -297,3 +208,131 @@ def delete(name: str, to: str, kind: str, insecure_skip_verify: bool, **remote: 
 
         remove = argo.delete_template if kind == "template" else argo.delete_cron
         remove(name, verify_ssl=not insecure_skip_verify, echo=click.echo, **remote)
+
+
+def send_schedule(
+    target: str,
+    to: str,
+    params: tuple[str, ...],
+    cron: str | None,
+    name: str | None,
+    *,
+    concurrency: str | None,
+    catchup: str | None,
+    max_concurrency: int | None,
+    options: dict[str, Any],
+) -> None:
+    """Compile TARGET and make it a KFP recurring run or an Argo CronWorkflow (created, or
+    updated when one of that name exists): ``dagwright schedule add --target kfp|argo``.
+
+    The local policies become the target's own (``dagwright.remote.cron_policies``); what a
+    target cannot do is refused. Given none of them, each target keeps its defaults: KFP one
+    run at a time and only the newest missed run, Argo its CronWorkflow defaults. Given one,
+    Argo takes the local default for the other (``allow``, ``none``); KFP, which has neither
+    ``none`` nor a way to skip, keeps its own (one at a time, the newest missed run).
+
+    Args:
+        target: ``FILE.py[:PIPELINE]`` or an IR file.
+        to: ``kfp`` or ``argo``.
+        params: ``-p name=value`` pairs.
+        cron: The expression; None takes the pipeline's own schedule.
+        name: The recurring run's or CronWorkflow's name (default: the pipeline's).
+        concurrency: ``allow``, ``forbid`` or ``replace``, or None.
+        catchup: ``none``, ``latest`` or ``all``, or None.
+        max_concurrency: KFP: runs of it that may run at once (instead of ``concurrency``).
+        options: The command's remote, KFP, Argo and compile options, by parameter name.
+
+    Raises:
+        ValidationError: bad input; nothing was sent.
+    """
+    remote = {k: options.pop(k) for k in _REMOTE_KEYS}
+    kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
+    argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
+    with _remote_errors():
+        _check_target(to)
+        _one_of("concurrency", "max_concurrency")
+        _one_of("concurrency", "concurrency_policy")
+        _one_of("catchup", "starting_deadline_seconds")
+        from dagwright.remote import argo, kfp
+
+        check: Callable[..., str] = argo.argo_cron if to == "argo" else kfp.kfp_cron
+        if cron is not None:
+            check(cron, field="--cron")  # a bad --cron fails before anything is loaded
+        ir = load_target(target)
+        cron = cron or ir.schedule
+        if not cron:
+            raise ValidationError(
+                f"pipeline '{ir.name}' has no schedule",
+                field="--cron",
+                fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
+            )
+        check(cron, field="--cron")
+        runs: dict[str, Any] = {}
+        if to == "argo":
+            _argo_policy(cron, concurrency, catchup, options)
+            options.update(argo_kind="cron", schedule=cron)
+        else:
+            runs = _kfp_policy(cron, concurrency, catchup, max_concurrency, options)
+        with _compiled(ir, to, params, options) as (package, arguments):
+            if to == "argo":
+                argo.apply_cron(
+                    package, arguments=arguments, name=name, **_argo_remote(remote, argo_flags)
+                )
+                return
+            kfp.schedule(
+                package,
+                cron=cron,
+                arguments=arguments,
+                name=name,
+                echo=click.echo,
+                **runs,
+                **remote,
+                **kfp_only,
+            )
+
+
+def _one_of(new: str, old: str) -> None:
+    """Refuse a local policy option given with the target's own option for the same thing."""
+    first, second = given_flag(new), given_flag(old)
+    if first and second:
+        raise ValidationError(
+            f"{first} and {second} both say it", field=second, fix="give one of them"
+        )
+
+
+def _kfp_policy(
+    cron: str,
+    concurrency: str | None,
+    catchup: str | None,
+    max_concurrency: int | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """``max_concurrency`` and ``catchup`` of ``kfp.schedule``."""
+    timezone = options.pop("timezone", None)  # KFP has none: cron_policies checks it
+    if concurrency is None and catchup is None and timezone is None:
+        return {"max_concurrency": max_concurrency or 1, "catchup": False}
+    from dagwright.remote.cron_policies import kfp_policy
+
+    # what is not given stays as KFP did before: one at a time, only the newest missed run
+    policy = kfp_policy(concurrency or "forbid", catchup or "latest", timezone or "UTC", cron=cron)
+    return {
+        "max_concurrency": max_concurrency or policy["max_concurrency"],
+        "catchup": not policy["no_catchup"],
+    }
+
+
+def _argo_policy(
+    cron: str, concurrency: str | None, catchup: str | None, options: dict[str, Any]
+) -> None:
+    """Argo's concurrencyPolicy, startingDeadlineSeconds and timezone, into ``options``."""
+    if concurrency is None and catchup is None:
+        return  # Argo's own options (or their defaults) as given
+    from dagwright.remote.cron_policies import argo_policy
+
+    # the one not given is the local default, so a schedule means the same here and on Argo
+    policy = argo_policy(
+        concurrency or "allow", catchup or "none", options.get("timezone"), cron=cron
+    )
+    for key, value in policy.items():
+        if options.get(key) is None:
+            options[key] = value

@@ -11,16 +11,21 @@ import os
 import re
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, ROOT, load_target, parse_params, reported
+from dagwright.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    StopSignals,
+    load_target,
+    parse_params,
+    reported,
+)
+from dagwright.cli.options import PARAMS, ROOT
 
-EXIT_INTERRUPTED = 130
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?)b?", re.IGNORECASE)
 
 
@@ -30,6 +35,7 @@ class ByteSize(click.ParamType):
     name = "BYTES"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """The size in bytes; a size that is not positive fails as click's usage errors do."""
         if isinstance(value, int):
             return value
         found = _SIZE.fullmatch(str(value).strip())
@@ -55,14 +61,7 @@ def served_urls(ir: Any, result: Any) -> list[tuple[str, str]]:
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A pipeline parameter; repeat for several.",
-)
+@PARAMS
 @ROOT
 @click.option(
     "--max-body",
@@ -83,12 +82,7 @@ def serve(target: str, params: tuple[str, ...], root: Path | None, max_body: int
     from dagwright.pipelines.arguments import bind_arguments
     from dagwright.runtimes.session import Session
 
-    stopped = threading.Event()
-    received: list[int] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        stopped.set()
+    stop = StopSignals()
 
     # SIGTERM's handler is installed before the run, so a stop asked for during it ends serve
     # once the run returns; SIGINT keeps raising KeyboardInterrupt until then, which stops the
@@ -127,10 +121,10 @@ def serve(target: str, params: tuple[str, ...], root: Path | None, max_body: int
         for label, url in urls:
             click.echo(f"{label} {url}")
         sys.stdout.flush()
-        while not stopped.wait(0.5):
+        while not stop.stopped.wait(0.5):
             pass
     finally:
         session.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
+    sys.exit(stop.exit_code())

@@ -1,9 +1,9 @@
 """``dagwright schedule add|ls|pause|resume|rm``.
 
 ``schedule add --target local`` (the default) stores a schedule in the run database of the
-store folder, where ``dagwright scheduler`` (``dagwright.cli_scheduler``) fires it;
+store folder, where ``dagwright scheduler`` (``dagwright.cli.cron_daemon``) fires it;
 ``--target kfp|argo`` compiles the pipeline and makes it a KFP recurring run or an Argo
-CronWorkflow (``dagwright.cli_remote_schedule``).
+CronWorkflow (``dagwright.cli.submit``).
 
 Exit codes, as for the other commands: 0 success, 1 a server refused or could not be reached,
 2 bad input (nothing was stored or sent).
@@ -19,22 +19,13 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
-    ROOT,
-    given_flag,
-    load_target,
-    not_blank,
-    parse_params,
-    reported,
-)
-from dagwright.cli_remote import remote_options
-from dagwright.cli_remote_schedule import send_schedule
-from dagwright.cli_scheduler import scheduler
+from dagwright.cli.common import given_flag, load_target, parse_params, reported, when
+from dagwright.cli.options import JSON, ROOT, listed, not_blank, remote_options, sends_to
+from dagwright.cli.submit import send_schedule
 from dagwright.errors import ValidationError
 
-__all__ = ["schedule", "scheduler"]  # dagwright.cli registers both from here
-
-TARGETS = ("local", "kfp", "argo")
+# where a schedule may go: this store's scheduler, or a cluster target
+TARGETS = ("local", *sends_to())
 # run ids are '<schedule>-YYYYmmdd-HHMMSS' and must stay Kubernetes names (63 characters)
 NAME_MAX = 63 - len("-20260101-000000")
 # of the cluster and compile options, the one a local schedule reads; the others given with
@@ -89,7 +80,7 @@ def schedule() -> None:
     default=None,
     help="KFP: runs of it that may run at once (default 1).",
 )
-@remote_options(default="local", where="local (the store's scheduler), kfp or argo")
+@remote_options(default="local", where=listed(["local (the store's scheduler)", *sends_to()]))
 def add(
     target: str,
     to: str,
@@ -112,7 +103,7 @@ def add(
             raise ValidationError(
                 f"cannot send to '{to}'",
                 field="--target",
-                fix="use --target local, --target kfp or --target argo",
+                fix="use " + listed([f"--target {name}" for name in TARGETS]),
             )
         if to == "local":
             _add_local(target, params, cron, name, concurrency, catchup, replace, root, options)
@@ -167,7 +158,8 @@ def _add_local(
     from dagwright.store.schedules import Schedule, ScheduleBook
 
     cluster = [key for key in options if key not in _LOCAL]
-    _refuse(cluster, "is not for a local schedule", "leave it out, or pass --target kfp|argo")
+    fix = f"leave it out, or pass --target {'|'.join(sends_to())}"
+    _refuse(cluster, "is not for a local schedule", fix)
     timezone = options.get("timezone") or "UTC"
     policies = {"concurrency": concurrency or "allow", "catchup": catchup or "none"}
     # a bad time zone or policy fails before the pipeline is loaded; the cron once it is known
@@ -207,7 +199,7 @@ def _add_local(
             ),
             replace=replace,
         )
-        next_fire = _when(cron.next_slot(cron_expr, timezone, now), timezone)
+        next_fire = when(cron.next_slot(cron_expr, timezone, now), timezone)
     finally:
         book.db.close()
     click.echo(f"scheduled '{name}' ({ir.name}): cron '{cron_expr}' in {timezone}")
@@ -247,14 +239,6 @@ def _book(root: Path | None, *, must_exist: bool = True) -> Any:
     return ScheduleBook(store.database())
 
 
-def _when(stamp: float, timezone: str) -> str:
-    from datetime import datetime
-
-    from dagwright.schedules.cron import zone
-
-    return datetime.fromtimestamp(stamp, zone(timezone)).isoformat(timespec="seconds")
-
-
 def _next(schedule: Any, now: float) -> str | None:
     """When it fires next; None while paused (the next slot after it resumes is later) or if
     it never does (a schedule stored before ``cron.check`` refused such crons)."""
@@ -266,7 +250,7 @@ def _next(schedule: Any, now: float) -> str | None:
         stamp = next_slot(schedule.cron, schedule.timezone, max(now, schedule.considered))
     except ValueError:
         return None
-    return _when(stamp, schedule.timezone)
+    return when(stamp, schedule.timezone)
 
 
 def _rows(book: Any) -> list[dict[str, Any]]:
@@ -298,7 +282,7 @@ def _rows(book: Any) -> list[dict[str, Any]]:
 
 @schedule.command(name="ls")
 @ROOT
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@JSON
 def ls(root: Path | None, as_json: bool) -> None:
     """The local schedules: cron, state, next fire time (in the schedule's zone), last run."""
     with reported():

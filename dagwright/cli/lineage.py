@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dagwright.cli_common import EXIT_FAILED, ROOT, reported
+from dagwright.cli.common import EXIT_FAILED, reported
+from dagwright.cli.options import JSON, ROOT, output
 from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:
     from dagwright.lineage.query import LineageDiff, Reached
 
-_ROOT = ROOT
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _DEPTH = click.option(
     "--depth",
     type=click.IntRange(min=0),
@@ -39,8 +38,8 @@ def lineage() -> None:
 @lineage.command()
 @click.argument("name", metavar="NAME")
 @_DEPTH
-@_JSON
-@_ROOT
+@JSON
+@ROOT
 def upstream(name: str, depth: int | None, as_json: bool, root: Path | None) -> None:
     """What NAME came from: the step that made it, what that step used, and so on."""
     from dagwright import lineage as api
@@ -52,8 +51,8 @@ def upstream(name: str, depth: int | None, as_json: bool, root: Path | None) -> 
 @lineage.command()
 @click.argument("name", metavar="NAME")
 @_DEPTH
-@_JSON
-@_ROOT
+@JSON
+@ROOT
 def downstream(name: str, depth: int | None, as_json: bool, root: Path | None) -> None:
     """What NAME fed: the steps that used it, what they made, and so on."""
     from dagwright import lineage as api
@@ -105,14 +104,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     show_default=True,
     help="Node-link JSON, Graphviz DOT text, or a PNG drawn by Graphviz's dot.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to FILE instead of stdout.",
-)
-@_ROOT
+@output("Write to FILE instead of stdout.")
+@ROOT
 def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
     """The provenance graph of RUN: its steps, parameters and artifacts."""
     from dagwright import lineage as api
@@ -139,8 +132,8 @@ def show(run_id: str, fmt: str, output: Path | None, root: Path | None) -> None:
 @lineage.command()
 @click.argument("run_a", metavar="RUN_A")
 @click.argument("run_b", metavar="RUN_B")
-@_JSON
-@_ROOT
+@JSON
+@ROOT
 def diff(run_a: str, run_b: str, as_json: bool, root: Path | None) -> None:
     """What changed from RUN_A to RUN_B: parameters, code digests, step inputs, steps."""
     from dagwright import lineage as api
@@ -186,7 +179,7 @@ def _value(text: str | None, keep: int = 40) -> str:
     metavar="URI",
     help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else a SQLite file in the store).",
 )
-@_ROOT
+@ROOT
 def sync(run_id: str | None, tracking_uri: str | None, root: Path | None) -> None:
     """Send the lineage of RUN (default: every local run) to MLflow."""
     from dagwright.lineage import tracking

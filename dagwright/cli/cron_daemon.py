@@ -9,17 +9,14 @@ from __future__ import annotations
 import math
 import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import click
 
-from dagwright.cli_common import ROOT, reported
+from dagwright.cli.common import StopSignals, reported
+from dagwright.cli.options import ROOT
 from dagwright.errors import ValidationError
 from dagwright.schedules.daemon import LEASE, CronDaemon, Event
-
-EXIT_INTERRUPTED = 130
 
 
 @click.command()
@@ -41,13 +38,7 @@ def scheduler(root: Path | None, interval: float) -> None:
     """
     from dagwright.store.local import LocalStore
 
-    stopped = threading.Event()
-    received: list[int] = []
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        stopped.set()
-
+    stop = StopSignals()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with reported():
@@ -70,13 +61,13 @@ def scheduler(root: Path | None, interval: float) -> None:
                 f"scheduler {daemon.holder} on store {daemon.root} (every {interval:g}s); "
                 "SIGTERM or Ctrl-C stops it"
             )
-            daemon.serve(stopped, echo=click.echo)
+            daemon.serve(stop.stopped, echo=click.echo)
         released = "; lease released" if daemon.active else ""
         click.echo(f"scheduler {daemon.holder} stopped{released}")
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    sys.exit(EXIT_INTERRUPTED if received and received[0] == signal.SIGINT else 0)
+    sys.exit(stop.exit_code())
 
 
 class _Reporting(CronDaemon):

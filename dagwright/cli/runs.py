@@ -1,15 +1,18 @@
-"""``dagwright runs rm`` and ``runs gc``: remove old runs, their rows, the cache entries that
-point at their artifacts, and their artifact folders; and the time filters ``runs ls`` shares.
+"""``dagwright runs ls|show|rm|gc`` and ``dagwright logs``: the recorded runs of a store,
+listed, shown, removed; what their steps printed; and the time filters ``runs ls`` and
+``runs gc`` share.
 
-Artifacts are removed only where the run wrote them: the folder ``<location>/<run id>`` that
-the run database records, when it is a real folder inside that location (a symlink planted in
-its place, or one that leads out of it, is left alone, and ``shutil.rmtree`` never follows the
-links inside). Runs that are still running are refused.
+``runs rm`` and ``runs gc`` remove a run's rows, the cache entries that point at its
+artifacts, and its artifact folder. Artifacts are removed only where the run wrote them: the
+folder ``<location>/<run id>`` that the run database records, when it is a real folder inside
+that location (a symlink planted in its place, or one that leads out of it, is left alone, and
+``shutil.rmtree`` never follows the links inside). Runs that are still running are refused.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import shutil
@@ -19,15 +22,17 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import ROOT, reported
+from dagwright.cli.common import reported, when
+from dagwright.cli.options import JSON, ROOT
 from dagwright.errors import ValidationError
+from dagwright.redact import shown_run
 
 STATUSES = ("succeeded", "failed", "interrupted", "running")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_when(text: str, field: str, now: float | None = None) -> float:
+def parsewhen(text: str, field: str, now: float | None = None) -> float:
     """A point in time as a POSIX stamp: a duration before now (``2h``, ``7d``, ``30m``,
     ``1w``) or an ISO date or date-time (local time unless it names its offset).
 
@@ -71,6 +76,127 @@ def store_database(root: Path | None) -> Any:
             fix="run a pipeline first, or point --root at its store",
         )
     return store, store.database()
+
+
+def _database(root: Path | None) -> Any:
+    return store_database(root)[1]
+
+
+def _took(row: dict[str, Any]) -> str:
+    if row.get("started") is None or row.get("ended") is None:
+        return "-"
+    # a run's duration counts only the time it ran (a resumed run's earlier spans added up)
+    seconds = row["duration"] if row.get("duration") is not None else row["ended"] - row["started"]
+    return f"{seconds:.3f}s"
+
+
+@click.group()
+def runs() -> None:
+    """List, show and remove recorded runs."""
+
+
+@runs.command(name="ls")
+@ROOT
+@JSON
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--pipeline",
+    default=None,
+    help="Only runs of this pipeline (its name, or the name of its @pipeline function).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUSES),
+    help="Only runs with this status; repeat for several.",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="WHEN",
+    help="Only runs started since: a duration before now (2h, 7d) or a date (2026-11-30).",
+)
+def runs_ls(
+    root: Path | None,
+    as_json: bool,
+    limit: int,
+    pipeline: str | None,
+    statuses: tuple[str, ...],
+    since: str | None,
+) -> None:
+    """The most recent runs, newest first."""
+    with reported():
+        start = parsewhen(since, "--since") if since is not None else None
+        rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
+        if as_json:
+            from dagwright.redact import listed_run
+
+            click.echo(json.dumps([listed_run(r) for r in rows]))
+            return
+        click.echo(f"{'RUN':<44} {'STATUS':<11} {'STARTED':<20} {'DURATION':>9}")
+        for r in rows:
+            click.echo(
+                f"{r['run_id']:<44} {r['status']:<11} {when(r['started']):<20} {_took(r):>9}"
+            )
+
+
+@runs.command(name="show")
+@click.argument("run_id", metavar="RUN")
+@ROOT
+@JSON
+def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
+    """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
+    with reported():
+        db = _database(root)
+        found, steps = shown_run(db.find_run(run_id), db.steps)
+        if as_json:
+            found.pop("ir")
+            click.echo(json.dumps({**found, "steps": steps}))
+            return
+        reason = f" ({found['reason']})" if found.get("reason") else ""
+        click.echo(
+            f"run {found['run_id']} ({found['pipeline']}): {found['status']}{reason}, "
+            f"started {when(found['started'])}, took {_took(found)}"
+        )
+        click.echo(f"params  {json.dumps(found['params'])}")
+        click.echo(f"outputs {json.dumps(found['outputs'])}")
+        click.echo(f"{'STEP':<36} {'STATUS':<16} {'TRIES':>5} {'DURATION':>9}  ERROR")
+        for step in steps:
+            label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
+            label += " (cached)" if step["cached"] else ""
+            error = (step["error"] or step.get("note") or "").strip()
+            error = error.splitlines()[0] if error else ""
+            click.echo(
+                f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
+            )
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@click.argument("step", required=False)
+@ROOT
+@JSON
+def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
+    """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
+    with reported():
+        db = _database(root)
+        found, rows = shown_run(db.find_run(run_id), db.steps)
+        if step is not None:
+            wanted = step.replace(",", ".")  # progress lines print train[0,1]
+            rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
+            if not rows:
+                raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
+        if as_json:
+            keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
+            click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))
+            return
+        for r in rows:
+            label = r["task"] + (f"[{r['iteration']}]" if r["iteration"] else "")
+            click.echo(f"==> {label} ({r['status']}) <==")
+            for text in (r["stdout"], r["stderr"], r["traceback"]):
+                if text:
+                    click.echo(text.rstrip("\n"))
 
 
 def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
@@ -124,7 +250,7 @@ def _artifact_folder(artifacts: str, run_id: str) -> Path | None:
     return folder
 
 
-@click.command(name="rm")
+@runs.command(name="rm")
 @click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
 @ROOT
 def runs_rm(run_ids: tuple[str, ...], root: Path | None) -> None:
@@ -140,7 +266,7 @@ def runs_rm(run_ids: tuple[str, ...], root: Path | None) -> None:
             click.echo(_remove(store, db, run, dry_run=False))
 
 
-@click.command(name="gc")
+@runs.command(name="gc")
 @click.option(
     "--older-than",
     required=True,
@@ -160,7 +286,7 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
     """Remove finished runs started before AGE, with their steps, cache entries and artifacts
     (runs still running are never removed)."""
     with reported():
-        before = parse_when(older_than, "--older-than")
+        before = parsewhen(older_than, "--older-than")
         store, db = store_database(root)
         wanted = statuses or tuple(s for s in STATUSES if s != "running")
         old = db.runs(None, status=wanted, before=before)

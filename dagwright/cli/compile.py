@@ -9,12 +9,14 @@ from typing import Any
 
 import click
 
-from dagwright.cli_common import (
+from dagwright.cli.common import load_target, reported
+from dagwright.cli.options import (
     argo_options,
     compile_options,
-    load_target,
+    listed,
     not_blank,
-    reported,
+    output,
+    target_names,
     target_options,
 )
 from dagwright.errors import ValidationError
@@ -28,7 +30,7 @@ from dagwright.errors import ValidationError
     "kind",
     default="ir",
     show_default=True,
-    help="What to write: ir, kfp or argo.",
+    help=f"What to write: {listed(target_names())}.",
 )
 @click.option(
     "--kind",
@@ -52,13 +54,7 @@ from dagwright.errors import ValidationError
     "(allow), skip it (forbid, the default) or stop that run first (replace).",
 )
 @click.option("--namespace", default=None, help="Argo: metadata.namespace.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write; standard output when left out.",
-)
+@output()
 @target_options
 @argo_options
 def compile_command(
@@ -97,13 +93,7 @@ def compile_command(
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="File to write; standard output when left out.",
-)
+@output()
 @click.option("--base-image", default=None, help="Image to start from (python:3.11-slim).")
 @click.option("--index-url", default=None, help="pip index to install from.")
 @click.option(

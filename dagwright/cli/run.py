@@ -1,0 +1,216 @@
+"""``dagwright run``, ``resume`` and ``inspect``: a pipeline run here, a recorded run
+finished, a DAG printed.
+
+A run stopped by Ctrl-C or SIGTERM is recorded ``interrupted`` and exits 130 or 143 with the
+command that continues it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dagwright.cli.common import EXIT_FAILED, load_target, parse_params, reported
+from dagwright.cli.options import PARAMS, ROOT, option_block
+
+# options shared by run and resume
+_engine_options = option_block(
+    ROOT,
+    click.option("-q", "--quiet", is_flag=True, help="Print only the run id and status."),
+    click.option(
+        "--keep-going", is_flag=True, help="After a failure, finish independent branches."
+    ),
+    click.option(
+        "--parallelism",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Steps that may run at once (default 64).",
+    ),
+    click.option(
+        "--cache/--no-cache",
+        default=None,
+        help="Cache every step, or none (default: as each component says).",
+    ),
+    click.option(
+        "--allow-pickle",
+        is_flag=True,
+        help="Let steps unpickle values (joblib models) from a non-local store.",
+    ),
+    click.option(
+        "--lineage/--no-lineage",
+        default=True,
+        help="Record the run's provenance (default: on).",
+    ),
+    click.option(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI for lineage (default: $MLFLOW_TRACKING_URI, else "
+        "a SQLite file under the store folder).",
+    ),
+)
+
+
+def _reports_on_screen(observer: Any) -> bool:
+    """The live view writes its end-of-run report to the terminal the CLI's messages go to."""
+    from dagwright.engine.progress import LiveView
+
+    return isinstance(observer, LiveView)
+
+
+@contextmanager
+def _stoppable(quiet: bool, observer: Any = None, root: Path | None = None) -> Iterator[None]:
+    """SIGTERM stops a run as Ctrl-C does (the engine records it ``interrupted``); either
+    exits 128 + the signal's number (130, 143) with the command that continues the run. A
+    second Ctrl-C meanwhile is ignored, and any way out first stops a live display, so what is
+    printed next lands on a clean screen with the cursor back."""
+    import faulthandler
+
+    from dagwright.engine import interrupt
+
+    if not faulthandler.is_enabled():  # a crash in a step's C code shows the Python frames
+        faulthandler.enable()
+    previous = None
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        previous = signal.signal(signal.SIGINT, _first_interrupt)
+    try:
+        with interrupt.on_sigterm():
+            yield
+    except KeyboardInterrupt as exc:
+        _close(observer)
+        run_id = getattr(exc, "run_id", None)
+        if run_id is None:
+            click.echo(f"\n{interrupt.reason(exc)}", err=True)
+        elif _reports_on_screen(observer):  # its report, just above, says how to resume
+            click.echo(f"\nrun {run_id} interrupted ({interrupt.reason(exc)})", err=True)
+        else:
+            click.echo(
+                f"\nrun {run_id} interrupted ({interrupt.reason(exc)}); continue it with:", err=True
+            )
+            given = ["--root", str(root)] if root is not None else []
+            click.echo(f"  {shlex.join(['dagwright', 'resume', run_id, *given])}", err=True)
+            if quiet:
+                click.echo(f"{run_id} interrupted")
+        code = interrupt.exit_code(exc)
+        if _steps_still_running():
+            # a Local step's thread cannot be stopped and Python would wait for it at exit;
+            # the run is recorded already, so end here
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        sys.exit(code)
+    except BaseException:
+        _close(observer)
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _first_interrupt(signum: int, frame: Any) -> None:
+    # a second Ctrl-C must not cut short the engine recording the run as interrupted
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _close(observer: Any) -> None:
+    """Stop a live display the run did not end (it is left running when the engine fails)."""
+    if hasattr(observer, "close"):
+        observer.close()
+
+
+def _steps_still_running(grace: float = 1.0) -> bool:
+    import threading
+    import time
+
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread.name.startswith("dagwright_") and not thread.daemon:
+            thread.join(max(deadline - time.monotonic(), 0))  # idle workers end at once
+            if thread.is_alive():
+                return True
+    return False
+
+
+def _finish_run(result: Any, quiet: bool) -> None:
+    if quiet:
+        click.echo(f"{result.run_id} {result.status}")
+    sys.exit(0 if result.succeeded else EXIT_FAILED)
+
+
+def _echo(quiet: bool, options: dict[str, Any]) -> Any:
+    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs). Both
+    end with where the results are and the commands to look at them."""
+    if quiet:
+        return False
+    from dagwright.engine.progress import LinePrinter, LiveView
+    from dagwright.engine.report import Where
+    from dagwright.store.local import default_root
+
+    root = options.get("root")
+    folder = (root if root is not None else default_root()).absolute()
+    where = Where(folder, root is not None, options.get("lineage", True))
+    if sys.stderr.isatty():
+        return LiveView(where=where)
+    return LinePrinter(click.echo, where)
+
+
+@click.command()
+@click.argument("target")
+@PARAMS
+@click.option(
+    "--store",
+    "artifacts",
+    default=None,
+    metavar="URL",
+    help="Where artifacts go: a folder or an fsspec URL (s3://bucket/prefix, gs://, memory://).",
+)
+@click.option(
+    "--run-id",
+    default=None,
+    help="The new run's id (default: <pipeline>-<time>-<random>); an existing one is refused.",
+)
+@_engine_options
+def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> None:
+    """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""
+    from dagwright.api import run as run_pipeline
+    from dagwright.pipelines.arguments import bind_arguments
+
+    echo = _echo(quiet, options)
+    with reported(), _stoppable(quiet, echo, options.get("root")):
+        ir = load_target(target)
+        arguments = bind_arguments(ir, parse_params(params), as_text=True)
+        result = run_pipeline(ir, arguments, echo=echo, **options)
+    _finish_run(result, quiet)
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@_engine_options
+def resume(run_id: str, quiet: bool, **options: Any) -> None:
+    """Finish RUN: run again the steps that did not succeed, reuse the others."""
+    from dagwright.api import resume as resume_run
+
+    echo = _echo(quiet, options)
+    with reported(), _stoppable(quiet, echo, options.get("root")):
+        result = resume_run(run_id, echo=echo, **options)
+    _finish_run(result, quiet)
+
+
+@click.command()
+@click.argument("target")
+def inspect(target: str) -> None:
+    """Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges."""
+    from dagwright.pipelines.describe import describe
+
+    with reported():
+        click.echo(describe(load_target(target)))
