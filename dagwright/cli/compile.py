@@ -11,11 +11,11 @@ import click
 
 from dagwright.cli.common import load_target, reported
 from dagwright.cli.options import (
-    argo_options,
     compile_options,
     listed,
     not_blank,
     output,
+    own_compile_options,
     target_names,
     target_options,
 )
@@ -56,7 +56,7 @@ from dagwright.errors import ValidationError
 @click.option("--namespace", default=None, help="Argo: metadata.namespace.")
 @output()
 @target_options
-@argo_options
+@own_compile_options
 def compile_command(
     target: str, kind: str, output: Path | None, concurrency: str | None, **options: Any
 ) -> None:

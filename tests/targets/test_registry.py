@@ -178,6 +178,89 @@ def test_the_cli_compiles_for_the_toy_target_and_lists_it(tmp_path: Path) -> Non
     assert gone.returncode == 2 and "unknown target 'toy'" in gone.stderr
 
 
+def test_the_cli_offers_the_toy_target_and_its_own_options(tmp_path: Path) -> None:
+    helped = cli(tmp_path, "compile", "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "ir, kfp, argo, toy" in " ".join(helped.stdout.split())
+    assert "--greeting" in helped.stdout
+    proc = cli(tmp_path, "compile", f"{FIXTURE}:greet", "--target", "toy", "--greeting", "hey")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["greeting"] == "hey"
+    sent = cli(tmp_path, "submit", "--help")
+    assert "--folder" in sent.stdout and "toy" in " ".join(sent.stdout.split())
+
+
+def test_the_cli_submits_and_schedules_to_the_toy_target(tmp_path: Path) -> None:
+    cluster = tmp_path / "elsewhere"
+    proc = cli(
+        tmp_path,
+        "submit",
+        f"{FIXTURE}:greet",
+        "--target",
+        "toy",
+        "--folder",
+        str(cluster),
+        "--run-name",
+        "first",
+        "-p",
+        "word=yo",
+    )
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((cluster / "first.json").read_text())
+    assert record["kind"] == "run" and record["arguments"] == {"word": "yo"}
+    assert record["spec"]["tasks"] == ["shout", "shout-2"]
+    proc = cli(
+        tmp_path, "schedule", "add", f"{FIXTURE}:greet", "--target", "toy", "--cron", "0 3 * * *"
+    )
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((tmp_path / "cluster" / "greet.json").read_text())  # $TOY_CLUSTER
+    assert record["kind"] == "schedule" and record["cron"] == "0 3 * * *"
+
+
+@pytest.mark.parametrize(
+    "args, field, said",
+    [
+        (
+            ("submit", "--target", "kfp", "--folder", "x"),
+            "--folder",
+            "--folder is for --target toy",
+        ),
+        (("submit", "--target", "toy", "--lint"), "--lint", "--lint is for --target argo"),
+        (
+            (
+                "schedule",
+                "add",
+                "--target",
+                "toy",
+                "--cron",
+                "0 3 * * *",
+                "--concurrency",
+                "forbid",
+            ),
+            "--concurrency",
+            "the toy target takes no schedule policies",
+        ),
+        (
+            ("schedule", "add", "--target", "toy", "--cron", "0 3 * * * *"),
+            "--cron",
+            "not five fields",
+        ),
+        (("submit", "--target", "ir"), "--target", "cannot send to 'ir'"),
+    ],
+)
+def test_the_cli_refuses_what_the_toy_target_does_not_take(
+    tmp_path: Path, args: tuple[str, ...], field: str, said: str
+) -> None:
+    command = list(args)
+    at = 2 if command[0] == "schedule" else 1
+    command[at:at] = [f"{FIXTURE}:greet"]
+    proc = cli(tmp_path, *command)
+    assert proc.returncode == 2, proc.stderr
+    assert f"field '{field}'" in proc.stderr and said in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "cluster").exists()
+
+
 # --- entry points that cannot be loaded ---------------------------------------------------------
 
 
