@@ -81,7 +81,9 @@ def own_options(where: str) -> Decorator:
 
 def listed(words: Sequence[str]) -> str:
     """Words as a sentence lists them: ``ir, kfp or argo``."""
-    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else list(words))
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def option_block(*options: Decorator) -> Decorator:

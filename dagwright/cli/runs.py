@@ -32,7 +32,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parsewhen(text: str, field: str, now: float | None = None) -> float:
+def parse_when(text: str, field: str, now: float | None = None) -> float:
     """A point in time as a POSIX stamp: a duration before now (``2h``, ``7d``, ``30m``,
     ``1w``) or an ISO date or date-time (local time unless it names its offset).
 
@@ -127,7 +127,7 @@ def runs_ls(
 ) -> None:
     """The most recent runs, newest first."""
     with reported():
-        start = parsewhen(since, "--since") if since is not None else None
+        start = parse_when(since, "--since") if since is not None else None
         rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
         if as_json:
             from dagwright.redact import listed_run
@@ -286,7 +286,7 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
     """Remove finished runs started before AGE, with their steps, cache entries and artifacts
     (runs still running are never removed)."""
     with reported():
-        before = parsewhen(older_than, "--older-than")
+        before = parse_when(older_than, "--older-than")
         store, db = store_database(root)
         wanted = statuses or tuple(s for s in STATUSES if s != "running")
         old = db.runs(None, status=wanted, before=before)

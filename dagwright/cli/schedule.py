@@ -106,7 +106,7 @@ def add(
             raise ValidationError(
                 f"cannot send to '{to}'",
                 field="--target",
-                fix="use " + listed([f"--target {name}" for name in TARGETS]),
+                fix="use " + listed([f"--target {where}" for where in TARGETS]),
             )
         if to == "local":
             _add_local(target, params, cron, name, concurrency, catchup, replace, root, options)

@@ -46,7 +46,7 @@ def _check_target(to: str) -> Target:
     from dagwright import targets
 
     if to not in sends_to():
-        fix = "use " + listed([f"--target {name}" for name in sends_to()])
+        fix = "use " + listed([f"--target {where}" for where in sends_to()])
         raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
         only = only_for().get(param.name or "")
