@@ -1,17 +1,22 @@
 """The option blocks more than one ``dagwright`` command takes, each defined once, and the
 target names the commands offer.
 
-An option here is a click decorator; a block (``target_options``, ``argo_options``,
-``remote_options``) is one decorator that adds several, in the order ``--help`` lists them.
+An option here is a click decorator; a block (``target_options``, ``remote_options``) is one
+decorator that adds several, in the order ``--help`` lists them. The target names and the
+options only one target reads come from the targets (``dagwright.targets``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from dagwright.targets import Target
 
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 
@@ -25,9 +30,7 @@ def target_names() -> tuple[str, ...]:
 
 def sends_to() -> tuple[str, ...]:
     """The targets ``submit`` and ``schedule add`` send a pipeline to: those with a client."""
-    from dagwright import targets
-
-    return tuple(targets.sending())
+    return tuple(name for name, target in _loaded() if target.client)
 
 
 def deletes_from() -> tuple[str, ...]:
@@ -41,8 +44,10 @@ def kept_kinds() -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds))
 
 
-def _loaded() -> list[tuple[str, Any]]:
-    """Every registered target that loads (one that does not is named when it is used)."""
+@functools.cache
+def _loaded() -> tuple[tuple[str, Target], ...]:
+    """Every registered target that loads, once per process (the installed ones do not change
+    while a command runs); one that does not load is named when it is asked for."""
     from dagwright import targets
     from dagwright.errors import ValidationError
 
@@ -52,7 +57,7 @@ def _loaded() -> list[tuple[str, Any]]:
             found.append((name, targets.get(name)))
         except ValidationError:
             continue
-    return found
+    return tuple(found)
 
 
 def only_for() -> dict[str, str]:
@@ -67,11 +72,19 @@ def only_for() -> dict[str, str]:
 
 def own_options(where: str) -> Decorator:
     """The options only one target reads, as each target declares them (``CliOptions.flags``:
-    ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once."""
+    ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once.
+
+    A target whose options cannot be made is left out here, so that one broken installed
+    target does not take every command down; using it names the problem.
+    """
     chosen: list[Decorator] = []
     seen: set[str] = set()
     for _, target in _loaded():
-        for option in target.cli.flags(where) if target.cli.flags else ():
+        try:
+            options = list(target.cli.flags(where)) if target.cli.flags else []
+        except Exception:  # someone else's code: see the docstring
+            continue
+        for option in options:
             name = option(lambda: None).__click_params__[-1].name
             if name not in seen:
                 seen.add(name)
