@@ -70,6 +70,14 @@ def only_for() -> dict[str, str]:
     return found
 
 
+def command_compile_options(options: dict[str, Any]) -> None:
+    """What the targets' own ``dagwright compile`` options hold, as compile keywords (each
+    target's ``CliOptions.compile_keywords``), in place."""
+    for _, target in _loaded():
+        if target.cli.compile_keywords is not None:
+            target.cli.compile_keywords(options)
+
+
 def own_options(where: str) -> Decorator:
     """The options only one target reads, as each target declares them (``CliOptions.flags``:
     ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once.

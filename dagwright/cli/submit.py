@@ -31,6 +31,7 @@ from dagwright.cli.options import (
     kept_kinds,
     listed,
     only_for,
+    own_options,
     remote_options,
     sends_to,
 )
@@ -112,14 +113,7 @@ def _remote_errors() -> Iterator[None]:
 @click.command()
 @click.argument("target")
 @remote_options()
-@click.option(
-    "--kind",
-    "argo_kind",
-    type=click.Choice(["workflow", "template", "cron"]),
-    default=None,
-    help="Argo: create a Workflow (default), or create or update a WorkflowTemplate or a "
-    "CronWorkflow (on the pipeline's own schedule).",
-)
+@own_options("submit")
 @click.option(
     "--run-name",
     default=None,

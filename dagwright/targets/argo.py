@@ -171,6 +171,42 @@ def flags(where: str) -> list[Any]:
                 help="Argo: do not check the server's TLS certificate.",
             ),
         ]
+    if where == "compile-command":
+        return [
+            click.option(
+                "--kind",
+                "argo_kind",
+                type=click.Choice(["workflow", "template", "cron"]),
+                default=None,
+                help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
+            ),
+            click.option(
+                "--cron",
+                "schedule",
+                default=None,
+                callback=_not_blank,
+                help="Argo cron: five-field schedule.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.Choice(["allow", "forbid", "replace"], case_sensitive=False),
+                default=None,
+                help="Argo cron: when a run is due while the previous one still runs: start "
+                "another (allow), skip it (forbid, the default) or stop that run first (replace).",
+            ),
+            click.option("--namespace", default=None, help="Argo: metadata.namespace."),
+        ]
+    if where == "submit":
+        return [
+            click.option(
+                "--kind",
+                "argo_kind",
+                type=click.Choice(["workflow", "template", "cron"]),
+                default=None,
+                help="Argo: create a Workflow (default), or create or update a WorkflowTemplate "
+                "or a CronWorkflow (on the pipeline's own schedule).",
+            )
+        ]
     if where != "compile":
         return []
     return [
@@ -216,6 +252,25 @@ def flags(where: str) -> list[Any]:
     ]
 
 
+def compile_keywords(options: dict[str, Any]) -> None:
+    """``dagwright compile --concurrency`` (the local policy's name) is the CronWorkflow's
+    ``concurrency_policy`` in Argo's spelling.
+
+    Raises:
+        ValidationError: naming ``--concurrency-policy`` when that is given too.
+    """
+    concurrency = options.pop("concurrency", None)
+    if concurrency is None:
+        return
+    if options.get("concurrency_policy") is not None:
+        raise ValidationError(
+            "--concurrency and --concurrency-policy both say it",
+            field="--concurrency-policy",
+            fix="give --concurrency only",
+        )
+    options["concurrency_policy"] = concurrency.capitalize()
+
+
 def _not_blank(ctx: Any, param: Any, value: str | None) -> str | None:
     """A click callback: an option given as "" is refused, not read as "not given" (an empty
     --timezone would otherwise mean UTC)."""
@@ -245,5 +300,6 @@ TARGET = Target(
         remote=REMOTE_OPTIONS,
         remote_keywords=remote_keywords,
         flags=flags,
+        compile_keywords=compile_keywords,
     ),
 )

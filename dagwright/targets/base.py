@@ -80,14 +80,20 @@ class CliOptions:
             reads, made when the command line is built (import click inside): ``"compile"``
             its compile options (on compile, submit and schedule add), ``"send"`` its
             remote options (on submit and schedule add), ``"schedule"`` those only
-            ``schedule add`` takes. Their parameter names are the ones in ``compile`` and
-            ``remote``.
+            ``schedule add`` takes, ``"compile-command"`` those only ``dagwright compile``
+            takes, ``"submit"`` those only ``submit`` takes. Their parameter names are the
+            ones in ``compile`` and ``remote``.
+        compile_keywords: ``(options)``: on ``dagwright compile``, turn what this target's
+            ``"compile-command"`` options hold into compile keywords, in place (Argo:
+            ``--concurrency allow`` is ``concurrency_policy="Allow"``); refuse what
+            contradicts itself.
     """
 
     compile: tuple[str, ...] = ()
     remote: tuple[str, ...] = ()
     remote_keywords: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     flags: Callable[[str], Sequence[Any]] | None = None
+    compile_keywords: Callable[[dict[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)
