@@ -80,6 +80,7 @@ def _compiled(
     ir: Any, to: str, params: tuple[str, ...], options: dict[str, Any]
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The compiled package in a temporary folder, and the typed arguments given."""
+    from dagwright import targets
     from dagwright.compiler import compile_ir
     from dagwright.pipelines.arguments import bind_arguments
 
@@ -87,7 +88,7 @@ def _compiled(
     # only the values given: the package carries the defaults
     arguments = {k: v for k, v in bind_arguments(ir, given, as_text=True).items() if k in given}
     with tempfile.TemporaryDirectory(prefix="dagwright-submit-") as folder:
-        package = Path(folder) / f"{ir.name}.yaml"
+        package = Path(folder) / f"{ir.name}{targets.get(to).suffix}"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             compile_ir(ir, to, package, **compile_options(options))

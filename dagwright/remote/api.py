@@ -35,13 +35,14 @@ def client(target: str) -> Client:
 @contextmanager
 def compiled(pipeline: Any, target: str, options: dict[str, Any]) -> Iterator[tuple[Any, Path]]:
     """The pipeline's IR and its spec for ``target``, in a temporary file."""
+    from dagwright import targets
     from dagwright.api import to_ir
     from dagwright.compiler import compile_ir
 
     client(target)
     ir = to_ir(pipeline)
     with tempfile.TemporaryDirectory(prefix="dagwright-submit-") as folder:
-        package = Path(folder) / f"{ir.name}.yaml"
+        package = Path(folder) / f"{ir.name}{targets.get(target).suffix}"
         compile_ir(ir, target, package, validated=True, **options)
         yield ir, package
 

@@ -44,6 +44,7 @@ def _cluster(folder: str | Path | None) -> Path:
 def _send(spec: Path, folder: str | Path | None, record: dict[str, Any]) -> Sent:
     cluster = _cluster(folder)
     cluster.mkdir(parents=True, exist_ok=True)
+    assert spec.suffix == ".json", spec  # the file is named with the target's suffix
     document = json.loads(spec.read_text(encoding="utf-8"))
     name = record.get("name") or document["toy"]
     out = cluster / f"{name}.json"
