@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dagwright.errors import ValidationError
-from dagwright.remote.cron_policies import LATEST_DEADLINE, argo_policy, kfp_policy
+from dagwright.remote.argo_policies import LATEST_DEADLINE, argo_policy
+from dagwright.remote.kfp_policies import kfp_policy
 from dagwright.schedules.cron import check_policies
 
 

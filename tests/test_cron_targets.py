@@ -32,7 +32,8 @@ import dagwright
 from dagwright import Pipeline, component
 from dagwright.errors import ValidationError
 from dagwright.remote import kfp as kfp_submit
-from dagwright.remote.cron_policies import argo_policy, kfp_policy
+from dagwright.remote.argo_policies import argo_policy
+from dagwright.remote.kfp_policies import kfp_policy
 from dagwright.schedules import cron
 from dagwright.schedules.daemon import CronDaemon
 from dagwright.store.rundb import RunDatabase

@@ -11,15 +11,15 @@ import click
 
 from dagwright.cli.common import load_target, reported
 from dagwright.cli.options import (
-    argo_options,
+    command_compile_options,
     compile_options,
     listed,
-    not_blank,
     output,
+    own_compile_options,
+    own_options,
     target_names,
     target_options,
 )
-from dagwright.errors import ValidationError
 
 
 @click.command(name="compile")
@@ -32,48 +32,18 @@ from dagwright.errors import ValidationError
     show_default=True,
     help=f"What to write: {listed(target_names())}.",
 )
-@click.option(
-    "--kind",
-    "argo_kind",
-    type=click.Choice(["workflow", "template", "cron"]),
-    default=None,
-    help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
-)
-@click.option(
-    "--cron",
-    "schedule",
-    default=None,
-    callback=not_blank,
-    help="Argo cron: five-field schedule.",
-)
-@click.option(
-    "--concurrency",
-    type=click.Choice(["allow", "forbid", "replace"], case_sensitive=False),
-    default=None,
-    help="Argo cron: when a run is due while the previous one still runs: start another "
-    "(allow), skip it (forbid, the default) or stop that run first (replace).",
-)
-@click.option("--namespace", default=None, help="Argo: metadata.namespace.")
+@own_options("compile-command")
 @output()
 @target_options
-@argo_options
-def compile_command(
-    target: str, kind: str, output: Path | None, concurrency: str | None, **options: Any
-) -> None:
+@own_compile_options
+def compile_command(target: str, kind: str, output: Path | None, **options: Any) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target."""
     from dagwright.api import compile as compile_pipeline
     from dagwright.writes import check_target
 
     with reported(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if concurrency is not None:
-            if options.get("concurrency_policy") is not None:
-                raise ValidationError(
-                    "--concurrency and --concurrency-policy both say it",
-                    field="--concurrency-policy",
-                    fix="give --concurrency only",
-                )
-            options["concurrency_policy"] = concurrency.capitalize()  # Argo's spelling
+        command_compile_options(options)
         if output is not None:
             check_target(output, "-o")
         text = compile_pipeline(

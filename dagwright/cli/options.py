@@ -1,29 +1,103 @@
 """The option blocks more than one ``dagwright`` command takes, each defined once, and the
 target names the commands offer.
 
-An option here is a click decorator; a block (``target_options``, ``argo_options``,
-``remote_options``) is one decorator that adds several, in the order ``--help`` lists them.
+An option here is a click decorator; a block (``target_options``, ``remote_options``) is one
+decorator that adds several, in the order ``--help`` lists them. The target names and the
+options only one target reads come from the targets (``dagwright.targets``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from dagwright.targets import Target
 
 Decorator = Callable[[Callable[..., None]], Callable[..., None]]
 
 
 def target_names() -> tuple[str, ...]:
-    """The targets ``dagwright compile`` writes: the IR itself and each cluster target."""
-    return ("ir", "kfp", "argo")
+    """The targets ``dagwright compile`` writes: every registered one (``dagwright.targets``)."""
+    from dagwright import targets
+
+    return tuple(targets.names())
 
 
 def sends_to() -> tuple[str, ...]:
-    """The cluster targets ``submit`` and ``schedule add`` send a pipeline to."""
-    return ("kfp", "argo")
+    """The targets ``submit`` and ``schedule add`` send a pipeline to: those with a client."""
+    return tuple(name for name, target in _loaded() if target.client)
+
+
+def deletes_from() -> tuple[str, ...]:
+    """The targets ``delete`` removes from: those whose client keeps what it was sent."""
+    return tuple(name for name, target in _loaded() if target.client and target.client.delete)
+
+
+def kept_kinds() -> tuple[str, ...]:
+    """What ``delete --kind`` takes: the kinds the deleting targets keep, in their order."""
+    kinds = (k for _, t in _loaded() if t.client and t.client.delete for k in t.client.kept)
+    return tuple(dict.fromkeys(kinds))
+
+
+@functools.cache
+def _loaded() -> tuple[tuple[str, Target], ...]:
+    """Every registered target that loads, once per process (the installed ones do not change
+    while a command runs); one that does not load is named when it is asked for."""
+    from dagwright import targets
+    from dagwright.errors import ValidationError
+
+    found = []
+    for name in targets.names():
+        try:
+            found.append((name, targets.get(name)))
+        except ValidationError:
+            continue
+    return tuple(found)
+
+
+def only_for() -> dict[str, str]:
+    """The submit and schedule options only one target reads, by parameter name, with that
+    target's name: given with another target, they are refused, not ignored."""
+    found: dict[str, str] = {}
+    for name, target in _loaded():
+        for key in target.cli.remote:
+            found.setdefault(key, name)
+    return found
+
+
+def command_compile_options(options: dict[str, Any]) -> None:
+    """What the targets' own ``dagwright compile`` options hold, as compile keywords (each
+    target's ``CliOptions.compile_keywords``), in place."""
+    for _, target in _loaded():
+        if target.cli.compile_keywords is not None:
+            target.cli.compile_keywords(options)
+
+
+def own_options(where: str) -> Decorator:
+    """The options only one target reads, as each target declares them (``CliOptions.flags``:
+    ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once.
+
+    A target whose options cannot be made is left out here, so that one broken installed
+    target does not take every command down; using it names the problem.
+    """
+    chosen: list[Decorator] = []
+    seen: set[str] = set()
+    for _, target in _loaded():
+        try:
+            options = list(target.cli.flags(where)) if target.cli.flags else []
+        except Exception:  # someone else's code: see the docstring
+            continue
+        for option in options:
+            name = option(lambda: None).__click_params__[-1].name
+            if name not in seen:
+                seen.add(name)
+                chosen.append(option)
+    return option_block(*chosen)
 
 
 def listed(words: Sequence[str]) -> str:
@@ -99,7 +173,6 @@ target_options = option_block(
         help="Requirement pods install dagwright from (a pin, a wheel URL). Default: "
         "dagwright==<this version>, allowed only for a release installed from an index.",
     ),
-    click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts."),
     click.option(
         "--tracking-uri",
         default=None,
@@ -115,46 +188,8 @@ target_options = option_block(
     ),
 )
 
-# options only the Argo target takes
-argo_options = option_block(
-    click.option("--service-account", default=None, help="Argo: the pods' service account."),
-    click.option(
-        "--artifact-repository",
-        default=None,
-        help="Argo: s3 or gcs (the cluster's default repository of that kind), or "
-        "s3://bucket/prefix, gs://bucket/prefix.",
-    ),
-    click.option(
-        "--artifact-repository-ref",
-        default=None,
-        help="Argo: CONFIGMAP[:KEY] naming the artifact repository to use.",
-    ),
-    click.option(
-        "--artifact-endpoint",
-        default=None,
-        help="Argo: endpoint of an s3:// bucket: host[:port] or https://host[:port] (TLS), "
-        "http://host[:port] (no TLS); s3.amazonaws.com for AWS.",
-    ),
-    click.option(
-        "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
-    ),
-    click.option("--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."),
-    # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
-    # is the one option for this on every command, as the local scheduler reads it
-    click.option(
-        "--concurrency-policy",
-        type=click.Choice(["Allow", "Forbid", "Replace"]),
-        default=None,
-        hidden=True,
-        help="Argo cron: what to do when a run is due while one runs (default Forbid).",
-    ),
-    click.option(
-        "--starting-deadline-seconds",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Argo cron: how late a missed run may still start.",
-    ),
-)
+# the compile options only one target takes, from the targets themselves
+own_compile_options = own_options("compile")
 
 
 def compile_options(values: dict[str, Any]) -> dict[str, Any]:
@@ -163,16 +198,20 @@ def compile_options(values: dict[str, Any]) -> dict[str, Any]:
     return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
 
 
-def remote_options(default: str = "kfp", where: str = listed(sends_to())) -> Decorator:
+def remote_options(default: str | None = None, where: str | None = None) -> Decorator:
     """Options shared by submit and schedule add: where to send, as whom, with what arguments,
     and the cluster targets' compile options.
 
     Args:
-        default: The ``--target`` when none is given.
-        where: The targets the command takes, for ``--target``'s help.
+        default: The ``--target`` when none is given (default: the first target that sends,
+            kfp).
+        where: The targets the command takes, for ``--target``'s help (default: those that
+            send).
     """
+    default = default or sends_to()[0]
+    where = where or listed(sends_to())
     return option_block(
-        argo_options,
+        own_compile_options,
         target_options,
         click.option(
             "-t",
@@ -201,28 +240,6 @@ def remote_options(default: str = "kfp", where: str = listed(sends_to())) -> Dec
             help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
             "existing kube credentials.",
         ),
-        click.option(
-            "--experiment",
-            default=None,
-            help="KFP: experiment name; created when missing (Default).",
-        ),
-        click.option(
-            "--upload",
-            is_flag=True,
-            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
-        ),
-        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
-        click.option(
-            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
-        ),
-        click.option(
-            "--lint", is_flag=True, help="Argo: have the server lint it first; stop on problems."
-        ),
-        click.option(
-            "-k",
-            "--insecure-skip-verify",
-            is_flag=True,
-            help="Argo: do not check the server's TLS certificate.",
-        ),
+        own_options("send"),
         PARAMS,
     )

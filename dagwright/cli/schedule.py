@@ -20,7 +20,15 @@ from typing import Any
 import click
 
 from dagwright.cli.common import given_flag, load_target, parse_params, reported, when
-from dagwright.cli.options import JSON, ROOT, listed, not_blank, remote_options, sends_to
+from dagwright.cli.options import (
+    JSON,
+    ROOT,
+    listed,
+    not_blank,
+    own_options,
+    remote_options,
+    sends_to,
+)
 from dagwright.cli.submit import send_schedule
 from dagwright.errors import ValidationError
 
@@ -74,12 +82,7 @@ def schedule() -> None:
     help="Local: overwrite a schedule of that name (its past firings stay).",
 )
 @ROOT
-@click.option(
-    "--max-concurrency",
-    type=click.IntRange(1, 10),
-    default=None,
-    help="KFP: runs of it that may run at once (default 1).",
-)
+@own_options("schedule")
 @remote_options(default="local", where=listed(["local (the store's scheduler)", *sends_to()]))
 def add(
     target: str,
@@ -121,7 +124,6 @@ def add(
             name,
             concurrency=concurrency,
             catchup=catchup,
-            max_concurrency=options.pop("max_concurrency"),
             options=options,
         )
 

@@ -2,11 +2,11 @@
 --target kfp|argo``: compile a pipeline and send it to a cluster, make it a recurring run
 there, or remove what was sent.
 
-Kubeflow Pipelines (``--target kfp``: runs and recurring runs through ``kfp.Client``) and Argo
-Workflows (``--target argo``: Workflows, WorkflowTemplates and CronWorkflows through Hera's
-``WorkflowsService``). A schedule's local policies (``--concurrency``, ``--catchup``,
-``--timezone``) become the target's own form (``dagwright.remote.cron_policies``).
-``dagwright.cli`` registers these commands. kfp and hera are imported only when a command runs.
+Each target that sends (``dagwright.targets.sending()``: Kubeflow Pipelines, Argo Workflows,
+installed ones) brings its client, the options only it reads and how the command's flags
+become its client's keywords; a schedule's local policies (``--concurrency``, ``--catchup``,
+``--timezone``) become the target's own form through its ``cron_policy``. ``dagwright.cli``
+registers these commands. kfp and hera are imported only when a command runs.
 
 Exit codes, as for the other commands: 0 success, 1 the run failed or the server refused or
 could not be reached, 2 bad input (nothing was sent).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,33 +25,54 @@ from typing import Any
 import click
 
 from dagwright.cli.common import EXIT_FAILED, given_flag, load_target, parse_params, reported
-from dagwright.cli.options import compile_options, listed, remote_options, sends_to
+from dagwright.cli.options import (
+    compile_options,
+    deletes_from,
+    kept_kinds,
+    listed,
+    only_for,
+    own_options,
+    remote_options,
+    sends_to,
+)
 from dagwright.errors import ValidationError
+from dagwright.targets import Target
 
-# options handed to the remote module as they are; the rest are compile options
+# options handed to every client; the rest are compile options or one target's own
 _REMOTE_KEYS = ("host", "namespace", "token")
-_KFP_KEYS = ("experiment", "upload", "pipeline_name", "version_name")
-_ARGO_KEYS = ("lint", "insecure_skip_verify")
-# options that only one target reads: given for the other, they are refused, not ignored
-# (compile options are refused by compile_ir itself)
-_ONLY_FOR = {
-    **dict.fromkeys(_KFP_KEYS + ("max_concurrency",), "kfp"),
-    **dict.fromkeys(_ARGO_KEYS, "argo"),
-}
 
 
-def _check_target(to: str) -> None:
-    """A target we send to, and no option given that only the other target reads."""
+def _check_target(to: str) -> Target:
+    """A target we send to, and no option given that only another target reads."""
+    from dagwright import targets
+
     if to not in sends_to():
         fix = "use " + listed([f"--target {where}" for where in sends_to()])
         raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
-        only = _ONLY_FOR.get(param.name or "")
+        only = only_for().get(param.name or "")
         flag = given_flag(param.name) if only and only != to and param.name else None
         if flag:
             raise ValidationError(
                 f"{flag} is for --target {only}", field=flag, fix="leave it out for " + to
             )
+    return targets.get(to)
+
+
+def _flags(target: Target, options: dict[str, Any], **flags: Any) -> dict[str, Any]:
+    """The remote flags for ``target``: where and as whom, ``flags``, and its own options
+    (every target's own are taken out of ``options``, which keeps the compile options)."""
+    own = {k: options.pop(k) for k in only_for() if k in options}
+    mine = {k: v for k, v in own.items() if k in target.cli.remote}
+    return {**{k: options.pop(k) for k in _REMOTE_KEYS}, **flags, **mine}
+
+
+def _keywords(
+    target: Target, command: str, flags: dict[str, Any], options: dict[str, Any]
+) -> dict[str, Any]:
+    """The flags as the target's client takes them."""
+    convert = target.cli.remote_keywords
+    return convert(command, flags, options) if convert else dict(flags)
 
 
 @contextmanager
@@ -59,6 +80,7 @@ def _compiled(
     ir: Any, to: str, params: tuple[str, ...], options: dict[str, Any]
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The compiled package in a temporary folder, and the typed arguments given."""
+    from dagwright import targets
     from dagwright.compiler import compile_ir
     from dagwright.pipelines.arguments import bind_arguments
 
@@ -66,7 +88,7 @@ def _compiled(
     # only the values given: the package carries the defaults
     arguments = {k: v for k, v in bind_arguments(ir, given, as_text=True).items() if k in given}
     with tempfile.TemporaryDirectory(prefix="dagwright-submit-") as folder:
-        package = Path(folder) / f"{ir.name}.yaml"
+        package = Path(folder) / f"{ir.name}{targets.get(to).suffix}"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             compile_ir(ir, to, package, **compile_options(options))
@@ -89,23 +111,10 @@ def _remote_errors() -> Iterator[None]:
         sys.exit(EXIT_FAILED)
 
 
-def _argo_remote(remote: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
-    """What ``dagwright.remote.argo`` takes of the command's remote options."""
-    verify = not flags["insecure_skip_verify"]
-    return {**remote, "lint": flags["lint"], "verify_ssl": verify, "echo": click.echo}
-
-
 @click.command()
 @click.argument("target")
 @remote_options()
-@click.option(
-    "--kind",
-    "argo_kind",
-    type=click.Choice(["workflow", "template", "cron"]),
-    default=None,
-    help="Argo: create a Workflow (default), or create or update a WorkflowTemplate or a "
-    "CronWorkflow (on the pipeline's own schedule).",
-)
+@own_options("submit")
 @click.option(
     "--run-name",
     default=None,
@@ -141,53 +150,34 @@ def submit(
     **options: Any,
 ) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) and start a run on the cluster."""
-    remote = {k: options.pop(k) for k in _REMOTE_KEYS}
-    kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
-    argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
     waits: dict[str, Any] = {"wait": wait, "timeout": timeout, "poll_interval": poll_interval}
-    kind = options.get("argo_kind") or "workflow"
     with reported(), _remote_errors():
-        _check_target(to)
-        if kind != "workflow" and (wait or timeout is not None):
-            raise ValidationError(
-                f"--kind {kind} makes no run to wait for", field="--wait", fix="leave it out"
-            )
+        found = _check_target(to)
+        assert found.client is not None  # sends_to() lists targets with a client
+        flags = _flags(found, options, run_name=run_name, echo=click.echo, **waits)
+        compiling = compile_options(options)
+        remote = _keywords(found, "submit", flags, compiling)
+        found.client.submit_options(compiling, remote)
         ir = load_target(target)
-        with _compiled(ir, to, params, options) as (package, arguments):
-            if to == "argo":
-                from dagwright.remote import argo
-
-                runs = waits if kind == "workflow" else {}
-                result: Any = argo.send(
-                    package,
-                    kind,
-                    arguments=arguments,
-                    name=run_name,
-                    **runs,
-                    **_argo_remote(remote, argo_flags),
-                )
-            else:
-                from dagwright.remote import kfp
-
-                result = kfp.submit(
-                    package,
-                    arguments=arguments,
-                    run_name=run_name,
-                    echo=click.echo,
-                    **waits,
-                    **remote,
-                    **kfp_only,
-                )
+        with _compiled(ir, to, params, compiling) as (package, arguments):
+            result = found.client.submit(package, arguments=arguments, **remote)
     if wait and not getattr(result, "succeeded", True):
         sys.exit(EXIT_FAILED)
 
 
 @click.command()
 @click.argument("name")
-@click.option("-t", "--target", "to", default="argo", show_default=True, help="Where: argo (only).")
+@click.option(
+    "-t",
+    "--target",
+    "to",
+    default=deletes_from()[0],
+    show_default=True,
+    help=f"Where: {listed(deletes_from())}{' (only)' if len(deletes_from()) == 1 else ''}.",
+)
 @click.option(
     "--kind",
-    type=click.Choice(["template", "cron"]),
+    type=click.Choice(kept_kinds()),
     required=True,
     help="Delete a WorkflowTemplate or a CronWorkflow.",
 )
@@ -199,15 +189,16 @@ def submit(
 )
 def delete(name: str, to: str, kind: str, insecure_skip_verify: bool, **remote: Any) -> None:
     """Delete the WorkflowTemplate or CronWorkflow NAME that submit or schedule made."""
-    with reported(), _remote_errors():
-        if to != "argo":
-            raise ValidationError(
-                f"cannot delete from '{to}'", field="--target", fix="use --target argo"
-            )
-        from dagwright.remote import argo
+    from dagwright import targets
 
-        remove = argo.delete_template if kind == "template" else argo.delete_cron
-        remove(name, verify_ssl=not insecure_skip_verify, echo=click.echo, **remote)
+    with reported(), _remote_errors():
+        if to not in deletes_from():
+            fix = "use " + listed([f"--target {where}" for where in deletes_from()])
+            raise ValidationError(f"cannot delete from '{to}'", field="--target", fix=fix)
+        found = targets.get(to)
+        assert found.client is not None and found.client.delete is not None
+        flags = {**remote, "insecure_skip_verify": insecure_skip_verify, "echo": click.echo}
+        found.client.delete(name, kind, **_keywords(found, "delete", flags, {}))
 
 
 def send_schedule(
@@ -219,45 +210,40 @@ def send_schedule(
     *,
     concurrency: str | None,
     catchup: str | None,
-    max_concurrency: int | None,
     options: dict[str, Any],
 ) -> None:
-    """Compile TARGET and make it a KFP recurring run or an Argo CronWorkflow (created, or
-    updated when one of that name exists): ``dagwright schedule add --target kfp|argo``.
+    """Compile TARGET and make it a recurring run on a cluster target (a KFP recurring run, an
+    Argo CronWorkflow created or updated when one of that name exists): ``dagwright schedule
+    add --target kfp|argo``.
 
-    The local policies become the target's own (``dagwright.remote.cron_policies``); what a
-    target cannot do is refused. Given none of them, each target keeps its defaults: KFP one
-    run at a time and only the newest missed run, Argo its CronWorkflow defaults. Given one,
-    Argo takes the local default for the other (``allow``, ``none``); KFP, which has neither
-    ``none`` nor a way to skip, keeps its own (one at a time, the newest missed run).
+    The local policies become the target's own (its ``cron_policy``); what a target cannot do
+    is refused. Given none of them, each target keeps its defaults: KFP one run at a time and
+    only the newest missed run, Argo its CronWorkflow defaults. Given one, Argo takes the local
+    default for the other (``allow``, ``none``); KFP, which has neither ``none`` nor a way to
+    skip, keeps its own (one at a time, the newest missed run).
 
     Args:
         target: ``FILE.py[:PIPELINE]`` or an IR file.
-        to: ``kfp`` or ``argo``.
+        to: A target that sends (``kfp``, ``argo``...).
         params: ``-p name=value`` pairs.
         cron: The expression; None takes the pipeline's own schedule.
         name: The recurring run's or CronWorkflow's name (default: the pipeline's).
         concurrency: ``allow``, ``forbid`` or ``replace``, or None.
         catchup: ``none``, ``latest`` or ``all``, or None.
-        max_concurrency: KFP: runs of it that may run at once (instead of ``concurrency``).
-        options: The command's remote, KFP, Argo and compile options, by parameter name.
+        options: The command's remote, target and compile options, by parameter name.
 
     Raises:
         ValidationError: bad input; nothing was sent.
     """
-    remote = {k: options.pop(k) for k in _REMOTE_KEYS}
-    kfp_only = {k: options.pop(k) for k in _KFP_KEYS}
-    argo_flags = {k: options.pop(k) for k in _ARGO_KEYS}
     with _remote_errors():
-        _check_target(to)
+        found = _check_target(to)
+        client = found.client
+        assert client is not None  # sends_to() lists targets with a client
         _one_of("concurrency", "max_concurrency")
         _one_of("concurrency", "concurrency_policy")
         _one_of("catchup", "starting_deadline_seconds")
-        from dagwright.remote import argo, kfp
-
-        check: Callable[..., str] = argo.argo_cron if to == "argo" else kfp.kfp_cron
         if cron is not None:
-            check(cron, field="--cron")  # a bad --cron fails before anything is loaded
+            client.check_cron(cron, field="--cron")  # a bad --cron fails before loading
         ir = load_target(target)
         cron = cron or ir.schedule
         if not cron:
@@ -266,29 +252,20 @@ def send_schedule(
                 field="--cron",
                 fix="pass --cron '0 3 * * *', or write @pipeline(schedule='0 3 * * *')",
             )
-        check(cron, field="--cron")
-        runs: dict[str, Any] = {}
-        if to == "argo":
-            _argo_policy(cron, concurrency, catchup, options)
-            options.update(argo_kind="cron", schedule=cron)
-        else:
-            runs = _kfp_policy(cron, concurrency, catchup, max_concurrency, options)
-        with _compiled(ir, to, params, options) as (package, arguments):
-            if to == "argo":
-                argo.apply_cron(
-                    package, arguments=arguments, name=name, **_argo_remote(remote, argo_flags)
-                )
-                return
-            kfp.schedule(
-                package,
-                cron=cron,
-                arguments=arguments,
-                name=name,
-                echo=click.echo,
-                **runs,
-                **remote,
-                **kfp_only,
+        client.check_cron(cron, field="--cron")
+        flags = _flags(found, options, name=name, echo=click.echo)
+        compiling = compile_options(options)
+        remote = _keywords(found, "schedule", flags, compiling)
+        if found.cron_policy is not None:
+            found.cron_policy(cron, concurrency, catchup, compiling, remote)
+        elif concurrency is not None or catchup is not None:
+            flag = "--concurrency" if concurrency is not None else "--catchup"
+            raise ValidationError(
+                f"the {to} target takes no schedule policies", field=flag, fix="leave it out"
             )
+        client.schedule_options(cron, compiling, remote)
+        with _compiled(ir, to, params, compiling) as (package, arguments):
+            client.schedule(package, cron=cron, arguments=arguments, **remote)
 
 
 def _one_of(new: str, old: str) -> None:
@@ -298,41 +275,3 @@ def _one_of(new: str, old: str) -> None:
         raise ValidationError(
             f"{first} and {second} both say it", field=second, fix="give one of them"
         )
-
-
-def _kfp_policy(
-    cron: str,
-    concurrency: str | None,
-    catchup: str | None,
-    max_concurrency: int | None,
-    options: dict[str, Any],
-) -> dict[str, Any]:
-    """``max_concurrency`` and ``catchup`` of ``kfp.schedule``."""
-    timezone = options.pop("timezone", None)  # KFP has none: cron_policies checks it
-    if concurrency is None and catchup is None and timezone is None:
-        return {"max_concurrency": max_concurrency or 1, "catchup": False}
-    from dagwright.remote.cron_policies import kfp_policy
-
-    # what is not given stays as KFP did before: one at a time, only the newest missed run
-    policy = kfp_policy(concurrency or "forbid", catchup or "latest", timezone or "UTC", cron=cron)
-    return {
-        "max_concurrency": max_concurrency or policy["max_concurrency"],
-        "catchup": not policy["no_catchup"],
-    }
-
-
-def _argo_policy(
-    cron: str, concurrency: str | None, catchup: str | None, options: dict[str, Any]
-) -> None:
-    """Argo's concurrencyPolicy, startingDeadlineSeconds and timezone, into ``options``."""
-    if concurrency is None and catchup is None:
-        return  # Argo's own options (or their defaults) as given
-    from dagwright.remote.cron_policies import argo_policy
-
-    # the one not given is the local default, so a schedule means the same here and on Argo
-    policy = argo_policy(
-        concurrency or "allow", catchup or "none", options.get("timezone"), cron=cron
-    )
-    for key, value in policy.items():
-        if options.get(key) is None:
-            options[key] = value

@@ -221,7 +221,9 @@ class PipelineIR:
 
     def to_yaml(self) -> str:
         """The IR as YAML (component sources as literal blocks)."""
-        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+        from dagwright.specs import yaml_text
+
+        return yaml_text(self.to_dict(), fast=False)
 
     def to_json(self) -> str:
         """The IR as JSON."""
@@ -275,19 +277,3 @@ def _component(cid: str, data: dict[str, Any]) -> ComponentSpec:
             fix="recompile the pipeline from its Python source, or delete the digest line",
         )
     return spec
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML with multi-line strings (component source) as literal blocks, and every
-    value written out in full: no anchors or aliases, even where the IR shares a dict."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)

@@ -6,30 +6,43 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import ValidationError
 
-SENDS_TO = ("kfp", "argo")
-# schedule options that Argo takes as compile options (they are fields of the CronWorkflow)
-_ARGO_CRON_OPTIONS = ("timezone", "concurrency_policy", "starting_deadline_seconds")
+if TYPE_CHECKING:
+    from dagwright.targets import Client
+
+
+def client(target: str) -> Client:
+    """The submit and schedule client of the target called ``target``.
+
+    Raises:
+        ValidationError: naming ``target`` for a target that is unknown or sends nothing.
+    """
+    from dagwright import targets
+
+    found = targets.get(target).client if target in targets.names() else None
+    if found is None:
+        raise ValidationError(
+            f"cannot send to '{target}'",
+            field="target",
+            fix=f"use one of {', '.join(targets.sending())}",
+        )
+    return found
 
 
 @contextmanager
 def compiled(pipeline: Any, target: str, options: dict[str, Any]) -> Iterator[tuple[Any, Path]]:
     """The pipeline's IR and its spec for ``target``, in a temporary file."""
+    from dagwright import targets
     from dagwright.compiler import compile_ir
     from dagwright.pipelines.validate import to_ir
 
-    if target not in SENDS_TO:
-        raise ValidationError(
-            f"cannot send to '{target}'",
-            field="target",
-            fix=f"use one of {', '.join(SENDS_TO)}",
-        )
+    client(target)
     ir = to_ir(pipeline)
     with tempfile.TemporaryDirectory(prefix="dagwright-submit-") as folder:
-        package = Path(folder) / f"{ir.name}.yaml"
+        package = Path(folder) / f"{ir.name}{targets.get(target).suffix}"
         compile_ir(ir, target, package, validated=True, **options)
         yield ir, package
 
@@ -46,7 +59,8 @@ def submit(
 
     Args:
         pipeline: A @pipeline, a Pipeline builder, an IR or an IR file.
-        target: "kfp" or "argo".
+        target: A target that sends: "kfp", "argo" or an installed one
+            (``dagwright.targets.sending()``).
         arguments: Pipeline parameter values.
         compile_options: Target options (see ``dagwright.compiler.compile_ir``).
         **remote: Where and how to send it. KFP: ``host``, ``namespace``, ``experiment``,
@@ -60,17 +74,10 @@ def submit(
         final state), or for an Argo template or cron what was created or updated.
     """
     options = dict(compile_options or {})
-    if target == "argo":
-        from dagwright.remote import argo
-
-        kind = remote.pop("kind", "workflow")
-        argo.check_kind(kind)
-        with compiled(pipeline, target, {**options, "kind": kind}) as (_ir, manifest):
-            return argo.send(manifest, kind, arguments=arguments, **remote)
-    from dagwright.remote import kfp
-
-    with compiled(pipeline, target, options) as (_ir, package):
-        return kfp.submit(package, arguments=arguments, **remote)
+    sender = client(target)
+    sender.submit_options(options, remote)
+    with compiled(pipeline, target, options) as (_ir, spec):
+        return sender.submit(spec, arguments=arguments, **remote)
 
 
 def schedule(
@@ -86,7 +93,8 @@ def schedule(
 
     Args:
         pipeline: A @pipeline, a Pipeline builder, an IR or an IR file.
-        target: "kfp" (a recurring run) or "argo" (a CronWorkflow, created or updated).
+        target: "kfp" (a recurring run), "argo" (a CronWorkflow, created or updated) or an
+            installed target that sends.
         cron: A five-field cron (KFP receives six fields, seconds first); default: the
             pipeline's own ``schedule``.
         arguments: Pipeline parameter values.
@@ -111,15 +119,7 @@ def schedule(
             field="cron",
             fix="pass cron='0 3 * * *' or declare @pipeline(schedule=...)",
         )
-    if target == "argo":
-        from dagwright.remote import argo
-
-        argo.argo_cron(cron)
-        cron_fields = {k: remote.pop(k) for k in _ARGO_CRON_OPTIONS if k in remote}
-        options.update(cron_fields, kind="cron", schedule=cron)
-        with compiled(ir, target, options) as (_ir, manifest):
-            return argo.apply_cron(manifest, arguments=arguments, **remote)
-    from dagwright.remote import kfp
-
-    with compiled(ir, target, options) as (_ir, package):
-        return kfp.schedule(package, cron=cron, arguments=arguments, **remote)
+    sender = client(target)
+    sender.schedule_options(cron, options, remote)
+    with compiled(ir, target, options) as (_ir, spec):
+        return sender.schedule(spec, cron=cron, arguments=arguments, **remote)

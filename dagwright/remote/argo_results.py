@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from dagwright.specs import run_summary
+
 # Workflow phases after which a workflow does not change any more
 FINAL_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 # nodes that only group others: the summary lists the steps inside them
@@ -73,23 +75,20 @@ class Submission:
 
     def summary(self, timeout: float | None = None) -> list[str]:
         """Lines that tell how a waited workflow ended: name, phase, duration, message, steps."""
-        who = f"workflow {self.namespace}/{self.name}"
-        took = f" in {self.duration:.1f}s" if self.duration is not None else ""
-        if self.finished:
-            lines = [f"{who}: {self.phase}{took}"]
-        else:
-            waited = f" after {timeout:g}s" if timeout is not None else ""
-            lines = [f"{who}: still {self.phase or 'not started'}{waited}; stopped waiting"]
-        if self.url:
-            lines.append(f"  {self.url}")
-        if self.message:
-            lines.append(f"  message: {self.message}")
-        if self.nodes:
-            width = max(len(step) for step, _, _ in self.nodes)
-            for step, phase, message in self.nodes:
-                said = f": {message}" if message and phase != "Succeeded" else ""
-                lines.append(f"  {step:<{width}}  {phase}{said}")
-        return lines
+        return run_summary(
+            f"workflow {self.namespace}/{self.name}",
+            self.phase or "not started",
+            finished=self.finished,
+            duration=self.duration,
+            timeout=timeout,
+            url=self.url,
+            note=("message", self.message),
+            # a step's message says why it did not succeed; a succeeded step's is noise
+            steps=[
+                (step, f"{phase}: {message}" if message and phase != "Succeeded" else phase)
+                for step, phase, message in self.nodes
+            ],
+        )
 
 
 @dataclass

@@ -193,7 +193,7 @@ def schedule(
         enabled: Create it enabled (else disabled, to enable later in KFP).
         timezone: The zone ``cron`` is meant in. KFP has no time zone per schedule, so only
             UTC is taken, or a cron that fires at the same instants in that zone (every hour
-            of every day); see ``cron_policies.check_kfp_timezone``.
+            of every day); see ``kfp_policies.check_kfp_timezone``.
         echo: Takes each line of progress; None prints nothing.
 
     Returns:
@@ -204,7 +204,7 @@ def schedule(
             was sent.
         SubmitError: the server refused a request or could not be reached.
     """
-    from dagwright.remote.cron_policies import check_kfp_timezone
+    from dagwright.remote.kfp_policies import check_kfp_timezone
 
     six = kfp_cron(cron)
     check_kfp_timezone(timezone, six, field="timezone")

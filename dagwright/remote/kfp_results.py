@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dagwright.specs import run_summary
+
 # v2beta1RuntimeState values after which a run does not change any more
 FINAL_STATES = frozenset({"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"})
 OK_STATES = frozenset({"SUCCEEDED", "SKIPPED"})  # SKIPPED: e.g. every task came from cache
@@ -69,20 +71,16 @@ class Submission:
 
     def summary(self, timeout: float | None = None) -> list[str]:
         """Lines that tell how a waited run ended: id, state, duration, error, task states."""
-        took = f" in {self.duration:.1f}s" if self.duration is not None else ""
-        if self.finished:
-            lines = [f"run {self.run_id}: {self.state}{took}"]
-        else:
-            waited = f" after {timeout:g}s" if timeout is not None else ""
-            lines = [f"run {self.run_id}: still {self.state}{waited}; stopped waiting"]
-        if self.url:
-            lines.append(f"  {self.url}")
-        if self.error:
-            lines.append(f"  error: {self.error}")
-        if self.tasks:
-            width = max(len(task) for task, _ in self.tasks)
-            lines.extend(f"  {task:<{width}}  {state}" for task, state in self.tasks)
-        return lines
+        return run_summary(
+            f"run {self.run_id}",
+            self.state,
+            finished=self.finished,
+            duration=self.duration,
+            timeout=timeout,
+            url=self.url,
+            note=("error", self.error),
+            steps=self.tasks,
+        )
 
 
 @dataclass

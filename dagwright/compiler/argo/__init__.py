@@ -7,21 +7,16 @@ JSON schema plus a strict unknown-key check derived from it (``validate.py``).
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.errors import ValidationError
+from dagwright.specs import SpecSizeWarning as SpecSizeWarning  # the one class, for callers here
+from dagwright.specs import check_size, yaml_text
 
 SIZE_LIMIT = 1024 * 1024  # Argo compresses a workflow's status past 1 MiB; etcd refuses 1.5
 CONCURRENCY = ("Allow", "Forbid", "Replace")
-
-
-class SpecSizeWarning(UserWarning):
-    """A compiled spec is larger than Argo keeps uncompressed."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +110,7 @@ class ArgoOptions:
         }
 
     def repository_ref(self, m: Any) -> Any:
+        """The ``artifactRepositoryRef`` for ``config-map:key``, or None when none is set."""
         if not self.artifact_repository_ref:
             return None
         config_map, _, key = self.artifact_repository_ref.partition(":")
@@ -292,30 +288,14 @@ def write(ir: Any, options: ArgoOptions | None = None) -> str:
         from dagwright.compiler.argo.validate import validate_manifest
 
         validate_manifest(data)
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
-    size = len(text.encode())
-    if size > SIZE_LIMIT:
-        problem = f"the Argo spec is {size / 2**20:.2f} MiB, over the 1 MiB Argo keeps uncompressed"
-        fix = "deliver code by image (--code image) or split the pipeline"
-        if options.strict:
-            raise ValidationError(problem, pipeline=ir.name, field="size", fix=fix)
-        warnings.warn(f"{problem}; {fix}", SpecSizeWarning, stacklevel=2)
+    text = yaml_text(data)
+    check_size(
+        text,
+        SIZE_LIMIT,
+        spec="Argo",
+        over="the 1 MiB Argo keeps uncompressed",
+        fix="deliver code by image (--code image) or split the pipeline",
+        strict=options.strict,
+        pipeline=ir.name,
+    )
     return text
-
-
-_Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_Base):
-    """Every value written out (no aliases), multi-line strings as literal blocks."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not value.endswith(" ") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)

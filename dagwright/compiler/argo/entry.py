@@ -115,7 +115,7 @@ def _item(value: Any, type_str: str) -> Any:
 
 
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
-    from dagwright.compiler.kfp.types import artifact_kind
+    from dagwright.specs import artifact_kind
 
     data: dict[str, Any] = {"type": artifact_kind(io_type)[0], "name": name, "uri": path}
     data["metadata"] = dict(meta.get("metadata", {}))

@@ -22,7 +22,7 @@ from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 
 @dataclass
 class Scope:
-    """One DAG template: its tasks, and the inputs and outputs plumbing added to it."""
+    """One DAG template: its tasks, and the inputs and outputs ScopeVariables added to it."""
 
     name: str
     parent: str | None
@@ -41,10 +41,11 @@ def var(*parts: str) -> str:
 
 
 def body(loop: str) -> str:
+    """The name of a loop's body template."""
     return f"{loop}-body"
 
 
-class Plumbing:
+class ScopeVariables:
     """Resolves IR values to the ``{{...}}`` text a task argument holds in a given scope."""
 
     def __init__(self, ir: PipelineIR, root: str) -> None:
@@ -66,6 +67,7 @@ class Plumbing:
         return body(block) if self.groups[block].kind == "loop" else block
 
     def path(self, scope: str) -> list[str]:
+        """The scopes from ``scope`` up to the root, innermost first."""
         chain = [scope]
         while (parent := self.scopes[chain[-1]].parent) is not None:
             chain.append(parent)

@@ -22,6 +22,7 @@ from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
+from dagwright.specs import artifact_kind
 
 TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
 READ_PARAM = "dagwright-read"  # how the pod reads inputs from loop items and nested loops
@@ -30,7 +31,7 @@ ROOT = "/tmp/dagwright"
 
 def is_collected(type_str: str) -> bool:
     """Whether an artifact of this type is a list gathered over a loop (``Collected``)."""
-    return element_type(type_str) is not None and element_type(type_str) != "any"
+    return artifact_kind(type_str)[1]
 
 
 def component_template(

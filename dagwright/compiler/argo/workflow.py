@@ -15,7 +15,7 @@ from dagwright.compiler.argo.naming import (
     renamed_task,
 )
 from dagwright.compiler.argo.scopes import (
-    Plumbing,
+    ScopeVariables,
     body,
     item_key,
     item_name,
@@ -63,7 +63,7 @@ class WorkflowBuilder:
             keys = [group.id, body(group.id)] if group.kind == "loop" else [group.id]
             for key in keys:
                 self.template_of[key] = free(key, taken)
-        self.plumbing = Plumbing(ir, self.root)
+        self.variables = ScopeVariables(ir, self.root)
         self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
         self.reading: set[str] = set()  # components some task passes READ_PARAM to
 
@@ -76,7 +76,7 @@ class WorkflowBuilder:
             self._task(task)
         self._outputs()
         self._dependencies()
-        templates = [self._dag(scope) for scope in self.plumbing.scopes.values()]
+        templates = [self._dag(scope) for scope in self.variables.scopes.values()]
         templates += [
             component_template(
                 cid,
@@ -129,11 +129,11 @@ class WorkflowBuilder:
 
     def _call(self, scope: str, name: str, template: str) -> dict[str, Any]:
         task: dict[str, Any] = {"name": name, "template": template}
-        self.plumbing.scopes[scope].tasks[name] = task
+        self.variables.scopes[scope].tasks[name] = task
         return task
 
     def _group(self, group: GroupIR) -> None:
-        scope = self.plumbing.inner(group.parent)
+        scope = self.variables.inner(group.parent)
         task = self._call(scope, group.id, self.template_of[group.id])
         if group.kind == "condition":
             assert group.condition is not None
@@ -151,7 +151,7 @@ class WorkflowBuilder:
             if "constant" in items:  # strings Argo would alter travel protected
                 inner["with_items"] = [self.m.Item(protect(v)) for v in items["constant"]]
             else:
-                inner["with_param"] = self.plumbing.param(items, group.id)
+                inner["with_param"] = self.variables.param(items, group.id)
             args = inner.setdefault("parameters", {})
             args[item_name(group.id, None)] = "{{item}}"
             for key in sorted(loop_keys(self.ir)[group.id]):
@@ -166,7 +166,7 @@ class WorkflowBuilder:
                         fix=f"rename the item key {key!r}",
                     )
                 args[name] = var("item", key)
-            self.plumbing.scopes[body(group.id)].in_params.update(dict.fromkeys(args))
+            self.variables.scopes[body(group.id)].in_params.update(dict.fromkeys(args))
 
     def _operand(self, value: dict[str, Any], scope: str) -> tuple[str, str]:
         type_str = "any"
@@ -178,11 +178,11 @@ class WorkflowBuilder:
             type_str = out.type if out else "any"
         elif "loop_item" in value:
             type_str = self._loop_value_type(value)
-        return self.plumbing.param(value, scope), type_str
+        return self.variables.param(value, scope), type_str
 
     def _literals(self, value: dict[str, Any]) -> list[Any] | None:
         """A loop's literal items (or their field ``key``), None when made at run time."""
-        items, key = self.plumbing.groups[value["loop_item"]].items or {}, value.get("key")
+        items, key = self.variables.groups[value["loop_item"]].items or {}, value.get("key")
         if "constant" not in items or not items["constant"]:
             return None
         if key is None:
@@ -200,7 +200,7 @@ class WorkflowBuilder:
     def _loop_value_type(self, value: dict[str, Any]) -> str:
         """A loop item's (or its field's) type: ``str`` when every literal one is a string,
         else what the items' type says (``any`` when nothing does)."""
-        if "constant" in (self.plumbing.groups[value["loop_item"]].items or {}):
+        if "constant" in (self.variables.groups[value["loop_item"]].items or {}):
             found = self._literals(value)
             return "str" if found and all(isinstance(v, str) for v in found) else ANY
         head, args = parse(self._item_type(value["loop_item"]))
@@ -209,10 +209,10 @@ class WorkflowBuilder:
         return args[1] if head == "dict" and len(args) == 2 else ANY
 
     def _task(self, task: TaskIR) -> None:
-        scope = self.plumbing.homes[task.name]
+        scope = self.variables.homes[task.name]
         exit_of = self.exit_tasks.get(task.name)
         if exit_of is not None:  # runs as the exit hook of its block's task
-            holder = self.plumbing.scopes[scope].tasks[exit_of.id]
+            holder = self.variables.scopes[scope].tasks[exit_of.id]
             target: dict[str, Any] = {"template": task.component}
             holder["hooks"] = {"exit": target}
         else:
@@ -231,12 +231,12 @@ class WorkflowBuilder:
                     reads[name] = {"depth": depth}
             if "loop_item" in value:  # the whole item: Argo's {{item.key}} is not unescaped
                 loop = value["loop_item"]
-                params[name] = self.plumbing.param({"loop_item": loop}, scope)
+                params[name] = self.variables.param({"loop_item": loop}, scope)
                 reads[name] = {"item": self._item_type(loop)}
                 if value.get("key") is not None:
                     reads[name]["key"] = value["key"]
             elif not inp.artifact:
-                params[name] = self.plumbing.param(value, scope)
+                params[name] = self.variables.param(value, scope)
                 if "collected" in value and element_type(inp.type) == ANY:
                     ref = value["collected"]
                     out = self.ir.component_of(ref["task"]).output(ref["output"])
@@ -246,10 +246,10 @@ class WorkflowBuilder:
                 ref = value["collected"]
                 prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
                 artifacts[name] = self.options.location(prefix)
-                params[f"{name}-meta"] = self.plumbing.param({**value, "meta": True}, scope)
+                params[f"{name}-meta"] = self.variables.param({**value, "meta": True}, scope)
             else:
-                artifacts[name] = self.plumbing.artifact(value, scope)
-                params[f"{name}-meta"] = self.plumbing.param({**value, "meta": True}, scope)
+                artifacts[name] = self.variables.artifact(value, scope)
+                params[f"{name}-meta"] = self.variables.param({**value, "meta": True}, scope)
         if reads:
             self.reading.add(task.component)
             params[READ_PARAM] = json.dumps(protect(reads), sort_keys=True, separators=(",", ":"))
@@ -265,11 +265,11 @@ class WorkflowBuilder:
         """The type of a loop's items (``any`` when nothing says)."""
         from dagwright.pipelines.validate import value_type
 
-        group = self.plumbing.groups[loop]
+        group = self.variables.groups[loop]
         return element_type(value_type(self.ir, group.items or {}, group.parent)) or ANY
 
     def _outputs(self) -> None:
-        scope = self.plumbing.scopes[self.root]
+        scope = self.variables.scopes[self.root]
         for name, value in self.ir.outputs.items():
             ref = value.get("collected", value)
             if "task" not in ref:
@@ -299,13 +299,13 @@ class WorkflowBuilder:
                 )
             param_name(name, f"output {name}")
             if out.artifact:
-                scope.out_artifacts[name] = self.plumbing.artifact(value, self.root)
+                scope.out_artifacts[name] = self.variables.artifact(value, self.root)
             else:
-                scope.out_params[name] = self.plumbing.param(value, self.root)
+                scope.out_params[name] = self.variables.param(value, self.root)
 
     def _dependencies(self) -> None:
         for block_id, block in blocks(self.ir).items():
-            scope = self.plumbing.scopes[self.plumbing.inner(block_id)]
+            scope = self.variables.scopes[self.variables.inner(block_id)]
             for node in block.nodes:
                 hooked = sorted(u for u in block.upstream[node] if u in self.exit_tasks)
                 if hooked:
@@ -337,7 +337,7 @@ class WorkflowBuilder:
             for key in ("parameters", "artifacts"):
                 for name in fields.get(key, {}):
                     param_name(name, f"argument {name} of task {fields['name']}")
-        group = self.plumbing.groups.get(scope.name)
+        group = self.variables.groups.get(scope.name)
         parallelism = group.parallelism if group is not None and group.kind == "loop" else None
         inputs = None
         if scope.in_params or scope.in_artifacts:

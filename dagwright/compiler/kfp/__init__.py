@@ -11,25 +11,19 @@ platform spec, only when some executor has them (see ``runtime``).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 from dagwright._version import __version__
 from dagwright.compiler.delivery import CodeDelivery, distribution_name, sdk_requirement
 from dagwright.compiler.kfp.runtime import platform_document
-from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.specs import SpecSizeWarning as SpecSizeWarning  # the one class, for callers here
+from dagwright.specs import check_size, yaml_text
 
 SCHEMA_VERSION = "2.1.0"
 SIZE_LIMIT = int(1.5 * 1024 * 1024)  # etcd's request limit, which a KFP run must fit in
-
-
-class SpecSizeWarning(UserWarning):
-    """A compiled spec is larger than a cluster will store."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +89,8 @@ def to_yaml(spec: Any, platform: dict[str, Any] | None = None) -> str:
 
     data = json_format.MessageToDict(spec)
     if platform:
-        return yaml.dump_all([data, platform], sort_keys=True, allow_unicode=True, Dumper=_Dumper)
-    return yaml.dump(data, sort_keys=True, allow_unicode=True, Dumper=_Dumper)
+        return yaml_text(data, platform, sort_keys=True)
+    return yaml_text(data, sort_keys=True)
 
 
 def write(ir: PipelineIR, options: KfpOptions | None = None) -> str:
@@ -107,39 +101,18 @@ def write(ir: PipelineIR, options: KfpOptions | None = None) -> str:
     """
     options = options or KfpOptions()
     text = to_yaml(*documents(ir, options))
-    size = len(text.encode())
-    if size > SIZE_LIMIT:
-        problem = (
-            f"the KFP spec is {size / 2**20:.2f} MiB, over the 1.5 MiB a Kubernetes API "
-            "request may carry (etcd's limit)"
-        )
-        fix = "share components between tasks, or deliver code by image (--code image)"
-        if options.strict:
-            raise ValidationError(problem, pipeline=ir.name, field="size", fix=fix)
-        warnings.warn(f"{problem}; {fix}", SpecSizeWarning, stacklevel=2)
+    check_size(
+        text,
+        SIZE_LIMIT,
+        spec="KFP",
+        over="the 1.5 MiB a Kubernetes API request may carry (etcd's limit)",
+        fix="share components between tasks, or deliver code by image (--code image)",
+        strict=options.strict,
+        pipeline=ir.name,
+    )
     return text
 
 
 def pipeline_name(name: str) -> str:
     """KFP pipeline names are lowercase letters, digits and '-'."""
     return to_k8s_name(name) or "pipeline"
-
-
-# libyaml's emitter when PyYAML has it: the Python one is most of the time of a large spec
-_Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_Base):
-    """Every value written out (no aliases); multi-line strings (the module a step writes)
-    as literal blocks so a reviewer can read them."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value and not value.endswith(" ") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)

@@ -18,6 +18,7 @@ from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.guards import Guard
 from dagwright.components.types import ANY, element_type, type_of_value
 from dagwright.pipelines.ir import PipelineIR, Value
+from dagwright.specs import artifact_kind
 
 _UNSET: Any = object()
 
@@ -77,7 +78,7 @@ def to_value(constant: Any) -> Any:
     return value
 
 
-class Plumbing:
+class BlockChannels:
     """Resolves IR values to channels, adding block inputs and outputs on the way.
 
     Args:
@@ -189,6 +190,7 @@ class Plumbing:
         return param is not None and param.has_default and param.default is None
 
     def key(self, ref: Value) -> str:
+        """The output key of a task's output, as the KFP spec names it."""
         return kt.output_key(self.ir.component_of(ref["task"]), ref["output"])
 
     def channel_name(self, ref: Value) -> str:
@@ -289,7 +291,7 @@ def define(defs: Any, name: str, type_str: str, artifact: bool) -> Any:
     from kfp.pipeline_spec import pipeline_spec_pb2 as pb
 
     if artifact:
-        _, is_list = kt.artifact_kind(type_str)
+        _, is_list = artifact_kind(type_str)
         spec = defs.artifacts[name]
         spec.artifact_type.schema_title = kt.schema_title(type_str)
         spec.artifact_type.schema_version = kt.SCHEMA_VERSION

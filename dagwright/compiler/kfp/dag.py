@@ -10,7 +10,7 @@ from google.protobuf import json_format
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.compiler.kfp import cel, guards, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
-from dagwright.compiler.kfp.channels import Channel, Plumbing, define, select_output, to_value
+from dagwright.compiler.kfp.channels import BlockChannels, Channel, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, parse
@@ -64,7 +64,7 @@ class DagBuilder:
             task.task_info.name = group.id
             task.component_ref.name = group_names[group.id]
             group_tasks[group.id] = task
-        self.plumbing = Plumbing(ir, dags, group_tasks, guarded.guards)
+        self.channels = BlockChannels(ir, dags, group_tasks, guarded.guards)
         self._parameters()
         deployment = self.pb.PipelineDeploymentConfig()
         for cid, component in ir.components.items():
@@ -96,7 +96,7 @@ class DagBuilder:
             self._task(task, dags[task.group].dag.tasks[task.name], component_names)
         for group in self.groups:
             if group.kind == "loop":
-                self.plumbing.declare_item(group.id)  # an untyped item nothing read whole
+                self.channels.declare_item(group.id)  # an untyped item nothing read whole
         self._outputs()
         self._dependencies(dags)
         spec.deployment_spec.update(json_format.MessageToDict(deployment))
@@ -154,12 +154,12 @@ class DagBuilder:
                 define(target.input_definitions, name, "str", False)
 
     def _group(self, group: GroupIR, task: Any) -> None:
-        plumbing = self.plumbing
+        channels = self.channels
         if group.kind == "condition":
             assert group.condition is not None
 
             def resolve(value: Value, want: str) -> str:
-                channel = plumbing.channel(value, group.id, want)
+                channel = channels.channel(value, group.id, want)
                 assert channel.component_input is not None
                 return channel.component_input
 
@@ -180,15 +180,15 @@ class DagBuilder:
             if "constant" in group.items:
                 iterator.items.raw = json.dumps(group.items["constant"])
             else:
-                channel = plumbing.channel(group.items, group.id)
+                channel = channels.channel(group.items, group.id)
                 assert channel.component_input is not None
                 iterator.items.input_parameter = channel.component_input
-            if plumbing.type_of({"loop_item": group.id})[0] != ANY:
-                plumbing.declare_item(group.id)  # else its first reader's type, see _task
+            if channels.type_of({"loop_item": group.id})[0] != ANY:
+                channels.declare_item(group.id)  # else its first reader's type, see _task
             if group.parallelism:
                 task.iterator_policy.parallelism_limit = group.parallelism
         if group.exit_task is not None:
-            exit_task = self.plumbing.dags[group.parent].dag.tasks[group.exit_task]
+            exit_task = self.channels.dags[group.parent].dag.tasks[group.exit_task]
             exit_task.trigger_policy.strategy = (
                 self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
             )
@@ -196,7 +196,7 @@ class DagBuilder:
     def _guard_typer(self, value: Value) -> str:
         """A guard's items: a list, or untyped the list's JSON text, declared STRING and
         compared with ``"[]"`` (see ``_emptiness``)."""
-        own = self.plumbing.type_of(value)[0]
+        own = self.channels.type_of(value)[0]
         return "str" if own == ANY else own
 
     def _typer(self, value: Value) -> str:
@@ -208,7 +208,7 @@ class DagBuilder:
             found = [v.get(key) if isinstance(v, dict) else None for v in items["constant"]]
             if all(isinstance(v, str) for v in found):
                 return "str"
-        return self.plumbing.type_of(value)[0]
+        return self.channels.type_of(value)[0]
 
     def _emptiness(self, group: GroupIR) -> Value:
         """A guard branch's condition on its loop's items, compared with ``[]`` as the driver
@@ -218,9 +218,9 @@ class DagBuilder:
         guard = self.branches[group.id]
         items = self.ir.group(guard.loop).items
         assert items is not None
-        channel = self.plumbing.channel(items, group.id)
+        channel = self.channels.channel(items, group.id)
         assert channel.component_input is not None
-        declared = self.plumbing.dags[group.id].input_definitions.parameters
+        declared = self.channels.dags[group.id].input_definitions.parameters
         string = self.pb.ParameterType.ParameterTypeEnum.Value("STRING")
         text = declared[channel.component_input].parameter_type == string
         test: Value = {"op": "ne", "left": items, "right": {"constant": "[]" if text else []}}
@@ -257,7 +257,7 @@ class DagBuilder:
                 # (backend/src/v2/driver/resolve.go collects only when iterations > 0)
                 Channel(constant=[]).fill(target.inputs, name)
                 continue
-            self.plumbing.channel(value, task.group, inp.type).fill(target.inputs, name)
+            self.channels.channel(value, task.group, inp.type).fill(target.inputs, name)
         if self.tracking_uri:
             # KFP's launcher fills only input placeholders in a container's arguments, but the
             # driver (backend/src/v2/driver/resolve.go) fills a constant input that is exactly
@@ -274,10 +274,10 @@ class DagBuilder:
         them into one. Refuse the case where the two would differ."""
         if "collected" not in value:
             return
-        plumbing = self.plumbing
-        home = plumbing.path(plumbing.task_groups[value["collected"]["task"]])
-        left = [g for g in home if g not in plumbing.path(block) and g is not None]
-        if sum(plumbing.kinds[g] == "loop" for g in left) > 1:
+        channels = self.channels
+        home = channels.path(channels.task_groups[value["collected"]["task"]])
+        left = [g for g in home if g not in channels.path(block) and g is not None]
+        if sum(channels.kinds[g] == "loop" for g in left) > 1:
             raise self.fail(
                 "Collected gathers an output over nested ParallelFor loops; KFP would make a "
                 "list of lists where dagwright makes one list",
@@ -290,12 +290,12 @@ class DagBuilder:
         """Does ``value`` collect over a loop whose items are a constant empty list?"""
         if "collected" not in value:
             return False
-        plumbing = self.plumbing
-        home = plumbing.path(plumbing.task_groups[value["collected"]["task"]])
+        channels = self.channels
+        home = channels.path(channels.task_groups[value["collected"]["task"]])
         return any(
-            plumbing.kinds[g] == "loop" and self.ir.group(g).items == {"constant": []}
+            channels.kinds[g] == "loop" and self.ir.group(g).items == {"constant": []}
             for g in home
-            if g is not None and g not in plumbing.path(block)
+            if g is not None and g not in channels.path(block)
         )
 
     def _outputs(self) -> None:
@@ -316,9 +316,9 @@ class DagBuilder:
                     fix="return the output of a task that takes the Collected list",
                     field=f"output {name}",
                 )
-            type_str, artifact = self.plumbing.type_of(value)
+            type_str, artifact = self.channels.type_of(value)
             define(root.output_definitions, name, type_str, artifact)
-            select_output(root.dag.outputs, name, self.plumbing.channel(value, None))
+            select_output(root.dag.outputs, name, self.channels.channel(value, None))
 
     def _dependencies(self, dags: dict[str | None, Any]) -> None:
         for block_id, block in blocks(self.ir).items():

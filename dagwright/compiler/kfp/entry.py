@@ -15,9 +15,10 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from dagwright.compiler.kfp.types import artifact_kind, coerce, output_key
+from dagwright.compiler.kfp.types import coerce, output_key
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.components.types import parse, unwrap_optional
+from dagwright.specs import artifact_kind
 
 _PYTHON_TYPES: dict[str, Any] = {
     "str": str,

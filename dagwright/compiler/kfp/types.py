@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagwright.components import serializers
 from dagwright.components.spec import ComponentSpec
-from dagwright.components.types import ANY, element_type, parse, unwrap_optional
+from dagwright.components.types import ANY, parse, unwrap_optional
+from dagwright.specs import artifact_kind
 
 # KFP's parameter types, by the head of a dagwright type; an untyped item travels as a string
 PARAMETER_TYPES = {
@@ -35,16 +35,6 @@ def parameter_type(type_str: str) -> str:
     """The KFP ParameterType name of a dagwright parameter type."""
     head, _ = parse(unwrap_optional(type_str))
     return PARAMETER_TYPES.get(head, "STRING")
-
-
-def artifact_kind(type_str: str) -> tuple[str, bool]:
-    """The artifact class name of an artifact type, and whether it is a list (Collected)."""
-    item = element_type(type_str)
-    is_list = item is not None and item != ANY
-    base = item if is_list and item is not None else type_str
-    if base in serializers.BY_TYPE:  # a DataFrame travels as a Dataset, an estimator as a Model
-        base = serializers.BY_TYPE[base].kind
-    return base, is_list
 
 
 def schema_title(type_str: str) -> str:
