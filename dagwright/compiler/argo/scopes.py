@@ -67,7 +67,7 @@ class ScopeVariables:
         return body(block) if self.groups[block].kind == "loop" else block
 
     def path(self, scope: str) -> list[str]:
-        """The scopes from ``scope`` up to the root, innermost first."""
+        """The scopes from the root down to ``scope``, outermost first."""
         chain = [scope]
         while (parent := self.scopes[chain[-1]].parent) is not None:
             chain.append(parent)
