@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
 
 # ``ArgoOptions``' fields but ``delivery``, written out so that listing them imports nothing
-# (tests/targets/test_registry.py checks they agree)
+# (tests/targets/test_target_registry.py checks they agree)
 COMPILE_OPTIONS = (
     "kind",
     "namespace",
