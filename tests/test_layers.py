@@ -123,3 +123,35 @@ def _path(root: Path, module: str) -> Path:
 
 def _no_caches(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n == "__pycache__"]
+
+
+def _private_imports(package: Path) -> list[str]:
+    """Every ``from dagwright.x import _name``: a module reaching into another's private name."""
+    import ast
+
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dagwright"):
+                found += [
+                    f"{path.relative_to(package.parent)}:{node.lineno}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    return found
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """What two modules share is public in one of them (issue 15: the CLI modules took
+    seven private names from each other); a private module (``_schema.py``) is imported whole
+    or by its public names."""
+    assert _private_imports(ROOT / "dagwright") == []
+
+
+def test_a_private_name_taken_from_another_module_is_found(tmp_path: Path) -> None:
+    """The check above sees the import it forbids."""
+    package = tmp_path / "dagwright"
+    package.mkdir()
+    (package / "a.py").write_text("from dagwright.b import _hidden\n")
+    (package / "c.py").write_text("from dagwright.b import shown, __version__\n")
+    assert _private_imports(package) == ["dagwright/a.py:1: dagwright.b._hidden"]

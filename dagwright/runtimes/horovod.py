@@ -37,7 +37,7 @@ from typing import Any
 
 from dagwright.executor import Step
 from dagwright.runtimes import Attempt, Fragments, Horovod, PodStep, RuntimeConfig, Session, crd
-from dagwright.runtimes.process import _child_env
+from dagwright.runtimes.process import child_env
 from dagwright.runtimes.ranks import free_port, rank_command, read_outcome, run_local_ranks
 
 MPIJOB_API = "kubeflow.org/v2beta1"
@@ -139,7 +139,7 @@ def run_horovodrun(horovodrun: str, step: Step, config: Horovod, timeout: float 
         step_file = os.path.join(folder, "step.json")
         Path(step_file).write_text(json.dumps(step.to_dict()), encoding="utf-8")
         env = {
-            **_child_env(),
+            **child_env(),
             **step.component.env,
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(free_port()),

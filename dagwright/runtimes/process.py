@@ -39,7 +39,7 @@ class ProcessRuntime:
         return contextlib.nullcontext({})
 
 
-def _child_env() -> dict[str, str]:
+def child_env() -> dict[str, str]:
     """The parent's own import folders (not its installed packages or standard library), so
     the child imports the user's modules as the parent did, whatever its interpreter."""
     installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
@@ -93,7 +93,7 @@ def run_process(
                     stdin=subprocess.DEVNULL,
                     stdout=out,
                     stderr=err,
-                    env={**_child_env(), **step.component.env, **(env or {})},
+                    env={**child_env(), **step.component.env, **(env or {})},
                     start_new_session=True,
                 )
         except OSError as exc:

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from dagwright.executor import Step, StepOutcome, run_step
 from dagwright.runtimes import Attempt
-from dagwright.runtimes.process import _child_env
+from dagwright.runtimes.process import child_env
 from dagwright.store import files, remote
 
 TORCH_NAMES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
@@ -139,7 +139,7 @@ def run_local_ranks(step: Step, np: int, timeout: float | None) -> Attempt:
     with tempfile.TemporaryDirectory(prefix="dagwright-ranks-") as folder:
         step_file = os.path.join(folder, "step.json")
         Path(step_file).write_text(json.dumps(step.to_dict()), encoding="utf-8")
-        env = {**_child_env(), **step.component.env, "PYTHONUNBUFFERED": "1"}
+        env = {**child_env(), **step.component.env, "PYTHONUNBUFFERED": "1"}
         loopback = _loopback()
         if loopback and "GLOO_SOCKET_IFNAME" not in env:
             env["GLOO_SOCKET_IFNAME"] = loopback  # all ranks are here: gloo talks over loopback

@@ -33,7 +33,7 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes import PodStep, Spark, crd, runtime_for, spark_driver
-from dagwright.runtimes.process import _child_env
+from dagwright.runtimes.process import child_env
 from dagwright.runtimes.spark import (
     FAILURE,
     STOPPED,
@@ -353,7 +353,7 @@ def test_the_driver_script_runs_the_step_under_spark_submit(tmp_path: Path) -> N
     )
     submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
     step_command = [sys.executable, "-m", "dagwright.executor", "--step", "step.json"]
-    env = {**_child_env(), "PYSPARK_PYTHON": sys.executable}
+    env = {**child_env(), "PYSPARK_PYTHON": sys.executable}
     env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     proc = subprocess.run(
         [str(submit), "--master", "local[1]", "--conf", "spark.sql.shuffle.partitions=3"]
