@@ -60,11 +60,33 @@ def component_template(
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
     """
     params = [m.Parameter(name=TASK_PARAM)]
-    artifacts: list[Any] = []
+    args = _component_args(spec, delivery)
+    if reads:
+        params.append(m.Parameter(name=READ_PARAM, default="{}"))
+        args += ["--read", var("inputs", "parameters", READ_PARAM)]
+    for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
+        param_name(io.name, f"component {spec.name}: {io.name}")
+    in_params, artifacts, in_args = _input_ports(spec, m)
+    outputs, out_args = _output_ports(spec, location, m)
+    env = _env(spec, tracking_uri, m)
+    args += in_args + out_args + _run_flags(tracking_uri, pipeline, allow_pickle)
+    container = _container(spec, delivery, args, env, m)
+    base = dict(
+        name=name,
+        inputs=m.Inputs(parameters=params + in_params, artifacts=artifacts or None),
+        retry_strategy=_retry_strategy(spec, m),
+        metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
+    )
+    pod = pod_step(name, container, {e.name: e.value for e in env})
+    return _runtime_template(base, spec, pod, container, outputs, tasks or [], m)
+
+
+def _component_args(spec: ComponentSpec, delivery: CodeDelivery) -> list[str]:
+    """The entry's arguments that name the component (as the pod gets it) and the pod."""
     carried = json.dumps(
         delivery.carried_spec(spec).to_dict(), sort_keys=True, separators=(",", ":")
     )
-    args = [
+    return [
         "--component",
         # "{{" only occurs inside JSON strings here; escaped, Argo cannot take it for a variable
         carried.replace("{{", "{\\u007b"),
@@ -73,11 +95,13 @@ def component_template(
         "--pod",
         "{{pod.name}}",
     ]
-    if reads:
-        params.append(m.Parameter(name=READ_PARAM, default="{}"))
-        args += ["--read", var("inputs", "parameters", READ_PARAM)]
-    for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
-        param_name(io.name, f"component {spec.name}: {io.name}")
+
+
+def _input_ports(spec: ComponentSpec, m: Any) -> tuple[list[Any], list[Any], list[str]]:
+    """The template's input parameters and artifacts, and the entry's arguments reading them."""
+    params: list[Any] = []
+    artifacts: list[Any] = []
+    args: list[str] = []
     for inp in spec.inputs:
         if not inp.artifact:
             default = encode(inp.default) if inp.has_default else None
@@ -98,8 +122,15 @@ def component_template(
         flag = "--collected" if collected else "--artifact"
         args += [flag, f"{inp.name}={{{{inputs.artifacts.{inp.name}.path}}}}"]
         args += [f"{flag}-meta", f"{inp.name}={{{{inputs.parameters.{inp.name}-meta}}}}"]
+    return params, artifacts, args
+
+
+def _output_ports(spec: ComponentSpec, location: Any, m: Any) -> tuple[Any, list[str]]:
+    """The template's Outputs model (None without outputs) and the entry's arguments writing
+    them; an output artifact is stored under the workflow, task and pod."""
     out_params: list[Any] = []
     out_artifacts: list[Any] = []
+    args: list[str] = []
     for out in spec.outputs:
         if out.artifact:
             task = var("inputs", "parameters", TASK_PARAM)
@@ -122,50 +153,79 @@ def component_template(
             path = f"{ROOT}/outputs/{out.name}"
             out_params.append(m.Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
             args += ["--output-param", f"{out.name}={{{{outputs.parameters.{out.name}.path}}}}"]
+    if not (out_params or out_artifacts):
+        return None, args
+    return m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None), args
+
+
+def _env(spec: ComponentSpec, tracking_uri: str | None, m: Any) -> list[Any]:
+    """The container's environment: the component's, and MLflow's URI when steps record."""
     env = [m.EnvVar(name=k, value=v) for k, v in spec.env.items()]
-    if tracking_uri:  # each step records its lineage under the workflow's name
+    if tracking_uri:
         env.append(m.EnvVar(name="MLFLOW_TRACKING_URI", value=tracking_uri))
+    return env
+
+
+def _run_flags(tracking_uri: str | None, pipeline: str, allow_pickle: bool) -> list[str]:
+    """The entry's arguments for lineage and for unpickling artifacts."""
+    args: list[str] = []
+    if tracking_uri:  # each step records its lineage under the workflow's name
         args += ["--run", var("workflow", "name"), "--pipeline", pipeline]
         args += ["--task", f"{var('inputs', 'parameters', TASK_PARAM)}@{var('pod', 'name')}"]
     if allow_pickle:
         args.append("--allow-pickle")
+    return args
+
+
+def _container(
+    spec: ComponentSpec, delivery: CodeDelivery, args: list[str], env: list[Any], m: Any
+) -> Any:
+    """The Container model running the entry, after the delivery's install command if any."""
     install = delivery.install_command(spec)
     run = "python3 -m dagwright.compiler.argo.entry"
     command = ["sh", "-c", f'{install} && exec {run} "$@"', "sh"] if install else run.split()
-    container = m.Container(
+    return m.Container(
         image=delivery.image_for(spec),
         command=command,
         args=args,
         env=env or None,
         resources=_resources(spec, m),
     )
-    retry = None
-    if spec.retry.limit:
-        retry = m.RetryStrategy(
-            limit=m.IntOrString(str(spec.retry.limit)),  # the schema types it as text
-            retry_policy="Always",
-            backoff=m.Backoff(
-                duration=_duration(spec.retry.backoff),
-                factor=m.IntOrString(str(_factor(spec))),
-                # Argo's maxDuration bounds all attempts together; a cap bounds one wait
-                cap=_duration(spec.retry.max_backoff)
-                if spec.retry.max_backoff is not None
-                else None,
-            ),
-        )
-    pod = pod_step(name, container, {e.name: e.value for e in env})
+
+
+def _retry_strategy(spec: ComponentSpec, m: Any) -> Any:
+    """The RetryStrategy model of the component's retries, None when it does not retry."""
+    if not spec.retry.limit:
+        return None
+    return m.RetryStrategy(
+        limit=m.IntOrString(str(spec.retry.limit)),  # the schema types it as text
+        retry_policy="Always",
+        backoff=m.Backoff(
+            duration=_duration(spec.retry.backoff),
+            factor=m.IntOrString(str(_factor(spec))),
+            # Argo's maxDuration bounds all attempts together; a cap bounds one wait
+            cap=_duration(spec.retry.max_backoff) if spec.retry.max_backoff is not None else None,
+        ),
+    )
+
+
+def _runtime_template(
+    base: dict[str, Any],
+    spec: ComponentSpec,
+    pod: Any,
+    container: Any,
+    outputs: Any,
+    tasks: list[str],
+    m: Any,
+) -> Any:
+    """The template with the fragments of the component's runtime: a resource template when
+    the runtime makes a resource, else the container template with them merged in."""
     fragments = fragments_for(spec, pod)
     kind = spec.runtime.kind
-    base = dict(
-        name=name,
-        inputs=m.Inputs(parameters=params, artifacts=artifacts or None),
-        retry_strategy=retry,
-        metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
-    )
     # a serving runtime's pod deploys its resource itself (a NuclioFunction through the
     # dashboard): the step stays a container that outputs the URL
     if fragments.resource is not None and not spec.runtime.serves:
-        check_resource_step(spec, kind, tasks or [])
+        check_resource_step(spec, kind, tasks)
         deadline = _seconds(math.ceil(spec.timeout), m) if spec.timeout else None
         return resource_template(
             {**base, "active_deadline_seconds": deadline}, fragments, pod, kind, m
@@ -175,9 +235,7 @@ def component_template(
         # the entry enforces the timeout around the step; the pod's deadline, which counts
         # image pull and the pip bootstrap too, leaves room for them (compiler/deadline.py)
         active_deadline_seconds=_seconds(pod_deadline(spec.timeout), m) if spec.timeout else None,
-        outputs=m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None)
-        if out_params or out_artifacts
-        else None,
+        outputs=outputs,
         container=merge_container(container, fragments.container, kind, m),
     )
     return apply_pod(template, fragments.pod, kind, m)
