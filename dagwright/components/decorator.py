@@ -7,8 +7,6 @@ being traced) a call adds a task and returns its handle.
 from __future__ import annotations
 
 import functools
-import inspect
-import json
 import sys
 import typing
 import warnings
@@ -17,20 +15,19 @@ from types import FrameType
 from typing import Any, overload
 
 from dagwright.components import docstrings, source
+from dagwright.components._ports import (
+    SINGLE_OUTPUT,
+    check_runtime_fit,
+    parameter_ports,
+    return_outputs,
+)
 from dagwright.components.options import checked_options
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
-from dagwright.components.types import (
-    UnsupportedAnnotation,
-    describe_annotation,
-    is_value_file,
-    value_matches,
-)
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.registry import Local, RuntimeConfig
 from dagwright.tracebacks import PACKAGE
 
-SINGLE_OUTPUT = "output"
 # keyed by where the code lives too: equal text in two modules may call different helpers
 _LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
 
@@ -185,13 +182,7 @@ def component(
 
 def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) -> ComponentSpec:
     """Derive the ComponentSpec of ``func`` from its signature, hints and docstring."""
-    if name is not None:
-        check_k8s_name(name, "component name")
-        comp_name = name
-    else:
-        comp_name = to_k8s_name(func.__name__)
-        if not comp_name:
-            check_k8s_name(func.__name__, "component name")
+    comp_name = _component_name(func, name)
 
     def fail(problem: str, field: str | None = None, fix: str | None = None) -> ValidationError:
         return ValidationError(f"component '{comp_name}': {problem}", field=field, fix=fix)
@@ -201,76 +192,54 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
     except Exception as exc:  # a hint that does not evaluate
         raise fail(f"its type hints do not evaluate ({exc})") from exc
     described = docstrings.param_descriptions(func.__doc__)
-    inputs: list[IOSpec] = []
-    outputs: list[IOSpec] = []
     runtime: RuntimeConfig = options.get("runtime") or Local()
-    injected: list[str] = []
-    for param in inspect.signature(func).parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise fail(f"*{param.name} is not supported", param.name, "list every input by name")
-        if param.name in runtime.provides:  # the runtime's object (spark, client), not an input
-            injected.append(param.name)
-            continue
-        if param.name not in hints:
-            raise fail(
-                f"input '{param.name}' has no type hint",
-                param.name,
-                "annotate it, e.g. 'x: int' or 'data: Input[Dataset]'",
-            )
-        try:
-            info = describe_annotation(hints[param.name])
-        except UnsupportedAnnotation as exc:
-            raise fail(
-                f"input '{param.name}' has an unsupported annotation: {exc}", param.name
-            ) from exc
-        io = IOSpec(param.name, info.type, info.artifact, described.get(param.name, ""))
-        if info.direction == "out":
-            if info.type.startswith("list["):
-                raise fail(
-                    f"output '{param.name}' is a list of artifacts",
-                    param.name,
-                    "write one Output[...] per artifact; lists come from Collected(...)",
-                )
-            outputs.append(io)
-            continue
-        if param.default is not param.empty:
-            if info.artifact:
-                raise fail(f"artifact input '{param.name}' cannot have a default", param.name)
-            _check_default(param.name, param.default, info.type, fail)
-            io.default = param.default
-        inputs.append(io)
-    for io in inputs:
-        if io.type == "pyspark.sql.DataFrame" and "spark" not in runtime.provides:
-            raise fail(
-                f"input '{io.name}' is a Spark DataFrame, which needs a Spark session to read",
-                io.name,
-                "run the component with runtime=Spark(), or annotate the input pandas.DataFrame",
-            )
-    if runtime.serves and options.get("cache"):
-        raise fail(
-            f"a {runtime.kind} step deploys a service, and a cached result would be the URL "
-            "of a service that is gone",
-            "cache",
-            "leave cache off for served functions",
-        )
+    inputs, outputs, injected = parameter_ports(func, hints, described, runtime, fail)
+    check_runtime_fit(func, inputs, injected, runtime, options.get("cache"), fail)
     if runtime.serves:  # the step deploys the function; what it returns answers requests
-        missing = [name for name in runtime.provides if name not in injected]
-        if missing:
-            raise fail(
-                f"a {runtime.kind} function takes ({', '.join(runtime.provides)}); "
-                f"'{func.__name__}' lacks {', '.join(missing)}",
-                missing[0],
-                f"define it as def {func.__name__}({', '.join(runtime.provides)}): ...",
-            )
         returns, returned = "single", [IOSpec(SINGLE_OUTPUT, "str", description="its URL")]
     else:
-        returns, returned = _return_outputs(hints.get("return"), described, fail)
+        returns, returned = return_outputs(hints.get("return"), described, fail)
     for out in returned:
         if any(o.name == out.name for o in outputs):
             raise fail(
                 f"output '{out.name}' is both returned and an Output[...] parameter", out.name
             )
+    code = _component_source(func, comp_name, "return" in hints, runtime, fail)
     module = func.__module__ if func.__qualname__ == func.__name__ else None
+    return ComponentSpec(
+        name=comp_name,
+        description=options.pop("description") or docstrings.summary(func.__doc__),
+        inputs=inputs,
+        outputs=returned + outputs,
+        returns=returns,
+        source=code,
+        function=func.__name__,
+        module=None if module == "__main__" else module,
+        injected=injected,
+        **options,
+    )
+
+
+def _component_name(func: Callable[..., Any], name: str | None) -> str:
+    """The component's name: the one given, checked, or the function's made a Kubernetes name."""
+    if name is not None:
+        check_k8s_name(name, "component name")
+        return name
+    comp_name = to_k8s_name(func.__name__)
+    if not comp_name:
+        check_k8s_name(func.__name__, "component name")
+    return comp_name
+
+
+def _component_source(
+    func: Callable[..., Any],
+    comp_name: str,
+    annotated: bool,
+    runtime: RuntimeConfig,
+    fail: Callable[..., Exception],
+) -> str:
+    """The source a step runs: the function's, after the prelude of the names it reads; warns
+    of a value dropped for want of a return annotation and of names nothing binds."""
     try:
         code = source.function_source(func)
     except (OSError, TypeError) as exc:
@@ -278,7 +247,7 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             f"its source cannot be read ({exc})",
             fix="define the component with a def statement in a file",
         ) from exc
-    if "return" not in hints and not runtime.serves and source.returns_a_value(code):
+    if not annotated and not runtime.serves and source.returns_a_value(code):
         warnings.warn(
             f"component '{comp_name}' returns a value but has no return annotation, so the "
             f"value is dropped; annotate it (def {func.__name__}(...) -> int) to make it the "
@@ -295,51 +264,4 @@ def build_spec(func: Callable[..., Any], *, name: str | None, **options: Any) ->
             ComponentSourceWarning,
             stacklevel=_user_frame(),
         )
-    return ComponentSpec(
-        name=comp_name,
-        description=options.pop("description") or docstrings.summary(func.__doc__),
-        inputs=inputs,
-        outputs=returned + outputs,
-        returns=returns,
-        source=needs.text + code,
-        function=func.__name__,
-        module=None if module == "__main__" else module,
-        injected=injected,
-        **options,
-    )
-
-
-def _check_default(name: str, default: Any, type_str: str, fail: Callable[..., Exception]) -> None:
-    try:
-        json.dumps(default)
-    except TypeError as exc:
-        raise fail(f"default of '{name}' is not JSON-serializable", name) from exc
-    if not value_matches(default, type_str):
-        raise fail(f"default {default!r} of '{name}' is not a {type_str}", name)
-
-
-def _return_outputs(
-    annotation: Any, described: dict[str, str], fail: Callable[..., Exception]
-) -> tuple[str, list[IOSpec]]:
-    if annotation is None or annotation is type(None):
-        return "none", []
-    fields = getattr(annotation, "__annotations__", None)
-    if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
-        outs = []
-        for field_name, field_type in typing.get_type_hints(annotation).items():
-            kind = _return_type(field_type, field_name, fail)
-            outs.append(IOSpec(field_name, kind, artifact=is_value_file(kind)))
-        return "namedtuple", outs
-    description = described.get("Returns", "")
-    kind = _return_type(annotation, "return", fail)
-    return "single", [IOSpec(SINGLE_OUTPUT, kind, is_value_file(kind), description)]
-
-
-def _return_type(annotation: Any, where: str, fail: Callable[..., Exception]) -> str:
-    try:
-        info = describe_annotation(annotation)
-    except UnsupportedAnnotation as exc:
-        raise fail(f"return value '{where}' has an unsupported annotation: {exc}", where) from exc
-    if info.artifact and not is_value_file(info.type):
-        raise fail(f"'{where}' returns an artifact", where, "write it to an Output[...] parameter")
-    return info.type
+    return needs.text + code
