@@ -204,6 +204,35 @@ def schedule(
             was sent.
         SubmitError: the server refused a request or could not be reached.
     """
+    six = _checked_cron(cron, timezone, max_concurrency)
+    path, spec = read_package(package)
+    pname = pipeline_name or spec_name(spec) or path.stem
+    args = dict(arguments or {})
+    check_arguments(spec, args)
+    say = echo or _silent
+    with _remote(host):
+        client = connect(host, namespace=namespace, token=token)
+        result = Schedule(
+            recurring_run_id="",  # the server's, as are its status and page
+            name=name or pname,
+            cron=six,
+            url=None,
+            experiment_id=_experiment(client, experiment, namespace),
+            max_concurrency=max_concurrency,
+            catchup=catchup,
+            status=None,
+        )
+        if upload:
+            ids = _upload(client, path, pname, version_name, namespace, say)
+            result.pipeline_id, result.pipeline_version_id = ids
+        _create_recurring_run(client, result, args, None if upload else path, enabled)
+    result.url = _url(host, f"recurringrun/details/{result.recurring_run_id}")
+    _say_scheduled(result, cron, say)
+    return result
+
+
+def _checked_cron(cron: str, timezone: str, max_concurrency: int) -> str:
+    """KFP's six-field cron for ``cron``, after checking the time zone and the concurrency."""
     from dagwright.remote.kfp_policies import check_kfp_timezone
 
     six = kfp_cron(cron)
@@ -214,51 +243,41 @@ def schedule(
             field="max_concurrency",
             fix="KFP accepts 1 to 10",
         )
-    path, spec = read_package(package)
-    pname = pipeline_name or spec_name(spec) or path.stem
-    args = dict(arguments or {})
-    check_arguments(spec, args)
-    say = echo or _silent
-    with _remote(host):
-        client = connect(host, namespace=namespace, token=token)
-        experiment_id = _experiment(client, experiment, namespace)
-        pipeline_id = version_id = None
-        if upload:
-            pipeline_id, version_id = _upload(client, path, pname, version_name, namespace, say)
-        with _quiet():
-            made = client.create_recurring_run(
-                experiment_id=experiment_id,
-                job_name=name or pname,
-                cron_expression=six,
-                # the swagger types int64 fields as JSON strings
-                max_concurrency=str(max_concurrency),
-                no_catchup=not catchup,
-                params=args,
-                pipeline_package_path=None if upload else str(path),
-                pipeline_id=pipeline_id,
-                version_id=version_id,
-                enabled=enabled,
-            )
-    result = Schedule(
-        recurring_run_id=made.recurring_run_id,
-        name=name or pname,
-        cron=six,
-        url=_url(host, f"recurringrun/details/{made.recurring_run_id}"),
-        experiment_id=experiment_id,
-        max_concurrency=max_concurrency,
-        catchup=catchup,
-        status=made.status,
-        pipeline_id=pipeline_id,
-        pipeline_version_id=version_id,
-    )
+    return six
+
+
+def _create_recurring_run(
+    client: Any, asked: Schedule, args: dict[str, Any], path: Path | None, enabled: bool
+) -> None:
+    """Create the recurring run ``asked`` describes, of the package at ``path`` or else of its
+    uploaded pipeline version; fill in its id and status as the server gives them."""
+    with _quiet():
+        made = client.create_recurring_run(
+            experiment_id=asked.experiment_id,
+            job_name=asked.name,
+            cron_expression=asked.cron,
+            # the swagger types int64 fields as JSON strings
+            max_concurrency=str(asked.max_concurrency),
+            no_catchup=not asked.catchup,
+            params=args,
+            pipeline_package_path=None if path is None else str(path),
+            pipeline_id=asked.pipeline_id,
+            version_id=asked.pipeline_version_id,
+            enabled=enabled,
+        )
+    asked.recurring_run_id, asked.status = made.recurring_run_id, made.status
+
+
+def _say_scheduled(result: Schedule, cron: str, say: Echo) -> None:
+    """Tell what was scheduled, with KFP's six fields beside the cron given when they differ."""
+    six = result.cron
     said = f"cron '{six}'" + (
         "" if six == " ".join(cron.split()) else f" (KFP's six fields, seconds first, for '{cron}')"
     )
     say(f"scheduled recurring run {result.recurring_run_id} '{result.name}': {said}")
-    say(f"  max concurrency {max_concurrency}, catch-up {'on' if catchup else 'off'}")
+    say(f"  max concurrency {result.max_concurrency}, catch-up {'on' if result.catchup else 'off'}")
     if result.url:
         say(f"  {result.url}")
-    return result
 
 
 def _silent(_line: str) -> None:
