@@ -35,64 +35,14 @@ def checked_options(
     def fail(field: str, problem: str, fix: str) -> ValidationError:
         return ValidationError(f"{where}: {problem}", field=field, fix=fix)
 
-    if image is not None and not isinstance(image, str):
-        raise fail("image", f"image {image!r} is not a string", "name an image, e.g. 'python:3.11'")
-    if image is not None:
-        _named(check_image, image, "image", where)
-    if isinstance(packages, str) or not isinstance(packages, Iterable):
-        raise fail(
-            "packages", f"packages {packages!r} is not a list", f"write packages=[{packages!r}]"
-        )
-    packages = list(packages)
-    if not all(isinstance(p, str) and p.strip() for p in packages):
-        raise fail(
-            "packages",
-            f"packages {packages!r} holds something other than requirement strings",
-            "list pip requirements, e.g. ['scikit-learn>=1.3']",
-        )
-    for package in packages:
-        _named(check_requirement, package, "packages", where)
+    _check_image(image, where, fail)
+    packages = _checked_packages(packages, where, fail)
     res = resources or Resources(
         cpu=cpu, memory=memory, gpu=gpu, cpu_limit=cpu_limit, memory_limit=memory_limit
     )
-    if not isinstance(res, Resources):
-        raise fail("resources", f"resources {res!r} is not a Resources", "use Resources(...)")
-    quantities = (
-        ("cpu", res.cpu),
-        ("memory", res.memory),
-        ("cpu_limit", res.cpu_limit),
-        ("memory_limit", res.memory_limit),
-    )
-    for field, value in quantities:
-        if value is not None and not (isinstance(value, str) and _QUANTITY.match(value)):
-            example = "'500m' or '2'" if field.startswith("cpu") else "'512Mi' or '2Gi'"
-            raise fail(
-                field,
-                f"{field} {value!r} is not a Kubernetes quantity",
-                f"write it as a string such as {example}",
-            )
-    if res.gpu is not None and (
-        isinstance(res.gpu, bool) or not isinstance(res.gpu, int) or res.gpu < 0
-    ):
-        raise fail("gpu", f"gpu {res.gpu!r} is not a whole number of GPUs", "use e.g. gpu=1")
-    retry = retries if isinstance(retries, Retry) else None
-    if retry is None:
-        if isinstance(retries, bool) or not isinstance(retries, int):
-            raise fail(
-                "retries",
-                f"retries {retries!r} is not a number",
-                "use retries=2 or retries=Retry(limit=2, backoff=1.0)",
-            )
-        retry = Retry(limit=retries)
-    _check_retry(retry, fail)
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
-        raise fail(
-            "timeout",
-            f"timeout {timeout!r} is not a positive number of seconds",
-            "use e.g. timeout=600",
-        )
+    _check_resources(res, fail)
+    retry = _checked_retries(retries, fail)
+    _check_timeout(timeout, fail)
     if cache_version is not None and not isinstance(cache_version, str):
         raise fail(
             "cache_version",
@@ -117,6 +67,84 @@ def checked_options(
         "cache_version": cache_version,
         "runtime": runtime,
     }
+
+
+def _check_image(image: Any, where: str, fail: Any) -> None:
+    """Refuse an image that is not a string or not an image reference."""
+    if image is not None and not isinstance(image, str):
+        raise fail("image", f"image {image!r} is not a string", "name an image, e.g. 'python:3.11'")
+    if image is not None:
+        _named(check_image, image, "image", where)
+
+
+def _checked_packages(packages: Any, where: str, fail: Any) -> list[str]:
+    """The packages as a list, each a pip requirement string."""
+    if isinstance(packages, str) or not isinstance(packages, Iterable):
+        raise fail(
+            "packages", f"packages {packages!r} is not a list", f"write packages=[{packages!r}]"
+        )
+    packages = list(packages)
+    if not all(isinstance(p, str) and p.strip() for p in packages):
+        raise fail(
+            "packages",
+            f"packages {packages!r} holds something other than requirement strings",
+            "list pip requirements, e.g. ['scikit-learn>=1.3']",
+        )
+    for package in packages:
+        _named(check_requirement, package, "packages", where)
+    return packages
+
+
+def _check_resources(res: Any, fail: Any) -> None:
+    """Refuse resources that are not a Resources, a quantity Kubernetes cannot read, or a GPU
+    count that is not a whole number."""
+    if not isinstance(res, Resources):
+        raise fail("resources", f"resources {res!r} is not a Resources", "use Resources(...)")
+    quantities = (
+        ("cpu", res.cpu),
+        ("memory", res.memory),
+        ("cpu_limit", res.cpu_limit),
+        ("memory_limit", res.memory_limit),
+    )
+    for field, value in quantities:
+        if value is not None and not (isinstance(value, str) and _QUANTITY.match(value)):
+            example = "'500m' or '2'" if field.startswith("cpu") else "'512Mi' or '2Gi'"
+            raise fail(
+                field,
+                f"{field} {value!r} is not a Kubernetes quantity",
+                f"write it as a string such as {example}",
+            )
+    if res.gpu is not None and (
+        isinstance(res.gpu, bool) or not isinstance(res.gpu, int) or res.gpu < 0
+    ):
+        raise fail("gpu", f"gpu {res.gpu!r} is not a whole number of GPUs", "use e.g. gpu=1")
+
+
+def _checked_retries(retries: Any, fail: Any) -> Retry:
+    """``retries`` as a checked Retry: a Retry given, or a count of retries."""
+    retry = retries if isinstance(retries, Retry) else None
+    if retry is None:
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise fail(
+                "retries",
+                f"retries {retries!r} is not a number",
+                "use retries=2 or retries=Retry(limit=2, backoff=1.0)",
+            )
+        retry = Retry(limit=retries)
+    _check_retry(retry, fail)
+    return retry
+
+
+def _check_timeout(timeout: Any, fail: Any) -> None:
+    """Refuse a timeout that is not a positive number of seconds."""
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise fail(
+            "timeout",
+            f"timeout {timeout!r} is not a positive number of seconds",
+            "use e.g. timeout=600",
+        )
 
 
 def _named(check: Any, value: str, field: str, where: str) -> None:
