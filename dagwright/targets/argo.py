@@ -155,60 +155,85 @@ def delete(name: str, kind: str, **remote: Any) -> None:
 
 def flags(where: str) -> list[Any]:
     """The command-line options only Argo reads (see ``CliOptions.flags``)."""
+    made = {
+        "send": _send_flags,
+        "compile-command": _compile_command_flags,
+        "submit": _submit_flags,
+        "compile": _compile_flags,
+    }.get(where)
+    return made() if made is not None else []
+
+
+def _send_flags() -> list[Any]:
+    """The remote options of ``submit`` and ``schedule add``: the server's lint, its TLS check."""
     import click
 
-    if where == "send":
-        return [
-            click.option(
-                "--lint",
-                is_flag=True,
-                help="Argo: have the server lint it first; stop on problems.",
-            ),
-            click.option(
-                "-k",
-                "--insecure-skip-verify",
-                is_flag=True,
-                help="Argo: do not check the server's TLS certificate.",
-            ),
-        ]
-    if where == "compile-command":
-        return [
-            click.option(
-                "--kind",
-                "argo_kind",
-                type=click.Choice(["workflow", "template", "cron"]),
-                default=None,
-                help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
-            ),
-            click.option(
-                "--cron",
-                "schedule",
-                default=None,
-                callback=_not_blank,
-                help="Argo cron: five-field schedule.",
-            ),
-            click.option(
-                "--concurrency",
-                type=click.Choice(["allow", "forbid", "replace"], case_sensitive=False),
-                default=None,
-                help="Argo cron: when a run is due while the previous one still runs: start "
-                "another (allow), skip it (forbid, the default) or stop that run first (replace).",
-            ),
-            click.option("--namespace", default=None, help="Argo: metadata.namespace."),
-        ]
-    if where == "submit":
-        return [
-            click.option(
-                "--kind",
-                "argo_kind",
-                type=click.Choice(["workflow", "template", "cron"]),
-                default=None,
-                help="Argo: create a Workflow (default), or create or update a WorkflowTemplate "
-                "or a CronWorkflow (on the pipeline's own schedule).",
-            )
-        ]
-    if where != "compile":
-        return []
+    return [
+        click.option(
+            "--lint",
+            is_flag=True,
+            help="Argo: have the server lint it first; stop on problems.",
+        ),
+        click.option(
+            "-k",
+            "--insecure-skip-verify",
+            is_flag=True,
+            help="Argo: do not check the server's TLS certificate.",
+        ),
+    ]
+
+
+def _compile_command_flags() -> list[Any]:
+    """Options ``compile`` alone has: the kind of manifest, its cron and namespace."""
+    import click
+
+    return [
+        click.option(
+            "--kind",
+            "argo_kind",
+            type=click.Choice(["workflow", "template", "cron"]),
+            default=None,
+            help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
+        ),
+        click.option(
+            "--cron",
+            "schedule",
+            default=None,
+            callback=_not_blank,
+            help="Argo cron: five-field schedule.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.Choice(["allow", "forbid", "replace"], case_sensitive=False),
+            default=None,
+            help="Argo cron: when a run is due while the previous one still runs: start "
+            "another (allow), skip it (forbid, the default) or stop that run first (replace).",
+        ),
+        click.option("--namespace", default=None, help="Argo: metadata.namespace."),
+    ]
+
+
+def _submit_flags() -> list[Any]:
+    """Options ``submit`` alone has: the kind of resource it creates."""
+    import click
+
+    return [
+        click.option(
+            "--kind",
+            "argo_kind",
+            type=click.Choice(["workflow", "template", "cron"]),
+            default=None,
+            help="Argo: create a Workflow (default), or create or update a WorkflowTemplate "
+            "or a CronWorkflow (on the pipeline's own schedule).",
+        )
+    ]
+
+
+def _compile_flags() -> list[Any]:
+    """The compile options of ``compile``, ``submit`` and ``schedule add``: the service
+    account, the artifact repository and the CronWorkflow's fields."""
+    import click
+
     return [
         click.option("--service-account", default=None, help="Argo: the pods' service account."),
         click.option(
