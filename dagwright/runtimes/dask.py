@@ -245,12 +245,54 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
             field="name",
             fix=f"give the task a name of at most {MAX_JOB_NAME} characters",
         )
+    # one list for both: the same settings (store credentials ...) for code sent to workers
     env = [{"name": name, "value": value} for name, value in pod.env.items()]
+    ports = [
+        {"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
+        {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"},
+    ]
+    manifest = {
+        "apiVersion": "kubernetes.dask.org/v1",
+        "kind": "DaskJob",
+        "metadata": {"name": pod.name},
+        "spec": {
+            # Never: a failed step fails the job pod, hence the DaskJob; retries are the target's
+            "job": {"spec": {"restartPolicy": "Never", "containers": [_job_container(pod, env)]}},
+            "cluster": {
+                "spec": {
+                    "worker": {
+                        "replicas": config.workers,
+                        "spec": {"containers": [_worker_container(config, pod, env)]},
+                    },
+                    "scheduler": {
+                        # the operator copies these labels onto the scheduler's pod
+                        "metadata": {"labels": {INSTANCE_LABEL: INSTANCE}},
+                        "spec": {"containers": [_scheduler_container(pod, ports)]},
+                        "service": _scheduler_service(ports),
+                    },
+                }
+            },
+        },
+    }
+    return Fragments(
+        resource=manifest,
+        success_condition="status.jobStatus == Successful",
+        failure_condition="status.jobStatus == Failed",
+    )
+
+
+def _job_container(pod: PodStep, env: list[dict[str, str]]) -> dict[str, Any]:
+    """The job pod's container: it runs the step's command."""
     job: dict[str, Any] = {"name": "job", "image": pod.image, "command": list(pod.command)}
     if env:
         job["env"] = env
     if pod.resources:
         job["resources"] = pod.resources
+    return job
+
+
+def _worker_container(config: Dask, pod: PodStep, env: list[dict[str, str]]) -> dict[str, Any]:
+    """A worker's container, in the step's image, with the config's threads and memory."""
     worker_args = ["dask", "worker", "--name", "$(DASK_WORKER_NAME)"]
     worker_args += ["--nthreads", str(config.threads_per_worker)]
     worker: dict[str, Any] = {"name": "worker", "image": pod.image, "args": worker_args}
@@ -260,12 +302,13 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
         worker["resources"] = {"requests": {"memory": memory}, "limits": {"memory": memory}}
     if env:  # the same settings (store credentials ...) for code the step sends to workers
         worker["env"] = env
-    ports = [
-        {"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
-        {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"},
-    ]
+    return worker
+
+
+def _scheduler_container(pod: PodStep, ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scheduler's container, in the step's image, ready once its dashboard answers."""
     health = {"httpGet": {"port": "http-dashboard", "path": "/health"}}
-    scheduler = {
+    return {
         "name": "scheduler",
         "image": pod.image,
         "args": ["dask", "scheduler"],
@@ -273,7 +316,11 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
         "readinessProbe": {**health, "initialDelaySeconds": 5, "periodSeconds": 10},
         "livenessProbe": {**health, "initialDelaySeconds": 15, "periodSeconds": 20},
     }
-    service = {
+
+
+def _scheduler_service(ports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Service in front of the scheduler's ports."""
+    return {
         "type": "ClusterIP",
         # the operator names the cluster after the DaskJob, whose name the target gives it on
         # creation; the selector picks the scheduler by a label the target fills per resource
@@ -288,34 +335,6 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
             for p in ports
         ],
     }
-    manifest = {
-        "apiVersion": "kubernetes.dask.org/v1",
-        "kind": "DaskJob",
-        "metadata": {"name": pod.name},
-        "spec": {
-            # Never: a failed step fails the job pod, hence the DaskJob; retries are the target's
-            "job": {"spec": {"restartPolicy": "Never", "containers": [job]}},
-            "cluster": {
-                "spec": {
-                    "worker": {
-                        "replicas": config.workers,
-                        "spec": {"containers": [worker]},
-                    },
-                    "scheduler": {
-                        # the operator copies these labels onto the scheduler's pod
-                        "metadata": {"labels": {INSTANCE_LABEL: INSTANCE}},
-                        "spec": {"containers": [scheduler]},
-                        "service": service,
-                    },
-                }
-            },
-        },
-    }
-    return Fragments(
-        resource=manifest,
-        success_condition="status.jobStatus == Successful",
-        failure_condition="status.jobStatus == Failed",
-    )
 
 
 def k8s_memory(value: str) -> str:
