@@ -245,9 +245,8 @@ def dask_job(config: Dask, pod: PodStep) -> Fragments:
             field="name",
             fix=f"give the task a name of at most {MAX_JOB_NAME} characters",
         )
-    # one list for both: the same settings (store credentials ...) for code sent to workers
     env = [{"name": name, "value": value} for name, value in pod.env.items()]
-    ports = [
+    ports = [  # the scheduler's, which its Service exposes
         {"name": "tcp-comm", "containerPort": 8786, "protocol": "TCP"},
         {"name": "http-dashboard", "containerPort": 8787, "protocol": "TCP"},
     ]
