@@ -3,34 +3,32 @@
 Every backend runs steps through ``run_step``: the in-process runtime calls it directly, and a
 subprocess, KFP pod or Argo pod runs ``python -m dagwright.executor --step step.json
 --result result.json``. The component's function comes from this process when it was defined
-here, else from its module when that imports to the same code, else from the source in the spec.
+here, else from its module when that imports to the same code, else from the source in the spec
+(``components/functions.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import linecache
 import os
 import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
+from dagwright.components.functions import resolve_function
 from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
 from dagwright.errors import DagwrightError
 from dagwright.store import files, remote
-
-_FROM_SOURCE: dict[str, Callable[..., Any]] = {}
 
 
 @dataclass
@@ -113,68 +111,6 @@ class StepOutcome:
             values=data.get("values", {}),
             artifacts={k: Artifact.from_dict(a) for k, a in data.get("artifacts", {}).items()},
         )
-
-
-def resolve_function(spec: ComponentSpec, digest: str | None = None) -> Callable[..., Any]:
-    """The callable behind a spec: live, imported, or rebuilt from the spec's source.
-
-    Args:
-        spec: The component.
-        digest: For a spec without source (image delivery): the digest the imported
-            component must have, so a stale image is refused rather than run.
-    """
-    from dagwright.components.decorator import Component, live_function
-
-    if not spec.source:
-        return _imported(spec, digest)
-    digest = spec.digest
-    func = live_function(spec) or _FROM_SOURCE.get(digest)
-    if func is not None:
-        return func
-    if spec.module:
-        try:
-            candidate = getattr(importlib.import_module(spec.module), spec.function, None)
-        except Exception:  # not importable here: the source below still works
-            candidate = None
-        if isinstance(candidate, Component) and candidate.digest == digest:
-            return candidate.func
-    namespace: dict[str, Any] = {"__name__": f"dagwright_component_{spec.function}"}
-    filename = f"<component {spec.name}>"
-    # registered so tracebacks of the rebuilt function show its lines
-    linecache.cache[filename] = (len(spec.source), None, spec.source.splitlines(True), filename)
-    code = compile(spec.source, filename, "exec")
-    exec(code, namespace)  # the component's own source, carried in the spec
-    func = namespace[spec.function]
-    _FROM_SOURCE[digest] = func
-    return func
-
-
-def _imported(spec: ComponentSpec, digest: str | None) -> Callable[..., Any]:
-    from dagwright.components.decorator import Component
-    from dagwright.errors import ValidationError
-
-    try:
-        found = getattr(importlib.import_module(spec.module or ""), spec.function, None)
-    except ImportError as exc:
-        raise ValidationError(
-            f"component '{spec.name}' comes from module '{spec.module}', which this image "
-            f"cannot import ({exc})",
-            field="module",
-            fix="build the image with 'dagwright dockerfile', or compile with --code inline",
-        ) from exc
-    if not isinstance(found, Component):
-        raise ValidationError(
-            f"'{spec.import_ref}' is not a dagwright component in this image",
-            field="module",
-            fix="rebuild the image from the project's current code",
-        )
-    if digest is not None and found.digest != digest:
-        raise ValidationError(
-            f"the image holds another version of component '{spec.name}' than the one compiled",
-            field="digest",
-            fix="rebuild the image from the code you compiled ('dagwright dockerfile')",
-        )
-    return found.func
 
 
 def run_step(

@@ -1,13 +1,13 @@
 """The local engine: runs every ready task of an IR as soon as its inputs exist.
 
-The run is a tree of frames. The root frame is the pipeline's top level; entering a block
-(If, ExitHandler, sub-pipeline) opens one child frame, a ParallelFor opens one per item, at most
-``parallelism`` of them at a time. A frame's nodes are its tasks and child blocks; a node is
-ready when every node it depends on in the same frame has finished. The dispatch thread (the
-one that called ``run``) hands ready tasks to a pool of worker threads (``parallelism`` at a
-time); their runtime decides whether the step runs in that thread or in a subprocess. By
-default the first failure stops new work (fail fast; exit tasks still run); ``keep_going`` lets
-independent branches finish.
+The run is a tree of frames (``frame_tree.py``). The root frame is the pipeline's top level;
+entering a block (If, ExitHandler, sub-pipeline) opens one child frame, a ParallelFor opens one
+per item, at most ``parallelism`` of them at a time. A frame's nodes are its tasks and child
+blocks; a node is ready when every node it depends on in the same frame has finished. The
+dispatch thread (the one that called ``run``) hands ready tasks to a pool of worker threads
+(``parallelism`` at a time); their runtime decides whether the step runs in that thread or in a
+subprocess. By default the first failure stops new work (fail fast; exit tasks still run);
+``keep_going`` lets independent branches finish.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
-from dagwright.engine.frames import Execution, Frame, LoopRun
+from dagwright.engine.frame_tree import FrameTree
+from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
@@ -96,10 +97,9 @@ class LocalEngine:
         self.reuse = reuse or {}
         self.state = RunState(self.plan, arguments)
         self.records: list[StepRecord] = []
-        self.ready: deque[tuple[Frame, str]] = deque()
         self.runnable: deque[Execution] = deque()
         self.running: dict[Future[tuple[Attempt, int]], Execution] = {}
-        self.loop_runs: dict[tuple[int, str], LoopRun] = {}
+        self.frames = FrameTree(self.plan)
         self.stopping = False
         self.dirty: list[StepRecord] = []
         self.db = self.store.database()
@@ -157,12 +157,12 @@ class LocalEngine:
     def _dispatch(self) -> None:
         """The dispatch loop: start what is ready, hand runnable steps to the workers, record
         what finished, until nothing is left. Only this thread touches frames and records."""
-        self._enter(None, (), {}, None, None)
+        self.frames.enter(None, (), {}, None, None)
         pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
         try:
-            while self.ready or self.runnable or self.running:
-                while self.ready:
-                    self._start(*self.ready.popleft())
+            while self.frames.ready or self.runnable or self.running:
+                while self.frames.ready:
+                    self._start(*self.frames.ready.popleft())
                 starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     execution = self.runnable.popleft()
@@ -221,72 +221,6 @@ class LocalEngine:
             self.observer.run_finished(result)
         return result
 
-    # frames
-
-    def _enter(
-        self,
-        block: str | None,
-        path: Path_,
-        items: dict[str, Any],
-        parent: Frame | None,
-        node: str | None,
-    ) -> None:
-        plan = self.plan.blocks[block]
-        frame = Frame(
-            block,
-            path,
-            items,
-            parent,
-            node,
-            self.plan.loops_of(block),
-            {n: len(plan.upstream[n]) for n in plan.nodes},
-            open=len(plan.nodes),
-        )
-        if not plan.nodes:
-            return self._frame_done(frame)
-        self.ready.extend((frame, n) for n in plan.nodes if not plan.upstream[n])
-        return None
-
-    def _finish(self, frame: Frame, node: str, status: str) -> None:
-        frame.status[node] = status
-        frame.bad = frame.bad or status in BAD
-        frame.open -= 1
-        for downstream in self.plan.blocks[frame.block].downstream[node]:
-            frame.waiting[downstream] -= 1
-            if frame.waiting[downstream] == 0:
-                self.ready.append((frame, downstream))
-        if frame.open == 0:
-            self._frame_done(frame)
-
-    def _frame_done(self, frame: Frame) -> None:
-        parent, node = frame.parent, frame.node
-        if parent is None or node is None:
-            return
-        loop = self.loop_runs.get((id(parent), node))
-        if loop is None:
-            return self._finish(parent, node, FAILED if frame.bad else SUCCEEDED)
-        loop.running -= 1
-        loop.bad = loop.bad or frame.bad
-        self._next_iterations(loop)
-        return None
-
-    def _next_iterations(self, loop: LoopRun) -> None:
-        while loop.started < len(loop.values) and loop.running < loop.limit:
-            i = loop.started
-            loop.started += 1
-            loop.running += 1
-            frame = loop.frame
-            self._enter(
-                loop.group,
-                (*frame.path, i),
-                {**frame.items, loop.group: loop.values[i]},
-                frame,
-                loop.group,
-            )
-        if loop.running == 0 and loop.started == len(loop.values):
-            del self.loop_runs[(id(loop.frame), loop.group)]
-            self._finish(loop.frame, loop.group, FAILED if loop.bad else SUCCEEDED)
-
     # nodes
 
     def _start(self, frame: Frame, node: str) -> None:
@@ -315,15 +249,13 @@ class LocalEngine:
             self._stop_if_failing(FAILED)
             return self._skip_block(frame, node, UPSTREAM_FAILED)
         if group.kind != "loop":
-            return self._enter(node, frame.path, frame.items, frame, node)
-        loop = LoopRun(frame, node, values, group.parallelism or len(values) or 1)
-        self.loop_runs[(id(frame), node)] = loop
-        return self._next_iterations(loop)
+            return self.frames.enter(node, frame.path, frame.items, frame, node)
+        return self.frames.start_loop(frame, node, values, group.parallelism or len(values) or 1)
 
     def _skip_block(self, frame: Frame, group: str, status: str) -> None:
         for task in self.plan.inside[group]:
             self._record(StepRecord(task, frame.path, status))
-        self._finish(frame, group, status)
+        self.frames.finish(frame, group, status)
 
     def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
         record = StepRecord(task, frame.path)
@@ -344,7 +276,7 @@ class LocalEngine:
                     return
         self._record(record)
         self._stop_if_failing(record.status)
-        self._finish(frame, task, record.status)
+        self.frames.finish(frame, task, record.status)
 
     def _take_finished(self, record: StepRecord, step: Step) -> bool:
         """Fill ``record`` from a resumed run or the cache instead of running the step."""
@@ -387,7 +319,7 @@ class LocalEngine:
     def _cancel(self, execution: Execution) -> None:
         execution.record.status = CANCELLED
         self._record(execution.record)
-        self._finish(execution.frame, execution.task, CANCELLED)
+        self.frames.finish(execution.frame, execution.task, CANCELLED)
 
     def _finish_task(self, execution: Execution, attempt: Attempt, attempts: int) -> None:
         record = execution.record
@@ -406,7 +338,7 @@ class LocalEngine:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
         self._record(record)
         self._stop_if_failing(record.status)
-        self._finish(execution.frame, execution.task, record.status)
+        self.frames.finish(execution.frame, execution.task, record.status)
 
     def _record(self, record: StepRecord) -> None:
         self.state.add(record.task, record.iteration, record.status, record.outputs)

@@ -197,7 +197,8 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
         ValidationError: when mlflow is not installed (naming the extra).
     """
     from dagwright.lineage import payload
-    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, channel, write_marker
+    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, write_marker
+    from dagwright.lineage.writer_channel import channel
 
     if not mlflow_installed():
         from dagwright.extras import missing

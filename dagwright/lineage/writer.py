@@ -1,9 +1,10 @@
 """The MLflow writer process: ``python -m dagwright.lineage.writer``.
 
-The engine's process (``mlflow_sink.py``) sends JSON lines on stdin and reads JSON lines back
-on stdout. Keeping every MLflow call (the import, the database, HTTP) in this process means
-recording never competes with steps for the engine's GIL, and mlflow's own HTTP retries and
-run-URL printing can be switched off here without touching the user's process.
+The engine's process (``mlflow_sink.py``, through ``writer_channel.py``) sends JSON lines on
+stdin and reads JSON lines back on stdout. Keeping every MLflow call (the import, the database,
+HTTP) in this process means recording never competes with steps for the engine's GIL, and
+mlflow's own HTTP retries and run-URL printing can be switched off here without touching the
+user's process.
 
 Messages in; each has ``op`` and ``token`` (one upload of one run):
 

@@ -1,8 +1,8 @@
 """Pipelines: tracing, the builder, control flow and the IR."""
 
-from dagwright.pipelines.builder import PipelineHandle, TaskHandle
 from dagwright.pipelines.control import Elif, Else, ExitHandler, If, ParallelFor
 from dagwright.pipelines.decorator import Pipeline, PipelineDefinition, pipeline
+from dagwright.pipelines.handles import PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import IR_VERSION, GroupIR, PipelineIR, TaskIR
 from dagwright.pipelines.refs import Collected, Condition
 

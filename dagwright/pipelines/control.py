@@ -10,8 +10,8 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
-from dagwright.pipelines.builder import Handle, TaskHandle
 from dagwright.pipelines.context import require_builder
+from dagwright.pipelines.handles import Handle, TaskHandle
 from dagwright.pipelines.ir import GroupIR, Value
 from dagwright.pipelines.refs import LoopItem, as_condition
 

@@ -16,7 +16,8 @@ from dagwright.components.types import UnsupportedAnnotation, describe_annotatio
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.pipelines import context
-from dagwright.pipelines.builder import Handle, PipelineBuilder, PipelineHandle, TaskHandle
+from dagwright.pipelines.builder import PipelineBuilder
+from dagwright.pipelines.handles import Handle, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.pipelines.refs import ParamRef
 

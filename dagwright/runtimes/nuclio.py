@@ -28,8 +28,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from dagwright.components.decorator import SINGLE_OUTPUT
+from dagwright.components.functions import resolve_function
 from dagwright.errors import DagwrightError, ValidationError
-from dagwright.executor import Step, StepOutcome, bound_inputs, resolve_function
+from dagwright.executor import Step, StepOutcome, bound_inputs
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
 from dagwright.runtimes.scale_out import Nuclio
 

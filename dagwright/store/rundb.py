@@ -6,8 +6,8 @@ from its dispatch thread only, in one short transaction per dispatch round.
 
 A run row names its owner process (``store/owner.py``). A run left ``running`` by an owner that
 is gone (SIGKILL, a crash) is marked ``interrupted`` by whoever reads it next, with its
-``running`` steps. A run's duration counts only the spans it ran: ``elapsed`` holds the seconds
-of the spans before the one that began at ``resumed``.
+``running`` steps (``store/_dead_owners.py``). A run's duration counts only the spans it ran:
+``elapsed`` holds the seconds of the spans before the one that began at ``resumed``.
 """
 
 from __future__ import annotations
@@ -21,15 +21,16 @@ from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.store._connection import Transaction, not_a_database, use_wal
-from dagwright.store._schema import check_not_newer, create_tables
-from dagwright.store.owner import Owner, alive, current
-
-INTERRUPTED = "interrupted"
-DEAD_OWNER = "the engine process ended without finishing (killed?)"
-DEAD_OWNER_STEP = (
-    "the engine process ended while this step ran (killed, or the step crashed it); "
-    "'dagwright resume' runs it again"
+from dagwright.store._dead_owners import (
+    INTERRUPTED,
+    checked,
+    owner_columns,
+    owner_of,
+    reaped,
+    settle,
 )
+from dagwright.store._schema import check_not_newer, create_tables
+from dagwright.store.owner import Owner, current
 
 STEP_FIELDS = (
     "status",
@@ -142,11 +143,11 @@ class RunDatabase:
                         artifacts,
                         now,
                         now,
-                        *_cols(me),
+                        *owner_columns(me),
                         function or None,
                     ),
                 )
-            elif not (row["status"] == "running" and _owner(dict(row)) == me):  # not claimed yet
+            elif not (row["status"] == "running" and owner_of(dict(row)) == me):  # not claimed yet
                 self._reopen(dict(row), me)
 
     def claim_run(self, run_id: str) -> dict[str, Any]:
@@ -158,8 +159,8 @@ class RunDatabase:
         """
         with self.transaction():
             row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
-            data = self._reaped(dict(row))
-            owner = _owner(data)
+            data = reaped(self.db, dict(row))
+            owner = owner_of(data)
             if data["status"] == "running" and owner is not None:
                 raise ValidationError(
                     f"run '{run_id}' is still going ({owner})",
@@ -176,7 +177,7 @@ class RunDatabase:
         self.db.execute(
             "UPDATE runs SET status='running', ended=NULL, reason=NULL, resumed=?, elapsed=?, "
             "owner_host=?, owner_pid=?, owner_start=? WHERE run_id=?",
-            (now, (row["elapsed"] or 0.0) + max(ran, 0.0), *_cols(me), row["run_id"]),
+            (now, (row["elapsed"] or 0.0) + max(ran, 0.0), *owner_columns(me), row["run_id"]),
         )
 
     def stop_run(self, run_id: str, status: str, reason: str) -> None:
@@ -192,54 +193,6 @@ class RunDatabase:
                 "UPDATE steps SET status=?, error=?, ended=? WHERE run_id=? AND status='running'",
                 (INTERRUPTED, reason, now, run_id),
             )
-
-    def _reaped(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A run whose owner is gone is ``interrupted``, and so are its ``running`` steps.
-
-        Call inside a transaction. The end is the last time the run was seen doing something.
-        """
-        owner = _owner(row)
-        if row["status"] != "running" or owner is None or alive(owner):
-            return row
-        run_id = row["run_id"]
-        steps = self.db.execute(
-            "SELECT task, iteration, started, ended FROM steps WHERE run_id=?", (run_id,)
-        ).fetchall()
-        seen = [t for s in steps for t in (s["started"], s["ended"]) if t is not None]
-        ended = max([row["resumed"] or row["started"], *seen])
-        running = [
-            s["task"] + (f"[{s['iteration']}]" if s["iteration"] else "")
-            for s in steps
-            if s["ended"] is None and s["started"] is not None
-        ]
-        reason = DEAD_OWNER + (f" while step {', '.join(running[:5])} ran" if running else "")
-        self.db.execute(
-            "UPDATE runs SET status=?, reason=?, ended=? WHERE run_id=? AND status='running'",
-            (INTERRUPTED, reason, ended, run_id),
-        )
-        self.db.execute(
-            "UPDATE steps SET status=?, error=? WHERE run_id=? AND status='running'",
-            (INTERRUPTED, DEAD_OWNER_STEP, run_id),
-        )
-        return {**row, "status": INTERRUPTED, "reason": reason, "ended": ended}
-
-    def _settle(self) -> None:
-        """Mark ``interrupted`` every run left ``running`` by an owner that is gone (rows read
-        again under the write lock: a resume may have just claimed one)."""
-        if self.db.execute("SELECT 1 FROM runs WHERE status='running' LIMIT 1").fetchone():
-            with self.transaction():
-                for row in self.db.execute("SELECT * FROM runs WHERE status='running'").fetchall():
-                    self._reaped(dict(row))
-
-    def _checked(self, row: sqlite3.Row) -> dict[str, Any]:
-        data = dict(row)
-        if data["status"] == "running" and _owner(data) is not None:
-            with self.transaction():
-                fresh = self.db.execute(
-                    "SELECT * FROM runs WHERE run_id=?", (data["run_id"],)
-                ).fetchone()
-                data = self._reaped(dict(fresh))
-        return _run_row(data)
 
     def save_steps(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         """Insert or update step rows (each with task, iteration and STEP_FIELDS)."""
@@ -321,7 +274,7 @@ class RunDatabase:
         where: list[str] = []
         args: list[Any] = []
         statuses = list(status)
-        self._settle()  # a run whose owner died is no longer 'running', for the filter too
+        settle(self.db)  # a run whose owner died is no longer 'running', for the filter too
         names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
         marks = ", ".join("?" for _ in names)
         if names:  # the pipeline's name, or the name of the @pipeline function that made it
@@ -351,14 +304,14 @@ class RunDatabase:
         """
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
-            return self._checked(row)
+            return _run_row(checked(self.db, row))
         pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self.db.execute(
             "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY started DESC LIMIT 4",
             (pattern,),
         ).fetchall()
         if len(rows) == 1:
-            return self._checked(rows[0])
+            return _run_row(checked(self.db, rows[0]))
         if not rows:
             raise ValidationError(
                 f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
@@ -419,16 +372,6 @@ def _run_row(data: dict[str, Any]) -> dict[str, Any]:
     span = (data["ended"] or time.time()) - (data["resumed"] or data["started"])
     data["duration"] = (data["elapsed"] or 0.0) + max(span, 0.0)
     return data
-
-
-def _owner(row: dict[str, Any]) -> Owner | None:
-    if row.get("owner_pid") is None:
-        return None  # recorded before owners were
-    return Owner(row["owner_host"], row["owner_pid"], row["owner_start"])
-
-
-def _cols(owner: Owner) -> tuple[str, int, str | None]:
-    return owner.host, owner.pid, owner.start
 
 
 def _step_row(row: sqlite3.Row) -> dict[str, Any]:

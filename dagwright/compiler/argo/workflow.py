@@ -7,13 +7,8 @@ import json
 from typing import Any
 
 from dagwright.compiler.argo import when
-from dagwright.compiler.argo.naming import (
-    digit_free,
-    free,
-    param_name,
-    renamed_refs,
-    renamed_task,
-)
+from dagwright.compiler.argo.dags import dag_template
+from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.scopes import (
     ScopeVariables,
     body,
@@ -330,75 +325,6 @@ class WorkflowBuilder:
                     deps.extend(u for u in wanted if u not in deps)
 
     def _dag(self, scope: Any) -> Any:
-        m = self.m
-        renamed = digit_free(scope.tasks)
-        tasks = [self._dag_task(renamed_task(f, renamed)) for f in scope.tasks.values()]
-        for fields in scope.tasks.values():
-            for key in ("parameters", "artifacts"):
-                for name in fields.get(key, {}):
-                    param_name(name, f"argument {name} of task {fields['name']}")
         group = self.variables.groups.get(scope.name)
         parallelism = group.parallelism if group is not None and group.kind == "loop" else None
-        inputs = None
-        if scope.in_params or scope.in_artifacts:
-            inputs = m.Inputs(
-                parameters=[m.Parameter(name=n) for n in scope.in_params] or None,
-                artifacts=[m.Artifact(name=n) for n in scope.in_artifacts] or None,
-            )
-        outputs = None
-        if scope.out_params or scope.out_artifacts:
-            outputs = m.Outputs(
-                parameters=[
-                    m.Parameter(
-                        name=n,
-                        value_from=m.ValueFrom(
-                            parameter=renamed_refs(v, renamed), default=scope.defaults.get(n)
-                        ),
-                    )
-                    for n, v in scope.out_params.items()
-                ]
-                or None,
-                artifacts=[
-                    m.Artifact(name=n, from_=renamed_refs(v, renamed))
-                    for n, v in scope.out_artifacts.items()
-                ]
-                or None,
-            )
-        return m.Template(
-            name=self.template_of[scope.name],
-            dag=m.DAGTemplate(tasks=tasks),
-            inputs=inputs,
-            outputs=outputs,
-            parallelism=parallelism,
-        )
-
-    def _dag_task(self, fields: dict[str, Any]) -> Any:
-        m = self.m
-        fields = dict(fields)
-        arguments = self._arguments(fields.pop("parameters", {}), fields.pop("artifacts", {}))
-        hooks = fields.pop("hooks", None)
-        if hooks is not None:
-            exit_task = dict(hooks["exit"])
-            exit_args = self._arguments(
-                exit_task.pop("parameters", {}), exit_task.pop("artifacts", {})
-            )
-            fields["hooks"] = {"exit": m.LifecycleHook(arguments=exit_args, **exit_task)}
-        return m.DAGTask(arguments=arguments, **fields)
-
-    def _arguments(self, params: dict[str, str], artifacts: dict[str, Any]) -> Any:
-        m = self.m
-        if not params and not artifacts:
-            return None
-        arts = []
-        for name, source in artifacts.items():
-            if isinstance(source, str):
-                arts.append(m.Artifact(name=name, from_=source))
-            else:  # a storage location: Collected artifacts, read by key prefix. A loop
-                # over no items (or whose iterations all skipped) leaves nothing there; the
-                # argument must say optional, since Argo's ProcessArgs replaces the template's
-                # artifact by the argument and keeps only its path, mode and recurseMode
-                arts.append(m.Artifact(name=name, optional=True, **source))
-        return m.Arguments(
-            parameters=[m.Parameter(name=k, value=v) for k, v in params.items()] or None,
-            artifacts=arts or None,
-        )
+        return dag_template(self.m, scope, self.template_of[scope.name], parallelism)
