@@ -101,6 +101,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+# what this module imports for its own use, not dagwright's API
+_OWN_USE = {"annotations", "importlib", "TYPE_CHECKING", "Any"}
+
+
 def __dir__() -> list[str]:
     """The loaded names and every public one, loaded or not (for completion in a REPL)."""
-    return sorted(set(globals()) | set(__all__))
+    shown = {n for n in globals() if not n.startswith("_") or n.startswith("__")}
+    return sorted((shown - _OWN_USE) | set(__all__))

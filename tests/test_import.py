@@ -68,3 +68,27 @@ def test_every_public_name_is_reachable_and_listed() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "module 'dagwright' has no attribute 'no_such_name'"
+
+
+def test_dir_lists_the_api_not_what_the_package_imports_for_itself() -> None:
+    """``dir(dagwright)`` (a REPL's completion) offers dagwright's names, not ``importlib`` or
+    ``TYPE_CHECKING``: each name it lists is public API, a loaded subpackage or a dunder."""
+    code = (
+        "import types, dagwright\n"
+        "odd = [n for n in dir(dagwright) if not n.startswith('__') and n not in dagwright.__all__"
+        " and not isinstance(getattr(dagwright, n), types.ModuleType)]\n"
+        "print(odd)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_compiler_still_offers_its_writers_by_target_name() -> None:
+    """``dagwright.compiler.TARGETS`` (before the target registry, a dict of writers) still
+    maps every registered target to its compiler."""
+    from dagwright import compiler, targets
+
+    writers = compiler.TARGETS
+    assert list(writers) == list(targets.names())
+    assert writers["ir"] is targets.get("ir").write

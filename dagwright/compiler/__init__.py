@@ -13,6 +13,15 @@ from dagwright.pipelines.validate import validate_ir
 from dagwright.writes import check_target, write_file
 
 
+def __getattr__(name: str) -> Any:
+    """``TARGETS``, the writers by target name, kept for code written before the registry."""
+    if name == "TARGETS":
+        from dagwright import targets
+
+        return {target: targets.get(target).write for target in targets.names()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def compile_ir(
     ir: PipelineIR,
     target: str = "ir",
