@@ -52,7 +52,6 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("compiler/argo/values.py", "ValueError"): "an input read in an Argo step's pod (its record)",
     # a parser with int()'s contract: its callers catch ValueError and name the field
     ("components/types.py", "ValueError"): "from_text; pipelines/arguments.py names the field",
-    ("components/source.py", "TypeError"): "caught by components/decorator.py, which names a fix",
     # OSErrors with an errno, turned into a ValidationError naming the folder by their callers
     ("store/preflight.py", "NotADirectoryError"): "writable_folder's ValidationError",
     ("writes.py", "FileExistsError"): "write_file's ValidationError (_unwritable)",

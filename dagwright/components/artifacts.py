@@ -69,6 +69,9 @@ class Artifact:
 
         Args:
             allow_pickle: Also unpickle (joblib) from a non-local store; that runs its code.
+
+        Raises:
+            ValidationError: when the artifact holds a file a step wrote, not a returned value.
         """
         import tempfile
 
