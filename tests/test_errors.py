@@ -193,3 +193,36 @@ def test_lineage_sync_of_an_unknown_run_exits_2_naming_run(tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: field 'RUN': no local lineage for run nope")
     assert "Fix: give the id of a run recorded in this store" in proc.stderr
+
+
+def test_a_failing_dot_program_is_a_tool_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A planted ``dot`` that fails: a DagwrightError that is still the RuntimeError it was."""
+    from dagwright.lineage.query import render_png
+
+    program = tmp_path / "bin" / "dot"
+    program.parent.mkdir()
+    program.write_text("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(program.parent))
+    with pytest.raises(ToolFailed) as caught:
+        render_png("digraph {")
+    assert isinstance(caught.value, RuntimeError)
+    assert str(caught.value) == "dot -Tpng failed: syntax error in line 1"
+
+
+def test_a_runtime_config_without_a_runtime_is_not_found() -> None:
+    from dataclasses import dataclass
+
+    from dagwright.runtimes import registry, runtime_for
+
+    @dataclass(frozen=True)
+    class Stray(registry.RuntimeConfig):
+        kind = "test-stray"
+
+    try:
+        with pytest.raises(NotFound, match="no runtime registered for runtime config 'test-st"):
+            runtime_for(Stray())
+    finally:  # defining it registered its kind: other tests list the known kinds
+        registry._CONFIGS.pop("test-stray")
