@@ -65,6 +65,27 @@ class ValidationError(DagwrightError, ValueError):
         )
 
 
+class UsageError(DagwrightError, TypeError):
+    """dagwright's API was called the wrong way: a pipeline called directly, a step or a
+    condition passed where a value goes, an object that is no pipeline given to ``run``."""
+
+
+class OutsidePipeline(DagwrightError, RuntimeError):
+    """A call that builds a pipeline (``If``, ``ParallelFor``, ...) made outside one."""
+
+
+class NotFound(DagwrightError, LookupError):
+    """What was asked for does not exist: a runtime for a config, a run in MLflow."""
+
+
+class UnknownKey(NotFound, KeyError):
+    """A name looked up like a dict's key (a task, a block, a step) that is not there."""
+
+
+class ToolFailed(DagwrightError, RuntimeError):
+    """A program dagwright runs for the user (Graphviz's ``dot``) failed."""
+
+
 class RunFailed(DagwrightError, RuntimeError):
     """A pipeline run ended with a failed step (raised only when asked for)."""
 

@@ -69,6 +69,9 @@ class Artifact:
 
         Args:
             allow_pickle: Also unpickle (joblib) from a non-local store; that runs its code.
+
+        Raises:
+            ValidationError: when the artifact holds a file a step wrote, not a returned value.
         """
         import tempfile
 
@@ -77,7 +80,9 @@ class Artifact:
 
         fmt = self.metadata.get("format")
         if fmt is None:
-            raise ValueError(f"{self!r} holds a file, not a value a step returned")
+            from dagwright.errors import ValidationError
+
+            raise ValidationError(f"{self!r} holds a file, not a value a step returned")
         if remote.is_local(self.uri):
             return serializers.load(
                 remote.local_path(self.uri), fmt, local=True, allow_pickle=allow_pickle

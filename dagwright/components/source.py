@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagwright.errors import UsageError
+
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -32,7 +34,7 @@ def function_source(func: Callable[..., Any]) -> str:
     tree = ast.parse(text)
     node = tree.body[0]
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        raise TypeError(f"{func!r} is not defined by a def statement")
+        raise UsageError(f"{func!r} is not defined by a def statement")
     return "\n".join(text.splitlines()[node.lineno - 1 :]) + "\n"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.components.artifacts import Artifact
+from dagwright.errors import UnknownKey
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
@@ -114,7 +115,7 @@ class RunResult:
         for record in self.steps:
             if record.task == task and record.iteration == tuple(iteration):
                 return record
-        raise KeyError(f"no step '{task}' at iteration {iteration} in run {self.run_id}")
+        raise UnknownKey(f"no step '{task}' at iteration {iteration} in run {self.run_id}")
 
     def json_outputs(self) -> dict[str, Any]:
         """The outputs with artifacts as dicts, as the run database keeps them."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import networkx as nx
 
-from dagwright.errors import ValidationError
+from dagwright.errors import ToolFailed, ValidationError
 from dagwright.lineage.graph import GENERATED_BY, STARTED_BY, USED, Lineage
 
 FORMATS = ("json", "dot", "png")
@@ -168,7 +168,7 @@ def render_png(dot_text: str) -> bytes:
         [program, "-Tpng"], input=dot_text.encode(), capture_output=True, timeout=300
     )
     if done.returncode != 0:
-        raise RuntimeError(f"dot -Tpng failed: {done.stderr.decode(errors='replace').strip()}")
+        raise ToolFailed(f"dot -Tpng failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout
 
 

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagwright.errors import DagwrightError
+from dagwright.errors import DagwrightError, NotFound, ValidationError
 from dagwright.lineage.graph import Lineage
 from dagwright.redact import redact_text
 
@@ -193,8 +193,8 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
 
     Raises:
         SyncError: when some runs could not be uploaded (they keep their markers).
-        FileNotFoundError: when ``run_id`` has no local lineage.
-        ValidationError: when mlflow is not installed (naming the extra).
+        ValidationError: when mlflow is not installed (naming the extra), or when ``run_id``
+            has no local lineage (naming RUN).
     """
     from dagwright.lineage import payload
     from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, write_marker
@@ -210,7 +210,13 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
     for run in [run_id] if run_id else pending(root):
         graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
         if not graph_file.exists():
-            raise FileNotFoundError(f"no local lineage for run {run} in {folder}")
+            # a user's mistake (a run id that recorded no lineage here): exit 2, no traceback
+            raise ValidationError(
+                f"no local lineage for run {run} in {folder}",
+                field="RUN" if run_id else None,
+                fix="give the id of a run recorded in this store (see 'dagwright runs ls'), "
+                "or leave RUN out to send every run not sent yet",
+            )
         text = graph_file.read_text(encoding="utf-8")
         kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
         if kept.get("run") and kept.get("steps") is not None:
@@ -287,4 +293,4 @@ def _parent_run(client: Any, run_id: str) -> Any:
             return done[0]
     from dagwright.redact import redact_uri
 
-    raise LookupError(f"MLflow at {redact_uri(client.tracking_uri)} has no complete run {run_id}")
+    raise NotFound(f"MLflow at {redact_uri(client.tracking_uri)} has no complete run {run_id}")

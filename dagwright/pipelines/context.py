@@ -5,6 +5,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
+from dagwright.errors import OutsidePipeline
+
 if TYPE_CHECKING:
     from dagwright.pipelines.builder import PipelineBuilder
 
@@ -20,7 +22,7 @@ def require_builder(what: str) -> PipelineBuilder:
     """The builder of the pipeline being traced; a RuntimeError naming ``what`` outside one."""
     builder = _CURRENT.get()
     if builder is None:
-        raise RuntimeError(
+        raise OutsidePipeline(
             f"{what} can only be used inside a @pipeline function or `with Pipeline(...)`"
         )
     return builder

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, overload
 from dagwright.components import docstrings
 from dagwright.components.spec import IOSpec
 from dagwright.components.types import UnsupportedAnnotation, describe_annotation
-from dagwright.errors import ValidationError
+from dagwright.errors import UsageError, ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.pipelines import context
 from dagwright.pipelines.builder import PipelineBuilder
@@ -100,7 +100,7 @@ class PipelineDefinition:
         """Inside another pipeline, trace this one inline as a block; outside, a TypeError."""
         builder = context.current_builder()
         if builder is None:
-            raise TypeError(
+            raise UsageError(
                 f"pipeline '{self.name}' runs with dagwright.run({self.func.__name__}, ...); "
                 "calling it directly only works inside another pipeline"
             )

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from dagwright.components.spec import ComponentSpec, IOSpec
+from dagwright.errors import UnknownKey
 
 IR_VERSION = "dagwright.dev/v1alpha1"
 Value = dict[str, Any]
@@ -118,7 +119,7 @@ class PipelineIR:
             self._indexed = len(self.tasks)
             found = self._index.get(name)
         if found is None:
-            raise KeyError(f"pipeline '{self.name}' has no task '{name}'")
+            raise UnknownKey(f"pipeline '{self.name}' has no task '{name}'")
         return found
 
     def group(self, group_id: str) -> GroupIR:
@@ -126,7 +127,7 @@ class PipelineIR:
         for group in self.groups:
             if group.id == group_id:
                 return group
-        raise KeyError(f"pipeline '{self.name}' has no block '{group_id}'")
+        raise UnknownKey(f"pipeline '{self.name}' has no block '{group_id}'")
 
     def param(self, name: str) -> IOSpec | None:
         """The parameter called ``name``, or None."""

@@ -11,7 +11,7 @@ import copy
 import json
 from typing import Any
 
-from dagwright.errors import ValidationError
+from dagwright.errors import UsageError, ValidationError
 from dagwright.pipelines.ir import TaskIR, Value
 
 _OPS = {"eq", "ne", "lt", "le", "gt", "ge"}
@@ -194,21 +194,21 @@ def to_value(obj: Any) -> Value:
     if isinstance(obj, (Operand, Collected)):
         return obj.to_value()
     if isinstance(obj, Condition):
-        raise TypeError("a condition cannot be passed as a value; use it in If(...)")
+        raise UsageError("a condition cannot be passed as a value; use it in If(...)")
     if hasattr(obj, "outputs") and hasattr(obj, "after"):
-        raise TypeError(
+        raise UsageError(
             f"{obj!r} is a step, not a value; pass one of its outputs "
             "(step.output or step.outputs['name'])"
         )
     if _holds_reference(obj):
-        raise TypeError(
+        raise UsageError(
             f"{obj!r} holds task outputs or parameters inside a list or dict; "
             "pass each one as an input of its own"
         )
     try:
         json.dumps(obj)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{obj!r} is not JSON-serializable ({exc})") from exc
+        raise UsageError(f"{obj!r} is not JSON-serializable ({exc})") from exc
     return {"constant": copy.deepcopy(obj)}  # the IR must not change when the caller's does
 
 
@@ -230,6 +230,6 @@ def as_condition(obj: Any) -> Condition:
         return obj == True  # noqa: E712  (builds an expression, not a comparison)
     if isinstance(obj, bool):
         return Condition({"constant": obj})
-    raise TypeError(
+    raise UsageError(
         f"If(...) takes a condition on task outputs or pipeline parameters, not {obj!r}"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.components import types as t
-from dagwright.errors import ValidationError
+from dagwright.errors import UsageError, ValidationError
 from dagwright.names import check_k8s_name
 from dagwright.pipelines.blocks import blocks
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
@@ -39,7 +39,7 @@ def to_ir(pipeline: Any) -> PipelineIR:
     if hasattr(pipeline, "build"):
         built: PipelineIR = pipeline.build()
         return built
-    raise TypeError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
+    raise UsageError(f"expected a pipeline, a PipelineIR or an IR file, not {pipeline!r}")
 
 
 def value_type(ir: PipelineIR, value: Value, scope: str | None) -> str:

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from dagwright.errors import NotFound
 from dagwright.runtimes.fragments import Fragments, PodStep
 from dagwright.runtimes.registry import Local, Process, RuntimeConfig
 from dagwright.runtimes.scale_out import Dask, Horovod, Job, Nuclio, Spark
@@ -110,4 +111,4 @@ def runtime_for(config: RuntimeConfig) -> Runtime:
             runtime: Runtime = getattr(importlib.import_module(module), name)()
             with _LOCK:
                 return _RUNTIMES.setdefault(cls, runtime)
-    raise LookupError(f"no runtime registered for runtime config '{config.kind}'")
+    raise NotFound(f"no runtime registered for runtime config '{config.kind}'")
