@@ -155,8 +155,10 @@ def output(help_text: str = "File to write; standard output when left out.") -> 
     )
 
 
-# options of cluster targets, shared by compile, submit and schedule
-target_options = option_block(
+# options of cluster targets, shared by compile, submit and schedule, in two blocks: how pods
+# get their code, then what they do with it; the targets' own compile options go before,
+# between ("delivery": KFP's --pipeline-root) or after them, as --help has always listed them
+delivery_options = option_block(
     click.option(
         "--code",
         type=click.Choice(["inline", "image"]),
@@ -173,6 +175,8 @@ target_options = option_block(
         help="Requirement pods install dagwright from (a pin, a wheel URL). Default: "
         "dagwright==<this version>, allowed only for a release installed from an index.",
     ),
+)
+pod_options = option_block(
     click.option(
         "--tracking-uri",
         default=None,
@@ -187,6 +191,9 @@ target_options = option_block(
         help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
     ),
 )
+# the cluster targets' options of every command that compiles: the shared ones and the
+# targets' own "delivery" ones between them
+target_options = option_block(delivery_options, own_options("delivery"), pod_options)
 
 # the compile options only one target takes, from the targets themselves
 own_compile_options = own_options("compile")

@@ -78,7 +78,9 @@ class CliOptions:
             ``kind``) and refuse what makes no sense together. None: the flags as they are.
         flags: ``(where) -> click options``: the command-line options only this target
             reads, made when the command line is built (import click inside): ``"compile"``
-            its compile options (on compile, submit and schedule add), ``"send"`` its
+            its compile options (on compile, submit and schedule add), ``"delivery"``
+            compile options listed among the shared ones, after ``--dagwright`` (KFP's
+            ``--pipeline-root``), ``"send"`` its
             remote options (on submit and schedule add), ``"schedule"`` those only
             ``schedule add`` takes, ``"compile-command"`` those only ``dagwright compile``
             takes, ``"submit"`` those only ``submit`` takes. Their parameter names are the

@@ -81,7 +81,7 @@ def flags(where: str) -> list[Any]:
     """The command-line options only KFP reads (see ``CliOptions.flags``)."""
     import click
 
-    if where == "compile":
+    if where == "delivery":
         return [
             click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts.")
         ]
