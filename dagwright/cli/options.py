@@ -60,13 +60,14 @@ def _loaded() -> tuple[tuple[str, Target], ...]:
     return tuple(found)
 
 
-def only_for() -> dict[str, str]:
-    """The submit and schedule options only one target reads, by parameter name, with that
-    target's name: given with another target, they are refused, not ignored."""
-    found: dict[str, str] = {}
+def only_for() -> dict[str, tuple[str, ...]]:
+    """The submit and schedule options only some targets read, by parameter name, with the
+    names of the targets that read them (installed targets may share a flag, ``--folder``):
+    given with any other target, they are refused, not ignored."""
+    found: dict[str, tuple[str, ...]] = {}
     for name, target in _loaded():
         for key in target.cli.remote:
-            found.setdefault(key, name)
+            found[key] = (*found.get(key, ()), name)
     return found
 
 
@@ -79,8 +80,9 @@ def command_compile_options(options: dict[str, Any]) -> None:
 
 
 def own_options(where: str) -> Decorator:
-    """The options only one target reads, as each target declares them (``CliOptions.flags``:
-    ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once.
+    """The options only some targets read, as each target declares them (``CliOptions.flags``:
+    ``"compile"``, ``"send"`` or ``"schedule"``...), in the registry's order, each name once:
+    targets that share a flag share the option, offered as the first of them declares it.
 
     A target whose options cannot be made is left out here, so that one broken installed
     target does not take every command down; using it names the problem.

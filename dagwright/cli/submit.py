@@ -50,12 +50,11 @@ def _check_target(to: str) -> Target:
         fix = "use " + listed([f"--target {where}" for where in sends_to()])
         raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
-        only = only_for().get(param.name or "")
-        flag = given_flag(param.name) if only and only != to and param.name else None
+        readers = only_for().get(param.name or "", ())
+        flag = given_flag(param.name) if readers and to not in readers and param.name else None
         if flag:
-            raise ValidationError(
-                f"{flag} is for --target {only}", field=flag, fix="leave it out for " + to
-            )
+            said = listed([f"--target {reader}" for reader in readers])
+            raise ValidationError(f"{flag} is for {said}", field=flag, fix="leave it out for " + to)
     return targets.get(to)
 
 
