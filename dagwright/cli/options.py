@@ -38,12 +38,6 @@ def deletes_from() -> tuple[str, ...]:
     return tuple(name for name, target in _loaded() if target.client and target.client.delete)
 
 
-def kept_kinds() -> tuple[str, ...]:
-    """What ``delete --kind`` takes: the kinds the deleting targets keep, in their order."""
-    kinds = (k for _, t in _loaded() if t.client and t.client.delete for k in t.client.kept)
-    return tuple(dict.fromkeys(kinds))
-
-
 @functools.cache
 def _loaded() -> tuple[tuple[str, Target], ...]:
     """Every registered target that loads, once per process (the installed ones do not change
@@ -79,14 +73,32 @@ def command_compile_options(options: dict[str, Any]) -> None:
             target.cli.compile_keywords(options)
 
 
-def own_options(where: str) -> Decorator:
+def check_policy_options(
+    concurrency: str | None, catchup: str | None, options: dict[str, Any]
+) -> None:
+    """Refuse ``schedule add``'s local policies given with a target's own option for the same
+    thing (each target's ``CliOptions.check_schedule``), whichever target was chosen: the
+    two say it twice however the target reads them."""
+    for _, target in _loaded():
+        if target.cli.check_schedule is not None:
+            target.cli.check_schedule(concurrency, catchup, options)
+
+
+def own_options(where: str, mine: dict[str, Decorator] | None = None) -> Decorator:
     """The options only some targets read, as each target declares them (``CliOptions.flags``:
     ``"compile"``, ``"send"`` or ``"schedule"``...), in the registry's order, each name once:
     targets that share a flag share the option, offered as the first of them declares it.
 
     A target whose options cannot be made is left out here, so that one broken installed
     target does not take every command down; using it names the problem.
+
+    Args:
+        where: Which of a target's options.
+        mine: Options the command defines itself, by parameter name, listed where a target
+            lists its option of that name (else last) in its place (``schedule add``'s
+            ``--timezone``, which local schedules read too).
     """
+    mine = mine or {}
     chosen: list[Decorator] = []
     seen: set[str] = set()
     for _, target in _loaded():
@@ -95,11 +107,18 @@ def own_options(where: str) -> Decorator:
         except Exception:  # someone else's code: see the docstring
             continue
         for option in options:
-            name = option(lambda: None).__click_params__[-1].name
+            name = flag_name(option)
             if name not in seen:
                 seen.add(name)
-                chosen.append(option)
+                chosen.append(mine.get(name, option))
+    chosen.extend(option for name, option in mine.items() if name not in seen)
     return option_block(*chosen)
+
+
+def flag_name(option: Any) -> str:
+    """The parameter name of a click option decorator (``--max-concurrency``:
+    ``max_concurrency``)."""
+    return str(option(lambda: None).__click_params__[-1].name)
 
 
 def listed(words: Sequence[str]) -> str:
@@ -118,14 +137,6 @@ def option_block(*options: Decorator) -> Decorator:
         return command
 
     return add
-
-
-def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A click callback: an option given as "" is refused, not read as "not given" (an empty
-    --cron would otherwise take the pipeline's own schedule, an empty --timezone UTC)."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("is empty; give a value or leave the option out")
-    return value
 
 
 # the store folder, the same option on every command that reads or writes a store
@@ -203,11 +214,15 @@ own_compile_options = own_options("compile")
 
 def compile_options(values: dict[str, Any]) -> dict[str, Any]:
     """The target options given on the command line, as ``compile_ir`` takes them."""
-    renamed = {"dagwright_requirement": "dagwright", "argo_kind": "kind"}
+    renamed = {"dagwright_requirement": "dagwright"}
     return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
 
 
-def remote_options(default: str | None = None, where: str | None = None) -> Decorator:
+def remote_options(
+    default: str | None = None,
+    where: str | None = None,
+    mine: dict[str, Decorator] | None = None,
+) -> Decorator:
     """Options shared by submit and schedule add: where to send, as whom, with what arguments,
     and the cluster targets' compile options.
 
@@ -216,11 +231,12 @@ def remote_options(default: str | None = None, where: str | None = None) -> Deco
             kfp).
         where: The targets the command takes, for ``--target``'s help (default: those that
             send).
+        mine: Compile options the command defines itself (see ``own_options``).
     """
     default = default or sends_to()[0]
     where = where or listed(sends_to())
     return option_block(
-        own_compile_options,
+        own_options("compile", mine) if mine else own_compile_options,
         target_options,
         click.option(
             "-t",
