@@ -38,12 +38,6 @@ def deletes_from() -> tuple[str, ...]:
     return tuple(name for name, target in _loaded() if target.client and target.client.delete)
 
 
-def kept_kinds() -> tuple[str, ...]:
-    """What ``delete --kind`` takes: the kinds the deleting targets keep, in their order."""
-    kinds = (k for _, t in _loaded() if t.client and t.client.delete for k in t.client.kept)
-    return tuple(dict.fromkeys(kinds))
-
-
 @functools.cache
 def _loaded() -> tuple[tuple[str, Target], ...]:
     """Every registered target that loads, once per process (the installed ones do not change
@@ -60,13 +54,14 @@ def _loaded() -> tuple[tuple[str, Target], ...]:
     return tuple(found)
 
 
-def only_for() -> dict[str, str]:
-    """The submit and schedule options only one target reads, by parameter name, with that
-    target's name: given with another target, they are refused, not ignored."""
-    found: dict[str, str] = {}
+def only_for() -> dict[str, tuple[str, ...]]:
+    """The submit and schedule options only some targets read, by parameter name, with the
+    names of the targets that read them (installed targets may share a flag, ``--folder``):
+    given with any other target, they are refused, not ignored."""
+    found: dict[str, tuple[str, ...]] = {}
     for name, target in _loaded():
         for key in target.cli.remote:
-            found.setdefault(key, name)
+            found[key] = (*found.get(key, ()), name)
     return found
 
 
@@ -78,13 +73,32 @@ def command_compile_options(options: dict[str, Any]) -> None:
             target.cli.compile_keywords(options)
 
 
-def own_options(where: str) -> Decorator:
-    """The options only one target reads, as each target declares them (``CliOptions.flags``:
-    ``"compile"``, ``"send"`` or ``"schedule"``), in the registry's order, each name once.
+def check_policy_options(
+    concurrency: str | None, catchup: str | None, options: dict[str, Any]
+) -> None:
+    """Refuse ``schedule add``'s local policies given with a target's own option for the same
+    thing (each target's ``CliOptions.check_schedule``), whichever target was chosen: the
+    two say it twice however the target reads them."""
+    for _, target in _loaded():
+        if target.cli.check_schedule is not None:
+            target.cli.check_schedule(concurrency, catchup, options)
+
+
+def own_options(where: str, mine: dict[str, Decorator] | None = None) -> Decorator:
+    """The options only some targets read, as each target declares them (``CliOptions.flags``:
+    ``"compile"``, ``"send"`` or ``"schedule"``...), in the registry's order, each name once:
+    targets that share a flag share the option, offered as the first of them declares it.
 
     A target whose options cannot be made is left out here, so that one broken installed
     target does not take every command down; using it names the problem.
+
+    Args:
+        where: Which of a target's options.
+        mine: Options the command defines itself, by parameter name, listed where a target
+            lists its option of that name (else last) in its place (``schedule add``'s
+            ``--timezone``, which local schedules read too).
     """
+    mine = mine or {}
     chosen: list[Decorator] = []
     seen: set[str] = set()
     for _, target in _loaded():
@@ -93,11 +107,18 @@ def own_options(where: str) -> Decorator:
         except Exception:  # someone else's code: see the docstring
             continue
         for option in options:
-            name = option(lambda: None).__click_params__[-1].name
+            name = flag_name(option)
             if name not in seen:
                 seen.add(name)
-                chosen.append(option)
+                chosen.append(mine.get(name, option))
+    chosen.extend(option for name, option in mine.items() if name not in seen)
     return option_block(*chosen)
+
+
+def flag_name(option: Any) -> str:
+    """The parameter name of a click option decorator (``--max-concurrency``:
+    ``max_concurrency``)."""
+    return str(option(lambda: None).__click_params__[-1].name)
 
 
 def listed(words: Sequence[str]) -> str:
@@ -116,14 +137,6 @@ def option_block(*options: Decorator) -> Decorator:
         return command
 
     return add
-
-
-def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A click callback: an option given as "" is refused, not read as "not given" (an empty
-    --cron would otherwise take the pipeline's own schedule, an empty --timezone UTC)."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("is empty; give a value or leave the option out")
-    return value
 
 
 # the store folder, the same option on every command that reads or writes a store
@@ -155,8 +168,10 @@ def output(help_text: str = "File to write; standard output when left out.") -> 
     )
 
 
-# options of cluster targets, shared by compile, submit and schedule
-target_options = option_block(
+# options of cluster targets, shared by compile, submit and schedule, in two blocks: how pods
+# get their code, then what they do with it; the targets' own compile options go before,
+# between ("delivery": KFP's --pipeline-root) or after them, as --help has always listed them
+delivery_options = option_block(
     click.option(
         "--code",
         type=click.Choice(["inline", "image"]),
@@ -173,6 +188,8 @@ target_options = option_block(
         help="Requirement pods install dagwright from (a pin, a wheel URL). Default: "
         "dagwright==<this version>, allowed only for a release installed from an index.",
     ),
+)
+pod_options = option_block(
     click.option(
         "--tracking-uri",
         default=None,
@@ -187,6 +204,9 @@ target_options = option_block(
         help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
     ),
 )
+# the cluster targets' options of every command that compiles: the shared ones and the
+# targets' own "delivery" ones between them
+target_options = option_block(delivery_options, own_options("delivery"), pod_options)
 
 # the compile options only one target takes, from the targets themselves
 own_compile_options = own_options("compile")
@@ -194,11 +214,15 @@ own_compile_options = own_options("compile")
 
 def compile_options(values: dict[str, Any]) -> dict[str, Any]:
     """The target options given on the command line, as ``compile_ir`` takes them."""
-    renamed = {"dagwright_requirement": "dagwright", "argo_kind": "kind"}
+    renamed = {"dagwright_requirement": "dagwright"}
     return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
 
 
-def remote_options(default: str | None = None, where: str | None = None) -> Decorator:
+def remote_options(
+    default: str | None = None,
+    where: str | None = None,
+    mine: dict[str, Decorator] | None = None,
+) -> Decorator:
     """Options shared by submit and schedule add: where to send, as whom, with what arguments,
     and the cluster targets' compile options.
 
@@ -207,11 +231,12 @@ def remote_options(default: str | None = None, where: str | None = None) -> Deco
             kfp).
         where: The targets the command takes, for ``--target``'s help (default: those that
             send).
+        mine: Compile options the command defines itself (see ``own_options``).
     """
     default = default or sends_to()[0]
     where = where or listed(sends_to())
     return option_block(
-        own_compile_options,
+        own_options("compile", mine) if mine else own_compile_options,
         target_options,
         click.option(
             "-t",

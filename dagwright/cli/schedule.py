@@ -24,13 +24,13 @@ from dagwright.cli.options import (
     JSON,
     ROOT,
     listed,
-    not_blank,
     own_options,
     remote_options,
     sends_to,
 )
 from dagwright.cli.submit import send_schedule
 from dagwright.errors import ValidationError
+from dagwright.targets.base import not_blank
 
 # where a schedule may go: this store's scheduler, or a cluster target
 TARGETS = ("local", *sends_to())
@@ -39,6 +39,13 @@ NAME_MAX = 63 - len("-20260101-000000")
 # of the cluster and compile options, the one a local schedule reads; the others given with
 # --target local are refused, not ignored
 _LOCAL = ("timezone",)
+# so the command's own, listed where the Argo target lists its --timezone (its CronWorkflow's)
+_TIMEZONE = click.option(
+    "--timezone",
+    default=None,
+    callback=not_blank,
+    help="IANA time zone the cron is read in (local and Argo; default UTC).",
+)
 
 
 @click.group()
@@ -83,7 +90,11 @@ def schedule() -> None:
 )
 @ROOT
 @own_options("schedule")
-@remote_options(default="local", where=listed(["local (the store's scheduler)", *sends_to()]))
+@remote_options(
+    default="local",
+    where=listed(["local (the store's scheduler)", *sends_to()]),
+    mine={"timezone": _TIMEZONE},
+)
 def add(
     target: str,
     to: str,
@@ -126,12 +137,6 @@ def add(
             catchup=catchup,
             options=options,
         )
-
-
-# help for --timezone, which the Argo options bring and local schedules read too
-for _param in add.params:
-    if isinstance(_param, click.Option) and _param.name == "timezone":
-        _param.help = "IANA time zone the cron is read in (local and Argo; default UTC)."
 
 
 def _refuse(keys: Iterable[str], problem: str, fix: str) -> None:

@@ -26,9 +26,11 @@ import click
 
 from dagwright.cli.common import EXIT_FAILED, given_flag, load_target, parse_params, reported
 from dagwright.cli.options import (
+    check_policy_options,
+    command_compile_options,
     compile_options,
     deletes_from,
-    kept_kinds,
+    flag_name,
     listed,
     only_for,
     own_options,
@@ -50,12 +52,11 @@ def _check_target(to: str) -> Target:
         fix = "use " + listed([f"--target {where}" for where in sends_to()])
         raise ValidationError(f"cannot send to '{to}'", field="--target", fix=fix)
     for param in click.get_current_context().command.params:
-        only = only_for().get(param.name or "")
-        flag = given_flag(param.name) if only and only != to and param.name else None
+        readers = only_for().get(param.name or "", ())
+        flag = given_flag(param.name) if readers and to not in readers and param.name else None
         if flag:
-            raise ValidationError(
-                f"{flag} is for --target {only}", field=flag, fix="leave it out for " + to
-            )
+            said = listed([f"--target {reader}" for reader in readers])
+            raise ValidationError(f"{flag} is for {said}", field=flag, fix="leave it out for " + to)
     return targets.get(to)
 
 
@@ -155,6 +156,7 @@ def submit(
         found = _check_target(to)
         assert found.client is not None  # sends_to() lists targets with a client
         flags = _flags(found, options, run_name=run_name, echo=click.echo, **waits)
+        command_compile_options(options)
         compiling = compile_options(options)
         remote = _keywords(found, "submit", flags, compiling)
         found.client.submit_options(compiling, remote)
@@ -175,19 +177,8 @@ def submit(
     show_default=True,
     help=f"Where: {listed(deletes_from())}{' (only)' if len(deletes_from()) == 1 else ''}.",
 )
-@click.option(
-    "--kind",
-    type=click.Choice(kept_kinds()),
-    required=True,
-    help="Delete a WorkflowTemplate or a CronWorkflow.",
-)
-@click.option("--host", default=None, help="argo-server URL (default: $ARGO_SERVER).")
-@click.option("--namespace", default=None, help="Its namespace (default: $ARGO_NAMESPACE).")
-@click.option("--token", default=None, help="Bearer token (default: $ARGO_TOKEN).")
-@click.option(
-    "-k", "--insecure-skip-verify", is_flag=True, help="Do not check the TLS certificate."
-)
-def delete(name: str, to: str, kind: str, insecure_skip_verify: bool, **remote: Any) -> None:
+@own_options("delete")
+def delete(name: str, to: str, **options: Any) -> None:
     """Delete the WorkflowTemplate or CronWorkflow NAME that submit or schedule made."""
     from dagwright import targets
 
@@ -197,8 +188,22 @@ def delete(name: str, to: str, kind: str, insecure_skip_verify: bool, **remote: 
             raise ValidationError(f"cannot delete from '{to}'", field="--target", fix=fix)
         found = targets.get(to)
         assert found.client is not None and found.client.delete is not None
-        flags = {**remote, "insecure_skip_verify": insecure_skip_verify, "echo": click.echo}
-        found.client.delete(name, kind, **_keywords(found, "delete", flags, {}))
+        mine = (
+            {flag_name(option) for option in found.cli.flags("delete")}
+            if found.cli.flags
+            else set()
+        )
+        for key in sorted(set(options) - mine):
+            flag = given_flag(key)
+            if flag:
+                raise ValidationError(
+                    f"{flag} is not for --target {to}", field=flag, fix="leave it out for " + to
+                )
+        flags = {k: v for k, v in options.items() if k in mine and k != "kind"}
+        kind = options.get("kind")
+        found.client.delete(
+            name, kind, **_keywords(found, "delete", {**flags, "echo": click.echo}, {})
+        )
 
 
 def send_schedule(
@@ -239,9 +244,7 @@ def send_schedule(
         found = _check_target(to)
         client = found.client
         assert client is not None  # sends_to() lists targets with a client
-        _one_of("concurrency", "max_concurrency")
-        _one_of("concurrency", "concurrency_policy")
-        _one_of("catchup", "starting_deadline_seconds")
+        check_policy_options(concurrency, catchup, options)
         if cron is not None:
             client.check_cron(cron, field="--cron")  # a bad --cron fails before loading
         ir = load_target(target)
@@ -266,12 +269,3 @@ def send_schedule(
         client.schedule_options(cron, compiling, remote)
         with _compiled(ir, to, params, compiling) as (package, arguments):
             client.schedule(package, cron=cron, arguments=arguments, **remote)
-
-
-def _one_of(new: str, old: str) -> None:
-    """Refuse a local policy option given with the target's own option for the same thing."""
-    first, second = given_flag(new), given_flag(old)
-    if first and second:
-        raise ValidationError(
-            f"{first} and {second} both say it", field=second, fix="give one of them"
-        )

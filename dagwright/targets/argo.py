@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.errors import ValidationError
 from dagwright.extras import require
-from dagwright.targets.base import DELIVERY_OPTIONS, Client, CliOptions, Target, split_options
+from dagwright.targets.base import (
+    DELIVERY_OPTIONS,
+    Client,
+    CliOptions,
+    Target,
+    not_blank,
+    one_of,
+    split_options,
+)
 
 if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
@@ -43,6 +51,9 @@ REMOTE_OPTIONS = ("lint", "insecure_skip_verify")
 # schedule keywords that are fields of the CronWorkflow, so compile options
 _CRON_OPTIONS = ("timezone", "concurrency_policy", "starting_deadline_seconds")
 _RUN_ONLY = ("wait", "timeout", "poll_interval")
+# what --kind makes, and what of it the server keeps (so ``delete`` removes)
+KINDS = ("workflow", "template", "cron")
+KEPT = ("template", "cron")
 
 
 def write(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
@@ -160,6 +171,7 @@ def flags(where: str) -> list[Any]:
         "compile-command": _compile_command_flags,
         "submit": _submit_flags,
         "compile": _compile_flags,
+        "delete": _delete_flags,
     }.get(where)
     return made() if made is not None else []
 
@@ -174,12 +186,32 @@ def _send_flags() -> list[Any]:
             is_flag=True,
             help="Argo: have the server lint it first; stop on problems.",
         ),
+        _insecure_flag("Argo: do not check the server's TLS certificate."),
+    ]
+
+
+def _insecure_flag(help_text: str) -> Any:
+    """``-k/--insecure-skip-verify``, on every command that talks to argo-server."""
+    import click
+
+    return click.option("-k", "--insecure-skip-verify", is_flag=True, help=help_text)
+
+
+def _delete_flags() -> list[Any]:
+    """The options of ``delete``: what to delete, and where and as whom."""
+    import click
+
+    return [
         click.option(
-            "-k",
-            "--insecure-skip-verify",
-            is_flag=True,
-            help="Argo: do not check the server's TLS certificate.",
+            "--kind",
+            type=click.Choice(KEPT),
+            required=True,
+            help="Delete a WorkflowTemplate or a CronWorkflow.",
         ),
+        click.option("--host", default=None, help="argo-server URL (default: $ARGO_SERVER)."),
+        click.option("--namespace", default=None, help="Its namespace (default: $ARGO_NAMESPACE)."),
+        click.option("--token", default=None, help="Bearer token (default: $ARGO_TOKEN)."),
+        _insecure_flag("Do not check the TLS certificate."),
     ]
 
 
@@ -191,7 +223,7 @@ def _compile_command_flags() -> list[Any]:
         click.option(
             "--kind",
             "argo_kind",
-            type=click.Choice(["workflow", "template", "cron"]),
+            type=click.Choice(KINDS),
             default=None,
             help="Argo: a Workflow (default), a WorkflowTemplate or a CronWorkflow.",
         ),
@@ -199,7 +231,7 @@ def _compile_command_flags() -> list[Any]:
             "--cron",
             "schedule",
             default=None,
-            callback=_not_blank,
+            callback=not_blank,
             help="Argo cron: five-field schedule.",
         ),
         click.option(
@@ -221,7 +253,7 @@ def _submit_flags() -> list[Any]:
         click.option(
             "--kind",
             "argo_kind",
-            type=click.Choice(["workflow", "template", "cron"]),
+            type=click.Choice(KINDS),
             default=None,
             help="Argo: create a Workflow (default), or create or update a WorkflowTemplate "
             "or a CronWorkflow (on the pipeline's own schedule).",
@@ -257,7 +289,7 @@ def _compile_flags() -> list[Any]:
             "--artifact-secret", default=None, help="Argo: Secret with the store's credentials."
         ),
         click.option(
-            "--timezone", default=None, callback=_not_blank, help="Argo cron: IANA timezone."
+            "--timezone", default=None, callback=not_blank, help="Argo cron: IANA timezone."
         ),
         # Argo's own spelling, kept working but hidden: --concurrency (allow|forbid|replace)
         # is the one option for this on every command, as the local scheduler reads it
@@ -278,12 +310,15 @@ def _compile_flags() -> list[Any]:
 
 
 def compile_keywords(options: dict[str, Any]) -> None:
-    """``dagwright compile --concurrency`` (the local policy's name) is the CronWorkflow's
-    ``concurrency_policy`` in Argo's spelling.
+    """``--kind`` (``argo_kind``) is the ``kind`` to compile, and ``dagwright compile
+    --concurrency`` (the local policy's name) the CronWorkflow's ``concurrency_policy`` in
+    Argo's spelling.
 
     Raises:
         ValidationError: naming ``--concurrency-policy`` when that is given too.
     """
+    if "argo_kind" in options:  # named so beside compile's -t/--target (``kind``)
+        options["kind"] = options.pop("argo_kind")
     concurrency = options.pop("concurrency", None)
     if concurrency is None:
         return
@@ -296,14 +331,15 @@ def compile_keywords(options: dict[str, Any]) -> None:
     options["concurrency_policy"] = concurrency.capitalize()
 
 
-def _not_blank(ctx: Any, param: Any, value: str | None) -> str | None:
-    """A click callback: an option given as "" is refused, not read as "not given" (an empty
-    --timezone would otherwise mean UTC)."""
-    import click
+def check_schedule(concurrency: str | None, catchup: str | None, options: dict[str, Any]) -> None:
+    """``--concurrency`` and ``--concurrency-policy``, ``--catchup`` and
+    ``--starting-deadline-seconds`` say the same thing: one of each pair is taken.
 
-    if value is not None and not value.strip():
-        raise click.BadParameter("is empty; give a value or leave the option out")
-    return value
+    Raises:
+        ValidationError: naming Argo's flag.
+    """
+    one_of(options, ("--concurrency", concurrency), "concurrency_policy")
+    one_of(options, ("--catchup", catchup), "starting_deadline_seconds")
 
 
 TARGET = Target(
@@ -317,7 +353,7 @@ TARGET = Target(
         submit_options=submit_options,
         schedule_options=schedule_options,
         delete=delete,
-        kept=("template", "cron"),
+        kept=KEPT,
     ),
     cron_policy=cron_policy,
     cli=CliOptions(
@@ -326,5 +362,6 @@ TARGET = Target(
         remote_keywords=remote_keywords,
         flags=flags,
         compile_keywords=compile_keywords,
+        check_schedule=check_schedule,
     ),
 )

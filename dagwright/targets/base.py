@@ -78,15 +78,25 @@ class CliOptions:
             ``kind``) and refuse what makes no sense together. None: the flags as they are.
         flags: ``(where) -> click options``: the command-line options only this target
             reads, made when the command line is built (import click inside): ``"compile"``
-            its compile options (on compile, submit and schedule add), ``"send"`` its
+            its compile options (on compile, submit and schedule add), ``"delivery"``
+            compile options listed among the shared ones, after ``--dagwright`` (KFP's
+            ``--pipeline-root``), ``"send"`` its
             remote options (on submit and schedule add), ``"schedule"`` those only
             ``schedule add`` takes, ``"compile-command"`` those only ``dagwright compile``
-            takes, ``"submit"`` those only ``submit`` takes. Their parameter names are the
-            ones in ``compile`` and ``remote``.
-        compile_keywords: ``(options)``: on ``dagwright compile``, turn what this target's
-            ``"compile-command"`` options hold into compile keywords, in place (Argo:
-            ``--concurrency allow`` is ``concurrency_policy="Allow"``); refuse what
+            takes, ``"submit"`` those only ``submit`` takes, ``"delete"`` those of ``delete``
+            (with ``--kind``, one of ``Client.kept``; given with no other target). Their
+            parameter names are the ones in ``compile`` and ``remote``. Without ``flags`` the
+            command line offers none of the target's options.
+        compile_keywords: ``(options)``: on ``dagwright compile`` and ``submit``, turn what
+            this target's ``"compile-command"`` and ``"submit"`` options hold into compile
+            keywords, in place (Argo: ``--concurrency allow`` is
+            ``concurrency_policy="Allow"``, ``argo_kind`` is ``kind``); refuse what
             contradicts itself.
+        check_schedule: ``(concurrency, catchup, options)``: on ``schedule add`` (every
+            target's, whichever is chosen), before anything is loaded, refuse a local
+            policy (``--concurrency``, ``--catchup``; None: not given) given with this
+            target's own option for the same thing (``options``: the command's, by
+            parameter name), naming both flags.
     """
 
     compile: tuple[str, ...] = ()
@@ -94,6 +104,7 @@ class CliOptions:
     remote_keywords: Callable[[str, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
     flags: Callable[[str], Sequence[Any]] | None = None
     compile_keywords: Callable[[dict[str, Any]], None] | None = None
+    check_schedule: Callable[[str | None, str | None, dict[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,3 +172,34 @@ def split_options(
 
 DELIVERY_OPTIONS = ("code", "image", "index_url", "dagwright")
 """The compile options of every target whose pods install code: how steps get it."""
+
+
+def not_blank(ctx: Any, param: Any, value: str | None) -> str | None:
+    """A click callback for the command line's options (the CLI's and the targets'): an option
+    given as "" is refused, not read as "not given" (an empty --cron would otherwise take the
+    pipeline's own schedule, an empty --timezone UTC)."""
+    import click
+
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty; give a value or leave the option out")
+    return value
+
+
+def one_of(options: dict[str, Any], given: tuple[str, str | None], own: str) -> None:
+    """Refuse a local schedule policy given with a target's own option for the same thing.
+
+    Args:
+        options: The command's options, by parameter name (None: not given).
+        given: The local policy's flag and its value (``("--concurrency", "forbid")``).
+        own: The target's option's parameter name (``max_concurrency``); its flag is
+            ``--max-concurrency``.
+
+    Raises:
+        ValidationError: naming the target's flag.
+    """
+    flag, value = given
+    if value is not None and options.get(own) is not None:
+        second = "--" + own.replace("_", "-")
+        raise ValidationError(
+            f"{flag} and {second} both say it", field=second, fix="give one of them"
+        )

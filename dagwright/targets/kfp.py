@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dagwright.extras import require
-from dagwright.targets.base import DELIVERY_OPTIONS, Client, CliOptions, Target, split_options
+from dagwright.targets.base import (
+    DELIVERY_OPTIONS,
+    Client,
+    CliOptions,
+    Target,
+    one_of,
+    split_options,
+)
 
 if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
@@ -77,11 +84,20 @@ def cron_policy(
     )
 
 
+def check_schedule(concurrency: str | None, catchup: str | None, options: dict[str, Any]) -> None:
+    """``--concurrency`` and ``--max-concurrency`` say the same thing: one of them is taken.
+
+    Raises:
+        ValidationError: naming ``--max-concurrency``.
+    """
+    one_of(options, ("--concurrency", concurrency), "max_concurrency")
+
+
 def flags(where: str) -> list[Any]:
     """The command-line options only KFP reads (see ``CliOptions.flags``)."""
     import click
 
-    if where == "compile":
+    if where == "delivery":
         return [
             click.option("--pipeline-root", default=None, help="KFP: where runs keep artifacts.")
         ]
@@ -124,5 +140,6 @@ TARGET = Target(
         compile=(*DELIVERY_OPTIONS, *COMPILE_OPTIONS),
         remote=REMOTE_OPTIONS,
         flags=flags,
+        check_schedule=check_schedule,
     ),
 )

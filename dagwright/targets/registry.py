@@ -3,7 +3,7 @@
 A distribution adds a target by declaring it in the ``dagwright.targets`` entry-point group::
 
     [dagwright.targets]
-    tekton = "dagwright_tekton:TARGET"      # a Target, or a function that returns one
+    tekton = "dagwright_tekton.target:TARGET"   # a Target, or a function that returns one
 
 Listing names reads the entry points without importing them; a target's module is imported
 when the target is first asked for by name (``get``).

@@ -4,7 +4,8 @@
 ``toy_target-1.0.dist-info`` declaring ``[dagwright.targets] toy = toy_target:TARGET``. Put on
 the path (of this process, or of a ``dagwright`` subprocess), the toy target compiles, submits
 and schedules to a folder standing in for its cluster, and is listed with the others.
-``tests/targets/broken`` holds entry points that cannot be loaded.
+``toy_twin-1.0.dist-info`` beside it adds a second target declaring a flag of the first
+(``--folder``). ``tests/targets/broken`` holds entry points that cannot be loaded.
 """
 
 from __future__ import annotations
@@ -215,6 +216,46 @@ def test_the_cli_submits_and_schedules_to_the_toy_target(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     record = json.loads((tmp_path / "cluster" / "greet.json").read_text())  # $TOY_CLUSTER
     assert record["kind"] == "schedule" and record["cron"] == "0 3 * * *"
+
+
+def test_two_installed_targets_that_declare_the_same_flag_both_take_it(tmp_path: Path) -> None:
+    # toy_twin-1.0.dist-info declares --folder too: one option, read by either target
+    helped = cli(tmp_path, "submit", "--help")
+    assert helped.stdout.count("--folder") == 1, helped.stdout
+    twin, toy = tmp_path / "twin", tmp_path / "toy"
+    for target, folder in (("toy-twin", twin), ("toy", toy)):
+        proc = cli(
+            tmp_path,
+            "submit",
+            f"{FIXTURE}:greet",
+            "--target",
+            target,
+            "--folder",
+            str(folder),
+            "--run-name",
+            "first",
+        )
+        assert proc.returncode == 0, proc.stderr
+    assert json.loads((twin / "first.json").read_text())["kind"] == "twin-run"
+    assert json.loads((toy / "first.json").read_text())["kind"] == "run"
+    proc = cli(
+        tmp_path,
+        "schedule",
+        "add",
+        f"{FIXTURE}:greet",
+        "--target",
+        "toy-twin",
+        "--cron",
+        "0 3 * * *",
+        "--folder",
+        str(twin),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((twin / "greet.json").read_text())["kind"] == "twin-schedule"
+    # a target that reads neither is still refused, naming both that do
+    refused = cli(tmp_path, "submit", f"{FIXTURE}:greet", "--target", "kfp", "--folder", "x")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--folder is for --target toy or --target toy-twin" in refused.stderr
 
 
 @pytest.mark.parametrize(
