@@ -156,6 +156,10 @@ def test_fault_sigkill_leaves_no_run_running(tmp_path: Path) -> None:
     home, log, marker, args = _gated(tmp_path)
     engine = _start(home, tmp_path, *args)
     run_id = _wait_running(home, "gate")
+    # the step is recorded running just before its function starts: kill it once it has
+    deadline = time.time() + WAIT
+    while "gate" not in _ran(log) and time.time() < deadline:
+        time.sleep(0.05)
     engine.kill()
     engine.communicate(timeout=WAIT)
     db = home / "runs.db"
