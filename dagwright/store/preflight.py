@@ -46,14 +46,19 @@ def check_store(root: Path, artifacts: str) -> None:
 
 
 def run_database(path: Path) -> None:
-    """Refuse a ``runs.db`` that is there but is no SQLite file (nor an empty one)."""
+    """Refuse a ``runs.db`` that is there but is no SQLite file (nor an empty one).
+
+    The verdict comes from one read: another run may be creating the database right now, so a
+    file empty (or holding part of the header) when read is one being made, whatever its size
+    a moment later.
+    """
     if not os.path.lexists(path):
         return
-    header = b""
+    header: bytes | None = None
     if path.is_file():
         with open(path, "rb") as f:
             header = f.read(len(_SQLITE_HEADER))
-    if header != _SQLITE_HEADER and not (path.is_file() and path.stat().st_size == 0):
+    if header is None or not _SQLITE_HEADER.startswith(header):
         raise ValidationError(
             f"'{path}' is not a run database (not a SQLite file)",
             field="--root",
