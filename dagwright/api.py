@@ -31,6 +31,7 @@ def run(
     allow_pickle: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
+    wait_lineage: bool = False,
     session: Session | None = None,
     run_id: str | None = None,
     **params: Any,
@@ -56,6 +57,9 @@ def run(
             MLflow when it is installed; see ``dagwright.lineage``).
         tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
             SQLite file under ``root``).
+        wait_lineage: Return only once MLflow has the run's lineage (for CI); by default
+            the run returns when its lineage is saved locally and a background syncer
+            uploads it.
         session: Where runtimes keep what the run's steps share (clusters, served
             functions); by default one closed when the run ends. Pass your own and close it
             yourself to keep served functions up after the run (``dagwright serve``).
@@ -68,6 +72,8 @@ def run(
 
     Raises:
         ValidationError: when the pipeline or the arguments are wrong; nothing runs.
+        SyncError: with ``wait_lineage``, when the lineage could not reach MLflow (the run
+            is on the exception as ``result``; its lineage stays pending).
     """
     from dagwright.pipelines.arguments import bind_arguments
 
@@ -79,7 +85,7 @@ def run(
         "cache": cache,
         "allow_pickle": allow_pickle,
     }
-    tracking = {"lineage": lineage, "tracking_uri": tracking_uri}
+    tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
     store = LocalStore(root, artifacts)
     _check_tracking(tracking)
     if run_id is not None:
@@ -139,6 +145,7 @@ def resume(
     allow_pickle: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
+    wait_lineage: bool = False,
 ) -> RunResult:
     """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
 
@@ -150,7 +157,7 @@ def resume(
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
         echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, lineage,
-            tracking_uri: As for ``run``.
+            tracking_uri, wait_lineage: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run, or it is still going.
@@ -191,7 +198,7 @@ def resume(
         echo,
         raise_on_error,
         options,
-        {"lineage": lineage, "tracking_uri": tracking_uri},
+        {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage},
         run_id=found["run_id"],
         reuse=reuse,
     )
@@ -216,22 +223,40 @@ def _execute(
     _check_store(ir, store)  # tracking settings were checked by run() / resume()
     observer = _observer(echo)
     tracking = tracking or {"lineage": True, "tracking_uri": None}
+    sink = None
     if tracking["lineage"]:
         from dagwright.engine.progress import Observers
         from dagwright.lineage.recorder import LineageRecorder
         from dagwright.lineage.tracking import sink_for
 
-        recorder = LineageRecorder(
-            ir, store.root / "lineage", sink_for(tracking["tracking_uri"], store.root)
-        )
+        waits = bool(tracking.get("wait"))
+        sink = sink_for(tracking["tracking_uri"], store.root, background=not waits)
+        recorder = LineageRecorder(ir, store.root / "lineage", sink)
         observer = Observers(*(o for o in (observer, recorder) if o is not None))
     result = LocalEngine(ir, store, observer, **options).run(arguments, **run_options)
+    if sink is not None and tracking.get("wait"):
+        _wait_lineage(store, tracking["tracking_uri"], result, raise_on_error)
     if raise_on_error and not result.succeeded:
         failed = next(s for s in result.steps if s.status == "failed")
         raise RunFailed(
             f"run {result.run_id} failed at step '{failed.label}': {failed.error}", result
         )
     return result
+
+
+def _wait_lineage(
+    store: LocalStore, tracking_uri: str | None, result: RunResult, raise_on_error: bool
+) -> None:
+    """Upload the run's lineage here and now; a failure raises ``SyncError`` carrying the
+    result (``RunFailed`` wins when the run failed and the caller asked for it)."""
+    from dagwright.lineage.tracking import SyncError, sync
+
+    try:
+        sync(store.root, tracking_uri, runs=[result.run_id])
+    except SyncError as exc:
+        exc.result = result
+        if not (raise_on_error and not result.succeeded):
+            raise
 
 
 def compile(

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -179,22 +179,40 @@ def _value(text: str | None, keep: int = 40) -> str:
     metavar="URI",
     help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else a SQLite file in the store).",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Upload now and exit when MLflow has the runs; fail, naming them, if it cannot.",
+)
 @ROOT
-def sync(run_id: str | None, tracking_uri: str | None, root: Path | None) -> None:
-    """Send the lineage of RUN (default: every local run) to MLflow."""
+def sync(run_id: str | None, tracking_uri: str | None, wait: bool, root: Path | None) -> None:
+    """Send the lineage of RUN (default: every run not sent yet) to MLflow.
+
+    Without --wait a background syncer sends it ('dagwright runs show RUN' says when it is
+    there); --wait sends it here and waits for MLflow, for CI.
+    """
     from dagwright.lineage import tracking
     from dagwright.lineage.store import folder_of
 
     with reported():
-        # Any: the MLflow writer lands in tracking.py separately; this is the call it promises
-        writer: Any = tracking
         try:
-            synced: list[str] = writer.sync(folder_of(root).parent, tracking_uri, run_id)
+            synced = tracking.sync(folder_of(root).parent, tracking_uri, run_id, wait=wait)
         except tracking.SyncError as exc:  # MLflow's fault, not the user's: no traceback
             for name in exc.synced:
                 click.echo(name)
-            click.echo(f"error: {exc}; run 'dagwright lineage sync' again", err=True)
+            for name, why in exc.failed.items():
+                click.echo(
+                    f"error: the lineage of run {name} did not reach MLflow: {why}", err=True
+                )
+            click.echo("it is kept locally; run 'dagwright lineage sync --wait' again", err=True)
             sys.exit(EXIT_FAILED)
         for name in synced:
             click.echo(name)
-        click.echo(f"synced {len(synced)} run(s)", err=True)
+        if wait:
+            click.echo(f"synced {len(synced)} run(s)", err=True)
+        else:
+            click.echo(
+                f"sending {len(synced)} run(s) in the background; "
+                "'dagwright runs show RUN' says when MLflow has them",
+                err=True,
+            )

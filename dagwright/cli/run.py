@@ -56,6 +56,12 @@ _engine_options = option_block(
         help="MLflow tracking URI for lineage (default: $MLFLOW_TRACKING_URI, else "
         "a SQLite file under the store folder).",
     ),
+    click.option(
+        "--wait-lineage",
+        is_flag=True,
+        help="Exit only once MLflow has the run's lineage; fail if it cannot get there "
+        "(default: a background syncer uploads it).",
+    ),
 )
 
 
@@ -141,6 +147,23 @@ def _steps_still_running(grace: float = 1.0) -> bool:
     return False
 
 
+@contextmanager
+def _lineage_landed(quiet: bool) -> Iterator[None]:
+    """``--wait-lineage`` and MLflow could not take the lineage: say which runs and why, and
+    exit 1 (the run itself is recorded; its lineage stays pending)."""
+    from dagwright.lineage.tracking import SyncError
+
+    try:
+        yield
+    except SyncError as exc:
+        for run, why in exc.failed.items():
+            click.echo(f"error: the lineage of run {run} did not reach MLflow: {why}", err=True)
+        click.echo("it is kept locally; 'dagwright lineage sync --wait' sends it", err=True)
+        if quiet and exc.result is not None:
+            click.echo(f"{exc.result.run_id} {exc.result.status}")
+        sys.exit(EXIT_FAILED)
+
+
 def _finish_run(result: Any, quiet: bool) -> None:
     if quiet:
         click.echo(f"{result.run_id} {result.status}")
@@ -186,7 +209,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.pipelines.arguments import bind_arguments
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo, options.get("root")):
+    with reported(), _stoppable(quiet, echo, options.get("root")), _lineage_landed(quiet):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -201,7 +224,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     from dagwright.api import resume as resume_run
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo, options.get("root")):
+    with reported(), _stoppable(quiet, echo, options.get("root")), _lineage_landed(quiet):
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 

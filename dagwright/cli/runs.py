@@ -147,12 +147,15 @@ def runs_ls(
 @JSON
 def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
+    from dagwright.lineage.tracking import state
+
     with reported():
-        db = _database(root)
+        store, db = store_database(root)
         found, steps = shown_run(db.find_run(run_id), db.steps)
+        lineage = state(store.root, found["run_id"])
         if as_json:
             found.pop("ir")
-            click.echo(json.dumps({**found, "steps": steps}))
+            click.echo(json.dumps({**found, "lineage": lineage, "steps": steps}))
             return
         reason = f" ({found['reason']})" if found.get("reason") else ""
         click.echo(
@@ -161,6 +164,7 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
         )
         click.echo(f"params  {json.dumps(found['params'])}")
         click.echo(f"outputs {json.dumps(found['outputs'])}")
+        click.echo(f"lineage {_lineage_line(lineage)}")
         click.echo(f"{'STEP':<36} {'STATUS':<16} {'TRIES':>5} {'DURATION':>9}  ERROR")
         for step in steps:
             label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
@@ -170,6 +174,20 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
             click.echo(
                 f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
             )
+
+
+def _lineage_line(lineage: dict[str, Any]) -> str:
+    """Where a run's lineage is, in words (URIs are kept without their passwords)."""
+    where = lineage.get("tracking_uri")
+    if lineage["state"] == "in_mlflow":
+        return f"in MLflow ({where})"
+    if lineage["state"] == "pending":
+        why = (lineage.get("error") or "").strip()
+        why = why.splitlines()[0] if why else "not sent yet"
+        return f"pending upload to {where} ({why})"
+    if lineage["state"] == "local":
+        return "local only (tracking off)"
+    return "none (recorded with --no-lineage)"
 
 
 @click.command()
@@ -222,9 +240,10 @@ def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
         fs, path = remote.filesystem(artifacts)
         if fs.exists(path):
             fs.rm(path, recursive=True)
-    lineage = store.root / "lineage" / f"{run_id}.json"
-    if lineage.is_file() and not lineage.is_symlink():
-        lineage.unlink()
+    for suffix in (".json", ".pending", ".mlflow"):  # its graph, and whether MLflow has it
+        lineage = store.root / "lineage" / f"{run_id}{suffix}"
+        if lineage.is_file() and not lineage.is_symlink():
+            lineage.unlink()
     return f"removed {run_id} ({run['status']}, {steps} step(s){where})"
 
 

@@ -1,4 +1,4 @@
-"""Lineage in MLflow: which sink a run gets, uploading later (``sync``), reading back (``load``).
+"""Lineage in MLflow: which sink a run gets, uploading (``sync``), reading back (``load``).
 
 The tracking URI is the argument (``--tracking-uri``, ``tracking_uri=``), else
 ``$MLFLOW_TRACKING_URI``, else ``sqlite:///<root>/mlflow.db`` (absolute; MLflow 3's file store
@@ -6,14 +6,19 @@ refuses to work without ``MLFLOW_ALLOW_FILE_STORE``). Lineage stays local only
 (``<root>/lineage``) when mlflow is not installed, or when ``DAGWRIGHT_TRACKING`` is ``off``
 (also ``0``, ``false``, ``no``) and no URI is passed explicitly.
 
-Other settings: ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT``, the seconds a run waits at its end for
-its lineage to reach MLflow (default 120; what did not arrive is left to ``sync``, and the run
-says how many MLflow runs are pending); ``DAGWRIGHT_TRACKING_LOCK_TIMEOUT``, the seconds a
-process waits for another to create or migrate a SQLite store (default 60, ``dblock.py``);
-``DAGWRIGHT_TRACKING_LOG``, a file for the writer process's messages. A value that is not
-what it should be is refused before the run starts.
+A run never waits for MLflow: it ends once its graph and its ``.pending`` marker are written,
+and a background syncer (``syncer.py``) uploads it. ``sync(..., wait=True)`` (``dagwright
+lineage sync --wait``, ``dagwright run --wait-lineage``) uploads in the foreground instead and
+says what could not land; ``state`` says where a run's lineage is (``runs show``).
 
-mlflow is imported only by the writer process and by ``load``, never by ``import dagwright``.
+Other settings: ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT``, the seconds MLflow may keep failing
+(retried with backoff) before an upload leaves its runs pending (default 120);
+``DAGWRIGHT_TRACKING_LOCK_TIMEOUT``, the seconds a process waits for another to create or
+migrate a SQLite store (default 60, ``dblock.py``); ``DAGWRIGHT_TRACKING_LOG``, a file for the
+syncer's messages. A value that is not what it should be is refused before the run starts.
+
+mlflow is imported only where an upload or ``load`` runs, never by a run or ``import
+dagwright``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import importlib.util
 import json
 import os
 import re
-import secrets
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,11 +49,13 @@ class SyncError(DagwrightError, RuntimeError):
     Attributes:
         synced: The runs that were uploaded.
         failed: Why each other run was not, by run id.
+        result: The run whose lineage was waited for (``wait_lineage=True``), else None.
     """
 
     def __init__(self, synced: list[str], failed: dict[str, str]) -> None:
         self.synced = synced
         self.failed = failed
+        self.result: Any = None
         reasons = "; ".join(f"{run}: {why}" for run, why in failed.items())
         super().__init__(f"could not upload the lineage of {len(failed)} run(s): {reasons}")
 
@@ -109,7 +115,7 @@ def check_settings(tracking_uri: str | None = None) -> tuple[bool, float]:
             fix="set DAGWRIGHT_TRACKING=off to keep lineage local, or on (the default)",
         )
     flush = seconds_setting("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", FLUSH_TIMEOUT)
-    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by the writer
+    seconds_setting("DAGWRIGHT_TRACKING_LOCK_TIMEOUT", LOCK_TIMEOUT)  # read by uploads
     if tracking_uri is not None and not mlflow_installed():  # asked for: not silently dropped
         from dagwright.extras import missing
 
@@ -117,20 +123,25 @@ def check_settings(tracking_uri: str | None = None) -> tuple[bool, float]:
     return switch in OFF, flush
 
 
-def sink_for(tracking_uri: str | None, root: Path) -> LineageSink | None:
+def sink_for(tracking_uri: str | None, root: Path, background: bool = True) -> LineageSink | None:
     """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
+
+    Args:
+        tracking_uri: As given (``--tracking-uri``), or None.
+        root: The store folder.
+        background: Start a syncer when the run ends (False: the caller calls ``sync``).
 
     Raises:
         ValidationError: when a ``DAGWRIGHT_TRACKING*`` setting has a value it cannot have.
     """
-    off, flush = check_settings(tracking_uri)
+    off, _ = check_settings(tracking_uri)
     if (tracking_uri is None and off) or not mlflow_installed():
         return None
     from dagwright.lineage.mlflow_sink import MlflowSink
 
     uri = resolve_uri(tracking_uri, root)
     _private_sqlite(uri)
-    return MlflowSink(uri, root, flush_timeout=flush)
+    return MlflowSink(uri, root, background=background)
 
 
 def _private_sqlite(uri: str) -> None:
@@ -148,10 +159,13 @@ def _private_sqlite(uri: str) -> None:
         make_dir(database.parent / "mlartifacts", private=True)
 
 
-def sync_uri(kept: str | None, given: str | None, root: Path) -> str:
-    """Where ``sync`` sends a run: the URI given, else the marker's (kept without its
-    password), completed from ``$MLFLOW_TRACKING_URI`` when that is the same place, else
-    without credentials (MLflow reads ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``)."""
+def sync_uri(
+    kept: str | None, given: str | None, root: Path, known: list[str] | None = None
+) -> str:
+    """Where an upload sends a run: the URI given, else the marker's (kept without its
+    password), completed from ``known`` URIs (the run's own, handed to its syncer) or
+    ``$MLFLOW_TRACKING_URI`` when one is the same place, else without credentials (MLflow
+    reads ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``)."""
     from dagwright.redact import MASK, redact_uri, without_credentials
 
     if given:
@@ -160,25 +174,34 @@ def sync_uri(kept: str | None, given: str | None, root: Path) -> str:
         return resolve_uri(None, root)
     if MASK not in kept:
         return kept
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env and redact_uri(env) == kept:
-        return env
+    for full in [*(known or []), os.environ.get("MLFLOW_TRACKING_URI") or ""]:
+        if full and redact_uri(full) == kept:
+            return full
     return without_credentials(kept)
 
 
 def stats(run_id: str) -> FlushStats | None:
-    """How a run of this process reached MLflow: calls, flush time, pending or not."""
+    """How a run of this process reached MLflow: calls, time waited, pending or not."""
     from dagwright.lineage.mlflow_sink import STATS
 
     return STATS.get(run_id)
 
 
 def pending(root: Path) -> list[str]:
-    """The runs under a store folder whose lineage awaits ``sync``."""
-    return sorted(p.name[: -len(".pending")] for p in (Path(root) / "lineage").glob("*.pending"))
+    """The runs under a store folder whose lineage awaits an upload."""
+    from dagwright.lineage.syncer import markers
+
+    return sorted(markers(Path(root) / "lineage"))
 
 
-def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None) -> list[str]:
+def sync(
+    root: Path,
+    tracking_uri: str | None = None,
+    run_id: str | None = None,
+    *,
+    wait: bool = True,
+    runs: list[str] | None = None,
+) -> list[str]:
     """Upload lineage kept locally to MLflow, completing what is there already.
 
     Args:
@@ -187,62 +210,104 @@ def sync(root: Path, tracking_uri: str | None = None, run_id: str | None = None)
             a run (``resolve_uri``).
         run_id: One run (with or without a marker, say one recorded with tracking off); by
             default every run with a ``.pending`` marker.
+        wait: Upload here and now (waiting for a background syncer at work on the store);
+            False hands the runs to a background syncer and returns at once.
+        runs: Several runs by id, each with a marker (``--wait-lineage``).
 
     Returns:
-        The runs now complete in MLflow (their markers are removed).
+        The runs now complete in MLflow (with ``wait``), or handed to the syncer.
 
     Raises:
         SyncError: when some runs could not be uploaded (they keep their markers).
         ValidationError: when mlflow is not installed (naming the extra), or when ``run_id``
             has no local lineage (naming RUN).
     """
-    from dagwright.lineage import payload
-    from dagwright.lineage.mlflow_sink import FLUSH_TIMEOUT, write_marker
-    from dagwright.lineage.writer_channel import channel
+    from dagwright.lineage import syncer
 
     if not mlflow_installed():
         from dagwright.extras import missing
 
         raise missing("mlflow", field="extras", needed_for="lineage sync")
+    check_settings()
+    root = Path(root)
+    wanted = list(runs) if runs is not None else None
+    if run_id is not None:
+        _mark(root, run_id, tracking_uri)
+        wanted = [run_id]
+    elif tracking_uri is not None and runs is None:  # everything pending goes there
+        for run in pending(root):
+            _mark(root, run, tracking_uri)
+    uris = [tracking_uri] if tracking_uri else []
+    if not wait:
+        syncer.start(root, uris)
+        return wanted if wanted is not None else pending(root)
+    drained = syncer.drain(root, wanted, given=tracking_uri, uris=uris)
+    assert drained is not None  # waited for the lock
+    _record(drained)
+    if drained.failed:
+        synced = [run for run in drained.landed if run not in drained.failed]
+        raise SyncError(synced, {r: redact_text(e) for r, e in drained.failed.items()})
+    return sorted(drained.landed) if wanted is None else [r for r in wanted if r in drained.landed]
+
+
+def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
+    """Give a run a marker (one recorded with tracking off has none) pointing at the URI."""
+    from dagwright.lineage.mlflow_sink import write_marker
+
+    folder = root / "lineage"
+    if not (folder / f"{run}.json").exists():
+        # a user's mistake (a run id that recorded no lineage here): exit 2, no traceback
+        raise ValidationError(
+            f"no local lineage for run {run} in {folder}",
+            field="RUN",
+            fix="give the id of a run recorded in this store (see 'dagwright runs ls'), "
+            "or leave RUN out to send every run not sent yet",
+        )
+    marker = folder / f"{run}.pending"
+    kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+    uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+    if not marker.exists() or tracking_uri:
+        write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
+
+
+def _record(drained: Any) -> None:
+    """What an upload of this process did, for ``stats``."""
+    from dagwright.lineage.mlflow_sink import STATS
+
+    for run, answer in drained.landed.items():
+        found = STATS.get(run)
+        if found is None:
+            continue
+        found.pending, found.error = False, None
+        if not answer:  # landed by the background syncer we waited for
+            continue
+        calls = answer.get("calls") or {}
+        found.calls = calls.get("run", 0) + calls.get("step", 0)
+        found.step_calls = calls.get("step", 0)
+        found.steps = answer.get("steps", 0)
+        found.mlflow_run_id = answer.get("mlflow_run_id")
+    for run, error in drained.failed.items():
+        if run in STATS:
+            STATS[run].pending, STATS[run].error = True, redact_text(error)
+
+
+def state(root: Path, run_id: str) -> dict[str, Any]:
+    """Where a run's lineage is: ``in_mlflow`` (``tracking_uri`` without its password,
+    ``mlflow_run_id``), ``pending`` (``error``: why the last upload failed, None when not
+    tried yet), ``local`` (tracking was off) or ``none`` (recorded without lineage)."""
     folder = Path(root) / "lineage"
-    synced: list[str] = []
-    failed: dict[str, str] = {}
-    for run in [run_id] if run_id else pending(root):
-        graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
-        if not graph_file.exists():
-            # a user's mistake (a run id that recorded no lineage here): exit 2, no traceback
-            raise ValidationError(
-                f"no local lineage for run {run} in {folder}",
-                field="RUN" if run_id else None,
-                fix="give the id of a run recorded in this store (see 'dagwright runs ls'), "
-                "or leave RUN out to send every run not sent yet",
-            )
-        text = graph_file.read_text(encoding="utf-8")
-        kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
-        if kept.get("run") and kept.get("steps") is not None:
-            final, steps = kept["run"], kept["steps"]
+    for suffix, name in ((".pending", "pending"), (".mlflow", "in_mlflow")):
+        try:
+            kept = json.loads((folder / f"{run_id}{suffix}").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        found = {"state": name, "tracking_uri": kept.get("tracking_uri")}
+        if name == "pending":
+            found["error"] = kept.get("reason")
         else:
-            final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
-        uri = sync_uri(kept.get("tracking_uri"), tracking_uri, root)
-        token = f"sync/{run}/{secrets.token_hex(4)}"
-        writer = channel()
-        reply = writer.expect(token)
-        message = {"op": "sync", "token": token, "uri": uri, "run": final, "steps": steps}
-        message["lineage"] = text
-        # no deadline while steps keep going in: a run of 10,000 steps takes minutes
-        if writer.post(message, timeout=FLUSH_TIMEOUT) and reply.wait_while_moving(FLUSH_TIMEOUT):
-            answer = reply.message
-        else:
-            answer = {"ok": False, "error": f"MLflow got no further in {FLUSH_TIMEOUT:g}s"}
-        if answer.get("ok"):
-            marker.unlink(missing_ok=True)
-            synced.append(run)
-        else:
-            failed[run] = redact_text(str(answer.get("error")))
-            write_marker(marker, uri, failed[run], final, steps)
-    if failed:
-        raise SyncError(synced, failed)
-    return synced
+            found["mlflow_run_id"] = kept.get("mlflow_run_id")
+        return found
+    return {"state": "local" if (folder / f"{run_id}.json").exists() else "none"}
 
 
 def load(run_id: str, tracking_uri: str | None = None, *, root: Path | None = None) -> Lineage:
