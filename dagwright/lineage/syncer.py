@@ -231,7 +231,11 @@ def _rounds(
             else:
                 drained.failed[run] = str(answer.get("error"))
                 with contextlib.suppress(FileNotFoundError):
-                    failed_now[run] = (folder / f"{run}.pending").stat().st_mtime_ns
+                    at = (folder / f"{run}.pending").stat().st_mtime_ns
+                    if answer.get("retry", True):
+                        failed_now[run] = at
+                    else:  # it would fail the same way again: left as it is, at once
+                        given_up[run] = at
         writer.close()
         if failed_now:
             pause = next(backoff, BACKOFF[-1])

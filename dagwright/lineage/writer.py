@@ -27,6 +27,15 @@ ENV = {
 ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}  # a server that hangs costs 4 x 5 s, once
 
 
+def worth_retrying(exc: BaseException) -> bool:
+    """A failure that may pass (a server down or overloaded, a store another process holds);
+    not one that will fail again the same way (a half-migrated file, a refused request)."""
+    from dagwright.lineage.dblock import StoreBusy
+    from dagwright.lineage.uploader import transient
+
+    return isinstance(exc, StoreBusy) or transient(exc)
+
+
 class Writer:
     """One uploader and thread pool per tracking URI; sets mlflow's settings until closed."""
 
@@ -65,7 +74,9 @@ class Writer:
                 made = len(jobs)
                 pool.submit(uploader.finish_run, parent, run, lineage, calls).result()
         except Exception as exc:
-            return self._answer(False, f"{type(exc).__name__}: {exc}", calls, made, parent)
+            answer = self._answer(False, f"{type(exc).__name__}: {exc}", calls, made, parent)
+            answer["retry"] = worth_retrying(exc)
+            return answer
         return self._answer(True, None, calls, made, parent)
 
     def close(self) -> None:

@@ -2,15 +2,21 @@
 
 Runs in these tests record lineage in MLflow only when they ask for it (a tracking URI, or the
 ``default_tracking`` fixture): ``DAGWRIGHT_TRACKING=off`` otherwise, so the graph tests do not
-create an MLflow database per run.
+create an MLflow database per run. A run that sends lineage starts a background syncer: each
+test waits for the syncers of its folder to end, and kills (by pid) any still there after a
+minute, so none outlives its test.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from mlflow_server import MlflowServer, free_port, start_server, stop, wait_until_up
+from syncers import syncer_pids, wait_for_syncers
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +45,14 @@ def default_tracking(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tracking as a user gets it: on, to the default SQLite file under the store folder."""
     pytest.importorskip("mlflow")
     monkeypatch.delenv("DAGWRIGHT_TRACKING", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_syncer_left(tmp_path: Path) -> Iterator[None]:
+    yield
+    if not wait_for_syncers(tmp_path):
+        for pid in syncer_pids(tmp_path):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

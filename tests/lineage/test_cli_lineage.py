@@ -147,16 +147,19 @@ def test_sync_calls_the_tracking_writer(
 ) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def sync(root: Path, tracking_uri: str | None, run_id: str | None = None) -> list[str]:
-        calls.append((root, tracking_uri, run_id))
+    def sync(
+        root: Path, tracking_uri: str | None, run_id: str | None = None, *, wait: bool = True
+    ) -> list[str]:
+        calls.append((root, tracking_uri, run_id, wait))
         return [known.first.run_id, known.fan.run_id]
 
-    # the writer itself is tested with MLflow elsewhere; here only what the command passes it
+    # the upload itself is tested with MLflow elsewhere; here only what the command passes it
     monkeypatch.setattr(tracking, "sync", sync, raising=False)
-    result = lineage(known.root, "sync", "--tracking-uri", "sqlite:///x.db")
+    result = lineage(known.root, "sync", "--tracking-uri", "sqlite:///x.db", "--wait")
     assert result.exit_code == 0, result.output
-    assert calls == [(known.root, "sqlite:///x.db", None)]
+    assert calls == [(known.root, "sqlite:///x.db", None, True)]
     assert result.stdout.split() == [known.first.run_id, known.fan.run_id]
     assert "synced 2 run(s)" in result.stderr
-    one = lineage(known.root, "sync", known.first.run_id)
-    assert one.exit_code == 0 and calls[-1] == (known.root, None, known.first.run_id)
+    one = lineage(known.root, "sync", known.first.run_id)  # without --wait: in the background
+    assert one.exit_code == 0 and calls[-1] == (known.root, None, known.first.run_id, False)
+    assert "in the background" in one.stderr

@@ -2,8 +2,10 @@
 once per session by the ``mlflow_server`` fixture) and against the default local SQLite store.
 
 A pipeline run is an MLflow run, each step a nested run; the graph is the ``lineage.json``
-artifact and loads back as the same graph. A run whose MLflow is down still succeeds, keeps
-its lineage locally with a ``.pending`` marker, and ``sync`` uploads it later.
+artifact and loads back as the same graph. These runs wait for MLflow (``wait_lineage=True``)
+to look at what it holds; ``test_syncer.py`` has the background upload a run gets by default.
+A run whose MLflow is down still succeeds, keeps its lineage locally with a ``.pending``
+marker, and ``sync`` uploads it later.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from mlflow_server import MlflowServer, free_port
+from syncers import wait_for_syncers
 
 import dagwright
 from dagwright import Dataset, Input, Metrics, Output, Pipeline, component, pipeline
@@ -87,8 +90,12 @@ def chain(steps: int, name: str = "chain") -> Pipeline:
     return p
 
 
-def run(pipeline: Any, root: Path, uri: str | None = None, **params: Any) -> RunResult:
-    result = dagwright.run(pipeline, params, root=root, echo=False, tracking_uri=uri)
+def run(
+    pipeline: Any, root: Path, uri: str | None = None, wait: bool = True, **params: Any
+) -> RunResult:
+    result = dagwright.run(
+        pipeline, params, root=root, echo=False, tracking_uri=uri, wait_lineage=wait
+    )
     assert result.succeeded
     return result
 
@@ -163,7 +170,9 @@ def test_steps_are_nested_runs_with_params_metrics_and_tags(
 
 
 def test_a_failed_step_fails_its_mlflow_runs(tmp_path: Path, mlflow_server: MlflowServer) -> None:
-    result = dagwright.run(failing, root=tmp_path, echo=False, tracking_uri=mlflow_server.uri)
+    result = dagwright.run(
+        failing, root=tmp_path, echo=False, tracking_uri=mlflow_server.uri, wait_lineage=True
+    )
     assert not result.succeeded
     stats = tracking.stats(result.run_id)
     assert stats is not None and not stats.pending and stats.mlflow_run_id
@@ -214,14 +223,16 @@ def test_the_same_content_in_two_pipelines_is_one_node_after_merging(
 
 
 def test_a_run_with_mlflow_down_finishes_and_syncs_later(
-    tmp_path: Path, mlflow_server: MlflowServer
+    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DAGWRIGHT_TRACKING_FLUSH_TIMEOUT", "2")  # the syncer gives up soon
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     started = time.perf_counter()
-    result = run(train, tmp_path, down)
-    assert time.perf_counter() - started < 30  # retries are short, then the run goes on
-    stats = tracking.stats(result.run_id)
-    assert stats is not None and stats.pending and "Connection" in str(stats.error)
+    result = run(train, tmp_path, down, wait=False)
+    assert time.perf_counter() - started < 10  # the run does not wait for MLflow at all
+    assert wait_for_syncers(tmp_path)  # its syncer tried, retried, and left the run pending
+    state = tracking.state(tmp_path, result.run_id)
+    assert state["state"] == "pending" and "Connection" in str(state["error"])
     marker = tmp_path / "lineage" / f"{result.run_id}.pending"
     assert (tmp_path / "lineage" / f"{result.run_id}.json").exists() and marker.exists()
     kept = json.loads(marker.read_text(encoding="utf-8"))
@@ -273,47 +284,20 @@ def test_sync_completes_a_half_uploaded_run(
 def test_a_20_step_chain_costs_3_calls_per_step(
     tmp_path: Path, mlflow_server: MlflowServer
 ) -> None:
-    run(chain(2, "calls"), tmp_path, mlflow_server.uri)  # the writer knows the experiment now
+    run(chain(2, "calls"), tmp_path, mlflow_server.uri)  # the experiment exists now
     before = mlflow_server.rest_calls()
     result = run(chain(20, "calls"), tmp_path, mlflow_server.uri)
     stats = tracking.stats(result.run_id)
     assert stats is not None and not stats.pending and stats.steps == 20
     assert stats.step_calls == 3 * 20  # create with tags, one log_batch, terminate
-    assert stats.calls - stats.step_calls == 4  # create, log_batch, lineage.json, terminate
+    # the experiment, what MLflow holds of the run already (none: the upload is idempotent),
+    # then create, log_batch, lineage.json, terminate
+    assert stats.calls - stats.step_calls == 6
     deadline = time.monotonic() + 5
     while mlflow_server.rest_calls() - before < stats.calls and time.monotonic() < deadline:
         time.sleep(0.05)  # the access log line follows the response
     assert mlflow_server.rest_calls() - before == stats.calls  # the count is the server's count
     assert stats.engine_seconds < 1.0  # the engine's thread only queues: no MLflow call on it
-
-
-def test_steps_the_queue_cannot_take_go_with_the_flush(
-    tmp_path: Path, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dagwright.lineage import mlflow_sink
-
-    class Full:
-        """The real writer behind a queue that is always full for steps."""
-
-        def __init__(self) -> None:
-            self.real = mlflow_sink.channel()
-
-        def post(self, message: dict[str, Any], timeout: float | None = None) -> bool:
-            return message["op"] != "step" and self.real.post(message, timeout)
-
-        def expect(self, token: str) -> Any:
-            return self.real.expect(token)
-
-    monkeypatch.setattr(
-        tracking,
-        "sink_for",
-        lambda uri, root: mlflow_sink.MlflowSink(mlflow_server.uri, root, connect=Full),
-    )
-    result = run(chain(5), tmp_path)
-    stats = tracking.stats(result.run_id)
-    assert stats is not None and not stats.pending
-    assert (stats.dropped, stats.steps) == (5, 5)
-    assert_same_graph(tracking.load(result.run_id, mlflow_server.uri), local(result, tmp_path))
 
 
 def test_which_sink_a_run_gets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -347,13 +331,3 @@ def test_a_deleted_experiment_is_restored_for_the_next_run(
     stats = tracking.stats(again.run_id)
     assert stats is not None and not stats.pending, stats
     assert client.get_experiment(experiment.experiment_id).lifecycle_stage == "active"
-
-
-def test_a_server_that_failed_is_not_waited_for_again(tmp_path: Path) -> None:
-    down = f"http://127.0.0.1:{free_port()}"
-    run(train, tmp_path, down)
-    started = time.perf_counter()
-    second = run(train, tmp_path, down)
-    assert time.perf_counter() - started < 5  # the writer remembers the server is down
-    stats = tracking.stats(second.run_id)
-    assert stats is not None and stats.pending
