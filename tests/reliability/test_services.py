@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
 import socket
 import sqlite3
@@ -19,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -408,7 +408,39 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 600) -> tuple[int, str
 
 
 def _sync(folder: Path) -> tuple[int, str, str]:
-    return _finish(_cli(folder, "lineage", "sync", "--root", str(folder / "store")))
+    """``lineage sync --wait``: upload here (after any background syncer), say what failed."""
+    return _finish(_cli(folder, "lineage", "sync", "--wait", "--root", str(folder / "store")))
+
+
+def _no_syncer_left(folder: Path, timeout: float = 120) -> None:
+    """Wait for the background syncers of the store to end; kill (by pid) any that did not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            try:
+                argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except (OSError, ValueError):
+                continue
+            if "dagwright.lineage.syncer" in argv and str(folder / "store") in argv:
+                pids.append(int(entry.name))
+        if not pids:
+            return
+        if time.monotonic() > deadline:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"syncers {pids} still running after {timeout:g}s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def _syncer_held_off(folder: Path) -> Iterator[None]:
+    """Hold the store's sync lock: the runs meanwhile leave their lineage pending."""
+    from dagwright.lineage.syncer import store_lock
+
+    with store_lock(folder / "store" / "lineage", wait=False) as got:
+        assert got
+        yield
 
 
 def _mlflow_runs(folder: Path, run_id: str | None = None) -> list[Any]:
@@ -437,20 +469,19 @@ def _dagwright_runs(folder: Path) -> dict[str, str]:
         return dict(db.execute("SELECT run_id, status FROM runs").fetchall())
 
 
-def _pending(stderr: str) -> tuple[int, int]:
-    """(pending, total) from the run's 'lineage: N of M MLflow runs ... pending' line."""
-    found = re.search(r"lineage: ([\d,]+) of ([\d,]+) MLflow runs of run \S+ pending", stderr)
-    assert found, stderr
-    return int(found[1].replace(",", "")), int(found[2].replace(",", ""))
+def _marker(folder: Path, run_id: str) -> dict[str, Any]:
+    path = folder / "store" / "lineage" / f"{run_id}.pending"
+    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: Path) -> None:
     """Before: MLflow's migration ran in several processes at once, the database stayed
     half-migrated ('table _alembic_tmp_latest_metrics already exists') and every later run
-    and `lineage sync` failed on it."""
+    and `lineage sync` failed on it. Now the runs leave their lineage to the store's syncer,
+    one process at a time under the store's lock."""
     pytest.importorskip("mlflow")
     (tmp_path / "adder.py").write_text(ADDER)
-    logs = [tmp_path / f"writer-{i}.log" for i in range(20)]  # each run's MLflow writer
+    logs = [tmp_path / f"syncer-{i}.log" for i in range(20)]  # the syncers each run starts
     procs = [
         _run(
             tmp_path,
@@ -465,8 +496,9 @@ def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: P
     assert [code for code, _, _ in results] == [0] * 20, [err for _, _, err in results]
     for _, _, err in results:
         assert "_alembic_tmp" not in err and "Traceback" not in err
-    code, _, err = _sync(tmp_path)  # whatever was left pending (a lock waited too long)
+    code, _, err = _sync(tmp_path)  # waits for the syncer at work, then sends what is left
     assert code == 0, err
+    _no_syncer_left(tmp_path)
     runs = _dagwright_runs(tmp_path)
     assert len(runs) == 20 and set(runs.values()) == {"succeeded"}
     found = _mlflow_runs(tmp_path)
@@ -482,70 +514,74 @@ def test_fault_20_concurrent_runs_on_a_fresh_mlflow_store_all_arrive(tmp_path: P
     assert said.count("Creating initial MLflow database tables") == 1, said
 
 
-def test_fault_a_flush_limit_says_what_is_pending_and_sync_delivers_the_rest(
+def test_fault_a_300_step_run_returns_at_once_and_sync_delivers_each_step_once(
     tmp_path: Path,
 ) -> None:
+    """Before: the run waited at its end for MLflow (up to a flush limit). Now it returns with
+    every step's payload in its marker, and `lineage sync --wait` delivers each once."""
     pytest.importorskip("mlflow")
     (tmp_path / "fan.py").write_text(FAN)
-    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "3"}
-    code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=300", env=env))
+    (tmp_path / "store" / "lineage").mkdir(parents=True)
+    with _syncer_held_off(tmp_path):
+        code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=300"))
     assert code == 0, err
-    pending, total = _pending(err)
-    assert total == 302 and pending >= 1  # 300 squares, the items step and the pipeline's run
-    assert "`dagwright lineage sync` finishes them" in err
     (run_id,) = _dagwright_runs(tmp_path)
-    arrived = [r for r in _mlflow_runs(tmp_path, run_id) if r.info.status == "FINISHED"]
-    assert len(arrived) + pending >= total  # never fewer pending than are missing
-    assert (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()
+    kept = _marker(tmp_path, run_id)
+    assert len({step["label"] for step in kept["steps"]}) == 301 and kept["reason"] is None
+    assert not (tmp_path / "store" / "mlflow.db").exists() or not _mlflow_runs(tmp_path, run_id)
 
     code, out, err = _sync(tmp_path)
     assert code == 0, err
     assert out.split() == [run_id]
     found = _mlflow_runs(tmp_path, run_id)
-    assert len(found) == total and {r.info.status for r in found} == {"FINISHED"}
+    assert len(found) == 302 and {r.info.status for r in found} == {"FINISHED"}
     steps = [r.data.tags["dagwright.step"] for r in found if "dagwright.step" in r.data.tags]
-    assert len(set(steps)) == len(steps) == total - 1  # each step once, none left twice
+    assert len(set(steps)) == len(steps) == 301  # each step once, none left twice
     assert not (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()
+    _no_syncer_left(tmp_path)
 
 
 def test_fault_a_10000_item_parallel_for_keeps_every_pending_mlflow_run(tmp_path: Path) -> None:
     """Before: the run stopped waiting at the flush limit and said only that lineage was
-    kept; now it says how many MLflow runs are missing and keeps every one for sync."""
+    kept; now it does not wait at all, and its marker keeps every step for the syncer."""
     pytest.importorskip("mlflow")
     (tmp_path / "fan.py").write_text(FAN)
-    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "5"}
-    code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=10000", "--quiet", env=env))
+    (tmp_path / "store" / "lineage").mkdir(parents=True)
+    with _syncer_held_off(tmp_path):  # no syncer: 10,000 uploads are not this test's
+        code, _, err = _finish(_run(tmp_path, "fan.py", "-p", "n=10000", "--quiet"))
     assert code == 0, err
-    pending, total = _pending(err)
-    assert total == 10_002 and pending >= 1
     (run_id,) = _dagwright_runs(tmp_path)
-    arrived = [r for r in _mlflow_runs(tmp_path, run_id) if r.info.status == "FINISHED"]
-    assert len(arrived) + pending >= total
-    marker = json.loads((tmp_path / "store" / "lineage" / f"{run_id}.pending").read_text())
-    labels = {step["label"] for step in marker["steps"]}
-    assert len(labels) == total - 1  # every step's payload is kept for sync, once
+    labels = {step["label"] for step in _marker(tmp_path, run_id)["steps"]}
+    assert len(labels) == 10_001  # every step's payload is kept for the upload, once
 
 
 def test_fault_a_store_locked_by_another_process_leaves_the_run_to_sync(tmp_path: Path) -> None:
-    """A process that cannot get the migration lock in time does not touch the database:
-    its run finishes, says it is pending, and sync delivers it once the lock is free."""
+    """A syncer that cannot get the migration lock in time does not touch the database: the
+    run has returned already, its lineage stays pending, and sync delivers it once the lock
+    is free."""
     pytest.importorskip("mlflow")
     from dagwright.lineage.dblock import locked
 
     (tmp_path / "adder.py").write_text(ADDER)
     lock = tmp_path / "store" / "mlflow.db.lock"
-    env = {**TRACKING_ON, "DAGWRIGHT_TRACKING_LOCK_TIMEOUT": "2"}
+    env = {
+        **TRACKING_ON,
+        "DAGWRIGHT_TRACKING_LOCK_TIMEOUT": "1",
+        "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "2",
+    }
     with locked(lock, timeout=5):
+        started = time.monotonic()
         code, _, err = _finish(_run(tmp_path, "adder.py", env=env))
         assert code == 0, err
-        assert _pending(err) == (3, 3)  # two steps and the run: nothing reached MLflow
-        assert "mlflow.db.lock" in err
+        assert time.monotonic() - started < 30  # the run did not wait for the lock
+        _no_syncer_left(tmp_path)  # its syncer waited, retried, then gave up
+        (run_id,) = _dagwright_runs(tmp_path)
+        assert "mlflow.db.lock" in _marker(tmp_path, run_id)["reason"]
         database = tmp_path / "store" / "mlflow.db"
         # made empty and private up front (0600), never opened by MLflow: no tables in it
         assert not database.exists() or database.stat().st_size == 0
     code, out, err = _sync(tmp_path)
     assert code == 0, err
-    (run_id,) = _dagwright_runs(tmp_path)
     assert out.split() == [run_id]
     found = _mlflow_runs(tmp_path, run_id)
     assert len(found) == 3 and {r.info.status for r in found} == {"FINISHED"}
@@ -574,8 +610,9 @@ def test_bad_tracking_setting_is_refused_before_the_run(
 
 
 def test_fault_a_half_migrated_store_is_named_with_the_way_out(tmp_path: Path) -> None:
-    """A database an older version left half-migrated: the run finishes, says why its
-    lineage is pending in one line (not a page of SQL), and sync fails the same way."""
+    """A database an older version left half-migrated: the run finishes, its syncer gives up
+    at once (retrying cannot help) saying why in one line (not a page of SQL), and sync
+    fails the same way."""
     pytest.importorskip("mlflow")
     (tmp_path / "adder.py").write_text(ADDER)
     (tmp_path / "store").mkdir()
@@ -584,12 +621,13 @@ def test_fault_a_half_migrated_store_is_named_with_the_way_out(tmp_path: Path) -
     before = (tmp_path / "store" / "mlflow.db").read_bytes()
     code, _, err = _finish(_run(tmp_path, "adder.py"))
     assert code == 0, err
-    assert _pending(err) == (3, 3)
-    assert "mlflow.db was left half-migrated" in err and "[SQL" not in err
+    _no_syncer_left(tmp_path, timeout=60)
+    (run_id,) = _dagwright_runs(tmp_path)
+    reason = _marker(tmp_path, run_id)["reason"]
+    assert "mlflow.db was left half-migrated" in reason and "[SQL" not in reason
     assert (tmp_path / "store" / "mlflow.db").read_bytes() == before  # not touched
     code, _, err = _sync(tmp_path)
     assert code == 1 and "move it aside" in err and "Traceback" not in err
-    (run_id,) = _dagwright_runs(tmp_path)
     assert (tmp_path / "store" / "lineage" / f"{run_id}.pending").exists()  # still kept
 
 
