@@ -451,8 +451,9 @@ def test_failed_step_quoting_its_secret_shows_it_masked(tmp_path: Path) -> None:
 
 
 def test_fault_unreachable_mlflow_keeps_no_password(tmp_path: Path) -> None:
-    """MLflow does not answer (a closed port): the run finishes, its .pending marker and
-    everything printed name the server without the password."""
+    """MLflow does not answer (a closed port): the run finishes, its .pending marker (as the
+    run left it, then as its syncer and sync rewrote it with the reason) and everything
+    printed name the server without the password."""
     pytest.importorskip("mlflow")
     import socket
 
@@ -461,20 +462,28 @@ def test_fault_unreachable_mlflow_keeps_no_password(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     uri = f"http://alice:{PASSWORD}@127.0.0.1:{port}/"
     pipes = _write(tmp_path)
-    env = {"DAGWRIGHT_TRACKING": "on", "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "30"}
+    log = tmp_path / "syncer.log"  # what the background syncer says
+    env = {
+        "DAGWRIGHT_TRACKING": "on",
+        "DAGWRIGHT_TRACKING_FLUSH_TIMEOUT": "2",
+        "DAGWRIGHT_TRACKING_LOG": str(log),
+    }
     proc = _cli(tmp_path, "run", f"{pipes}:demo", "--tracking-uri", uri, env=env)
     assert proc.returncode == 0, proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr
     (marker,) = (tmp_path / "home" / "lineage").glob("*.pending")
-    kept = json.loads(marker.read_text(encoding="utf-8"))
-    assert kept["tracking_uri"] == f"http://alice:***@127.0.0.1:{port}/"
     assert PASSWORD not in marker.read_text(encoding="utf-8")
-    assert _mode(marker) == 0o600
     # sync finds the full URI again where the user keeps it, and still prints no password
-    synced = _cli(tmp_path, "lineage", "sync", env={**env, "MLFLOW_TRACKING_URI": uri})
+    synced = _cli(tmp_path, "lineage", "sync", "--wait", env={**env, "MLFLOW_TRACKING_URI": uri})
     assert synced.returncode != 0
     assert PASSWORD not in synced.stdout + synced.stderr
     assert f"127.0.0.1:{port}" in synced.stderr
+    kept = json.loads(marker.read_text(encoding="utf-8"))
+    assert kept["tracking_uri"] == f"http://alice:***@127.0.0.1:{port}/"
+    assert "Connection" in kept["reason"]  # it was tried, with the password, and refused
+    assert PASSWORD not in marker.read_text(encoding="utf-8")
+    assert _mode(marker) == 0o600
+    assert PASSWORD not in (log.read_text() if log.exists() else "")
 
 
 def test_sync_takes_the_password_back_from_the_environment(
@@ -495,7 +504,8 @@ def test_mlflow_gets_secret_parameters_masked(tmp_path: Path) -> None:
     mlflow = pytest.importorskip("mlflow")
     pipes = _write(tmp_path)
     env = {"DAGWRIGHT_TRACKING": "on"}
-    proc = _cli(tmp_path, "run", f"{pipes}:demo", "-p", f"password={PASSWORD}", env=env)
+    args = ("run", f"{pipes}:demo", "-p", f"password={PASSWORD}", "--wait-lineage")
+    proc = _cli(tmp_path, *args, env=env)
     assert proc.returncode == 0, proc.stderr
     database = tmp_path / "home" / "mlflow.db"
     assert _mode(database) == 0o600
