@@ -1,13 +1,15 @@
 """Lineage in MLflow: what recording costs a 100-step chain of 50 ms steps.
 
 Rows: tracking off (lineage kept locally only); the default local SQLite store, first with a
-new writer process and a new database (what a ``dagwright run`` command meets the first time),
-then with both already there; a real ``mlflow server`` on 127.0.0.1 (SQLite backend) started
-here; and the peer, steps that call MlflowClient themselves (create, log_batch, set_terminated),
+new database (what a ``dagwright run`` command meets the first time), then with it there; a
+real ``mlflow server`` on 127.0.0.1 (SQLite backend) started here; and the peer, steps that call MlflowClient themselves (create, log_batch, set_terminated),
 which is what a step would wait for if it logged synchronously.
 
-Columns: wall time (median), overhead against tracking off, the end-of-run flush, MLflow calls
-per step (step runs only / everything, counted by the writer; through the server also the REST
+The tracked rows wait for MLflow (``wait_lineage=True``, as CI does): a default run returns
+before its upload (a background syncer does it), so its cost is the tracking-off row's.
+
+Columns: wall time (median), overhead against tracking off, the upload waited for, MLflow calls
+per step (step runs only / everything, counted by the upload; through the server also the REST
 calls in its access log) and the time the engine's thread spent in the sink per step.
 
 Usage: ``python -m bench lineage [--steps N] [--sleep S] [--repeats R]``.
@@ -36,7 +38,7 @@ from typing import Any
 
 import dagwright
 from bench import subjects
-from dagwright.lineage import mlflow_sink, tracking
+from dagwright.lineage import tracking
 
 REST_CALL = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) /(api|ajax-api)/')
 
@@ -101,12 +103,10 @@ def rest_calls(log: Path) -> int:
 
 
 def tracked(pipeline: Any, root: Path, uri: str | None, cold: bool) -> tuple[float, Any]:
-    """One run with tracking on; ``cold`` starts a new writer process first."""
-    if cold:
-        mlflow_sink.close_writer()
+    """One run with tracking on, waiting for its upload (``cold``: the first in its store)."""
     with env(DAGWRIGHT_TRACKING=None, MLFLOW_TRACKING_URI=None):
         started = time.perf_counter()
-        result = dagwright.run(pipeline, root=root, echo=False, tracking_uri=uri)
+        result = dagwright.run(pipeline, root=root, echo=False, tracking_uri=uri, wait_lineage=True)
         seconds = time.perf_counter() - started
     assert result.succeeded
     stats = tracking.stats(result.run_id)
@@ -172,8 +172,8 @@ def measure(steps: int, sleep: float, repeats: int, root: Path) -> list[str]:
     base = statistics.median(off)
     lines = [
         row("tracking off (lineage kept locally)", off, None, [], steps),
-        tracked_row("local SQLite: new writer, new database", cold, base, steps),
-        tracked_row("local SQLite: writer and database there", warm, base, steps),
+        tracked_row("local SQLite: new database", cold, base, steps),
+        tracked_row("local SQLite: database there", warm, base, steps),
     ]
     with mlflow_server(root / "server") as (uri, log):
         served: list[tuple[float, Any]] = []
@@ -183,7 +183,7 @@ def measure(steps: int, sleep: float, repeats: int, root: Path) -> list[str]:
             served.append(tracked(pipeline, root / f"served-{i}", uri, cold=True))
             time.sleep(0.2)  # the access log line follows the response
             counted.append(rest_calls(log) - before)
-        lines.append(tracked_row("mlflow server 127.0.0.1: new writer", served, base, steps))
+        lines.append(tracked_row("mlflow server 127.0.0.1", served, base, steps))
         lines.append(
             f"{'  REST calls in the server access log':<46} {'':>7} {'':>8} {'':>8} "
             f"{'- / ' + format(statistics.median(counted) / steps, '.2f'):>13}"
