@@ -2,8 +2,9 @@
 
 Rows: tracking off (lineage kept locally only); the default local SQLite store, first with a
 new database (what a ``dagwright run`` command meets the first time), then with it there; a
-real ``mlflow server`` on 127.0.0.1 (SQLite backend) started here; and the peer, steps that call MlflowClient themselves (create, log_batch, set_terminated),
-which is what a step would wait for if it logged synchronously.
+real ``mlflow server`` on 127.0.0.1 (SQLite backend) started here; and the peer, steps that
+call MlflowClient themselves (create, log_batch, set_terminated), which is what a step would
+wait for if it logged synchronously.
 
 The tracked rows wait for MLflow (``wait_lineage=True``, as CI does): a default run returns
 before its upload (a background syncer does it), so its cost is the tracking-off row's.
