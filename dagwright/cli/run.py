@@ -148,9 +148,12 @@ def _steps_still_running(grace: float = 1.0) -> bool:
 
 
 @contextmanager
-def _lineage_landed(quiet: bool) -> Iterator[None]:
+def _lineage_landed(quiet: bool, waits: bool) -> Iterator[None]:
     """``--wait-lineage`` and MLflow could not take the lineage: say which runs and why, and
     exit 1 (the run itself is recorded; its lineage stays pending)."""
+    if not waits:
+        yield
+        return
     from dagwright.lineage.tracking import SyncError
 
     try:
@@ -209,7 +212,11 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
     from dagwright.pipelines.arguments import bind_arguments
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo, options.get("root")), _lineage_landed(quiet):
+    with (
+        reported(),
+        _stoppable(quiet, echo, options.get("root")),
+        _lineage_landed(quiet, options["wait_lineage"]),
+    ):
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -224,7 +231,11 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
     from dagwright.api import resume as resume_run
 
     echo = _echo(quiet, options)
-    with reported(), _stoppable(quiet, echo, options.get("root")), _lineage_landed(quiet):
+    with (
+        reported(),
+        _stoppable(quiet, echo, options.get("root")),
+        _lineage_landed(quiet, options["wait_lineage"]),
+    ):
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 

@@ -140,11 +140,9 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
 
 
 def _reap(proc: subprocess.Popen[Any]) -> None:
-    """Wait for the syncer on a daemon thread, so a long-lived process keeps no zombie."""
-    import threading
-
-    _started.append(proc)
-    threading.Thread(target=proc.wait, name="dagwright-syncer-reaper", daemon=True).start()
+    """Keep the syncer, and collect the ones that ended: a long-lived process (runs from
+    Python) keeps at most its last syncers as zombies, a command none (it exits)."""
+    _started[:] = [p for p in _started if p.poll() is None] + [proc]
 
 
 _started: list[subprocess.Popen[Any]] = []  # kept so none is collected while it runs
