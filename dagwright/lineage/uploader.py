@@ -6,8 +6,8 @@ the experiment (once per writer process and pipeline), create the run; per step:
 its tags), one ``log_batch`` (params and metrics; left out when there are none), terminate;
 at the end: one ``log_batch`` (params and tags), the graph as ``lineage.json``, terminate.
 
-Used by the writer process (``dagwright.lineage.writer``) only, so mlflow's own HTTP retries
-are off there and these retries (connection errors, timeouts, 429 and 5xx, a locked SQLite
+Used through ``dagwright.lineage.writer`` only, which turns mlflow's own HTTP retries off, so
+these retries (connection errors, timeouts, 429 and 5xx, a locked SQLite
 file; 0.2 s, 0.4 s, 0.8 s) are the only ones.
 """
 
@@ -250,7 +250,11 @@ class Uploader:
             if r.data.tags.get("mlflow.parentRunId") == latest.info.run_id
         }
         parent = Parent(latest.info.run_id, experiment_id, latest.info.artifact_uri)
-        return parent, {"status": latest.info.status, "steps": steps}
+        return parent, {
+            "status": latest.info.status,
+            "start": latest.info.start_time,
+            "steps": steps,
+        }
 
     def delete(self, run_id: str, calls: Calls) -> None:
         """Delete an MLflow run."""

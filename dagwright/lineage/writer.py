@@ -5,7 +5,9 @@ foreground of ``--wait-lineage`` and ``lineage sync --wait``).
 holds already is looked up first (``Uploader.existing``), so an upload cut short (a killed
 syncer, a server gone mid-way) is completed, never duplicated: a terminated parent run is
 complete; a step run left ``RUNNING`` is deleted and made again; steps already there are left
-alone; terminating the parent is the last call. Against a server, steps go 8 at a time.
+alone; terminating the parent is the last call. A parent of another start time is an earlier
+execution of a resumed run: the resumed one gets a run of its own, as before. Against a
+server, steps go 8 at a time.
 
 While a ``Writer`` is open, mlflow's own HTTP retries are off (the uploader retries with a
 short backoff, and the syncer with a longer one) and its run-URL printing too.
@@ -59,6 +61,8 @@ class Writer:
         calls, parent, made = Calls(), None, 0
         try:
             parent, known = pool.submit(uploader.existing, run, calls).result()
+            if parent is not None and known.get("start") != run["start"]:
+                parent, known = None, {}  # an earlier execution (before a resume): a new run
             if parent is None or known["status"] == "RUNNING":
                 if parent is None:
                     parent = pool.submit(uploader.start_run, run, calls).result()
