@@ -331,3 +331,43 @@ def test_a_deleted_experiment_is_restored_for_the_next_run(
     stats = tracking.stats(again.run_id)
     assert stats is not None and not stats.pending, stats
     assert client.get_experiment(experiment.experiment_id).lifecycle_stage == "active"
+
+
+@component
+def flaky(flag: str) -> int:
+    import os
+
+    if not os.path.exists(flag):
+        raise ValueError("not yet")
+    return 1
+
+
+@pipeline
+def retried(flag: str = "") -> int:
+    return flaky(flag=flag).output
+
+
+def test_a_resumed_run_gets_an_mlflow_run_of_its_own(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    flag = tmp_path / "ready"
+    first = dagwright.run(
+        retried,
+        root=tmp_path,
+        echo=False,
+        tracking_uri=mlflow_server.uri,
+        wait_lineage=True,
+        flag=str(flag),
+    )
+    assert not first.succeeded
+    flag.write_text("go")
+    again = dagwright.resume(
+        first.run_id, root=tmp_path, echo=False, tracking_uri=mlflow_server.uri, wait_lineage=True
+    )
+    assert again.succeeded and again.run_id == first.run_id
+    c = client(mlflow_server.uri)
+    experiment = c.get_experiment_by_name("retried").experiment_id
+    query = f"tags.`dagwright.run_id` = '{first.run_id}' and tags.`dagwright.kind` = 'run'"
+    found = c.search_runs([experiment], query)
+    assert sorted(r.info.status for r in found) == ["FAILED", "FINISHED"]  # one per execution
+    assert tracking.state(tmp_path, first.run_id)["state"] == "in_mlflow"
