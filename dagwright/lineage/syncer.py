@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 LOCK = "sync.lock"
 URIS_ENV = "DAGWRIGHT_SYNC_URIS"  # full tracking URIs (with passwords): never on disk or argv
@@ -117,35 +117,62 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     if uris:
         env[URIS_ENV] = json.dumps(sorted(set(uris)))
-    log: IO[Any] | int = subprocess.DEVNULL
-    log_file = os.environ.get("DAGWRIGHT_TRACKING_LOG")
+    argv = [sys.executable, "-m", "dagwright.lineage.syncer", str(root)]
+    log = os.environ.get("DAGWRIGHT_TRACKING_LOG") or os.devnull  # its messages, for debugging
+    _collect()
     try:
-        if log_file:  # the syncer's own messages (mlflow's logs, errors), for debugging
-            log = open(log_file, "a", encoding="utf-8")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dagwright.lineage.syncer", str(root)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env=env,
-            start_new_session=True,  # Ctrl-C or a closed terminal stop the run, not this
+        # its own session (Ctrl-C or a closed terminal stop the run, not this), stdio away
+        # from the user's terminal and pipes; posix_spawn: no fork of the engine's process
+        pid = os.posix_spawn(
+            sys.executable,
+            argv,
+            env,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),
+            ],
+            setsid=True,
         )
+    except (AttributeError, NotImplementedError):  # no posix_spawn with setsid here
+        return _popen(argv, env, log)
     except OSError:
         return None  # the markers stay for the next run or `dagwright lineage sync`
-    finally:
-        if not isinstance(log, int):
-            log.close()
-    _reap(proc)
+    _started.append(pid)
+    return pid
+
+
+def _popen(argv: list[str], env: dict[str, str], log: str) -> int | None:
+    try:
+        with open(log, "a", encoding="utf-8") as err:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=env,
+                start_new_session=True,
+            )
+    except OSError:
+        return None
+    _kept.append(proc)  # never collected (and warned about) while it runs
     return proc.pid
 
 
-def _reap(proc: subprocess.Popen[Any]) -> None:
-    """Keep the syncer, and collect the ones that ended: a long-lived process (runs from
-    Python) keeps at most its last syncers as zombies, a command none (it exits)."""
-    _started[:] = [p for p in _started if p.poll() is None] + [proc]
+def _collect() -> None:
+    """Reap the syncers this process started that ended: a long-lived process (runs from
+    Python) keeps no zombie past its next run; a command exits and keeps none."""
+    for pid in list(_started):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _started.remove(pid)
 
 
-_started: list[subprocess.Popen[Any]] = []  # kept so none is collected while it runs
+_started: list[int] = []
+_kept: list[subprocess.Popen[Any]] = []
 
 
 def drain(
