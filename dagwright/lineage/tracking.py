@@ -239,8 +239,10 @@ def sync(
             _mark(root, run, tracking_uri)
     uris = [tracking_uri] if tracking_uri else []
     if not wait:
-        syncer.start(root, uris)
-        return wanted if wanted is not None else pending(root)
+        handed = wanted if wanted is not None else pending(root)
+        if handed:
+            syncer.start(root, uris)
+        return handed
     drained = syncer.drain(root, wanted, given=tracking_uri, uris=uris)
     assert drained is not None  # waited for the lock
     _record(drained)
