@@ -23,6 +23,7 @@ dagwright``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -240,6 +241,9 @@ def sync(
     uris = [tracking_uri] if tracking_uri else []
     if not wait:
         handed = wanted if wanted is not None else pending(root)
+        for run in handed:  # new again to a syncer at work that gave up on it: tried again
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(root / "lineage" / f"{run}.pending")
         if handed:
             syncer.start(root, uris)
         return handed
