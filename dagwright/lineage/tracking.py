@@ -29,6 +29,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -247,9 +248,10 @@ def sync(
         if handed:
             syncer.start(root, uris)
         return handed
+    began = time.perf_counter()
     drained = syncer.drain(root, wanted, given=tracking_uri, uris=uris)
     assert drained is not None  # waited for the lock
-    _record(drained)
+    _record(drained, time.perf_counter() - began)
     if drained.failed:
         synced = [run for run in drained.landed if run not in drained.failed]
         raise SyncError(synced, {r: redact_text(e) for r, e in drained.failed.items()})
@@ -276,7 +278,7 @@ def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
         write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
 
 
-def _record(drained: Any) -> None:
+def _record(drained: Any, seconds: float) -> None:
     """What an upload of this process did, for ``stats``."""
     from dagwright.lineage.mlflow_sink import STATS
 
@@ -284,7 +286,7 @@ def _record(drained: Any) -> None:
         found = STATS.get(run)
         if found is None:
             continue
-        found.pending, found.error = False, None
+        found.pending, found.error, found.flush_seconds = False, None, seconds
         if not answer:  # landed by the background syncer we waited for
             continue
         calls = answer.get("calls") or {}
