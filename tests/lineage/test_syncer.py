@@ -281,3 +281,31 @@ def test_runs_show_says_when_a_run_recorded_no_lineage(tmp_path: Path) -> None:
     line, state = show(tmp_path, run_id)
     assert line == "lineage none (recorded with --no-lineage)" and state == {"state": "none"}
     assert syncer_pids(tmp_path) == []  # nothing to send: no syncer
+
+
+def test_a_marker_written_while_the_lock_was_held_is_handed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The holder's last scan found nothing; a run wrote its marker just after, while the
+    lock was still held (so that run started no syncer): after releasing, the holder starts
+    one. Markers it gave up on are not handed on (they wait for the next run or sync)."""
+    folder = tmp_path / "lineage"
+    folder.mkdir()
+    (folder / "given-up.pending").write_text("{}")
+    started: list[Path] = []
+    late = [folder / "late.pending"]
+
+    def rounds(root: Path, *args: Any) -> dict[str, int]:
+        for marker in late:
+            marker.write_text("{}")  # after the last scan, the lock still held
+        return {"given-up": (folder / "given-up.pending").stat().st_mtime_ns}
+
+    monkeypatch.setattr(syncer, "_rounds", rounds)
+    monkeypatch.setattr(syncer, "start", lambda root, uris=None: started.append(root))
+    assert syncer.drain(tmp_path, wait=False) is not None
+    assert started == [tmp_path]
+    (folder / "late.pending").unlink()
+    late.clear()
+    started.clear()
+    assert syncer.drain(tmp_path, wait=False) is not None
+    assert started == []  # only the given-up marker is left: not handed on
