@@ -173,6 +173,9 @@ def test_wait_lineage_exits_once_mlflow_has_the_run(
     run_id, _ = run(tmp_path, "--tracking-uri", mlflow_server.uri, "--wait-lineage")
     landed_once(mlflow_server.uri, run_id, 2)  # at once: no waiting here
     assert tracking.state(tmp_path / "store", run_id)["state"] == "in_mlflow"
+    code, _, err = finish(cli(tmp_path, "runs", "rm", run_id))
+    assert code == 0, err
+    assert not list((tmp_path / "store" / "lineage").glob(f"{run_id}.*"))  # graph and record
 
 
 def test_wait_lineage_fails_naming_the_run_when_mlflow_is_down(tmp_path: Path) -> None:
