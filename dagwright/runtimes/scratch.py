@@ -1,6 +1,7 @@
 """Temporary step folders that say who owns them, so the ones a killed engine left are removed.
 
-A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>``: digests
+A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>`` (a fork
+server's ``dagwright-forkserver-...``): digests
 of the engine's host name and process start time (``store.owner``: boot id and start tick;
 ``0`` where it cannot be read) around its process id. A SIGKILLed engine cannot remove its
 folder; the next engine on the same host removes every folder whose owner is gone. A folder is
@@ -30,8 +31,9 @@ from pathlib import Path
 from dagwright.store.owner import Owner, alive, start_time
 
 PREFIX = "dagwright-step-"
+SERVER_PREFIX = "dagwright-forkserver-"  # a fork server's folder (``runtimes/warm.py``)
 GROUP_FILE = "group.pid"
-_OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-([0-9a-f]{{8}}|0)-")
+_OWNED = re.compile(r"^dagwright-(?:step|forkserver)-([0-9a-f]{8})-(\d+)-([0-9a-f]{8}|0)-")
 log = logging.getLogger(__name__)
 
 
@@ -97,10 +99,10 @@ def _own_folder(entry: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
-def owned_prefix() -> str:
+def owned_prefix(prefix: str = PREFIX) -> str:
     """The name start of a folder this process owns (its host, pid and start time)."""
     pid = os.getpid()
-    return f"{PREFIX}{host_tag()}-{pid}-{start_tag(pid)}-"
+    return f"{prefix}{host_tag()}-{pid}-{start_tag(pid)}-"
 
 
 @contextmanager

@@ -9,7 +9,7 @@ when a new server dies before answering at all, this process runs its steps in n
 interpreters from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
 process exits, and a server also ends by itself when the engine's end of its socket closes or
 after ``IDLE`` seconds without a step. Each server has an owned scratch folder
-(``scratch.owned_prefix``) with its log and ``group.pid``: if the engine is SIGKILLed, the
+(``scratch.SERVER_PREFIX``) with its log and ``group.pid``: if the engine is SIGKILLed, the
 next engine's ``scratch.remove_stale`` kills what is left of it.
 """
 
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dagwright.runtimes.scratch import owned_prefix, record_group
+from dagwright.runtimes.scratch import SERVER_PREFIX, owned_prefix, record_group
 
 IDLE = 300.0  # seconds a server without steps waits before it exits
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class ForkServer:
 
     def __init__(self, key: tuple[str, str], env: dict[str, str]) -> None:
         self.key = key
-        self.folder = Path(tempfile.mkdtemp(prefix=owned_prefix()))
+        self.folder = Path(tempfile.mkdtemp(prefix=owned_prefix(SERVER_PREFIX)))
         self.answered = False  # it answered a request: it started well
         self.killed = False  # ended by the engine (stuck), not by a fault of its own
         self.closed = False
