@@ -83,14 +83,16 @@ class ForkServer:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with self._lock:
-                if self.closed:
-                    raise OSError("the fork server was retired")
-                socket.send_fds(self.control, [payload], [theirs.fileno(), out, err])
+                sent = not self.closed
+                if sent:
+                    socket.send_fds(self.control, [payload], [theirs.fileno(), out, err])
         except OSError:
-            ours.close()
-            return None
+            sent = False
         finally:
             theirs.close()
+        if not sent:
+            ours.close()
+            return None
         return ours
 
     def log_tail(self) -> str:
