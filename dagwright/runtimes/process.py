@@ -5,6 +5,7 @@ failure."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -44,20 +45,27 @@ class ProcessRuntime:
 def child_env() -> dict[str, str]:
     """The parent's own import folders (not its installed packages or standard library), so
     the child imports the user's modules as the parent did, whatever its interpreter."""
+    paths = [p for p in sys.path if p and os.path.isdir(p) and _own_folder(p)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+@functools.lru_cache(maxsize=256)
+def _own_folder(path: str) -> bool:
+    """Not an installed-packages or standard-library folder (cached: asked for every step)."""
+    return (
+        os.path.realpath(path) not in _installed()
+        and "site-packages" not in path
+        and "dist-packages" not in path
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> frozenset[str]:
     installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
     installed |= {
         os.path.realpath(p) for p in site.getsitepackages() + [site.getusersitepackages()]
     }
-    paths = [
-        p
-        for p in sys.path
-        if p
-        and os.path.isdir(p)
-        and os.path.realpath(p) not in installed
-        and "site-packages" not in p
-        and "dist-packages" not in p
-    ]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return frozenset(installed)
 
 
 def run_process(

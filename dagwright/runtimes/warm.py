@@ -135,6 +135,7 @@ class WarmStep:
         self.pid: int | None = None
         self.code: int | None = None
         self.lost: str | None = None  # why the step's end cannot be known
+        self.timed_out = False  # the deadline passed before the server answered
         self._buffer = b""
         self._eof = False
 
@@ -168,6 +169,7 @@ class WarmStep:
         fork: run the step in a new interpreter)."""
         message = self._next(deadline)
         if message is None and not self._eof:  # stuck (an import that hangs): end it
+            self.timed_out = True
             self.server.kill()
             self._drain()  # a child forked before the kill says its pid, so its group dies
             return "started"
@@ -185,6 +187,8 @@ class WarmStep:
     def wait_exit(self, timeout: float | None) -> int | None:
         """The step's exit code (minus the signal that ended it); None when ``timeout``
         passed first or the server died (``lost`` says so)."""
+        if self.timed_out:
+            return None
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.code is None:
             if self._next(deadline) is None:
@@ -318,5 +322,5 @@ def _forget_in_child() -> None:
     _LOCK = threading.Lock()
 
 
-atexit.register(stop)
+atexit.register(stop, 0.5)
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -299,7 +299,7 @@ def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
     yield folder
-    for name in ("warm_steps", "warm_helper"):
+    for name in ("warm_steps", "warm_helper", "warm_hangs"):
         sys.modules.pop(name, None)
 
 
@@ -386,3 +386,50 @@ def test_ctrl_c_on_dagwright_run_leaves_no_process_behind(tmp_path: Path, pids: 
     for pid in (step, grandchild, server):
         assert wait_gone(pid), f"process {pid} was left behind"
     assert list(tmp.iterdir()) == []  # the step's folder and the server's
+
+
+HANGS_ON_IMPORT = """
+import os
+import time
+
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+if os.getpid() != int(os.environ["WARM_ENGINE_PID"]):  # not in the engine: in the fork server
+    time.sleep(120)
+
+
+@component(runtime=Process(), timeout=3)
+def stuck() -> int:
+    return 1
+
+
+@pipeline
+def p() -> int:
+    return stuck().output
+"""
+
+
+def test_a_module_whose_import_hangs_times_out_and_the_server_is_replaced(
+    run: Any, user_modules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    (user_modules / "warm_hangs.py").write_text(HANGS_ON_IMPORT)
+    module = importlib.import_module("warm_hangs")
+    first = run(whoami_pipeline()).outputs["output"][1]
+    started = time.monotonic()
+    result = run(module.p)
+    assert time.monotonic() - started < 60
+    assert result.step("stuck").error == (
+        "TimeoutError: step 'stuck' did not finish within 3 s and was killed"
+    )
+    assert wait_gone(first), "the stuck server was left running"
+    assert run(whoami_pipeline()).outputs["output"][1] != first  # a new server serves on
+
+
+def whoami_pipeline() -> Any:
+    @pipeline
+    def p() -> list:
+        return whoami(word="x").output
+
+    return p
