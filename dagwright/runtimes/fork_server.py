@@ -3,16 +3,20 @@ modules) imported that forks one child per step, so a step costs a fork, not an 
 
 ``runtimes/warm.py`` starts it as ``python -m dagwright.runtimes.fork_server --control FD`` in
 its own session, with the engine's environment, working folder and import folders. Each
-request on the control socket (``SOCK_SEQPACKET``: one message each) is JSON
-(``step``/``result`` paths, the child's ``env``, the ``module`` to import first) with three
-descriptors: the step's socket, its stdout file and its stderr file. The server
+request on the control socket (``SOCK_SEQPACKET``: one message each) is JSON (the step's
+``folder``, its ``step``/``result`` files, the child's ``env``, the ``module`` to import
+first) with three descriptors: the step's socket, its stdout file and its stderr file. The
+server
 
 - answers ``{"stale": ...}`` without forking when a module file it imported from the user's
   folders changed since (the engine then starts a new server: old code never runs);
-- imports ``module`` once, into itself, with its output going to that step's files;
-- forks. The child starts a session of its own, takes the files as fds 1 and 2, writes
-  ``{"pid": ...}`` to the step's socket, then runs ``dagwright.executor``'s ``main`` under
-  the request's environment and ends with ``os._exit`` (after its non-daemon threads, as a
+- imports ``module`` once, into itself, with its output going to that step's files (telling
+  the step ``{"importing": ...}`` first: an import that hangs past the step's deadline makes
+  the engine kill the server);
+- forks. The child starts a session of its own, records it in the folder's ``group.pid``
+  (``scratch.record_group``, before the step runs), takes the files as fds 1 and 2, writes
+  ``{"pid": ...}`` to the step's socket, then runs ``dagwright.executor``'s ``main`` under the
+  request's environment and ends with ``os._exit`` (after its non-daemon threads, as a
   ``multiprocessing`` child does);
 - writes ``{"exit": code, "pid": ...}`` when the child ended (``code`` minus the signal that
   ended it) and keeps it unreaped until the engine closes the step's socket, so its process
@@ -43,8 +47,10 @@ import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from dagwright import executor, tracebacks  # what every step needs, imported once here
+from dagwright.runtimes.scratch import record_group
 
 MAX_REQUEST = 1 << 20  # bytes; a request is a few KB (mostly the environment)
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(tracebacks.__file__))) + os.sep
@@ -115,7 +121,7 @@ class Server:
         sock = socket.socket(fileno=fds[0])
         try:
             request = json.loads(data)
-            refusal = self._prepare(request, fds[1], fds[2])
+            refusal = self._prepare(request, sock, fds[1], fds[2])
             if refusal is not None:
                 _tell(sock, refusal)
                 sock.close()
@@ -130,7 +136,9 @@ class Server:
             os.close(fds[1])
             os.close(fds[2])
 
-    def _prepare(self, request: dict[str, object], out: int, err: int) -> dict[str, str] | None:
+    def _prepare(
+        self, request: dict[str, object], sock: socket.socket, out: int, err: int
+    ) -> dict[str, str] | None:
         """None when the step can fork from here, else why not."""
         changed = self._changed()
         if changed is not None:
@@ -140,6 +148,7 @@ class Server:
             env = request["env"]
             assert isinstance(env, dict)
             _set_environ(env)
+            _tell(sock, {"importing": module})  # past the step's deadline, the engine ends us
             with _output_to(out, err):
                 importlib.invalidate_caches()  # files written since the last import
                 try:
@@ -232,6 +241,8 @@ class Server:
 def run_child(request: dict[str, object], sock: socket.socket, out: int, err: int) -> int:
     """In the forked child: become the step's process and run it; the exit code."""
     os.setsid()  # before the engine learns the pid: its group then exists to be killed
+    # before the step runs: if the engine dies, the next one finds this group by the record
+    record_group(Path(str(request["folder"])), os.getpid())
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)

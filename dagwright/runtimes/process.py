@@ -96,6 +96,7 @@ def run_process(
         with out_file.open("wb") as out, err_file.open("wb") as err:
             if not (isinstance(config, Process) and config.starts_interpreter) and WARM:
                 request = {
+                    "folder": str(folder),
                     "step": str(step_file),
                     "result": str(result_file),
                     "env": step_env,
@@ -113,8 +114,8 @@ def run_process(
                     return Attempt(error=f"could not start {python or sys.executable}: {exc}")
         if groups is not None:
             groups.add(child)
-        if child.pid is not None:
-            record_group(folder, child.pid)
+        if isinstance(child, _Fresh):  # a forked step records itself before it runs
+            record_group(folder, child.proc.pid)
         try:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             code = child.wait_exit(left)

@@ -167,16 +167,20 @@ class WarmStep:
         """Wait for the server's first answer: ``started`` (the pid or the exit is known, or
         ``deadline`` passed), ``retry`` (the server is stale or died) or ``fresh`` (it could not
         fork: run the step in a new interpreter)."""
-        message = self._next(deadline)
-        if message is None and not self._eof:  # stuck (an import that hangs): end it
-            self.timed_out = True
-            self.server.kill()
-            self._drain()  # a child forked before the kill says its pid, so its group dies
-            return "started"
-        if message is None or "stale" in message:
+        importing = False
+        while (message := self._next(deadline)) is not None:
+            if "importing" in message:
+                importing = True
+                continue
+            if "stale" in message:
+                return "retry"
+            return "fresh" if "error" in message else "started"
+        if self._eof:
             return "retry"
-        if "error" in message:
-            return "fresh"
+        self.timed_out = True  # the engine closes the socket: the server will not fork it
+        if importing:  # stuck in the import of this step's module: end the server
+            self.server.kill()
+            self._drain()  # a child forked before the kill says its pid: its group dies
         return "started"
 
     def _drain(self) -> None:
@@ -262,7 +266,7 @@ def _server(key: tuple[str, str], env: dict[str, str]) -> ForkServer | None:
         if current is None:
             try:
                 current = _CURRENT = ForkServer(key, env)
-            except OSError as exc:
+            except (OSError, subprocess.SubprocessError) as exc:
                 _broken(f"could not start it: {exc}")
                 return None
         return current
@@ -278,9 +282,9 @@ def _retire_locked(server: ForkServer) -> None:
     global _CURRENT
     if _CURRENT is server:
         _CURRENT = None
-    if server.proc.poll() is not None and not server.answered and not server.killed:
-        _broken(f"it ended at start ({server.log_tail() or 'no output'})")
     if server not in _RETIRED:
+        if server.proc.poll() is not None and not server.answered and not server.killed:
+            _broken(f"it ended at start ({server.log_tail() or 'no output'})")
         _RETIRED.append(server)
         server.shut()
     for old in [s for s in _RETIRED if s.proc.poll() is not None]:
