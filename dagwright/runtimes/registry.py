@@ -78,7 +78,9 @@ class Process(RuntimeConfig):
     interpreter would; what Python reads only when it starts (``PYTHON*`` variables such as
     ``PYTHONHASHSEED``) and what modules did when the server imported them stay the server's.
     A component with its own ``env`` has its module imported in the step, after the ``env``
-    applies.
+    applies. Take ``fresh=True`` for a step that needs a clean start: one whose module starts
+    threads when imported (a fork keeps only the thread that forked), or reads ``PYTHON*``
+    variables from its ``env``.
 
     Args:
         python: Run ``python -m dagwright.executor`` with this interpreter, a new one per step.
