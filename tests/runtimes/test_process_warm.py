@@ -299,7 +299,7 @@ def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
     yield folder
-    for name in ("warm_steps", "warm_helper", "warm_hangs"):
+    for name in ("warm_steps", "warm_helper", "warm_hangs", "warm_slow"):
         sys.modules.pop(name, None)
 
 
@@ -433,3 +433,57 @@ def whoami_pipeline() -> Any:
         return whoami(word="x").output
 
     return p
+
+
+SLOW_IMPORT = """
+import os
+import time
+
+from dagwright import component
+from dagwright.runtimes import Process
+
+if os.getpid() != int(os.environ["WARM_ENGINE_PID"]):  # in the fork server: a slow import
+    time.sleep(4)
+
+
+@component(runtime=Process())
+def slow_module() -> int:
+    return 1
+"""
+
+
+@component(runtime=Process(), timeout=1)
+def queued(marker: str) -> None:
+    open(marker, "w").close()
+
+
+def test_a_step_whose_deadline_passes_in_the_queue_is_never_forked(
+    user_modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from dagwright.executor import Step
+    from dagwright.runtimes.process import run_process
+
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    (user_modules / "warm_slow.py").write_text(SLOW_IMPORT)
+    slow = importlib.import_module("warm_slow").slow_module
+    attempts: dict[str, Any] = {}
+
+    def run_slow() -> None:
+        attempts["slow"] = run_process(Step(component=slow.spec, task="slow"), None)
+
+    marker = tmp_path / "ran"
+    queued_step = Step(component=queued.spec, task="queued", parameters={"marker": str(marker)})
+    first = threading.Thread(target=run_slow)
+    first.start()
+    time.sleep(1)  # the server is importing warm_slow now: the next request waits behind it
+    attempts["queued"] = run_process(queued_step, 1)
+    first.join(60)
+    assert attempts["queued"].error == (
+        "TimeoutError: step 'queued' did not finish within 1 s and was killed"
+    )
+    assert attempts["slow"].ok, attempts["slow"].error  # the server was not killed under it
+    time.sleep(0.5)
+    assert not marker.exists(), "the step past its deadline was forked all the same"
+    assert len(warm.running()) == 1
