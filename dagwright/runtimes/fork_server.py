@@ -41,6 +41,7 @@ import json
 import os
 import select
 import selectors
+import signal
 import socket
 import sys
 import threading
@@ -52,7 +53,7 @@ from pathlib import Path
 from dagwright import executor, tracebacks  # what every step needs, imported once here
 from dagwright.runtimes.scratch import record_group
 
-MAX_REQUEST = 1 << 20  # bytes; a request is a few KB (mostly the environment)
+MAX_REQUEST = 1 << 18  # bytes; a request is a few KB (mostly the environment)
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(tracebacks.__file__))) + os.sep
 
 
@@ -168,7 +169,13 @@ class Server:
                 code = run_child(request, sock, out, err)
             finally:
                 os._exit(code)
-        child = _Child(pid, os.pidfd_open(pid), sock)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # out of descriptors: the step must not run unwatched
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        child = _Child(pid, pidfd, sock)
         self.children[pid] = child
         self.selector.register(child.pidfd, selectors.EVENT_READ, ("exit", child))
         self.selector.register(sock, selectors.EVENT_READ, ("released", child))

@@ -35,6 +35,7 @@ from typing import Any
 from dagwright.runtimes.scratch import SERVER_PREFIX, owned_prefix, record_group
 
 IDLE = 300.0  # seconds a server without steps waits before it exits
+MAX_PAYLOAD = 100_000  # bytes of a request (its environment, mostly); larger: a new interpreter
 log = logging.getLogger(__name__)
 
 
@@ -231,6 +232,8 @@ def start(
         deadline: When the step's timeout ends (``time.monotonic``), if it has one.
     """
     payload = json.dumps(request).encode()
+    if len(payload) > MAX_PAYLOAD:  # one message must fit a socket's buffer
+        return None
     key = (os.getcwd(), base_env.get("PYTHONPATH", ""))
     for _ in range(3):
         server = _server(key, base_env)

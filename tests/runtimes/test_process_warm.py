@@ -487,3 +487,19 @@ def test_a_step_whose_deadline_passes_in_the_queue_is_never_forked(
     time.sleep(0.5)
     assert not marker.exists(), "the step past its deadline was forked all the same"
     assert len(warm.running()) == 1
+
+
+# one variable holds at most 128 KiB (Linux's limit for an exec); two make a request too large
+@component(runtime=Process(), env={"WARM_BIG1": "x" * 60_000, "WARM_BIG2": "y" * 60_000})
+def big_env() -> list:
+    import os
+
+    return [os.getppid(), len(os.environ["WARM_BIG1"] + os.environ["WARM_BIG2"])]
+
+
+def test_an_environment_too_large_for_one_message_runs_in_a_new_interpreter(run: Any) -> None:
+    @pipeline
+    def p() -> list:
+        return big_env().output
+
+    assert run(p).outputs["output"] == [os.getpid(), 120_000]
