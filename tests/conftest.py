@@ -24,6 +24,17 @@ def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_fork_server_left() -> Iterator[None]:
+    """A Process() step's fork server (dagwright/runtimes/warm.py) ends with its test."""
+    yield
+    import sys
+
+    warm = sys.modules.get("dagwright.runtimes.warm")
+    if warm is not None:
+        warm.stop()
+
+
+@pytest.fixture(autouse=True)
 def _kfp_backend_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every KFP spec a test compiles in this process passes ``kfp_backend_checks`` (what KFP's
     backend does otherwise than kfp.local), unless the test is marked ``kfp_old_form``: it

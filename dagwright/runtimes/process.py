@@ -1,9 +1,11 @@
-"""The Process runtime: the step runs in ``python -m dagwright.executor``, in its own process
-group, killed with everything it started on timeout or failure."""
+"""The Process runtime: the step runs in a process of its own (a fork of the warm server, or a
+new interpreter), in its own process group, killed with everything it started on timeout or
+failure."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import select
@@ -13,18 +15,19 @@ import subprocess
 import sys
 import sysconfig
 import threading
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 from dagwright.executor import Step, StepOutcome
-from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
+from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, warm
 from dagwright.runtimes.registry import Process
 from dagwright.runtimes.scratch import record_group, step_folder
 
 
 class ProcessRuntime:
-    """``Process()``: a fresh interpreter per step; on Kubernetes every step is a pod anyway."""
+    """``Process()``: a process per step; on Kubernetes every step is a pod anyway."""
 
     def run(self, step: Step, timeout: float | None, session: Session) -> Attempt:
         """Run the step in a child process of its own session."""
@@ -42,20 +45,27 @@ class ProcessRuntime:
 def child_env() -> dict[str, str]:
     """The parent's own import folders (not its installed packages or standard library), so
     the child imports the user's modules as the parent did, whatever its interpreter."""
+    paths = [p for p in sys.path if p and os.path.isdir(p) and _own_folder(p)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+@functools.lru_cache(maxsize=256)
+def _own_folder(path: str) -> bool:
+    """Not an installed-packages or standard-library folder (cached: asked for every step)."""
+    return (
+        os.path.realpath(path) not in _installed()
+        and "site-packages" not in path
+        and "dist-packages" not in path
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> frozenset[str]:
     installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
     installed |= {
         os.path.realpath(p) for p in site.getsitepackages() + [site.getusersitepackages()]
     }
-    paths = [
-        p
-        for p in sys.path
-        if p
-        and os.path.isdir(p)
-        and os.path.realpath(p) not in installed
-        and "site-packages" not in p
-        and "dist-packages" not in p
-    ]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return frozenset(installed)
 
 
 def run_process(
@@ -64,56 +74,64 @@ def run_process(
     env: dict[str, str] | None = None,
     session: Session | None = None,
 ) -> Attempt:
-    """Run the step in ``python -m dagwright.executor``; ``env`` adds to the step's env.
+    """Run the step in a process of its own; ``env`` adds to the step's env.
 
-    The child leads its own process group; the step ends when that child exits, whatever it
-    left running (its output goes to files, not pipes a daemon could hold open). A timeout or a
-    failure kills the whole group, and so does closing ``session`` (the run ended, or Ctrl-C).
+    A fork of the warm server (``runtimes/warm.py``) by default; ``python -m
+    dagwright.executor`` in a new interpreter for ``Process(python=...)``,
+    ``Process(fresh=True)``, or where the server cannot run. Either way the child leads its own
+    process group; the step ends when that child exits, whatever it left running (its output
+    goes to files, not pipes a daemon could hold open). A timeout or a failure kills the whole
+    group, and so does closing ``session`` (the run ended, or Ctrl-C).
     """
     config = step.component.runtime
-    python = config.python if isinstance(config, Process) and config.python else sys.executable
     groups = session.resource(_GROUPS, Groups, Groups.kill_all) if session else None
+    deadline = None if timeout is None else time.monotonic() + timeout
+    base = child_env()
+    step_env = {**base, **step.component.env, **(env or {})}
     with step_folder() as folder:
         step_file, result_file = folder / "step.json", folder / "result.json"
         step_file.write_text(json.dumps(step.to_dict()), encoding="utf-8")
-        command = [
-            python,
-            "-m",
-            "dagwright.executor",
-            "--step",
-            str(step_file),
-            "--result",
-            str(result_file),
-        ]
         out_file, err_file = folder / "stdout.txt", folder / "stderr.txt"
-        try:
-            with out_file.open("wb") as out, err_file.open("wb") as err:
-                proc = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    env={**child_env(), **step.component.env, **(env or {})},
-                    start_new_session=True,
-                )
-        except OSError as exc:
-            return Attempt(error=f"could not start {python}: {exc}")
+        child: _Child | None = None
+        with out_file.open("wb") as out, err_file.open("wb") as err:
+            if not (isinstance(config, Process) and config.starts_interpreter) and WARM:
+                request = {
+                    "folder": str(folder),
+                    "step": str(step_file),
+                    "result": str(result_file),
+                    "env": step_env,
+                    # imported into the server only when the step's env cannot change it
+                    "module": None if step_env != base else step.component.module,
+                }
+                child = warm.start(request, base, out.fileno(), err.fileno(), deadline)
+            if child is None:
+                python = config.python if isinstance(config, Process) else None
+                try:
+                    child = _Fresh(
+                        python or sys.executable, step_file, result_file, out, err, step_env
+                    )
+                except OSError as exc:
+                    return Attempt(error=f"could not start {python or sys.executable}: {exc}")
         if groups is not None:
-            groups.add(proc)
-        record_group(folder, proc.pid)
+            groups.add(child)
+        if isinstance(child, _Fresh):  # a forked step records itself before it runs
+            record_group(folder, child.proc.pid)
         try:
-            code = _wait_exit(proc, timeout)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            code = child.wait_exit(left)
             exited = code is not None
             result = None
             if exited and result_file.exists():
                 result = json.loads(result_file.read_text(encoding="utf-8"))
             if code != 0 or result is None or "error" in result:
-                _kill_group(proc)
+                child.kill()
         finally:
             if groups is not None:
-                groups.discard(proc)
-            proc.wait()
+                groups.discard(child)
+            child.release()
         stdout, stderr = _read(out_file), _read(err_file)
+    if child.lost is not None:
+        return Attempt(error=child.lost, stdout=stdout, stderr=stderr)
     if not exited:
         return Attempt(
             error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
@@ -123,7 +141,7 @@ def run_process(
         )
     if result is None:
         return Attempt(
-            error=f"the executor exited with code {proc.returncode} and no result",
+            error=f"the executor exited with code {code} and no result",
             stdout=stdout,
             stderr=stderr,
         )
@@ -137,6 +155,61 @@ def run_process(
     return Attempt(StepOutcome.from_dict(result), stdout=stdout, stderr=stderr)
 
 
+# a fork needs Linux's pidfd (the server waits on its children with them)
+WARM = sys.platform == "linux" and hasattr(os, "pidfd_open")
+
+
+class _Child(Protocol):
+    """A step's process, forked by the server or a new interpreter."""
+
+    pid: int | None
+    lost: str | None
+
+    def wait_exit(self, timeout: float | None) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class _Fresh:
+    """``python -m dagwright.executor`` in a new interpreter, in a session of its own."""
+
+    lost: str | None = None
+
+    def __init__(
+        self,
+        python: str,
+        step_file: Path,
+        result_file: Path,
+        out: IO[bytes],
+        err: IO[bytes],
+        env: dict[str, str],
+    ) -> None:
+        command = [python, "-m", "dagwright.executor", "--step", str(step_file)]
+        self.proc = subprocess.Popen(
+            [*command, "--result", str(result_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+        )
+        self.pid: int | None = self.proc.pid
+
+    def wait_exit(self, timeout: float | None) -> int | None:
+        """The exit code, or None when ``timeout`` passed first (see ``_wait_exit``)."""
+        return _wait_exit(self.proc, timeout)
+
+    def kill(self) -> None:
+        """Kill its process group (SIGKILL)."""
+        _kill_group(self.proc)
+
+    def release(self) -> None:
+        """Reap it: its group id is free again after."""
+        self.proc.wait()
+
+
 _GROUPS = "process-step-groups"
 
 
@@ -145,25 +218,29 @@ class Groups:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: set[subprocess.Popen[bytes]] = set()
+        self._running: set[_Child] = set()
+        self._closed = False
 
-    def add(self, proc: subprocess.Popen[bytes]) -> None:
-        """Hold a step's process group until it ends."""
+    def add(self, child: _Child) -> None:
+        """Hold a step's process group until it ends (killed at once if the run ended)."""
         with self._lock:
-            self._running.add(proc)
+            if self._closed:
+                child.kill()
+            self._running.add(child)
 
-    def discard(self, proc: subprocess.Popen[bytes]) -> None:
+    def discard(self, child: _Child) -> None:
         """Forget a step's process group."""
         # under the lock and before the child is reaped, so kill_all never signals a group id
         # that a new process took over
         with self._lock:
-            self._running.discard(proc)
+            self._running.discard(child)
 
     def kill_all(self) -> None:
         """Kill every process group still held (SIGKILL)."""
         with self._lock:
-            for proc in self._running:
-                _kill_group(proc)
+            self._closed = True
+            for child in self._running:
+                child.kill()
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

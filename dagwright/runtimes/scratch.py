@@ -1,6 +1,7 @@
 """Temporary step folders that say who owns them, so the ones a killed engine left are removed.
 
-A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>``: digests
+A ``Process()`` step's folder is ``<tmp>/dagwright-step-<host>-<pid>-<start>-<random>`` (a fork
+server's ``dagwright-forkserver-...``): digests
 of the engine's host name and process start time (``store.owner``: boot id and start tick;
 ``0`` where it cannot be read) around its process id. A SIGKILLed engine cannot remove its
 folder; the next engine on the same host removes every folder whose owner is gone. A folder is
@@ -8,7 +9,7 @@ never removed while its owner runs: the same pid with another start time is anot
 (pids are reused), and folders of other hosts (containers sharing ``/tmp``), of other users,
 without an owner in their name, or links planted under such a name are left alone. The step
 process group such an engine left running is killed with its folder, when its leader still
-runs that step.
+runs that step (or a fork server, ``runtimes/warm.py``, that the engine started).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from pathlib import Path
 from dagwright.store.owner import Owner, alive, start_time
 
 PREFIX = "dagwright-step-"
+SERVER_PREFIX = "dagwright-forkserver-"  # a fork server's folder (``runtimes/warm.py``)
 GROUP_FILE = "group.pid"
-_OWNED = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})-(\d+)-([0-9a-f]{{8}}|0)-")
+_OWNED = re.compile(r"^dagwright-(?:step|forkserver)-([0-9a-f]{8})-(\d+)-([0-9a-f]{8}|0)-")
 log = logging.getLogger(__name__)
 
 
@@ -60,22 +62,32 @@ def owner_alive(pid: int, started: str) -> bool:
 
 
 def record_group(folder: Path, pid: int) -> None:
-    """Note the process group of the step running from ``folder`` (its leader's pid)."""
-    (folder / GROUP_FILE).write_text(str(pid), encoding="utf-8")
+    """Note the process group of the step running from ``folder``: its leader's pid and when
+    that leader started, so only that process's group is killed if the engine dies."""
+    (folder / GROUP_FILE).write_text(f"{pid} {start_tag(pid)}", encoding="utf-8")
 
 
 def _stop_orphan(folder: Path) -> None:
     """Kill the step a dead engine left running from ``folder``: only while the group leader
-    still runs a command that names the folder (a reused pid is someone else's)."""
+    is the process recorded (same start time) or, for a record without one, still runs a
+    command that names the folder (a reused pid is someone else's)."""
     try:
-        pid = int((folder / GROUP_FILE).read_text(encoding="utf-8"))
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        pid_text, _, started = (folder / GROUP_FILE).read_text(encoding="utf-8").partition(" ")
+        pid = int(pid_text)
     except (OSError, ValueError):
         return
-    if any(str(folder).encode() in part for part in command):
+    if started not in ("", "0"):  # a forked step names no folder: its start time tells it
+        ours = start_tag(pid) == started
+    else:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return
+        ours = any(str(folder).encode() in part for part in command)
+    if ours:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-            log.info("killed step process group %d left by a dead engine", pid)
+            log.info("killed process group %d left by a dead engine", pid)
 
 
 def _own_folder(entry: Path) -> bool:
@@ -87,12 +99,16 @@ def _own_folder(entry: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
+def owned_prefix(prefix: str = PREFIX) -> str:
+    """The name start of a folder this process owns (its host, pid and start time)."""
+    pid = os.getpid()
+    return f"{prefix}{host_tag()}-{pid}-{start_tag(pid)}-"
+
+
 @contextmanager
 def step_folder() -> Iterator[Path]:
     """A fresh temporary folder named after this process, removed afterwards."""
-    pid = os.getpid()
-    prefix = f"{PREFIX}{host_tag()}-{pid}-{start_tag(pid)}-"
-    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+    with tempfile.TemporaryDirectory(prefix=owned_prefix()) as folder:
         yield Path(folder)
 
 

@@ -1,0 +1,333 @@
+"""The engine's side of the warm fork server (``runtimes/fork_server.py``) that runs
+``Process()`` steps.
+
+One server per engine process, started on the first ``Process()`` step that needs it and kept
+for later steps and later runs of the same process, as long as they run from the same working
+folder with the same import folders (else a new one replaces it). A server that answers that
+a module it imported changed on disk, or that died, is replaced, and the step asked again;
+when a new server dies before answering at all, this process runs its steps in new
+interpreters from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
+process exits, and a server also ends by itself when the engine's end of its socket closes or
+after ``IDLE`` seconds without a step. Each server has an owned scratch folder
+(``scratch.SERVER_PREFIX``) with its log and ``group.pid``: if the engine is SIGKILLed, the
+next engine's ``scratch.remove_stale`` kills what is left of it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from dagwright.runtimes.scratch import SERVER_PREFIX, owned_prefix, record_group
+
+IDLE = 300.0  # seconds a server without steps waits before it exits
+MAX_PAYLOAD = 100_000  # bytes of a request (its environment, mostly); larger: a new interpreter
+log = logging.getLogger(__name__)
+
+
+class ForkServer:
+    """One running fork server: its process, folder and the engine's end of its socket."""
+
+    def __init__(self, key: tuple[str, str], env: dict[str, str]) -> None:
+        self.key = key
+        self.folder = Path(tempfile.mkdtemp(prefix=owned_prefix(SERVER_PREFIX)))
+        self.answered = False  # it answered a request: it started well
+        self.killed = False  # ended by the engine (stuck), not by a fault of its own
+        self.closed = False
+        self._lock = threading.Lock()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            with (self.folder / "server.log").open("wb") as log_file:
+                self.proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "dagwright.runtimes.fork_server",
+                        "--control",
+                        str(theirs.fileno()),
+                        "--idle",
+                        str(IDLE),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=log_file,
+                    pass_fds=(theirs.fileno(),),
+                    env=env,
+                    cwd=key[0],
+                    start_new_session=True,
+                )
+        except BaseException:
+            ours.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
+        self.control = ours
+        record_group(self.folder, self.proc.pid)
+
+    def submit(self, payload: bytes, out: int, err: int) -> socket.socket | None:
+        """Send one step; the engine's end of the step's socket, or None if the server is gone."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            with self._lock:
+                sent = not self.closed
+                if sent:
+                    socket.send_fds(self.control, [payload], [theirs.fileno(), out, err])
+        except OSError:
+            sent = False
+        finally:
+            theirs.close()
+        if not sent:
+            ours.close()
+            return None
+        return ours
+
+    def log_tail(self) -> str:
+        """The end of what the server printed (why it died)."""
+        try:
+            return (self.folder / "server.log").read_text(errors="replace")[-2000:].strip()
+        except OSError:
+            return ""
+
+    def shut(self) -> None:
+        """Send no more steps: the server ends once the steps it runs are done."""
+        with self._lock:  # not while a step is being sent on it (its fd could be reused)
+            self.closed = True
+            self.control.close()
+
+    def close(self, wait: float) -> None:
+        """Let the server end (it finishes the steps it is waiting for); killed after ``wait``
+        seconds."""
+        self.shut()
+        try:
+            self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def kill(self) -> None:
+        """End the server now (its steps run on, in their own sessions)."""
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+        self.proc.wait()
+
+
+class WarmStep:
+    """A step in a fork of the server, as ``process.run_process`` waits for it."""
+
+    def __init__(self, sock: socket.socket, server: ForkServer) -> None:
+        self.sock = sock
+        self.server = server
+        self.pid: int | None = None
+        self.code: int | None = None
+        self.lost: str | None = None  # why the step's end cannot be known
+        self.timed_out = False  # the deadline passed before the server answered
+        self._buffer = b""
+        self._eof = False
+
+    def _next(self, deadline: float | None) -> dict[str, Any] | None:
+        """The next message; None at ``deadline`` or when the server's end closed."""
+        while b"\n" not in self._buffer:
+            if self._eof:
+                return None
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self.sock], [], [], left)[0]:
+                return None
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self._eof = True
+            self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        self.server.answered = True
+        if "pid" in message:
+            self.pid = message["pid"]
+        if "exit" in message:
+            self.code = message["exit"]
+        return message
+
+    def first(self, deadline: float | None) -> str:
+        """Wait for the server's first answer: ``started`` (the pid or the exit is known, or
+        ``deadline`` passed), ``retry`` (the server is stale or died) or ``fresh`` (it could not
+        fork: run the step in a new interpreter)."""
+        importing = False
+        while (message := self._next(deadline)) is not None:
+            if "importing" in message:
+                importing = True
+                continue
+            if "stale" in message:
+                return "retry"
+            return "fresh" if "error" in message else "started"
+        if self._eof:
+            return "retry"
+        self.timed_out = True  # the engine closes the socket: the server will not fork it
+        if importing:  # stuck in the import of this step's module: end the server
+            self.server.kill()
+            self._drain()  # a child forked before the kill says its pid: its group dies
+        return "started"
+
+    def _drain(self) -> None:
+        deadline = time.monotonic() + 2.0  # a forked child writes its pid at once
+        while self._next(deadline) is not None:
+            pass
+
+    def wait_exit(self, timeout: float | None) -> int | None:
+        """The step's exit code (minus the signal that ended it); None when ``timeout``
+        passed first or the server died (``lost`` says so)."""
+        if self.timed_out:
+            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.code is None:
+            if self._next(deadline) is None:
+                if self._eof:
+                    self.lost = "the Process fork server ended while the step ran"
+                return None
+        return self.code
+
+    def kill(self) -> None:
+        """Kill the step's process group (SIGKILL)."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+    def release(self) -> None:
+        """Let the server reap the step's process (its group id is free again after)."""
+        self.sock.close()
+
+
+_LOCK = threading.Lock()
+_CURRENT: ForkServer | None = None
+_RETIRED: list[ForkServer] = []
+_BROKEN: list[str] = []  # why warm starts are off in this process
+
+
+def start(
+    request: dict[str, Any], base_env: dict[str, str], out: int, err: int, deadline: float | None
+) -> WarmStep | None:
+    """Run a step in a fork of the server; None when it must run in a new interpreter.
+
+    Args:
+        request: ``step``, ``result``, ``env`` and ``module`` (see ``fork_server``).
+        base_env: The engine's environment for a new server (without the step's own env).
+        out: The step's stdout file descriptor.
+        err: The step's stderr file descriptor.
+        deadline: When the step's timeout ends (``time.monotonic``), if it has one.
+    """
+    payload = json.dumps(request).encode()
+    if len(payload) > MAX_PAYLOAD:  # one message must fit a socket's buffer
+        return None
+    key = (os.getcwd(), base_env.get("PYTHONPATH", ""))
+    for _ in range(3):
+        server = _server(key, base_env)
+        if server is None:
+            return None
+        sock = server.submit(payload, out, err)
+        if sock is None:
+            _retire(server)
+            continue
+        step = WarmStep(sock, server)
+        answer = step.first(deadline)
+        if answer == "started":
+            return step
+        step.release()
+        if answer == "fresh":
+            return None
+        if not server.answered:  # it died before answering: did it end at start?
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.proc.wait(2.0)
+        _retire(server)
+    return None
+
+
+def _server(key: tuple[str, str], env: dict[str, str]) -> ForkServer | None:
+    global _CURRENT
+    with _LOCK:
+        if _BROKEN:
+            return None
+        current = _CURRENT
+        if current is not None and (current.key != key or current.proc.poll() is not None):
+            _retire_locked(current)
+            current = None
+        if current is None:
+            try:
+                current = _CURRENT = ForkServer(key, env)
+            except (OSError, subprocess.SubprocessError) as exc:
+                _broken(f"could not start it: {exc}")
+                return None
+        return current
+
+
+def _retire(server: ForkServer) -> None:
+    with _LOCK:
+        _retire_locked(server)
+
+
+def _retire_locked(server: ForkServer) -> None:
+    """Stop sending ``server`` steps; it ends once the steps it runs are done."""
+    global _CURRENT
+    if _CURRENT is server:
+        _CURRENT = None
+    if server not in _RETIRED:
+        if server.proc.poll() is not None and not server.answered and not server.killed:
+            _broken(f"it ended at start ({server.log_tail() or 'no output'})")
+        _RETIRED.append(server)
+        server.shut()
+    for old in [s for s in _RETIRED if s.proc.poll() is not None]:
+        _RETIRED.remove(old)
+        shutil.rmtree(old.folder, ignore_errors=True)
+
+
+def _broken(reason: str) -> None:
+    _BROKEN.append(reason)
+    log.warning("Process() steps start a new interpreter each: the fork server failed: %s", reason)
+
+
+def stop(wait: float = 1.0) -> None:
+    """End every fork server this process started (each killed after ``wait`` seconds)."""
+    global _CURRENT
+    with _LOCK:
+        servers = [s for s in (_CURRENT, *_RETIRED) if s is not None]
+        _CURRENT = None
+        _RETIRED.clear()
+    for server in servers:
+        server.close(wait)
+
+
+def running() -> list[int]:
+    """The pids of this process's fork servers still running."""
+    with _LOCK:
+        servers = [s for s in (_CURRENT, *_RETIRED) if s is not None]
+    return [s.proc.pid for s in servers if s.proc.poll() is None]
+
+
+def _forget_in_child() -> None:
+    """In a fork of the engine: the servers are the parent's (closing our copies of their
+    sockets lets them see the parent's end)."""
+    global _CURRENT, _LOCK
+    for server in [s for s in (_CURRENT, *_RETIRED) if s is not None]:
+        server.control.close()  # no lock: this fork has one thread
+    _CURRENT = None
+    _RETIRED.clear()
+    _LOCK = threading.Lock()
+
+
+atexit.register(stop, 0.5)
+os.register_at_fork(after_in_child=_forget_in_child)
