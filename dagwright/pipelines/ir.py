@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.errors import UnknownKey
 
