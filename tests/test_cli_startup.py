@@ -113,6 +113,15 @@ def test_help_lists_every_command_without_importing_any(tmp_path: Path, width: s
     assert proc.stdout == loaded.stdout and "Commands:" in proc.stdout
 
 
+@pytest.mark.skipif(
+    not hasattr(click.exceptions, "NoSuchCommand"), reason="click < 8.2 suggests no names"
+)
+def test_a_mistyped_command_gets_every_close_name_suggested(tmp_path: Path) -> None:
+    _, proc = _started(tmp_path, "rn")
+    assert proc.returncode == 2
+    assert "No such command 'rn'. (Did you mean one of: 'run', 'runs'?)" in proc.stderr
+
+
 def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
     imported, proc = _started(tmp_path, "runs", "ls")
     assert proc.returncode == 2 and "no run database" in proc.stderr  # it ran: nothing to list

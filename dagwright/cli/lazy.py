@@ -41,6 +41,17 @@ class LazyGroup(click.Group):
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command ``args`` name; for a name that is none, every command is loaded first,
+        as click suggests close names from the loaded ones (``No such command 'rn'. (Did you
+        mean one of: 'run', 'runs'?)``)."""
+        if args and self.get_command(ctx, args[0]) is None:
+            for name in self.lazy:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The commands section of ``--help``, as click writes it, from each summary for a
         command not loaded (so listing them imports none)."""
