@@ -36,9 +36,10 @@ from dagwright.cli import cli
 
 def walk(command, path):
     yield path, command
-    if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from walk(command.commands[name], [*path, name])
+    if isinstance(command, click.Group):  # as click finds them: some load on first use
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), [*path, name])
 
 helps = {{}}
 for path, command in walk(cli, []):

@@ -36,6 +36,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     # the module __getattr__ protocol: hasattr() and the import machinery expect AttributeError
     ("__init__.py", "AttributeError"): "the lazy root package's __getattr__",
     ("engine/__init__.py", "AttributeError"): "the lazy engine package's __getattr__",
+    ("runtimes/__init__.py", "AttributeError"): "the lazy runtimes package's __getattr__",
     ("compiler/__init__.py", "AttributeError"): "the compiler package's __getattr__ (TARGETS)",
     ("pipelines/refs.py", "AttributeError"): "LoopItem.__getattr__ of private names (copy)",
     ("cli/run.py", "KeyboardInterrupt"): "the first Ctrl-C, which the engine records",

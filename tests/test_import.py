@@ -26,6 +26,62 @@ def test_import_pulls_in_no_heavy_dependency() -> None:
     assert out.stdout.strip() == ""
 
 
+# every dagwright module `import dagwright` loads: what a pipeline file needs (a module added
+# here makes every run and every import slower: load it where it is used instead)
+ROOT_MODULES = {
+    "dagwright",
+    "dagwright._version",
+    "dagwright.components",
+    "dagwright.components._ports",
+    "dagwright.components.artifacts",
+    "dagwright.components.decorator",
+    "dagwright.components.docstrings",
+    "dagwright.components.options",
+    "dagwright.components.serializers",
+    "dagwright.components.source",
+    "dagwright.components.spec",
+    "dagwright.components.types",
+    "dagwright.errors",
+    "dagwright.names",
+    "dagwright.pipelines",
+    "dagwright.pipelines.builder",
+    "dagwright.pipelines.context",
+    "dagwright.pipelines.control",
+    "dagwright.pipelines.decorator",
+    "dagwright.pipelines.handles",
+    "dagwright.pipelines.ir",
+    "dagwright.pipelines.refs",
+    "dagwright.runtimes",
+    "dagwright.runtimes.registry",
+    "dagwright.tracebacks",
+}
+# what a pipeline file does not need, though dagwright uses it elsewhere: YAML (IR files),
+# the command line, logging, SQLite and subprocesses (runs), entry points (plugins)
+NOT_ON_IMPORT = (
+    "yaml",
+    "click",
+    "logging",
+    "sqlite3",
+    "subprocess",
+    "importlib.metadata",
+    "dagwright.runtimes.scale_out",
+    "dagwright.runtimes.session",
+)
+
+
+def test_import_loads_only_the_modules_a_pipeline_file_needs() -> None:
+    code = (
+        f"import sys\nbefore = set(sys.modules)\nimport dagwright\n"
+        f"new = set(sys.modules) - before\n"
+        f"print(' '.join(sorted(m for m in new if m.split('.')[0] == 'dagwright')))\n"
+        f"print(' '.join(m for m in {NOT_ON_IMPORT!r} if m in new))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ours, others = out.stdout.split("\n")[:2]
+    assert set(ours.split()) == ROOT_MODULES
+    assert others.split() == []
+
+
 # the layers that run, compile or send a pipeline: loaded by the first use, not by the import
 LAYERS = ("engine", "store", "remote", "compiler", "lineage")
 

@@ -4,11 +4,12 @@ Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a
 file that does not import, a missing extra, or a usage error), as click and most CLIs do. A
 reader that closes the pipe early (``| head``) changes none of them.
 
-One module per command group: ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc,
-logs), ``compile`` (compile, dockerfile), ``submit`` (submit, delete, and schedule add's
-cluster side), ``schedule`` (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the
-``scheduler`` daemon), ``lineage``, ``serve``. What they share is public in two modules:
-``options`` (every option block more than one command takes, and the target names) and
+One module per command group, imported when one of its commands is used (``COMMANDS``):
+``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``compile`` (compile,
+dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``schedule``
+(schedule add|ls|pause|resume|rm), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``,
+``serve``. What they share is public in two modules: ``options`` (every option block more
+than one command takes, and the target names) and
 ``common`` (exit codes, error reporting, loading a pipeline, ``-p`` parsing, times).
 """
 
@@ -20,11 +21,74 @@ import sys
 import click
 
 from dagwright.cli.common import outlive_the_reader
+from dagwright.cli.lazy import Lazy, LazyGroup
 
 __all__ = ["cli", "main"]
 
+# every command: its module, imported only when the command is used (a run loads no compiler
+# or target), and the first paragraph of its help, which `dagwright --help` shortens
+COMMANDS = {
+    "run": Lazy("dagwright.cli.run", "run", "Run TARGET (FILE.py[:PIPELINE] or an IR file) here."),
+    "resume": Lazy(
+        "dagwright.cli.run",
+        "resume",
+        "Finish RUN: run again the steps that did not succeed, reuse the others.",
+    ),
+    "inspect": Lazy(
+        "dagwright.cli.run",
+        "inspect",
+        "Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges.",
+    ),
+    "runs": Lazy("dagwright.cli.runs", "runs", "List, show and remove recorded runs."),
+    "logs": Lazy(
+        "dagwright.cli.runs",
+        "logs",
+        "What the steps of RUN printed (only STEP's when given, e.g. train or train[2]).",
+    ),
+    "compile": Lazy(
+        "dagwright.cli.compile",
+        "compile_command",
+        "Compile TARGET (FILE.py[:PIPELINE] or an IR file) for a target.",
+    ),
+    "dockerfile": Lazy(
+        "dagwright.cli.compile",
+        "dockerfile",
+        "Write a Dockerfile for an image that runs TARGET's steps with --code image.",
+    ),
+    "submit": Lazy(
+        "dagwright.cli.submit",
+        "submit",
+        "Compile TARGET (FILE.py[:PIPELINE] or an IR file) and start a run on the cluster.",
+    ),
+    "schedule": Lazy(
+        "dagwright.cli.schedule",
+        "schedule",
+        "Run pipelines on a cron schedule: here (dagwright scheduler), on KFP or on Argo.",
+    ),
+    "scheduler": Lazy(
+        "dagwright.cli.cron_daemon",
+        "scheduler",
+        "Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.",
+    ),
+    "delete": Lazy(
+        "dagwright.cli.submit",
+        "delete",
+        "Delete the WorkflowTemplate or CronWorkflow NAME that submit or schedule made.",
+    ),
+    "lineage": Lazy(
+        "dagwright.cli.lineage",
+        "lineage",
+        "Where runs and artifacts came from and what they fed (W3C PROV graphs).",
+    ),
+    "serve": Lazy(
+        "dagwright.cli.serve",
+        "serve",
+        "Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.",
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dagwright")
 def cli() -> None:
     """Run, inspect and compile dagwright pipelines."""
@@ -38,22 +102,3 @@ def main() -> None:
         sys.path.insert(0, os.getcwd())
     outlive_the_reader()
     cli(prog_name="dagwright")
-
-
-def _register() -> None:
-    # imported here, not at the top, so the package's attributes stay its modules
-    from dagwright.cli.compile import compile_command, dockerfile
-    from dagwright.cli.cron_daemon import scheduler
-    from dagwright.cli.lineage import lineage
-    from dagwright.cli.run import inspect, resume, run
-    from dagwright.cli.runs import logs, runs
-    from dagwright.cli.schedule import schedule
-    from dagwright.cli.serve import serve
-    from dagwright.cli.submit import delete, submit
-
-    commands = (run, resume, inspect, runs, logs, compile_command, dockerfile, submit)
-    for command in (*commands, schedule, scheduler, delete, lineage, serve):
-        cli.add_command(command)
-
-
-_register()

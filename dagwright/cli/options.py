@@ -204,12 +204,19 @@ pod_options = option_block(
         help="Let pods unpickle (joblib) artifacts; that runs code from the artifact store.",
     ),
 )
-# the cluster targets' options of every command that compiles: the shared ones and the
-# targets' own "delivery" ones between them
-target_options = option_block(delivery_options, own_options("delivery"), pod_options)
 
-# the compile options only one target takes, from the targets themselves
-own_compile_options = own_options("compile")
+
+def target_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The cluster targets' options of every command that compiles: the shared ones and the
+    targets' own ``"delivery"`` ones between them."""
+    # the targets are read when a command applies it, not when this module loads: `run`
+    # imports this module and needs no target
+    return option_block(delivery_options, own_options("delivery"), pod_options)(command)
+
+
+def own_compile_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The compile options only one target takes, from the targets themselves."""
+    return own_options("compile")(command)
 
 
 def compile_options(values: dict[str, Any]) -> dict[str, Any]:

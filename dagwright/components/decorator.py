@@ -32,9 +32,10 @@ from dagwright.tracebacks import PACKAGE
 _LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
 
 
-def live_function(spec: ComponentSpec) -> Callable[..., Any] | None:
-    """The function object behind a component spec, when it was defined in this process."""
-    return _LIVE.get((spec.digest, spec.module, spec.function))
+def live_function(spec: ComponentSpec, digest: str | None = None) -> Callable[..., Any] | None:
+    """The function object behind a component spec, when it was defined in this process
+    (``digest``: the spec's, when the caller has it; it costs a hash of the whole spec)."""
+    return _LIVE.get((digest or spec.digest, spec.module, spec.function))
 
 
 class ComponentSourceWarning(UserWarning):

@@ -31,7 +31,7 @@ def resolve_function(spec: ComponentSpec, digest: str | None = None) -> Callable
     if not spec.source:
         return _imported(spec, digest)
     digest = spec.digest
-    func = live_function(spec) or _FROM_SOURCE.get(digest)
+    func = live_function(spec, digest) or _FROM_SOURCE.get(digest)
     if func is not None:
         return func
     if spec.module:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 USED = "used"
@@ -55,19 +56,29 @@ def param_node(name: str, value: Any) -> str:
 
 
 class Lineage:
-    """A provenance graph: add runs and steps, merge graphs, export node-link JSON."""
+    """A provenance graph: add runs and steps, merge graphs, export node-link JSON.
+
+    A new graph is a ``_Draft`` until ``graph`` is first read (a query, a merge, MLflow's
+    payload): a run records and writes its graph without importing networkx, which costs a
+    run more than every other import of ``dagwright run`` together.
+    """
 
     def __init__(self, graph: Any = None) -> None:
-        import networkx as nx
+        self._graph: Any = graph if graph is not None else _Draft()
 
-        self.graph: Any = graph if graph is not None else nx.MultiDiGraph()
+    @property
+    def graph(self) -> Any:
+        """The networkx ``MultiDiGraph`` (made from the draft on first use)."""
+        if isinstance(self._graph, _Draft):
+            self._graph = self._graph.to_networkx()
+        return self._graph
 
     # building
 
     def add_run(self, run_id: str, pipeline: str, params: dict[str, Any], **attrs: Any) -> str:
         """Add a run and the parameters it used; its node id."""
         node = run_node(run_id)
-        self.graph.add_node(node, kind="run", run_id=run_id, pipeline=pipeline, **attrs)
+        self._graph.add_node(node, kind="run", run_id=run_id, pipeline=pipeline, **attrs)
         self.add_params(node, params)
         return node
 
@@ -76,9 +87,14 @@ class Lineage:
         for name, value in params.items():
             self._link(owner, self._param(name, value), USED)
 
+    def node(self, node: str) -> dict[str, Any]:
+        """The attributes of ``node`` (without making the networkx graph)."""
+        attrs: dict[str, Any] = self._graph.nodes[node]
+        return attrs
+
     def finish_run(self, run_id: str, **attrs: Any) -> None:
         """Set the run's end attributes (status, end time)."""
-        self.graph.nodes[run_node(run_id)].update(attrs)
+        self._graph.nodes[run_node(run_id)].update(attrs)
 
     def add_step(
         self,
@@ -104,7 +120,7 @@ class Lineage:
         from dagwright.redact import redact_uri
 
         node = step_node(run_id, label)
-        self.graph.add_node(
+        self._graph.add_node(
             node,
             kind="step",
             run_id=run_id,
@@ -139,11 +155,11 @@ class Lineage:
     def merge(self, other: Lineage) -> None:
         """Add another graph's nodes and edges (one node per artifact content)."""
         for node, attrs in other.graph.nodes(data=True):
-            if node in self.graph and "uris" in attrs:
-                known = self.graph.nodes[node].setdefault("uris", [])
+            if node in self._graph and "uris" in attrs:
+                known = self._graph.nodes[node].setdefault("uris", [])
                 known.extend(u for u in attrs["uris"] if u not in known)
             else:
-                self.graph.add_node(node, **attrs)
+                self._graph.add_node(node, **attrs)
         for up, down, attrs in other.graph.edges(data=True):
             self._link(up, down, **attrs)
 
@@ -151,9 +167,11 @@ class Lineage:
 
     def to_json(self) -> dict[str, Any]:
         """The graph as node-link JSON data."""
+        if isinstance(self._graph, _Draft):
+            return self._graph.node_link_data()
         import networkx as nx
 
-        data: dict[str, Any] = nx.node_link_data(self.graph, edges="edges")
+        data: dict[str, Any] = nx.node_link_data(self._graph, edges="edges")
         return data
 
     @classmethod
@@ -166,17 +184,17 @@ class Lineage:
     # helpers
 
     def _link(self, up: str, down: str, relation: str, **attrs: Any) -> None:
-        if not self.graph.has_edge(up, down, key=relation):
-            self.graph.add_edge(up, down, key=relation, relation=relation, **attrs)
+        if not self._graph.has_edge(up, down, key=relation):
+            self._graph.add_edge(up, down, key=relation, relation=relation, **attrs)
 
     def _param(self, name: str, value: Any) -> str:
         from dagwright.redact import shown
 
         value = shown(name, value)  # a secret is never in the graph, nor its hash
         node = param_node(name, value)
-        if node not in self.graph:
+        if node not in self._graph:
             text = json.dumps(value, sort_keys=True, default=str)
-            self.graph.add_node(node, kind="parameter", name=name, value=text)
+            self._graph.add_node(node, kind="parameter", name=name, value=text)
         return node
 
     def _artifact(self, artifact: dict[str, Any]) -> str:
@@ -184,13 +202,13 @@ class Lineage:
 
         node = artifact_node(artifact)
         uri = redact_uri(artifact.get("uri", ""))
-        if node in self.graph:
-            uris = self.graph.nodes[node].setdefault("uris", [])
+        if node in self._graph:
+            uris = self._graph.nodes[node].setdefault("uris", [])
             if uri and uri not in uris:
                 uris.append(uri)
         else:
             digest = artifact.get("digest") or ""
-            self.graph.add_node(
+            self._graph.add_node(
                 node,
                 kind="artifact",
                 digest=digest,
@@ -206,8 +224,75 @@ class Lineage:
         two steps writing the same bytes share one artifact node."""
         makers = [
             (down, attrs.get("uri", ""))
-            for _, down, relation, attrs in self.graph.out_edges(artifact, keys=True, data=True)
+            for _, down, relation, attrs in self._graph.out_edges(artifact, keys=True, data=True)
             if relation == GENERATED_BY
         ]
         exact = [step for step, made_at in makers if uri and made_at == uri]
         return exact or [step for step, _ in makers]
+
+
+class _Draft:
+    """The part of a networkx ``MultiDiGraph`` that recording a run uses, kept as networkx
+    keeps it: nodes, each node's successors and their edge keys, and the edges, each in the
+    order first added, so ``to_networkx`` and ``node_link_data`` give what networkx would
+    have (the same JSON, the same iteration orders)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.succ: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+        self.order: list[tuple[str, str, str]] = []
+
+    def __contains__(self, node: object) -> bool:
+        return node in self.nodes
+
+    def add_node(self, node: str, **attrs: Any) -> None:
+        if node not in self.nodes:
+            self.nodes[node] = {}
+            self.succ[node] = {}
+        self.nodes[node].update(attrs)
+
+    def has_edge(self, up: str, down: str, key: str) -> bool:
+        return key in self.succ.get(up, {}).get(down, {})
+
+    def add_edge(self, up: str, down: str, key: str, **attrs: Any) -> None:
+        self.add_node(up)
+        self.add_node(down)
+        keys = self.succ[up].setdefault(down, {})
+        if key not in keys:
+            keys[key] = {}
+            self.order.append((up, down, key))
+        keys[key].update(attrs)
+
+    def out_edges(
+        self, node: str, keys: bool, data: bool
+    ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        # the one form Lineage reads: with keys and data
+        for down, found in self.succ[node].items():
+            for key, attrs in found.items():
+                yield node, down, key, attrs
+
+    def node_link_data(self) -> dict[str, Any]:
+        """``networkx.node_link_data(graph, edges="edges")`` of the graph this stands for."""
+        return {
+            "directed": True,
+            "multigraph": True,
+            "graph": {},
+            "nodes": [{**attrs, "id": node} for node, attrs in self.nodes.items()],
+            "edges": [
+                {**attrs, "source": up, "target": down, "key": key}
+                for up, downs in self.succ.items()
+                for down, found in downs.items()
+                for key, attrs in found.items()
+            ],
+        }
+
+    def to_networkx(self) -> Any:
+        """The ``MultiDiGraph``, its nodes and edges added in the order they were here."""
+        import networkx as nx
+
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(self.nodes.items())
+        graph.add_edges_from(
+            (up, down, key, self.succ[up][down][key]) for up, down, key in self.order
+        )
+        return graph

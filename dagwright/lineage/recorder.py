@@ -83,7 +83,7 @@ class LineageRecorder:
             duration=record.duration,
         )
         if self.sink is not None:
-            attrs = dict(self.lineage.graph.nodes[node])
+            attrs = dict(self.lineage.node(node))
             self.sink.step_finished(self.run_id, {"id": node, **attrs}, record)
 
     def run_finished(self, result: RunResult) -> None:

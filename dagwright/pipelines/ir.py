@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.errors import UnknownKey
 
@@ -233,6 +231,8 @@ class PipelineIR:
     @classmethod
     def from_yaml(cls, text: str) -> PipelineIR:
         """Read an IR from YAML text; a ValidationError when it is not one."""
+        import yaml  # here: a pipeline that is traced, not read, never needs it (~10 ms)
+
         return cls.from_dict(_parsed(yaml.safe_load, text, yaml.YAMLError))
 
     @classmethod

@@ -16,13 +16,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dagwright.errors import NotFound
-from dagwright.runtimes.fragments import Fragments, PodStep
 from dagwright.runtimes.registry import Local, Process, RuntimeConfig
-from dagwright.runtimes.scale_out import Dask, Horovod, Job, Nuclio, Spark
-from dagwright.runtimes.session import Session
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ loads them
     from dagwright.executor import Step, StepOutcome
+    from dagwright.runtimes.fragments import Fragments, PodStep
+    from dagwright.runtimes.scale_out import Dask, Horovod, Job, Nuclio, Spark
+    from dagwright.runtimes.session import Session
+
+# name -> the module that defines it, imported when the name is first used: a pipeline file
+# (`import dagwright`) needs only Local and Process
+_LAZY = {
+    "Dask": "dagwright.runtimes.scale_out",
+    "Horovod": "dagwright.runtimes.scale_out",
+    "Job": "dagwright.runtimes.scale_out",
+    "Nuclio": "dagwright.runtimes.scale_out",
+    "Spark": "dagwright.runtimes.scale_out",
+    "Fragments": "dagwright.runtimes.fragments",
+    "PodStep": "dagwright.runtimes.fragments",
+    "Session": "dagwright.runtimes.session",
+}
 
 __all__ = [
     "Attempt",
@@ -112,3 +125,13 @@ def runtime_for(config: RuntimeConfig) -> Runtime:
             with _LOCK:
                 return _RUNTIMES.setdefault(cls, runtime)
     raise NotFound(f"no runtime registered for runtime config '{config.kind}'")
+
+
+def __getattr__(name: str) -> Any:
+    """The scale-out configs, ``Session``, ``Fragments`` and ``PodStep``, imported on first
+    use; then kept here, so this runs once per name."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -8,6 +8,7 @@ outside dagwright are found through the ``dagwright.runtimes`` entry-point group
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -15,6 +16,9 @@ from typing import Any, ClassVar
 from dagwright.errors import ValidationError
 
 ENTRY_POINT_GROUP = "dagwright.runtimes"
+# the module of dagwright's configs besides Local and Process (Job, Dask, Spark...), named as
+# an entry point names one: imported when an IR names one of its kinds, not by this leaf
+SCALE_OUT = "dagwright.runtimes.scale_out"
 _CONFIGS: dict[str, type[RuntimeConfig]] = {}
 
 
@@ -132,10 +136,12 @@ class Process(RuntimeConfig):
 
 def config_class(kind: str) -> type[RuntimeConfig]:
     """Find the config class for a kind, loading entry points on a miss."""
+    if kind not in _CONFIGS:  # dagwright's other configs, imported on first use
+        importlib.import_module(SCALE_OUT)
     if kind not in _CONFIGS:
-        from importlib import metadata  # only on a miss: it costs `import dagwright` ~10 ms
+        from dagwright import plugins  # only on a miss: reading them costs ~10-50 ms
 
-        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        for entry in plugins.entry_points(ENTRY_POINT_GROUP):
             if entry.name == kind:
                 entry.load()
     if kind not in _CONFIGS:

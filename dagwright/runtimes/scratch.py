@@ -118,13 +118,16 @@ def remove_stale(folder: str | Path | None = None) -> list[Path]:
     host = host_tag()
     removed: list[Path] = []
     try:
-        entries = list(base.iterdir())
+        # names, not Path objects: a shared temp folder may hold thousands of entries, and
+        # every run looks through it
+        names = os.listdir(base)
     except OSError:
         return removed
-    for entry in entries:
-        found = _OWNED.match(entry.name)
+    for name in names:
+        found = _OWNED.match(name) if name.startswith(PREFIX) else None
         if not found or found.group(1) != host:
             continue
+        entry = base / name
         pid, started = int(found.group(2)), found.group(3)
         if owner_alive(pid, started) or not _own_folder(entry):
             continue

@@ -12,11 +12,14 @@ when the target is first asked for by name (``get``).
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dagwright import plugins
 from dagwright.errors import ValidationError
 from dagwright.targets.base import Target
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENTRY_POINT_GROUP = "dagwright.targets"
 # dagwright's own, in the order they are listed; imported on first use like any other
@@ -94,7 +97,7 @@ def sending() -> list[str]:
 def _entry_points() -> list[metadata.EntryPoint]:
     """The ``dagwright.targets`` entry points installed now (one per name: the first found)."""
     seen: dict[str, metadata.EntryPoint] = {}
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for entry in plugins.entry_points(ENTRY_POINT_GROUP):
         seen.setdefault(entry.name, entry)
     return list(seen.values())
 

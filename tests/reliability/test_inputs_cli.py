@@ -13,6 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
+import click
 import pytest
 from inputs_helpers import dagwright, project
 
@@ -225,7 +226,9 @@ def test_a_dropped_return_value_warns_at_decoration() -> None:
 
 def _commands() -> list[tuple[str, object]]:
     found = []
-    for name, command in sorted(cli.commands.items()):
+    ctx = click.Context(cli)  # as click finds them: the commands load on first use
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
         subcommands = getattr(command, "commands", None)
         if subcommands:
             found += [(f"{name} {sub}", c) for sub, c in sorted(subcommands.items())]

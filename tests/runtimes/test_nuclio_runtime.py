@@ -562,9 +562,12 @@ def test_serve_exits_1_without_blocking_when_the_run_fails(tmp_path: Path) -> No
 
 
 def test_serve_is_a_registered_command() -> None:
+    import click
+
     from dagwright.cli import cli
 
-    assert "serve" in cli.commands
+    assert "serve" in cli.list_commands(click.Context(cli))
+    assert cli.get_command(click.Context(cli), "serve").name == "serve"
 
 
 @pytest.mark.integration
