@@ -25,9 +25,16 @@ from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 from dagwright.specs import artifact_kind
 
-TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
+TASK_PARAM = "dagwright-task"  # a template learns its task's name where it uses it (below)
 READ_PARAM = "dagwright-read"  # how the pod reads inputs from loop items and nested loops
 ROOT = "/tmp/dagwright"
+
+
+def uses_task_name(spec: ComponentSpec, tracking_uri: str | None) -> bool:
+    """Whether the component's template reads its task's name (TASK_PARAM): in the keys of its
+    output artifacts, and for the lineage its pod records. Only then do its tasks pass it: a
+    thousand-task DAG would otherwise carry a thousand arguments no pod reads."""
+    return bool(tracking_uri) or any(out.artifact for out in spec.outputs)
 
 
 def is_collected(type_str: str) -> bool:
@@ -58,7 +65,7 @@ def component_template(
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
     """
-    params = [obj(name=TASK_PARAM)]
+    params = [obj(name=TASK_PARAM)] if uses_task_name(spec, tracking_uri) else []
     args = _component_args(spec, delivery)
     if reads:
         params.append(obj(name=READ_PARAM, default="{}"))

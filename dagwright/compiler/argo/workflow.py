@@ -26,6 +26,7 @@ from dagwright.compiler.argo.templates import (
     TASK_PARAM,
     component_template,
     is_collected,
+    uses_task_name,
 )
 from dagwright.compiler.argo.values import protect
 from dagwright.components.types import ANY, element_type, parse
@@ -212,7 +213,8 @@ class WorkflowBuilder:
             target = self._call(scope, task.name, task.component)
         spec = self.ir.component_of(task)
         params = target.setdefault("parameters", {})
-        params[TASK_PARAM] = task.name
+        if uses_task_name(spec, self.options.tracking_uri):
+            params[TASK_PARAM] = task.name
         artifacts = target.setdefault("artifacts", {})
         reads: dict[str, dict[str, Any]] = {}  # how the pod reads an input (entry --read)
         for name, value in task.inputs.items():
