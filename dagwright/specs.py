@@ -26,16 +26,35 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+class Inline(dict):  # type: ignore[type-arg]
+    """A small mapping written on one line (``{name: x, value: '...'}``): an entry a spec
+    repeats for each of a thousand tasks costs a third fewer bytes than a line per key."""
+
+
+class InlineList(list):  # type: ignore[type-arg]
+    """A short list of names written on one line (``[a, b]``), as ``Inline``."""
+
+
+def _inline(dumper: yaml.SafeDumper, value: Inline) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=True)
+
+
+def _inline_list(dumper: yaml.SafeDumper, value: InlineList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
 def _dumper(base: Any) -> Any:
     """The dumper dagwright writes with, on ``base``: safe YAML, every value written out in
     full (no anchors or aliases, even where the data shares a dict), multi-line strings as
-    literal blocks."""
+    literal blocks, ``Inline`` and ``InlineList`` on one line."""
 
     class Dumper(base):
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
     Dumper.add_representer(str, _literal_blocks)
+    Dumper.add_representer(Inline, _inline)
+    Dumper.add_representer(InlineList, _inline_list)
     return Dumper
 
 

@@ -17,6 +17,7 @@ import fidelity_corpus
 import kfp_corpus
 import kfp_edge_cases
 import pytest
+import yaml
 
 from dagwright import Pipeline, component
 from dagwright.compiler import argo
@@ -182,3 +183,23 @@ def test_below_the_top_level_the_schema_constrains_nothing_but_shapes() -> None:
 
     assert jsonschema.Draft202012Validator.FORMAT_CHECKER is not None
     assert jsonschema.Draft202012Validator({"format": "date-time"}).is_valid("no date")
+
+
+def test_a_tasks_argument_entries_and_dependencies_are_written_one_line_each() -> None:
+    @component
+    def bump(x: int) -> int:
+        return x + 1
+
+    p = Pipeline("lines")
+    first = p.add(bump, x=0)
+    p.add(bump, x=first.output)
+    text = argo.write(p.ir, argo.ArgoOptions())
+    second = text[text.index("      - arguments:", text.index("name: bump\n")) :]
+    assert second.splitlines()[:3] == [
+        "      - arguments:",
+        "          parameters:",
+        "          - {name: x, value: '{{tasks.bump.outputs.parameters.output}}'}",
+    ]
+    assert "        dependencies: [bump]\n" in text
+    # the same data as before, only written shorter
+    assert yaml.safe_load(text) == json.loads(json.dumps(argo.build(p.ir, argo.ArgoOptions())))
