@@ -26,12 +26,12 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-class Inline(dict):  # type: ignore[type-arg]
+class Inline(dict):
     """A small mapping written on one line (``{name: x, value: '...'}``): an entry a spec
     repeats for each of a thousand tasks costs a third fewer bytes than a line per key."""
 
 
-class InlineList(list):  # type: ignore[type-arg]
+class InlineList(list):
     """A short list of names written on one line (``[a, b]``), as ``Inline``."""
 
 

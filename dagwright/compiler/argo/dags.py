@@ -76,7 +76,7 @@ def _dag_task(fields: dict[str, Any]) -> dict[str, Any]:
 def _arguments(params: dict[str, str], artifacts: dict[str, Any]) -> dict[str, Any] | None:
     if not params and not artifacts:
         return None
-    arts = []
+    arts: list[dict[str, Any]] = []
     for name, source in artifacts.items():
         if isinstance(source, str):
             arts.append(Inline(obj(name=name, **{"from": source})))
