@@ -185,7 +185,7 @@ def test_below_the_top_level_the_schema_constrains_nothing_but_shapes() -> None:
     assert jsonschema.Draft202012Validator({"format": "date-time"}).is_valid("no date")
 
 
-def test_a_tasks_argument_entries_and_dependencies_are_written_one_line_each() -> None:
+def test_a_tasks_arguments_and_dependencies_are_written_in_flow_style() -> None:
     @component
     def bump(x: int) -> int:
         return x + 1
@@ -195,10 +195,10 @@ def test_a_tasks_argument_entries_and_dependencies_are_written_one_line_each() -
     p.add(bump, x=first.output)
     text = argo.write(p.ir, argo.ArgoOptions())
     second = text[text.index("      - arguments:", text.index("name: bump\n")) :]
-    assert second.splitlines()[:3] == [
-        "      - arguments:",
-        "          parameters:",
-        "          - {name: x, value: '{{tasks.bump.outputs.parameters.output}}'}",
+    assert second.splitlines()[:2] == [
+        "      - arguments: {parameters: [{name: x, value: "
+        "'{{tasks.bump.outputs.parameters.output}}'}]}",
+        "        dependencies: [bump]",
     ]
     assert "        dependencies: [bump]\n" in text
     # the same data as before, only written shorter

@@ -1,7 +1,8 @@
 """A scope's DAG template (plain dicts, ``objects.py``): its tasks, with an exit task as the
 lifecycle hook of its block's task, their arguments, and the scope's inputs and outputs. A
-task's argument entries and dependencies are written on one line each (``specs.Inline``): a DAG
-repeats them for every task, and one line per key made a 1,000-task spec a fifth larger.
+task's arguments and dependencies are written in YAML's flow style (``specs.Inline``, folded at
+80 columns like the rest): a DAG repeats them for every task, and a line per key made a
+1,000-task spec over a quarter larger.
 
 ``workflow.WorkflowBuilder`` fills the scopes (``scopes.Scope``) in one pass over the IR; this
 turns each into the ``Template`` of a ``dag``.
@@ -85,7 +86,9 @@ def _arguments(params: dict[str, str], artifacts: dict[str, Any]) -> dict[str, A
             # argument must say optional, since Argo's ProcessArgs replaces the template's
             # artifact by the argument and keeps only its path, mode and recurseMode
             arts.append(obj(name=name, optional=True, **source))
-    return obj(
-        parameters=[Inline(obj(name=k, value=v)) for k, v in params.items()] or None,
-        artifacts=arts or None,
+    return Inline(
+        obj(
+            parameters=[Inline(obj(name=k, value=v)) for k, v in params.items()] or None,
+            artifacts=arts or None,
+        )
     )
