@@ -193,21 +193,25 @@ def write_files(folder: Path, tasks: int) -> None:
         (folder / f"{name}_{tasks}.py").write_text(text.format(tasks=tasks), encoding="utf-8")
 
 
-def commands(folder: Path, tasks: int) -> dict[str, list[str]]:
+def commands(folder: Path, tasks: int, baseline: str | None) -> dict[str, list[str]]:
     """The whole-process command of each case, writing ``<case>.yaml`` into ``folder``."""
     pin = f"dagwright=={dagwright.__version__}"  # timed, never run: any pin will do
 
-    def ours(target: str) -> list[str]:
-        source, out = folder / f"chain_{tasks}.py", folder / f"ours-{target}-{tasks}.yaml"
+    def ours(case: str, target: str) -> list[str]:
+        source, out = folder / f"chain_{tasks}.py", folder / f"{case}.yaml"
         command = [sys.executable, "-m", "dagwright.cli", "compile", str(source)]
         return command + ["--target", target, "-o", str(out), "--dagwright", pin]
 
-    return {
-        "ours-argo": ours("argo"),
-        "ours-kfp": ours("kfp"),
+    cases = {
+        "ours-argo": ours("ours-argo", "argo"),
+        "ours-kfp": ours("ours-kfp", "kfp"),
         "hera": [sys.executable, str(folder / f"hera_chain_{tasks}.py"), "hera.yaml"],
         "kfp-sdk": [sys.executable, str(folder / f"kfp_chain_{tasks}.py"), "kfp-sdk.yaml"],
     }
+    if baseline:
+        cases["base-argo"] = ours("base-argo", "argo")
+        cases["base-kfp"] = ours("base-kfp", "kfp")
+    return cases
 
 
 def installed(name: str) -> bool:
@@ -215,10 +219,9 @@ def installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def once(command: list[str], folder: Path) -> float:
-    """Seconds the command takes, start-up included; it must succeed."""
-    # the dagwright being measured is the one this bench imports, wherever it is installed
-    root = str(Path(dagwright.__file__).parent.parent)
+def once(command: list[str], folder: Path, root: str) -> float:
+    """Seconds the command takes, start-up included, with ``root`` on ``PYTHONPATH``; it must
+    succeed."""
     env = {**os.environ, "PYTHONPATH": root, "PYTHONWARNINGS": "ignore"}
     # bytecode is cached (by the untimed first run) as an installed package has it cached
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -230,33 +233,41 @@ def once(command: list[str], folder: Path) -> float:
     return took
 
 
-def measure(tasks: int, repeats: int, folder: Path) -> tuple[list[tuple[str, ...]], list[str]]:
-    """Rows of the table for ``tasks`` tasks, and notes on peers skipped."""
+def measure(
+    tasks: int, repeats: int, folder: Path, baseline: str | None = None
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """Rows of the table for ``tasks`` tasks, and notes on peers skipped; ``baseline``, another
+    dagwright checkout, is timed in the same rounds."""
     write_files(folder, tasks)
-    cases = commands(folder, tasks)
+    cases = commands(folder, tasks, baseline)
+    # the dagwright being measured is the one this bench imports, wherever it is installed
+    ours_root = str(Path(dagwright.__file__).parent.parent)
+    roots = {case: baseline if case.startswith("base-") else ours_root for case in cases}
     notes = []
     for case, package in (("hera", "hera"), ("kfp-sdk", "kfp")):
         if not installed(package):
             notes.append(f"{case}: {package} is not installed, skipped")
             del cases[case]
     best = dict.fromkeys(cases, float("inf"))
-    for command in cases.values():  # a first, untimed run of each warms the disk cache
-        once(command, folder)
+    for case, command in cases.items():  # a first, untimed run of each warms the caches
+        once(command, folder, roots[case])
     for _ in range(repeats):  # in turn, so that a busy moment falls on every side alike
         for case, command in cases.items():
-            best[case] = min(best[case], once(command, folder))
-    size = {case: folder.joinpath(f"{case}.yaml").stat().st_size for case in ("hera", "kfp-sdk")}
-    size["ours-argo"] = folder.joinpath(f"ours-argo-{tasks}.yaml").stat().st_size
-    size["ours-kfp"] = folder.joinpath(f"ours-kfp-{tasks}.yaml").stat().st_size
+            best[case] = min(best[case], once(command, folder, roots[case]))
+    size = {case: folder.joinpath(f"{case}.yaml").stat().st_size for case in cases}
     rows = []
-    for ours, peer in (("ours-argo", "hera"), ("ours-kfp", "kfp-sdk")):
-        target = ours.split("-")[1]
+    pairs = [("ours-argo", "hera"), ("ours-kfp", "kfp-sdk")]
+    if baseline:
+        pairs += [("base-argo", "hera"), ("base-kfp", "kfp-sdk")]
+    for ours, peer in pairs:
+        who, target = ours.split("-")
+        label = f"{target} {tasks:,}" + (" base" if who == "base" else "")
         if peer not in best:
-            rows.append((f"{tasks:,} tasks, {target}", f"{best[ours]:.3f}", "-", "-", "", "", ""))
+            rows.append((label, f"{best[ours]:.3f}", "-", "-", "", "", ""))
             continue
         rows.append(
             (
-                f"{tasks:,} tasks, {target} vs {peer}",
+                f"{label} vs {peer}",
                 f"{best[ours]:.3f}",
                 f"{best[peer]:.3f}",
                 f"{best[ours] / best[peer]:.3f}x",
@@ -272,9 +283,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench compile", description=__doc__)
     parser.add_argument("--tasks", type=int, default=1000, help="tasks in the chain")
     parser.add_argument("--repeats", type=int, default=5, help="best of this many runs")
+    parser.add_argument("--baseline", help="another dagwright checkout to time in the same run")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        rows, notes = measure(args.tasks, args.repeats, Path(tmp))
+        rows, notes = measure(args.tasks, args.repeats, Path(tmp), args.baseline)
     header = ("case", "ours s", "peer s", "time ratio", "ours bytes", "peer bytes", "size ratio")
     print_table(header, rows)
     for note in notes:
