@@ -27,12 +27,13 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 class Inline(dict):
-    """A small mapping written on one line (``{name: x, value: '...'}``): an entry a spec
-    repeats for each of a thousand tasks costs a third fewer bytes than a line per key."""
+    """A small mapping written in YAML's flow style (``{name: x, value: '...'}``, folded past
+    80 columns like any line): what a spec repeats for each of a thousand tasks costs a third
+    fewer bytes than a line per key. The same data either way."""
 
 
 class InlineList(list):
-    """A short list of names written on one line (``[a, b]``), as ``Inline``."""
+    """A short list written in YAML's flow style (``[a, b]``), as ``Inline``."""
 
 
 def _inline(dumper: yaml.SafeDumper, value: Inline) -> yaml.MappingNode:
@@ -46,7 +47,7 @@ def _inline_list(dumper: yaml.SafeDumper, value: InlineList) -> yaml.SequenceNod
 def _dumper(base: Any) -> Any:
     """The dumper dagwright writes with, on ``base``: safe YAML, every value written out in
     full (no anchors or aliases, even where the data shares a dict), multi-line strings as
-    literal blocks, ``Inline`` and ``InlineList`` on one line."""
+    literal blocks (quoted inside an ``Inline``), ``Inline`` and ``InlineList`` in flow style."""
 
     class Dumper(base):
         def ignore_aliases(self, data: Any) -> bool:
