@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import fidelity_corpus
+import jsonschema
 import kfp_corpus
 import kfp_edge_cases
 import pytest
@@ -179,9 +180,6 @@ def test_below_the_top_level_the_schema_constrains_nothing_but_shapes() -> None:
         walk(definitions[f"io.argoproj.workflow.v1alpha1.{kind}"], kind, set())
     assert found == {}
     # and the validator does not assert formats: a date-time that is no date passes
-    import jsonschema
-
-    assert jsonschema.Draft202012Validator.FORMAT_CHECKER is not None
     assert jsonschema.Draft202012Validator({"format": "date-time"}).is_valid("no date")
 
 
