@@ -28,8 +28,8 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 class Inline(dict):
     """A small mapping written in YAML's flow style (``{name: x, value: '...'}``, folded past
-    80 columns like any line): what a spec repeats for each of a thousand tasks costs a third
-    fewer bytes than a line per key. The same data either way."""
+    80 columns like any line): what a spec repeats for each of a thousand tasks, without the
+    indentation of a line per key. The same data either way."""
 
 
 class InlineList(list):
