@@ -1,5 +1,5 @@
-"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``lineage`` or ``runtimes``: run a
-benchmark and print its table."""
+"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``compile``, ``lineage`` or
+``runtimes``: run a benchmark and print its table."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ COMMANDS = {
     "local": ["local"],
     "kfp": ["kfp_compile"],
     "argo": ["argo_compile"],
+    "compile": ["compile_process"],
     "lineage": ["lineage_mlflow", "lineage_query"],
     "runtimes": ["runtimes"],
 }

@@ -26,16 +26,36 @@ def _literal_blocks(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
+class Inline(dict):
+    """A small mapping written in YAML's flow style (``{name: x, value: '...'}``, folded past
+    80 columns like any line): what a spec repeats for each of a thousand tasks, without the
+    indentation of a line per key. The same data either way."""
+
+
+class InlineList(list):
+    """A short list written in YAML's flow style (``[a, b]``), as ``Inline``."""
+
+
+def _inline(dumper: yaml.SafeDumper, value: Inline) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=True)
+
+
+def _inline_list(dumper: yaml.SafeDumper, value: InlineList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
 def _dumper(base: Any) -> Any:
     """The dumper dagwright writes with, on ``base``: safe YAML, every value written out in
     full (no anchors or aliases, even where the data shares a dict), multi-line strings as
-    literal blocks."""
+    literal blocks (quoted inside an ``Inline``), ``Inline`` and ``InlineList`` in flow style."""
 
     class Dumper(base):
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
     Dumper.add_representer(str, _literal_blocks)
+    Dumper.add_representer(Inline, _inline)
+    Dumper.add_representer(InlineList, _inline_list)
     return Dumper
 
 

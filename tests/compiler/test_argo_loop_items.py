@@ -170,7 +170,14 @@ def test_a_task_named_with_a_leading_digit_runs_as_dagwright_run(tmp_path: Path)
     assert tasks["t-3d-render-2"]["dependencies"] == ["t-3d-render"]
     params = {p["name"]: p["value"] for p in tasks["t-3d-render-2"]["arguments"]["parameters"]}
     assert params["x"] == "{{tasks.t-3d-render.outputs.parameters.output}}"
-    assert params["dagwright-task"] == "3d-render-2"  # artifact keys, lineage: dagwright's name
+    assert "dagwright-task" not in params  # no artifact to store, no lineage: no pod reads it
+    tracked = yaml.safe_load(
+        dagwright.compile(digit_task, target="argo", tracking_uri="http://127.0.0.1:5000")
+    )
+    main = next(t for t in tracked["spec"]["templates"] if t["name"] == "main")
+    task = next(t for t in main["dag"]["tasks"] if t["name"] == "t-3d-render-2")
+    params = {p["name"]: p["value"] for p in task["arguments"]["parameters"]}
+    assert params["dagwright-task"] == "3d-render-2"  # lineage: dagwright's name
     node, ours, theirs, mine = run_both(digit_task, tmp_path)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": 3}, [])

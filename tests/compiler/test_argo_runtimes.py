@@ -170,11 +170,8 @@ def test_a_resource_runtime_makes_a_resource_template() -> None:
     spec = compiled(batch_pipeline)
     step = template(spec, "crunch")
     assert "container" not in step and "outputs" not in step
-    assert [p["name"] for p in step["inputs"]["parameters"]] == [
-        "dagwright-task",
-        "path",
-        "repeats",
-    ]
+    # no dagwright-task: the step stores no artifact and records no lineage
+    assert [p["name"] for p in step["inputs"]["parameters"]] == ["path", "repeats"]
     resource = step["resource"]
     assert resource["action"] == "create" and resource["setOwnerReference"] is True
     assert resource["successCondition"] == "status.succeeded > 0"

@@ -390,6 +390,8 @@ def test_outputs_that_may_be_absent_have_defaults() -> None:
     body = template(spec, "loop-1-body")["outputs"]["parameters"][0]
     assert body["valueFrom"]["default"] == "__dagwright_skipped__"
     join = template(spec, "total")["inputs"]["parameters"]
-    assert {"name": "dagwright-task"} in join
+    assert "dagwright-task" not in [p["name"] for p in join]  # it stores no artifact
+    writes = template(manifest(corpus.loop_over_output), "write-part")["inputs"]["parameters"]
+    assert {"name": "dagwright-task"} in writes  # its artifacts' keys name the task: no default
     parts = template(manifest(corpus.loop_over_output), "join-parts")["inputs"]["artifacts"]
     assert parts == [{"name": "parts", "optional": True, "path": "/tmp/dagwright/inputs/parts"}]

@@ -1,7 +1,8 @@
 """The Argo target: the IR as a Workflow, WorkflowTemplate or CronWorkflow.
 
-Built with Hera's model classes (``hera.workflows.models``), then checked against Argo's own
-JSON schema plus a strict unknown-key check derived from it (``validate.py``).
+Built as plain dicts, each as Hera's model of it dumps (``objects.py``, which says why), then
+checked against Argo's own JSON schema plus a strict unknown-key check derived from it
+(``validate.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.errors import ValidationError
 from dagwright.specs import SpecSizeWarning as SpecSizeWarning  # the one class, for callers here
@@ -78,43 +80,37 @@ class ArgoOptions:
         default repository's, key aside. So the cluster's default gets the key alone, and a
         bucket always comes with its endpoint (``check_options`` makes sure).
         """
-        from hera.workflows import models as m
-
         kind, _, rest = self.artifact_repository.partition("://")
         bucket, _, prefix = rest.partition("/")
         full = f"{prefix.rstrip('/')}/{key}" if prefix else key
         if kind in ("gcs", "gs"):
             secret = (
-                m.SecretKeySelector(name=self.artifact_secret, key="serviceAccountKey")
+                obj(name=self.artifact_secret, key="serviceAccountKey")
                 if self.artifact_secret
                 else None
             )
-            return {
-                "gcs": m.GCSArtifact(
-                    bucket=bucket or None, key=full, service_account_key_secret=secret
-                )
-            }
+            return {"gcs": obj(bucket=bucket or None, key=full, serviceAccountKeySecret=secret)}
         if not bucket:
-            return {"s3": m.S3Artifact(key=full)}
+            return {"s3": obj(key=full)}
         host, insecure = s3_endpoint(self.artifact_endpoint or "")
         name = self.artifact_secret
         return {
-            "s3": m.S3Artifact(
+            "s3": obj(
                 bucket=bucket,
                 key=full,
                 endpoint=host,
                 insecure=True if insecure else None,
-                access_key_secret=m.SecretKeySelector(name=name, key="accesskey") if name else None,
-                secret_key_secret=m.SecretKeySelector(name=name, key="secretkey") if name else None,
+                accessKeySecret=obj(name=name, key="accesskey") if name else None,
+                secretKeySecret=obj(name=name, key="secretkey") if name else None,
             )
         }
 
-    def repository_ref(self, m: Any) -> Any:
+    def repository_ref(self) -> dict[str, Any] | None:
         """The ``artifactRepositoryRef`` for ``config-map:key``, or None when none is set."""
         if not self.artifact_repository_ref:
             return None
         config_map, _, key = self.artifact_repository_ref.partition(":")
-        return m.ArtifactRepositoryRef(config_map=config_map, key=key or None)
+        return obj(configMap=config_map, key=key or None)
 
 
 def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
@@ -242,8 +238,6 @@ def check_repository(options: ArgoOptions) -> None:
 
 def build(ir: Any, options: ArgoOptions) -> dict[str, Any]:
     """The manifest (a dict) of ``ir`` as options.kind says."""
-    from hera.workflows import models as m
-
     from dagwright.compiler.argo.workflow import API_VERSION, KINDS, WorkflowBuilder
 
     check_options(options, ir.schedule)
@@ -252,27 +246,18 @@ def build(ir: Any, options: ArgoOptions) -> dict[str, Any]:
     labels = {"dagwright.dev/pipeline": builder.name, **options.labels}
     kind = KINDS[options.kind]
     if options.kind == "workflow":
-        meta = m.ObjectMeta(
-            generate_name=f"{builder.name}-", namespace=options.namespace, labels=labels
-        )
-        manifest: Any = m.Workflow(api_version=API_VERSION, kind=kind, metadata=meta, spec=spec)
+        meta = obj(generateName=f"{builder.name}-", namespace=options.namespace, labels=labels)
     else:
-        meta = m.ObjectMeta(name=builder.name, namespace=options.namespace, labels=labels)
-        if options.kind == "template":
-            manifest = m.WorkflowTemplate(
-                api_version=API_VERSION, kind=kind, metadata=meta, spec=spec
-            )
-        else:
-            cron = m.CronWorkflowSpec(
-                schedules=[options.schedule or ir.schedule],
-                timezone=options.timezone or "UTC",
-                concurrency_policy=options.concurrency_policy,
-                starting_deadline_seconds=options.starting_deadline_seconds,
-                workflow_spec=spec,
-            )
-            manifest = m.CronWorkflow(api_version=API_VERSION, kind=kind, metadata=meta, spec=cron)
-    data: dict[str, Any] = manifest.model_dump(by_alias=True, exclude_none=True, mode="json")
-    return data
+        meta = obj(name=builder.name, namespace=options.namespace, labels=labels)
+    if options.kind == "cron":
+        spec = obj(
+            schedules=[options.schedule or ir.schedule],
+            timezone=options.timezone or "UTC",
+            concurrencyPolicy=options.concurrency_policy,
+            startingDeadlineSeconds=options.starting_deadline_seconds,
+            workflowSpec=spec,
+        )
+    return obj(apiVersion=API_VERSION, kind=kind, metadata=meta, spec=spec)
 
 
 def write(ir: Any, options: ArgoOptions | None = None) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from dagwright.compiler.argo.objects import obj
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
@@ -62,30 +63,30 @@ def fragments_for(spec: ComponentSpec, pod: PodStep) -> Fragments:
     return runtime.fragments(config, pod)
 
 
-def pod_step(name: str, container: Any, env: dict[str, str]) -> PodStep:
-    """The ``PodStep`` of a component's Container model."""
-    resources: dict[str, dict[str, str]] = {}
-    if container.resources is not None:
-        dumped = container.resources.model_dump(by_alias=True, exclude_none=True, mode="json")
-        resources = {k: dict(v) for k, v in dumped.items() if isinstance(v, dict)}
+def pod_step(name: str, container: dict[str, Any], env: dict[str, str]) -> PodStep:
+    """The ``PodStep`` of a component's container."""
+    dumped = container.get("resources") or {}
+    resources = {k: dict(v) for k, v in dumped.items() if isinstance(v, dict)}
     return PodStep(
         name=to_k8s_name(name) or "step",
-        image=container.image,
-        command=list(container.command or []) + list(container.args or []),
+        image=container["image"],
+        command=list(container.get("command") or []) + list(container.get("args") or []),
         env=dict(env),
         resources=resources,
     )
 
 
-def merge_container(container: Any, fields: dict[str, Any], kind: str, m: Any) -> Any:
-    """``container`` with a runtime's container fields merged in.
+def merge_container(container: dict[str, Any], fields: dict[str, Any], kind: str) -> Any:
+    """``container`` with a runtime's container fields merged in, checked by Hera's model.
 
     Raises:
         ValidationError: for a field a Kubernetes container does not have.
     """
     if not fields:
         return container
-    data = container.model_dump(by_alias=True, exclude_none=True, mode="json")
+    from hera.workflows import models as m  # only a runtime's fragments need checking
+
+    data = dict(container)
     known = {f.alias or n for n, f in m.Container.model_fields.items()}
     for key, value in fields.items():
         if key not in known:
@@ -94,16 +95,19 @@ def merge_container(container: Any, fields: dict[str, Any], kind: str, m: Any) -
             data[key] = list(data.get(key, [])) + list(value)
         else:
             data[key] = value
-    return m.Container.model_validate(data)
+    return _dumped(m.Container.model_validate(data))
 
 
-def apply_pod(template: Any, fields: dict[str, Any], kind: str, m: Any) -> Any:
-    """``template`` with a runtime's pod fields: on the template, or in its podSpecPatch."""
+def apply_pod(template: dict[str, Any], fields: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``template`` with a runtime's pod fields: on the template, or in its podSpecPatch,
+    checked by Hera's model."""
     if not fields:
         return template
+    from hera.workflows import models as m  # only a runtime's fragments need checking
+
     own = {k: v for k, v in fields.items() if k in TEMPLATE_POD_FIELDS}
     rest = {k: v for k, v in fields.items() if k not in TEMPLATE_POD_FIELDS}
-    data = template.model_dump(by_alias=True, exclude_none=True, mode="json")
+    data = dict(template)
     data.update(own)
     if rest:
         from kubernetes import client
@@ -113,7 +117,13 @@ def apply_pod(template: Any, fields: dict[str, Any], kind: str, m: Any) -> Any:
         if unknown:
             raise _runtime_bug(kind, f"pod field '{unknown[0]}'", "a pod spec has no such field")
         data["podSpecPatch"] = json.dumps(rest, sort_keys=True)
-    return m.Template.model_validate(data)
+    return _dumped(m.Template.model_validate(data))
+
+
+def _dumped(model: Any) -> dict[str, Any]:
+    """A Hera model as the plain dict the compiler writes (``objects.py``)."""
+    data: dict[str, Any] = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return data
 
 
 def check_resource_step(spec: ComponentSpec, kind: str, tasks: list[str]) -> None:
@@ -145,8 +155,8 @@ def check_resource_step(spec: ComponentSpec, kind: str, tasks: list[str]) -> Non
 
 
 def resource_template(
-    base: dict[str, Any], fragments: Fragments, pod: PodStep, kind: str, m: Any
-) -> Any:
+    base: dict[str, Any], fragments: Fragments, pod: PodStep, kind: str
+) -> dict[str, Any]:
     """The resource template that creates ``fragments.resource`` and waits for it.
 
     Args:
@@ -154,7 +164,6 @@ def resource_template(
         fragments: The runtime's fragments, with ``resource`` set.
         pod: The step's PodStep (its name seeds the resource's).
         kind: The runtime's kind, for messages.
-        m: ``hera.workflows.models``.
     """
     manifest = dict(fragments.resource or {})
     for key in ("apiVersion", "kind"):
@@ -170,14 +179,14 @@ def resource_template(
     # one resource per run, loop iteration and retry: the API server completes the name
     meta["generateName"] = generate_name(str(meta.pop("name", "") or pod.name))
     manifest["metadata"] = meta
-    return m.Template(
+    return obj(
         **base,
-        resource=m.ResourceTemplate(
+        resource=obj(
             action="create",
             manifest=manifest_text(manifest),
-            set_owner_reference=True,  # deleted with the workflow
-            success_condition=fragments.success_condition,
-            failure_condition=fragments.failure_condition,
+            setOwnerReference=True,  # deleted with the workflow
+            successCondition=fragments.success_condition,
+            failureCondition=fragments.failure_condition,
         ),
     )
 

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from dagwright.compiler.argo.naming import param_name
+from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.runtimes import (
     apply_pod,
     check_resource_step,
@@ -24,9 +25,16 @@ from dagwright.components.types import ANY, element_type
 from dagwright.errors import ValidationError
 from dagwright.specs import artifact_kind
 
-TASK_PARAM = "dagwright-task"  # every template learns its task's name, for artifact keys
+TASK_PARAM = "dagwright-task"  # a template learns its task's name where it uses it (below)
 READ_PARAM = "dagwright-read"  # how the pod reads inputs from loop items and nested loops
 ROOT = "/tmp/dagwright"
+
+
+def uses_task_name(spec: ComponentSpec, tracking_uri: str | None) -> bool:
+    """Whether the component's template reads its task's name (TASK_PARAM): in the keys of its
+    output artifacts, and for the lineage its pod records. Only then do its tasks pass it: a
+    thousand-task DAG would otherwise carry a thousand arguments no pod reads."""
+    return bool(tracking_uri) or any(out.artifact for out in spec.outputs)
 
 
 def is_collected(type_str: str) -> bool:
@@ -39,14 +47,13 @@ def component_template(
     spec: ComponentSpec,
     delivery: CodeDelivery,
     location: Any,
-    m: Any,
     tracking_uri: str | None = None,
     pipeline: str = "",
     tasks: list[str] | None = None,
     allow_pickle: bool = False,
     reads: bool = False,
-) -> Any:
-    """The Template model of a component: a container template, with the fragments of the
+) -> dict[str, Any]:
+    """The template of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
 
     Args:
@@ -54,31 +61,30 @@ def component_template(
         spec: The component.
         delivery: How the pod gets the code.
         location: ``location(key) -> dict`` of an artifact's storage fields (``s3``/``gcs``).
-        m: ``hera.workflows.models``.
         tasks: The tasks that use the component (named when the runtime refuses it).
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
     """
-    params = [m.Parameter(name=TASK_PARAM)]
+    params = [obj(name=TASK_PARAM)] if uses_task_name(spec, tracking_uri) else []
     args = _component_args(spec, delivery)
     if reads:
-        params.append(m.Parameter(name=READ_PARAM, default="{}"))
+        params.append(obj(name=READ_PARAM, default="{}"))
         args += ["--read", var("inputs", "parameters", READ_PARAM)]
     for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
         param_name(io.name, f"component {spec.name}: {io.name}")
-    in_params, artifacts, in_args = _input_ports(spec, m)
-    outputs, out_args = _output_ports(spec, location, m)
-    env = _env(spec, tracking_uri, m)
+    in_params, artifacts, in_args = _input_ports(spec)
+    outputs, out_args = _output_ports(spec, location)
+    env = _env(spec, tracking_uri)
     args += in_args + out_args + _run_flags(tracking_uri, pipeline, allow_pickle)
-    container = _container(spec, delivery, args, env, m)
+    container = _container(spec, delivery, args, env)
     base = dict(
         name=name,
-        inputs=m.Inputs(parameters=params + in_params, artifacts=artifacts or None),
-        retry_strategy=_retry_strategy(spec, m),
-        metadata=m.Metadata(labels={"dagwright.dev/component": spec.name}),
+        inputs=obj(parameters=params + in_params, artifacts=artifacts or None),
+        retryStrategy=_retry_strategy(spec),
+        metadata=obj(labels={"dagwright.dev/component": spec.name}),
     )
-    pod = pod_step(name, container, {e.name: e.value for e in env})
-    return _runtime_template(base, spec, pod, container, outputs, tasks or [], m)
+    pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
+    return _runtime_template(base, spec, pod, container, outputs, tasks or [])
 
 
 def _component_args(spec: ComponentSpec, delivery: CodeDelivery) -> list[str]:
@@ -97,7 +103,7 @@ def _component_args(spec: ComponentSpec, delivery: CodeDelivery) -> list[str]:
     ]
 
 
-def _input_ports(spec: ComponentSpec, m: Any) -> tuple[list[Any], list[Any], list[str]]:
+def _input_ports(spec: ComponentSpec) -> tuple[list[Any], list[Any], list[str]]:
     """The template's input parameters and artifacts, and the entry's arguments reading them."""
     params: list[Any] = []
     artifacts: list[Any] = []
@@ -105,28 +111,28 @@ def _input_ports(spec: ComponentSpec, m: Any) -> tuple[list[Any], list[Any], lis
     for inp in spec.inputs:
         if not inp.artifact:
             default = encode(inp.default) if inp.has_default else None
-            params.append(m.Parameter(name=inp.name, default=default))
+            params.append(obj(name=inp.name, default=default))
             args += ["--param", f"{inp.name}={{{{inputs.parameters.{inp.name}}}}}"]
             if element_type(inp.type) == ANY:  # a task passing Collected(...) names its items'
                 # type: Argo hands the items of ints or floats on as texts (decode)
-                params.append(m.Parameter(name=f"{inp.name}-items", default=""))
+                params.append(obj(name=f"{inp.name}-items", default=""))
                 items = f"{{{{inputs.parameters.{inp.name}-items}}}}"
                 args += ["--param-items", f"{inp.name}={items}"]
             continue
         collected = is_collected(inp.type)
         artifacts.append(
             # a loop whose iterations all skipped leaves nothing under the key prefix
-            m.Artifact(name=inp.name, path=f"{ROOT}/inputs/{inp.name}", optional=collected or None)
+            obj(name=inp.name, path=f"{ROOT}/inputs/{inp.name}", optional=collected or None)
         )
-        params.append(m.Parameter(name=f"{inp.name}-meta", default="[]" if collected else "{}"))
+        params.append(obj(name=f"{inp.name}-meta", default="[]" if collected else "{}"))
         flag = "--collected" if collected else "--artifact"
         args += [flag, f"{inp.name}={{{{inputs.artifacts.{inp.name}.path}}}}"]
         args += [f"{flag}-meta", f"{inp.name}={{{{inputs.parameters.{inp.name}-meta}}}}"]
     return params, artifacts, args
 
 
-def _output_ports(spec: ComponentSpec, location: Any, m: Any) -> tuple[Any, list[str]]:
-    """The template's Outputs model (None without outputs) and the entry's arguments writing
+def _output_ports(spec: ComponentSpec, location: Any) -> tuple[Any, list[str]]:
+    """The template's outputs (None without outputs) and the entry's arguments writing
     them; an output artifact is stored under the workflow, task and pod."""
     out_params: list[Any] = []
     out_artifacts: list[Any] = []
@@ -136,33 +142,31 @@ def _output_ports(spec: ComponentSpec, location: Any, m: Any) -> tuple[Any, list
             task = var("inputs", "parameters", TASK_PARAM)
             key = f"{var('workflow', 'name')}/{task}/{out.name}/{var('pod', 'name')}"
             out_artifacts.append(
-                m.Artifact(
+                obj(
                     name=out.name,
                     path=f"{ROOT}/outputs/{out.name}",
-                    archive=m.ArchiveStrategy(none=m.NoneStrategy()),
+                    archive=obj(none=obj()),
                     **location(key),
                 )
             )
             meta_path = f"{ROOT}/outputs/{out.name}-meta"
-            out_params.append(
-                m.Parameter(name=f"{out.name}-meta", value_from=m.ValueFrom(path=meta_path))
-            )
+            out_params.append(obj(name=f"{out.name}-meta", valueFrom=obj(path=meta_path)))
             args += ["--output-artifact", f"{out.name}={{{{outputs.artifacts.{out.name}.path}}}}"]
             args += ["--output-meta", f"{out.name}={{{{outputs.parameters.{out.name}-meta.path}}}}"]
         else:
             path = f"{ROOT}/outputs/{out.name}"
-            out_params.append(m.Parameter(name=out.name, value_from=m.ValueFrom(path=path)))
+            out_params.append(obj(name=out.name, valueFrom=obj(path=path)))
             args += ["--output-param", f"{out.name}={{{{outputs.parameters.{out.name}.path}}}}"]
     if not (out_params or out_artifacts):
         return None, args
-    return m.Outputs(parameters=out_params or None, artifacts=out_artifacts or None), args
+    return obj(parameters=out_params or None, artifacts=out_artifacts or None), args
 
 
-def _env(spec: ComponentSpec, tracking_uri: str | None, m: Any) -> list[Any]:
+def _env(spec: ComponentSpec, tracking_uri: str | None) -> list[dict[str, Any]]:
     """The container's environment: the component's, and MLflow's URI when steps record."""
-    env = [m.EnvVar(name=k, value=v) for k, v in spec.env.items()]
+    env = [obj(name=k, value=v) for k, v in spec.env.items()]
     if tracking_uri:
-        env.append(m.EnvVar(name="MLFLOW_TRACKING_URI", value=tracking_uri))
+        env.append(obj(name="MLFLOW_TRACKING_URI", value=tracking_uri))
     return env
 
 
@@ -178,31 +182,31 @@ def _run_flags(tracking_uri: str | None, pipeline: str, allow_pickle: bool) -> l
 
 
 def _container(
-    spec: ComponentSpec, delivery: CodeDelivery, args: list[str], env: list[Any], m: Any
-) -> Any:
-    """The Container model running the entry, after the delivery's install command if any."""
+    spec: ComponentSpec, delivery: CodeDelivery, args: list[str], env: list[Any]
+) -> dict[str, Any]:
+    """The container running the entry, after the delivery's install command if any."""
     install = delivery.install_command(spec)
     run = "python3 -m dagwright.compiler.argo.entry"
     command = ["sh", "-c", f'{install} && exec {run} "$@"', "sh"] if install else run.split()
-    return m.Container(
+    return obj(
         image=delivery.image_for(spec),
         command=command,
         args=args,
         env=env or None,
-        resources=_resources(spec, m),
+        resources=_resources(spec),
     )
 
 
-def _retry_strategy(spec: ComponentSpec, m: Any) -> Any:
-    """The RetryStrategy model of the component's retries, None when it does not retry."""
+def _retry_strategy(spec: ComponentSpec) -> dict[str, Any] | None:
+    """The retryStrategy of the component's retries, None when it does not retry."""
     if not spec.retry.limit:
         return None
-    return m.RetryStrategy(
-        limit=m.IntOrString(str(spec.retry.limit)),  # the schema types it as text
-        retry_policy="Always",
-        backoff=m.Backoff(
+    return obj(
+        limit=str(spec.retry.limit),  # the schema types it as text
+        retryPolicy="Always",
+        backoff=obj(
             duration=_duration(spec.retry.backoff),
-            factor=m.IntOrString(str(_factor(spec))),
+            factor=str(_factor(spec)),
             # Argo's maxDuration bounds all attempts together; a cap bounds one wait
             cap=_duration(spec.retry.max_backoff) if spec.retry.max_backoff is not None else None,
         ),
@@ -216,8 +220,7 @@ def _runtime_template(
     container: Any,
     outputs: Any,
     tasks: list[str],
-    m: Any,
-) -> Any:
+) -> dict[str, Any]:
     """The template with the fragments of the component's runtime: a resource template when
     the runtime makes a resource, else the container template with them merged in."""
     fragments = fragments_for(spec, pod)
@@ -226,36 +229,29 @@ def _runtime_template(
     # dashboard): the step stays a container that outputs the URL
     if fragments.resource is not None and not spec.runtime.serves:
         check_resource_step(spec, kind, tasks)
-        deadline = _seconds(math.ceil(spec.timeout), m) if spec.timeout else None
-        return resource_template(
-            {**base, "active_deadline_seconds": deadline}, fragments, pod, kind, m
-        )
-    template = m.Template(
+        deadline = str(math.ceil(spec.timeout)) if spec.timeout else None
+        return resource_template({**base, "activeDeadlineSeconds": deadline}, fragments, pod, kind)
+    template = obj(
         **base,
         # the entry enforces the timeout around the step; the pod's deadline, which counts
         # image pull and the pip bootstrap too, leaves room for them (compiler/deadline.py)
-        active_deadline_seconds=_seconds(pod_deadline(spec.timeout), m) if spec.timeout else None,
+        # the schema types it as an int or a string; Hera's IntOrString wrote it as a string
+        activeDeadlineSeconds=str(pod_deadline(spec.timeout)) if spec.timeout else None,
         outputs=outputs,
-        container=merge_container(container, fragments.container, kind, m),
+        container=merge_container(container, fragments.container, kind),
     )
-    return apply_pod(template, fragments.pod, kind, m)
+    return apply_pod(template, fragments.pod, kind)
 
 
-def _seconds(seconds: int, m: Any) -> Any:
-    return m.IntOrString(str(seconds))  # the schema types it as an int or a string
-
-
-def _resources(spec: ComponentSpec, m: Any) -> Any:
+def _resources(spec: ComponentSpec) -> dict[str, Any] | None:
     res = spec.resources
-    requests = {k: m.Quantity(v) for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
-    limits = {
-        k: m.Quantity(v) for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v
-    }
+    requests = {k: v for k, v in (("cpu", res.cpu), ("memory", res.memory)) if v}
+    limits = {k: v for k, v in (("cpu", res.cpu_limit), ("memory", res.memory_limit)) if v}
     if res.gpu:
-        limits["nvidia.com/gpu"] = m.Quantity(str(res.gpu))  # Kubernetes takes GPUs as limits
+        limits["nvidia.com/gpu"] = str(res.gpu)  # Kubernetes takes GPUs as limits
     if not requests and not limits:
         return None
-    return m.ResourceRequirements(requests=requests or None, limits=limits or None)
+    return obj(requests=requests or None, limits=limits or None)
 
 
 def _duration(seconds: float) -> str:

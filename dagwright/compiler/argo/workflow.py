@@ -1,4 +1,5 @@
-"""The IR as an Argo Workflow, WorkflowTemplate or CronWorkflow, built from Hera's models."""
+"""The IR as an Argo Workflow, WorkflowTemplate or CronWorkflow, built as plain dicts
+(``objects.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from dagwright.compiler.argo import when
 from dagwright.compiler.argo.dags import dag_template
 from dagwright.compiler.argo.naming import free, param_name
+from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
     ScopeVariables,
     body,
@@ -24,6 +26,7 @@ from dagwright.compiler.argo.templates import (
     TASK_PARAM,
     component_template,
     is_collected,
+    uses_task_name,
 )
 from dagwright.compiler.argo.values import protect
 from dagwright.components.types import ANY, element_type, parse
@@ -40,9 +43,6 @@ class WorkflowBuilder:
     """One pass over the IR to the templates of a workflow spec."""
 
     def __init__(self, ir: PipelineIR, options: Any) -> None:
-        from hera.workflows import models
-
-        self.m = models
         self.ir = ir
         self.options = options
         self.name = to_k8s_name(ir.name) or "pipeline"
@@ -62,9 +62,9 @@ class WorkflowBuilder:
         self.exit_tasks = {g.exit_task: g for g in ir.groups if g.exit_task}
         self.reading: set[str] = set()  # components some task passes READ_PARAM to
 
-    def spec(self) -> Any:
-        """The WorkflowSpec model."""
-        m, options = self.m, self.options
+    def spec(self) -> dict[str, Any]:
+        """The WorkflowSpec."""
+        options = self.options
         for group in self.ir.groups:
             self._group(group)
         for task in self.ir.tasks:
@@ -78,7 +78,6 @@ class WorkflowBuilder:
                 spec,
                 options.delivery,
                 options.location,
-                m,
                 options.tracking_uri,
                 self.ir.name,
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
@@ -92,7 +91,7 @@ class WorkflowBuilder:
         # a parameter's value may reach a when and may be given at submit, where it travels
         # unprotected: a default Argo would alter is refused, as a submitted value is
         params = [
-            m.Parameter(
+            obj(
                 name=p.name,
                 value=no_braces(
                     p.default if isinstance(p.default, str) else json.dumps(p.default),
@@ -105,18 +104,18 @@ class WorkflowBuilder:
             )
             for p in self.ir.params
         ]
-        return m.WorkflowSpec(
+        return obj(
             entrypoint=self.root,
-            arguments=m.Arguments(parameters=params) if params else None,
+            arguments=obj(parameters=params) if params else None,
             templates=templates,
-            service_account_name=options.service_account,
-            artifact_repository_ref=options.repository_ref(m),
-            ttl_strategy=m.TTLStrategy(
-                seconds_after_success=options.ttl_success,
-                seconds_after_failure=options.ttl_failure,
+            serviceAccountName=options.service_account,
+            artifactRepositoryRef=options.repository_ref(),
+            ttlStrategy=obj(
+                secondsAfterSuccess=options.ttl_success,
+                secondsAfterFailure=options.ttl_failure,
             ),
-            pod_gc=m.PodGC(strategy="OnPodSuccess"),
-            workflow_metadata=m.WorkflowMetadata(labels=self._labels()),
+            podGC=obj(strategy="OnPodSuccess"),
+            workflowMetadata=obj(labels=self._labels()),
         )
 
     def _labels(self) -> dict[str, str]:
@@ -144,9 +143,9 @@ class WorkflowBuilder:
             inner = self._call(group.id, iterator(group), self.template_of[body(group.id)])
             items = group.items or {}
             if "constant" in items:  # strings Argo would alter travel protected
-                inner["with_items"] = [self.m.Item(protect(v)) for v in items["constant"]]
+                inner["withItems"] = [protect(v) for v in items["constant"]]
             else:
-                inner["with_param"] = self.variables.param(items, group.id)
+                inner["withParam"] = self.variables.param(items, group.id)
             args = inner.setdefault("parameters", {})
             args[item_name(group.id, None)] = "{{item}}"
             for key in sorted(loop_keys(self.ir)[group.id]):
@@ -214,7 +213,8 @@ class WorkflowBuilder:
             target = self._call(scope, task.name, task.component)
         spec = self.ir.component_of(task)
         params = target.setdefault("parameters", {})
-        params[TASK_PARAM] = task.name
+        if uses_task_name(spec, self.options.tracking_uri):
+            params[TASK_PARAM] = task.name
         artifacts = target.setdefault("artifacts", {})
         reads: dict[str, dict[str, Any]] = {}  # how the pod reads an input (entry --read)
         for name, value in task.inputs.items():
@@ -327,4 +327,4 @@ class WorkflowBuilder:
     def _dag(self, scope: Any) -> Any:
         group = self.variables.groups.get(scope.name)
         parallelism = group.parallelism if group is not None and group.kind == "loop" else None
-        return dag_template(self.m, scope, self.template_of[scope.name], parallelism)
+        return dag_template(scope, self.template_of[scope.name], parallelism)
