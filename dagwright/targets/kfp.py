@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagwright.extras import require
+from dagwright.extras import missing
 from dagwright.targets.base import (
     DELIVERY_OPTIONS,
     Client,
@@ -27,8 +27,13 @@ REMOTE_OPTIONS = ("experiment", "upload", "pipeline_name", "version_name", "max_
 
 def write(ir: PipelineIR, path: Path | None, options: dict[str, Any]) -> str:
     """KFP v2 IR YAML (a PipelineSpec; the platform spec follows when a step needs it)."""
-    require("kfp", field="target", needed_for="the kfp target")
     from dagwright.compiler import kfp
+    from dagwright.compiler.kfp.proto import messages
+
+    try:
+        messages()  # kfp's messages only, not its SDK (see proto.py)
+    except ImportError as exc:
+        raise missing("kfp", field="target", needed_for="the kfp target") from exc
 
     delivery, rest = split_options("kfp", options, set(COMPILE_OPTIONS))
     return kfp.write(ir, kfp.KfpOptions(delivery=delivery, **rest))

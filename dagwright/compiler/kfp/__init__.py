@@ -55,7 +55,9 @@ def build(ir: PipelineIR, options: KfpOptions | None = None) -> Any:
 def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, dict[str, Any]]:
     """The PipelineSpec message of a validated IR, and its platform spec document (empty
     when no step's runtime sets a Kubernetes field the PipelineSpec cannot carry)."""
-    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+    from dagwright.compiler.kfp.proto import messages
+
+    pb = messages()
 
     from dagwright.compiler.kfp.dag import DagBuilder
 

@@ -288,7 +288,9 @@ def select_output(outputs: Any, name: str, channel: Channel) -> None:
 def define(defs: Any, name: str, type_str: str, artifact: bool) -> Any:
     """Declare one input or output of a component (a ComponentInputsSpec/OutputsSpec) and
     return its spec message."""
-    from kfp.pipeline_spec import pipeline_spec_pb2 as pb
+    from dagwright.compiler.kfp.proto import messages
+
+    pb = messages()
 
     if artifact:
         _, is_list = artifact_kind(type_str)

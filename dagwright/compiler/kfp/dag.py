@@ -31,9 +31,9 @@ class DagBuilder:
         *,
         allow_pickle: bool = False,
     ) -> None:
-        from kfp.pipeline_spec import pipeline_spec_pb2
+        from dagwright.compiler.kfp.proto import messages
 
-        self.pb = pipeline_spec_pb2
+        self.pb = messages()
         self.ir = ir
         self.spec = spec
         self.delivery = delivery
