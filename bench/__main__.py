@@ -1,5 +1,5 @@
-"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``lineage`` or ``runtimes``: run a
-benchmark and print its table."""
+"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``lineage``, ``runtimes`` or
+``workloads``: run a benchmark and print its table."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ COMMANDS = {
     "argo": ["argo_compile"],
     "lineage": ["lineage_mlflow", "lineage_query"],
     "runtimes": ["runtimes"],
+    "workloads": ["workloads"],
 }
 
 
