@@ -26,7 +26,9 @@ Usage: ``python -m bench workloads [--repeats N] [--quick] [--only dagwright,lui
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -215,7 +217,7 @@ def rows(cases: list[Case], sizes: Sizes) -> list[tuple[str, ...]]:
     reference = next((c for c in cases if c.row == ON and not c.failed), None)
     ref_one = reference.best.get("one") if reference else None
     ref_step = per_step_ms(reference, "chain", sizes.chain - 1) if reference else None
-    table = []
+    table: list[tuple[str, ...]] = []
     for case in cases:
         if case.failed:
             continue
@@ -313,10 +315,21 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Sizes]:
         parser.error(f"--sizes: {args.sizes!r} is not CHAIN,FAN,LONG, e.g. 50,100,2000")
     if min(chain, fan, long) < 2 or args.repeats < 1:
         parser.error("--sizes: each size must be >= 2, and --repeats >= 1")
-    for python in args.peer_python or []:
-        if not os.access(python, os.X_OK):
+    for i, python in enumerate(args.peer_python or []):
+        found = shutil.which(python)
+        if found is None:
             parser.error(f"--peer-python: {python} is not an executable interpreter")
+        args.peer_python[i] = found
     return args, Sizes(chain, fan, long)
+
+
+def mlflow_note() -> str:
+    """What "lineage on" meant in this run: MLflow is only used when it is installed."""
+    if importlib.util.find_spec("mlflow") is None:
+        return (
+            "lineage on: mlflow is not installed here, so lineage stayed local (pip install mlflow)"
+        )
+    return "lineage on: mlflow is installed here, so runs recorded lineage to MLflow (SQLite store)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -344,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{case.tool}: failed, not in the table: {case.failed}")
     for note in notes:
         print(note)
+    if "dagwright" in args.only:
+        print(mlflow_note())
     print("x dw: a multiple of dagwright's default (lineage on); '-' where that is below noise")
     print("targets (issue 16):")
     for line in targets(cases, sizes):
