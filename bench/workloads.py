@@ -97,11 +97,21 @@ def wait_flag() -> bool:
     return "--wait" in out.stdout
 
 
+def package_home() -> str:
+    """The folder that holds the ``dagwright`` package this process imports."""
+    spec = importlib.util.find_spec("dagwright")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).parents[1])
+
+
 def dagwright_case(
     row: str, folder: Path, sizes: Sizes, runtime: str, lineage: bool, keys: tuple[str, ...]
 ) -> Case:
     folder.mkdir()
     env = base_env()
+    # the runs start in their own folder: they import the dagwright this benchmark imports
+    # (the checkout it runs from), not whichever one is installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_home(), env.get("PYTHONPATH")]))
     if not lineage:
         env["DAGWRIGHT_TRACKING"] = "off"
     case = Case(row, "dagwright", folder, env)
@@ -109,7 +119,7 @@ def dagwright_case(
     shapes["long"] = ("chain", sizes.long)
     for key in keys:
         shape, size = shapes[key]
-        path = folder / f"{key}.py"
+        path = folder / f"dw_{key}.py"
         path.write_text(DAGWRIGHT.format(runtime=runtime, shape=shape, size=size))
         case.commands[key] = [
             *(sys.executable, "-m", "dagwright.cli", "run", f"{path.name}:pipeline"),
