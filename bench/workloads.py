@@ -275,6 +275,12 @@ def targets(cases: list[Case], sizes: Sizes) -> list[str]:
     process = by_row.get(PROCESS)
     step = per_step_ms(process, "chain", sizes.chain - 1) if process else None
     check("Process(), per extra step", step, 20.0, " ms")
+    local = per_step_ms(on, "chain", sizes.chain - 1) if on else None
+    if step is not None and local is not None:
+        lines.append(
+            f"  (Process() vs Local(), lineage on, {sizes.chain}-step chain: {step:.2f} vs "
+            f"{local:.2f} ms per extra step)"
+        )
     return lines
 
 

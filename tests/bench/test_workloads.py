@@ -69,9 +69,14 @@ def test_quick_table_measures_dagwright_and_names_missing_peers() -> None:
     targets = lines[lines.index("targets (issue 16):") + 1 :]
     assert re.fullmatch(rf"  lineage on, 1-step run <= 0\.3 s: {NUMBER} s (met|MISSED)", targets[0])
     assert re.fullmatch(
-        rf"  Process\(\), per extra step <= 20 ms: {NUMBER} ms (met|MISSED)", targets[-1]
+        rf"  Process\(\), per extra step <= 20 ms: {NUMBER} ms (met|MISSED)", targets[-2]
     )
-    assert "not measured (--quick)" in targets[-2]
+    assert re.fullmatch(
+        rf"  \(Process\(\) vs Local\(\), lineage on, 3-step chain: {NUMBER} vs {NUMBER} ms "
+        r"per extra step\)",
+        targets[-1],
+    )
+    assert targets[-3] == "  4-step chain, on / off <= 1.5x: not measured (--quick)"
 
 
 @pytest.mark.parametrize(
