@@ -201,6 +201,8 @@ def done(case: Case, key: str, stdout: str) -> bool:
 def measure(cases: list[Case], repeats: int) -> None:
     """One untimed warm-up run of every workload, then ``repeats`` rounds; keep the best."""
     for round_ in range(repeats + 1):
+        what = f"timed round {round_} of {repeats}" if round_ else "warm-up round"
+        print(f"bench workloads: {what}", file=sys.stderr, flush=True)  # a full run takes minutes
         for case in cases:
             for key in case.commands:
                 if case.failed:
