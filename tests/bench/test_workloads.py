@@ -67,9 +67,13 @@ def test_quick_table_measures_dagwright_and_names_missing_peers() -> None:
     mlflow = "installed" if importlib.util.find_spec("mlflow") else "not installed"
     assert any(line.startswith(f"lineage on: mlflow is {mlflow} here") for line in lines)
     targets = lines[lines.index("targets (issue 16):") + 1 :]
-    assert re.fullmatch(rf"  lineage on, 1-step run <= 0\.3 s: {NUMBER} s (met|MISSED)", targets[0])
     assert re.fullmatch(
-        rf"  Process\(\), per extra step <= 20 ms: {NUMBER} ms (met|MISSED)", targets[-2]
+        rf"  lineage on, 1-step run <= 0\.3 s: {NUMBER} s (met|MISSED)( \(below noise\))?",
+        targets[0],
+    )
+    assert re.fullmatch(
+        rf"  Process\(\), per extra step <= 20 ms: {NUMBER} ms (met|MISSED)( \(below noise\))?",
+        targets[-2],
     )
     assert re.fullmatch(
         rf"  \(Process\(\) vs Local\(\), lineage on, 3-step chain: {NUMBER} vs {NUMBER} ms "
