@@ -58,6 +58,7 @@ class Case:
     best: dict[str, float] = field(default_factory=dict)
     failed: str = ""
     sync: list[str] | None = None  # the untimed command that lets background work finish
+    synced: dict[str, float] = field(default_factory=dict)  # its longest wait, per workload
 
 
 @dataclass
@@ -185,7 +186,10 @@ def run_once(case: Case, key: str) -> float | None:
         case.failed = f"{key} run failed (exit {out.returncode}): {tail[:160]}"
         return None
     if case.sync:
+        sync_started = time.perf_counter()
         subprocess.run(case.sync, cwd=case.folder, env=case.env, capture_output=True)
+        waited = time.perf_counter() - sync_started
+        case.synced[key] = max(waited, case.synced.get(key, 0.0))
     return seconds
 
 
@@ -342,6 +346,17 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Sizes]:
     return args, Sizes(chain, fan, long)
 
 
+def sync_note(cases: list[Case], sizes: Sizes) -> str:
+    """How long MLflow took to get a lineage-on run's lineage after the run had returned."""
+    on = next((c for c in cases if c.row == ON), None)
+    if on is None or on.sync is None:
+        return "lineage on: runs return once MLflow has their lineage (no 'lineage sync --wait')"
+    names = {"one": "1-step", "chain": f"{sizes.chain}-step", "fan": "fan"}
+    names["long"] = f"{sizes.long:,}-step"
+    waits = ", ".join(f"{names[k]} {on.synced[k]:.2f} s" for k in on.commands if k in on.synced)
+    return f"lineage on: 'lineage sync --wait' after a run returned waited at most: {waits}"
+
+
 def mlflow_note() -> str:
     """What "lineage on" meant in this run: MLflow is only used when it is installed."""
     if importlib.util.find_spec("mlflow") is None:
@@ -378,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         print(note)
     if "dagwright" in args.only:
         print(mlflow_note())
+        print(sync_note(cases, sizes))
     print("x dw: a multiple of dagwright's default (lineage on); '-' where either is below noise")
     if "dagwright" in args.only:
         print("targets (issue 16):")
