@@ -26,48 +26,33 @@ Usage: ``python -m bench workloads [--repeats N] [--quick] [--only dagwright,lui
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.workload_scripts import DAGWRIGHT, PEERS, expected
+from bench.workload_table import (
+    OFF,
+    ON,
+    PROCESS,
+    Case,
+    Sizes,
+    mlflow_note,
+    rows,
+    sync_note,
+    targets,
+)
 
 TOOLS = ("dagwright", *PEERS)
 SLOW = ("dagster", "prefect", "mlrun")  # seconds to start: left out by --quick
 TIMEOUT = 900.0  # seconds for one process; a stuck run becomes a note, not a hang
-NOISE_MS = 0.05  # a per-step figure below this is not a denominator worth printing
-ON, OFF = "dagwright, lineage on (default)", "dagwright, lineage off"
-PROCESS = "dagwright, Process(), lineage on"
-
-
-@dataclass
-class Case:
-    """One row of the table: how to run each of its workloads, and the best times seen."""
-
-    row: str
-    tool: str
-    folder: Path
-    env: dict[str, str]
-    commands: dict[str, list[str]] = field(default_factory=dict)
-    best: dict[str, float] = field(default_factory=dict)
-    failed: str = ""
-    sync: list[str] | None = None  # the untimed command that lets background work finish
-    synced: dict[str, float] = field(default_factory=dict)  # its longest wait, per workload
-
-
-@dataclass
-class Sizes:
-    """The chain's and the fan's N, and the long chain's."""
-
-    chain: int
-    fan: int
-    long: int
 
 
 def base_env() -> dict[str, str]:
@@ -116,11 +101,11 @@ def dagwright_case(
     if not lineage:
         env["DAGWRIGHT_TRACKING"] = "off"
     case = Case(row, "dagwright", folder, env)
-    shapes = {"one": ("chain", 1), "chain": ("chain", sizes.chain), "fan": ("fan", sizes.fan)}
+    shapes = {"1-step": ("chain", 1), "chain": ("chain", sizes.chain), "fan": ("fan", sizes.fan)}
     shapes["long"] = ("chain", sizes.long)
     for key in keys:
         shape, size = shapes[key]
-        path = folder / f"dw_{key}.py"
+        path = folder / f"dw_{key.replace('-', '_')}.py"
         path.write_text(DAGWRIGHT.format(runtime=runtime, shape=shape, size=size))
         case.commands[key] = [
             *(sys.executable, "-m", "dagwright.cli", "run", f"{path.name}:pipeline"),
@@ -141,7 +126,7 @@ def peer_case(tool: str, python: str, folder: Path, sizes: Sizes) -> Case:
     label = f"{tool}" + (" (no run records)" if tool == "luigi" else "")
     case = Case(label, tool, folder, env)
     case.commands = {
-        "one": [python, script.name, "chain", "1"],
+        "1-step": [python, script.name, "chain", "1"],
         "chain": [python, script.name, "chain", str(sizes.chain)],
         "fan": [python, script.name, "fan", str(sizes.fan)],
     }
@@ -168,22 +153,31 @@ def find_peers(pythons: list[str], wanted: list[str]) -> tuple[dict[str, str], l
 def run_once(case: Case, key: str) -> float | None:
     """Seconds of one whole process, or None (and ``case.failed`` says why) if it failed."""
     started = time.perf_counter()
-    try:
-        out = subprocess.run(
-            case.commands[key],
-            cwd=case.folder,
-            env=case.env,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        case.failed = f"{key} run took over {TIMEOUT:.0f} s"
-        return None
+    # its own process group: a run that hangs, or Ctrl-C here, takes its children with it
+    # (an MLflow writer, prefect's temporary server), so nothing is left running
+    with subprocess.Popen(
+        case.commands[key],
+        cwd=case.folder,
+        env=case.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=TIMEOUT)
+        except BaseException as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            if not isinstance(exc, subprocess.TimeoutExpired):
+                raise
+            case.failed = f"{key} run took over {TIMEOUT:.0f} s"
+            return None
     seconds = time.perf_counter() - started
-    if out.returncode != 0 or not done(case, key, out.stdout):
-        tail = (out.stderr.strip() or out.stdout.strip() or "no output").splitlines()[-1]
-        case.failed = f"{key} run failed (exit {out.returncode}): {tail[:160]}"
+    if proc.returncode != 0 or not done(case, key, stdout):
+        tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
+        case.failed = f"{key} run failed (exit {proc.returncode}): {tail[:160]}"
         return None
     if case.sync:
         sync_started = time.perf_counter()
@@ -216,88 +210,13 @@ def measure(cases: list[Case], repeats: int) -> None:
                     case.best[key] = min(seconds, case.best.get(key, seconds))
 
 
-def per_step_ms(case: Case, key: str, extra_steps: int) -> float | None:
-    if key not in case.best or "one" not in case.best:
-        return None
-    return (case.best[key] - case.best["one"]) / extra_steps * 1e3
-
-
-def ratio(value: float | None, reference: float | None, floor: float) -> str:
-    if value is None or reference is None or value < 0 or reference < floor:
-        return "-"  # a negative per-step figure is noise: the chain ran as fast as one step
-    shown = value / reference
-    return f"{shown:.2f}x" if shown < 10 else f"{shown:.0f}x"
-
-
-def rows(cases: list[Case], sizes: Sizes) -> list[tuple[str, ...]]:
-    reference = next((c for c in cases if c.row == ON and not c.failed), None)
-    ref_one = reference.best.get("one") if reference else None
-    ref_step = per_step_ms(reference, "chain", sizes.chain - 1) if reference else None
-    table: list[tuple[str, ...]] = []
-    for case in cases:
-        if case.failed:
-            continue
-        one = case.best.get("one")
-        step = per_step_ms(case, "chain", sizes.chain - 1)
-        fan = per_step_ms(case, "fan", sizes.fan + 1)
-        long = case.best.get("long")
-        table.append(
-            (
-                case.row,
-                "-" if one is None else f"{one:.2f}",
-                "-" if step is None else f"{step:.2f}",
-                "-" if fan is None else f"{fan:.2f}",
-                "-" if long is None else f"{long:.2f}",
-                ratio(one, ref_one, 1e-3),
-                ratio(step, ref_step, NOISE_MS),
-            )
-        )
-    return table
-
-
-def targets(cases: list[Case], sizes: Sizes) -> list[str]:
-    """The issue's targets, each with this run's figure and whether it is met."""
-    by_row = {c.row: c for c in cases if not c.failed}
-    lines = []
-
-    def check(label: str, value: float | None, limit: float, unit: str) -> None:
-        if value is None:
-            lines.append(f"  {label} <= {limit:g}{unit}: not measured")
-            return
-        verdict = "met" if value <= limit else "MISSED"
-        verdict += " (below noise)" if value < 0 else ""
-        lines.append(f"  {label} <= {limit:g}{unit}: {value:.2f}{unit} {verdict}")
-
-    for row, one_limit, step_limit in ((ON, 0.30, 0.5), (OFF, 0.25, 0.3)):
-        case = by_row.get(row)
-        name = "lineage on" if row == ON else "lineage off"
-        check(f"{name}, 1-step run", case.best.get("one") if case else None, one_limit, " s")
-        step = per_step_ms(case, "chain", sizes.chain - 1) if case else None
-        check(f"{name}, per extra step", step, step_limit, " ms")
-    on, off = by_row.get(ON), by_row.get(OFF)
-    if on and off and "long" in on.best and "long" in off.best:
-        check(f"{sizes.long:,}-step chain, on / off", on.best["long"] / off.best["long"], 1.5, "x")
-    else:
-        lines.append(f"  {sizes.long:,}-step chain, on / off <= 1.5x: not measured")
-    process = by_row.get(PROCESS)
-    step = per_step_ms(process, "chain", sizes.chain - 1) if process else None
-    check("Process(), per extra step", step, 20.0, " ms")
-    local = per_step_ms(on, "chain", sizes.chain - 1) if on else None
-    if step is not None and local is not None:
-        lines.append(
-            f"  (Process() vs Local(), lineage on, {sizes.chain}-step chain: {step:.2f} vs "
-            f"{local:.2f} ms per extra step)"
-        )
-    return lines
-
-
 def build(args: argparse.Namespace, sizes: Sizes, root: Path) -> tuple[list[Case], list[str]]:
     """The cases to measure, and notes for the peers left out."""
     wanted = [t for t in TOOLS if t in args.only]
     notes = []
     cases: list[Case] = []
     if "dagwright" in wanted:
-        keys = ("one", "chain", "fan") if args.quick else ("one", "chain", "fan", "long")
+        keys = ("1-step", "chain", "fan") if args.quick else ("1-step", "chain", "fan", "long")
         cases.append(dagwright_case(ON, root / "dw-on", sizes, "Local", True, keys))
         cases.append(dagwright_case(OFF, root / "dw-off", sizes, "Local", False, keys))
         cases.append(dagwright_case(PROCESS, root / "dw-process", sizes, "Process", True, keys[:2]))
@@ -346,26 +265,6 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, Sizes]:
     return args, Sizes(chain, fan, long)
 
 
-def sync_note(cases: list[Case], sizes: Sizes) -> str:
-    """How long MLflow took to get a lineage-on run's lineage after the run had returned."""
-    on = next((c for c in cases if c.row == ON), None)
-    if on is None or on.sync is None:
-        return "lineage on: runs return once MLflow has their lineage (no 'lineage sync --wait')"
-    names = {"one": "1-step", "chain": f"{sizes.chain}-step", "fan": "fan"}
-    names["long"] = f"{sizes.long:,}-step"
-    waits = ", ".join(f"{names[k]} {on.synced[k]:.2f} s" for k in on.commands if k in on.synced)
-    return f"lineage on: 'lineage sync --wait' after a run returned waited at most: {waits}"
-
-
-def mlflow_note() -> str:
-    """What "lineage on" meant in this run: MLflow is only used when it is installed."""
-    if importlib.util.find_spec("mlflow") is None:
-        return (
-            "lineage on: mlflow is not installed here, so lineage stayed local (pip install mlflow)"
-        )
-    return "lineage on: mlflow is installed here, so runs recorded lineage to MLflow (SQLite store)"
-
-
 def main(argv: list[str] | None = None) -> None:
     args, sizes = parse(argv)
     with tempfile.TemporaryDirectory(prefix="bench-workloads-") as tmp:
@@ -388,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{row[0]:<34}" + "".join(f"{c:>14}" for c in row[1:]))
     for case in cases:
         if case.failed:
-            print(f"{case.tool}: failed, not in the table: {case.failed}")
+            print(f"{case.row}: failed, not in the table: {case.failed}")
     for note in notes:
         print(note)
     if "dagwright" in args.only:

@@ -101,3 +101,29 @@ def test_bad_options_are_refused_before_anything_runs(args: tuple[str, ...], fie
     assert out.returncode == 2
     assert field in out.stderr and "Traceback" not in out.stderr
     assert out.stdout == ""
+
+
+def test_a_failing_peer_is_reported_and_left_out_of_the_table(tmp_path: Path) -> None:
+    # an interpreter that says it has luigi, then fails every script it is given
+    fake = tmp_path / "python"
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = "-c" ]; then echo luigi; exit 0; fi\n'
+        'echo "boom: no luigi here" >&2\nexit 1\n'
+    )
+    fake.chmod(0o755)
+    out = bench(
+        *("--repeats", "1", "--sizes", "3,3,4", "--only", "luigi,kedro"),
+        *("--peer-python", str(fake), "--peer-python", sys.executable),
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.startswith("case ")))
+    assert not any(line.startswith("luigi") for line in lines[header + 1 :] if "failed" not in line)
+    assert (
+        "luigi (no run records): failed, not in the table: 1-step run failed (exit 1): "
+        "boom: no luigi here" in lines
+    )
+    if importlib.util.find_spec("kedro") is None:
+        assert "kedro: not installed (pip install kedro), skipped" in lines
+    assert "targets (issue 16):" not in lines  # dagwright was not measured
