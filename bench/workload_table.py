@@ -51,6 +51,8 @@ def ratio(value: float | None, reference: float | None, floor: float) -> str:
     if value is None or reference is None or value < 0 or reference < floor:
         return "-"  # a negative per-step figure is noise: the chain ran as fast as one step
     shown = value / reference
+    if shown < 0.1:  # luigi's per step beside a slow default: keep a digit that is not 0
+        return f"{shown:.3f}x"
     return f"{shown:.2f}x" if shown < 10 else f"{shown:.0f}x"
 
 
