@@ -1,5 +1,5 @@
-"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``compile``, ``lineage`` or
-``runtimes``: run a benchmark and print its table."""
+"""``python -m bench local [--quick]``, ``kfp``, ``argo``, ``compile``, ``lineage``,
+``runtimes`` or ``workloads``: run a benchmark and print its table."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "compile": ["compile_process"],
     "lineage": ["lineage_mlflow", "lineage_query"],
     "runtimes": ["runtimes"],
+    "workloads": ["workloads"],
 }
 
 
