@@ -68,6 +68,7 @@ def rows(cases: list[Case], sizes: Sizes) -> list[tuple[str, ...]]:
         step = per_step_ms(case, "chain", sizes.chain - 1)
         fan = per_step_ms(case, "fan", sizes.fan + 1)
         long = case.best.get("long")
+        imported = import_seconds(case)
         table.append(
             (
                 case.row,
@@ -77,9 +78,17 @@ def rows(cases: list[Case], sizes: Sizes) -> list[tuple[str, ...]]:
                 "-" if long is None else f"{long:.2f}",
                 ratio(one, ref_one, 1e-3),
                 ratio(step, ref_step, NOISE_MS),
+                "-" if imported is None else f"{imported:.3f}",
             )
         )
     return table
+
+
+def import_seconds(case: Case) -> float | None:
+    """``import <tool>`` beyond a bare start of the same interpreter, or None."""
+    if "import" not in case.best or "bare" not in case.best:
+        return None
+    return case.best["import"] - case.best["bare"]
 
 
 def targets(cases: list[Case], sizes: Sizes) -> list[str]:
@@ -102,6 +111,7 @@ def targets(cases: list[Case], sizes: Sizes) -> list[str]:
         step = per_step_ms(case, "chain", sizes.chain - 1) if case else None
         check(f"{name}, per extra step", step, step_limit, " ms")
     on, off = by_row.get(ON), by_row.get(OFF)
+    check("import dagwright", import_seconds(on) if on else None, 0.08, " s")
     if on and off and "long" in on.best and "long" in off.best:
         check(f"{sizes.long:,}-step chain, on / off", on.best["long"] / off.best["long"], 1.5, "x")
     else:

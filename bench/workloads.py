@@ -13,6 +13,7 @@ in turn, repeat after repeat, so a burst of other load hits them alike; the best
 Columns: the 1-step run; per extra step in the chain, ``(t_chain - t_1) / (N - 1)``; per step
 in the fan, ``(t_fan - t_1) / (N + 1)``; the 2,000-step chain; the 1-step and per-step figures
 as multiples of dagwright's default (lineage on), when that is above the noise.
+The last column is ``import <tool>`` in a fresh interpreter, less a bare start of the same one.
 
 Peers (luigi, kedro, dagster, prefect, MLRun) are measured when their interpreter can import
 them: ``--peer-python PATH`` (repeatable; default this interpreter) lets them live in their own
@@ -52,6 +53,18 @@ from bench.workload_table import (
 
 TOOLS = ("dagwright", *PEERS)
 SLOW = ("dagster", "prefect", "mlrun")  # seconds to start: left out by --quick
+IMPORTED = "print('imported')"
+
+
+def import_commands(python: str, module: str) -> dict[str, list[str]]:
+    """``import MODULE`` in a fresh interpreter, and the same interpreter started bare: the
+    import's cost is the difference."""
+    return {
+        "bare": [python, "-c", IMPORTED],
+        "import": [python, "-c", f"import {module}; {IMPORTED}"],
+    }
+
+
 TIMEOUT = 900.0  # seconds for one process; a stuck run becomes a note, not a hang
 
 
@@ -59,6 +72,9 @@ def base_env() -> dict[str, str]:
     """This environment without what would send a run elsewhere (a user's MLflow server, a
     DAGWRIGHT_HOME, a Dagster instance or MLRun API server) or phone home from a peer."""
     env = dict(os.environ)
+    # bytecode is written as an installed package has it (the warm-up run writes it): without
+    # it a checkout compiles its sources in every timed run, and the peers' pip installs did not
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     for name in ("MLFLOW_TRACKING_URI", "DAGWRIGHT_HOME", "DAGWRIGHT_TRACKING", "DAGSTER_HOME"):
         env.pop(name, None)
     env.pop("MLRUN_DBPATH", None)
@@ -111,6 +127,8 @@ def dagwright_case(
             *(sys.executable, "-m", "dagwright.cli", "run", f"{path.name}:pipeline"),
             *("--root", "store", "-q"),
         ]
+    if lineage and runtime == "Local":
+        case.commands.update(import_commands(sys.executable, "dagwright"))
     if lineage and wait_flag():
         case.sync = [sys.executable, "-m", "dagwright.cli", "lineage", "sync", "--wait"]
         case.sync += ["--root", "store"]
@@ -129,6 +147,7 @@ def peer_case(tool: str, python: str, folder: Path, sizes: Sizes) -> Case:
         "1-step": [python, script.name, "chain", "1"],
         "chain": [python, script.name, "chain", str(sizes.chain)],
         "fan": [python, script.name, "fan", str(sizes.fan)],
+        **import_commands(python, tool),
     }
     return case
 
@@ -179,7 +198,7 @@ def run_once(case: Case, key: str) -> float | None:
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
         case.failed = f"{key} run failed (exit {proc.returncode}): {tail[:160]}"
         return None
-    if case.sync:
+    if case.sync and key not in ("bare", "import"):
         sync_started = time.perf_counter()
         subprocess.run(case.sync, cwd=case.folder, env=case.env, capture_output=True)
         waited = time.perf_counter() - sync_started
@@ -190,6 +209,8 @@ def run_once(case: Case, key: str) -> float | None:
 def done(case: Case, key: str, stdout: str) -> bool:
     """Whether the run did the work: dagwright says ``succeeded``; a peer prints its result."""
     lines = stdout.strip().splitlines()
+    if key in ("bare", "import"):
+        return lines == ["imported"]
     if case.tool == "dagwright":
         return bool(lines) and lines[-1].endswith(" succeeded")
     shape, size = case.commands[key][2], int(case.commands[key][3])
@@ -278,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{sizes.long:,}-step s",
         "1-step x dw",
         "step x dw",
+        "import s",
     )
     print(
         f"{args.repeats} timed runs per case (best), after one warm-up; chain {sizes.chain} "

@@ -46,7 +46,7 @@ def test_quick_table_measures_dagwright_and_names_missing_peers() -> None:
     header = next(line for line in lines if line.startswith("case "))
     assert header.split()[1:] == [
         *("1-step", "s", "chain", "ms/step", "fan", "ms/step", "4-step", "s"),
-        *("1-step", "x", "dw", "step", "x", "dw"),
+        *("1-step", "x", "dw", "step", "x", "dw", "import", "s"),
     ]
     rows = {line[:34].strip(): line[34:].split() for line in lines[lines.index(header) + 1 :]}
     on, off = rows["dagwright, lineage on (default)"], rows["dagwright, lineage off"]
@@ -86,6 +86,8 @@ def test_quick_table_measures_dagwright_and_names_missing_peers() -> None:
         targets[-1],
     )
     assert targets[-3] == "  4-step chain, on / off <= 1.5x: not measured (--quick)"
+    assert re.fullmatch(rf"  import dagwright <= 0\.08 s: -?{NUMBER} s (met|MISSED).*", targets[-4])
+    assert re.fullmatch(r"-?\d+\.\d{3}", on[6]) and off[6] == "-"  # import: lineage-on row only
 
 
 @pytest.mark.parametrize(
