@@ -11,6 +11,7 @@ and each step's outcome stays on screen.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import signal
@@ -103,7 +104,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
     folder = tmp_path_factory.mktemp("recorded")
     home = folder / "home"
     path = write_pipeline(folder, "pipe", ONE)
-    session = run_in_terminal(["run", str(path), "-p", "n=2"], folder, home, timeout=60)
+    # a module fixture runs before the suite turns tracking off: with mlflow installed the run
+    # records to MLflow, and waits for it, so no background upload changes the store later
+    wait = ["--wait-lineage"] if importlib.util.find_spec("mlflow") else []
+    session = run_in_terminal(["run", str(path), "-p", "n=2", *wait], folder, home, timeout=60)
     assert session.exit_code == 0, session.text
     run_id = re.search(r"run (one-\S+) succeeded", session.text).group(1)
     return folder, home, run_id
