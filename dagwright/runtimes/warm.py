@@ -32,7 +32,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dagwright.runtimes.scratch import SERVER_PREFIX, owned_prefix, record_group
+from dagwright.runtimes.scratch import (
+    GROUP_FILE,
+    SERVER_PREFIX,
+    owned_prefix,
+    record_group,
+    start_tag,
+)
 
 IDLE = 300.0  # seconds a server without steps waits before it exits
 MAX_PAYLOAD = 100_000  # bytes of a request (its environment, mostly); larger: a new interpreter
@@ -128,12 +134,20 @@ class ForkServer:
 
 
 class WarmStep:
-    """A step in a fork of the server, as ``process.run_process`` waits for it."""
+    """A step in a fork of the server, as ``process.run_process`` waits for it.
 
-    def __init__(self, sock: socket.socket, server: ForkServer) -> None:
+    The step's process leads a session of its own: it runs on if its server dies (killed when
+    another step's import hung, say). The engine then waits on the step's own pidfd, opened when
+    the step said its pid, and the step's ``result.json`` says how it ended.
+    """
+
+    def __init__(self, sock: socket.socket, server: ForkServer, folder: Path, result: Path) -> None:
         self.sock = sock
         self.server = server
+        self.folder = folder
+        self.result = result
         self.pid: int | None = None
+        self._pidfd: int | None = None
         self.code: int | None = None
         self.lost: str | None = None  # why the step's end cannot be known
         self.timed_out = False  # the deadline passed before the server answered
@@ -158,11 +172,29 @@ class WarmStep:
         line, _, self._buffer = self._buffer.partition(b"\n")
         message: dict[str, Any] = json.loads(line)
         self.server.answered = True
-        if "pid" in message:
+        if "pid" in message and self.pid is None:
             self.pid = message["pid"]
+            self._watch(message["pid"])
         if "exit" in message:
             self.code = message["exit"]
         return message
+
+    def _watch(self, pid: int) -> None:
+        """Hold a pidfd of the step's process, to wait on it should the server die."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            return
+        # the child wrote its group record before its pid: the same start time after the pidfd
+        # was opened means the pidfd is that child's, not a process that reused a reaped pid
+        try:
+            recorded = (self.folder / GROUP_FILE).read_text(encoding="utf-8").split()
+        except OSError:
+            recorded = []
+        if recorded == [str(pid), start_tag(pid)]:
+            self._pidfd = pidfd
+        else:
+            os.close(pidfd)
 
     def first(self, deadline: float | None) -> str:
         """Wait for the server's first answer: ``started`` (the pid or the exit is known, or
@@ -197,10 +229,22 @@ class WarmStep:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.code is None:
             if self._next(deadline) is None:
-                if self._eof:
-                    self.lost = "the Process fork server ended while the step ran"
-                return None
+                return self._orphan_exit(deadline) if self._eof else None
         return self.code
+
+    def _orphan_exit(self, deadline: float | None) -> int | None:
+        """The server died under the step: wait on the step's own process instead; 0 when it
+        left a result (which says whether the step failed), None at ``deadline``."""
+        if self._pidfd is None:
+            self.lost = "the Process fork server ended while the step ran"
+            return None
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not select.select([self._pidfd], [], [], left)[0]:
+            return None  # still running: its group id is still its own, to kill
+        if self.result.exists():  # written whole (renamed into place) before the step exits
+            return 0
+        self.lost = "the step's process ended without a result after its Process fork server died"
+        return None
 
     def kill(self) -> None:
         """Kill the step's process group (SIGKILL)."""
@@ -211,6 +255,9 @@ class WarmStep:
     def release(self) -> None:
         """Let the server reap the step's process (its group id is free again after)."""
         self.sock.close()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 _LOCK = threading.Lock()
@@ -243,7 +290,7 @@ def start(
         if sock is None:
             _retire(server)
             continue
-        step = WarmStep(sock, server)
+        step = WarmStep(sock, server, Path(request["folder"]), Path(request["result"]))
         answer = step.first(deadline)
         if answer == "started":
             return step
