@@ -9,6 +9,7 @@ import importlib
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terminal_pty import pid_alive, spawn, wait_gone, write_pipeline
+from terminal_pty import REPO, pid_alive, spawn, wait_gone, write_pipeline
 
 from dagwright import component, pipeline
 from dagwright.errors import ValidationError
@@ -393,6 +394,78 @@ def test_ctrl_c_on_dagwright_run_leaves_no_process_behind(tmp_path: Path, pids: 
     for pid in (step, grandchild, server):
         assert wait_gone(pid), f"process {pid} was left behind"
     assert list(tmp.iterdir()) == []  # the step's folder and the server's
+
+
+STUCK_SERVER = """
+if sys.argv[0].endswith("fork_server.py"):  # imported into the fork server: it hangs there
+    with open(os.environ["WARM_MARK"] + ".tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.replace(os.environ["WARM_MARK"] + ".tmp", os.environ["WARM_MARK"])
+    time.sleep(120)
+
+
+@component(runtime=Process(), timeout=100)
+def stuck() -> int:
+    return 1
+
+
+@component
+def fast() -> int:  # a Local step: starting any run cleans up
+    return 1
+
+
+@pipeline
+def killed() -> None:
+    stuck()
+
+
+@pipeline
+def later() -> int:
+    return fast().output
+"""
+
+
+def test_the_next_engine_kills_a_sigkilled_engines_stuck_server_and_removes_its_folder(
+    tmp_path: Path, pids: list[int]
+) -> None:
+    tmp = tmp_path / "tmp"  # the engines' temp folder: nothing else's is looked at
+    tmp.mkdir()
+    path = write_pipeline(tmp_path, "stuck_server", STUCK_SERVER)
+    mark = tmp_path / "server"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TMPDIR": str(tmp),
+        "DAGWRIGHT_HOME": "home",
+        "WARM_MARK": str(mark),
+    }
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "dagwright.cli", "run", f"{path}:killed"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids.append(engine.pid)
+    (server,) = read_pids(mark)
+    pids.append(server)
+    (folder,) = tmp.glob("dagwright-forkserver-*")
+    engine.send_signal(signal.SIGKILL)
+    engine.wait(timeout=30)
+    time.sleep(0.5)
+    assert pid_alive(server) and folder.exists()  # stuck in the import: it cannot see the end
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "run", f"{path}:later", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert wait_gone(server), "the dead engine's fork server was left running"
+    assert not folder.exists()
+    assert list(tmp.iterdir()) == []
 
 
 HANGS_ON_IMPORT = """
