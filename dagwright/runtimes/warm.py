@@ -6,7 +6,9 @@ for later steps and later runs of the same process, as long as they run from the
 folder with the same import folders (else a new one replaces it). A server that answers that
 a module it imported changed on disk, or that died, is replaced, and the step asked again;
 when a new server dies before answering at all, this process runs its steps in new
-interpreters from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
+interpreters from then on (logged once). A module whose import started threads in the server
+retires it (a fork copies the locks those threads hold), and its steps start new interpreters
+from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
 process exits, and a server also ends by itself when the engine's end of its socket closes or
 after ``IDLE`` seconds without a step. Each server has an owned scratch folder
 (``scratch.SERVER_PREFIX``) with its log and ``group.pid``: if the engine is SIGKILLed, the
@@ -207,6 +209,8 @@ class WarmStep:
                 continue
             if "stale" in message:
                 return "retry"
+            if "threads" in message:
+                return "threads"
             return "fresh" if "error" in message else "started"
         if self._eof:
             return "retry"
@@ -264,6 +268,7 @@ _LOCK = threading.Lock()
 _CURRENT: ForkServer | None = None
 _RETIRED: list[ForkServer] = []
 _BROKEN: list[str] = []  # why warm starts are off in this process
+_THREADED: set[str] = set()  # modules whose import starts threads: steps in new interpreters
 
 
 def start(
@@ -279,8 +284,8 @@ def start(
         deadline: When the step's timeout ends (``time.monotonic``), if it has one.
     """
     payload = json.dumps(request).encode()
-    if len(payload) > MAX_PAYLOAD:  # one message must fit a socket's buffer
-        return None
+    if len(payload) > MAX_PAYLOAD or request.get("module") in _THREADED:
+        return None  # one message must fit a socket's buffer; see ``_threaded``
     key = (os.getcwd(), base_env.get("PYTHONPATH", ""))
     for _ in range(3):
         server = _server(key, base_env)
@@ -295,7 +300,9 @@ def start(
         if answer == "started":
             return step
         step.release()
-        if answer == "fresh":
+        if answer == "threads":
+            _threaded(str(request["module"]), server)
+        if answer in ("fresh", "threads"):
             return None
         if not server.answered:  # it died before answering: did it end at start?
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -340,6 +347,22 @@ def _retire_locked(server: ForkServer) -> None:
     for old in [s for s in _RETIRED if s.proc.poll() is not None]:
         _RETIRED.remove(old)
         shutil.rmtree(old.folder, ignore_errors=True)
+
+
+def _threaded(module: str, server: ForkServer) -> None:
+    """Importing ``module`` started threads in ``server``: a fork of it could inherit a lock a
+    thread held, forever. The server takes no more steps; the module's steps start a new
+    interpreter from now on (logged once)."""
+    with _LOCK:
+        _retire_locked(server)
+        if module in _THREADED:
+            return
+        _THREADED.add(module)
+    log.warning(
+        "Process() steps of %s start a new interpreter each: importing it started threads, "
+        "and a fork of a process with threads can deadlock",
+        module,
+    )
 
 
 def _broken(reason: str) -> None:

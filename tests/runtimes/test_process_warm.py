@@ -307,7 +307,14 @@ def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
     yield folder
-    for name in ("warm_steps", "warm_helper", "warm_hangs", "warm_slow"):
+    for name in (
+        "warm_steps",
+        "warm_helper",
+        "warm_hangs",
+        "warm_slow",
+        "warm_threads",
+        "warm_fails",
+    ):
         sys.modules.pop(name, None)
 
 
@@ -555,6 +562,92 @@ def test_a_step_running_when_another_steps_import_hangs_still_succeeds(
     assert attempts["slow"].ok, attempts["slow"].error
     assert attempts["slow"].outcome.values == {"output": 7}
     assert wait_gone(step)
+
+
+STARTS_A_THREAD = """
+import os
+import threading
+import time
+
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+threading.Thread(target=time.sleep, args=(120,), name="warm-import-thread", daemon=True).start()
+
+
+@component(runtime=Process())
+def threaded() -> int:
+    return os.getppid()
+
+
+@pipeline
+def p() -> None:
+    threaded()
+    threaded()
+"""
+
+
+def test_a_module_whose_import_starts_a_thread_runs_in_new_interpreters(
+    run: Any, user_modules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = run(whoami_pipeline()).outputs["output"][1]
+    (user_modules / "warm_threads.py").write_text(STARTS_A_THREAD)
+    module = importlib.import_module("warm_threads")
+    with caplog.at_level("WARNING", logger=warm.__name__):
+        result = run(module.p)
+        again = run(module.p)
+    parents = [
+        r.step(t).outputs["output"] for r in (result, again) for t in ("threaded", "threaded-2")
+    ]
+    assert parents == [os.getpid()] * 4  # never forked from a server with the thread
+    said = [r.getMessage() for r in caplog.records if "warm_threads" in r.getMessage()]
+    assert len(said) == 1 and "started threads" in said[0], said
+    assert wait_gone(first), "the server with the thread was kept"
+    assert run(whoami_pipeline()).outputs["output"][1] not in (first, os.getpid())
+
+
+FAILS_ON_IMPORT = """
+import os
+
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+if os.getpid() != int(os.environ["WARM_ENGINE_PID"]):  # in the fork server or a step
+    with open(os.environ["WARM_IMPORTS"], "a") as out:
+        out.write(f"{os.getpid()}\\n")
+    raise RuntimeError("this module cannot be imported here")
+
+
+@component(runtime=Process())
+def broken() -> int:
+    return 1
+
+
+@pipeline
+def p() -> int:
+    return broken().output
+"""
+
+
+def test_a_failed_import_is_not_tried_again_in_the_server(
+    run: Any, user_modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imports = tmp_path / "imports"
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    monkeypatch.setenv("WARM_IMPORTS", str(imports))
+    server = run(whoami_pipeline()).outputs["output"][1]
+    (user_modules / "warm_fails.py").write_text(FAILS_ON_IMPORT)
+    module = importlib.import_module("warm_fails")
+    for _ in range(3):  # each step tries it again, then runs the source its spec carries
+        assert run(module.p).outputs["output"] == 1
+    importers = [int(line) for line in imports.read_text().split()]
+    assert importers.count(server) == 1, importers  # once in the server, then in each step
+    assert len(importers) == 4, importers
+    (user_modules / "warm_fails.py").write_text(FAILS_ON_IMPORT.replace("here", "here!"))
+    assert run(module.p).outputs["output"] == 1
+    importers = [int(line) for line in imports.read_text().split()]
+    assert importers.count(server) == 2, importers  # a changed file is worth a new try
+    assert run(whoami_pipeline()).outputs["output"][1] == server
 
 
 def whoami_pipeline() -> Any:
