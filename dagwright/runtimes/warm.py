@@ -17,6 +17,7 @@ next engine's ``scratch.remove_stale`` kills what is left of it.
 
 from __future__ import annotations
 
+import array
 import atexit
 import contextlib
 import json
@@ -87,22 +88,42 @@ class ForkServer:
         self.control = ours
         record_group(self.folder, self.proc.pid)
 
-    def submit(self, payload: bytes, out: int, err: int) -> socket.socket | None:
-        """Send one step; the engine's end of the step's socket, or None if the server is gone."""
+    def submit(
+        self, payload: bytes, out: int, err: int, deadline: float | None
+    ) -> tuple[str, socket.socket | None]:
+        """Send one step: ``sent`` with the engine's end of the step's socket, ``gone`` (the
+        server is), or ``late`` (``deadline`` passed while the server's queue was full: a
+        server importing a module reads no requests)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            with self._lock:
-                sent = not self.closed
-                if sent:
-                    socket.send_fds(self.control, [payload], [theirs.fileno(), out, err])
+            sent = self._send(payload, [theirs.fileno(), out, err], deadline)
         except OSError:
-            sent = False
+            sent = "gone"
         finally:
             theirs.close()
-        if not sent:
+        if sent == "gone":
             ours.close()
-            return None
-        return ours
+            return sent, None
+        return sent, ours
+
+    def _send(self, payload: bytes, fds: list[int], deadline: float | None) -> str:
+        if not self._lock.acquire(timeout=-1 if deadline is None else _left(deadline)):
+            return "late"
+        try:
+            while not self.closed:
+                try:
+                    # not socket.send_fds: it drops its flags (CPython 3.11)
+                    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+                    self.control.sendmsg([payload], rights, socket.MSG_DONTWAIT)
+                    return "sent"
+                except BlockingIOError:  # the queue is full: wait for room, not past deadline
+                    left = None if deadline is None else _left(deadline)
+                    if left == 0.0:
+                        return "late"
+                    select.select([], [self.control], [], left)
+            return "gone"
+        finally:
+            self._lock.release()
 
     def log_tail(self) -> str:
         """The end of what the server printed (why it died)."""
@@ -133,6 +154,10 @@ class ForkServer:
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()
         self.proc.wait()
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 class WarmStep:
@@ -291,11 +316,14 @@ def start(
         server = _server(key, base_env)
         if server is None:
             return None
-        sock = server.submit(payload, out, err)
+        sent, sock = server.submit(payload, out, err, deadline)
         if sock is None:
             _retire(server)
             continue
         step = WarmStep(sock, server, Path(request["folder"]), Path(request["result"]))
+        if sent == "late":  # never sent: nothing runs, the step timed out
+            step.timed_out = True
+            return step
         answer = step.first(deadline)
         if answer == "started":
             return step

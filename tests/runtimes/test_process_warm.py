@@ -712,6 +712,51 @@ def test_a_step_whose_deadline_passes_in_the_queue_is_never_forked(
     assert len(warm.running()) == 1
 
 
+@component(runtime=Process(), env={"WARM_ROOMY": "z" * 80_000})
+def roomy() -> int:
+    return 1
+
+
+def test_a_step_queued_behind_a_busy_server_keeps_its_deadline(
+    user_modules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a server importing a module reads no requests: after two requests this large its socket
+    # is full, and sending the next one must not wait past that step's deadline
+    import threading
+
+    from dagwright.executor import Step
+    from dagwright.runtimes.process import run_process
+
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    (user_modules / "warm_blocks.py").write_text(SLOW_IMPORT.replace("sleep(4)", "sleep(60)"))
+    slow = importlib.import_module("warm_blocks").slow_module
+    attempts: dict[str, Any] = {}
+    took: dict[str, float] = {}
+
+    def attempt(name: str, step: Step, timeout: float) -> None:
+        started = time.monotonic()
+        attempts[name] = run_process(step, timeout)
+        took[name] = time.monotonic() - started
+
+    threads = [threading.Thread(target=attempt, args=("slow", Step(slow.spec, "slow"), 12))]
+    threads[0].start()
+    time.sleep(1)  # the server is importing warm_blocks now
+    for n in range(4):
+        step = Step(component=roomy.spec, task=f"roomy-{n}")
+        threads.append(threading.Thread(target=attempt, args=(f"roomy-{n}", step, 1)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join(60)
+    for n in range(4):
+        assert attempts[f"roomy-{n}"].error == (
+            f"TimeoutError: step 'roomy-{n}' did not finish within 1 s and was killed"
+        )
+    assert max(took[f"roomy-{n}"] for n in range(4)) < 6, took  # not the 12 s of the import
+    assert attempts["slow"].error == (
+        "TimeoutError: step 'slow' did not finish within 12 s and was killed"
+    )
+
+
 # one variable holds at most 128 KiB (Linux's limit for an exec); two make a request too large
 @component(runtime=Process(), env={"WARM_BIG1": "x" * 60_000, "WARM_BIG2": "y" * 60_000})
 def big_env() -> list:
