@@ -155,9 +155,8 @@ class Server:
             return {"stale": self.threads}
         module = request.get("module")
         if isinstance(module, str) and module and module not in sys.modules:
-            stamp = _stamp(module)
-            if self.failed.get(module) == stamp:  # failed as it is: the step imports it itself
-                return None
+            if module in self.failed and self.failed[module] == _stamp(module):
+                return None  # it failed as it is now: the step imports it itself
             env = request["env"]
             assert isinstance(env, dict)
             _set_environ(env)
@@ -167,7 +166,7 @@ class Server:
                 try:
                     importlib.import_module(module)
                 except BaseException:  # noqa: BLE001 - the step imports it again and reports why
-                    self.failed[module] = stamp
+                    self.failed[module] = _stamp(module)
             self._note_files()
             gc.freeze()
             if threading.active_count() > 1:
@@ -262,7 +261,11 @@ class Server:
 
 
 def _stamp(module: str) -> tuple[str | None, int | None]:
-    """The file a module imports from and its mtime, as far as they can be found."""
+    """The file a module imports from and its mtime, as far as they can be found (never by
+    importing its parent package: that could hang before the engine knows of an import)."""
+    parent = module.rpartition(".")[0]
+    if parent and parent not in sys.modules:
+        return None, None
     try:
         spec = importlib.util.find_spec(module)
         origin = spec.origin if spec is not None else None
