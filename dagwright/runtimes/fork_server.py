@@ -12,7 +12,10 @@ server
   folders changed since (the engine then starts a new server: old code never runs);
 - imports ``module`` once, into itself, with its output going to that step's files (telling
   the step ``{"importing": ...}`` first: an import that hangs past the step's deadline makes
-  the engine kill the server);
+  the engine kill the server). An import that failed is not tried again while its file is
+  unchanged (the step imports it itself and reports why). An import that started threads
+  answers ``{"threads": ...}`` (a fork copies the locks they hold: the engine runs that
+  module's steps in new interpreters) and every later request ``{"stale": ...}``;
 - forks. The child starts a session of its own, records it in the folder's ``group.pid``
   (``scratch.record_group``, before the step runs), takes the files as fds 1 and 2, writes
   ``{"pid": ...}`` to the step's socket, then runs ``dagwright.executor``'s ``main`` under the
@@ -37,6 +40,7 @@ import argparse
 import contextlib
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import select
@@ -78,6 +82,9 @@ class Server:
         # the user's module files imported here, with (mtime, size) when they were
         self.files: dict[str, tuple[int, int]] = {}
         self._seen: set[str] = set()
+        # modules whose import failed, with their file's (path, mtime) then: not tried again
+        self.failed: dict[str, tuple[str | None, int | None]] = {}
+        self.threads: str | None = None  # why this server no longer forks
         self.roots = [
             os.path.realpath(p) + os.sep
             for p in [os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
@@ -144,8 +151,12 @@ class Server:
         changed = self._changed()
         if changed is not None:
             return {"stale": f"{changed} changed since the fork server imported it"}
+        if self.threads is not None:  # forks of it could deadlock: a new server serves on
+            return {"stale": self.threads}
         module = request.get("module")
         if isinstance(module, str) and module and module not in sys.modules:
+            if module in self.failed and self.failed[module] == _stamp(module):
+                return None  # it failed as it is now: the step imports it itself
             env = request["env"]
             assert isinstance(env, dict)
             _set_environ(env)
@@ -155,9 +166,13 @@ class Server:
                 try:
                     importlib.import_module(module)
                 except BaseException:  # noqa: BLE001 - the step imports it again and reports why
-                    pass
+                    self.failed[module] = _stamp(module)
             self._note_files()
             gc.freeze()
+            if threading.active_count() > 1:
+                names = ", ".join(t.name for t in threading.enumerate()[1:])
+                self.threads = f"importing {module} started threads ({names})"
+                return {"threads": self.threads}
         return None
 
     def _fork(self, request: dict[str, object], sock: socket.socket, out: int, err: int) -> None:
@@ -243,6 +258,20 @@ class Server:
             if (found.st_mtime_ns, found.st_size) != (mtime, size):
                 return path
         return None
+
+
+def _stamp(module: str) -> tuple[str | None, int | None]:
+    """The file a module imports from and its mtime, as far as they can be found (never by
+    importing its parent package: that could hang before the engine knows of an import)."""
+    parent = module.rpartition(".")[0]
+    if parent and parent not in sys.modules:
+        return None, None
+    try:
+        spec = importlib.util.find_spec(module)
+        origin = spec.origin if spec is not None else None
+        return origin, os.stat(origin).st_mtime_ns if origin else None
+    except Exception:  # noqa: BLE001 - a parent that fails to import, a file gone
+        return None, None
 
 
 def run_child(request: dict[str, object], sock: socket.socket, out: int, err: int) -> int:

@@ -124,7 +124,8 @@ def remove_stale(folder: str | Path | None = None) -> list[Path]:
     except OSError:
         return removed
     for name in names:
-        found = _OWNED.match(name) if name.startswith(PREFIX) else None
+        # a step's folder or a fork server's (a server stuck in an import outlives its engine)
+        found = _OWNED.match(name) if name.startswith("dagwright-") else None
         if not found or found.group(1) != host:
             continue
         entry = base / name

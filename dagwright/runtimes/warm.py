@@ -6,7 +6,9 @@ for later steps and later runs of the same process, as long as they run from the
 folder with the same import folders (else a new one replaces it). A server that answers that
 a module it imported changed on disk, or that died, is replaced, and the step asked again;
 when a new server dies before answering at all, this process runs its steps in new
-interpreters from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
+interpreters from then on (logged once). A module whose import started threads in the server
+retires it (a fork copies the locks those threads hold), and its steps start new interpreters
+from then on (logged once). ``stop()`` ends the servers; it runs when the engine's
 process exits, and a server also ends by itself when the engine's end of its socket closes or
 after ``IDLE`` seconds without a step. Each server has an owned scratch folder
 (``scratch.SERVER_PREFIX``) with its log and ``group.pid``: if the engine is SIGKILLed, the
@@ -15,6 +17,7 @@ next engine's ``scratch.remove_stale`` kills what is left of it.
 
 from __future__ import annotations
 
+import array
 import atexit
 import contextlib
 import json
@@ -22,17 +25,16 @@ import logging
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from dagwright.runtimes.scratch import SERVER_PREFIX, owned_prefix, record_group
+from dagwright.runtimes.warm_step import WarmStep, time_left
 
 IDLE = 300.0  # seconds a server without steps waits before it exits
 MAX_PAYLOAD = 100_000  # bytes of a request (its environment, mostly); larger: a new interpreter
@@ -79,22 +81,42 @@ class ForkServer:
         self.control = ours
         record_group(self.folder, self.proc.pid)
 
-    def submit(self, payload: bytes, out: int, err: int) -> socket.socket | None:
-        """Send one step; the engine's end of the step's socket, or None if the server is gone."""
+    def submit(
+        self, payload: bytes, out: int, err: int, deadline: float | None
+    ) -> tuple[str, socket.socket | None]:
+        """Send one step: ``sent`` with the engine's end of the step's socket, ``gone`` (the
+        server is), or ``late`` (``deadline`` passed while the server's queue was full: a
+        server importing a module reads no requests)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            with self._lock:
-                sent = not self.closed
-                if sent:
-                    socket.send_fds(self.control, [payload], [theirs.fileno(), out, err])
+            sent = self._send(payload, [theirs.fileno(), out, err], deadline)
         except OSError:
-            sent = False
+            sent = "gone"
         finally:
             theirs.close()
-        if not sent:
+        if sent == "gone":
             ours.close()
-            return None
-        return ours
+            return sent, None
+        return sent, ours
+
+    def _send(self, payload: bytes, fds: list[int], deadline: float | None) -> str:
+        if not self._lock.acquire(timeout=-1 if deadline is None else time_left(deadline)):
+            return "late"
+        try:
+            while not self.closed:
+                try:
+                    # not socket.send_fds: it drops its flags (CPython 3.11)
+                    rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
+                    self.control.sendmsg([payload], rights, socket.MSG_DONTWAIT)
+                    return "sent"
+                except BlockingIOError:  # the queue is full: wait for room, not past deadline
+                    left = None if deadline is None else time_left(deadline)
+                    if left == 0.0:
+                        return "late"
+                    select.select([], [self.control], [], left)
+            return "gone"
+        finally:
+            self._lock.release()
 
     def log_tail(self) -> str:
         """The end of what the server printed (why it died)."""
@@ -127,96 +149,11 @@ class ForkServer:
         self.proc.wait()
 
 
-class WarmStep:
-    """A step in a fork of the server, as ``process.run_process`` waits for it."""
-
-    def __init__(self, sock: socket.socket, server: ForkServer) -> None:
-        self.sock = sock
-        self.server = server
-        self.pid: int | None = None
-        self.code: int | None = None
-        self.lost: str | None = None  # why the step's end cannot be known
-        self.timed_out = False  # the deadline passed before the server answered
-        self._buffer = b""
-        self._eof = False
-
-    def _next(self, deadline: float | None) -> dict[str, Any] | None:
-        """The next message; None at ``deadline`` or when the server's end closed."""
-        while b"\n" not in self._buffer:
-            if self._eof:
-                return None
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not select.select([self.sock], [], [], left)[0]:
-                return None
-            try:
-                data = self.sock.recv(4096)
-            except OSError:
-                data = b""
-            if not data:
-                self._eof = True
-            self._buffer += data
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        message: dict[str, Any] = json.loads(line)
-        self.server.answered = True
-        if "pid" in message:
-            self.pid = message["pid"]
-        if "exit" in message:
-            self.code = message["exit"]
-        return message
-
-    def first(self, deadline: float | None) -> str:
-        """Wait for the server's first answer: ``started`` (the pid or the exit is known, or
-        ``deadline`` passed), ``retry`` (the server is stale or died) or ``fresh`` (it could not
-        fork: run the step in a new interpreter)."""
-        importing = False
-        while (message := self._next(deadline)) is not None:
-            if "importing" in message:
-                importing = True
-                continue
-            if "stale" in message:
-                return "retry"
-            return "fresh" if "error" in message else "started"
-        if self._eof:
-            return "retry"
-        self.timed_out = True  # the engine closes the socket: the server will not fork it
-        if importing:  # stuck in the import of this step's module: end the server
-            self.server.kill()
-            self._drain()  # a child forked before the kill says its pid: its group dies
-        return "started"
-
-    def _drain(self) -> None:
-        deadline = time.monotonic() + 2.0  # a forked child writes its pid at once
-        while self._next(deadline) is not None:
-            pass
-
-    def wait_exit(self, timeout: float | None) -> int | None:
-        """The step's exit code (minus the signal that ended it); None when ``timeout``
-        passed first or the server died (``lost`` says so)."""
-        if self.timed_out:
-            return None
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.code is None:
-            if self._next(deadline) is None:
-                if self._eof:
-                    self.lost = "the Process fork server ended while the step ran"
-                return None
-        return self.code
-
-    def kill(self) -> None:
-        """Kill the step's process group (SIGKILL)."""
-        if self.pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signal.SIGKILL)
-
-    def release(self) -> None:
-        """Let the server reap the step's process (its group id is free again after)."""
-        self.sock.close()
-
-
 _LOCK = threading.Lock()
 _CURRENT: ForkServer | None = None
 _RETIRED: list[ForkServer] = []
 _BROKEN: list[str] = []  # why warm starts are off in this process
+_THREADED: set[str] = set()  # modules whose import starts threads: steps in new interpreters
 
 
 def start(
@@ -232,23 +169,28 @@ def start(
         deadline: When the step's timeout ends (``time.monotonic``), if it has one.
     """
     payload = json.dumps(request).encode()
-    if len(payload) > MAX_PAYLOAD:  # one message must fit a socket's buffer
-        return None
+    if len(payload) > MAX_PAYLOAD or request.get("module") in _THREADED:
+        return None  # one message must fit a socket's buffer; see ``_threaded``
     key = (os.getcwd(), base_env.get("PYTHONPATH", ""))
     for _ in range(3):
         server = _server(key, base_env)
         if server is None:
             return None
-        sock = server.submit(payload, out, err)
+        sent, sock = server.submit(payload, out, err, deadline)
         if sock is None:
             _retire(server)
             continue
-        step = WarmStep(sock, server)
+        step = WarmStep(sock, server, Path(request["folder"]), Path(request["result"]))
+        if sent == "late":  # never sent: nothing runs, the step timed out
+            step.timed_out = True
+            return step
         answer = step.first(deadline)
         if answer == "started":
             return step
         step.release()
-        if answer == "fresh":
+        if answer == "threads":
+            _threaded(str(request["module"]), server)
+        if answer in ("fresh", "threads"):
             return None
         if not server.answered:  # it died before answering: did it end at start?
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -293,6 +235,22 @@ def _retire_locked(server: ForkServer) -> None:
     for old in [s for s in _RETIRED if s.proc.poll() is not None]:
         _RETIRED.remove(old)
         shutil.rmtree(old.folder, ignore_errors=True)
+
+
+def _threaded(module: str, server: ForkServer) -> None:
+    """Importing ``module`` started threads in ``server``: a fork of it could inherit a lock a
+    thread held, forever. The server takes no more steps; the module's steps start a new
+    interpreter from now on (logged once)."""
+    with _LOCK:
+        _retire_locked(server)
+        if module in _THREADED:
+            return
+        _THREADED.add(module)
+    log.warning(
+        "Process() steps of %s start a new interpreter each: importing it started threads, "
+        "and a fork of a process with threads can deadlock",
+        module,
+    )
 
 
 def _broken(reason: str) -> None:

@@ -9,6 +9,7 @@ import importlib
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terminal_pty import pid_alive, spawn, wait_gone, write_pipeline
+from terminal_pty import REPO, pid_alive, spawn, wait_gone, write_pipeline
 
 from dagwright import component, pipeline
 from dagwright.errors import ValidationError
@@ -176,24 +177,30 @@ def test_a_server_killed_between_runs_is_replaced(run: Any) -> None:
 
 
 @component(runtime=Process())
-def waits_for_its_server_to_die(pidfile: str) -> None:
+def waits_for_its_server_to_die(pidfile: str) -> int:
     import os
     import time
 
+    server = os.getppid()
     with open(pidfile + ".tmp", "w") as out:
-        out.write(f"{os.getpid()} {os.getppid()}")
+        out.write(f"{os.getpid()} {server}")
     os.replace(pidfile + ".tmp", pidfile)
-    time.sleep(60)
+    deadline = time.monotonic() + 60
+    while os.getppid() == server and time.monotonic() < deadline:  # orphaned when it died
+        time.sleep(0.05)
+    return os.getpid()
 
 
-def test_a_server_killed_under_a_running_step_fails_it_and_kills_it(
+def test_a_server_killed_under_a_running_step_lets_it_finish(
     run: Any, tmp_path: Path, pids: list[int]
 ) -> None:
+    # the step leads a session of its own: its server's death is no reason to fail it (this
+    # test asserted the step failed and was killed, before the engine waited on its pidfd)
     import threading
 
     @pipeline
-    def p(pidfile: str) -> None:
-        waits_for_its_server_to_die(pidfile=pidfile)
+    def p(pidfile: str) -> int:
+        return waits_for_its_server_to_die(pidfile=pidfile).output
 
     pidfile = tmp_path / "pids"
 
@@ -206,10 +213,11 @@ def test_a_server_killed_under_a_running_step_fails_it_and_kills_it(
     killer.start()
     result = run(p, pidfile=str(pidfile))
     killer.join()
-    assert result.step("waits-for-its-server-to-die").error == (
-        "the Process fork server ended while the step ran"
-    )
+    record = result.step("waits-for-its-server-to-die")
+    assert record.status == "succeeded", record.error
+    assert result.outputs["output"] == pids[0]
     assert wait_gone(pids[0]), "the step outlived the run"
+    assert run(whoami_pipeline()).outputs["output"][1] in warm.running()  # a new server
 
 
 @component(runtime=Process(fresh=True))
@@ -299,7 +307,14 @@ def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
     yield folder
-    for name in ("warm_steps", "warm_helper", "warm_hangs", "warm_slow"):
+    for name in (
+        "warm_steps",
+        "warm_helper",
+        "warm_hangs",
+        "warm_slow",
+        "warm_threads",
+        "warm_fails",
+    ):
         sys.modules.pop(name, None)
 
 
@@ -388,6 +403,78 @@ def test_ctrl_c_on_dagwright_run_leaves_no_process_behind(tmp_path: Path, pids: 
     assert list(tmp.iterdir()) == []  # the step's folder and the server's
 
 
+STUCK_SERVER = """
+if sys.argv[0].endswith("fork_server.py"):  # imported into the fork server: it hangs there
+    with open(os.environ["WARM_MARK"] + ".tmp", "w") as out:
+        out.write(str(os.getpid()))
+    os.replace(os.environ["WARM_MARK"] + ".tmp", os.environ["WARM_MARK"])
+    time.sleep(120)
+
+
+@component(runtime=Process(), timeout=100)
+def stuck() -> int:
+    return 1
+
+
+@component
+def fast() -> int:  # a Local step: starting any run cleans up
+    return 1
+
+
+@pipeline
+def killed() -> None:
+    stuck()
+
+
+@pipeline
+def later() -> int:
+    return fast().output
+"""
+
+
+def test_the_next_engine_kills_a_sigkilled_engines_stuck_server_and_removes_its_folder(
+    tmp_path: Path, pids: list[int]
+) -> None:
+    tmp = tmp_path / "tmp"  # the engines' temp folder: nothing else's is looked at
+    tmp.mkdir()
+    path = write_pipeline(tmp_path, "stuck_server", STUCK_SERVER)
+    mark = tmp_path / "server"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TMPDIR": str(tmp),
+        "DAGWRIGHT_HOME": "home",
+        "WARM_MARK": str(mark),
+    }
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "dagwright.cli", "run", f"{path}:killed"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pids.append(engine.pid)
+    (server,) = read_pids(mark)
+    pids.append(server)
+    (folder,) = tmp.glob("dagwright-forkserver-*")
+    engine.send_signal(signal.SIGKILL)
+    engine.wait(timeout=30)
+    time.sleep(0.5)
+    assert pid_alive(server) and folder.exists()  # stuck in the import: it cannot see the end
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "run", f"{path}:later", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert wait_gone(server), "the dead engine's fork server was left running"
+    assert not folder.exists()
+    assert list(tmp.iterdir()) == []
+
+
 HANGS_ON_IMPORT = """
 import os
 import time
@@ -425,6 +512,142 @@ def test_a_module_whose_import_hangs_times_out_and_the_server_is_replaced(
     )
     assert wait_gone(first), "the stuck server was left running"
     assert run(whoami_pipeline()).outputs["output"][1] != first  # a new server serves on
+
+
+@component(runtime=Process())
+def outlives_its_server(pidfile: str) -> int:
+    import os
+    import time
+
+    server = os.getppid()
+    with open(pidfile + ".tmp", "w") as out:
+        out.write(f"{os.getpid()} {server}")
+    os.replace(pidfile + ".tmp", pidfile)
+    deadline = time.monotonic() + 60
+    while os.getppid() == server and time.monotonic() < deadline:  # orphaned when it died
+        time.sleep(0.05)
+    return 7
+
+
+def test_a_step_running_when_another_steps_import_hangs_still_succeeds(
+    user_modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pids: list[int]
+) -> None:
+    import threading
+
+    from dagwright.executor import Step
+    from dagwright.runtimes.process import run_process
+
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    (user_modules / "warm_hangs.py").write_text(HANGS_ON_IMPORT)
+    stuck = importlib.import_module("warm_hangs").stuck
+    pidfile = tmp_path / "pids"
+    attempts: dict[str, Any] = {}
+
+    def run_slow() -> None:
+        step = Step(
+            component=outlives_its_server.spec, task="slow", parameters={"pidfile": str(pidfile)}
+        )
+        attempts["slow"] = run_process(step, 60)
+
+    slow = threading.Thread(target=run_slow)
+    slow.start()
+    step, server = read_pids(pidfile)  # forked and running before the import hangs
+    pids.append(step)
+    attempts["stuck"] = run_process(Step(component=stuck.spec, task="stuck"), 2)
+    slow.join(60)
+    assert attempts["stuck"].error == (
+        "TimeoutError: step 'stuck' did not finish within 2 s and was killed"
+    )
+    assert wait_gone(server), "the server stuck in the import was left running"
+    assert attempts["slow"].ok, attempts["slow"].error
+    assert attempts["slow"].outcome.values == {"output": 7}
+    assert wait_gone(step)
+
+
+STARTS_A_THREAD = """
+import os
+import threading
+import time
+
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+threading.Thread(target=time.sleep, args=(120,), name="warm-import-thread", daemon=True).start()
+
+
+@component(runtime=Process())
+def threaded() -> int:
+    return os.getppid()
+
+
+@pipeline
+def p() -> None:
+    threaded()
+    threaded()
+"""
+
+
+def test_a_module_whose_import_starts_a_thread_runs_in_new_interpreters(
+    run: Any, user_modules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = run(whoami_pipeline()).outputs["output"][1]
+    (user_modules / "warm_threads.py").write_text(STARTS_A_THREAD)
+    module = importlib.import_module("warm_threads")
+    with caplog.at_level("WARNING", logger=warm.__name__):
+        result = run(module.p)
+        again = run(module.p)
+    parents = [
+        r.step(t).outputs["output"] for r in (result, again) for t in ("threaded", "threaded-2")
+    ]
+    assert parents == [os.getpid()] * 4  # never forked from a server with the thread
+    said = [r.getMessage() for r in caplog.records if "warm_threads" in r.getMessage()]
+    assert len(said) == 1 and "started threads" in said[0], said
+    assert wait_gone(first), "the server with the thread was kept"
+    assert run(whoami_pipeline()).outputs["output"][1] not in (first, os.getpid())
+
+
+FAILS_ON_IMPORT = """
+import os
+
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+if os.getpid() != int(os.environ["WARM_ENGINE_PID"]):  # in the fork server or a step
+    with open(os.environ["WARM_IMPORTS"], "a") as out:
+        out.write(f"{os.getpid()}\\n")
+    raise RuntimeError("this module cannot be imported here")
+
+
+@component(runtime=Process())
+def broken() -> int:
+    return 1
+
+
+@pipeline
+def p() -> int:
+    return broken().output
+"""
+
+
+def test_a_failed_import_is_not_tried_again_in_the_server(
+    run: Any, user_modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    imports = tmp_path / "imports"
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    monkeypatch.setenv("WARM_IMPORTS", str(imports))
+    server = run(whoami_pipeline()).outputs["output"][1]
+    (user_modules / "warm_fails.py").write_text(FAILS_ON_IMPORT)
+    module = importlib.import_module("warm_fails")
+    for _ in range(3):  # each step tries it again, then runs the source its spec carries
+        assert run(module.p).outputs["output"] == 1
+    importers = [int(line) for line in imports.read_text().split()]
+    assert importers.count(server) == 1, importers  # once in the server, then in each step
+    assert len(importers) == 4, importers
+    (user_modules / "warm_fails.py").write_text(FAILS_ON_IMPORT.replace("here", "here!"))
+    assert run(module.p).outputs["output"] == 1
+    importers = [int(line) for line in imports.read_text().split()]
+    assert importers.count(server) == 2, importers  # a changed file is worth a new try
+    assert run(whoami_pipeline()).outputs["output"][1] == server
 
 
 def whoami_pipeline() -> Any:
@@ -487,6 +710,51 @@ def test_a_step_whose_deadline_passes_in_the_queue_is_never_forked(
     time.sleep(0.5)
     assert not marker.exists(), "the step past its deadline was forked all the same"
     assert len(warm.running()) == 1
+
+
+@component(runtime=Process(), env={"WARM_ROOMY": "z" * 80_000})
+def roomy() -> int:
+    return 1
+
+
+def test_a_step_queued_behind_a_busy_server_keeps_its_deadline(
+    user_modules: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a server importing a module reads no requests: after two requests this large its socket
+    # is full, and sending the next one must not wait past that step's deadline
+    import threading
+
+    from dagwright.executor import Step
+    from dagwright.runtimes.process import run_process
+
+    monkeypatch.setenv("WARM_ENGINE_PID", str(os.getpid()))
+    (user_modules / "warm_blocks.py").write_text(SLOW_IMPORT.replace("sleep(4)", "sleep(60)"))
+    slow = importlib.import_module("warm_blocks").slow_module
+    attempts: dict[str, Any] = {}
+    took: dict[str, float] = {}
+
+    def attempt(name: str, step: Step, timeout: float) -> None:
+        started = time.monotonic()
+        attempts[name] = run_process(step, timeout)
+        took[name] = time.monotonic() - started
+
+    threads = [threading.Thread(target=attempt, args=("slow", Step(slow.spec, "slow"), 12))]
+    threads[0].start()
+    time.sleep(1)  # the server is importing warm_blocks now
+    for n in range(4):
+        step = Step(component=roomy.spec, task=f"roomy-{n}")
+        threads.append(threading.Thread(target=attempt, args=(f"roomy-{n}", step, 1)))
+        threads[-1].start()
+    for thread in threads:
+        thread.join(60)
+    for n in range(4):
+        assert attempts[f"roomy-{n}"].error == (
+            f"TimeoutError: step 'roomy-{n}' did not finish within 1 s and was killed"
+        )
+    assert max(took[f"roomy-{n}"] for n in range(4)) < 6, took  # not the 12 s of the import
+    assert attempts["slow"].error == (
+        "TimeoutError: step 'slow' did not finish within 12 s and was killed"
+    )
 
 
 # one variable holds at most 128 KiB (Linux's limit for an exec); two make a request too large
