@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory() as tmp, quiet():
         rows = measure(args.quick, Path(tmp))
+        subjects.settle_lineage(tmp)
     print(f"{'case':<42} {'total ms':>10} {'ms/step':>9}  target (ms/step) or ratio")
     for name, total, step, note in rows:
         print(f"{name:<42} {total:>10} {step:>9}  {note}")

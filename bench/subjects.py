@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from dagwright import Collected, ParallelFor, Pipeline, component
@@ -56,3 +57,12 @@ def fan(
 
 
 __all__ = ["Process", "chain", "fan", "inc"]
+
+
+def settle_lineage(root: Any) -> None:
+    """Wait for the background uploads of runs made under ``root`` (MLflow lineage on by
+    default), so the temporary store can be removed without a syncer writing into it."""
+    from dagwright.lineage import tracking
+
+    if tracking.mlflow_installed() and (Path(root) / "lineage").is_dir():
+        tracking.sync(Path(root), wait=True)
