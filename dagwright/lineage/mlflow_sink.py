@@ -10,9 +10,12 @@ process waited for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
     from dagwright.lineage.graph import Lineage
 
+MARKER_LOCK = "marker.lock"
 FLUSH_TIMEOUT = 120.0  # seconds MLflow may fail before runs are left pending; env overrides
 log = logging.getLogger("dagwright.lineage")
 
@@ -108,17 +112,18 @@ class MlflowSink:
         run = self.runs.pop(run_id, None)
         if run is None:
             return
-        try:
-            final = payload.run_end(run.start, result)
-            marker = self.folder / f"{run_id}.pending"
-            kept = None if run.lost else run.steps
-            write_marker(marker, self.tracking_uri, None, None if run.lost else final, kept)
-        except Exception as exc:
-            error = redact_text(str(exc))
-            log.warning("lineage: marker of run %s failed: %s", run_id, error)
-            # no payloads: sync rebuilds them from the graph the recorder saved
-            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, error, None, None)
-        (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
+        marker = self.folder / f"{run_id}.pending"
+        with marker_lock(self.folder):  # a syncer uploading this run's last marker keeps this one
+            try:
+                final = payload.run_end(run.start, result)
+                kept = None if run.lost else run.steps
+                write_marker(marker, self.tracking_uri, None, None if run.lost else final, kept)
+            except Exception as exc:
+                error = redact_text(str(exc))
+                log.warning("lineage: marker of run %s failed: %s", run_id, error)
+                # no payloads: sync rebuilds them from the graph the recorder saved
+                write_marker(marker, self.tracking_uri, error, None, None)
+            (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
         STATS[run_id] = run.stats
         while len(STATS) > 256:
             del STATS[next(iter(STATS))]
@@ -132,6 +137,27 @@ class MlflowSink:
         took = time.perf_counter() - began
         run.stats.engine_seconds += took
         run.stats.slowest_call = max(run.stats.slowest_call, took)
+
+
+@contextlib.contextmanager
+def marker_lock(folder: Path) -> Iterator[None]:
+    """Held while a ``.pending`` marker is written (with its ``.mlflow`` record removed), and
+    while the syncer checks that the marker it uploaded is still the one it read and settles
+    it: never across an upload, so a run's path waits for a stat and a rename at most."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the syncer's identity check alone is left
+        yield
+        return
+    from dagwright.writes import make_dir
+
+    make_dir(folder, private=True)
+    fd = os.open(folder / MARKER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing it releases the lock
 
 
 def write_marker(

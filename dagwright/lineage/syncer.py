@@ -247,8 +247,8 @@ def _rounds(
         failed_now: dict[str, int] = {}
         for run in sorted(todo):
             answer = _upload(root, run, writer, given, uris)
-            if answer is None:
-                continue  # gone meanwhile (landed by an earlier holder, or removed)
+            if answer is None or answer.get("replaced"):
+                continue  # gone meanwhile (landed by an earlier holder, or removed), or new
             if answer.get("ok"):
                 drained.landed[run] = answer
                 drained.failed.pop(run, None)
@@ -273,25 +273,39 @@ def _rounds(
 def _upload(
     root: Path, run: str, writer: Any, given: str | None, uris: list[str]
 ) -> dict[str, Any] | None:
-    """One run's marker to MLflow; the writer's answer (None when the marker is gone)."""
+    """One run's marker to MLflow; the writer's answer (None when the marker is gone).
+
+    The marker and graph uploaded are remembered by identity (inode and mtime: every write
+    replaces the file). A resume, or ``lineage sync RUN --tracking-uri``, may write a new
+    marker while this one is being uploaded: then the new one is neither removed (with a
+    ``.mlflow`` record claiming MLflow has the run) nor overwritten with the old payloads,
+    the answer says ``replaced`` and the next round uploads the new one. Checking and
+    settling happen under ``marker_lock``, which those writers hold too, so nothing slips in
+    between (simpler than claiming markers by renaming them: no leftovers to recover, and a
+    waiter never sees a marker vanish before its run landed).
+    """
     from dagwright.lineage import payload
     from dagwright.lineage.graph import Lineage
-    from dagwright.lineage.mlflow_sink import write_landed, write_marker
+    from dagwright.lineage.mlflow_sink import marker_lock, write_landed, write_marker
     from dagwright.lineage.tracking import sync_uri
     from dagwright.redact import redact_text
 
     folder = root / "lineage"
     graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
     try:
-        kept = json.loads(marker.read_text(encoding="utf-8"))
+        raw, seen = _read(marker)
     except FileNotFoundError:
         return None
+    try:
+        kept = json.loads(raw)
     except ValueError:  # cut short by a crash before writes were atomic: rebuild from the graph
         kept = {}
     try:
-        text = graph_file.read_text(encoding="utf-8")
+        text, seen_graph = _read(graph_file)
     except FileNotFoundError:  # the run was removed (`runs rm`): nothing left to send
-        marker.unlink(missing_ok=True)
+        with marker_lock(folder):
+            if identity(marker) == seen:
+                marker.unlink()
         return None
     if kept.get("run") and kept.get("steps") is not None:
         final, steps = kept["run"], kept["steps"]
@@ -299,13 +313,33 @@ def _upload(
         final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
     uri = sync_uri(kept.get("tracking_uri"), given, root, uris)
     answer = writer.sync_run(uri, final, steps, text)
-    if answer.get("ok"):
-        write_landed(folder / f"{run}.mlflow", uri, answer.get("mlflow_run_id"))
-        marker.unlink(missing_ok=True)
-    else:
+    if not answer.get("ok"):
         answer["error"] = redact_text(str(answer.get("error")))
-        write_marker(marker, uri, answer["error"], final, steps)
+    with marker_lock(folder):
+        if identity(marker) != seen or identity(graph_file) != seen_graph:
+            answer["replaced"] = True  # a newer marker (or graph): the next round sends it
+        elif answer.get("ok"):
+            write_landed(folder / f"{run}.mlflow", uri, answer.get("mlflow_run_id"))
+            marker.unlink()
+        else:
+            write_marker(marker, uri, answer["error"], final, steps)
     return answer
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """A file's inode and mtime (ns), None when there is none: a replaced file has others."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def _read(path: Path) -> tuple[str, tuple[int, int]]:
+    """A file's text and the identity of what was read (from the open file: no race)."""
+    with open(path, encoding="utf-8") as f:
+        found = os.fstat(f.fileno())
+        return f.read(), (found.st_ino, found.st_mtime_ns)
 
 
 def main() -> None:

@@ -260,7 +260,7 @@ def sync(
 
 def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
     """Give a run a marker (one recorded with tracking off has none) pointing at the URI."""
-    from dagwright.lineage.mlflow_sink import write_marker
+    from dagwright.lineage.mlflow_sink import marker_lock, write_marker
 
     folder = root / "lineage"
     if not (folder / f"{run}.json").exists():
@@ -272,10 +272,11 @@ def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
             "or leave RUN out to send every run not sent yet",
         )
     marker = folder / f"{run}.pending"
-    kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
-    uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
-    if not marker.exists() or tracking_uri:
-        write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
+    with marker_lock(folder):  # read and rewritten whole: a syncer settling it waits
+        kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+        uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+        if not marker.exists() or tracking_uri:
+            write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
 
 
 def _record(drained: Any, seconds: float) -> None:
