@@ -34,6 +34,8 @@ from typing import Any
 LOCK = "sync.lock"
 URIS_ENV = "DAGWRIGHT_SYNC_URIS"  # full tracking URIs (with passwords): never on disk or argv
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between rounds while MLflow fails
+HANDOFF_WAIT = 600.0  # seconds a syncer holding credentials waits in line for the lock
+WAITS = "--wait"  # argv: wait for the lock (credentials the holder lacks), see ``start``
 _POLL = 0.05
 
 
@@ -105,10 +107,18 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
         uris: Full tracking URIs the markers name without their passwords; they go to the
             syncer in its environment, never on its command line or on disk.
     """
+    from dagwright.redact import has_credentials
+
     root = Path(root).absolute()
     folder = root / "lineage"
+    argv = [sys.executable, "-m", "dagwright.lineage.syncer", str(root)]
     if busy(folder):
-        return None
+        # the holder sees the markers, but not the passwords their URIs had (never on disk):
+        # a syncer that has them waits in line, for as long as runs need them
+        uris = [uri for uri in uris or () if has_credentials(uri)]
+        if not uris:
+            return None
+        argv.append(WAITS)
     env = dict(os.environ)
     package_parent = Path(__file__).resolve().parents[2]
     if package_parent.name not in ("site-packages", "dist-packages"):
@@ -117,7 +127,6 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     if uris:
         env[URIS_ENV] = json.dumps(sorted(set(uris)))
-    argv = [sys.executable, "-m", "dagwright.lineage.syncer", str(root)]
     log = os.environ.get("DAGWRIGHT_TRACKING_LOG") or os.devnull  # its messages, for debugging
     _collect()
     try:
@@ -183,6 +192,7 @@ def drain(
     given: str | None = None,
     uris: list[str] | None = None,
     retry_for: float | None = None,
+    until: Any = None,
 ) -> Drained | None:
     """Upload pending lineage under the store's lock, until none is left or MLflow has failed
     for ``retry_for`` seconds; then, with the lock released, start a background syncer when
@@ -196,6 +206,7 @@ def drain(
         given: A tracking URI that overrides every marker's (``--tracking-uri``).
         uris: Full tracking URIs that complete a marker's redacted one.
         retry_for: Seconds MLflow may keep failing before the runs are left pending.
+        until: While waiting for the lock, stop waiting once ``until()`` is true.
 
     Returns:
         What landed and what did not; None when the lock was taken and ``wait`` is False.
@@ -207,6 +218,8 @@ def drain(
     wanted = set(only) if only is not None else None
 
     def done() -> bool:  # the holder landed every run we wait for
+        if until is not None and until():
+            return True
         return wanted is not None and not (wanted & set(markers(folder)))
 
     drained = Drained()
@@ -342,6 +355,33 @@ def _read(path: Path) -> tuple[str, tuple[int, int]]:
         return f.read(), (found.st_ino, found.st_mtime_ns)
 
 
+def _needed_by_none(folder: Path, uris: list[str]) -> Any:
+    """For a syncer waiting in line with credentials: true once no marker names one of its
+    URIs (the holder landed them, say with the password from --tracking-uri) or it waited
+    ``HANDOFF_WAIT`` seconds (the markers then stay for the next run or ``lineage sync``)."""
+    from dagwright.redact import redact_uri
+
+    mine = {redact_uri(uri) for uri in uris}
+    deadline = time.monotonic() + HANDOFF_WAIT
+    looked = [0.0]
+
+    def needed_by_none() -> bool:
+        now = time.monotonic()
+        if now > deadline:
+            return True
+        if now - looked[0] < 1.0:  # markers read once a second, not at every poll of the lock
+            return False
+        looked[0] = now
+        for run in markers(folder):
+            with contextlib.suppress(OSError, ValueError):
+                kept = json.loads((folder / f"{run}.pending").read_text(encoding="utf-8"))
+                if kept.get("tracking_uri") in mine:
+                    return False
+        return True
+
+    return needed_by_none
+
+
 def main() -> None:
     """``python -m dagwright.lineage.syncer ROOT``: drain a store in the background."""
     import logging
@@ -351,8 +391,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="dagwright syncer: %(message)s")
     root = Path(sys.argv[1])
     uris = json.loads(os.environ.pop(URIS_ENV, "[]") or "[]")
+    waits = WAITS in sys.argv[2:]
     try:
-        drain(root, wait=False, uris=uris)
+        until = _needed_by_none(root / "lineage", uris) if waits else None
+        drain(root, wait=waits, uris=uris, until=until)
     except Exception as exc:  # the markers stay; say why where DAGWRIGHT_TRACKING_LOG points
         from dagwright.redact import redact_text
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_proxy import auth_proxy
 from mlflow_server import MlflowServer, free_port, start_server, stop, wait_until_up
 from syncers import syncer_pids, wait_for_syncers
 
@@ -312,3 +313,29 @@ def test_a_marker_written_while_the_lock_was_held_is_handed_on(
     started.clear()
     assert syncer.drain(tmp_path, wait=False) is not None
     assert started == []  # only the given-up marker is left: not handed on
+
+
+def test_a_run_whose_uri_has_a_password_lands_when_a_syncer_was_at_work(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    """The holder of the store's lock sees the run's marker, but not the password of its URI
+    (never on disk): the run's own syncer waits in line with it, and lands the run."""
+    password = "s3cret-pw"
+    with auth_proxy(mlflow_server.uri, "ci", password) as (proxy, answered):
+        full = proxy.replace("http://", f"http://ci:{password}@")
+        folder = tmp_path / "store" / "lineage"
+        folder.mkdir(parents=True)
+        with syncer.store_lock(folder, wait=False) as got:  # a syncer at work on the store
+            assert got
+            run_id, _ = run(tmp_path, "--tracking-uri", full)
+            waiting = syncer_pids(tmp_path)
+            assert len(waiting) == 1  # the run's syncer, in line
+            assert password.encode() not in Path(f"/proc/{waiting[0]}/cmdline").read_bytes()
+            assert tracking.state(tmp_path / "store", run_id)["state"] == "pending"
+        assert wait_state(tmp_path / "store", run_id, "in_mlflow")["state"] == "in_mlflow"
+        landed_once(mlflow_server.uri, run_id, 2)
+        assert 401 not in answered and 200 in answered  # sent with the password
+        assert wait_for_syncers(tmp_path)
+    for path in (tmp_path / "store").rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
