@@ -107,6 +107,17 @@ class MlflowSink:
             log.warning("lineage: step payload of run %s failed: %s", run_id, redact_text(str(exc)))
         self._took(run, began)
 
+    def run_ending(self, run_id: str) -> None:
+        """Before the graph is saved, a marker saying "rebuild the payloads from the graph":
+        a crash between the graph and ``run_finished``'s marker leaves the run to be sent."""
+        if run_id not in self.runs:
+            return
+        began = time.perf_counter()
+        with marker_lock(self.folder):
+            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, None, None, None)
+            (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
+        self._took(self.runs[run_id], began)
+
     def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
         """Write the marker (the graph is saved already) and start the syncer."""
         run = self.runs.pop(run_id, None)

@@ -262,6 +262,9 @@ def _rounds(
             answer = _upload(root, run, writer, given, uris)
             if answer is None or answer.get("replaced"):
                 continue  # gone meanwhile (landed by an earlier holder, or removed), or new
+            if answer.get("later"):  # no graph yet: left until its marker changes
+                given_up[run] = todo[run]
+                continue
             if answer.get("ok"):
                 drained.landed[run] = answer
                 drained.failed.pop(run, None)
@@ -315,8 +318,10 @@ def _upload(
         kept = {}
     try:
         text, seen_graph = _read(graph_file)
-    except FileNotFoundError:  # the run was removed (`runs rm`): nothing left to send
-        with marker_lock(folder):
+    except FileNotFoundError:
+        if not kept.get("run"):  # written before its graph (``run_ending``): it comes next
+            return {"ok": False, "later": True}  # (or never: a crash; a resume writes it)
+        with marker_lock(folder):  # the run was removed (`runs rm`): nothing left to send
             if identity(marker) == seen:
                 marker.unlink()
         return None

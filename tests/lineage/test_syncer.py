@@ -61,6 +61,16 @@ loaded = sorted(m for m in sys.modules if m.split(".")[0] == "mlflow" or "writer
 print(result.run_id, ",".join(loaded))
 """
 
+# a run whose process dies after its graph is saved, before its sink writes the run's marker
+CRASH = """
+import os, sys, dagwright
+from dagwright.lineage.mlflow_sink import MlflowSink
+MlflowSink.run_finished = lambda *args: os._exit(9)
+sys.path.insert(0, sys.argv[2])
+from flow import flow
+dagwright.run(flow, root=sys.argv[1], echo=False, tracking_uri=sys.argv[3])
+"""
+
 
 def cli(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     full = {**os.environ, "PYTHONPATH": str(REPO), "DAGWRIGHT_TRACKING": "on", **(env or {})}
@@ -339,3 +349,26 @@ def test_a_run_whose_uri_has_a_password_lands_when_a_syncer_was_at_work(
     for path in (tmp_path / "store").rglob("*"):
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
+
+
+def test_a_run_that_died_between_its_graph_and_its_marker_is_still_sent(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    (tmp_path / "flow.py").write_text(FLOW)
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASH, str(tmp_path / "store"), str(tmp_path), mlflow_server.uri],
+        env={**os.environ, "PYTHONPATH": str(REPO), "DAGWRIGHT_TRACKING": "on"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crash.returncode == 9, crash.stderr
+    folder = tmp_path / "store" / "lineage"
+    (graph,) = folder.glob("*.json")
+    run_id = graph.stem
+    assert tracking.state(tmp_path / "store", run_id)["state"] == "pending"
+    code, out, err = finish(cli(tmp_path, "lineage", "sync", "--wait"))
+    assert code == 0, err
+    assert out.split() == [run_id]
+    landed_once(mlflow_server.uri, run_id, 2)  # rebuilt from the graph
+    assert tracking.state(tmp_path / "store", run_id)["state"] == "in_mlflow"

@@ -106,3 +106,21 @@ def test_a_marker_replaced_during_a_failed_upload_keeps_its_payloads(
     assert kept["run"]["start"] == 2000  # the resumed run's payloads, not the old ones
     assert [run["start"] for run in fake_writer.sent] == [1000, 2000]
     assert tracking.state(tmp_path, RUN)["state"] == "pending"
+
+
+def test_a_marker_written_before_its_graph_waits_for_it(
+    tmp_path: Path, fake_writer: type[FakeWriter]
+) -> None:
+    """A run writes a marker, then its graph, then completes the marker: a syncer that comes
+    in between (or after a crash before the graph) leaves the marker, reports nothing, and
+    sends the run once its graph and marker are there."""
+    folder = tmp_path / "lineage"
+    write_marker(folder / f"{RUN}.pending", URI, None, None, None)  # MlflowSink.run_ending
+    drained = syncer.drain(tmp_path, retry_for=60)
+    assert drained is not None and not drained.landed and not drained.failed
+    assert fake_writer.sent == [] and (folder / f"{RUN}.pending").exists()
+    recorded(tmp_path)  # the graph, then the complete marker
+    fake_writer.script = [True]
+    drained = syncer.drain(tmp_path, retry_for=60)
+    assert drained is not None and list(drained.landed) == [RUN]
+    assert tracking.state(tmp_path, RUN)["state"] == "in_mlflow"
