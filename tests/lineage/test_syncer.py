@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 from auth_proxy import auth_proxy
 from mlflow_server import MlflowServer, free_port, start_server, stop, wait_until_up
-from syncers import syncer_pids, wait_for_syncers
+from syncers import started_syncers, syncer_pids, wait_for_syncers
 
 from dagwright.lineage import syncer, tracking
+from dagwright.lineage.mlflow_sink import write_marker
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -162,19 +163,25 @@ def test_a_run_returns_without_a_writer_or_mlflow_and_its_syncer_lands_it(
     assert state["state"] == "in_mlflow" and state["mlflow_run_id"]
 
 
-def test_the_syncer_runs_in_its_own_session_away_from_the_terminal(tmp_path: Path) -> None:
-    (tmp_path / "store" / "lineage").mkdir(parents=True)
-    with syncer.store_lock(tmp_path / "store" / "lineage", wait=False) as got:
-        assert got  # held: the syncer we start waits in line for nothing, it exits at once
+def test_the_syncer_runs_in_its_own_session_away_from_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGWRIGHT_TRACKING_LOG", raising=False)  # its stderr: /dev/null
+    folder = tmp_path / "store" / "lineage"
+    folder.mkdir(parents=True)
+    full = "http://ci:pw@127.0.0.1:9"  # nothing listens: the syncer must not get to send
+    with syncer.store_lock(folder, wait=False) as got:
+        assert got  # held: a syncer with nothing the holder lacks is not started
         assert syncer.start(tmp_path / "store") is None
-    pid = syncer.start(tmp_path / "store")  # free: started (and finds nothing to do)
-    assert pid is not None
-    try:
+        # one holding a password waits in line while a marker names its URI: alive to look at
+        write_marker(folder / "r.pending", full, None, None, None)
+        pid = syncer.start(tmp_path / "store", [full])
+        assert pid is not None
+        assert started_syncers(tmp_path) == [pid]  # alive, waiting: what follows is checked
         assert os.getsid(pid) == pid  # its own session: Ctrl-C and SIGHUP do not reach it
-        for fd in ("0", "1"):
+        for fd in ("0", "1", "2"):
             assert os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/null"
-    except (FileNotFoundError, ProcessLookupError):
-        pass  # it found no marker and ended already
+        (folder / "r.pending").unlink()  # needed no more: it stops waiting
     assert wait_for_syncers(tmp_path)
 
 
@@ -338,7 +345,7 @@ def test_a_run_whose_uri_has_a_password_lands_when_a_syncer_was_at_work(
         with syncer.store_lock(folder, wait=False) as got:  # a syncer at work on the store
             assert got
             run_id, _ = run(tmp_path, "--tracking-uri", full)
-            waiting = syncer_pids(tmp_path)
+            waiting = started_syncers(tmp_path, timeout=5)
             assert len(waiting) == 1  # the run's syncer, in line
             assert password.encode() not in Path(f"/proc/{waiting[0]}/cmdline").read_bytes()
             assert tracking.state(tmp_path / "store", run_id)["state"] == "pending"
