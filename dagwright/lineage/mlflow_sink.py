@@ -1,8 +1,10 @@
 """The lineage sink for MLflow: nothing MLflow-related on the run's path.
 
 The engine calls the sink on its dispatch thread. ``step_finished`` turns the step into a small
-dict (``payload.py``) kept in memory; ``run_finished`` (after the recorder saved the graph)
-writes the ``<run>.pending`` marker: where the run goes and what MLflow should receive. The run
+dict (``payload.py``) kept in memory; ``run_ending`` writes a ``<run>.pending`` marker that
+says "rebuild from the graph" before the recorder saves the graph, and ``run_finished`` then
+completes it: where the run goes and what MLflow should receive (a crash in between leaves
+the run to be sent from its graph). The run
 is then complete; ``syncer.start`` uploads it in a background process (unless the caller waits
 for MLflow itself: ``dagwright run --wait-lineage``, ``syncer.drain``). No mlflow import, no
 process waited for.
@@ -201,3 +203,19 @@ def write_landed(path: Path, uri: str, mlflow_run_id: str | None) -> None:
 
     data = {"tracking_uri": redact_uri(uri), "mlflow_run_id": mlflow_run_id, "at": time.time()}
     write_file(path, json.dumps(data, sort_keys=True), private=True)
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """A file's inode and mtime (ns), None when there is none: a replaced file has others."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def read_identified(path: Path) -> tuple[str, tuple[int, int]]:
+    """A file's text and the identity of what was read (from the open file: no race)."""
+    with open(path, encoding="utf-8") as f:
+        found = os.fstat(f.fileno())
+        return f.read(), (found.st_ino, found.st_mtime_ns)

@@ -8,14 +8,17 @@ not touch it), at low priority. ``dagwright run --wait-lineage`` and ``dagwright
 
 One process uploads a store at a time: ``drain`` holds an exclusive ``flock`` on
 ``<root>/lineage/sync.lock`` before mlflow is imported, so one process migrates and writes. A
-background syncer that cannot get it exits at once (the holder will see its markers); the
-holder scans the markers again until none is left and, after releasing the lock, looks once
-more (a marker written while it held the lock is never orphaned). A run that landed gets a
-``<run>.mlflow`` record (where, which MLflow run) and loses its marker; one that did not keeps
-its marker with the reason. MLflow failing is retried with backoff for at most
-``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT`` seconds (default 120) without a run landing, then the
-markers are left for the next run's syncer or ``dagwright lineage sync``. A syncer killed
-mid-upload leaves its marker: the next upload completes what MLflow holds (``writer.py``).
+background syncer that cannot get it exits at once (the holder will see its markers), unless
+it holds passwords the markers' URIs lost (never on disk): it then waits in line while they
+are needed (``HANDOFF_WAIT`` at most). The holder scans the markers again until none is left
+and, after releasing the lock, looks once more (a marker written while it held the lock is
+never orphaned). A run that landed gets a ``<run>.mlflow`` record (where, which MLflow run)
+and loses its marker; one that did not keeps its marker with the reason; a marker replaced
+meanwhile (a resume) is left to the next round (``_upload``). MLflow failing is retried with
+backoff for at most ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT`` seconds (default 120) without a run
+landing, then the markers are left for the next run's syncer or ``dagwright lineage sync``. A
+syncer killed mid-upload leaves its marker: the next upload completes what MLflow holds
+(``writer.py``).
 """
 
 from __future__ import annotations
@@ -302,14 +305,20 @@ def _upload(
     """
     from dagwright.lineage import payload
     from dagwright.lineage.graph import Lineage
-    from dagwright.lineage.mlflow_sink import marker_lock, write_landed, write_marker
+    from dagwright.lineage.mlflow_sink import (
+        identity,
+        marker_lock,
+        read_identified,
+        write_landed,
+        write_marker,
+    )
     from dagwright.lineage.tracking import sync_uri
     from dagwright.redact import redact_text
 
     folder = root / "lineage"
     graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
     try:
-        raw, seen = _read(marker)
+        raw, seen = read_identified(marker)
     except FileNotFoundError:
         return None
     try:
@@ -317,7 +326,7 @@ def _upload(
     except ValueError:  # cut short by a crash before writes were atomic: rebuild from the graph
         kept = {}
     try:
-        text, seen_graph = _read(graph_file)
+        text, seen_graph = read_identified(graph_file)
     except FileNotFoundError:
         if not kept.get("run"):  # written before its graph (``run_ending``): it comes next
             return {"ok": False, "later": True}  # (or never: a crash; a resume writes it)
@@ -342,22 +351,6 @@ def _upload(
         else:
             write_marker(marker, uri, answer["error"], final, steps)
     return answer
-
-
-def identity(path: Path) -> tuple[int, int] | None:
-    """A file's inode and mtime (ns), None when there is none: a replaced file has others."""
-    try:
-        found = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return found.st_ino, found.st_mtime_ns
-
-
-def _read(path: Path) -> tuple[str, tuple[int, int]]:
-    """A file's text and the identity of what was read (from the open file: no race)."""
-    with open(path, encoding="utf-8") as f:
-        found = os.fstat(f.fileno())
-        return f.read(), (found.st_ino, found.st_mtime_ns)
 
 
 def _needed_by_none(folder: Path, uris: list[str]) -> Any:
