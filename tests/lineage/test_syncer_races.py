@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from dagwright.engine.result import RunResult
 from dagwright.lineage import syncer, tracking
 from dagwright.lineage import writer as writer_module
 from dagwright.lineage.graph import Lineage
-from dagwright.lineage.mlflow_sink import marker_lock, write_marker
+from dagwright.lineage.mlflow_sink import MlflowSink, write_marker
 from dagwright.lineage.recorder import save
 
 RUN = "flow-20261205-000000-abcd"
@@ -36,6 +37,14 @@ def recorded(root: Path) -> Path:
 
 def payload(start: int) -> dict[str, Any]:
     return {"run_id": RUN, "pipeline": "flow", "start": start, "tags": {}}
+
+
+def resume(root: Path) -> None:
+    """A resume of the run ends: its sink writes the run's markers as it does for any run."""
+    sink = MlflowSink(URI, root, background=False)
+    sink.run_started(RUN, "flow", 2.0)
+    sink.run_ending(RUN)
+    sink.run_finished(RUN, Lineage(), RunResult(RUN, "flow", "succeeded"))
 
 
 class FakeWriter:
@@ -72,13 +81,8 @@ def test_a_marker_replaced_during_an_upload_survives_and_is_uploaded_again(
 ) -> None:
     folder = recorded(tmp_path)
 
-    def resume() -> None:  # what MlflowSink.run_finished does for a resumed run
-        with marker_lock(folder):
-            write_marker(folder / f"{RUN}.pending", URI, None, payload(2000), [])
-            (folder / f"{RUN}.mlflow").unlink(missing_ok=True)
-
     fake_writer.script = [first_landed, False, True]  # the new marker: fails once, then lands
-    fake_writer.during = resume
+    fake_writer.during = lambda: resume(tmp_path)
     drained = syncer.drain(tmp_path, retry_for=60)
     assert drained is not None
     # the old upload did not settle the new marker: it was sent, failed (and kept its own
@@ -94,12 +98,8 @@ def test_a_marker_replaced_during_a_failed_upload_keeps_its_payloads(
 ) -> None:
     folder = recorded(tmp_path)
 
-    def resume() -> None:
-        with marker_lock(folder):
-            write_marker(folder / f"{RUN}.pending", URI, None, payload(2000), [])
-
     fake_writer.script = [False, False]
-    fake_writer.during = resume
+    fake_writer.during = lambda: resume(tmp_path)
     drained = syncer.drain(tmp_path, retry_for=0.001)  # gives up after the first failure
     assert drained is not None and RUN in drained.failed
     kept = json.loads((folder / f"{RUN}.pending").read_text())
