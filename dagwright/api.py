@@ -71,7 +71,9 @@ def run(
         The RunResult with ``run_id``, ``status`` and ``outputs``.
 
     Raises:
-        ValidationError: when the pipeline or the arguments are wrong; nothing runs.
+        ValidationError: when the pipeline or the arguments are wrong, or ``wait_lineage``
+            is asked while no lineage goes to MLflow (mlflow not installed, tracking off,
+            ``lineage=False``); nothing runs.
         SyncError: with ``wait_lineage``, when the lineage could not reach MLflow (the run
             is on the exception as ``result``; its lineage stays pending).
     """
@@ -98,7 +100,12 @@ def run(
 
 
 def _check_tracking(tracking: dict[str, Any] | None) -> None:
-    """Lineage settings from the environment, checked before the store is touched."""
+    """Lineage settings from the environment, checked before the store is touched; and
+    ``wait_lineage`` refused when no lineage would go to MLflow."""
+    if tracking is not None and tracking.get("wait"):
+        from dagwright.lineage.tracking import check_wait
+
+        check_wait(tracking["lineage"], tracking["tracking_uri"], "wait_lineage")
     if tracking is None or tracking["lineage"]:
         from dagwright.lineage.tracking import check_settings
 
@@ -167,7 +174,7 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.store import files
 
-    _check_tracking({"lineage": lineage, "tracking_uri": tracking_uri})
+    _check_tracking({"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage})
     db = LocalStore(root).existing_database(run_id)
     try:
         found = db.find_run(run_id)

@@ -167,6 +167,14 @@ def _lineage_landed(quiet: bool, waits: bool) -> Iterator[None]:
         sys.exit(EXIT_FAILED)
 
 
+def _check_wait(options: dict[str, Any]) -> None:
+    """``--wait-lineage`` when no lineage goes to MLflow: exit 2 before the run, naming it."""
+    if options["wait_lineage"]:
+        from dagwright.lineage.tracking import check_wait
+
+        check_wait(options["lineage"], options["tracking_uri"], "--wait-lineage")
+
+
 def _finish_run(result: Any, quiet: bool) -> None:
     if quiet:
         click.echo(f"{result.run_id} {result.status}")
@@ -217,6 +225,7 @@ def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> No
         _stoppable(quiet, echo, options.get("root")),
         _lineage_landed(quiet, options["wait_lineage"]),
     ):
+        _check_wait(options)
         ir = load_target(target)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
@@ -236,6 +245,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
         _stoppable(quiet, echo, options.get("root")),
         _lineage_landed(quiet, options["wait_lineage"]),
     ):
+        _check_wait(options)
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 

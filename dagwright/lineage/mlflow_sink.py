@@ -1,8 +1,10 @@
 """The lineage sink for MLflow: nothing MLflow-related on the run's path.
 
 The engine calls the sink on its dispatch thread. ``step_finished`` turns the step into a small
-dict (``payload.py``) kept in memory; ``run_finished`` (after the recorder saved the graph)
-writes the ``<run>.pending`` marker: where the run goes and what MLflow should receive. The run
+dict (``payload.py``) kept in memory; ``run_ending`` writes a ``<run>.pending`` marker that
+says "rebuild from the graph" before the recorder saves the graph, and ``run_finished`` then
+completes it: where the run goes and what MLflow should receive (a crash in between leaves
+the run to be sent from its graph). The run
 is then complete; ``syncer.start`` uploads it in a background process (unless the caller waits
 for MLflow itself: ``dagwright run --wait-lineage``, ``syncer.drain``). No mlflow import, no
 process waited for.
@@ -10,9 +12,12 @@ process waited for.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
     from dagwright.engine.result import RunResult, StepRecord
     from dagwright.lineage.graph import Lineage
 
+MARKER_LOCK = "marker.lock"
 FLUSH_TIMEOUT = 120.0  # seconds MLflow may fail before runs are left pending; env overrides
 log = logging.getLogger("dagwright.lineage")
 
@@ -103,22 +109,34 @@ class MlflowSink:
             log.warning("lineage: step payload of run %s failed: %s", run_id, redact_text(str(exc)))
         self._took(run, began)
 
+    def run_ending(self, run_id: str) -> None:
+        """Before the graph is saved, a marker saying "rebuild the payloads from the graph":
+        a crash between the graph and ``run_finished``'s marker leaves the run to be sent."""
+        if run_id not in self.runs:
+            return
+        began = time.perf_counter()
+        with marker_lock(self.folder):
+            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, None, None, None)
+            (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
+        self._took(self.runs[run_id], began)
+
     def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
         """Write the marker (the graph is saved already) and start the syncer."""
         run = self.runs.pop(run_id, None)
         if run is None:
             return
-        try:
-            final = payload.run_end(run.start, result)
-            marker = self.folder / f"{run_id}.pending"
-            kept = None if run.lost else run.steps
-            write_marker(marker, self.tracking_uri, None, None if run.lost else final, kept)
-        except Exception as exc:
-            error = redact_text(str(exc))
-            log.warning("lineage: marker of run %s failed: %s", run_id, error)
-            # no payloads: sync rebuilds them from the graph the recorder saved
-            write_marker(self.folder / f"{run_id}.pending", self.tracking_uri, error, None, None)
-        (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
+        marker = self.folder / f"{run_id}.pending"
+        with marker_lock(self.folder):  # a syncer uploading this run's last marker keeps this one
+            try:
+                final = payload.run_end(run.start, result)
+                kept = None if run.lost else run.steps
+                write_marker(marker, self.tracking_uri, None, None if run.lost else final, kept)
+            except Exception as exc:
+                error = redact_text(str(exc))
+                log.warning("lineage: marker of run %s failed: %s", run_id, error)
+                # no payloads: sync rebuilds them from the graph the recorder saved
+                write_marker(marker, self.tracking_uri, error, None, None)
+            (self.folder / f"{run_id}.mlflow").unlink(missing_ok=True)  # a resumed run: again
         STATS[run_id] = run.stats
         while len(STATS) > 256:
             del STATS[next(iter(STATS))]
@@ -132,6 +150,27 @@ class MlflowSink:
         took = time.perf_counter() - began
         run.stats.engine_seconds += took
         run.stats.slowest_call = max(run.stats.slowest_call, took)
+
+
+@contextlib.contextmanager
+def marker_lock(folder: Path) -> Iterator[None]:
+    """Held while a ``.pending`` marker is written (with its ``.mlflow`` record removed), and
+    while the syncer checks that the marker it uploaded is still the one it read and settles
+    it: never across an upload, so a run's path waits for a stat and a rename at most."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the syncer's identity check alone is left
+        yield
+        return
+    from dagwright.writes import make_dir
+
+    make_dir(folder, private=True)
+    fd = os.open(folder / MARKER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing it releases the lock
 
 
 def write_marker(
@@ -164,3 +203,19 @@ def write_landed(path: Path, uri: str, mlflow_run_id: str | None) -> None:
 
     data = {"tracking_uri": redact_uri(uri), "mlflow_run_id": mlflow_run_id, "at": time.time()}
     write_file(path, json.dumps(data, sort_keys=True), private=True)
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    """A file's inode and mtime (ns), None when there is none: a replaced file has others."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_ino, found.st_mtime_ns
+
+
+def read_identified(path: Path) -> tuple[str, tuple[int, int]]:
+    """A file's text and the identity of what was read (from the open file: no race)."""
+    with open(path, encoding="utf-8") as f:
+        found = os.fstat(f.fileno())
+        return f.read(), (found.st_ino, found.st_mtime_ns)

@@ -28,8 +28,11 @@ class LineageSink(Protocol):
     def step_finished(self, run_id: str, node: dict[str, Any], record: StepRecord) -> None:
         """A step finished; ``node`` is its node in the graph."""
 
+    def run_ending(self, run_id: str) -> None:
+        """The run ended; its graph is saved next (then ``run_finished``)."""
+
     def run_finished(self, run_id: str, lineage: Lineage, result: RunResult) -> None:
-        """The run ended; ``lineage`` is its whole graph."""
+        """The run ended; ``lineage`` is its whole graph, saved."""
 
 
 class LineageRecorder:
@@ -91,6 +94,8 @@ class LineageRecorder:
         lineage = self.lineage
         lineage.add_params(run_node(self.run_id), result.params)
         lineage.finish_run(self.run_id, status=result.status, ended=time.time())
+        if self.sink is not None:  # e.g. a marker first: a crash after the graph loses nothing
+            self.sink.run_ending(self.run_id)
         save(lineage, self.folder / f"{self.run_id}.json")
         if self.sink is not None:
             self.sink.run_finished(self.run_id, lineage, result)

@@ -8,14 +8,17 @@ not touch it), at low priority. ``dagwright run --wait-lineage`` and ``dagwright
 
 One process uploads a store at a time: ``drain`` holds an exclusive ``flock`` on
 ``<root>/lineage/sync.lock`` before mlflow is imported, so one process migrates and writes. A
-background syncer that cannot get it exits at once (the holder will see its markers); the
-holder scans the markers again until none is left and, after releasing the lock, looks once
-more (a marker written while it held the lock is never orphaned). A run that landed gets a
-``<run>.mlflow`` record (where, which MLflow run) and loses its marker; one that did not keeps
-its marker with the reason. MLflow failing is retried with backoff for at most
-``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT`` seconds (default 120) without a run landing, then the
-markers are left for the next run's syncer or ``dagwright lineage sync``. A syncer killed
-mid-upload leaves its marker: the next upload completes what MLflow holds (``writer.py``).
+background syncer that cannot get it exits at once (the holder will see its markers), unless
+it holds passwords the markers' URIs lost (never on disk): it then waits in line while they
+are needed (``HANDOFF_WAIT`` at most). The holder scans the markers again until none is left
+and, after releasing the lock, looks once more (a marker written while it held the lock is
+never orphaned). A run that landed gets a ``<run>.mlflow`` record (where, which MLflow run)
+and loses its marker; one that did not keeps its marker with the reason; a marker replaced
+meanwhile (a resume) is left to the next round (``_upload``). MLflow failing is retried with
+backoff for at most ``DAGWRIGHT_TRACKING_FLUSH_TIMEOUT`` seconds (default 120) without a run
+landing, then the markers are left for the next run's syncer or ``dagwright lineage sync``. A
+syncer killed mid-upload leaves its marker: the next upload completes what MLflow holds
+(``writer.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from typing import Any
 LOCK = "sync.lock"
 URIS_ENV = "DAGWRIGHT_SYNC_URIS"  # full tracking URIs (with passwords): never on disk or argv
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # seconds between rounds while MLflow fails
+HANDOFF_WAIT = 600.0  # seconds a syncer holding credentials waits in line for the lock
+WAITS = "--wait"  # argv: wait for the lock (credentials the holder lacks), see ``start``
 _POLL = 0.05
 
 
@@ -105,10 +110,18 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
         uris: Full tracking URIs the markers name without their passwords; they go to the
             syncer in its environment, never on its command line or on disk.
     """
+    from dagwright.redact import has_credentials
+
     root = Path(root).absolute()
     folder = root / "lineage"
+    argv = [sys.executable, "-m", "dagwright.lineage.syncer", str(root)]
     if busy(folder):
-        return None
+        # the holder sees the markers, but not the passwords their URIs had (never on disk):
+        # a syncer that has them waits in line, for as long as runs need them
+        uris = [uri for uri in uris or () if has_credentials(uri)]
+        if not uris:
+            return None
+        argv.append(WAITS)
     env = dict(os.environ)
     package_parent = Path(__file__).resolve().parents[2]
     if package_parent.name not in ("site-packages", "dist-packages"):
@@ -117,7 +130,6 @@ def start(root: Path, uris: list[str] | None = None) -> int | None:
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     if uris:
         env[URIS_ENV] = json.dumps(sorted(set(uris)))
-    argv = [sys.executable, "-m", "dagwright.lineage.syncer", str(root)]
     log = os.environ.get("DAGWRIGHT_TRACKING_LOG") or os.devnull  # its messages, for debugging
     _collect()
     try:
@@ -183,6 +195,7 @@ def drain(
     given: str | None = None,
     uris: list[str] | None = None,
     retry_for: float | None = None,
+    until: Any = None,
 ) -> Drained | None:
     """Upload pending lineage under the store's lock, until none is left or MLflow has failed
     for ``retry_for`` seconds; then, with the lock released, start a background syncer when
@@ -196,6 +209,7 @@ def drain(
         given: A tracking URI that overrides every marker's (``--tracking-uri``).
         uris: Full tracking URIs that complete a marker's redacted one.
         retry_for: Seconds MLflow may keep failing before the runs are left pending.
+        until: While waiting for the lock, stop waiting once ``until()`` is true.
 
     Returns:
         What landed and what did not; None when the lock was taken and ``wait`` is False.
@@ -207,6 +221,8 @@ def drain(
     wanted = set(only) if only is not None else None
 
     def done() -> bool:  # the holder landed every run we wait for
+        if until is not None and until():
+            return True
         return wanted is not None and not (wanted & set(markers(folder)))
 
     drained = Drained()
@@ -247,8 +263,11 @@ def _rounds(
         failed_now: dict[str, int] = {}
         for run in sorted(todo):
             answer = _upload(root, run, writer, given, uris)
-            if answer is None:
-                continue  # gone meanwhile (landed by an earlier holder, or removed)
+            if answer is None or answer.get("replaced"):
+                continue  # gone meanwhile (landed by an earlier holder, or removed), or new
+            if answer.get("later"):  # no graph yet: left until its marker changes
+                given_up[run] = todo[run]
+                continue
             if answer.get("ok"):
                 drained.landed[run] = answer
                 drained.failed.pop(run, None)
@@ -273,25 +292,47 @@ def _rounds(
 def _upload(
     root: Path, run: str, writer: Any, given: str | None, uris: list[str]
 ) -> dict[str, Any] | None:
-    """One run's marker to MLflow; the writer's answer (None when the marker is gone)."""
+    """One run's marker to MLflow; the writer's answer (None when the marker is gone).
+
+    The marker and graph uploaded are remembered by identity (inode and mtime: every write
+    replaces the file). A resume, or ``lineage sync RUN --tracking-uri``, may write a new
+    marker while this one is being uploaded: then the new one is neither removed (with a
+    ``.mlflow`` record claiming MLflow has the run) nor overwritten with the old payloads,
+    the answer says ``replaced`` and the next round uploads the new one. Checking and
+    settling happen under ``marker_lock``, which those writers hold too, so nothing slips in
+    between (simpler than claiming markers by renaming them: no leftovers to recover, and a
+    waiter never sees a marker vanish before its run landed).
+    """
     from dagwright.lineage import payload
     from dagwright.lineage.graph import Lineage
-    from dagwright.lineage.mlflow_sink import write_landed, write_marker
+    from dagwright.lineage.mlflow_sink import (
+        identity,
+        marker_lock,
+        read_identified,
+        write_landed,
+        write_marker,
+    )
     from dagwright.lineage.tracking import sync_uri
     from dagwright.redact import redact_text
 
     folder = root / "lineage"
     graph_file, marker = folder / f"{run}.json", folder / f"{run}.pending"
     try:
-        kept = json.loads(marker.read_text(encoding="utf-8"))
+        raw, seen = read_identified(marker)
     except FileNotFoundError:
         return None
+    try:
+        kept = json.loads(raw)
     except ValueError:  # cut short by a crash before writes were atomic: rebuild from the graph
         kept = {}
     try:
-        text = graph_file.read_text(encoding="utf-8")
-    except FileNotFoundError:  # the run was removed (`runs rm`): nothing left to send
-        marker.unlink(missing_ok=True)
+        text, seen_graph = read_identified(graph_file)
+    except FileNotFoundError:
+        if not kept.get("run"):  # written before its graph (``run_ending``): it comes next
+            return {"ok": False, "later": True}  # (or never: a crash; a resume writes it)
+        with marker_lock(folder):  # the run was removed (`runs rm`): nothing left to send
+            if identity(marker) == seen:
+                marker.unlink()
         return None
     if kept.get("run") and kept.get("steps") is not None:
         final, steps = kept["run"], kept["steps"]
@@ -299,13 +340,44 @@ def _upload(
         final, steps = payload.graph_payloads(Lineage.from_json(json.loads(text)), run)
     uri = sync_uri(kept.get("tracking_uri"), given, root, uris)
     answer = writer.sync_run(uri, final, steps, text)
-    if answer.get("ok"):
-        write_landed(folder / f"{run}.mlflow", uri, answer.get("mlflow_run_id"))
-        marker.unlink(missing_ok=True)
-    else:
+    if not answer.get("ok"):
         answer["error"] = redact_text(str(answer.get("error")))
-        write_marker(marker, uri, answer["error"], final, steps)
+    with marker_lock(folder):
+        if identity(marker) != seen or identity(graph_file) != seen_graph:
+            answer["replaced"] = True  # a newer marker (or graph): the next round sends it
+        elif answer.get("ok"):
+            write_landed(folder / f"{run}.mlflow", uri, answer.get("mlflow_run_id"))
+            marker.unlink()
+        else:
+            write_marker(marker, uri, answer["error"], final, steps)
     return answer
+
+
+def _needed_by_none(folder: Path, uris: list[str]) -> Any:
+    """For a syncer waiting in line with credentials: true once no marker names one of its
+    URIs (the holder landed them, say with the password from --tracking-uri) or it waited
+    ``HANDOFF_WAIT`` seconds (the markers then stay for the next run or ``lineage sync``)."""
+    from dagwright.redact import redact_uri
+
+    mine = {redact_uri(uri) for uri in uris}
+    deadline = time.monotonic() + HANDOFF_WAIT
+    looked = [0.0]
+
+    def needed_by_none() -> bool:
+        now = time.monotonic()
+        if now > deadline:
+            return True
+        if now - looked[0] < 1.0:  # markers read once a second, not at every poll of the lock
+            return False
+        looked[0] = now
+        for run in markers(folder):
+            with contextlib.suppress(OSError, ValueError):
+                kept = json.loads((folder / f"{run}.pending").read_text(encoding="utf-8"))
+                if kept.get("tracking_uri") in mine:
+                    return False
+        return True
+
+    return needed_by_none
 
 
 def main() -> None:
@@ -317,8 +389,10 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="dagwright syncer: %(message)s")
     root = Path(sys.argv[1])
     uris = json.loads(os.environ.pop(URIS_ENV, "[]") or "[]")
+    waits = WAITS in sys.argv[2:]
     try:
-        drain(root, wait=False, uris=uris)
+        until = _needed_by_none(root / "lineage", uris) if waits else None
+        drain(root, wait=waits, uris=uris, until=until)
     except Exception as exc:  # the markers stay; say why where DAGWRIGHT_TRACKING_LOG points
         from dagwright.redact import redact_text
 

@@ -125,6 +125,36 @@ def check_settings(tracking_uri: str | None = None) -> tuple[bool, float]:
     return switch in OFF, flush
 
 
+def check_wait(lineage: bool, tracking_uri: str | None, field: str) -> None:
+    """Waiting for MLflow (``--wait-lineage``, ``wait_lineage=True``) when nothing would go
+    there: refused before the run, rather than returning at once as if it had landed.
+
+    Raises:
+        ValidationError: naming ``field`` and the fix.
+    """
+    if not lineage:
+        raise ValidationError(
+            "there is no lineage to wait for: the run records none",
+            field=field,
+            fix=f"record lineage (drop --no-lineage / lineage=False), or drop {field}",
+        )
+    off, _ = check_settings(tracking_uri)
+    if not mlflow_installed():
+        from dagwright.extras import install_hint
+
+        raise ValidationError(
+            "waiting for MLflow needs the Python package 'mlflow', which is not installed",
+            field=field,
+            fix=f"{install_hint('mlflow')}, or drop {field}",
+        )
+    if off and tracking_uri is None:
+        raise ValidationError(
+            "DAGWRIGHT_TRACKING=off keeps lineage local: nothing goes to MLflow to wait for",
+            field=field,
+            fix=f"unset DAGWRIGHT_TRACKING (or give a tracking URI), or drop {field}",
+        )
+
+
 def sink_for(tracking_uri: str | None, root: Path, background: bool = True) -> LineageSink | None:
     """The sink for a run, or None to keep lineage only in ``<root>/lineage``.
 
@@ -260,7 +290,7 @@ def sync(
 
 def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
     """Give a run a marker (one recorded with tracking off has none) pointing at the URI."""
-    from dagwright.lineage.mlflow_sink import write_marker
+    from dagwright.lineage.mlflow_sink import marker_lock, write_marker
 
     folder = root / "lineage"
     if not (folder / f"{run}.json").exists():
@@ -272,10 +302,11 @@ def _mark(root: Path, run: str, tracking_uri: str | None) -> None:
             "or leave RUN out to send every run not sent yet",
         )
     marker = folder / f"{run}.pending"
-    kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
-    uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
-    if not marker.exists() or tracking_uri:
-        write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
+    with marker_lock(folder):  # read and rewritten whole: a syncer settling it waits
+        kept = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+        uri = tracking_uri or kept.get("tracking_uri") or resolve_uri(None, root)
+        if not marker.exists() or tracking_uri:
+            write_marker(marker, uri, kept.get("reason"), kept.get("run"), kept.get("steps"))
 
 
 def _record(drained: Any, seconds: float) -> None:

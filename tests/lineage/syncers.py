@@ -29,3 +29,12 @@ def wait_for_syncers(folder: Path, timeout: float = 60.0) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def started_syncers(folder: Path, timeout: float = 30.0) -> list[int]:
+    """The syncers under folder once one shows (a spawned process's command line is empty
+    until it has exec'd); [] if none did in time."""
+    deadline = time.monotonic() + timeout
+    while not syncer_pids(folder) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return syncer_pids(folder)

@@ -257,7 +257,8 @@ def test_sync_completes_a_half_uploaded_run(
     from dagwright.lineage import payload
     from dagwright.lineage.uploader import Calls, Uploader
 
-    result = run(train, tmp_path)  # tracking off: no marker, the graph alone is the source
+    # tracking off: no marker, the graph alone is the source (nothing to wait for)
+    result = run(train, tmp_path, wait=False)
     final, steps = payload.graph_payloads(local(result, tmp_path), result.run_id)
     monkeypatch.setenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     uploader, calls = Uploader(mlflow_server.uri), Calls()

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from auth_proxy import auth_proxy
 from mlflow_server import MlflowServer, free_port, start_server, stop, wait_until_up
-from syncers import syncer_pids, wait_for_syncers
+from syncers import started_syncers, syncer_pids, wait_for_syncers
 
 from dagwright.lineage import syncer, tracking
+from dagwright.lineage.mlflow_sink import write_marker
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -58,6 +60,16 @@ from flow import flow
 result = dagwright.run(flow, root=sys.argv[1], echo=False, tracking_uri=sys.argv[3])
 loaded = sorted(m for m in sys.modules if m.split(".")[0] == "mlflow" or "writer" in m)
 print(result.run_id, ",".join(loaded))
+"""
+
+# a run whose process dies after its graph is saved, before its sink writes the run's marker
+CRASH = """
+import os, sys, dagwright
+from dagwright.lineage.mlflow_sink import MlflowSink
+MlflowSink.run_finished = lambda *args: os._exit(9)
+sys.path.insert(0, sys.argv[2])
+from flow import flow
+dagwright.run(flow, root=sys.argv[1], echo=False, tracking_uri=sys.argv[3])
 """
 
 
@@ -151,19 +163,25 @@ def test_a_run_returns_without_a_writer_or_mlflow_and_its_syncer_lands_it(
     assert state["state"] == "in_mlflow" and state["mlflow_run_id"]
 
 
-def test_the_syncer_runs_in_its_own_session_away_from_the_terminal(tmp_path: Path) -> None:
-    (tmp_path / "store" / "lineage").mkdir(parents=True)
-    with syncer.store_lock(tmp_path / "store" / "lineage", wait=False) as got:
-        assert got  # held: the syncer we start waits in line for nothing, it exits at once
+def test_the_syncer_runs_in_its_own_session_away_from_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGWRIGHT_TRACKING_LOG", raising=False)  # its stderr: /dev/null
+    folder = tmp_path / "store" / "lineage"
+    folder.mkdir(parents=True)
+    full = "http://ci:pw@127.0.0.1:9"  # nothing listens: the syncer must not get to send
+    with syncer.store_lock(folder, wait=False) as got:
+        assert got  # held: a syncer with nothing the holder lacks is not started
         assert syncer.start(tmp_path / "store") is None
-    pid = syncer.start(tmp_path / "store")  # free: started (and finds nothing to do)
-    assert pid is not None
-    try:
+        # one holding a password waits in line while a marker names its URI: alive to look at
+        write_marker(folder / "r.pending", full, None, None, None)
+        pid = syncer.start(tmp_path / "store", [full])
+        assert pid is not None
+        assert started_syncers(tmp_path) == [pid]  # alive, waiting: what follows is checked
         assert os.getsid(pid) == pid  # its own session: Ctrl-C and SIGHUP do not reach it
-        for fd in ("0", "1"):
+        for fd in ("0", "1", "2"):
             assert os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/null"
-    except (FileNotFoundError, ProcessLookupError):
-        pass  # it found no marker and ended already
+        (folder / "r.pending").unlink()  # needed no more: it stops waiting
     assert wait_for_syncers(tmp_path)
 
 
@@ -312,3 +330,52 @@ def test_a_marker_written_while_the_lock_was_held_is_handed_on(
     started.clear()
     assert syncer.drain(tmp_path, wait=False) is not None
     assert started == []  # only the given-up marker is left: not handed on
+
+
+def test_a_run_whose_uri_has_a_password_lands_when_a_syncer_was_at_work(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    """The holder of the store's lock sees the run's marker, but not the password of its URI
+    (never on disk): the run's own syncer waits in line with it, and lands the run."""
+    password = "s3cret-pw"
+    with auth_proxy(mlflow_server.uri, "ci", password) as (proxy, answered):
+        full = proxy.replace("http://", f"http://ci:{password}@")
+        folder = tmp_path / "store" / "lineage"
+        folder.mkdir(parents=True)
+        with syncer.store_lock(folder, wait=False) as got:  # a syncer at work on the store
+            assert got
+            run_id, _ = run(tmp_path, "--tracking-uri", full)
+            waiting = started_syncers(tmp_path, timeout=5)
+            assert len(waiting) == 1  # the run's syncer, in line
+            assert password.encode() not in Path(f"/proc/{waiting[0]}/cmdline").read_bytes()
+            assert tracking.state(tmp_path / "store", run_id)["state"] == "pending"
+        assert wait_state(tmp_path / "store", run_id, "in_mlflow")["state"] == "in_mlflow"
+        landed_once(mlflow_server.uri, run_id, 2)
+        assert 401 not in answered and 200 in answered  # sent with the password
+        assert wait_for_syncers(tmp_path)
+    for path in (tmp_path / "store").rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+
+
+def test_a_run_that_died_between_its_graph_and_its_marker_is_still_sent(
+    tmp_path: Path, mlflow_server: MlflowServer
+) -> None:
+    (tmp_path / "flow.py").write_text(FLOW)
+    crash = subprocess.run(
+        [sys.executable, "-c", CRASH, str(tmp_path / "store"), str(tmp_path), mlflow_server.uri],
+        env={**os.environ, "PYTHONPATH": str(REPO), "DAGWRIGHT_TRACKING": "on"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crash.returncode == 9, crash.stderr
+    folder = tmp_path / "store" / "lineage"
+    (graph,) = folder.glob("*.json")
+    run_id = graph.stem
+    assert tracking.state(tmp_path / "store", run_id)["state"] == "pending"
+    code, out, err = finish(cli(tmp_path, "lineage", "sync", "--wait"))
+    assert code == 0, err
+    assert out.split() == [run_id]
+    landed_once(mlflow_server.uri, run_id, 2)  # rebuilt from the graph
+    assert tracking.state(tmp_path / "store", run_id)["state"] == "in_mlflow"
