@@ -106,7 +106,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]
     path = write_pipeline(folder, "pipe", ONE)
     # a module fixture runs before the suite turns tracking off: with mlflow installed the run
     # records to MLflow, and waits for it, so no background upload changes the store later
-    wait = ["--wait-lineage"] if importlib.util.find_spec("mlflow") else []
+    tracking_on = os.environ.get("DAGWRIGHT_TRACKING", "").lower() not in (
+        "off",
+        "0",
+        "false",
+        "no",
+    )
+    wait = ["--wait-lineage"] if importlib.util.find_spec("mlflow") and tracking_on else []
     session = run_in_terminal(["run", str(path), "-p", "n=2", *wait], folder, home, timeout=60)
     assert session.exit_code == 0, session.text
     run_id = re.search(r"run (one-\S+) succeeded", session.text).group(1)
