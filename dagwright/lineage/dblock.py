@@ -108,14 +108,8 @@ def open_client(uri: str, timeout: float | None = None) -> Any:
     Raises:
         StoreBusy: when the lock was not free in time.
     """
-    import logging
-
     from mlflow.tracking import MlflowClient
 
-    # MLflow says at INFO that it creates and migrates its tables: under `run --wait-lineage`
-    # or `lineage sync --wait` that lands on the user's terminal, between dagwright's lines
-    for name in ("mlflow.store.db.utils", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     database = sqlite_file(uri)
     if database is None:
         return MlflowClient(uri)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import tempfile
@@ -278,6 +279,11 @@ def sync(
         if handed:
             syncer.start(root, uris)
         return handed
+    # MLflow says at INFO that it creates and migrates its tables: uploading in the foreground
+    # (`run --wait-lineage`, `lineage sync --wait`) that would land on the user's terminal; a
+    # background syncer keeps it in its log
+    for name in ("mlflow.store.db.utils", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     began = time.perf_counter()
     drained = syncer.drain(root, wanted, given=tracking_uri, uris=uris)
     assert drained is not None  # waited for the lock

@@ -108,3 +108,14 @@ def test_wait_lineage_in_python_with_tracking_off_is_a_validation_error(
         dagwright.run(flow, root=tmp_path / "store", echo=False, wait_lineage=True)
     assert caught.value.field == "wait_lineage" and "mlflow" in str(caught.value.fix)
     assert not (tmp_path / "store").exists()  # refused before the store was made
+
+
+def test_waiting_on_a_fresh_store_prints_nothing_of_mlflows_own(tmp_path: Path) -> None:
+    """The first ``--wait-lineage`` on a store creates MLflow's tables in the foreground:
+    MLflow's INFO lines about it stay off the user's terminal; the run's line is all."""
+    pytest.importorskip("mlflow")
+    done = cli(tmp_path, "run", "flow.py", "-q", "--wait-lineage", env={"DAGWRIGHT_TRACKING": "on"})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+    assert done.stdout.split()[1] == "succeeded"
+    assert list((tmp_path / "store" / "lineage").glob("*.mlflow"))  # it did land
