@@ -149,3 +149,12 @@ def wait_gone(pid: int, seconds: float = 10) -> bool:
             return True
         time.sleep(0.05)
     return not pid_alive(pid)
+
+
+def read_pids(path: Path, seconds: float = 60) -> list[int]:
+    """The pids a step wrote into ``path``, waiting for the file to appear."""
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} was never written"
+        time.sleep(0.05)
+    return [int(p) for p in path.read_text().split()]

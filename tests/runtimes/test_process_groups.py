@@ -9,38 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from terminal_pty import REPO, pid_alive, wait_gone, write_pipeline
+from terminal_pty import REPO, pid_alive, read_pids, wait_gone, write_pipeline
 
 from dagwright import component, pipeline
 from dagwright.runtimes import Process
 from dagwright.runtimes.scratch import host_tag, remove_stale, start_tag
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pids() -> Iterator[list[int]]:
-    """Pids a test started; whatever is left of them is killed afterwards."""
-    started: list[int] = []
-    yield started
-    for pid in started:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def read_pids(path: Path, seconds: float = 30) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} was never written"
-        time.sleep(0.05)
-    return [int(p) for p in path.read_text().split()]
 
 
 @component(runtime=Process())

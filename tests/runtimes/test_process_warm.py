@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terminal_pty import REPO, pid_alive, spawn, wait_gone, write_pipeline
+from terminal_pty import REPO, pid_alive, read_pids, spawn, wait_gone, write_pipeline
 
 from dagwright import component, pipeline
 from dagwright.errors import ValidationError
@@ -26,26 +26,6 @@ from dagwright.runtimes import Process, warm
 from dagwright.runtimes.registry import config_from_dict
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pids() -> Iterator[list[int]]:
-    """Pids a test learned of; whatever is left of them is killed afterwards."""
-    found: list[int] = []
-    yield found
-    for pid in found:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def read_pids(path: Path, seconds: float = 60) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} was never written"
-        time.sleep(0.05)
-    return [int(p) for p in path.read_text().split()]
 
 
 @component(runtime=Process())
