@@ -1,5 +1,5 @@
 """``python -m bench local [--quick]``, ``kfp``, ``argo``, ``compile``, ``lineage``,
-``runtimes`` or ``workloads``: run a benchmark and print its table."""
+``runtimes``, ``workloads`` or ``kfp-import``: run a benchmark and print its table."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ COMMANDS = {
     "lineage": ["lineage_mlflow", "lineage_query"],
     "runtimes": ["runtimes"],
     "workloads": ["workloads"],
+    "kfp-import": ["kfp_import"],
 }
 
 
