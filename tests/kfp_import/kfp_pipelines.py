@@ -513,6 +513,15 @@ def retry_then_succeed(journal: str) -> int:
 
 
 @dsl.pipeline
+def fails_then_resumes(journal: str) -> int:
+    first = mark(journal=journal, name="first")
+    # no retry: the first run fails here, a resume runs it again and it succeeds
+    flaked = flaky(journal=journal, fails=1).after(first)
+    mark(journal=journal, name="last").after(flaked)
+    return flaked.output
+
+
+@dsl.pipeline
 def caching_options(journal: str):
     mark(journal=journal, name="cached").set_caching_options(True)
     mark(journal=journal, name="uncached").set_caching_options(False)
@@ -700,6 +709,7 @@ SHAPES: list[Shape] = [
     Shape(ignore_upstream_failure, journal=("cleanup",), succeeds=False, needs_d=True),
     Shape(after_only, journal=("first", "second")),
     Shape(retry_then_succeed, outputs={"Output": 2}, journal=("attempts",)),
+    Shape(fails_then_resumes, journal=("attempts", "first"), succeeds=False),
     Shape(caching_options, journal=("cached", "uncached")),
     Shape(resources_and_env, outputs={"Output": "hello from env"}),
     Shape(importer_step, outputs={"Output": "imported text|imported"}),

@@ -1,0 +1,36 @@
+"""Every KFP pipeline of ``kfp_pipelines``, compiled by kfp into a YAML file, imported with
+``dagwright.sources.kfp.import_pipeline`` and run by ``dagwright.run``, gives the outputs and
+leaves the journal a correct run gives (worked out by hand in ``kfp_pipelines``), kfp.local's
+bug shapes included. Container components run on the host (``host_containers=True``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kfp")
+pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
+
+from kfp_pipelines import SHAPES, Shape, strict  # noqa: E402
+from kfp_runs import on_dagwright  # noqa: E402
+
+NEEDS_D = pytest.mark.xfail(strict=True, reason="needs D's IR values")
+
+
+def params(shapes: list[Shape]) -> list[Any]:
+    return [
+        pytest.param(shape, id=shape.name, marks=[NEEDS_D] if shape.needs_d else [])
+        for shape in shapes
+    ]
+
+
+@pytest.mark.parametrize("shape", params(SHAPES))
+def test_imported_pipeline_gives_the_expected_outputs(shape: Shape, tmp_path: Path) -> None:
+    got, result = on_dagwright(shape, tmp_path)
+    assert result.succeeded is shape.succeeds, got.error
+    if shape.succeeds:
+        assert strict(got.outputs) == strict(shape.outputs)
+    assert got.journal == shape.journal
