@@ -81,6 +81,23 @@ def mark_item(journal: str, prefix: str, item: int) -> int:
 
 
 @component
+def hold(journal: str, item: int) -> int:
+    import os
+    import time
+
+    # how many items run at once: each holds a "running-" file for a while, then leaves the
+    # number of them it saw in "item-<item>"
+    running = os.path.join(journal, f"running-{item}")
+    open(running, "w").close()
+    time.sleep(0.3)
+    seen = len([n for n in os.listdir(journal) if n.startswith("running-")])
+    os.remove(running)
+    with open(os.path.join(journal, f"item-{item}"), "w") as f:
+        f.write(str(seen))
+    return item
+
+
+@component
 def mark_after(journal: str, name: str, requires: str) -> str:
     import os
 
@@ -423,8 +440,8 @@ def loop_over_dicts() -> str:
 @dsl.pipeline
 def loop_parallelism(journal: str) -> int:
     with dsl.ParallelFor([1, 2, 3, 4, 5], parallelism=2) as item:
-        marked = mark_item(journal=journal, prefix="item", item=item)
-    return total(xs=dsl.Collected(marked.output)).output
+        held = hold(journal=journal, item=item)
+    return total(xs=dsl.Collected(held.output)).output
 
 
 @dsl.pipeline

@@ -59,6 +59,14 @@ def test_caching_follows_the_yaml_task_by_task(tmp_path: Path) -> None:
     assert lines(journal / "cached") == 1 and lines(journal / "uncached") == 2
 
 
+def test_loop_parallelism_caps_the_items_running_at_once(tmp_path: Path) -> None:
+    got, result = on_dagwright(BY_NAME["loop-parallelism"], tmp_path)
+    assert result.succeeded and got.outputs == {"Output": 15}
+    journal = tmp_path / "dagwright" / "journal"
+    seen = [int((journal / f"item-{i}").read_text()) for i in range(1, 6)]
+    assert max(seen) <= 2, seen  # ParallelFor(..., parallelism=2)
+
+
 def test_progress_lines_name_the_kfp_tasks(tmp_path: Path) -> None:
     shape = BY_NAME["plain-chain"]
     seen: list[str] = []
