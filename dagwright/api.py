@@ -11,7 +11,7 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.pipelines.validate import to_ir
+from dagwright.pipelines.validate import to_ir as _validated
 from dagwright.runtimes.session import Session
 from dagwright.store.local import LocalStore
 
@@ -39,7 +39,8 @@ def run(
     """Run a pipeline here, in this process.
 
     Args:
-        pipeline: A @pipeline, a Pipeline builder, a PipelineIR or a path to an IR file.
+        pipeline: A @pipeline, a Pipeline builder, a PipelineIR, a path to an IR file or to a
+            KFP pipeline YAML, or a ``@kfp.dsl.pipeline``.
         arguments: Parameter values as a dict (for names that clash with the options here).
         raise_on_error: Raise RunFailed when a step fails (the result is on the exception).
         root: Store folder; defaults to ``$DAGWRIGHT_HOME`` or ``./.dagwright``.
@@ -272,7 +273,8 @@ def compile(
     """Render a pipeline for a target (``ir``, ``kfp``, ``argo``) and write it to ``path``.
 
     Args:
-        pipeline: A pipeline, a builder, an IR or an IR file.
+        pipeline: A pipeline, a builder, an IR, an IR file, a KFP pipeline YAML or a
+            ``@kfp.dsl.pipeline``.
         target: A target's name: "ir", "kfp" or "argo".
         path: Where to write; nothing is written when None.
         **options: Target options; see ``dagwright.compiler.compile_ir``.
@@ -283,6 +285,24 @@ def compile(
     from dagwright.compiler import compile_ir
 
     return compile_ir(to_ir(pipeline), target, path, validated=True, **options)
+
+
+def to_ir(pipeline: Any) -> PipelineIR:
+    """The validated IR of a @pipeline, a Pipeline builder, an IR, an IR file, a KFP pipeline
+    YAML or a ``@kfp.dsl.pipeline`` (compiled by kfp in this process, then imported)."""
+    if isinstance(pipeline, (str, Path)) and Path(pipeline).suffix in (".yaml", ".yml", ".json"):
+        from dagwright.loader import read_spec_file
+
+        if Path(pipeline).is_file():
+            pipeline = read_spec_file(pipeline)
+    else:
+        from dagwright.loader import is_kfp_pipeline
+
+        if is_kfp_pipeline(pipeline):
+            from dagwright.sources.kfp import import_pipeline
+
+            pipeline = import_pipeline(pipeline)
+    return _validated(pipeline)
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:

@@ -120,6 +120,7 @@ class ComponentSpec:
     runtime: RuntimeConfig = field(default_factory=Local)
     env: dict[str, str] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
+    kfp: dict[str, Any] | None = None
 
     def input(self, name: str) -> IOSpec | None:
         """The input called ``name``, or None."""
@@ -160,6 +161,8 @@ class ComponentSpec:
             data["env"] = dict(self.env)
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
+        if self.kfp is not None:
+            data["kfp"] = self.kfp
         data["function"] = self.function
         data["module"] = self.module
         data["source"] = self.source
@@ -184,6 +187,7 @@ class ComponentSpec:
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
             injected=list(data.get("injected", [])),
+            kfp=data.get("kfp"),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],
