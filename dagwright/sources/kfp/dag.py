@@ -225,7 +225,7 @@ class Walker:
                 field="triggerPolicy.condition",
                 fix="recompile the pipeline with kfp 2, which puts conditions on dsl.If blocks",
             )
-        label = component.get("executorLabel")
+        label = str(component.get("executorLabel", ""))
         executor = self.executors.get(label)
         if not isinstance(executor, dict):
             raise ValidationError(
@@ -234,7 +234,7 @@ class Walker:
                 field="deploymentSpec.executors",
                 fix="give the whole file kfp.compiler wrote",
             )
-        platform = settings(self.platform.get(str(label), {}), str(label), where)
+        platform = settings(self.platform.get(label, {}), label, where)
         data = component_dict(
             task["componentRef"]["name"], component, executor, task, platform, where
         )
