@@ -104,8 +104,8 @@ def _inputs(definitions: dict[str, Any], where: dict[str, Any]) -> list[dict[str
         entry: dict[str, Any] = {"name": name, "type": kind}
         if "defaultValue" in spec:
             entry["default"] = types.coerce(spec["defaultValue"], kind)
-        elif spec.get("isOptional"):
-            entry["default"] = None
+        elif spec.get("isOptional") and kind != "PipelineTaskFinalStatus":
+            entry["default"] = None  # (KFP marks a final status optional; the exit task gets it)
         found.append(entry)
     for name, spec in definitions.get("artifacts", {}).items():
         entry = {"name": name, "type": types.artifact_type(spec), "artifact": True}
