@@ -67,6 +67,8 @@ def read_spec_file(path: str | Path) -> Any:
 
 def is_kfp_pipeline(obj: Any) -> bool:
     """Is ``obj`` a ``@kfp.dsl.pipeline`` (a GraphComponent)? Known without importing kfp."""
+    if not any(cls.__module__.startswith("kfp.") for cls in type(obj).__mro__):
+        return False  # most objects: the importer is not even loaded
     from dagwright.sources.kfp.document import is_graph_component
 
     return is_graph_component(obj)

@@ -29,4 +29,3 @@ def imported(compiled: Callable[[Any], Path]) -> Callable[[Any], dict[str, Any]]
     from dagwright.sources.kfp import ir_dict
 
     return lambda pipeline: ir_dict(compiled(pipeline))
-

@@ -155,14 +155,18 @@ def test_collected_artifacts_and_a_nested_fan_in(
     data = imported(artifact_loops)
     tasks = _by(data["tasks"])
     groups = _by(data["groups"], "id")
-    assert tasks["read-all"]["inputs"] == {"data": {"collected": {"task": "make", "output": "data"}}}
+    assert tasks["read-all"]["inputs"] == {
+        "data": {"collected": {"task": "make", "output": "data"}}
+    }
     assert {"name": "data", "type": "list[Dataset]", "artifact": True} in data["components"][
         "read_all"
     ]["inputs"]
     # loop over a task output; the inner loop's task gathered over both levels
     outer = groups[groups[tasks["say"]["group"]]["parent"]]
     assert outer["items"] == {"task": "numbers", "output": "Output"}
-    assert tasks["count"]["inputs"] == {"values": {"collected": {"task": "say", "output": "Output"}}}
+    assert tasks["count"]["inputs"] == {
+        "values": {"collected": {"task": "say", "output": "Output"}}
+    }
 
 
 @dsl.pipeline(name="imports")

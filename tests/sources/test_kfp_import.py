@@ -4,7 +4,6 @@
 One pipeline per construct; each test asserts the IR's tasks, blocks, values and components.
 """
 
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -191,10 +190,17 @@ def test_loops_over_parameters_literals_and_fields_with_collected(
     groups = _by(data["groups"], "id")
     tasks = _by(data["tasks"])
     loop = tasks["add"]["group"]
-    assert groups[loop] == {"id": loop, "kind": "loop", "items": {"param": "items"}, "parallelism": 2}
+    assert groups[loop] == {
+        "id": loop,
+        "kind": "loop",
+        "items": {"param": "items"},
+        "parallelism": 2,
+    }
     assert tasks["add"]["inputs"] == {"a": {"loop_item": loop}}
     # the loop DAG's output, read outside the loop, is the Collected of the task inside
-    assert tasks["total"]["inputs"] == {"values": {"collected": {"task": "add", "output": "Output"}}}
+    assert tasks["total"]["inputs"] == {
+        "values": {"collected": {"task": "add", "output": "Output"}}
+    }
     raw_loop = tasks["add-2"]["group"]
     assert groups[raw_loop]["items"] == {"constant": [10, 20]}
     assert tasks["add-2"]["inputs"] == {"a": {"loop_item": raw_loop}, "b": {"constant": 5}}
@@ -260,7 +266,9 @@ def options():
     add(a=2)
 
 
-def test_retry_caching_resources_and_env_per_task(imported: Callable[[Any], dict[str, Any]]) -> None:
+def test_retry_caching_resources_and_env_per_task(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
     data = imported(options)
     tasks = _by(data["tasks"])
     tuned = data["components"][tasks["add"]["component"]]
@@ -305,9 +313,7 @@ def test_a_container_component_keeps_its_command_and_has_no_source(
     assert spec["image"] == "alpine:3.19"
     assert spec["kfp"]["executor"]["container"]["command"] == ["sh", "-c", 'echo "$0" > "$1"']
     assert spec["outputs"] == [{"name": "out", "type": "str"}]
-    assert _by(data["tasks"])["shout"]["inputs"] == {
-        "text": {"task": "echo-to", "output": "out"}
-    }
+    assert _by(data["tasks"])["shout"]["inputs"] == {"text": {"task": "echo-to", "output": "out"}}
     _validated(data)
 
 
