@@ -16,7 +16,7 @@ from kfp import dsl  # noqa: E402
 from kfp.dsl import Dataset, Input, Model, Output  # noqa: E402
 
 from dagwright.pipelines.ir import PipelineIR  # noqa: E402
-from dagwright.sources.kfp import import_pipeline, ir_dict  # noqa: E402
+from dagwright.sources.kfp import import_pipeline  # noqa: E402
 
 IMAGE = "python:3.11"
 
@@ -39,7 +39,7 @@ def make_data(n: int, data: Output[Dataset]) -> NamedTuple("Made", [("rows", int
 
 
 @dsl.component(base_image=IMAGE)
-def train(data: Input[Dataset], model: Output[Model], rate: float = 0.1, tags: list = [1]):
+def train(data: Input[Dataset], model: Output[Model], rate: float = 0.1, tags: list = [1]):  # noqa: B006 - KFP takes list defaults as written
     with open(model.path, "w") as out:
         out.write(open(data.path).read())
 
@@ -170,7 +170,7 @@ def test_if_elif_else_become_condition_blocks_with_full_conditions(
 
 
 @dsl.pipeline(name="loops")
-def loops(items: list = [1, 2, 3], rows: list = [{"a": 1, "b": "x"}]) -> int:
+def loops(items: list = [1, 2, 3], rows: list = [{"a": 1, "b": "x"}]) -> int:  # noqa: B006 - KFP takes list defaults as written
     with dsl.ParallelFor(items, parallelism=2) as item:
         added = add(a=item)
     summed = total(values=dsl.Collected(added.output))

@@ -28,7 +28,7 @@ def double(x: int) -> int:
 
 
 @dsl.pipeline(name="small")
-def small(x: int = 1, rows: list = [{"a": {"b": 1}}]):
+def small(x: int = 1, rows: list = [{"a": {"b": 1}}]):  # noqa: B006 - KFP takes list defaults as written
     first = double(x=x)
     with dsl.If(first.output > 1):
         double(x=first.output)
