@@ -125,11 +125,8 @@ class Walker:
         name = frame.prefix + key
         kind, prefix = self._kind(frame, key, task)
         if key in exits.values():
-            raise ValidationError(
-                "an exit task that is a pipeline cannot be imported",
-                task=name,
-                fix="make the ExitHandler's exit task a component",
-            )
+            self._exit_pipeline(frame, key, task, component)
+            return
         env = self._inputs(frame, task, component, name, dag=True)
         for spec_name, spec in _definitions(component.get("inputDefinitions", {})):
             if spec_name not in env and "defaultValue" in spec:
@@ -148,9 +145,53 @@ class Walker:
             )
             group["branch"] = self._branch(frame, key, group["condition"])
         elif kind == "exit_handler":
-            group["exit_task"] = frame.prefix + exits[key]
+            group["exit_task"] = self._exit_name(frame, exits[key])
         self.groups.append(group)
         self.walk(child)
+
+    def _exit_name(self, frame: Frame, key: str) -> str:
+        """The IR exit task of exit task ``key``: itself, or the first task of a pipeline."""
+        component = self.component_of(frame.tasks[key], frame.prefix + key)
+        if "dag" not in component:
+            return frame.prefix + key
+        inner = Frame(component, f"{frame.prefix}{key}-")
+        first = _ordered(inner.tasks)[0] if inner.tasks else None
+        if first is None or "dag" in self.component_of(inner.tasks[first], inner.prefix + first):
+            raise ValidationError(
+                "an exit pipeline whose first task is a block cannot be imported",
+                task=frame.prefix + key,
+                fix="start the exit pipeline with a component task",
+            )
+        return inner.prefix + first
+
+    def _exit_pipeline(
+        self, frame: Frame, key: str, task: dict[str, Any], component: dict[str, Any]
+    ) -> None:
+        """A pipeline as an ExitHandler's exit task, laid out beside the handler's block (the
+        IR's exit task sits there): its first task is the exit task; its other first tasks
+        wait for that one, whatever became of it, as they would for the block on KFP."""
+        name = frame.prefix + key
+        env = self._inputs(frame, task, component, name, dag=True)
+        child = Frame(component, f"{name}-", frame.group, env, frame.after)
+        exit_task = self._exit_name(frame, key)
+        start = len(self.tasks)
+        self.walk(child)
+        for entry in self.tasks[start:]:
+            inner_key = entry["name"].removeprefix(child.prefix)
+            spec = child.tasks.get(inner_key)
+            if spec is not None and not spec.get("dependentTasks") and entry["name"] != exit_task:
+                entry["after"] = [*entry.get("after", []), exit_task]
+                entry["ignore_upstream_failure"] = True
+        roots = [k for k, t in child.tasks.items() if not t.get("dependentTasks")]
+        for root in roots:
+            if "dag" in self.component_of(child.tasks[root], child.prefix + root):
+                if child.prefix + root != exit_task:
+                    raise ValidationError(
+                        "an exit pipeline starting with a block beside its first task cannot "
+                        "be imported",
+                        task=child.prefix + root,
+                        fix="make the block depend on the exit pipeline's first task",
+                    )
 
     def _kind(self, frame: Frame, key: str, task: dict[str, Any]) -> tuple[str, str]:
         """The block a DAG task makes, and the prefix of the names inside it."""
