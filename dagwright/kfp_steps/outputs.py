@@ -56,9 +56,7 @@ def parameter_values(
         value = typed(value, kind)
         declared = spec.output(name)
         if declared is not None and not declared.artifact:
-            value = as_json_value(
-                value, declared.type, f"component '{spec.name}' output '{name}'"
-            )
+            value = as_json_value(value, declared.type, f"component '{spec.name}' output '{name}'")
         values[name] = value
     return values
 

@@ -75,7 +75,8 @@ def run_python(component: KfpComponent, digest: str, executor_input: dict[str, A
         Executor(executor_input=executor_input, function_to_execute=func).execute()
     except BaseException as exc:
         # from the component's first frame: kfp's executor frames only called it
-        raise exc.with_traceback(_from_program(exc.__traceback__, module.__file__ or ""))
+        tb = _from_program(exc.__traceback__, module.__file__ or "")
+        raise exc.with_traceback(tb) from exc.__cause__
 
 
 def _from_program(tb: types.TracebackType | None, filename: str) -> types.TracebackType | None:

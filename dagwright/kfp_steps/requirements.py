@@ -115,10 +115,10 @@ def _problem(text: str) -> str:
         if req.marker is not None and not req.marker.evaluate():
             return ""
     except (InvalidRequirement, UndefinedEnvironmentName):
-        name = _name_of_url(text)
-        specifier = None
-        if name is None:
+        found = _name_of_url(text)
+        if found is None:
             return "missing"
+        name, specifier = found, None
     try:
         version = importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

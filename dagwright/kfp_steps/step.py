@@ -88,7 +88,9 @@ def _run(
         if name not in step.outputs:
             continue
         uri = step.outputs[name]
-        artifact = Artifact.from_dict({"type": _kind(spec, name, definition), "name": name, "uri": uri})
+        artifact = Artifact.from_dict(
+            {"type": _kind(spec, name, definition), "name": name, "uri": uri}
+        )
         artifact.path = _output_path(uri, task_root, name)
         written[name] = artifact
     names = {
@@ -165,7 +167,7 @@ def _run_container(
 
 
 def _kind(spec: ComponentSpec, name: str, definition: dict[str, Any]) -> str:
-    """dagwright's artifact type of an output: as the spec declares it, else from KFP's
+    """The dagwright artifact type of an output: as the spec declares it, else from KFP's
     schema title (``system.Dataset`` is ``Dataset``)."""
     declared = spec.output(name)
     if declared is not None and declared.artifact and not declared.type.startswith("list"):
