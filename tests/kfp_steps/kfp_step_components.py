@@ -2,7 +2,7 @@
 kfp reads it with ``inspect.getsource``)."""
 
 # no `from __future__ import annotations`: kfp reads the annotations as objects
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output, OutputPath
@@ -111,7 +111,10 @@ def echo_to_files(text: str, said: OutputPath(str), page: Output[Dataset]):
 
 @dsl.container_component
 def optional_flags(
-    prefix: str, data: Input[Dataset], out: OutputPath(str), extra: str | None = None
+    prefix: str,
+    data: Input[Dataset],
+    out: OutputPath(str),
+    extra: Optional[str] = None,  # noqa: UP045 (kfp reads no X | None)
 ):
     return dsl.ContainerSpec(
         image="alpine:3.19",
