@@ -99,7 +99,7 @@ def run_container(
         env = {**os.environ, **component.env}
     else:
         raise refusal([(task, component.image)])
-    code = _run(argv, env, abandoned)
+    code, _ = run_command(argv, env, abandoned)
     if code != 0:
         where = f"in {os.path.basename(engine)}" if engine else "on this machine"
         raise ContainerFailed(
@@ -125,8 +125,14 @@ def _folders(mounts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     return kept
 
 
-def _run(argv: list[str], env: dict[str, str] | None, abandoned: threading.Event | None) -> int:
-    """Run, copying its output to this step's stdout and stderr; killed when abandoned."""
+def run_command(
+    argv: list[str], env: dict[str, str] | None, abandoned: threading.Event | None
+) -> tuple[int, str]:
+    """Run, copying its output to this step's stdout and stderr; killed when abandoned.
+
+    Returns:
+        The exit code and the last line the command wrote to stderr.
+    """
     try:
         process = subprocess.Popen(
             argv,
@@ -160,7 +166,8 @@ def _run(argv: list[str], env: dict[str, str] | None, abandoned: threading.Event
     # written from this thread, where the step's capture (Local) or its files (Process) are
     sys.stdout.write("".join(out))
     sys.stderr.write("".join(err))
-    return code
+    last = next((line.strip() for line in reversed(err) if line.strip()), "")
+    return code, last
 
 
 def _drain(stream: Any, into: list[str]) -> None:

@@ -12,12 +12,15 @@ working folder or the environment; the Executor reads only the executor input it
 
 from __future__ import annotations
 
+import json
 import linecache
+import os
 import sys
 import threading
 import types
 from typing import Any
 
+from dagwright.errors import DagwrightError
 from dagwright.kfp_steps.component import KfpComponent
 from dagwright.kfp_steps.requirements import check_installed
 
@@ -59,8 +62,18 @@ def _load(component: KfpComponent, digest: str) -> types.ModuleType:
     return module
 
 
-def run_python(component: KfpComponent, digest: str, executor_input: dict[str, Any]) -> None:
+def run_python(
+    component: KfpComponent,
+    digest: str,
+    executor_input: dict[str, Any],
+    task_root: str,
+    abandoned: threading.Event | None = None,
+) -> None:
     """Run the component's function on ``executor_input``; it writes the output metadata file.
+
+    A component whose container sets environment variables runs in a Python process of its
+    own (``python -m kfp.dsl.executor_main``, as in its pod, without pip): the environment is
+    the process's, and steps side by side in threads cannot each have their own.
 
     Raises:
         ValidationError: when a package the component installs with pip is not installed here.
@@ -69,6 +82,8 @@ def run_python(component: KfpComponent, digest: str, executor_input: dict[str, A
     from kfp.dsl.executor import Executor
 
     check_installed(component.name, component.install, digest)
+    if any(os.environ.get(k) != v for k, v in component.env.items()):
+        return _run_apart(component, executor_input, task_root, abandoned)
     module = program_module(component, digest)
     func = getattr(module, component.function or "")
     try:
@@ -77,6 +92,35 @@ def run_python(component: KfpComponent, digest: str, executor_input: dict[str, A
         # from the component's first frame: kfp's executor frames only called it
         tb = _from_program(exc.__traceback__, module.__file__ or "")
         raise exc.with_traceback(tb) from exc.__cause__
+
+
+class ComponentFailed(DagwrightError, RuntimeError):
+    """A component run in a process of its own exited with an error (its traceback is on the
+    step's stderr)."""
+
+
+def _run_apart(
+    component: KfpComponent,
+    executor_input: dict[str, Any],
+    task_root: str,
+    abandoned: threading.Event | None,
+) -> None:
+    from dagwright.kfp_steps.containers import run_command
+
+    program = os.path.join(task_root, "ephemeral_component.py")
+    with open(program, "w", encoding="utf-8") as f:
+        f.write(component.program or "")
+    argv = [sys.executable, "-m", "kfp.dsl.executor_main", "--component_module_path", program]
+    argv += ["--executor_input", json.dumps(executor_input)]
+    argv += ["--function_to_execute", component.function or ""]
+    env = {**os.environ, **component.env, "_KFP_RUNTIME": "true"}
+    code, last = run_command(argv, env, abandoned)
+    if code != 0:
+        raise ComponentFailed(
+            f"{last or f'exit code {code}'} (component '{component.name}' ran in a process of "
+            f"its own for its environment variables {', '.join(sorted(component.env))}; its "
+            "traceback is on the step's stderr)"
+        )
 
 
 def _from_program(tb: types.TracebackType | None, filename: str) -> types.TracebackType | None:

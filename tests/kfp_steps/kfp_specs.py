@@ -20,6 +20,7 @@ _TYPES = {
     "BOOLEAN": "bool",
     "LIST": "list",
     "STRUCT": "dict",
+    "TASK_FINAL_STATUS": "PipelineTaskFinalStatus",
 }
 
 

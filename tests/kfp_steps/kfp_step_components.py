@@ -137,3 +137,19 @@ def exits_badly(code: int):
     return dsl.ContainerSpec(
         image="alpine:3.19", command=["sh", "-c", 'echo "failing" >&2; exit "$0"'], args=[code]
     )
+
+
+@dsl.component(base_image=IMAGE)
+def read_env(name: str) -> str:
+    import os
+
+    value = os.environ.get(name, "unset")
+    if value == "boom":
+        raise ValueError("told to fail")
+    print(f"{name}={value}")
+    return value
+
+
+@dsl.component(base_image=IMAGE)
+def final_status(status: dsl.PipelineTaskFinalStatus) -> str:
+    return f"{status.state}/{status.pipeline_task_name}/{status.error_code}/{status.error_message}"

@@ -208,3 +208,41 @@ def test_outputs_match_kfp_local_for_the_same_component(tmp_path: Path) -> None:
     assert ours.values["Output"] == theirs["Output"]
     assert ours.artifacts["data"].metadata == theirs["data"].metadata
     assert Path(ours.artifacts["data"].uri).read_text() == Path(theirs["data"].path).read_text()
+
+
+def test_a_component_with_environment_variables_runs_in_a_process_with_them(
+    tmp_path: Path,
+) -> None:
+    """Threads share one environment: such a step runs as in its pod, kfp's executor_main in a
+    Python process of its own with the container's env (no pip)."""
+    spec = spec_of(comps.read_env, tmp_path)
+    spec.kfp["executor"]["container"]["env"] = [{"name": "KFP_STEP_VAR", "value": "set here"}]
+    ir = pipeline_of(
+        "env",
+        [("read", spec, {"name": {"constant": "KFP_STEP_VAR"}})],
+        outputs={"value": {"task": "read", "output": "Output"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    assert result.outputs == {"value": "set here"}
+    assert "KFP_STEP_VAR=set here\n" in result.steps[0].stdout
+    assert "KFP_STEP_VAR" not in os.environ
+    spec.kfp["executor"]["container"]["env"] = [{"name": "KFP_STEP_VAR", "value": "boom"}]
+    failed = dagwright.run(
+        pipeline_of("env-fails", [("read", spec, {"name": {"constant": "KFP_STEP_VAR"}})]),
+        root=tmp_path / "s",
+        echo=False,
+    )
+    assert failed.steps[0].error.startswith("ComponentFailed: ValueError: told to fail")
+    assert 'raise ValueError("told to fail")' in failed.steps[0].stderr
+
+
+def test_an_exit_task_gets_the_final_status_kfp_passes(tmp_path: Path) -> None:
+    spec = spec_of(comps.final_status, tmp_path)
+    status = {
+        "state": "FAILED",
+        "pipelineJobResourceName": "run-1",
+        "pipelineTaskName": "exit-handler-1",
+        "error": {"code": 9, "message": "a step failed"},
+    }
+    outcome = run_step(Step(spec, "exit", parameters={"status": status}))
+    assert outcome.values == {"Output": "FAILED/exit-handler-1/9/a step failed"}
