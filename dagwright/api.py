@@ -11,7 +11,7 @@ from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.pipelines.validate import to_ir
+from dagwright.pipelines.validate import to_ir as _validated
 from dagwright.runtimes.session import Session
 from dagwright.store.local import LocalStore
 
@@ -29,6 +29,7 @@ def run(
     cache: bool | None = None,
     artifacts: str | None = None,
     allow_pickle: bool = False,
+    host_containers: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -39,7 +40,8 @@ def run(
     """Run a pipeline here, in this process.
 
     Args:
-        pipeline: A @pipeline, a Pipeline builder, a PipelineIR or a path to an IR file.
+        pipeline: A @pipeline, a Pipeline builder, a PipelineIR, a path to an IR file or to a
+            KFP pipeline YAML, or a ``@kfp.dsl.pipeline``.
         arguments: Parameter values as a dict (for names that clash with the options here).
         raise_on_error: Raise RunFailed when a step fails (the result is on the exception).
         root: Store folder; defaults to ``$DAGWRIGHT_HOME`` or ``./.dagwright``.
@@ -53,6 +55,8 @@ def run(
         artifacts: Where artifacts go: a folder or an fsspec URL such as ``s3://bucket/prefix``
             (default: ``$DAGWRIGHT_ARTIFACTS``, else ``artifacts/`` under ``root``).
         allow_pickle: Let steps unpickle values (joblib models) read from a non-local store.
+        host_containers: Run the commands of container components imported from KFP on this
+            machine when neither Docker nor Podman answers (else such a run is refused).
         lineage: Record the run's provenance graph (``<root>/lineage/<run_id>.json``, and
             MLflow when it is installed; see ``dagwright.lineage``).
         tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
@@ -86,8 +90,10 @@ def run(
         "parallelism": parallelism,
         "cache": cache,
         "allow_pickle": allow_pickle,
+        "host_containers": host_containers,
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
+    _check_kfp(ir, host_containers)
     store = LocalStore(root, artifacts)
     _check_tracking(tracking)
     if run_id is not None:
@@ -110,6 +116,15 @@ def _check_tracking(tracking: dict[str, Any] | None) -> None:
         from dagwright.lineage.tracking import check_settings
 
         check_settings(tracking["tracking_uri"] if tracking else None)
+
+
+def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
+    """Components imported from KFP: their container steps must have somewhere to run
+    (``kfp_steps`` is imported only for such pipelines)."""
+    if any(spec.kfp is not None for spec in ir.components.values()):
+        from dagwright.kfp_steps import check_containers
+
+        check_containers(ir, host_containers)
 
 
 def _check_run_id(run_id: str) -> None:
@@ -150,6 +165,7 @@ def resume(
     parallelism: int | None = None,
     cache: bool | None = None,
     allow_pickle: bool = False,
+    host_containers: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -163,8 +179,8 @@ def resume(
     Args:
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
-        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, lineage,
-            tracking_uri, wait_lineage: As for ``run``.
+        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, host_containers,
+            lineage, tracking_uri, wait_lineage: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run, or it is still going.
@@ -179,6 +195,7 @@ def resume(
     try:
         found = db.find_run(run_id)
         ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
+        _check_kfp(ir, host_containers)  # before the run is claimed
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
         _check_store(ir, store)
         found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
@@ -197,6 +214,7 @@ def resume(
         "parallelism": parallelism,
         "cache": cache,
         "allow_pickle": allow_pickle,
+        "host_containers": host_containers,
     }
     return _execute(
         ir,
@@ -272,7 +290,8 @@ def compile(
     """Render a pipeline for a target (``ir``, ``kfp``, ``argo``) and write it to ``path``.
 
     Args:
-        pipeline: A pipeline, a builder, an IR or an IR file.
+        pipeline: A pipeline, a builder, an IR, an IR file, a KFP pipeline YAML or a
+            ``@kfp.dsl.pipeline``.
         target: A target's name: "ir", "kfp" or "argo".
         path: Where to write; nothing is written when None.
         **options: Target options; see ``dagwright.compiler.compile_ir``.
@@ -283,6 +302,24 @@ def compile(
     from dagwright.compiler import compile_ir
 
     return compile_ir(to_ir(pipeline), target, path, validated=True, **options)
+
+
+def to_ir(pipeline: Any) -> PipelineIR:
+    """The validated IR of a @pipeline, a Pipeline builder, an IR, an IR file, a KFP pipeline
+    YAML or a ``@kfp.dsl.pipeline`` (compiled by kfp in this process, then imported)."""
+    if isinstance(pipeline, (str, Path)) and Path(pipeline).suffix in (".yaml", ".yml", ".json"):
+        from dagwright.loader import read_spec_file
+
+        if Path(pipeline).is_file():
+            pipeline = read_spec_file(pipeline)
+    else:
+        from dagwright.loader import is_kfp_pipeline
+
+        if is_kfp_pipeline(pipeline):
+            from dagwright.sources.kfp import import_pipeline
+
+            pipeline = import_pipeline(pipeline)
+    return _validated(pipeline)
 
 
 def _check_store(ir: PipelineIR, store: LocalStore) -> None:

@@ -1,8 +1,11 @@
-"""Find the pipeline a command means: ``FILE.py[:NAME]`` or a saved IR file."""
+"""Find the pipeline a command means: ``FILE.py[:NAME]``, a saved IR file or a KFP pipeline
+YAML (read by ``dagwright.sources.kfp``; a ``@kfp.dsl.pipeline`` in a ``.py`` file is compiled
+by kfp in this process, then read the same way)."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -13,11 +16,16 @@ from dagwright.extras import extra_missing, install_hint
 from dagwright.tracebacks import user_frames
 
 IR_SUFFIXES = (".yaml", ".yml", ".json")
+# a top-level key only KFP's files have (an IR's keys are apiVersion, kind, name...): YAML at
+# column 0, JSON as written with any indent; the importer then checks the whole document
+_KFP_KEY = re.compile(
+    r'^(?:(?:pipelineInfo|pipelineSpec)\s*:|\s*"(?:pipelineInfo|pipelineSpec)"\s*:)', re.M
+)
 
 
 def load_pipeline(reference: str) -> Any:
-    """A @pipeline, Pipeline builder or PipelineIR named by ``reference`` (``FILE.py[:NAME]``
-    or an IR file).
+    """A @pipeline, Pipeline builder or PipelineIR named by ``reference`` (``FILE.py[:NAME]``,
+    an IR file or a KFP pipeline YAML).
 
     Raises:
         ValidationError: the file does not exist, cannot be imported (a syntax error, a missing
@@ -35,10 +43,35 @@ def load_pipeline(reference: str) -> Any:
             fix="give a pipeline module (.py) or an IR file (.yaml/.json)",
         )
     if path.suffix in IR_SUFFIXES:
-        from dagwright.pipelines.ir import PipelineIR
+        return read_spec_file(path)
+    found = _pick(_import_file(path), name, path_text)
+    if is_kfp_pipeline(found):
+        from dagwright.sources.kfp import import_pipeline
 
-        return PipelineIR.load(path)
-    return _pick(_import_file(path), name, path_text)
+        return import_pipeline(found)
+    return found
+
+
+def read_spec_file(path: str | Path) -> Any:
+    """The PipelineIR of an IR file or of a KFP pipeline YAML (told apart by its keys)."""
+    from dagwright.pipelines.ir import PipelineIR
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if _KFP_KEY.search(text):
+        from dagwright.sources.kfp import import_pipeline
+
+        return import_pipeline(text)
+    return PipelineIR.from_json(text) if path.suffix == ".json" else PipelineIR.from_yaml(text)
+
+
+def is_kfp_pipeline(obj: Any) -> bool:
+    """Is ``obj`` a ``@kfp.dsl.pipeline`` (a GraphComponent)? Known without importing kfp."""
+    if not any(cls.__module__.startswith("kfp.") for cls in type(obj).__mro__):
+        return False  # most objects: the importer is not even loaded
+    from dagwright.sources.kfp.document import is_graph_component
+
+    return is_graph_component(obj)
 
 
 def _import_file(path: Path) -> Any:
@@ -85,6 +118,12 @@ def _where(exc: Exception, path: Path) -> str:
     return f"{frame.filename}, line {frame.lineno}" if frame else str(path)
 
 
+def _defined_in(obj: Any, module: Any) -> bool:
+    """A kfp pipeline defined in ``module`` (one imported to be used inside another is not)."""
+    func = getattr(obj, "pipeline_func", None)
+    return getattr(func, "__module__", module.__name__) == module.__name__
+
+
 def _pick(module: Any, name: str | None, where: str) -> Any:
     from dagwright.pipelines.decorator import Pipeline, PipelineDefinition
 
@@ -94,6 +133,7 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
         if isinstance(obj, Pipeline)
         # a pipeline imported to be used as a step is not one this file defines
         or (isinstance(obj, PipelineDefinition) and obj.func.__module__ == module.__name__)
+        or (is_kfp_pipeline(obj) and _defined_in(obj, module))
     }
     if name is not None:
         for attr, obj in found.items():
@@ -110,7 +150,7 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
         raise ValidationError(
             f"'{where}' defines no pipeline",
             field="FILE",
-            fix="decorate a function with @pipeline or build a Pipeline",
+            fix="decorate a function with @pipeline (or @kfp.dsl.pipeline) or build a Pipeline",
         )
     raise ValidationError(
         f"'{where}' defines several pipelines: {sorted(found)}",

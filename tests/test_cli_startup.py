@@ -149,7 +149,7 @@ def test_run_imports_only_what_it_uses_and_reads_no_entry_points(tmp_path: Path)
         "dagwright.cli.run",
     ]
     layers = {m.split(".")[1] for m in modules if m.startswith("dagwright.") and "." in m}
-    assert not layers & {"targets", "compiler", "remote", "schedules"}
+    assert not layers & {"targets", "compiler", "remote", "schedules", "sources"}
     heavy = {"networkx", "mlflow", "fsspec", "kfp", "hera"}
     assert not {m.split(".")[0] for m in modules} & heavy
     assert imported["scans"] == 0

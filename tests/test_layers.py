@@ -32,6 +32,8 @@ REQUIRED = {
     "dagwright.remote": {"engine"},
     "dagwright.schedules": {"engine", "compiler", "remote"},
     "dagwright.lineage": {"compiler", "remote"},
+    # issue 17: a source (the KFP importer) turns something into the IR, knowing nothing after it
+    "dagwright.sources": {"engine", "compiler", "remote", "store", "lineage", "api", "cli"},
 }
 
 

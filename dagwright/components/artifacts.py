@@ -145,8 +145,30 @@ class Markdown(Artifact):
     type_name = "Markdown"
 
 
+class ClassificationMetrics(Artifact):
+    """Classification metrics (a confusion matrix, an ROC curve), as KFP's type of that name."""
+
+    type_name = "ClassificationMetrics"
+
+
+class SlicedClassificationMetrics(Artifact):
+    """Classification metrics per slice of the data, as KFP's type of that name."""
+
+    type_name = "SlicedClassificationMetrics"
+
+
 ARTIFACT_TYPES: dict[str, type[Artifact]] = {
-    cls.type_name: cls for cls in (Artifact, Dataset, Model, Metrics, HTML, Markdown)
+    cls.type_name: cls
+    for cls in (
+        Artifact,
+        Dataset,
+        Model,
+        Metrics,
+        HTML,
+        Markdown,
+        ClassificationMetrics,
+        SlicedClassificationMetrics,
+    )
 }
 
 

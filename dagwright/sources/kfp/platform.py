@@ -1,0 +1,97 @@
+"""The kfp-kubernetes platform spec (the second YAML document) for one executor.
+
+What the IR can hold is mapped: ``activeDeadlineSeconds`` becomes the component's timeout.
+Scheduling hints that change where a pod lands, not what the step computes (node selector,
+tolerations, affinities, pod labels and annotations, image pull settings), cannot be kept by
+the IR: they are reported in a ``KfpImportWarning`` naming each one, never dropped silently.
+Everything else (environment from Secrets, ConfigMaps or pod fields, volumes) changes what the
+step sees and is refused by name.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from dagwright.errors import ValidationError
+
+_HINTS = {
+    "nodeSelector",
+    "tolerations",
+    "nodeAffinity",
+    "podAffinity",
+    "podMetadata",
+    "imagePullSecret",
+    "imagePullPolicy",
+}
+_REFUSED = {
+    "secretAsEnv": "environment variables from a Secret",
+    "configMapAsEnv": "environment variables from a ConfigMap",
+    "fieldPathAsEnv": "environment variables from pod fields",
+    "secretAsVolume": "a Secret mounted as a volume",
+    "configMapAsVolume": "a ConfigMap mounted as a volume",
+    "pvcMount": "a PersistentVolumeClaim mounted",
+    "emptyDirMounts": "an emptyDir volume",
+    "genericEphemeralVolume": "a generic ephemeral volume",
+    "enabledSharedMemory": "a shared-memory volume",
+}
+
+
+class KfpImportWarning(UserWarning):
+    """Part of a KFP pipeline that the IR cannot keep and that does not change its results."""
+
+
+def executors(documents: list[Any]) -> dict[str, dict[str, Any]]:
+    """The per-executor configs of the platform spec among the YAML ``documents``."""
+    found: dict[str, dict[str, Any]] = {}
+    for doc in documents:
+        if isinstance(doc, dict) and "platforms" in doc:
+            kube = doc["platforms"].get("kubernetes", {}) or {}
+            unknown = sorted(set(doc["platforms"]) - {"kubernetes"})
+            if unknown:
+                raise ValidationError(
+                    f"platform spec '{unknown[0]}' cannot be imported",
+                    field="platforms",
+                    fix="keep only the kfp-kubernetes platform spec",
+                )
+            found.update(kube.get("deploymentSpec", {}).get("executors", {}) or {})
+    return found
+
+
+def settings(config: dict[str, Any], label: str, where: dict[str, Any]) -> dict[str, Any]:
+    """The component fields one executor's platform config sets (``timeout``).
+
+    Raises:
+        ValidationError: for a field that changes what the step sees, naming it and the task.
+    """
+    found: dict[str, Any] = {}
+    dropped = []
+    for key, value in config.items():
+        if key == "activeDeadlineSeconds":
+            found["timeout"] = float(value)
+        elif key in _HINTS:
+            dropped.append(key)
+        elif key in _REFUSED:
+            raise ValidationError(
+                f"the kfp-kubernetes setting '{key}' ({_REFUSED[key]}) cannot be imported yet",
+                field=f"platforms.kubernetes.deploymentSpec.executors.{label}.{key}",
+                fix="pass the value as a pipeline parameter instead, or remove the "
+                "kubernetes.* call for this task and recompile",
+                **where,
+            )
+        else:
+            raise ValidationError(
+                f"the kfp-kubernetes setting '{key}' is not known here",
+                field=f"platforms.kubernetes.deploymentSpec.executors.{label}.{key}",
+                fix="remove the kubernetes.* call for this task and recompile",
+                **where,
+            )
+    if dropped:
+        warnings.warn(
+            KfpImportWarning(
+                f"task '{where.get('task')}': kfp-kubernetes {', '.join(sorted(dropped))} "
+                "only place its pod on a cluster and are not kept in the imported pipeline"
+            ),
+            stacklevel=2,
+        )
+    return found

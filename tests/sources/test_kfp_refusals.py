@@ -1,0 +1,167 @@
+"""What the KFP importer cannot read is refused by name (the construct, the task, a fix), before
+anything runs; kfp-kubernetes settings are mapped, reported or refused.
+
+No ``from __future__ import annotations``: kfp reads the components' annotations as types.
+"""
+
+import copy
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kfp")
+import yaml  # noqa: E402
+from kfp import dsl  # noqa: E402
+
+from dagwright.errors import ValidationError  # noqa: E402
+from dagwright.sources.kfp import KfpImportWarning, import_pipeline, ir_dict  # noqa: E402
+
+IMAGE = "python:3.11"
+
+
+@dsl.component(base_image=IMAGE)
+def double(x: int) -> int:
+    return 2 * x
+
+
+@dsl.pipeline(name="small")
+def small(x: int = 1, rows: list = [{"a": {"b": 1}}]):  # noqa: B006 - KFP takes list defaults as written
+    first = double(x=x)
+    with dsl.If(first.output > 1):
+        double(x=first.output)
+    with dsl.ParallelFor(rows) as row:
+        double(x=row.a)
+
+
+@pytest.fixture
+def spec(compiled: Callable[[Any], Path]) -> dict[str, Any]:
+    return yaml.safe_load(compiled(small).read_text())
+
+
+def _refusal(data: Any) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        import_pipeline(data)
+    return caught.value
+
+
+def test_the_unchanged_spec_imports(spec: dict[str, Any]) -> None:
+    assert [t.name for t in import_pipeline(copy.deepcopy(spec)).tasks] == [
+        "double",
+        "double-2",
+        "double-3",
+    ]
+
+
+def test_an_unknown_schema_version(spec: dict[str, Any]) -> None:
+    spec["schemaVersion"] = "3.0.0"
+    error = _refusal(spec)
+    assert error.field == "schemaVersion" and "'3.0.0'" in error.problem
+    assert "kfp 2" in (error.fix or "")
+
+
+def test_a_yaml_that_is_neither_kfp_nor_ir(tmp_path: Path) -> None:
+    error = _refusal({"kind": "Workflow", "spec": {}})
+    assert "not a KFP pipeline" in error.problem and "pipelineInfo" in error.problem
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("pipelineInfo: [unclosed\n")
+    assert "does not parse" in _refusal(broken).problem
+
+
+def test_an_unknown_executor_kind(spec: dict[str, Any]) -> None:
+    spec["deploymentSpec"]["executors"]["exec-double"] = {"resolver": {"outputArtifactQueries": {}}}
+    error = _refusal(spec)
+    assert error.task == "double"
+    assert "executor kind 'resolver'" in error.problem
+    assert "container component" in (error.fix or "")
+
+
+def test_a_condition_outside_the_cel_kfp_writes(spec: dict[str, Any]) -> None:
+    task = spec["root"]["dag"]["tasks"]["condition-1"]
+    task["triggerPolicy"]["condition"] = (
+        "size(inputs.parameter_values['pipelinechannel--double-Output']) > 1"
+    )
+    error = _refusal(spec)
+    assert error.block == "condition-1" and error.field == "triggerPolicy.condition"
+    assert "size(" in error.problem and "cannot be imported" in error.problem
+
+
+def test_a_field_selection_beyond_one_key_of_a_loop_item(spec: dict[str, Any]) -> None:
+    loop = spec["components"]["comp-for-loop-2"]["dag"]["tasks"]["double-3"]
+    loop["inputs"]["parameters"]["x"]["parameterExpressionSelector"] = (
+        'parseJson(string_value)["a"]["b"]'
+    )
+    error = _refusal(spec)
+    assert error.task == "double-3" and error.field == "x"
+    assert """["a"]["b"]""" in error.problem
+
+
+def test_pipeline_input_artifacts(spec: dict[str, Any]) -> None:
+    spec["root"]["inputDefinitions"]["artifacts"] = {
+        "data": {"artifactType": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}}
+    }
+    error = _refusal(spec)
+    assert error.field == "data" and "dsl.importer" in (error.fix or "")
+
+
+def test_an_unknown_task_field_is_not_dropped(spec: dict[str, Any]) -> None:
+    spec["root"]["dag"]["tasks"]["double"]["somethingNew"] = {"x": 1}
+    error = _refusal(spec)
+    assert error.task == "double" and error.field == "somethingNew"
+
+
+def _with_platform(spec: dict[str, Any], config: dict[str, Any]) -> str:
+    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        "exec-double": config
+    }}}}}  # fmt: skip
+    return yaml.safe_dump_all([spec, platform])
+
+
+def test_kubernetes_deadline_becomes_the_timeout(spec: dict[str, Any]) -> None:
+    ir = import_pipeline(_with_platform(spec, {"activeDeadlineSeconds": "90"}))
+    assert ir.component_of("double").timeout == 90.0
+
+
+def test_kubernetes_env_from_a_secret_is_refused_by_name(spec: dict[str, Any]) -> None:
+    config = {
+        "secretAsEnv": [
+            {"secretName": "creds", "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
+        ]
+    }
+    error = _refusal(_with_platform(spec, config))
+    assert error.task == "double"
+    assert error.field == "platforms.kubernetes.deploymentSpec.executors.exec-double.secretAsEnv"
+    assert "Secret" in error.problem
+
+
+def test_kubernetes_scheduling_hints_are_reported_not_kept(spec: dict[str, Any]) -> None:
+    config = {"nodeSelector": {"labels": {"pool": "gpu"}}, "imagePullPolicy": "Always"}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = ir_dict(_with_platform(spec, config))
+    messages = [str(w.message) for w in seen if issubclass(w.category, KfpImportWarning)]
+    assert len(messages) == 1  # the one task of that executor
+    assert "imagePullPolicy, nodeSelector" in messages[0] and "'double'" in messages[0]
+    assert "nodeSelector" not in repr(data["components"])
+
+
+def test_a_file_with_a_bad_kfp_pipeline_exits_2_without_a_traceback(
+    spec: dict[str, Any], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    spec["schemaVersion"] = "1.0"
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    done = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "inspect", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "schemaVersion" in done.stderr and "Traceback" not in done.stderr
