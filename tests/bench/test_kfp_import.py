@@ -77,7 +77,6 @@ def bench(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
 @pytest.mark.integration
 def test_quick_table_measures_dagwright_and_kfp_local() -> None:
     pytest.importorskip("kfp.local")
-    pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
     out = bench("--quick", "--sizes", "2,4,3")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

@@ -640,7 +640,9 @@ class Shape:
     journal: tuple[str, ...] = ()
     succeeds: bool = True
     kfp_local: str = SAME
-    needs_d: bool = False  # OneOf, final status, ignore_upstream_failure, artifact loops
+    # what the shape waits for, until merged: "D" (OneOf, final status, ignore_upstream_failure,
+    # nested Collected as a list of lists) or "C" (the importer step)
+    needs: str = ""
     container: bool = False
 
     @property
@@ -711,25 +713,25 @@ SHAPES: list[Shape] = [
         journal=("subtotal-32", "subtotal-34"),
         kfp_local=f"{FLOAT_COLLECTED}: both subtotals -1, one journal file 'subtotal--1'",
     ),
-    Shape(collected_artifacts, outputs={"Output": "a+b+c"}, needs_d=True),
-    Shape(one_of_params, {"x": 1}, {"Output": "1:1"}, needs_d=True),
+    Shape(collected_artifacts, outputs={"Output": "a+b+c"}),
+    Shape(one_of_params, {"x": 1}, {"Output": "1:1"}, needs="D"),
     Shape(
         one_of_artifacts,
         {"x": 2},
         {"Output": "other|5"},
-        needs_d=True,
+        needs="D",
         kfp_local="fails: ValueError: Expected 1 artifact in ArtifactSelectorSpec. Got: 2",
     ),
     Shape(exit_handler_plain, journal=("cleanup", "work")),
-    Shape(exit_handler_succeeds, journal=("exit-SUCCEEDED", "work"), needs_d=True),
-    Shape(exit_handler_fails, journal=("exit-FAILED",), succeeds=False, needs_d=True),
-    Shape(ignore_upstream_failure, journal=("cleanup",), succeeds=False, needs_d=True),
+    Shape(exit_handler_succeeds, journal=("exit-SUCCEEDED", "work"), needs="D"),
+    Shape(exit_handler_fails, journal=("exit-FAILED",), succeeds=False, needs="D"),
+    Shape(ignore_upstream_failure, journal=("cleanup",), succeeds=False, needs="D"),
     Shape(after_only, journal=("first", "second")),
     Shape(retry_then_succeed, outputs={"Output": 2}, journal=("attempts",)),
     Shape(fails_then_resumes, journal=("attempts", "first"), succeeds=False),
     Shape(caching_options, journal=("cached", "uncached")),
     Shape(resources_and_env, outputs={"Output": "hello from env"}),
-    Shape(importer_step, outputs={"Output": "imported text|imported"}),
+    Shape(importer_step, outputs={"Output": "imported text|imported"}, needs="C"),
     Shape(
         pipeline_outputs,
         {"text": "ab"},
@@ -754,11 +756,13 @@ SHAPES: list[Shape] = [
         outer_output_in_nested_loop,
         {"x": 100},
         {"Output": [["100:10", "100:20"], ["100:10", "100:20"]]},
+        needs="D",
         kfp_local="the outer task's output is the outer loop item: [['1:10', '1:20'], ...]",
     ),
     Shape(
         inner_loop_over_outer_item,
         outputs={"Output": [[10, 20], [30]]},
+        needs="D",
         kfp_local="fails: Parent pipeline input argument "
         "'pipelinechannel--loop-item-param-1-subvar-xs' not found",
     ),

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("kfp")
-pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
 pytest.importorskip("hera")
 
 from kfp_pipelines import SHAPES, Shape, strict  # noqa: E402

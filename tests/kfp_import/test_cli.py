@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 pytest.importorskip("kfp")
-pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
 
 from kfp_pipelines import BY_NAME  # noqa: E402
 from kfp_runs import arguments, compiled  # noqa: E402
@@ -91,7 +90,7 @@ def test_run_a_kfp_dsl_pipeline_from_its_python_file(tmp_path: Path) -> None:
     (tmp_path / "greeting.py").write_text(KFP_FILE)
     out = dagwright(tmp_path, "run", "greeting.py:greet", "-p", "name=kfp", "--root", "store", "-q")
     assert out.returncode == 0, out.stderr
-    assert shown(tmp_path, run_id_of(out))["outputs"] == {"Output": "KFP!!!"}
+    assert shown(tmp_path, run_id_of(out))["outputs"] == {"Output": "KFP!!"}
 
 
 def test_container_components_need_host_containers_without_docker(tmp_path: Path) -> None:

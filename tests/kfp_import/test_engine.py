@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("kfp")
-pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
 
 from kfp_pipelines import BY_NAME  # noqa: E402
 from kfp_runs import arguments, imported, on_dagwright  # noqa: E402

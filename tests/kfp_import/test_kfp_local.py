@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("kfp.local")
-pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
 
 from kfp_pipelines import BY_NAME, SAME, Shape, strict  # noqa: E402
 from kfp_runs import Finished, kfp_local, on_dagwright, on_kfp_local  # noqa: E402
@@ -28,7 +27,6 @@ RIGHT = [
     "loop-over-dicts",
     "after-only",
     "resources-and-env",
-    "importer-step",
 ]
 WRONG = ["outer-output-in-static-loop", "collected-ints", "container-component"]
 

@@ -12,17 +12,23 @@ from typing import Any
 import pytest
 
 pytest.importorskip("kfp")
-pytest.importorskip("dagwright.sources.kfp")  # until the importer is merged (phase 2)
 
 from kfp_pipelines import SHAPES, Shape, strict  # noqa: E402
 from kfp_runs import on_dagwright  # noqa: E402
 
-NEEDS_D = pytest.mark.xfail(strict=True, reason="needs D's IR values")
+WAITING = {"D": "needs D's IR values", "C": "needs C's importer step"}
 
 
 def params(shapes: list[Shape]) -> list[Any]:
+    """The shapes as test parameters; those waiting for another helper's work, strict xfails."""
     return [
-        pytest.param(shape, id=shape.name, marks=[NEEDS_D] if shape.needs_d else [])
+        pytest.param(
+            shape,
+            id=shape.name,
+            marks=[pytest.mark.xfail(strict=True, reason=WAITING[shape.needs])]
+            if shape.needs
+            else [],
+        )
         for shape in shapes
     ]
 
