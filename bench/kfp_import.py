@@ -164,7 +164,17 @@ def kfp_local_case(folder: Path, specs: dict[str, Path]) -> Case:
 def dagwright_result(case: Case, run_id: str) -> object:
     """The pipeline's output of a finished dagwright run, from ``dagwright runs show``."""
     shown = subprocess.run(
-        [sys.executable, "-m", "dagwright.cli", "runs", "show", run_id, "--json"],
+        [
+            sys.executable,
+            "-m",
+            "dagwright.cli",
+            "runs",
+            "show",
+            run_id,
+            "--json",
+            "--root",
+            "store",
+        ],
         cwd=case.folder,
         env=case.env,
         capture_output=True,
