@@ -74,3 +74,16 @@ def test_progress_lines_name_the_kfp_tasks(tmp_path: Path) -> None:
     for task in ("add", "add-2", "mul"):
         assert any(task in line.split() for line in seen), (task, seen)
     assert [s.task for s in result.steps] == ["add", "add-2", "mul"]
+
+
+def test_lineage_links_imported_steps_through_their_artifacts(tmp_path: Path) -> None:
+    from dagwright import lineage
+
+    got, result = on_dagwright(BY_NAME["pipeline-outputs"], tmp_path, lineage=True)
+    assert result.succeeded, got.error
+    reached = lineage.upstream(f"{result.run_id}/double-text", root=tmp_path / "store")
+    ids = {r.id for r in reached}
+    # double-text used the Dataset that write-text generated
+    assert f"step:{result.run_id}/write-text" in ids, ids
+    artifacts = [r for r in reached if r.kind == "artifact"]
+    assert artifacts and min(r.distance for r in artifacts) == 1
