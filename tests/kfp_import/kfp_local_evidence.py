@@ -35,6 +35,12 @@ def verdict(shape: Shape, got: Finished) -> str:
     return "; ".join(problems) or SAME
 
 
+def at_once(journal: Path) -> str:
+    """How many loop iterations ran at once, where the steps left it (``hold``)."""
+    held = [int(p.read_text()) for p in journal.glob("item-*")] if journal.is_dir() else []
+    return f" (at most {max(held)} iterations ran at once)" if held else ""
+
+
 def main(names: list[str]) -> int:
     chosen = [BY_NAME[n] for n in names] if names else SHAPES
     stale = 0
@@ -42,9 +48,10 @@ def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="kfp-local-evidence-") as tmp:
         kfp_local(Path(tmp) / "root")
         for shape in chosen:
-            seen = verdict(shape, on_kfp_local(shape, Path(tmp) / shape.name))
+            got = on_kfp_local(shape, Path(tmp) / shape.name)
+            seen = verdict(shape, got) + at_once(Path(tmp) / shape.name / "kfp-local" / "journal")
             recorded_same = shape.kfp_local == SAME
-            holds = (seen == SAME) == recorded_same
+            holds = seen.startswith(SAME) == recorded_same
             stale += not holds
             flag = "" if holds else "   <-- the recorded note says: " + shape.kfp_local
             lines.append(f"{shape.name}: {seen}{flag}")

@@ -445,6 +445,13 @@ def loop_parallelism(journal: str) -> int:
 
 
 @dsl.pipeline
+def loop_unbounded(journal: str) -> int:
+    with dsl.ParallelFor([1, 2, 3, 4, 5, 6]) as item:
+        held = hold(journal=journal, item=item)
+    return total(xs=dsl.Collected(held.output)).output
+
+
+@dsl.pipeline
 def nested_loops(journal: str):
     with dsl.ParallelFor([1, 2]) as outer:
         with dsl.ParallelFor([10, 20]) as inner:
@@ -705,6 +712,12 @@ SHAPES: list[Shape] = [
         outputs={"Output": 15},
         journal=tuple(f"item-{i}" for i in range(1, 6)),
         kfp_local=FLOAT_COLLECTED,
+    ),
+    Shape(
+        loop_unbounded,
+        outputs={"Output": 21},
+        journal=tuple(f"item-{i}" for i in range(1, 7)),
+        kfp_local=f"{FLOAT_COLLECTED}; the six iterations ran one at a time",
     ),
     Shape(nested_loops, journal=("sum-11", "sum-12", "sum-21", "sum-22")),
     Shape(

@@ -66,6 +66,15 @@ def test_loop_parallelism_caps_the_items_running_at_once(tmp_path: Path) -> None
     assert max(seen) <= 2, seen  # ParallelFor(..., parallelism=2)
 
 
+def test_a_loop_without_parallelism_runs_its_iterations_at_once(tmp_path: Path) -> None:
+    # kfp.local ran them one at a time (kfp_local_evidence.py shows it)
+    got, result = on_dagwright(BY_NAME["loop-unbounded"], tmp_path)
+    assert result.succeeded and got.outputs == {"Output": 21}
+    journal = tmp_path / "dagwright" / "journal"
+    seen = [int((journal / f"item-{i}").read_text()) for i in range(1, 7)]
+    assert max(seen) > 2, seen
+
+
 def test_progress_lines_name_the_kfp_tasks(tmp_path: Path) -> None:
     shape = BY_NAME["plain-chain"]
     seen: list[str] = []
