@@ -354,3 +354,35 @@ def _validated(data: dict[str, Any]) -> PipelineIR:
     ir = PipelineIR.from_dict(data)
     validate_ir(ir)
     return ir
+
+
+@dsl.component(base_image=IMAGE)
+def cpu_count() -> str:
+    return "2"
+
+
+@dsl.pipeline(name="dynamic-resources")
+def dynamic_resources(limit: str = "1"):
+    add(a=1).set_cpu_limit(limit)
+    add(a=2).set_memory_limit(cpu_count().output)
+
+
+def test_resources_set_from_pipeline_values_are_reported_and_keep_their_order(
+    compiled: Callable[[Any], Path],
+) -> None:
+    import warnings
+
+    from dagwright.sources.kfp import KfpImportWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ir = import_pipeline(compiled(dynamic_resources))
+    messages = sorted(str(w.message) for w in seen if w.category is KfpImportWarning)
+    assert len(messages) == 2
+    assert messages[0].startswith("task 'add': resources resourceCpuLimit are set from")
+    tasks = {t.name: t for t in ir.tasks}
+    # KFP's extra inputs for the placeholders are not the component's: not passed
+    assert tasks["add"].inputs == {"a": {"constant": 1}}
+    # the task whose output set the memory still runs first
+    assert tasks["add-2"].after == ["cpu-count"]
+    assert ir.component_of("add").resources.cpu_limit is None

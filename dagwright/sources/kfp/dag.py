@@ -282,7 +282,7 @@ class Walker:
         entry: dict[str, Any] = {"name": name, "component": self._register(data)}
         entry["inputs"] = self._inputs(frame, task, component, name, dag=False)
         is_exit = key in exits.values()
-        after = [] if is_exit else self._after(frame, task, name)
+        after = [] if is_exit else self._after(frame, task, name, set(entry["inputs"]))
         after = [a for a in frame.after + after if a != name]
         if after:
             entry["after"] = list(dict.fromkeys(after))
@@ -325,6 +325,9 @@ class Walker:
         inputs = task.get("inputs", {})
         for section in ("parameters", "artifacts"):
             for key, spec in (inputs.get(section) or {}).items():
+                if not dag and key not in declared:
+                    _check_resource_input(key, spec, name)
+                    continue  # a value for a resource field (set_cpu_limit(param)): not kept
                 kind = declared.get(key, {})
                 target = (
                     types.parameter_type(kind, {"task": name, "field": key})
@@ -429,20 +432,25 @@ class Walker:
             )
         return values[0] if len(values) == 1 else {"one_of": values}
 
-    def _after(self, frame: Frame, task: dict[str, Any], name: str) -> list[str]:
-        """The tasks ``task`` waits for beyond the ones whose outputs it reads (``.after``)."""
+    def _after(
+        self, frame: Frame, task: dict[str, Any], name: str, read: set[str] | None = None
+    ) -> list[str]:
+        """The tasks ``task`` waits for beyond the ones whose outputs it reads (``.after``);
+        ``read`` names the inputs it keeps (all, when None)."""
         inputs = task.get("inputs", {})
-        data = set()
+        data: set[str] = set()
+        dropped: list[str] = []  # producers of inputs not kept still run first
         for section in ("parameters", "artifacts"):
-            for spec in (inputs.get(section) or {}).values():
+            for key, spec in (inputs.get(section) or {}).items():
                 for form in ("taskOutputParameter", "taskOutputArtifact", "taskFinalStatus"):
                     if form in spec:
-                        data.add(spec[form]["producerTask"])
+                        kept = read is None or key in read
+                        (data.add if kept else dropped.append)(spec[form]["producerTask"])
         after: list[str] = []
-        for dep in task.get("dependentTasks", []):
+        for dep in [*task.get("dependentTasks", []), *dropped]:
             if dep not in data:
                 after += self._inner_tasks(frame, dep, name)
-        return after
+        return list(dict.fromkeys(after))
 
     def _inner_tasks(self, frame: Frame, key: str, task: str) -> list[str]:
         """The component tasks of ``key`` (itself, or every one inside its DAG)."""
@@ -462,6 +470,23 @@ class Walker:
         return [
             name for sub in _ordered(inner.tasks) for name in self._inner_tasks(inner, sub, task)
         ]
+
+
+def _check_resource_input(key: str, spec: dict[str, Any], task: str) -> None:
+    """A task input its component does not declare: only the values KFP adds for resource
+    fields set from pipeline values are expected (``pipelinechannel--x``, and ``cpu_limit``
+    and the like holding a ``{{$.inputs.parameters[...]}}`` placeholder)."""
+    constant = spec.get("runtimeValue", {}).get("constant")
+    if key.startswith("pipelinechannel--") or (
+        isinstance(constant, str) and constant.startswith("{{$.inputs.parameters[")
+    ):
+        return
+    raise ValidationError(
+        f"passes input '{key}', which its component does not declare",
+        task=task,
+        field=key,
+        fix="give the whole file kfp.compiler wrote",
+    )
 
 
 def _definitions(definitions: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
