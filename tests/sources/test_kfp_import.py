@@ -381,8 +381,52 @@ def test_resources_set_from_pipeline_values_are_reported_and_keep_their_order(
     assert len(messages) == 2
     assert messages[0].startswith("task 'add': resources resourceCpuLimit are set from")
     tasks = {t.name: t for t in ir.tasks}
-    # KFP's extra inputs for the placeholders are not the component's: not passed
-    assert tasks["add"].inputs == {"a": {"constant": 1}}
-    # the task whose output set the memory still runs first
-    assert tasks["add-2"].after == ["cpu-count"]
-    assert ir.component_of("add").resources.cpu_limit is None
+    # KFP's extra inputs (the placeholder and what it reads) are passed on, typed any
+    placeholder = "{{$.inputs.parameters['pipelinechannel--limit']}}"
+    assert tasks["add"].inputs == {
+        "a": {"constant": 1},
+        "cpu_limit": {"constant": placeholder},
+        "pipelinechannel--limit": {"param": "limit"},
+    }
+    extra = [i for i in ir.component_of(tasks["add"]).inputs if i.type == "any"]
+    assert sorted(i.name for i in extra) == ["cpu_limit", "pipelinechannel--limit"]
+    assert ir.component_of(tasks["add"]).kfp["inputDefinitions"]["parameters"].keys() == {"a", "b"}
+    # so the task whose output set the memory runs first, as a data dependency
+    assert tasks["add-2"].inputs["pipelinechannel--cpu-count-Output"] == {
+        "task": "cpu-count",
+        "output": "Output",
+    }
+    assert ir.component_of(tasks["add"]).resources.cpu_limit is None
+
+
+@dsl.component(base_image=IMAGE)
+def greet(text: str) -> str:
+    return text
+
+
+@dsl.pipeline(name="formatted")
+def formatted(name: str = "KFP"):
+    first = greet(text=f"Hello {name}")
+    with dsl.ParallelFor(["Hi", "Howdy"]) as greeting:
+        greet(text=f"{greeting}, {first.output}")
+
+
+def test_f_string_arguments_keep_their_placeholders_and_what_they_read(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    data = imported(formatted)
+    tasks = {t["name"]: t for t in data["tasks"]}
+    assert tasks["greet"]["inputs"] == {
+        "text": {"constant": "Hello {{$.inputs.parameters['pipelinechannel--name']}}"},
+        "pipelinechannel--name": {"param": "name"},
+    }
+    loop = tasks["greet-2"]["group"]
+    assert tasks["greet-2"]["inputs"] == {
+        "text": {
+            "constant": "{{$.inputs.parameters['pipelinechannel--loop-item-param-1']}}, "
+            "{{$.inputs.parameters['pipelinechannel--greet-Output']}}"
+        },
+        "pipelinechannel--loop-item-param-1": {"loop_item": loop},
+        "pipelinechannel--greet-Output": {"task": "greet", "output": "Output"},
+    }
+    _validated(data)

@@ -279,10 +279,15 @@ class Walker:
         data = component_dict(
             task["componentRef"]["name"], component, executor, task, platform, where
         )
+        inputs = self._inputs(frame, task, component, name, dag=False)
+        declared = {i["name"] for i in data["inputs"]}
+        # KFP's own extra inputs (what placeholders in other inputs read) are passed too, so
+        # the step resolves them as KFP's driver does; typed "any", they are not KFP's
+        data["inputs"] += [{"name": k, "type": "any"} for k in inputs if k not in declared]
         entry: dict[str, Any] = {"name": name, "component": self._register(data)}
-        entry["inputs"] = self._inputs(frame, task, component, name, dag=False)
+        entry["inputs"] = inputs
         is_exit = key in exits.values()
-        after = [] if is_exit else self._after(frame, task, name, set(entry["inputs"]))
+        after = [] if is_exit else self._after(frame, task, name)
         after = [a for a in frame.after + after if a != name]
         if after:
             entry["after"] = list(dict.fromkeys(after))
@@ -326,8 +331,7 @@ class Walker:
         for section in ("parameters", "artifacts"):
             for key, spec in (inputs.get(section) or {}).items():
                 if not dag and key not in declared:
-                    _check_resource_input(key, spec, name)
-                    continue  # a value for a resource field (set_cpu_limit(param)): not kept
+                    _check_extra_input(key, spec, name)
                 kind = declared.get(key, {})
                 target = (
                     types.parameter_type(kind, {"task": name, "field": key})
@@ -432,22 +436,17 @@ class Walker:
             )
         return values[0] if len(values) == 1 else {"one_of": values}
 
-    def _after(
-        self, frame: Frame, task: dict[str, Any], name: str, read: set[str] | None = None
-    ) -> list[str]:
-        """The tasks ``task`` waits for beyond the ones whose outputs it reads (``.after``);
-        ``read`` names the inputs it keeps (all, when None)."""
+    def _after(self, frame: Frame, task: dict[str, Any], name: str) -> list[str]:
+        """The tasks ``task`` waits for beyond the ones whose outputs it reads (``.after``)."""
         inputs = task.get("inputs", {})
-        data: set[str] = set()
-        dropped: list[str] = []  # producers of inputs not kept still run first
+        data = set()
         for section in ("parameters", "artifacts"):
-            for key, spec in (inputs.get(section) or {}).items():
+            for spec in (inputs.get(section) or {}).values():
                 for form in ("taskOutputParameter", "taskOutputArtifact", "taskFinalStatus"):
                     if form in spec:
-                        kept = read is None or key in read
-                        (data.add if kept else dropped.append)(spec[form]["producerTask"])
+                        data.add(spec[form]["producerTask"])
         after: list[str] = []
-        for dep in [*task.get("dependentTasks", []), *dropped]:
+        for dep in task.get("dependentTasks", []):
             if dep not in data:
                 after += self._inner_tasks(frame, dep, name)
         return list(dict.fromkeys(after))
@@ -472,10 +471,10 @@ class Walker:
         ]
 
 
-def _check_resource_input(key: str, spec: dict[str, Any], task: str) -> None:
-    """A task input its component does not declare: only the values KFP adds for resource
-    fields set from pipeline values are expected (``pipelinechannel--x``, and ``cpu_limit``
-    and the like holding a ``{{$.inputs.parameters[...]}}`` placeholder)."""
+def _check_extra_input(key: str, spec: dict[str, Any], task: str) -> None:
+    """A task input its component does not declare: only the ones KFP adds are expected, the
+    values a placeholder in another input reads (``pipelinechannel--x``: an f-string argument,
+    a resource set from a pipeline value) and inputs holding such a placeholder."""
     constant = spec.get("runtimeValue", {}).get("constant")
     if key.startswith("pipelinechannel--") or (
         isinstance(constant, str) and constant.startswith("{{$.inputs.parameters[")
