@@ -237,3 +237,76 @@ def test_importers_and_display_names_validate_and_are_kept(
 
     data = import_pipeline(pipeline).to_dict()[part]
     assert any(kept in item for item in (data.values() if isinstance(data, dict) else data))
+
+
+@dsl.component(base_image=IMAGE)
+def state_of(status: dict) -> str:
+    return status["state"]
+
+
+@dsl.pipeline
+def notify(status: PipelineTaskFinalStatus):
+    with dsl.If(state_of(status=status).output == "FAILED"):
+        say(text="it failed")
+    say(text="always")
+
+
+@dsl.pipeline(name="pipeline-exit")
+def pipeline_exit(text: str = "a"):
+    with dsl.ExitHandler(notify()):
+        say(text=text)
+        fail()
+
+
+def test_a_pipeline_as_the_exit_task_is_laid_out_beside_the_block(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    data = imported(pipeline_exit)
+    tasks = _by(data["tasks"])
+    groups = _by(data["groups"], "id")
+    (handler,) = [g for g in data["groups"] if g["kind"] == "exit_handler"]
+    # its first task is the IR's exit task, beside the block, given the final status as a dict
+    assert handler["exit_task"] == "notify-state-of"
+    assert tasks["notify-state-of"]["inputs"] == {"status": {"final_status": handler["id"]}}
+    assert "group" not in tasks["notify-state-of"]
+    # the If inside the exit pipeline reads the exit task's output
+    inner_if = groups[tasks["notify-say"]["group"]]
+    assert inner_if["condition"]["left"] == {"task": "notify-state-of", "output": "Output"}
+    # its other first task waits for the exit task, whatever became of it
+    assert tasks["notify-say-2"]["after"] == ["notify-state-of"]
+    assert tasks["notify-say-2"]["ignore_upstream_failure"] is True
+    assert "group" not in tasks["notify-say-2"]
+
+
+@dsl.component(base_image=IMAGE)
+def maybe(data: Input[Dataset] | None = None) -> str:
+    return "given" if data is not None else "none"
+
+
+@dsl.pipeline
+def maybe_inner(data: Input[Dataset] | None = None):
+    maybe(data=data)
+
+
+@dsl.pipeline(name="optional-artifacts")
+def optional_artifacts(data: Input[Dataset] | None = None):
+    maybe(data=data)
+    maybe_inner(data=make().outputs["data"])
+    maybe_inner()
+
+
+def test_optional_artifacts_given_no_value_are_not_passed(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    from dagwright.pipelines.ir import PipelineIR
+    from dagwright.pipelines.validate import validate_ir
+
+    data = imported(optional_artifacts)
+    tasks = _by(data["tasks"])
+    assert tasks["maybe"]["inputs"] == {}
+    assert tasks["maybe-inner-maybe"]["inputs"] == {"data": {"task": "make", "output": "data"}}
+    assert tasks["maybe-inner-2-maybe"]["inputs"] == {}
+    assert {"name": "data", "type": "Dataset", "artifact": True, "default": None} in data[
+        "components"
+    ]["maybe"]["inputs"]
+    validate_ir(PipelineIR.from_dict(data))

@@ -165,3 +165,14 @@ def test_a_file_with_a_bad_kfp_pipeline_exits_2_without_a_traceback(
     )
     assert done.returncode == 2, done.stderr
     assert "schemaVersion" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_pipeline_taking_a_final_status_is_run_only_as_an_exit_task(
+    compiled: Callable[[Any], Path],
+) -> None:
+    @dsl.pipeline(name="takes-status")
+    def takes_status(status: dsl.PipelineTaskFinalStatus):
+        double(x=1)
+
+    error = _refusal(compiled(takes_status))
+    assert error.field == "status" and "ExitHandler" in error.problem

@@ -37,7 +37,8 @@ Refused by name (a ``ValidationError`` naming the construct, the task and a fix)
 construct                                         why
 ================================================  ==========================================
 ``schemaVersion`` other than 2.0.0 / 2.1.0        another format
-root input artifacts                              a run takes parameters only
+required root input artifacts                     a run takes parameters only
+a root PipelineTaskFinalStatus parameter          only an ExitHandler gives one
 an executor other than container / importer       nothing to run it with
 CEL beyond comparisons, ``!``, ``&&``, ``||``     no IR condition for it
 ``parameterExpressionSelector`` not on a loop     the IR picks fields of loop items only
@@ -107,7 +108,9 @@ def ir_dict(source: Any) -> dict[str, Any]:
     root = spec.get("root", {}) or {}
     params, env = _params(root, document, name)
     walker = Walker(spec, platform.executors(document.others))
-    frame = Frame(root, env=env)
+    # an optional input artifact is never given to a run here: absent, as KFP runs it without
+    absent = set((root.get("inputDefinitions", {}) or {}).get("artifacts") or {})
+    frame = Frame(root, env=env, absent=absent)
     walker.walk(frame)
     outputs: dict[str, Any] = {}
     dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
@@ -132,8 +135,11 @@ def _params(
     from dagwright.sources.kfp import types
 
     definitions = root.get("inputDefinitions", {}) or {}
-    if definitions.get("artifacts"):
-        first = sorted(definitions["artifacts"])[0]
+    required = [
+        k for k, v in (definitions.get("artifacts") or {}).items() if not v.get("isOptional")
+    ]
+    if required:
+        first = sorted(required)[0]
         raise ValidationError(
             f"the pipeline takes artifact '{first}' as an input, which a run cannot be given",
             pipeline=pipeline,
@@ -144,6 +150,14 @@ def _params(
     env: dict[str, Any] = {}
     for key, spec in (definitions.get("parameters") or {}).items():
         kind = types.parameter_type(spec, {"pipeline": pipeline, "field": key})
+        if kind == "PipelineTaskFinalStatus":
+            raise ValidationError(
+                f"the pipeline takes a PipelineTaskFinalStatus '{key}', which only an "
+                "ExitHandler gives",
+                pipeline=pipeline,
+                field=key,
+                fix="run the pipeline that uses this one as its ExitHandler's exit task",
+            )
         param: dict[str, Any] = {"name": key, "type": kind}
         if spec.get("description"):
             param["description"] = str(spec["description"])

@@ -46,6 +46,7 @@ class Frame:
     group: str | None = None
     env: dict[str, Value] = field(default_factory=dict)
     after: list[str] = field(default_factory=list)
+    absent: set[str] = field(default_factory=set)  # optional inputs given no value
 
     @property
     def tasks(self) -> dict[str, Any]:
@@ -128,14 +129,19 @@ class Walker:
             self._exit_pipeline(frame, key, task, component)
             return
         env = self._inputs(frame, task, component, name, dag=True)
+        absent = set()
         for spec_name, spec in _definitions(component.get("inputDefinitions", {})):
             if spec_name not in env and "defaultValue" in spec:
                 kind_str = types.parameter_type(spec, {"task": name, "field": spec_name})
                 env[spec_name] = {"constant": types.coerce(spec["defaultValue"], kind_str)}
+            elif spec_name not in env:
+                absent.add(spec_name)  # an optional input not given: not passed on either
         group: dict[str, Any] = {"id": name, "kind": kind}
         if frame.group is not None:
             group["parent"] = frame.group
-        child = Frame(component, prefix, name, env, frame.after + self._after(frame, task, name))
+        child = Frame(
+            component, prefix, name, env, frame.after + self._after(frame, task, name), absent
+        )
         if kind == "loop":
             self._loop(frame, task, group, child)
         elif kind == "condition":
@@ -150,12 +156,20 @@ class Walker:
         self.walk(child)
 
     def _exit_name(self, frame: Frame, key: str) -> str:
-        """The IR exit task of exit task ``key``: itself, or the first task of a pipeline."""
+        """The IR exit task of exit task ``key``: itself, or, for a pipeline, its first task
+        that reads the final status (else its first task)."""
         component = self.component_of(frame.tasks[key], frame.prefix + key)
         if "dag" not in component:
             return frame.prefix + key
         inner = Frame(component, f"{frame.prefix}{key}-")
-        first = _ordered(inner.tasks)[0] if inner.tasks else None
+        statuses = {
+            name
+            for name, spec in _definitions(component.get("inputDefinitions", {}))
+            if spec.get("parameterType") == "TASK_FINAL_STATUS"
+        }
+        roots = [k for k in _ordered(inner.tasks) if not inner.tasks[k].get("dependentTasks")]
+        reading = [k for k in roots if statuses & _channels(inner.tasks[k])]
+        first = (reading or roots or [None])[0]
         if first is None or "dag" in self.component_of(inner.tasks[first], inner.prefix + first):
             raise ValidationError(
                 "an exit pipeline whose first task is a block cannot be imported",
@@ -248,6 +262,7 @@ class Walker:
         item_input = iterator.get("itemInput")
         if item_input:
             child.env[item_input] = {"loop_item": name}
+            child.absent.discard(item_input)
 
     def _step(
         self,
@@ -338,17 +353,22 @@ class Walker:
                     if section == "parameters" and kind
                     else "any"
                 )
-                values[key] = self.input_value(frame, spec, target, name, key, section)
+                value = self.input_value(frame, spec, target, name, key, section)
+                if value is not None:
+                    values[key] = value
         return values
 
     def input_value(
         self, frame: Frame, spec: dict[str, Any], target: str, task: str, key: str, section: str
-    ) -> Value:
-        """One task input as an IR value, read in ``frame``."""
+    ) -> Value | None:
+        """One task input as an IR value, read in ``frame`` (None: an optional input of the
+        DAG that was given no value, so the task gets none either)."""
         where = {"task": task, "field": key}
         value: Value
         if "componentInputParameter" in spec or "componentInputArtifact" in spec:
             channel = spec.get("componentInputParameter") or spec["componentInputArtifact"]
+            if channel in frame.absent:
+                return None
             value = self.lookup(frame, channel, task)
         elif "runtimeValue" in spec and "constant" in spec["runtimeValue"]:
             value = {"constant": types.coerce(spec["runtimeValue"]["constant"], target)}
@@ -380,6 +400,13 @@ class Walker:
         item = frame.env.get(base) if sep else None
         if item is not None and "loop_item" in item and "key" not in item:
             return {**item, "key": key}
+        if channel in frame.absent:
+            raise ValidationError(
+                f"reads optional input '{channel}', which was given no value",
+                task=task,
+                field=channel,
+                fix="pass a value for it",
+            )
         raise ValidationError(
             f"reads input '{channel}', which its DAG does not have",
             task=task,
@@ -486,6 +513,16 @@ def _check_extra_input(key: str, spec: dict[str, Any], task: str) -> None:
         field=key,
         fix="give the whole file kfp.compiler wrote",
     )
+
+
+def _channels(task: dict[str, Any]) -> set[str]:
+    """The DAG inputs a task reads directly."""
+    inputs = task.get("inputs", {})
+    return {
+        spec.get("componentInputParameter") or spec.get("componentInputArtifact")
+        for section in ("parameters", "artifacts")
+        for spec in (inputs.get(section) or {}).values()
+    } - {None}
 
 
 def _definitions(definitions: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
