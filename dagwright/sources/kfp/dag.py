@@ -169,7 +169,7 @@ class Walker:
         }
         roots = [k for k in _ordered(inner.tasks) if not inner.tasks[k].get("dependentTasks")]
         reading = [k for k in roots if statuses & _channels(inner.tasks[k])]
-        first = (reading or roots or [None])[0]
+        first = next(iter(reading or roots), None)
         if first is None or "dag" in self.component_of(inner.tasks[first], inner.prefix + first):
             raise ValidationError(
                 "an exit pipeline whose first task is a block cannot be imported",
