@@ -79,8 +79,11 @@ def read(source: Any) -> Document:
 def _parse(text: str) -> list[Any]:
     import yaml
 
+    # libyaml's loader when PyYAML has it: a KFP file repeats each component's program, and
+    # the pure-Python loader takes ~0.5 s for a 50-step chain, 5x libyaml's time
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
         raise ValidationError(
             f"the KFP pipeline does not parse as YAML ({exc})",
