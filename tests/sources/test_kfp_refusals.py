@@ -176,3 +176,9 @@ def test_a_pipeline_taking_a_final_status_is_run_only_as_an_exit_task(
 
     error = _refusal(compiled(takes_status))
     assert error.field == "status" and "ExitHandler" in error.problem
+
+
+def test_pipeline_wide_kubernetes_settings_are_refused_by_name(spec: dict[str, Any]) -> None:
+    platform = {"platforms": {"kubernetes": {"pipelineConfig": {"workspace": {"size": "1Gi"}}}}}
+    error = _refusal(yaml.safe_dump_all([spec, platform]))
+    assert error.field == "platforms" and "kubernetes.pipelineConfig" in error.problem
