@@ -326,7 +326,10 @@ def test_the_pipeline_job_form_takes_its_runtime_values_as_defaults(
     job = {
         "displayName": "job",
         "pipelineSpec": spec,
-        "runtimeConfig": {"parameterValues": {"n": 7, "label": "from-job"}},
+        "runtimeConfig": {
+            "parameterValues": {"n": 7},
+            "parameters": {"label": {"stringValue": "from-job"}},  # the older form
+        },
     }
     path = tmp_path / "job.json"
     import json

@@ -107,7 +107,11 @@ def from_documents(documents: list[Any]) -> Document:
     if isinstance(first.get("pipelineSpec"), dict):
         spec = first["pipelineSpec"]
         config = first.get("runtimeConfig", {}) or {}
-        defaults = dict(config.get("parameterValues", {}) or config.get("parameters", {}) or {})
+        defaults = dict(config.get("parameterValues", {}) or {})
+        for key, wrapped in (config.get("parameters", {}) or {}).items():  # the older form
+            if isinstance(wrapped, dict) and len(wrapped) == 1:
+                kind, value = next(iter(wrapped.items()))
+                defaults.setdefault(key, int(value) if kind == "intValue" else value)
     version = spec.get("schemaVersion")
     if version not in SCHEMA_VERSIONS:
         raise ValidationError(
