@@ -310,3 +310,37 @@ def test_optional_artifacts_given_no_value_are_not_passed(
         "components"
     ]["maybe"]["inputs"]
     validate_ir(PipelineIR.from_dict(data))
+
+
+@dsl.component(base_image=IMAGE)
+def make_text(text: str) -> Dataset:
+    data = Dataset(uri=dsl.get_uri())
+    with open(data.path, "w") as out:
+        out.write(text)
+    return data
+
+
+@dsl.pipeline
+def make_texts(texts: list = ["a", "b"]) -> list[Dataset]:  # noqa: B006 - as KFP takes it
+    with dsl.ParallelFor(texts) as text:
+        made = make_text(text=text)
+    return dsl.Collected(made.output)
+
+
+@dsl.pipeline(name="artifact-iterator")
+def artifact_iterator():
+    texts = make_texts()
+    with dsl.ParallelFor(texts.output, parallelism=2) as one:
+        read(data=one)
+
+
+def test_a_loop_over_artifacts(imported: Callable[[Any], dict[str, Any]]) -> None:
+    data = imported(artifact_iterator)
+    tasks = _by(data["tasks"])
+    groups = _by(data["groups"], "id")
+    loop = groups[tasks["read"]["group"]]
+    # KFP's artifactIterator over the nested pipeline's Collected output
+    assert loop["kind"] == "loop" and loop["parallelism"] == 2
+    assert loop["items"] == {"collected": {"task": "make-texts-make-text", "output": "Output"}}
+    assert tasks["read"]["inputs"] == {"data": {"loop_item": loop["id"]}}
+    assert groups["make-texts"]["kind"] == "pipeline"
