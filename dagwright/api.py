@@ -29,6 +29,7 @@ def run(
     cache: bool | None = None,
     artifacts: str | None = None,
     allow_pickle: bool = False,
+    host_containers: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -54,6 +55,8 @@ def run(
         artifacts: Where artifacts go: a folder or an fsspec URL such as ``s3://bucket/prefix``
             (default: ``$DAGWRIGHT_ARTIFACTS``, else ``artifacts/`` under ``root``).
         allow_pickle: Let steps unpickle values (joblib models) read from a non-local store.
+        host_containers: Run the commands of container components imported from KFP on this
+            machine when neither Docker nor Podman answers (else such a run is refused).
         lineage: Record the run's provenance graph (``<root>/lineage/<run_id>.json``, and
             MLflow when it is installed; see ``dagwright.lineage``).
         tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
@@ -87,8 +90,10 @@ def run(
         "parallelism": parallelism,
         "cache": cache,
         "allow_pickle": allow_pickle,
+        "host_containers": host_containers,
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
+    _check_kfp(ir, host_containers)
     store = LocalStore(root, artifacts)
     _check_tracking(tracking)
     if run_id is not None:
@@ -111,6 +116,15 @@ def _check_tracking(tracking: dict[str, Any] | None) -> None:
         from dagwright.lineage.tracking import check_settings
 
         check_settings(tracking["tracking_uri"] if tracking else None)
+
+
+def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
+    """Components imported from KFP: their container steps must have somewhere to run
+    (``kfp_steps`` is imported only for such pipelines)."""
+    if any(spec.kfp is not None for spec in ir.components.values()):
+        from dagwright.kfp_steps import check_containers
+
+        check_containers(ir, host_containers)
 
 
 def _check_run_id(run_id: str) -> None:
@@ -151,6 +165,7 @@ def resume(
     parallelism: int | None = None,
     cache: bool | None = None,
     allow_pickle: bool = False,
+    host_containers: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -164,8 +179,8 @@ def resume(
     Args:
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
-        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, lineage,
-            tracking_uri, wait_lineage: As for ``run``.
+        echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, host_containers,
+            lineage, tracking_uri, wait_lineage: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run, or it is still going.
@@ -180,6 +195,7 @@ def resume(
     try:
         found = db.find_run(run_id)
         ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
+        _check_kfp(ir, host_containers)  # before the run is claimed
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
         _check_store(ir, store)
         found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
@@ -198,6 +214,7 @@ def resume(
         "parallelism": parallelism,
         "cache": cache,
         "allow_pickle": allow_pickle,
+        "host_containers": host_containers,
     }
     return _execute(
         ir,

@@ -48,6 +48,10 @@ class Step:
             delivery) is imported from its module, which must still have this digest.
         require_outputs: Fail when an output artifact was not written (off for the Horovod
             ranks that do not publish, which often write only on rank 0).
+        run_id: The run the step belongs to (KFP's ``{{$.pipeline_job_name}}`` in an imported
+            KFP component).
+        host_containers: An imported KFP container component may run its command on this
+            machine when no Docker or Podman answers (``--host-containers``).
     """
 
     component: ComponentSpec
@@ -59,10 +63,12 @@ class Step:
     digest: str | None = None
     require_outputs: bool = True
     remote_inputs: bool = False
+    run_id: str = ""
+    host_containers: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
-        return {
+        data = {
             "digest": self.digest,
             "component": self.component.to_dict(),
             "task": self.task,
@@ -73,6 +79,11 @@ class Step:
             "require_outputs": self.require_outputs,
             "remote_inputs": self.remote_inputs,
         }
+        if self.run_id:
+            data["run_id"] = self.run_id
+        if self.host_containers:
+            data["host_containers"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -87,6 +98,8 @@ class Step:
             digest=data.get("digest"),
             require_outputs=data.get("require_outputs", True),
             remote_inputs=data.get("remote_inputs", False),
+            run_id=data.get("run_id", ""),
+            host_containers=data.get("host_containers", False),
         )
 
 
@@ -136,6 +149,10 @@ def run_step(
             does not match its declared output type.
     """
     spec = step.component
+    if spec.kfp is not None:  # imported from KFP: runs through KFP's executor contract
+        from dagwright.kfp_steps import run_kfp_step
+
+        return run_kfp_step(step, abandoned)
     if spec.runtime.serves and provided is None:  # a compiled step's pod deploys the function
         from dagwright.runtimes import ServingRuntime, runtime_for
 

@@ -47,6 +47,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     # tests/engine/test_local.py checks it); another class would rename it
     ("executor.py", "TypeError"): "a step returned a value of the wrong type (its record)",
     ("executor.py", "TimeoutError"): "a step finished after its timeout (its record)",
+    ("kfp_steps/step.py", "TimeoutError"): "a KFP step finished after its timeout (its record)",
     ("components/serializers.py", "RuntimeError"): "a step's Spark session stopped (its record)",
     ("components/serializers.py", "TypeError"): "a step's Spark input without a session",
     ("components/serializers.py", "ValueError"): "a step's value file cannot be read",

@@ -46,6 +46,12 @@ _engine_options = option_block(
         help="Let steps unpickle values (joblib models) from a non-local store.",
     ),
     click.option(
+        "--host-containers",
+        is_flag=True,
+        help="Run the commands of KFP container components on this machine when neither "
+        "Docker nor Podman answers (else such a run is refused).",
+    ),
+    click.option(
         "--lineage/--no-lineage",
         default=True,
         help="Record the run's provenance (default: on).",

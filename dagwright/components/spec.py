@@ -99,7 +99,10 @@ class ComponentSpec:
     ``outputs`` lists the function's return values (``output`` for a single value, the field
     names of a NamedTuple) followed by its ``Output[...]`` artifacts. ``returns`` says which
     return shape the function has: "none", "single" or "namedtuple". ``injected`` names the
-    parameters the runtime hands over (``spark``, ``client``): they are not inputs.
+    parameters the runtime hands over (``spark``, ``client``): they are not inputs. ``kfp``
+    is set on a component imported from a KFP pipeline: its executor, ``inputDefinitions``
+    and ``outputDefinitions`` as KFP wrote them; its step then runs through KFP's executor
+    contract (``dagwright/kfp_steps/``).
     """
 
     name: str
@@ -161,7 +164,7 @@ class ComponentSpec:
             data["env"] = dict(self.env)
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
-        if self.kfp is not None:
+        if self.kfp is not None:  # an imported KFP component: its executor and interface
             data["kfp"] = self.kfp
         data["function"] = self.function
         data["module"] = self.module

@@ -63,6 +63,7 @@ class LocalEngine:
         keep_going: bool = False,
         cache: bool | None = None,
         allow_pickle: bool = False,
+        host_containers: bool = False,
     ) -> None:
         self.ir = ir
         self.plan = Plan(ir)
@@ -72,6 +73,7 @@ class LocalEngine:
         self.keep_going = keep_going
         self.cache = cache  # None: each component's own choice; True/False: for every step
         self.allow_pickle = allow_pickle
+        self.host_containers = host_containers  # KFP container components on this machine
         self.position = {task.name: i for i, task in enumerate(ir.tasks)}
 
     def run(
@@ -302,7 +304,13 @@ class LocalEngine:
 
     def _step(self, task: str, frame: Frame) -> Step:
         spec = self.ir.component_of(task)
-        step = Step(spec, StepRecord(task, frame.path).label, allow_pickle=self.allow_pickle)
+        step = Step(
+            spec,
+            StepRecord(task, frame.path).label,
+            allow_pickle=self.allow_pickle,
+            run_id=self.run_id,
+            host_containers=self.host_containers,
+        )
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
                 self.run_id, task, frame.path, out.name

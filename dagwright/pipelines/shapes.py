@@ -126,6 +126,7 @@ def check_shapes(data: dict[str, Any]) -> None:
             shape.kind(other, str, f"{where}.after[{j}]")
     for cid, spec in data.get("components", {}).items():
         shape.kind(spec, dict, f"components.{cid}")
+        shape.kind(spec.get("kfp"), dict, f"components.{cid}.kfp", optional=True)
 
 
 def _names(types: type | tuple[type, ...]) -> str:

@@ -1,0 +1,133 @@
+"""KFP's executor input for one step, as ``kfp.local`` builds it: parameter values, input
+artifacts (name, type, URI, metadata; the URI a local path), an output file per output
+parameter, a URI per output artifact and the output metadata file (``outputs.outputFile``).
+
+Built as the JSON dict the executor reads rather than through the ``ExecutorInput`` protobuf
+``kfp.local`` makes first: the protobuf holds every number as a double, so integers inside
+lists and dicts came out as floats (kfp.local's bug; KFP's backend keeps them). Parameters
+typed ``NUMBER_INTEGER`` are ints, as ``executor_input_utils.executor_input_to_dict`` makes
+them. Placeholders inside string values (an f-string argument) are resolved by kfp's own
+``placeholder_utils``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from dagwright.kfp_steps.component import DOUBLE, INTEGER, KfpComponent
+
+OUTPUT_FILE = "executor_output.json"  # kfp.local's name for the output metadata file
+
+
+def typed(value: Any, parameter_type: str | None) -> Any:
+    """A parameter value as KFP's type says: an integral number for NUMBER_INTEGER is an int,
+    a NUMBER_DOUBLE a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if parameter_type == INTEGER and float(value).is_integer():
+        return int(value)
+    if parameter_type == DOUBLE:
+        return float(value)
+    return value
+
+
+def schema_title(kind: str, declared: dict[str, Any] | None) -> dict[str, str]:
+    """KFP's artifact type for a dagwright artifact of ``kind`` (``Dataset`` is
+    ``system.Dataset``); the declared type when dagwright's kind says less (``Artifact``)."""
+    from kfp.dsl.types import artifact_types
+
+    title = f"system.{kind}"
+    known = title in artifact_types._SCHEMA_TITLE_TO_TYPE  # kfp's own table of its types
+    declared_type = dict((declared or {}).get("artifactType") or {})
+    if known and (kind != "Artifact" or not declared_type):
+        return {"schemaTitle": title, "schemaVersion": "0.0.1"}
+    return declared_type or {"schemaTitle": "system.Artifact", "schemaVersion": "0.0.1"}
+
+
+def runtime_artifact(data: dict[str, Any], declared: dict[str, Any] | None) -> dict[str, Any]:
+    """One input artifact (``Artifact.to_dict()`` with ``path`` a local file) as KFP's
+    RuntimeArtifact JSON."""
+    return {
+        "name": data.get("name", ""),
+        "type": schema_title(str(data.get("type", "Artifact")), declared),
+        "uri": data["path"],
+        "metadata": dict(data.get("metadata") or {}),
+    }
+
+
+def build(
+    component: KfpComponent,
+    parameters: dict[str, Any],
+    artifacts: dict[str, list[dict[str, Any]]],
+    outputs: dict[str, str],
+    task_root: str,
+    names: dict[str, str],
+) -> dict[str, Any]:
+    """The executor input.
+
+    Args:
+        component: The KFP component.
+        parameters: Parameter values by input name.
+        artifacts: Input artifacts by name (each a list; ``path`` is the local file).
+        outputs: Local path each output artifact is written at, by name.
+        task_root: The step's folder: output parameter files and the output metadata file.
+        names: ``pipeline`` (the run id), ``task``, ``root`` (the run's artifact folder), for
+            KFP's ``{{$.pipeline_job_name}}``-style placeholders.
+    """
+    declared = component.input_parameters
+    values: dict[str, Any] = {}
+    for name, definition in declared.items():
+        if name in parameters:
+            values[name] = typed(parameters[name], definition.get("parameterType"))
+        elif "defaultValue" in definition:
+            values[name] = typed(definition["defaultValue"], definition.get("parameterType"))
+    for name, value in parameters.items():  # KFP's injected inputs (pipelinechannel--...)
+        values.setdefault(name, value)
+    inputs: dict[str, Any] = {"parameterValues": values}
+    in_artifacts = component.input_artifacts
+    given = {
+        name: {"artifacts": [runtime_artifact(a, in_artifacts.get(name)) for a in items]}
+        for name, items in artifacts.items()
+        if items
+    }
+    if given:
+        inputs["artifacts"] = given
+    out_artifacts = {
+        name: {
+            "artifacts": [
+                {
+                    "name": name,
+                    "type": dict(definition.get("artifactType") or {}),
+                    "uri": outputs[name],
+                    "metadata": {},
+                }
+            ]
+        }
+        for name, definition in component.output_artifacts.items()
+        if name in outputs
+    }
+    result: dict[str, Any] = {
+        "inputs": inputs,
+        "outputs": {
+            "parameters": {
+                name: {"outputFile": os.path.join(task_root, name)}
+                for name in component.output_parameters
+            },
+            "artifacts": out_artifacts,
+            "outputFile": os.path.join(task_root, OUTPUT_FILE),
+        },
+    }
+    if any(isinstance(v, str) and "{{$" in v for v in values.values()):
+        from kfp.local import placeholder_utils
+
+        result = placeholder_utils.resolve_self_references_in_executor_input(
+            executor_input_dict=result,
+            pipeline_resource_name=names["pipeline"],
+            task_resource_name=names["task"],
+            pipeline_root=names["root"],
+            pipeline_job_id=names["pipeline"],
+            pipeline_task_id=str(uuid.uuid4()),
+        )
+    return result
