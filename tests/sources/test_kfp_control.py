@@ -191,25 +191,6 @@ def test_an_importer_is_a_component_with_importer_set(
     assert tasks["read"]["inputs"] == {"data": {"task": "importer", "output": "artifact"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
-    "engine-side IR values of issue 17 (helper D) are merged",
-)
-@pytest.mark.parametrize(
-    ("pipeline", "kept"),
-    [(exits, "'final_status'"), (one_of, "'one_of'"), (carry_on, "'ignore_upstream_failure'")],
-    ids=["exits", "one-of", "carry-on"],
-)
-def test_the_control_flow_pipelines_validate_and_keep_their_values(
-    pipeline: Any, kept: str
-) -> None:
-    from dagwright.sources.kfp import import_pipeline
-
-    ir = import_pipeline(pipeline)
-    assert kept in repr(ir.to_dict())  # read back by the IR, not dropped on the way
-
-
 @dsl.pipeline(name="shown")
 def shown():
     say(text="a").set_display_name("Say it")
@@ -268,6 +249,9 @@ def test_a_pipeline_as_the_exit_task_is_laid_out_beside_the_block(
     # its first task is the IR's exit task, beside the block, given the final status as a dict
     assert handler["exit_task"] == "notify-state-of"
     assert tasks["notify-state-of"]["inputs"] == {"status": {"final_status": handler["id"]}}
+    spec = data["components"][tasks["notify-state-of"]["component"]]
+    assert spec["inputs"] == [{"name": "status", "type": "PipelineTaskFinalStatus"}]
+    assert spec["kfp"]["inputDefinitions"]["parameters"]["status"]["parameterType"] == "STRUCT"
     assert "group" not in tasks["notify-state-of"]
     # the If inside the exit pipeline reads the exit task's output
     inner_if = groups[tasks["notify-say"]["group"]]
@@ -344,3 +328,27 @@ def test_a_loop_over_artifacts(imported: Callable[[Any], dict[str, Any]]) -> Non
     assert loop["items"] == {"collected": {"task": "make-texts-make-text", "output": "Output"}}
     assert tasks["read"]["inputs"] == {"data": {"loop_item": loop["id"]}}
     assert groups["make-texts"]["kind"] == "pipeline"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
+    "engine-side IR values of issue 17 (helper D) are merged",
+)
+@pytest.mark.parametrize(
+    ("pipeline", "kept"),
+    [
+        (exits, "'final_status'"),
+        (pipeline_exit, "'final_status'"),
+        (one_of, "'one_of'"),
+        (carry_on, "'ignore_upstream_failure'"),
+    ],
+    ids=["exits", "pipeline-exit", "one-of", "carry-on"],
+)
+def test_the_control_flow_pipelines_validate_and_keep_their_values(
+    pipeline: Any, kept: str
+) -> None:
+    from dagwright.sources.kfp import import_pipeline
+
+    ir = import_pipeline(pipeline)
+    assert kept in repr(ir.to_dict())  # read back by the IR, not dropped on the way

@@ -299,6 +299,11 @@ class Walker:
         # KFP's own extra inputs (what placeholders in other inputs read) are passed too, so
         # the step resolves them as KFP's driver does; typed "any", they are not KFP's
         data["inputs"] += [{"name": k, "type": "any"} for k in inputs if k not in declared]
+        for spec in data["inputs"]:
+            # KFP gives an exit pipeline's final status to a task's dict (STRUCT) input too:
+            # typed as the final status here; the step still gets the dict KFP gives
+            if "final_status" in inputs.get(spec["name"], {}) and spec["type"] == "dict":
+                spec["type"] = "PipelineTaskFinalStatus"
         entry: dict[str, Any] = {"name": name, "component": self._register(data)}
         entry["inputs"] = inputs
         is_exit = key in exits.values()
