@@ -433,3 +433,28 @@ def test_f_string_arguments_keep_their_placeholders_and_what_they_read(
         "pipelinechannel--greet-Output": {"task": "greet", "output": "Output"},
     }
     _validated(data)
+
+
+@dsl.pipeline
+def a_nested_pipeline_whose_name_pushes_the_names_of_its_tasks_past_63(v: int) -> int:
+    return add(a=v).output
+
+
+@dsl.pipeline(name="long-names")
+def long_names() -> int:
+    inner = a_nested_pipeline_whose_name_pushes_the_names_of_its_tasks_past_63(v=1)
+    return add(a=inner.output).output
+
+
+def test_prefixed_names_past_63_characters_are_shortened_as_the_builder_does(
+    compiled: Callable[[Any], Path],
+) -> None:
+    import hashlib
+
+    ir = import_pipeline(compiled(long_names))
+    full = "a-nested-pipeline-whose-name-pushes-the-names-of-its-tasks-past-63-add"
+    short = f"{full[:54].rstrip('-')}-{hashlib.sha256(full.encode()).hexdigest()[:8]}"
+    assert {t.name for t in ir.tasks} == {short, "add"}
+    assert len(short) <= 63
+    # every reference to it uses the same name
+    assert ir.task("add").inputs == {"a": {"task": short, "output": "Output"}}

@@ -9,6 +9,7 @@ it, ``collected`` through a loop and ``one_of`` over several producers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ class Frame:
     after: list[str] = field(default_factory=list)
     absent: set[str] = field(default_factory=set)  # optional inputs given no value
 
+    def name(self, key: str) -> str:
+        """The IR name of task (or block) ``key`` of this DAG."""
+        return ir_name(self.prefix + key)
+
     @property
     def tasks(self) -> dict[str, Any]:
         """The DAG's tasks by their KFP names."""
@@ -74,7 +79,7 @@ class Walker:
         exits = self._exit_tasks(frame)
         for key in _ordered(frame.tasks):
             task = frame.tasks[key]
-            name = frame.prefix + key
+            name = frame.name(key)
             unknown = sorted(set(task) - _TASK_KEYS)
             if unknown:
                 raise ValidationError(
@@ -123,7 +128,7 @@ class Walker:
         component: dict[str, Any],
         exits: dict[str, str],
     ) -> None:
-        name = frame.prefix + key
+        name = frame.name(key)
         kind, prefix = self._kind(frame, key, task)
         if key in exits.values():
             self._exit_pipeline(frame, key, task, component)
@@ -158,9 +163,9 @@ class Walker:
     def _exit_name(self, frame: Frame, key: str) -> str:
         """The IR exit task of exit task ``key``: itself, or, for a pipeline, its first task
         that reads the final status (else its first task)."""
-        component = self.component_of(frame.tasks[key], frame.prefix + key)
+        component = self.component_of(frame.tasks[key], frame.name(key))
         if "dag" not in component:
-            return frame.prefix + key
+            return frame.name(key)
         inner = Frame(component, f"{frame.prefix}{key}-")
         statuses = {
             name
@@ -170,13 +175,13 @@ class Walker:
         roots = [k for k in _ordered(inner.tasks) if not inner.tasks[k].get("dependentTasks")]
         reading = [k for k in roots if statuses & _channels(inner.tasks[k])]
         first = next(iter(reading or roots), None)
-        if first is None or "dag" in self.component_of(inner.tasks[first], inner.prefix + first):
+        if first is None or "dag" in self.component_of(inner.tasks[first], inner.name(first)):
             raise ValidationError(
                 "an exit pipeline whose first task is a block cannot be imported",
-                task=frame.prefix + key,
+                task=frame.name(key),
                 fix="start the exit pipeline with a component task",
             )
-        return inner.prefix + first
+        return inner.name(first)
 
     def _exit_pipeline(
         self, frame: Frame, key: str, task: dict[str, Any], component: dict[str, Any]
@@ -184,26 +189,26 @@ class Walker:
         """A pipeline as an ExitHandler's exit task, laid out beside the handler's block (the
         IR's exit task sits there): its first task is the exit task; its other first tasks
         wait for that one, whatever became of it, as they would for the block on KFP."""
-        name = frame.prefix + key
+        name = frame.name(key)
         env = self._inputs(frame, task, component, name, dag=True)
-        child = Frame(component, f"{name}-", frame.group, env, frame.after)
+        child = Frame(component, f"{frame.prefix}{key}-", frame.group, env, frame.after)
         exit_task = self._exit_name(frame, key)
         start = len(self.tasks)
+        keys = {child.name(k): k for k in child.tasks}
         self.walk(child)
         for entry in self.tasks[start:]:
-            inner_key = entry["name"].removeprefix(child.prefix)
-            spec = child.tasks.get(inner_key)
+            spec = child.tasks.get(keys.get(entry["name"], ""))
             if spec is not None and not spec.get("dependentTasks") and entry["name"] != exit_task:
                 entry["after"] = [*entry.get("after", []), exit_task]
                 entry["ignore_upstream_failure"] = True
         roots = [k for k, t in child.tasks.items() if not t.get("dependentTasks")]
         for root in roots:
-            if "dag" in self.component_of(child.tasks[root], child.prefix + root):
-                if child.prefix + root != exit_task:
+            if "dag" in self.component_of(child.tasks[root], child.name(root)):
+                if child.name(root) != exit_task:
                     raise ValidationError(
                         "an exit pipeline starting with a block beside its first task cannot "
                         "be imported",
-                        task=child.prefix + root,
+                        task=child.name(root),
                         fix="make the block depend on the exit pipeline's first task",
                     )
 
@@ -272,7 +277,7 @@ class Walker:
         component: dict[str, Any],
         exits: dict[str, str],
     ) -> None:
-        name = frame.prefix + key
+        name = frame.name(key)
         where = {"task": name}
         if task.get("triggerPolicy", {}).get("condition"):
             raise ValidationError(
@@ -384,7 +389,7 @@ class Walker:
             out = spec["taskOutputArtifact"]
             value = self.output(frame, out["producerTask"], out["outputArtifactKey"], True, task)
         elif "taskFinalStatus" in spec:
-            value = {"final_status": frame.prefix + spec["taskFinalStatus"]["producerTask"]}
+            value = {"final_status": frame.name(spec["taskFinalStatus"]["producerTask"])}
         else:
             raise ValidationError(
                 f"input form {sorted(spec)} cannot be imported",
@@ -429,12 +434,12 @@ class Walker:
                 task=task,
                 fix="give the whole file kfp.compiler wrote",
             )
-        component = self.component_of(spec, frame.prefix + producer)
+        component = self.component_of(spec, frame.name(producer))
         if "dag" not in component:
-            return {"task": frame.prefix + producer, "output": key}
+            return {"task": frame.name(producer), "output": key}
         kind, prefix = self._kind(frame, producer, spec)
         value = self.dag_output(Frame(component, prefix), key, artifact, task)
-        return _collected(value, frame.prefix + producer, task) if kind == "loop" else value
+        return _collected(value, frame.name(producer), task) if kind == "loop" else value
 
     def dag_output(self, frame: Frame, key: str, artifact: bool, task: str) -> Value:
         """Output ``key`` of ``frame``'s DAG (its ``dag.outputs``) as an IR value."""
@@ -493,14 +498,22 @@ class Walker:
                 field="dependentTasks",
                 fix="give the whole file kfp.compiler wrote",
             )
-        component = self.component_of(spec, frame.prefix + key)
+        component = self.component_of(spec, frame.name(key))
         if "dag" not in component:
-            return [frame.prefix + key]
+            return [frame.name(key)]
         _, prefix = self._kind(frame, key, spec)
         inner = Frame(component, prefix)
         return [
             name for sub in _ordered(inner.tasks) for name in self._inner_tasks(inner, sub, task)
         ]
+
+
+def ir_name(full: str) -> str:
+    """``full``, or, past Kubernetes' 63 characters (a long name prefixed with its nested
+    pipeline's), its start and 8 hex digits of its sha256, as the builder names traced tasks."""
+    if len(full) <= 63:
+        return full
+    return f"{full[:54].rstrip('-')}-{hashlib.sha256(full.encode()).hexdigest()[:8]}"
 
 
 def _check_extra_input(key: str, spec: dict[str, Any], task: str) -> None:
