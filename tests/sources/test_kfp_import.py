@@ -264,6 +264,7 @@ def options():
         "500m"
     ).set_memory_request("512M").set_env_variable("MODE", "fast")
     add(a=2)
+    add(a=3).set_caching_options(True, cache_key="v2")
 
 
 def test_retry_caching_resources_and_env_per_task(
@@ -275,7 +276,8 @@ def test_retry_caching_resources_and_env_per_task(
     plain = data["components"][tasks["add-2"]["component"]]
     # the task-level settings make a variant stored under <name>-<digest[:8]>
     ids = sorted(data["components"])
-    assert ids[0] == "add" and ids[1].startswith("add-") and len(ids[1]) == len("add-") + 8
+    assert ids[0] == "add" and all(i.startswith("add-") and len(i) == 12 for i in ids[1:])
+    assert data["components"][tasks["add-3"]["component"]]["cache_version"] == "v2"
     assert tuned["retry"] == {"limit": 3, "backoff": 5.0, "factor": 3.0, "max_backoff": 60.0}
     assert tuned["cache"] is False and plain["cache"] is True
     assert tuned["resources"] == {

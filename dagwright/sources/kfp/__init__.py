@@ -25,6 +25,7 @@ ALL_UPSTREAM_TASKS_COMPLETED (not an exit task)  ``ignore_upstream_failure: true
 ``dependentTasks`` beyond data                   ``after``
 ``retryPolicy``                                  component ``retry``
 ``cachingOptions.enableCache``                   component ``cache`` (as the YAML says)
+``cachingOptions.cacheKey``                      ``cache_version`` (the inputs still count)
 container ``resources`` / ``env``                component ``resources`` / ``env``
 ``importer`` executor                            component with ``importer``
 kfp-kubernetes ``activeDeadlineSeconds``         component ``timeout``

@@ -59,6 +59,9 @@ def component_dict(
         "cache": bool(task.get("cachingOptions", {}).get("enableCache", False)),
         "runtime": {"kind": "local"},
     }
+    cache_key = task.get("cachingOptions", {}).get("cacheKey")
+    if cache_key:  # KFP's own key replaces its fingerprint; here it joins the inputs in the key
+        data["cache_version"] = str(cache_key)
     env = {e["name"]: str(e.get("value", "")) for e in executor.get("container", {}).get("env", [])}
     if env:
         data["env"] = env
