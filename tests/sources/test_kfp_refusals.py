@@ -124,6 +124,12 @@ def test_kubernetes_deadline_becomes_the_timeout(spec: dict[str, Any]) -> None:
     assert ir.component_of("double").timeout == 90.0
 
 
+def test_the_api_form_holding_spec_and_platform_spec(spec: dict[str, Any]) -> None:
+    platform = yaml.safe_load(_with_platform(spec, {"activeDeadlineSeconds": "30"}).split("---")[1])
+    ir = import_pipeline({"pipeline_spec": spec, "platform_spec": platform})
+    assert ir.component_of("double").timeout == 30.0
+
+
 def test_kubernetes_env_from_a_secret_is_refused_by_name(spec: dict[str, Any]) -> None:
     config = {
         "secretAsEnv": [

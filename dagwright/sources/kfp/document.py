@@ -28,6 +28,8 @@ def is_pipeline_spec(data: Any) -> bool:
         return False
     if isinstance(data.get("pipelineSpec"), dict):
         return True
+    if isinstance(data.get("pipeline_spec"), dict):  # KFP's API: the spec and platform spec
+        return is_pipeline_spec(data["pipeline_spec"])
     return (
         "pipelineInfo" in data
         and "root" in data
@@ -102,6 +104,10 @@ def from_documents(documents: list[Any]) -> Document:
             fix="give the file kfp.compiler.Compiler().compile wrote, or a dagwright IR",
         )
     first = documents[0]
+    if isinstance(first.get("pipeline_spec"), dict):  # as KFP's API stores a pipeline version
+        platform = first.get("platform_spec")
+        documents = [first["pipeline_spec"], *([platform] if platform else []), *documents[1:]]
+        first = documents[0]
     defaults: dict[str, Any] = {}
     spec = first
     if isinstance(first.get("pipelineSpec"), dict):
