@@ -99,7 +99,8 @@ def ir_dict(source: Any) -> dict[str, Any]:
     from dagwright.names import is_k8s_name, to_k8s_name
     from dagwright.pipelines.ir import IR_VERSION
     from dagwright.sources.kfp import platform
-    from dagwright.sources.kfp.dag import Frame, Walker
+    from dagwright.sources.kfp.dag import Walker
+    from dagwright.sources.kfp.frames import Frame
 
     document = read(source)
     spec = document.spec
