@@ -181,3 +181,18 @@ def test_dagwright_run_takes_a_dsl_pipeline_and_its_yaml(
     from_yaml = dagwright.run(str(compiled(chain)), n=2, root=tmp_path / "store", echo=False)
     assert from_func.succeeded and from_yaml.succeeded
     assert from_func.outputs == from_yaml.outputs == {"Output": 4}
+
+
+def test_the_command_line_says_what_an_import_did_not_keep(
+    compiled: Callable[[Any], Path], tmp_path: Path
+) -> None:
+    path = compiled(chain)
+    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        "exec-inc": {"nodeSelector": {"labels": {"pool": "cpu"}}}
+    }}}}}  # fmt: skip
+    path.write_text(path.read_text() + "---\n" + yaml.safe_dump(platform))
+    done = _cli("inspect", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("warning: task '")
+    assert "nodeSelector only place its pod on a cluster" in done.stderr
+    assert "KfpImportWarning" not in done.stderr and ".py:" not in done.stderr
