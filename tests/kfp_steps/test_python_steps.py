@@ -246,3 +246,35 @@ def test_an_exit_task_gets_the_final_status_kfp_passes(tmp_path: Path) -> None:
     }
     outcome = run_step(Step(spec, "exit", parameters={"status": status}))
     assert outcome.values == {"Output": "FAILED/exit-handler-1/9/a step failed"}
+
+
+def test_artifacts_on_a_remote_store_are_fetched_and_uploaded(tmp_path: Path) -> None:
+    make, fit = spec_of(comps.make_data, tmp_path), spec_of(comps.train, tmp_path)
+    ir = pipeline_of(
+        "remote",
+        [
+            ("make", make, {"text": {"constant": "r"}, "times": {"constant": 3}}),
+            ("train", fit, {"data": {"task": "make", "output": "data"}}),
+        ],
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", artifacts="memory://kfp-steps", echo=False)
+    assert result.succeeded, [s.traceback for s in result.steps]
+    model = next(s for s in result.steps if s.task == "train").outputs["model"]
+    assert model.uri.startswith("memory://kfp-steps/") and model.metadata["source_rows"] == 3
+    import fsspec
+
+    with fsspec.open(model.uri, "r") as f:
+        assert f.read() == "RRR"
+
+
+def test_a_version_other_than_the_pinned_one_runs_and_says_so(tmp_path: Path) -> None:
+    spec = spec_of(comps.needs_installed_packages, tmp_path)
+    container = spec.kfp["executor"]["container"]
+    container["command"] = [
+        c.replace("'pyyaml>=5'", "'pyyaml==0.0.1'") for c in container["command"]
+    ]
+    ir = pipeline_of("pinned", [("pinned", spec, {})])
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert step.status == "succeeded"
+    assert "'pyyaml==0.0.1' asked for, pyyaml " in step.stderr
