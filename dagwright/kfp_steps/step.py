@@ -48,26 +48,13 @@ def run_kfp_step(step: Step, abandoned: threading.Event | None = None) -> StepOu
     """
     require("kfp", field="kfp", needed_for=f"the KFP component of task '{step.task}'")
     spec = step.component
-    digest = _digest(spec)
+    digest = spec.digest  # ~0.1 ms; the program and the command are read once per digest
     component = component_of(spec, digest)
     task_root = tempfile.mkdtemp(prefix="dagwright-kfp-")
     try:
         return _run(step, component, digest, task_root, abandoned)
     finally:
         shutil.rmtree(task_root, ignore_errors=True)
-
-
-_DIGESTS: dict[int, tuple[ComponentSpec, str]] = {}
-
-
-def _digest(spec: ComponentSpec) -> str:
-    """The spec's digest, computed once per spec object (a run shares one per component)."""
-    known = _DIGESTS.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known[1]
-    digest = spec.digest
-    _DIGESTS[id(spec)] = (spec, digest)  # holds the spec, so its id is not reused
-    return digest
 
 
 def _run(
