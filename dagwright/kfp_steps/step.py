@@ -82,7 +82,7 @@ def _run(
         written[name] = artifact
     names = {
         "pipeline": step.run_id or "dagwright",
-        "task": step.task,
+        "task": step.task.split("[", 1)[0],  # the task's name, without its loop iteration
         "root": _pipeline_root(step),
     }
     given = executor_input.build(

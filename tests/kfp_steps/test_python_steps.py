@@ -278,3 +278,50 @@ def test_a_version_other_than_the_pinned_one_runs_and_says_so(tmp_path: Path) ->
     (step,) = result.steps
     assert step.status == "succeeded"
     assert "'pyyaml==0.0.1' asked for, pyyaml " in step.stderr
+
+
+def test_a_failed_attempt_is_retried_by_the_engine(tmp_path: Path) -> None:
+    from dagwright.components.spec import Retry
+
+    spec = spec_of(comps.flaky, tmp_path)
+    spec.retry = Retry(limit=2)
+    marker = str(tmp_path / "tried")
+    ir = pipeline_of("flaky", [("flaky", spec, {"marker": {"constant": marker}})])
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert (step.status, step.attempts, step.outputs) == (
+        "succeeded",
+        2,
+        {"Output": "second attempt"},
+    )
+
+
+def test_a_step_past_its_timeout_publishes_nothing_when_it_ends_later(tmp_path: Path) -> None:
+    import time
+
+    spec = spec_of(comps.slow_writer, tmp_path)
+    spec.timeout = 0.3
+    done = tmp_path / "done"
+    ir = pipeline_of(
+        "late", [("slow", spec, {"seconds": {"constant": 1.5}, "done": {"constant": str(done)}})]
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert step.status == "failed" and "did not finish within 0.3 s" in step.error
+    deadline = time.monotonic() + 20
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the abandoned thread discards what it wrote once it returns
+    written = [p for p in (tmp_path / "s").rglob("*") if p.is_file() and p.parent.name == "slow"]
+    assert done.exists() and written == []
+
+
+def test_kfp_job_and_task_name_placeholders_are_the_run_and_the_task(tmp_path: Path) -> None:
+    spec = spec_of(comps.job_names, tmp_path)
+    ir = pipeline_of(
+        "names",
+        [("job-names", spec, {})],
+        outputs={"names": {"task": "job-names", "output": "Output"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    assert result.outputs == {"names": f"{result.run_id}|job-names"}
