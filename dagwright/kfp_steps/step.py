@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import threading
 from typing import Any
@@ -28,6 +27,7 @@ from dagwright.executor import Step, StepOutcome
 from dagwright.extras import require
 from dagwright.kfp_steps import executor_input, outputs
 from dagwright.kfp_steps.component import KfpComponent, component_of
+from dagwright.kfp_steps.scratch import task_folder
 from dagwright.store import files, remote
 
 _METRICS = {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}
@@ -50,11 +50,8 @@ def run_kfp_step(step: Step, abandoned: threading.Event | None = None) -> StepOu
     spec = step.component
     digest = spec.digest  # ~0.1 ms; the program and the command are read once per digest
     component = component_of(spec, digest)
-    task_root = tempfile.mkdtemp(prefix="dagwright-kfp-")
-    try:
+    with task_folder() as task_root:
         return _run(step, component, digest, task_root, abandoned)
-    finally:
-        shutil.rmtree(task_root, ignore_errors=True)
 
 
 def _run(

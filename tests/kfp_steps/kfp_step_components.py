@@ -180,3 +180,10 @@ def job_names(
     job: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER, task: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER
 ) -> str:
     return f"{job}|{task}"
+
+
+@dsl.component(base_image=IMAGE)
+def maybe_writes(write: bool, number: OutputPath(int)):
+    if write:
+        with open(number, "w") as f:
+            f.write("5")

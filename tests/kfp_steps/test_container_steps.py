@@ -210,7 +210,7 @@ def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
     mounts = [run[i + 1] for i, a in enumerate(run) if a == "-v"]
     data_folder = os.path.dirname(str(data["uri"]))
     assert f"{data_folder}:{data_folder}:ro" in mounts
-    assert any(m.endswith(":rw") and "dagwright-kfp-" in m for m in mounts)  # the task root
+    assert any(m.endswith(":rw") and "dagwright-step-" in m for m in mounts)  # the task root
     assert run[run.index("-e") + 1] == "GREETING=hi"
     entry = run.index("--entrypoint")
     assert run[entry + 1 : entry + 4] == ["sh", "alpine:3.19", "-c"]

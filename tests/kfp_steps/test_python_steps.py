@@ -325,3 +325,10 @@ def test_kfp_job_and_task_name_placeholders_are_the_run_and_the_task(tmp_path: P
     )
     result = dagwright.run(ir, root=tmp_path / "s", echo=False)
     assert result.outputs == {"names": f"{result.run_id}|job-names"}
+
+
+def test_what_one_step_wrote_in_its_folder_is_not_read_by_the_next(tmp_path: Path) -> None:
+    """Step folders are reused (kfp_steps/scratch.py): each starts empty."""
+    spec = spec_of(comps.maybe_writes, tmp_path)
+    assert run_step(Step(spec, "w", parameters={"write": True})).values == {"number": 5}
+    assert run_step(Step(spec, "w", parameters={"write": False})).values == {}
