@@ -210,7 +210,7 @@ def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
     mounts = [run[i + 1] for i, a in enumerate(run) if a == "-v"]
     data_folder = os.path.dirname(str(data["uri"]))
     assert f"{data_folder}:{data_folder}:ro" in mounts
-    assert any(m.endswith(":rw") and "dagwright-kfp-" in m for m in mounts)  # the task root
+    assert any(m.endswith(":rw") and "dagwright-step-" in m for m in mounts)  # the task root
     assert run[run.index("-e") + 1] == "GREETING=hi"
     entry = run.index("--entrypoint")
     assert run[entry + 1 : entry + 4] == ["sh", "alpine:3.19", "-c"]
@@ -240,3 +240,22 @@ def test_resume_reruns_a_failed_container_step_with_the_flag(
     assert second.succeeded and second.outputs == {"said": "again\n"}
     page = next(s for s in second.steps if s.task == "echo").outputs["page"]
     assert Path(remote.local_path(page.uri)).read_text() == "p\n"
+
+
+def test_a_container_step_runs_on_the_host_under_the_process_runtime(
+    tmp_path: Path, no_engine: None
+) -> None:
+    from dagwright.runtimes.registry import Process
+
+    spec = spec_of(comps.echo_to_files, tmp_path)
+    spec.runtime = Process()
+    ir = pipeline_of(
+        "apart",
+        [("echo", spec, {"text": {"constant": "in a process"}})],
+        outputs={"said": {"task": "echo", "output": "said"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False, host_containers=True)
+    assert result.outputs == {"said": "in a process\n"}, result.steps[0].traceback
+    (step,) = result.steps
+    assert step.stdout == "done\n"
+    assert Path(remote.local_path(step.outputs["page"].uri)).read_text() == "page:in a process"
