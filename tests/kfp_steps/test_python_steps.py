@@ -158,7 +158,7 @@ def test_twenty_parallel_steps_keep_their_own_inputs_and_prints(tmp_path: Path) 
     spec = spec_of(comps.shout, tmp_path)
     words = [f"word{i}" for i in range(20)]
     tasks = [
-        (f"shout-{i}", spec, {"word": {"constant": w}, "pause": {"constant": 0.05}})
+        (f"shout-{i}", spec, {"word": {"constant": w}, "pause": {"constant": 0.5}})
         for i, w in enumerate(words)
     ]
     outputs = {f"o{i}": {"task": f"shout-{i}", "output": "Output"} for i in range(20)}
@@ -170,6 +170,11 @@ def test_twenty_parallel_steps_keep_their_own_inputs_and_prints(tmp_path: Path) 
     for i, w in enumerate(words):
         step = next(s for s in result.steps if s.task == f"shout-{i}")
         assert step.stdout == f"start {w}\nend {w}\n"
+        loud = step.outputs["loud"]
+        assert loud.metadata == {"word": w}
+        assert Path(remote.local_path(loud.uri)).read_text() == w.upper()
+    starts = sorted(s.started for s in result.steps)
+    assert starts[-1] < min(s.ended for s in result.steps)  # all 20 ran at the same time
     assert os.getcwd() != str(tmp_path)  # nothing changed the working folder
 
 
