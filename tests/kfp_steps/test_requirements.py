@@ -35,11 +35,14 @@ def test_kfp_in_another_version_and_markers_that_do_not_apply_pass() -> None:
 def test_a_url_requirement_is_known_by_its_egg_or_as_kfp_from_its_repository() -> None:
     text = (
         "python3 -m pip install 'git+https://github.com/kubeflow/pipelines.git"
-        "#subdirectory=sdk/python' 'git+https://example.org/x.git#egg=not-here-xyz'"
+        "#subdirectory=sdk/python' 'git+https://example.org/x.git#egg=not-here-xyz' "
+        "'https://example.org/wheels/pyyaml-6.0-py3-none-any.whl' 'dist/absent_pkg-1.0.tar.gz'"
     )
     with pytest.raises(ValidationError) as caught:
         check_installed("comp", text, "digest-urls")
-    assert "not-here-xyz" in str(caught.value) and "kubeflow" not in str(caught.value)
+    message = str(caught.value)
+    assert "not-here-xyz" in message and "absent_pkg-1.0.tar.gz" in message
+    assert "kubeflow" not in message and "pyyaml" not in message  # kfp and pyyaml are here
 
 
 def test_a_requirements_file_is_refused_by_name() -> None:
