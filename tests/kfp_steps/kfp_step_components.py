@@ -91,10 +91,13 @@ def needs_installed_packages() -> str:
 
 
 @dsl.component(base_image=IMAGE)
-def shout(word: str, pause: float = 0.0) -> str:
+def shout(word: str, loud: Output[Dataset], pause: float = 0.0) -> str:
     import time
 
     print(f"start {word}")
+    with open(loud.path, "w") as f:
+        f.write(word.upper())
+    loud.metadata["word"] = word
     time.sleep(pause)
     print(f"end {word}")
     return word.upper()

@@ -186,16 +186,22 @@ sys.exit(subprocess.run([entry, *rest], env=env).returncode)
 """
 
 
-def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Path, Path]:
+    """A fake ``name`` (docker or podman) first on PATH, and the file its calls go to."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "docker-calls.jsonl"
-    fake = bin_dir / "docker"
+    log = tmp_path / f"{name}-calls.jsonl"
+    fake = bin_dir / name
     fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return fake, log
+
+
+def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, log = _fake_engine(tmp_path, monkeypatch, "docker")
     assert container_engine() == str(fake)
     spec = spec_of(comps.optional_flags, tmp_path)
     spec.kfp["executor"]["container"]["env"] = [{"name": "GREETING", "value": "hi"}]
@@ -259,3 +265,21 @@ def test_a_container_step_runs_on_the_host_under_the_process_runtime(
     (step,) = result.steps
     assert step.stdout == "done\n"
     assert Path(remote.local_path(step.outputs["page"].uri)).read_text() == "page:in a process"
+
+
+def test_podman_is_used_when_docker_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_engine: None
+) -> None:
+    """Here Docker's CLI is installed with no daemon: its ``info`` fails, podman's answers."""
+    fake, log = _fake_engine(tmp_path, monkeypatch, "podman")
+    assert container_engine() == str(fake)
+    spec = spec_of(comps.echo_to_files, tmp_path)
+    ir = pipeline_of(
+        "in-podman",
+        [("echo", spec, {"text": {"constant": "pod"}})],
+        outputs={"said": {"task": "echo", "output": "said"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)  # no refusal: podman answers
+    assert result.outputs == {"said": "pod\n"}
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c[0] for c in calls] == ["info", "run"]
