@@ -73,7 +73,7 @@ def test_a_yaml_that_is_neither_kfp_nor_ir(tmp_path: Path) -> None:
 def test_an_unknown_executor_kind(spec: dict[str, Any]) -> None:
     spec["deploymentSpec"]["executors"]["exec-double"] = {"resolver": {"outputArtifactQueries": {}}}
     error = _refusal(spec)
-    assert error.task == "double"
+    assert error.pipeline == "small" and error.task == "double"
     assert "executor kind 'resolver'" in error.problem
     assert "container component" in (error.fix or "")
 

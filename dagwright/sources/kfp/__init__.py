@@ -113,12 +113,16 @@ def ir_dict(source: Any) -> dict[str, Any]:
     # an optional input artifact is never given to a run here: absent, as KFP runs it without
     absent = set((root.get("inputDefinitions", {}) or {}).get("artifacts") or {})
     frame = Frame(root, env=env, absent=absent)
-    walker.walk(frame)
     outputs: dict[str, Any] = {}
-    dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
-    for section in ("parameters", "artifacts"):
-        for key in dag_outputs.get(section) or {}:
-            outputs[key] = walker.dag_output(frame, key, section == "artifacts", f"output {key}")
+    try:
+        walker.walk(frame)
+        dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
+        for section in ("parameters", "artifacts"):
+            for key in dag_outputs.get(section) or {}:
+                artifact = section == "artifacts"
+                outputs[key] = walker.dag_output(frame, key, artifact, f"output {key}")
+    except ValidationError as exc:
+        raise exc.within(pipeline=name) from None
     data: dict[str, Any] = {"apiVersion": IR_VERSION, "kind": "Pipeline", "name": name}
     description = info.get("description") or root.get("description")
     if description:
