@@ -188,3 +188,12 @@ def test_pipeline_wide_kubernetes_settings_are_refused_by_name(spec: dict[str, A
     platform = {"platforms": {"kubernetes": {"pipelineConfig": {"workspace": {"size": "1Gi"}}}}}
     error = _refusal(yaml.safe_dump_all([spec, platform]))
     assert error.field == "platforms" and "kubernetes.pipelineConfig" in error.problem
+
+
+def test_the_forms_schema_2_0_0_wrote(spec: dict[str, Any]) -> None:
+    task = spec["root"]["dag"]["tasks"]["double"]
+    task["inputs"]["parameters"]["x"] = {"runtimeValue": {"constantValue": {"intValue": "5"}}}
+    spec["components"]["comp-double"]["inputDefinitions"]["parameters"]["x"] = {"type": "INT"}
+    ir = import_pipeline(spec)
+    assert ir.task("double").inputs == {"x": {"constant": 5}}
+    assert [(i.name, i.type) for i in ir.component_of("double").inputs] == [("x", "int")]

@@ -56,6 +56,10 @@ class Values(Reader):
             value = self.lookup(frame, channel, task)
         elif "runtimeValue" in spec and "constant" in spec["runtimeValue"]:
             value = {"constant": types.coerce(spec["runtimeValue"]["constant"], target)}
+        elif len(spec.get("runtimeValue", {}).get("constantValue", {})) == 1:  # schema 2.0.0
+            ((kind, text),) = spec["runtimeValue"]["constantValue"].items()
+            constant = {"intValue": int, "doubleValue": float}.get(kind, str)(text)
+            value = {"constant": types.coerce(constant, target)}
         elif "taskOutputParameter" in spec:
             out = spec["taskOutputParameter"]
             value = self.output(frame, out["producerTask"], out["outputParameterKey"], False, task)
