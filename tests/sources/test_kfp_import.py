@@ -460,3 +460,29 @@ def test_prefixed_names_past_63_characters_are_shortened_as_the_builder_does(
     assert len(short) <= 63
     # every reference to it uses the same name
     assert ir.task("add").inputs == {"a": {"task": short, "output": "Output"}}
+
+
+def test_a_generic_artifact_feeds_a_typed_input_as_kfp_allows(
+    compiled: Callable[[Any], Path],
+) -> None:
+    from kfp import components
+
+    download = components.load_component_from_text(
+        "name: Download\n"
+        "outputs:\n- {name: table, type: CSV}\n"
+        "implementation:\n  container:\n    image: alpine\n"
+        "    command: [sh, -c, 'echo a,b > \"$0\"', {outputPath: table}]\n"
+    )
+
+    @dsl.pipeline(name="generic-artifacts")
+    def generic_artifacts():
+        train(data=download().outputs["table"])
+
+    ir = import_pipeline(compiled(generic_artifacts))
+    # the v1 type CSV is a system.Artifact, which KFP lets feed an Input[Dataset]
+    assert ir.component_of("download").output("table").type == "Artifact"
+    spec = ir.component_of("train")
+    assert spec.input("data").type == "Artifact"
+    assert spec.kfp["inputDefinitions"]["artifacts"]["data"]["artifactType"]["schemaTitle"] == (
+        "system.Dataset"
+    )

@@ -30,6 +30,7 @@ container ``resources`` / ``env``                component ``resources`` / ``env
 ``importer`` executor                            component with ``importer``
 kfp-kubernetes ``activeDeadlineSeconds``         component ``timeout``
 kfp-kubernetes scheduling hints                  not kept, a ``KfpImportWarning`` names them
+a ``system.Artifact`` output to a typed input     that input typed ``Artifact`` (KFP allows it)
 ===============================================  ===========================================
 
 Refused by name (a ``ValidationError`` naming the construct, the task and a fix), never dropped:
@@ -123,6 +124,7 @@ def ir_dict(source: Any) -> dict[str, Any]:
                 outputs[key] = walker.dag_output(frame, key, artifact, f"output {key}")
     except ValidationError as exc:
         raise exc.within(pipeline=name) from None
+    _widen_generic_inputs(walker.tasks, walker.ir_components)
     data: dict[str, Any] = {"apiVersion": IR_VERSION, "kind": "Pipeline", "name": name}
     description = info.get("description") or root.get("description")
     if description:
@@ -176,3 +178,32 @@ def _params(
         params.append(param)
         env[key] = {"param": key}
     return params, env
+
+
+def _widen_generic_inputs(tasks: list[dict[str, Any]], components: dict[str, Any]) -> None:
+    """KFP's rule: a ``system.Artifact`` fits any artifact input (a v1 component's ``CSV``
+    output feeding an ``Input[Dataset]``). Such an input is typed ``Artifact`` here; the step
+    still gets the type its KFP definition names."""
+    by_name = {task["name"]: task for task in tasks}
+    for task in tasks:
+        spec = components[task["component"]]
+        for name, value in task["inputs"].items():
+            members = value["one_of"] if "one_of" in value else [value]
+            refs = [m.get("collected", m) for m in members]
+            if not any(_generic_output(by_name, components, ref) for ref in refs):
+                continue
+            for declared in spec["inputs"]:
+                if declared["name"] == name and declared.get("artifact"):
+                    listed = declared["type"].startswith("list[")
+                    declared["type"] = "list[Artifact]" if listed else "Artifact"
+
+
+def _generic_output(
+    tasks: dict[str, dict[str, Any]], components: dict[str, Any], ref: dict[str, Any]
+) -> bool:
+    producer = tasks.get(ref.get("task", ""))
+    if producer is None:
+        return False
+    outputs = components[producer["component"]]["outputs"]
+    found = next((o for o in outputs if o["name"] == ref.get("output")), None)
+    return found is not None and found["type"] in ("Artifact", "list[Artifact]")
