@@ -226,10 +226,10 @@ def state_of(status: dict) -> str:
 
 
 @dsl.pipeline
-def notify(status: PipelineTaskFinalStatus):
+def notify(status: PipelineTaskFinalStatus, note: str = "always"):
     with dsl.If(state_of(status=status).output == "FAILED"):
         say(text="it failed")
-    say(text="always")
+    say(text=note)
 
 
 @dsl.pipeline(name="pipeline-exit")
@@ -258,6 +258,7 @@ def test_a_pipeline_as_the_exit_task_is_laid_out_beside_the_block(
     assert inner_if["condition"]["left"] == {"task": "notify-state-of", "output": "Output"}
     # its other first task waits for the exit task, whatever became of it
     assert tasks["notify-say-2"]["after"] == ["notify-state-of"]
+    assert tasks["notify-say-2"]["inputs"] == {"text": {"constant": "always"}}  # its default
     assert tasks["notify-say-2"]["ignore_upstream_failure"] is True
     assert "group" not in tasks["notify-say-2"]
 

@@ -74,14 +74,7 @@ class Walker(Values):
         if key in exits.values():
             self._exit_pipeline(frame, key, task, component)
             return
-        env = self.inputs(frame, task, component, name, dag=True)
-        absent = set()
-        for spec_name, spec in definitions(component.get("inputDefinitions", {})):
-            if spec_name not in env and "defaultValue" in spec:
-                kind_str = types.parameter_type(spec, {"task": name, "field": spec_name})
-                env[spec_name] = {"constant": types.coerce(spec["defaultValue"], kind_str)}
-            elif spec_name not in env:
-                absent.add(spec_name)  # an optional input not given: not passed on either
+        env, absent = self._env(frame, task, component, name)
         group: dict[str, Any] = {"id": name, "kind": kind}
         if frame.group is not None:
             group["parent"] = frame.group
@@ -100,6 +93,21 @@ class Walker(Values):
             group["exit_task"] = self._exit_name(frame, exits[key])
         self.groups.append(group)
         self.walk(child)
+
+    def _env(
+        self, frame: Frame, task: dict[str, Any], component: dict[str, Any], name: str
+    ) -> tuple[dict[str, Value], set[str]]:
+        """A DAG's inputs as IR values (its defaults for those not given), and the optional
+        ones given no value."""
+        env = self.inputs(frame, task, component, name, dag=True)
+        absent = set()
+        for spec_name, spec in definitions(component.get("inputDefinitions", {})):
+            if spec_name not in env and "defaultValue" in spec:
+                kind_str = types.parameter_type(spec, {"task": name, "field": spec_name})
+                env[spec_name] = {"constant": types.coerce(spec["defaultValue"], kind_str)}
+            elif spec_name not in env:
+                absent.add(spec_name)  # an optional input not given: not passed on either
+        return env, absent
 
     def _exit_name(self, frame: Frame, key: str) -> str:
         """The IR exit task of exit task ``key``: itself, or, for a pipeline, its first task
@@ -131,8 +139,8 @@ class Walker(Values):
         IR's exit task sits there): its first task is the exit task; its other first tasks
         wait for that one, whatever became of it, as they would for the block on KFP."""
         name = frame.name(key)
-        env = self.inputs(frame, task, component, name, dag=True)
-        child = Frame(component, f"{frame.prefix}{key}-", frame.group, env, frame.after)
+        env, absent = self._env(frame, task, component, name)
+        child = Frame(component, f"{frame.prefix}{key}-", frame.group, env, frame.after, absent)
         exit_task = self._exit_name(frame, key)
         start = len(self.tasks)
         keys = {child.name(k): k for k in child.tasks}
