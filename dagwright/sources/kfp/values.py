@@ -37,13 +37,13 @@ class Values(Reader):
                     if section == "parameters" and kind
                     else "any"
                 )
-                value = self.input_value(frame, spec, target, name, key, section)
+                value = self.input_value(frame, spec, target, name, key)
                 if value is not None:
                     values[key] = value
         return values
 
     def input_value(
-        self, frame: Frame, spec: dict[str, Any], target: str, task: str, key: str, section: str
+        self, frame: Frame, spec: dict[str, Any], target: str, task: str, key: str
     ) -> Value | None:
         """One task input as an IR value, read in ``frame`` (None: an optional input of the
         DAG that was given no value, so the task gets none either)."""
