@@ -11,6 +11,9 @@ from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
 
 _NO_DEFAULT: Any = object()
 
+# the options a task may set for itself (KFP's task methods): its own variant of the component
+TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env")
+
 
 @dataclass
 class IOSpec:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from dagwright.components.spec import IOSpec
 from dagwright.components.types import ANY, compatible, type_of_value, value_matches
 from dagwright.errors import ValidationError
-from dagwright.pipelines.handles import Handle, PipelineHandle, TaskHandle
+from dagwright.pipelines.handles import Handle, Outputs, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 from dagwright.pipelines.refs import Collected, Operand, OutputRef, ParamRef, to_value
 
@@ -242,7 +242,7 @@ class PipelineBuilder:
         declared = {p.name: p.type for p in params}
         for key, val in bound.items():
             value = self._value(val, task=definition.name, field=key)
-            source = self._type_of(value)
+            source = self.type_of(value)
             fits = (
                 value_matches(value["constant"], declared[key])
                 if "constant" in value
@@ -264,9 +264,10 @@ class PipelineBuilder:
                 self._prefixes.pop()
                 self.tracing.pop()
         inner = [t.name for t in self.ir.tasks if group in self._enclosing(t.group)]
-        return PipelineHandle(self, group.id, self.outputs_from(returned), inner)
+        outputs = self.outputs_from(returned, definition.func)
+        return PipelineHandle(self, group.id, outputs, inner)
 
-    def _type_of(self, value: Value) -> str:
+    def type_of(self, value: Value) -> str:
         """The type of a value made while tracing (loop items are not known yet: any)."""
         if "constant" in value:
             return type_of_value(value["constant"])
@@ -283,10 +284,18 @@ class PipelineBuilder:
     def _enclosing(self, group_id: str | None) -> list[GroupIR]:
         return self.ir.ancestors(group_id)
 
-    def outputs_from(self, returned: Any) -> dict[str, Any]:
-        """Name the references a pipeline function returned, as KFP does."""
+    def outputs_from(self, returned: Any, func: Any = None) -> dict[str, Any]:
+        """Name the references a pipeline function returned, as KFP does.
+
+        ``func`` is the pipeline function: a returned ``task.outputs`` (or a nested pipeline's
+        ``.outputs``) is mapped onto the fields of its NamedTuple return annotation.
+        """
         if returned is None:
             return {}
+        if isinstance(returned, Outputs):
+            from dagwright.pipelines.returns import returned_outputs
+
+            return returned_outputs(self, returned, func)
         if isinstance(returned, Handle):
             return {"output": returned.output}
         if isinstance(returned, (Operand, Collected)):
@@ -298,7 +307,8 @@ class PipelineBuilder:
         raise self.error(
             f"the pipeline returned {returned!r}",
             field="return",
-            fix="return a task output, Collected(...), a NamedTuple or a dict of those",
+            fix="return a task output, a task's .outputs, Collected(...), a NamedTuple or a "
+            "dict of those",
         )
 
     def set_outputs(self, outputs: dict[str, Any]) -> None:

@@ -118,6 +118,7 @@ def check_shapes(data: dict[str, Any]) -> None:
         shape.kind(task.get("name"), str, f"{where}.name")
         shape.kind(task.get("component"), str, f"{where}.component")
         shape.kind(task.get("group"), str, f"{where}.group", optional=True)
+        shape.kind(task.get("display_name"), str, f"{where}.display_name", optional=True)
         shape.kind(task.get("inputs", {}), dict, f"{where}.inputs")
         for key, value in task.get("inputs", {}).items():
             shape.value(value, f"{where}.inputs.{key}")

@@ -228,7 +228,8 @@ class DagBuilder:
 
     def _task(self, task: TaskIR, target: Any, component_names: dict[str, str]) -> None:
         spec = self.ir.component_of(task)
-        target.task_info.name = task.name
+        # KFP's UI shows taskInfo.name; the task's key in the DAG stays its name
+        target.task_info.name = task.display_name or task.name
         target.component_ref.name = component_names[task.component]
         for name, value in task.inputs.items():
             inp = spec.input(name)
@@ -263,6 +264,8 @@ class DagBuilder:
             # driver (backend/src/v2/driver/resolve.go) fills a constant input that is exactly
             # one of the run's placeholders: the ids reach the arguments through inputs
             for name, placeholder in _LINEAGE_INPUTS.items():
+                if name == TASK_INPUT and task.display_name:  # the placeholder would be it
+                    placeholder = task.name
                 Channel(constant=placeholder).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
