@@ -136,6 +136,10 @@ def run_step(
             does not match its declared output type.
     """
     spec = step.component
+    if spec.importer is not None:  # a built-in importer: no code runs, see importer_step.py
+        from dagwright.importer_step import run_importer
+
+        return run_importer(step)
     if spec.runtime.serves and provided is None:  # a compiled step's pod deploys the function
         from dagwright.runtimes import ServingRuntime, runtime_for
 

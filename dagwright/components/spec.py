@@ -123,6 +123,8 @@ class ComponentSpec:
     runtime: RuntimeConfig = field(default_factory=Local)
     env: dict[str, str] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
+    # a built-in importer (dagwright.importer): {"type", "metadata", "reimport"}; no code runs
+    importer: dict[str, Any] | None = None
 
     def input(self, name: str) -> IOSpec | None:
         """The input called ``name``, or None."""
@@ -163,6 +165,8 @@ class ComponentSpec:
             data["env"] = dict(self.env)
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
+        if self.importer is not None:
+            data["importer"] = dict(self.importer)
         data["function"] = self.function
         data["module"] = self.module
         data["source"] = self.source
@@ -187,6 +191,7 @@ class ComponentSpec:
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
             injected=list(data.get("injected", [])),
+            importer=data.get("importer"),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from dagwright.components.spec import IOSpec
+from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.components.types import ANY, compatible, type_of_value, value_matches
 from dagwright.errors import ValidationError
 from dagwright.pipelines.handles import Handle, Outputs, PipelineHandle, TaskHandle
@@ -72,19 +72,27 @@ class PipelineBuilder:
 
     def add_task(self, component: Component, inputs: dict[str, Any]) -> TaskHandle:
         """Add a task of ``component`` with these inputs, in the current block."""
-        name = self._unique(self._prefixes[-1] + component.spec.name)
+        return self.add_spec_task(component.spec, inputs, component.digest)
+
+    def add_spec_task(
+        self, spec: ComponentSpec, inputs: dict[str, Any], digest: str | None = None
+    ) -> TaskHandle:
+        """Add a task of a component given as its spec (a built-in one, such as an importer;
+        ``digest``: the spec's, when the caller has it)."""
+        name = self._unique(self._prefixes[-1] + spec.name)
         values = {key: self._value(val, task=name, field=key) for key, val in inputs.items()}
-        task = TaskIR(name, self._register(component), values, group=self.current_group)
+        task = TaskIR(name, self._register(spec, digest or spec.digest), values)
+        task.group = self.current_group
         self.ir.tasks.append(task)
         self._touch(name)
         return TaskHandle(self, name)
 
-    def _register(self, component: Component) -> str:
-        cid = component.spec.name
+    def _register(self, spec: ComponentSpec, digest: str) -> str:
+        cid = spec.name
         existing = self.ir.components.get(cid)
-        if existing is not None and existing.digest != component.digest:
-            cid = f"{cid}-{component.digest[:8]}"
-        self.ir.components.setdefault(cid, component.spec)
+        if existing is not None and existing.digest != digest:
+            cid = f"{cid}-{digest[:8]}"
+        self.ir.components.setdefault(cid, spec)
         return cid
 
     def _value(self, obj: Any, **where: Any) -> Value:

@@ -8,7 +8,6 @@ import abc
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dagwright.pipelines import task_options
 from dagwright.pipelines.refs import OutputRef
 
 if TYPE_CHECKING:
@@ -136,11 +135,15 @@ class TaskHandle(Handle):
 
     def set_display_name(self, name: str) -> TaskHandle:
         """The name people see for the task (the task's name, which others refer to, stays)."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_display_name(self, name)
         return self
 
     def set_caching_options(self, enable_caching: bool, cache_key: str = "") -> TaskHandle:
         """Reuse an earlier result of this task (or not); ``cache_key`` is its cache version."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_caching(self, enable_caching, cache_key)
         return self
 
@@ -154,6 +157,8 @@ class TaskHandle(Handle):
         """Retry a failure ``num_retries`` times, waiting ``backoff_duration`` (e.g. ``"30s"``)
         times ``backoff_factor`` (2 by default) each time, each wait at most
         ``backoff_max_duration``."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_retry(
             self, num_retries, backoff_duration, backoff_factor, backoff_max_duration
         )
@@ -161,26 +166,36 @@ class TaskHandle(Handle):
 
     def set_cpu_request(self, cpu: str) -> TaskHandle:
         """The CPU the task asks for, e.g. ``"500m"``."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_resource(self, "set_cpu_request", "cpu", cpu)
         return self
 
     def set_cpu_limit(self, cpu: str) -> TaskHandle:
         """The most CPU the task may use, e.g. ``"2"``."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_resource(self, "set_cpu_limit", "cpu_limit", cpu)
         return self
 
     def set_memory_request(self, memory: str) -> TaskHandle:
         """The memory the task asks for, e.g. ``"1Gi"``."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_resource(self, "set_memory_request", "memory", memory)
         return self
 
     def set_memory_limit(self, memory: str) -> TaskHandle:
         """The most memory the task may use, e.g. ``"4Gi"``."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_resource(self, "set_memory_limit", "memory_limit", memory)
         return self
 
     def set_env_variable(self, name: str, value: str) -> TaskHandle:
         """An environment variable for the task's step."""
+        from dagwright.pipelines import task_options  # loaded on first use
+
         task_options.set_env(self, name, value)
         return self
 

@@ -127,6 +127,13 @@ def check_shapes(data: dict[str, Any]) -> None:
             shape.kind(other, str, f"{where}.after[{j}]")
     for cid, spec in data.get("components", {}).items():
         shape.kind(spec, dict, f"components.{cid}")
+        importer = spec.get("importer")
+        if importer is not None:
+            where = f"components.{cid}.importer"
+            shape.kind(importer, dict, where)
+            shape.kind(importer.get("type"), str, f"{where}.type")
+            shape.kind(importer.get("metadata", {}), dict, f"{where}.metadata")
+            shape.kind(importer.get("reimport", False), bool, f"{where}.reimport")
 
 
 def _names(types: type | tuple[type, ...]) -> str:

@@ -107,8 +107,24 @@ def set_retry(
     vary(handle, "set_retry", retry=retry)
 
 
+def _runs_code(handle: TaskHandle, method: str) -> None:
+    """Refuse a container setting on a task that runs no code (an importer), as KFP does."""
+    from dagwright.errors import ValidationError
+
+    if handle.builder.ir.component_of(handle.name).importer is not None:
+        raise ValidationError(
+            f"task '{handle.name}' is an importer, which runs no container: {method} does "
+            "not apply to it",
+            pipeline=handle.builder.name,
+            task=handle.name,
+            field=method,
+            fix=f"call {method} on the tasks that read the imported artifact",
+        )
+
+
 def set_resource(handle: TaskHandle, method: str, field: str, quantity: Any) -> None:
     """One request or limit (``cpu``, ``memory``, ``cpu_limit``, ``memory_limit``)."""
+    _runs_code(handle, method)
     base = handle.builder.ir.component_of(handle.name).resources
     vary(handle, method, resources=dataclasses.replace(base, **{field: quantity}))
 
@@ -117,6 +133,7 @@ def set_env(handle: TaskHandle, name: Any, value: Any) -> None:
     """One environment variable, added to (or replacing one of) the component's."""
     from dagwright.errors import ValidationError
 
+    _runs_code(handle, "set_env_variable")
     if not isinstance(name, str):
         raise ValidationError(
             f"task '{handle.name}' (set_env_variable): name {name!r} is not a string",
