@@ -70,8 +70,11 @@ def _return_hint(func: Callable[..., Any]) -> Any:
 
 
 def _check_type(builder: PipelineBuilder, field: str, want: Any, have: str) -> None:
-    try:
-        declared = describe_annotation(want).type
+    from dagwright.components.artifacts import Artifact
+
+    try:  # KFP's NamedTuples name artifact fields by their bare class (Dataset, Model)
+        is_class = isinstance(want, type) and issubclass(want, Artifact)
+        declared = want.type_name if is_class else describe_annotation(want).type
     except UnsupportedAnnotation as exc:
         raise builder.error(
             f"the return annotation's field '{field}' has an unsupported type: {exc}",
