@@ -1,0 +1,76 @@
+"""Per-task settings change how that task runs, as the same ``@component`` options would: its
+retries, its caching, and (in a Process step) its environment; tasks of the same component
+without them run as before."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagwright
+from dagwright import component, pipeline
+from dagwright.runtimes import Process
+
+
+@component
+def flaky(counter: str, fail_times: int) -> int:
+    """Fail until it has been called ``fail_times`` times (counted in a file)."""
+    path = Path(counter)
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if calls <= fail_times:
+        raise RuntimeError(f"call {calls} fails")
+    return calls
+
+
+@component(runtime=Process())
+def mode(default: str = "none") -> str:
+    return os.environ.get("DAGWRIGHT_TEST_MODE", default)
+
+
+@component(cache=True)
+def square(x: int) -> int:
+    return x * x
+
+
+def test_set_retry_retries_that_task_only(tmp_path: Path) -> None:
+    @pipeline
+    def p(retried: str, plain: str) -> int:
+        flaky(counter=plain, fail_times=1)
+        return flaky(counter=retried, fail_times=2).set_retry(2).output
+
+    result = dagwright.run(
+        p,
+        {"retried": str(tmp_path / "r"), "plain": str(tmp_path / "p")},
+        echo=False,
+        root=tmp_path / "s",
+        keep_going=True,
+    )
+    assert result.step("flaky-2").status == "succeeded"
+    assert result.step("flaky-2").attempts == 3
+    assert result.step("flaky-2").outputs == {"output": 3}
+    assert result.step("flaky").status == "failed" and result.step("flaky").attempts == 1
+
+
+def test_set_env_variable_reaches_a_process_step(tmp_path: Path) -> None:
+    @pipeline
+    def p() -> str:
+        mode()
+        return mode().set_env_variable("DAGWRIGHT_TEST_MODE", "fast").output
+
+    result = dagwright.run(p, echo=False, root=tmp_path)
+    assert result.outputs == {"output": "fast"}
+    assert result.step("mode").outputs == {"output": "none"}
+
+
+def test_set_caching_options_turns_the_cache_off_for_one_task(tmp_path: Path) -> None:
+    @pipeline
+    def p() -> None:
+        square(x=2)
+        square(x=3).set_caching_options(False)
+        square(x=4).set_caching_options(True, cache_key="v2")
+
+    dagwright.run(p, echo=False, root=tmp_path)
+    again = dagwright.run(p, echo=False, root=tmp_path)
+    cached = {s.task: s.cached for s in again.steps}
+    assert cached == {"square": True, "square-2": False, "square-3": True}
