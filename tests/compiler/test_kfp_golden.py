@@ -30,7 +30,9 @@ def _normalised(text: str) -> str:
     return re.sub(r"dagwright-\d+\.\d+\.\d+\S*", "dagwright-<version>", text)
 
 
-@pytest.mark.parametrize("name", ["branches", "loop_over_output", "nested", "iris_training"])
+@pytest.mark.parametrize(
+    "name", ["branches", "loop_over_output", "nested", "iris_training", "task_settings", "imported"]
+)
 def test_spec_matches_its_golden_file(name: str) -> None:
     pipeline = (
         load_pipeline(str(ROOT / "examples" / "iris_training.py"))
