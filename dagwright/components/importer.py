@@ -51,6 +51,14 @@ def check_uri(uri: Any, where: str) -> str:
             field="artifact_uri",
             fix="give a path or a URL, e.g. 's3://bucket/data.csv' or '/data/train.csv'",
         )
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@]*:[^/@]*@", uri):
+        raise ValidationError(
+            f"{where}: artifact_uri holds a password (scheme://user:password@...), which "
+            "would be written into the pipeline's spec and its run records",
+            field="artifact_uri",
+            fix="give the URI without credentials and the credentials through the "
+            "environment (AWS_ACCESS_KEY_ID..., GOOGLE_APPLICATION_CREDENTIALS, a netrc file)",
+        )
     scheme = scheme_of(uri)
     if scheme not in SCHEMES:
         raise ValidationError(

@@ -133,6 +133,37 @@ def test_an_imported_artifact_as_pipeline_output_is_refused() -> None:
     assert caught.value.field == "output output"
 
 
+def test_a_sub_pipeline_holding_only_an_importer_needs_no_template() -> None:
+    @pipeline
+    def load() -> Dataset:  # type: ignore[type-var]
+        return dagwright.importer("s3://bucket/rows.csv").output
+
+    @pipeline
+    def outer() -> str:
+        return read(data=load().output).output
+
+    manifest = _manifest(outer)
+    assert [t["name"] for t in manifest["spec"]["templates"]] == ["main", "read"]
+    args = _arguments(manifest, "main", "read")
+    assert args["artifacts"][0]["s3"]["key"] == "rows.csv"
+
+
+def test_an_imported_artifact_collected_over_a_loop_is_refused() -> None:
+    @component
+    def count(data: Input[list[Dataset]]) -> int:
+        return len(data)
+
+    @pipeline
+    def looped() -> int:
+        with dagwright.ParallelFor([1, 2]):
+            found = dagwright.importer("s3://bucket/rows.csv")
+        return count(data=dagwright.Collected(found.output)).output
+
+    with pytest.raises(ValidationError) as caught:
+        _manifest(looped)
+    assert caught.value.task == "count" and caught.value.field == "data"
+
+
 def test_the_stand_in_runs_it_as_dagwright_run_does(tmp_path: Path) -> None:
     content = "a,b\n1,2\n"
     local = tmp_path / "rows.csv"

@@ -66,6 +66,17 @@ def test_bad_arguments_are_refused_when_traced(kwargs: dict, field: str, said: s
     assert caught.value.fix
 
 
+def test_a_uri_with_a_password_is_refused_without_repeating_it() -> None:
+    @pipeline
+    def p() -> None:
+        dagwright.importer("https://user:hunter2@example.org/data.csv")
+
+    with pytest.raises(ValidationError) as caught:
+        p.build()
+    assert caught.value.field == "artifact_uri" and "password" in caught.value.problem
+    assert "hunter2" not in str(caught.value)
+
+
 def test_a_parameter_default_with_a_bad_scheme_is_refused() -> None:
     @pipeline
     def p(uri: str = "ftp://host/file") -> None:

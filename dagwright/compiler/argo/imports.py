@@ -12,6 +12,7 @@ pipeline parameter, cannot be an Argo location and is refused by name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -27,6 +28,15 @@ AWS_ENDPOINT = "s3.amazonaws.com"
 def importer_tasks(ir: PipelineIR) -> dict[str, TaskIR]:
     """The importer tasks of the pipeline, by name."""
     return {t.name: t for t in ir.tasks if ir.component_of(t).importer is not None}
+
+
+def moved_out(ir: PipelineIR, task: TaskIR, kept: set[str]) -> TaskIR:
+    """An importer task in the innermost block that is kept (``kept``: the blocks holding a
+    task that runs): a block holding nothing but importers has no template to live in."""
+    group = task.group
+    while group is not None and group not in kept:
+        group = ir.group(group).parent
+    return task if group == task.group else dataclasses.replace(task, group=group)
 
 
 def imported_argument(ir: PipelineIR, task: TaskIR, options: Any) -> tuple[dict[str, Any], str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from dagwright.compiler.argo import when
 from dagwright.compiler.argo.dags import dag_template
-from dagwright.compiler.argo.imports import imported_argument, importer_tasks
+from dagwright.compiler.argo.imports import imported_argument, importer_tasks, moved_out
 from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
@@ -53,7 +53,8 @@ class WorkflowBuilder:
         run = [t for t in ir.tasks if t.name not in self.importers]
         full = {g.id for t in run for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
-        self.ir = ir = dataclasses.replace(ir, groups=kept)
+        tasks = [moved_out(ir, t, full) if t.name in self.importers else t for t in ir.tasks]
+        self.ir = ir = dataclasses.replace(ir, groups=kept, tasks=tasks)
         taken = set(ir.components)
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
@@ -226,6 +227,15 @@ class WorkflowBuilder:
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if value.get("collected", {}).get("task") in self.importers:
+                raise ValidationError(
+                    f"Argo target: task '{task.name}' collects the artifact of importer "
+                    f"'{value['collected']['task']}' over a loop; no Argo template outputs it",
+                    pipeline=self.ir.name,
+                    task=task.name,
+                    field=name,
+                    fix="import the artifact outside the loop and pass it as it is",
+                )
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
                 if depth > 1:
