@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
+import dagwright  # for dagwright.importer: the components' preludes stay as they were
 from dagwright import (
     HTML,
     Artifact,
@@ -28,7 +29,6 @@ from dagwright import (
     Output,
     ParallelFor,
     component,
-    importer,
     pipeline,
 )
 from dagwright.runtimes import Process
@@ -370,8 +370,8 @@ def task_settings(journal: str, name: str = "kfp") -> dict:
 @pipeline
 def imported(uri: str = "gs://bucket/rows.csv") -> str:
     """Two importers: one reads a parameter, one a constant with metadata."""
-    rows = importer(uri, Dataset)
-    model = importer("s3://bucket/model", Model, metadata={"stage": "prod"})
+    rows = dagwright.importer(uri, Dataset)
+    model = dagwright.importer("s3://bucket/model", Model, metadata={"stage": "prod"})
     return read_imports(rows=rows.output, model=model.set_display_name("Prod model").output).output
 
 
