@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import pandas as pd
 
-import dagwright  # for dagwright.importer: the components' preludes stay as they were
 from dagwright import (
     HTML,
     Artifact,
@@ -365,17 +364,3 @@ def task_settings(journal: str, name: str = "kfp") -> dict:
     hello = greet_plain(name=name).set_env_variable("GREETING", "hello")
     hello.set_cpu_request("100m").set_memory_limit("256Mi").set_caching_options(True, "v1")
     return {"attempts": tries.output, "greeting": hello.output, "plain": greet_plain(name=name)}
-
-
-@pipeline
-def imported(uri: str = "gs://bucket/rows.csv") -> str:
-    """Two importers: one reads a parameter, one a constant with metadata."""
-    rows = dagwright.importer(uri, Dataset)
-    model = dagwright.importer("s3://bucket/model", Model, metadata={"stage": "prod"})
-    return read_imports(rows=rows.output, model=model.set_display_name("Prod model").output).output
-
-
-@component
-def read_imports(rows: Input[Dataset], model: Input[Model]) -> str:
-    with open(rows.path, encoding="utf-8") as f:
-        return f"{f.read()}|{model.metadata.get('stage')}"

@@ -149,6 +149,19 @@ def test_the_importer_is_the_kfp_sdks_importer_executor(tmp_path: Path) -> None:
     assert ours["root"]["dag"]["tasks"]["importer"]["inputs"] == sdk_task["inputs"]
 
 
+def test_the_importer_spec_matches_its_golden_file() -> None:
+    """As ``test_kfp_golden.py`` keeps the corpus's specs (rewritten the same way)."""
+    import os
+
+    from test_kfp_golden import GOLDEN, normalised
+
+    text = normalised(dagwright.compile(imported, target="kfp"))
+    golden = GOLDEN / "imported.yaml"
+    if os.environ.get("DAGWRIGHT_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
 def test_an_importer_with_a_constant_uri_passes_it_as_the_task_input() -> None:
     @pipeline
     def fixed() -> str:
