@@ -174,3 +174,36 @@ def test_lineage_records_the_artifact_as_used_from_outside(tmp_path: Path, data_
     read_used = {t for s, r, t in relations if s == reader and r == "used"}
     assert not made  # nothing in the run made it
     assert used & read_used  # the importer and its reader used the same artifact
+
+
+@component
+def fail_once(data: Input[Dataset], flag: str) -> str:
+    """Fail while ``flag`` exists (the test removes it before resuming)."""
+    if Path(flag).exists():
+        raise RuntimeError("flagged")
+    with open(data.path, encoding="utf-8") as f:
+        return f.read()
+
+
+def test_resume_reuses_the_import_until_the_file_changes(tmp_path: Path, data_file: Path) -> None:
+    @pipeline
+    def guarded(uri: str, flag: str) -> str:
+        return fail_once(data=dagwright.importer(uri).output, flag=flag).output
+
+    flag = tmp_path / "flag"
+    flag.touch()
+    store = tmp_path / "s"
+    args = {"uri": str(data_file), "flag": str(flag)}
+    failed = dagwright.run(guarded, args, echo=False, root=store)
+    assert failed.step("importer").status == "succeeded" and not failed.succeeded
+    flag.unlink()
+    resumed = dagwright.resume(failed.run_id, root=store, echo=False)
+    assert resumed.succeeded and resumed.step("importer").reused
+    assert resumed.outputs == {"output": "a,b\n1,2\n"}
+    flag.touch()  # fail again, then change the imported file before resuming
+    second = dagwright.run(guarded, args, echo=False, root=store)
+    data_file.write_text("new\n", encoding="utf-8")
+    flag.unlink()
+    again = dagwright.resume(second.run_id, root=store, echo=False)
+    assert not again.step("importer").reused  # its artifact changed: imported anew
+    assert again.outputs == {"output": "new\n"}
