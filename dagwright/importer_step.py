@@ -1,5 +1,6 @@
 """An importer step (``dagwright.importer``, KFP's ``dsl.importer``): no code runs; its
-output artifact is the one at the given URI, with the importer's metadata.
+output artifact is the one at the given URI, with the importer's metadata (KFP's input
+placeholders in it filled from the step's parameters).
 
 Nothing is copied: a consumer reads the artifact where it is, as it reads any artifact (a
 remote one is fetched into its scratch folder by the executor). A local path is made absolute,
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 
 from dagwright.components.artifacts import Artifact
-from dagwright.components.importer import OUTPUT, URI_INPUT, check_uri
+from dagwright.components.importer import OUTPUT, URI_INPUT, check_uri, resolved
 from dagwright.errors import NotFound
 from dagwright.executor import Step, StepOutcome
 from dagwright.store import files, remote
@@ -43,7 +44,7 @@ def run_importer(step: Step) -> StepOutcome:
             "type": spec.importer["type"],
             "name": OUTPUT,
             "uri": uri,
-            "metadata": dict(spec.importer.get("metadata") or {}),
+            "metadata": resolved(dict(spec.importer.get("metadata") or {}), step.parameters),
         }
     )
     artifact.digest = digest

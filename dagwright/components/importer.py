@@ -71,8 +71,41 @@ def check_uri(uri: Any, where: str) -> str:
     return uri
 
 
-def importer_spec(artifact_class: Any, metadata: Any, reimport: Any, where: str) -> ComponentSpec:
-    """The importer component for artifacts of ``artifact_class`` with this metadata.
+def placeholder(name: str) -> str:
+    """KFP's placeholder of an input parameter, as its importers write it in metadata."""
+    return "{{$.inputs.parameters['" + name + "']}}"
+
+
+_PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^'\]]+)'\]\}\}")
+
+
+def resolved(value: Any, parameters: dict[str, Any]) -> Any:
+    """``value`` (the importer's metadata) with KFP's input placeholders filled from the
+    step's parameters, as text (a number becomes ``"3"``), as kfp.local fills them: the
+    metadata of a KFP importer is the same here."""
+    if isinstance(value, dict):
+        return {k: resolved(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, parameters) for v in value]
+    if not isinstance(value, str) or "{{$" not in value:
+        return value
+
+    def text(match: re.Match[str]) -> str:
+        found = parameters.get(match[1], match[0])
+        return found if isinstance(found, str) else json.dumps(found)
+
+    return _PLACEHOLDER.sub(text, value)
+
+
+def importer_spec(
+    artifact_class: Any,
+    metadata: Any,
+    reimport: Any,
+    where: str,
+    inputs: list[IOSpec] | None = None,
+) -> ComponentSpec:
+    """The importer component for artifacts of ``artifact_class`` with this metadata
+    (``inputs``: the parameters its placeholders read, after ``uri``).
 
     Raises:
         ValidationError: for a class that is not one of dagwright's artifact classes,
@@ -106,7 +139,7 @@ def importer_spec(artifact_class: Any, metadata: Any, reimport: Any, where: str)
     return ComponentSpec(
         name=NAME,
         description=f"Import an existing {artifact_class.type_name} by its URI",
-        inputs=[IOSpec(URI_INPUT, "str")],
+        inputs=[IOSpec(URI_INPUT, "str"), *(inputs or [])],
         outputs=[IOSpec(OUTPUT, artifact_class.type_name, artifact=True)],
         source="",
         function=NAME,

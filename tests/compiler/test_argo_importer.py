@@ -123,6 +123,17 @@ def test_a_uri_from_a_parameter_is_refused_for_argo() -> None:
     assert caught.value.field == "uri" and "KFP" in (caught.value.fix or "")
 
 
+def test_metadata_from_pipeline_values_is_refused_for_argo() -> None:
+    @pipeline
+    def tagged(version: int = 3) -> str:
+        found = dagwright.importer("s3://bucket/rows.csv", metadata={"version": version})
+        return read(data=found.output).output
+
+    with pytest.raises(ValidationError) as caught:
+        _manifest(tagged)
+    assert caught.value.field == "metadata" and "KFP" in (caught.value.fix or "")
+
+
 def test_an_imported_artifact_as_pipeline_output_is_refused() -> None:
     @pipeline
     def passed() -> Dataset:  # type: ignore[type-var]

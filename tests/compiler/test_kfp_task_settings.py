@@ -162,6 +162,66 @@ def test_the_importer_spec_matches_its_golden_file() -> None:
     assert text == golden.read_text(encoding="utf-8")
 
 
+@component
+def stage() -> str:
+    return "prod"
+
+
+@component
+def metadata_of(data: Input[Dataset]) -> str:
+    import json
+
+    return json.dumps(data.metadata, sort_keys=True)
+
+
+@pipeline
+def tagged(uri: str, version: int = 3) -> str:
+    found = dagwright.importer(uri, metadata={"version": version, "stage": stage().output})
+    return metadata_of(data=found.output).output
+
+
+def test_metadata_from_pipeline_values_compiles_as_the_kfp_sdk_does(tmp_path: Path) -> None:
+    import yaml
+    from kfp import compiler, dsl
+
+    @dsl.component(base_image="python:3.11")
+    def kfp_stage() -> str:
+        return "prod"
+
+    @dsl.pipeline
+    def kfp_tagged(uri: str, version: int = 3) -> None:
+        dsl.importer(
+            artifact_uri=uri,
+            artifact_class=dsl.Dataset,
+            metadata={"version": version, "stage": kfp_stage().output},
+        )
+
+    path = tmp_path / "kfp.yaml"
+    compiler.Compiler().compile(kfp_tagged, str(path))
+    sdk = yaml.safe_load(path.read_text())
+    ours = checked_spec(tagged)
+    executor = "exec-importer"
+    assert (
+        ours["deploymentSpec"]["executors"][executor]
+        == (sdk["deploymentSpec"]["executors"][executor])
+    )
+    assert (
+        ours["components"]["comp-importer"]["inputDefinitions"]
+        == (sdk["components"]["comp-importer"]["inputDefinitions"])
+    )
+    given = ours["root"]["dag"]["tasks"]["importer"]["inputs"]["parameters"]
+    assert given["metadata"] == {"componentInputParameter": "version"}
+    assert given["metadata-2"]["taskOutputParameter"]["producerTask"] == "stage"
+
+
+def test_kfp_local_fills_the_metadata_as_dagwright_run_does(tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_text("x", encoding="utf-8")
+    theirs = on_kfp_local(tagged, tmp_path / "kfp", uri=str(data))
+    ours = dagwright.run(tagged, {"uri": str(data)}, echo=False, root=tmp_path / "store")
+    assert dict(theirs) == ours.outputs == {"output": '{"stage": "prod", "version": "3"}'}
+
+
 def test_an_importer_with_a_constant_uri_passes_it_as_the_task_input() -> None:
     @pipeline
     def fixed() -> str:

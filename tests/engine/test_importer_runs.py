@@ -64,6 +64,23 @@ def test_a_reader_gets_the_file_and_its_metadata_where_it_is(
     assert not list((tmp_path / "s").rglob("rows.csv"))
 
 
+def test_metadata_from_pipeline_values_is_filled_in_as_text(
+    tmp_path: Path, data_file: Path
+) -> None:
+    @component
+    def stage() -> str:
+        return "prod"
+
+    @pipeline
+    def tagged(uri: str, version: int = 3) -> str:
+        found = dagwright.importer(uri, metadata={"version": version, "stage": stage().output})
+        return read(data=found.output).output
+
+    result = dagwright.run(tagged, {"uri": str(data_file)}, echo=False, root=tmp_path / "s")
+    # as text, as kfp.local fills KFP's placeholders (test_kfp_task_settings.py runs both)
+    assert result.outputs == {"output": 'a,b\n1,2\n {"stage": "prod", "version": "3"}'}
+
+
 def test_a_file_url_and_a_relative_path_reach_a_process_step(
     tmp_path: Path, data_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

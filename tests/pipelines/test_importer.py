@@ -39,6 +39,35 @@ def test_an_importer_is_a_task_of_the_importer_component() -> None:
     assert again.to_dict() == ir.to_dict()
 
 
+@component
+def label() -> str:
+    return "v1"
+
+
+def test_pipeline_values_in_the_metadata_are_inputs_read_by_kfps_placeholders() -> None:
+    @pipeline
+    def p(uri: str, n: int = 3) -> None:
+        tag = label()
+        dagwright.importer(uri, metadata={"n": n, "tag": tag.output, "again": [tag.output]})
+
+    spec = p.ir.component_of("importer")
+    assert [(i.name, i.type) for i in spec.inputs] == [
+        ("uri", "str"),
+        ("metadata", "int"),
+        ("metadata-2", "str"),
+    ]
+    assert spec.importer["metadata"] == {  # type: ignore[index]
+        "n": "{{$.inputs.parameters['metadata']}}",
+        "tag": "{{$.inputs.parameters['metadata-2']}}",
+        "again": ["{{$.inputs.parameters['metadata-2']}}"],
+    }
+    assert p.ir.task("importer").inputs == {
+        "uri": {"param": "uri"},
+        "metadata": {"param": "n"},
+        "metadata-2": {"task": "label", "output": "output"},
+    }
+
+
 def test_components_without_an_importer_keep_their_digest() -> None:
     assert "importer" not in size.spec.to_dict()
 

@@ -62,6 +62,16 @@ def imported_argument(ir: PipelineIR, task: TaskIR, options: Any) -> tuple[dict[
             "KFP, whose importer reads it at run time",
         )
     uri = value["constant"]
+    if len(spec.inputs) > 1:
+        raise ValidationError(
+            f"Argo target: importer '{task.name}' has metadata from pipeline values "
+            f"({', '.join(i.name for i in spec.inputs[1:])}), known only at run time, but its "
+            "readers get the metadata when the workflow is written",
+            pipeline=ir.name,
+            task=task.name,
+            field="metadata",
+            fix="give the importer constant metadata, or compile for KFP",
+        )
     meta = encode({"metadata": spec.importer.get("metadata") or {}})
     # not optional, unlike a Collected location (dags.py): the pod must not start without it
     return {"optional": None, **_location(ir, task, uri, options)}, meta
