@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.components.options import checked_options
 from dagwright.components.spec import Retry
+from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:
     from dagwright.pipelines.handles import TaskHandle
@@ -31,8 +32,6 @@ def seconds(duration: Any, field: str, where: str) -> float:
     Raises:
         ValidationError: for anything else, naming ``field``.
     """
-    from dagwright.errors import ValidationError
-
     if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
         return float(duration)
     if isinstance(duration, str):
@@ -109,8 +108,6 @@ def set_retry(
 
 def _runs_code(handle: TaskHandle, method: str) -> None:
     """Refuse a container setting on a task that runs no code (an importer), as KFP does."""
-    from dagwright.errors import ValidationError
-
     if handle.builder.ir.component_of(handle.name).importer is not None:
         raise ValidationError(
             f"task '{handle.name}' is an importer, which runs no container: {method} does "
@@ -131,8 +128,6 @@ def set_resource(handle: TaskHandle, method: str, field: str, quantity: Any) -> 
 
 def set_env(handle: TaskHandle, name: Any, value: Any) -> None:
     """One environment variable, added to (or replacing one of) the component's."""
-    from dagwright.errors import ValidationError
-
     _runs_code(handle, "set_env_variable")
     if not isinstance(name, str):
         raise ValidationError(
@@ -147,8 +142,6 @@ def set_env(handle: TaskHandle, name: Any, value: Any) -> None:
 
 def set_caching(handle: TaskHandle, enable_caching: Any, cache_key: Any) -> None:
     """Caching on or off for this task; a ``cache_key`` is its ``cache_version``."""
-    from dagwright.errors import ValidationError
-
     where = f"task '{handle.name}' (set_caching_options)"
     if not isinstance(enable_caching, bool):
         raise ValidationError(
@@ -164,8 +157,6 @@ def set_caching(handle: TaskHandle, enable_caching: Any, cache_key: Any) -> None
 
 def set_display_name(handle: TaskHandle, name: Any) -> None:
     """The name people see for the task (KFP's ``taskInfo.name``); the task's name stays."""
-    from dagwright.errors import ValidationError
-
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(
             f"task '{handle.name}': display name {name!r} is not a non-empty string",
