@@ -74,3 +74,17 @@ def test_set_caching_options_turns_the_cache_off_for_one_task(tmp_path: Path) ->
     again = dagwright.run(p, echo=False, root=tmp_path)
     cached = {s.task: s.cached for s in again.steps}
     assert cached == {"square": True, "square-2": False, "square-3": True}
+
+
+def test_the_progress_lines_show_the_display_name_beside_the_task(tmp_path: Path) -> None:
+    @pipeline
+    def p() -> int:
+        first = square(x=2).set_display_name("Square it")
+        return square(x=first.output).output
+
+    lines: list[str] = []
+    result = dagwright.run(p, echo=lines.append, root=tmp_path, cache=False)
+    assert result.outputs == {"output": 16}
+    assert any("✓ square (Square it)" in line for line in lines)
+    assert any("✓ square-2 " in line for line in lines)
+    assert result.step("square").display_name == "Square it"  # the task's name stays
