@@ -88,3 +88,46 @@ def test_the_progress_lines_show_the_display_name_beside_the_task(tmp_path: Path
     assert any("✓ square (Square it)" in line for line in lines)
     assert any("✓ square-2 " in line for line in lines)
     assert result.step("square").display_name == "Square it"  # the task's name stays
+
+
+NAMED = """
+import dagwright
+from dagwright import Dataset, Input, component, pipeline
+
+
+@component
+def size(data: Input[Dataset]) -> int:
+    with open(data.path, encoding="utf-8") as f:
+        return len(f.read())
+
+
+@pipeline
+def named(uri: str) -> int:
+    found = dagwright.importer(uri).set_display_name("Raw rows")
+    return size(data=found.output).set_display_name("Count them").output
+"""
+
+
+def test_the_command_line_shows_display_names_in_run_inspect_and_runs_show(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "named.py").write_text(NAMED, encoding="utf-8")
+    (tmp_path / "rows.csv").write_text("a,b\n", encoding="utf-8")
+    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "dagwright.cli", *args]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    ran = cli("run", "named.py", "-p", "uri=rows.csv")
+    assert ran.returncode == 0, ran.stderr
+    assert "importer (Raw rows)" in ran.stdout and "size (Count them)" in ran.stdout
+    run_id = ran.stdout.split()[1]
+    shown = cli("runs", "show", run_id)
+    assert shown.returncode == 0, shown.stderr
+    assert "importer (Raw rows)" in shown.stdout and "size (Count them)" in shown.stdout
+    inspected = cli("inspect", "named.py")
+    assert "importer 'Raw rows' (importer)" in inspected.stdout
