@@ -8,6 +8,7 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dagwright.components.artifacts import Artifact
 from dagwright.components.types import UnsupportedAnnotation, compatible, describe_annotation
 
 if TYPE_CHECKING:
@@ -70,8 +71,6 @@ def _return_hint(func: Callable[..., Any]) -> Any:
 
 
 def _check_type(builder: PipelineBuilder, field: str, want: Any, have: str) -> None:
-    from dagwright.components.artifacts import Artifact
-
     try:  # KFP's NamedTuples name artifact fields by their bare class (Dataset, Model)
         is_class = isinstance(want, type) and issubclass(want, Artifact)
         declared = want.type_name if is_class else describe_annotation(want).type
