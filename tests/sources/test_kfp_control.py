@@ -201,11 +201,6 @@ def test_a_display_name_is_kept_on_the_task(imported: Callable[[Any], dict[str, 
     assert task["name"] == "say" and task["display_name"] == "Say it"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ComponentSpec.importer and TaskIR.display_name are read back once the authoring "
-    "side of issue 17 (helper C) is merged",
-)
 @pytest.mark.parametrize(
     ("pipeline", "part", "kept"),
     [(imports, "components", "importer"), (shown, "tasks", "display_name")],
