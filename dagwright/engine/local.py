@@ -23,6 +23,7 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
+from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
 from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.plan import Plan
@@ -166,7 +167,7 @@ class LocalEngine:
                 starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     execution = self.runnable.popleft()
-                    if self.stopping and execution.task not in self.plan.exit_tasks:
+                    if self.stopping and execution.task not in self.plan.run_anyway:
                         self._cancel(execution)  # queued before the failure, not started yet
                         continue
                     execution.record.started, execution.record.status = time.time(), RUNNING
@@ -259,10 +260,10 @@ class LocalEngine:
 
     def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
         record = StepRecord(task, frame.path)
-        exit_task = task in self.plan.exit_tasks
-        if failed_before and not exit_task:
+        anyway = task in self.plan.run_anyway  # an exit task, or one ignoring upstream failures
+        if failed_before and not anyway:
             record.status = UPSTREAM_FAILED
-        elif self.stopping and not exit_task:
+        elif self.stopping and not anyway:
             record.status = CANCELLED
         else:
             try:
@@ -307,8 +308,19 @@ class LocalEngine:
             step.outputs[out.name] = self.store.artifact_uri(
                 self.run_id, task, frame.path, out.name
             )
+        ignoring = self.plan.tasks[task].ignore_upstream_failure
         for name, value in self.plan.tasks[task].inputs.items():
-            resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
+            if "final_status" in value:
+                step.parameters[name] = final_status(
+                    self.records, self.plan, value["final_status"], frame.path, self.run_id
+                )
+                continue
+            try:
+                resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
+            except (KeyError, LookupError):
+                if ignoring:  # its upstream failed and made nothing: the input's default
+                    continue
+                raise
             target = spec.input(name)
             if target is not None and target.artifact:
                 step.artifacts[name] = jsonable(resolved)

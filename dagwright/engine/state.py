@@ -11,6 +11,7 @@ from typing import Any
 
 from dagwright.engine.plan import Plan
 from dagwright.engine.result import SUCCEEDED
+from dagwright.errors import NotFound
 from dagwright.pipelines.ir import Value
 
 Path_ = tuple[int, ...]
@@ -67,6 +68,13 @@ class RunState:
         if "task" in value:
             key = self.keys(value["task"], scope, path)[0]
             return self.values[key][value["output"]]
+        if "one_of" in value:  # the branch that ran: the one member whose task made outputs
+            for member in value["one_of"]:
+                key = self.keys(member["task"], scope, path)[0]
+                if key in self.values:
+                    return self.values[key][member["output"]]
+            tasks = ", ".join(m["task"] for m in value["one_of"])
+            raise NotFound(f"none of the OneOf's tasks ({tasks}) ran")
         ref = value["collected"]
         keys = self.keys(ref["task"], scope, path)
         return [self.values[k][ref["output"]] for k in keys if k in self.values]
