@@ -8,10 +8,11 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel, guards, policy, runtime, topology
+from dagwright.compiler.kfp import cel, flow, guards, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import BlockChannels, Channel, define, select_output, to_value
 from dagwright.compiler.kfp.container import container
+from dagwright.components.final_status import FINAL_STATUS
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, parse
 from dagwright.errors import ValidationError
@@ -44,6 +45,8 @@ class DagBuilder:
         """Fill the spec; returns each executor's kfp-kubernetes config (for the platform
         spec), only for executors whose runtime needs one."""
         topology.check_exit_tasks(self.ir, self.fail)
+        flow.check_tolerant_tasks(self.ir, self.fail)
+        self.ir, wrappers = flow.wrap_branch_sets(self.ir, self.fail)
         self.ir = topology.wrap_awaited_conditions(self.ir)
         self.ir, guarded = guards.guard_computed_loops(self.ir, self.fail)
         self.optional_artifacts = guarded.optional
@@ -64,7 +67,7 @@ class DagBuilder:
             task.task_info.name = group.id
             task.component_ref.name = group_names[group.id]
             group_tasks[group.id] = task
-        self.channels = BlockChannels(ir, dags, group_tasks, guarded.guards)
+        self.channels = BlockChannels(ir, dags, group_tasks, guarded.guards, wrappers)
         self._parameters()
         deployment = self.pb.PipelineDeploymentConfig()
         for cid, component in ir.components.items():
@@ -131,6 +134,13 @@ class DagBuilder:
     def _component(self, target: Any, cid: str, spec: ComponentSpec, executor_label: str) -> None:
         target.executor_label = executor_label
         for inp in spec.inputs:
+            if inp.type == FINAL_STATUS:  # declared as the KFP SDK declares it
+                status = target.input_definitions.parameters[inp.name]
+                status.parameter_type = self.pb.ParameterType.ParameterTypeEnum.Value(
+                    "TASK_FINAL_STATUS"
+                )
+                status.is_optional = True
+                continue
             defined = define(target.input_definitions, inp.name, inp.type, inp.artifact)
             if (cid, inp.name) in self.optional_artifacts:  # left out by a guard's Else copy
                 defined.is_optional = True
@@ -174,8 +184,18 @@ class DagBuilder:
                 ) from None
         elif group.kind == "loop":
             assert group.items is not None
-            iterator = task.parameter_iterator
             item = f"pipelinechannel--{group.id}-loop-item"
+            if channels.type_of(group.items)[1]:  # a list of artifacts: one per iteration
+                artifacts = task.artifact_iterator
+                artifacts.item_input = item
+                channel = channels.channel(group.items, group.id)
+                assert channel.component_input is not None
+                artifacts.items.input_artifact = channel.component_input
+                channels.declare_item(group.id)
+                if group.parallelism:
+                    task.iterator_policy.parallelism_limit = group.parallelism
+                return
+            iterator = task.parameter_iterator
             iterator.item_input = item
             if "constant" in group.items:
                 iterator.items.raw = json.dumps(group.items["constant"])
@@ -230,9 +250,18 @@ class DagBuilder:
         spec = self.ir.component_of(task)
         target.task_info.name = task.name
         target.component_ref.name = component_names[task.component]
+        if task.ignore_upstream_failure:  # see flow.py
+            target.trigger_policy.strategy = (
+                self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
+            )
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if "final_status" in value:
+                target.inputs.parameters[name].task_final_status.producer_task = value[
+                    "final_status"
+                ]
+                continue
             if value.get("constant", ...) is None:
                 if inp.has_default and inp.default is None:
                     continue  # KFP cannot pass null; left out, the default None applies

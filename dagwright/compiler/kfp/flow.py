@@ -1,0 +1,134 @@
+"""KFP's control flow from the IR: OneOf, final status and ignore_upstream_failure, written as
+the KFP SDK writes them, where KFP's backend runs them as ``dagwright run`` does.
+
+- ``one_of``: the KFP SDK (``pipeline_spec_builder.py``, ``build_oneof_dag_outputs``) puts an
+  If/Elif/Else chain in a ``condition-branches-N`` DAG whose output takes ``valueFromOneof``
+  over the branches; the reader reads that output. ``wrap_branch_sets`` makes the block, and
+  ``channels.BlockChannels`` the output. For artifacts the SDK writes several
+  ``artifactSelectors``, of which the backend's driver (``resolve.go``, ``GetProducerTask``)
+  takes the last whichever branch ran: refused.
+- ``final_status``: a ``TASK_FINAL_STATUS`` input (optional, as the SDK declares it) taking
+  ``taskFinalStatus.producerTask``: the ExitHandler block, or the one task a tolerant task
+  waits for.
+- ``ignore_upstream_failure``: trigger strategy ``ALL_UPSTREAM_TASKS_COMPLETED``. The backend
+  (``argocompiler/dag.go``) runs such a task as an exit hook on each task it depends on, so
+  one with several dependencies, or that another task waits for, is refused (the checks
+  ``topology.check_exit_tasks`` makes for exit tasks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from dagwright.errors import ValidationError
+from dagwright.names import free_name
+from dagwright.pipelines.blocks import blocks
+from dagwright.pipelines.flow_values import branch_sets
+from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
+
+Fail = Callable[..., ValidationError]
+BRANCHES = "condition-branches"
+
+
+def one_of_values(ir: PipelineIR) -> list[tuple[Value, dict[str, Any]]]:
+    """Every ``one_of`` value of the IR, with where it is used."""
+    found: list[tuple[Value, dict[str, Any]]] = []
+    for task in ir.tasks:
+        for name, value in task.inputs.items():
+            if "one_of" in value:
+                found.append((value, {"task": task.name, "field": name}))
+    for name, value in ir.outputs.items():
+        if "one_of" in value:
+            found.append((value, {"field": f"output {name}"}))
+    return found
+
+
+def wrap_branch_sets(ir: PipelineIR, fail: Fail) -> tuple[PipelineIR, dict[str, str]]:
+    """The IR with each If/Elif/Else chain a OneOf reads inside a plain block of its own, and
+    that block's id by the id of each branch in it."""
+    chains = branch_sets(ir)
+    wanted: dict[int, list[str]] = {}
+    for value, where in one_of_values(ir):
+        producer = ir.task(value["one_of"][0]["task"])
+        if ir.component_of(producer).output(value["one_of"][0]["output"]).artifact:  # type: ignore[union-attr]
+            raise fail(
+                "OneOf over artifacts: KFP's backend (resolve.go, GetProducerTask) takes the "
+                "last of a DAG output's artifactSelectors, whichever branch ran",
+                fix="compile for Argo (--target argo), or choose between parameters",
+                **where,
+            )
+        chain = chains[producer.group or ""][0]
+        wanted[chain] = [g for g, (c, _) in chains.items() if c == chain]
+    if not wanted:
+        return ir, {}
+    taken = {t.name for t in ir.tasks} | {g.id for g in ir.groups}
+    wrapper_of: dict[str, str] = {}
+    groups: list[GroupIR] = []
+    for group in ir.groups:
+        chain = chains.get(group.id, (-1, False))[0]
+        members = wanted.get(chain)
+        if members is not None and group.id == members[0]:
+            parent = ir.group(group.parent) if group.parent else None
+            siblings = _children(ir, group.parent)
+            if parent is not None and parent.kind == "pipeline" and siblings == set(members):
+                wrapper = parent.id  # already a block of the chain alone (an imported one)
+            else:
+                wrapper = free_name(f"{BRANCHES}-{len(set(wrapper_of.values())) + 1}", taken)
+                groups.append(GroupIR(id=wrapper, kind="pipeline", parent=group.parent))
+            wrapper_of.update(dict.fromkeys(members, wrapper))
+        if group.id in wrapper_of and wrapper_of[group.id] != group.parent:
+            groups.append(dataclasses.replace(group, parent=wrapper_of[group.id]))
+        else:
+            groups.append(dataclasses.replace(group))
+    return dataclasses.replace(ir, groups=groups), wrapper_of
+
+
+def _children(ir: PipelineIR, parent: str | None) -> set[str]:
+    return {g.id for g in ir.groups if g.parent == parent} | {
+        t.name for t in ir.tasks if t.group == parent
+    }
+
+
+def check_tolerant_tasks(ir: PipelineIR, fail: Fail) -> None:
+    """Refuse a task ignoring upstream failures that KFP's backend would run as an exit hook on
+    more than one task, or that another task waits for (see the module's docstring)."""
+    found = blocks(ir)
+    for task in ir.tasks:
+        if not task.ignore_upstream_failure:
+            continue
+        block = found[task.group]
+        upstream = sorted(block.upstream.get(task.name, set()))
+        if len(upstream) > 1:
+            raise fail(
+                f"task '{task.name}' ignores upstream failures and waits for {upstream}; KFP's "
+                "backend sets such a task as an exit hook on each task it waits for, running "
+                "it early and more than once",
+                fix="make it wait for one task (or one block holding the others), or compile "
+                "for Argo (--target argo)",
+                task=task.name,
+                field="ignore_upstream_failure",
+            )
+        for name, value in task.inputs.items():
+            target = value.get("final_status")
+            if target is None or target in found:  # an ExitHandler block's status
+                continue
+            if ir.task(target).group != task.group:
+                raise fail(
+                    f"task '{task.name}' takes the final status of '{target}', which sits in "
+                    "another block; KFP reads a final status only from a task of the same DAG",
+                    fix="put the two tasks in the same block",
+                    task=task.name,
+                    field=name,
+                )
+        waiting = block.downstream.get(task.name, [])
+        if waiting:
+            raise fail(
+                f"'{waiting[0]}' waits for '{task.name}', which ignores upstream failures; "
+                "KFP's backend runs such a task as an exit hook, outside its DAG, so Argo "
+                "rejects a task that depends on it",
+                fix=f"let '{task.name}' end its branch of the pipeline, or compile for Argo",
+                task=task.name,
+                field="ignore_upstream_failure",
+            )
