@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dagwright.compiler.argo.flow import depends
 from dagwright.compiler.argo.naming import digit_free, param_name, renamed_refs, renamed_task
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import Scope
@@ -22,7 +23,9 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     """The DAG template of one scope, named ``template_name``: its tasks (an exit task as its
     block task's exit hook), their arguments, and the scope's inputs and outputs."""
     renamed = digit_free(scope.tasks)
-    tasks = [_dag_task(renamed_task(f, renamed)) for f in scope.tasks.values()]
+    # Argo refuses depends beside dependencies in one DAG: a tolerant task makes them all depends
+    enhanced = any(f.get("tolerant") for f in scope.tasks.values())
+    tasks = [_dag_task(renamed_task(f, renamed), enhanced) for f in scope.tasks.values()]
     for fields in scope.tasks.values():
         for key in ("parameters", "artifacts"):
             for name in fields.get(key, {}):
@@ -61,8 +64,11 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     )
 
 
-def _dag_task(fields: dict[str, Any]) -> dict[str, Any]:
+def _dag_task(fields: dict[str, Any], enhanced: bool = False) -> dict[str, Any]:
     fields = dict(fields)
+    tolerant = fields.pop("tolerant", False)
+    if enhanced and "dependencies" in fields:
+        fields["depends"] = depends(fields.pop("dependencies"), tolerant)
     arguments = _arguments(fields.pop("parameters", {}), fields.pop("artifacts", {}))
     hooks = fields.pop("hooks", None)
     if hooks is not None:

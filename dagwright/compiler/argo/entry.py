@@ -114,6 +114,25 @@ def _item(value: Any, type_str: str) -> Any:
     return value
 
 
+# Argo's node phases as KFP's task states (a skipped task did not fail; an omitted one did
+# not run because something before it failed)
+_STATES = {"Succeeded": "SUCCEEDED", "Skipped": "SUCCEEDED", "Omitted": "FAILED"}
+
+
+def final_status(text: str) -> dict[str, Any]:
+    """KFP's PipelineTaskFinalStatus dict from the JSON the compiled spec passes: the block's
+    Argo phase, the workflow's name and the block's id (``compiler/argo/flow.py``)."""
+    data = json.loads(text)
+    phase = data.get("state", "")
+    state = _STATES.get(phase, "FAILED")
+    error = (
+        {}
+        if state == "SUCCEEDED"
+        else {"code": 1, "message": f"{data.get('pipelineTaskName')} ended {phase}"}
+    )
+    return {**data, "state": state, "error": error}
+
+
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
     from dagwright.specs import artifact_kind
 
@@ -152,7 +171,11 @@ def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, An
     for inp in spec.inputs:
         how = reads.get(inp.name, {})
         try:
-            if inp.name in params and "item" in how:
+            if params.get(inp.name) == SKIPPED and inp.has_default:
+                continue  # a tolerant task's input whose task failed: its default applies
+            if inp.name in params and how.get("final_status"):
+                parameters[inp.name] = final_status(params[inp.name])
+            elif inp.name in params and "item" in how:
                 parameters[inp.name] = read_item(params[inp.name], inp.type, how)
             elif inp.name in params:
                 parameters[inp.name] = decode(

@@ -85,6 +85,10 @@ class ScopeVariables:
             if scope == body(loop):
                 return var("inputs", "parameters", name)
             return self._imported(scope, name, value, artifact=False)
+        if "one_of" in value:
+            from dagwright.compiler.argo.flow import one_of_param
+
+            return one_of_param(self, value, scope)
         ref = value.get("collected", value)
         output = ref["output"] + ("-meta" if value.get("meta") else "")
         return self._reference(value, ref["task"], output, scope, artifact=False)

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from typing import Any
 
-from dagwright.compiler.argo import when
+from dagwright.compiler.argo import flow, when
 from dagwright.compiler.argo.dags import dag_template
 from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.objects import obj
@@ -50,6 +50,7 @@ class WorkflowBuilder:
         full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
+        flow.refuse_artifact_loops(ir)
         taken = set(ir.components)
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
@@ -217,9 +218,17 @@ class WorkflowBuilder:
             params[TASK_PARAM] = task.name
         artifacts = target.setdefault("artifacts", {})
         reads: dict[str, dict[str, Any]] = {}  # how the pod reads an input (entry --read)
+        if task.ignore_upstream_failure:  # see flow.py; dags.py writes its depends
+            target["tolerant"] = True
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if "final_status" in value:
+                params[name] = flow.final_status_text(value["final_status"])
+                reads[name] = {"final_status": True}
+                continue
+            if "one_of" in value:
+                flow.refuse_artifact_one_of(self.ir, value, task=task.name, field=name)
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
                 if depth > 1:
@@ -232,6 +241,8 @@ class WorkflowBuilder:
                     reads[name]["key"] = value["key"]
             elif not inp.artifact:
                 params[name] = self.variables.param(value, scope)
+                if task.ignore_upstream_failure:  # its upstream may have failed: the default
+                    params[name] = flow.or_skipped(params[name])
                 if "collected" in value and element_type(inp.type) == ANY:
                     ref = value["collected"]
                     out = self.ir.component_of(ref["task"]).output(ref["output"])

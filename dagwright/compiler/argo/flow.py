@@ -1,0 +1,143 @@
+"""KFP's control flow on Argo: OneOf, a final status and tasks that ignore upstream failures.
+
+- ``one_of``: each branch of the If/Elif/Else chain is a DAG task (``when``) whose template
+  outputs its member; the reader takes an expression tag choosing the branch that ran:
+  ``{{=tasks['condition-1'].status == 'Succeeded' ? tasks['condition-1'].outputs.parameters['x']
+  : ...}}``. Argo puts each finished ancestor's ``tasks.<name>.status`` and outputs in the scope
+  a task's arguments are resolved in (``workflow/controller/dag.go``,
+  ``resolveDependencyReferences``; ``operator.go``, ``processNodeOutputs``) and runs the tag
+  with expr-lang, whose ``?:`` evaluates only the branch it takes.
+- ``final_status``: the exit task is its block's exit hook, resolved in a scope holding
+  ``tasks.<block>.status`` (``dag.go``: ``scope.addParamToScope("tasks.%s.status")`` before
+  ``runOnExitNode``); it travels as JSON with the run's name and the block's id, and the pod's
+  entry (``entry.final_status``) makes KFP's dict of it. Argo has no failure message there:
+  the message names the block and its phase.
+- ``ignore_upstream_failure``: ``depends`` with every result a finished task can have (Argo's
+  enhanced depends has no "completed"); Argo refuses ``depends`` beside ``dependencies`` in one
+  DAG, so every task of that DAG is written with ``depends`` (``dags.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from dagwright.compiler.argo.scopes import var
+from dagwright.compiler.argo.values import SKIPPED
+from dagwright.errors import ValidationError
+from dagwright.pipelines.ir import PipelineIR, Value
+
+if TYPE_CHECKING:
+    from dagwright.compiler.argo.scopes import ScopeVariables
+
+# every result of a task that has finished, whatever happened (enhanced depends logic)
+_FINISHED = ("Succeeded", "Skipped", "Daemoned", "Failed", "Errored", "Omitted")
+
+
+def final_status_text(target: str) -> str:
+    """The parameter text an exit task (or a tolerant task) gets for a final status."""
+    return json.dumps(
+        {
+            "state": var("tasks", target, "status"),
+            "pipelineJobResourceName": var("workflow", "name"),
+            "pipelineTaskName": target,
+        },
+        separators=(",", ":"),
+    )
+
+
+def depends(dependencies: list[str], tolerant: bool) -> str:
+    """``dependencies`` as an enhanced ``depends`` expression: a bare name (Succeeded, Skipped
+    or Daemoned, what ``dependencies`` means), or any finished result for a tolerant task."""
+    if not tolerant:
+        return " && ".join(dependencies)
+    return " && ".join(
+        "(" + " || ".join(f"{name}.{result}" for result in _FINISHED) + ")" for name in dependencies
+    )
+
+
+_OUTPUT_REF = re.compile(
+    r"^\{\{tasks\.([-a-zA-Z0-9_]+)\.outputs\.parameters\.([-a-zA-Z0-9_]+)\}\}$"
+)
+
+
+def or_skipped(text: str) -> str:
+    """A tolerant task's argument read from a task's output: the output when that task
+    succeeded, else dagwright's SKIPPED mark, which the pod's entry reads as "left out" so the
+    input's default applies (a failed task has no outputs, and Argo errors a task whose
+    argument names one)."""
+    match = _OUTPUT_REF.match(text)
+    if match is None:
+        return text
+    task, output = match.groups()
+    read = f"tasks['{task}'].outputs.parameters['{output}']"
+    return "{{=" + f"tasks['{task}'].status == 'Succeeded' ? {read} : '{SKIPPED}'" + "}}"
+
+
+def one_of_param(variables: ScopeVariables, value: Value, scope: str) -> str:
+    """The text of a ``one_of`` value (``meta``: its artifacts' metadata) in ``scope``."""
+    ir: PipelineIR = variables.ir
+    first = ir.task(value["one_of"][0]["task"])
+    branch = variables.groups[first.group or ""]
+    home = variables.inner(branch.parent)
+    name = f"{first.name}-{value['one_of'][0]['output']}-oneof"
+    if scope == home:
+        return _choice(variables, value, home)
+    home_path = variables.path(home)
+    if scope in home_path:  # used outside the block holding the chain: passed up to it
+        child = variables.scopes[home_path[home_path.index(scope) + 1]]
+        if name not in child.out_params:
+            child.out_params[name] = one_of_param(variables, value, child.name)
+        assert child.caller is not None
+        return var("tasks", child.caller, "outputs", "parameters", name)
+    return variables._imported(scope, name, value, artifact=False)
+
+
+def _choice(variables: ScopeVariables, value: Value, scope: str) -> str:
+    choices: list[tuple[str, str]] = []
+    for member in value["one_of"]:
+        member = {**member, "meta": True} if value.get("meta") else member
+        output = member["output"] + ("-meta" if value.get("meta") else "")
+        branch = variables.ir.task(member["task"]).group or ""
+        key = variables._exported(branch, member, member["task"], output, False)
+        choices.append((branch, f"tasks['{branch}'].outputs.parameters['{key}']"))
+    expression = choices[-1][1]  # none ran: the tag stays unresolved and the task errors
+    for branch, read in reversed(choices[:-1]):
+        expression = f"tasks['{branch}'].status == 'Succeeded' ? {read} : ({expression})"
+    return "{{=" + expression + "}}"
+
+
+def refuse_artifact_loops(ir: PipelineIR) -> None:
+    """A loop over a list of artifacts: Argo loops over parameters only (``withItems``,
+    ``withParam``), and an item cannot be an artifact."""
+    from dagwright.components.types import is_artifact_type
+    from dagwright.pipelines.validate import value_type
+
+    for group in ir.groups:
+        if group.kind != "loop" or group.items is None:
+            continue
+        if is_artifact_type(value_type(ir, group.items, group.parent)):
+            raise ValidationError(
+                f"Argo target: {group.id} loops over a list of artifacts; Argo's withParam "
+                "and withItems loop over parameters only",
+                pipeline=ir.name,
+                block=group.id,
+                field="items",
+                fix="loop over the values the artifacts are made from, or compile for KFP "
+                "(--target kfp)",
+            )
+
+
+def refuse_artifact_one_of(ir: PipelineIR, value: Value, **where: Any) -> None:
+    """OneOf over artifacts: an argument artifact takes one ``from``."""
+    first = value["one_of"][0]
+    out = ir.component_of(first["task"]).output(first["output"])
+    if out is not None and out.artifact:
+        raise ValidationError(
+            "Argo target: OneOf over artifacts is not written for Argo yet (an argument "
+            "artifact takes one 'from')",
+            pipeline=ir.name,
+            fix="choose between parameters, or compile for KFP (--target kfp)",
+            **where,
+        )

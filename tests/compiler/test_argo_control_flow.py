@@ -1,0 +1,208 @@
+"""KFP's control flow compiled for Argo and run by the controller stand-in
+(``argo_controller``) beside ``dagwright run``: OneOf as an expression choosing the branch
+that ran, a final status from the ExitHandler block's phase, ``ignore_upstream_failure`` as an
+enhanced ``depends``; what Argo cannot loop over is refused by name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from fidelity_helpers import run_both
+
+import dagwright
+from dagwright import (
+    Collected,
+    Dataset,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    Input,
+    OneOf,
+    Output,
+    ParallelFor,
+    PipelineTaskFinalStatus,
+    ValidationError,
+    component,
+    pipeline,
+)
+
+
+@component
+def number(n: int) -> int:
+    return n
+
+
+@component
+def word(s: str) -> str:
+    return s
+
+
+@component
+def shout(v: str) -> str:
+    return v.upper()
+
+
+@component
+def twice(v: int) -> int:
+    return 2 * v
+
+
+@component
+def fails(n: int) -> int:
+    raise ValueError(f"no good: {n}")
+
+
+@component
+def report(journal: str, status: PipelineTaskFinalStatus) -> str:
+    with open(os.path.join(journal, f"status-{status.state}"), "w", encoding="utf-8") as f:
+        f.write(f"{status.pipeline_task_name} {status.error_code}")
+    return status.state
+
+
+@component
+def tidy(journal: str, v: int = -1) -> str:
+    with open(os.path.join(journal, f"tidy-{v}"), "w", encoding="utf-8") as f:
+        f.write("ran")
+    return str(v)
+
+
+@component
+def write(text: str, out: Output[Dataset]) -> None:
+    Path(out.path).write_text(text, encoding="utf-8")
+
+
+@component
+def read(d: Input[Dataset]) -> str:
+    return Path(d.path).read_text(encoding="utf-8")
+
+
+def manifest(pipe: Any) -> dict[str, Any]:
+    return yaml.safe_load(dagwright.compile(pipe, target="argo"))
+
+
+def dag(spec: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    template = next(t for t in spec["spec"]["templates"] if t["name"] == name)
+    return list(template["dag"]["tasks"])
+
+
+@pipeline
+def choose(x: int = 3) -> str:
+    n = number(n=x)
+    with If(n.output > 5):
+        big = word(s="big")
+    with Elif(n.output > 2):
+        mid = word(s="mid")
+    with Else():
+        small = word(s="small")
+    return shout(v=OneOf(big.output, mid.output, small.output)).output
+
+
+@pytest.mark.parametrize(("x", "chosen"), [(9, "BIG"), (3, "MID"), (1, "SMALL")])
+def test_one_of_is_an_expression_choosing_the_branch_that_ran(
+    tmp_path: Path, x: int, chosen: str
+) -> None:
+    node, ours, theirs, mine = run_both(choose, tmp_path, x=x)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": chosen}, [])
+    reader = next(t for t in dag(manifest(choose), "main") if t["name"] == "shout")
+    value = reader["arguments"]["parameters"][0]["value"]
+    assert value.startswith("{{=tasks['condition-1'].status == 'Succeeded' ? ")
+
+
+@pipeline
+def inner_choice(x: int = 3) -> Any:
+    with If(x > 2):
+        a = number(n=x)
+    with Else():
+        b = number(n=0)
+    return OneOf(a.output, b.output)
+
+
+@component
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@pipeline
+def outer(x: int = 3, xs: list[int] = [1, 2]) -> int:  # noqa: B006
+    chosen = inner_choice(x=x)
+    with ParallelFor(xs):
+        doubled = twice(v=chosen.output)
+    return total(xs=Collected(doubled.output)).output
+
+
+@pytest.mark.parametrize("x", [5, 1])
+def test_one_of_made_in_a_nested_pipeline_and_read_in_a_loop(tmp_path: Path, x: int) -> None:
+    node, ours, theirs, mine = run_both(outer, tmp_path, x=x)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": 4 * (x if x > 2 else 0)}, [])
+
+
+@pipeline
+def guarded(journal: str, bad: bool = False) -> None:
+    done = report(journal=journal)
+    with ExitHandler(done):
+        n = number(n=1)
+        with If(bad == True):  # noqa: E712
+            fails(n=7).after(n)
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_the_exit_task_gets_the_blocks_final_status(tmp_path: Path, bad: bool) -> None:
+    node, ours, theirs, mine = run_both(guarded, tmp_path, bad=bad)
+    assert (node.phase == "Failed") == (ours.status == "failed") == bad
+    state = "FAILED" if bad else "SUCCEEDED"
+    assert theirs[1] == mine[1] == [f"status-{state}"]
+    for side in ("argo-journal", "ours-journal"):
+        text = (tmp_path / side / f"status-{state}").read_text(encoding="utf-8")
+        assert text == f"exit-handler-1 {1 if bad else None}"
+
+
+@pipeline
+def tolerant(journal: str, n: int = 4) -> None:
+    tidy(journal=journal, v=number(n=n).output).ignore_upstream_failure()
+    tidy(journal=journal, v=fails(n=n).output).ignore_upstream_failure()
+    tidy(journal=journal, v=twice(v=n).output).after(fails(n=5)).ignore_upstream_failure()
+    number(n=6).after(fails(n=7))
+
+
+def test_tolerant_tasks_depend_on_every_result_and_run_as_here(tmp_path: Path) -> None:
+    tasks = {t["name"]: t for t in dag(manifest(tolerant), "main")}
+    assert all("dependencies" not in t for t in tasks.values())  # never beside depends
+    assert tasks["number-2"]["depends"] == "fails-3"
+    assert tasks["tidy-3"]["depends"].count("Omitted") == 2
+    node, ours, theirs, mine = run_both(tolerant, tmp_path)
+    assert node.phase == "Failed" and ours.status == "failed"
+    assert theirs[1] == mine[1] == ["tidy--1", "tidy-4", "tidy-8"]
+
+
+def test_a_loop_over_artifacts_is_refused_for_argo() -> None:
+    @pipeline
+    def over(texts: list[str] = ["a"]) -> None:  # noqa: B006
+        with ParallelFor(texts) as t:
+            made = write(text=t)
+        with ParallelFor(Collected(made.outputs["out"])) as art:
+            read(d=art)
+
+    with pytest.raises(ValidationError, match="loops over a list of artifacts") as err:
+        manifest(over)
+    assert (err.value.block, err.value.field) == ("loop-2", "items")
+
+
+def test_one_of_over_artifacts_is_refused_for_argo() -> None:
+    @pipeline
+    def either(x: int = 1) -> None:
+        with If(x > 2):
+            a = write(text="a")
+        with Else():
+            b = write(text="b")
+        read(d=OneOf(a.outputs["out"], b.outputs["out"]))
+
+    with pytest.raises(ValidationError, match="OneOf over artifacts") as err:
+        manifest(either)
+    assert (err.value.task, err.value.field) == ("read", "d")
