@@ -41,8 +41,9 @@ from dagwright.engine.result import (
     StepRecord,
     jsonable,
 )
-from dagwright.engine.state import Path_, RunState
+from dagwright.engine.state import Path_, RunState, flatten
 from dagwright.executor import Step
+from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes import Attempt, Session, runtime_for
 from dagwright.runtimes.scratch import remove_stale
@@ -322,6 +323,9 @@ class LocalEngine:
                     continue
                 raise
             target = spec.input(name)
+            if "collected" in value and target is not None and wants_flat(target.type):
+                depth = self.state.depth(value["collected"]["task"], frame.scope)
+                resolved = flatten(resolved, depth)  # a list of values, not of lists
             if target is not None and target.artifact:
                 step.artifacts[name] = jsonable(resolved)
             else:

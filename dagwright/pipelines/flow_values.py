@@ -20,6 +20,19 @@ from dagwright.pipelines.blocks import dependencies, value_tasks
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 
 
+def wants_flat(type_str: str) -> bool:
+    """Does an input of this type take one flat list of a Collected over nested loops (a list
+    of something other than lists), rather than KFP's list of lists (``list``, ``list[list]``,
+    ``any``)?"""
+    item = t.element_type(t.unwrap_optional(type_str))
+    return item is not None and item != t.ANY and t.parse(t.unwrap_optional(item))[0] != "list"
+
+
+def nested_type(item: str, depth: int) -> str:
+    """The type of a Collected over ``depth`` loops of an output of type ``item``."""
+    return "list[" * depth + item + "]" * depth
+
+
 def branch_sets(ir: PipelineIR) -> dict[str, tuple[int, bool]]:
     """Each condition block's If/Elif/Else chain: ``(chain number, the chain has an Else)``.
 

@@ -245,6 +245,8 @@ class _Checker:
                 )
             return
         source = self.type_of(value, task.group, task=task.name, field=name)
+        if "collected" in value and flow_values.wants_flat(type_str):
+            source = f"list[{self._output(value['collected'])}]"  # the engine flattens it
         if not t.compatible(source, type_str):
             raise self.fail(
                 f"type mismatch: {_describe(value)} is a {source} but input '{name}' takes "
@@ -266,10 +268,10 @@ class _Checker:
             out = self._output(value, **where)
             self._check_visible(value["task"], scope, collected=False, **where)
             return out
-        if "collected" in value:
+        if "collected" in value:  # a list per loop left, as KFP nests them
             out = self._output(value["collected"], **where)
-            self._check_visible(value["collected"]["task"], scope, collected=True, **where)
-            return f"list[{out}]"
+            depth = self._check_visible(value["collected"]["task"], scope, True, **where)
+            return flow_values.nested_type(out, depth)
         if "loop_item" in value:
             return self._loop_item_type(value, scope, **where)
         if "one_of" in value:
@@ -298,7 +300,8 @@ class _Checker:
 
     def _check_visible(
         self, producer: str, scope: str | None, collected: bool, **where: Any
-    ) -> None:
+    ) -> int:
+        """Refuse a value not visible in ``scope``; the number of loops a Collected leaves."""
         consumer_chain = {g.id for g in self.ir.ancestors(scope)}
         hidden = [
             g
@@ -312,7 +315,7 @@ class _Checker:
                     "does not also enclose the consumer",
                     **where,
                 )
-            return
+            return sum(1 for g in hidden if g.kind == "loop")
         if hidden:
             block = hidden[-1]
             if block.kind == "loop":
@@ -327,6 +330,7 @@ class _Checker:
                 fix="use it inside that block",
                 **where,
             )
+        return 0
 
     def _loop_item_type(self, value: Value, scope: str | None, **where: Any) -> str:
         loop = self.groups.get(value["loop_item"])

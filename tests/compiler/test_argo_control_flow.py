@@ -206,3 +206,46 @@ def test_one_of_over_artifacts_is_refused_for_argo() -> None:
     with pytest.raises(ValidationError, match="OneOf over artifacts") as err:
         manifest(either)
     assert (err.value.task, err.value.field) == ("read", "d")
+
+
+@component
+def product(a: int, b: int) -> int:
+    return a * b
+
+
+@component
+def shape(rows: list) -> str:
+    return repr(rows)
+
+
+@component
+def typed_shape(rows: list[list[int]]) -> str:
+    return repr(rows)
+
+
+@component
+def flat(values: list[int]) -> str:
+    return repr(values)
+
+
+@pipeline
+def fan_in(outer: list[int] = [1, 2], inner: list[int] = [3, 4, 5]) -> Any:  # noqa: B006
+    with ParallelFor(outer) as a:
+        with ParallelFor(inner) as b:
+            with If(b > 3):
+                made = product(a=a, b=b)
+    return {
+        "untyped": shape(rows=Collected(made.output)).output,
+        "typed": typed_shape(rows=Collected(made.output)).output,
+        "flat": flat(values=Collected(made.output)).output,
+    }
+
+
+def test_collected_over_nested_loops_is_a_list_of_lists_unless_declared_flat(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(fan_in, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    nested = "[[4, 5], [8, 10]]"
+    expected = {"untyped": nested, "typed": nested, "flat": "[4, 5, 8, 10]"}
+    assert theirs == mine == (expected, [])

@@ -298,3 +298,65 @@ def test_collecting_over_a_loop_over_computed_artifacts_is_refused(tmp_path: Pat
 
     err = _refused(gathered, tmp_path, "loops over artifacts made at run time")
     assert err.block == "loop-2"
+
+
+@component
+def product(a: int, b: int) -> int:
+    return a * b
+
+
+@component
+def shape(rows: list) -> str:
+    return repr(rows)
+
+
+@pipeline
+def fan_in() -> str:
+    with ParallelFor([1, 2]) as a:
+        with ParallelFor([3, 4]) as b:
+            made = product(a=a, b=b)
+    return shape(rows=Collected(made.output)).output
+
+
+@pipeline
+def computed_fan_in(outer: list[int] = [1, 2]) -> str:  # noqa: B006
+    with ParallelFor(outer) as a:
+        with ParallelFor([3, 4]) as b:
+            made = product(a=a, b=b)
+    return shape(rows=Collected(made.output)).output
+
+
+def test_collected_over_nested_loops_is_kfps_nested_fan_in(tmp_path: Path) -> None:
+    """KFP's DAG driver makes one list per loop left, as ``dagwright run`` gives a reader
+    declaring no flat list. kfp.local gets nested loops wrong (issue 17), so the values
+    ``dagwright run`` gives are asserted."""
+    _, data = _compiled(fan_in, tmp_path)
+    reader = data["root"]["dag"]["tasks"]["shape"]["inputs"]["parameters"]["rows"]
+    outer = reader["taskOutputParameter"]["producerTask"]
+    body = data["components"][data["root"]["dag"]["tasks"][outer]["componentRef"]["name"]]
+    ((key, selector),) = body["dag"]["outputs"]["parameters"].items()
+    inner = body["dag"]["tasks"][selector["valueFromParameter"]["producerSubtask"]]
+    assert "parameterIterator" in inner  # the inner loop's list, gathered by the outer one
+    ours = dagwright.run(fan_in, echo=False, root=tmp_path / "store")
+    assert ours.outputs == {"output": "[[3, 4], [6, 8]]"}
+
+
+def test_collected_over_nested_loops_over_computed_items_is_refused(tmp_path: Path) -> None:
+    err = _refused(computed_fan_in, tmp_path, "items of loop-1 are known only at run time")
+    assert (err.task, err.field) == ("shape", "rows")
+
+
+def test_collected_artifacts_over_nested_loops_are_refused(tmp_path: Path) -> None:
+    @pipeline
+    def deep() -> None:
+        with ParallelFor([1]), ParallelFor([2]):
+            made = write(text="x")
+        gathered(parts=Collected(made.outputs["out"]))
+
+    err = _refused(deep, tmp_path, "list of lists of artifacts")
+    assert (err.task, err.field) == ("gathered", "parts")
+
+
+@component
+def gathered(parts: Input[list[Dataset]]) -> int:
+    return len(parts)

@@ -263,3 +263,57 @@ def loops_over_inner() -> str:
 
 def test_a_loop_over_a_nested_pipelines_list_of_artifacts(run: Any) -> None:
     assert run(loops_over_inner).outputs == {"output": "p,q,r"}
+
+
+@component
+def product(a: int, b: int) -> int:
+    return a * b
+
+
+@component
+def shape(rows: list) -> str:
+    return repr(rows)
+
+
+@component
+def flat(values: list[int]) -> str:
+    return repr(values)
+
+
+@pipeline
+def fan_in(outer: list[int] = [1, 2, 3], inner: list[int] = [3, 4]) -> Any:  # noqa: B006
+    with ParallelFor(outer) as a:
+        with ParallelFor(inner) as b:
+            with If(a != 2):
+                made = product(a=a, b=b)
+    return {
+        "nested": shape(rows=Collected(made.output)).output,
+        "flat": flat(values=Collected(made.output)).output,
+        "whole": Collected(made.output),
+    }
+
+
+def test_collected_over_nested_loops_is_a_list_per_loop_unless_read_as_flat(run: Any) -> None:
+    result = run(fan_in)
+    assert result.outputs == {
+        "nested": "[[3, 4], [], [9, 12]]",  # the middle iteration's If was false
+        "flat": "[3, 4, 9, 12]",
+        "whole": [[3, 4], [], [9, 12]],
+    }
+
+
+def test_a_nested_collected_of_another_item_type_is_refused(run: Any) -> None:
+    from dagwright import ValidationError
+
+    @component
+    def words(values: list[str]) -> str:
+        return ",".join(values)
+
+    @pipeline
+    def mismatched(outer: list[int] = [1]) -> None:  # noqa: B006
+        with ParallelFor(outer) as a, ParallelFor(outer) as b:
+            made = product(a=a, b=b)
+        words(values=Collected(made.output))
+
+    with pytest.raises(ValidationError, match=r"is a list\[int\] but input 'values'"):
+        mismatched.build()

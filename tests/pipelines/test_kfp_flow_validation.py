@@ -312,3 +312,24 @@ def test_malformed_new_values_are_refused_with_their_path(
     target[path[-1]] = value
     with pytest.raises(ValidationError, match=re.escape(message)):
         PipelineIR.from_dict(data)
+
+
+def test_inspect_shows_the_new_values() -> None:
+    from dagwright.pipelines.describe import describe
+
+    @pipeline
+    def p(x: int = 1) -> None:
+        done = report()
+        with ExitHandler(done):
+            with If(x > 1):
+                a = number(n=1)
+            with Else():
+                b = number(n=2)
+            take_default(x=OneOf(a.output, b.output)).ignore_upstream_failure()
+
+    text = describe(p.build())
+    assert "in  status <- final status of exit-handler-1" in text
+    assert "in  x <- OneOf(number.output, number-2.output)" in text
+    assert "take-default (take-default)  in exit-handler-1  (runs whatever its upstream did)" in (
+        text
+    )

@@ -68,6 +68,27 @@ def decode(text: str, type_str: str, item_type: str | None = None, depth: int = 
     return restore(from_text(json.dumps(items), type_str))
 
 
+def nested(text: str, item_type: str, depth: int) -> list[Any]:
+    """A Collected over ``depth`` loops as a list per loop (KFP's nested fan-in, as ``dagwright
+    run`` gives a reader that declares no flat list): each level of Argo's aggregates read back
+    (an inner one may come as its JSON text), the marks of iterations that skipped dropped and
+    each value read as the output's type."""
+    values = json.loads(text) if isinstance(text, str) else text
+    if depth <= 1:
+        return [restore(_item(v, item_type)) for v in values if v != SKIPPED]
+    return [nested(v, item_type, depth - 1) for v in values if v != SKIPPED]
+
+
+def _innermost(type_str: str, depth: int) -> str:
+    """The item type inside ``depth`` list levels of a declared type (``any`` where a level
+    is untyped)."""
+    for _ in range(depth):
+        type_str = element_type(type_str) or "any"
+        if type_str == "any":
+            break
+    return type_str
+
+
 def _flatten(values: list[Any], depth: int) -> list[Any]:
     """The innermost iterations' values of ``depth`` nested aggregates, outermost first; an
     outer iteration that skipped its If (or made its inner list as text) is read as such."""
@@ -177,6 +198,11 @@ def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, An
                 parameters[inp.name] = final_status(params[inp.name])
             elif inp.name in params and "item" in how:
                 parameters[inp.name] = read_item(params[inp.name], inp.type, how)
+            elif inp.name in params and how.get("nested"):
+                item = _innermost(inp.type, how["depth"])
+                if item == "any":
+                    item = item_types.get(inp.name) or item
+                parameters[inp.name] = nested(params[inp.name], item, how["depth"])
             elif inp.name in params:
                 parameters[inp.name] = decode(
                     params[inp.name], inp.type, item_types.get(inp.name), how.get("depth", 1)

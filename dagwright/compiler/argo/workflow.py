@@ -33,6 +33,7 @@ from dagwright.components.types import ANY, element_type, parse
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
+from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -231,8 +232,10 @@ class WorkflowBuilder:
                 flow.refuse_artifact_one_of(self.ir, value, task=task.name, field=name)
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
-                if depth > 1:
+                if depth > 1:  # one list per loop, unless the input declares a flat list
                     reads[name] = {"depth": depth}
+                    if not inp.artifact and not wants_flat(inp.type):
+                        reads[name]["nested"] = True
             if "loop_item" in value:  # the whole item: Argo's {{item.key}} is not unescaped
                 loop = value["loop_item"]
                 params[name] = self.variables.param({"loop_item": loop}, scope)
@@ -289,8 +292,9 @@ class WorkflowBuilder:
             assert out is not None
             if "collected" in value and self._depth(ref["task"], None) > 1:
                 raise ValidationError(
-                    f"Argo target: pipeline output '{name}' collects over nested loops, which "
-                    "Argo aggregates into a list of lists, not the flat list dagwright run gives",
+                    f"Argo target: pipeline output '{name}' collects over nested loops; Argo "
+                    "nests the inner lists as their texts (['3','4']), not as the list of lists "
+                    "dagwright run gives, and no pod reads them back for an output",
                     pipeline=self.ir.name,
                     field=f"output {name}",
                     fix="return the output of a task that takes Collected(...) instead",

@@ -168,7 +168,7 @@ class BlockChannels:
                 return self.imported(block, f"{item}-subvar-{_safe(key)}", value, want)
             return self.imported(block, item, value, want)
         if "one_of" in value:  # made in the chain's condition-branches block
-            wrapper = self.wrappers[self.task_groups[value["one_of"][0]["task"]]]
+            wrapper = self._wrapper(value)
             wrapper_path = self.path(wrapper)
             if block in wrapper_path:
                 child = wrapper_path[wrapper_path.index(block) + 1]
@@ -215,7 +215,7 @@ class BlockChannels:
         parses as a task output), ``pipelinechannel--train--accuracy`` for a named one;
         ``pipelinechannel--condition-branches-1-oneof-1`` for a OneOf, as the KFP SDK names it."""
         if "one_of" in ref:
-            wrapper = self.wrappers[self.task_groups[ref["one_of"][0]["task"]]]
+            wrapper = self._wrapper(ref)
             text = f"{wrapper} {json.dumps(ref, sort_keys=True)}"
             if text not in self.one_of_ids:
                 mine = [k for k in self.one_of_ids if k.startswith(f"{wrapper} ")]
@@ -270,6 +270,10 @@ class BlockChannels:
         select_output(comp.dag.outputs, name, inner)
         return name
 
+    def _wrapper(self, value: Value) -> str:
+        """The condition-branches block of a OneOf's chain."""
+        return self.wrappers[self.task_groups[value["one_of"][0]["task"]] or ""]
+
     def _one_of(self, group: str, value: Value) -> str:
         """A OneOf as an output of ``group``: of the condition-branches block, taken with
         ``valueFromOneof`` from the branch that ran (each branch's DAG output of its member);
@@ -279,7 +283,7 @@ class BlockChannels:
         if name in comp.output_definitions.parameters:
             return name
         define(comp.output_definitions, name, self.type_of(value)[0], False)
-        if self.wrappers[self.task_groups[value["one_of"][0]["task"]]] != group:
+        if self._wrapper(value) != group:
             select_output(comp.dag.outputs, name, self.channel(value, group))
             return name
         selectors = comp.dag.outputs.parameters[name].value_from_oneof.parameter_selectors

@@ -271,7 +271,7 @@ class DagBuilder:
                     task=task.name,
                     field=name,
                 )
-            self._check_collected(value, task.group, task=task.name, field=name)
+            self._check_collected(value, task.group, inp.type, task=task.name, field=name)
             if self._collects_nothing(value, task.group):
                 if inp.artifact:
                     raise self.fail(
@@ -298,22 +298,10 @@ class DagBuilder:
         if spec.retry.limit:  # the fields KFP's backend needs for a retry to happen at all
             policy.fill_retry(target.retry_policy, spec.retry, task.name, self.fail)
 
-    def _check_collected(self, value: Value, block: str | None, **where: Any) -> None:
-        """KFP gathers a loop output into one list per loop it leaves; dagwright flattens
-        them into one. Refuse the case where the two would differ."""
-        if "collected" not in value:
-            return
-        channels = self.channels
-        home = channels.path(channels.task_groups[value["collected"]["task"]])
-        left = [g for g in home if g not in channels.path(block) and g is not None]
-        if sum(channels.kinds[g] == "loop" for g in left) > 1:
-            raise self.fail(
-                "Collected gathers an output over nested ParallelFor loops; KFP would make a "
-                "list of lists where dagwright makes one list",
-                fix="collect inside the outer loop first (a task there taking Collected), or "
-                "loop over one flat list",
-                **where,
-            )
+    def _check_collected(
+        self, value: Value, block: str | None, wanted: str | None, **where: Any
+    ) -> None:
+        flow.check_collected(self.channels, value, block, wanted, self.fail, **where)
 
     def _collects_nothing(self, value: Value, block: str | None) -> bool:
         """Does ``value`` collect over a loop whose items are a constant empty list?"""
@@ -337,7 +325,7 @@ class DagBuilder:
                     fix="return a task's output (a component that returns the value will do)",
                     field=f"output {name}",
                 )
-            self._check_collected(value, None, field=f"output {name}")
+            self._check_collected(value, None, None, field=f"output {name}")
             if self._collects_nothing(value, None):
                 raise self.fail(
                     f"pipeline output '{name}' collects over a ParallelFor with no items; "

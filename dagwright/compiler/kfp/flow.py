@@ -25,7 +25,7 @@ from typing import Any
 from dagwright.errors import ValidationError
 from dagwright.names import free_name
 from dagwright.pipelines.blocks import blocks
-from dagwright.pipelines.flow_values import branch_sets
+from dagwright.pipelines.flow_values import branch_sets, wants_flat
 from dagwright.pipelines.ir import GroupIR, PipelineIR, Value
 
 Fail = Callable[..., ValidationError]
@@ -132,3 +132,44 @@ def check_tolerant_tasks(ir: PipelineIR, fail: Fail) -> None:
                 task=task.name,
                 field="ignore_upstream_failure",
             )
+
+
+def check_collected(
+    channels: Any, value: Value, block: str | None, wanted: str | None, fail: Fail, **where: Any
+) -> None:
+    """KFP gathers a loop output into one list per loop it leaves, as ``dagwright run`` does,
+    except where the reader declares a flat list (``list[int]``: dagwright flattens it) or the
+    output is an artifact (KFP has no list of lists of artifacts): refused."""
+    if "collected" not in value:
+        return
+    home = channels.path(channels.task_groups[value["collected"]["task"]])
+    left = [g for g in home if g not in channels.path(block) and g is not None]
+    if sum(channels.kinds[g] == "loop" for g in left) <= 1:
+        return
+    computed = [g for g in left if channels.kinds[g] == "loop" and not _constant(channels, g)]
+    if computed:
+        raise fail(
+            f"Collected gathers an output over nested ParallelFor loops, and the items of "
+            f"{computed[0]} are known only at run time; KFP's driver fails the reader when a "
+            "loop turns out to have none, and no guard (see guards.py) covers nested loops",
+            fix="loop over constant lists, or collect inside the outer loop first",
+            **where,
+        )
+    artifact = channels.type_of(value)[1]
+    if artifact or (wanted is not None and wants_flat(wanted)):
+        made = (
+            "a list of lists of artifacts, which it has no type for"
+            if artifact
+            else f"a list of lists where the reader's {wanted} makes dagwright flatten it"
+        )
+        raise fail(
+            f"Collected gathers an output over nested ParallelFor loops; KFP would make {made}",
+            fix="collect inside the outer loop first (a task there taking Collected), declare "
+            "the input a list of lists, or loop over one flat list",
+            **where,
+        )
+
+
+def _constant(channels: Any, loop: str) -> bool:
+    items = channels.ir.group(loop).items or {}
+    return "constant" in items
