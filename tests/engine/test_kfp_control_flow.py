@@ -317,3 +317,34 @@ def test_a_nested_collected_of_another_item_type_is_refused(run: Any) -> None:
 
     with pytest.raises(ValidationError, match=r"is a list\[int\] but input 'values'"):
         mismatched.build()
+
+
+def test_the_lineage_of_a_one_of_reader_is_the_branch_that_ran(run: Any, store: Path) -> None:
+    import dagwright.lineage as lineage
+
+    result = run(choose_artifact, x=0)
+    found = lineage.upstream(f"step:{result.run_id}/read", root=store)
+    steps = {r.id for r in found if r.kind == "step"}
+    assert steps == {f"step:{result.run_id}/write-2"}  # the Else branch's writer, only
+
+
+@component
+def noted(status: PipelineTaskFinalStatus, i: int = 0) -> str:
+    return f"{i}:{status.state}"
+
+
+@pipeline
+def per_item(items: list[int] = [1, 2, 3]) -> list:  # noqa: B006
+    with ParallelFor(items) as i:
+        done = noted(i=i)
+        with ExitHandler(done):
+            with If(i == 2):
+                fails(n=i)
+            number(n=i)
+    return Collected(done.output)
+
+
+def test_each_iterations_exit_task_gets_its_own_blocks_status(run: Any) -> None:
+    result = run(per_item, keep_going=True)
+    exits = sorted(s.outputs["output"] for s in result.steps if s.task == "noted")
+    assert exits == ["1:SUCCEEDED", "2:FAILED", "3:SUCCEEDED"]
