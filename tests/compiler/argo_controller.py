@@ -214,6 +214,11 @@ class ArgoControllerStandIn:
             task_scope = self._task_scope(nodes)
             for p in template.get("outputs", {}).get("parameters", []):
                 try:
+                    if "expression" in p["valueFrom"]:  # scope.go: resolveParameter
+                        out.params[p["name"]] = self.substitute(
+                            "{{=" + p["valueFrom"]["expression"] + "}}", {**scope, **task_scope}
+                        )
+                        continue
                     out.params[p["name"]] = self.substitute(
                         p["valueFrom"]["parameter"], {**scope, **task_scope}
                     )

@@ -141,6 +141,11 @@ def test_one_of_made_in_a_nested_pipeline_and_read_in_a_loop(tmp_path: Path, x: 
     node, ours, theirs, mine = run_both(outer, tmp_path, x=x)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": 4 * (x if x > 2 else 0)}, [])
+    # a DAG output takes an expression as valueFrom.expression (valueFrom.parameter names a
+    # variable only: scope.go, resolveVar)
+    template = next(t for t in manifest(outer)["spec"]["templates"] if t["name"] == "inner-choice")
+    (out,) = template["outputs"]["parameters"]
+    assert out["valueFrom"]["expression"].startswith("tasks['condition-1'].status == 'Succeeded'")
 
 
 @pipeline

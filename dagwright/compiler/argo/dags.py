@@ -40,12 +40,7 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     if scope.out_params or scope.out_artifacts:
         outputs = obj(
             parameters=[
-                obj(
-                    name=n,
-                    valueFrom=obj(
-                        parameter=renamed_refs(v, renamed), default=scope.defaults.get(n)
-                    ),
-                )
+                obj(name=n, valueFrom=_value_from(renamed_refs(v, renamed), scope.defaults.get(n)))
                 for n, v in scope.out_params.items()
             ]
             or None,
@@ -62,6 +57,15 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
         outputs=outputs,
         parallelism=parallelism,
     )
+
+
+def _value_from(value: str, default: str | None) -> dict[str, Any]:
+    """A DAG output's ``valueFrom``: a variable as ``parameter``, an expression tag (a OneOf,
+    see flow.py) as ``expression``, which Argo runs with expr-lang over the DAG's scope
+    (``scope.go``, ``resolveParameter``); ``parameter`` takes no expression."""
+    if value.startswith("{{=") and value.endswith("}}"):
+        return obj(expression=value[3:-2], default=default)
+    return obj(parameter=value, default=default)
 
 
 def _dag_task(fields: dict[str, Any], enhanced: bool = False) -> dict[str, Any]:
