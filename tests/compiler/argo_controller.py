@@ -227,6 +227,10 @@ class ArgoControllerStandIn:
                         raise
                     out.params[p["name"]] = p["valueFrom"]["default"]
             for a in template.get("outputs", {}).get("artifacts", []):
+                if "fromExpression" in a:  # scope.go, resolveArtifact
+                    tag = "{{=" + a["fromExpression"] + "}}"
+                    out.artifacts[a["name"]] = self.substitute(tag, {**scope, **task_scope})
+                    continue
                 out.artifacts[a["name"]] = self._artifact_from(
                     a["from"], task_scope, artifact_scope
                 )

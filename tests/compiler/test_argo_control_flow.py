@@ -199,18 +199,30 @@ def test_a_loop_over_artifacts_is_refused_for_argo() -> None:
     assert (err.value.block, err.value.field) == ("loop-2", "items")
 
 
-def test_one_of_over_artifacts_is_refused_for_argo() -> None:
-    @pipeline
-    def either(x: int = 1) -> None:
-        with If(x > 2):
-            a = write(text="a")
-        with Else():
-            b = write(text="b")
-        read(d=OneOf(a.outputs["out"], b.outputs["out"]))
+@pipeline
+def either(x: int = 1) -> str:
+    with If(x > 2):
+        a = write(text="from if")
+    with Elif(x > 1):
+        b = write(text="from elif")
+    with Else():
+        c = write(text="from else")
+    return read(d=OneOf(a.outputs["out"], b.outputs["out"], c.outputs["out"])).output
 
-    with pytest.raises(ValidationError, match="OneOf over artifacts") as err:
-        manifest(either)
-    assert (err.value.task, err.value.field) == ("read", "d")
+
+@pytest.mark.parametrize(("x", "text"), [(3, "from if"), (2, "from elif"), (0, "from else")])
+def test_one_of_over_artifacts_is_a_blocks_output_from_an_expression(
+    tmp_path: Path, x: int, text: str
+) -> None:
+    """An argument artifact takes no expression (``validateArguments``): the chain goes in a
+    block of its own whose output artifact takes ``fromExpression``."""
+    node, ours, theirs, mine = run_both(either, tmp_path, x=x)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": text}, [])
+    spec = manifest(either)
+    block = next(t for t in spec["spec"]["templates"] if t["name"] == "condition-branches-1")
+    (out,) = block["outputs"]["artifacts"]
+    assert out["fromExpression"].startswith("tasks['condition-1'].status == 'Succeeded' ? ")
 
 
 @component

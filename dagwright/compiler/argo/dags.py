@@ -45,8 +45,7 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
             ]
             or None,
             artifacts=[
-                obj(name=n, **{"from": renamed_refs(v, renamed)})
-                for n, v in scope.out_artifacts.items()
+                _artifact_from(n, renamed_refs(v, renamed)) for n, v in scope.out_artifacts.items()
             ]
             or None,
         )
@@ -66,6 +65,13 @@ def _value_from(value: str, default: str | None) -> dict[str, Any]:
     if value.startswith("{{=") and value.endswith("}}"):
         return obj(expression=value[3:-2], default=default)
     return obj(parameter=value, default=default)
+
+
+def _artifact_from(name: str, value: str) -> dict[str, Any]:
+    """A DAG output artifact: ``from`` a variable, or ``fromExpression`` (a OneOf)."""
+    if value.startswith("{{=") and value.endswith("}}"):
+        return obj(name=name, fromExpression=value[3:-2])
+    return obj(name=name, **{"from": value})
 
 
 def _dag_task(fields: dict[str, Any], enhanced: bool = False) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.argo.values import SKIPPED
@@ -82,6 +82,8 @@ def one_of_param(variables: ScopeVariables, value: Value, scope: str) -> str:
     branch = variables.groups[first.group or ""]
     home = variables.inner(branch.parent)
     name = f"{first.name}-{value['one_of'][0]['output']}-oneof"
+    if value.get("meta"):  # a OneOf artifact's metadata, beside it
+        name += "-meta"
     if scope == home:
         return _choice(variables, value, home)
     home_path = variables.path(home)
@@ -102,10 +104,7 @@ def _choice(variables: ScopeVariables, value: Value, scope: str) -> str:
         branch = variables.ir.task(member["task"]).group or ""
         key = variables._exported(branch, member, member["task"], output, False)
         choices.append((branch, f"tasks['{branch}'].outputs.parameters['{key}']"))
-    expression = choices[-1][1]  # none ran: the tag stays unresolved and the task errors
-    for branch, read in reversed(choices[:-1]):
-        expression = f"tasks['{branch}'].status == 'Succeeded' ? {read} : ({expression})"
-    return "{{=" + expression + "}}"
+    return _expression_tag(choices)
 
 
 def refuse_artifact_loops(ir: PipelineIR) -> None:
@@ -129,15 +128,51 @@ def refuse_artifact_loops(ir: PipelineIR) -> None:
             )
 
 
-def refuse_artifact_one_of(ir: PipelineIR, value: Value, **where: Any) -> None:
-    """OneOf over artifacts: an argument artifact takes one ``from``."""
-    first = value["one_of"][0]
-    out = ir.component_of(first["task"]).output(first["output"])
-    if out is not None and out.artifact:
-        raise ValidationError(
-            "Argo target: OneOf over artifacts is not written for Argo yet (an argument "
-            "artifact takes one 'from')",
-            pipeline=ir.name,
-            fix="choose between parameters, or compile for KFP (--target kfp)",
-            **where,
-        )
+def one_of_artifact(variables: ScopeVariables, value: Value, scope: str) -> str:
+    """The ``from`` of a ``one_of`` over artifacts in ``scope``: the output of the chain's
+    condition-branches block (``workflow.py`` wraps the chain), whose ``fromExpression``
+    picks the branch that ran (``scope.go``, ``resolveArtifact``; an argument artifact takes
+    no expression, ``validateArguments``)."""
+    first = variables.ir.task(value["one_of"][0]["task"])
+    wrapper = variables.groups[first.group or ""].parent or ""
+    name = f"{first.name}-{value['one_of'][0]['output']}-oneof"
+    outer = variables.scopes[wrapper]
+    if name not in outer.out_artifacts:
+        choices = []
+        for member in value["one_of"]:
+            branch = variables.ir.task(member["task"]).group or ""
+            key = variables._exported(branch, member, member["task"], member["output"], True)
+            choices.append((branch, f"tasks['{branch}'].outputs.artifacts['{key}']"))
+        outer.out_artifacts[name] = _expression_tag(choices)
+    home = variables.inner(variables.groups[wrapper].parent)
+    if scope == home:
+        return var("tasks", wrapper, "outputs", "artifacts", name)
+    home_path = variables.path(home)
+    if scope in home_path:  # used outside the block holding the chain: passed up to it
+        child = variables.scopes[home_path[home_path.index(scope) + 1]]
+        if name not in child.out_artifacts:
+            child.out_artifacts[name] = one_of_artifact(variables, value, child.name)
+        assert child.caller is not None
+        return var("tasks", child.caller, "outputs", "artifacts", name)
+    return variables._imported(scope, name, value, artifact=True)
+
+
+def _expression_tag(choices: list[tuple[str, str]]) -> str:
+    """``{{=...}}`` picking the first branch whose phase is Succeeded (the last otherwise)."""
+    expression = choices[-1][1]  # none ran: the tag stays unresolved and the task errors
+    for branch, read in reversed(choices[:-1]):
+        expression = f"tasks['{branch}'].status == 'Succeeded' ? {read} : ({expression})"
+    return "{{=" + expression + "}}"
+
+
+def artifact_one_ofs(ir: PipelineIR) -> list[Value]:
+    """The OneOf values over artifacts: their chains are wrapped in a block of their own."""
+    from dagwright.compiler.branches import one_of_values
+
+    found = []
+    for value, _ in one_of_values(ir):
+        first = value["one_of"][0]
+        out = ir.component_of(first["task"]).output(first["output"])
+        if out is not None and out.artifact:
+            found.append(value)
+    return found

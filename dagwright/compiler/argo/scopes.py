@@ -95,6 +95,10 @@ class ScopeVariables:
 
     def artifact(self, value: Value, scope: str) -> str:
         """The ``from`` of an artifact value in ``scope``."""
+        if "one_of" in value:
+            from dagwright.compiler.argo.flow import one_of_artifact
+
+            return one_of_artifact(self, value, scope)
         return self._reference(value, value["task"], value["output"], scope, artifact=True)
 
     def _reference(self, value: Value, task: str, output: str, scope: str, artifact: bool) -> str:

@@ -29,6 +29,7 @@ from dagwright.compiler.argo.templates import (
     uses_task_name,
 )
 from dagwright.compiler.argo.values import protect
+from dagwright.compiler.branches import wrap_chains
 from dagwright.components.types import ANY, element_type, parse
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
@@ -52,6 +53,8 @@ class WorkflowBuilder:
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
         flow.refuse_artifact_loops(ir)
+        # a OneOf over artifacts leaves its chain's block as a DAG output (flow.py)
+        self.ir = ir = wrap_chains(ir, flow.artifact_one_ofs(ir))[0]
         taken = set(ir.components)
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
@@ -228,8 +231,6 @@ class WorkflowBuilder:
                 params[name] = flow.final_status_text(value["final_status"])
                 reads[name] = {"final_status": True}
                 continue
-            if "one_of" in value:
-                flow.refuse_artifact_one_of(self.ir, value, task=task.name, field=name)
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
                 if depth > 1:  # one list per loop, unless the input declares a flat list
