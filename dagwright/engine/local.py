@@ -284,6 +284,8 @@ class LocalEngine:
         """Fill ``record`` from a resumed run or the cache instead of running the step."""
         spec = step.component
         earlier = self.reuse.get((record.task, record.iteration))
+        if earlier is not None and self.plan.reads_status(record.task):
+            earlier = None  # it reported the block's earlier end: it reports this one's
         outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
         if why:
             record.note = f"not reused: {why}"

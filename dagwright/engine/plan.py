@@ -24,6 +24,10 @@ class Plan:
                 self.inside[group.id].append(task.name)
         self.loops = {task.name: self.loops_of(task.group) for task in ir.tasks}
 
+    def reads_status(self, task: str) -> bool:
+        """Does ``task`` take a final status (an exit task's PipelineTaskFinalStatus)?"""
+        return any("final_status" in v for v in self.tasks[task].inputs.values())
+
     def loops_of(self, group_id: str | None) -> list[str]:
         """Loop ids enclosing a block, outermost first."""
         if group_id not in self._loops:

@@ -3,6 +3,7 @@ given to an exit task, tasks that ignore upstream failures and loops over artifa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +349,34 @@ def test_each_iterations_exit_task_gets_its_own_blocks_status(run: Any) -> None:
     result = run(per_item, keep_going=True)
     exits = sorted(s.outputs["output"] for s in result.steps if s.task == "noted")
     assert exits == ["1:SUCCEEDED", "2:FAILED", "3:SUCCEEDED"]
+
+
+@component
+def flag_fails(flag: str) -> int:
+    if os.path.exists(flag):
+        raise RuntimeError("flag is set")
+    return 7
+
+
+@pipeline
+def resumable(flag: str) -> str:
+    done = noted()
+    with ExitHandler(done):
+        number(n=1)
+        flag_fails(flag=flag)
+    return done.output
+
+
+def test_resume_runs_the_exit_task_again_with_the_blocks_new_end(
+    run: Any, store: Path, tmp_path: Path
+) -> None:
+    import dagwright
+
+    flag = tmp_path / "flag"
+    flag.touch()
+    failed = run(resumable, flag=str(flag))
+    assert failed.status == "failed" and failed.step("noted").outputs == {"output": "0:FAILED"}
+    flag.unlink()
+    resumed = dagwright.resume(failed.run_id, root=store, echo=False)
+    assert resumed.status == "succeeded" and resumed.outputs == {"output": "0:SUCCEEDED"}
+    assert resumed.step("number").reused and not resumed.step("noted").reused

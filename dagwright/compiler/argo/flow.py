@@ -6,7 +6,9 @@
   : ...}}``. Argo puts each finished ancestor's ``tasks.<name>.status`` and outputs in the scope
   a task's arguments are resolved in (``workflow/controller/dag.go``,
   ``resolveDependencyReferences``; ``operator.go``, ``processNodeOutputs``) and runs the tag
-  with expr-lang, whose ``?:`` evaluates only the branch it takes.
+  with expr-lang, whose ``?:`` evaluates only the branch it takes. Leaving a block, the
+  choice is a DAG output's ``valueFrom.expression``; over artifacts (an argument artifact takes
+  no expression) the chain goes in a block of its own whose output takes ``fromExpression``.
 - ``final_status``: the exit task is its block's exit hook, resolved in a scope holding
   ``tasks.<block>.status`` (``dag.go``: ``scope.addParamToScope("tasks.%s.status")`` before
   ``runOnExitNode``); it travels as JSON with the run's name and the block's id, and the pod's
