@@ -266,3 +266,21 @@ def test_collected_over_nested_loops_is_a_list_of_lists_unless_declared_flat(
     nested = "[[4, 5], [8, 10]]"
     expected = {"untyped": nested, "typed": nested, "flat": "[4, 5, 8, 10]"}
     assert theirs == mine == (expected, [])
+
+
+@component
+def watch(journal: str, status: PipelineTaskFinalStatus) -> str:
+    with open(os.path.join(journal, f"{status.pipeline_task_name}-{status.state}"), "w") as f:
+        f.write("ran")
+    return status.state
+
+
+@pipeline
+def watched(journal: str) -> None:
+    watch(journal=journal).after(fails(n=1)).ignore_upstream_failure()
+
+
+def test_a_tolerant_task_gets_its_upstream_tasks_phase(tmp_path: Path) -> None:
+    node, ours, theirs, mine = run_both(watched, tmp_path)
+    assert node.phase == "Failed" and ours.status == "failed"
+    assert theirs[1] == mine[1] == ["fails-FAILED"]

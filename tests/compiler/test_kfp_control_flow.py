@@ -360,3 +360,26 @@ def test_collected_artifacts_over_nested_loops_are_refused(tmp_path: Path) -> No
 @component
 def gathered(parts: Input[list[Dataset]]) -> int:
     return len(parts)
+
+
+@component
+def watch(journal: str, status: PipelineTaskFinalStatus) -> str:
+    with open(os.path.join(journal, f"{status.pipeline_task_name}-{status.state}"), "w") as f:
+        f.write("ran")
+    return status.state
+
+
+@pipeline
+def watched(journal: str) -> None:
+    watch(journal=journal).after(fails(n=1)).ignore_upstream_failure()
+
+
+def test_a_tolerant_task_gets_its_upstream_tasks_final_status(tmp_path: Path) -> None:
+    spec, data = _compiled(watched, tmp_path)
+    task = data["root"]["dag"]["tasks"]["watch"]
+    assert task["inputs"]["parameters"]["status"] == {"taskFinalStatus": {"producerTask": "fails"}}
+    theirs = _kfp_run(spec, journal=_journal(tmp_path, "kfp"))
+    ours = dagwright.run(watched, journal=_journal(tmp_path, "ours"), echo=False, root=tmp_path)
+    assert isinstance(theirs, Exception) and ours.status == "failed"
+    assert os.listdir(tmp_path / "ours") == ["fails-FAILED"]
+    assert os.listdir(tmp_path / "kfp") == os.listdir(tmp_path / "ours")
