@@ -284,3 +284,18 @@ def test_a_tolerant_task_gets_its_upstream_tasks_phase(tmp_path: Path) -> None:
     node, ours, theirs, mine = run_both(watched, tmp_path)
     assert node.phase == "Failed" and ours.status == "failed"
     assert theirs[1] == mine[1] == ["fails-FAILED"]
+
+
+@pytest.mark.parametrize("x", [9, 1])
+def test_one_of_of_an_imported_condition_branches_block(tmp_path: Path, x: int) -> None:
+    """The chain inside a ``pipeline`` block of its own, as an IR imported from KFP has it:
+    the OneOf leaves that block as a DAG output (``valueFrom.expression``)."""
+    from dagwright.pipelines.ir import GroupIR, PipelineIR
+
+    data = choose.build().to_dict()
+    data["groups"].insert(0, GroupIR("condition-branches-1", "pipeline").to_dict())
+    for group in data["groups"][1:]:
+        group["parent"] = "condition-branches-1"
+    node, ours, theirs, mine = run_both(PipelineIR.from_dict(data), tmp_path, x=x)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert theirs == mine == ({"output": "BIG" if x == 9 else "SMALL"}, [])

@@ -383,3 +383,23 @@ def test_a_tolerant_task_gets_its_upstream_tasks_final_status(tmp_path: Path) ->
     assert isinstance(theirs, Exception) and ours.status == "failed"
     assert os.listdir(tmp_path / "ours") == ["fails-FAILED"]
     assert os.listdir(tmp_path / "kfp") == os.listdir(tmp_path / "ours")
+
+
+def test_an_imported_condition_branches_block_is_kept(tmp_path: Path) -> None:
+    """An IR imported from KFP holds the chain in a ``pipeline`` block of its own already
+    (KFP's ``condition-branches-1`` DAG): both targets keep it as the OneOf's block."""
+    from dagwright.pipelines.ir import GroupIR, PipelineIR
+
+    data = choose.build().to_dict()
+    data["groups"].insert(0, GroupIR("condition-branches-1", "pipeline").to_dict())
+    for group in data["groups"][1:]:
+        group["parent"] = "condition-branches-1"
+    ir = PipelineIR.from_dict(data)
+    spec = tmp_path / "spec.yaml"
+    dagwright.compile(ir, target="kfp", path=spec)
+    compiled = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    assert set(compiled["root"]["dag"]["tasks"]) == {"number", "condition-branches-1", "shout"}
+    assert "comp-condition-branches-1-2" not in compiled["components"]
+    assert dagwright.run(ir, x=9, echo=False, root=tmp_path / "s").outputs == {"output": "BIG"}
+    argo = yaml.safe_load(dagwright.compile(ir, target="argo"))
+    assert argo["kind"] == "Workflow"
