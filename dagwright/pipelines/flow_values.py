@@ -69,7 +69,9 @@ def one_of_type(checker: Any, value: Value, scope: str | None, **where: Any) -> 
     """The type of a ``one_of`` value used in ``scope``, or the first problem with it."""
     ir: PipelineIR = checker.ir
     members = value["one_of"]
-    sets = branch_sets(ir)
+    sets = getattr(checker, "branch_sets", None)
+    if sets is None:  # once per check of an IR, not once per OneOf
+        sets = checker.branch_sets = branch_sets(ir)
     types: list[str] = []
     branches: dict[str, str] = {}
     chain: int | None = None
