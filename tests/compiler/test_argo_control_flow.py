@@ -299,3 +299,23 @@ def test_one_of_of_an_imported_condition_branches_block(tmp_path: Path, x: int) 
     node, ours, theirs, mine = run_both(PipelineIR.from_dict(data), tmp_path, x=x)
     assert node.phase == "Succeeded" and ours.succeeded
     assert theirs == mine == ({"output": "BIG" if x == 9 else "SMALL"}, [])
+
+
+def test_the_stand_ins_ternary_skips_the_branch_it_does_not_take() -> None:
+    """expr-lang compiles ``?:`` to jumps: the branch not taken is never run, so a missing
+    output there is no error (a nil map lookup under it would be); a non-bool condition is."""
+    from argo_expressions import replace_tags
+    from govaluate_lexer import WhenError
+
+    values = {"tasks.a.status": "Skipped", "tasks.b.status": "Succeeded"}
+    values["tasks.b.outputs.parameters.x"] = "from b"
+    tag = (
+        "{{=tasks['a'].status == 'Succeeded' ? tasks['a'].outputs.parameters['x'].y : "
+        "(tasks['b'].status == 'Succeeded' ? tasks['b'].outputs.parameters['x'] : 'none')}}"
+    )
+    assert replace_tags(tag, str, values) == "from b"
+    values["tasks.a.status"] = "Succeeded"
+    with pytest.raises(WhenError):  # now the taken branch fetches from nil
+        replace_tags(tag, str, values)
+    with pytest.raises(WhenError, match="non-bool"):
+        replace_tags("{{=tasks['b'].status ? 1 : 2}}", str, values)
