@@ -1,4 +1,5 @@
-"""KFP's control flow on Argo: OneOf, a final status and tasks that ignore upstream failures.
+"""KFP's control flow on Argo: OneOf, a final status, tasks that ignore upstream failures and
+loops over artifacts.
 
 - ``one_of``: each branch of the If/Elif/Else chain is a DAG task (``when``) whose template
   outputs its member; the reader takes an expression tag choosing the branch that ran:
@@ -14,6 +15,8 @@
   ``runOnExitNode``); it travels as JSON with the run's name and the block's id, and the pod's
   entry (``entry.final_status``) makes KFP's dict of it. Argo has no failure message there:
   the message names the block and its phase.
+- a loop over artifacts (``artifact_loops``): over their Collected metadata, each iteration
+  reading the object its pod stored.
 - ``ignore_upstream_failure``: ``depends`` with every result a finished task can have (Argo's
   enhanced depends has no "completed"); Argo refuses ``depends`` beside ``dependencies`` in one
   DAG, so every task of that DAG is written with ``depends`` (``dags.py``).
@@ -109,25 +112,46 @@ def _choice(variables: ScopeVariables, value: Value, scope: str) -> str:
     return _expression_tag(choices)
 
 
-def refuse_artifact_loops(ir: PipelineIR) -> None:
-    """A loop over a list of artifacts: Argo loops over parameters only (``withItems``,
-    ``withParam``), and an item cannot be an artifact."""
+def artifact_loops(ir: PipelineIR) -> dict[str, str]:
+    """The loops over a list of artifacts, each with the key prefix its artifacts are stored
+    under (``{{workflow.name}}/<task>/<output>``, one object per pod: ``templates.py``).
+
+    Argo loops over parameters only, so such a loop goes over the artifacts' metadata (the
+    Collected ``-meta`` list, one object per iteration naming its ``pod``), and each iteration
+    reads its artifact from the key its ``pod`` completes. Refused where that list may hold an
+    iteration that made nothing (an If around the producer inside its loop), which Argo would
+    still loop over, and for items that are not a Collected output.
+    """
     from dagwright.components.types import is_artifact_type
     from dagwright.pipelines.validate import value_type
 
+    found: dict[str, str] = {}
     for group in ir.groups:
         if group.kind != "loop" or group.items is None:
             continue
-        if is_artifact_type(value_type(ir, group.items, group.parent)):
+        if not is_artifact_type(value_type(ir, group.items, group.parent)):
+            continue
+        ref = group.items.get("collected")
+        producer = ir.task(ref["task"]) if ref else None
+        around = {g.id for g in ir.ancestors(group.parent)}
+        inside = [
+            g
+            for g in ir.ancestors(producer.group if producer else None)
+            if g.kind != "pipeline" and g.id not in around
+        ]
+        if producer is None or [g.kind for g in inside] != ["loop"]:
             raise ValidationError(
-                f"Argo target: {group.id} loops over a list of artifacts; Argo's withParam "
-                "and withItems loop over parameters only",
+                f"Argo target: {group.id} loops over artifacts that are not one Collected "
+                "output made directly in a ParallelFor; Argo loops over parameters only, and "
+                "only such a list has the metadata of each artifact to loop over",
                 pipeline=ir.name,
                 block=group.id,
                 field="items",
-                fix="loop over the values the artifacts are made from, or compile for KFP "
-                "(--target kfp)",
+                fix="collect the artifacts from a task made directly in a ParallelFor, or "
+                "compile for KFP (--target kfp)",
             )
+        found[group.id] = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
+    return found
 
 
 def one_of_artifact(variables: ScopeVariables, value: Value, scope: str) -> str:

@@ -52,7 +52,7 @@ class WorkflowBuilder:
         full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
-        flow.refuse_artifact_loops(ir)
+        self.artifact_loops = flow.artifact_loops(ir)
         # a OneOf over artifacts leaves its chain's block as a DAG output (flow.py)
         self.ir = ir = wrap_chains(ir, flow.artifact_one_ofs(ir))[0]
         taken = set(ir.components)
@@ -150,10 +150,14 @@ class WorkflowBuilder:
             if "constant" in items:  # strings Argo would alter travel protected
                 inner["withItems"] = [protect(v) for v in items["constant"]]
             else:
-                inner["withParam"] = self.variables.param(items, group.id)
+                artifacts = group.id in self.artifact_loops  # over their metadata (flow.py)
+                inner["withParam"] = self.variables.param({**items, "meta": artifacts}, group.id)
             args = inner.setdefault("parameters", {})
             args[item_name(group.id, None)] = "{{item}}"
-            for key in sorted(loop_keys(self.ir)[group.id]):
+            keys = loop_keys(self.ir)[group.id] | (
+                {"pod"} if group.id in self.artifact_loops else set()
+            )
+            for key in sorted(keys):
                 name = item_name(group.id, item_key(group.id, key))
                 if name in args:  # a key spelled like another's written name
                     raise ValidationError(
@@ -237,6 +241,12 @@ class WorkflowBuilder:
                     reads[name] = {"depth": depth}
                     if not inp.artifact and not wants_flat(inp.type):
                         reads[name]["nested"] = True
+            if "loop_item" in value and inp.artifact:  # one of a loop's artifacts (flow.py)
+                loop = value["loop_item"]
+                pod = self.variables.param({"loop_item": loop, "key": "pod"}, scope)
+                artifacts[name] = self.options.location(f"{self.artifact_loops[loop]}/{pod}")
+                params[f"{name}-meta"] = self.variables.param({"loop_item": loop}, scope)
+                continue
             if "loop_item" in value:  # the whole item: Argo's {{item.key}} is not unescaped
                 loop = value["loop_item"]
                 params[name] = self.variables.param({"loop_item": loop}, scope)
