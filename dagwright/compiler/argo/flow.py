@@ -131,7 +131,7 @@ def artifact_loops(ir: PipelineIR) -> dict[str, str]:
             continue
         if not is_artifact_type(value_type(ir, group.items, group.parent)):
             continue
-        ref = group.items.get("collected")
+        ref: Value = group.items.get("collected") or {}
         producer = ir.task(ref["task"]) if ref else None
         around = {g.id for g in ir.ancestors(group.parent)}
         inside = [
