@@ -647,9 +647,6 @@ class Shape:
     journal: tuple[str, ...] = ()
     succeeds: bool = True
     kfp_local: str = SAME
-    # what the shape waits for, until merged: "D" (OneOf, final status, ignore_upstream_failure,
-    # nested Collected as a list of lists) or "C" (the importer step)
-    needs: str = ""
     container: bool = False
 
     @property
@@ -727,24 +724,23 @@ SHAPES: list[Shape] = [
         kfp_local=f"{FLOAT_COLLECTED}: both subtotals -1, one journal file 'subtotal--1'",
     ),
     Shape(collected_artifacts, outputs={"Output": "a+b+c"}),
-    Shape(one_of_params, {"x": 1}, {"Output": "1:1"}, needs="D"),
+    Shape(one_of_params, {"x": 1}, {"Output": "1:1"}),
     Shape(
         one_of_artifacts,
         {"x": 2},
         {"Output": "other|5"},
-        needs="D",
         kfp_local="fails: ValueError: Expected 1 artifact in ArtifactSelectorSpec. Got: 2",
     ),
     Shape(exit_handler_plain, journal=("cleanup", "work")),
-    Shape(exit_handler_succeeds, journal=("exit-SUCCEEDED", "work"), needs="D"),
-    Shape(exit_handler_fails, journal=("exit-FAILED",), succeeds=False, needs="D"),
-    Shape(ignore_upstream_failure, journal=("cleanup",), succeeds=False, needs="D"),
+    Shape(exit_handler_succeeds, journal=("exit-SUCCEEDED", "work")),
+    Shape(exit_handler_fails, journal=("exit-FAILED",), succeeds=False),
+    Shape(ignore_upstream_failure, journal=("cleanup",), succeeds=False),
     Shape(after_only, journal=("first", "second")),
     Shape(retry_then_succeed, outputs={"Output": 2}, journal=("attempts",)),
     Shape(fails_then_resumes, journal=("attempts", "first"), succeeds=False),
     Shape(caching_options, journal=("cached", "uncached")),
     Shape(resources_and_env, outputs={"Output": "hello from env"}),
-    Shape(importer_step, outputs={"Output": "imported text|imported"}, needs="C"),
+    Shape(importer_step, outputs={"Output": "imported text|imported"}),
     Shape(
         pipeline_outputs,
         {"text": "ab"},
@@ -769,13 +765,11 @@ SHAPES: list[Shape] = [
         outer_output_in_nested_loop,
         {"x": 100},
         {"Output": [["100:10", "100:20"], ["100:10", "100:20"]]},
-        needs="D",
         kfp_local="the outer task's output is the outer loop item: [['1:10', '1:20'], ...]",
     ),
     Shape(
         inner_loop_over_outer_item,
         outputs={"Output": [[10, 20], [30]]},
-        needs="D",
         kfp_local="fails: Parent pipeline input argument "
         "'pipelinechannel--loop-item-param-1-subvar-xs' not found",
     ),

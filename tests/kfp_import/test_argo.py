@@ -45,7 +45,6 @@ RUN_ON_ARGO = [
     "pipeline-outputs",
     "outer-output-in-static-loop",
     "collected-ints",
-    # waiting for D (strict xfails until then)
     "one-of-params",
     "exit-handler-fails",
     "ignore-upstream-failure",
@@ -75,7 +74,7 @@ def argo_params() -> list[Any]:
     return params(shapes) + [pytest.param(container, id=container.name, marks=CONTAINER_ON_ARGO)]
 
 
-@pytest.mark.parametrize("shape", [s for s in SHAPES if not s.needs], ids=lambda s: s.name)
+@pytest.mark.parametrize("shape", params(SHAPES))
 def test_every_imported_pipeline_compiles_to_a_workflow_argo_takes(
     shape: Shape, tmp_path: Path
 ) -> None:

@@ -16,21 +16,10 @@ pytest.importorskip("kfp")
 from kfp_pipelines import SHAPES, Shape, strict  # noqa: E402
 from kfp_runs import on_dagwright  # noqa: E402
 
-WAITING = {"D": "needs D's IR values", "C": "needs C's importer step"}
-
 
 def params(shapes: list[Shape]) -> list[Any]:
-    """The shapes as test parameters; those waiting for another helper's work, strict xfails."""
-    return [
-        pytest.param(
-            shape,
-            id=shape.name,
-            marks=[pytest.mark.xfail(strict=True, reason=WAITING[shape.needs])]
-            if shape.needs
-            else [],
-        )
-        for shape in shapes
-    ]
+    """The shapes as test parameters, named after their pipelines."""
+    return [pytest.param(shape, id=shape.name) for shape in shapes]
 
 
 @pytest.mark.parametrize("shape", params(SHAPES))
