@@ -6,11 +6,18 @@ validates the manifest as Argo does, walks it as the controller does and runs ea
 template's command as a local subprocess). A subset, one per construct (each step is a process
 that imports dagwright and kfp, so running all of them would cost minutes), runs under the
 stand-in and gives the outputs and journal a correct run gives, as ``dagwright.run`` does
-(``test_runs.py``).
+(``test_runs.py``). What an Argo Workflow cannot hold (a OneOf or a nested Collected as a
+pipeline output, an importer whose URI is a run parameter) is refused by name with a fix.
+
+Found here and pinned as xfails that lift themselves once fixed: the importer names a
+component after its Python function (``mark_item``), which Argo takes for no template name;
+a container component on Argo runs dagwright's entry in the component's own image; the pods
+of imported Python components install dagwright but not kfp.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +52,17 @@ RUN_ON_ARGO = [
     "pipeline-outputs",
     "outer-output-in-static-loop",
     "collected-ints",
-    "one-of-params",
+    "one-of-artifacts",
     "exit-handler-fails",
     "ignore-upstream-failure",
-    "inner-loop-over-outer-item",
 ]
+# what the Argo target refuses by name, with a fix, rather than compile it wrong
+ARGO_REFUSES = {
+    "one-of-params": "pipeline output 'Output' is not made by a task",
+    "outer-output-in-nested-loop": "pipeline output 'Output' collects over nested loops",
+    "inner-loop-over-outer-item": "pipeline output 'Output' collects over nested loops",
+    "importer-step": 'takes its URI from {"param": "uri"}',
+}
 CONTAINER_ON_ARGO = pytest.mark.xfail(
     strict=True,
     reason="a KFP container component compiled to Argo runs dagwright's entry in the "
@@ -74,7 +87,7 @@ def argo_params() -> list[Any]:
     return params(shapes) + [pytest.param(container, id=container.name, marks=CONTAINER_ON_ARGO)]
 
 
-@pytest.mark.parametrize("shape", params(SHAPES))
+@pytest.mark.parametrize("shape", params([s for s in SHAPES if s.name not in ARGO_REFUSES]))
 def test_every_imported_pipeline_compiles_to_a_workflow_argo_takes(
     shape: Shape, tmp_path: Path
 ) -> None:
@@ -86,6 +99,14 @@ def test_every_imported_pipeline_compiles_to_a_workflow_argo_takes(
     tasks = {t.name for t in ir.tasks}
     templates = {t["name"] for t in manifest["spec"]["templates"]}
     assert set(ir.components) <= templates and tasks  # a template per imported component
+
+
+@pytest.mark.parametrize("name", sorted(ARGO_REFUSES))
+def test_what_argo_cannot_hold_is_refused_by_name(name: str, tmp_path: Path) -> None:
+    ir = imported(BY_NAME[name], tmp_path)
+    with pytest.raises(ValidationError, match=re.escape(ARGO_REFUSES[name])) as refused:
+        dagwright.compile(ir, target="argo")
+    assert refused.value.fix  # and says what to do instead
 
 
 @pytest.mark.integration
