@@ -388,7 +388,14 @@ class ArgoControllerStandIn:
             return Node("Failed")
         node = Node("Succeeded")
         for p in outputs.get("parameters", []):
-            text = (home / "out" / p["name"]).read_text(encoding="utf-8")
+            written = home / "out" / p["name"]
+            default = p.get("valueFrom", {}).get("default")
+            if default is not None and not written.exists():
+                # Argo's executor takes the default when the file is not there
+                # (saveParameters in workflow/executor), the template's variables in it filled
+                node.params[p["name"]] = self.substitute(default, local)
+                continue
+            text = written.read_text(encoding="utf-8")
             node.params[p["name"]] = text.removesuffix("\n")  # as Argo's executor saves it
         for a in outputs.get("artifacts", []):
             location = a.get("s3") or a.get("gcs")

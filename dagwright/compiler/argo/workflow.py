@@ -9,7 +9,7 @@ from typing import Any
 
 from dagwright.compiler.argo import when
 from dagwright.compiler.argo.dags import dag_template
-from dagwright.compiler.argo.naming import free, param_name
+from dagwright.compiler.argo.naming import free, param_name, template_names
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
     ScopeVariables,
@@ -50,7 +50,9 @@ class WorkflowBuilder:
         full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
-        taken = set(ir.components)
+        # a component's template is named after it, made a name Argo takes (naming.py)
+        self.component_templates = template_names(list(ir.components))
+        taken = set(self.component_templates.values())
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
@@ -74,7 +76,7 @@ class WorkflowBuilder:
         templates = [self._dag(scope) for scope in self.variables.scopes.values()]
         templates += [
             component_template(
-                cid,
+                self.component_templates[cid],
                 spec,
                 options.delivery,
                 options.location,
@@ -83,6 +85,7 @@ class WorkflowBuilder:
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
+                given={t.name: set(t.inputs) for t in self.ir.tasks if t.component == cid},
             )
             for cid, spec in self.ir.components.items()
         ]
@@ -207,10 +210,10 @@ class WorkflowBuilder:
         exit_of = self.exit_tasks.get(task.name)
         if exit_of is not None:  # runs as the exit hook of its block's task
             holder = self.variables.scopes[scope].tasks[exit_of.id]
-            target: dict[str, Any] = {"template": task.component}
+            target: dict[str, Any] = {"template": self.component_templates[task.component]}
             holder["hooks"] = {"exit": target}
         else:
-            target = self._call(scope, task.name, task.component)
+            target = self._call(scope, task.name, self.component_templates[task.component])
         spec = self.ir.component_of(task)
         params = target.setdefault("parameters", {})
         if uses_task_name(spec, self.options.tracking_uri):
