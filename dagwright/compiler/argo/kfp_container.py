@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from dagwright.compiler.argo.templates import TASK_PARAM
 from dagwright.components.spec import ComponentSpec

@@ -9,7 +9,7 @@ from typing import Any
 
 from dagwright.compiler.argo import when
 from dagwright.compiler.argo.dags import dag_template
-from dagwright.compiler.argo.naming import free, param_name, template_names
+from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
     ScopeVariables,
@@ -50,9 +50,12 @@ class WorkflowBuilder:
         full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
         self.ir = ir = dataclasses.replace(ir, groups=kept)
+        taken = set(ir.components)
         # a component's template is named after it, made a name Argo takes (naming.py)
+        from dagwright.compiler.argo.naming import template_names
+
         self.component_templates = template_names(list(ir.components))
-        taken = set(self.component_templates.values())
+        taken |= set(self.component_templates.values())
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
