@@ -6,7 +6,7 @@ IfPresent placeholders, the run's placeholders, and placeholders Argo has nothin
 # no `from __future__ import annotations`: kfp reads the annotations as objects
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Output
@@ -51,7 +51,7 @@ def mixed(text: str = "hi") -> str:
 
 
 @dsl.container_component
-def greet(name: str, said: dsl.OutputPath(str), greeting: str | None = None):  # type: ignore[valid-type]
+def greet(name: str, said: dsl.OutputPath(str), greeting: Optional[str] = None):  # type: ignore[valid-type]  # noqa: UP045 (kfp reads Optional)
     text = dsl.ConcatPlaceholder(
         [
             "<",
