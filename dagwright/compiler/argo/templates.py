@@ -134,7 +134,11 @@ def kfp_container_template(
             param["valueFrom"]["default"] = meta
     env = _env(spec, tracking_uri)
     container = obj(
-        image=spec.image, command=command, args=args, env=env or None, resources=_resources(spec)
+        image=spec.image,
+        command=command or None,  # none: the image's entrypoint, as KFP runs it
+        args=args or None,
+        env=env or None,
+        resources=_resources(spec),
     )
     base = dict(
         name=name,
