@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +183,13 @@ def test_pods_of_python_components_install_kfp_and_their_packages(tmp_path: Path
     asked = requirements(component_of(spec, spec.digest).install)
     names = {r.split("=")[0].split(";")[0].split(">")[0].strip() for r in installed}
     assert {r.split("=")[0].split(";")[0].split(">")[0].strip() for r in asked} <= names
+    # the pod skips pip only where kfp and the packages are all there: here, not without them
+    check = shlex.split(command[2].split(" 2>/dev/null")[0])
+    assert check[:2] == ["python3", "-c"] and '"kfp"' in check[2]
+    assert subprocess.run([sys.executable, "-c", check[2]]).returncode == 0
+    # without site-packages: dagwright's release (PYTHONPATH, conftest) is there, kfp is not
+    bare = subprocess.run([sys.executable, "-S", "-c", check[2]], capture_output=True)
+    assert bare.returncode != 0 and b"for kfp" in bare.stderr
     # a component without packages_to_install gets kfp as well
     assert any(
         r.startswith("kfp==") for r in pip_requirements(found["read-copy"]["container"]["command"])
