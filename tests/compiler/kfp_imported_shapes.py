@@ -130,6 +130,41 @@ def python_only(text: str = "ab") -> str:
     return read_with(data=made.outputs["out"], n=made.outputs["Output"]).output
 
 
+@dsl.container_component
+def count_chars(data: Input[Dataset], n: dsl.OutputPath(int)):  # type: ignore[valid-type]
+    count = 'mkdir -p "$(dirname "$1")" && printf "%s" "$(wc -c < "$0" | tr -d " ")" > "$1"'
+    return dsl.ContainerSpec(image=ALPINE, command=["sh", "-c", count], args=[data.path, n])
+
+
+@dsl.component(base_image=PYTHON)
+def joined(items: Input[list[Dataset]]) -> str:
+    texts = []
+    for item in items:
+        with open(item.path, encoding="utf-8") as f:
+            texts.append(f.read())
+    return ",".join(texts)
+
+
+@dsl.pipeline
+def container_reads(text: str = "ab") -> str:
+    made = twice(text=text)
+    counted = count_chars(data=made.outputs["out"])
+    return read_with(data=made.outputs["out"], n=counted.outputs["n"]).output
+
+
+@dsl.pipeline
+def container_fan() -> str:
+    with dsl.ParallelFor(["x", "yz"]) as item:
+        echoed = echo_twice(text=item)
+    return joined(items=dsl.Collected(echoed.outputs["copy"])).output
+
+
+@dsl.pipeline
+def container_on_item_field() -> None:
+    with dsl.ParallelFor([{"a": "x"}, {"a": "y"}]) as item:
+        echo_twice(text=item.a)
+
+
 def kfp_yaml(pipeline: Any, folder: Path) -> Path:
     """The pipeline compiled by kfp into ``folder/<name>.yaml``."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -107,6 +107,25 @@ def test_a_container_component_runs_its_own_image_command_and_args(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
+    ("pipeline", "output"),
+    [
+        (shapes.container_reads, "abab4"),  # reads an input artifact, outputs an int
+        (shapes.container_fan, "x!,yz!"),  # in a loop, its artifacts collected in order
+    ],
+    ids=["input-artifact", "collected"],
+)
+def test_container_components_pass_artifacts_as_python_ones_do(
+    pipeline: Any, output: str, tmp_path: Path
+) -> None:
+    ir = shapes.imported(pipeline, tmp_path / "yaml")
+    node, stand_in = run_on_argo(ir, tmp_path / "argo")
+    assert node.phase == "Succeeded", stand_in.errors
+    assert node.params["Output"] == output
+    ours = dagwright.run(ir, host_containers=True, echo=False, root=tmp_path / "store")
+    assert ours.succeeded and ours.outputs["Output"] == output
+
+
+@pytest.mark.parametrize(
     ("pipeline", "said"), [(shapes.greeted, "<hey ann>"), (shapes.ungreeted, "<hello ann>")]
 )
 def test_concat_and_if_present_are_resolved_when_compiled(
@@ -146,6 +165,7 @@ def test_the_run_and_task_names_reach_the_container(tmp_path: Path) -> None:
     [
         (shapes.given_executor_input, "the executor input JSON"),
         (shapes.given_artifact_uri, "the uri of output artifact 'copy'"),
+        (shapes.container_on_item_field, "a field of a loop item"),
     ],
 )
 def test_placeholders_argo_has_nothing_for_are_refused_by_name(

@@ -18,6 +18,7 @@ pytest.importorskip("kfp")
 
 import kfp_imported_shapes as shapes  # noqa: E402
 import yaml  # noqa: E402
+from kfp_backend_checks import assert_runs_as_compiled  # noqa: E402
 
 import dagwright  # noqa: E402
 from dagwright.sources.kfp import import_pipeline  # noqa: E402
@@ -46,6 +47,7 @@ def test_an_imported_pipeline_compiled_back_to_kfp_runs_its_own_executors(
     # the same executors, under labels made from the component ids
     theirs = sorted(json.dumps(e, sort_keys=True) for e in executors(original.read_text()).values())
     assert sorted(json.dumps(e, sort_keys=True) for e in executors(text).values()) == theirs
+    assert_runs_as_compiled(text)  # as KFP's backend would run it (kfp_backend_checks)
     assert run_on_kfp_local(back, text="xyz") == run_on_kfp_local(original, text="xyz")
     assert run_on_kfp_local(back, text="xyz") == {"Output": "xyzxyz3"}
 

@@ -56,7 +56,7 @@ def component_template(
     tasks: list[str] | None = None,
     allow_pickle: bool = False,
     reads: bool = False,
-    given: dict[str, set[str]] | None = None,
+    given: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The template of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -70,7 +70,7 @@ def component_template(
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
         given: Each task using the component, with the inputs it gives (a KFP container
-            component's IfPresent placeholders depend on them).
+            component's IfPresent placeholders depend on which).
     """
     from dagwright.compiler.argo.kfp_container import is_container
 
@@ -105,25 +105,30 @@ def kfp_container_template(
     tracking_uri: str | None,
     tasks: list[str] | None,
     reads: bool,
-    given: dict[str, set[str]] | None,
+    given: dict[str, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """The template of a KFP container component: its own image, command and args, KFP's
     placeholders as Argo's variables (``kfp_container.py``), and the ports every component
     template has, so its tasks are wired as any other's."""
     from dagwright.compiler.argo.kfp_container import container_command
 
-    if reads:
-        raise ValidationError(
-            f"Argo target: a task of KFP container component '{spec.name}' takes a field of a "
-            "loop item or a list collected over nested loops, which only dagwright's step "
-            "reads in a pod (its container gets Argo's text as it is)",
-            field=f"component {spec.name}",
-            fix="pass the whole item, or have a Python component pick the field first",
-        )
+    given = given or {t: {} for t in tasks or []}
+    for task, inputs in sorted(given.items()):
+        keyed = sorted(n for n, v in inputs.items() if v.get("key") is not None)
+        if keyed:  # Argo's {{item.key}} is not unescaped: dagwright's step picks the field
+            raise ValidationError(
+                f"Argo target: task '{task}' gives KFP container component '{spec.name}' a "
+                f"field of a loop item ({keyed[0]}), which only dagwright's step picks in a pod",
+                task=task,
+                field=keyed[0],
+                fix="loop over the values themselves, or pick the field in a Python component",
+            )
     for io in (*spec.inputs, *spec.outputs):
         param_name(io.name, f"component {spec.name}: {io.name}")
-    command, args = container_command(spec, given or {t: set() for t in tasks or []})
+    command, args = container_command(spec, {t: set(i) for t, i in given.items()})
     in_params, artifacts, _ = _input_ports(spec)
+    if reads:  # its tasks pass it (a whole loop item's type), which nothing reads here
+        in_params.append(obj(name=READ_PARAM, default="{}"))
     outputs, _ = _output_ports(spec, location)
     # an output artifact's "-meta" (entry.py) is written by dagwright's step, which does not
     # run here: Argo takes the default, metadata empty, as KFP gives a container's artifacts

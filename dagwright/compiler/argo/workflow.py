@@ -88,7 +88,7 @@ class WorkflowBuilder:
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
-                given={t.name: set(t.inputs) for t in self.ir.tasks if t.component == cid},
+                given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
             )
             for cid, spec in self.ir.components.items()
         ]
