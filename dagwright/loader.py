@@ -18,9 +18,8 @@ from dagwright.tracebacks import user_frames
 IR_SUFFIXES = (".yaml", ".yml", ".json")
 # a top-level key only KFP's files have (an IR's keys are apiVersion, kind, name...): YAML at
 # column 0, JSON as written with any indent; the importer then checks the whole document
-_KFP_KEY = re.compile(
-    r'^(?:(?:pipelineInfo|pipelineSpec)\s*:|\s*"(?:pipelineInfo|pipelineSpec)"\s*:)', re.M
-)
+_KFP_KEYS = "pipelineInfo|pipelineSpec|pipeline_spec"
+_KFP_KEY = re.compile(rf'^(?:(?:{_KFP_KEYS})\s*:|\s*"(?:{_KFP_KEYS})"\s*:)', re.M)
 
 
 def load_pipeline(reference: str) -> Any:

@@ -114,11 +114,24 @@ def outlive_the_reader() -> None:
 
 
 def load_target(target: str) -> Any:
-    """The IR of ``FILE.py[:PIPELINE]`` or of a saved IR file."""
+    """The IR of ``FILE.py[:PIPELINE]``, of a saved IR file or of a KFP pipeline (what its
+    import could not keep said as ``warning: ...`` lines, as compile says its warnings)."""
+    import warnings
+
     from dagwright.api import to_ir
     from dagwright.loader import load_pipeline
 
-    return to_ir(load_pipeline(target))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ir = to_ir(load_pipeline(target))
+    for warning in caught:
+        if warning.category.__name__ == "KfpImportWarning":  # known by name: kfp not loaded
+            click.echo(f"warning: {warning.message}", err=True)
+        else:  # any other warning goes on as it came
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return ir
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:

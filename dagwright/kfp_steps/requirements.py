@@ -131,11 +131,15 @@ def _problem(text: str) -> str:
 
 
 def _name_of_url(text: str) -> str | None:
-    """The distribution a URL requirement installs: its ``#egg=``, or kfp for KFP's own
-    repository (``...kubeflow/pipelines...#subdirectory=sdk/python``)."""
+    """The distribution a URL or file requirement installs: its ``#egg=``, kfp for KFP's own
+    repository (``...kubeflow/pipelines...#subdirectory=sdk/python``), or the name a wheel or
+    sdist file starts with (``kfp-2.17.3-py3-none-any.whl``)."""
     egg = _EGG.search(text)
     if egg:
         return egg.group(1)
     if "kubeflow/pipelines" in text and "sdk/python" in text:
         return "kfp"
+    base = text.rstrip("/").rsplit("/", 1)[-1]
+    if base.endswith((".whl", ".tar.gz", ".zip")) and "-" in base:
+        return base.split("-", 1)[0]
     return None

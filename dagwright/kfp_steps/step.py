@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import threading
 from typing import Any
@@ -28,6 +27,7 @@ from dagwright.executor import Step, StepOutcome
 from dagwright.extras import require
 from dagwright.kfp_steps import executor_input, outputs
 from dagwright.kfp_steps.component import KfpComponent, component_of
+from dagwright.kfp_steps.scratch import task_folder
 from dagwright.store import files, remote
 
 _METRICS = {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}
@@ -48,26 +48,10 @@ def run_kfp_step(step: Step, abandoned: threading.Event | None = None) -> StepOu
     """
     require("kfp", field="kfp", needed_for=f"the KFP component of task '{step.task}'")
     spec = step.component
-    digest = _digest(spec)
+    digest = spec.digest  # ~0.1 ms; the program and the command are read once per digest
     component = component_of(spec, digest)
-    task_root = tempfile.mkdtemp(prefix="dagwright-kfp-")
-    try:
+    with task_folder() as task_root:
         return _run(step, component, digest, task_root, abandoned)
-    finally:
-        shutil.rmtree(task_root, ignore_errors=True)
-
-
-_DIGESTS: dict[int, tuple[ComponentSpec, str]] = {}
-
-
-def _digest(spec: ComponentSpec) -> str:
-    """The spec's digest, computed once per spec object (a run shares one per component)."""
-    known = _DIGESTS.get(id(spec))
-    if known is not None and known[0] is spec:
-        return known[1]
-    digest = spec.digest
-    _DIGESTS[id(spec)] = (spec, digest)  # holds the spec, so its id is not reused
-    return digest
 
 
 def _run(
@@ -95,7 +79,7 @@ def _run(
         written[name] = artifact
     names = {
         "pipeline": step.run_id or "dagwright",
-        "task": step.task,
+        "task": step.task.split("[", 1)[0],  # the task's name, without its loop iteration
         "root": _pipeline_root(step),
     }
     given = executor_input.build(

@@ -68,6 +68,14 @@ def _installed() -> frozenset[str]:
     return frozenset(installed)
 
 
+def _preloaded(step: Step) -> str | None:
+    """The module the fork server imports for a step: the component's own; for a component
+    imported from KFP, what its steps import (kfp)."""
+    if step.component.kfp is not None:
+        return "dagwright.kfp_steps.warm"
+    return step.component.module
+
+
 def run_process(
     step: Step,
     timeout: float | None,
@@ -101,7 +109,7 @@ def run_process(
                     "result": str(result_file),
                     "env": step_env,
                     # imported into the server only when the step's env cannot change it
-                    "module": None if step_env != base else step.component.module,
+                    "module": None if step_env != base else _preloaded(step),
                 }
                 child = warm.start(request, base, out.fileno(), err.fileno(), deadline)
             if child is None:

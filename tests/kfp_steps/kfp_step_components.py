@@ -91,10 +91,13 @@ def needs_installed_packages() -> str:
 
 
 @dsl.component(base_image=IMAGE)
-def shout(word: str, pause: float = 0.0) -> str:
+def shout(word: str, loud: Output[Dataset], pause: float = 0.0) -> str:
     import time
 
     print(f"start {word}")
+    with open(loud.path, "w") as f:
+        f.write(word.upper())
+    loud.metadata["word"] = word
     time.sleep(pause)
     print(f"end {word}")
     return word.upper()
@@ -153,3 +156,37 @@ def read_env(name: str) -> str:
 @dsl.component(base_image=IMAGE)
 def final_status(status: dsl.PipelineTaskFinalStatus) -> str:
     return f"{status.state}/{status.pipeline_task_name}/{status.error_code}/{status.error_message}"
+
+
+@dsl.component(base_image=IMAGE)
+def flaky(marker: str) -> str:
+    import os
+
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("first attempt fails")
+    return "second attempt"
+
+
+@dsl.component(base_image=IMAGE)
+def slow_writer(seconds: float, done: str, data: Output[Dataset]):
+    import time
+
+    with open(data.path, "w") as f:
+        f.write("late")
+    time.sleep(seconds)
+    open(done, "w").close()
+
+
+@dsl.component(base_image=IMAGE)
+def job_names(
+    job: str = dsl.PIPELINE_JOB_NAME_PLACEHOLDER, task: str = dsl.PIPELINE_TASK_NAME_PLACEHOLDER
+) -> str:
+    return f"{job}|{task}"
+
+
+@dsl.component(base_image=IMAGE)
+def maybe_writes(write: bool, number: OutputPath(int)):
+    if write:
+        with open(number, "w") as f:
+            f.write("5")

@@ -186,16 +186,22 @@ sys.exit(subprocess.run([entry, *rest], env=env).returncode)
 """
 
 
-def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> tuple[Path, Path]:
+    """A fake ``name`` (docker or podman) first on PATH, and the file its calls go to."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "docker-calls.jsonl"
-    fake = bin_dir / "docker"
+    log = tmp_path / f"{name}-calls.jsonl"
+    fake = bin_dir / name
     fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return fake, log
+
+
+def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, log = _fake_engine(tmp_path, monkeypatch, "docker")
     assert container_engine() == str(fake)
     spec = spec_of(comps.optional_flags, tmp_path)
     spec.kfp["executor"]["container"]["env"] = [{"name": "GREETING", "value": "hi"}]
@@ -210,7 +216,7 @@ def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
     mounts = [run[i + 1] for i, a in enumerate(run) if a == "-v"]
     data_folder = os.path.dirname(str(data["uri"]))
     assert f"{data_folder}:{data_folder}:ro" in mounts
-    assert any(m.endswith(":rw") and "dagwright-kfp-" in m for m in mounts)  # the task root
+    assert any(m.endswith(":rw") and "dagwright-step-" in m for m in mounts)  # the task root
     assert run[run.index("-e") + 1] == "GREETING=hi"
     entry = run.index("--entrypoint")
     assert run[entry + 1 : entry + 4] == ["sh", "alpine:3.19", "-c"]
@@ -240,3 +246,40 @@ def test_resume_reruns_a_failed_container_step_with_the_flag(
     assert second.succeeded and second.outputs == {"said": "again\n"}
     page = next(s for s in second.steps if s.task == "echo").outputs["page"]
     assert Path(remote.local_path(page.uri)).read_text() == "p\n"
+
+
+def test_a_container_step_runs_on_the_host_under_the_process_runtime(
+    tmp_path: Path, no_engine: None
+) -> None:
+    from dagwright.runtimes.registry import Process
+
+    spec = spec_of(comps.echo_to_files, tmp_path)
+    spec.runtime = Process()
+    ir = pipeline_of(
+        "apart",
+        [("echo", spec, {"text": {"constant": "in a process"}})],
+        outputs={"said": {"task": "echo", "output": "said"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False, host_containers=True)
+    assert result.outputs == {"said": "in a process\n"}, result.steps[0].traceback
+    (step,) = result.steps
+    assert step.stdout == "done\n"
+    assert Path(remote.local_path(step.outputs["page"].uri)).read_text() == "page:in a process"
+
+
+def test_podman_is_used_when_docker_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_engine: None
+) -> None:
+    """Here Docker's CLI is installed with no daemon: its ``info`` fails, podman's answers."""
+    fake, log = _fake_engine(tmp_path, monkeypatch, "podman")
+    assert container_engine() == str(fake)
+    spec = spec_of(comps.echo_to_files, tmp_path)
+    ir = pipeline_of(
+        "in-podman",
+        [("echo", spec, {"text": {"constant": "pod"}})],
+        outputs={"said": {"task": "echo", "output": "said"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)  # no refusal: podman answers
+    assert result.outputs == {"said": "pod\n"}
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c[0] for c in calls] == ["info", "run"]

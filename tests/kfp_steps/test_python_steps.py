@@ -158,7 +158,7 @@ def test_twenty_parallel_steps_keep_their_own_inputs_and_prints(tmp_path: Path) 
     spec = spec_of(comps.shout, tmp_path)
     words = [f"word{i}" for i in range(20)]
     tasks = [
-        (f"shout-{i}", spec, {"word": {"constant": w}, "pause": {"constant": 0.05}})
+        (f"shout-{i}", spec, {"word": {"constant": w}, "pause": {"constant": 0.5}})
         for i, w in enumerate(words)
     ]
     outputs = {f"o{i}": {"task": f"shout-{i}", "output": "Output"} for i in range(20)}
@@ -170,6 +170,11 @@ def test_twenty_parallel_steps_keep_their_own_inputs_and_prints(tmp_path: Path) 
     for i, w in enumerate(words):
         step = next(s for s in result.steps if s.task == f"shout-{i}")
         assert step.stdout == f"start {w}\nend {w}\n"
+        loud = step.outputs["loud"]
+        assert loud.metadata == {"word": w}
+        assert Path(remote.local_path(loud.uri)).read_text() == w.upper()
+    starts = sorted(s.started for s in result.steps)
+    assert starts[-1] < min(s.ended for s in result.steps)  # all 20 ran at the same time
     assert os.getcwd() != str(tmp_path)  # nothing changed the working folder
 
 
@@ -246,3 +251,92 @@ def test_an_exit_task_gets_the_final_status_kfp_passes(tmp_path: Path) -> None:
     }
     outcome = run_step(Step(spec, "exit", parameters={"status": status}))
     assert outcome.values == {"Output": "FAILED/exit-handler-1/9/a step failed"}
+
+
+def test_artifacts_on_a_remote_store_are_fetched_and_uploaded(tmp_path: Path) -> None:
+    make, fit = spec_of(comps.make_data, tmp_path), spec_of(comps.train, tmp_path)
+    ir = pipeline_of(
+        "remote",
+        [
+            ("make", make, {"text": {"constant": "r"}, "times": {"constant": 3}}),
+            ("train", fit, {"data": {"task": "make", "output": "data"}}),
+        ],
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", artifacts="memory://kfp-steps", echo=False)
+    assert result.succeeded, [s.traceback for s in result.steps]
+    model = next(s for s in result.steps if s.task == "train").outputs["model"]
+    assert model.uri.startswith("memory://kfp-steps/") and model.metadata["source_rows"] == 3
+    import fsspec
+
+    with fsspec.open(model.uri, "r") as f:
+        assert f.read() == "RRR"
+
+
+def test_a_version_other_than_the_pinned_one_runs_and_says_so(tmp_path: Path) -> None:
+    spec = spec_of(comps.needs_installed_packages, tmp_path)
+    container = spec.kfp["executor"]["container"]
+    container["command"] = [
+        c.replace("'pyyaml>=5'", "'pyyaml==0.0.1'") for c in container["command"]
+    ]
+    ir = pipeline_of("pinned", [("pinned", spec, {})])
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert step.status == "succeeded"
+    assert "'pyyaml==0.0.1' asked for, pyyaml " in step.stderr
+
+
+def test_a_failed_attempt_is_retried_by_the_engine(tmp_path: Path) -> None:
+    from dagwright.components.spec import Retry
+
+    spec = spec_of(comps.flaky, tmp_path)
+    spec.retry = Retry(limit=2)
+    marker = str(tmp_path / "tried")
+    ir = pipeline_of("flaky", [("flaky", spec, {"marker": {"constant": marker}})])
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert (step.status, step.attempts, step.outputs) == (
+        "succeeded",
+        2,
+        {"Output": "second attempt"},
+    )
+
+
+def test_a_step_past_its_timeout_publishes_nothing_when_it_ends_later(tmp_path: Path) -> None:
+    import time
+
+    spec = spec_of(comps.slow_writer, tmp_path)
+    spec.timeout = 0.3
+    done = tmp_path / "done"
+    ir = pipeline_of(
+        "late", [("slow", spec, {"seconds": {"constant": 1.5}, "done": {"constant": str(done)}})]
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    (step,) = result.steps
+    assert step.status == "failed" and "did not finish within 0.3 s" in step.error
+
+    def written() -> list[Path]:
+        return [p for p in (tmp_path / "s").rglob("*") if p.is_file() and p.parent.name == "slow"]
+
+    # the abandoned thread ends later and discards what it wrote (a published file would stay)
+    deadline = time.monotonic() + 30
+    while (not done.exists() or written()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert done.exists() and written() == []
+
+
+def test_kfp_job_and_task_name_placeholders_are_the_run_and_the_task(tmp_path: Path) -> None:
+    spec = spec_of(comps.job_names, tmp_path)
+    ir = pipeline_of(
+        "names",
+        [("job-names", spec, {})],
+        outputs={"names": {"task": "job-names", "output": "Output"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    assert result.outputs == {"names": f"{result.run_id}|job-names"}
+
+
+def test_what_one_step_wrote_in_its_folder_is_not_read_by_the_next(tmp_path: Path) -> None:
+    """Step folders are reused (kfp_steps/scratch.py): each starts empty."""
+    spec = spec_of(comps.maybe_writes, tmp_path)
+    assert run_step(Step(spec, "w", parameters={"write": True})).values == {"number": 5}
+    assert run_step(Step(spec, "w", parameters={"write": False})).values == {}

@@ -191,25 +191,6 @@ def test_an_importer_is_a_component_with_importer_set(
     assert tasks["read"]["inputs"] == {"data": {"task": "importer", "output": "artifact"}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
-    "engine-side IR values of issue 17 (helper D) are merged",
-)
-@pytest.mark.parametrize(
-    ("pipeline", "kept"),
-    [(exits, "'final_status'"), (one_of, "'one_of'"), (carry_on, "'ignore_upstream_failure'")],
-    ids=["exits", "one-of", "carry-on"],
-)
-def test_the_control_flow_pipelines_validate_and_keep_their_values(
-    pipeline: Any, kept: str
-) -> None:
-    from dagwright.sources.kfp import import_pipeline
-
-    ir = import_pipeline(pipeline)
-    assert kept in repr(ir.to_dict())  # read back by the IR, not dropped on the way
-
-
 @dsl.pipeline(name="shown")
 def shown():
     say(text="a").set_display_name("Say it")
@@ -237,3 +218,138 @@ def test_importers_and_display_names_validate_and_are_kept(
 
     data = import_pipeline(pipeline).to_dict()[part]
     assert any(kept in item for item in (data.values() if isinstance(data, dict) else data))
+
+
+@dsl.component(base_image=IMAGE)
+def state_of(status: dict) -> str:
+    return status["state"]
+
+
+@dsl.pipeline
+def notify(status: PipelineTaskFinalStatus, note: str = "always"):
+    with dsl.If(state_of(status=status).output == "FAILED"):
+        say(text="it failed")
+    say(text=note)
+
+
+@dsl.pipeline(name="pipeline-exit")
+def pipeline_exit(text: str = "a"):
+    with dsl.ExitHandler(notify()):
+        say(text=text)
+        fail()
+
+
+def test_a_pipeline_as_the_exit_task_is_laid_out_beside_the_block(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    data = imported(pipeline_exit)
+    tasks = _by(data["tasks"])
+    groups = _by(data["groups"], "id")
+    (handler,) = [g for g in data["groups"] if g["kind"] == "exit_handler"]
+    # its first task is the IR's exit task, beside the block, given the final status as a dict
+    assert handler["exit_task"] == "notify-state-of"
+    assert tasks["notify-state-of"]["inputs"] == {"status": {"final_status": handler["id"]}}
+    spec = data["components"][tasks["notify-state-of"]["component"]]
+    assert spec["inputs"] == [{"name": "status", "type": "PipelineTaskFinalStatus"}]
+    assert spec["kfp"]["inputDefinitions"]["parameters"]["status"]["parameterType"] == "STRUCT"
+    assert "group" not in tasks["notify-state-of"]
+    # the If inside the exit pipeline reads the exit task's output
+    inner_if = groups[tasks["notify-say"]["group"]]
+    assert inner_if["condition"]["left"] == {"task": "notify-state-of", "output": "Output"}
+    # its other first task waits for the exit task, whatever became of it
+    assert tasks["notify-say-2"]["after"] == ["notify-state-of"]
+    assert tasks["notify-say-2"]["inputs"] == {"text": {"constant": "always"}}  # its default
+    assert tasks["notify-say-2"]["ignore_upstream_failure"] is True
+    assert "group" not in tasks["notify-say-2"]
+
+
+@dsl.component(base_image=IMAGE)
+def maybe(data: Input[Dataset] | None = None) -> str:
+    return "given" if data is not None else "none"
+
+
+@dsl.pipeline
+def maybe_inner(data: Input[Dataset] | None = None):
+    maybe(data=data)
+
+
+@dsl.pipeline(name="optional-artifacts")
+def optional_artifacts(data: Input[Dataset] | None = None):
+    maybe(data=data)
+    maybe_inner(data=make().outputs["data"])
+    maybe_inner()
+
+
+def test_optional_artifacts_given_no_value_are_not_passed(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    from dagwright.pipelines.ir import PipelineIR
+    from dagwright.pipelines.validate import validate_ir
+
+    data = imported(optional_artifacts)
+    tasks = _by(data["tasks"])
+    assert tasks["maybe"]["inputs"] == {}
+    assert tasks["maybe-inner-maybe"]["inputs"] == {"data": {"task": "make", "output": "data"}}
+    assert tasks["maybe-inner-2-maybe"]["inputs"] == {}
+    assert {"name": "data", "type": "Dataset", "artifact": True, "default": None} in data[
+        "components"
+    ]["maybe"]["inputs"]
+    validate_ir(PipelineIR.from_dict(data))
+
+
+@dsl.component(base_image=IMAGE)
+def make_text(text: str) -> Dataset:
+    data = Dataset(uri=dsl.get_uri())
+    with open(data.path, "w") as out:
+        out.write(text)
+    return data
+
+
+@dsl.pipeline
+def make_texts(texts: list = ["a", "b"]) -> list[Dataset]:  # noqa: B006 - as KFP takes it
+    with dsl.ParallelFor(texts) as text:
+        made = make_text(text=text)
+    return dsl.Collected(made.output)
+
+
+@dsl.pipeline(name="artifact-iterator")
+def artifact_iterator():
+    texts = make_texts()
+    with dsl.ParallelFor(texts.output, parallelism=2) as one:
+        read(data=one)
+
+
+def test_a_loop_over_artifacts(imported: Callable[[Any], dict[str, Any]]) -> None:
+    data = imported(artifact_iterator)
+    tasks = _by(data["tasks"])
+    groups = _by(data["groups"], "id")
+    loop = groups[tasks["read"]["group"]]
+    # KFP's artifactIterator over the nested pipeline's Collected output
+    assert loop["kind"] == "loop" and loop["parallelism"] == 2
+    assert loop["items"] == {"collected": {"task": "make-texts-make-text", "output": "Output"}}
+    assert tasks["read"]["inputs"] == {"data": {"loop_item": loop["id"]}}
+    assert groups["make-texts"]["kind"] == "pipeline"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
+    "engine-side IR values of issue 17 (helper D) are merged",
+)
+@pytest.mark.parametrize(
+    ("pipeline", "kept"),
+    [
+        (exits, "'final_status'"),
+        (pipeline_exit, "'final_status'"),
+        (one_of, "'one_of'"),
+        (carry_on, "'ignore_upstream_failure'"),
+    ],
+    ids=["exits", "pipeline-exit", "one-of", "carry-on"],
+)
+def test_the_control_flow_pipelines_validate_and_keep_their_values(
+    pipeline: Any, kept: str
+) -> None:
+    from dagwright.sources.kfp import import_pipeline
+
+    ir = import_pipeline(pipeline)
+    assert kept in repr(ir.to_dict())  # read back by the IR, not dropped on the way

@@ -162,3 +162,37 @@ def test_run_a_py_file_names_a_wrong_parameter_of_a_dsl_pipeline(tmp_path: Path)
     done = _cli("run", "flows.py:nothere", cwd=tmp_path)
     assert done.returncode == 2
     assert "has no pipeline 'nothere'" in done.stderr and "squares" in done.stderr
+
+
+def test_a_dsl_pipeline_in_a_py_file_runs_from_the_command_line(tmp_path: Path) -> None:
+    (tmp_path / "flows.py").write_text(PIPELINE_FILE)
+    done = _cli("run", "flows.py:squares", "-p", "x=2", "--root", "store", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[0]
+    shown = _cli("runs", "show", run_id, "--root", "store", "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["outputs"] == {"Output": 16}
+
+
+def test_dagwright_run_takes_a_dsl_pipeline_and_its_yaml(
+    compiled: Callable[[Any], Path], tmp_path: Path
+) -> None:
+    from_func = dagwright.run(chain, n=2, root=tmp_path / "store", echo=False)
+    from_yaml = dagwright.run(str(compiled(chain)), n=2, root=tmp_path / "store", echo=False)
+    assert from_func.succeeded and from_yaml.succeeded
+    assert from_func.outputs == from_yaml.outputs == {"Output": 4}
+
+
+def test_the_command_line_says_what_an_import_did_not_keep(
+    compiled: Callable[[Any], Path], tmp_path: Path
+) -> None:
+    path = compiled(chain)
+    platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        "exec-inc": {"nodeSelector": {"labels": {"pool": "cpu"}}}
+    }}}}}  # fmt: skip
+    path.write_text(path.read_text() + "---\n" + yaml.safe_dump(platform))
+    done = _cli("inspect", str(path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("warning: task '")
+    assert "nodeSelector only place its pod on a cluster" in done.stderr
+    assert "KfpImportWarning" not in done.stderr and ".py:" not in done.stderr

@@ -264,6 +264,7 @@ def options():
         "500m"
     ).set_memory_request("512M").set_env_variable("MODE", "fast")
     add(a=2)
+    add(a=3).set_caching_options(True, cache_key="v2")
 
 
 def test_retry_caching_resources_and_env_per_task(
@@ -275,7 +276,8 @@ def test_retry_caching_resources_and_env_per_task(
     plain = data["components"][tasks["add-2"]["component"]]
     # the task-level settings make a variant stored under <name>-<digest[:8]>
     ids = sorted(data["components"])
-    assert ids[0] == "add" and ids[1].startswith("add-") and len(ids[1]) == len("add-") + 8
+    assert ids[0] == "add" and all(i.startswith("add-") and len(i) == 12 for i in ids[1:])
+    assert data["components"][tasks["add-3"]["component"]]["cache_version"] == "v2"
     assert tuned["retry"] == {"limit": 3, "backoff": 5.0, "factor": 3.0, "max_backoff": 60.0}
     assert tuned["cache"] is False and plain["cache"] is True
     assert tuned["resources"] == {
@@ -326,7 +328,10 @@ def test_the_pipeline_job_form_takes_its_runtime_values_as_defaults(
     job = {
         "displayName": "job",
         "pipelineSpec": spec,
-        "runtimeConfig": {"parameterValues": {"n": 7, "label": "from-job"}},
+        "runtimeConfig": {
+            "parameterValues": {"n": 7},
+            "parameters": {"label": {"stringValue": "from-job"}},  # the older form
+        },
     }
     path = tmp_path / "job.json"
     import json
@@ -354,3 +359,130 @@ def _validated(data: dict[str, Any]) -> PipelineIR:
     ir = PipelineIR.from_dict(data)
     validate_ir(ir)
     return ir
+
+
+@dsl.component(base_image=IMAGE)
+def cpu_count() -> str:
+    return "2"
+
+
+@dsl.pipeline(name="dynamic-resources")
+def dynamic_resources(limit: str = "1"):
+    add(a=1).set_cpu_limit(limit)
+    add(a=2).set_memory_limit(cpu_count().output)
+
+
+def test_resources_set_from_pipeline_values_are_reported_and_keep_their_order(
+    compiled: Callable[[Any], Path],
+) -> None:
+    import warnings
+
+    from dagwright.sources.kfp import KfpImportWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ir = import_pipeline(compiled(dynamic_resources))
+    messages = sorted(str(w.message) for w in seen if w.category is KfpImportWarning)
+    assert len(messages) == 2
+    assert messages[0].startswith("task 'add': resources resourceCpuLimit are set from")
+    tasks = {t.name: t for t in ir.tasks}
+    # KFP's extra inputs (the placeholder and what it reads) are passed on, typed any
+    placeholder = "{{$.inputs.parameters['pipelinechannel--limit']}}"
+    assert tasks["add"].inputs == {
+        "a": {"constant": 1},
+        "cpu_limit": {"constant": placeholder},
+        "pipelinechannel--limit": {"param": "limit"},
+    }
+    extra = [i for i in ir.component_of(tasks["add"]).inputs if i.type == "any"]
+    assert sorted(i.name for i in extra) == ["cpu_limit", "pipelinechannel--limit"]
+    assert ir.component_of(tasks["add"]).kfp["inputDefinitions"]["parameters"].keys() == {"a", "b"}
+    # so the task whose output set the memory runs first, as a data dependency
+    assert tasks["add-2"].inputs["pipelinechannel--cpu-count-Output"] == {
+        "task": "cpu-count",
+        "output": "Output",
+    }
+    assert ir.component_of(tasks["add"]).resources.cpu_limit is None
+
+
+@dsl.component(base_image=IMAGE)
+def greet(text: str) -> str:
+    return text
+
+
+@dsl.pipeline(name="formatted")
+def formatted(name: str = "KFP"):
+    first = greet(text=f"Hello {name}")
+    with dsl.ParallelFor(["Hi", "Howdy"]) as greeting:
+        greet(text=f"{greeting}, {first.output}")
+
+
+def test_f_string_arguments_keep_their_placeholders_and_what_they_read(
+    imported: Callable[[Any], dict[str, Any]],
+) -> None:
+    data = imported(formatted)
+    tasks = {t["name"]: t for t in data["tasks"]}
+    assert tasks["greet"]["inputs"] == {
+        "text": {"constant": "Hello {{$.inputs.parameters['pipelinechannel--name']}}"},
+        "pipelinechannel--name": {"param": "name"},
+    }
+    loop = tasks["greet-2"]["group"]
+    assert tasks["greet-2"]["inputs"] == {
+        "text": {
+            "constant": "{{$.inputs.parameters['pipelinechannel--loop-item-param-1']}}, "
+            "{{$.inputs.parameters['pipelinechannel--greet-Output']}}"
+        },
+        "pipelinechannel--loop-item-param-1": {"loop_item": loop},
+        "pipelinechannel--greet-Output": {"task": "greet", "output": "Output"},
+    }
+    _validated(data)
+
+
+@dsl.pipeline
+def a_nested_pipeline_whose_name_pushes_the_names_of_its_tasks_past_63(v: int) -> int:
+    return add(a=v).output
+
+
+@dsl.pipeline(name="long-names")
+def long_names() -> int:
+    inner = a_nested_pipeline_whose_name_pushes_the_names_of_its_tasks_past_63(v=1)
+    return add(a=inner.output).output
+
+
+def test_prefixed_names_past_63_characters_are_shortened_as_the_builder_does(
+    compiled: Callable[[Any], Path],
+) -> None:
+    import hashlib
+
+    ir = import_pipeline(compiled(long_names))
+    full = "a-nested-pipeline-whose-name-pushes-the-names-of-its-tasks-past-63-add"
+    short = f"{full[:54].rstrip('-')}-{hashlib.sha256(full.encode()).hexdigest()[:8]}"
+    assert {t.name for t in ir.tasks} == {short, "add"}
+    assert len(short) <= 63
+    # every reference to it uses the same name
+    assert ir.task("add").inputs == {"a": {"task": short, "output": "Output"}}
+
+
+def test_a_generic_artifact_feeds_a_typed_input_as_kfp_allows(
+    compiled: Callable[[Any], Path],
+) -> None:
+    from kfp import components
+
+    download = components.load_component_from_text(
+        "name: Download\n"
+        "outputs:\n- {name: table, type: CSV}\n"
+        "implementation:\n  container:\n    image: alpine\n"
+        "    command: [sh, -c, 'echo a,b > \"$0\"', {outputPath: table}]\n"
+    )
+
+    @dsl.pipeline(name="generic-artifacts")
+    def generic_artifacts():
+        train(data=download().outputs["table"])
+
+    ir = import_pipeline(compiled(generic_artifacts))
+    # the v1 type CSV is a system.Artifact, which KFP lets feed an Input[Dataset]
+    assert ir.component_of("download").output("table").type == "Artifact"
+    spec = ir.component_of("train")
+    assert spec.input("data").type == "Artifact"
+    assert spec.kfp["inputDefinitions"]["artifacts"]["data"]["artifactType"]["schemaTitle"] == (
+        "system.Dataset"
+    )

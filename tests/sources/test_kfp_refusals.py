@@ -73,7 +73,7 @@ def test_a_yaml_that_is_neither_kfp_nor_ir(tmp_path: Path) -> None:
 def test_an_unknown_executor_kind(spec: dict[str, Any]) -> None:
     spec["deploymentSpec"]["executors"]["exec-double"] = {"resolver": {"outputArtifactQueries": {}}}
     error = _refusal(spec)
-    assert error.task == "double"
+    assert error.pipeline == "small" and error.task == "double"
     assert "executor kind 'resolver'" in error.problem
     assert "container component" in (error.fix or "")
 
@@ -124,6 +124,12 @@ def test_kubernetes_deadline_becomes_the_timeout(spec: dict[str, Any]) -> None:
     assert ir.component_of("double").timeout == 90.0
 
 
+def test_the_api_form_holding_spec_and_platform_spec(spec: dict[str, Any]) -> None:
+    platform = yaml.safe_load(_with_platform(spec, {"activeDeadlineSeconds": "30"}).split("---")[1])
+    ir = import_pipeline({"pipeline_spec": spec, "platform_spec": platform})
+    assert ir.component_of("double").timeout == 30.0
+
+
 def test_kubernetes_env_from_a_secret_is_refused_by_name(spec: dict[str, Any]) -> None:
     config = {
         "secretAsEnv": [
@@ -165,3 +171,29 @@ def test_a_file_with_a_bad_kfp_pipeline_exits_2_without_a_traceback(
     )
     assert done.returncode == 2, done.stderr
     assert "schemaVersion" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_pipeline_taking_a_final_status_is_run_only_as_an_exit_task(
+    compiled: Callable[[Any], Path],
+) -> None:
+    @dsl.pipeline(name="takes-status")
+    def takes_status(status: dsl.PipelineTaskFinalStatus):
+        double(x=1)
+
+    error = _refusal(compiled(takes_status))
+    assert error.field == "status" and "ExitHandler" in error.problem
+
+
+def test_pipeline_wide_kubernetes_settings_are_refused_by_name(spec: dict[str, Any]) -> None:
+    platform = {"platforms": {"kubernetes": {"pipelineConfig": {"workspace": {"size": "1Gi"}}}}}
+    error = _refusal(yaml.safe_dump_all([spec, platform]))
+    assert error.field == "platforms" and "kubernetes.pipelineConfig" in error.problem
+
+
+def test_the_forms_schema_2_0_0_wrote(spec: dict[str, Any]) -> None:
+    task = spec["root"]["dag"]["tasks"]["double"]
+    task["inputs"]["parameters"]["x"] = {"runtimeValue": {"constantValue": {"intValue": "5"}}}
+    spec["components"]["comp-double"]["inputDefinitions"]["parameters"]["x"] = {"type": "INT"}
+    ir = import_pipeline(spec)
+    assert ir.task("double").inputs == {"x": {"constant": 5}}
+    assert [(i.name, i.type) for i in ir.component_of("double").inputs] == [("x", "int")]

@@ -25,10 +25,12 @@ ALL_UPSTREAM_TASKS_COMPLETED (not an exit task)  ``ignore_upstream_failure: true
 ``dependentTasks`` beyond data                   ``after``
 ``retryPolicy``                                  component ``retry``
 ``cachingOptions.enableCache``                   component ``cache`` (as the YAML says)
+``cachingOptions.cacheKey``                      ``cache_version`` (the inputs still count)
 container ``resources`` / ``env``                component ``resources`` / ``env``
 ``importer`` executor                            component with ``importer``
 kfp-kubernetes ``activeDeadlineSeconds``         component ``timeout``
 kfp-kubernetes scheduling hints                  not kept, a ``KfpImportWarning`` names them
+a ``system.Artifact`` output to a typed input     that input typed ``Artifact`` (KFP allows it)
 ===============================================  ===========================================
 
 Refused by name (a ``ValidationError`` naming the construct, the task and a fix), never dropped:
@@ -37,7 +39,8 @@ Refused by name (a ``ValidationError`` naming the construct, the task and a fix)
 construct                                         why
 ================================================  ==========================================
 ``schemaVersion`` other than 2.0.0 / 2.1.0        another format
-root input artifacts                              a run takes parameters only
+required root input artifacts                     a run takes parameters only
+a root PipelineTaskFinalStatus parameter          only an ExitHandler gives one
 an executor other than container / importer       nothing to run it with
 CEL beyond comparisons, ``!``, ``&&``, ``||``     no IR condition for it
 ``parameterExpressionSelector`` not on a loop     the IR picks fields of loop items only
@@ -97,7 +100,8 @@ def ir_dict(source: Any) -> dict[str, Any]:
     from dagwright.names import is_k8s_name, to_k8s_name
     from dagwright.pipelines.ir import IR_VERSION
     from dagwright.sources.kfp import platform
-    from dagwright.sources.kfp.dag import Frame, Walker
+    from dagwright.sources.kfp.dag import Walker
+    from dagwright.sources.kfp.frames import Frame
 
     document = read(source)
     spec = document.spec
@@ -107,13 +111,20 @@ def ir_dict(source: Any) -> dict[str, Any]:
     root = spec.get("root", {}) or {}
     params, env = _params(root, document, name)
     walker = Walker(spec, platform.executors(document.others))
-    frame = Frame(root, env=env)
-    walker.walk(frame)
+    # an optional input artifact is never given to a run here: absent, as KFP runs it without
+    absent = set((root.get("inputDefinitions", {}) or {}).get("artifacts") or {})
+    frame = Frame(root, env=env, absent=absent)
     outputs: dict[str, Any] = {}
-    dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
-    for section in ("parameters", "artifacts"):
-        for key in dag_outputs.get(section) or {}:
-            outputs[key] = walker.dag_output(frame, key, section == "artifacts", f"output {key}")
+    try:
+        walker.walk(frame)
+        dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
+        for section in ("parameters", "artifacts"):
+            for key in dag_outputs.get(section) or {}:
+                artifact = section == "artifacts"
+                outputs[key] = walker.dag_output(frame, key, artifact, f"output {key}")
+    except ValidationError as exc:
+        raise exc.within(pipeline=name) from None
+    _widen_generic_inputs(walker.tasks, walker.ir_components)
     data: dict[str, Any] = {"apiVersion": IR_VERSION, "kind": "Pipeline", "name": name}
     description = info.get("description") or root.get("description")
     if description:
@@ -132,8 +143,11 @@ def _params(
     from dagwright.sources.kfp import types
 
     definitions = root.get("inputDefinitions", {}) or {}
-    if definitions.get("artifacts"):
-        first = sorted(definitions["artifacts"])[0]
+    required = [
+        k for k, v in (definitions.get("artifacts") or {}).items() if not v.get("isOptional")
+    ]
+    if required:
+        first = sorted(required)[0]
         raise ValidationError(
             f"the pipeline takes artifact '{first}' as an input, which a run cannot be given",
             pipeline=pipeline,
@@ -144,6 +158,14 @@ def _params(
     env: dict[str, Any] = {}
     for key, spec in (definitions.get("parameters") or {}).items():
         kind = types.parameter_type(spec, {"pipeline": pipeline, "field": key})
+        if kind == "PipelineTaskFinalStatus":
+            raise ValidationError(
+                f"the pipeline takes a PipelineTaskFinalStatus '{key}', which only an "
+                "ExitHandler gives",
+                pipeline=pipeline,
+                field=key,
+                fix="run the pipeline that uses this one as its ExitHandler's exit task",
+            )
         param: dict[str, Any] = {"name": key, "type": kind}
         if spec.get("description"):
             param["description"] = str(spec["description"])
@@ -156,3 +178,32 @@ def _params(
         params.append(param)
         env[key] = {"param": key}
     return params, env
+
+
+def _widen_generic_inputs(tasks: list[dict[str, Any]], components: dict[str, Any]) -> None:
+    """KFP's rule: a ``system.Artifact`` fits any artifact input (a v1 component's ``CSV``
+    output feeding an ``Input[Dataset]``). Such an input is typed ``Artifact`` here; the step
+    still gets the type its KFP definition names."""
+    by_name = {task["name"]: task for task in tasks}
+    for task in tasks:
+        spec = components[task["component"]]
+        for name, value in task["inputs"].items():
+            members = value["one_of"] if "one_of" in value else [value]
+            refs = [m.get("collected", m) for m in members]
+            if not any(_generic_output(by_name, components, ref) for ref in refs):
+                continue
+            for declared in spec["inputs"]:
+                if declared["name"] == name and declared.get("artifact"):
+                    listed = declared["type"].startswith("list[")
+                    declared["type"] = "list[Artifact]" if listed else "Artifact"
+
+
+def _generic_output(
+    tasks: dict[str, dict[str, Any]], components: dict[str, Any], ref: dict[str, Any]
+) -> bool:
+    producer = tasks.get(ref.get("task", ""))
+    if producer is None:
+        return False
+    outputs = components[producer["component"]]["outputs"]
+    found = next((o for o in outputs if o["name"] == ref.get("output")), None)
+    return found is not None and found["type"] in ("Artifact", "list[Artifact]")

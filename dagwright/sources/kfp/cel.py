@@ -95,15 +95,11 @@ class _Parser:
     def unary(self) -> Value:
         if self.take("!"):
             return {"op": "not", "arg": self.unary()}
-        start = self.index
-        if self.take("("):  # a parenthesised condition, or a comparison starting with one
-            try:
-                inner = self.disjunction()
-                if self.take(")") and self.peek() not in {("op", o) for o in _COMPARE}:
-                    return inner
-            except ValidationError:
-                pass
-            self.index = start
+        if self.take("("):
+            inner = self.disjunction()
+            if not self.take(")"):
+                raise self.fail()
+            return inner
         return self.comparison()
 
     def comparison(self) -> Value:
@@ -136,11 +132,6 @@ class _Parser:
             if not self.take(")"):
                 raise self.fail()
             return inner  # the cast makes CEL compare numbers; dagwright's types already do
-        if kind == "op" and text == "(":
-            inner = self.operand()
-            if not self.take(")"):
-                raise self.fail()
-            return inner
         self.index -= 1
         raise self.fail()
 

@@ -10,10 +10,12 @@ Per-task settings (retry policy, caching) make per-task variants of a component,
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.sources.kfp import types
+from dagwright.sources.kfp.platform import KfpImportWarning
 
 _DURATION = re.compile(r"^(-?\d+(?:\.\d+)?)s$")
 
@@ -57,6 +59,9 @@ def component_dict(
         "cache": bool(task.get("cachingOptions", {}).get("enableCache", False)),
         "runtime": {"kind": "local"},
     }
+    cache_key = task.get("cachingOptions", {}).get("cacheKey")
+    if cache_key:  # KFP's own key replaces its fingerprint; here it joins the inputs in the key
+        data["cache_version"] = str(cache_key)
     env = {e["name"]: str(e.get("value", "")) for e in executor.get("container", {}).get("env", [])}
     if env:
         data["env"] = env
@@ -131,6 +136,17 @@ def _resources(resources: dict[str, Any], where: dict[str, Any]) -> dict[str, An
     """KFP's container resources (2.17 writes ``resourceCpuLimit`` and the like as the text
     given, and the older float fields beside them) as dagwright's."""
     found: dict[str, Any] = {}
+    dynamic = sorted(k for k, v in resources.items() if "{{$" in str(v))
+    if dynamic:
+        warnings.warn(
+            KfpImportWarning(
+                f"task '{where.get('task')}': resources {', '.join(dynamic)} are set from "
+                "pipeline values when the task runs; the imported pipeline keeps fixed "
+                "resources only, so these are not set"
+            ),
+            stacklevel=3,
+        )
+        resources = {k: v for k, v in resources.items() if k not in dynamic}
     for field, (text, number, unit) in {
         "cpu": ("resourceCpuRequest", "cpuRequest", ""),
         "memory": ("resourceMemoryRequest", "memoryRequest", "G"),
@@ -143,6 +159,8 @@ def _resources(resources: dict[str, Any], where: dict[str, Any]) -> dict[str, An
             value = resources[number]
             found[field] = f"{int(value) if float(value).is_integer() else value}{unit}"
     accelerator = resources.get("accelerator", {})
+    if "{{$" in str(accelerator):
+        accelerator = {}
     count = accelerator.get("resourceCount") or accelerator.get("count")
     if count:
         try:

@@ -1,28 +1,19 @@
-"""The walk over a PipelineSpec's DAGs: tasks, blocks and the values that flow between them.
-
-Each DAG is read in a ``Frame``: its component, the prefix of its task names (a nested
-pipeline's tasks are named ``<pipeline task>-<task>``, as ``PipelineBuilder.call_pipeline``
-names them; control-flow DAGs share their parent's names, which KFP keeps unique), the block it
-makes and ``env``, its inputs as IR values. A DAG output resolves to the inner task producing
-it, ``collected`` through a loop and ``one_of`` over several producers.
-"""
+"""The walk over a PipelineSpec's DAGs into the IR's blocks, tasks and components."""
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.sources.kfp import cel, types
 from dagwright.sources.kfp.components import component_dict
+from dagwright.sources.kfp.frames import Frame, Value, channels, definitions, ordered
 from dagwright.sources.kfp.platform import settings
+from dagwright.sources.kfp.values import Values
 
-Value = dict[str, Any]
-_CONTROL = re.compile(r"^(condition-branches|condition|for-loop|exit-handler)-\d+$")
 _BRANCHES = re.compile(r"(^|-)condition-branches-\d+$")
-_SELECTOR = re.compile(r"""^parseJson\(string_value\)\[\s*["']([^"']+)["']\s*\]$""")
 _TASK_KEYS = {
     "taskInfo",
     "componentRef",
@@ -37,29 +28,11 @@ _TASK_KEYS = {
 }
 
 
-@dataclass
-class Frame:
-    """One DAG being read."""
-
-    component: dict[str, Any]
-    prefix: str = ""
-    group: str | None = None
-    env: dict[str, Value] = field(default_factory=dict)
-    after: list[str] = field(default_factory=list)
-
-    @property
-    def tasks(self) -> dict[str, Any]:
-        """The DAG's tasks by their KFP names."""
-        tasks: dict[str, Any] = self.component.get("dag", {}).get("tasks", {}) or {}
-        return tasks
-
-
-class Walker:
+class Walker(Values):
     """Reads a PipelineSpec's DAGs into IR groups, tasks and components (plain dicts)."""
 
     def __init__(self, spec: dict[str, Any], platform: dict[str, dict[str, Any]]) -> None:
-        self.components: dict[str, Any] = spec.get("components", {}) or {}
-        self.executors: dict[str, Any] = spec.get("deploymentSpec", {}).get("executors", {}) or {}
+        super().__init__(spec)
         self.platform = platform
         self.groups: list[dict[str, Any]] = []
         self.tasks: list[dict[str, Any]] = []
@@ -70,10 +43,10 @@ class Walker:
 
     def walk(self, frame: Frame) -> None:
         """Add the tasks and blocks of ``frame``'s DAG, and of every DAG inside it."""
-        exits = self._exit_tasks(frame)
-        for key in _ordered(frame.tasks):
+        exits = self.exit_tasks(frame)
+        for key in ordered(frame.tasks):
             task = frame.tasks[key]
-            name = frame.prefix + key
+            name = frame.name(key)
             unknown = sorted(set(task) - _TASK_KEYS)
             if unknown:
                 raise ValidationError(
@@ -88,32 +61,6 @@ class Walker:
             else:
                 self._step(frame, key, task, component, exits)
 
-    def component_of(self, task: dict[str, Any], name: str) -> dict[str, Any]:
-        """The KFP component a task runs."""
-        ref = task.get("componentRef", {}).get("name")
-        component = self.components.get(ref)
-        if not isinstance(component, dict):
-            raise ValidationError(
-                f"task refers to unknown component {ref!r}",
-                task=name,
-                field="componentRef",
-                fix="give the whole file kfp.compiler wrote",
-            )
-        return component
-
-    def _exit_tasks(self, frame: Frame) -> dict[str, str]:
-        """Exit-handler DAG -> its exit task (KFP: ALL_UPSTREAM_TASKS_COMPLETED on a task whose
-        dependentTasks name the ``exit-handler-N`` DAG)."""
-        found: dict[str, str] = {}
-        for key, task in frame.tasks.items():
-            if task.get("triggerPolicy", {}).get("strategy") != "ALL_UPSTREAM_TASKS_COMPLETED":
-                continue
-            for dep in task.get("dependentTasks", []):
-                other = frame.tasks.get(dep, {})
-                if dep.startswith("exit-handler-") and "dag" in self.component_of(other, dep):
-                    found[dep] = key
-        return found
-
     def _dag_task(
         self,
         frame: Frame,
@@ -122,20 +69,18 @@ class Walker:
         component: dict[str, Any],
         exits: dict[str, str],
     ) -> None:
-        name = frame.prefix + key
-        kind, prefix = self._kind(frame, key, task)
+        name = frame.name(key)
+        kind, prefix = self.kind(frame, key, task)
         if key in exits.values():
             self._exit_pipeline(frame, key, task, component)
             return
-        env = self._inputs(frame, task, component, name, dag=True)
-        for spec_name, spec in _definitions(component.get("inputDefinitions", {})):
-            if spec_name not in env and "defaultValue" in spec:
-                kind_str = types.parameter_type(spec, {"task": name, "field": spec_name})
-                env[spec_name] = {"constant": types.coerce(spec["defaultValue"], kind_str)}
+        env, absent = self._env(frame, task, component, name)
         group: dict[str, Any] = {"id": name, "kind": kind}
         if frame.group is not None:
             group["parent"] = frame.group
-        child = Frame(component, prefix, name, env, frame.after + self._after(frame, task, name))
+        child = Frame(
+            component, prefix, name, env, frame.after + self.after(frame, task, name), absent
+        )
         if kind == "loop":
             self._loop(frame, task, group, child)
         elif kind == "condition":
@@ -149,20 +94,43 @@ class Walker:
         self.groups.append(group)
         self.walk(child)
 
+    def _env(
+        self, frame: Frame, task: dict[str, Any], component: dict[str, Any], name: str
+    ) -> tuple[dict[str, Value], set[str]]:
+        """A DAG's inputs as IR values (its defaults for those not given), and the optional
+        ones given no value."""
+        env = self.inputs(frame, task, component, name, dag=True)
+        absent = set()
+        for spec_name, spec in definitions(component.get("inputDefinitions", {})):
+            if spec_name not in env and "defaultValue" in spec:
+                kind_str = types.parameter_type(spec, {"task": name, "field": spec_name})
+                env[spec_name] = {"constant": types.coerce(spec["defaultValue"], kind_str)}
+            elif spec_name not in env:
+                absent.add(spec_name)  # an optional input not given: not passed on either
+        return env, absent
+
     def _exit_name(self, frame: Frame, key: str) -> str:
-        """The IR exit task of exit task ``key``: itself, or the first task of a pipeline."""
-        component = self.component_of(frame.tasks[key], frame.prefix + key)
+        """The IR exit task of exit task ``key``: itself, or, for a pipeline, its first task
+        that reads the final status (else its first task)."""
+        component = self.component_of(frame.tasks[key], frame.name(key))
         if "dag" not in component:
-            return frame.prefix + key
+            return frame.name(key)
         inner = Frame(component, f"{frame.prefix}{key}-")
-        first = _ordered(inner.tasks)[0] if inner.tasks else None
-        if first is None or "dag" in self.component_of(inner.tasks[first], inner.prefix + first):
+        statuses = {
+            name
+            for name, spec in definitions(component.get("inputDefinitions", {}))
+            if spec.get("parameterType") == "TASK_FINAL_STATUS"
+        }
+        roots = [k for k in ordered(inner.tasks) if not inner.tasks[k].get("dependentTasks")]
+        reading = [k for k in roots if statuses & channels(inner.tasks[k])]
+        first = next(iter(reading or roots), None)
+        if first is None or "dag" in self.component_of(inner.tasks[first], inner.name(first)):
             raise ValidationError(
                 "an exit pipeline whose first task is a block cannot be imported",
-                task=frame.prefix + key,
+                task=frame.name(key),
                 fix="start the exit pipeline with a component task",
             )
-        return inner.prefix + first
+        return inner.name(first)
 
     def _exit_pipeline(
         self, frame: Frame, key: str, task: dict[str, Any], component: dict[str, Any]
@@ -170,46 +138,34 @@ class Walker:
         """A pipeline as an ExitHandler's exit task, laid out beside the handler's block (the
         IR's exit task sits there): its first task is the exit task; its other first tasks
         wait for that one, whatever became of it, as they would for the block on KFP."""
-        name = frame.prefix + key
-        env = self._inputs(frame, task, component, name, dag=True)
-        child = Frame(component, f"{name}-", frame.group, env, frame.after)
+        name = frame.name(key)
+        env, absent = self._env(frame, task, component, name)
+        child = Frame(component, f"{frame.prefix}{key}-", frame.group, env, frame.after, absent)
         exit_task = self._exit_name(frame, key)
         start = len(self.tasks)
+        keys = {child.name(k): k for k in child.tasks}
         self.walk(child)
         for entry in self.tasks[start:]:
-            inner_key = entry["name"].removeprefix(child.prefix)
-            spec = child.tasks.get(inner_key)
+            spec = child.tasks.get(keys.get(entry["name"], ""))
             if spec is not None and not spec.get("dependentTasks") and entry["name"] != exit_task:
                 entry["after"] = [*entry.get("after", []), exit_task]
                 entry["ignore_upstream_failure"] = True
         roots = [k for k, t in child.tasks.items() if not t.get("dependentTasks")]
         for root in roots:
-            if "dag" in self.component_of(child.tasks[root], child.prefix + root):
-                if child.prefix + root != exit_task:
+            if "dag" in self.component_of(child.tasks[root], child.name(root)):
+                if child.name(root) != exit_task:
                     raise ValidationError(
                         "an exit pipeline starting with a block beside its first task cannot "
                         "be imported",
-                        task=child.prefix + root,
+                        task=child.name(root),
                         fix="make the block depend on the exit pipeline's first task",
                     )
-
-    def _kind(self, frame: Frame, key: str, task: dict[str, Any]) -> tuple[str, str]:
-        """The block a DAG task makes, and the prefix of the names inside it."""
-        if "parameterIterator" in task or "artifactIterator" in task:
-            return "loop", frame.prefix
-        if task.get("triggerPolicy", {}).get("condition"):
-            return "condition", frame.prefix
-        if _CONTROL.match(key):  # exit-handler-N, condition-branches-N
-            if key.startswith("exit-handler-") and key in self._exit_tasks(frame):
-                return "exit_handler", frame.prefix
-            return "pipeline", frame.prefix
-        return "pipeline", f"{frame.prefix}{key}-"  # a nested pipeline: its own names
 
     def _branch(self, frame: Frame, key: str, condition: Value) -> str:
         """if, elif or else: the position of a condition in KFP's condition-branches DAG."""
         if not _BRANCHES.search(frame.group or ""):
             return "if"
-        siblings = _ordered(frame.tasks)
+        siblings = ordered(frame.tasks)
         if siblings.index(key) == 0:
             return "if"
         terms = condition.get("args", [condition]) if condition.get("op") == "and" else [condition]
@@ -248,6 +204,7 @@ class Walker:
         item_input = iterator.get("itemInput")
         if item_input:
             child.env[item_input] = {"loop_item": name}
+            child.absent.discard(item_input)
 
     def _step(
         self,
@@ -257,7 +214,7 @@ class Walker:
         component: dict[str, Any],
         exits: dict[str, str],
     ) -> None:
-        name = frame.prefix + key
+        name = frame.name(key)
         where = {"task": name}
         if task.get("triggerPolicy", {}).get("condition"):
             raise ValidationError(
@@ -279,10 +236,20 @@ class Walker:
         data = component_dict(
             task["componentRef"]["name"], component, executor, task, platform, where
         )
+        inputs = self.inputs(frame, task, component, name, dag=False)
+        declared = {i["name"] for i in data["inputs"]}
+        # KFP's own extra inputs (what placeholders in other inputs read) are passed too, so
+        # the step resolves them as KFP's driver does; typed "any", they are not KFP's
+        data["inputs"] += [{"name": k, "type": "any"} for k in inputs if k not in declared]
+        for spec in data["inputs"]:
+            # KFP gives an exit pipeline's final status to a task's dict (STRUCT) input too:
+            # typed as the final status here; the step still gets the dict KFP gives
+            if "final_status" in inputs.get(spec["name"], {}) and spec["type"] == "dict":
+                spec["type"] = "PipelineTaskFinalStatus"
         entry: dict[str, Any] = {"name": name, "component": self._register(data)}
-        entry["inputs"] = self._inputs(frame, task, component, name, dag=False)
+        entry["inputs"] = inputs
         is_exit = key in exits.values()
-        after = [] if is_exit else self._after(frame, task, name)
+        after = [] if is_exit else self.after(frame, task, name)
         after = [a for a in frame.after + after if a != name]
         if after:
             entry["after"] = list(dict.fromkeys(after))
@@ -316,203 +283,3 @@ class Walker:
         return cid
 
     # values
-
-    def _inputs(
-        self, frame: Frame, task: dict[str, Any], component: dict[str, Any], name: str, dag: bool
-    ) -> dict[str, Value]:
-        declared = dict(_definitions(component.get("inputDefinitions", {})))
-        values: dict[str, Value] = {}
-        inputs = task.get("inputs", {})
-        for section in ("parameters", "artifacts"):
-            for key, spec in (inputs.get(section) or {}).items():
-                kind = declared.get(key, {})
-                target = (
-                    types.parameter_type(kind, {"task": name, "field": key})
-                    if section == "parameters" and kind
-                    else "any"
-                )
-                values[key] = self.input_value(frame, spec, target, name, key, section)
-        return values
-
-    def input_value(
-        self, frame: Frame, spec: dict[str, Any], target: str, task: str, key: str, section: str
-    ) -> Value:
-        """One task input as an IR value, read in ``frame``."""
-        where = {"task": task, "field": key}
-        value: Value
-        if "componentInputParameter" in spec or "componentInputArtifact" in spec:
-            channel = spec.get("componentInputParameter") or spec["componentInputArtifact"]
-            value = self.lookup(frame, channel, task)
-        elif "runtimeValue" in spec and "constant" in spec["runtimeValue"]:
-            value = {"constant": types.coerce(spec["runtimeValue"]["constant"], target)}
-        elif "taskOutputParameter" in spec:
-            out = spec["taskOutputParameter"]
-            value = self.output(frame, out["producerTask"], out["outputParameterKey"], False, task)
-        elif "taskOutputArtifact" in spec:
-            out = spec["taskOutputArtifact"]
-            value = self.output(frame, out["producerTask"], out["outputArtifactKey"], True, task)
-        elif "taskFinalStatus" in spec:
-            value = {"final_status": frame.prefix + spec["taskFinalStatus"]["producerTask"]}
-        else:
-            raise ValidationError(
-                f"input form {sorted(spec)} cannot be imported",
-                fix="pass a constant, a pipeline parameter or a task output",
-                **where,
-            )
-        selector = spec.get("parameterExpressionSelector")
-        if selector:
-            value = _select(value, selector, where)
-        return value
-
-    def lookup(self, frame: Frame, channel: str, task: str) -> Value:
-        """The value of DAG input ``channel`` in ``frame`` (a loop item's ``-subvar-`` field
-        picks that key of the item)."""
-        if channel in frame.env:
-            return dict(frame.env[channel])
-        base, sep, key = channel.rpartition("-subvar-")
-        item = frame.env.get(base) if sep else None
-        if item is not None and "loop_item" in item and "key" not in item:
-            return {**item, "key": key}
-        raise ValidationError(
-            f"reads input '{channel}', which its DAG does not have",
-            task=task,
-            field=channel,
-            fix="give the whole file kfp.compiler wrote",
-        )
-
-    def output(self, frame: Frame, producer: str, key: str, artifact: bool, task: str) -> Value:
-        """Output ``key`` of task ``producer`` of ``frame``'s DAG, resolved to the component
-        task that makes it."""
-        spec = frame.tasks.get(producer)
-        if spec is None:
-            raise ValidationError(
-                f"uses an output of unknown task '{producer}'",
-                task=task,
-                fix="give the whole file kfp.compiler wrote",
-            )
-        component = self.component_of(spec, frame.prefix + producer)
-        if "dag" not in component:
-            return {"task": frame.prefix + producer, "output": key}
-        kind, prefix = self._kind(frame, producer, spec)
-        value = self.dag_output(Frame(component, prefix), key, artifact, task)
-        return _collected(value, frame.prefix + producer, task) if kind == "loop" else value
-
-    def dag_output(self, frame: Frame, key: str, artifact: bool, task: str) -> Value:
-        """Output ``key`` of ``frame``'s DAG (its ``dag.outputs``) as an IR value."""
-        outputs = frame.component.get("dag", {}).get("outputs", {}) or {}
-        found = (outputs.get("artifacts" if artifact else "parameters") or {}).get(key)
-        if found is None:
-            raise ValidationError(
-                f"uses output '{key}' of a DAG that does not produce it",
-                task=task,
-                fix="give the whole file kfp.compiler wrote",
-            )
-        if artifact:
-            selectors = [
-                (s["producerSubtask"], s["outputArtifactKey"])
-                for s in found.get("artifactSelectors", [])
-            ]
-        elif "valueFromParameter" in found:
-            sel = found["valueFromParameter"]
-            selectors = [(sel["producerSubtask"], sel["outputParameterKey"])]
-        else:
-            selectors = [
-                (s["producerSubtask"], s["outputParameterKey"])
-                for s in found.get("valueFromOneof", {}).get("parameterSelectors", [])
-            ]
-        values = [self.output(frame, sub, out, artifact, task) for sub, out in selectors]
-        if not values:
-            raise ValidationError(
-                f"output '{key}' names no producer",
-                task=task,
-                fix="give the whole file kfp.compiler wrote",
-            )
-        return values[0] if len(values) == 1 else {"one_of": values}
-
-    def _after(self, frame: Frame, task: dict[str, Any], name: str) -> list[str]:
-        """The tasks ``task`` waits for beyond the ones whose outputs it reads (``.after``)."""
-        inputs = task.get("inputs", {})
-        data = set()
-        for section in ("parameters", "artifacts"):
-            for spec in (inputs.get(section) or {}).values():
-                for form in ("taskOutputParameter", "taskOutputArtifact", "taskFinalStatus"):
-                    if form in spec:
-                        data.add(spec[form]["producerTask"])
-        after: list[str] = []
-        for dep in task.get("dependentTasks", []):
-            if dep not in data:
-                after += self._inner_tasks(frame, dep, name)
-        return after
-
-    def _inner_tasks(self, frame: Frame, key: str, task: str) -> list[str]:
-        """The component tasks of ``key`` (itself, or every one inside its DAG)."""
-        spec = frame.tasks.get(key)
-        if spec is None:
-            raise ValidationError(
-                f"runs after unknown task '{key}'",
-                task=task,
-                field="dependentTasks",
-                fix="give the whole file kfp.compiler wrote",
-            )
-        component = self.component_of(spec, frame.prefix + key)
-        if "dag" not in component:
-            return [frame.prefix + key]
-        _, prefix = self._kind(frame, key, spec)
-        inner = Frame(component, prefix)
-        return [
-            name for sub in _ordered(inner.tasks) for name in self._inner_tasks(inner, sub, task)
-        ]
-
-
-def _definitions(definitions: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        *((definitions.get("parameters") or {}).items()),
-        *((definitions.get("artifacts") or {}).items()),
-    ]
-
-
-def _select(value: Value, selector: str, where: dict[str, Any]) -> Value:
-    match = _SELECTOR.match(selector.strip())
-    if match is None or "loop_item" not in value or "key" in value:
-        raise ValidationError(
-            f"the selection {selector!r} cannot be imported",
-            fix="pick one field of a loop item (item.field), or pass the whole value",
-            **where,
-        )
-    return {**value, "key": match[1]}
-
-
-def _collected(value: Value, loop: str, task: str) -> Value:
-    if "task" in value:
-        return {"collected": value}
-    if "collected" in value:
-        return value  # gathered over an inner loop too: a list of lists
-    if "one_of" in value:
-        return {"one_of": [_collected(v, loop, task) for v in value["one_of"]]}
-    raise ValidationError(
-        f"an output of loop '{loop}' that is not a task output cannot be imported",
-        task=task,
-        fix="gather a task output with dsl.Collected",
-    )
-
-
-def _ordered(tasks: dict[str, Any]) -> list[str]:
-    """Task names with each after those it depends on, else in natural order (task-10 last)."""
-
-    def natural(name: str) -> list[Any]:
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
-
-    remaining = sorted(tasks, key=natural)
-    done: list[str] = []
-    placed: set[str] = set()
-    while remaining:
-        for key in remaining:
-            deps = set(tasks[key].get("dependentTasks", [])) & set(tasks)
-            if deps <= placed:
-                break
-        else:
-            key = remaining[0]  # a cycle: validation names it
-        remaining.remove(key)
-        done.append(key)
-        placed.add(key)
-    return done

@@ -2,10 +2,12 @@
 
 What the IR can hold is mapped: ``activeDeadlineSeconds`` becomes the component's timeout.
 Scheduling hints that change where a pod lands, not what the step computes (node selector,
-tolerations, affinities, pod labels and annotations, image pull settings), cannot be kept by
-the IR: they are reported in a ``KfpImportWarning`` naming each one, never dropped silently.
-Everything else (environment from Secrets, ConfigMaps or pod fields, volumes) changes what the
-step sees and is refused by name.
+tolerations, affinities, pod labels and annotations, image pull settings, the security
+context, resource claims), cannot be kept by the IR: they are reported in a
+``KfpImportWarning`` naming each one, never dropped silently. Everything else (environment
+from Secrets, ConfigMaps or pod fields, volumes, init containers, pipeline-wide settings)
+changes what the step sees and is refused by name. (Secrets are not read into the IR on
+purpose: specs, logs and run records never hold them.)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ _HINTS = {
     "podMetadata",
     "imagePullSecret",
     "imagePullPolicy",
+    "securityContext",
+    "podResourceClaims",
 }
 _REFUSED = {
     "secretAsEnv": "environment variables from a Secret",
@@ -34,6 +38,7 @@ _REFUSED = {
     "emptyDirMounts": "an emptyDir volume",
     "genericEphemeralVolume": "a generic ephemeral volume",
     "enabledSharedMemory": "a shared-memory volume",
+    "initContainers": "init containers run before the step",
 }
 
 
@@ -48,11 +53,13 @@ def executors(documents: list[Any]) -> dict[str, dict[str, Any]]:
         if isinstance(doc, dict) and "platforms" in doc:
             kube = doc["platforms"].get("kubernetes", {}) or {}
             unknown = sorted(set(doc["platforms"]) - {"kubernetes"})
+            unknown += [f"kubernetes.{k}" for k in sorted(set(kube) - {"deploymentSpec"})]
             if unknown:
                 raise ValidationError(
                     f"platform spec '{unknown[0]}' cannot be imported",
                     field="platforms",
-                    fix="keep only the kfp-kubernetes platform spec",
+                    fix="keep only the kfp-kubernetes settings of tasks (remove pipeline-wide "
+                    "ones such as a workspace) and recompile",
                 )
             found.update(kube.get("deploymentSpec", {}).get("executors", {}) or {})
     return found

@@ -21,6 +21,9 @@ PARAMETER_TYPES = {
     "TASK_FINAL_STATUS": "PipelineTaskFinalStatus",
 }
 
+# schema 2.0.0 (kfp 1.8's v2-compatible mode) wrote ``type`` with these names
+_OLD_TYPES = {"STRING": "STRING", "INT": "NUMBER_INTEGER", "DOUBLE": "NUMBER_DOUBLE"}
+
 ARTIFACT_TYPES = {
     "system.Artifact": "Artifact",
     "system.Dataset": "Dataset",
@@ -35,11 +38,11 @@ ARTIFACT_TYPES = {
 
 def parameter_type(spec: dict[str, Any], where: dict[str, Any]) -> str:
     """The dagwright type of one KFP parameter definition (``parameterType``)."""
-    kfp_type = spec.get("parameterType")
+    kfp_type = spec.get("parameterType", _OLD_TYPES.get(spec.get("type", "")))
     found = PARAMETER_TYPES.get(str(kfp_type))
     if found is None:
         raise ValidationError(
-            f"parameter type {kfp_type!r} cannot be imported",
+            f"parameter type {kfp_type or spec.get('type')!r} cannot be imported",
             fix=f"use one of {sorted(PARAMETER_TYPES)} (recompile with kfp>=2)",
             **where,
         )
