@@ -8,7 +8,8 @@ checks for and never installs. ``pod_packages`` lists them for inline delivery a
 
 - every requirement of the command's ``pip install`` lines, as written;
 - kfp: the version the command pins when dagwright's step executor runs on it (kfp
-  ``KFP_MINIMUM`` or later, or a URL the user chose), else the kfp installed here. It is
+  ``KFP_MINIMUM`` or later, or a URL the user chose), else the kfp installed here (also for a
+  kfp wheel file of the machine that compiled the YAML, which the pod does not have). It is
   installed with its dependencies, unlike in KFP's own pods (``--no-deps``): dagwright's step
   uses kfp's local executor utilities and the PipelineSpec messages, which need them.
 
@@ -54,11 +55,13 @@ def kfp_requirement(pinned: str | None) -> str:
     if pinned is not None:
         try:
             req = Requirement(pinned)
-        except InvalidRequirement:
-            return pinned  # a URL (KFP's kfp_package_path): the user's own kfp
-        if req.url:
+        except InvalidRequirement:  # KFP's kfp_package_path: a URL the pod fetches too, or a
+            req = None  # file on the machine that compiled it, which the pod has not
+            if "://" in pinned:
+                return pinned
+        if req is not None and req.url:
             return pinned
-        exact = [s.version for s in req.specifier if s.operator in ("==", "===")]
+        exact = [s.version for s in req.specifier if s.operator in ("==", "===")] if req else []
         if exact and Version(exact[0]) >= Version(KFP_MINIMUM):
             return f"kfp=={exact[0]}"
     try:
@@ -73,5 +76,6 @@ def _is_kfp(text: str) -> bool:
 
     try:
         return canonicalize_name(Requirement(text).name) == "kfp"
-    except InvalidRequirement:  # KFP's own repository as a URL
-        return "kubeflow/pipelines" in text and "sdk/python" in text
+    except InvalidRequirement:  # KFP's own repository as a URL, or a kfp wheel or sdist
+        base = text.rstrip("/").rsplit("/", 1)[-1]
+        return ("kubeflow/pipelines" in text and "sdk/python" in text) or base.startswith("kfp-")
