@@ -222,7 +222,7 @@ def test_pods_of_python_components_install_kfp_and_their_packages(tmp_path: Path
         ("kfp==2.17.3", "kfp==2.17.3"),
         ("kfp==2.7.0", None),  # older than the step executor runs on: the installed kfp
         (None, None),
-        ("/home/me/kfp-2.17.3-py3-none-any.whl", None),  # a file the pod has not
+        ("/opt/wheels/kfp-2.17.3-py3-none-any.whl", None),  # a file the pod has not
         (  # a URL the pod fetches as well
             "https://example.com/wheels/kfp-2.17.3-py3-none-any.whl",
             "https://example.com/wheels/kfp-2.17.3-py3-none-any.whl",
