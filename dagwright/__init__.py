@@ -40,11 +40,13 @@ from dagwright.pipelines import (
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import compile, resume, run
+    from dagwright.pipelines.importer import importer
     from dagwright.remote.api import schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
     "compile": "dagwright.api",
+    "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
     "run": "dagwright.api",
     "schedule": "dagwright.remote.api",
@@ -75,6 +77,7 @@ __all__ = [
     "ValidationError",
     "compile",
     "component",
+    "importer",
     "pipeline",
     "resume",
     "run",

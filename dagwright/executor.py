@@ -149,6 +149,10 @@ def run_step(
             does not match its declared output type.
     """
     spec = step.component
+    if spec.importer is not None:  # a built-in importer: no code runs, see importer_step.py
+        from dagwright.importer_step import run_importer
+
+        return run_importer(step)
     if spec.kfp is not None:  # imported from KFP: runs through KFP's executor contract
         from dagwright.kfp_steps import run_kfp_step
 

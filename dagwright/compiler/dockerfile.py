@@ -34,6 +34,8 @@ def project_sources(ir: PipelineIR, context: Path) -> list[Path]:
     found: set[Path] = set()
     context = context.resolve()
     for spec in ir.components.values():
+        if spec.importer is not None:  # dagwright.importer: no code, no module to copy
+            continue
         if not spec.module:
             raise ValidationError(
                 f"component '{spec.name}' has no module an image could import",

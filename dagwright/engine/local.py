@@ -260,7 +260,7 @@ class LocalEngine:
         self.frames.finish(frame, group, status)
 
     def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
-        record = StepRecord(task, frame.path)
+        record = StepRecord(task, frame.path, display_name=self.plan.tasks[task].display_name)
         exit_task = task in self.plan.exit_tasks
         if failed_before and not exit_task:
             record.status = UPSTREAM_FAILED

@@ -46,7 +46,8 @@ def describe(ir: PipelineIR) -> str:
     for task in ir.tasks:
         spec = ir.component_of(task)
         where = f"  in {task.group}" if task.group else ""
-        lines.append(f"  {task.name} ({task.component}){where}")
+        shown = f" {task.display_name!r}" if task.display_name else ""
+        lines.append(f"  {task.name}{shown} ({task.component}){where}")
         for name, value in task.inputs.items():
             lines.append(f"    in  {name} <- {value_text(value)}")
         for out in spec.outputs:

@@ -36,6 +36,7 @@ class TaskIR:
     inputs: dict[str, Value] = field(default_factory=dict)
     after: list[str] = field(default_factory=list)
     group: str | None = None
+    display_name: str | None = None  # what people see (KFP's taskInfo.name); name stays
 
     def to_dict(self) -> dict[str, Any]:
         """The task as IR data."""
@@ -45,6 +46,8 @@ class TaskIR:
             data["after"] = list(self.after)
         if self.group:
             data["group"] = self.group
+        if self.display_name is not None:
+            data["display_name"] = self.display_name
         return data
 
     @classmethod
@@ -56,6 +59,7 @@ class TaskIR:
             inputs=dict(data.get("inputs", {})),
             after=list(data.get("after", [])),
             group=data.get("group"),
+            display_name=data.get("display_name"),
         )
 
 

@@ -118,6 +118,7 @@ def check_shapes(data: dict[str, Any]) -> None:
         shape.kind(task.get("name"), str, f"{where}.name")
         shape.kind(task.get("component"), str, f"{where}.component")
         shape.kind(task.get("group"), str, f"{where}.group", optional=True)
+        shape.kind(task.get("display_name"), str, f"{where}.display_name", optional=True)
         shape.kind(task.get("inputs", {}), dict, f"{where}.inputs")
         for key, value in task.get("inputs", {}).items():
             shape.value(value, f"{where}.inputs.{key}")
@@ -127,6 +128,13 @@ def check_shapes(data: dict[str, Any]) -> None:
     for cid, spec in data.get("components", {}).items():
         shape.kind(spec, dict, f"components.{cid}")
         shape.kind(spec.get("kfp"), dict, f"components.{cid}.kfp", optional=True)
+        importer = spec.get("importer")
+        if importer is not None:
+            where = f"components.{cid}.importer"
+            shape.kind(importer, dict, where)
+            shape.kind(importer.get("type"), str, f"{where}.type")
+            shape.kind(importer.get("metadata", {}), dict, f"{where}.metadata")
+            shape.kind(importer.get("reimport", False), bool, f"{where}.reimport")
 
 
 def _names(types: type | tuple[type, ...]) -> str:

@@ -84,8 +84,9 @@ def _arguments(params: dict[str, str], artifacts: dict[str, Any]) -> dict[str, A
         else:  # a storage location: Collected artifacts, read by key prefix. A loop
             # over no items (or whose iterations all skipped) leaves nothing there; the
             # argument must say optional, since Argo's ProcessArgs replaces the template's
-            # artifact by the argument and keeps only its path, mode and recurseMode
-            arts.append(obj(name=name, optional=True, **source))
+            # artifact by the argument and keeps only its path, mode and recurseMode. An
+            # imported artifact's location (imports.py) says None: it must be there
+            arts.append(obj(name=name, **{"optional": True, **source}))
     return Inline(
         obj(
             parameters=[Inline(obj(name=k, value=v)) for k, v in params.items()] or None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from dagwright.compiler.argo import when
 from dagwright.compiler.argo.dags import dag_template
+from dagwright.compiler.argo.imports import imported_argument, importer_tasks, moved_out
 from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
@@ -46,10 +47,14 @@ class WorkflowBuilder:
         self.ir = ir
         self.options = options
         self.name = to_k8s_name(ir.name) or "pipeline"
+        # importers run no template: their readers fetch the artifact (imports.py)
+        self.importers = importer_tasks(ir)
         # a block with no task inside does nothing, and Argo refuses a DAG without tasks
-        full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
+        run = [t for t in ir.tasks if t.name not in self.importers]
+        full = {g.id for t in run for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
-        self.ir = ir = dataclasses.replace(ir, groups=kept)
+        tasks = [moved_out(ir, t, full) if t.name in self.importers else t for t in ir.tasks]
+        self.ir = ir = dataclasses.replace(ir, groups=kept, tasks=tasks)
         taken = set(ir.components)
         # a component's template is named after it, made a name Argo takes (naming.py)
         from dagwright.compiler.argo.naming import template_names
@@ -73,7 +78,8 @@ class WorkflowBuilder:
         for group in self.ir.groups:
             self._group(group)
         for task in self.ir.tasks:
-            self._task(task)
+            if task.name not in self.importers:
+                self._task(task)
         self._outputs()
         self._dependencies()
         templates = [self._dag(scope) for scope in self.variables.scopes.values()]
@@ -91,6 +97,7 @@ class WorkflowBuilder:
                 given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
             )
             for cid, spec in self.ir.components.items()
+            if spec.importer is None
         ]
         for p in self.ir.params:
             param_name(p.name, f"parameter {p.name}")
@@ -226,6 +233,15 @@ class WorkflowBuilder:
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if value.get("collected", {}).get("task") in self.importers:
+                raise ValidationError(
+                    f"Argo target: task '{task.name}' collects the artifact of importer "
+                    f"'{value['collected']['task']}' over a loop; no Argo template outputs it",
+                    pipeline=self.ir.name,
+                    task=task.name,
+                    field=name,
+                    fix="import the artifact outside the loop and pass it as it is",
+                )
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
                 if depth > 1:
@@ -243,6 +259,11 @@ class WorkflowBuilder:
                     out = self.ir.component_of(ref["task"]).output(ref["output"])
                     if out is not None and out.type != ANY:  # see templates: "-items"
                         params[f"{name}-items"] = out.type
+            elif value.get("task") in self.importers:
+                imported = self.importers[value["task"]]
+                artifacts[name], params[f"{name}-meta"] = imported_argument(
+                    self.ir, imported, self.options
+                )
             elif "collected" in value and is_collected(inp.type):
                 ref = value["collected"]
                 prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
@@ -282,6 +303,14 @@ class WorkflowBuilder:
                 )
             out = self.ir.component_of(ref["task"]).output(ref["output"])
             assert out is not None
+            if ref["task"] in self.importers:
+                raise ValidationError(
+                    f"Argo target: pipeline output '{name}' is the artifact importer "
+                    f"'{ref['task']}' imports, which no Argo template outputs",
+                    pipeline=self.ir.name,
+                    field=f"output {name}",
+                    fix="return the output of a task that reads the imported artifact",
+                )
             if "collected" in value and self._depth(ref["task"], None) > 1:
                 raise ValidationError(
                     f"Argo target: pipeline output '{name}' collects over nested loops, which "

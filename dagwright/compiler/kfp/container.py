@@ -51,6 +51,22 @@ def container(spec: ComponentSpec, delivery: CodeDelivery, pb: Any) -> Any:
     return box
 
 
+def importer_executor(target: Any, spec: ComponentSpec) -> None:
+    """Fill ``target`` (an ImporterSpec message) for a ``dagwright.importer`` component: KFP's
+    importer reads the URI from the task's ``uri`` input, whether a constant or a parameter."""
+    from dagwright.compiler.kfp.types import SCHEMA_VERSION, schema_title
+    from dagwright.components.importer import URI_INPUT
+
+    assert spec.importer is not None
+    target.artifact_uri.runtime_parameter = URI_INPUT
+    target.type_schema.schema_title = schema_title(spec.importer["type"])
+    target.type_schema.schema_version = SCHEMA_VERSION
+    if spec.importer.get("metadata"):
+        target.metadata.update(spec.importer["metadata"])
+    if spec.importer.get("reimport"):
+        target.reimport = True
+
+
 def set_resources(target: Any, res: Resources) -> None:
     """Requests and limits both as Kubernetes quantities and, for KFP backends before 2.3,
     as the numbers those read."""

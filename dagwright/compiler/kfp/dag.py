@@ -11,7 +11,7 @@ from dagwright.compiler.delivery import CodeDelivery
 from dagwright.compiler.kfp import cel, guards, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import BlockChannels, Channel, define, select_output, to_value
-from dagwright.compiler.kfp.container import container
+from dagwright.compiler.kfp.container import container, importer_executor
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, parse
 from dagwright.errors import ValidationError
@@ -71,6 +71,9 @@ class DagBuilder:
             executor_label = "exec-" + component_names[cid].removeprefix("comp-")
             self._component(spec.components[component_names[cid]], cid, component, executor_label)
             executor = deployment.executors[executor_label]
+            if component.importer is not None:  # KFP's own importer: no container
+                importer_executor(executor.importer, component)
+                continue
             box = container(component, self.delivery, self.pb)
             own = component.kfp is None  # an imported executor runs no dagwright entry
             if self.allow_pickle and own:  # the pod's entry refuses joblib artifacts without it
@@ -150,7 +153,8 @@ class DagBuilder:
                     field=out.name,
                 )
             define(target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact)
-        if self.tracking_uri:  # the run's ids, which each task passes (see _task)
+        if self.tracking_uri and spec.importer is None:  # the run's ids, which each task
+            # passes (see _task); an importer runs no pod to record anything
             for name in _LINEAGE_INPUTS:
                 define(target.input_definitions, name, "str", False)
 
@@ -229,7 +233,8 @@ class DagBuilder:
 
     def _task(self, task: TaskIR, target: Any, component_names: dict[str, str]) -> None:
         spec = self.ir.component_of(task)
-        target.task_info.name = task.name
+        # KFP's UI shows taskInfo.name; the task's key in the DAG stays its name
+        target.task_info.name = task.display_name or task.name
         target.component_ref.name = component_names[task.component]
         for name, value in task.inputs.items():
             inp = spec.input(name)
@@ -259,11 +264,13 @@ class DagBuilder:
                 Channel(constant=[]).fill(target.inputs, name)
                 continue
             self.channels.channel(value, task.group, inp.type).fill(target.inputs, name)
-        if self.tracking_uri:
+        if self.tracking_uri and spec.importer is None:
             # KFP's launcher fills only input placeholders in a container's arguments, but the
             # driver (backend/src/v2/driver/resolve.go) fills a constant input that is exactly
             # one of the run's placeholders: the ids reach the arguments through inputs
             for name, placeholder in _LINEAGE_INPUTS.items():
+                if name == TASK_INPUT and task.display_name:  # the placeholder would be it
+                    placeholder = task.name
                 Channel(constant=placeholder).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
