@@ -63,9 +63,19 @@ def is_container(spec: ComponentSpec) -> bool:
     Python function embedded in its command (such a one runs dagwright's entry instead)."""
     if spec.kfp is None or "container" not in (spec.kfp.get("executor") or {}):
         return False
+    known = _KINDS.get(id(spec))  # asked once per task: a digest each time cost 70 us a task
+    if known is not None and known[0] is spec:
+        return known[1]
     from dagwright.kfp_steps.component import component_of
 
-    return not component_of(spec, spec.digest).lightweight
+    found = not component_of(spec, spec.digest).lightweight
+    if len(_KINDS) > 4096:  # a process compiling pipeline after pipeline
+        _KINDS.clear()
+    _KINDS[id(spec)] = (spec, found)  # holds the spec, so its id is not reused
+    return found
+
+
+_KINDS: dict[int, tuple[ComponentSpec, bool]] = {}
 
 
 def container_command(
