@@ -133,9 +133,9 @@ def kfp_container_template(
     # an output artifact's "-meta" (entry.py) is written by dagwright's step, which does not
     # run here: Argo takes the default, metadata empty, as KFP gives a container's artifacts
     meta = json.dumps({"metadata": {}, "pod": var("pod", "name")}, separators=(",", ":"))
-    artifact_outputs = {o.name for o in spec.outputs if o.artifact}
+    metas = {f"{o.name}-meta" for o in spec.outputs if o.artifact}
     for param in (outputs or {}).get("parameters") or []:
-        if param["name"].removesuffix("-meta") in artifact_outputs:
+        if param["name"] in metas:
             param["valueFrom"]["default"] = meta
     env = _env(spec, tracking_uri)
     container = obj(
