@@ -10,8 +10,10 @@ DAG templates in dependency order (``dependencies``), ``when`` filled (``{{...}}
 or list, else the list of their texts), input artifacts taken from the task's arguments as
 Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), exit hooks,
 ``retryStrategy.limit`` and ``activeDeadlineSeconds``. Each container template's command runs
-as a local subprocess with its own folder standing in for the pod's paths; output parameters
-are read from their files, and artifacts are kept in a folder standing in for the artifact
+as a local subprocess with its own folder standing in for the pod's paths (whatever the
+template's image: a KFP container component's shell command runs on this machine's shell);
+output parameters are read from their files (their ``valueFrom.default`` when none was
+written, as Argo's executor takes it), and artifacts are kept in a folder standing in for the artifact
 repository, under their keys.
 
 As strict as Argo v4 where ``argo_validate`` and ``argo_values`` say, each rule citing its
