@@ -13,8 +13,8 @@ Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), 
 as a local subprocess with its own folder standing in for the pod's paths (whatever the
 template's image: a KFP container component's shell command runs on this machine's shell);
 output parameters are read from their files (their ``valueFrom.default`` when none was
-written, as Argo's executor takes it), and artifacts are kept in a folder standing in for the artifact
-repository, under their keys.
+written, as Argo's executor takes it), and artifacts are kept in a folder standing in for the
+artifact repository, under their keys.
 
 As strict as Argo v4 where ``argo_validate`` and ``argo_values`` say, each rule citing its
 upstream code: the manifest is validated as workflow/validate does (parameter names, task
