@@ -285,7 +285,7 @@ class PipelineBuilder:
             param = self.ir.param(value["param"])
             return param.type if param is not None else ANY
         if "one_of" in value:
-            return self._type_of(value["one_of"][0])
+            return self.type_of(value["one_of"][0])
         ref = value.get("collected", value)
         if "task" in ref:
             out = self.ir.component_of(ref["task"]).output(ref["output"])
