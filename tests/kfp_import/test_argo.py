@@ -4,22 +4,19 @@ Every shape of ``kfp_pipelines`` compiles to a Workflow the test stand-in for th
 controller accepts (``tests/compiler/argo_controller.py``: no Argo controller runs here; it
 validates the manifest as Argo does, walks it as the controller does and runs each container
 template's command as a local subprocess). A subset, one per construct (each step is a process
-that imports dagwright and kfp, so running all of them would cost minutes), runs under the
-stand-in and gives the outputs and journal a correct run gives, as ``dagwright.run`` does
+that imports dagwright and kfp: the loops that hold files cost half a minute each), runs under
+the stand-in and gives the outputs and journal a correct run gives, as ``dagwright.run`` does
 (``test_runs.py``). What an Argo Workflow cannot hold (a OneOf or a nested Collected as a
 pipeline output, an importer whose URI is a run parameter) is refused by name with a fix.
 
-Found here and pinned as xfails that lift themselves once fixed: the importer names a
-component after its Python function (``mark_item``), which Argo takes for no template name;
-a container component on Argo runs dagwright's entry in the component's own image; the pods
-of imported Python components install dagwright but not kfp.
+The pods of imported Python components get kfp (the stand-in would not show its absence:
+it runs each command where kfp is installed, so the spec is checked).
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,7 +30,6 @@ from test_runs import params  # noqa: E402
 
 import dagwright  # noqa: E402
 from dagwright.errors import ValidationError  # noqa: E402
-from dagwright.names import is_k8s_name  # noqa: E402
 
 RUN_ON_ARGO = [
     "plain-chain",
@@ -55,6 +51,7 @@ RUN_ON_ARGO = [
     "one-of-artifacts",
     "exit-handler-fails",
     "ignore-upstream-failure",
+    "container-component",
 ]
 # what the Argo target refuses by name, with a fix, rather than compile it wrong
 ARGO_REFUSES = {
@@ -63,42 +60,24 @@ ARGO_REFUSES = {
     "inner-loop-over-outer-item": "pipeline output 'Output' collects over nested loops",
     "importer-step": 'takes its URI from {"param": "uri"}',
 }
-CONTAINER_ON_ARGO = pytest.mark.xfail(
-    strict=True,
-    reason="a KFP container component compiled to Argo runs dagwright's entry in the "
-    "component's own image (alpine: no python3), and the entry refuses it as a host container",
-)
+COMPILES = [s for s in SHAPES if s.name not in ARGO_REFUSES]
 
 
-def no_template_names(ir: Any) -> None:
-    """xfail, once the compile is seen to fail on it, when the importer named a component in
-    a way Argo takes for no template name (after the Python function: ``mark_item``); the
-    test runs in full once the importer names them as KFP does (``mark-item``)."""
-    bad = sorted(c for c in ir.components if not is_k8s_name(c))
-    if bad:
-        with pytest.raises(ValidationError, match="is not a valid name"):
-            dagwright.compile(ir, target="argo")
-        pytest.xfail(f"imported component ids {bad} are not names Argo takes for templates")
-
-
-def argo_params() -> list[Any]:
-    shapes = [BY_NAME[name] for name in RUN_ON_ARGO]
-    container = BY_NAME["container-component"]
-    return params(shapes) + [pytest.param(container, id=container.name, marks=CONTAINER_ON_ARGO)]
-
-
-@pytest.mark.parametrize("shape", params([s for s in SHAPES if s.name not in ARGO_REFUSES]))
+@pytest.mark.parametrize("shape", params(COMPILES))
 def test_every_imported_pipeline_compiles_to_a_workflow_argo_takes(
     shape: Shape, tmp_path: Path
 ) -> None:
     ir = imported(shape, tmp_path)
-    no_template_names(ir)
     manifest = yaml.safe_load(dagwright.compile(ir, target="argo"))
     # what Argo refuses at submission: its schema, names, unresolvable variables
     stand_in_module().ArgoControllerStandIn(manifest, tmp_path / "stand-in")
-    tasks = {t.name for t in ir.tasks}
-    templates = {t["name"] for t in manifest["spec"]["templates"]}
-    assert set(ir.components) <= templates and tasks  # a template per imported component
+    dag_tasks = {
+        task["name"]
+        for template in manifest["spec"]["templates"]
+        for task in template.get("dag", {}).get("tasks", [])
+    }
+    exit_tasks = {g.exit_task for g in ir.groups if g.exit_task}  # exit hooks, not DAG tasks
+    assert {t.name for t in ir.tasks} - exit_tasks <= dag_tasks
 
 
 @pytest.mark.parametrize("name", sorted(ARGO_REFUSES))
@@ -110,9 +89,8 @@ def test_what_argo_cannot_hold_is_refused_by_name(name: str, tmp_path: Path) -> 
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("shape", argo_params())
+@pytest.mark.parametrize("shape", params([BY_NAME[name] for name in RUN_ON_ARGO]))
 def test_imported_pipeline_runs_on_argo_with_the_same_outputs(shape: Shape, tmp_path: Path) -> None:
-    no_template_names(imported(shape, tmp_path))
     got, node = on_argo(shape, tmp_path)
     assert (node.phase == "Succeeded") is shape.succeeds, got.error
     if shape.succeeds:
@@ -120,12 +98,6 @@ def test_imported_pipeline_runs_on_argo_with_the_same_outputs(shape: Shape, tmp_
     assert got.journal == shape.journal
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pod command of an imported Python component installs dagwright only: the "
-    "step's kfp (its executor) is missing in the pod; the stand-in hides it, running the "
-    "command where kfp is installed",
-)
 def test_pods_of_imported_python_components_get_kfp(tmp_path: Path) -> None:
     ir = imported(BY_NAME["plain-chain"], tmp_path)
     manifest = yaml.safe_load(dagwright.compile(ir, target="argo"))
