@@ -1,0 +1,58 @@
+"""Shapes met in KFP's own SDK test pipelines that imported steps got wrong, each in a small
+pipeline written here: compiled with kfp, run through ``dagwright.run``, the values checked."""
+
+# no `from __future__ import annotations`: kfp reads the components' annotations as types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kfp")
+
+from kfp import compiler, dsl  # noqa: E402
+from kfp.dsl import Dataset  # noqa: E402
+
+import dagwright  # noqa: E402
+
+
+def _run(pipeline: Any, tmp_path: Path, **kwargs: Any) -> Any:
+    path = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
+    return dagwright.run(str(path), root=tmp_path / "store", echo=False, **kwargs)
+
+
+@dsl.component
+def stamp(n: int) -> Dataset:
+    import time
+
+    time.sleep(0.3)  # every iteration has built its executor before any asks for its URI
+    made = Dataset(uri=dsl.get_uri(suffix="stamp"), metadata={"n": n})
+    with open(made.path, "w") as f:
+        f.write(str(n))
+    return made
+
+
+@dsl.component
+def read_all(stamps: list[Dataset]) -> str:
+    texts = []
+    for each in stamps:
+        with open(each.path) as f:
+            texts.append(f.read())
+    return ",".join(texts)
+
+
+@dsl.pipeline
+def one_stamp() -> Dataset:
+    return stamp(n=7).output
+
+
+def test_an_artifact_the_function_returns_at_its_own_uri_becomes_the_step_output(
+    tmp_path: Path,
+) -> None:
+    """A function returning Dataset(uri=dsl.get_uri(...)) writes its file where it chose; the
+    step's output is that file, with the metadata the function gave it."""
+    result = _run(one_stamp, tmp_path)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    made = result.outputs["Output"]
+    assert Path(made.path).read_text() == "7"
+    assert made.metadata == {"n": 7}
