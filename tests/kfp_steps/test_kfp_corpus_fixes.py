@@ -56,3 +56,22 @@ def test_an_artifact_the_function_returns_at_its_own_uri_becomes_the_step_output
     made = result.outputs["Output"]
     assert Path(made.path).read_text() == "7"
     assert made.metadata == {"n": 7}
+
+
+@dsl.pipeline
+def stamps_side_by_side() -> str:
+    with dsl.ParallelFor([1, 2, 3]) as n:
+        t = stamp(n=n)
+    return read_all(stamps=dsl.Collected(t.output)).output
+
+
+def test_get_uri_in_steps_running_side_by_side_gives_each_its_own_task_folder(
+    tmp_path: Path,
+) -> None:
+    """kfp keeps the task root of dsl.get_uri() in a module global: three iterations in
+    threads used to write into one folder, and two of the three files were missing."""
+    result = _run(stamps_side_by_side, tmp_path, parallelism=3)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    assert result.outputs["Output"] == "1,2,3"
+    folders = {Path(s.outputs["Output"].path).parent for s in result.steps if s.task == "stamp"}
+    assert len(folders) == 3
