@@ -139,7 +139,7 @@ def _run_container(
     from dagwright.kfp_steps.containers import run_container
 
     command = placeholder_utils.replace_placeholders(
-        full_command=list(component.command),
+        full_command=executor_input.unknown_to_kfp_local(list(component.command), given, names),
         executor_input_dict=given,
         pipeline_resource_name=names["pipeline"],
         task_resource_name=names["task"],

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("kfp")
 
 from kfp import compiler, dsl  # noqa: E402
-from kfp.dsl import Dataset  # noqa: E402
+from kfp.dsl import Dataset, Input, Output  # noqa: E402
 
 import dagwright  # noqa: E402
 
@@ -75,3 +75,58 @@ def test_get_uri_in_steps_running_side_by_side_gives_each_its_own_task_folder(
     assert result.outputs["Output"] == "1,2,3"
     folders = {Path(s.outputs["Output"].path).parent for s in result.steps if s.task == "stamp"}
     assert len(folders) == 3
+
+
+@dsl.component
+def say(label: str, value: str) -> str:
+    return f"{label}={value}"
+
+
+@dsl.pipeline
+def job_names() -> str:
+    say(label="job", value=dsl.PIPELINE_JOB_NAME_PLACEHOLDER)
+    return say(label="resource", value=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER).output
+
+
+def test_the_job_resource_name_placeholder_is_the_run(tmp_path: Path) -> None:
+    """kfp.local's placeholder resolver does not know {{$.pipeline_job_resource_name}} and
+    fails with an IndexError; it names the run, as the job name does."""
+    result = _run(job_names, tmp_path)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    assert result.outputs["Output"] == f"resource={result.run_id}"
+    assert result.step("say").outputs["Output"] == f"job={result.run_id}"
+
+
+@dsl.component
+def number_file(n: int, out: Output[Dataset]):
+    with open(out.path, "w") as f:
+        f.write(str(n))
+
+
+SUM_URIS = """
+import json, sys
+total = sum(int(open(a["uri"]).read()) for a in json.loads(sys.argv[1]))
+open(sys.argv[2], "w").write(str(total))
+"""
+
+
+@dsl.container_component
+def sum_files(parts: Input[list[Dataset]], total: dsl.OutputPath(int)):
+    return dsl.ContainerSpec(image="python:3.11", command=["python3", "-c", SUM_URIS, parts, total])
+
+
+@dsl.pipeline
+def whole_list_to_a_container() -> int:
+    with dsl.ParallelFor([4, 5, 6]) as n:
+        t = number_file(n=n)
+    return sum_files(parts=dsl.Collected(t.outputs["out"])).outputs["total"]
+
+
+def test_a_collected_artifact_list_given_whole_to_a_container_is_its_json(
+    tmp_path: Path,
+) -> None:
+    """{{$.inputs.artifacts['parts']}} (a list of artifacts as one argument) is the JSON of the
+    runtime artifacts, each with its uri; kfp.local fails on it with an IndexError."""
+    result = _run(whole_list_to_a_container, tmp_path, host_containers=True)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    assert result.outputs["Output"] == 15
