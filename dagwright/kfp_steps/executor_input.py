@@ -121,20 +121,36 @@ def build(
             "outputFile": os.path.join(task_root, OUTPUT_FILE),
         },
     }
-    if any(isinstance(v, str) and "{{$" in v for v in values.values()):
+    if any(_placeholder_in(v) for v in values.values()):
         from kfp.local import placeholder_utils
 
         values.update(unknown_to_kfp_local(values, result, names))
-
-        result = placeholder_utils.resolve_self_references_in_executor_input(
-            executor_input_dict=result,
-            pipeline_resource_name=names["pipeline"],
-            task_resource_name=names["task"],
-            pipeline_root=names["root"],
-            pipeline_job_id=names["pipeline"],
-            pipeline_task_id=str(uuid.uuid4()),
-        )
+        context = {
+            "executor_input_dict": result,
+            "pipeline_resource_name": names["pipeline"],
+            "task_resource_name": names["task"],
+            "pipeline_root": names["root"],
+            "pipeline_job_id": names["pipeline"],
+            "pipeline_task_id": str(uuid.uuid4()),
+        }
+        result = placeholder_utils.resolve_self_references_in_executor_input(**context)
+        # inside a list or dict argument too (``[f"Hello {name}"]``), as kfp.local does
+        for name, value in values.items():
+            if isinstance(value, (list, dict)) and _placeholder_in(value):
+                values[name] = placeholder_utils.recursively_resolve_json_dict_placeholders(
+                    value, **context
+                )
     return result
+
+
+def _placeholder_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{$" in value
+    if isinstance(value, list):
+        return any(_placeholder_in(v) for v in value)
+    if isinstance(value, dict):
+        return any(_placeholder_in(k) or _placeholder_in(v) for k, v in value.items())
+    return False
 
 
 # an input artifact (a list of them) given whole to a container command, as KFP's launcher

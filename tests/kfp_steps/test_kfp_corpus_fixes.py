@@ -130,3 +130,21 @@ def test_a_collected_artifact_list_given_whole_to_a_container_is_its_json(
     result = _run(whole_list_to_a_container, tmp_path, host_containers=True)
     assert result.status == "succeeded", [s.error for s in result.steps if s.error]
     assert result.outputs["Output"] == 15
+
+
+@dsl.component
+def joined(words: list, table: dict) -> str:
+    return "|".join(words) + "|" + ",".join(f"{k}:{v}" for k, v in sorted(table.items()))
+
+
+@dsl.pipeline
+def placeholders_inside_containers(name: str = "Ada") -> str:
+    return joined(words=[f"Hi {name}", "plain"], table={"who": f"{name}!"}).output
+
+
+def test_f_strings_inside_a_list_or_dict_argument_are_resolved(tmp_path: Path) -> None:
+    """An f-string naming a pipeline parameter inside a list or dict argument arrived as the
+    literal placeholder text; kfp.local resolves it."""
+    result = _run(placeholders_inside_containers, tmp_path, name="Bob")
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    assert result.outputs["Output"] == "Hi Bob|plain|who:Bob!"
