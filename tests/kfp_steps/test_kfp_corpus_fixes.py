@@ -148,3 +148,29 @@ def test_f_strings_inside_a_list_or_dict_argument_are_resolved(tmp_path: Path) -
     result = _run(placeholders_inside_containers, tmp_path, name="Bob")
     assert result.status == "succeeded", [s.error for s in result.steps if s.error]
     assert result.outputs["Output"] == "Hi Bob|plain|who:Bob!"
+
+
+@dsl.container_component
+def entrypoint_args(text: str):
+    return dsl.ContainerSpec(image="registry.example/tool:1", args=["--text", text])
+
+
+@dsl.pipeline
+def entrypoint_only():
+    entrypoint_args(text="a")
+
+
+def test_a_container_giving_only_entrypoint_arguments_is_refused_on_the_host_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no command the image's entrypoint runs; on this machine there is none, and its
+    first argument used to be run as a program ('--text: not found')."""
+    from dagwright.errors import ValidationError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker or podman answers
+    with pytest.raises(ValidationError) as refused:
+        _run(entrypoint_only, tmp_path, host_containers=True)
+    message = str(refused.value)
+    assert "'entrypoint-args' (image registry.example/tool:1)" in message
+    assert "no command" in message and "Docker or Podman" in message
+    assert not (tmp_path / "store" / "artifacts").exists()  # nothing ran
