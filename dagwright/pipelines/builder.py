@@ -12,7 +12,7 @@ from dagwright.components.types import ANY, compatible, type_of_value, value_mat
 from dagwright.errors import ValidationError
 from dagwright.pipelines.handles import Handle, Outputs, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
-from dagwright.pipelines.refs import Collected, Operand, OutputRef, ParamRef, to_value
+from dagwright.pipelines.refs import Collected, OneOf, Operand, OutputRef, ParamRef, to_value
 
 if TYPE_CHECKING:
     from dagwright.components.decorator import Component
@@ -97,6 +97,8 @@ class PipelineBuilder:
 
     def _value(self, obj: Any, **where: Any) -> Value:
         refs = [obj.ref if isinstance(obj, Collected) else obj]
+        if isinstance(obj, OneOf):
+            refs = list(obj.refs)
         for ref in refs:
             if isinstance(ref, (OutputRef, ParamRef)) and ref.builder is not self:
                 raise self.error(
@@ -282,6 +284,8 @@ class PipelineBuilder:
         if "param" in value:
             param = self.ir.param(value["param"])
             return param.type if param is not None else ANY
+        if "one_of" in value:
+            return self.type_of(value["one_of"][0])
         ref = value.get("collected", value)
         if "task" in ref:
             out = self.ir.component_of(ref["task"]).output(ref["output"])

@@ -125,6 +125,35 @@ class TaskHandle(Handle):
     def _task_names(self) -> list[str]:
         return [self.name]
 
+    def ignore_upstream_failure(self) -> TaskHandle:
+        """Run once the tasks this one waits for are done, even if some failed (KFP's
+        ``.ignore_upstream_failure()``); an input a failed task did not make takes its
+        default, so every input read from a task needs one. A ``PipelineTaskFinalStatus``
+        parameter gets the status of the one task it waits for, as in KFP."""
+        from dagwright.components.final_status import FINAL_STATUS
+        from dagwright.pipelines.blocks import value_tasks
+
+        task = self.builder.ir.task(self.name)
+        task.ignore_upstream_failure = True
+        for declared in self.builder.ir.component_of(task).inputs:
+            if declared.type != FINAL_STATUS or declared.name in task.inputs:
+                continue
+            upstream = list(task.after)
+            for value in task.inputs.values():
+                upstream += value_tasks(value)
+            upstream = list(dict.fromkeys(upstream))
+            if len(upstream) != 1:
+                raise self.builder.error(
+                    f"input '{declared.name}' is a PipelineTaskFinalStatus, which a task "
+                    f"ignoring upstream failures gets from its one upstream task; it has "
+                    f"{len(upstream)} ({', '.join(upstream) or 'none'})",
+                    task=self.name,
+                    field=declared.name,
+                    fix="make it wait for exactly one task, or use an ExitHandler",
+                )
+            task.inputs[declared.name] = {"final_status": upstream[0]}
+        return self
+
     def named(self, name: str) -> TaskHandle:
         """Give the task an explicit name (before its outputs are used)."""
         self.builder.rename(self.name, name)

@@ -55,9 +55,19 @@ class _Shape:
             if set(inner) != {"task", "output"}:
                 raise self.fail(f"{where}.collected", "needs exactly task and output")
             return None
+        if keys == {"one_of"}:
+            self.kind(value["one_of"], list, f"{where}.one_of")
+            if not value["one_of"]:
+                raise self.fail(f"{where}.one_of", "needs at least one value")
+            for i, member in enumerate(value["one_of"]):
+                self.value(member, f"{where}.one_of[{i}]")
+            return None
+        if keys == {"final_status"}:
+            return self.kind(value["final_status"], str, f"{where}.final_status")
         raise self.fail(
             where,
-            f"{value!r} is not a value (constant, param, task/output, loop_item or collected)",
+            f"{value!r} is not a value (constant, param, task/output, loop_item, collected, "
+            "one_of or final_status)",
         )
 
     def condition(self, expr: Any, where: str) -> None:
@@ -123,6 +133,9 @@ def check_shapes(data: dict[str, Any]) -> None:
         for key, value in task.get("inputs", {}).items():
             shape.value(value, f"{where}.inputs.{key}")
         shape.kind(task.get("after", []), list, f"{where}.after")
+        shape.kind(
+            task.get("ignore_upstream_failure", False), bool, f"{where}.ignore_upstream_failure"
+        )
         for j, other in enumerate(task.get("after", [])):
             shape.kind(other, str, f"{where}.after[{j}]")
     for cid, spec in data.get("components", {}).items():
@@ -139,5 +152,11 @@ def check_shapes(data: dict[str, Any]) -> None:
 
 def _names(types: type | tuple[type, ...]) -> str:
     kinds = types if isinstance(types, tuple) else (types,)
-    words = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
+    words = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+    }
     return " or ".join(words.get(k, k.__name__) for k in kinds)

@@ -326,11 +326,6 @@ def test_a_loop_over_artifacts(imported: Callable[[Any], dict[str, Any]]) -> Non
     assert groups["make-texts"]["kind"] == "pipeline"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
-    "engine-side IR values of issue 17 (helper D) are merged",
-)
 @pytest.mark.parametrize(
     ("pipeline", "kept"),
     [
