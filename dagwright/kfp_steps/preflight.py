@@ -50,7 +50,7 @@ def entrypoint_only(ir: PipelineIR) -> list[tuple[str, str]]:
         spec = ir.component_of(task)
         if spec.kfp is None or spec.importer is not None:
             continue
-        container = (spec.kfp.get("executor") or {}).get("container") or {}
-        if not container.get("command"):
-            found.append((task.name, str(container.get("image", ""))))
+        component = component_of(spec, spec.digest)
+        if component.entrypoint and not component.lightweight:
+            found.append((task.name, component.image))
     return found

@@ -2,6 +2,7 @@
 pipeline written here: compiled with kfp, run through ``dagwright.run``, the values checked."""
 
 # no `from __future__ import annotations`: kfp reads the components' annotations as types
+import json
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,32 @@ def test_a_container_giving_only_entrypoint_arguments_is_refused_on_the_host_bef
     assert "'entrypoint-args' (image registry.example/tool:1)" in message
     assert "no command" in message and "Docker or Podman" in message
     assert not (tmp_path / "store" / "artifacts").exists()  # nothing ran
+
+
+FAKE_DOCKER = """#!{python}
+import json, sys
+with open({log!r}, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+
+def test_a_container_giving_only_entrypoint_arguments_runs_its_image_entrypoint_in_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In Docker the image's own entrypoint gets the arguments; the first argument used to be
+    passed as --entrypoint."""
+    import os
+    import sys
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "docker-calls.jsonl"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    result = _run(entrypoint_only, tmp_path)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    run = next(c for c in calls if c[:1] == ["run"])
+    assert "--entrypoint" not in run
+    assert run[-3:] == ["registry.example/tool:1", "--text", "a"]
