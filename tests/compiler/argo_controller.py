@@ -12,9 +12,11 @@ task's in its exit hook's), ``withItems`` /
 or list, else the list of their texts), input artifacts taken from the task's arguments as
 Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), exit hooks,
 ``retryStrategy.limit`` and ``activeDeadlineSeconds``. Each container template's command runs
-as a local subprocess with its own folder standing in for the pod's paths; output parameters
-are read from their files, and artifacts are kept in a folder standing in for the artifact
-repository, under their keys.
+as a local subprocess with its own folder standing in for the pod's paths (whatever the
+template's image: a KFP container component's shell command runs on this machine's shell);
+output parameters are read from their files (their ``valueFrom.default`` when none was
+written, as Argo's executor takes it), and artifacts are kept in a folder standing in for the
+artifact repository, under their keys.
 
 As strict as Argo v4 where ``argo_validate`` and ``argo_values`` say, each rule citing its
 upstream code: the manifest is validated as workflow/validate does (parameter names, task
@@ -410,7 +412,14 @@ class ArgoControllerStandIn:
             return Node("Failed")
         node = Node("Succeeded")
         for p in outputs.get("parameters", []):
-            text = (home / "out" / p["name"]).read_text(encoding="utf-8")
+            written = home / "out" / p["name"]
+            default = p.get("valueFrom", {}).get("default")
+            if default is not None and not written.exists():
+                # Argo's executor takes the default when the file is not there
+                # (saveParameters in workflow/executor), the template's variables in it filled
+                node.params[p["name"]] = self.substitute(default, local)
+                continue
+            text = written.read_text(encoding="utf-8")
             node.params[p["name"]] = text.removesuffix("\n")  # as Argo's executor saves it
         for a in outputs.get("artifacts", []):
             location = a.get("s3") or a.get("gcs")

@@ -61,6 +61,11 @@ class WorkflowBuilder:
         # a OneOf over artifacts leaves its chain's block as a DAG output (flow.py)
         self.ir = ir = wrap_chains(ir, flow.artifact_one_ofs(ir))[0]
         taken = set(ir.components)
+        # a component's template is named after it, made a name Argo takes (naming.py)
+        from dagwright.compiler.argo.naming import template_names
+
+        self.component_templates = template_names(list(ir.components))
+        taken |= set(self.component_templates.values())
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
@@ -85,7 +90,7 @@ class WorkflowBuilder:
         templates = [self._dag(scope) for scope in self.variables.scopes.values()]
         templates += [
             component_template(
-                cid,
+                self.component_templates[cid],
                 spec,
                 options.delivery,
                 options.location,
@@ -94,6 +99,7 @@ class WorkflowBuilder:
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
+                given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
             )
             for cid, spec in self.ir.components.items()
             if spec.importer is None
@@ -223,10 +229,10 @@ class WorkflowBuilder:
         exit_of = self.exit_tasks.get(task.name)
         if exit_of is not None:  # runs as the exit hook of its block's task
             holder = self.variables.scopes[scope].tasks[exit_of.id]
-            target: dict[str, Any] = {"template": task.component}
+            target: dict[str, Any] = {"template": self.component_templates[task.component]}
             holder["hooks"] = {"exit": target}
         else:
-            target = self._call(scope, task.name, task.component)
+            target = self._call(scope, task.name, self.component_templates[task.component])
         spec = self.ir.component_of(task)
         params = target.setdefault("parameters", {})
         if uses_task_name(spec, self.options.tracking_uri):

@@ -35,6 +35,10 @@ def module_source(spec: ComponentSpec, delivery: CodeDelivery) -> str:
 
 def container(spec: ComponentSpec, delivery: CodeDelivery, pb: Any) -> Any:
     """The PipelineContainerSpec message of a component's executor."""
+    if spec.kfp is not None:  # imported from KFP: its own executor (imported.py)
+        from dagwright.compiler.kfp.imported import imported_container
+
+        return imported_container(spec, pb)
     box = pb.PipelineDeploymentConfig.PipelineContainerSpec(image=delivery.image_for(spec))
     install = delivery.install_command(spec)
     if install is not None:

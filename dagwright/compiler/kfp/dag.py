@@ -78,9 +78,10 @@ class DagBuilder:
                 importer_executor(executor.importer, component)
                 continue
             box = container(component, self.delivery, self.pb)
-            if self.allow_pickle:  # the pod's entry refuses joblib artifacts without it
+            own = component.kfp is None  # an imported executor runs no dagwright entry
+            if self.allow_pickle and own:  # the pod's entry refuses joblib artifacts without it
                 box.args.append("--dagwright-allow-pickle")
-            if self.tracking_uri:  # each step records its lineage under the KFP run's id
+            if self.tracking_uri and own:  # each step records its lineage under the run's id
                 box.env.add(name="MLFLOW_TRACKING_URI", value=self.tracking_uri)
                 box.args.extend(
                     [
