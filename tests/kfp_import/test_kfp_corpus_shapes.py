@@ -29,11 +29,6 @@ from kfp.dsl import (  # noqa: E402
 import dagwright  # noqa: E402
 
 IMAGE = "python:3.11"
-# OneOf values and the final status of an exit handler are the IR's (helper D's); until they
-# are in, the pipelines using them are refused by name and these tests wait
-needs_control_flow = pytest.mark.skipif(
-    not hasattr(dagwright, "OneOf"), reason="the IR's one_of and final_status values"
-)
 
 
 def _compile(pipeline: Any, folder: Path, name: str = "pipeline.yaml") -> Path:
@@ -183,7 +178,6 @@ def choose_outer(n: int) -> str:
     return tag(text=choose(n=n).output).output
 
 
-@needs_control_flow
 @pytest.mark.parametrize("n, expected", [(-4, "negative"), (0, "zero"), (9, "POSITIVE")])
 def test_if_elif_else_and_one_of_returned_by_a_nested_pipeline(
     tmp_path: Path, n: int, expected: str
@@ -214,7 +208,6 @@ def artifact_branch(heads: bool) -> str:
     return read_artifact(a=dsl.OneOf(h.outputs["a"], t.outputs["a"])).output
 
 
-@needs_control_flow
 def test_one_of_artifacts_picks_the_branch_that_ran(tmp_path: Path) -> None:
     result = _run(artifact_branch, tmp_path, heads=False)
     _ok(result)
@@ -369,7 +362,6 @@ def guarded():
     cleanup(note=fail(message="y").output).ignore_upstream_failure()
 
 
-@needs_control_flow
 def test_a_failing_step_under_an_exit_handler_runs_the_exit_task_and_the_cleanup(
     tmp_path: Path,
 ) -> None:
