@@ -20,6 +20,18 @@ from dagwright.kfp_steps.component import DOUBLE, INTEGER, KfpComponent
 
 OUTPUT_FILE = "executor_output.json"  # kfp.local's name for the output metadata file
 
+# Run placeholders KFP's backend fills that kfp.local's resolver does not know (it reads them
+# as an input's path and fails with an IndexError): the job's resource name is the run id, as
+# its job name is.
+_RUN_PLACEHOLDERS = {"{{$.pipeline_job_resource_name}}": "pipeline"}
+
+
+def fill_run_placeholders(text: str, names: dict[str, str]) -> str:
+    """``text`` with the run placeholders kfp.local does not resolve replaced by their value."""
+    for placeholder, key in _RUN_PLACEHOLDERS.items():
+        text = text.replace(placeholder, names[key])
+    return text
+
 
 def typed(value: Any, parameter_type: str | None) -> Any:
     """A parameter value as KFP's type says: an integral number for NUMBER_INTEGER is an int,
@@ -119,7 +131,11 @@ def build(
             "outputFile": os.path.join(task_root, OUTPUT_FILE),
         },
     }
-    if any(isinstance(v, str) and "{{$" in v for v in values.values()):
+    parameters = inputs.get("parameterValues") or {}
+    for name, value in parameters.items():
+        if isinstance(value, str):
+            parameters[name] = fill_run_placeholders(value, names)
+    if any(isinstance(v, str) and "{{$" in v for v in parameters.values()):
         from kfp.local import placeholder_utils
 
         result = placeholder_utils.resolve_self_references_in_executor_input(

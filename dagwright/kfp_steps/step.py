@@ -137,7 +137,10 @@ def _run_container(
     from dagwright.kfp_steps.containers import run_container
 
     command = placeholder_utils.replace_placeholders(
-        full_command=list(component.command),
+        full_command=[
+            executor_input.fill_run_placeholders(part, names) if isinstance(part, str) else part
+            for part in component.command
+        ],
         executor_input_dict=given,
         pipeline_resource_name=names["pipeline"],
         task_resource_name=names["task"],
