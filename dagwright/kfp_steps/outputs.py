@@ -67,3 +67,14 @@ def artifact_metadata(written: dict[str, Any], name: str) -> dict[str, Any]:
     if not listed or not isinstance(listed[0], dict):
         return {}
     return dict(listed[0].get("metadata") or {})
+
+
+def artifact_path(written: dict[str, Any], name: str) -> str | None:
+    """The local path of the URI the step gave output artifact ``name`` (a returned artifact
+    made with ``dsl.get_uri()`` chooses its own), or None when it gave none."""
+    from kfp.dsl.types.artifact_types import Artifact
+
+    listed = ((written.get("artifacts") or {}).get(name) or {}).get("artifacts") or []
+    if not listed or not isinstance(listed[0], dict) or not listed[0].get("uri"):
+        return None
+    return Artifact(uri=str(listed[0]["uri"])).path

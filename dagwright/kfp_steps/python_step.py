@@ -84,6 +84,10 @@ def run_python(
     check_installed(component.name, component.install, digest)
     if any(os.environ.get(k) != v for k, v in component.env.items()):
         return _run_apart(component, executor_input, task_root, abandoned)
+    if "get_uri" in (component.program or ""):
+        # dsl.get_uri() reads the task root kfp's Executor keeps in a module global: steps
+        # side by side in threads would read each other's
+        return _run_apart(component, executor_input, task_root, abandoned)
     module = program_module(component, digest)
     func = getattr(module, component.function or "")
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from typing import Any
@@ -101,6 +102,10 @@ def _run(
         values = outputs.parameter_values(spec, component, task_root, metadata)
         for name, artifact in written.items():
             artifact.metadata = outputs.artifact_metadata(metadata, name)
+            chosen = outputs.artifact_path(metadata, name)
+            if chosen and chosen != artifact.path and not os.path.lexists(artifact.path):
+                if os.path.lexists(chosen):  # written where the step chose: kept as planned
+                    shutil.move(chosen, artifact.path)
             title = (component.output_artifacts[name].get("artifactType") or {}).get("schemaTitle")
             if title in _METRICS and not os.path.lexists(artifact.path):
                 with open(artifact.path, "w", encoding="utf-8") as f:

@@ -44,3 +44,36 @@ def test_the_job_resource_name_placeholder_is_the_run_id(tmp_path: Path) -> None
     )
     assert result.succeeded, [s.error for s in result.steps]
     assert result.outputs == {"Output": "names-1/label|names-1"}
+
+
+@dsl.component(base_image="python:3.11")
+def note(word: str) -> dsl.Dataset:
+    made = dsl.Dataset(uri=dsl.get_uri(suffix="note"))
+    with open(made.path, "w") as f:
+        f.write(word)
+    made.metadata["length"] = len(word)
+    return made
+
+
+@dsl.component(base_image="python:3.11")
+def join_notes(notes: list[dsl.Dataset]) -> str:
+    parts = []
+    for item in notes:
+        with open(item.path) as f:
+            parts.append(f"{f.read()}:{item.metadata['length']}")
+    return ",".join(sorted(parts))
+
+
+@dsl.pipeline(name="returned-artifacts")
+def returned_artifacts() -> str:
+    with dsl.ParallelFor(["ab", "cde", "f", "ghij"]) as word:
+        made = note(word=word)
+    return join_notes(notes=dsl.Collected(made.output)).output
+
+
+def test_an_artifact_returned_at_a_uri_of_its_own_reaches_the_next_step(tmp_path: Path) -> None:
+    # A returned artifact made with dsl.get_uri() is written under the task root kfp's executor
+    # keeps in a module global: side by side, each step still writes and passes its own.
+    result = dagwright.run(returned_artifacts, root=tmp_path / "store", echo=False)
+    assert result.succeeded, [s.error for s in result.steps]
+    assert result.outputs == {"Output": "ab:2,cde:3,f:1,ghij:4"}
