@@ -77,3 +77,47 @@ def test_an_artifact_returned_at_a_uri_of_its_own_reaches_the_next_step(tmp_path
     result = dagwright.run(returned_artifacts, root=tmp_path / "store", echo=False)
     assert result.succeeded, [s.error for s in result.steps]
     assert result.outputs == {"Output": "ab:2,cde:3,f:1,ghij:4"}
+
+
+@dsl.component(base_image="python:3.11")
+def flaky(marker: str, fails: int) -> int:
+    # fails its first `fails` attempts: each attempt leaves a line in the marker file
+    with open(marker, "a") as f:
+        f.write("x\n")
+    with open(marker) as f:
+        attempts = len(f.readlines())
+    if attempts <= fails:
+        raise RuntimeError(f"attempt {attempts} fails")
+    return attempts
+
+
+@dsl.pipeline
+def inner_flaky(marker: str, own: str) -> int:
+    flaky(marker=own, fails=3).set_retry(num_retries=3, backoff_duration="0s")
+    return flaky(marker=marker, fails=1).output
+
+
+@dsl.pipeline
+def outer_flaky(marker: str, own: str) -> int:
+    return inner_flaky(marker=marker, own=own).output
+
+
+@dsl.pipeline(name="nested-retry")
+def nested_retry(marker: str, own: str) -> int:
+    outer = outer_flaky(marker=marker, own=own).set_retry(num_retries=1, backoff_duration="0s")
+    return outer.output
+
+
+def test_a_retry_set_on_a_nested_pipeline_retries_its_tasks(tmp_path: Path) -> None:
+    # KFP's backend gives a pipeline task's retry policy to the tasks inside it (at any depth)
+    # that set none of their own; one that sets its own keeps it.
+    marker, own = tmp_path / "inner", tmp_path / "own"
+    result = dagwright.run(
+        nested_retry,
+        {"marker": str(marker), "own": str(own)},
+        root=tmp_path / "store",
+        echo=False,
+    )
+    assert result.succeeded, [s.error for s in result.steps]
+    assert result.outputs == {"Output": 2}
+    assert own.read_text() == "x\n" * 4  # its own three retries, not the pipeline's one

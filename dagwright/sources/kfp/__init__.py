@@ -24,6 +24,7 @@ a loop DAG's output                              ``{"collected": ...}``
 ALL_UPSTREAM_TASKS_COMPLETED (not an exit task)  ``ignore_upstream_failure: true``
 ``dependentTasks`` beyond data                   ``after``
 ``retryPolicy``                                  component ``retry``
+a nested pipeline task's ``retryPolicy``          ``retry`` of its tasks that set none
 ``cachingOptions.enableCache``                   component ``cache`` (as the YAML says)
 ``cachingOptions.cacheKey``                      ``cache_version`` (the inputs still count)
 container ``resources`` / ``env``                component ``resources`` / ``env``
