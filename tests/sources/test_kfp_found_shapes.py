@@ -4,6 +4,9 @@ pipeline of its own, imported and run through dagwright.
 No ``from __future__ import annotations``: kfp reads the components' annotations as types.
 """
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ pytest.importorskip("kfp")
 from kfp import dsl  # noqa: E402
 
 import dagwright  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dsl.component(base_image="python:3.11")
@@ -121,3 +126,57 @@ def test_a_retry_set_on_a_nested_pipeline_retries_its_tasks(tmp_path: Path) -> N
     assert result.succeeded, [s.error for s in result.steps]
     assert result.outputs == {"Output": 2}
     assert own.read_text() == "x\n" * 4  # its own three retries, not the pipeline's one
+
+
+LONE_COMPONENTS = textwrap.dedent(
+    """
+    from kfp import dsl
+
+    @dsl.container_component
+    def greet(who: str, mood: str):
+        return dsl.ContainerSpec(image="alpine", command=["echo"], args=[f"{mood} {who}"])
+
+    @dsl.component(base_image="python:3.11")
+    def total(values: dict) -> int:
+        return sum(values.values())
+    """
+)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DAGWRIGHT_TRACKING": "off"}
+    return subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=180,
+    )
+
+
+def test_a_lone_component_named_in_a_file_runs_as_kfp_compiles_it(tmp_path: Path) -> None:
+    # kfp's compiler takes a component alone as a one-task pipeline; files holding only
+    # components are run that way on KFP
+    (tmp_path / "parts.py").write_text(LONE_COMPONENTS)
+    done = _cli(
+        "run", "parts.py:greet", "--param", "who=world", "--param", "mood=hello",
+        "--host-containers", "--root", "store", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split()[1]
+    logs = _cli("logs", run_id, "--root", "store", cwd=tmp_path)
+    assert "hello world" in logs.stdout
+    unnamed = _cli("run", "parts.py", "--root", "store", cwd=tmp_path)
+    assert unnamed.returncode == 2
+    assert "parts.py:greet" in unnamed.stderr and "Traceback" not in unnamed.stderr
+
+
+def test_dagwright_run_takes_a_lone_kfp_component(tmp_path: Path) -> None:
+    @dsl.component(base_image="python:3.11")
+    def total(values: dict) -> int:
+        return sum(values.values())
+
+    result = dagwright.run(total, {"values": {"a": 2, "b": 5}}, root=tmp_path / "store", echo=False)
+    assert result.succeeded, [s.error for s in result.steps]
+    assert result.outputs == {"Output": 7}

@@ -64,6 +64,7 @@ from dagwright.errors import ValidationError
 from dagwright.sources.kfp.document import (
     Document,
     is_graph_component,
+    is_kfp_component,
     is_pipeline_spec,
     read,
 )
@@ -77,12 +78,14 @@ __all__ = [
     "import_pipeline",
     "ir_dict",
     "is_graph_component",
+    "is_kfp_component",
     "is_pipeline_spec",
 ]
 
 
 def import_pipeline(source: Any) -> PipelineIR:
-    """The validated IR of a KFP pipeline: a path, YAML text, a dict or a ``@dsl.pipeline``.
+    """The validated IR of a KFP pipeline: a path, YAML text, a dict, a ``@dsl.pipeline`` or a
+    lone kfp component (compiled by kfp as a one-task pipeline, as KFP lets one be run).
 
     Raises:
         ValidationError: the source is not a KFP v2 pipeline, or holds a construct that cannot
