@@ -180,3 +180,47 @@ def test_dagwright_run_takes_a_lone_kfp_component(tmp_path: Path) -> None:
     result = dagwright.run(total, {"values": {"a": 2, "b": 5}}, root=tmp_path / "store", echo=False)
     assert result.succeeded, [s.error for s in result.steps]
     assert result.outputs == {"Output": 7}
+
+
+SNAKE_CASE = textwrap.dedent(
+    """
+    from kfp import dsl
+
+    @dsl.component(base_image="python:3.11")
+    def split_words(text: str) -> list:
+        return text.split()
+
+    @dsl.component(base_image="python:3.11")
+    def count_letters(word: str) -> int:
+        return len(word)
+
+    @dsl.pipeline(name="letters")
+    def letters(text: str = "a bb ccc") -> list:
+        with dsl.ParallelFor(split_words(text=text).output) as word:
+            counted = count_letters(word=word)
+        return dsl.Collected(counted.output)
+    """
+)
+
+
+def test_python_components_named_in_snake_case_compile_to_argo(tmp_path: Path) -> None:
+    # the components are named as KFP names them (split-words): Argo's template names are
+    # DNS-1123, and a function's name (split_words) is not
+    (tmp_path / "letters.py").write_text(SNAKE_CASE)
+    wheel = "dagwright @ https://example.com/dagwright-0.1.0-py3-none-any.whl"
+    done = _cli(
+        "compile", "letters.py", "--target", "argo", "--dagwright", wheel, "-o", "wf.yaml",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    import yaml
+
+    workflow = yaml.safe_load((tmp_path / "wf.yaml").read_text())
+    names = {t["name"] for t in workflow["spec"]["templates"]}
+    assert {"split-words", "count-letters"} <= names
+    from dagwright.loader import load_pipeline
+
+    result = dagwright.run(
+        load_pipeline(str(tmp_path / "letters.py")), root=tmp_path / "store", echo=False
+    )
+    assert result.outputs == {"Output": [1, 2, 3]}
