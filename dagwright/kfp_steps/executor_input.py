@@ -12,7 +12,9 @@ them. Placeholders inside string values (an f-string argument) are resolved by k
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import uuid
 from typing import Any
 
@@ -31,6 +33,22 @@ def fill_run_placeholders(text: str, names: dict[str, str]) -> str:
     for placeholder, key in _RUN_PLACEHOLDERS.items():
         text = text.replace(placeholder, names[key])
     return text
+
+
+# an input artifact named whole (no .uri/.path/.metadata): a container component's
+# Input[List[Dataset]] argument, which kfp.local's resolver fails on (IndexError)
+_WHOLE_ARTIFACT = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\}\}")
+
+
+def fill_artifact_lists(text: str, given: dict[str, Any]) -> str:
+    """``text`` with each whole input artifact placeholder replaced by the JSON list of that
+    input's artifacts (name, type, URI, metadata), as in the executor input."""
+    artifacts = given.get("inputs", {}).get("artifacts", {})
+
+    def whole(match: re.Match[str]) -> str:
+        return json.dumps(artifacts.get(match[1], {}).get("artifacts", []))
+
+    return _WHOLE_ARTIFACT.sub(whole, text)
 
 
 def typed(value: Any, parameter_type: str | None) -> Any:

@@ -143,7 +143,11 @@ def _run_container(
 
     command = placeholder_utils.replace_placeholders(
         full_command=[
-            executor_input.fill_run_placeholders(part, names) if isinstance(part, str) else part
+            executor_input.fill_artifact_lists(
+                executor_input.fill_run_placeholders(part, names), given
+            )
+            if isinstance(part, str)
+            else part
             for part in component.command
         ],
         executor_input_dict=given,

@@ -224,3 +224,36 @@ def test_python_components_named_in_snake_case_compile_to_argo(tmp_path: Path) -
         load_pipeline(str(tmp_path / "letters.py")), root=tmp_path / "store", echo=False
     )
     assert result.outputs == {"Output": [1, 2, 3]}
+
+
+@dsl.component(base_image="python:3.11")
+def word(text: str, out: dsl.Output[dsl.Dataset]):
+    with open(out.path, "w") as f:
+        f.write(text)
+    out.metadata["size"] = len(text)
+
+
+@dsl.container_component
+def glue(parts: dsl.Input[list[dsl.Dataset]], joined: dsl.OutputPath(str)):
+    program = (
+        "import json, sys\n"
+        "items = json.loads(sys.argv[1])\n"
+        "texts = sorted(open(i['uri']).read() + str(i['metadata']['size']) for i in items)\n"
+        "open(sys.argv[2], 'w').write('+'.join(texts))\n"
+    )
+    return dsl.ContainerSpec(image="python:3.11", command=["python3", "-c", program, parts, joined])
+
+
+@dsl.pipeline(name="glued")
+def glued() -> str:
+    with dsl.ParallelFor(["ab", "c"]) as text:
+        made = word(text=text)
+    return glue(parts=dsl.Collected(made.outputs["out"])).outputs["joined"]
+
+
+def test_a_container_gets_a_list_of_artifacts_as_their_json(tmp_path: Path) -> None:
+    # a whole list-of-artifacts input in a container's command ({{$.inputs.artifacts['x']}})
+    # is the JSON list of those artifacts (uri, metadata); kfp.local's resolver fails on it
+    result = dagwright.run(glued, root=tmp_path / "store", echo=False, host_containers=True)
+    assert result.succeeded, [s.error for s in result.steps]
+    assert result.outputs == {"Output": "ab2+c1"}
