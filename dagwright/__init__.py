@@ -21,6 +21,7 @@ from dagwright.components import (
     Metrics,
     Model,
     Output,
+    PipelineTaskFinalStatus,
     Resources,
     Retry,
     component,
@@ -32,6 +33,7 @@ from dagwright.pipelines import (
     Else,
     ExitHandler,
     If,
+    OneOf,
     ParallelFor,
     Pipeline,
     PipelineIR,
@@ -40,11 +42,13 @@ from dagwright.pipelines import (
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import compile, resume, run
+    from dagwright.pipelines.importer import importer
     from dagwright.remote.api import schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
     "compile": "dagwright.api",
+    "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
     "run": "dagwright.api",
     "schedule": "dagwright.remote.api",
@@ -65,16 +69,19 @@ __all__ = [
     "Markdown",
     "Metrics",
     "Model",
+    "OneOf",
     "Output",
     "ParallelFor",
     "Pipeline",
     "PipelineIR",
+    "PipelineTaskFinalStatus",
     "Resources",
     "Retry",
     "RunFailed",
     "ValidationError",
     "compile",
     "component",
+    "importer",
     "pipeline",
     "resume",
     "run",

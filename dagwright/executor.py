@@ -23,6 +23,7 @@ from typing import Any
 
 from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
+from dagwright.components.final_status import FINAL_STATUS, PipelineTaskFinalStatus
 from dagwright.components.functions import resolve_function
 from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
@@ -149,6 +150,10 @@ def run_step(
             does not match its declared output type.
     """
     spec = step.component
+    if spec.importer is not None:  # a built-in importer: no code runs, see importer_step.py
+        from dagwright.importer_step import run_importer
+
+        return run_importer(step)
     if spec.kfp is not None:  # imported from KFP: runs through KFP's executor contract
         from dagwright.kfp_steps import run_kfp_step
 
@@ -225,6 +230,9 @@ def _load_inputs(
 ) -> dict[str, Any]:
     spec = step.component
     kwargs = dict(step.parameters)
+    for port in spec.inputs:  # the dict KFP's driver passes, as the object it stands for
+        if port.type == FINAL_STATUS and isinstance(kwargs.get(port.name), dict):
+            kwargs[port.name] = PipelineTaskFinalStatus.from_dict(kwargs[port.name])
     for name, data in step.artifacts.items():
         items = data if isinstance(data, list) else [data]
         loaded = [_input(Artifact.from_dict(d), scratch) for d in items]

@@ -36,6 +36,7 @@ ROOT_MODULES = {
     "dagwright.components.artifacts",
     "dagwright.components.decorator",
     "dagwright.components.docstrings",
+    "dagwright.components.final_status",  # dagwright.PipelineTaskFinalStatus, an annotation
     "dagwright.components.options",
     "dagwright.components.serializers",
     "dagwright.components.source",

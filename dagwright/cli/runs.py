@@ -166,14 +166,25 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
         click.echo(f"outputs {json.dumps(found['outputs'])}")
         click.echo(f"lineage {_lineage_line(lineage)}")
         click.echo(f"{'STEP':<36} {'STATUS':<16} {'TRIES':>5} {'DURATION':>9}  ERROR")
+        shown = _display_names(found.get("ir"))
         for step in steps:
             label = step["task"] + (f"[{step['iteration']}]" if step["iteration"] else "")
+            label += f" ({shown[step['task']]})" if step["task"] in shown else ""
             label += " (cached)" if step["cached"] else ""
             error = (step["error"] or step.get("note") or "").strip()
             error = error.splitlines()[0] if error else ""
             click.echo(
                 f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
             )
+
+
+def _display_names(ir: Any) -> dict[str, str]:
+    """The display names the run's tasks were given (``set_display_name``), by task name."""
+    try:
+        tasks = json.loads(ir)["tasks"] if isinstance(ir, str) else []
+    except (ValueError, KeyError, TypeError):  # an IR this version cannot read: names only
+        return {}
+    return {t["name"]: t["display_name"] for t in tasks if t.get("display_name")}
 
 
 def _lineage_line(lineage: dict[str, Any]) -> str:

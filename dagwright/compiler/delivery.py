@@ -75,7 +75,9 @@ class CodeDelivery:
 
     def image_for(self, spec: ComponentSpec) -> str:
         """The image a component's steps run in."""
-        if spec.image:
+        # a Python component imported from KFP names KFP's base image, which holds no
+        # dagwright: in image mode it runs in the project image (``dagwright dockerfile``)
+        if spec.image and not (self.mode == "image" and spec.kfp is not None):
             return spec.image
         if self.image:
             return self.image
@@ -90,7 +92,7 @@ class CodeDelivery:
 
     def carried_spec(self, spec: ComponentSpec) -> ComponentSpec:
         """The component as the pod receives it: without its source in image mode."""
-        if self.mode == "inline":
+        if self.mode == "inline" or spec.kfp is not None:  # its program travels in ``kfp``
             return spec
         if not spec.module:
             raise ValidationError(
@@ -102,6 +104,14 @@ class CodeDelivery:
 
         return replace(spec, source="")
 
+    def packages(self, spec: ComponentSpec) -> list[str]:
+        """The component's own requirements: its ``packages``, and for a Python component
+        imported from KFP, kfp and what its command installs (``kfp_pods.py``)."""
+        from dagwright.compiler.kfp_pods import pod_packages
+
+        own = list(spec.packages)
+        return own + [p for p in pod_packages(spec) if p not in own]
+
     def requirements(self, spec: ComponentSpec) -> list[str]:
         """What an inline pod installs for this component, dagwright first, ``no_deps`` last."""
         return [*self._with_deps(spec), *self._no_deps(spec)]
@@ -109,11 +119,11 @@ class CodeDelivery:
     def _no_deps(self, spec: ComponentSpec) -> list[str]:
         # a component that lists one of them itself gets it as it asks, with its dependencies
         # (as the KFP SDK leaves kfp to a component that lists it)
-        own = {distribution_name(p) for p in spec.packages}
+        own = {distribution_name(p) for p in self.packages(spec)}
         return [r for r in self.no_deps if distribution_name(r) not in own]
 
     def _with_deps(self, spec: ComponentSpec) -> list[str]:
-        return [self.dagwright or release_requirement(), *self.extra_packages, *spec.packages]
+        return [self.dagwright or release_requirement(), *self.extra_packages, *self.packages(spec)]
 
     def install_command(self, spec: ComponentSpec) -> str | None:
         """A shell line that installs what the step needs unless all of it is present.
@@ -124,7 +134,8 @@ class CodeDelivery:
         """
         if self.mode == "image":
             return None
-        names = [distribution_name(r) for r in self.requirements(spec)]
+        # a requirement with an environment marker may rightly be absent (pip skips it)
+        names = [distribution_name(r) for r in self.requirements(spec) if ";" not in r]
         check = f"import importlib.metadata as m; [m.distribution(n) for n in {json.dumps(names)}]"
         pip = ["PIP_DISABLE_PIP_VERSION_CHECK=1", "python3", "-m", "pip", "install", "--quiet"]
         pip.append("--no-warn-script-location")

@@ -10,7 +10,12 @@ import importlib.util
 import shlex
 from pathlib import Path
 
-from dagwright.compiler.delivery import DEFAULT_IMAGE, CodeDelivery, sdk_requirement
+from dagwright.compiler.delivery import (
+    DEFAULT_IMAGE,
+    CodeDelivery,
+    distribution_name,
+    sdk_requirement,
+)
 from dagwright.compiler.release import release_requirement
 from dagwright.errors import ValidationError
 from dagwright.names import check_image
@@ -29,6 +34,8 @@ def project_sources(ir: PipelineIR, context: Path) -> list[Path]:
     found: set[Path] = set()
     context = context.resolve()
     for spec in ir.components.values():
+        if spec.importer is not None:  # dagwright.importer: no code, no module to copy
+            continue
         if not spec.module:
             raise ValidationError(
                 f"component '{spec.name}' has no module an image could import",
@@ -68,8 +75,10 @@ def dockerfile(
     check_image(base_image, "--base-image")
     delivery = delivery or CodeDelivery(mode="image")
     packages: list[str] = [delivery.dagwright or release_requirement()]
-    for spec in ir.components.values():
-        packages += [p for p in spec.packages if p not in packages]
+    for spec in ir.components.values():  # with what KFP components install (kfp_pods.py)
+        packages += [p for p in delivery.packages(spec) if p not in packages]
+    listed = {distribution_name(p) for p in packages}
+    sdks = tuple(sdk for sdk in sdks if sdk not in listed)  # a component's own pin wins
     pip = "pip install --no-cache-dir"
     if delivery.index_url:
         pip += f" --index-url {shlex.quote(delivery.index_url)}"
@@ -86,9 +95,18 @@ def dockerfile(
         # spark-submit in the driver pod runs this file (SparkApplication.mainApplicationFile)
         lines.append("RUN python -m dagwright.runtimes.spark_driver --install")
     lines.append(f"WORKDIR {APP}")
-    for source in project_sources(ir, context):
+    for source in project_sources(_with_modules(ir), context):
         # the module's own name at the top of PYTHONPATH, wherever it sits in the project
         target = f"{APP}/{source.name}" + ("" if source.suffix else "/")
         lines.append(f"COPY {source.as_posix()} {target}")
     lines.append(f"ENV PYTHONPATH={APP}")
     return "\n".join(lines) + "\n"
+
+
+def _with_modules(ir: PipelineIR) -> PipelineIR:
+    """``ir`` without the components imported from KFP: their code travels in the spec (a
+    Python component's program in its KFP command) or is their own image, not a module."""
+    import dataclasses
+
+    kept = {cid: spec for cid, spec in ir.components.items() if spec.kfp is None}
+    return dataclasses.replace(ir, components=kept)

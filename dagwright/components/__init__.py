@@ -11,6 +11,7 @@ from dagwright.components.artifacts import (
     Output,
 )
 from dagwright.components.decorator import Component, component
+from dagwright.components.final_status import PipelineTaskFinalStatus
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Metrics",
     "Model",
     "Output",
+    "PipelineTaskFinalStatus",
     "Resources",
     "Retry",
     "component",

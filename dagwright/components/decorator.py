@@ -38,6 +38,14 @@ def live_function(spec: ComponentSpec, digest: str | None = None) -> Callable[..
     return _LIVE.get((digest or spec.digest, spec.module, spec.function))
 
 
+def share_live_function(base: ComponentSpec, variant: ComponentSpec) -> None:
+    """Let a per-task variant of a component (its options changed, its code the same) find
+    the live function of the component it was made from."""
+    func = live_function(base)
+    if func is not None:
+        _LIVE[(variant.digest, variant.module, variant.function)] = func
+
+
 class ComponentSourceWarning(UserWarning):
     """A component's inline source will not run on its own in another process."""
 

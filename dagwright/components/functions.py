@@ -12,7 +12,7 @@ import linecache
 from collections.abc import Callable
 from typing import Any
 
-from dagwright.components.spec import ComponentSpec
+from dagwright.components.spec import TASK_OPTIONS, ComponentSpec
 
 # functions rebuilt from a spec's source, by digest: each is compiled once per process
 _FROM_SOURCE: dict[str, Callable[..., Any]] = {}
@@ -71,10 +71,19 @@ def _imported(spec: ComponentSpec, digest: str | None) -> Callable[..., Any]:
             field="module",
             fix="rebuild the image from the project's current code",
         )
-    if digest is not None and found.digest != digest:
+    if digest is not None and found.digest != digest and not _variant(found.spec, spec, digest):
         raise ValidationError(
             f"the image holds another version of component '{spec.name}' than the one compiled",
             field="digest",
             fix="rebuild the image from the code you compiled ('dagwright dockerfile')",
         )
     return found.func
+
+
+def _variant(found: ComponentSpec, spec: ComponentSpec, digest: str) -> bool:
+    """Is the compiled component a per-task variant of the image's (the same code, with
+    a task's own resources, retries, caching or environment; ``pipelines/task_options.py``)?"""
+    from dataclasses import replace
+
+    options = {name: getattr(spec, name) for name in TASK_OPTIONS}
+    return replace(found, **options).digest == digest

@@ -11,6 +11,9 @@ from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
 
 _NO_DEFAULT: Any = object()
 
+# the options a task may set for itself (KFP's task methods): its own variant of the component
+TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env")
+
 
 @dataclass
 class IOSpec:
@@ -124,6 +127,8 @@ class ComponentSpec:
     env: dict[str, str] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
     kfp: dict[str, Any] | None = None
+    # a built-in importer (dagwright.importer): {"type", "metadata", "reimport"}; no code runs
+    importer: dict[str, Any] | None = None
 
     def input(self, name: str) -> IOSpec | None:
         """The input called ``name``, or None."""
@@ -166,6 +171,8 @@ class ComponentSpec:
             data["injected"] = list(self.injected)
         if self.kfp is not None:  # an imported KFP component: its executor and interface
             data["kfp"] = self.kfp
+        if self.importer is not None:
+            data["importer"] = dict(self.importer)
         data["function"] = self.function
         data["module"] = self.module
         data["source"] = self.source
@@ -191,6 +198,7 @@ class ComponentSpec:
             env=dict(data.get("env", {})),
             injected=list(data.get("injected", [])),
             kfp=data.get("kfp"),
+            importer=data.get("importer"),
             function=data["function"],
             module=data.get("module"),
             source=data["source"],

@@ -20,6 +20,7 @@ from dagwright.components.artifacts import (
     OUTPUT_MARKER,
     Artifact,
 )
+from dagwright.components.final_status import FINAL_STATUS, is_final_status
 from dagwright.errors import DagwrightError
 
 _PRIMITIVES: dict[Any, str] = {
@@ -60,6 +61,8 @@ def describe_annotation(annotation: Any) -> TypeInfo:
             if marker in extras:
                 return TypeInfo(_artifact_name(base), artifact=True, direction=direction)
         return describe_annotation(base)
+    if is_final_status(annotation):  # filled by the engine for an exit task
+        return TypeInfo(FINAL_STATUS)
     serializer = serializers.for_class(annotation)
     if serializer is not None:  # a DataFrame, ndarray or estimator: passed as a file
         return TypeInfo(serializer.type_name, artifact=True)
@@ -69,6 +72,8 @@ def describe_annotation(annotation: Any) -> TypeInfo:
             f"or Output[{annotation.__name__}]"
         )
     inner = _strip_optional(annotation)
+    if is_final_status(inner):  # Optional[...] as KFP components often write it
+        return TypeInfo(FINAL_STATUS)
     if inner is not None:
         return TypeInfo(f"Optional[{type_string(inner)}]", optional=True)
     return TypeInfo(type_string(annotation))

@@ -23,6 +23,7 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.conditions import evaluate
+from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
 from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.plan import Plan
@@ -40,8 +41,9 @@ from dagwright.engine.result import (
     StepRecord,
     jsonable,
 )
-from dagwright.engine.state import Path_, RunState
+from dagwright.engine.state import Path_, RunState, flatten
 from dagwright.executor import Step
+from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes import Attempt, Session, runtime_for
 from dagwright.runtimes.scratch import remove_stale
@@ -168,7 +170,7 @@ class LocalEngine:
                 starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     execution = self.runnable.popleft()
-                    if self.stopping and execution.task not in self.plan.exit_tasks:
+                    if self.stopping and execution.task not in self.plan.run_anyway:
                         self._cancel(execution)  # queued before the failure, not started yet
                         continue
                     execution.record.started, execution.record.status = time.time(), RUNNING
@@ -260,11 +262,11 @@ class LocalEngine:
         self.frames.finish(frame, group, status)
 
     def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
-        record = StepRecord(task, frame.path)
-        exit_task = task in self.plan.exit_tasks
-        if failed_before and not exit_task:
+        record = StepRecord(task, frame.path, display_name=self.plan.tasks[task].display_name)
+        anyway = task in self.plan.run_anyway  # an exit task, or one ignoring upstream failures
+        if failed_before and not anyway:
             record.status = UPSTREAM_FAILED
-        elif self.stopping and not exit_task:
+        elif self.stopping and not anyway:
             record.status = CANCELLED
         else:
             try:
@@ -284,6 +286,8 @@ class LocalEngine:
         """Fill ``record`` from a resumed run or the cache instead of running the step."""
         spec = step.component
         earlier = self.reuse.get((record.task, record.iteration))
+        if earlier is not None and self.plan.reads_status(record.task):
+            earlier = None  # it reported the block's earlier end: it reports this one's
         outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
         if why:
             record.note = f"not reused: {why}"
@@ -315,9 +319,23 @@ class LocalEngine:
             step.outputs[out.name] = self.store.artifact_uri(
                 self.run_id, task, frame.path, out.name
             )
+        ignoring = self.plan.tasks[task].ignore_upstream_failure
         for name, value in self.plan.tasks[task].inputs.items():
-            resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
+            if "final_status" in value:
+                step.parameters[name] = final_status(
+                    self.records, self.plan, value["final_status"], frame.path, self.run_id
+                )
+                continue
+            try:
+                resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
+            except (KeyError, LookupError):
+                if ignoring:  # its upstream failed and made nothing: the input's default
+                    continue
+                raise
             target = spec.input(name)
+            if "collected" in value and target is not None and wants_flat(target.type):
+                depth = self.state.depth(value["collected"]["task"], frame.scope)
+                resolved = flatten(resolved, depth)  # a list of values, not of lists
             if target is not None and target.artifact:
                 step.artifacts[name] = jsonable(resolved)
             else:

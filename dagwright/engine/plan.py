@@ -15,12 +15,18 @@ class Plan:
         self.groups: dict[str, GroupIR] = {group.id: group for group in ir.groups}
         self.blocks: dict[str | None, Block] = blocks(ir)
         self.exit_tasks = {g.exit_task for g in ir.groups if g.exit_task}
+        # tasks that run whatever happened upstream and whether or not the run is stopping
+        self.run_anyway = self.exit_tasks | {t.name for t in ir.tasks if t.ignore_upstream_failure}
         self._loops: dict[str | None, list[str]] = {}
         self.inside: dict[str, list[str]] = {gid: [] for gid in self.groups}
         for task in ir.tasks:
             for group in ir.ancestors(task.group):
                 self.inside[group.id].append(task.name)
         self.loops = {task.name: self.loops_of(task.group) for task in ir.tasks}
+
+    def reads_status(self, task: str) -> bool:
+        """Does ``task`` take a final status (an exit task's PipelineTaskFinalStatus)?"""
+        return any("final_status" in v for v in self.tasks[task].inputs.values())
 
     def loops_of(self, group_id: str | None) -> list[str]:
         """Loop ids enclosing a block, outermost first."""

@@ -120,7 +120,7 @@ class LinePrinter:
     def step_finished(self, record: StepRecord) -> None:
         """Write the step's line, and its error when it failed."""
         mark = {SUCCEEDED: "✓", FAILED: "✗"}.get(record.status, "-")
-        self.write(f"  {mark} {record.label:<32} {shown_status(record):<16} {record.duration:.3f}s")
+        self.write(f"  {mark} {record.shown:<32} {shown_status(record):<16} {record.duration:.3f}s")
         if record.error:
             text = detail(record)
             self.write("\n".join("      " + line for line in text.rstrip().splitlines()))
@@ -205,12 +205,12 @@ class LiveView:
     def step_started(self, record: StepRecord) -> None:
         """Show the step among the running ones."""
         with self.lock:
-            self.running[record.label] = time.perf_counter()
+            self.running[record.shown] = time.perf_counter()
 
     def step_finished(self, record: StepRecord) -> None:
         """Count the step by its outcome."""
         with self.lock:
-            self.running.pop(record.label, None)
+            self.running.pop(record.shown, None)
             self.counts[shown_status(record)] += 1
             self.records.append(record)
 

@@ -75,7 +75,7 @@ def _scrubbed(record: StepRecord, text: str | None) -> str:
 def step_rows(records: list[StepRecord]) -> list[tuple[str, str, str, str]]:
     """A row per execution: step, outcome, time, the first line of its error."""
     return [
-        (r.label, shown_status(r), f"{r.duration:.2f}s", first_line(_scrubbed(r, r.error)))
+        (r.shown, shown_status(r), f"{r.duration:.2f}s", first_line(_scrubbed(r, r.error)))
         for r in records
     ]
 

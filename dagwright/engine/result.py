@@ -43,6 +43,7 @@ class StepRecord:
     # what the step was given: {"parameters": {...}, "artifacts": {name: Artifact dict | list}}
     inputs: dict[str, Any] | None = None
     note: str | None = None  # e.g. why a cache entry was not used
+    display_name: str | None = None  # the task's (set_display_name), shown, never stored
 
     @property
     def label(self) -> str:
@@ -50,6 +51,11 @@ class StepRecord:
         if not self.iteration:
             return self.task
         return f"{self.task}[{','.join(str(i) for i in self.iteration)}]"
+
+    @property
+    def shown(self) -> str:
+        """The label, and the task's display name when it has one (progress and report)."""
+        return f"{self.label} ({self.display_name})" if self.display_name else self.label
 
     def to_row(self) -> dict[str, Any]:
         """The run database's row for this execution."""

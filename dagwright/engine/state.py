@@ -11,6 +11,7 @@ from typing import Any
 
 from dagwright.engine.plan import Plan
 from dagwright.engine.result import SUCCEEDED
+from dagwright.errors import NotFound
 from dagwright.pipelines.ir import Value
 
 Path_ = tuple[int, ...]
@@ -37,9 +38,7 @@ class RunState:
     def keys(self, task: str, scope: list[str], path: Path_) -> list[Key]:
         """The executions of ``task`` visible from a scope: one, or every loop iteration."""
         loops = self.plan.loops[task]
-        common = 0
-        while common < min(len(loops), len(scope)) and loops[common] == scope[common]:
-            common += 1
+        common = self._common(task, scope)
         prefix = path[:common]
         if common == len(loops):
             return [(task, prefix)]
@@ -67,6 +66,50 @@ class RunState:
         if "task" in value:
             key = self.keys(value["task"], scope, path)[0]
             return self.values[key][value["output"]]
+        if "one_of" in value:  # the branch that ran: the one member whose task made outputs
+            for member in value["one_of"]:
+                key = self.keys(member["task"], scope, path)[0]
+                if key in self.values:
+                    return self.values[key][member["output"]]
+            tasks = ", ".join(m["task"] for m in value["one_of"])
+            raise NotFound(f"none of the OneOf's tasks ({tasks}) ran")
         ref = value["collected"]
-        keys = self.keys(ref["task"], scope, path)
-        return [self.values[k][ref["output"]] for k in keys if k in self.values]
+        common = self._common(ref["task"], scope)
+        found = [
+            (k[1][common:], self.values.get(k, {}).get(ref["output"], _NONE))
+            for k in self.keys(ref["task"], scope, path)
+        ]
+        return _nested(found, len(self.plan.loops[ref["task"]]) - common)
+
+    def depth(self, task: str, scope: list[str]) -> int:
+        """How many loops around ``task`` a Collected read in ``scope`` leaves."""
+        return len(self.plan.loops[task]) - self._common(task, scope)
+
+    def _common(self, task: str, scope: list[str]) -> int:
+        """How many of the loops around ``task`` also enclose ``scope``."""
+        loops = self.plan.loops[task]
+        common = 0
+        while common < min(len(loops), len(scope)) and loops[common] == scope[common]:
+            common += 1
+        return common
+
+
+_NONE: Any = object()  # an iteration that made nothing (its If was false, it failed)
+
+
+def _nested(found: list[tuple[Path_, Any]], depth: int) -> list[Any]:
+    """Values by their indices in the loops a Collected leaves: one list per loop (KFP's
+    nested fan-in), iterations that made nothing left out."""
+    if depth <= 1:
+        return [value for _, value in found if value is not _NONE]
+    groups: dict[int, list[tuple[Path_, Any]]] = {}
+    for index, value in found:
+        groups.setdefault(index[0], []).append((index[1:], value))
+    return [_nested(groups[i], depth - 1) for i in sorted(groups)]
+
+
+def flatten(value: list[Any], depth: int) -> list[Any]:
+    """A Collected list over ``depth`` loops as one flat list, in iteration order."""
+    if depth <= 1:
+        return value
+    return [item for inner in value for item in flatten(inner, depth - 1)]

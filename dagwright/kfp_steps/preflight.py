@@ -12,7 +12,7 @@ def container_tasks(ir: PipelineIR) -> list[tuple[str, str]]:
     found = []
     for task in ir.tasks:
         spec = ir.component_of(task)
-        if spec.kfp is None:
+        if spec.kfp is None or spec.importer is not None:  # an importer runs no container
             continue
         component = component_of(spec, spec.digest)
         if not component.lightweight:

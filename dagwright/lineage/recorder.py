@@ -72,6 +72,11 @@ class LineageRecorder:
             return  # a block whose condition or items failed: no step ran
         spec = self.ir.component_of(record.task)
         outputs = {k: jsonable(v) for k, v in (record.outputs or {}).items()}
+        inputs = record.inputs
+        if spec.importer is not None and outputs:  # dagwright.importer: the artifact came from
+            # outside the run, so the step used it (as its readers do); nothing here made it
+            artifacts = {**(inputs or {}).get("artifacts", {}), "artifact": outputs.pop("artifact")}
+            inputs = {**(inputs or {}), "artifacts": artifacts}
         node = self.lineage.add_step(
             self.run_id,
             record.label,
@@ -79,7 +84,7 @@ class LineageRecorder:
             component=spec.name,
             component_digest=spec.digest,
             status=record.status,
-            inputs=record.inputs,
+            inputs=inputs,
             outputs=outputs,
             cache_key=record.cache_key,
             cached=record.cached or record.reused,

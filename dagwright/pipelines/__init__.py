@@ -4,7 +4,7 @@ from dagwright.pipelines.control import Elif, Else, ExitHandler, If, ParallelFor
 from dagwright.pipelines.decorator import Pipeline, PipelineDefinition, pipeline
 from dagwright.pipelines.handles import PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import IR_VERSION, GroupIR, PipelineIR, TaskIR
-from dagwright.pipelines.refs import Collected, Condition
+from dagwright.pipelines.refs import Collected, Condition, OneOf
 
 __all__ = [
     "IR_VERSION",
@@ -14,6 +14,7 @@ __all__ = [
     "Else",
     "ExitHandler",
     "GroupIR",
+    "OneOf",
     "If",
     "ParallelFor",
     "Pipeline",

@@ -67,7 +67,26 @@ def bind_arguments(
             bound[param.name] = as_json_value(value, param.type, f"parameter '{param.name}'")
         except NotJsonValue as exc:
             raise ValidationError(str(exc), pipeline=ir.name, field=param.name) from exc
+    _check_imported_uris(ir, bound)
     return bound
+
+
+def _check_imported_uris(ir: PipelineIR, bound: dict[str, Any]) -> None:
+    """A parameter an importer reads as its URI must be one it can read, before the run."""
+    from dagwright.components.importer import URI_INPUT, check_uri
+
+    for task in ir.tasks:
+        source = task.inputs.get(URI_INPUT, {}).get("param")
+        if source is not None and ir.component_of(task).importer is not None:
+            try:
+                check_uri(bound.get(source), f"importer '{task.name}'")
+            except ValidationError as exc:
+                raise ValidationError(
+                    f"parameter '{source}': {exc.problem}",
+                    pipeline=ir.name,
+                    field=source,
+                    fix=exc.fix,
+                ) from None
 
 
 def _shortened(text: str, size: int = 80) -> str:

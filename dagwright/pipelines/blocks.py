@@ -84,6 +84,8 @@ def value_tasks(value: Value) -> list[str]:
     if "collected" in value:
         return [value["collected"]["task"]]
     found: list[str] = []
+    for member in value.get("one_of", []):  # waits for every branch: any of them may run
+        found += value_tasks(member)
     for key in ("left", "right", "arg"):
         if isinstance(value.get(key), dict):
             found += value_tasks(value[key])

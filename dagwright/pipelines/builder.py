@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from dagwright.components.spec import IOSpec
+from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.components.types import ANY, compatible, type_of_value, value_matches
 from dagwright.errors import ValidationError
-from dagwright.pipelines.handles import Handle, PipelineHandle, TaskHandle
+from dagwright.pipelines.handles import Handle, Outputs, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
-from dagwright.pipelines.refs import Collected, Operand, OutputRef, ParamRef, to_value
+from dagwright.pipelines.refs import Collected, OneOf, Operand, OutputRef, ParamRef, to_value
 
 if TYPE_CHECKING:
     from dagwright.components.decorator import Component
@@ -72,23 +72,33 @@ class PipelineBuilder:
 
     def add_task(self, component: Component, inputs: dict[str, Any]) -> TaskHandle:
         """Add a task of ``component`` with these inputs, in the current block."""
-        name = self._unique(self._prefixes[-1] + component.spec.name)
+        return self.add_spec_task(component.spec, inputs, component.digest)
+
+    def add_spec_task(
+        self, spec: ComponentSpec, inputs: dict[str, Any], digest: str | None = None
+    ) -> TaskHandle:
+        """Add a task of a component given as its spec (a built-in one, such as an importer;
+        ``digest``: the spec's, when the caller has it)."""
+        name = self._unique(self._prefixes[-1] + spec.name)
         values = {key: self._value(val, task=name, field=key) for key, val in inputs.items()}
-        task = TaskIR(name, self._register(component), values, group=self.current_group)
+        task = TaskIR(name, self._register(spec, digest or spec.digest), values)
+        task.group = self.current_group
         self.ir.tasks.append(task)
         self._touch(name)
         return TaskHandle(self, name)
 
-    def _register(self, component: Component) -> str:
-        cid = component.spec.name
+    def _register(self, spec: ComponentSpec, digest: str) -> str:
+        cid = spec.name
         existing = self.ir.components.get(cid)
-        if existing is not None and existing.digest != component.digest:
-            cid = f"{cid}-{component.digest[:8]}"
-        self.ir.components.setdefault(cid, component.spec)
+        if existing is not None and existing.digest != digest:
+            cid = f"{cid}-{digest[:8]}"
+        self.ir.components.setdefault(cid, spec)
         return cid
 
     def _value(self, obj: Any, **where: Any) -> Value:
         refs = [obj.ref if isinstance(obj, Collected) else obj]
+        if isinstance(obj, OneOf):
+            refs = list(obj.refs)
         for ref in refs:
             if isinstance(ref, (OutputRef, ParamRef)) and ref.builder is not self:
                 raise self.error(
@@ -242,7 +252,7 @@ class PipelineBuilder:
         declared = {p.name: p.type for p in params}
         for key, val in bound.items():
             value = self._value(val, task=definition.name, field=key)
-            source = self._type_of(value)
+            source = self.type_of(value)
             fits = (
                 value_matches(value["constant"], declared[key])
                 if "constant" in value
@@ -264,15 +274,18 @@ class PipelineBuilder:
                 self._prefixes.pop()
                 self.tracing.pop()
         inner = [t.name for t in self.ir.tasks if group in self._enclosing(t.group)]
-        return PipelineHandle(self, group.id, self.outputs_from(returned), inner)
+        outputs = self.outputs_from(returned, definition.func)
+        return PipelineHandle(self, group.id, outputs, inner)
 
-    def _type_of(self, value: Value) -> str:
+    def type_of(self, value: Value) -> str:
         """The type of a value made while tracing (loop items are not known yet: any)."""
         if "constant" in value:
             return type_of_value(value["constant"])
         if "param" in value:
             param = self.ir.param(value["param"])
             return param.type if param is not None else ANY
+        if "one_of" in value:
+            return self.type_of(value["one_of"][0])
         ref = value.get("collected", value)
         if "task" in ref:
             out = self.ir.component_of(ref["task"]).output(ref["output"])
@@ -283,10 +296,18 @@ class PipelineBuilder:
     def _enclosing(self, group_id: str | None) -> list[GroupIR]:
         return self.ir.ancestors(group_id)
 
-    def outputs_from(self, returned: Any) -> dict[str, Any]:
-        """Name the references a pipeline function returned, as KFP does."""
+    def outputs_from(self, returned: Any, func: Any = None) -> dict[str, Any]:
+        """Name the references a pipeline function returned, as KFP does.
+
+        ``func`` is the pipeline function: a returned ``task.outputs`` (or a nested pipeline's
+        ``.outputs``) is mapped onto the fields of its NamedTuple return annotation.
+        """
         if returned is None:
             return {}
+        if isinstance(returned, Outputs):
+            from dagwright.pipelines.returns import returned_outputs
+
+            return returned_outputs(self, returned, func)
         if isinstance(returned, Handle):
             return {"output": returned.output}
         if isinstance(returned, (Operand, Collected)):
@@ -298,7 +319,8 @@ class PipelineBuilder:
         raise self.error(
             f"the pipeline returned {returned!r}",
             field="return",
-            fix="return a task output, Collected(...), a NamedTuple or a dict of those",
+            fix="return a task output, a task's .outputs, Collected(...), a NamedTuple or a "
+            "dict of those",
         )
 
     def set_outputs(self, outputs: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+from dagwright.components.final_status import FINAL_STATUS
 from dagwright.pipelines.context import require_builder
 from dagwright.pipelines.handles import Handle, TaskHandle
 from dagwright.pipelines.ir import GroupIR, Value
@@ -125,4 +126,9 @@ class ExitHandler(_Block):
         self.exit_task = exit_task
 
     def __enter__(self) -> GroupIR:
-        return self._open("exit_handler", exit_task=self.exit_task.name)
+        group = self._open("exit_handler", exit_task=self.exit_task.name)
+        task = self._builder.ir.task(self.exit_task.name)
+        for declared in self._builder.ir.component_of(task).inputs:
+            if declared.type == FINAL_STATUS and declared.name not in task.inputs:
+                task.inputs[declared.name] = {"final_status": group.id}  # filled here, as KFP
+        return group

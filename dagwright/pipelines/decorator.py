@@ -86,7 +86,7 @@ class PipelineDefinition:
                 returned = self.func(**refs)
             finally:
                 context.deactivate(token)
-            builder.set_outputs(builder.outputs_from(returned))
+            builder.set_outputs(builder.outputs_from(returned, self.func))
             self._ir = builder.finish()
             self._ir.function = self.func.__name__
         return self._ir

@@ -18,6 +18,10 @@ def value_text(value: Value) -> str:
         return f"{value['task']}.{value['output']}"
     if "loop_item" in value:
         return f"item({value['loop_item']})" + (f"[{value['key']!r}]" if "key" in value else "")
+    if "one_of" in value:
+        return "OneOf(" + ", ".join(value_text(v) for v in value["one_of"]) + ")"
+    if "final_status" in value:
+        return f"final status of {value['final_status']}"
     ref = value["collected"]
     return f"Collected({ref['task']}.{ref['output']})"
 
@@ -46,7 +50,9 @@ def describe(ir: PipelineIR) -> str:
     for task in ir.tasks:
         spec = ir.component_of(task)
         where = f"  in {task.group}" if task.group else ""
-        lines.append(f"  {task.name} ({task.component}){where}")
+        shown = f" {task.display_name!r}" if task.display_name else ""
+        tolerant = "  (runs whatever its upstream did)" if task.ignore_upstream_failure else ""
+        lines.append(f"  {task.name}{shown} ({task.component}){where}{tolerant}")
         for name, value in task.inputs.items():
             lines.append(f"    in  {name} <- {value_text(value)}")
         for out in spec.outputs:

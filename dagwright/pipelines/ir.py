@@ -8,6 +8,11 @@ they are:
 - ``{"task": "train", "output": "model"}`` a task output
 - ``{"loop_item": "for-1"}`` the current item of a ParallelFor (``"key"`` picks a dict field)
 - ``{"collected": {"task": ..., "output": ...}}`` one task output gathered over loop iterations
+- ``{"one_of": [value, ...]}`` the output of whichever task ran, of tasks in the branches of one
+  If/Elif/Else chain (KFP's ``dsl.OneOf``)
+- ``{"final_status": "exit-handler-1"}`` how a block ended, given to its exit task (KFP's
+  ``PipelineTaskFinalStatus``); it may also name the one upstream task of a task that ignores
+  upstream failures
 
 Conditions are expression trees: ``{"op": "gt", "left": value, "right": value}``,
 ``{"op": "and"|"or", "args": [...]}``, ``{"op": "not", "arg": ...}``.
@@ -36,6 +41,10 @@ class TaskIR:
     inputs: dict[str, Value] = field(default_factory=dict)
     after: list[str] = field(default_factory=list)
     group: str | None = None
+    display_name: str | None = None  # what people see (KFP's taskInfo.name); name stays
+    # runs once its upstream tasks are done, whatever their state (KFP's
+    # ``.ignore_upstream_failure()``); inputs a failed upstream did not make take their defaults
+    ignore_upstream_failure: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The task as IR data."""
@@ -45,6 +54,10 @@ class TaskIR:
             data["after"] = list(self.after)
         if self.group:
             data["group"] = self.group
+        if self.display_name is not None:
+            data["display_name"] = self.display_name
+        if self.ignore_upstream_failure:
+            data["ignore_upstream_failure"] = True
         return data
 
     @classmethod
@@ -56,6 +69,8 @@ class TaskIR:
             inputs=dict(data.get("inputs", {})),
             after=list(data.get("after", [])),
             group=data.get("group"),
+            display_name=data.get("display_name"),
+            ignore_upstream_failure=bool(data.get("ignore_upstream_failure", False)),
         )
 
 

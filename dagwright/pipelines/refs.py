@@ -185,6 +185,30 @@ class Collected:
         return f"Collected({self.ref!r})"
 
 
+class OneOf(Operand):
+    """The output of whichever task ran, of tasks in the branches of one If/Elif/Else chain
+    (KFP's ``dsl.OneOf``): ``OneOf(a.output, b.output)``, used after the chain, which must end
+    in an Else."""
+
+    def __init__(self, *outputs: Any) -> None:
+        if not outputs or not all(isinstance(o, OutputRef) for o in outputs):
+            bad = next((o for o in outputs if not isinstance(o, OutputRef)), None)
+            raise ValidationError(
+                f"OneOf takes task outputs, not {bad!r}" if outputs else "OneOf takes outputs",
+                field="OneOf",
+                fix="write OneOf(a.output, b.outputs['name'], ...) with a task of each branch",
+            )
+        self.refs: tuple[OutputRef, ...] = outputs
+        self.builder = outputs[0].builder
+
+    def to_value(self) -> Value:
+        """The choice as an IR value."""
+        return {"one_of": [ref.to_value() for ref in self.refs]}
+
+    def __repr__(self) -> str:
+        return f"OneOf({', '.join(map(repr, self.refs))})"
+
+
 def to_value(obj: Any) -> Value:
     """The IR value for a reference or a JSON-compatible constant.
 

@@ -55,9 +55,19 @@ class _Shape:
             if set(inner) != {"task", "output"}:
                 raise self.fail(f"{where}.collected", "needs exactly task and output")
             return None
+        if keys == {"one_of"}:
+            self.kind(value["one_of"], list, f"{where}.one_of")
+            if not value["one_of"]:
+                raise self.fail(f"{where}.one_of", "needs at least one value")
+            for i, member in enumerate(value["one_of"]):
+                self.value(member, f"{where}.one_of[{i}]")
+            return None
+        if keys == {"final_status"}:
+            return self.kind(value["final_status"], str, f"{where}.final_status")
         raise self.fail(
             where,
-            f"{value!r} is not a value (constant, param, task/output, loop_item or collected)",
+            f"{value!r} is not a value (constant, param, task/output, loop_item, collected, "
+            "one_of or final_status)",
         )
 
     def condition(self, expr: Any, where: str) -> None:
@@ -118,18 +128,35 @@ def check_shapes(data: dict[str, Any]) -> None:
         shape.kind(task.get("name"), str, f"{where}.name")
         shape.kind(task.get("component"), str, f"{where}.component")
         shape.kind(task.get("group"), str, f"{where}.group", optional=True)
+        shape.kind(task.get("display_name"), str, f"{where}.display_name", optional=True)
         shape.kind(task.get("inputs", {}), dict, f"{where}.inputs")
         for key, value in task.get("inputs", {}).items():
             shape.value(value, f"{where}.inputs.{key}")
         shape.kind(task.get("after", []), list, f"{where}.after")
+        shape.kind(
+            task.get("ignore_upstream_failure", False), bool, f"{where}.ignore_upstream_failure"
+        )
         for j, other in enumerate(task.get("after", [])):
             shape.kind(other, str, f"{where}.after[{j}]")
     for cid, spec in data.get("components", {}).items():
         shape.kind(spec, dict, f"components.{cid}")
         shape.kind(spec.get("kfp"), dict, f"components.{cid}.kfp", optional=True)
+        importer = spec.get("importer")
+        if importer is not None:
+            where = f"components.{cid}.importer"
+            shape.kind(importer, dict, where)
+            shape.kind(importer.get("type"), str, f"{where}.type")
+            shape.kind(importer.get("metadata", {}), dict, f"{where}.metadata")
+            shape.kind(importer.get("reimport", False), bool, f"{where}.reimport")
 
 
 def _names(types: type | tuple[type, ...]) -> str:
     kinds = types if isinstance(types, tuple) else (types,)
-    words = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
+    words = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+    }
     return " or ".join(words.get(k, k.__name__) for k in kinds)

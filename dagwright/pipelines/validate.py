@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.components import types as t
+from dagwright.components.final_status import FINAL_STATUS
 from dagwright.errors import UsageError, ValidationError
 from dagwright.names import check_k8s_name
+from dagwright.pipelines import flow_values
 from dagwright.pipelines.blocks import blocks
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR, Value
 
@@ -208,6 +210,8 @@ class _Checker:
                 )
             self._check_input(task, declared.name, declared.type, declared.artifact, value)
         for declared in spec.inputs:
+            if declared.name not in task.inputs and declared.type == FINAL_STATUS:
+                raise flow_values.missing_final_status(self, task, declared.name)
             if declared.name not in task.inputs and not declared.has_default:
                 raise self.fail(
                     f"missing input '{declared.name}' ({declared.type})",
@@ -218,10 +222,13 @@ class _Checker:
         for other in task.after:
             if other not in self.tasks or other == task.name:
                 raise self.fail(f"runs after unknown task '{other}'", task=task.name, field="after")
+        flow_values.check_ignoring(self, task)
 
     def _check_input(
         self, task: TaskIR, name: str, type_str: str, artifact: bool, value: Value
     ) -> None:
+        if flow_values.check_final_status(self, task, name, type_str, value):
+            return
         if "constant" in value:
             if artifact:
                 raise self.fail(
@@ -238,6 +245,8 @@ class _Checker:
                 )
             return
         source = self.type_of(value, task.group, task=task.name, field=name)
+        if "collected" in value and flow_values.wants_flat(type_str):
+            source = f"list[{self._output(value['collected'])}]"  # the engine flattens it
         if not t.compatible(source, type_str):
             raise self.fail(
                 f"type mismatch: {_describe(value)} is a {source} but input '{name}' takes "
@@ -259,12 +268,20 @@ class _Checker:
             out = self._output(value, **where)
             self._check_visible(value["task"], scope, collected=False, **where)
             return out
-        if "collected" in value:
+        if "collected" in value:  # a list per loop left, as KFP nests them
             out = self._output(value["collected"], **where)
-            self._check_visible(value["collected"]["task"], scope, collected=True, **where)
-            return f"list[{out}]"
+            depth = self._check_visible(value["collected"]["task"], scope, True, **where)
+            return flow_values.nested_type(out, depth)
         if "loop_item" in value:
             return self._loop_item_type(value, scope, **where)
+        if "one_of" in value:
+            return flow_values.one_of_type(self, value, scope, **where)
+        if "final_status" in value:
+            raise self.fail(
+                "a final status can only be given to a PipelineTaskFinalStatus input",
+                fix="pass it to the exit task's PipelineTaskFinalStatus parameter",
+                **where,
+            )
         raise self.fail(f"unknown value {value!r}", **where)
 
     def _output(self, value: Value, **where: Any) -> str:
@@ -283,7 +300,8 @@ class _Checker:
 
     def _check_visible(
         self, producer: str, scope: str | None, collected: bool, **where: Any
-    ) -> None:
+    ) -> int:
+        """Refuse a value not visible in ``scope``; the number of loops a Collected leaves."""
         consumer_chain = {g.id for g in self.ir.ancestors(scope)}
         hidden = [
             g
@@ -297,7 +315,7 @@ class _Checker:
                     "does not also enclose the consumer",
                     **where,
                 )
-            return
+            return sum(1 for g in hidden if g.kind == "loop")
         if hidden:
             block = hidden[-1]
             if block.kind == "loop":
@@ -312,6 +330,7 @@ class _Checker:
                 fix="use it inside that block",
                 **where,
             )
+        return 0
 
     def _loop_item_type(self, value: Value, scope: str | None, **where: Any) -> str:
         loop = self.groups.get(value["loop_item"])
@@ -371,4 +390,6 @@ def _describe(value: Value) -> str:
         return f"the item of {value['loop_item']}"
     if "collected" in value:
         return f"Collected({value['collected']['task']}.{value['collected']['output']})"
+    if "one_of" in value:
+        return "OneOf(" + ", ".join(_describe(v) for v in value["one_of"]) + ")"
     return repr(value.get("constant"))

@@ -1,18 +1,22 @@
 """A test stand-in for the Argo controller. It is not Argo: no Argo controller runs here.
 
 It walks a compiled Workflow the way the controller does, as far as dagwright's specs use it:
-DAG templates in dependency order (``dependencies``), ``when`` filled (``{{...}}`` and
-``{{=...}}`` expression tags) and evaluated as govaluate does (``argo_expressions``,
-``govaluate_model``: a ``when`` Argo cannot evaluate errors the node), ``withItems`` /
+DAG templates in dependency order (``dependencies``, or an enhanced ``depends`` expression),
+``when`` filled (``{{...}}`` and ``{{=...}}`` expression tags, also in task arguments) and
+evaluated as govaluate does (``argo_expressions``, ``govaluate_model``: a ``when`` Argo cannot
+evaluate errors the node), each finished task's ``tasks.<name>.status`` in scope (and the hooked
+task's in its exit hook's), ``withItems`` /
 ``withParam`` fan-out with ``{{item}}`` and ``{{item.key}}`` and a loop template's
 ``parallelism``, output parameters of a fan-out aggregated into a JSON list as Argo v4 does
 (``aggregated_json_value_list``: the values embedded as JSON only when every one is a JSON object
 or list, else the list of their texts), input artifacts taken from the task's arguments as
 Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), exit hooks,
 ``retryStrategy.limit`` and ``activeDeadlineSeconds``. Each container template's command runs
-as a local subprocess with its own folder standing in for the pod's paths; output parameters
-are read from their files, and artifacts are kept in a folder standing in for the artifact
-repository, under their keys.
+as a local subprocess with its own folder standing in for the pod's paths (whatever the
+template's image: a KFP container component's shell command runs on this machine's shell);
+output parameters are read from their files (their ``valueFrom.default`` when none was
+written, as Argo's executor takes it), and artifacts are kept in a folder standing in for the
+artifact repository, under their keys.
 
 As strict as Argo v4 where ``argo_validate`` and ``argo_values`` say, each rule citing its
 upstream code: the manifest is validated as workflow/validate does (parameter names, task
@@ -44,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from argo_expressions import when_holds
+from argo_expressions import replace_tags, when_holds
 from argo_validate import ancestors, validate
 from argo_values import (  # noqa: F401  (aggregated_json_value_list: tests import it here)
     ArgoRejected,
@@ -115,6 +119,11 @@ class ArgoControllerStandIn:
     # substitution
 
     def substitute(self, text: str, scope: dict[str, str]) -> str:
+        if "{{=" in text:  # an expression tag: filled as Argo fills a task's JSON
+            values = {f"workflow.parameters.{k}": v for k, v in self.parameters.items()}
+            values = {**values, "workflow.name": self.name, **scope}
+            return replace_tags(text, lambda tag: self.substitute(tag, scope), values)
+
         def value(match: re.Match[str]) -> str:
             name = match.group(1).strip()
             if name in scope:
@@ -186,13 +195,16 @@ class ArgoControllerStandIn:
             ready = [
                 t
                 for name, t in tasks.items()
-                if name not in nodes and all(d in nodes for d in t.get("dependencies", []))
+                if name not in nodes and all(d in nodes for d in _upstream(t, tasks))
             ]
             for task in ready:
-                blocked = any(
-                    nodes[d].phase not in ("Succeeded", "Skipped")
-                    for d in task.get("dependencies", [])
-                )
+                if "depends" in task:
+                    blocked = not depends_hold(task["depends"], nodes)
+                else:
+                    blocked = any(
+                        nodes[d].phase not in ("Succeeded", "Skipped")
+                        for d in task.get("dependencies", [])
+                    )
                 nodes[task["name"]] = (
                     Node("Omitted")
                     if blocked
@@ -204,6 +216,11 @@ class ArgoControllerStandIn:
             task_scope = self._task_scope(nodes)
             for p in template.get("outputs", {}).get("parameters", []):
                 try:
+                    if "expression" in p["valueFrom"]:  # scope.go: resolveParameter
+                        out.params[p["name"]] = self.substitute(
+                            "{{=" + p["valueFrom"]["expression"] + "}}", {**scope, **task_scope}
+                        )
+                        continue
                     out.params[p["name"]] = self.substitute(
                         p["valueFrom"]["parameter"], {**scope, **task_scope}
                     )
@@ -212,13 +229,18 @@ class ArgoControllerStandIn:
                         raise
                     out.params[p["name"]] = p["valueFrom"]["default"]
             for a in template.get("outputs", {}).get("artifacts", []):
+                if "fromExpression" in a:  # scope.go, resolveArtifact
+                    tag = "{{=" + a["fromExpression"] + "}}"
+                    out.artifacts[a["name"]] = self.substitute(tag, {**scope, **task_scope})
+                    continue
                 out.artifacts[a["name"]] = self._artifact_from(
                     a["from"], task_scope, artifact_scope
                 )
         return out
 
     def _task_scope(self, nodes: dict[str, Node]) -> dict[str, str]:
-        found = {}
+        # each finished task's phase and outputs (operator.go, processNodeOutputs)
+        found = {f"tasks.{name}.status": node.phase for name, node in nodes.items()}
         for name, node in nodes.items():
             for key, value in node.params.items():
                 found[f"tasks.{name}.outputs.parameters.{key}"] = value
@@ -258,7 +280,9 @@ class ArgoControllerStandIn:
         if hook is not None:  # Argo resolves a hook from the hooked task's ancestors only
             upstream = ancestors(task["name"], tasks)
             seen = {name: n for name, n in nodes.items() if name in upstream}
-            self.call(hook, {**scope, **self._task_scope(seen)}, artifact_scope)
+            # and the hooked task's own phase (dag.go: tasks.<name>.status before runOnExitNode)
+            hooked = {f"tasks.{task['name']}.status": node.phase}
+            self.call(hook, {**scope, **self._task_scope(seen), **hooked}, artifact_scope)
         return node
 
     def call(
@@ -388,7 +412,14 @@ class ArgoControllerStandIn:
             return Node("Failed")
         node = Node("Succeeded")
         for p in outputs.get("parameters", []):
-            text = (home / "out" / p["name"]).read_text(encoding="utf-8")
+            written = home / "out" / p["name"]
+            default = p.get("valueFrom", {}).get("default")
+            if default is not None and not written.exists():
+                # Argo's executor takes the default when the file is not there
+                # (saveParameters in workflow/executor), the template's variables in it filled
+                node.params[p["name"]] = self.substitute(default, local)
+                continue
+            text = written.read_text(encoding="utf-8")
             node.params[p["name"]] = text.removesuffix("\n")  # as Argo's executor saves it
         for a in outputs.get("artifacts", []):
             location = a.get("s3") or a.get("gcs")
@@ -399,6 +430,38 @@ class ArgoControllerStandIn:
             copy(source, stored)
             node.artifacts[a["name"]] = str(stored)
         return node
+
+
+_DEPENDS_TOKEN = re.compile(r"\s*(?:(&&|\|\||!|\(|\))|([A-Za-z0-9_-]+)(?:\.([A-Za-z]+))?)")
+# what a bare task name in depends means (enhanced depends logic, as dependencies means it)
+_BARE = ("Succeeded", "Skipped", "Daemoned")
+
+
+def _upstream(task: dict[str, Any], tasks: dict[str, Any]) -> list[str]:
+    """The tasks a DAG task waits for: its dependencies, or the names its depends reads."""
+    if "depends" not in task:
+        return list(task.get("dependencies", []))
+    names = [m.group(2) for m in _DEPENDS_TOKEN.finditer(task["depends"]) if m.group(2)]
+    return [n for n in names if n in tasks]
+
+
+def depends_hold(depends: str, nodes: dict[str, Node]) -> bool:
+    """An enhanced ``depends`` over finished tasks (``workflow/common/ancestry.go``: each
+    ``task.Result`` operand is the task's phase, a bare name any of ``_BARE``; ``&&``, ``||``,
+    ``!`` and parentheses as written). A phase the stand-in does not make (Errored, Daemoned)
+    is never held."""
+    out, at = [], 0
+    while at < len(depends.rstrip()):
+        match = _DEPENDS_TOKEN.match(depends, at)
+        assert match is not None, f"depends {depends!r} at {at}"
+        op, name, result = match.groups()
+        if op:
+            out.append({"&&": " and ", "||": " or ", "!": " not "}.get(op, op))
+        else:
+            phase = nodes[name].phase
+            out.append(str(phase == result if result else phase in _BARE))
+        at = match.end()
+    return bool(eval("".join(out), {"__builtins__": {}}))  # only True/False/and/or/not
 
 
 def evaluate(when: str, scope: dict[str, str], stand_in: ArgoControllerStandIn) -> bool:

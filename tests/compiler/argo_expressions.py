@@ -17,8 +17,9 @@ The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``pa
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
 ``asFloat``, ``lower``, ``trim``, ``hasPrefix``, ``trimPrefix`` and ``sprig.b64dec``, ``==``,
-``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||``
-and parentheses. ``int`` of text is Go's ``strconv.Atoi``, ``float`` of text
+``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||``,
+the ternary ``?:`` (the branch not taken is not evaluated, as expr-lang's jumps skip it) and
+parentheses. ``int`` of text is Go's ``strconv.Atoi``, ``float`` of text
 ``strconv.ParseFloat``; numbers of either kind compare by value; ordering other mixed types is
 an error; ``==`` of mixed types is false. Anything else raises ``NotModelled``.
 """
@@ -84,8 +85,6 @@ def _expression(tag: str, values: dict[str, str]) -> str:
     for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
         tag = tag.replace(escaped, char)  # jsonutil.Fix
     tag = tag.replace('\\"', '"')
-    if "?" in tag and ":" in tag and len(tag) >= 5:
-        raise NotModelled("an expression Argo reads as a ternary")
     try:
         source = json.loads(f'"{tag}"')
     except ValueError:
@@ -209,7 +208,7 @@ _TOKEN = re.compile(
     r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
     r"|(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
     r"|(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)"
-    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,-]))",
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\].,?:-]))",
     re.ASCII,
 )
 
@@ -247,7 +246,7 @@ class _Parser:
         self.tokens, self.at, self.env = tokens, 0, env
 
     def run(self) -> Any:
-        value = self._or()
+        value = self._ternary()
         if self.at != len(self.tokens):
             _fail(f"unexpected token {self.tokens[self.at][1]!r}")
         return value
@@ -263,6 +262,46 @@ class _Parser:
         if not self._peek(text):
             _fail(f"expected {text!r}")
         self.at += 1
+
+    def _ternary(self) -> Any:
+        """``a ? b : c``: expr-lang jumps over the branch it does not take, so that branch is
+        skipped here, not evaluated (a missing output there is no error)."""
+        condition = self._or()
+        if not self._peek("?"):
+            return condition
+        self.at += 1
+        if not isinstance(condition, bool):
+            _fail(f"non-bool expression (type {_go_type(condition)}) used as condition")
+        if condition:
+            value = self._ternary()
+            self._expect(":")
+            self._skip()
+            return value
+        self._skip()
+        self._expect(":")
+        return self._ternary()
+
+    def _skip(self) -> None:
+        """Step over one ternary branch: up to a ':' of this ternary, a ',' or a closing bracket
+        at its depth, or the end."""
+        depth = nested = 0
+        while self.at < len(self.tokens):
+            kind, text = self.tokens[self.at]
+            if kind == "op" and text in ("(", "["):
+                depth += 1
+            elif kind == "op" and text in (")", "]"):
+                if depth == 0:
+                    return
+                depth -= 1
+            elif kind == "op" and text == "?" and depth == 0:
+                nested += 1
+            elif kind == "op" and text == ":" and depth == 0:
+                if nested == 0:
+                    return
+                nested -= 1
+            elif kind == "op" and text == "," and depth == 0:
+                return
+            self.at += 1
 
     def _or(self) -> Any:
         value = self._and()
@@ -315,7 +354,7 @@ class _Parser:
                 _fail(f"unknown name {text}")
             return self.env[text]
         if text == "(":
-            value = self._or()
+            value = self._ternary()
             self._expect(")")
             return value
         if text == "[":

@@ -109,13 +109,22 @@ def _dag(template: dict[str, Any], templates: dict[str, Any], scope: set[str], w
 def ancestors(name: str, tasks: dict[str, Any]) -> set[str]:
     """Every task ``name`` depends on, directly or through others, in one DAG's ``tasks``."""
     found: set[str] = set()
-    todo = list(tasks[name].get("dependencies", []))
+    todo = direct(tasks[name], tasks)
     while todo:
         upstream = todo.pop()
         if upstream not in found:
             found.add(upstream)
-            todo += tasks[upstream].get("dependencies", [])
+            todo += direct(tasks[upstream], tasks)
     return found
+
+
+def direct(task: dict[str, Any], tasks: dict[str, Any]) -> list[str]:
+    """The tasks one DAG task names: its ``dependencies``, or the task names its ``depends``
+    expression reads (``common.GetTaskDependencies``: each operand's name before a result)."""
+    if "depends" not in task:
+        return list(task.get("dependencies", []))
+    names = re.findall(r"[A-Za-z0-9_-]+(?:\.[A-Za-z]+)?", task["depends"])
+    return [n.split(".")[0] for n in names if n.split(".")[0] in tasks]
 
 
 def _resolved(text: str, scope: set[str], where: str, any_item: bool = False) -> None:

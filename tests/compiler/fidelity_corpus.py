@@ -152,7 +152,8 @@ def timed(x: int = 21) -> int:
 
 @pipeline
 def nested_collected(rows: list[list[int]] = [[1, 2], [3]]) -> int:  # noqa: B006
-    """An output collected over two nested loops is one flat list to ``dagwright run``."""
+    """An output collected over two nested loops is one flat list to a reader declaring
+    ``list[int]``."""
     with ParallelFor(rows) as row:
         with ParallelFor(row) as x:
             sq = square(x=x)
@@ -161,7 +162,7 @@ def nested_collected(rows: list[list[int]] = [[1, 2], [3]]) -> int:  # noqa: B00
 
 @pipeline
 def nested_collected_output(rows: list[list[int]] = [[1, 2], [3]]) -> list:  # noqa: B006
-    """The same, as the pipeline's output."""
+    """The same, as the pipeline's output: a list of lists, as KFP nests them."""
     with ParallelFor(rows) as row:
         with ParallelFor(row) as x:
             sq = square(x=x)

@@ -46,6 +46,7 @@ NAMES = [
     "nested",
     "value_files",
     "loop_with_condition",
+    "task_settings",
 ]
 
 
@@ -335,3 +336,31 @@ def loop_with_condition(journal: str, xs: list[int] = [1, 5, 2]) -> None:  # noq
         sq = square(x=x)
         with If(sq.output > 3):
             mark(journal=journal, n=sq.output)
+
+
+@component
+def flaky_plain(journal: str) -> int:
+    """Fail on the first attempt (counted in the journal), as ``flaky`` does, with no retries
+    of its own: the task sets them."""
+    path = os.path.join(journal, "plain-attempts")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("x")
+    with open(path, encoding="utf-8") as f:
+        attempts = len(f.read())
+    if attempts < 2:
+        raise RuntimeError(f"attempt {attempts} fails")
+    return attempts
+
+
+@component(runtime=Process())
+def greet_plain(name: str) -> str:
+    return f"{os.environ.get('GREETING', 'hi')}, {name}"
+
+
+@pipeline
+def task_settings(journal: str, name: str = "kfp") -> dict:
+    """KFP's task methods: a retry, a display name, caching, resources and env per task."""
+    tries = flaky_plain(journal=journal).set_retry(2, "0s").set_display_name("Try twice")
+    hello = greet_plain(name=name).set_env_variable("GREETING", "hello")
+    hello.set_cpu_request("100m").set_memory_limit("256Mi").set_caching_options(True, "v1")
+    return {"attempts": tries.output, "greeting": hello.output, "plain": greet_plain(name=name)}

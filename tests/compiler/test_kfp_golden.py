@@ -24,20 +24,22 @@ GOLDEN = Path(__file__).parent / "golden" / "kfp"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _normalised(text: str) -> str:
+def normalised(text: str) -> str:
     text = text.replace(f"kfp=={metadata.version('kfp')}", "kfp==<version>")
     text = text.replace(f"dagwright=={dagwright.__version__}", "dagwright==<version>")
     return re.sub(r"dagwright-\d+\.\d+\.\d+\S*", "dagwright-<version>", text)
 
 
-@pytest.mark.parametrize("name", ["branches", "loop_over_output", "nested", "iris_training"])
+@pytest.mark.parametrize(
+    "name", ["branches", "loop_over_output", "nested", "iris_training", "task_settings"]
+)
 def test_spec_matches_its_golden_file(name: str) -> None:
     pipeline = (
         load_pipeline(str(ROOT / "examples" / "iris_training.py"))
         if name == "iris_training"
         else getattr(corpus, name)
     )
-    text = _normalised(dagwright.compile(pipeline, target="kfp"))
+    text = normalised(dagwright.compile(pipeline, target="kfp"))
     assert_runs_as_compiled(text)
     golden = GOLDEN / f"{name}.yaml"
     if os.environ.get("DAGWRIGHT_UPDATE_GOLDEN"):

@@ -94,7 +94,7 @@ BAD = {
         "def flow(xs: list[int] = [1], ys: list[int] = [2]):\n"
         "    with ParallelFor(xs) as a, ParallelFor(ys) as b:\n        made = add(a=a, b=b)\n"
         "    total(values=Collected(made.output))",
-        ("field 'values'", "nested ParallelFor", "Fix: collect inside the outer loop"),
+        ("field 'values'", "nested ParallelFor", "collect inside the outer loop"),
     ),
 }
 

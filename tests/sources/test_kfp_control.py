@@ -201,11 +201,6 @@ def test_a_display_name_is_kept_on_the_task(imported: Callable[[Any], dict[str, 
     assert task["name"] == "say" and task["display_name"] == "Say it"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ComponentSpec.importer and TaskIR.display_name are read back once the authoring "
-    "side of issue 17 (helper C) is merged",
-)
 @pytest.mark.parametrize(
     ("pipeline", "part", "kept"),
     [(imports, "components", "importer"), (shown, "tasks", "display_name")],
@@ -331,11 +326,6 @@ def test_a_loop_over_artifacts(imported: Callable[[Any], dict[str, Any]]) -> Non
     assert groups["make-texts"]["kind"] == "pipeline"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exit handlers' final_status, OneOf and ignore_upstream_failure validate once the "
-    "engine-side IR values of issue 17 (helper D) are merged",
-)
 @pytest.mark.parametrize(
     ("pipeline", "kept"),
     [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dagwright.compiler.argo.flow import depends
 from dagwright.compiler.argo.naming import digit_free, param_name, renamed_refs, renamed_task
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import Scope
@@ -22,7 +23,9 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     """The DAG template of one scope, named ``template_name``: its tasks (an exit task as its
     block task's exit hook), their arguments, and the scope's inputs and outputs."""
     renamed = digit_free(scope.tasks)
-    tasks = [_dag_task(renamed_task(f, renamed)) for f in scope.tasks.values()]
+    # Argo refuses depends beside dependencies in one DAG: a tolerant task makes them all depends
+    enhanced = any(f.get("tolerant") for f in scope.tasks.values())
+    tasks = [_dag_task(renamed_task(f, renamed), enhanced) for f in scope.tasks.values()]
     for fields in scope.tasks.values():
         for key in ("parameters", "artifacts"):
             for name in fields.get(key, {}):
@@ -37,18 +40,12 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     if scope.out_params or scope.out_artifacts:
         outputs = obj(
             parameters=[
-                obj(
-                    name=n,
-                    valueFrom=obj(
-                        parameter=renamed_refs(v, renamed), default=scope.defaults.get(n)
-                    ),
-                )
+                obj(name=n, valueFrom=_value_from(renamed_refs(v, renamed), scope.defaults.get(n)))
                 for n, v in scope.out_params.items()
             ]
             or None,
             artifacts=[
-                obj(name=n, **{"from": renamed_refs(v, renamed)})
-                for n, v in scope.out_artifacts.items()
+                _artifact_from(n, renamed_refs(v, renamed)) for n, v in scope.out_artifacts.items()
             ]
             or None,
         )
@@ -61,8 +58,27 @@ def dag_template(scope: Scope, template_name: str, parallelism: int | None) -> d
     )
 
 
-def _dag_task(fields: dict[str, Any]) -> dict[str, Any]:
+def _value_from(value: str, default: str | None) -> dict[str, Any]:
+    """A DAG output's ``valueFrom``: a variable as ``parameter``, an expression tag (a OneOf,
+    see flow.py) as ``expression``, which Argo runs with expr-lang over the DAG's scope
+    (``scope.go``, ``resolveParameter``); ``parameter`` takes no expression."""
+    if value.startswith("{{=") and value.endswith("}}"):
+        return obj(expression=value[3:-2], default=default)
+    return obj(parameter=value, default=default)
+
+
+def _artifact_from(name: str, value: str) -> dict[str, Any]:
+    """A DAG output artifact: ``from`` a variable, or ``fromExpression`` (a OneOf)."""
+    if value.startswith("{{=") and value.endswith("}}"):
+        return obj(name=name, fromExpression=value[3:-2])
+    return obj(name=name, **{"from": value})
+
+
+def _dag_task(fields: dict[str, Any], enhanced: bool = False) -> dict[str, Any]:
     fields = dict(fields)
+    tolerant = fields.pop("tolerant", False)
+    if enhanced and "dependencies" in fields:
+        fields["depends"] = depends(fields.pop("dependencies"), tolerant)
     arguments = _arguments(fields.pop("parameters", {}), fields.pop("artifacts", {}))
     hooks = fields.pop("hooks", None)
     if hooks is not None:
@@ -84,8 +100,9 @@ def _arguments(params: dict[str, str], artifacts: dict[str, Any]) -> dict[str, A
         else:  # a storage location: Collected artifacts, read by key prefix. A loop
             # over no items (or whose iterations all skipped) leaves nothing there; the
             # argument must say optional, since Argo's ProcessArgs replaces the template's
-            # artifact by the argument and keeps only its path, mode and recurseMode
-            arts.append(obj(name=name, optional=True, **source))
+            # artifact by the argument and keeps only its path, mode and recurseMode. An
+            # imported artifact's location (imports.py) says None: it must be there
+            arts.append(obj(name=name, **{"optional": True, **source}))
     return Inline(
         obj(
             parameters=[Inline(obj(name=k, value=v)) for k, v in params.items()] or None,

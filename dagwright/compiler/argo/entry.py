@@ -68,6 +68,27 @@ def decode(text: str, type_str: str, item_type: str | None = None, depth: int = 
     return restore(from_text(json.dumps(items), type_str))
 
 
+def nested(text: str, item_type: str, depth: int) -> list[Any]:
+    """A Collected over ``depth`` loops as a list per loop (KFP's nested fan-in, as ``dagwright
+    run`` gives a reader that declares no flat list): each level of Argo's aggregates read back
+    (an inner one may come as its JSON text), the marks of iterations that skipped dropped and
+    each value read as the output's type."""
+    values = json.loads(text) if isinstance(text, str) else text
+    if depth <= 1:
+        return [restore(_item(v, item_type)) for v in values if v != SKIPPED]
+    return [nested(v, item_type, depth - 1) for v in values if v != SKIPPED]
+
+
+def _innermost(type_str: str, depth: int) -> str:
+    """The item type inside ``depth`` list levels of a declared type (``any`` where a level
+    is untyped)."""
+    for _ in range(depth):
+        type_str = element_type(type_str) or "any"
+        if type_str == "any":
+            break
+    return type_str
+
+
 def _flatten(values: list[Any], depth: int) -> list[Any]:
     """The innermost iterations' values of ``depth`` nested aggregates, outermost first; an
     outer iteration that skipped its If (or made its inner list as text) is read as such."""
@@ -114,6 +135,25 @@ def _item(value: Any, type_str: str) -> Any:
     return value
 
 
+# Argo's node phases as KFP's task states (a skipped task did not fail; an omitted one did
+# not run because something before it failed)
+_STATES = {"Succeeded": "SUCCEEDED", "Skipped": "SUCCEEDED", "Omitted": "FAILED"}
+
+
+def final_status(text: str) -> dict[str, Any]:
+    """KFP's PipelineTaskFinalStatus dict from the JSON the compiled spec passes: the block's
+    Argo phase, the workflow's name and the block's id (``compiler/argo/flow.py``)."""
+    data = json.loads(text)
+    phase = data.get("state", "")
+    state = _STATES.get(phase, "FAILED")
+    error = (
+        {}
+        if state == "SUCCEEDED"
+        else {"code": 1, "message": f"{data.get('pipelineTaskName')} ended {phase}"}
+    )
+    return {**data, "state": state, "error": error}
+
+
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
     from dagwright.specs import artifact_kind
 
@@ -152,8 +192,17 @@ def _inputs(spec: ComponentSpec, args: argparse.Namespace) -> tuple[dict[str, An
     for inp in spec.inputs:
         how = reads.get(inp.name, {})
         try:
-            if inp.name in params and "item" in how:
+            if params.get(inp.name) == SKIPPED and inp.has_default:
+                continue  # a tolerant task's input whose task failed: its default applies
+            if inp.name in params and how.get("final_status"):
+                parameters[inp.name] = final_status(params[inp.name])
+            elif inp.name in params and "item" in how:
                 parameters[inp.name] = read_item(params[inp.name], inp.type, how)
+            elif inp.name in params and how.get("nested"):
+                item = _innermost(inp.type, how["depth"])
+                if item == "any":
+                    item = item_types.get(inp.name) or item
+                parameters[inp.name] = nested(params[inp.name], item, how["depth"])
             elif inp.name in params:
                 parameters[inp.name] = decode(
                     params[inp.name], inp.type, item_types.get(inp.name), how.get("depth", 1)

@@ -9,6 +9,7 @@ from typing import Any
 from dagwright.compiler.argo.scopes import PARAM_NAME
 from dagwright.errors import ValidationError
 from dagwright.names import free_name as free
+from dagwright.names import is_k8s_name, to_k8s_name
 
 
 def param_name(name: str, what: str) -> str:
@@ -69,3 +70,22 @@ def renamed_task(fields: dict[str, Any], renamed: dict[str, str]) -> dict[str, A
     if "dependencies" in fields:
         out["dependencies"] = [renamed.get(d, d) for d in fields["dependencies"]]
     return out
+
+
+def template_names(component_ids: list[str]) -> dict[str, str]:
+    """The template name of each component: its id when Argo takes it (a DNS-1123 label,
+    workflow/validate's template name check), else the id made one (``mark_item`` ->
+    ``mark-item``, a long id shortened with a hash), never a name another component keeps.
+
+    Any IR may hold such ids: a KFP import names components after their Python function, and
+    an IR file is the user's text. The component keeps its id everywhere else (the pod's spec,
+    the ``dagwright.dev/component`` label)."""
+    kept = {cid for cid in component_ids if is_k8s_name(cid)}
+    taken = set(kept)
+    names: dict[str, str] = {}
+    for cid in component_ids:
+        if cid in kept:
+            names[cid] = cid
+        else:
+            names[cid] = free(to_k8s_name(cid) or "component", taken, max_length=63)
+    return names

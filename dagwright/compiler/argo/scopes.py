@@ -85,12 +85,20 @@ class ScopeVariables:
             if scope == body(loop):
                 return var("inputs", "parameters", name)
             return self._imported(scope, name, value, artifact=False)
+        if "one_of" in value:
+            from dagwright.compiler.argo.flow import one_of_param
+
+            return one_of_param(self, value, scope)
         ref = value.get("collected", value)
         output = ref["output"] + ("-meta" if value.get("meta") else "")
         return self._reference(value, ref["task"], output, scope, artifact=False)
 
     def artifact(self, value: Value, scope: str) -> str:
         """The ``from`` of an artifact value in ``scope``."""
+        if "one_of" in value:
+            from dagwright.compiler.argo.flow import one_of_artifact
+
+            return one_of_artifact(self, value, scope)
         return self._reference(value, value["task"], value["output"], scope, artifact=True)
 
     def _reference(self, value: Value, task: str, output: str, scope: str, artifact: bool) -> str:

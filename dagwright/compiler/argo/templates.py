@@ -34,7 +34,11 @@ def uses_task_name(spec: ComponentSpec, tracking_uri: str | None) -> bool:
     """Whether the component's template reads its task's name (TASK_PARAM): in the keys of its
     output artifacts, and for the lineage its pod records. Only then do its tasks pass it: a
     thousand-task DAG would otherwise carry a thousand arguments no pod reads."""
-    return bool(tracking_uri) or any(out.artifact for out in spec.outputs)
+    if bool(tracking_uri) or any(out.artifact for out in spec.outputs):
+        return True
+    from dagwright.compiler.argo.kfp_container import is_container
+
+    return is_container(spec)  # KFP's {{$.pipeline_task_name}} may be in its command
 
 
 def is_collected(type_str: str) -> bool:
@@ -52,6 +56,7 @@ def component_template(
     tasks: list[str] | None = None,
     allow_pickle: bool = False,
     reads: bool = False,
+    given: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The template of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -64,7 +69,13 @@ def component_template(
         tasks: The tasks that use the component (named when the runtime refuses it).
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
+        given: Each task using the component, with the inputs it gives (a KFP container
+            component's IfPresent placeholders depend on which).
     """
+    from dagwright.compiler.argo.kfp_container import is_container
+
+    if is_container(spec):
+        return kfp_container_template(name, spec, location, tracking_uri, tasks, reads, given)
     params = [obj(name=TASK_PARAM)] if uses_task_name(spec, tracking_uri) else []
     args = _component_args(spec, delivery)
     if reads:
@@ -80,6 +91,63 @@ def component_template(
     base = dict(
         name=name,
         inputs=obj(parameters=params + in_params, artifacts=artifacts or None),
+        retryStrategy=_retry_strategy(spec),
+        metadata=obj(labels={"dagwright.dev/component": spec.name}),
+    )
+    pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
+    return _runtime_template(base, spec, pod, container, outputs, tasks or [])
+
+
+def kfp_container_template(
+    name: str,
+    spec: ComponentSpec,
+    location: Any,
+    tracking_uri: str | None,
+    tasks: list[str] | None,
+    reads: bool,
+    given: dict[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """The template of a KFP container component: its own image, command and args, KFP's
+    placeholders as Argo's variables (``kfp_container.py``), and the ports every component
+    template has, so its tasks are wired as any other's."""
+    from dagwright.compiler.argo.kfp_container import container_command
+
+    given = given or {t: {} for t in tasks or []}
+    for task, inputs in sorted(given.items()):
+        keyed = sorted(n for n, v in inputs.items() if v.get("key") is not None)
+        if keyed:  # Argo's {{item.key}} is not unescaped: dagwright's step picks the field
+            raise ValidationError(
+                f"Argo target: task '{task}' gives KFP container component '{spec.name}' a "
+                f"field of a loop item ({keyed[0]}), which only dagwright's step picks in a pod",
+                task=task,
+                field=keyed[0],
+                fix="loop over the values themselves, or pick the field in a Python component",
+            )
+    for io in (*spec.inputs, *spec.outputs):
+        param_name(io.name, f"component {spec.name}: {io.name}")
+    command, args = container_command(spec, {t: set(i) for t, i in given.items()})
+    in_params, artifacts, _ = _input_ports(spec)
+    if reads:  # its tasks pass it (a whole loop item's type), which nothing reads here
+        in_params.append(obj(name=READ_PARAM, default="{}"))
+    outputs, _ = _output_ports(spec, location)
+    # an output artifact's "-meta" (entry.py) is written by dagwright's step, which does not
+    # run here: Argo takes the default, metadata empty, as KFP gives a container's artifacts
+    meta = json.dumps({"metadata": {}, "pod": var("pod", "name")}, separators=(",", ":"))
+    metas = {f"{o.name}-meta" for o in spec.outputs if o.artifact}
+    for param in (outputs or {}).get("parameters") or []:
+        if param["name"] in metas:
+            param["valueFrom"]["default"] = meta
+    env = _env(spec, tracking_uri)
+    container = obj(
+        image=spec.image,
+        command=command or None,  # none: the image's entrypoint, as KFP runs it
+        args=args or None,
+        env=env or None,
+        resources=_resources(spec),
+    )
+    base = dict(
+        name=name,
+        inputs=obj(parameters=[obj(name=TASK_PARAM), *in_params], artifacts=artifacts or None),
         retryStrategy=_retry_strategy(spec),
         metadata=obj(labels={"dagwright.dev/component": spec.name}),
     )

@@ -7,8 +7,9 @@ import dataclasses
 import json
 from typing import Any
 
-from dagwright.compiler.argo import when
+from dagwright.compiler.argo import flow, when
 from dagwright.compiler.argo.dags import dag_template
+from dagwright.compiler.argo.imports import imported_argument, importer_tasks, moved_out
 from dagwright.compiler.argo.naming import free, param_name
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import (
@@ -29,10 +30,12 @@ from dagwright.compiler.argo.templates import (
     uses_task_name,
 )
 from dagwright.compiler.argo.values import protect
+from dagwright.compiler.branches import wrap_chains
 from dagwright.components.types import ANY, element_type, parse
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
 from dagwright.pipelines.blocks import blocks
+from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -46,11 +49,23 @@ class WorkflowBuilder:
         self.ir = ir
         self.options = options
         self.name = to_k8s_name(ir.name) or "pipeline"
+        # importers run no template: their readers fetch the artifact (imports.py)
+        self.importers = importer_tasks(ir)
         # a block with no task inside does nothing, and Argo refuses a DAG without tasks
-        full = {g.id for t in ir.tasks for g in ir.ancestors(t.group)}
+        run = [t for t in ir.tasks if t.name not in self.importers]
+        full = {g.id for t in run for g in ir.ancestors(t.group)}
         kept = [g for g in ir.groups if g.id in full]
-        self.ir = ir = dataclasses.replace(ir, groups=kept)
+        tasks = [moved_out(ir, t, full) if t.name in self.importers else t for t in ir.tasks]
+        self.ir = ir = dataclasses.replace(ir, groups=kept, tasks=tasks)
+        self.artifact_loops = flow.artifact_loops(ir)
+        # a OneOf over artifacts leaves its chain's block as a DAG output (flow.py)
+        self.ir = ir = wrap_chains(ir, flow.artifact_one_ofs(ir))[0]
         taken = set(ir.components)
+        # a component's template is named after it, made a name Argo takes (naming.py)
+        from dagwright.compiler.argo.naming import template_names
+
+        self.component_templates = template_names(list(ir.components))
+        taken |= set(self.component_templates.values())
         self.root = free("main", taken)
         # block templates keep their ids unless a component has the name already
         self.template_of = {self.root: self.root}
@@ -68,13 +83,14 @@ class WorkflowBuilder:
         for group in self.ir.groups:
             self._group(group)
         for task in self.ir.tasks:
-            self._task(task)
+            if task.name not in self.importers:
+                self._task(task)
         self._outputs()
         self._dependencies()
         templates = [self._dag(scope) for scope in self.variables.scopes.values()]
         templates += [
             component_template(
-                cid,
+                self.component_templates[cid],
                 spec,
                 options.delivery,
                 options.location,
@@ -83,8 +99,10 @@ class WorkflowBuilder:
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
+                given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
             )
             for cid, spec in self.ir.components.items()
+            if spec.importer is None
         ]
         for p in self.ir.params:
             param_name(p.name, f"parameter {p.name}")
@@ -145,10 +163,14 @@ class WorkflowBuilder:
             if "constant" in items:  # strings Argo would alter travel protected
                 inner["withItems"] = [protect(v) for v in items["constant"]]
             else:
-                inner["withParam"] = self.variables.param(items, group.id)
+                artifacts = group.id in self.artifact_loops  # over their metadata (flow.py)
+                inner["withParam"] = self.variables.param({**items, "meta": artifacts}, group.id)
             args = inner.setdefault("parameters", {})
             args[item_name(group.id, None)] = "{{item}}"
-            for key in sorted(loop_keys(self.ir)[group.id]):
+            keys = loop_keys(self.ir)[group.id] | (
+                {"pod"} if group.id in self.artifact_loops else set()
+            )
+            for key in sorted(keys):
                 name = item_name(group.id, item_key(group.id, key))
                 if name in args:  # a key spelled like another's written name
                     raise ValidationError(
@@ -207,23 +229,46 @@ class WorkflowBuilder:
         exit_of = self.exit_tasks.get(task.name)
         if exit_of is not None:  # runs as the exit hook of its block's task
             holder = self.variables.scopes[scope].tasks[exit_of.id]
-            target: dict[str, Any] = {"template": task.component}
+            target: dict[str, Any] = {"template": self.component_templates[task.component]}
             holder["hooks"] = {"exit": target}
         else:
-            target = self._call(scope, task.name, task.component)
+            target = self._call(scope, task.name, self.component_templates[task.component])
         spec = self.ir.component_of(task)
         params = target.setdefault("parameters", {})
         if uses_task_name(spec, self.options.tracking_uri):
             params[TASK_PARAM] = task.name
         artifacts = target.setdefault("artifacts", {})
         reads: dict[str, dict[str, Any]] = {}  # how the pod reads an input (entry --read)
+        if task.ignore_upstream_failure:  # see flow.py; dags.py writes its depends
+            target["tolerant"] = True
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if value.get("collected", {}).get("task") in self.importers:
+                raise ValidationError(
+                    f"Argo target: task '{task.name}' collects the artifact of importer "
+                    f"'{value['collected']['task']}' over a loop; no Argo template outputs it",
+                    pipeline=self.ir.name,
+                    task=task.name,
+                    field=name,
+                    fix="import the artifact outside the loop and pass it as it is",
+                )
+            if "final_status" in value:
+                params[name] = flow.final_status_text(value["final_status"])
+                reads[name] = {"final_status": True}
+                continue
             if "collected" in value:
                 depth = self._depth(value["collected"]["task"], task.group)
-                if depth > 1:
+                if depth > 1:  # one list per loop, unless the input declares a flat list
                     reads[name] = {"depth": depth}
+                    if not inp.artifact and not wants_flat(inp.type):
+                        reads[name]["nested"] = True
+            if "loop_item" in value and inp.artifact:  # one of a loop's artifacts (flow.py)
+                loop = value["loop_item"]
+                pod = self.variables.param({"loop_item": loop, "key": "pod"}, scope)
+                artifacts[name] = self.options.location(f"{self.artifact_loops[loop]}/{pod}")
+                params[f"{name}-meta"] = self.variables.param({"loop_item": loop}, scope)
+                continue
             if "loop_item" in value:  # the whole item: Argo's {{item.key}} is not unescaped
                 loop = value["loop_item"]
                 params[name] = self.variables.param({"loop_item": loop}, scope)
@@ -232,11 +277,18 @@ class WorkflowBuilder:
                     reads[name]["key"] = value["key"]
             elif not inp.artifact:
                 params[name] = self.variables.param(value, scope)
+                if task.ignore_upstream_failure:  # its upstream may have failed: the default
+                    params[name] = flow.or_skipped(params[name])
                 if "collected" in value and element_type(inp.type) == ANY:
                     ref = value["collected"]
                     out = self.ir.component_of(ref["task"]).output(ref["output"])
                     if out is not None and out.type != ANY:  # see templates: "-items"
                         params[f"{name}-items"] = out.type
+            elif value.get("task") in self.importers:
+                imported = self.importers[value["task"]]
+                artifacts[name], params[f"{name}-meta"] = imported_argument(
+                    self.ir, imported, self.options
+                )
             elif "collected" in value and is_collected(inp.type):
                 ref = value["collected"]
                 prefix = f"{var('workflow', 'name')}/{ref['task']}/{ref['output']}"
@@ -276,10 +328,19 @@ class WorkflowBuilder:
                 )
             out = self.ir.component_of(ref["task"]).output(ref["output"])
             assert out is not None
+            if ref["task"] in self.importers:
+                raise ValidationError(
+                    f"Argo target: pipeline output '{name}' is the artifact importer "
+                    f"'{ref['task']}' imports, which no Argo template outputs",
+                    pipeline=self.ir.name,
+                    field=f"output {name}",
+                    fix="return the output of a task that reads the imported artifact",
+                )
             if "collected" in value and self._depth(ref["task"], None) > 1:
                 raise ValidationError(
-                    f"Argo target: pipeline output '{name}' collects over nested loops, which "
-                    "Argo aggregates into a list of lists, not the flat list dagwright run gives",
+                    f"Argo target: pipeline output '{name}' collects over nested loops; Argo "
+                    "nests the inner lists as their texts (['3','4']), not as the list of lists "
+                    "dagwright run gives, and no pod reads them back for an output",
                     pipeline=self.ir.name,
                     field=f"output {name}",
                     fix="return the output of a task that takes Collected(...) instead",

@@ -86,6 +86,7 @@ class BlockChannels:
         dags: Each block's ComponentSpec message (None is the root).
         group_tasks: Each group's task message in its parent's DAG.
         guards: The blocks that choose between a loop's Collected outputs and ``[]``, by id.
+        wrappers: The block around the If/Elif/Else chain of each branch a OneOf reads.
     """
 
     def __init__(
@@ -94,11 +95,14 @@ class BlockChannels:
         dags: dict[str | None, Any],
         group_tasks: dict[str, Any],
         guards: dict[str, Guard] | None = None,
+        wrappers: dict[str, str] | None = None,
     ) -> None:
         self.ir = ir
         self.dags = dags
         self.group_tasks = group_tasks
         self.guards = guards or {}
+        self.wrappers = wrappers or {}  # the condition-branches block of each OneOf branch
+        self.one_of_ids: dict[str, int] = {}
         self.parents = {g.id: g.parent for g in ir.groups}
         self.kinds = {g.id: g.kind for g in ir.groups}
         self.task_groups = {t.name: t.group for t in ir.tasks}
@@ -122,7 +126,10 @@ class BlockChannels:
             if value.get("key"):
                 return ANY, False
             items = self.ir.group(value["loop_item"]).items or {}
-            return element_type(self.type_of(items)[0]) or ANY, False
+            items_type, artifact = self.type_of(items)
+            return element_type(items_type) or ANY, artifact
+        if "one_of" in value:
+            return self.type_of(value["one_of"][0])
         ref = value.get("collected", value)
         out = self.ir.component_of(ref["task"]).output(ref["output"])
         assert out is not None
@@ -154,11 +161,21 @@ class BlockChannels:
             if block == loop:
                 if not key:
                     self.declare_item(loop, want)
-                return Channel(component_input=item, selector=selector)
+                artifact = self.type_of(value)[1]
+                return Channel(artifact=artifact, component_input=item, selector=selector)
             assert block is not None  # a loop item is only read inside its loop
             if key:
                 return self.imported(block, f"{item}-subvar-{_safe(key)}", value, want)
             return self.imported(block, item, value, want)
+        if "one_of" in value:  # made in the chain's condition-branches block
+            wrapper = self._wrapper(value)
+            wrapper_path = self.path(wrapper)
+            if block in wrapper_path:
+                child = wrapper_path[wrapper_path.index(block) + 1]
+                assert child is not None
+                return Channel(producer=child, key=self.exported(child, value))
+            assert block is not None
+            return self.imported(block, self.channel_name(value), value, want)
         ref = value.get("collected", value)
         producer = ref["task"]
         artifact = self.type_of(value)[1]
@@ -178,9 +195,9 @@ class BlockChannels:
         list, of the type its first reader wants (STRING when nothing reads it whole)."""
         item = f"pipelinechannel--{loop}-loop-item"
         inputs = self.dags[loop].input_definitions
-        if item not in inputs.parameters:
-            found = self.type_of({"loop_item": loop})[0]
-            define(inputs, item, want if found == ANY else found, False)
+        if item not in inputs.parameters and item not in inputs.artifacts:
+            found, artifact = self.type_of({"loop_item": loop})
+            define(inputs, item, want if found == ANY else found, artifact)
 
     def may_be_null(self, value: Value) -> bool:
         """Can the value be null at run time: a pipeline parameter whose default is None?"""
@@ -195,7 +212,16 @@ class BlockChannels:
 
     def channel_name(self, ref: Value) -> str:
         """``pipelinechannel--train-Output`` for the single return value (the form kfp.local
-        parses as a task output), ``pipelinechannel--train--accuracy`` for a named one."""
+        parses as a task output), ``pipelinechannel--train--accuracy`` for a named one;
+        ``pipelinechannel--condition-branches-1-oneof-1`` for a OneOf, as the KFP SDK names it."""
+        if "one_of" in ref:
+            wrapper = self._wrapper(ref)
+            text = f"{wrapper} {json.dumps(ref, sort_keys=True)}"
+            if text not in self.one_of_ids:
+                mine = [k for k in self.one_of_ids if k.startswith(f"{wrapper} ")]
+                self.one_of_ids[text] = len(mine) + 1
+            number = self.one_of_ids[text]
+            return f"pipelinechannel--{wrapper}-oneof-{number}"
         key = self.key(ref)
         sep = "-" if key == "Output" else "--"
         return f"pipelinechannel--{ref['task']}{sep}{key}"
@@ -219,6 +245,8 @@ class BlockChannels:
 
     def exported(self, group: str, value: Value) -> str:
         """Make ``group``'s DAG output a value produced inside it; returns the output's name."""
+        if "one_of" in value:
+            return self._one_of(group, value)
         ref = value.get("collected", value)
         name = self.channel_name(ref)
         comp = self.dags[group]
@@ -240,6 +268,31 @@ class BlockChannels:
         )
         define(comp.output_definitions, name, f"list[{type_str}]" if listed else type_str, artifact)
         select_output(comp.dag.outputs, name, inner)
+        return name
+
+    def _wrapper(self, value: Value) -> str:
+        """The condition-branches block of a OneOf's chain."""
+        return self.wrappers[self.task_groups[value["one_of"][0]["task"]] or ""]
+
+    def _one_of(self, group: str, value: Value) -> str:
+        """A OneOf as an output of ``group``: of the condition-branches block, taken with
+        ``valueFromOneof`` from the branch that ran (each branch's DAG output of its member);
+        of a block holding it, passed on."""
+        name = self.channel_name(value)
+        comp = self.dags[group]
+        if name in comp.output_definitions.parameters:
+            return name
+        define(comp.output_definitions, name, self.type_of(value)[0], False)
+        if self._wrapper(value) != group:
+            select_output(comp.dag.outputs, name, self.channel(value, group))
+            return name
+        selectors = comp.dag.outputs.parameters[name].value_from_oneof.parameter_selectors
+        for member in value["one_of"]:
+            branch = self.task_groups[member["task"]]
+            assert branch is not None
+            selector = selectors.add()
+            selector.producer_subtask = branch
+            selector.output_parameter_key = self.exported(branch, member)
         return name
 
     def _either(self, block: str, value: Value) -> str:

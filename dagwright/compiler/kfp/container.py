@@ -35,6 +35,10 @@ def module_source(spec: ComponentSpec, delivery: CodeDelivery) -> str:
 
 def container(spec: ComponentSpec, delivery: CodeDelivery, pb: Any) -> Any:
     """The PipelineContainerSpec message of a component's executor."""
+    if spec.kfp is not None:  # imported from KFP: its own executor (imported.py)
+        from dagwright.compiler.kfp.imported import imported_container
+
+        return imported_container(spec, pb)
     box = pb.PipelineDeploymentConfig.PipelineContainerSpec(image=delivery.image_for(spec))
     install = delivery.install_command(spec)
     if install is not None:
@@ -45,6 +49,22 @@ def container(spec: ComponentSpec, delivery: CodeDelivery, pb: Any) -> Any:
         box.env.add(name=name, value=value)
     set_resources(box.resources, spec.resources)
     return box
+
+
+def importer_executor(target: Any, spec: ComponentSpec) -> None:
+    """Fill ``target`` (an ImporterSpec message) for a ``dagwright.importer`` component: KFP's
+    importer reads the URI from the task's ``uri`` input, whether a constant or a parameter."""
+    from dagwright.compiler.kfp.types import SCHEMA_VERSION, schema_title
+    from dagwright.components.importer import URI_INPUT
+
+    assert spec.importer is not None
+    target.artifact_uri.runtime_parameter = URI_INPUT
+    target.type_schema.schema_title = schema_title(spec.importer["type"])
+    target.type_schema.schema_version = SCHEMA_VERSION
+    if spec.importer.get("metadata"):
+        target.metadata.update(spec.importer["metadata"])
+    if spec.importer.get("reimport"):
+        target.reimport = True
 
 
 def set_resources(target: Any, res: Resources) -> None:

@@ -8,10 +8,11 @@ from typing import Any
 from google.protobuf import json_format
 
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.kfp import cel, guards, policy, runtime, topology
+from dagwright.compiler.kfp import cel, flow, guards, policy, runtime, topology
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.channels import BlockChannels, Channel, define, select_output, to_value
-from dagwright.compiler.kfp.container import container
+from dagwright.compiler.kfp.container import container, importer_executor
+from dagwright.components.final_status import FINAL_STATUS
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import ANY, parse
 from dagwright.errors import ValidationError
@@ -44,6 +45,8 @@ class DagBuilder:
         """Fill the spec; returns each executor's kfp-kubernetes config (for the platform
         spec), only for executors whose runtime needs one."""
         topology.check_exit_tasks(self.ir, self.fail)
+        flow.check_tolerant_tasks(self.ir, self.fail)
+        self.ir, wrappers = flow.wrap_branch_sets(self.ir, self.fail)
         self.ir = topology.wrap_awaited_conditions(self.ir)
         self.ir, guarded = guards.guard_computed_loops(self.ir, self.fail)
         self.optional_artifacts = guarded.optional
@@ -64,17 +67,21 @@ class DagBuilder:
             task.task_info.name = group.id
             task.component_ref.name = group_names[group.id]
             group_tasks[group.id] = task
-        self.channels = BlockChannels(ir, dags, group_tasks, guarded.guards)
+        self.channels = BlockChannels(ir, dags, group_tasks, guarded.guards, wrappers)
         self._parameters()
         deployment = self.pb.PipelineDeploymentConfig()
         for cid, component in ir.components.items():
             executor_label = "exec-" + component_names[cid].removeprefix("comp-")
             self._component(spec.components[component_names[cid]], cid, component, executor_label)
             executor = deployment.executors[executor_label]
+            if component.importer is not None:  # KFP's own importer: no container
+                importer_executor(executor.importer, component)
+                continue
             box = container(component, self.delivery, self.pb)
-            if self.allow_pickle:  # the pod's entry refuses joblib artifacts without it
+            own = component.kfp is None  # an imported executor runs no dagwright entry
+            if self.allow_pickle and own:  # the pod's entry refuses joblib artifacts without it
                 box.args.append("--dagwright-allow-pickle")
-            if self.tracking_uri:  # each step records its lineage under the KFP run's id
+            if self.tracking_uri and own:  # each step records its lineage under the run's id
                 box.env.add(name="MLFLOW_TRACKING_URI", value=self.tracking_uri)
                 box.args.extend(
                     [
@@ -131,6 +138,13 @@ class DagBuilder:
     def _component(self, target: Any, cid: str, spec: ComponentSpec, executor_label: str) -> None:
         target.executor_label = executor_label
         for inp in spec.inputs:
+            if inp.type == FINAL_STATUS:  # declared as the KFP SDK declares it
+                status = target.input_definitions.parameters[inp.name]
+                status.parameter_type = self.pb.ParameterType.ParameterTypeEnum.Value(
+                    "TASK_FINAL_STATUS"
+                )
+                status.is_optional = True
+                continue
             defined = define(target.input_definitions, inp.name, inp.type, inp.artifact)
             if (cid, inp.name) in self.optional_artifacts:  # left out by a guard's Else copy
                 defined.is_optional = True
@@ -149,7 +163,8 @@ class DagBuilder:
                     field=out.name,
                 )
             define(target.output_definitions, kt.output_key(spec, out.name), out.type, out.artifact)
-        if self.tracking_uri:  # the run's ids, which each task passes (see _task)
+        if self.tracking_uri and spec.importer is None:  # the run's ids, which each task
+            # passes (see _task); an importer runs no pod to record anything
             for name in _LINEAGE_INPUTS:
                 define(target.input_definitions, name, "str", False)
 
@@ -174,8 +189,18 @@ class DagBuilder:
                 ) from None
         elif group.kind == "loop":
             assert group.items is not None
-            iterator = task.parameter_iterator
             item = f"pipelinechannel--{group.id}-loop-item"
+            if channels.type_of(group.items)[1]:  # a list of artifacts: one per iteration
+                artifacts = task.artifact_iterator
+                artifacts.item_input = item
+                channel = channels.channel(group.items, group.id)
+                assert channel.component_input is not None
+                artifacts.items.input_artifact = channel.component_input
+                channels.declare_item(group.id)
+                if group.parallelism:
+                    task.iterator_policy.parallelism_limit = group.parallelism
+                return
+            iterator = task.parameter_iterator
             iterator.item_input = item
             if "constant" in group.items:
                 iterator.items.raw = json.dumps(group.items["constant"])
@@ -228,11 +253,21 @@ class DagBuilder:
 
     def _task(self, task: TaskIR, target: Any, component_names: dict[str, str]) -> None:
         spec = self.ir.component_of(task)
-        target.task_info.name = task.name
+        # KFP's UI shows taskInfo.name; the task's key in the DAG stays its name
+        target.task_info.name = task.display_name or task.name
         target.component_ref.name = component_names[task.component]
+        if task.ignore_upstream_failure:  # see flow.py
+            target.trigger_policy.strategy = (
+                self.pb.PipelineTaskSpec.TriggerPolicy.TriggerStrategy.ALL_UPSTREAM_TASKS_COMPLETED
+            )
         for name, value in task.inputs.items():
             inp = spec.input(name)
             assert inp is not None
+            if "final_status" in value:
+                target.inputs.parameters[name].task_final_status.producer_task = value[
+                    "final_status"
+                ]
+                continue
             if value.get("constant", ...) is None:
                 if inp.has_default and inp.default is None:
                     continue  # KFP cannot pass null; left out, the default None applies
@@ -242,7 +277,7 @@ class DagBuilder:
                     task=task.name,
                     field=name,
                 )
-            self._check_collected(value, task.group, task=task.name, field=name)
+            self._check_collected(value, task.group, inp.type, task=task.name, field=name)
             if self._collects_nothing(value, task.group):
                 if inp.artifact:
                     raise self.fail(
@@ -258,33 +293,23 @@ class DagBuilder:
                 Channel(constant=[]).fill(target.inputs, name)
                 continue
             self.channels.channel(value, task.group, inp.type).fill(target.inputs, name)
-        if self.tracking_uri:
+        if self.tracking_uri and spec.importer is None:
             # KFP's launcher fills only input placeholders in a container's arguments, but the
             # driver (backend/src/v2/driver/resolve.go) fills a constant input that is exactly
             # one of the run's placeholders: the ids reach the arguments through inputs
             for name, placeholder in _LINEAGE_INPUTS.items():
+                if name == TASK_INPUT and task.display_name:  # the placeholder would be it
+                    placeholder = task.name
                 Channel(constant=placeholder).fill(target.inputs, name)
         if spec.cache:  # left out, KFP reads caching as off (the SDK writes it as {})
             target.caching_options.enable_cache = True
         if spec.retry.limit:  # the fields KFP's backend needs for a retry to happen at all
             policy.fill_retry(target.retry_policy, spec.retry, task.name, self.fail)
 
-    def _check_collected(self, value: Value, block: str | None, **where: Any) -> None:
-        """KFP gathers a loop output into one list per loop it leaves; dagwright flattens
-        them into one. Refuse the case where the two would differ."""
-        if "collected" not in value:
-            return
-        channels = self.channels
-        home = channels.path(channels.task_groups[value["collected"]["task"]])
-        left = [g for g in home if g not in channels.path(block) and g is not None]
-        if sum(channels.kinds[g] == "loop" for g in left) > 1:
-            raise self.fail(
-                "Collected gathers an output over nested ParallelFor loops; KFP would make a "
-                "list of lists where dagwright makes one list",
-                fix="collect inside the outer loop first (a task there taking Collected), or "
-                "loop over one flat list",
-                **where,
-            )
+    def _check_collected(
+        self, value: Value, block: str | None, wanted: str | None, **where: Any
+    ) -> None:
+        flow.check_collected(self.channels, value, block, wanted, self.fail, **where)
 
     def _collects_nothing(self, value: Value, block: str | None) -> bool:
         """Does ``value`` collect over a loop whose items are a constant empty list?"""
@@ -308,7 +333,7 @@ class DagBuilder:
                     fix="return a task's output (a component that returns the value will do)",
                     field=f"output {name}",
                 )
-            self._check_collected(value, None, field=f"output {name}")
+            self._check_collected(value, None, None, field=f"output {name}")
             if self._collects_nothing(value, None):
                 raise self.fail(
                     f"pipeline output '{name}' collects over a ParallelFor with no items; "

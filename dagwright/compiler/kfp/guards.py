@@ -81,6 +81,7 @@ def guard_computed_loops(ir: PipelineIR, fail: Fail) -> tuple[PipelineIR, Guarde
     taken = {t.name for t in ir.tasks} | set(scan.groups)
     by_loop: dict[str, Guard] = {}
     for loop in scan.loops:
+        artifact_items(ir, loop, fail)
         readers = scan.movers.get(loop, [])
         by_loop[loop] = Guard(
             loop=loop,
@@ -140,6 +141,23 @@ def guard_computed_loops(ir: PipelineIR, fail: Fail) -> tuple[PipelineIR, Guarde
     }
     guarded = Guarded({g.block: g for g in by_loop.values()}, optional)
     return dataclasses.replace(ir, groups=groups, tasks=tasks, components=components), guarded
+
+
+def artifact_items(ir: PipelineIR, loop: str, fail: Fail) -> None:
+    """Refuse a guard over a loop whose items are artifacts: no trigger condition can test a
+    list of artifacts for being empty (CEL reads parameters only)."""
+    from dagwright.components.types import is_artifact_type
+    from dagwright.pipelines.validate import value_type
+
+    group = ir.group(loop)
+    if is_artifact_type(value_type(ir, group.items or {}, group.parent)):
+        raise fail(
+            f"{loop} loops over artifacts made at run time and its outputs are collected; "
+            "KFP's backend fails the reader when the list turns out empty, and no trigger "
+            "condition can test a list of artifacts for that",
+            fix="read the loop's outputs inside the loop, or compile for Argo (--target argo)",
+            block=loop,
+        )
 
 
 def nonempty(items: Value) -> Value:
