@@ -159,7 +159,7 @@ def test_collected_artifacts_and_a_nested_fan_in(
         "data": {"collected": {"task": "make", "output": "data"}}
     }
     assert {"name": "data", "type": "list[Dataset]", "artifact": True} in data["components"][
-        "read-all"
+        "read_all"
     ]["inputs"]
     # loop over a task output; the inner loop's task gathered over both levels
     outer = groups[groups[tasks["say"]["group"]]["parent"]]

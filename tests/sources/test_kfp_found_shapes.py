@@ -204,8 +204,9 @@ SNAKE_CASE = textwrap.dedent(
 
 
 def test_python_components_named_in_snake_case_compile_to_argo(tmp_path: Path) -> None:
-    # the components are named as KFP names them (split-words): Argo's template names are
-    # DNS-1123, and a function's name (split_words) is not
+    # the IR keeps KFP's function names (split_words); Argo's template names must be DNS-1123,
+    # so the compiler names the templates split-words (every KFP sample with a Python component
+    # used to stop here)
     (tmp_path / "letters.py").write_text(SNAKE_CASE)
     wheel = "dagwright @ https://example.com/dagwright-0.1.0-py3-none-any.whl"
     done = _cli(

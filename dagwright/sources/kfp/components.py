@@ -75,13 +75,8 @@ def component_dict(
 
 
 def _name(key: str, executor: dict[str, Any]) -> str:
-    """The component's name: its function's (one component for all the tasks calling it, as
-    KFP's keys ``comp-f``, ``comp-f-2`` are not), made DNS-1123 as KFP makes its own names
-    (``split_ids`` is ``split-ids``): the compilers name templates after it."""
     function = _flag(executor, "--function_to_execute")
-    if not function:
-        return key.removeprefix("comp-")
-    return re.sub(r"-+", "-", re.sub(r"[^-0-9a-z]+", "-", function.lower())).strip("-")
+    return function or key.removeprefix("comp-")
 
 
 def _function(key: str, executor: dict[str, Any]) -> str:
