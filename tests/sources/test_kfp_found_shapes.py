@@ -258,3 +258,26 @@ def test_a_container_gets_a_list_of_artifacts_as_their_json(tmp_path: Path) -> N
     result = dagwright.run(glued, root=tmp_path / "store", echo=False, host_containers=True)
     assert result.succeeded, [s.error for s in result.steps]
     assert result.outputs == {"Output": "ab2+c1"}
+
+
+@dsl.component(base_image="python:3.11")
+def leave(code: int):
+    import sys
+
+    print(f"leaving with {code}")
+    sys.exit(code)
+
+
+@dsl.pipeline(name="exits")
+def exits():
+    leave(code=0)
+    leave(code=3)
+
+
+def test_sys_exit_zero_in_a_component_is_success_and_nonzero_a_failure(tmp_path: Path) -> None:
+    # in its pod, sys.exit(0) ends the process well; in-process it raised SystemExit(0),
+    # which failed the step
+    result = dagwright.run(exits, root=tmp_path / "store", echo=False)
+    states = {s.task: s.status for s in result.steps}
+    assert states == {"leave": "succeeded", "leave-2": "failed"}
+    assert "SystemExit: 3" in (result.step("leave-2").error or "")
