@@ -99,6 +99,11 @@ def run_python(
             with _TASK_ROOT:
                 executor = Executor(executor_input=executor_input, function_to_execute=func)
             executor.execute()
+    except SystemExit as exc:
+        if exc.code in (0, None):  # sys.exit(0) ends its pod's process well: so the step
+            return
+        tb = _from_program(exc.__traceback__, module.__file__ or "")
+        raise exc.with_traceback(tb) from exc.__cause__
     except BaseException as exc:
         # from the component's first frame: kfp's executor frames only called it
         tb = _from_program(exc.__traceback__, module.__file__ or "")
