@@ -313,9 +313,9 @@ def to_ir(pipeline: Any) -> PipelineIR:
         if Path(pipeline).is_file():
             pipeline = read_spec_file(pipeline)
     else:
-        from dagwright.loader import is_kfp_pipeline
+        from dagwright.loader import is_kfp_component
 
-        if is_kfp_pipeline(pipeline):
+        if is_kfp_component(pipeline):
             from dagwright.sources.kfp import import_pipeline
 
             pipeline = import_pipeline(pipeline)

@@ -44,7 +44,7 @@ def load_pipeline(reference: str) -> Any:
     if path.suffix in IR_SUFFIXES:
         return read_spec_file(path)
     found = _pick(_import_file(path), name, path_text)
-    if is_kfp_pipeline(found):
+    if is_kfp_component(found):
         from dagwright.sources.kfp import import_pipeline
 
         return import_pipeline(found)
@@ -71,6 +71,16 @@ def is_kfp_pipeline(obj: Any) -> bool:
     from dagwright.sources.kfp.document import is_graph_component
 
     return is_graph_component(obj)
+
+
+def is_kfp_component(obj: Any) -> bool:
+    """Is ``obj`` a kfp pipeline or a lone kfp component (which kfp runs as a one-task
+    pipeline)? Known without importing kfp."""
+    if not any(cls.__module__.startswith("kfp.") for cls in type(obj).__mro__):
+        return False
+    from dagwright.sources.kfp.document import is_kfp_component as is_component
+
+    return is_component(obj)
 
 
 def _import_file(path: Path) -> Any:
@@ -138,6 +148,9 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
         for attr, obj in found.items():
             if name in (attr, obj.name):
                 return obj
+        lone = vars(module).get(name)
+        if is_kfp_component(lone):  # a kfp component named on its own: KFP runs it alone
+            return lone
         raise ValidationError(
             f"'{where}' has no pipeline '{name}'",
             field="PIPELINE",
@@ -146,10 +159,13 @@ def _pick(module: Any, name: str | None, where: str) -> Any:
     if len(found) == 1:
         return next(iter(found.values()))
     if not found:
+        lone = sorted(attr for attr, obj in vars(module).items() if is_kfp_component(obj))
         raise ValidationError(
             f"'{where}' defines no pipeline",
             field="FILE",
-            fix="decorate a function with @pipeline (or @kfp.dsl.pipeline) or build a Pipeline",
+            fix=f"name a kfp component to run it alone: {where}:{lone[0]}"
+            if lone
+            else "decorate a function with @pipeline (or @kfp.dsl.pipeline) or build a Pipeline",
         )
     raise ValidationError(
         f"'{where}' defines several pipelines: {sorted(found)}",

@@ -24,6 +24,19 @@ def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _print_restored() -> Iterator[None]:
+    """kfp.local indents ``builtins.print`` while it runs a task and puts back what it saved;
+    two of its loop workers in threads interleave those saves, so a run can leave ``print``
+    indented for the rest of the process (kfp/local/logging_utils.py, indented_print). Each
+    test gets the real ``print`` back, so what a later step prints is what it wrote."""
+    import builtins
+
+    real = builtins.print
+    yield
+    builtins.print = real
+
+
+@pytest.fixture(autouse=True)
 def _no_fork_server_left() -> Iterator[None]:
     """A Process() step's fork server (dagwright/runtimes/warm.py) ends with its test."""
     yield

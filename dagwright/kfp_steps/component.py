@@ -38,6 +38,8 @@ class KfpComponent:
         program: For a Python lightweight component, the module text its command embeds.
         function: The ``--function_to_execute`` of a lightweight component.
         install: The shell text that pip-installs the component's packages (lightweight).
+        entrypoint: The container gives no ``command``, only ``args`` to its image's
+            entrypoint.
     """
 
     name: str
@@ -49,6 +51,7 @@ class KfpComponent:
     program: str | None = None
     function: str | None = None
     install: str = ""
+    entrypoint: bool = False
 
     @property
     def lightweight(self) -> bool:
@@ -114,6 +117,7 @@ def _read(spec: ComponentSpec) -> KfpComponent:
         program=program,
         function=function,
         install=install,
+        entrypoint=not container.get("command"),
     )
 
 

@@ -92,7 +92,10 @@ def run_container(
             argv += ["-v", f"{folder}:{folder}:{'rw' if writable else 'ro'}"]
         for name, value in component.env.items():
             argv += ["-e", f"{name}={value}"]
-        argv += ["--entrypoint", command[0], component.image, *command[1:]]
+        if component.entrypoint:  # arguments to the image's own entrypoint
+            argv += [component.image, *command]
+        else:
+            argv += ["--entrypoint", command[0], component.image, *command[1:]]
         env = None
     elif host_containers:
         argv = list(command)

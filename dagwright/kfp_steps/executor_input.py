@@ -12,7 +12,9 @@ them. Placeholders inside string values (an f-string argument) are resolved by k
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import uuid
 from typing import Any
 
@@ -119,15 +121,61 @@ def build(
             "outputFile": os.path.join(task_root, OUTPUT_FILE),
         },
     }
-    if any(isinstance(v, str) and "{{$" in v for v in values.values()):
+    if any(_placeholder_in(v) for v in values.values()):
         from kfp.local import placeholder_utils
 
-        result = placeholder_utils.resolve_self_references_in_executor_input(
-            executor_input_dict=result,
-            pipeline_resource_name=names["pipeline"],
-            task_resource_name=names["task"],
-            pipeline_root=names["root"],
-            pipeline_job_id=names["pipeline"],
-            pipeline_task_id=str(uuid.uuid4()),
-        )
+        values.update(unknown_to_kfp_local(values, result, names))
+        context = {
+            "executor_input_dict": result,
+            "pipeline_resource_name": names["pipeline"],
+            "task_resource_name": names["task"],
+            "pipeline_root": names["root"],
+            "pipeline_job_id": names["pipeline"],
+            "pipeline_task_id": str(uuid.uuid4()),
+        }
+        result = placeholder_utils.resolve_self_references_in_executor_input(**context)
+        # inside a list or dict argument too (``[f"Hello {name}"]``), as kfp.local does
+        for name, value in values.items():
+            if isinstance(value, (list, dict)) and _placeholder_in(value):
+                values[name] = placeholder_utils.recursively_resolve_json_dict_placeholders(
+                    value, **context
+                )
     return result
+
+
+def _placeholder_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{{$" in value
+    if isinstance(value, list):
+        return any(_placeholder_in(v) for v in value)
+    if isinstance(value, dict):
+        return any(_placeholder_in(k) or _placeholder_in(v) for k, v in value.items())
+    return False
+
+
+# an input artifact (a list of them) given whole to a container command, as KFP's launcher
+# does: the JSON of its RuntimeArtifacts (name, type, uri, metadata)
+_WHOLE_ARTIFACT = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\}\}")
+
+
+def unknown_to_kfp_local(obj: Any, given: dict[str, Any], names: dict[str, str]) -> Any:
+    """``obj`` (a string, or lists and dicts of them) with the placeholders kfp.local's
+    ``placeholder_utils`` does not know resolved first (it fails on them with an IndexError):
+    ``{{$.pipeline_job_resource_name}}`` (the run, as ``{{$.pipeline_job_name}}``) and a whole
+    input artifact, ``{{$.inputs.artifacts['name']}}``."""
+    from kfp import dsl
+
+    if isinstance(obj, list):
+        return [unknown_to_kfp_local(v, given, names) for v in obj]
+    if isinstance(obj, dict):
+        return {k: unknown_to_kfp_local(v, given, names) for k, v in obj.items()}
+    if not isinstance(obj, str) or "{{$" not in obj:
+        return obj
+    text = obj.replace(dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER, names["pipeline"])
+    artifacts = (given.get("inputs") or {}).get("artifacts") or {}
+
+    def whole(match: re.Match[str]) -> str:
+        listed = (artifacts.get(match.group(1)) or {}).get("artifacts")
+        return match.group(0) if listed is None else json.dumps(listed)
+
+    return _WHOLE_ARTIFACT.sub(whole, text)

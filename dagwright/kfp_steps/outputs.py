@@ -63,7 +63,16 @@ def parameter_values(
 
 def artifact_metadata(written: dict[str, Any], name: str) -> dict[str, Any]:
     """The metadata the step gave output artifact ``name`` (its first, as KFP reads it)."""
+    return dict(_first(written, name).get("metadata") or {})
+
+
+def artifact_uri(written: dict[str, Any], name: str) -> str | None:
+    """The URI the step gave output artifact ``name`` in the metadata file, if it gave one: a
+    function returning an artifact it made (``Dataset(uri=dsl.get_uri())``) names its own."""
+    uri = _first(written, name).get("uri")
+    return uri if isinstance(uri, str) and uri else None
+
+
+def _first(written: dict[str, Any], name: str) -> dict[str, Any]:
     listed = ((written.get("artifacts") or {}).get(name) or {}).get("artifacts") or []
-    if not listed or not isinstance(listed[0], dict):
-        return {}
-    return dict(listed[0].get("metadata") or {})
+    return listed[0] if listed and isinstance(listed[0], dict) else {}

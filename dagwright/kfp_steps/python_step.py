@@ -26,6 +26,11 @@ from dagwright.kfp_steps.requirements import check_installed
 
 _MODULES: dict[str, types.ModuleType] = {}
 _LOCK = threading.Lock()
+# kfp's Executor keeps the task root in a module global (``CONTAINER_TASK_ROOT``), set when it
+# is built and read by ``dsl.get_uri()`` while the function runs: steps side by side in threads
+# would read each other's. Every Executor is built holding this lock, and a program that calls
+# ``get_uri`` holds it for its whole run (the others run side by side).
+_TASK_ROOT = threading.Lock()
 
 
 def program_module(component: KfpComponent, digest: str) -> types.ModuleType:
@@ -87,7 +92,18 @@ def run_python(
     module = program_module(component, digest)
     func = getattr(module, component.function or "")
     try:
-        Executor(executor_input=executor_input, function_to_execute=func).execute()
+        if "get_uri" in (component.program or ""):
+            with _TASK_ROOT:
+                Executor(executor_input=executor_input, function_to_execute=func).execute()
+        else:
+            with _TASK_ROOT:
+                executor = Executor(executor_input=executor_input, function_to_execute=func)
+            executor.execute()
+    except SystemExit as exc:
+        if exc.code in (0, None):  # sys.exit(0) ends its pod's process well: so the step
+            return
+        tb = _from_program(exc.__traceback__, module.__file__ or "")
+        raise exc.with_traceback(tb) from exc.__cause__
     except BaseException as exc:
         # from the component's first frame: kfp's executor frames only called it
         tb = _from_program(exc.__traceback__, module.__file__ or "")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from typing import Any
@@ -101,6 +102,7 @@ def _run(
         values = outputs.parameter_values(spec, component, task_root, metadata)
         for name, artifact in written.items():
             artifact.metadata = outputs.artifact_metadata(metadata, name)
+            _take_returned_file(artifact, outputs.artifact_uri(metadata, name))
             title = (component.output_artifacts[name].get("artifactType") or {}).get("schemaTitle")
             if title in _METRICS and not os.path.lexists(artifact.path):
                 with open(artifact.path, "w", encoding="utf-8") as f:
@@ -137,7 +139,7 @@ def _run_container(
     from dagwright.kfp_steps.containers import run_container
 
     command = placeholder_utils.replace_placeholders(
-        full_command=list(component.command),
+        full_command=executor_input.unknown_to_kfp_local(list(component.command), given, names),
         executor_input_dict=given,
         pipeline_resource_name=names["pipeline"],
         task_resource_name=names["task"],
@@ -148,6 +150,17 @@ def _run_container(
     mounts += [(os.path.dirname(a.path), True) for a in written.values()]
     mounts += [(os.path.dirname(a["path"]), False) for items in inputs.values() for a in items]
     run_container(component, command, step.host_containers, mounts, step.task, abandoned)
+
+
+def _take_returned_file(artifact: Artifact, uri: str | None) -> None:
+    """Move an artifact the function wrote at a URI of its own (a returned
+    ``Dataset(uri=dsl.get_uri())``, in the step's folder) to where the step's output goes; a
+    remote URI of its own is left where it is."""
+    if uri is None or not remote.is_local(uri):
+        return
+    source = remote.local_path(uri)
+    if os.path.abspath(source) != os.path.abspath(artifact.path) and os.path.lexists(source):
+        shutil.move(source, artifact.path)
 
 
 def _kind(spec: ComponentSpec, name: str, definition: dict[str, Any]) -> str:

@@ -197,3 +197,27 @@ def test_the_forms_schema_2_0_0_wrote(spec: dict[str, Any]) -> None:
     ir = import_pipeline(spec)
     assert ir.task("double").inputs == {"x": {"constant": 5}}
     assert [(i.name, i.type) for i in ir.component_of("double").inputs] == [("x", "int")]
+
+
+def test_optional_secrets_and_config_maps_are_reported_not_refused(
+    spec: dict[str, Any],
+) -> None:
+    # KFP runs a task whose optional Secret or ConfigMap is missing; here there are none
+    config = {
+        "secretAsEnv": [
+            {"secretName": "creds", "optional": True,
+             "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
+        ],
+        "configMapAsVolume": [{"configMapName": "cfg", "mountPath": "/cfg", "optional": True}],
+    }  # fmt: skip
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = ir_dict(_with_platform(spec, config))
+    messages = [str(w.message) for w in seen if issubclass(w.category, KfpImportWarning)]
+    assert len(messages) == 1
+    assert "configMapAsVolume, secretAsEnv" in messages[0] and "'double'" in messages[0]
+    assert "creds" not in repr(data) and "TOKEN" not in repr(data)
+    # one entry that is not optional still refuses the whole setting
+    config["secretAsEnv"].append({"secretName": "other", "keyToEnv": []})
+    error = _refusal(_with_platform(spec, config))
+    assert error.field.endswith("exec-double.secretAsEnv")

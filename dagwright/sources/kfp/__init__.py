@@ -24,6 +24,7 @@ a loop DAG's output                              ``{"collected": ...}``
 ALL_UPSTREAM_TASKS_COMPLETED (not an exit task)  ``ignore_upstream_failure: true``
 ``dependentTasks`` beyond data                   ``after``
 ``retryPolicy``                                  component ``retry``
+a nested pipeline task's ``retryPolicy``          ``retry`` of its tasks that set none
 ``cachingOptions.enableCache``                   component ``cache`` (as the YAML says)
 ``cachingOptions.cacheKey``                      ``cache_version`` (the inputs still count)
 container ``resources`` / ``env``                component ``resources`` / ``env``
@@ -63,6 +64,7 @@ from dagwright.errors import ValidationError
 from dagwright.sources.kfp.document import (
     Document,
     is_graph_component,
+    is_kfp_component,
     is_pipeline_spec,
     read,
 )
@@ -76,12 +78,14 @@ __all__ = [
     "import_pipeline",
     "ir_dict",
     "is_graph_component",
+    "is_kfp_component",
     "is_pipeline_spec",
 ]
 
 
 def import_pipeline(source: Any) -> PipelineIR:
-    """The validated IR of a KFP pipeline: a path, YAML text, a dict or a ``@dsl.pipeline``.
+    """The validated IR of a KFP pipeline: a path, YAML text, a dict, a ``@dsl.pipeline`` or a
+    lone kfp component (compiled by kfp as a one-task pipeline, as KFP lets one be run).
 
     Raises:
         ValidationError: the source is not a KFP v2 pipeline, or holds a construct that cannot

@@ -79,7 +79,13 @@ class Walker(Values):
         if frame.group is not None:
             group["parent"] = frame.group
         child = Frame(
-            component, prefix, name, env, frame.after + self.after(frame, task, name), absent
+            component,
+            prefix,
+            name,
+            env,
+            frame.after + self.after(frame, task, name),
+            absent,
+            task.get("retryPolicy") or frame.retry,
         )
         if kind == "loop":
             self._loop(frame, task, group, child)
@@ -140,7 +146,15 @@ class Walker(Values):
         wait for that one, whatever became of it, as they would for the block on KFP."""
         name = frame.name(key)
         env, absent = self._env(frame, task, component, name)
-        child = Frame(component, f"{frame.prefix}{key}-", frame.group, env, frame.after, absent)
+        child = Frame(
+            component,
+            f"{frame.prefix}{key}-",
+            frame.group,
+            env,
+            frame.after,
+            absent,
+            task.get("retryPolicy") or frame.retry,
+        )
         exit_task = self._exit_name(frame, key)
         start = len(self.tasks)
         keys = {child.name(k): k for k in child.tasks}
@@ -233,6 +247,8 @@ class Walker(Values):
                 fix="give the whole file kfp.compiler wrote",
             )
         platform = settings(self.platform.get(label, {}), label, where)
+        if frame.retry and "retryPolicy" not in task:
+            task = {**task, "retryPolicy": frame.retry}
         data = component_dict(
             task["componentRef"]["name"], component, executor, task, platform, where
         )

@@ -45,6 +45,15 @@ def is_graph_component(obj: Any) -> bool:
     )
 
 
+def is_kfp_component(obj: Any) -> bool:
+    """Is ``obj`` any kfp component (a pipeline, a Python, container or YAML component), without
+    importing kfp? kfp's compiler compiles a lone component as a one-task pipeline."""
+    return any(
+        cls.__name__ == "BaseComponent" and cls.__module__.startswith("kfp.")
+        for cls in type(obj).__mro__
+    )
+
+
 def read(source: Any) -> Document:
     """The Document of ``source``: a path, YAML or JSON text, parsed documents or a pipeline.
 
@@ -52,7 +61,7 @@ def read(source: Any) -> Document:
         ValidationError: the text does not parse, is not a PipelineSpec, or has a schema
             version this importer does not know.
     """
-    if is_graph_component(source):
+    if is_kfp_component(source):
         return read(compile_graph(source))
     if isinstance(source, Path) or (
         isinstance(source, str)
@@ -129,7 +138,8 @@ def from_documents(documents: list[Any]) -> Document:
 
 
 def compile_graph(pipeline: Any) -> str:
-    """The YAML kfp's compiler writes for a ``@dsl.pipeline``, compiled in this process."""
+    """The YAML kfp's compiler writes for a ``@dsl.pipeline`` (or a lone component), compiled
+    in this process."""
     from kfp import compiler
 
     with tempfile.TemporaryDirectory(prefix="dagwright-kfp-") as folder:

@@ -29,6 +29,9 @@ class Frame:
     env: dict[str, Value] = field(default_factory=dict)
     after: list[str] = field(default_factory=list)
     absent: set[str] = field(default_factory=set)  # optional inputs given no value
+    # a nested pipeline task's retryPolicy: its tasks without one of their own take it, as
+    # KFP's backend retries them
+    retry: dict[str, Any] | None = None
 
     def name(self, key: str) -> str:
         """The IR name of task (or block) ``key`` of this DAG."""

@@ -4,7 +4,9 @@ What the IR can hold is mapped: ``activeDeadlineSeconds`` becomes the component'
 Scheduling hints that change where a pod lands, not what the step computes (node selector,
 tolerations, affinities, pod labels and annotations, image pull settings, the security
 context, resource claims), cannot be kept by the IR: they are reported in a
-``KfpImportWarning`` naming each one, never dropped silently. Everything else (environment
+``KfpImportWarning`` naming each one, never dropped silently. Secrets and ConfigMaps a task
+marks optional are reported the same way: there are none without Kubernetes, and the step runs
+as on a cluster where they are missing, as KFP lets it. Everything else (environment
 from Secrets, ConfigMaps or pod fields, volumes, init containers, pipeline-wide settings)
 changes what the step sees and is refused by name. (Secrets are not read into the IR on
 purpose: specs, logs and run records never hold them.)
@@ -42,6 +44,11 @@ _REFUSED = {
 }
 
 
+# Secrets and ConfigMaps a task may do without (``optional=True``): with no Kubernetes here
+# there are none, so the step runs as on a cluster where they are missing
+_OPTIONAL = {"secretAsEnv", "configMapAsEnv", "secretAsVolume", "configMapAsVolume"}
+
+
 class KfpImportWarning(UserWarning):
     """Part of a KFP pipeline that the IR cannot keep and that does not change its results."""
 
@@ -73,11 +80,14 @@ def settings(config: dict[str, Any], label: str, where: dict[str, Any]) -> dict[
     """
     found: dict[str, Any] = {}
     dropped = []
+    absent = []
     for key, value in config.items():
         if key == "activeDeadlineSeconds":
             found["timeout"] = float(value)
         elif key in _HINTS:
             dropped.append(key)
+        elif key in _OPTIONAL and _all_optional(value):
+            absent.append(key)
         elif key in _REFUSED:
             raise ValidationError(
                 f"the kfp-kubernetes setting '{key}' ({_REFUSED[key]}) cannot be imported yet",
@@ -101,4 +111,19 @@ def settings(config: dict[str, Any], label: str, where: dict[str, Any]) -> dict[
             ),
             stacklevel=2,
         )
+    if absent:
+        warnings.warn(
+            KfpImportWarning(
+                f"task '{where.get('task')}': the optional kfp-kubernetes "
+                f"{', '.join(sorted(absent))} are not there without Kubernetes; the step runs "
+                "as on a cluster where they are missing"
+            ),
+            stacklevel=2,
+        )
     return found
+
+
+def _all_optional(value: Any) -> bool:
+    """Does every entry of a Secret or ConfigMap setting say ``optional: true``?"""
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(i, dict) and i.get("optional") is True for i in items)
