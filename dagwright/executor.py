@@ -72,7 +72,7 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
-        data = {
+        data: dict[str, Any] = {
             "digest": self.digest,
             "component": self.component.to_dict(),
             "task": self.task,
