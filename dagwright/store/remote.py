@@ -76,7 +76,7 @@ def reachable(fs: Any, uri: str) -> None:
     parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if (host, port) in _ANSWERED:
+    if (host, port) in _ANSWERED or _proxied(parts.scheme, host):
         return
     try:
         socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
@@ -87,6 +87,15 @@ def reachable(fs: Any, uri: str) -> None:
             "or the endpoint (AWS_ENDPOINT_URL for S3, STORAGE_EMULATOR_HOST for GCS)"
         ) from error
     _ANSWERED.add((host, port))
+
+
+def _proxied(scheme: str, host: str) -> bool:
+    """Whether the environment sends this host through a proxy (HTTPS_PROXY...): a direct
+    connect would then say nothing about what the store's client can reach."""
+    from urllib.request import getproxies, proxy_bypass
+
+    proxies = getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not proxy_bypass(host)
 
 
 def _connected(uri: str) -> tuple[Any, str]:

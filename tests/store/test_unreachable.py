@@ -60,7 +60,11 @@ def _closed_port() -> int:
 
 
 def _environment(store: str, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FSSPEC_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "FSSPEC_")) and not k.lower().endswith("_proxy")
+    }
     env.pop("STORAGE_EMULATOR_HOST", None)
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     endpoint = f"http://127.0.0.1:{port}"
@@ -118,3 +122,22 @@ def test_a_cached_artifact_on_an_unreachable_store_is_not_reused(
     # the first one's entry, cannot check its artifact, and runs the importer again
     lines = _run(IMPORTS_ONLY, tmp_path, store, _closed_port())
     assert lines == ["RESULT succeeded False", "RESULT succeeded False"]
+
+
+def test_a_store_behind_a_proxy_is_left_to_its_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where only a proxy reaches the network, a direct connect proves nothing: the check
+    stands aside, and the client (which honours HTTPS_PROXY) decides."""
+    pytest.importorskip("s3fs")
+    from fsspec.core import url_to_fs
+
+    from dagwright.errors import StoreUnreachable
+    from dagwright.store import remote
+
+    port = _closed_port()
+    fs, _ = url_to_fs("s3://bucket/x", client_kwargs={"endpoint_url": f"http://127.0.0.1:{port}"})
+    for name in [k for k in os.environ if k.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(StoreUnreachable, match=f"127.0.0.1:{port}"):
+        remote.reachable(fs, "s3://bucket/x")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    remote.reachable(fs, "s3://bucket/x")  # no error: the proxy is the client's business
