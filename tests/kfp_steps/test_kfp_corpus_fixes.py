@@ -246,3 +246,17 @@ def test_the_job_time_placeholders_are_the_runs_start(tmp_path: Path) -> None:
     assert created == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert result.step("echo").outputs["Output"] == created
     assert result.step("echo-in-a-container").outputs["out"] == created
+
+
+def test_the_runs_start_travels_with_the_step_to_another_process() -> None:
+    """A Process() step is rebuilt from step.json in the child: the run's start goes with it
+    (else the child would give its own clock's time, different in every step)."""
+    from dagwright.components.spec import ComponentSpec
+    from dagwright.executor import Step
+
+    step = Step(
+        ComponentSpec(name="c", inputs=[], outputs=[], source="", function="c"),
+        "c",
+        run_started=1767962096.5,
+    )
+    assert Step.from_dict(json.loads(json.dumps(step.to_dict()))).run_started == 1767962096.5
