@@ -118,6 +118,8 @@ class LocalEngine:
             self.store.run_uri(self.run_id),
             self.ir.function,
         )
+        # kept across resumes: KFP's pipeline_job_create_time_utc of the steps
+        self.run_started = float(self.db.find_run(self.run_id)["started"])
         remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)
         try:
@@ -314,6 +316,7 @@ class LocalEngine:
             allow_pickle=self.allow_pickle,
             run_id=self.run_id,
             host_containers=self.host_containers,
+            run_started=self.run_started,
         )
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
