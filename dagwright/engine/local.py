@@ -170,7 +170,7 @@ class LocalEngine:
                 starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     execution = self.runnable.popleft()
-                    if self.stopping and execution.task not in self.plan.run_anyway:
+                    if self.stopping and not self._protected(execution.task):
                         self._cancel(execution)  # queued before the failure, not started yet
                         continue
                     execution.record.started, execution.record.status = time.time(), RUNNING
@@ -234,7 +234,7 @@ class LocalEngine:
             return self._start_task(frame, node, failed_before)
         if failed_before:
             return self._skip_block(frame, node, UPSTREAM_FAILED)
-        if self.stopping:
+        if self.stopping and node not in self.plan.exit_side:
             return self._skip_block(frame, node, CANCELLED)
         group = self.plan.groups[node]
         source = group.condition if group.kind == "condition" else group.items
@@ -266,7 +266,7 @@ class LocalEngine:
         anyway = task in self.plan.run_anyway  # an exit task, or one ignoring upstream failures
         if failed_before and not anyway:
             record.status = UPSTREAM_FAILED
-        elif self.stopping and not anyway:
+        elif self.stopping and not self._protected(task):
             record.status = CANCELLED
         else:
             try:
@@ -373,6 +373,10 @@ class LocalEngine:
             self.dirty.append(record)
         if self.observer:
             self.observer.step_finished(record)
+
+    def _protected(self, task: str) -> bool:
+        """Does ``task`` run even though the run is stopping (an exit task or its pipeline)?"""
+        return task in self.plan.run_anyway or task in self.plan.exit_side
 
     def _stop_if_failing(self, status: str) -> None:
         if status == FAILED and not self.keep_going:

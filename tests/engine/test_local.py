@@ -248,6 +248,22 @@ def test_exit_handler_runs_after_a_failure(run: Any) -> None:
     assert result.step("number").status == "upstream_failed"
 
 
+def test_what_follows_an_exit_task_runs_too_after_a_failure(run: Any) -> None:
+    # KFP runs an exit pipeline whole; imported, its later tasks follow the IR's exit task
+    @pipeline
+    def p() -> None:
+        cleanup = note(text="cleanup")
+        with ExitHandler(cleanup):
+            boom()
+        with If(cleanup.output == "cleanup"):
+            note(text="then").after(cleanup)
+
+    result = run(p)
+    assert result.status == "failed"
+    assert CALLS == ["boom", "cleanup", "then"]
+    assert result.step("note").status == "succeeded"
+
+
 def test_retries_until_success(run: Any, tmp_path: Path) -> None:
     counter = tmp_path / "count"
 

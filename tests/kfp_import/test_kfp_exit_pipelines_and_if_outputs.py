@@ -1,0 +1,70 @@
+"""KFP shapes the importer and engine once got wrong: an exit pipeline that did not run whole,
+outputs of a task inside an If used outside it, and loop-item fields compared to numbers. Each
+is a small pipeline written here (none of KFP's is copied), compiled with kfp, imported by
+``dagwright.run`` from the YAML, run, and the values asserted.
+
+No ``from __future__ import annotations``: kfp reads the components' annotations as types.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kfp")
+
+from kfp import compiler, dsl  # noqa: E402
+from kfp.dsl import PipelineTaskFinalStatus  # noqa: E402
+
+import dagwright  # noqa: E402
+
+IMAGE = "python:3.11"
+
+
+def _run(pipeline: Any, tmp_path: Path, **kwargs: Any) -> Any:
+    path = tmp_path / "pipeline.yaml"
+    compiler.Compiler().compile(pipeline, str(path))
+    return dagwright.run(str(path), root=tmp_path / "store", echo=False, **kwargs)
+
+
+@dsl.component(base_image=IMAGE)
+def boom(message: str) -> str:
+    raise SystemExit(f"failing on purpose: {message}")
+
+
+@dsl.component(base_image=IMAGE)
+def state_of(status: dict) -> str:
+    return status["state"]
+
+
+@dsl.component(base_image=IMAGE)
+def say(text: str) -> str:
+    return text
+
+
+@dsl.pipeline
+def notify(status: PipelineTaskFinalStatus):
+    state = state_of(status=status)
+    with dsl.If(state.output == "FAILED"):
+        say(text="the block failed")
+    say(text=state.output).set_display_name("echo-state")
+
+
+@dsl.pipeline
+def guarded_by_a_pipeline():
+    with dsl.ExitHandler(notify()):
+        boom(message="inside")
+
+
+def test_an_exit_pipeline_runs_whole_after_its_block_fails(tmp_path: Path) -> None:
+    result = _run(guarded_by_a_pipeline, tmp_path)
+    assert result.status == "failed"
+    states = {
+        (s.display_name or s.task): (s.status, (s.outputs or {}).get("Output"))
+        for s in result.steps
+    }
+    assert states["boom"][0] == "failed"
+    assert states["notify-state-of"] == ("succeeded", "FAILED"), states
+    # the task in the If on the exit task's output, and the one after it, both ran
+    assert ("succeeded", "the block failed") in states.values(), states
+    assert states["echo-state"] == ("succeeded", "FAILED"), states
