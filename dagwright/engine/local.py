@@ -42,6 +42,7 @@ from dagwright.engine.result import (
     jsonable,
 )
 from dagwright.engine.state import Path_, RunState, flatten
+from dagwright.errors import DagwrightError
 from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
@@ -240,11 +241,14 @@ class LocalEngine:
         source = group.condition if group.kind == "condition" else group.items
         try:
             resolve = lambda v: self.state.resolve(v, frame.scope, frame.path, frame.items)  # noqa: E731
-            if group.kind == "condition" and not evaluate(source or {"constant": True}, resolve):
+            if group.kind == "condition" and not evaluate(
+                source or {"constant": True}, resolve, node
+            ):
                 return self._skip_block(frame, node, SKIPPED)
             values = list(resolve(source or {"constant": []})) if group.kind == "loop" else []
         except Exception as exc:  # e.g. None > 3: the block fails, other branches go on
-            record = StepRecord(node, frame.path, FAILED, error=f"{type(exc).__name__}: {exc}")
+            error = str(exc) if isinstance(exc, DagwrightError) else f"{type(exc).__name__}: {exc}"
+            record = StepRecord(node, frame.path, FAILED, error=error)
             self.records.append(record)
             self.dirty.append(record)
             self.position.setdefault(node, len(self.position))

@@ -399,7 +399,8 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any, store: P
     result = run(p, keep_going=True)
     assert result.status == "failed"
     assert result.step("condition-1").error == (
-        "TypeError: '>' not supported between instances of 'NoneType' and 'int'"
+        "block 'condition-1', field 'condition': its condition cannot compare NoneType None > "
+        "int 3. Fix: compare values of one type (cast the value where the condition is written)"
     )
     assert result.step("loop-1").error == "TypeError: 'NoneType' object is not iterable"
     assert result.step("note").status == "upstream_failed"

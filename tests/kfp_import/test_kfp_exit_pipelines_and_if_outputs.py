@@ -68,3 +68,56 @@ def test_an_exit_pipeline_runs_whole_after_its_block_fails(tmp_path: Path) -> No
     # the task in the If on the exit task's output, and the one after it, both ran
     assert ("succeeded", "the block failed") in states.values(), states
     assert states["echo-state"] == ("succeeded", "FAILED"), states
+
+
+# --- a loop-item field compared to a number ---------------------------------------------------
+
+
+@dsl.pipeline
+def item_fields(rows: list = [{"n": 1}, {"n": 3}, {"n": 5}]):  # noqa: B006 - KFP defaults
+    with dsl.ParallelFor(rows) as row:
+        with dsl.If(row.n > 2):
+            say(text="big")
+
+
+def test_a_loop_item_field_compares_to_a_number_as_a_number(tmp_path: Path) -> None:
+    result = _run(item_fields, tmp_path)
+    assert result.status == "succeeded", [(s.task, s.error) for s in result.steps if s.error]
+    ran = sorted(s.iteration for s in result.steps if s.task == "say" and s.status == "succeeded")
+    assert ran == [(1,), (2,)], [(s.task, s.iteration, s.status) for s in result.steps]
+
+
+@dsl.pipeline
+def item_equals(rows: list = [{"n": 2}, {"n": "2"}, {"n": 3}]):  # noqa: B006 - KFP defaults
+    with dsl.ParallelFor(rows) as row:
+        with dsl.If(row.n == 2):
+            say(text="two")
+        with dsl.If(row.n != 2):
+            say(text="not two")
+
+
+def test_a_loop_item_field_equals_a_number_whether_held_as_number_or_text(
+    tmp_path: Path,
+) -> None:
+    result = _run(item_equals, tmp_path)
+    assert result.status == "succeeded", [(s.task, s.error) for s in result.steps if s.error]
+    said = {(s.iteration, s.outputs["Output"]) for s in result.steps if s.status == "succeeded"}
+    assert said == {((0,), "two"), ((1,), "two"), ((2,), "not two")}
+
+
+@dsl.pipeline
+def item_text(rows: list = [{"n": "one"}]):  # noqa: B006 - KFP defaults
+    with dsl.ParallelFor(rows) as row:
+        with dsl.If(row.n > 2):
+            say(text="big")
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_its_block_clearly(tmp_path: Path) -> None:
+    result = _run(item_text, tmp_path)
+    assert result.status == "failed"
+    (block,) = [s for s in result.steps if s.task.startswith("condition")]
+    assert block.status == "failed"
+    assert block.error.startswith(f"block '{block.task}'"), block.error
+    assert "cannot compare str 'one' > int 2" in block.error, block.error
+    assert "Traceback" not in block.error and "TypeError" not in block.error
+    assert [s.status for s in result.steps if s.task == "say"] == ["upstream_failed"]
