@@ -206,12 +206,8 @@ class LocalEngine:
     def _result(self, arguments: dict[str, Any]) -> RunResult:
         self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
         failed = any(r.status in BAD for r in self.records)
-        outputs: dict[str, Any] = {}
-        if not failed:
-            outputs = {
-                name: self.state.resolve(value, [], (), {})
-                for name, value in self.ir.outputs.items()
-            }
+        outputs, reason = ({}, None) if failed else self.state.outputs(self.ir.outputs)
+        failed = failed or reason is not None
         result = RunResult(
             self.run_id,
             self.ir.name,
@@ -221,7 +217,8 @@ class LocalEngine:
             self.store.run_uri(self.run_id),
             dict(arguments),
         )
-        self.db.finish_run(self.run_id, result.status, result.json_outputs())
+        result.reason = reason
+        self.db.finish_run(self.run_id, result.status, result.json_outputs(), reason)
         if self.observer:
             self.observer.run_finished(result)
         return result

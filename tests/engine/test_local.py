@@ -264,6 +264,22 @@ def test_what_follows_an_exit_task_runs_too_after_a_failure(run: Any) -> None:
     assert result.step("note").status == "succeeded"
 
 
+def test_a_pipeline_output_from_inside_an_if_is_there_when_its_branch_ran(run: Any) -> None:
+    @pipeline
+    def p(n: int) -> int:
+        with If(n > 1):
+            made = number(n=n)
+        return made.output
+
+    assert run(p, n=4).outputs == {"output": 4}
+    skipped = run(p, n=0)
+    assert skipped.status == "failed" and skipped.outputs == {}
+    assert skipped.step("number").status == "skipped"
+    assert skipped.reason == "pipeline output 'output' was not made: task 'number' did not run"
+    with pytest.raises(RunFailed, match="failed: pipeline output 'output' was not made"):
+        run(p, n=0, raise_on_error=True)
+
+
 def test_retries_until_success(run: Any, tmp_path: Path) -> None:
     counter = tmp_path / "count"
 

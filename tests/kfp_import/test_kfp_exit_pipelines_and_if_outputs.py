@@ -121,3 +121,61 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block_clearly(tmp_path: 
     assert "cannot compare str 'one' > int 2" in block.error, block.error
     assert "Traceback" not in block.error and "TypeError" not in block.error
     assert [s.status for s in result.steps if s.task == "say"] == ["upstream_failed"]
+
+
+# --- outputs of a task inside an If, used outside it ------------------------------------------
+
+
+@dsl.component(base_image=IMAGE)
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@dsl.component(base_image=IMAGE)
+def total(nums: list) -> int:
+    return sum(nums)
+
+
+@dsl.pipeline
+def output_from_an_if(n: int = 2) -> list:
+    with dsl.If(n == 2):
+        t = add(a=n, b=1)
+    # KFP refuses a plain t.output here, yet compiles a Collected over no loop into the If's
+    # output: the value when the branch ran
+    return dsl.Collected(t.output)
+
+
+def test_a_pipeline_output_from_a_task_inside_an_if_exists_when_the_branch_ran(
+    tmp_path: Path,
+) -> None:
+    result = _run(output_from_an_if, tmp_path)
+    assert result.status == "succeeded", [(s.task, s.error) for s in result.steps if s.error]
+    assert result.outputs == {"Output": 3}
+
+
+def test_a_pipeline_output_whose_branch_did_not_run_fails_the_run_at_its_end(
+    tmp_path: Path,
+) -> None:
+    result = _run(output_from_an_if, tmp_path, n=5)
+    assert [s.status for s in result.steps if s.task == "add"] == ["skipped"]
+    assert result.status == "failed" and result.outputs == {}
+    assert result.reason == "pipeline output 'Output' was not made: task 'add' did not run"
+    with pytest.raises(dagwright.RunFailed, match="pipeline output 'Output' was not made"):
+        _run(output_from_an_if, tmp_path, n=5, raise_on_error=True)
+
+
+@dsl.pipeline
+def collected_from_an_if(low: int = 3) -> int:
+    with dsl.ParallelFor([1, 2, 3, 4]) as n:
+        with dsl.If(n >= low):
+            t = add(a=n, b=10)
+    return total(nums=dsl.Collected(t.output)).output
+
+
+def test_collected_over_a_producer_inside_an_if_holds_the_iterations_where_it_ran(
+    tmp_path: Path,
+) -> None:
+    result = _run(collected_from_an_if, tmp_path)
+    assert result.status == "succeeded", [(s.task, s.error) for s in result.steps if s.error]
+    assert result.outputs == {"Output": 13 + 14}
+    assert result.step("total").inputs["parameters"]["nums"] == [13, 14]
