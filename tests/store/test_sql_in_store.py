@@ -33,7 +33,8 @@ def sql_uses(source: str) -> list[str]:
             names = []
         found += [f"{node.lineno}: import {n}" for n in names if n.split(".")[0] == "sqlite3"]
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if node.func.attr in STATEMENTS:
+            # a statement takes its SQL as an argument: kfp's Executor(...).execute() takes none
+            if node.func.attr in STATEMENTS and (node.args or node.keywords):
                 found.append(f"{node.lineno}: .{node.func.attr}(...)")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if SQL.match(node.value):
