@@ -6,6 +6,7 @@ database; only tests/lineage (which turns it back on where it tests it) needs th
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,17 +24,20 @@ def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
+_REAL_PRINT = builtins.print
+
+
 @pytest.fixture(autouse=True)
 def _print_restored() -> Iterator[None]:
     """kfp.local indents ``builtins.print`` while it runs a task and puts back what it saved;
     two of its loop workers in threads interleave those saves, so a run can leave ``print``
     indented for the rest of the process (kfp/local/logging_utils.py, indented_print). Each
-    test gets the real ``print`` back, so what a later step prints is what it wrote."""
-    import builtins
-
-    real = builtins.print
+    test gets the real ``print`` back, so what a later step prints is what it wrote: the one
+    saved when this file was imported, since a module-scoped fixture running kfp.local leaves
+    its ``print`` before any test's own setup could save it."""
+    builtins.print = _REAL_PRINT
     yield
-    builtins.print = real
+    builtins.print = _REAL_PRINT
 
 
 @pytest.fixture(autouse=True)
