@@ -90,19 +90,19 @@ def run_container(
         argv = [engine, "run", "--rm", "-i"]
         for folder, writable in _folders(mounts):
             argv += ["-v", f"{folder}:{folder}:{'rw' if writable else 'ro'}"]
-        for name, value in component.env.items():
-            argv += ["-e", f"{name}={value}"]
+        # `-e NAME` alone: the engine reads the value from its own environment, so values
+        # (secrets among them) stay off command lines, which any local user reads in /proc
+        for name in component.env:
+            argv += ["-e", name]
         if component.entrypoint:  # arguments to the image's own entrypoint
             argv += [component.image, *command]
         else:
             argv += ["--entrypoint", command[0], component.image, *command[1:]]
-        env = None
     elif host_containers:
         argv = list(command)
-        env = {**os.environ, **component.env}
     else:
         raise refusal([(task, component.image)])
-    code, _ = run_command(argv, env, abandoned)
+    code, _ = run_command(argv, {**os.environ, **component.env}, abandoned)
     if code != 0:
         where = f"in {os.path.basename(engine)}" if engine else "on this machine"
         raise ContainerFailed(

@@ -23,6 +23,7 @@ from typing import Any
 from dagwright.errors import DagwrightError
 from dagwright.kfp_steps.component import KfpComponent
 from dagwright.kfp_steps.requirements import check_installed
+from dagwright.writes import write_file
 
 _MODULES: dict[str, types.ModuleType] = {}
 _LOCK = threading.Lock()
@@ -77,7 +78,8 @@ def run_python(
     """Run the component's function on ``executor_input``; it writes the output metadata file.
 
     A component whose container sets environment variables runs in a Python process of its
-    own (``python -m kfp.dsl.executor_main``, as in its pod, without pip): the environment is
+    own (as ``python -m kfp.dsl.executor_main`` in its pod, without pip; its executor input
+    in a private file, never on the command line): the environment is
     the process's, and steps side by side in threads cannot each have their own.
 
     Raises:
@@ -126,17 +128,38 @@ def _run_apart(
     program = os.path.join(task_root, "ephemeral_component.py")
     with open(program, "w", encoding="utf-8") as f:
         f.write(component.program or "")
-    argv = [sys.executable, "-m", "kfp.dsl.executor_main", "--component_module_path", program]
-    argv += ["--executor_input", json.dumps(executor_input)]
-    argv += ["--function_to_execute", component.function or ""]
+    # The executor input holds the parameter values (secrets among them): kfp's executor_main
+    # takes it on its command line, which any local user reads in /proc/<pid>/cmdline, and
+    # logs it. It travels in a 0600 file instead, read by _APART (executor_main without both).
+    given = os.path.join(task_root, "executor_input.json")
+    write_file(given, json.dumps(executor_input), private=True)
+    argv = [sys.executable, "-c", _APART, program, component.function or "", given]
     env = {**os.environ, **component.env, "_KFP_RUNTIME": "true"}
-    code, last = run_command(argv, env, abandoned)
+    try:
+        code, last = run_command(argv, env, abandoned)
+    finally:
+        os.unlink(given)
     if code != 0:
         raise ComponentFailed(
             f"{last or f'exit code {code}'} (component '{component.name}' ran in a process of "
             f"its own for its environment variables {', '.join(sorted(component.env))}; its "
             "traceback is on the step's stderr)"
         )
+
+
+_APART = """\
+import json, os, sys
+from kfp.dsl import executor, utils
+program, function, given = sys.argv[1:4]
+with open(given, encoding="utf-8") as f:
+    executor_input = json.load(f)
+module = utils.load_module(
+    module_name=os.path.basename(program)[: -len(".py")], module_directory=os.path.dirname(program)
+)
+executor.Executor(
+    executor_input=executor_input, function_to_execute=getattr(module, function)
+).execute()
+"""
 
 
 def _from_program(tb: types.TracebackType | None, filename: str) -> types.TracebackType | None:

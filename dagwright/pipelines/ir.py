@@ -113,6 +113,10 @@ class PipelineIR:
     components: dict[str, ComponentSpec] = field(default_factory=dict)
     groups: list[GroupIR] = field(default_factory=list)
     outputs: dict[str, Value] = field(default_factory=dict)
+    # outputs that may come from a task inside an If (the run fails at its end when the branch
+    # did not run): KFP compiles `return dsl.Collected(t.output)` so, and only its importer
+    # sets this; a traced @pipeline's output from inside an If is refused before anything runs
+    optional_outputs: list[str] = field(default_factory=list)
     description: str = ""
     schedule: str | None = None
     # the @pipeline function's name, for finding its runs; not part of the portable data
@@ -179,6 +183,8 @@ class PipelineIR:
             data["schedule"] = self.schedule
         data["params"] = [p.to_dict() for p in self.params]
         data["outputs"] = self.outputs
+        if self.optional_outputs:
+            data["optional_outputs"] = self.optional_outputs
         data["groups"] = [g.to_dict() for g in self.groups]
         data["tasks"] = [t.to_dict() for t in self.tasks]
         data["components"] = {
@@ -218,6 +224,7 @@ class PipelineIR:
                 schedule=data.get("schedule"),
                 params=[IOSpec.from_dict(p) for p in data.get("params", [])],
                 outputs=dict(data.get("outputs", {})),
+                optional_outputs=list(data.get("optional_outputs", [])),
                 groups=[GroupIR.from_dict(g) for g in data.get("groups", [])],
                 tasks=[TaskIR.from_dict(t) for t in data.get("tasks", [])],
                 components={

@@ -101,9 +101,12 @@ def check_shapes(data: dict[str, Any]) -> None:
         ("groups", list),
         ("tasks", list),
         ("outputs", dict),
+        ("optional_outputs", list),
         ("components", dict),
     ):
         shape.kind(data.get(field, kind()), kind, field)
+    for i, key in enumerate(data.get("optional_outputs", [])):
+        shape.kind(key, str, f"optional_outputs[{i}]")
     for i, param in enumerate(data.get("params", [])):
         shape.kind(param, dict, f"params[{i}]")
         shape.kind(param.get("name"), str, f"params[{i}].name")

@@ -70,7 +70,15 @@ class _Checker:
         for task in self.ir.tasks:
             self._check_task(task)
         for name, value in self.ir.outputs.items():
-            self.type_of(value, None, task=None, field=f"output {name}", pipeline_output=True)
+            optional = name in self.ir.optional_outputs
+            self.type_of(value, None, task=None, field=f"output {name}", pipeline_output=optional)
+        for name in self.ir.optional_outputs:
+            if name not in self.ir.outputs:
+                raise self.fail(
+                    f"optional output '{name}' is not an output of the pipeline",
+                    field="optional_outputs",
+                    fix=f"remove '{name}' from optional_outputs or add it to outputs",
+                )
         self._check_acyclic()
 
     def _check_names(self) -> None:
@@ -259,8 +267,8 @@ class _Checker:
         self, value: Value, scope: str | None, *, pipeline_output: bool = False, **where: Any
     ) -> str:
         """The type of a value used in ``scope``, checking that it is visible there (a
-        pipeline output may come from inside an If: the run fails at its end when the
-        branch did not run)."""
+        ``pipeline_output`` named in ``optional_outputs`` may come from inside an If: the run
+        fails at its end when the branch did not run)."""
         if "constant" in value:
             return t.type_of_value(value["constant"])
         if "param" in value:

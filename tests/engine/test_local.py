@@ -24,6 +24,7 @@ from dagwright import (
     Pipeline,
     Retry,
     RunFailed,
+    ValidationError,
     component,
     pipeline,
 )
@@ -264,20 +265,45 @@ def test_what_follows_an_exit_task_runs_too_after_a_failure(run: Any) -> None:
     assert result.step("note").status == "succeeded"
 
 
-def test_a_pipeline_output_from_inside_an_if_is_there_when_its_branch_ran(run: Any) -> None:
+def test_a_pipeline_output_from_inside_an_if_is_refused_before_anything_runs(run: Any) -> None:
+    """Only an imported KFP pipeline may return an output made inside an If (marked in
+    ``optional_outputs``); a traced one is refused at build time, as before."""
+
     @pipeline
     def p(n: int) -> int:
         with If(n > 1):
             made = number(n=n)
         return made.output
 
-    assert run(p, n=4).outputs == {"output": 4}
-    skipped = run(p, n=0)
+    with pytest.raises(ValidationError, match="runs only inside the If block") as caught:
+        p.build()
+    assert caught.value.field == "output output"
+    assert "use it inside that block" in str(caught.value)
+
+
+def test_an_output_marked_optional_is_there_when_its_branch_ran(run: Any) -> None:
+    """The rule an imported KFP pipeline gets: the run fails at its end when the branch did
+    not run."""
+
+    @pipeline
+    def p(n: int) -> int:
+        with If(n > 1):
+            number(n=n)
+        return double(x=n).output
+
+    ir = p.build()
+    made = next(task.name for task in ir.tasks if task.group is not None)
+    ir.outputs = {"output": {"task": made, "output": "output"}}  # as the importer writes it
+    with pytest.raises(ValidationError, match="runs only inside the If block"):
+        run(ir, n=4)
+    ir.optional_outputs = ["output"]
+    assert run(ir, n=4).outputs == {"output": 4}
+    skipped = run(ir, n=0)
     assert skipped.status == "failed" and skipped.outputs == {}
     assert skipped.step("number").status == "skipped"
     assert skipped.reason == "pipeline output 'output' was not made: task 'number' did not run"
     with pytest.raises(RunFailed, match="failed: pipeline output 'output' was not made"):
-        run(p, n=0, raise_on_error=True)
+        run(ir, n=0, raise_on_error=True)
 
 
 def test_retries_until_success(run: Any, tmp_path: Path) -> None:

@@ -164,6 +164,28 @@ def test_a_pipeline_output_whose_branch_did_not_run_fails_the_run_at_its_end(
         _run(output_from_an_if, tmp_path, n=5, raise_on_error=True)
 
 
+def test_only_the_output_made_inside_an_if_is_marked_optional_and_survives_an_ir_file(
+    tmp_path: Path,
+) -> None:
+    """The importer marks it in ``optional_outputs`` (a traced @pipeline never may: refused
+    at build time); the mark is kept through an IR file, which then runs the same."""
+    from dagwright.pipelines.ir import PipelineIR
+    from dagwright.sources.kfp import import_pipeline
+
+    ir = import_pipeline(output_from_an_if)
+    assert ir.optional_outputs == ["Output"]
+    assert import_pipeline(collected_from_an_if).optional_outputs == []
+    path = tmp_path / "p.yaml"
+    path.write_text(ir.to_yaml())
+    assert PipelineIR.load(path).optional_outputs == ["Output"]
+    result = dagwright.run(str(path), root=tmp_path / "store", echo=False)
+    assert result.status == "succeeded" and result.outputs == {"Output": 3}
+    data = ir.to_dict()
+    data["optional_outputs"] = []
+    with pytest.raises(dagwright.ValidationError, match="runs only inside the If block"):
+        dagwright.run(PipelineIR.from_dict(data), root=tmp_path / "store", echo=False)
+
+
 @dsl.pipeline
 def collected_from_an_if(low: int = 3) -> int:
     with dsl.ParallelFor([1, 2, 3, 4]) as n:

@@ -171,9 +171,9 @@ env = dict(os.environ)
 i = 1
 while i < len(args):
     if args[i] in ("-v", "-e", "--entrypoint"):
-        if args[i] == "-e":
-            key, _, value = args[i + 1].partition("=")
-            env[key] = value
+        if args[i] == "-e":  # NAME=VALUE, or NAME alone: its value from this environment
+            key, eq, value = args[i + 1].partition("=")
+            env[key] = value if eq else os.environ.get(key, "")
         if args[i] == "--entrypoint":
             entry = args[i + 1]
         i += 2
@@ -217,9 +217,32 @@ def test_with_docker_answering_the_image_runs_with_the_folders_mounted(
     data_folder = os.path.dirname(str(data["uri"]))
     assert f"{data_folder}:{data_folder}:ro" in mounts
     assert any(m.endswith(":rw") and "dagwright-step-" in m for m in mounts)  # the task root
-    assert run[run.index("-e") + 1] == "GREETING=hi"
+    assert run[run.index("-e") + 1] == "GREETING"  # the value in its environment, not argv
+    assert not any("hi" in arg.split("=", 1)[-1] for arg in run if "GREETING" in arg)
     entry = run.index("--entrypoint")
     assert run[entry + 1 : entry + 4] == ["sh", "alpine:3.19", "-c"]
+
+
+def test_docker_gets_env_values_from_its_environment_never_its_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any local user reads /proc/<pid>/cmdline: `docker run -e NAME` takes the value from the
+    docker CLI's own environment, which only the user running it reads."""
+    _, log = _fake_engine(tmp_path, monkeypatch, "docker")
+    secret = "s3cr3t-" + os.urandom(8).hex()
+    spec = spec_of(comps.echo_to_files, tmp_path)
+    spec.kfp["executor"]["container"]["env"] = [{"name": "TOKEN", "value": secret}]
+    spec.kfp["executor"]["container"]["command"] = ["sh", "-c", 'echo "$TOKEN" > "$1"; : > "$2"']
+    ir = pipeline_of(
+        "env-off-argv",
+        [("echo", spec, {"text": {"constant": "x"}})],
+        outputs={"said": {"task": "echo", "output": "said"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    assert result.outputs == {"said": secret + "\n"}  # reached the container's command
+    run = next(json.loads(c) for c in log.read_text().splitlines() if c.startswith('["run"'))
+    assert run[run.index("-e") + 1] == "TOKEN"
+    assert not any(secret in arg for arg in run)
 
 
 def test_resume_reruns_a_failed_container_step_with_the_flag(

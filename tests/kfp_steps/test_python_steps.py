@@ -241,6 +241,23 @@ def test_a_component_with_environment_variables_runs_in_a_process_with_them(
     assert 'raise ValueError("told to fail")' in failed.steps[0].stderr
 
 
+def test_a_component_run_apart_keeps_its_parameters_off_command_lines(tmp_path: Path) -> None:
+    """Any local user reads /proc/<pid>/cmdline: while the step runs apart (it sets env), the
+    parameter values are on no process's command line, nor on the step's output."""
+    secret = "s3cr3t-" + os.urandom(8).hex()  # built here: in no command line but the step's
+    spec = spec_of(comps.scan_cmdlines, tmp_path)
+    spec.kfp["executor"]["container"]["env"] = [{"name": "KFP_STEP_VAR", "value": "apart"}]
+    ir = pipeline_of(
+        "cmdline",
+        [("scan", spec, {"secret": {"constant": secret}})],
+        outputs={"seen": {"task": "scan", "output": "Output"}},
+    )
+    result = dagwright.run(ir, root=tmp_path / "s", echo=False)
+    assert result.outputs == {"seen": "read own=True hits=[] env=apart"}
+    assert secret not in result.steps[0].stdout + result.steps[0].stderr
+    assert not list(tmp_path.rglob("executor_input.json"))  # removed once the step ended
+
+
 def test_an_exit_task_gets_the_final_status_kfp_passes(tmp_path: Path) -> None:
     spec = spec_of(comps.final_status, tmp_path)
     status = {

@@ -135,10 +135,30 @@ def ir_dict(source: Any) -> dict[str, Any]:
         data["description"] = str(description)
     data["params"] = params
     data["outputs"] = outputs
+    optional = _from_inside_an_if(outputs, walker.tasks, walker.groups)
+    if optional:
+        data["optional_outputs"] = optional
     data["groups"] = walker.groups
     data["tasks"] = walker.tasks
     data["components"] = walker.ir_components
     return data
+
+
+def _from_inside_an_if(
+    outputs: dict[str, Any], tasks: list[dict[str, Any]], groups: list[dict[str, Any]]
+) -> list[str]:
+    """The outputs made by a task inside an If: KFP compiles `return dsl.Collected(t.output)`
+    from an If to such an output, there when the branch ran (validation allows it for these)."""
+    group_of = {task["name"]: task.get("group") for task in tasks}
+    blocks = {group["id"]: group for group in groups}
+    optional = []
+    for key, value in outputs.items():
+        group = group_of.get(value.get("task", ""))
+        while group is not None and blocks[group]["kind"] != "condition":
+            group = blocks[group].get("parent")
+        if group is not None:
+            optional.append(key)
+    return optional
 
 
 def _params(
