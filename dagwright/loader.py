@@ -17,9 +17,13 @@ from dagwright.tracebacks import user_frames
 
 IR_SUFFIXES = (".yaml", ".yml", ".json")
 # a top-level key only KFP's files have (an IR's keys are apiVersion, kind, name...): YAML at
-# column 0, JSON as written with any indent; the importer then checks the whole document
-_KFP_KEYS = "pipelineInfo|pipelineSpec|pipeline_spec"
-_KFP_KEY = re.compile(rf'^(?:(?:{_KFP_KEYS})\s*:|\s*"(?:{_KFP_KEYS})"\s*:)', re.M)
+# column 0, JSON as written with any indent, or the comment kfp.compiler writes first (a file
+# cut short before its pipelineInfo is still told as KFP, so its error names KFP's YAML); the
+# importer then checks the whole document
+_KFP_KEYS = "pipelineInfo|pipelineSpec|pipeline_spec|deploymentSpec|schemaVersion|sdkVersion"
+_KFP_KEY = re.compile(
+    rf'^(?:(?:{_KFP_KEYS})\s*:|\s*"(?:{_KFP_KEYS})"\s*:|# PIPELINE DEFINITION$)', re.M
+)
 
 
 def load_pipeline(reference: str) -> Any:
