@@ -119,11 +119,13 @@ def _check_tracking(tracking: dict[str, Any] | None) -> None:
 
 
 def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
-    """Components imported from KFP: their container steps must have somewhere to run
-    (``kfp_steps`` is imported only for such pipelines)."""
+    """Components imported from KFP: kfp must be installed to run their steps, and their
+    container steps must have somewhere to run (``kfp_steps`` is imported only for such
+    pipelines)."""
     if any(spec.kfp is not None for spec in ir.components.values()):
-        from dagwright.kfp_steps import check_containers
+        from dagwright.kfp_steps import check_containers, check_kfp_installed
 
+        check_kfp_installed(ir)
         check_containers(ir, host_containers)
 
 

@@ -17,9 +17,15 @@ from dagwright.tracebacks import user_frames
 
 IR_SUFFIXES = (".yaml", ".yml", ".json")
 # a top-level key only KFP's files have (an IR's keys are apiVersion, kind, name...): YAML at
-# column 0, JSON as written with any indent; the importer then checks the whole document
+# column 0, JSON as written with any indent; or, at column 0 of YAML only, a key or the
+# comment kfp.compiler writes before pipelineInfo, so a file cut short is still told as KFP
+# (its error then names KFP's YAML, not an IR); the importer then checks the whole document
 _KFP_KEYS = "pipelineInfo|pipelineSpec|pipeline_spec"
-_KFP_KEY = re.compile(rf'^(?:(?:{_KFP_KEYS})\s*:|\s*"(?:{_KFP_KEYS})"\s*:)', re.M)
+_KFP_YAML = "deploymentSpec|schemaVersion|sdkVersion"
+_KFP_KEY = re.compile(
+    rf'^(?:(?:{_KFP_KEYS}|{_KFP_YAML})\s*:|\s*"(?:{_KFP_KEYS})"\s*:|# PIPELINE DEFINITION\s*$)',
+    re.M,
+)
 
 
 def load_pipeline(reference: str) -> Any:

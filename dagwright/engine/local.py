@@ -257,6 +257,8 @@ class LocalEngine:
             return self._skip_block(frame, node, UPSTREAM_FAILED)
         if group.kind != "loop":
             return self.frames.enter(node, frame.path, frame.items, frame, node)
+        if not values:
+            self.state.no_iterations(self.plan.inside[node], frame.path)
         return self.frames.start_loop(frame, node, values, group.parallelism or len(values) or 1)
 
     def _skip_block(self, frame: Frame, group: str, status: str) -> None:

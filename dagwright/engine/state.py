@@ -35,6 +35,12 @@ class RunState:
         if outputs is not None:
             self.values[(task, path)] = outputs
 
+    def no_iterations(self, tasks: list[str], path: Path_) -> None:
+        """A ParallelFor at ``path`` had no items: its ``tasks`` never ran there, yet a
+        Collected over them keeps that iteration's (empty) list, as for an If that was false."""
+        for task in tasks:
+            self.instances.setdefault(task, []).append(path)
+
     def keys(self, task: str, scope: list[str], path: Path_) -> list[Key]:
         """The executions of ``task`` visible from a scope: one, or every loop iteration."""
         loops = self.plan.loops[task]
@@ -112,12 +118,16 @@ _NONE: Any = object()  # an iteration that made nothing (its If was false, it fa
 
 def _nested(found: list[tuple[Path_, Any]], depth: int) -> list[Any]:
     """Values by their indices in the loops a Collected leaves: one list per loop (KFP's
-    nested fan-in), iterations that made nothing left out."""
+    nested fan-in), iterations that made nothing left out. An execution with a shorter path
+    stands for a block that never reached the inner loops (an If that was false, a ParallelFor
+    with no items): its outer iterations keep their lists, empty."""
     if depth <= 1:
         return [value for _, value in found if value is not _NONE]
     groups: dict[int, list[tuple[Path_, Any]]] = {}
     for index, value in found:
-        groups.setdefault(index[0], []).append((index[1:], value))
+        group = groups.setdefault(index[0], []) if index else None
+        if group is not None:
+            group.append((index[1:], value))
     return [_nested(groups[i], depth - 1) for i in sorted(groups)]
 
 

@@ -1,8 +1,10 @@
-"""Before a run starts: container components imported from KFP must have somewhere to run."""
+"""Before a run starts: steps imported from KFP need kfp installed, and their container
+components somewhere to run."""
 
 from __future__ import annotations
 
 from dagwright.errors import ValidationError
+from dagwright.extras import require
 from dagwright.kfp_steps.component import component_of
 from dagwright.kfp_steps.containers import container_engine, refusal
 from dagwright.pipelines.ir import PipelineIR
@@ -19,6 +21,24 @@ def container_tasks(ir: PipelineIR) -> list[tuple[str, str]]:
         if not component.lightweight:
             found.append((task.name, component.image))
     return found
+
+
+def check_kfp_installed(ir: PipelineIR) -> None:
+    """Refuse a run with steps imported from KFP when kfp cannot be imported: each runs
+    through kfp's executor or its placeholder resolver (an importer runs no code, and needs
+    none). The error names a task and the extra to install."""
+    tasks = [
+        task.name
+        for task in ir.tasks
+        if ir.component_of(task).kfp is not None and ir.component_of(task).importer is None
+    ]
+    if tasks:
+        more = f" and {len(tasks) - 1} more" if len(tasks) > 1 else ""
+        require(
+            "kfp",
+            field="kfp",
+            needed_for=f"running task '{tasks[0]}'{more} (components imported from KFP)",
+        )
 
 
 def check_containers(ir: PipelineIR, host_containers: bool) -> None:

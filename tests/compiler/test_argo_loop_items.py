@@ -440,3 +440,41 @@ def test_the_same_pipelines_compile_for_kfp_as_its_backend_runs_them(flow: Any) 
     from kfp_backend_checks import assert_runs_as_compiled
 
     assert_runs_as_compiled(dagwright.compile(flow, target="kfp"))
+
+
+@component
+def upto(n: int) -> list[int]:
+    return list(range(n))
+
+
+@component
+def ident(x: int) -> int:
+    return x
+
+
+@component
+def shape(rows: list) -> str:
+    return repr(rows)
+
+
+@pipeline
+def ragged(outer: list[int] = [2, 0, 1]) -> str:  # noqa: B006
+    with ParallelFor(outer) as n:
+        with ParallelFor(upto(n=n).output) as i:
+            got = ident(x=i)
+        with If(n != 1):
+            with ParallelFor(upto(n=n).output) as j:
+                kept = ident(x=j)
+    return pair(
+        a=shape(rows=Collected(got.output)).output,
+        b=shape(rows=Collected(kept.output)).output,
+    ).output
+
+
+def test_a_nested_collected_keeps_an_empty_list_per_outer_iteration_as_dagwright_run_does(
+    tmp_path: Path,
+) -> None:
+    node, ours, theirs, mine = run_both(ragged, tmp_path)
+    assert node.phase == "Succeeded" and ours.succeeded
+    assert mine[0]["output"] == "[[0, 1], [], [0]]|[[0, 1], [], []]"
+    assert theirs == mine

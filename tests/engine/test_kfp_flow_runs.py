@@ -380,3 +380,44 @@ def test_resume_runs_the_exit_task_again_with_the_blocks_new_end(
     resumed = dagwright.resume(failed.run_id, root=store, echo=False)
     assert resumed.status == "succeeded" and resumed.outputs == {"output": "0:SUCCEEDED"}
     assert resumed.step("number").reused and not resumed.step("noted").reused
+
+
+@component
+def upto(n: int) -> list[int]:
+    return list(range(n))
+
+
+@component
+def ident(x: int) -> int:
+    return x
+
+
+@pipeline
+def ragged(outer: list[int] = [2, 0, 1]) -> list:  # noqa: B006
+    with ParallelFor(outer) as n:
+        with ParallelFor(upto(n=n).output) as i:
+            got = ident(x=i)
+    return Collected(got.output)
+
+
+@pipeline
+def ragged_three(outer: list[int] = [1, 2]) -> list:  # noqa: B006
+    with ParallelFor(outer) as a:
+        with If(a == 1):
+            with ParallelFor(upto(n=a).output) as i:
+                with ParallelFor(upto(n=2).output) as j:
+                    got = product(a=i, b=j)
+        with If(a == 2):
+            with ParallelFor(upto(n=0).output) as i2:
+                with ParallelFor([1]) as j2:
+                    got2 = product(a=i2, b=j2)
+    return {"if": Collected(got.output), "empty": Collected(got2.output)}
+
+
+def test_an_inner_loop_with_no_items_keeps_its_outer_iterations_empty_list(run: Any) -> None:
+    # KFP's shape: one list per outer iteration, in order, empty when the inner loop had none
+    assert run(ragged).outputs == {"output": [[0, 1], [], [0]]}
+
+
+def test_a_block_that_never_reached_two_inner_loops_keeps_an_empty_list(run: Any) -> None:
+    assert run(ragged_three).outputs == {"if": [[[0, 0]], []], "empty": [[], []]}

@@ -5,6 +5,9 @@ No ``from __future__ import annotations``: kfp reads the components' annotations
 """
 
 import copy
+import os
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -221,3 +224,64 @@ def test_optional_secrets_and_config_maps_are_reported_not_refused(
     config["secretAsEnv"].append({"secretName": "other", "keyToEnv": []})
     error = _refusal(_with_platform(spec, config))
     assert error.field.endswith("exec-double.secretAsEnv")
+
+
+def _set(*path: str, to: Any) -> Callable[[dict[str, Any]], None]:
+    def change(spec: dict[str, Any]) -> None:
+        part = spec
+        for key in path[:-1]:
+            part = part[key]
+        part[path[-1]] = to
+
+    return change
+
+
+MALFORMED = {
+    "command-null": (
+        _set("deploymentSpec", "executors", "exec-double", "container", "command", to=None),
+        "deploymentSpec.executors.exec-double.container.command",
+    ),
+    "inputs-text": (
+        _set("root", "dag", "tasks", "double", "inputs", to="oops"),
+        "root.dag.tasks.double.inputs",
+    ),
+    "root-list": (_set("root", to=[1, 2]), "root"),
+    "parameter-null": (
+        _set("root", "inputDefinitions", "parameters", "x", to=None),
+        "root.inputDefinitions.parameters.x",
+    ),
+    "tasks-null": (_set("root", "dag", "tasks", to=None), "root.dag.tasks"),
+    "tasks-empty": (_set("root", "dag", "tasks", to={}), "root.dag.tasks"),
+    "cut-short": (None, "FILE"),  # a YAML syntax error: the file ends inside a quoted string
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_a_malformed_kfp_yaml_is_refused_by_its_field_path(
+    case: str, compiled: Callable[[Any], Path], tmp_path: Path
+) -> None:
+    change, field = MALFORMED[case]
+    text = compiled(small).read_text()
+    if change is None:
+        text = text[: text.index('"', text.index("deploymentSpec:")) + 5]
+    else:
+        data = yaml.safe_load(text)
+        change(data)
+        text = yaml.safe_dump(data)
+    path = tmp_path / "malformed.yaml"
+    path.write_text(text)
+    error = _refusal(path)
+    assert error.field == field
+    assert "compile the pipeline again with kfp.compiler" in (error.fix or "")
+    assert "IR file" not in error.problem
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cli = subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", "run", str(path), "--root", "store", "-q"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr, cli.stderr
+    assert f"field '{field}'" in cli.stderr and "IR file" not in cli.stderr

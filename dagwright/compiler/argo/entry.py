@@ -71,12 +71,13 @@ def decode(text: str, type_str: str, item_type: str | None = None, depth: int = 
 def nested(text: str, item_type: str, depth: int) -> list[Any]:
     """A Collected over ``depth`` loops as a list per loop (KFP's nested fan-in, as ``dagwright
     run`` gives a reader that declares no flat list): each level of Argo's aggregates read back
-    (an inner one may come as its JSON text), the marks of iterations that skipped dropped and
-    each value read as the output's type."""
+    (an inner one may come as its JSON text), the innermost iterations that skipped dropped and
+    each value read as the output's type. An outer iteration marked skipped (its If was false)
+    keeps its place as an empty list, as in ``dagwright run``: one list per outer iteration."""
     values = json.loads(text) if isinstance(text, str) else text
     if depth <= 1:
         return [restore(_item(v, item_type)) for v in values if v != SKIPPED]
-    return [nested(v, item_type, depth - 1) for v in values if v != SKIPPED]
+    return [[] if v == SKIPPED else nested(v, item_type, depth - 1) for v in values]
 
 
 def _innermost(type_str: str, depth: int) -> str:

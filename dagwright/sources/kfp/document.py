@@ -58,8 +58,8 @@ def read(source: Any) -> Document:
     """The Document of ``source``: a path, YAML or JSON text, parsed documents or a pipeline.
 
     Raises:
-        ValidationError: the text does not parse, is not a PipelineSpec, or has a schema
-            version this importer does not know.
+        ValidationError: the text does not parse, is not a PipelineSpec, has a schema
+            version this importer does not know, or a part not of the kind kfp writes.
     """
     if is_kfp_component(source):
         return read(compile_graph(source))
@@ -99,7 +99,8 @@ def _parse(text: str) -> list[Any]:
         raise ValidationError(
             f"the KFP pipeline does not parse as YAML ({exc})",
             field="FILE",
-            fix="give the file kfp.compiler.Compiler().compile wrote",
+            fix="compile the pipeline again with kfp.compiler.Compiler().compile (the file was "
+            "changed by hand or cut short)",
         ) from None
 
 
@@ -134,6 +135,9 @@ def from_documents(documents: list[Any]) -> Document:
             field="schemaVersion",
             fix=f"compile the pipeline with kfp 2 (schema {' or '.join(SCHEMA_VERSIONS)})",
         )
+    from dagwright.sources.kfp import shape
+
+    shape.check(spec)
     return Document(spec, defaults, list(documents[1:]))
 
 
