@@ -211,15 +211,21 @@ def run_step(
             for artifact in written.values():
                 files.discard(artifact.path)
             raise
-        for artifact in written.values():
-            artifact.digest = files.sha256_of(artifact.path)
-            if remote.is_local(artifact.uri):
-                files.publish(artifact.path, remote.local_path(artifact.uri))
-                artifact.path = remote.local_path(artifact.uri)
-            elif os.path.lexists(artifact.path):
-                remote.upload(artifact.path, artifact.uri)
-                artifact.path = artifact.uri
+        publish_outputs(written)
     return StepOutcome(values=values, artifacts=written)
+
+
+def publish_outputs(written: dict[str, Artifact]) -> None:
+    """Put a successful step's output artifacts where they belong, each with its digest: a
+    local one renamed into place, a remote one uploaded (one written nowhere is left out)."""
+    for artifact in written.values():
+        artifact.digest = files.sha256_of(artifact.path)
+        if remote.is_local(artifact.uri):
+            files.publish(artifact.path, remote.local_path(artifact.uri))
+            artifact.path = remote.local_path(artifact.uri)
+        elif os.path.lexists(artifact.path):
+            remote.upload(artifact.path, artifact.uri)
+            artifact.path = artifact.uri
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from typing import Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
-from dagwright.executor import Step, StepOutcome
+from dagwright.executor import Step, StepOutcome, publish_outputs
 from dagwright.extras import require
 from dagwright.kfp_steps import executor_input, outputs
 from dagwright.kfp_steps.component import KfpComponent, component_of
@@ -116,14 +116,7 @@ def _run(
         for artifact in written.values():
             files.discard(artifact.path)
         raise
-    for artifact in written.values():
-        artifact.digest = files.sha256_of(artifact.path)
-        if remote.is_local(artifact.uri):
-            files.publish(artifact.path, remote.local_path(artifact.uri))
-            artifact.path = remote.local_path(artifact.uri)
-        elif os.path.lexists(artifact.path):
-            remote.upload(artifact.path, artifact.uri)
-            artifact.path = artifact.uri
+    publish_outputs(written)
     return StepOutcome(values=values, artifacts=written)
 
 
