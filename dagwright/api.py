@@ -262,7 +262,9 @@ def _execute(
     if sink is not None and tracking.get("wait"):
         _wait_lineage(store, tracking["tracking_uri"], result, raise_on_error)
     if raise_on_error and not result.succeeded:
-        failed = next(s for s in result.steps if s.status == "failed")
+        failed = next((s for s in result.steps if s.status == "failed"), None)
+        if failed is None:  # every step went well, but a pipeline output was not made
+            raise RunFailed(f"run {result.run_id} failed: {result.reason}", result)
         raise RunFailed(
             f"run {result.run_id} failed at step '{failed.label}': {failed.error}", result
         )

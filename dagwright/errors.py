@@ -92,3 +92,8 @@ class RunFailed(DagwrightError, RuntimeError):
     def __init__(self, message: str, result: object | None = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+class StoreUnreachable(DagwrightError, ConnectionError):
+    """A remote artifact store (S3, GCS, HTTP) did not answer: no network, a name that does
+    not resolve, a refused connection."""

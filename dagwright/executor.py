@@ -53,6 +53,8 @@ class Step:
             KFP component).
         host_containers: An imported KFP container component may run its command on this
             machine when no Docker or Podman answers (``--host-containers``).
+        run_started: When the run was first started (epoch seconds; 0 when unknown): KFP's
+            ``{{$.pipeline_job_create_time_utc}}`` in an imported KFP component.
     """
 
     component: ComponentSpec
@@ -66,10 +68,11 @@ class Step:
     remote_inputs: bool = False
     run_id: str = ""
     host_containers: bool = False
+    run_started: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
-        data = {
+        data: dict[str, Any] = {
             "digest": self.digest,
             "component": self.component.to_dict(),
             "task": self.task,
@@ -84,6 +87,8 @@ class Step:
             data["run_id"] = self.run_id
         if self.host_containers:
             data["host_containers"] = True
+        if self.run_started:
+            data["run_started"] = self.run_started
         return data
 
     @classmethod
@@ -101,6 +106,7 @@ class Step:
             remote_inputs=data.get("remote_inputs", False),
             run_id=data.get("run_id", ""),
             host_containers=data.get("host_containers", False),
+            run_started=data.get("run_started", 0.0),
         )
 
 

@@ -82,9 +82,10 @@ _PLACEHOLDER = re.compile(r"\{\{\$\.inputs\.parameters\['([^'\]]+)'\]\}\}")
 def resolved(value: Any, parameters: dict[str, Any]) -> Any:
     """``value`` (the importer's metadata) with KFP's input placeholders filled from the
     step's parameters, as text (a number becomes ``"3"``), as kfp.local fills them: the
-    metadata of a KFP importer is the same here."""
+    metadata of a KFP importer is the same here. Keys are filled too: KFP compiles
+    ``metadata={task.output: ...}`` to a placeholder key."""
     if isinstance(value, dict):
-        return {k: resolved(v, parameters) for k, v in value.items()}
+        return {resolved(k, parameters): resolved(v, parameters) for k, v in value.items()}
     if isinstance(value, list):
         return [resolved(v, parameters) for v in value]
     if not isinstance(value, str) or "{{$" not in value:

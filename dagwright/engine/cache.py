@@ -55,14 +55,19 @@ def restore(spec: ComponentSpec, stored: dict[str, Any]) -> tuple[StepOutcome | 
 
 
 def _changed(artifact: Artifact) -> str:
-    """How an artifact differs from when it was written: gone, or other content."""
+    """How an artifact differs from when it was written: gone, or other content; or that it
+    cannot be checked (its store does not answer), which means running the step again too."""
+    from dagwright.errors import StoreUnreachable
     from dagwright.store.remote import exists
 
-    if not exists(artifact.uri):
-        return f"is gone ({artifact.uri})"
-    if artifact.digest is None:
-        return ""  # written before digests were recorded
-    now = _digest(artifact.uri)
+    try:
+        if not exists(artifact.uri):
+            return f"is gone ({artifact.uri})"
+        if artifact.digest is None:
+            return ""  # written before digests were recorded
+        now = _digest(artifact.uri)
+    except StoreUnreachable as error:
+        return f"cannot be checked: {error}"
     if now != artifact.digest:
         found = f"sha256 {now[:12]}" if now else "nothing"
         return f"changed since it was written ({found}, recorded {artifact.digest[:12]})"

@@ -42,6 +42,7 @@ from dagwright.engine.result import (
     jsonable,
 )
 from dagwright.engine.state import Path_, RunState, flatten
+from dagwright.errors import DagwrightError
 from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
@@ -118,6 +119,8 @@ class LocalEngine:
             self.store.run_uri(self.run_id),
             self.ir.function,
         )
+        # kept across resumes: KFP's pipeline_job_create_time_utc of the steps
+        self.run_started = float(self.db.find_run(self.run_id)["started"])
         remove_stale()  # step folders of engines killed before they could clean up
         self.session = session or Session(self.run_id)
         try:
@@ -170,7 +173,7 @@ class LocalEngine:
                 starting: list[Execution] = []
                 while self.runnable and len(self.running) + len(starting) < self.parallelism:
                     execution = self.runnable.popleft()
-                    if self.stopping and execution.task not in self.plan.run_anyway:
+                    if self.stopping and not self._protected(execution.task):
                         self._cancel(execution)  # queued before the failure, not started yet
                         continue
                     execution.record.started, execution.record.status = time.time(), RUNNING
@@ -205,12 +208,8 @@ class LocalEngine:
     def _result(self, arguments: dict[str, Any]) -> RunResult:
         self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
         failed = any(r.status in BAD for r in self.records)
-        outputs: dict[str, Any] = {}
-        if not failed:
-            outputs = {
-                name: self.state.resolve(value, [], (), {})
-                for name, value in self.ir.outputs.items()
-            }
+        outputs, reason = ({}, None) if failed else self.state.outputs(self.ir.outputs)
+        failed = failed or reason is not None
         result = RunResult(
             self.run_id,
             self.ir.name,
@@ -220,7 +219,8 @@ class LocalEngine:
             self.store.run_uri(self.run_id),
             dict(arguments),
         )
-        self.db.finish_run(self.run_id, result.status, result.json_outputs())
+        result.reason = reason
+        self.db.finish_run(self.run_id, result.status, result.json_outputs(), reason)
         if self.observer:
             self.observer.run_finished(result)
         return result
@@ -234,17 +234,20 @@ class LocalEngine:
             return self._start_task(frame, node, failed_before)
         if failed_before:
             return self._skip_block(frame, node, UPSTREAM_FAILED)
-        if self.stopping:
+        if self.stopping and node not in self.plan.exit_side:
             return self._skip_block(frame, node, CANCELLED)
         group = self.plan.groups[node]
         source = group.condition if group.kind == "condition" else group.items
         try:
             resolve = lambda v: self.state.resolve(v, frame.scope, frame.path, frame.items)  # noqa: E731
-            if group.kind == "condition" and not evaluate(source or {"constant": True}, resolve):
+            if group.kind == "condition" and not evaluate(
+                source or {"constant": True}, resolve, node
+            ):
                 return self._skip_block(frame, node, SKIPPED)
             values = list(resolve(source or {"constant": []})) if group.kind == "loop" else []
         except Exception as exc:  # e.g. None > 3: the block fails, other branches go on
-            record = StepRecord(node, frame.path, FAILED, error=f"{type(exc).__name__}: {exc}")
+            error = str(exc) if isinstance(exc, DagwrightError) else f"{type(exc).__name__}: {exc}"
+            record = StepRecord(node, frame.path, FAILED, error=error)
             self.records.append(record)
             self.dirty.append(record)
             self.position.setdefault(node, len(self.position))
@@ -266,7 +269,7 @@ class LocalEngine:
         anyway = task in self.plan.run_anyway  # an exit task, or one ignoring upstream failures
         if failed_before and not anyway:
             record.status = UPSTREAM_FAILED
-        elif self.stopping and not anyway:
+        elif self.stopping and not self._protected(task):
             record.status = CANCELLED
         else:
             try:
@@ -314,6 +317,7 @@ class LocalEngine:
             allow_pickle=self.allow_pickle,
             run_id=self.run_id,
             host_containers=self.host_containers,
+            run_started=self.run_started,
         )
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
@@ -373,6 +377,10 @@ class LocalEngine:
             self.dirty.append(record)
         if self.observer:
             self.observer.step_finished(record)
+
+    def _protected(self, task: str) -> bool:
+        """Does ``task`` run even though the run is stopping (an exit task or its pipeline)?"""
+        return task in self.plan.run_anyway or task in self.plan.exit_side
 
     def _stop_if_failing(self, status: str) -> None:
         if status == FAILED and not self.keep_going:

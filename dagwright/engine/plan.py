@@ -23,6 +23,23 @@ class Plan:
             for group in ir.ancestors(task.group):
                 self.inside[group.id].append(task.name)
         self.loops = {task.name: self.loops_of(task.group) for task in ir.tasks}
+        # nodes (tasks and blocks) after an exit task, and all inside those blocks: an exit
+        # pipeline runs whole once the run is stopping, as KFP runs an exit DAG whole; they
+        # still wait on, and skip after, a failure of their own upstream
+        self.exit_side = self._after_exits()
+
+    def _after_exits(self) -> set[str]:
+        found: set[str] = set()
+        todo = [(task, self.tasks[task].group) for task in self.exit_tasks]
+        while todo:
+            node, block = todo.pop()
+            for down in self.blocks[block].downstream.get(node, []):
+                if down not in found:
+                    found.add(down)
+                    todo.append((down, block))
+        inside = [name for node in found if node in self.groups for name in self.inside[node]]
+        nested = [g.id for g in self.ir.groups if {a.id for a in self.ir.ancestors(g.id)} & found]
+        return found | set(inside) | set(nested)
 
     def reads_status(self, task: str) -> bool:
         """Does ``task`` take a final status (an exit task's PipelineTaskFinalStatus)?"""

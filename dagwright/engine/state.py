@@ -81,6 +81,19 @@ class RunState:
         ]
         return _nested(found, len(self.plan.loops[ref["task"]]) - common)
 
+    def outputs(self, values: dict[str, Value]) -> tuple[dict[str, Any], str | None]:
+        """The pipeline's outputs, or none and why one was not made (its task sits in an If
+        block that did not run)."""
+        found: dict[str, Any] = {}
+        for name, value in values.items():
+            try:
+                found[name] = self.resolve(value, [], (), {})
+            except LookupError:
+                tasks = [m["task"] for m in value.get("one_of", [value])]
+                made_by = ", ".join(f"task '{task}'" for task in tasks)
+                return {}, f"pipeline output '{name}' was not made: {made_by} did not run"
+        return found, None
+
     def depth(self, task: str, scope: list[str]) -> int:
         """How many loops around ``task`` a Collected read in ``scope`` leaves."""
         return len(self.plan.loops[task]) - self._common(task, scope)

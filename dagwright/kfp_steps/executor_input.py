@@ -161,8 +161,10 @@ _WHOLE_ARTIFACT = re.compile(r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\}\}")
 def unknown_to_kfp_local(obj: Any, given: dict[str, Any], names: dict[str, str]) -> Any:
     """``obj`` (a string, or lists and dicts of them) with the placeholders kfp.local's
     ``placeholder_utils`` does not know resolved first (it fails on them with an IndexError):
-    ``{{$.pipeline_job_resource_name}}`` (the run, as ``{{$.pipeline_job_name}}``) and a whole
-    input artifact, ``{{$.inputs.artifacts['name']}}``."""
+    ``{{$.pipeline_job_resource_name}}`` (the run, as ``{{$.pipeline_job_name}}``), the job's
+    create and schedule times (both the run's start, ``names["created"]``: KFP's backend gives
+    an unscheduled run its create time as schedule time) and a whole input artifact,
+    ``{{$.inputs.artifacts['name']}}``."""
     from kfp import dsl
 
     if isinstance(obj, list):
@@ -172,6 +174,11 @@ def unknown_to_kfp_local(obj: Any, given: dict[str, Any], names: dict[str, str])
     if not isinstance(obj, str) or "{{$" not in obj:
         return obj
     text = obj.replace(dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER, names["pipeline"])
+    for time_placeholder in (
+        dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+        dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER,
+    ):
+        text = text.replace(time_placeholder, names["created"])
     artifacts = (given.get("inputs") or {}).get("artifacts") or {}
 
     def whole(match: re.Match[str]) -> str:

@@ -20,6 +20,8 @@ import os
 import shutil
 import tempfile
 import threading
+import time
+from datetime import datetime, timezone
 from typing import Any
 
 from dagwright.components.artifacts import Artifact
@@ -82,6 +84,7 @@ def _run(
         "pipeline": step.run_id or "dagwright",
         "task": step.task.split("[", 1)[0],  # the task's name, without its loop iteration
         "root": _pipeline_root(step),
+        "created": _utc(step.run_started or time.time()),
     }
     given = executor_input.build(
         component,
@@ -180,6 +183,12 @@ def _local_input(data: dict[str, Any], task_root: str) -> dict[str, Any]:
         return {**data, "path": remote.local_path(uri)}
     folder = tempfile.mkdtemp(dir=task_root, prefix="in-")
     return {**data, "path": remote.fetch(uri, folder)}
+
+
+def _utc(seconds: float) -> str:
+    """A time as KFP's backend gives ``{{$.pipeline_job_create_time_utc}}``: RFC 3339 in UTC,
+    to the second (``2026-01-09T12:34:56Z``)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _output_path(uri: str, task_root: str, name: str) -> str:

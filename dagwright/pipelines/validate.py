@@ -70,7 +70,7 @@ class _Checker:
         for task in self.ir.tasks:
             self._check_task(task)
         for name, value in self.ir.outputs.items():
-            self.type_of(value, None, task=None, field=f"output {name}")
+            self.type_of(value, None, task=None, field=f"output {name}", pipeline_output=True)
         self._check_acyclic()
 
     def _check_names(self) -> None:
@@ -131,7 +131,7 @@ class _Checker:
             )
 
     def _check_group(self, group: GroupIR) -> None:
-        where = {"block": group.id}
+        where: dict[str, Any] = {"block": group.id}
         if group.kind == "condition":
             self._check_condition(group.condition or {}, group.parent, group.id)
         elif group.kind == "loop":
@@ -255,8 +255,12 @@ class _Checker:
                 field=name,
             )
 
-    def type_of(self, value: Value, scope: str | None, **where: Any) -> str:
-        """The type of a value used in ``scope``, checking that it is visible there."""
+    def type_of(
+        self, value: Value, scope: str | None, *, pipeline_output: bool = False, **where: Any
+    ) -> str:
+        """The type of a value used in ``scope``, checking that it is visible there (a
+        pipeline output may come from inside an If: the run fails at its end when the
+        branch did not run)."""
         if "constant" in value:
             return t.type_of_value(value["constant"])
         if "param" in value:
@@ -266,7 +270,9 @@ class _Checker:
             return param.type
         if "task" in value:
             out = self._output(value, **where)
-            self._check_visible(value["task"], scope, collected=False, **where)
+            self._check_visible(
+                value["task"], scope, False, pipeline_output=pipeline_output, **where
+            )
             return out
         if "collected" in value:  # a list per loop left, as KFP nests them
             out = self._output(value["collected"], **where)
@@ -299,7 +305,13 @@ class _Checker:
         return out.type
 
     def _check_visible(
-        self, producer: str, scope: str | None, collected: bool, **where: Any
+        self,
+        producer: str,
+        scope: str | None,
+        collected: bool,
+        *,
+        pipeline_output: bool = False,
+        **where: Any,
     ) -> int:
         """Refuse a value not visible in ``scope``; the number of loops a Collected leaves."""
         consumer_chain = {g.id for g in self.ir.ancestors(scope)}
@@ -316,7 +328,7 @@ class _Checker:
                     **where,
                 )
             return sum(1 for g in hidden if g.kind == "loop")
-        if hidden:
+        if hidden and not (pipeline_output and all(g.kind == "condition" for g in hidden)):
             block = hidden[-1]
             if block.kind == "loop":
                 raise self.fail(

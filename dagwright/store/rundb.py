@@ -217,12 +217,14 @@ class RunDatabase:
                 ],
             )
 
-    def finish_run(self, run_id: str, status: str, outputs: dict[str, Any]) -> None:
-        """End a run with its status and outputs."""
+    def finish_run(
+        self, run_id: str, status: str, outputs: dict[str, Any], reason: str | None = None
+    ) -> None:
+        """End a run with its status and outputs (and why it failed, when no step did)."""
         with self.transaction():
             self.db.execute(
-                "UPDATE runs SET status=?, outputs=?, ended=?, reason=NULL WHERE run_id=?",
-                (status, json.dumps(outputs), time.time(), run_id),
+                "UPDATE runs SET status=?, outputs=?, ended=?, reason=? WHERE run_id=?",
+                (status, json.dumps(outputs), time.time(), reason, run_id),
             )
 
     def mark_run_stopped(self, run_id: str, now: float) -> None:

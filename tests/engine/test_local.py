@@ -248,6 +248,38 @@ def test_exit_handler_runs_after_a_failure(run: Any) -> None:
     assert result.step("number").status == "upstream_failed"
 
 
+def test_what_follows_an_exit_task_runs_too_after_a_failure(run: Any) -> None:
+    # KFP runs an exit pipeline whole; imported, its later tasks follow the IR's exit task
+    @pipeline
+    def p() -> None:
+        cleanup = note(text="cleanup")
+        with ExitHandler(cleanup):
+            boom()
+        with If(cleanup.output == "cleanup"):
+            note(text="then").after(cleanup)
+
+    result = run(p)
+    assert result.status == "failed"
+    assert CALLS == ["boom", "cleanup", "then"]
+    assert result.step("note").status == "succeeded"
+
+
+def test_a_pipeline_output_from_inside_an_if_is_there_when_its_branch_ran(run: Any) -> None:
+    @pipeline
+    def p(n: int) -> int:
+        with If(n > 1):
+            made = number(n=n)
+        return made.output
+
+    assert run(p, n=4).outputs == {"output": 4}
+    skipped = run(p, n=0)
+    assert skipped.status == "failed" and skipped.outputs == {}
+    assert skipped.step("number").status == "skipped"
+    assert skipped.reason == "pipeline output 'output' was not made: task 'number' did not run"
+    with pytest.raises(RunFailed, match="failed: pipeline output 'output' was not made"):
+        run(p, n=0, raise_on_error=True)
+
+
 def test_retries_until_success(run: Any, tmp_path: Path) -> None:
     counter = tmp_path / "count"
 
@@ -383,7 +415,8 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_block(run: Any, store: P
     result = run(p, keep_going=True)
     assert result.status == "failed"
     assert result.step("condition-1").error == (
-        "TypeError: '>' not supported between instances of 'NoneType' and 'int'"
+        "block 'condition-1', field 'condition': its condition cannot compare NoneType None > "
+        "int 3. Fix: compare values of one type (cast the value where the condition is written)"
     )
     assert result.step("loop-1").error == "TypeError: 'NoneType' object is not iterable"
     assert result.step("note").status == "upstream_failed"

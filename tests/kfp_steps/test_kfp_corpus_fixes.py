@@ -204,3 +204,59 @@ def test_a_container_giving_only_entrypoint_arguments_runs_its_image_entrypoint_
     run = next(c for c in calls if c[:1] == ["run"])
     assert "--entrypoint" not in run
     assert run[-3:] == ["registry.example/tool:1", "--text", "a"]
+
+
+@dsl.component
+def echo(value: str) -> str:
+    return value
+
+
+@dsl.container_component
+def echo_in_a_container(value: str, out: dsl.OutputPath(str)):
+    return dsl.ContainerSpec(
+        image="python:3.11",
+        command=["python3", "-c", "import sys; open(sys.argv[2], 'w').write(sys.argv[1])"],
+        args=[value, out],
+    )
+
+
+@dsl.pipeline
+def job_times() -> str:
+    echo(value=dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER).set_caching_options(False)
+    echo_in_a_container(value=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER)
+    return echo(value=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER).output
+
+
+def test_the_job_time_placeholders_are_the_runs_start(tmp_path: Path) -> None:
+    """kfp.local has no value for {{$.pipeline_job_create_time_utc}} nor
+    {{$.pipeline_job_schedule_time_utc}} and fails with an IndexError; KFP's backend gives the
+    job's creation time (and, for a run no schedule made, the same as schedule time) in
+    RFC 3339 UTC to the second. dagwright gives the run's start, the same in every step."""
+    import datetime
+    import sqlite3
+
+    result = _run(job_times, tmp_path, host_containers=True)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    created = result.outputs["Output"]
+    with sqlite3.connect(tmp_path / "store" / "runs.db") as db:
+        (started,) = db.execute(
+            "SELECT started FROM runs WHERE run_id=?", (result.run_id,)
+        ).fetchone()
+    expected = datetime.datetime.fromtimestamp(int(started), datetime.timezone.utc)
+    assert created == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert result.step("echo").outputs["Output"] == created
+    assert result.step("echo-in-a-container").outputs["out"] == created
+
+
+def test_the_runs_start_travels_with_the_step_to_another_process() -> None:
+    """A Process() step is rebuilt from step.json in the child: the run's start goes with it
+    (else the child would give its own clock's time, different in every step)."""
+    from dagwright.components.spec import ComponentSpec
+    from dagwright.executor import Step
+
+    step = Step(
+        ComponentSpec(name="c", inputs=[], outputs=[], source="", function="c"),
+        "c",
+        run_started=1767962096.5,
+    )
+    assert Step.from_dict(json.loads(json.dumps(step.to_dict()))).run_started == 1767962096.5

@@ -38,3 +38,38 @@ def test_an_imported_importer_runs_without_docker_or_the_host_flag(
     )
     assert result.status == "succeeded"
     assert result.outputs == {"Output": "42|lab"}
+
+
+@dsl.component
+def make_name() -> str:
+    return "the_name"
+
+
+@dsl.component
+def read_metadata(data: Input[Dataset]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(data.metadata.items()))
+
+
+@dsl.pipeline
+def imports_with_a_computed_key(uri: str) -> str:
+    name = make_name()
+    # KFP compiles a pipeline value used as a KEY to the key "{{$.inputs.parameters['metadata']}}"
+    found = dsl.importer(
+        artifact_uri=uri, artifact_class=Dataset, metadata={name.output: name.output}
+    )
+    return read_metadata(data=found.output).output
+
+
+def test_a_metadata_key_from_a_pipeline_value_is_filled(
+    tmp_path: Path, compiled: Callable[[Any], Path]
+) -> None:
+    source = tmp_path / "measurements.txt"
+    source.write_text("42\n")
+    result = dagwright.run(
+        str(compiled(imports_with_a_computed_key)),
+        uri=str(source),
+        root=str(tmp_path / "store"),
+    )
+    assert result.status == "succeeded"
+    # as kfp.local: the key is the value, not the placeholder
+    assert result.outputs == {"Output": "the_name=the_name"}

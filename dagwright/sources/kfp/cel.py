@@ -111,7 +111,18 @@ class _Parser:
             raise self.fail()
         self.index += 1
         right = self.operand()
-        return {"op": _COMPARE[token[1]], "left": left, "right": right}
+        op = _COMPARE[token[1]]
+        tree = {"op": op, "left": left, "right": right}
+        if _item_field(left) or _item_field(right):
+            as_numbers = {**tree, "left": _number(left), "right": _number(right)}
+            if as_numbers == tree:
+                return tree
+            if op == "eq":  # an item field may hold the number or its text: either matches
+                return {"op": "or", "args": [tree, as_numbers]}
+            if op == "ne":
+                return {"op": "and", "args": [tree, as_numbers]}
+            return as_numbers
+        return tree
 
     def operand(self) -> Value:
         token = self.peek()
@@ -134,6 +145,26 @@ class _Parser:
             return inner  # the cast makes CEL compare numbers; dagwright's types already do
         self.index -= 1
         raise self.fail()
+
+
+def _item_field(value: Value) -> bool:
+    return "loop_item" in value and "key" in value
+
+
+def _number(value: Value) -> Value:
+    """A quoted number constant compared to a loop-item field, as that number: KFP's compiler cannot
+    know the field's type (it types every item field STRING), so it quotes the constant of
+    ``item.n > 2`` as ``'2'``; the item's own JSON value keeps its type at run time."""
+    constant = value.get("constant")
+    if _item_field(value) or set(value) != {"constant"} or not isinstance(constant, str):
+        return value
+    try:
+        number = json.loads(constant)
+    except json.JSONDecodeError:
+        return value
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        return value
+    return {"constant": number}
 
 
 def _string(text: str) -> str:
