@@ -16,8 +16,9 @@ from typing import Any
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 
-# what kfp's component factory writes into every lightweight component's command
-_EXECUTOR_MAIN = "kfp.dsl.executor_main"
+# what kfp's component factory writes into every lightweight component's command: the module
+# is kfp.dsl.executor_main, or kfp.components.executor_main in YAML older kfp 2 betas wrote
+_EXECUTOR_MAIN = ".executor_main"
 _PROGRAM_FILE = "ephemeral_component.py"
 
 # KFP parameter types and the JSON values they hold
