@@ -4,9 +4,10 @@ built-in importer) whose ``uri`` is a ``str`` parameter of the input's name."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -226,4 +227,66 @@ def test_the_importer_takes_another_name_beside_a_task_of_its_name(
         data=str(tmp_path / "four.txt"),
         root=str(tmp_path / "store"),
     )
+    assert result.outputs == {"Output": 4}
+
+
+def test_compiling_to_kfp_gives_a_str_parameter_read_by_kfps_importer(
+    tmp_path: Path, compiled: Callable[[Any], Path]
+) -> None:
+    # what KFP's backend refuses at the root (an input artifact) it runs this way
+    path = compiled(reads_a_dataset)
+    wheel = "dagwright @ https://example.invalid/dagwright-0.1.0-py3-none-any.whl"
+    done = _cli(
+        "compile", str(path), "--target", "kfp", "--dagwright", wheel, "-o", "p.kfp.yaml",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load((tmp_path / "p.kfp.yaml").read_text())
+    assert spec["root"]["inputDefinitions"]["parameters"]["data"] == {"parameterType": "STRING"}
+    assert "artifacts" not in spec["root"]["inputDefinitions"]
+    task = spec["root"]["dag"]["tasks"]["import-data"]
+    assert task["inputs"]["parameters"]["uri"] == {"componentInputParameter": "data"}
+    executor = next(
+        e["importer"] for e in spec["deploymentSpec"]["executors"].values() if "importer" in e
+    )
+    assert executor["artifactUri"] == {"runtimeParameter": "uri"}
+    assert executor["typeSchema"]["schemaTitle"] == "system.Dataset"
+
+
+@pytest.fixture
+def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's S3 server on 127.0.0.1, the clients pointed at it through the environment."""
+    moto_server = pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def test_a_root_dataset_given_as_an_s3_uri_is_read_from_s3(
+    tmp_path: Path, compiled: Callable[[Any], Path], s3_endpoint: str
+) -> None:
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket="inputs")
+    client.put_object(Bucket="inputs", Key="rows.csv", Body=b"a\nb\nc\nd\n")
+    result = dagwright.run(
+        str(compiled(reads_a_dataset)), data="s3://inputs/rows.csv", root=str(tmp_path / "store")
+    )
+    assert result.status == "succeeded", [s.error for s in result.steps]
     assert result.outputs == {"Output": 4}
