@@ -177,6 +177,9 @@ def test_the_cli_gives_a_root_artifact_with_p(
     # a relative path is made absolute, so the record says which file was read
     importer = next(s for s in record["steps"] if s["task"] == "import-data")
     assert importer["status"] == "succeeded"
+    artifact = importer["outputs"]["artifact"]
+    assert artifact["uri"] == str(tmp_path / "rows.csv")
+    assert artifact["type"] == "Dataset" and artifact["metadata"] == {}
     done = _cli("run", str(path), "--root", "store", "-q", cwd=tmp_path)
     assert done.returncode == 2
     assert "missing parameter 'data'" in done.stderr
