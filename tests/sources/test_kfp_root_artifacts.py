@@ -293,3 +293,33 @@ def test_a_root_dataset_given_as_an_s3_uri_is_read_from_s3(
     )
     assert result.status == "succeeded", [s.error for s in result.steps]
     assert result.outputs == {"Output": 4}
+
+
+@dsl.component
+def lines_times(data: Input[Dataset], times: int) -> int:
+    with open(data.path) as f:
+        return len(f.read().splitlines()) * times
+
+
+@dsl.pipeline
+def reads_it_in_a_loop_and_an_if(data: Input[Dataset], go: bool = True) -> list[int]:
+    with dsl.If(go == True):  # noqa: E712 (KFP's condition syntax)
+        count_lines(data=data)
+    with dsl.ParallelFor([1, 2]) as times:
+        counted = lines_times(data=data, times=times)
+    return dsl.Collected(counted.output)
+
+
+def test_tasks_in_a_loop_and_an_if_read_the_one_import(
+    tmp_path: Path, compiled: Callable[[Any], Path]
+) -> None:
+    (tmp_path / "rows.csv").write_text("a\nb\nc\n")
+    result = dagwright.run(
+        str(compiled(reads_it_in_a_loop_and_an_if)),
+        data=str(tmp_path / "rows.csv"),
+        root=str(tmp_path / "store"),
+    )
+    assert result.status == "succeeded", [s.error for s in result.steps]
+    assert result.outputs == {"Output": [3, 6]}
+    ran = [s.task for s in result.steps if s.status == "succeeded"]
+    assert ran.count("import-data") == 1 and "count-lines" in ran
