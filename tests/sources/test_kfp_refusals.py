@@ -101,12 +101,18 @@ def test_a_field_selection_beyond_one_key_of_a_loop_item(spec: dict[str, Any]) -
     assert """["a"]["b"]""" in error.problem
 
 
-def test_pipeline_input_artifacts(spec: dict[str, Any]) -> None:
+def test_a_pipeline_input_list_of_artifacts(spec: dict[str, Any]) -> None:
+    # one root artifact is given to a run by its URI (test_kfp_root_artifacts.py); a list of
+    # them cannot be one URI
     spec["root"]["inputDefinitions"]["artifacts"] = {
-        "data": {"artifactType": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}}
+        "data": {
+            "artifactType": {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"},
+            "isArtifactList": True,
+        }
     }
     error = _refusal(spec)
     assert error.field == "data" and "dsl.importer" in (error.fix or "")
+    assert "list of artifacts" in error.problem
 
 
 def test_an_unknown_task_field_is_not_dropped(spec: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ a nested pipeline task's ``retryPolicy``          ``retry`` of its tasks that se
 ``cachingOptions.cacheKey``                      ``cache_version`` (the inputs still count)
 container ``resources`` / ``env``                component ``resources`` / ``env``
 ``importer`` executor                            component with ``importer``
+root ``inputDefinitions.artifacts``               ``str`` param + importer task (``roots.py``)
 kfp-kubernetes ``activeDeadlineSeconds``         component ``timeout``
 kfp-kubernetes scheduling hints                  not kept, a ``KfpImportWarning`` names them
 a ``system.Artifact`` output to a typed input     that input typed ``Artifact`` (KFP allows it)
@@ -40,7 +41,7 @@ Refused by name (a ``ValidationError`` naming the construct, the task and a fix)
 construct                                         why
 ================================================  ==========================================
 ``schemaVersion`` other than 2.0.0 / 2.1.0        another format
-required root input artifacts                     a run takes parameters only
+a root input that is a list of artifacts         one URI cannot give it
 a root PipelineTaskFinalStatus parameter          only an ExitHandler gives one
 an executor other than container / importer       nothing to run it with
 CEL beyond comparisons, ``!``, ``&&``, ``||``     no IR condition for it
@@ -101,11 +102,13 @@ def import_pipeline(source: Any) -> PipelineIR:
 
 def ir_dict(source: Any) -> dict[str, Any]:
     """The IR of a KFP pipeline as plain data (what ``PipelineIR.from_dict`` reads)."""
+    from dagwright.components.importer import URI_INPUT
     from dagwright.names import is_k8s_name, to_k8s_name
     from dagwright.pipelines.ir import IR_VERSION
     from dagwright.sources.kfp import platform
     from dagwright.sources.kfp.dag import Walker
     from dagwright.sources.kfp.frames import Frame
+    from dagwright.sources.kfp.roots import importer_component, root_artifacts
 
     document = read(source)
     spec = document.spec
@@ -114,13 +117,26 @@ def ir_dict(source: Any) -> dict[str, Any]:
     name = name if is_k8s_name(name) else to_k8s_name(name) or "pipeline"
     root = spec.get("root", {}) or {}
     params, env = _params(root, document, name)
-    walker = Walker(spec, platform.executors(document.others))
-    # an optional input artifact is never given to a run here: absent, as KFP runs it without
-    absent = set((root.get("inputDefinitions", {}) or {}).get("artifacts") or {})
-    frame = Frame(root, env=env, absent=absent)
+    taken: set[str] = set()
+    while True:  # again, when an importer's name is one a KFP task has
+        given, artifacts, importers, absent = root_artifacts(root, name, set(taken))
+        walker = Walker(spec, platform.executors(document.others))
+        for task, key, type_name in importers:
+            component = walker.register(importer_component(type_name, name))
+            walker.tasks.append(
+                {"name": task, "component": component, "inputs": {URI_INPUT: {"param": key}}}
+            )
+        frame = Frame(root, env={**env, **artifacts}, absent=absent)
+        try:
+            walker.walk(frame)
+        except ValidationError as exc:
+            raise exc.within(pipeline=name) from None
+        walked = {t["name"] for t in walker.tasks[len(importers) :]}
+        if not walked & {task for task, _, _ in importers}:
+            break
+        taken |= walked
     outputs: dict[str, Any] = {}
     try:
-        walker.walk(frame)
         dag_outputs = root.get("dag", {}).get("outputs", {}) or {}
         for section in ("parameters", "artifacts"):
             for key in dag_outputs.get(section) or {}:
@@ -133,7 +149,7 @@ def ir_dict(source: Any) -> dict[str, Any]:
     description = info.get("description") or root.get("description")
     if description:
         data["description"] = str(description)
-    data["params"] = params
+    data["params"] = params + given
     data["outputs"] = outputs
     optional = _from_inside_an_if(outputs, walker.tasks, walker.groups)
     if optional:
@@ -167,17 +183,6 @@ def _params(
     from dagwright.sources.kfp import types
 
     definitions = root.get("inputDefinitions", {}) or {}
-    required = [
-        k for k, v in (definitions.get("artifacts") or {}).items() if not v.get("isOptional")
-    ]
-    if required:
-        first = sorted(required)[0]
-        raise ValidationError(
-            f"the pipeline takes artifact '{first}' as an input, which a run cannot be given",
-            pipeline=pipeline,
-            field=first,
-            fix="take the artifact's URI as a str parameter and use dsl.importer",
-        )
     params = []
     env: dict[str, Any] = {}
     for key, spec in (definitions.get("parameters") or {}).items():

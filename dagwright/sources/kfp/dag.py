@@ -262,7 +262,7 @@ class Walker(Values):
             # typed as the final status here; the step still gets the dict KFP gives
             if "final_status" in inputs.get(spec["name"], {}) and spec["type"] == "dict":
                 spec["type"] = "PipelineTaskFinalStatus"
-        entry: dict[str, Any] = {"name": name, "component": self._register(data)}
+        entry: dict[str, Any] = {"name": name, "component": self.register(data)}
         entry["inputs"] = inputs
         is_exit = key in exits.values()
         after = [] if is_exit else self.after(frame, task, name)
@@ -286,7 +286,7 @@ class Walker(Values):
             )
         self.tasks.append(entry)
 
-    def _register(self, data: dict[str, Any]) -> str:
+    def register(self, data: dict[str, Any]) -> str:
         """The component's id: its name, or ``<name>-<digest[:8]>`` beside another of that name."""
         from dagwright.components.spec import ComponentSpec
 
