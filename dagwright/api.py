@@ -91,13 +91,12 @@ def run(
 
     ir = to_ir(pipeline)
     bound = bind_arguments(ir, {**(arguments or {}), **params})
-    options = {
+    options: dict[str, Any] = {
         "keep_going": keep_going,
         "parallelism": parallelism,
         "cache": cache,
         "allow_pickle": allow_pickle,
         "host_containers": host_containers,
-        "install_packages": install_packages,
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
     _check_kfp(ir, host_containers)
@@ -107,6 +106,7 @@ def run(
         _check_run_id(run_id)
         store.check()  # before the database is made
         _check_new_run_id(store, run_id)
+    options["kfp_packages"] = _install_packages(ir, store) if install_packages else ""
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
     )
@@ -137,8 +137,8 @@ def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
 
 
 def _install_packages(ir: PipelineIR, store: LocalStore) -> str:
-    """Install what the KFP components lack under the store (``install_packages``); the
-    folder the steps find them under."""
+    """Install what the KFP components lack under the store (``install_packages``), before
+    the run starts or is claimed; the folder the steps find them under."""
     root = str((store.root / "kfp-packages").absolute())
     if any(spec.kfp is not None for spec in ir.components.values()):
         from dagwright.kfp_steps.packages import install_missing
@@ -219,6 +219,7 @@ def resume(
         _check_kfp(ir, host_containers)  # before the run is claimed
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
         _check_store(ir, store)
+        packages = _install_packages(ir, store) if install_packages else ""
         found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
         reuse = {
             (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
@@ -236,7 +237,7 @@ def resume(
         "cache": cache,
         "allow_pickle": allow_pickle,
         "host_containers": host_containers,
-        "install_packages": install_packages,
+        "kfp_packages": packages,
     }
     return _execute(
         ir,
@@ -268,9 +269,6 @@ def _execute(
     from dagwright.engine.local import LocalEngine
 
     _check_store(ir, store)  # tracking settings were checked by run() / resume()
-    options = dict(options)
-    if options.pop("install_packages", False):
-        options["kfp_packages"] = _install_packages(ir, store)
     observer = _observer(echo)
     tracking = tracking or {"lineage": True, "tracking_uri": None}
     sink = None

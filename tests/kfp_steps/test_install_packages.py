@@ -153,3 +153,19 @@ def test_a_failed_install_leaves_no_half_folder(tmp_path: Path, reachable: None)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "surely-not-on-pypi-xyz-17" in done.stderr and "install_packages" in done.stderr
     assert not [p for p in (tmp_path / "store" / "kfp-packages").iterdir() if p.is_dir()]
+
+
+def test_a_run_refused_for_its_packages_resumes_with_the_flag(
+    tmp_path: Path, reachable: None
+) -> None:
+    import dagwright
+
+    spec = _spec(tmp_path)
+    failed = dagwright.run(str(spec), root=tmp_path / "store", echo=False)
+    assert not failed.succeeded and "--install-packages" in failed.steps[0].error
+    resumed = dagwright.resume(
+        failed.run_id, root=tmp_path / "store", echo=False, install_packages=True
+    )
+    assert resumed.succeeded, resumed.steps[0].error
+    assert resumed.outputs["Output"] > 1  # 1 + the joke's lines, from the installed pyjokes
+    assert not _importable_here()  # the test's own interpreter did not get it either
