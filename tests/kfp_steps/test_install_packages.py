@@ -169,3 +169,38 @@ def test_a_run_refused_for_its_packages_resumes_with_the_flag(
     assert resumed.succeeded, resumed.steps[0].error
     assert resumed.outputs["Output"] > 1  # 1 + the joke's lines, from the installed pyjokes
     assert not _importable_here()  # the test's own interpreter did not get it either
+
+
+def _wheel(folder: Path, name: str, version: str, requires: list[str]) -> None:
+    """A minimal pure-Python wheel of one empty package, written by hand (pip reads it)."""
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": "",
+        f"{info}/METADATA": "Metadata-Version: 2.1\n"
+        f"Name: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+
+
+def test_kfp_brought_along_as_a_dependency_is_not_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagwright.kfp_steps.packages import ensure
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(wheels, "needs_kfp_xyz", "1.0", ["kfp>=99"])
+    _wheel(wheels, "kfp", "99.0", [])  # a kfp that would shadow the installed one
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: only these wheels
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    folder = ensure(["needs_kfp_xyz==1.0"], tmp_path / "kfp-packages")
+    assert (folder / "needs_kfp_xyz" / "__init__.py").is_file()
+    assert not list(folder.glob("kfp*"))  # pip installed it; it was removed
+    assert ensure(["needs_kfp_xyz==1.0"], tmp_path / "kfp-packages") == folder
