@@ -68,6 +68,8 @@ def ensure(requirements: list[str], root: str | Path) -> Path:
     with open(f"{folder}.lock", "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
         if not folder.is_dir():  # another run may have installed it while this one waited
+            for stale in folder.parent.glob(f".{folder.name}.*"):  # of an install killed midway
+                shutil.rmtree(stale, ignore_errors=True)
             _install(requirements, folder)
     return folder
 

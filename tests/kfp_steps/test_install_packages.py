@@ -189,10 +189,10 @@ def _wheel(folder: Path, name: str, version: str, requires: list[str]) -> None:
             whl.writestr(path, text)
 
 
-def test_kfp_brought_along_as_a_dependency_is_not_installed(
+def test_kfp_brought_along_as_a_dependency_and_stale_halves_are_removed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dagwright.kfp_steps.packages import ensure
+    from dagwright.kfp_steps.packages import ensure, folder_of
 
     wheels = tmp_path / "wheels"
     wheels.mkdir()
@@ -200,7 +200,10 @@ def test_kfp_brought_along_as_a_dependency_is_not_installed(
     _wheel(wheels, "kfp", "99.0", [])  # a kfp that would shadow the installed one
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: only these wheels
     monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    stale = tmp_path / "kfp-packages" / f".{folder_of(['needs_kfp_xyz==1.0'], '').name}.x1"
+    (stale / "half").mkdir(parents=True)  # what an install killed midway left
     folder = ensure(["needs_kfp_xyz==1.0"], tmp_path / "kfp-packages")
+    assert not stale.exists()
     assert (folder / "needs_kfp_xyz" / "__init__.py").is_file()
     assert not list(folder.glob("kfp*"))  # pip installed it; it was removed
     assert ensure(["needs_kfp_xyz==1.0"], tmp_path / "kfp-packages") == folder
