@@ -30,6 +30,7 @@ def run(
     artifacts: str | None = None,
     allow_pickle: bool = False,
     host_containers: bool = False,
+    install_packages: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -57,6 +58,11 @@ def run(
         allow_pickle: Let steps unpickle values (joblib models) read from a non-local store.
         host_containers: Run the commands of container components imported from KFP on this
             machine when neither Docker nor Podman answers (else such a run is refused).
+        install_packages: Before the run starts, pip-install the packages of lightweight
+            components imported from KFP that this environment lacks, into
+            ``<root>/kfp-packages/`` (once per requirement set), never into this environment;
+            their steps run in processes of their own with them. Without it such a step fails
+            naming them.
         lineage: Record the run's provenance graph (``<root>/lineage/<run_id>.json``, and
             MLflow when it is installed; see ``dagwright.lineage``).
         tracking_uri: The MLflow tracking URI (default: ``$MLFLOW_TRACKING_URI``, else a
@@ -85,7 +91,7 @@ def run(
 
     ir = to_ir(pipeline)
     bound = bind_arguments(ir, {**(arguments or {}), **params})
-    options = {
+    options: dict[str, Any] = {
         "keep_going": keep_going,
         "parallelism": parallelism,
         "cache": cache,
@@ -100,6 +106,7 @@ def run(
         _check_run_id(run_id)
         store.check()  # before the database is made
         _check_new_run_id(store, run_id)
+    options["kfp_packages"] = _install_packages(ir, store) if install_packages else ""
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
     )
@@ -127,6 +134,17 @@ def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
 
         check_kfp_installed(ir)
         check_containers(ir, host_containers)
+
+
+def _install_packages(ir: PipelineIR, store: LocalStore) -> str:
+    """Install what the KFP components lack under the store (``install_packages``), before
+    the run starts or is claimed; the folder the steps find them under."""
+    root = str((store.root / "kfp-packages").absolute())
+    if any(spec.kfp is not None for spec in ir.components.values()):
+        from dagwright.kfp_steps.packages import install_missing
+
+        install_missing(ir, root)
+    return root
 
 
 def _check_run_id(run_id: str) -> None:
@@ -168,6 +186,7 @@ def resume(
     cache: bool | None = None,
     allow_pickle: bool = False,
     host_containers: bool = False,
+    install_packages: bool = False,
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
@@ -182,7 +201,7 @@ def resume(
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
         echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, host_containers,
-            lineage, tracking_uri, wait_lineage: As for ``run``.
+            install_packages, lineage, tracking_uri, wait_lineage: As for ``run``.
 
     Raises:
         ValidationError: when there is no such run, or it is still going.
@@ -200,6 +219,7 @@ def resume(
         _check_kfp(ir, host_containers)  # before the run is claimed
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
         _check_store(ir, store)
+        packages = _install_packages(ir, store) if install_packages else ""
         found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
         reuse = {
             (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
@@ -217,6 +237,7 @@ def resume(
         "cache": cache,
         "allow_pickle": allow_pickle,
         "host_containers": host_containers,
+        "kfp_packages": packages,
     }
     return _execute(
         ir,

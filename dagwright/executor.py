@@ -53,6 +53,8 @@ class Step:
             KFP component).
         host_containers: An imported KFP container component may run its command on this
             machine when no Docker or Podman answers (``--host-containers``).
+        kfp_packages: The run's folder of packages installed for imported KFP components
+            (``--install-packages``; empty: none are installed).
         run_started: When the run was first started (epoch seconds; 0 when unknown): KFP's
             ``{{$.pipeline_job_create_time_utc}}`` in an imported KFP component.
     """
@@ -69,6 +71,7 @@ class Step:
     run_id: str = ""
     host_containers: bool = False
     run_started: float = 0.0
+    kfp_packages: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
@@ -89,6 +92,8 @@ class Step:
             data["host_containers"] = True
         if self.run_started:
             data["run_started"] = self.run_started
+        if self.kfp_packages:
+            data["kfp_packages"] = self.kfp_packages
         return data
 
     @classmethod
@@ -107,6 +112,7 @@ class Step:
             run_id=data.get("run_id", ""),
             host_containers=data.get("host_containers", False),
             run_started=data.get("run_started", 0.0),
+            kfp_packages=data.get("kfp_packages", ""),
         )
 
 

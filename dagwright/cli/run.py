@@ -52,6 +52,12 @@ _engine_options = option_block(
         "Docker nor Podman answers (else such a run is refused).",
     ),
     click.option(
+        "--install-packages",
+        is_flag=True,
+        help="Install the packages of KFP lightweight components that this environment "
+        "lacks into the store (never into this environment) before the run starts.",
+    ),
+    click.option(
         "--lineage/--no-lineage",
         default=True,
         help="Record the run's provenance (default: on).",

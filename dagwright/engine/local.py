@@ -67,6 +67,7 @@ class LocalEngine:
         cache: bool | None = None,
         allow_pickle: bool = False,
         host_containers: bool = False,
+        kfp_packages: str = "",
     ) -> None:
         self.ir = ir
         self.plan = Plan(ir)
@@ -77,6 +78,7 @@ class LocalEngine:
         self.cache = cache  # None: each component's own choice; True/False: for every step
         self.allow_pickle = allow_pickle
         self.host_containers = host_containers  # KFP container components on this machine
+        self.kfp_packages = kfp_packages  # packages installed for KFP components ('' : none)
         self.position = {task.name: i for i, task in enumerate(ir.tasks)}
 
     def run(
@@ -320,6 +322,7 @@ class LocalEngine:
             run_id=self.run_id,
             host_containers=self.host_containers,
             run_started=self.run_started,
+            kfp_packages=self.kfp_packages,
         )
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(

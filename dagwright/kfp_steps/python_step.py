@@ -22,7 +22,7 @@ from typing import Any
 
 from dagwright.errors import DagwrightError
 from dagwright.kfp_steps.component import KfpComponent
-from dagwright.kfp_steps.requirements import check_installed
+from dagwright.kfp_steps.requirements import check_installed, unmet
 from dagwright.writes import write_file
 
 _MODULES: dict[str, types.ModuleType] = {}
@@ -74,13 +74,17 @@ def run_python(
     executor_input: dict[str, Any],
     task_root: str,
     abandoned: threading.Event | None = None,
+    packages: str = "",
 ) -> None:
     """Run the component's function on ``executor_input``; it writes the output metadata file.
 
     A component whose container sets environment variables runs in a Python process of its
     own (as ``python -m kfp.dsl.executor_main`` in its pod, without pip; its executor input
     in a private file, never on the command line): the environment is
-    the process's, and steps side by side in threads cannot each have their own.
+    the process's, and steps side by side in threads cannot each have their own. So does one
+    needing packages this environment lacks when ``packages`` (the run's packages folder,
+    ``--install-packages``) is given: they are installed there (``packages.py``) and put
+    first on its ``PYTHONPATH``.
 
     Raises:
         ValidationError: when a package the component installs with pip is not installed here.
@@ -88,9 +92,15 @@ def run_python(
     """
     from kfp.dsl.executor import Executor
 
-    check_installed(component.name, component.install, digest)
-    if any(os.environ.get(k) != v for k, v in component.env.items()):
-        return _run_apart(component, executor_input, task_root, abandoned)
+    extra = ""
+    if packages and unmet(component.name, component.install, digest):
+        from dagwright.kfp_steps.packages import ensure
+
+        extra = str(ensure(unmet(component.name, component.install, digest), packages))
+    else:
+        check_installed(component.name, component.install, digest)
+    if extra or any(os.environ.get(k) != v for k, v in component.env.items()):
+        return _run_apart(component, executor_input, task_root, abandoned, extra)
     module = program_module(component, digest)
     func = getattr(module, component.function or "")
     try:
@@ -122,6 +132,7 @@ def _run_apart(
     executor_input: dict[str, Any],
     task_root: str,
     abandoned: threading.Event | None,
+    extra: str = "",
 ) -> None:
     from dagwright.kfp_steps.containers import run_command
 
@@ -135,6 +146,8 @@ def _run_apart(
     write_file(given, json.dumps(executor_input), private=True)
     argv = [sys.executable, "-c", _APART, program, component.function or "", given]
     env = {**os.environ, **component.env, "_KFP_RUNTIME": "true"}
+    if extra:  # the packages installed for it, before this environment's
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (extra, env.get("PYTHONPATH")) if p)
     try:
         code, last = run_command(argv, env, abandoned)
     finally:
@@ -142,9 +155,16 @@ def _run_apart(
     if code != 0:
         raise ComponentFailed(
             f"{last or f'exit code {code}'} (component '{component.name}' ran in a process of "
-            f"its own for its environment variables {', '.join(sorted(component.env))}; its "
-            "traceback is on the step's stderr)"
+            f"its own for {_why_apart(component, extra)}; its traceback is on the step's "
+            "stderr)"
         )
+
+
+def _why_apart(component: KfpComponent, extra: str) -> str:
+    reasons = ["the packages installed for it"] if extra else []
+    if component.env:
+        reasons.append(f"its environment variables {', '.join(sorted(component.env))}")
+    return " and ".join(reasons)
 
 
 _APART = """\

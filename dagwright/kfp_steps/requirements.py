@@ -1,5 +1,6 @@
 """The packages a lightweight component's command would pip-install, checked against this
-environment instead of installed: a step never runs pip.
+environment: a step never runs pip (``packages.py`` installs them into the store, apart from
+this environment, when the run asks for it).
 
 KFP writes them as ``python3 -m pip install [options] 'pkg' ... && ...`` (the component's
 ``packages_to_install``, then ``kfp==<version>`` with ``--no-deps``). kfp itself is fine in any
@@ -46,7 +47,7 @@ _VALUED = {
 _ENDS = {"&&", "||", ";", "|", "&", "(", ")"}
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9_.\-]+)")
 
-_CHECKED: set[str] = set()
+_UNMET: dict[str, list[str]] = {}
 _LOCK = threading.Lock()
 
 
@@ -77,12 +78,13 @@ def requirements(install: str) -> list[str]:
     return found
 
 
-def check_installed(component: str, install: str, key: str) -> None:
-    """Raise a ValidationError naming the packages that are not installed here; warn (on the
-    step's stderr) about one installed in a version outside its specifier. Once per ``key``
-    (the component's digest) in a process."""
-    if key in _CHECKED:
-        return
+def unmet(component: str, install: str, key: str) -> list[str]:
+    """The requirements no installed distribution satisfies (kfp never among them: the
+    installed kfp runs every step); warn (on the step's stderr) about one installed in a
+    version outside its specifier. Once per ``key`` (the component's digest) in a process."""
+    found = _UNMET.get(key)
+    if found is not None:
+        return found
     missing: list[str] = []
     for text in requirements(install):
         problem = _problem(text)
@@ -90,17 +92,29 @@ def check_installed(component: str, install: str, key: str) -> None:
             missing.append(text)
         elif problem:
             print(f"dagwright: component '{component}': {problem}", file=sys.stderr)
+    with _LOCK:
+        _UNMET[key] = missing
+    return missing
+
+
+def check_installed(component: str, install: str, key: str) -> None:
+    """Raise a ValidationError naming the packages that are not installed here (``unmet``).
+
+    Raises:
+        ValidationError: naming them, ``pip install`` and ``--install-packages`` as fixes.
+    """
+    missing = unmet(component, install, key)
     if missing:
         quoted = " ".join(shlex.quote(m) for m in missing)
         raise ValidationError(
             f"component '{component}' needs {', '.join(repr(m) for m in missing)}, not "
-            "installed here (dagwright runs KFP components in this environment and never "
-            "pip-installs)",
+            "installed here (dagwright runs KFP components in this environment and "
+            "pip-installs only when asked)",
             field="packages_to_install",
-            fix=f"pip install {quoted}",
+            fix=f"pip install {quoted}; or run with --install-packages (install_packages=True) "
+            "to install them into the store for such steps only, leaving this environment as "
+            "it is",
         )
-    with _LOCK:
-        _CHECKED.add(key)
 
 
 def _problem(text: str) -> str:

@@ -98,7 +98,7 @@ def _run(
         if component.lightweight:
             from dagwright.kfp_steps.python_step import run_python
 
-            run_python(component, digest, given, task_root, abandoned)
+            run_python(component, digest, given, task_root, abandoned, step.kfp_packages)
         else:
             _run_container(step, component, given, inputs, written, task_root, names, abandoned)
         metadata = outputs.metadata_file(task_root)
