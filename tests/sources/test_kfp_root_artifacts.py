@@ -274,10 +274,15 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         "AWS_ENDPOINT_URL": endpoint,
     }.items():
         monkeypatch.setenv(key, value)
+    import s3fs
+
     try:
         yield endpoint
     finally:
         server.stop()
+        # s3fs keeps one client per constructor arguments, the endpoint read from the
+        # environment when it was made: a later moto server's tests would reach this dead one
+        s3fs.S3FileSystem.clear_instance_cache()
 
 
 def test_a_root_dataset_given_as_an_s3_uri_is_read_from_s3(
