@@ -28,19 +28,16 @@ Usage: ``python -m bench kfp-import [--repeats N] [--quick] [--sizes SHORT,LONG,
 
 # no "from __future__ import annotations": kfp reads real annotation objects
 import argparse
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.workloads import base_env, package_home, settle, wait_flag
+from bench.workloads import base_env, package_home, settle, timed_process, wait_flag
 
 TIMEOUT = 1800.0  # seconds for one process; kfp.local takes about half a second a step
 DAGWRIGHT_RUNS = 5  # timed runs of each dagwright workload per round (kfp.local's: one)
@@ -190,34 +187,16 @@ def dagwright_result(case: Case, run_id: str) -> object:
 def run_once(case: Case, key: str, sizes: Sizes, check: bool) -> float | None:
     """Seconds of one whole process, or None (and ``case.failed`` says why) if it failed or,
     when ``check``, gave another result than a correct run."""
-    started = time.perf_counter()
     peer = case.row == PEER
-    # its own process group: a hung run, or Ctrl-C here, takes its children with it
-    with subprocess.Popen(
-        case.commands[key],
-        cwd=case.folder,
-        env=case.env,
-        stdout=subprocess.DEVNULL if peer else subprocess.PIPE,  # kfp.local logs every step
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=TIMEOUT)
-        except BaseException as exc:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            if not isinstance(exc, subprocess.TimeoutExpired):
-                raise
-            case.failed = f"{key} run took over {TIMEOUT:.0f} s"
-            return None
-    seconds = time.perf_counter() - started
-    lines = (stdout or "").strip().splitlines()
-    ok = proc.returncode == 0 and (peer or (bool(lines) and lines[-1].endswith(" succeeded")))
+    ran = timed_process(case, key, quiet=peer, timeout=TIMEOUT)  # kfp.local logs every step
+    if ran is None:
+        return None
+    seconds, code, stdout, stderr = ran
+    lines = stdout.strip().splitlines()
+    ok = code == 0 and (peer or (bool(lines) and lines[-1].endswith(" succeeded")))
     if not ok:
-        tail = (stderr.strip() or (stdout or "").strip() or "no output").splitlines()[-1]
-        case.failed = f"{key} run failed (exit {proc.returncode}): {tail[:160]}"
+        tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
+        case.failed = f"{key} run failed (exit {code}): {tail[:160]}"
         return None
     if check:
         if peer:

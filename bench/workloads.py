@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.workload_scripts import DAGWRIGHT, PEERS, expected
 from bench.workload_table import (
@@ -169,8 +170,11 @@ def find_peers(pythons: list[str], wanted: list[str]) -> tuple[dict[str, str], l
     return where, notes
 
 
-def run_once(case: Case, key: str) -> float | None:
-    """Seconds of one whole process, or None (and ``case.failed`` says why) if it failed."""
+def timed_process(
+    case: Any, key: str, quiet: bool = False, timeout: float = TIMEOUT
+) -> tuple[float, int, str, str] | None:
+    """Run ``case.commands[key]`` once as a whole process: (seconds, exit code, stdout, stderr),
+    or None with ``case.failed`` saying it took over ``timeout``. ``quiet`` drops its stdout."""
     started = time.perf_counter()
     # its own process group: a run that hangs, or Ctrl-C here, takes its children with it
     # (an MLflow writer, prefect's temporary server), so nothing is left running
@@ -178,25 +182,33 @@ def run_once(case: Case, key: str) -> float | None:
         case.commands[key],
         cwd=case.folder,
         env=case.env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     ) as proc:
         try:
-            stdout, stderr = proc.communicate(timeout=TIMEOUT)
+            stdout, stderr = proc.communicate(timeout=timeout)
         except BaseException as exc:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             if not isinstance(exc, subprocess.TimeoutExpired):
                 raise
-            case.failed = f"{key} run took over {TIMEOUT:.0f} s"
+            case.failed = f"{key} run took over {timeout:.0f} s"
             return None
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0 or not done(case, key, stdout):
+    return time.perf_counter() - started, proc.returncode, stdout or "", stderr or ""
+
+
+def run_once(case: Case, key: str) -> float | None:
+    """Seconds of one whole process, or None (and ``case.failed`` says why) if it failed."""
+    ran = timed_process(case, key)
+    if ran is None:
+        return None
+    seconds, code, stdout, stderr = ran
+    if code != 0 or not done(case, key, stdout):
         tail = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
-        case.failed = f"{key} run failed (exit {proc.returncode}): {tail[:160]}"
+        case.failed = f"{key} run failed (exit {code}): {tail[:160]}"
         return None
     if case.sync and key not in ("bare", "import"):
         sync_started = time.perf_counter()
