@@ -66,6 +66,19 @@ def artifact_metadata(written: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(_first(written, name).get("metadata") or {})
 
 
+def artifact_name(written: dict[str, Any], name: str) -> str:
+    """The name the step gave output artifact ``name``: kfp.local passes downstream the
+    artifact the executor wrote, so a function returning ``Dataset(uri=dsl.get_uri())`` hands
+    on its own name ('' unless it set one); an output the step wrote nothing about keeps the
+    output's name, as in the executor input.
+
+    The KFP backend names every input artifact by its MLMD id instead
+    (backend/src/v2/metadata/converter.go, ``toRuntimeArtifact``).
+    """
+    given = _first(written, name).get("name", name)
+    return given if isinstance(given, str) else name
+
+
 def artifact_uri(written: dict[str, Any], name: str) -> str | None:
     """The URI the step gave output artifact ``name`` in the metadata file, if it gave one: a
     function returning an artifact it made (``Dataset(uri=dsl.get_uri())``) names its own."""

@@ -105,6 +105,7 @@ def _run(
         values = outputs.parameter_values(spec, component, task_root, metadata)
         for name, artifact in written.items():
             artifact.metadata = outputs.artifact_metadata(metadata, name)
+            artifact.name = outputs.artifact_name(metadata, name)
             _take_returned_file(artifact, outputs.artifact_uri(metadata, name))
             title = (component.output_artifacts[name].get("artifactType") or {}).get("schemaTitle")
             if title in _METRICS and not os.path.lexists(artifact.path):

@@ -260,3 +260,36 @@ def test_the_runs_start_travels_with_the_step_to_another_process() -> None:
         run_started=1767962096.5,
     )
     assert Step.from_dict(json.loads(json.dumps(step.to_dict()))).run_started == 1767962096.5
+
+
+@dsl.component
+def named(kept: Input[Dataset]) -> str:
+    return f"[{kept.name}]"
+
+
+@dsl.component
+def stamp_named(n: int) -> Dataset:
+    made = Dataset(uri=dsl.get_uri(suffix="named"), metadata={"n": n})
+    made.name = "mine"
+    with open(made.path, "w") as f:
+        f.write(str(n))
+    return made
+
+
+@dsl.pipeline
+def artifact_names() -> str:
+    named(kept=stamp(n=1).output).set_display_name("returned")
+    named(kept=stamp_named(n=2).output).set_display_name("renamed")
+    return named(kept=number_file(n=3).outputs["out"]).output
+
+
+def test_a_returned_artifact_hands_on_its_own_name_and_an_output_parameter_its_outputs(
+    tmp_path: Path,
+) -> None:
+    """The name downstream is the one in the step's executor output, as kfp.local reads it:
+    '' for an artifact the function made and returned without naming, the name it set, and
+    the output's name for an ``Output[...]`` parameter (the executor input's)."""
+    result = _run(artifact_names, tmp_path)
+    assert result.status == "succeeded", [s.error for s in result.steps if s.error]
+    shown = sorted(s.outputs["Output"] for s in result.steps if s.task.startswith("named"))
+    assert shown == ["[]", "[mine]", "[out]"]
