@@ -2,6 +2,12 @@
 artifacts (name, type, URI, metadata; the URI a local path), an output file per output
 parameter, a URI per output artifact and the output metadata file (``outputs.outputFile``).
 
+An input from a remote store keeps its own URI (``gs://...``, ``s3://...``), as KFP's backend
+gives it (a component may hand ``.uri`` to a cloud service); its ``.path`` is the local copy
+dagwright fetched, carried as the RuntimeArtifact's ``customPath`` and set on kfp's
+artifact (``point_at_local_copies``) and in ``.path`` placeholders. KFP's launcher does
+the same with its own mount (``/gcs/...``): the URI stays, the path is local.
+
 Built as the JSON dict the executor reads rather than through the ``ExecutorInput`` protobuf
 ``kfp.local`` makes first: the protobuf holds every number as a double, so integers inside
 lists and dicts came out as floats (kfp.local's bug; KFP's backend keeps them). Parameters
@@ -19,8 +25,10 @@ import uuid
 from typing import Any
 
 from dagwright.kfp_steps.component import DOUBLE, INTEGER, KfpComponent
+from dagwright.store import remote
 
 OUTPUT_FILE = "executor_output.json"  # kfp.local's name for the output metadata file
+LOCAL_COPY = "customPath"  # RuntimeArtifact.custom_path: where a remote input's copy is
 
 
 def typed(value: Any, parameter_type: str | None) -> Any:
@@ -50,13 +58,31 @@ def schema_title(kind: str, declared: dict[str, Any] | None) -> dict[str, str]:
 
 def runtime_artifact(data: dict[str, Any], declared: dict[str, Any] | None) -> dict[str, Any]:
     """One input artifact (``Artifact.to_dict()`` with ``path`` a local file) as KFP's
-    RuntimeArtifact JSON."""
-    return {
+    RuntimeArtifact JSON: a local one by its path, a remote one by its URI with the path of
+    its local copy."""
+    made = {
         "name": data.get("name", ""),
         "type": schema_title(str(data.get("type", "Artifact")), declared),
         "uri": data["path"],
         "metadata": dict(data.get("metadata") or {}),
     }
+    uri = str(data.get("uri") or "")
+    if uri and not remote.is_local(uri):
+        made["uri"], made[LOCAL_COPY] = uri, data["path"]
+    return made
+
+
+def point_at_local_copies(input_artifacts: dict[str, Any], given: dict[str, Any]) -> None:
+    """Give each of kfp's input artifacts (``Executor.input_artifacts``) whose RuntimeArtifact
+    in ``given`` carries a local copy that copy as its ``.path`` (kfp's own executor would
+    map ``gs://b/k`` to ``/gcs/b/k``, a mount that is not here)."""
+    listed = (given.get("inputs") or {}).get("artifacts") or {}
+    for name, made in input_artifacts.items():
+        runtime = (listed.get(name) or {}).get("artifacts") or []
+        kfps = made if isinstance(made, list) else [made]
+        for artifact, data in zip(kfps, runtime, strict=False):
+            if data.get(LOCAL_COPY):
+                artifact.custom_path = data[LOCAL_COPY]
 
 
 def build(
@@ -180,6 +206,10 @@ def unknown_to_kfp_local(obj: Any, given: dict[str, Any], names: dict[str, str])
     ):
         text = text.replace(time_placeholder, names["created"])
     artifacts = (given.get("inputs") or {}).get("artifacts") or {}
+    for name, listed in artifacts.items():  # kfp.local's path of an input is its URI
+        first = (listed.get("artifacts") or [{}])[0]
+        if first.get(LOCAL_COPY):
+            text = text.replace(f"{{{{$.inputs.artifacts['{name}'].path}}}}", first[LOCAL_COPY])
 
     def whole(match: re.Match[str]) -> str:
         listed = (artifacts.get(match.group(1)) or {}).get("artifacts")

@@ -22,6 +22,7 @@ from typing import Any
 
 from dagwright.errors import DagwrightError
 from dagwright.kfp_steps.component import KfpComponent
+from dagwright.kfp_steps.executor_input import point_at_local_copies
 from dagwright.kfp_steps.requirements import check_installed, unmet
 from dagwright.writes import write_file
 
@@ -106,10 +107,13 @@ def run_python(
     try:
         if "get_uri" in (component.program or ""):
             with _TASK_ROOT:
-                Executor(executor_input=executor_input, function_to_execute=func).execute()
+                executor = Executor(executor_input=executor_input, function_to_execute=func)
+                point_at_local_copies(executor.input_artifacts, executor_input)
+                executor.execute()
         else:
             with _TASK_ROOT:
                 executor = Executor(executor_input=executor_input, function_to_execute=func)
+            point_at_local_copies(executor.input_artifacts, executor_input)
             executor.execute()
     except SystemExit as exc:
         if exc.code in (0, None):  # sys.exit(0) ends its pod's process well: so the step
@@ -176,9 +180,11 @@ with open(given, encoding="utf-8") as f:
 module = utils.load_module(
     module_name=os.path.basename(program)[: -len(".py")], module_directory=os.path.dirname(program)
 )
-executor.Executor(
-    executor_input=executor_input, function_to_execute=getattr(module, function)
-).execute()
+from dagwright.kfp_steps.executor_input import point_at_local_copies
+func = getattr(module, function)
+made = executor.Executor(executor_input=executor_input, function_to_execute=func)
+point_at_local_copies(made.input_artifacts, executor_input)
+made.execute()
 """
 
 

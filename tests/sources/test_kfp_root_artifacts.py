@@ -328,3 +328,50 @@ def test_tasks_in_a_loop_and_an_if_read_the_one_import(
     assert result.outputs == {"Output": [3, 6]}
     ran = [s.task for s in result.steps if s.status == "succeeded"]
     assert ran.count("import-data") == 1 and "count-lines" in ran
+
+
+@dsl.component
+def where_is(data: Input[Dataset]) -> str:
+    with open(data.path) as f:
+        return f"{data.uri}|{len(f.read().splitlines())}"
+
+
+@dsl.container_component
+def where_is_in_a_container(data: Input[Dataset], said: dsl.OutputPath(str)):
+    return dsl.ContainerSpec(
+        image="python:3.11",
+        command=["sh", "-c", 'printf "%s|%s" "$0" "$(wc -l < "$1")" > "$2"'],
+        args=[data.uri, data.path, said],
+    )
+
+
+@dsl.pipeline
+def uri_and_path(data: Input[Dataset]) -> str:
+    where_is(data=data).set_display_name("in-process")
+    where_is(data=data).set_env_variable("APART", "1").set_display_name("apart")
+    return where_is_in_a_container(data=data).outputs["said"]
+
+
+def test_a_remote_input_keeps_its_uri_and_reads_from_its_local_copy(
+    tmp_path: Path, compiled: Callable[[Any], Path], s3_endpoint: str
+) -> None:
+    """As on KFP's backend (its launcher keeps the URI and mounts the file), a component
+    reading ``.uri`` gets ``s3://...`` and ``.path`` is a local copy: in this process, in a
+    process of its own (a component setting env) and in a container command on the host.
+    Before, the URI was the local copy's path, so a component handing ``.uri`` to a cloud
+    service (or printing it) saw a temporary file."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    client.create_bucket(Bucket="inputs")
+    client.put_object(Bucket="inputs", Key="rows.csv", Body=b"a\nb\nc\n")
+    result = dagwright.run(
+        str(compiled(uri_and_path)),
+        data="s3://inputs/rows.csv",
+        root=str(tmp_path / "store"),
+        host_containers=True,
+    )
+    assert result.status == "succeeded", [s.error for s in result.steps]
+    assert result.step("where-is").outputs["Output"] == "s3://inputs/rows.csv|3"
+    assert result.step("where-is-2").outputs["Output"] == "s3://inputs/rows.csv|3"
+    assert result.outputs == {"Output": "s3://inputs/rows.csv|3"}
