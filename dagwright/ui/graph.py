@@ -143,7 +143,7 @@ def _block_label(group: dict[str, Any]) -> str:
         branch = group.get("branch") or "if"
         if branch == "else":
             return "Else"
-        text = f"{branch.capitalize()} {_text(group.get('condition'))}"
+        text = f"{branch.capitalize()} {_text(_own_condition(group))}"
     elif kind == "loop":
         text = f"ParallelFor {_text(group.get('items'))}"
     elif kind == "exit_handler":
@@ -153,6 +153,17 @@ def _block_label(group: dict[str, Any]) -> str:
     else:
         text = f"{kind} {group['id']}"
     return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
+
+
+def _own_condition(group: dict[str, Any]) -> Any:
+    """An Elif's condition as written: the IR keeps it after the earlier branches' negation
+    (``pipelines/control.py``), which the block's place in its chain already says."""
+    condition = group.get("condition")
+    if group.get("branch") == "elif" and isinstance(condition, dict):
+        args = condition.get("args") or []
+        if condition.get("op") == "and" and len(args) == 2 and args[0].get("op") == "not":
+            return args[1]
+    return condition
 
 
 def _text(value: Any) -> str:

@@ -25,6 +25,8 @@ GAP_Y = 40.0  # between layers: room for the edges
 PAD = 12.0  # inside a block's box, around its children
 HEADER = 22.0  # a block's label, above its children
 MARGIN = 16.0  # around the whole drawing
+CHAR_W = 7.0  # a block is wide enough for its label in the page's font, up to MAX_LABEL_W
+MAX_LABEL_W = 420.0
 SWEEPS = 4  # down, up, down, up: most crossings a barycentre ordering removes go early
 
 Node = dict[str, Any]
@@ -54,6 +56,7 @@ def layout(nodes: list[Node], edges: list[dict[str, Any]]) -> dict[str, Any]:
         children[parent[node["id"]]].append(node["id"])
     kept = [e for e in edges if e["source"] in ids and e["target"] in ids]
     lifted = _lifted(kept, _chains(parent))
+    by_id = {node["id"]: node for node in nodes}
     size: dict[str, tuple[float, float]] = {}
     offsets: dict[str, tuple[float, float]] = {}  # relative to the enclosing block's origin
     for block in [*_innermost_first(children, blocks), None]:
@@ -62,10 +65,10 @@ def layout(nodes: list[Node], edges: list[dict[str, Any]]) -> dict[str, Any]:
             size.setdefault(member, (NODE_W, NODE_H))
         inner_w, inner_h = _place(members, lifted.get(block, ()), size, offsets)
         if block is not None:
-            size[block] = (max(inner_w + 2 * PAD, NODE_W), HEADER + max(inner_h, 0.0) + PAD)
+            label = min(len(str(by_id[block].get("label") or "")) * CHAR_W, MAX_LABEL_W)
+            size[block] = (max(inner_w, label, NODE_W) + 2 * PAD, HEADER + inner_h + PAD)
     width, height = _inner_size(children.get(None, []), size, offsets)
     origin: dict[str | None, tuple[float, float]] = {None: (MARGIN, MARGIN)}
-    by_id = {node["id"]: node for node in nodes}
     for block in [None, *reversed(_innermost_first(children, blocks))]:
         ox, oy = origin[block]
         for member in children.get(block, []):
@@ -158,15 +161,13 @@ def _layers(members: list[str], edges: Iterable[tuple[str, str]]) -> list[list[s
 
 
 def _ordered(
-    layers: list[list[str]], edges: Iterable[tuple[str, str]], start: dict[str, int]
+    layers: list[list[str]],
+    ups: dict[str, list[str]],
+    downs: dict[str, list[str]],
+    start: dict[str, int],
 ) -> list[list[str]]:
     """Barycentre sweeps: each member moves to the mean position of its neighbours in the
     layers already placed (positions as fractions of their layer's width)."""
-    ups: dict[str, list[str]] = defaultdict(list)
-    downs: dict[str, list[str]] = defaultdict(list)
-    for up, down in edges:
-        ups[down].append(up)
-        downs[up].append(down)
     layers = [sorted(layer, key=start.__getitem__) for layer in layers]
     position = {m: (i + 0.5) / len(layer) for layer in layers for i, m in enumerate(layer)}
     for sweep in range(SWEEPS):
@@ -196,18 +197,77 @@ def _place(
     if not members:
         return 0.0, 0.0
     edges = list(edges)
+    ups: dict[str, list[str]] = defaultdict(list)
+    downs: dict[str, list[str]] = defaultdict(list)
+    for up, down in edges:
+        ups[down].append(up)
+        downs[up].append(down)
     start = {m: i for i, m in enumerate(members)}
-    layers = _ordered(_layers(members, edges), edges, start)
-    widths = [sum(size[m][0] for m in layer) + GAP_X * (len(layer) - 1) for layer in layers]
-    width = max(widths)
+    layers = _ordered(_layers(members, edges), ups, downs, start)
+    centre = _centres(layers, ups, downs, size)
+    left = min(centre[m] - size[m][0] / 2 for m in members)
+    width = max(centre[m] + size[m][0] / 2 for m in members) - left
     y = 0.0
-    for layer, layer_width in zip(layers, widths, strict=True):
-        x = (width - layer_width) / 2
+    for layer in layers:
         for member in layer:
-            offsets[member] = (x, y)
-            x += size[member][0] + GAP_X
+            offsets[member] = (centre[member] - size[member][0] / 2 - left, y)
         y += max(size[m][1] for m in layer) + GAP_Y
     return width, y - GAP_Y
+
+
+def _centres(
+    layers: list[list[str]],
+    ups: dict[str, list[str]],
+    downs: dict[str, list[str]],
+    size: dict[str, tuple[float, float]],
+) -> dict[str, float]:
+    """Each member's horizontal centre: under (then over, then under again) the mean of its
+    neighbours, as near as the layer's order and the gaps allow (a least-squares fit)."""
+    centre: dict[str, float] = {}
+    for layer in layers:  # start packed, each layer centred on 0
+        x = -(sum(size[m][0] for m in layer) + GAP_X * (len(layer) - 1)) / 2
+        for member in layer:
+            centre[member] = x + size[member][0] / 2
+            x += size[member][0] + GAP_X
+    passes = [(layers[1:], ups), (list(reversed(layers[:-1])), downs), (layers[1:], ups)]
+    for sequence, neighbours in passes:
+        for layer in sequence:
+            wanted, weights = [], []
+            for member in layer:
+                near = neighbours.get(member)
+                wanted.append(sum(centre[n] for n in near) / len(near) if near else centre[member])
+                weights.append(1.0 if near else 0.01)  # no neighbour there: stay about put
+            for member, placed in zip(layer, _fit(layer, wanted, weights, size), strict=True):
+                centre[member] = placed
+    return centre
+
+
+def _fit(
+    layer: list[str],
+    wanted: list[float],
+    weights: list[float],
+    size: dict[str, tuple[float, float]],
+) -> list[float]:
+    """Centres in the layer's order, at least a gap apart, nearest ``wanted`` (weighted least
+    squares): isotonic regression by pooling adjacent violators, on the centres less the
+    room the members before each take."""
+    room, before = [], 0.0
+    for i, member in enumerate(layer):
+        if i:
+            before += (size[layer[i - 1]][0] + size[member][0]) / 2 + GAP_X
+        room.append(before)
+    pools: list[list[float]] = []  # [value, weight, count]
+    for target, weight, taken in zip(wanted, weights, room, strict=True):
+        pools.append([target - taken, weight, 1])
+        while len(pools) > 1 and pools[-2][0] > pools[-1][0]:
+            value, weight_b, count = pools.pop()
+            pools[-1] = [
+                (pools[-1][0] * pools[-1][1] + value * weight_b) / (pools[-1][1] + weight_b),
+                pools[-1][1] + weight_b,
+                pools[-1][2] + count,
+            ]
+    fitted = [value for value, _, count in pools for _ in range(int(count))]
+    return [value + taken for value, taken in zip(fitted, room, strict=True)]
 
 
 def _inner_size(

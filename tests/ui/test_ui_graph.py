@@ -121,7 +121,9 @@ def test_a_pipeline_graph_has_every_block_with_its_parent_and_every_edge() -> No
     assert all(nodes[t]["task"] == t and nodes[t]["block"] is None for t in tasks)
     assert nodes["show-2"]["label"] == "middle"  # the display name, the task name kept
     assert nodes["condition-1"]["label"] == "If num.output > 5"
+    assert nodes["condition-2"]["label"] == "Elif num.output > 1"  # its own condition
     assert nodes["condition-3"]["label"] == "Else"
+    assert nodes["loop-2"]["label"] == "ParallelFor [1, 2]"
     assert _edges(graph) == {
         ("num", "show", "data"),
         ("num", "show-2", "data"),
