@@ -23,6 +23,7 @@ from collections import defaultdict
 from typing import Any
 
 from dagwright.pipelines.blocks import value_tasks
+from dagwright.redact import MASK, is_secret_name, looks_secret, shown
 from dagwright.ui.layout import layout
 
 # worst first: the status a node shows when its iterations (or a block's children) differ
@@ -170,10 +171,12 @@ def _text(value: Any) -> str:
     """A value or condition as people write it in a pipeline (``num.output > 5``)."""
     if not isinstance(value, dict):
         return json.dumps(value, default=str)
-    if "constant" in value:
-        return json.dumps(value["constant"], default=str)
+    if "constant" in value:  # a literal of the code: URI passwords out, secret-looking masked
+        return json.dumps(_masked(value["constant"]), default=str)
     if "param" in value:
         return str(value["param"])
+    if "masked" in value:
+        return MASK
     if "task" in value:
         return f"{value['task']}.{value.get('output', 'output')}"
     if "loop_item" in value:
@@ -184,12 +187,31 @@ def _text(value: Any) -> str:
         return f"OneOf({', '.join(_text(v) for v in value['one_of'])})"
     op = value.get("op")
     if op in _SYMBOLS:
-        return f"{_text(value.get('left'))} {_SYMBOLS[op]} {_text(value.get('right'))}"
+        left, right = value.get("left"), value.get("right")
+        if _secret_param(left) or _secret_param(right):  # what it is compared with is too
+            left, right = (v if not _literal(v) else {"masked": True} for v in (left, right))
+        return f"{_text(left)} {_SYMBOLS[op]} {_text(right)}"
     if op in ("and", "or"):
         return "(" + f" {op} ".join(_text(a) for a in value.get("args", [])) + ")"
     if op == "not":
         return f"not {_text(value.get('arg'))}"
     return json.dumps(value, default=str)
+
+
+def _masked(literal: Any) -> Any:
+    if isinstance(literal, list):
+        return [_masked(item) for item in literal]
+    if isinstance(literal, dict):
+        return {k: MASK if is_secret_name(str(k)) else _masked(v) for k, v in literal.items()}
+    return MASK if looks_secret(literal) else shown("", literal)
+
+
+def _secret_param(value: Any) -> bool:
+    return isinstance(value, dict) and is_secret_name(str(value.get("param", "")))
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, dict) and "constant" in value
 
 
 def _rank(status: str) -> int:

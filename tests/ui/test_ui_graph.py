@@ -300,3 +300,21 @@ def test_a_block_named_as_a_task_keeps_distinct_node_ids() -> None:
     assert nodes["block:x"]["kind"] == "block" and nodes["x"]["kind"] == "task"
     assert nodes["y"]["parent"] == "block:x"
     assert _edges(graph) == {("x", "y", "after")}
+
+
+@pipeline
+def guarded(api_token: str, n: int = 1) -> None:
+    with If(api_token == "hunter2"):
+        num(n=n)
+    with ParallelFor(
+        ["https://user:pa55word@example.com/x", "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"]
+    ):
+        num(n=2)
+
+
+def test_block_labels_never_show_a_secret() -> None:
+    text = json.dumps(pipeline_graph(guarded.ir.to_dict()))
+    assert "hunter2" not in text and "pa55word" not in text and "a1B2" not in text
+    nodes = _by_id(pipeline_graph(guarded.ir.to_dict()))
+    assert nodes["condition-1"]["label"] == "If api_token == ***"
+    assert nodes["loop-1"]["label"] == 'ParallelFor ["***", "***"]'
