@@ -38,6 +38,7 @@ RANK = (
     "cached",
     "skipped",
 )
+_WHOLE_BLOCK = ("skipped", "upstream_failed", "cancelled")
 _UNKNOWN_RANK = RANK.index("cancelled")  # a status this code does not know yet still shows
 _BLOCKS = {"loop": "parallel_for", "exit_handler": "exit_handler", "pipeline": "pipeline"}
 _SYMBOLS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -245,12 +246,19 @@ def _statuses(
             blocks.append(node)
             continue
         seen = by_task.get(node["task"], [])
-        node["status"] = worst(seen) if seen else unreached
-        if _in_loop(group_of.get(node["task"]), groups):
+        loops = _loops(group_of.get(node["task"]), groups)
+        if loops:
             counts: dict[str, int] = defaultdict(int)
             for status in seen:
                 counts[status] += 1
-            node["iterations"] = {"total": len(seen), "by_status": dict(counts)}
+            total = _iterations(loops)
+            # a skipped or failed block's row stands for all its iterations: none to come
+            whole = any(status in _WHOLE_BLOCK for status in seen)
+            if unreached == "pending" and total is not None and total > len(seen) and not whole:
+                counts["pending"] += total - len(seen)  # literal items: the rest are to come
+                seen = [*seen, "pending"]
+            node["iterations"] = {"total": sum(counts.values()), "by_status": dict(counts)}
+        node["status"] = worst(seen) if seen else unreached
         if node["parent"] is not None:
             held[node["parent"]].append(node["status"])
     parent = {n["id"]: n["parent"] for n in blocks}
@@ -277,13 +285,26 @@ def _depth(node: str, parent: dict[str, str | None]) -> int:
     return depth
 
 
-def _in_loop(group_id: str | None, groups: dict[str, dict[str, Any]]) -> bool:
-    """Whether a block is a loop or inside one."""
+def _loops(group_id: str | None, groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The loops around a block, innermost first (none: the block is in no loop)."""
+    found: list[dict[str, Any]] = []
     seen: set[str] = set()
     at = group_id
     while at is not None and at in groups and at not in seen:
         if groups[at].get("kind") == "loop":
-            return True
+            found.append(groups[at])
         seen.add(at)
         at = groups[at].get("parent")
-    return False
+    return found
+
+
+def _iterations(loops: list[dict[str, Any]]) -> int | None:
+    """How many times a task in these loops runs, when every loop's items are a literal list
+    (None: items computed at run time, known only from the rows)."""
+    total = 1
+    for loop in loops:
+        items = (loop.get("items") or {}).get("constant")
+        if not isinstance(items, list):
+            return None
+        total *= len(items)
+    return total
