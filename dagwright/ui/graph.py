@@ -10,10 +10,11 @@ block to its exit task.
 
 A run's statuses come from its step rows. A task inside a loop is one node: its iterations are
 counted by status, and its status is the worst of them (``RANK``), so one failing iteration
-shows; it is ``cached`` only when every iteration came from the cache. A task with no row yet
-is ``pending`` while the run goes; once the run has ended it did not run (``skipped``; the
-engine writes its own ``skipped`` rows for the tasks of a false If). A block's status is the
-worst of what it holds.
+shows; it is ``cached`` only when every iteration came from the cache. While the run goes, a
+loop over a literal list also counts the iterations still to come (``pending``). A task with
+no row yet is ``pending`` while the run goes (or may resume); once the run has ended, it did
+not run (``skipped``; the engine writes its own ``skipped`` rows for the tasks of a false If).
+A block's status is the worst of what it holds.
 """
 
 from __future__ import annotations
