@@ -144,24 +144,23 @@ def _block_label(group: dict[str, Any]) -> str:
     kind = group.get("kind")
     if kind == "condition":
         branch = group.get("branch") or "if"
-        if branch == "else":
-            return "Else"
-        text = f"{branch.capitalize()} {_text(_own_condition(group))}"
+        words = [branch.capitalize(), _text(_own_condition(group)) if branch != "else" else ""]
     elif kind == "loop":
-        text = f"ParallelFor {_text(group.get('items'))}"
+        words = ["ParallelFor", _text(group["items"]) if "items" in group else ""]
     elif kind == "exit_handler":
-        text = f"ExitHandler (exit: {group.get('exit_task')})"
+        words = ["ExitHandler", f"(exit: {group['exit_task']})" if group.get("exit_task") else ""]
     elif kind == "pipeline":
-        text = f"pipeline {group['id']}"
+        words = ["pipeline", group["id"]]
     else:
-        text = f"{kind} {group['id']}"
+        words = [str(kind), group["id"]]
+    text = " ".join(w for w in words if w)
     return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
 
 
 def _own_condition(group: dict[str, Any]) -> Any:
     """An Elif's condition as written: the IR keeps it after the earlier branches' negation
     (``pipelines/control.py``), which the block's place in its chain already says."""
-    condition = group.get("condition")
+    condition = group.get("condition", {"constant": True})
     if group.get("branch") == "elif" and isinstance(condition, dict):
         args = condition.get("args") or []
         if condition.get("op") == "and" and len(args) == 2 and args[0].get("op") == "not":
