@@ -124,9 +124,17 @@ def _score(name: str, wanted: str) -> int | None:
 
 
 def _entry(node: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A match: its attributes, and ``label`` as ``dagwright lineage`` names it."""
     from dagwright.lineage.query import describe
+    from dagwright.redact import redact_uri
 
-    return {**_plain(attrs), "id": node, "title": describe(node, attrs)}
+    shown = _plain(attrs)
+    # recorded redacted already; again here, as every URI the UI shows
+    if isinstance(shown.get("uris"), list):
+        shown["uris"] = [redact_uri(str(u)) for u in shown["uris"]]
+    if isinstance(shown.get("value"), str):
+        shown["value"] = redact_uri(shown["value"])
+    return {**shown, "id": node, "kind": attrs.get("kind"), "label": describe(node, attrs)}
 
 
 def _plain(attrs: dict[str, Any]) -> dict[str, Any]:

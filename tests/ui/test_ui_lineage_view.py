@@ -67,7 +67,7 @@ def test_an_artifact_found_by_digest_prefix_with_its_neighbourhood(runs: Any) ->
     found = lineage_search(store, digest[:10])
     assert [m["id"] for m in found["matches"]] == [f"artifact:{digest}"]
     assert found["matches"][0]["name"] == "features"
-    assert found["matches"][0]["title"] == f"features@{digest[:12]}"
+    assert found["matches"][0]["label"] == f"features@{digest[:12]}"
     graph = found["graph"]
     nodes = {n["id"]: n for n in graph["nodes"]}
     run = first.run_id
