@@ -15,8 +15,11 @@
   }
 
   function build(make, spec, attrs, children) {
+    // "tag#id.class1.class2": id and classes are optional
     const parts = spec.split(".");
-    const el = make(parts[0]);
+    const [tag, id] = parts[0].split("#");
+    const el = make(tag);
+    if (id) el.setAttribute("id", id);
     if (parts.length > 1) el.setAttribute("class", parts.slice(1).join(" "));
     if (attrs) {
       for (const [k, v] of Object.entries(attrs)) {
