@@ -340,7 +340,7 @@ def test_static_step_panel_shows_the_failure_and_the_artifacts(
     assert "2 is odd" in panel.locator("[data-field=error]").inner_text()
     # the hostile task's panel shows its name as text
     page.click("svg#graph g.node >> nth=4")
-    assert panel.locator("h3").inner_text() == HOSTILE_TASK
+    expect(panel.locator("h3")).to_have_text(HOSTILE_TASK)
     assert page.evaluate("typeof window.pwned") == "undefined"
     # only the sandboxed document's own <img src=x> may fail to load
     assert [e for e in watched.errors if "Not allowed to load local resource" not in e] == []

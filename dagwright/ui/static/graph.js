@@ -28,8 +28,10 @@
 
   function taskNode(n) {
     const status = n.status || "unknown";
+    // lineage nodes carry their kind (artifact, step, run, parameter) and the searched one
+    const extra = (n.kind && n.kind !== "task" ? " kind-" + DW.cssToken(n.kind) : "") + (n.start ? " start" : "");
     const g = s("g", {
-      class: nodeClass("node", status) + (n.iterations ? " loop" : ""),
+      class: nodeClass("node", status) + (n.iterations ? " loop" : "") + extra,
       "data-node-id": n.id,
       "data-task": n.task || n.id,
       "data-status": status,

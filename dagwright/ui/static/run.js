@@ -47,8 +47,7 @@
         h("span", { text: "started " + DW.when(run.started) }),
         h("span", { text: "took " + DW.stepDuration(run) }),
         run.reason ? h("span.reason", { text: run.reason }) : null),
-      h("details.params", { open: true }, h("summary", { text: "parameters" }), kvTable(run.params || {})),
-      h("div#action-message", { role: "status" })
+      h("details.params", { open: true }, h("summary", { text: "parameters" }), kvTable(run.params || {}))
     );
   }
 
@@ -59,11 +58,13 @@
     const headerSlot = h("div.header-slot", null, h("p.muted", { text: "loading run…" }));
     const svg = DW.s("svg#graph", { role: "img", "aria-label": "pipeline graph" });
     const panel = h("aside#step-panel", { hidden: true });
-    root.appendChild(h("div.run-page", null, headerSlot, h("div.run-body", null, h("div.graph-wrap", null, svg), panel)));
+    // outside the header, which live updates redraw
+    const message = h("div#action-message", { role: "status" });
+    root.appendChild(h("div.run-page", null, headerSlot, message, h("div.run-body", null, h("div.graph-wrap", null, svg), panel)));
 
     const actions = {
       async act(what) {
-        const msg = document.getElementById("action-message");
+        const msg = message;
         try {
           await post("/api/runs/" + enc(view.run.run_id) + "/" + what);
           clear(msg).appendChild(h("span", { text: what === "cancel" ? "cancel requested" : "resume started" }));
@@ -163,7 +164,7 @@
       fact("attempts", "attempts", String(d.attempts !== undefined && d.attempts !== null ? d.attempts : ""));
       fact("cache hit", "cached", d.cached ? "yes" : "no");
       if (d.cache_key) fact("cache key", "cache_key", h("code", { text: d.cache_key }));
-      if (d.component) fact("component", "component", DW.short(d.component));
+      if (d.component) fact("component", "component", componentText(d.component));
       fact("duration", "duration", DW.stepDuration(d));
       const errorText = [d.error, d.note].filter(Boolean).join("\n");
       return h(
@@ -241,6 +242,13 @@
       stopTail();
     };
     return view;
+  }
+
+  // the API gives {id, name, digest}; a report may give a name
+  function componentText(c) {
+    if (typeof c !== "object") return String(c);
+    const name = c.name || c.id || "";
+    return name + (c.id && c.name && c.id !== c.name ? " (" + c.id + ")" : "") + (c.digest ? " · " + String(c.digest).slice(0, 12) : "");
   }
 
   function stepStatus(run, step) {
