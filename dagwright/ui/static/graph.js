@@ -26,33 +26,46 @@
     return kind + " status-" + DW.cssToken(status || "unknown");
   }
 
+  // the hot path of a big drawing: plain createElementNS/setAttribute, few attributes
+  // (corner radius, anchor and fonts come from app.css), a <title> only for a cut label
+  function el(tag, cls) {
+    const e = document.createElementNS(DW.SVG_NS, tag);
+    if (cls) e.setAttribute("class", cls);
+    return e;
+  }
+
   function taskNode(n) {
     const status = n.status || "unknown";
     // lineage nodes carry their kind (artifact, step, run, parameter) and the searched one
     const extra = (n.kind && n.kind !== "task" ? " kind-" + DW.cssToken(n.kind) : "") + (n.start ? " start" : "");
-    const g = s("g", {
-      class: nodeClass("node", status) + (n.iterations ? " loop" : "") + extra,
-      "data-node-id": n.id,
-      "data-task": n.task || n.id,
-      "data-status": status,
-      transform: "translate(" + n.x + "," + n.y + ")",
-    });
-    g.appendChild(s("title", { text: (n.label || n.id) + " — " + status }));
-    g.appendChild(s("rect", { width: n.w, height: n.h, rx: 6, ry: 6 }));
+    const g = el("g", nodeClass("node", status) + (n.iterations ? " loop" : "") + extra);
+    g.setAttribute("data-node-id", n.id);
+    g.setAttribute("data-task", n.task || n.id);
+    g.setAttribute("data-status", status);
+    g.setAttribute("transform", "translate(" + n.x + "," + n.y + ")");
+    const rect = el("rect");
+    rect.setAttribute("width", n.w);
+    rect.setAttribute("height", n.h);
+    g.appendChild(rect);
     const label = String(n.label || n.task || n.id);
+    const shown = fitLabel(label, n.w);
+    if (shown !== label) {
+      const title = el("title");
+      title.textContent = label;
+      g.appendChild(title);
+    }
     const hasCount = !!n.iterations;
-    g.appendChild(
-      s("text.label", {
-        x: n.w / 2,
-        y: hasCount ? n.h / 2 - 3 : n.h / 2 + 4,
-        "text-anchor": "middle",
-        text: fitLabel(label, n.w),
-      })
-    );
+    const text = el("text", "label");
+    text.setAttribute("x", n.w / 2);
+    text.setAttribute("y", hasCount ? n.h / 2 - 3 : n.h / 2 + 4);
+    text.textContent = shown;
+    g.appendChild(text);
     if (hasCount) {
-      g.appendChild(
-        s("text.count", { x: n.w / 2, y: n.h / 2 + 11, "text-anchor": "middle", text: loopText(n.iterations) })
-      );
+      const count = el("text", "count");
+      count.setAttribute("x", n.w / 2);
+      count.setAttribute("y", n.h / 2 + 11);
+      count.textContent = loopText(n.iterations);
+      g.appendChild(count);
     }
     return g;
   }
@@ -66,7 +79,7 @@
       "data-status": status,
       transform: "translate(" + n.x + "," + n.y + ")",
     });
-    g.appendChild(s("rect", { width: n.w, height: n.h, rx: 10, ry: 10 }));
+    g.appendChild(s("rect", { width: n.w, height: n.h }));
     const title = (n.block ? n.block + ": " : "") + (n.label || n.id);
     g.appendChild(s("text.block-label", { x: 8, y: 14, text: fitLabel(title, n.w) }));
     return g;
@@ -129,10 +142,13 @@
       view.appendChild(g);
     }
     frag.appendChild(view);
-    svg.appendChild(frag);
-    svg.setAttribute("data-nodes", String(nodes.length - blocks.length));
-
+    const count = nodes.length - blocks.length;
+    svg.setAttribute("data-nodes", String(count));
+    // running nodes' moving dashes repaint every frame: only on small drawings
+    svg.classList.toggle("animated", count <= 200);
+    // fitted before the nodes go in: measuring the empty svg forces no layout of them
     const zoom = panZoom(svg, view, graph.width || 100, graph.height || 100);
+    svg.appendChild(frag);
     let moved = false;
     zoom.onDrag = () => (moved = true);
     svg.addEventListener("pointerdown", () => (moved = false));
@@ -161,8 +177,6 @@
           const kind = n.kind === "block" ? "block" : "node";
           g.setAttribute("class", nodeClass(kind, status) + (n.iterations && kind === "node" ? " loop" : "") + (sel ? " selected" : ""));
           g.setAttribute("data-status", status);
-          const title = g.querySelector("title");
-          if (title) title.textContent = (n.label || n.id) + " — " + status;
         }
         const count = g.querySelector("text.count");
         if (count && n.iterations) count.textContent = loopText(n.iterations);
