@@ -85,9 +85,11 @@
     return g;
   }
 
-  // all edges of one kind as one path: thousands of edges cost one element
+  // all edges of one kind as one path, and every arrowhead in one more: thousands of edges
+  // cost three elements (a marker would only mark the end of each whole path)
   function edgePaths(graph, byId) {
     const d = { data: [], after: [] };
+    const heads = [];
     for (const e of graph.edges || []) {
       const a = byId.get(e.source);
       const b = byId.get(e.target);
@@ -95,13 +97,16 @@
       const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
       const my = (y1 + y2) / 2;
       (d[e.kind === "after" ? "after" : "data"]).push(
-        "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2
+        "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + (y2 - 6)
       );
+      // the curve ends going straight down: the head points down onto the target's top
+      heads.push("M" + x2 + " " + y2 + "l-4 -7h8z");
     }
-    return [
-      s("path.edges.edges-data", { d: d.data.join("") || "M0 0", "marker-end": "url(#dw-arrow)" }),
-      s("path.edges.edges-after", { d: d.after.join("") || "M0 0", "marker-end": "url(#dw-arrow)" }),
-    ];
+    const paths = ["data", "after"]
+      .filter((kind) => d[kind].length)
+      .map((kind) => s("path.edges.edges-" + kind, { d: d[kind].join("") }));
+    if (heads.length) paths.push(s("path.arrows", { d: heads.join("") }));
+    return paths;
   }
 
   function depth(n, byId) {
@@ -117,14 +122,6 @@
     const nodes = graph.nodes || [];
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const frag = document.createDocumentFragment();
-    const defs = s("defs");
-    const marker = s("marker", {
-      id: "dw-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
-      markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse",
-    });
-    marker.appendChild(s("path", { d: "M0 0L10 5L0 10z", class: "arrow" }));
-    defs.appendChild(marker);
-    frag.appendChild(defs);
     const view = s("g.viewport");
     const blocks = nodes.filter((n) => n.kind === "block");
     blocks.sort((a, b) => depth(a, byId) - depth(b, byId));
@@ -207,7 +204,8 @@
       const hgt = box.height || 500;
       t.k = Math.min(1, (w - 20) / width, Math.max(0.05, (hgt - 20) / height));
       t.k = Math.max(t.k, 0.05);
-      t.x = Math.max(10, (w - width * t.k) / 2);
+      // left-aligned: the drawing stays put when the step panel opens beside it
+      t.x = 10;
       t.y = 10;
       apply();
     }

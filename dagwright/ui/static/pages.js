@@ -112,6 +112,13 @@
     if (value === null || value === undefined) return h("span.muted", { text: "—" });
     if (Array.isArray(value)) {
       if (!value.length) return h("span.muted", { text: "none" });
+      // a list of records (changed components, inputs) reads best as a table
+      if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
+        const cols = [...new Set(value.flatMap((v) => Object.keys(v)))];
+        return h("table.records", null,
+          h("thead", null, h("tr", null, cols.map((c) => h("th", { text: c })))),
+          h("tbody", null, value.map((v) => h("tr", null, cols.map((c) => h("td", null, jsonView(v[c])))))));
+      }
       return h("ul", null, value.map((v) => h("li", null, jsonView(v))));
     }
     if (typeof value === "object") {
