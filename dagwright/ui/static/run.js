@@ -89,7 +89,27 @@
       }
     }
 
+    // one fetch at a time: events during it ask for one more afterwards
+    let busy = false;
+    let again = false;
     async function refresh() {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        await fetchAndShow();
+      } finally {
+        busy = false;
+        if (again && !view.closed) {
+          again = false;
+          refresh();
+        }
+      }
+    }
+
+    async function fetchAndShow() {
       try {
         const run = await loadRun(runId);
         if (view.closed) return;
