@@ -191,6 +191,7 @@
         "div.step", { "data-task": d.task, "data-iteration": iteration, "data-status": d.status || "" },
         closeButton(),
         h("h3", { text: title }),
+        d.display_name ? h("div.display-name.muted", { text: d.display_name }) : null,
         loopRows ? h("a.back", { href: stepHash(view.run.run_id, d.task, "") }, "all iterations") : null,
         facts,
         h("pre.error", { "data-field": "error", hidden: !errorText, text: errorText }),
@@ -213,7 +214,13 @@
     function values(obj) {
       if (!obj) return null;
       if (Array.isArray(obj)) return obj.map((v, i) => DW.artifacts.artifactView(String(v && v.name !== undefined ? v.name : i), v));
-      return Object.keys(obj).map((k) => DW.artifacts.artifactView(k, obj[k]));
+      const isArtifact = (v) => v && typeof v === "object" && typeof v.uri === "string";
+      return Object.keys(obj).flatMap((k) => {
+        const v = obj[k];
+        // a Collected input: one view per artifact gathered from the loop
+        if (Array.isArray(v) && v.length && v.every(isArtifact)) return v.map((a, i) => DW.artifacts.artifactView(k + "[" + i + "]", a));
+        return [DW.artifacts.artifactView(k, v)];
+      });
     }
 
     // follow the live log files while the step runs (offsets from the logs route)
