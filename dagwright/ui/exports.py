@@ -19,7 +19,7 @@ from typing import Any
 
 from dagwright.redact import masked, shown, shown_run
 from dagwright.ui.markdown import document
-from dagwright.ui.notebook import EMPTY_GRAPH
+from dagwright.ui.notebook import EMPTY_GRAPH, shown_outputs
 from dagwright.ui.previews import preview
 from dagwright.ui.reading import locate
 
@@ -47,6 +47,9 @@ def run_report(root: str | Path, run_id: str) -> dict[str, Any]:
         )
     row = store.database().find_run(run_id)
     found, steps = shown_run(row, store.database().steps)
+    found["outputs"] = shown_outputs(found.get("outputs"))
+    for step in steps:
+        step["outputs"] = shown_outputs(step.get("outputs"))
     ir = _ir(found.pop("ir", None))
     run = {**found, "lineage": state(store.root, found["run_id"]), "steps": steps}
     run["graph"] = _run_graph(ir, steps)

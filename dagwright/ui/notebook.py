@@ -23,6 +23,18 @@ EMPTY_GRAPH: dict[str, Any] = {"nodes": [], "edges": [], "width": 0, "height": 0
 _CHROME = 160
 
 
+def shown_outputs(outputs: Any) -> Any:
+    """A step's outputs with each artifact's metadata masked too (``redact.masked`` masks
+    outputs by name only; a Model's ``api_token`` metadata would go into the report)."""
+    if isinstance(outputs, list):
+        return [shown_outputs(v) for v in outputs]
+    if not isinstance(outputs, dict):
+        return outputs
+    if isinstance(outputs.get("uri"), str) and "type" in outputs:
+        return {**outputs, "metadata": masked(outputs.get("metadata") or {})}
+    return {k: shown_outputs(v) for k, v in outputs.items()}
+
+
 def pipeline_report(ir: dict[str, Any]) -> dict[str, Any]:
     """The report data of a pipeline before it runs (its IR as data): name and graph."""
     from dagwright.ui.graph import pipeline_graph
@@ -45,7 +57,8 @@ def result_report(result: RunResult) -> dict[str, Any]:
     for record in result.steps:
         row = record.to_row()
         row["iteration"] = ".".join(str(i) for i in record.iteration)
-        row["outputs"] = masked(json.loads(row["outputs"])) if row["outputs"] else None
+        outputs = json.loads(row["outputs"]) if row["outputs"] else None
+        row["outputs"] = shown_outputs(masked(outputs)) if outputs is not None else None
         row["cached"] = bool(row["cached"])
         for field in ("error", "traceback", "stdout", "stderr"):
             row[field] = scrub(row[field], secrets)
@@ -56,7 +69,7 @@ def result_report(result: RunResult) -> dict[str, Any]:
         "status": result.status,
         "reason": result.reason,
         "params": masked(result.params),
-        "outputs": masked(result.json_outputs()),
+        "outputs": shown_outputs(masked(result.json_outputs())),
         "artifacts": redact_uri(result.artifacts or ""),
         "steps": steps,
         "graph": _graph(result, steps),
