@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from dagwright.cli import cli
 from dagwright.ui import report
-from dagwright.ui.exports import run_report
+from dagwright.ui.exports import EMBED_LIMIT, run_report, static_preview
 from dagwright.ui.report import CSP, ReportError, embedded_json, standalone_html
 
 PIPELINE_FILE = Path(__file__).with_name("artifact_runs.py")
@@ -193,9 +193,33 @@ def test_run_report_holds_the_run_its_steps_and_embedded_previews(
     assert "hunter2-secret-value" not in page
 
 
-def test_a_large_image_is_not_embedded(tmp_path: Path) -> None:
-    from dagwright.ui.exports import EMBED_LIMIT, static_preview
+def test_artifacts_kept_outside_the_store_are_previewed_for_their_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from artifact_runs import tables
 
+    import dagwright
+
+    graph_stand_in(monkeypatch)
+    pipeline = dagwright.Pipeline("elsewhere")
+    pipeline.add(tables)
+    elsewhere = tmp_path / "bucket"
+    result = dagwright.run(
+        pipeline.ir, root=tmp_path / "store", artifacts=str(elsewhere), echo=False
+    )
+    data = run_report(tmp_path / "store", result.run_id)
+    (step,) = data["run"]["steps"]
+    assert step["outputs"]["csv_data"]["uri"].startswith(str(elsewhere))
+    assert data["previews"][step["outputs"]["csv_data"]["uri"]]["total_rows"] == 25
+    # the run's folder, not the whole location: another run's files there stay out
+    (elsewhere / "other-run").mkdir()
+    (elsewhere / "other-run" / "x.csv").write_text("a\n1\n")
+    shown = static_preview({"type": "Dataset", "uri": str(elsewhere / "other-run" / "x.csv")},
+                           tmp_path / "store", [result.artifacts])  # fmt: skip
+    assert shown["kind"] == "error" and "not inside the store" in shown["error"]
+
+
+def test_a_large_image_is_not_embedded(tmp_path: Path) -> None:
     big = tmp_path / "big.png"
     big.write_bytes(png_bytes() + b"\x00" * EMBED_LIMIT)
     shown = static_preview({"type": "Artifact", "uri": str(big)}, tmp_path)
