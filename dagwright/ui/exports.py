@@ -45,8 +45,9 @@ def run_report(root: str | Path, run_id: str) -> dict[str, Any]:
             field="--root",
             fix="run a pipeline first, or point --root at its store",
         )
-    row = store.database().find_run(run_id)
-    found, steps = shown_run(row, store.database().steps)
+    db = store.database()
+    row = db.find_run(run_id)
+    found, steps = shown_run(row, db.steps)
     found["outputs"] = shown_outputs(found.get("outputs"))
     for step in steps:
         step["outputs"] = shown_outputs(step.get("outputs"))

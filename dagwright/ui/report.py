@@ -32,7 +32,8 @@ CSP = (
     "img-src data:; base-uri 'none'; form-action 'none'"
 )
 KINDS = ("run", "pipeline")
-_CLOSE_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
+# in a script element, "</script" ends it and "<!--" may keep a later one from ending it
+_CLOSE_SCRIPT = re.compile(r"<(/script|!--)", re.IGNORECASE)
 _CLOSE_STYLE = re.compile(r"</(style)", re.IGNORECASE)
 _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -139,8 +140,7 @@ class _Assets(HTMLParser):
 def _asset(src: str) -> str:
     """A file of ``static/`` named by its URL in index.html (``/static/app.js``)."""
     name = src.split("?", 1)[0].split("#", 1)[0]
-    if name.startswith("/static/"):
-        name = name[len("/static/") :]
+    name = name.removeprefix("./").removeprefix("/").removeprefix("static/")
     path = (STATIC / name).resolve()
     if STATIC.resolve() not in path.parents or not path.is_file():
         raise ReportError(f"index.html loads {src!r}, which is not a file of the UI's package")
@@ -160,7 +160,7 @@ def _inline(page: str, head: str) -> str:
             text = _CLOSE_STYLE.sub(r"<\\/\1", _asset(src))
             pieces.append((start, end, f"<style>{text}</style>"))
         elif kind == "script":
-            script = "<script>" + _CLOSE_SCRIPT.sub(r"<\\/\1", _asset(src)) + "</script>"
+            script = "<script>" + _CLOSE_SCRIPT.sub(r"<\\\1", _asset(src)) + "</script>"
             # an inline script cannot be deferred: it goes where a deferred one would run
             pieces.append((start, end, "" if defer else script))
             if defer:
