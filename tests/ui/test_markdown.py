@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from dagwright.ui.markdown import ATTRIBUTES, TAGS, document, to_html
+from dagwright.ui.markdown import ATTRIBUTES, TAGS, document, render, to_html
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -85,3 +85,9 @@ def test_document_is_a_whole_page_with_the_title_escaped() -> None:
     page = document("hello", title="</title><script>alert(1)</script>")
     assert page.startswith("<!DOCTYPE html>") and "<p>hello</p>" in page
     assert "<script>" not in page and "&lt;/title&gt;" in page
+
+
+def test_render_is_the_sanitized_page_the_raw_route_serves() -> None:
+    page = render("# x\n\n<script>alert(1)</script>")
+    assert page == document("# x\n\n<script>alert(1)</script>")
+    assert "<h1>x</h1>" in page and "<script>" not in page
