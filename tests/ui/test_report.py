@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -134,7 +135,9 @@ def test_embedded_data_cannot_end_its_element() -> None:
 
 
 def test_a_page_file_outside_static_or_missing_is_refused(fake_static: Path) -> None:
-    (fake_static / "index.html").write_text(FAKE_INDEX.replace("first.js", "../secret.js"))
+    # a name leading out of static/ (the parent folder's file)
+    outside = f"{os.pardir}/secret.js"
+    (fake_static / "index.html").write_text(FAKE_INDEX.replace("first.js", outside))
     (fake_static.parent / "secret.js").write_text("alert(1)")
     with pytest.raises(ReportError, match="not a file of the UI's package"):
         standalone_html("run", {})
