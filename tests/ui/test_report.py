@@ -113,7 +113,8 @@ def test_static_files_are_inlined_in_order_and_the_data_comes_first(fake_static:
     parsed = _parse(page)
     tags = [tag for tag, _ in parsed.elements]
     head = tags[tags.index("head") + 1 : tags.index("body")]
-    assert head[:2] == ["meta", "script"]  # the policy, then the data, before anything else
+    # the policy before anything else; the data after the charset and the styles
+    assert head == ["meta", "meta", "title", "style", "script"]
     assert parsed.elements[tags.index("head") + 1][1] == {
         "http-equiv": "Content-Security-Policy",
         "content": CSP,
@@ -135,6 +136,7 @@ def test_embedded_data_cannot_end_its_element() -> None:
     hostile = {"text": "</script><script>alert(1)</script><!-- & </SCRIPT >", "nan": float("nan")}
     text = embedded_json(hostile)
     assert "<" not in text and ">" not in text and "&" not in text
+    assert embedded_json({"name": "café ✓"}) == '{"name": "caf\\u00e9 \\u2713"}'
     assert json.loads(text) == {**hostile, "nan": "nan"}
 
 
