@@ -1,5 +1,5 @@
 """The local web UI (``dagwright ui``): a Starlette app over the store the CLI uses, its JSON
-API, and the single page in ``static/``.
+API, the single page in ``static/``, artifact previews and self-contained HTML reports.
 
 ``import dagwright`` never imports this package, and importing it imports no Starlette: the
 server's modules load when ``serve`` or ``make_app`` is first used (``pip install
