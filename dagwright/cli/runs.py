@@ -335,6 +335,6 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
 def runs_cancel(run_id: str, root: Path | None) -> None:
     """Ask the engine running RUN to cancel it (RUN may be an unambiguous prefix): steps not
     started are cancelled, running ones stopped, exit handlers still run."""
-    with reported():
+    with reported():  # the run database directly: dagwright.api (cancel) takes 0.2 s to import
         found = _database(root).request_cancel(run_id)
         click.echo(f"cancel requested for {found}")

@@ -197,3 +197,45 @@ def test_bad_cancel_of_a_run_that_is_not_running_names_the_run_and_the_fix(
     )
     assert cli.returncode == 2
     assert "no run 'nope'" in cli.stderr and "Traceback" not in cli.stderr
+
+
+def test_dagwright_cancel_is_the_python_entry_point(tmp_path: Path) -> None:
+    """``dagwright.cancel`` from another thread of the same process, as a notebook would."""
+    import threading
+
+    import dagwright
+    from dagwright import component, pipeline
+
+    gate = tmp_path / "gate"
+
+    @component(timeout=60)
+    def waits(gate: str) -> int:
+        from pathlib import Path
+
+        Path(gate).touch()
+        time.sleep(60)
+        return 1
+
+    @pipeline
+    def waiting(gate: str):
+        waits(gate=gate)
+
+    box: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: box.append(dagwright.run(waiting, root=tmp_path, echo=False, gate=str(gate)))
+    )
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    from dagwright.store import LocalStore
+
+    db = LocalStore(tmp_path).database()
+    (run,) = db.runs()
+    db.close()
+    assert dagwright.cancel(run["run_id"][:10], root=tmp_path) == run["run_id"]
+    runner.join(10)
+    assert not runner.is_alive()
+    (result,) = box
+    assert result.status == "cancelled" and result.reason == "cancelled by request"
+    assert [(s.task, s.status) for s in result.steps] == [("waits", "cancelled")]
