@@ -3,7 +3,7 @@ run is cancelled (``Step.stop``)."""
 
 from __future__ import annotations
 
-import threading
+import time
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.executor import Step
@@ -18,13 +18,15 @@ def attempts(step: Step, session: Session) -> tuple[Attempt, int]:
     """
     spec: ComponentSpec = step.component
     runtime = runtime_for(spec.runtime)
-    stop = step.stop or threading.Event()
+    stop = step.stop
     try:
         for number in range(1, spec.retry.limit + 2):
             attempt = runtime.run(step, spec.timeout, session)
-            if attempt.ok or number > spec.retry.limit or stop.is_set():
+            if attempt.ok or number > spec.retry.limit or (stop is not None and stop.is_set()):
                 return attempt, number
-            if stop.wait(spec.retry.delay(number)):  # cancelled during the backoff
+            if stop is None:
+                time.sleep(spec.retry.delay(number))
+            elif stop.wait(spec.retry.delay(number)):  # cancelled during the backoff
                 return attempt, number
         raise AssertionError("unreachable: the last attempt returns")
     finally:

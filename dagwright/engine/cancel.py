@@ -53,7 +53,7 @@ def stop_steps(
     those still running: abandoned (an in-process step without a timeout), as a step past its
     timeout is, their records ended now and their live logs closed."""
     for execution in running.values():
-        if execution.step.stop is not None:
+        if execution.step.stop is not None:  # the run's one Event, shared by its steps
             execution.step.stop.set()
     if not running:
         return set(), set()

@@ -117,6 +117,7 @@ class LocalEngine:
         self.dirty: list[StepRecord] = []
         self.db = self.store.database()
         self.watch = CancelWatch(self.db, self.run_id)
+        self.stop = threading.Event()  # set on a cancel: every running step but exit tasks
         self.logs_root = self.db.path.parent  # live log files beside runs.db, local always
         self.secrets = secret_values(arguments)  # masked in the live log files
         ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
@@ -335,7 +336,7 @@ class LocalEngine:
             host_containers=self.host_containers,
             run_started=self.run_started,
             kfp_packages=self.kfp_packages,
-            stop=threading.Event(),
+            stop=None if self._exiting(task) else self.stop,  # a cancel stops no exit task
             live=LiveLog(self.logs_root, self.run_id, task, frame.path, self.secrets),
         )
         for out in spec.output_artifacts:
@@ -402,8 +403,15 @@ class LocalEngine:
             self.observer.step_finished(record)
 
     def _protected(self, task: str) -> bool:
-        """Does ``task`` run even though the run is stopping (an exit task or its pipeline)?"""
-        return task in self.plan.run_anyway or task in self.plan.exit_side
+        """Does ``task`` run even though the run is stopping: an exit task or its pipeline;
+        after a failure (not a cancel) also a task that ignores upstream failures?"""
+        if self._exiting(task):
+            return True
+        return not self.cancelled and task in self.plan.run_anyway
+
+    def _exiting(self, task: str) -> bool:
+        """Is ``task`` an exit task, or after one (never stopped by a cancel)?"""
+        return task in self.plan.exit_tasks or task in self.plan.exit_side
 
     def _stop_if_failing(self, status: str) -> None:
         if status == FAILED and not self.keep_going:

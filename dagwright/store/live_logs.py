@@ -23,6 +23,7 @@ from dagwright.errors import ValidationError
 from dagwright.redact import scrub
 
 STREAMS = ("stdout", "stderr")
+_UTF8 = codecs.getincrementaldecoder("utf-8")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ITERATION = re.compile(r"^\d+(\.\d+)*$")
 
@@ -92,17 +93,18 @@ class LiveLog:
     def __init__(
         self, root: str | Path, run_id: str, task: str, iteration: Iterable[int], secrets: list[str]
     ) -> None:
-        self._paths = {s: live_log_path(root, run_id, task, tuple(iteration), s) for s in STREAMS}
+        # the paths are made on the first line (most steps print nothing: no cost for them)
+        self._where = (root, run_id, task, tuple(iteration))
         self._secrets = secrets
         self._lock = threading.Lock()
         self._files: dict[str, IO[str]] = {}
-        self._partial = dict.fromkeys(STREAMS, "")
-        self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in STREAMS}
+        self._partial = {"stdout": "", "stderr": ""}
+        self._decoders: dict[str, codecs.IncrementalDecoder] = {}  # for write_bytes only
         self._closed = False
 
     def path(self, stream: str) -> Path:
         """Where ``stream`` goes."""
-        return self._paths[stream]
+        return live_log_path(*self._where, stream)
 
     def write(self, stream: str, text: str) -> None:
         """Append what the step printed; complete lines reach the file at once."""
@@ -120,7 +122,10 @@ class LiveLog:
     def write_bytes(self, stream: str, data: bytes) -> None:
         """Append raw output of a child process (UTF-8, invalid bytes replaced)."""
         if data:
-            self.write(stream, self._decoders[stream].decode(data))
+            decoder = self._decoders.get(stream)
+            if decoder is None:
+                decoder = self._decoders[stream] = _UTF8("replace")
+            self.write(stream, decoder.decode(data))
 
     def close(self) -> None:
         """Write what is left of an unfinished last line and close the files."""
@@ -129,7 +134,8 @@ class LiveLog:
                 return
             self._closed = True
             for stream in STREAMS:
-                rest = self._partial[stream] + self._decoders[stream].decode(b"", final=True)
+                decoder = self._decoders.get(stream)
+                rest = self._partial[stream] + (decoder.decode(b"", True) if decoder else "")
                 if rest:
                     self._emit(stream, rest)
             for file in self._files.values():
@@ -138,7 +144,7 @@ class LiveLog:
     def _emit(self, stream: str, text: str) -> None:
         file = self._files.get(stream)
         if file is None:
-            path = self._paths[stream]
+            path = self.path(stream)
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # private as runs.db is; a step run again by a resume starts its file anew
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
