@@ -176,7 +176,8 @@ class LocalEngine:
                     self.running[future] = execution
                 if self.running:
                     # woken at least every CHECK_EVERY seconds to look for a cancel request
-                    done, _ = wait(self.running, self.watch.left(), FIRST_COMPLETED)
+                    left = None if self.cancelled else self.watch.left()
+                    done, _ = wait(self.running, left, FIRST_COMPLETED)
                     for future in done:  # left in running until recorded, should this fail
                         self._finish_task(self.running[future], *future.result())
                         del self.running[future]
