@@ -11,6 +11,8 @@ folder with ``runs.db``. ``runs rm`` and ``runs gc`` remove them with the run.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import logging
 import os
 import re
 import shutil
@@ -26,6 +28,7 @@ STREAMS = ("stdout", "stderr")
 _UTF8 = codecs.getincrementaldecoder("utf-8")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ITERATION = re.compile(r"^\d+(\.\d+)*$")
+log = logging.getLogger(__name__)
 
 
 def _checked(value: str, field: str) -> str:
@@ -75,7 +78,9 @@ def live_log_path(
 
 def remove_live_logs(root: str | Path, run_id: str) -> None:
     """Remove a run's log folder (a real folder only: a symlink planted there is left)."""
-    folder = Path(root) / "logs" / _checked(run_id, "run id")
+    if not _NAME.match(run_id) or ".." in run_id:  # no such folder was ever made
+        return
+    folder = Path(root) / "logs" / run_id
     if folder.is_dir() and not folder.is_symlink():
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -96,7 +101,7 @@ class LiveLog:
         # the paths are made on the first line (most steps print nothing: no cost for them)
         self._where = (root, run_id, task, tuple(iteration))
         self._secrets = secrets
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # see _emit
         self._files: dict[str, IO[str]] = {}
         self._partial = {"stdout": "", "stderr": ""}
         self._decoders: dict[str, codecs.IncrementalDecoder] = {}  # for write_bytes only
@@ -114,7 +119,8 @@ class LiveLog:
             if self._closed:
                 return
             pending = self._partial[stream] + text
-            cut = pending.rfind("\n") + 1
+            # a line ends at "\n", or at "\r" (a progress bar redrawing its line)
+            cut = max(pending.rfind("\n"), pending.rfind("\r")) + 1
             self._partial[stream] = pending[cut:]
             if cut:
                 self._emit(stream, pending[:cut])
@@ -142,10 +148,22 @@ class LiveLog:
                 file.close()
 
     def _emit(self, stream: str, text: str) -> None:
+        try:
+            self._append(stream, text)
+        except (OSError, ValidationError) as exc:  # never the step's failure: no live log then
+            self._closed = True
+            for file in self._files.values():
+                with contextlib.suppress(OSError):
+                    file.close()
+            # a warning printed by the step's own thread comes back here: dropped, as closed
+            log.warning("live log of %s stopped: %s", self._where[2], exc)
+
+    def _append(self, stream: str, text: str) -> None:
         file = self._files.get(stream)
         if file is None:
             path = self.path(stream)
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.parent.mkdir(exist_ok=True, mode=0o700)  # the store folder exists
+            path.parent.mkdir(exist_ok=True, mode=0o700)
             # private as runs.db is; a step run again by a resume starts its file anew
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
             file = self._files[stream] = open(fd, "w", encoding="utf-8", errors="replace")
