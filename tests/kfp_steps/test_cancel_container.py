@@ -1,5 +1,6 @@
-"""A KFP container component's command, running on the host (``host_containers``), is killed
-when its run is cancelled, as it is past its timeout; the run ends ``cancelled``. (No
+"""A KFP container component's command, running on the host (``host_containers``), prints to
+its step's live log while it runs, and is killed when its run is cancelled, as it is past its
+timeout; the run ends ``cancelled``. (No
 ``from __future__ import annotations``: kfp reads the component's annotations as objects.)"""
 
 import os
@@ -17,13 +18,15 @@ from kfp_specs import pipeline_of, spec_of  # noqa: E402
 
 import dagwright  # noqa: E402
 from dagwright.kfp_steps.containers import container_engine  # noqa: E402
-from dagwright.store import LocalStore  # noqa: E402
+from dagwright.store import LocalStore, live_log_path  # noqa: E402
 
 
 @dsl.container_component
 def sleeps(pidfile: str):
     return dsl.ContainerSpec(
-        image="alpine:3.19", command=["sh", "-c", 'echo $$ > "$0"; exec sleep 120'], args=[pidfile]
+        image="alpine:3.19",
+        command=["sh", "-c", 'echo started; echo $$ > "$0"; exec sleep 120'],
+        args=[pidfile],
     )
 
 
@@ -62,6 +65,11 @@ def test_a_cancelled_run_kills_its_container_command_on_the_host(
         db = LocalStore(root).database()
         (run,) = db.runs()
         db.close()
+        live = live_log_path(root, run["run_id"], "sleeps", (), "stdout")
+        while not (live.exists() and live.read_text()):
+            assert time.monotonic() < deadline, "the live log never got the command's line"
+            time.sleep(0.02)
+        assert live.read_text() == "started\n"
         dagwright.cancel(run["run_id"], root=root)
         runner.join(10)
     finally:
@@ -71,4 +79,5 @@ def test_a_cancelled_run_kills_its_container_command_on_the_host(
     (result,) = box
     assert result.status == "cancelled"
     assert [(s.task, s.status) for s in result.steps] == [("sleeps", "cancelled")]
+    assert result.steps[0].stdout == "started\n"
     assert not _alive(pid), "the container command outlived the cancel"
