@@ -27,7 +27,7 @@ from dagwright.cli.options import JSON, ROOT
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
 
-STATUSES = ("succeeded", "failed", "interrupted", "running")
+STATUSES = ("succeeded", "failed", "interrupted", "cancelled", "running")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -278,6 +278,9 @@ def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
         lineage = store.root / "lineage" / f"{run_id}{suffix}"
         if lineage.is_file() and not lineage.is_symlink():
             lineage.unlink()
+    from dagwright.store.live_logs import remove_live_logs
+
+    remove_live_logs(store.root, run_id)  # what its steps printed while they ran
     return f"removed {run_id} ({run['status']}, {steps} step(s){where})"
 
 
@@ -347,3 +350,14 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
             click.echo(_remove(store, db, run, dry_run))
         verb = "would remove" if dry_run else "removed"
         click.echo(f"{verb} {len(old)} run(s)", err=True)
+
+
+@runs.command(name="cancel")
+@click.argument("run_id", metavar="RUN")
+@ROOT
+def runs_cancel(run_id: str, root: Path | None) -> None:
+    """Ask the engine running RUN to cancel it (RUN may be an unambiguous prefix): steps not
+    started are cancelled, running ones stopped, exit handlers still run."""
+    with reported():  # the run database directly: dagwright.api (cancel) takes 0.2 s to import
+        found = _database(root).request_cancel(run_id)
+        click.echo(f"cancel requested for {found}")

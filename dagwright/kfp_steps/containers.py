@@ -157,6 +157,7 @@ def run_command(
     ]
     for reader in readers:
         reader.start()
+    copied = [0, 0]  # lines of out and err already copied to this step's output
     while True:
         try:
             code = process.wait(timeout=0.2)
@@ -164,13 +165,22 @@ def run_command(
         except subprocess.TimeoutExpired:
             if abandoned is not None and abandoned.is_set():
                 _kill(process)
+            _copy(out, err, copied)  # as the command prints: the step's live log shows it
     for reader in readers:
         reader.join()
-    # written from this thread, where the step's capture (Local) or its files (Process) are
-    sys.stdout.write("".join(out))
-    sys.stderr.write("".join(err))
+    _copy(out, err, copied)
     last = next((line.strip() for line in reversed(err) if line.strip()), "")
     return code, last
+
+
+def _copy(out: list[str], err: list[str], copied: list[int]) -> None:
+    """Write the lines the readers collected since the last copy to this step's stdout and
+    stderr: from this thread, where the step's capture (Local) or its files (Process) are."""
+    for i, (lines, stream) in enumerate(((out, sys.stdout), (err, sys.stderr))):
+        upto = len(lines)  # the reader appends meanwhile: what is there now, once
+        if upto > copied[i]:
+            stream.write("".join(lines[copied[i] : upto]))
+            copied[i] = upto
 
 
 def _drain(stream: Any, into: list[str]) -> None:
