@@ -85,6 +85,7 @@ def listening(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
+        sock.listen(128)  # connections made before uvicorn accepts them wait, not fail
     except OSError:
         sock.close()
         raise
