@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -91,15 +92,16 @@ class Watcher:
         self.db.close()
 
 
-def stream(path: Path, request: Request) -> StreamingResponse:
-    """The ``text/event-stream`` response for one client."""
+def stream(path: Path, request: Request, stopping: threading.Event) -> StreamingResponse:
+    """The ``text/event-stream`` response for one client; it ends when ``stopping`` is set
+    (the server shutting down would otherwise wait for it, then cancel it)."""
 
     async def events() -> AsyncIterator[str]:
         watcher = await asyncio.to_thread(Watcher, path)
         try:
             yield "retry: 1000\n: connected\n\n"
             quiet = 0.0
-            while not await request.is_disconnected():
+            while not stopping.is_set() and not await request.is_disconnected():
                 await asyncio.sleep(POLL)
                 runs = await asyncio.to_thread(watcher.changed)
                 if runs is not None:

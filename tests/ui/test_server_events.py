@@ -71,7 +71,15 @@ def test_a_run_in_another_process_is_announced(setup: dict[str, Any]) -> None:
     stream = Events(setup["server"])
     home = setup["home"]
     run = subprocess.Popen(
-        [sys.executable, "-m", "dagwright.cli", "run", str(setup["files"]["slow"]), "--root", str(home)],
+        [
+            sys.executable,
+            "-m",
+            "dagwright.cli",
+            "run",
+            str(setup["files"]["slow"]),
+            "--root",
+            str(home),
+        ],
         env=env(home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

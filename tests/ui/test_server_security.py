@@ -99,7 +99,10 @@ def test_paths_out_of_the_store_are_refused(
         artifacts=store["home"] / "artifacts",
         step=store["step"],
     )
-    for answer in (raw(server, uri), call(server.base + "/api/artifacts/preview?uri=" + quote(uri, safe=""))):
+    for answer in (
+        raw(server, uri),
+        call(server.base + "/api/artifacts/preview?uri=" + quote(uri, safe="")),
+    ):
         assert answer.status in (403, 404), answer.text
         assert answer.json["field"] == "uri"
         assert "not the store's" not in answer.text and "SQLite" not in answer.text
@@ -151,7 +154,10 @@ def test_off_loopback_the_token_is_required(store: dict[str, Any]) -> None:
         assert missing.status == 401 and missing.json["field"] == "token"
         assert call(api + "?token=wrong").status == 401
         assert call(api, headers={"Authorization": "Bearer wrong"}).status == 401
-        assert call(api, headers={"Host": "evil.example", "Authorization": f"Bearer {token}"}).status == 200
+        assert (
+            call(api, headers={"Host": "evil.example", "Authorization": f"Bearer {token}"}).status
+            == 200
+        )
         with_query = call(server.base + f"/?token={token}")
         assert with_query.status == 200
         cookie = lower_headers(with_query)["set-cookie"]
