@@ -146,7 +146,7 @@ def cancel(ui: UiStore, request: Request) -> Any:
     try:
         request_cancel(found["run_id"])
     except ValidationError as exc:
-        raise Conflict(exc.problem, field=exc.field or "run_id", fix=exc.fix) from None
+        raise Conflict(exc.problem, field="run_id", fix=exc.fix) from None
     status = db.run_status(found["run_id"])
     return JSONResponse({"run_id": found["run_id"], "status": status}, status_code=202)
 
