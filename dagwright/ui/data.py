@@ -150,13 +150,7 @@ def step_detail(ui: UiStore, run_id: str, task: str, iteration: str | None) -> d
     db = ui.db()
     raw = find_run(db, run_id)
     found, steps = shown_run(raw, db.steps)
-    rows = [s for s in steps if s["task"] == task]
-    if not rows:
-        raise Missing(
-            f"run '{found['run_id']}' has no step '{task}'",
-            field="task",
-            fix="pick a task from the run's steps",
-        )
+    rows = _rows_of(raw, steps, task)
     row = _pick(rows, iteration, found["run_id"])
     ir = recorded_ir(raw.get("ir")) or {}
     spec: dict[str, Any] = next((t for t in ir.get("tasks", []) if t.get("name") == task), {})
@@ -179,6 +173,25 @@ def step_detail(ui: UiStore, run_id: str, task: str, iteration: str | None) -> d
             {k: r[k] for k in ("iteration", "status", "attempts", "started", "ended")} for r in rows
         ],
     }
+
+
+def _rows_of(run: dict[str, Any], steps: list[dict[str, Any]], task: str) -> list[dict[str, Any]]:
+    """A task's step rows; a task of the run's pipeline that has none yet is one ``pending``
+    row while the run goes (``skipped`` once it ended: it never ran)."""
+    rows = [s for s in steps if s["task"] == task]
+    if rows:
+        return rows
+    tasks = {t.get("name") for t in (recorded_ir(run.get("ir")) or {}).get("tasks", [])}
+    if task not in tasks:
+        raise Missing(
+            f"run '{run['run_id']}' has no step '{task}'",
+            field="task",
+            fix="pick a task from the run's steps",
+        )
+    status = "pending" if run["status"] == "running" else "skipped"
+    empty = dict.fromkeys(("started", "ended", "error", "traceback", "outputs", "cache_key"))
+    row = {"run_id": run["run_id"], "task": task, "iteration": "", "status": status}
+    return [{**row, **empty, "attempts": 0, "cached": False, "stdout": "", "stderr": ""}]
 
 
 def _pick(rows: list[dict[str, Any]], iteration: str | None, run_id: str) -> dict[str, Any]:
@@ -333,10 +346,7 @@ def log_chunk(
     db = ui.db()
     raw = find_run(db, run_id)
     found, steps = shown_run(raw, db.steps)
-    rows = [s for s in steps if s["task"] == task]
-    if not rows:
-        raise Missing(f"run '{found['run_id']}' has no step '{task}'", field="task")
-    row = _pick(rows, iteration, found["run_id"])
+    row = _pick(_rows_of(raw, steps, task), iteration, found["run_id"])
     done = row["status"] not in ("running", "pending")
     if not done:
         live = _live_log(ui.root, found["run_id"], task, row["iteration"], stream, offset)

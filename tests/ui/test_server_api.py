@@ -167,13 +167,24 @@ def test_logs_are_read_from_an_offset(server: Server, store: dict[str, Any]) -> 
     assert stderr["done"] is True
 
 
-def test_previews_name_their_kind(server: Server, store: dict[str, Any]) -> None:
+def test_previews_come_from_the_previews_module(server: Server, store: dict[str, Any]) -> None:
     run_id = store["runs"][-1]
-    step = get(server, f"/api/runs/{run_id}/steps/make")
-    preview = get(server, step["outputs"]["scores"]["preview_url"])
-    assert "kind" in preview
+    outputs = get(server, f"/api/runs/{run_id}/steps/make")["outputs"]
+    metrics = get(server, outputs["scores"]["preview_url"])
+    assert metrics == {"kind": "metrics", "rows": [["accuracy", 0.7]]}
+    html = get(server, outputs["page"]["preview_url"])
+    assert html["kind"] == "html"
+    page = call(server.base + html["raw_url"])
+    assert page.status == 200 and page.text.startswith("<script>")
+    assert page.headers["content-security-policy"].startswith("sandbox allow-scripts;")
+    notes = get(server, outputs["notes"]["preview_url"])
+    assert notes["kind"] == "markdown" and "render=md" in notes["raw_url"]
+    rendered = call(server.base + notes["raw_url"])
+    assert rendered.status == 200 and "<h1>Notes</h1>" in rendered.text
+    assert "<script>" not in rendered.text and "<em>fine</em>" in rendered.text
+    assert rendered.headers["content-security-policy"].startswith("sandbox allow-scripts;")
     error(server, "/api/artifacts/preview", 400, "uri")
-    missing = step["outputs"]["scores"]["uri"] + "-not-there"
+    missing = outputs["scores"]["uri"] + "-not-there"
     error(server, "/api/artifacts/preview?uri=" + quote(missing, safe=""), 404, "uri")
 
 

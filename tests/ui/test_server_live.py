@@ -77,6 +77,17 @@ def test_a_running_steps_log_tails_masked(going: dict[str, Any]) -> None:
     assert again["text"] == "" and again["offset"] == offset
 
 
+def test_a_task_not_started_yet_is_pending(going: dict[str, Any]) -> None:
+    server, run_id = going["server"], going["run_id"]
+    step = call(server.base + f"/api/runs/{run_id}/steps/after")
+    assert step.status == 200 and step.json["status"] == "pending"
+    assert step.json["attempts"] == 0 and step.json["component"]["name"] == "after"
+    log = call(server.base + f"/api/runs/{run_id}/logs/after").json
+    assert log == {"text": "", "offset": 0, "done": False}
+    missing = call(server.base + f"/api/runs/{run_id}/steps/no-such-task")
+    assert missing.status == 404 and missing.json["field"] == "task"
+
+
 def test_cancel_from_the_api_stops_the_run(going: dict[str, Any]) -> None:
     server, run_id = going["server"], going["run_id"]
     headers = {"X-Dagwright": "1"}

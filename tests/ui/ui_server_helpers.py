@@ -22,14 +22,22 @@ SECRET = "tok-8f3Kq92xLmZ7wPq4"  # the api_token value: never in any answer
 
 PIPELINES = {
     "demo": """
-        from dagwright import HTML, Metrics, Output, component, pipeline
+        from dagwright import HTML, Markdown, Metrics, Output, component, pipeline
 
         @component
-        def make(n: int, api_token: str, scores: Output[Metrics], page: Output[HTML]) -> int:
+        def make(
+            n: int,
+            api_token: str,
+            scores: Output[Metrics],
+            page: Output[HTML],
+            notes: Output[Markdown],
+        ) -> int:
             print("using", api_token, "for", n)
             scores.log_metric("accuracy", 0.5 + n / 10)
             with open(page.path, "w") as f:
                 f.write("<script>parent.document.title = 'owned'</script>")
+            with open(notes.path, "w") as f:
+                f.write("# Notes\\n\\n<script>alert(1)</script>\\n\\n*fine*\\n")
             return n * 2
 
         @component
@@ -68,9 +76,13 @@ PIPELINES = {
             time.sleep(60)  # until cancelled
             return lines
 
+        @component
+        def after(x: int) -> int:
+            return x
+
         @pipeline
         def chatty(lines: int = 5, api_token: str = "{secret}"):
-            talk(lines=lines, api_token=api_token)
+            after(x=talk(lines=lines, api_token=api_token).output)
     """,
     "slow": """
         import time
