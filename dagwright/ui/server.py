@@ -69,7 +69,14 @@ def make_app(
         Route("/", index, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        # outside a route's own handling (a static file, the event stream): still JSON, and
+        # uvicorn prints the traceback on the server's stderr, never to the client
+        return json_error(500, "the server failed on this request; its terminal says why")
+
+    handlers = {HTTPException: http_error, Exception: failed}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     return Guard(app, token=token, loopback=loopback)
 
 

@@ -5,6 +5,8 @@ message that names the fix; ``import dagwright`` and the command line stay light
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -112,3 +114,33 @@ def test_importing_dagwright_or_listing_commands_loads_no_server(home: Path) -> 
         [sys.executable, "-c", probe], env=env(home), capture_output=True, text=True, timeout=60
     )
     assert json.loads(done.stdout) == []
+
+
+def test_an_unexpected_failure_is_500_json_without_a_traceback(home: Path, tmp_path: Path) -> None:
+    """A run row this version cannot read (its parameters are not JSON): the client gets a
+    short JSON error, the server's terminal the traceback, and the server goes on."""
+    import shutil
+    import sqlite3
+
+    from ui_server_helpers import start
+
+    broken = tmp_path / "store"
+    shutil.copytree(home, broken)
+    with sqlite3.connect(broken / "runs.db") as db:
+        db.execute("UPDATE runs SET params = 'not json'")
+    server = start(broken)
+    try:
+        answer = call(server.base + "/api/runs")
+        assert answer.status == 500
+        assert answer.json == {
+            "error": "the server failed on this request; its terminal says why",
+            "field": None,
+            "fix": None,
+        }
+        assert call(server.base + "/api/schedules").status == 200  # it still serves
+        os.killpg(server.process.pid, signal.SIGINT)
+        printed = server.process.communicate(timeout=30)[0]
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    assert "Traceback" in printed and "JSONDecodeError" in printed  # on the server's side
