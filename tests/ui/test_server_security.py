@@ -181,6 +181,30 @@ def test_a_given_token_applies_on_loopback_too(store: dict[str, Any]) -> None:
         server.stop()
 
 
+def test_the_token_may_come_from_the_environment(store: dict[str, Any]) -> None:
+    server = start(store["home"], "--host", "0.0.0.0", DAGWRIGHT_UI_TOKEN="from-the-env-42")
+    try:
+        assert "/?token=from-the-env-42" in server.banner
+        assert call(server.base + "/api/runs?token=from-the-env-42").status == 200
+        assert call(server.base + "/api/runs").status == 401
+    finally:
+        server.stop()
+
+
+def test_static_serves_package_files_only(server: Server) -> None:
+    assert call(server.base + "/static/app.css").status == 200
+    for path in (
+        "/static/../server.py",
+        "/static/%2e%2e/server.py",
+        "/static/..%2fserver.py",
+        "/static/%2e%2e%2f%2e%2e%2frun_query.py",
+        "/static//etc/passwd",
+    ):
+        answer = call(server.base + path)
+        assert answer.status == 404, path
+        assert "import" not in answer.text and answer.json["error"]
+
+
 def test_the_store_is_never_written_through_a_get(server: Server, store: dict[str, Any]) -> None:
     before = sorted(os.listdir(store["home"] / "artifacts" / store["run"]))
     raw(server, str(store["step"] / "page"))

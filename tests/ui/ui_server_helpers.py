@@ -165,13 +165,13 @@ class Server:
             self.process.stdout.close()
 
 
-def start(home: Path, *args: str) -> Server:
+def start(home: Path, *args: str, **extra_env: str) -> Server:
     """``dagwright ui --root HOME --port FREE ARGS`` once it answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "dagwright.cli", "ui", "--root", str(home), "--port", str(port)]
         + list(args),
-        env=env(home),
+        env={**env(home), **extra_env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
