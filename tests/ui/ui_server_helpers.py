@@ -84,6 +84,24 @@ PIPELINES = {
         def chatty(lines: int = 5, api_token: str = "{secret}"):
             after(x=talk(lines=lines, api_token=api_token).output)
     """,
+    "looped": """
+        from dagwright import Collected, ParallelFor, component, pipeline
+
+        @component
+        def square(x: int, api_token: str) -> int:
+            print("square of", x, "with", api_token)
+            return x * x
+
+        @component
+        def total(xs: list[int]) -> int:
+            return sum(xs)
+
+        @pipeline
+        def looped(api_token: str = "{secret}"):
+            with ParallelFor([1, 2, 3]) as item:
+                squared = square(x=item, api_token=api_token)
+            total(xs=Collected(squared.output))
+    """,
     "slow": """
         import time
         from dagwright import component, pipeline
