@@ -28,6 +28,8 @@ from dagwright.ui.security import RAW_CSP, Forbidden, artifact_path, json_error
 
 RUN_STATUSES = ("succeeded", "failed", "interrupted", "running", "cancelled")
 MAX_LIMIT = 1000
+EXIT_INVALID = 2  # the command line's exit code for bad input
+REFUSAL_WAIT = 0.5  # seconds a resume is watched for a refusal before the answer goes
 LINEAGE_DEPTH = 2  # edges up and down from what a lineage search found
 Handler = Callable[[UiStore, Request], Any]
 
@@ -165,11 +167,37 @@ def resume(ui: UiStore, request: Request) -> Any:
         [*command, "--root", str(Path(ui.root).absolute())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # Ctrl-C of the server does not stop the run
     )
-    threading.Thread(target=process.wait, daemon=True).start()  # reaped, not left a zombie
+    said: list[str] = []
+    reader = threading.Thread(target=_drained, args=(process, said), daemon=True)
+    reader.start()
+    try:
+        refused = process.wait(REFUSAL_WAIT) == EXIT_INVALID
+    except subprocess.TimeoutExpired:
+        refused = False  # running: how it ends is the run's record
+    if refused:  # bad input, before anything ran (another resume got it first, an IR refused)
+        reader.join(5)
+        errors = [
+            line.removeprefix("error: ").strip() for line in said if line.startswith("error:")
+        ]
+        raise Conflict(
+            errors[0] if errors else f"'dagwright resume {found['run_id']}' refused to start",
+            field="run_id",
+            fix=f"see 'dagwright resume {found['run_id']}' in a terminal",
+        )
     return JSONResponse({"run_id": found["run_id"]}, status_code=202)
+
+
+def _drained(process: subprocess.Popen[str], said: list[str]) -> None:
+    """Read what a resume prints on stderr (its first lines kept) until it ends, and reap it."""
+    assert process.stderr is not None
+    for line in process.stderr:
+        if len(said) < 50:
+            said.append(redact_text(line))
+    process.wait()
 
 
 def _uri(request: Request) -> str:

@@ -144,3 +144,34 @@ def test_an_unexpected_failure_is_500_json_without_a_traceback(home: Path, tmp_p
         server.stop()
     assert server.process.returncode == 0
     assert "Traceback" in printed and "JSONDecodeError" in printed  # on the server's side
+
+
+def test_a_resume_refused_at_once_is_409_with_its_reason(home: Path, tmp_path: Path) -> None:
+    """A run whose recorded IR this dagwright refuses (a component changed after its digest
+    was taken): ``dagwright resume`` exits 2 before anything runs, and the API says why."""
+    import shutil
+    import sqlite3
+
+    from ui_server_helpers import start
+
+    changed = tmp_path / "store"
+    shutil.copytree(home, changed)
+    with sqlite3.connect(changed / "runs.db") as db:
+        (text,) = db.execute("SELECT ir FROM runs").fetchone()
+        ir = json.loads(text)
+        ir["components"]["add"]["source"] = ir["components"]["add"]["source"].replace("+ 1", "+ 2")
+        db.execute("UPDATE runs SET ir = ?, status = 'failed'", (json.dumps(ir),))
+    server = start(changed)
+    try:
+        (run,) = call(server.base + "/api/runs").json["runs"]
+        answer = call(
+            server.base + f"/api/runs/{run['run_id']}/resume",
+            method="POST",
+            headers={"X-Dagwright": "1"},
+        )
+        assert answer.status == 409, answer.text
+        assert "component 'add' was changed" in answer.json["error"]
+        assert answer.json["field"] == "run_id"
+        assert call(server.base + f"/api/runs/{run['run_id']}").json["status"] == "failed"
+    finally:
+        server.stop()
