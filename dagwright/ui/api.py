@@ -142,11 +142,8 @@ def cancel(ui: UiStore, request: Request) -> Any:
     """``POST /api/runs/{run_id}/cancel``: record a cancel request the engine honours."""
     db = ui.db()
     found = data.find_run(db, request.path_params["run_id"])
-    request_cancel = getattr(db, "request_cancel", None)
-    if request_cancel is None:
-        return json_error(501, "this dagwright cannot cancel a run from the UI yet")
     try:
-        request_cancel(found["run_id"])
+        db.request_cancel(found["run_id"])
     except ValidationError as exc:
         raise Conflict(exc.problem, field="run_id", fix=exc.fix) from None
     status = db.run_status(found["run_id"])
@@ -212,10 +209,9 @@ def preview(ui: UiStore, request: Request) -> Any:
     uri = _uri(request)
     artifact_path(uri, ui.artifacts)  # refused before anything is read
     artifact = data.artifact_at(ui, uri)
-    previews = data.optional("dagwright.ui.previews")
-    if previews is None:
-        return {"kind": "other", "size": None, "text": None}
-    return previews.preview(artifact, ui.root)
+    from dagwright.ui.previews import preview as previewed
+
+    return previewed(artifact, ui.root)
 
 
 # what a file of an artifact type is served as, when its name says nothing
@@ -232,11 +228,10 @@ def raw(ui: UiStore, request: Request) -> Any:
     headers = {"Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff"}
     kind = _artifact_type(ui, uri)
     if _one(request, "render") == "md":
-        markdown = data.optional("dagwright.ui.markdown")
-        if markdown is None:
-            raise Missing("Markdown rendering is not installed", field="render")
+        from dagwright.ui.markdown import render
+
         text = path.read_text("utf-8", errors="replace")
-        return HTMLResponse(markdown.render(text), headers=headers)
+        return HTMLResponse(render(text), headers=headers)
     media = mimetypes.guess_type(path.name)[0] or _TYPES.get(kind or "") or _sniffed(path)
     return FileResponse(path, media_type=media, headers=headers, content_disposition_type="inline")
 

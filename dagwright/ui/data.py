@@ -102,23 +102,12 @@ def run_detail(ui: UiStore, run_id: str) -> dict[str, Any]:
 
 
 def graph_of(ir: dict[str, Any] | None, steps: list[dict[str, Any]] | None) -> Any:
-    """``graph.run_graph`` (``pipeline_graph`` without steps); None until that module is in."""
-    graph = optional("dagwright.ui.graph")
-    if graph is None or ir is None:
+    """``graph.run_graph`` (``pipeline_graph`` without steps); None for an unreadable IR."""
+    from dagwright.ui.graph import pipeline_graph, run_graph
+
+    if ir is None:
         return None
-    return graph.run_graph(ir, steps) if steps is not None else graph.pipeline_graph(ir)
-
-
-def optional(module: str) -> Any:
-    """A module of the UI that another part of the work brings, or None while it is absent."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
+    return run_graph(ir, steps) if steps is not None else pipeline_graph(ir)
 
 
 def recorded_ir(text: Any) -> dict[str, Any] | None:
@@ -365,18 +354,16 @@ def log_chunk(
 def _live_log(
     root: Path, run_id: str, task: str, iteration: str, stream: str, offset: int
 ) -> tuple[str, int] | None:
-    store = optional("dagwright.store")
-    live_log_path = getattr(store, "live_log_path", None)
-    if live_log_path is None:
-        return None
-    loops = tuple(int(i) for i in iteration.split(".")) if iteration else ()
+    from dagwright.store import live_log_path
+
     try:
-        with open(live_log_path(root, run_id, task, loops, stream), "rb") as f:
+        with open(live_log_path(root, run_id, task, iteration, stream), "rb") as f:
             f.seek(offset)
             data = f.read(1 << 20)
     except OSError:
         return None
-    whole = data[: data.rfind(b"\n") + 1]
+    # whole lines only (a progress bar's ends at a carriage return), so no secret is cut in two
+    whole = data[: max(data.rfind(b"\n"), data.rfind(b"\r")) + 1]
     return whole.decode("utf-8", "replace"), offset + len(whole)
 
 
