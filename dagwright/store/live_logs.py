@@ -55,7 +55,8 @@ def live_log_path(
         root: The store folder (the one holding ``runs.db``).
         run_id: The run's full id.
         task: The task's name.
-        iteration: The loop iteration, as indexes or as the run database's text (``0.2``).
+        iteration: The loop iteration, as indexes or as text (``0.2`` as the run database
+            writes it, or ``0,2``).
         stream: ``stdout`` or ``stderr``.
 
     Raises:
@@ -65,7 +66,10 @@ def live_log_path(
         raise ValidationError(
             f"no log stream {stream!r}", field="stream", fix="use stdout or stderr"
         )
-    text = iteration if isinstance(iteration, str) else ".".join(str(int(i)) for i in iteration)
+    if isinstance(iteration, str):
+        text = iteration.replace(",", ".")  # "0,1" as progress lines print it
+    else:
+        text = ".".join(str(int(i)) for i in iteration)
     if text and not _ITERATION.match(text):
         raise ValidationError(
             f"iteration {text!r} is not a loop iteration",

@@ -111,6 +111,7 @@ def test_a_loop_iteration_has_its_own_live_log(tmp_path: Path) -> None:
         assert path.name == f"say.{i}.stdout"
         assert path.read_text() == f"item {i + 1}\n"
     assert live_log_path(tmp_path, result.run_id, "say", "0", "stdout").name == "say.0.stdout"
+    assert live_log_path(tmp_path, "r", "say", "1,2", "stderr").name == "say.1.2.stderr"
 
 
 @pytest.mark.parametrize(
