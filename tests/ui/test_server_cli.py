@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pexpect
@@ -173,5 +174,25 @@ def test_a_resume_refused_at_once_is_409_with_its_reason(home: Path, tmp_path: P
         assert "component 'add' was changed" in answer.json["error"]
         assert answer.json["field"] == "run_id"
         assert call(server.base + f"/api/runs/{run['run_id']}").json["status"] == "failed"
+    finally:
+        server.stop()
+
+
+def test_open_hands_the_url_with_its_token_to_the_browser(home: Path, tmp_path: Path) -> None:
+    """``--open`` runs the user's browser (``$BROWSER``, as Python's webbrowser reads it)."""
+    from ui_server_helpers import start
+
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o755)
+    server = start(home, "--open", "--token", "t0ken-for-the-browser", BROWSER=str(browser))
+    try:
+        deadline = time.monotonic() + 30
+        while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        url = opened.read_text()
+        assert url == f"http://127.0.0.1:{server.port}/?token=t0ken-for-the-browser"
+        assert call(url).status == 200
     finally:
         server.stop()
