@@ -23,23 +23,33 @@ def going(tmp_path: Path) -> Iterator[dict[str, Any]]:
     files = write_pipelines(tmp_path)
     dagwright(home, "run", str(files["demo"]))  # the store exists before the server starts
     server = start(home)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "dagwright.cli", "run", str(files["chatty"]), "--root", str(home)],
-        env=env(home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
     try:
-        run_id = wait_for(server, lambda: _running(server))
-        yield {"server": server, "run": run, "run_id": run_id}
+        run = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dagwright.cli",
+                "run",
+                str(files["chatty"]),
+                "--root",
+                str(home),
+            ],
+            env=env(home),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            run_id = wait_for(server, lambda: _running(server))
+            yield {"server": server, "run": run, "run_id": run_id}
+        finally:
+            if run.poll() is None:
+                run.kill()
+            run.wait(30)
+            assert run.stderr is not None
+            run.stderr.close()
     finally:
-        if run.poll() is None:
-            run.kill()
-        run.wait(30)
-        assert run.stderr is not None
-        run.stderr.close()
         server.stop()
 
 
