@@ -34,6 +34,7 @@ PIPELINES = {
         ) -> int:
             print("using", api_token, "for", n)
             scores.log_metric("accuracy", 0.5 + n / 10)
+            scores.log_metric("loss", float("nan"))  # JSON.parse takes no bare NaN
             with open(page.path, "w") as f:
                 f.write("<script>parent.document.title = 'owned'</script>")
             with open(notes.path, "w") as f:
@@ -218,7 +219,8 @@ class Answer:
 
     @property
     def json(self) -> Any:
-        return json.loads(self.body)
+        # strictly, as a browser's JSON.parse reads it: no bare NaN or Infinity
+        return json.loads(self.body, parse_constant=_no_constant)
 
     @property
     def text(self) -> str:
@@ -237,6 +239,10 @@ def call(
             return Answer(response.status, dict(response.headers.items()), response.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, dict(exc.headers.items()), exc.read())
+
+
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"{name} is not JSON a browser can parse")
 
 
 def lower_headers(answer: Answer) -> dict[str, str]:
