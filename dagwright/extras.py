@@ -21,6 +21,10 @@ EXTRA_OF = {
     "pyspark": "spark",
     "torch": "horovod",
     "nuclio_sdk": "nuclio",
+    "starlette": "ui",
+    "uvicorn": "ui",
+    "markdown_it": "ui",
+    "nh3": "ui",
 }
 
 

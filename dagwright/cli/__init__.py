@@ -8,8 +8,8 @@ One module per command group, imported when one of its commands is used (``COMMA
 ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``compile`` (compile,
 dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``schedule``
 (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``,
-``serve``. What they share is public in two modules: ``options`` (every option block more
-than one command takes, and the target names) and
+``serve``, ``ui`` (the web UI). What they share is public in two modules: ``options``
+(every option block more than one command takes, and the target names) and
 ``common`` (exit codes, error reporting, loading a pipeline, ``-p`` parsing, times).
 """
 
@@ -84,6 +84,11 @@ COMMANDS = {
         "dagwright.cli.serve",
         "serve",
         "Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.",
+    ),
+    "ui": Lazy(
+        "dagwright.cli.ui",
+        "ui",
+        "Serve a web UI of the store's runs, graphs, logs, artifacts, lineage and schedules.",
     ),
 }
 

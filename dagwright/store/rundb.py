@@ -271,32 +271,30 @@ class RunDatabase:
         status: Iterable[str] = (),
         since: float | None = None,
         before: float | None = None,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
-        """Runs newest first: of these pipelines (names), statuses, started in [since, before)."""
-        where: list[str] = []
-        args: list[Any] = []
-        statuses = list(status)
+        """Runs newest first: of these pipelines (names), statuses, started in [since, before);
+        ``offset`` of them skipped (a page of ``limit`` at a time)."""
         settle(self.db)  # a run whose owner died is no longer 'running', for the filter too
-        names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
-        marks = ", ".join("?" for _ in names)
-        if names:  # the pipeline's name, or the name of the @pipeline function that made it
-            where.append(f"(pipeline IN ({marks}) OR function IN ({marks}))")
-            args += names + names
-        if statuses:
-            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
-            args += statuses
-        if since is not None:
-            where.append("started >= ?")
-            args.append(since)
-        if before is not None:
-            where.append("started < ?")
-            args.append(before)
-        query = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-        query += " ORDER BY started DESC"
+        where, args = _run_filters(pipeline, status, since, before)
+        query = "SELECT * FROM runs" + where + " ORDER BY started DESC"
         if limit is not None:
-            query += " LIMIT ?"
-            args.append(limit)
+            query += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
         return [_run_row(dict(r)) for r in self.db.execute(query, args).fetchall()]
+
+    def count_runs(
+        self,
+        pipeline: str | Iterable[str] | None = None,
+        *,
+        status: Iterable[str] = (),
+        since: float | None = None,
+        before: float | None = None,
+    ) -> int:
+        """How many runs ``runs`` would list without a limit (the same filters)."""
+        settle(self.db)
+        where, args = _run_filters(pipeline, status, since, before)
+        return int(self.db.execute("SELECT COUNT(*) FROM runs" + where, args).fetchone()[0])
 
     def find_run(self, run_id: str) -> dict[str, Any]:
         """A run by id, or by a prefix that names exactly one run.
@@ -364,6 +362,34 @@ class RunDatabase:
             (run_id,),
         )
         return [_step_row(r) for r in rows]
+
+
+def _run_filters(
+    pipeline: str | Iterable[str] | None,
+    status: Iterable[str],
+    since: float | None,
+    before: float | None,
+) -> tuple[str, list[Any]]:
+    """The ``WHERE`` clause (empty, or with its leading space) and its arguments for runs of
+    these pipelines and statuses started in [since, before)."""
+    where: list[str] = []
+    args: list[Any] = []
+    statuses = list(status)
+    names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
+    marks = ", ".join("?" for _ in names)
+    if names:  # the pipeline's name, or the name of the @pipeline function that made it
+        where.append(f"(pipeline IN ({marks}) OR function IN ({marks}))")
+        args += names + names
+    if statuses:
+        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+        args += statuses
+    if since is not None:
+        where.append("started >= ?")
+        args.append(since)
+    if before is not None:
+        where.append("started < ?")
+        args.append(before)
+    return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
 def _run_row(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,294 @@
+"""The UI's JSON routes: each reads its query, calls ``data.py`` / ``across.py`` (and the
+graph and preview modules), and answers JSON. A bad request is a 4xx ``{"error", "field",
+"fix"}``; an unexpected exception a 500 with no traceback (printed on the server's stderr).
+"""
+
+from __future__ import annotations
+
+import functools
+import mimetypes
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from dagwright.errors import ValidationError
+from dagwright.redact import redact_text
+from dagwright.run_query import parse_when
+from dagwright.ui import across, data
+from dagwright.ui.data import Missing, UiStore
+from dagwright.ui.security import RAW_CSP, Forbidden, artifact_path, json_error
+
+RUN_STATUSES = ("succeeded", "failed", "interrupted", "running", "cancelled")
+MAX_LIMIT = 1000
+Handler = Callable[[UiStore, Request], Any]
+
+
+class Conflict(ValidationError):
+    """The request does not fit the run's state (409): cancel a run that is not running,
+    resume one that still is."""
+
+
+def answered(handler: Handler) -> Callable[[UiStore, Request], Response]:
+    """A handler whose errors become the API's JSON errors."""
+
+    @functools.wraps(handler)
+    def answer(ui: UiStore, request: Request) -> Response:
+        try:
+            found = handler(ui, request)
+        except Missing as exc:
+            return json_error(404, str(exc), exc.field, exc.fix)
+        except Forbidden as exc:
+            return json_error(403, str(exc), exc.field, exc.fix)
+        except Conflict as exc:
+            return json_error(409, exc.problem, exc.field, exc.fix)
+        except ValidationError as exc:
+            return json_error(400, exc.problem, exc.field, exc.fix)
+        except Exception:
+            # the user sees no traceback; the server's terminal keeps it
+            print(redact_text(traceback.format_exc()), file=sys.stderr, flush=True)
+            return json_error(500, "the server failed on this request; its terminal says why")
+        return found if isinstance(found, Response) else JSONResponse(found)
+
+    return answer
+
+
+def _one(request: Request, name: str) -> str | None:
+    return request.query_params.get(name)
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = _one(request, name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationError(
+            f"{name} '{text}' is not a whole number from {low} to {high}",
+            field=name,
+            fix=f"give {name}={default}, or another number in that range",
+        )
+    return value
+
+
+def _when(request: Request, name: str) -> float | None:
+    text = _one(request, name)
+    return None if not text else parse_when(text, name)
+
+
+def runs(ui: UiStore, request: Request) -> Any:
+    """``GET /api/runs``: a page of runs and the total that match the filters."""
+    statuses = tuple(s for s in request.query_params.getlist("status") if s)
+    for status in statuses:
+        if status not in RUN_STATUSES:
+            raise ValidationError(
+                f"unknown status '{status}'",
+                field="status",
+                fix="use one of " + ", ".join(RUN_STATUSES),
+            )
+    return data.runs_page(
+        ui.db(),
+        pipeline=_one(request, "pipeline") or None,
+        statuses=statuses,
+        since=_when(request, "since"),
+        before=_when(request, "before"),
+        limit=_int(request, "limit", 100, 1, MAX_LIMIT),
+        offset=_int(request, "offset", 0, 0, 2**62),
+    )
+
+
+def run(ui: UiStore, request: Request) -> Any:
+    """``GET /api/runs/{run_id}``: ``runs show --json`` and the run's graph."""
+    return data.run_detail(ui, request.path_params["run_id"])
+
+
+def step(ui: UiStore, request: Request) -> Any:
+    """``GET /api/runs/{run_id}/steps/{task}?iteration=``: one step execution in full."""
+    iteration = data.parse_iteration(_one(request, "iteration"))
+    return data.step_detail(
+        ui, request.path_params["run_id"], request.path_params["task"], iteration
+    )
+
+
+def logs(ui: UiStore, request: Request) -> Any:
+    """``GET /api/runs/{run_id}/logs/{task}?stream=&offset=``: a step's output from offset."""
+    stream = _one(request, "stream") or "stdout"
+    if stream not in ("stdout", "stderr"):
+        raise ValidationError(f"unknown stream '{stream}'", field="stream", fix="stdout or stderr")
+    return data.log_chunk(
+        ui,
+        request.path_params["run_id"],
+        request.path_params["task"],
+        data.parse_iteration(_one(request, "iteration")),
+        stream,
+        _int(request, "offset", 0, 0, 2**62),
+    )
+
+
+def cancel(ui: UiStore, request: Request) -> Any:
+    """``POST /api/runs/{run_id}/cancel``: record a cancel request the engine honours."""
+    db = ui.db()
+    found = data.find_run(db, request.path_params["run_id"])
+    request_cancel = getattr(db, "request_cancel", None)
+    if request_cancel is None:
+        return json_error(501, "this dagwright cannot cancel a run from the UI yet")
+    try:
+        request_cancel(found["run_id"])
+    except ValidationError as exc:
+        raise Conflict(exc.problem, field=exc.field or "run_id", fix=exc.fix) from None
+    status = db.run_status(found["run_id"])
+    return JSONResponse({"run_id": found["run_id"], "status": status}, status_code=202)
+
+
+def resume(ui: UiStore, request: Request) -> Any:
+    """``POST /api/runs/{run_id}/resume``: ``dagwright resume RUN`` in a process of its own."""
+    found = data.find_run(ui.db(), request.path_params["run_id"])
+    if found["status"] == "running":
+        raise Conflict(
+            f"run '{found['run_id']}' is still running",
+            field="run_id",
+            fix="wait for it to end, or cancel it first",
+        )
+    command = [sys.executable, "-m", "dagwright.cli", "resume", found["run_id"]]
+    process = subprocess.Popen(
+        [*command, "--root", str(Path(ui.root).absolute())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C of the server does not stop the run
+    )
+    threading.Thread(target=process.wait, daemon=True).start()  # reaped, not left a zombie
+    return JSONResponse({"run_id": found["run_id"]}, status_code=202)
+
+
+def _uri(request: Request) -> str:
+    uri = _one(request, "uri")
+    if not uri:
+        raise ValidationError("no artifact uri", field="uri", fix="?uri=<an artifact's uri>")
+    return uri
+
+
+def preview(ui: UiStore, request: Request) -> Any:
+    """``GET /api/artifacts/preview?uri=``: what the page shows of an artifact."""
+    uri = _uri(request)
+    artifact_path(uri, ui.artifacts)  # refused before anything is read
+    artifact = data.artifact_at(ui, uri)
+    previews = data.optional("dagwright.ui.previews")
+    if previews is None:
+        return {"kind": "other", "size": None, "text": None}
+    return previews.preview(artifact, ui.root)
+
+
+# what a file of an artifact type is served as, when its name says nothing
+_TYPES = {"HTML": "text/html", "Markdown": "text/markdown; charset=utf-8"}
+
+
+def raw(ui: UiStore, request: Request) -> Any:
+    """``GET /api/artifacts/raw?uri=[&render=md]``: an artifact file's bytes, only from
+    inside the store, in a sandbox (``RAW_CSP``: an opaque origin, no script of the UI's)."""
+    uri = _uri(request)
+    path = artifact_path(uri, ui.artifacts)
+    if not path.is_file():
+        raise Missing(f"no artifact file at '{uri}'", field="uri")
+    headers = {"Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff"}
+    kind = _artifact_type(ui, uri)
+    if _one(request, "render") == "md":
+        markdown = data.optional("dagwright.ui.markdown")
+        if markdown is None:
+            raise Missing("Markdown rendering is not installed", field="render")
+        text = path.read_text("utf-8", errors="replace")
+        return HTMLResponse(markdown.render(text), headers=headers)
+    media = mimetypes.guess_type(path.name)[0] or _TYPES.get(kind or "") or _sniffed(path)
+    return FileResponse(path, media_type=media, headers=headers, content_disposition_type="inline")
+
+
+def _artifact_type(ui: UiStore, uri: str) -> str | None:
+    try:
+        return str(data.artifact_at(ui, uri).get("type"))
+    except Missing:
+        return None
+
+
+def _sniffed(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain; charset=utf-8"
+
+
+def compare(ui: UiStore, request: Request) -> Any:
+    """``GET /api/compare?runs=a,b[,c]``."""
+    names = [r.strip() for r in (_one(request, "runs") or "").split(",") if r.strip()]
+    return across.compare(ui, names)
+
+
+def lineage(ui: UiStore, request: Request) -> Any:
+    """``GET /api/lineage?q=[&depth=]``."""
+    depth = _int(request, "depth", across.LINEAGE_DEPTH, 0, 50)
+    return across.lineage_search(ui, _one(request, "q") or "", depth)
+
+
+def pipeline(ui: UiStore, request: Request) -> Any:
+    """``GET /api/pipeline?run=RUN``: the DAG of the IR a run recorded."""
+    run_id = _one(request, "run")
+    if not run_id:
+        raise ValidationError("no run given", field="run", fix="?run=RUN (an id or prefix)")
+    return across.pipeline_view(ui, run_id)
+
+
+def schedules(ui: UiStore, request: Request) -> Any:
+    """``GET /api/schedules``."""
+    return across.schedules(ui)
+
+
+def pause(ui: UiStore, request: Request) -> Any:
+    """``POST /api/schedules/{name}/pause``."""
+    return across.set_paused(ui, request.path_params["name"], True)
+
+
+def unpause(ui: UiStore, request: Request) -> Any:
+    """``POST /api/schedules/{name}/resume``."""
+    return across.set_paused(ui, request.path_params["name"], False)
+
+
+def routes(ui: UiStore) -> list[Route]:
+    """Every JSON route, bound to the store it shows."""
+
+    def bound(handler: Handler) -> Callable[[Request], Response]:
+        wrapped = answered(handler)
+
+        def endpoint(request: Request) -> Response:
+            return wrapped(ui, request)
+
+        return endpoint
+
+    table: list[tuple[str, Handler, str]] = [
+        ("/api/runs", runs, "GET"),
+        ("/api/runs/{run_id}", run, "GET"),
+        ("/api/runs/{run_id}/steps/{task}", step, "GET"),
+        ("/api/runs/{run_id}/logs/{task}", logs, "GET"),
+        ("/api/runs/{run_id}/cancel", cancel, "POST"),
+        ("/api/runs/{run_id}/resume", resume, "POST"),
+        ("/api/artifacts/preview", preview, "GET"),
+        ("/api/artifacts/raw", raw, "GET"),
+        ("/api/compare", compare, "GET"),
+        ("/api/lineage", lineage, "GET"),
+        ("/api/pipeline", pipeline, "GET"),
+        ("/api/schedules", schedules, "GET"),
+        ("/api/schedules/{name}/pause", pause, "POST"),
+        ("/api/schedules/{name}/resume", unpause, "POST"),
+    ]
+    return [Route(path, bound(h), methods=[method]) for path, h, method in table]

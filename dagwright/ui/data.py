@@ -1,0 +1,382 @@
+"""The UI's read side: runs, one run, one step, a step's log, an artifact by URI, as plain
+dicts in the shapes the CLI's ``--json`` prints (``dagwright.redact`` masks them the same way).
+No HTTP here: ``api.py`` maps these to routes, and errors to 4xx.
+
+One ``RunDatabase`` per server thread (``UiStore.db``): SQLite connections are not shared
+between threads, and opening one per request would take the write lock each time (the
+database's migrations run on open).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from dagwright.errors import NotFound, ValidationError
+from dagwright.redact import (
+    MASK,
+    listed_run,
+    masked,
+    redact_uri,
+    scrub,
+    secret_values,
+    shown,
+    shown_run,
+)
+from dagwright.run_query import pipeline_names
+from dagwright.store.rundb import RunDatabase
+
+
+class Missing(NotFound):
+    """A run, step, artifact or schedule the request names does not exist (404)."""
+
+    def __init__(self, message: str, field: str | None = None, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.fix = fix
+
+
+class UiStore:
+    """The store the server shows: its root, artifact folder and run database."""
+
+    def __init__(self, root: Path) -> None:
+        from dagwright.store.local import LocalStore
+
+        self.store = LocalStore(root)
+        self.root = self.store.root
+        self.database_path = self.root / "runs.db"
+        self._threads = threading.local()
+
+    @property
+    def artifacts(self) -> str | None:
+        """The local artifact folder (None when the store keeps artifacts at a URL)."""
+        return self.store.artifacts if self.store.local else None
+
+    def db(self) -> RunDatabase:
+        """This thread's connection to the run database."""
+        found: RunDatabase | None = getattr(self._threads, "db", None)
+        if found is None:
+            found = self._threads.db = RunDatabase(self.database_path)
+        return found
+
+
+def find_run(db: RunDatabase, run_id: str) -> dict[str, Any]:
+    """A run row by id or unambiguous prefix; ``Missing`` when there is none."""
+    try:
+        return db.find_run(run_id)
+    except ValidationError as exc:
+        if exc.problem.startswith("no run"):
+            raise Missing(exc.problem, field="run_id", fix=exc.fix) from None
+        raise
+
+
+def runs_page(
+    db: RunDatabase,
+    *,
+    pipeline: str | None = None,
+    statuses: tuple[str, ...] = (),
+    since: float | None = None,
+    before: float | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """One page of runs, newest first (``runs ls --json`` rows), and how many match."""
+    names = pipeline_names(pipeline)
+    filters: dict[str, Any] = {"status": statuses, "since": since, "before": before}
+    rows = db.runs(limit, names, offset=offset, **filters)
+    return {"runs": [listed_run(r) for r in rows], "total": db.count_runs(names, **filters)}
+
+
+def run_detail(ui: UiStore, run_id: str) -> dict[str, Any]:
+    """One run as ``runs show --json`` prints it, plus its graph (``graph.run_graph``)."""
+    from dagwright.lineage.tracking import state
+
+    found, steps = shown_run(find_run(ui.db(), run_id), ui.db().steps)
+    ir = recorded_ir(found.pop("ir"))
+    lineage = state(ui.root, found["run_id"])
+    return {**found, "lineage": lineage, "steps": steps, "graph": graph_of(ir, steps)}
+
+
+def graph_of(ir: dict[str, Any] | None, steps: list[dict[str, Any]] | None) -> Any:
+    """``graph.run_graph`` (``pipeline_graph`` without steps); None until that module is in."""
+    graph = optional("dagwright.ui.graph")
+    if graph is None or ir is None:
+        return None
+    return graph.run_graph(ir, steps) if steps is not None else graph.pipeline_graph(ir)
+
+
+def optional(module: str) -> Any:
+    """A module of the UI that another part of the work brings, or None while it is absent."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def recorded_ir(text: Any) -> dict[str, Any] | None:
+    """The IR a run row keeps (JSON text) as a dict; None when it cannot be read."""
+    try:
+        ir = json.loads(text) if isinstance(text, str) else None
+    except ValueError:  # an IR this version cannot read: no graph
+        return None
+    return ir if isinstance(ir, dict) else None
+
+
+def parse_iteration(text: str | None) -> str | None:
+    """``0,1`` or ``0.1`` as the database keeps it (``0.1``); None when not given."""
+    if text is None:
+        return None
+    parts = [p for p in text.replace(",", ".").split(".") if p != ""]
+    if not all(p.isdigit() for p in parts):
+        raise ValidationError(
+            f"iteration '{text}' is not a list of loop indexes",
+            field="iteration",
+            fix="give the indexes of the enclosing loops, e.g. 0 or 0,1",
+        )
+    return ".".join(str(int(p)) for p in parts)
+
+
+def step_detail(ui: UiStore, run_id: str, task: str, iteration: str | None) -> dict[str, Any]:
+    """One step execution: its row, its component, its inputs (parameters masked, artifacts
+    with a ``preview_url``), its outputs, and the task's other iterations."""
+    db = ui.db()
+    raw = find_run(db, run_id)
+    found, steps = shown_run(raw, db.steps)
+    rows = [s for s in steps if s["task"] == task]
+    if not rows:
+        raise Missing(
+            f"run '{found['run_id']}' has no step '{task}'",
+            field="task",
+            fix="pick a task from the run's steps",
+        )
+    row = _pick(rows, iteration, found["run_id"])
+    ir = recorded_ir(raw.get("ir")) or {}
+    spec: dict[str, Any] = next((t for t in ir.get("tasks", []) if t.get("name") == task), {})
+    component = (ir.get("components") or {}).get(spec.get("component"), {})
+    secrets = secret_values(raw.get("params"))
+    parameters, inputs = _inputs(spec, row, steps, raw.get("params") or {})
+    parameters.update(_used_parameters(ui.root, found["run_id"], _label(row)))
+    return {
+        **row,
+        "component": {
+            "id": spec.get("component"),
+            "name": component.get("name"),
+            "digest": component.get("digest"),
+        },
+        "display_name": spec.get("display_name"),
+        "parameters": {k: _hidden(k, v, secrets) for k, v in parameters.items()},
+        "inputs": {k: _with_previews(v) for k, v in inputs.items()},
+        "outputs": {k: _with_previews(v) for k, v in (row.get("outputs") or {}).items()},
+        "iterations": [
+            {k: r[k] for k in ("iteration", "status", "attempts", "started", "ended")} for r in rows
+        ],
+    }
+
+
+def _pick(rows: list[dict[str, Any]], iteration: str | None, run_id: str) -> dict[str, Any]:
+    if iteration is None:
+        return rows[0]
+    for row in rows:
+        if row["iteration"] == iteration:
+            return row
+    raise Missing(
+        f"step '{rows[0]['task']}' of run '{run_id}' has no iteration '{iteration}'",
+        field="iteration",
+        fix="iterations: " + ", ".join(r["iteration"] or "(none)" for r in rows[:10]),
+    )
+
+
+def _label(row: dict[str, Any]) -> str:
+    return row["task"] + (f"[{row['iteration']}]" if row["iteration"] else "")
+
+
+def _hidden(name: str, value: Any, secrets: list[str]) -> Any:
+    """A parameter value as it may be shown: by its name, and a run's secret values cut."""
+    value = shown(name, value)
+    if isinstance(value, str):
+        return MASK if value in secrets else scrub(value, secrets)
+    return value
+
+
+def _inputs(
+    spec: dict[str, Any], row: dict[str, Any], steps: list[dict[str, Any]], params: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A step's inputs read back from the IR and the other step rows: plain values, and
+    artifacts (values with a ``uri``). Loop items are left to the lineage (below)."""
+    plain: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    for name, value in (spec.get("inputs") or {}).items():
+        resolved = _resolve(value, row["iteration"], steps, params)
+        if resolved is _UNKNOWN:
+            continue
+        is_artifact = isinstance(resolved, dict) and "uri" in resolved
+        if isinstance(resolved, list) and resolved and isinstance(resolved[0], dict):
+            is_artifact = "uri" in resolved[0]
+        (artifacts if is_artifact else plain)[name] = resolved
+    return plain, artifacts
+
+
+_UNKNOWN = object()
+
+
+def _resolve(
+    value: Any, iteration: str, steps: list[dict[str, Any]], params: dict[str, Any]
+) -> Any:
+    if not isinstance(value, dict):
+        return _UNKNOWN
+    if "constant" in value:
+        return value["constant"]
+    if "param" in value:
+        return params.get(value["param"], _UNKNOWN)
+    if "task" in value:
+        made = _made(value, iteration, steps)
+        return made[0] if made else _UNKNOWN
+    if "collected" in value:
+        return _made(value["collected"], iteration, steps)
+    if "one_of" in value:
+        for member in value["one_of"]:
+            found = _resolve(member, iteration, steps, params)
+            if found is not _UNKNOWN:
+                return found
+    return _UNKNOWN
+
+
+def _made(ref: dict[str, Any], iteration: str, steps: list[dict[str, Any]]) -> list[Any]:
+    """The values an output took in the executions that share this step's loop scope."""
+    mine = iteration.split(".") if iteration else []
+    found = []
+    for row in steps:
+        theirs = row["iteration"].split(".") if row["iteration"] else []
+        same_scope = theirs[: len(mine)] == mine[: len(theirs)]
+        if (
+            row["task"] == ref.get("task")
+            and same_scope
+            and ref.get("output") in (row["outputs"] or {})
+        ):
+            found.append(row["outputs"][ref["output"]])
+    return found
+
+
+def _used_parameters(root: Path, run_id: str, label: str) -> dict[str, Any]:
+    """The parameter values a step used, as its lineage recorded them (already masked)."""
+    path = root / "lineage" / f"{run_id}.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    step = f"step:{run_id}/{label}"
+    nodes = {n.get("id"): n for n in data.get("nodes", [])}
+    found = {}
+    for edge in data.get("edges", data.get("links", [])):
+        node = nodes.get(edge.get("target"), {})
+        if (
+            edge.get("source") == step
+            and edge.get("key") == "used"
+            and node.get("kind") == "parameter"
+        ):
+            try:
+                found[node.get("name")] = json.loads(node.get("value", "null"))
+            except ValueError:
+                found[node.get("name")] = node.get("value")
+    return found
+
+
+def preview_url(uri: str) -> str:
+    """The API's preview of an artifact."""
+    return "/api/artifacts/preview?uri=" + quote(uri, safe="")
+
+
+def _with_previews(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_with_previews(v) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("uri"), str):
+        return {
+            **value,
+            "uri": redact_uri(value["uri"]),
+            "metadata": masked(value.get("metadata")),
+            "preview_url": preview_url(value["uri"]),
+        }
+    return value
+
+
+def artifact_at(ui: UiStore, uri: str) -> dict[str, Any]:
+    """The artifact a run recorded at ``uri`` (inside the store's artifact folder).
+
+    Raises:
+        Missing: no step of the run the path names recorded it.
+    """
+    artifacts = ui.artifacts or ""
+    relative = os.path.relpath(uri.removeprefix("file://"), artifacts) if artifacts else ""
+    run_id = relative.split(os.sep)[0]
+    if run_id and not run_id.startswith(".") and ui.db().has_run(run_id):
+        for row in ui.db().steps(run_id):
+            for value in (row.get("outputs") or {}).values():
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict) and item.get("uri") == uri:
+                        return {**item, "metadata": masked(item.get("metadata"))}
+    raise Missing(f"no run recorded an artifact at '{uri}'", field="uri")
+
+
+def log_chunk(
+    ui: UiStore, run_id: str, task: str, iteration: str | None, stream: str, offset: int
+) -> dict[str, Any]:
+    """What a step printed on ``stream`` from byte ``offset``: the live log file while it
+    runs (whole lines only, so no secret is cut in two), its row's text once it ended."""
+    db = ui.db()
+    raw = find_run(db, run_id)
+    found, steps = shown_run(raw, db.steps)
+    rows = [s for s in steps if s["task"] == task]
+    if not rows:
+        raise Missing(f"run '{found['run_id']}' has no step '{task}'", field="task")
+    row = _pick(rows, iteration, found["run_id"])
+    done = row["status"] not in ("running", "pending")
+    if not done:
+        live = _live_log(ui.root, found["run_id"], task, row["iteration"], stream, offset)
+        if live is not None:
+            text, end = live
+            return {
+                "text": scrub(text, secret_values(raw.get("params"))),
+                "offset": end,
+                "done": False,
+            }
+    data = (row.get(stream) or "").encode("utf-8")
+    start = min(offset, len(data))
+    return {"text": data[start:].decode("utf-8", "replace"), "offset": len(data), "done": done}
+
+
+def _live_log(
+    root: Path, run_id: str, task: str, iteration: str, stream: str, offset: int
+) -> tuple[str, int] | None:
+    store = optional("dagwright.store")
+    live_log_path = getattr(store, "live_log_path", None)
+    if live_log_path is None:
+        return None
+    loops = tuple(int(i) for i in iteration.split(".")) if iteration else ()
+    try:
+        with open(live_log_path(root, run_id, task, loops, stream), "rb") as f:
+            f.seek(offset)
+            data = f.read(1 << 20)
+    except OSError:
+        return None
+    whole = data[: data.rfind(b"\n") + 1]
+    return whole.decode("utf-8", "replace"), offset + len(whole)
+
+
+__all__ = [
+    "Missing",
+    "UiStore",
+    "artifact_at",
+    "find_run",
+    "log_chunk",
+    "run_detail",
+    "runs_page",
+    "step_detail",
+]
