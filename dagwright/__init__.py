@@ -1,7 +1,7 @@
 """dagwright: typed Python components, wired into pipelines that run here, on KFP and on Argo.
 
 ``import dagwright`` loads what a pipeline file needs (components, pipelines, errors); the
-entry points that run, compile or send a pipeline (``run``, ``resume``, ``compile``,
+entry points that run, compile or send a pipeline (``run``, ``resume``, ``cancel``, ``compile``,
 ``submit``, ``schedule``) and the subpackages behind them (engine, store, compiler, remote,
 lineage) load on first use (PEP 562 ``__getattr__``).
 """
@@ -41,12 +41,13 @@ from dagwright.pipelines import (
 )
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
-    from dagwright.api import compile, resume, run
+    from dagwright.api import cancel, compile, resume, run
     from dagwright.pipelines.importer import importer
     from dagwright.remote.api import schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
+    "cancel": "dagwright.api",
     "compile": "dagwright.api",
     "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
@@ -79,6 +80,7 @@ __all__ = [
     "Retry",
     "RunFailed",
     "ValidationError",
+    "cancel",
     "compile",
     "component",
     "importer",

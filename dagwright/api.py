@@ -1,4 +1,4 @@
-"""The Python entry points: ``dagwright.run`` and ``dagwright.compile``."""
+"""The Python entry points: ``dagwright.run``, ``resume``, ``cancel`` and ``compile``."""
 
 from __future__ import annotations
 
@@ -250,6 +250,30 @@ def resume(
         run_id=found["run_id"],
         reuse=reuse,
     )
+
+
+def cancel(run_id: str, *, root: str | Path | None = None) -> str:
+    """Ask the engine running a run, in this process or another, to cancel it.
+
+    The engine sees the request within a fraction of a second: steps not started yet are
+    cancelled, running ones stopped (as on a timeout), exit handlers still run, and the run
+    ends ``cancelled``; ``resume`` continues it later.
+
+    Args:
+        run_id: The run (or an unambiguous prefix of its id).
+        root: Store folder of the run.
+
+    Returns:
+        The run's full id.
+
+    Raises:
+        ValidationError: when there is no such run, or it is not running.
+    """
+    db = LocalStore(root).existing_database(run_id)
+    try:
+        return db.request_cancel(run_id)
+    finally:
+        db.close()
 
 
 def _iteration(text: str) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
@@ -30,6 +30,9 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
 from dagwright.errors import DagwrightError
 from dagwright.store import files, remote
+
+if TYPE_CHECKING:
+    from dagwright.store.live_logs import LiveLog
 
 
 @dataclass
@@ -57,6 +60,10 @@ class Step:
             (``--install-packages``; empty: none are installed).
         run_started: When the run was first started (epoch seconds; 0 when unknown): KFP's
             ``{{$.pipeline_job_create_time_utc}}`` in an imported KFP component.
+        stop: Set by the local engine when the run is cancelled while the step runs: its
+            runtime kills or abandons it as on a timeout (never sent to another process).
+        live: Where the local engine wants what the step prints while it runs (its live log
+            files); None: nowhere but the attempt's stdout/stderr (never sent either).
     """
 
     component: ComponentSpec
@@ -72,6 +79,8 @@ class Step:
     host_containers: bool = False
     run_started: float = 0.0
     kfp_packages: str = ""
+    stop: threading.Event | None = field(default=None, compare=False, repr=False)
+    live: LiveLog | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
@@ -382,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--step", required=True, help="step description (JSON)")
     parser.add_argument("--result", required=True, help="where to write the outcome (JSON)")
     args = parser.parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # whole lines reach the step's log as printed
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
     with open(args.step, encoding="utf-8") as f:
         step = Step.from_dict(json.load(f))
     try:

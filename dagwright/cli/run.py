@@ -190,7 +190,14 @@ def _check_wait(options: dict[str, Any]) -> None:
 def _finish_run(result: Any, quiet: bool) -> None:
     if quiet:
         click.echo(f"{result.run_id} {result.status}")
-    sys.exit(0 if result.succeeded else EXIT_FAILED)
+    code = 0 if result.succeeded else EXIT_FAILED
+    if result.status == "cancelled" and _steps_still_running():
+        # a cancelled in-process step's thread was abandoned (as on a timeout) and Python
+        # would wait for it at exit; the run is recorded already, so end here
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _echo(quiet: bool, options: dict[str, Any]) -> Any:

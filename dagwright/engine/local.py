@@ -7,7 +7,9 @@ blocks; a node is ready when every node it depends on in the same frame has fini
 dispatch thread (the one that called ``run``) hands ready tasks to a pool of worker threads
 (``parallelism`` at a time); their runtime decides whether the step runs in that thread or in a
 subprocess. By default the first failure stops new work (fail fast; exit tasks still run);
-``keep_going`` lets independent branches finish.
+``keep_going`` lets independent branches finish. A cancel recorded in the run database
+(``runs cancel``, the UI) is seen within ``cancel.CHECK_EVERY`` seconds: nothing new starts
+but exit tasks, running steps are stopped, and the run ends ``cancelled`` (``cancel.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -22,6 +25,7 @@ from typing import Any
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.cache import cache_key, restore
+from dagwright.engine.cancel import CANCEL_REASON, CancelWatch, stop_steps
 from dagwright.engine.conditions import evaluate
 from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
@@ -46,9 +50,11 @@ from dagwright.errors import DagwrightError
 from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.redact import secret_values
 from dagwright.runtimes import Attempt, Session, runtime_for
 from dagwright.runtimes.scratch import remove_stale
 from dagwright.store import LocalStore, RunStore
+from dagwright.store.live_logs import LiveLog
 
 DEFAULT_PARALLELISM = 64
 
@@ -108,8 +114,12 @@ class LocalEngine:
         self.running: dict[Future[tuple[Attempt, int]], Execution] = {}
         self.frames = FrameTree(self.plan)
         self.stopping = False
+        self.cancelled = False  # stopping because a cancel was requested
         self.dirty: list[StepRecord] = []
         self.db = self.store.database()
+        self.watch = CancelWatch(self.db, self.run_id)
+        self.logs_root = self.db.path.parent  # live log files beside runs.db, local always
+        self.secrets = secret_values(arguments)  # masked in the live log files
         ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
         if self.observer:
             self.observer.run_started(self.ir.name, self.run_id)
@@ -167,9 +177,11 @@ class LocalEngine:
         """The dispatch loop: start what is ready, hand runnable steps to the workers, record
         what finished, until nothing is left. Only this thread touches frames and records."""
         self.frames.enter(None, (), {}, None, None)
-        pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
+        self.pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
         try:
             while self.frames.ready or self.runnable or self.running:
+                if not self.cancelled and self.watch.requested():
+                    self._cancel_run()
                 while self.frames.ready:
                     self._start(*self.frames.ready.popleft())
                 starting: list[Execution] = []
@@ -187,18 +199,45 @@ class LocalEngine:
                 for execution in starting:
                     if self.observer:
                         self.observer.step_started(execution.record)
-                    self.running[pool.submit(_attempts, execution.step, self.session)] = execution
+                    future = self.pool.submit(_attempts, execution.step, self.session)
+                    self.running[future] = execution
                 if self.running:
-                    done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                    # woken at least every CHECK_EVERY seconds to look for a cancel request
+                    done, _ = wait(self.running, self.watch.left(), FIRST_COMPLETED)
                     for future in done:  # left in running until recorded, should this fail
                         self._finish_task(self.running[future], *future.result())
                         del self.running[future]
         except BaseException:
             # Ctrl-C (KeyboardInterrupt) ends the run now: queued steps are dropped and running
             # ones are not waited for (their threads cannot be stopped)
-            pool.shutdown(wait=False, cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)
             raise
-        pool.shutdown()
+        self.pool.shutdown()
+        self._flush()
+
+    def _cancel_run(self) -> None:
+        """A cancel was requested: start nothing new but exit tasks (as after a failure), and
+        stop the running steps that are not exit tasks; those that do not stop at once (an
+        in-process step without timeout) are abandoned, their threads left to a pool of their
+        own, as a step past its timeout is."""
+        self.cancelled = self.stopping = True
+        stopping = {f: e for f, e in self.running.items() if not self._protected(e.task)}
+        ended, late = stop_steps(stopping)
+        for future in stopping:
+            del self.running[future]
+        for future in ended:
+            self._finish_task(stopping[future], *future.result())
+        for future in late:
+            execution = stopping[future]
+            if execution.step.live is not None:
+                execution.step.live.close()
+            execution.record.ended = time.time()
+            execution.record.duration = execution.record.ended - (execution.record.started or 0)
+            execution.record.attempts = 1
+            self._cancel(execution)
+        if late:  # their threads run on: the steps still to run (exit tasks) get fresh ones
+            self.pool.shutdown(wait=False)
+            self.pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
         self._flush()
 
     def _flush(self) -> None:
@@ -209,13 +248,16 @@ class LocalEngine:
 
     def _result(self, arguments: dict[str, Any]) -> RunResult:
         self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
-        failed = any(r.status in BAD for r in self.records)
+        failed = self.cancelled or any(r.status in BAD for r in self.records)
         outputs, reason = ({}, None) if failed else self.state.outputs(self.ir.outputs)
         failed = failed or reason is not None
+        status = FAILED if failed else SUCCEEDED
+        if self.cancelled:
+            status, reason = CANCELLED, CANCEL_REASON
         result = RunResult(
             self.run_id,
             self.ir.name,
-            FAILED if failed else SUCCEEDED,
+            status,
             outputs,
             self.records,
             self.store.run_uri(self.run_id),
@@ -234,10 +276,14 @@ class LocalEngine:
         failed_before = any(frame.status[u] in BAD for u in upstream)
         if node in self.plan.tasks:
             return self._start_task(frame, node, failed_before)
+        if (
+            self.stopping
+            and node not in self.plan.exit_side
+            and (self.cancelled or not failed_before)
+        ):
+            return self._skip_block(frame, node, CANCELLED)
         if failed_before:
             return self._skip_block(frame, node, UPSTREAM_FAILED)
-        if self.stopping and node not in self.plan.exit_side:
-            return self._skip_block(frame, node, CANCELLED)
         group = self.plan.groups[node]
         source = group.condition if group.kind == "condition" else group.items
         try:
@@ -271,7 +317,9 @@ class LocalEngine:
     def _start_task(self, frame: Frame, task: str, failed_before: bool) -> None:
         record = StepRecord(task, frame.path, display_name=self.plan.tasks[task].display_name)
         anyway = task in self.plan.run_anyway  # an exit task, or one ignoring upstream failures
-        if failed_before and not anyway:
+        if self.cancelled and not self._protected(task):
+            record.status = CANCELLED  # asked for: not "upstream failed", though it is too
+        elif failed_before and not anyway:
             record.status = UPSTREAM_FAILED
         elif self.stopping and not self._protected(task):
             record.status = CANCELLED
@@ -323,6 +371,8 @@ class LocalEngine:
             host_containers=self.host_containers,
             run_started=self.run_started,
             kfp_packages=self.kfp_packages,
+            stop=threading.Event(),
+            live=LiveLog(self.logs_root, self.run_id, task, frame.path, self.secrets),
         )
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
@@ -369,6 +419,8 @@ class LocalEngine:
                 self.db.save_cache(
                     record.cache_key, record.to_row()["outputs"], self.run_id, record.task
                 )
+        elif execution.step.stop is not None and execution.step.stop.is_set():
+            record.status, record.error = CANCELLED, CANCEL_REASON  # stopped: no failure
         else:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
         self._record(record)
@@ -376,6 +428,8 @@ class LocalEngine:
         self.frames.finish(execution.frame, execution.task, record.status)
 
     def _record(self, record: StepRecord) -> None:
+        if self.cancelled and record.status == CANCELLED and not record.error:
+            record.error = CANCEL_REASON
         self.state.add(record.task, record.iteration, record.status, record.outputs)
         self.records.append(record)
         if not record.reused:  # a resumed run keeps the row of the earlier execution
@@ -396,9 +450,15 @@ def _attempts(step: Step, session: Session) -> tuple[Attempt, int]:
     """Run a step with its retries (in a worker thread); return the last attempt and the count."""
     spec: ComponentSpec = step.component
     runtime = runtime_for(spec.runtime)
-    for number in range(1, spec.retry.limit + 2):
-        attempt = runtime.run(step, spec.timeout, session)
-        if attempt.ok or number > spec.retry.limit:
-            return attempt, number
-        time.sleep(spec.retry.delay(number))
-    raise AssertionError("unreachable: the last attempt returns")
+    stop = step.stop or threading.Event()
+    try:
+        for number in range(1, spec.retry.limit + 2):
+            attempt = runtime.run(step, spec.timeout, session)
+            if attempt.ok or number > spec.retry.limit or stop.is_set():
+                return attempt, number
+            if stop.wait(spec.retry.delay(number)):  # cancelled during the backoff
+                return attempt, number
+        raise AssertionError("unreachable: the last attempt returns")
+    finally:
+        if step.live is not None:
+            step.live.close()

@@ -150,12 +150,13 @@ def footer(result: RunResult, where: Where) -> list[str]:
     bad = [r for r in result.steps if r.status in BAD]
     printed = [r for r in result.steps if r.stdout or r.stderr]
     pointed = next((r for r in bad if r.status == FAILED), None) or next(
-        iter(printed or result.steps[-1:]), None
+        iter([r for r in printed if r.status in BAD] or printed or result.steps[-1:]), None
     )
     hints = [(where.command("runs", "show", run), "every step, parameters and outputs")]
     if pointed is not None:
         step = pointed.label.replace(",", ".")
-        what = "the failed step's output and traceback" if bad else "what a step printed"
+        failed = pointed.status == FAILED or (bad and pointed.status not in BAD)
+        what = "the failed step's output and traceback" if failed else "what a step printed"
         hints.append((where.command("logs", run, step), what))
     if where.lineage:
         hints.append((where.command("lineage", "show", run), "where each artifact came from"))

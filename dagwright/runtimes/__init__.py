@@ -52,6 +52,7 @@ __all__ = [
     "ServingRuntime",
     "Session",
     "Spark",
+    "cancelled",
     "register_runtime",
     "runtime_for",
 ]
@@ -71,6 +72,15 @@ class Attempt:
     def ok(self) -> bool:
         """Whether the attempt succeeded."""
         return self.outcome is not None
+
+
+def cancelled(step: Step, stdout: str = "", stderr: str = "") -> Attempt:
+    """The attempt of a step stopped because its run was cancelled (``step.stop``)."""
+    return Attempt(
+        error=f"Cancelled: step '{step.task}' was stopped: its run was cancelled by request",
+        stdout=stdout,
+        stderr=stderr,
+    )
 
 
 class Runtime(Protocol):

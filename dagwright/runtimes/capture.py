@@ -17,7 +17,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from dagwright.store.live_logs import LiveLog
 
 _LOCAL = threading.local()
 _INSTALL = threading.Lock()
@@ -88,11 +91,29 @@ def _install() -> None:
             sys.stderr = _Router(sys.stderr, "stderr")
 
 
+class _Teed(io.StringIO):
+    """A step's buffer that also hands each write to its live log files."""
+
+    def __init__(self, live: LiveLog, stream: str) -> None:
+        super().__init__()
+        self.live = live
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self.live.write(self.stream, text)
+        return written
+
+
 @contextmanager
-def captured() -> Iterator[dict[str, io.StringIO]]:
-    """Collect this thread's prints in ``{"stdout": ..., "stderr": ...}`` buffers."""
+def captured(live: LiveLog | None = None) -> Iterator[dict[str, io.StringIO]]:
+    """Collect this thread's prints in ``{"stdout": ..., "stderr": ...}`` buffers (and, with
+    ``live``, in the step's live log files as they are printed)."""
     _install()
-    buffers = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    if live is None:
+        buffers = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    else:
+        buffers = {"stdout": _Teed(live, "stdout"), "stderr": _Teed(live, "stderr")}
     _LOCAL.buffers = buffers
     try:
         yield buffers

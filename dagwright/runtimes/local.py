@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 from dagwright.executor import Step, run_step
-from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session
+from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
 from dagwright.tracebacks import step_traceback
@@ -37,7 +38,7 @@ def attempt_step(
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
     """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
-    with captured() as logs:
+    with captured(step.live) as logs:
         try:
             with guarded():  # os._exit fails the step, not the engine
                 outcome = run_step(step, abandoned, provided)
@@ -47,6 +48,8 @@ def attempt_step(
     attempt.stdout, attempt.stderr = logs["stdout"].getvalue(), logs["stderr"].getvalue()
     return attempt
 
+
+POLL = 0.1  # seconds between looks at a cancel while a helper thread runs the step
 
 AttemptFn = Callable[[Step, threading.Event | None, Mapping[str, Any] | None], Attempt]
 
@@ -59,7 +62,9 @@ def run_local(
         [Step, threading.Event | None, Mapping[str, Any] | None], Attempt
     ] = attempt_step,
 ) -> Attempt:
-    """Run in this thread; with a timeout, in a helper thread that is abandoned when late.
+    """Run in this thread; with a timeout, in a helper thread that is abandoned when late, or
+    when the engine cancels the step (``step.stop``). Without a timeout a cancelled step's
+    thread (this one) is abandoned by the engine and publishes nothing if it ends later.
 
     Args:
         step: The step.
@@ -67,17 +72,26 @@ def run_local(
         provided: Values the runtime hands to the function (``spark``, ``client``).
         attempt: What runs the step and captures its prints (a runtime may wrap it).
     """
+    stop = step.stop
     if timeout is None:
-        return attempt(step, None, provided)
+        return attempt(step, stop, provided)
     box: list[Attempt] = []
     abandoned = threading.Event()
     worker = threading.Thread(
         target=lambda: box.append(attempt(step, abandoned, provided)), daemon=True
     )
     worker.start()
-    worker.join(timeout)
-    if box:
-        return box[0]
+    deadline = time.monotonic() + timeout
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        worker.join(left if stop is None else min(left, POLL))
+        if box:
+            return box[0]
+        if stop is not None and stop.is_set():
+            abandoned.set()
+            return cancelled(step)
+        if left == 0.0:
+            break
     abandoned.set()  # if it finishes later, it publishes nothing
     return Attempt(
         error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "

@@ -18,12 +18,23 @@ import threading
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from dagwright.executor import Step, StepOutcome
-from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, warm
+from dagwright.runtimes import (
+    Attempt,
+    Fragments,
+    PodStep,
+    RuntimeConfig,
+    Session,
+    cancelled,
+    warm,
+)
 from dagwright.runtimes.registry import Process
 from dagwright.runtimes.scratch import record_group, step_folder
+
+if TYPE_CHECKING:
+    from dagwright.store.live_logs import LiveLog
 
 
 class ProcessRuntime:
@@ -124,9 +135,9 @@ def run_process(
             groups.add(child)
         if isinstance(child, _Fresh):  # a forked step records itself before it runs
             record_group(folder, child.proc.pid)
+        tail = _Tail(step.live, out_file, err_file)
         try:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            code = child.wait_exit(left)
+            code = _wait(child, deadline, step.stop, tail)
             exited = code is not None
             result = None
             if exited and result_file.exists():
@@ -137,9 +148,11 @@ def run_process(
             if groups is not None:
                 groups.discard(child)
             child.release()
-        stdout, stderr = _read(out_file), _read(err_file)
+            stdout, stderr = tail.finish()
     if child.lost is not None:
         return Attempt(error=child.lost, stdout=stdout, stderr=stderr)
+    if not exited and step.stop is not None and step.stop.is_set():
+        return cancelled(step, stdout, stderr)
     if not exited:
         return Attempt(
             error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
@@ -279,8 +292,56 @@ def _wait_exit(proc: subprocess.Popen[bytes], timeout: float | None) -> int | No
     return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
+POLL = 0.1  # seconds between looks at the step's output files and a cancel
+
+
+def _wait(
+    child: _Child, deadline: float | None, stop: threading.Event | None, tail: _Tail
+) -> int | None:
+    """The child's exit code; None at ``deadline``, when ``stop`` is set (the run was
+    cancelled) or when the child was lost. Meanwhile what it printed goes to its live log."""
+    watching = stop is not None or tail.live is not None
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        code = child.wait_exit(left if not watching else POLL if left is None else min(left, POLL))
+        if code is not None or child.lost is not None or left == 0.0:
+            return code
+        if stop is not None and stop.is_set():
+            return None
+        tail.pump()
+
+
+class _Tail:
+    """A Process step's output files, copied to its live log as they grow."""
+
+    def __init__(self, live: LiveLog | None, out: Path, err: Path) -> None:
+        self.live = live
+        self.files = {"stdout": out, "stderr": err}
+        self.read = {"stdout": 0, "stderr": 0}  # bytes already handed to the live log
+
+    def pump(self) -> None:
+        """Hand what was written since the last look to the live log."""
+        if self.live is None:
+            return
+        for stream, path in self.files.items():
+            try:
+                with path.open("rb") as f:
+                    f.seek(self.read[stream])
+                    data = f.read()
+            except OSError:
+                continue
+            self.read[stream] += len(data)
+            self.live.write_bytes(stream, data)
+
+    def finish(self) -> tuple[str, str]:
+        """The whole stdout and stderr (the rest handed to the live log too)."""
+        texts = []
+        for stream, path in self.files.items():
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            if self.live is not None:
+                self.live.write_bytes(stream, data[self.read[stream] :])
+            texts.append(data.decode(errors="replace"))
+        return texts[0], texts[1]

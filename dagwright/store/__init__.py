@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dagwright.store.live_logs import live_log_path
 from dagwright.store.local import LocalStore, default_root
 from dagwright.store.rundb import RunDatabase
 
-__all__ = ["LocalStore", "RunDatabase", "RunStore", "default_root"]
+__all__ = ["LocalStore", "RunDatabase", "RunStore", "default_root", "live_log_path"]
 
 
 class RunStore(Protocol):

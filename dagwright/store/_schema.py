@@ -82,10 +82,19 @@ def _add_columns(db: sqlite3.Connection) -> None:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
+def _add_cancel_request(db: sqlite3.Connection) -> None:
+    """``runs.cancel_requested``: when another process (``runs cancel``, the UI) asked the
+    run's engine to stop; NULL while nobody did."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "cancel_requested" not in have:
+        db.execute("ALTER TABLE runs ADD COLUMN cancel_requested REAL")
+
+
 # (version, migration): each brings a database of the version before it to its version
 _MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _create),
     (2, _add_columns),
+    (3, _add_cancel_request),
 ]
 VERSION = _MIGRATIONS[-1][0]
 

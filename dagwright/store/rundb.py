@@ -176,7 +176,7 @@ class RunDatabase:
         ran = (row["ended"] or now) - (row["resumed"] or row["started"])
         self.db.execute(
             "UPDATE runs SET status='running', ended=NULL, reason=NULL, resumed=?, elapsed=?, "
-            "owner_host=?, owner_pid=?, owner_start=? WHERE run_id=?",
+            "owner_host=?, owner_pid=?, owner_start=?, cancel_requested=NULL WHERE run_id=?",
             (now, (row["elapsed"] or 0.0) + max(ran, 0.0), *owner_columns(me), row["run_id"]),
         )
 
@@ -226,6 +226,38 @@ class RunDatabase:
                 "UPDATE runs SET status=?, outputs=?, ended=?, reason=? WHERE run_id=?",
                 (status, json.dumps(outputs), time.time(), reason, run_id),
             )
+
+    def request_cancel(self, run_id: str) -> str:
+        """Ask the engine running a run (in any process) to cancel it; the run's full id.
+
+        ``run_id`` may be a prefix that names one run. The engine sees the request within a
+        fraction of a second (``cancel_requested``).
+
+        Raises:
+            ValidationError: (field ``RUN``) when no run matches, or it is not running.
+        """
+        found = self.find_run(run_id)["run_id"]  # a run whose owner died is interrupted now
+        with self.transaction():
+            row = self.db.execute("SELECT status FROM runs WHERE run_id=?", (found,)).fetchone()
+            status = "removed" if row is None else str(row["status"])
+            if status != "running":
+                raise ValidationError(
+                    f"run '{found}' is not running (it is {status}): there is nothing to cancel",
+                    field="RUN",
+                    fix=f"see it with 'dagwright runs show {found}'; a stopped run continues "
+                    f"with 'dagwright resume {found}'",
+                )
+            self.db.execute(
+                "UPDATE runs SET cancel_requested=? WHERE run_id=?", (time.time(), found)
+            )
+        return found
+
+    def cancel_requested(self, run_id: str) -> bool:
+        """Whether someone asked to cancel the run (one primary-key read, the engine polls it)."""
+        row = self.db.execute(
+            "SELECT cancel_requested FROM runs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return row is not None and row[0] is not None
 
     def mark_run_stopped(self, run_id: str, now: float) -> None:
         """A run that another process stopped (the cron daemon's concurrency "replace")

@@ -217,3 +217,32 @@ def test_bad_a_database_from_a_newer_dagwright_is_refused_and_left_as_it_is(
         RunDatabase(path)
     assert caught.value.field == "--root" and "newer dagwright" in str(caught.value)
     assert path.read_bytes() == before
+
+
+def test_a_version_2_database_gains_the_cancel_request_column_and_keeps_its_runs(
+    tmp_path: Path,
+) -> None:
+    """Migration 3 adds ``runs.cancel_requested`` to a database the previous release made."""
+    from dagwright.store import _schema
+    from dagwright.store.rundb import RunDatabase
+
+    path = tmp_path / "runs.db"
+    old = sqlite3.connect(path)
+    _schema._create(old)
+    _schema._add_columns(old)
+    old.execute("PRAGMA user_version = 2")
+    old.execute(
+        "INSERT INTO runs (run_id, pipeline, status, params, ir, artifacts, started) "
+        "VALUES ('old-1', 'old', 'succeeded', '{}', '{}', '/nowhere', 1.0)"
+    )
+    old.commit()
+    assert "cancel_requested" not in {r[1] for r in old.execute("PRAGMA table_info(runs)")}
+    old.close()
+    db = RunDatabase(path)
+    assert _schema.VERSION == 3
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert "cancel_requested" in {r[1] for r in db.db.execute("PRAGMA table_info(runs)")}
+    assert db.find_run("old-1")["status"] == "succeeded"
+    assert not db.cancel_requested("old-1")
+    db.close()
+    RunDatabase(path).close()  # opened again: nothing left to migrate

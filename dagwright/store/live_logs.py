@@ -1,0 +1,148 @@
+"""What a step prints while it runs, as files beside the run database.
+
+``<root>/logs/<run_id>/<task>[.<i>.<j>].stdout|.stderr`` (``<i>.<j>``: the loop iteration, as
+the run database writes it) is written line by line as the step prints, secrets masked as
+``runs show`` masks the step row (``redact.scrub`` with the run's secret values), so a reader
+(the UI) can tail it while the step runs; the step row gets the whole text when the step ends.
+The files are local even when artifacts go to ``s3://`` or ``gs://``: they sit in the store
+folder with ``runs.db``. ``runs rm`` and ``runs gc`` remove them with the run.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from dagwright.errors import ValidationError
+from dagwright.redact import scrub
+
+STREAMS = ("stdout", "stderr")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ITERATION = re.compile(r"^\d+(\.\d+)*$")
+
+
+def _checked(value: str, field: str) -> str:
+    if not _NAME.match(value) or ".." in value:
+        raise ValidationError(
+            f"{field} {value!r} cannot name a log file",
+            field=field,
+            fix="use a run id or task name as dagwright writes them (letters, digits, '.', "
+            "'_', '-')",
+        )
+    return value
+
+
+def live_log_path(
+    root: str | Path,
+    run_id: str,
+    task: str,
+    iteration: Iterable[int] | str = (),
+    stream: str = "stdout",
+) -> Path:
+    """The file a running step's ``stream`` goes to (it may not exist: nothing printed yet).
+
+    Args:
+        root: The store folder (the one holding ``runs.db``).
+        run_id: The run's full id.
+        task: The task's name.
+        iteration: The loop iteration, as indexes or as the run database's text (``0.2``).
+        stream: ``stdout`` or ``stderr``.
+
+    Raises:
+        ValidationError: a part that could lead out of the logs folder, or another stream.
+    """
+    if stream not in STREAMS:
+        raise ValidationError(
+            f"no log stream {stream!r}", field="stream", fix="use stdout or stderr"
+        )
+    text = iteration if isinstance(iteration, str) else ".".join(str(int(i)) for i in iteration)
+    if text and not _ITERATION.match(text):
+        raise ValidationError(
+            f"iteration {text!r} is not a loop iteration",
+            field="iteration",
+            fix="give the iteration's indexes separated by '.' or ',' (0 or 1.2)",
+        )
+    name = _checked(task, "task") + (f".{text}" if text else "")
+    return Path(root) / "logs" / _checked(run_id, "run id") / f"{name}.{stream}"
+
+
+def remove_live_logs(root: str | Path, run_id: str) -> None:
+    """Remove a run's log folder (a real folder only: a symlink planted there is left)."""
+    folder = Path(root) / "logs" / _checked(run_id, "run id")
+    if folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class LiveLog:
+    """One step execution's two log files, written whole lines at a time, secrets masked.
+
+    A file is made on the first line its stream gets (a step that prints nothing costs no
+    file). ``write`` takes text; ``write_bytes`` takes a child process's output as it grows
+    (decoded as UTF-8, a character split between two reads kept for the next). Safe from
+    several threads; writes after ``close`` are dropped (a step abandoned on timeout or
+    cancel prints on).
+    """
+
+    def __init__(
+        self, root: str | Path, run_id: str, task: str, iteration: Iterable[int], secrets: list[str]
+    ) -> None:
+        self._paths = {s: live_log_path(root, run_id, task, tuple(iteration), s) for s in STREAMS}
+        self._secrets = secrets
+        self._lock = threading.Lock()
+        self._files: dict[str, IO[str]] = {}
+        self._partial = dict.fromkeys(STREAMS, "")
+        self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in STREAMS}
+        self._closed = False
+
+    def path(self, stream: str) -> Path:
+        """Where ``stream`` goes."""
+        return self._paths[stream]
+
+    def write(self, stream: str, text: str) -> None:
+        """Append what the step printed; complete lines reach the file at once."""
+        if not text:
+            return
+        with self._lock:
+            if self._closed:
+                return
+            pending = self._partial[stream] + text
+            cut = pending.rfind("\n") + 1
+            self._partial[stream] = pending[cut:]
+            if cut:
+                self._emit(stream, pending[:cut])
+
+    def write_bytes(self, stream: str, data: bytes) -> None:
+        """Append raw output of a child process (UTF-8, invalid bytes replaced)."""
+        if data:
+            self.write(stream, self._decoders[stream].decode(data))
+
+    def close(self) -> None:
+        """Write what is left of an unfinished last line and close the files."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for stream in STREAMS:
+                rest = self._partial[stream] + self._decoders[stream].decode(b"", final=True)
+                if rest:
+                    self._emit(stream, rest)
+            for file in self._files.values():
+                file.close()
+
+    def _emit(self, stream: str, text: str) -> None:
+        file = self._files.get(stream)
+        if file is None:
+            path = self._paths[stream]
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # private as runs.db is; a step run again by a resume starts its file anew
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            file = self._files[stream] = open(fd, "w", encoding="utf-8", errors="replace")
+        lines = text.splitlines(keepends=True)
+        file.write("".join(scrub(line, self._secrets) or "" for line in lines))
+        file.flush()
