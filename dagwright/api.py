@@ -306,6 +306,7 @@ def _execute(
         recorder = LineageRecorder(ir, store.root / "lineage", sink)
         observer = Observers(*(o for o in (observer, recorder) if o is not None))
     result = LocalEngine(ir, store, observer, **options).run(arguments, **run_options)
+    result.ir = ir  # for the graph a notebook shows (RunResult._repr_html_)
     if sink is not None and tracking.get("wait"):
         _wait_lineage(store, tracking["tracking_uri"], result, raise_on_error)
     if raise_on_error and not result.succeeded:

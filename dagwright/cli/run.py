@@ -271,9 +271,27 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
 
 @click.command()
 @click.argument("target")
-def inspect(target: str) -> None:
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="OUT",
+    help="Write the DAG as one self-contained HTML page (a graph) to OUT instead.",
+)
+def inspect(target: str, html_out: Path | None) -> None:
     """Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges."""
     from dagwright.pipelines.describe import describe
 
     with reported():
-        click.echo(describe(load_target(target)))
+        if html_out is None:
+            click.echo(describe(load_target(target)))
+            return
+        from dagwright.ui.notebook import pipeline_report
+        from dagwright.ui.report import standalone_html
+        from dagwright.writes import check_target, write_file
+
+        check_target(html_out, "--html")
+        page = standalone_html("pipeline", pipeline_report(load_target(target).to_dict()))
+        write_file(html_out, page, field="--html")
+        click.echo(f"wrote {html_out}")

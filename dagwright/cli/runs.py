@@ -109,12 +109,24 @@ def runs_ls(
 @click.argument("run_id", metavar="RUN")
 @ROOT
 @JSON
-def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="OUT",
+    help="Write the run as one self-contained HTML file (graph, steps, metrics, artifact "
+    "previews) to OUT.",
+)
+def runs_show(run_id: str, root: Path | None, as_json: bool, html_out: Path | None) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
     from dagwright.lineage.tracking import state
 
     with reported():
         store, db = store_database(root)
+        if html_out is not None:
+            _write_report(store.root, db.find_run(run_id)["run_id"], html_out)
+            return
         found, steps = shown_run(db.find_run(run_id), db.steps)
         lineage = state(store.root, found["run_id"])
         if as_json:
@@ -140,6 +152,17 @@ def runs_show(run_id: str, root: Path | None, as_json: bool) -> None:
             click.echo(
                 f"{label:<36} {step['status']:<16} {step['attempts']:>5} {_took(step):>9}  {error}"
             )
+
+
+def _write_report(root: Path, run_id: str, out: Path) -> None:
+    """``runs show --html``: the run's standalone report, written to ``out``."""
+    from dagwright.ui.exports import run_report
+    from dagwright.ui.report import standalone_html
+    from dagwright.writes import check_target, write_file
+
+    check_target(out, "--html")  # before the report is built
+    write_file(out, standalone_html("run", run_report(root, run_id)), field="--html")
+    click.echo(f"wrote {out}")
 
 
 def _display_names(ir: Any) -> dict[str, str]:

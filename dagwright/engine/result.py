@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.errors import UnknownKey
+
+if TYPE_CHECKING:
+    from dagwright.pipelines.ir import PipelineIR
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
@@ -101,6 +104,8 @@ class RunResult:
     artifacts: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     reason: str | None = None  # why the run ended early (interrupted, or the engine failed)
+    # the pipeline that ran (for ``_repr_html_``'s graph); not part of the outcome
+    ir: PipelineIR | None = field(default=None, repr=False, compare=False)
 
     @property
     def run_dir(self) -> Path | None:
@@ -126,6 +131,13 @@ class RunResult:
     def json_outputs(self) -> dict[str, Any]:
         """The outputs with artifacts as dicts, as the run database keeps them."""
         return {k: jsonable(v) for k, v in self.outputs.items()}
+
+    def _repr_html_(self) -> str:
+        """The run's graph coloured by status, for Jupyter (no server needed)."""
+        # the UI sits above the engine: imported here only (an .importlinter exception)
+        from dagwright.ui.notebook import result_html
+
+        return result_html(self)
 
 
 def jsonable(value: Any) -> Any:

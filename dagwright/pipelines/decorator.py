@@ -115,6 +115,13 @@ class PipelineDefinition:
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"
 
+    def _repr_html_(self) -> str:
+        """The pipeline's graph, for Jupyter (a self-contained page; no server needed)."""
+        # the UI sits above the pipelines: imported here only (an .importlinter exception)
+        from dagwright.ui.notebook import pipeline_html
+
+        return pipeline_html(self.ir)
+
 
 def pipeline(
     func: Callable[..., Any] | None = None,
@@ -200,6 +207,13 @@ class Pipeline:
     def ir(self) -> PipelineIR:
         """The pipeline's IR (validated)."""
         return self.build()
+
+    def _repr_html_(self) -> str:
+        """The pipeline's graph, for Jupyter (a self-contained page; no server needed)."""
+        # the UI sits above the pipelines: imported here only (an .importlinter exception)
+        from dagwright.ui.notebook import pipeline_html
+
+        return pipeline_html(self.ir)
 
     def __enter__(self) -> Pipeline:
         self._tokens.append(context.activate(self._builder))
