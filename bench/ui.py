@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -163,6 +164,8 @@ def measure_dagwright(
     ui_store.real_run(root, ui_store.layered(12, width=4, name="live"), "live-template")
     found: dict[str, Any] = {}
     with ui_server(root) as url:
+        listed = json.loads(get(f"{url}/api/runs?limit=100"))
+        assert len(listed["runs"]) == 100 and listed["total"] >= runs, listed["total"]
         found["list"] = best_ms(lambda: get(f"{url}/api/runs?limit=100"), repeats)
         found["filtered"] = best_ms(
             lambda: get(f"{url}/api/runs?pipeline=small&status=failed&limit=100"), repeats
@@ -175,8 +178,6 @@ def measure_dagwright(
 
 
 def measure_mlflow(folder: Path, browser: Any, runs: int, repeats: int) -> dict[str, Any]:
-    import json
-
     from bench.lineage_mlflow import mlflow_server
 
     experiment = ui_store.mlflow_store(folder, runs)
@@ -226,7 +227,8 @@ def table(ours: dict[str, Any], theirs: dict[str, Any] | None, runs: int, steps:
     row(f"live status, median of {len(live)} (ms)", statistics.median(live), None, 1000)
     row("live status, worst (ms)", max(live), None, 1000)
     notes = [
-        "peer: MLflow's REST runs/search (max_results 100) and its experiment page, same runs",
+        "peer: MLflow's REST runs/search (max_results 100) and its experiment page, same runs;"
+        " ratio = dagwright's time / the peer's",
         "no peer: MLflow draws no DAG and pushes no live status; the KFP UI needs a cluster",
     ]
     if theirs and "page" not in theirs:
