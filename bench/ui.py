@@ -165,7 +165,7 @@ def measure_dagwright(
     found: dict[str, Any] = {}
     with ui_server(root) as url:
         listed = json.loads(get(f"{url}/api/runs?limit=100"))
-        assert len(listed["runs"]) == 100 and listed["total"] >= runs, listed["total"]
+        assert len(listed["runs"]) == min(100, listed["total"]) and listed["total"] >= runs
         found["list"] = best_ms(lambda: get(f"{url}/api/runs?limit=100"), repeats)
         found["filtered"] = best_ms(
             lambda: get(f"{url}/api/runs?pipeline=small&status=failed&limit=100"), repeats
@@ -186,7 +186,7 @@ def measure_mlflow(folder: Path, browser: Any, runs: int, repeats: int) -> dict[
         body = json.dumps({"experiment_ids": [experiment], "max_results": 100}).encode()
         search = f"{uri}/api/2.0/mlflow/runs/search"
         listed = json.loads(get(search, body))["runs"]
-        assert len(listed) == 100, len(listed)
+        assert len(listed) == min(100, runs + 1), len(listed)  # the template and its copies
         found["list"] = best_ms(lambda: get(search, body), repeats)
         newest = "bench-000000"
         ready = f"() => document.body && document.body.innerText.includes('{newest}')"
@@ -220,7 +220,12 @@ def table(ours: dict[str, Any], theirs: dict[str, Any] | None, runs: int, steps:
         lines.append(f"{name:<46} {mine:>10.1f} {their:>14} {ratio:>7}  {verdict}")
 
     theirs = theirs or {}
-    row(f"GET /api/runs, 100 newest of {runs:,} (ms)", ours["list"], theirs.get("list"), 300)
+    row(
+        f"GET /api/runs, {min(100, runs)} newest of {runs:,} (ms)",
+        ours["list"],
+        theirs.get("list"),
+        300,
+    )
     row("GET /api/runs, by pipeline and status (ms)", ours["filtered"], None, 300)
     row("runs page in Chromium, to first row (ms)", ours["page"], theirs.get("page"), 300)
     row(f"run page, {steps:,}-step graph drawn (ms)", ours["graph"], None, 2000)
