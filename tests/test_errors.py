@@ -37,6 +37,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("__init__.py", "AttributeError"): "the lazy root package's __getattr__",
     ("engine/__init__.py", "AttributeError"): "the lazy engine package's __getattr__",
     ("runtimes/__init__.py", "AttributeError"): "the lazy runtimes package's __getattr__",
+    ("ui/__init__.py", "AttributeError"): "the lazy ui package's __getattr__ (serve, make_app)",
     ("compiler/__init__.py", "AttributeError"): "the compiler package's __getattr__ (TARGETS)",
     ("compiler/kfp/proto.py", "AttributeError"): "the __getattr__ given to kfp in runtime mode",
     ("pipelines/refs.py", "AttributeError"): "LoopItem.__getattr__ of private names (copy)",

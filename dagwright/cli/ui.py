@@ -27,6 +27,7 @@ _EXTRA = "pip install 'dagwright[ui]'"
     type=click.IntRange(1, 65535),
     default=8265,
     show_default=True,
+    metavar="N",
     help="Port to listen on.",
 )
 @click.option(

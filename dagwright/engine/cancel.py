@@ -50,11 +50,20 @@ def stop_steps(
     running: dict[Future[Any], Execution],
 ) -> tuple[set[Future[Any]], set[Future[Any]]]:
     """Ask the running steps to stop; the futures that ended within ``GRACE`` seconds, and
-    those still running (abandoned)."""
+    those still running: abandoned (an in-process step without a timeout), as a step past its
+    timeout is, their records ended now and their live logs closed."""
     for execution in running.values():
-        if execution.step.stop is not None:
+        if execution.step.stop is not None:  # the run's one Event, shared by its steps
             execution.step.stop.set()
     if not running:
         return set(), set()
     ended, late = wait(running, GRACE)
+    now = time.time()
+    for future in late:
+        execution = running[future]
+        if execution.step.live is not None:
+            execution.step.live.close()
+        record = execution.record
+        record.ended, record.duration = now, now - (record.started or now)
+        record.attempts = max(record.attempts, 1)
     return set(ended), set(late)

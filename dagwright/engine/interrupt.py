@@ -8,11 +8,19 @@ the run ``interrupted`` with a reason, its running steps ``interrupted``. A shel
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from dagwright.engine.result import INTERRUPTED, RunResult
+
+if TYPE_CHECKING:
+    from dagwright.engine.local import LocalEngine
 
 
 class Terminated(KeyboardInterrupt):
@@ -38,6 +46,32 @@ def ending(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted", reason(exc)
     return "failed", f"the engine failed: {type(exc).__name__}: {exc}"
+
+
+def abandon(engine: LocalEngine, exc: BaseException, arguments: dict[str, Any]) -> None:
+    """The run ends early: Ctrl-C or SIGTERM (``interrupted``), or a fault of the engine
+    itself (``failed``). Record why, and the steps that were running, so that no run stays
+    ``running`` and ``resume`` continues it."""
+    status, reason = ending(exc)
+    exc.run_id = engine.run_id  # type: ignore[attr-defined]  # for the CLI's message
+    now = time.time()
+    for record in (execution.record for execution in engine.running.values()):
+        record.status, record.error, record.ended = INTERRUPTED, reason, now
+        record.duration = now - (record.started or now)
+        engine.records.append(record)
+    try:
+        engine.flush()  # steps that ended since the last dispatch round
+        engine.db.stop_run(engine.run_id, status, reason)  # with the step rows still running
+        if engine.observer:
+            engine.records.sort(key=lambda r: (engine.position[r.task], r.iteration))
+            result = RunResult(engine.run_id, engine.ir.name, status, {}, engine.records)
+            result.artifacts, result.params = engine.store.run_uri(engine.run_id), arguments
+            result.reason = reason
+            engine.observer.run_finished(result)
+    except Exception:  # recording must not hide why the run stopped
+        logging.getLogger("dagwright").warning(
+            "could not record the end of run %s", engine.run_id, exc_info=True
+        )
 
 
 def exit_code(exc: BaseException) -> int:

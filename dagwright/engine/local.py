@@ -15,7 +15,6 @@ but exit tasks, running steps are stopped, and the run ends ``cancelled`` (``can
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import threading
 import time
@@ -23,20 +22,20 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from dagwright.components.spec import ComponentSpec
+from dagwright.engine.attempts import attempts
 from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.cancel import CANCEL_REASON, CancelWatch, stop_steps
 from dagwright.engine.conditions import evaluate
 from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
 from dagwright.engine.frames import Execution, Frame
+from dagwright.engine.interrupt import abandon
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
     BAD,
     CANCELLED,
     FAILED,
-    INTERRUPTED,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
@@ -51,7 +50,7 @@ from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import secret_values
-from dagwright.runtimes import Attempt, Session, runtime_for
+from dagwright.runtimes import Attempt, Session
 from dagwright.runtimes.scratch import remove_stale
 from dagwright.store import LocalStore, RunStore
 from dagwright.store.live_logs import LiveLog
@@ -118,6 +117,7 @@ class LocalEngine:
         self.dirty: list[StepRecord] = []
         self.db = self.store.database()
         self.watch = CancelWatch(self.db, self.run_id)
+        self.stop = threading.Event()  # set on a cancel: every running step but exit tasks
         self.logs_root = self.db.path.parent  # live log files beside runs.db, local always
         self.secrets = secret_values(arguments)  # masked in the live log files
         ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
@@ -139,39 +139,12 @@ class LocalEngine:
             self._dispatch()
             return self._result(arguments)
         except BaseException as exc:
-            self._abandon(exc, arguments)
+            abandon(self, exc, arguments)  # recorded interrupted (Ctrl-C, SIGTERM) or failed
             raise
         finally:
             if session is None:
                 self.session.close()
             self.db.close()
-
-    def _abandon(self, exc: BaseException, arguments: dict[str, Any]) -> None:
-        """The run ends early: Ctrl-C or SIGTERM (``interrupted``), or a fault of the engine
-        itself (``failed``). Record why, and the steps that were running, so that no run stays
-        ``running`` and ``resume`` continues it."""
-        from dagwright.engine.interrupt import ending
-
-        status, reason = ending(exc)
-        exc.run_id = self.run_id  # type: ignore[attr-defined]  # for the CLI's message
-        now = time.time()
-        for record in (execution.record for execution in self.running.values()):
-            record.status, record.error, record.ended = INTERRUPTED, reason, now
-            record.duration = now - (record.started or now)
-            self.records.append(record)
-        try:
-            self._flush()  # steps that ended since the last dispatch round
-            self.db.stop_run(self.run_id, status, reason)  # with the step rows still running
-            if self.observer:
-                self.records.sort(key=lambda r: (self.position[r.task], r.iteration))
-                result = RunResult(self.run_id, self.ir.name, status, {}, self.records)
-                result.artifacts, result.params = self.store.run_uri(self.run_id), arguments
-                result.reason = reason
-                self.observer.run_finished(result)
-        except Exception:  # recording must not hide why the run stopped
-            logging.getLogger("dagwright").warning(
-                "could not record the end of run %s", self.run_id, exc_info=True
-            )
 
     def _dispatch(self) -> None:
         """The dispatch loop: start what is ready, hand runnable steps to the workers, record
@@ -195,15 +168,16 @@ class LocalEngine:
                     starting.append(execution)
                 # written before the steps start: if one takes the process down (a segfault),
                 # the database still says which steps were running
-                self._flush()
+                self.flush()
                 for execution in starting:
                     if self.observer:
                         self.observer.step_started(execution.record)
-                    future = self.pool.submit(_attempts, execution.step, self.session)
+                    future = self.pool.submit(attempts, execution.step, self.session)
                     self.running[future] = execution
                 if self.running:
                     # woken at least every CHECK_EVERY seconds to look for a cancel request
-                    done, _ = wait(self.running, self.watch.left(), FIRST_COMPLETED)
+                    left = None if self.cancelled else self.watch.left()
+                    done, _ = wait(self.running, left, FIRST_COMPLETED)
                     for future in done:  # left in running until recorded, should this fail
                         self._finish_task(self.running[future], *future.result())
                         del self.running[future]
@@ -213,13 +187,11 @@ class LocalEngine:
             self.pool.shutdown(wait=False, cancel_futures=True)
             raise
         self.pool.shutdown()
-        self._flush()
+        self.flush()
 
     def _cancel_run(self) -> None:
         """A cancel was requested: start nothing new but exit tasks (as after a failure), and
-        stop the running steps that are not exit tasks; those that do not stop at once (an
-        in-process step without timeout) are abandoned, their threads left to a pool of their
-        own, as a step past its timeout is."""
+        stop the running steps that are not exit tasks (``cancel.stop_steps``)."""
         self.cancelled = self.stopping = True
         stopping = {f: e for f, e in self.running.items() if not self._protected(e.task)}
         ended, late = stop_steps(stopping)
@@ -228,19 +200,13 @@ class LocalEngine:
         for future in ended:
             self._finish_task(stopping[future], *future.result())
         for future in late:
-            execution = stopping[future]
-            if execution.step.live is not None:
-                execution.step.live.close()
-            execution.record.ended = time.time()
-            execution.record.duration = execution.record.ended - (execution.record.started or 0)
-            execution.record.attempts = 1
-            self._cancel(execution)
+            self._cancel(stopping[future])
         if late:  # their threads run on: the steps still to run (exit tasks) get fresh ones
             self.pool.shutdown(wait=False)
             self.pool = ThreadPoolExecutor(self.parallelism, thread_name_prefix="dagwright")
-        self._flush()
+        self.flush()
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         """Write the step rows changed since the last dispatch round, in one transaction."""
         if self.dirty:
             self.db.save_steps(self.run_id, [r.to_row() for r in self.dirty])
@@ -371,7 +337,7 @@ class LocalEngine:
             host_containers=self.host_containers,
             run_started=self.run_started,
             kfp_packages=self.kfp_packages,
-            stop=threading.Event(),
+            stop=None if self._exiting(task) else self.stop,  # a cancel stops no exit task
             live=LiveLog(self.logs_root, self.run_id, task, frame.path, self.secrets),
         )
         for out in spec.output_artifacts:
@@ -438,27 +404,16 @@ class LocalEngine:
             self.observer.step_finished(record)
 
     def _protected(self, task: str) -> bool:
-        """Does ``task`` run even though the run is stopping (an exit task or its pipeline)?"""
-        return task in self.plan.run_anyway or task in self.plan.exit_side
+        """Does ``task`` run even though the run is stopping: an exit task or its pipeline;
+        after a failure (not a cancel) also a task that ignores upstream failures?"""
+        if self._exiting(task):
+            return True
+        return not self.cancelled and task in self.plan.run_anyway
+
+    def _exiting(self, task: str) -> bool:
+        """Is ``task`` an exit task, or after one (never stopped by a cancel)?"""
+        return task in self.plan.exit_tasks or task in self.plan.exit_side
 
     def _stop_if_failing(self, status: str) -> None:
         if status == FAILED and not self.keep_going:
             self.stopping = True
-
-
-def _attempts(step: Step, session: Session) -> tuple[Attempt, int]:
-    """Run a step with its retries (in a worker thread); return the last attempt and the count."""
-    spec: ComponentSpec = step.component
-    runtime = runtime_for(spec.runtime)
-    stop = step.stop or threading.Event()
-    try:
-        for number in range(1, spec.retry.limit + 2):
-            attempt = runtime.run(step, spec.timeout, session)
-            if attempt.ok or number > spec.retry.limit or stop.is_set():
-                return attempt, number
-            if stop.wait(spec.retry.delay(number)):  # cancelled during the backoff
-                return attempt, number
-        raise AssertionError("unreachable: the last attempt returns")
-    finally:
-        if step.live is not None:
-            step.live.close()

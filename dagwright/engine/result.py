@@ -18,7 +18,9 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"  # an If block whose condition was false
 UPSTREAM_FAILED = "upstream_failed"
-CANCELLED = "cancelled"  # not started because an earlier step failed (fail fast)
+# not started because an earlier step failed (fail fast) or the run was cancelled; a cancelled
+# run's status too
+CANCELLED = "cancelled"
 # the run was stopped (Ctrl-C, SIGTERM) or its engine process ended while this ran
 INTERRUPTED = "interrupted"
 BAD = (FAILED, UPSTREAM_FAILED, CANCELLED)
@@ -90,7 +92,8 @@ class RunResult:
     Attributes:
         run_id: Unique id of the run; its artifacts live under ``artifacts``.
         pipeline: Pipeline name.
-        status: "succeeded" or "failed" ("interrupted" when the run was stopped).
+        status: "succeeded" or "failed" ("interrupted" when the run was stopped, "cancelled"
+            when a cancel was requested: ``runs cancel``, ``dagwright.cancel``).
         outputs: Pipeline outputs by name; a single return value under "output".
         steps: Every step execution in the order it ran.
         artifacts: The folder or URL holding the run's artifacts.

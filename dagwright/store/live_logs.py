@@ -11,6 +11,8 @@ folder with ``runs.db``. ``runs rm`` and ``runs gc`` remove them with the run.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import logging
 import os
 import re
 import shutil
@@ -23,8 +25,10 @@ from dagwright.errors import ValidationError
 from dagwright.redact import scrub
 
 STREAMS = ("stdout", "stderr")
+_UTF8 = codecs.getincrementaldecoder("utf-8")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ITERATION = re.compile(r"^\d+(\.\d+)*$")
+log = logging.getLogger(__name__)
 
 
 def _checked(value: str, field: str) -> str:
@@ -74,7 +78,9 @@ def live_log_path(
 
 def remove_live_logs(root: str | Path, run_id: str) -> None:
     """Remove a run's log folder (a real folder only: a symlink planted there is left)."""
-    folder = Path(root) / "logs" / _checked(run_id, "run id")
+    if not _NAME.match(run_id) or ".." in run_id:  # no such folder was ever made
+        return
+    folder = Path(root) / "logs" / run_id
     if folder.is_dir() and not folder.is_symlink():
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -92,17 +98,18 @@ class LiveLog:
     def __init__(
         self, root: str | Path, run_id: str, task: str, iteration: Iterable[int], secrets: list[str]
     ) -> None:
-        self._paths = {s: live_log_path(root, run_id, task, tuple(iteration), s) for s in STREAMS}
+        # the paths are made on the first line (most steps print nothing: no cost for them)
+        self._where = (root, run_id, task, tuple(iteration))
         self._secrets = secrets
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # see _emit
         self._files: dict[str, IO[str]] = {}
-        self._partial = dict.fromkeys(STREAMS, "")
-        self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in STREAMS}
+        self._partial = {"stdout": "", "stderr": ""}
+        self._decoders: dict[str, codecs.IncrementalDecoder] = {}  # for write_bytes only
         self._closed = False
 
     def path(self, stream: str) -> Path:
         """Where ``stream`` goes."""
-        return self._paths[stream]
+        return live_log_path(*self._where, stream)
 
     def write(self, stream: str, text: str) -> None:
         """Append what the step printed; complete lines reach the file at once."""
@@ -112,7 +119,8 @@ class LiveLog:
             if self._closed:
                 return
             pending = self._partial[stream] + text
-            cut = pending.rfind("\n") + 1
+            # a line ends at "\n", or at "\r" (a progress bar redrawing its line)
+            cut = max(pending.rfind("\n"), pending.rfind("\r")) + 1
             self._partial[stream] = pending[cut:]
             if cut:
                 self._emit(stream, pending[:cut])
@@ -120,7 +128,10 @@ class LiveLog:
     def write_bytes(self, stream: str, data: bytes) -> None:
         """Append raw output of a child process (UTF-8, invalid bytes replaced)."""
         if data:
-            self.write(stream, self._decoders[stream].decode(data))
+            decoder = self._decoders.get(stream)
+            if decoder is None:
+                decoder = self._decoders[stream] = _UTF8("replace")
+            self.write(stream, decoder.decode(data))
 
     def close(self) -> None:
         """Write what is left of an unfinished last line and close the files."""
@@ -129,17 +140,30 @@ class LiveLog:
                 return
             self._closed = True
             for stream in STREAMS:
-                rest = self._partial[stream] + self._decoders[stream].decode(b"", final=True)
+                decoder = self._decoders.get(stream)
+                rest = self._partial[stream] + (decoder.decode(b"", True) if decoder else "")
                 if rest:
                     self._emit(stream, rest)
             for file in self._files.values():
                 file.close()
 
     def _emit(self, stream: str, text: str) -> None:
+        try:
+            self._append(stream, text)
+        except (OSError, ValidationError) as exc:  # never the step's failure: no live log then
+            self._closed = True
+            for file in self._files.values():
+                with contextlib.suppress(OSError):
+                    file.close()
+            # a warning printed by the step's own thread comes back here: dropped, as closed
+            log.warning("live log of %s stopped: %s", self._where[2], exc)
+
+    def _append(self, stream: str, text: str) -> None:
         file = self._files.get(stream)
         if file is None:
-            path = self._paths[stream]
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path = self.path(stream)
+            path.parent.parent.mkdir(exist_ok=True, mode=0o700)  # the store folder exists
+            path.parent.mkdir(exist_ok=True, mode=0o700)
             # private as runs.db is; a step run again by a resume starts its file anew
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
             file = self._files[stream] = open(fd, "w", encoding="utf-8", errors="replace")

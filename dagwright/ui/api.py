@@ -28,6 +28,7 @@ from dagwright.ui.security import RAW_CSP, Forbidden, artifact_path, json_error
 
 RUN_STATUSES = ("succeeded", "failed", "interrupted", "running", "cancelled")
 MAX_LIMIT = 1000
+LINEAGE_DEPTH = 2  # edges up and down from what a lineage search found
 Handler = Callable[[UiStore, Request], Any]
 
 
@@ -145,7 +146,7 @@ def cancel(ui: UiStore, request: Request) -> Any:
     try:
         request_cancel(found["run_id"])
     except ValidationError as exc:
-        raise Conflict(exc.problem, field=exc.field or "run_id", fix=exc.fix) from None
+        raise Conflict(exc.problem, field="run_id", fix=exc.fix) from None
     status = db.run_status(found["run_id"])
     return JSONResponse({"run_id": found["run_id"], "status": status}, status_code=202)
 
@@ -236,9 +237,11 @@ def compare(ui: UiStore, request: Request) -> Any:
 
 
 def lineage(ui: UiStore, request: Request) -> Any:
-    """``GET /api/lineage?q=[&depth=]``."""
-    depth = _int(request, "depth", across.LINEAGE_DEPTH, 0, 50)
-    return across.lineage_search(ui, _one(request, "q") or "", depth)
+    """``GET /api/lineage?q=[&depth=]``: what ``q`` names and the graph around it."""
+    from dagwright.ui.lineage_view import lineage_search
+
+    depth = _int(request, "depth", LINEAGE_DEPTH, 0, 50)
+    return lineage_search(ui.root, _one(request, "q") or "", depth)
 
 
 def pipeline(ui: UiStore, request: Request) -> Any:

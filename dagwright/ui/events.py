@@ -1,105 +1,36 @@
 """Live updates: ``GET /api/events``, a Server-Sent Events stream that says which runs changed.
 
-Each stream has its own SQLite connection and polls it every 200 ms: ``PRAGMA data_version``
-changes when another connection (an engine, a cancel, a ``runs rm``) commits, and costs
-nothing otherwise. On a change, the runs that moved are found by comparing what the rows of
-recently active runs look like with what they looked like at the last poll (timestamps alone
-miss a step written late by a slower engine). The page refetches what it shows.
+Each stream has its own connection to the run database (``store/changes.py``) and asks it every
+200 ms which runs changed; the page refetches what it shows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import time
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from dagwright.store.changes import ChangeWatcher
+
 POLL = 0.2
 KEEPALIVE = 15.0
-RECENT = 60.0  # seconds: runs ended longer ago than this are not compared row by row
-
-Snapshot = dict[str, tuple[Any, ...]]
 
 
-class Watcher:
-    """One stream's view of the run database: what changed since its last look."""
-
-    def __init__(self, path: Path) -> None:
-        # only read, but not mode=ro: a read-only connection cannot open a WAL database whose
-        # -shm file the last writer removed
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.version = self._version()
-        self.seen = self._snapshot()
-
-    def _version(self) -> int:
-        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
-
-    def _snapshot(self) -> Snapshot:
-        """Per run that is running or moved lately: its status and how far its steps got."""
-        since = time.time() - RECENT
-        rows = self.db.execute(
-            "SELECT r.run_id, r.status, r.ended, r.resumed, "
-            "(SELECT COUNT(*) || ':' || IFNULL(MAX(s.started), 0) || ':' || IFNULL(MAX(s.ended), 0)"
-            " || ':' || SUM(s.status = 'running') FROM steps s WHERE s.run_id = r.run_id) "
-            "FROM runs r WHERE r.status = 'running' OR r.ended >= ? OR r.started >= ? "
-            "OR r.resumed >= ?",
-            (since, since, since),
-        ).fetchall()
-        extra = self._cancel_column()
-        found: Snapshot = {row[0]: tuple(row[1:]) for row in rows}
-        if extra:
-            for run_id, requested in self.db.execute(
-                f"SELECT run_id, {extra} FROM runs WHERE {extra} IS NOT NULL AND {extra} >= ?",
-                (since,),
-            ):
-                found[run_id] = (*found.get(run_id, ()), requested)
-        return found
-
-    def _cancel_column(self) -> str | None:
-        columns = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
-        return "cancel_requested" if "cancel_requested" in columns else None
-
-    def changed(self) -> list[str] | None:
-        """The run ids that changed since the last call ([] when something changed that
-        names no run, such as a removal); None when nothing was committed."""
-        version = self._version()
-        if version == self.version:
-            return None
-        self.version = version
-        now = self._snapshot()
-        moved = [r for r in now if now[r] != self.seen.get(r)]
-        gone = [r for r in self.seen if r not in now]  # ended a while ago, or removed
-        if gone:
-            marks = ", ".join("?" for _ in gone)
-            kept = {
-                r[0]
-                for r in self.db.execute(f"SELECT run_id FROM runs WHERE run_id IN ({marks})", gone)
-            }
-            moved += [r for r in gone if r not in kept]
-        self.seen = now
-        return sorted(moved)
-
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
-
-
-def stream(path: Path, request: Request) -> StreamingResponse:
-    """The ``text/event-stream`` response for one client."""
+def stream(path: Path, request: Request, stopping: threading.Event) -> StreamingResponse:
+    """The ``text/event-stream`` response for one client; it ends when ``stopping`` is set
+    (the server shutting down would otherwise wait for it, then cancel it)."""
 
     async def events() -> AsyncIterator[str]:
-        watcher = await asyncio.to_thread(Watcher, path)
+        watcher = await asyncio.to_thread(ChangeWatcher, path)
         try:
             yield "retry: 1000\n: connected\n\n"
             quiet = 0.0
-            while not await request.is_disconnected():
+            while not stopping.is_set() and not await request.is_disconnected():
                 await asyncio.sleep(POLL)
                 runs = await asyncio.to_thread(watcher.changed)
                 if runs is not None:

@@ -10,10 +10,11 @@ block to its exit task.
 
 A run's statuses come from its step rows. A task inside a loop is one node: its iterations are
 counted by status, and its status is the worst of them (``RANK``), so one failing iteration
-shows; it is ``cached`` only when every iteration came from the cache. A task with no row yet
-is ``pending`` while the run goes; once the run has ended it did not run (``skipped``; the
-engine writes its own ``skipped`` rows for the tasks of a false If). A block's status is the
-worst of what it holds.
+shows; it is ``cached`` only when every iteration came from the cache. While the run goes, a
+loop over a literal list also counts the iterations still to come (``pending``). A task with
+no row yet is ``pending`` while the run goes (or may resume); once the run has ended, it did
+not run (``skipped``; the engine writes its own ``skipped`` rows for the tasks of a false If).
+A block's status is the worst of what it holds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections import defaultdict
 from typing import Any
 
 from dagwright.pipelines.blocks import value_tasks
+from dagwright.redact import MASK, is_secret_name, looks_secret, shown
 from dagwright.ui.layout import layout
 
 # worst first: the status a node shows when its iterations (or a block's children) differ
@@ -37,6 +39,7 @@ RANK = (
     "cached",
     "skipped",
 )
+_WHOLE_BLOCK = ("skipped", "upstream_failed", "cancelled")
 _UNKNOWN_RANK = RANK.index("cancelled")  # a status this code does not know yet still shows
 _BLOCKS = {"loop": "parallel_for", "exit_handler": "exit_handler", "pipeline": "pipeline"}
 _SYMBOLS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -141,24 +144,23 @@ def _block_label(group: dict[str, Any]) -> str:
     kind = group.get("kind")
     if kind == "condition":
         branch = group.get("branch") or "if"
-        if branch == "else":
-            return "Else"
-        text = f"{branch.capitalize()} {_text(_own_condition(group))}"
+        words = [branch.capitalize(), _text(_own_condition(group)) if branch != "else" else ""]
     elif kind == "loop":
-        text = f"ParallelFor {_text(group.get('items'))}"
+        words = ["ParallelFor", _text(group["items"]) if "items" in group else ""]
     elif kind == "exit_handler":
-        text = f"ExitHandler (exit: {group.get('exit_task')})"
+        words = ["ExitHandler", f"(exit: {group['exit_task']})" if group.get("exit_task") else ""]
     elif kind == "pipeline":
-        text = f"pipeline {group['id']}"
+        words = ["pipeline", group["id"]]
     else:
-        text = f"{kind} {group['id']}"
+        words = [str(kind), group["id"]]
+    text = " ".join(w for w in words if w)
     return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
 
 
 def _own_condition(group: dict[str, Any]) -> Any:
     """An Elif's condition as written: the IR keeps it after the earlier branches' negation
     (``pipelines/control.py``), which the block's place in its chain already says."""
-    condition = group.get("condition")
+    condition = group.get("condition", {"constant": True})
     if group.get("branch") == "elif" and isinstance(condition, dict):
         args = condition.get("args") or []
         if condition.get("op") == "and" and len(args) == 2 and args[0].get("op") == "not":
@@ -170,10 +172,12 @@ def _text(value: Any) -> str:
     """A value or condition as people write it in a pipeline (``num.output > 5``)."""
     if not isinstance(value, dict):
         return json.dumps(value, default=str)
-    if "constant" in value:
-        return json.dumps(value["constant"], default=str)
+    if "constant" in value:  # a literal of the code: URI passwords out, secret-looking masked
+        return json.dumps(_masked(value["constant"]), default=str)
     if "param" in value:
         return str(value["param"])
+    if "masked" in value:
+        return MASK
     if "task" in value:
         return f"{value['task']}.{value.get('output', 'output')}"
     if "loop_item" in value:
@@ -184,12 +188,31 @@ def _text(value: Any) -> str:
         return f"OneOf({', '.join(_text(v) for v in value['one_of'])})"
     op = value.get("op")
     if op in _SYMBOLS:
-        return f"{_text(value.get('left'))} {_SYMBOLS[op]} {_text(value.get('right'))}"
+        left, right = value.get("left"), value.get("right")
+        if _secret_param(left) or _secret_param(right):  # what it is compared with is too
+            left, right = (v if not _literal(v) else {"masked": True} for v in (left, right))
+        return f"{_text(left)} {_SYMBOLS[op]} {_text(right)}"
     if op in ("and", "or"):
         return "(" + f" {op} ".join(_text(a) for a in value.get("args", [])) + ")"
     if op == "not":
         return f"not {_text(value.get('arg'))}"
     return json.dumps(value, default=str)
+
+
+def _masked(literal: Any) -> Any:
+    if isinstance(literal, list):
+        return [_masked(item) for item in literal]
+    if isinstance(literal, dict):
+        return {k: MASK if is_secret_name(str(k)) else _masked(v) for k, v in literal.items()}
+    return MASK if looks_secret(literal) else shown("", literal)
+
+
+def _secret_param(value: Any) -> bool:
+    return isinstance(value, dict) and is_secret_name(str(value.get("param", "")))
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, dict) and "constant" in value
 
 
 def _rank(status: str) -> int:
@@ -223,12 +246,19 @@ def _statuses(
             blocks.append(node)
             continue
         seen = by_task.get(node["task"], [])
-        node["status"] = worst(seen) if seen else unreached
-        if _in_loop(group_of.get(node["task"]), groups):
+        loops = _loops(group_of.get(node["task"]), groups)
+        if loops:
             counts: dict[str, int] = defaultdict(int)
             for status in seen:
                 counts[status] += 1
-            node["iterations"] = {"total": len(seen), "by_status": dict(counts)}
+            total = _iterations(loops)
+            # a skipped or failed block's row stands for all its iterations: none to come
+            whole = any(status in _WHOLE_BLOCK for status in seen)
+            if unreached == "pending" and total is not None and total > len(seen) and not whole:
+                counts["pending"] += total - len(seen)  # literal items: the rest are to come
+                seen = [*seen, "pending"]
+            node["iterations"] = {"total": sum(counts.values()), "by_status": dict(counts)}
+        node["status"] = worst(seen) if seen else unreached
         if node["parent"] is not None:
             held[node["parent"]].append(node["status"])
     parent = {n["id"]: n["parent"] for n in blocks}
@@ -255,13 +285,26 @@ def _depth(node: str, parent: dict[str, str | None]) -> int:
     return depth
 
 
-def _in_loop(group_id: str | None, groups: dict[str, dict[str, Any]]) -> bool:
-    """Whether a block is a loop or inside one."""
+def _loops(group_id: str | None, groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The loops around a block, innermost first (none: the block is in no loop)."""
+    found: list[dict[str, Any]] = []
     seen: set[str] = set()
     at = group_id
     while at is not None and at in groups and at not in seen:
         if groups[at].get("kind") == "loop":
-            return True
+            found.append(groups[at])
         seen.add(at)
         at = groups[at].get("parent")
-    return False
+    return found
+
+
+def _iterations(loops: list[dict[str, Any]]) -> int | None:
+    """How many times a task in these loops runs, when every loop's items are a literal list
+    (None: items computed at run time, known only from the rows)."""
+    total = 1
+    for loop in loops:
+        items = (loop.get("items") or {}).get("constant")
+        if not isinstance(items, list):
+            return None
+        total *= len(items)
+    return total

@@ -4,9 +4,10 @@ Each block (the top level too) is laid out on its own, innermost first: its chil
 the boxes of its child blocks, already sized) go in layers by networkx's topological
 generations, over the edges lifted to that block (an edge between two nodes inside different
 children joins those children, as ``pipelines/blocks.py`` lifts dependencies); a few
-barycentre sweeps order each layer to cut crossings; each layer is centred in the block. A
-block's box is its children's extent plus a header for its label and padding, so boxes nest and
-nothing overlaps. Coordinates are the top-left corner of each node and box (SVG's ``rect``), in
+barycentre sweeps order each layer to cut crossings; then each member is placed under (and
+over) the mean of its neighbours as nearly as the layer's order and gaps allow. A block's box
+is its children's extent plus a header for its label and padding, so boxes nest and nothing
+overlaps. Coordinates are the top-left corner of each node and box (SVG's ``rect``), in
 pixels; every edge of an acyclic graph goes from a node above to a node below.
 """
 
@@ -59,17 +60,21 @@ def layout(nodes: list[Node], edges: list[dict[str, Any]]) -> dict[str, Any]:
     by_id = {node["id"]: node for node in nodes}
     size: dict[str, tuple[float, float]] = {}
     offsets: dict[str, tuple[float, float]] = {}  # relative to the enclosing block's origin
-    for block in [*_innermost_first(children, blocks), None]:
+    inside_out = _innermost_first(children, blocks)
+    spare: dict[str, float] = {}  # a block wider than its children (its label): centres them
+    for block in [*inside_out, None]:
         members = children.get(block, [])
         for member in members:
             size.setdefault(member, (NODE_W, NODE_H))
         inner_w, inner_h = _place(members, lifted.get(block, ()), size, offsets)
         if block is not None:
             label = min(len(str(by_id[block].get("label") or "")) * CHAR_W, MAX_LABEL_W)
-            size[block] = (max(inner_w, label, NODE_W) + 2 * PAD, HEADER + inner_h + PAD)
+            width = max(inner_w, label, NODE_W)
+            spare[block] = (width - inner_w) / 2
+            size[block] = (width + 2 * PAD, HEADER + inner_h + PAD)
     width, height = _inner_size(children.get(None, []), size, offsets)
     origin: dict[str | None, tuple[float, float]] = {None: (MARGIN, MARGIN)}
-    for block in [None, *reversed(_innermost_first(children, blocks))]:
+    for block in [None, *reversed(inside_out)]:
         ox, oy = origin[block]
         for member in children.get(block, []):
             dx, dy = offsets[member]
@@ -77,7 +82,7 @@ def layout(nodes: list[Node], edges: list[dict[str, Any]]) -> dict[str, Any]:
             w, h = size[member]
             by_id[member].update(x=x, y=y, w=w, h=h)
             if member in blocks:
-                origin[member] = (x + PAD, y + HEADER)
+                origin[member] = (x + PAD + spare[member], y + HEADER)
     return {
         "nodes": nodes,
         "edges": kept,

@@ -26,7 +26,7 @@ _KIND_ORDER = {"artifact": 0, "step": 1, "run": 2, "parameter": 3}
 
 
 def lineage_search(
-    root: str | Path | None, q: str, depth: int = 2, limit: int = 50
+    root: str | Path | None, q: str, depth: int | None = 2, limit: int = 50
 ) -> dict[str, Any]:
     """What ``q`` names in the lineage under ``root``, and the graph around it.
 
@@ -34,7 +34,8 @@ def lineage_search(
         root: The store folder.
         q: An artifact's name or digest prefix, a step's label, task or component, a run id
             or prefix, ``RUN/TASK``, an artifact's path.
-        depth: How many ``used``/``wasGeneratedBy`` edges up and down the graph goes.
+        depth: How many ``used``/``wasGeneratedBy`` edges up and down the graph goes (None:
+            as far as they go, up to ``MAX_NODES`` nodes).
         limit: At most this many matches.
 
     Returns:
@@ -51,7 +52,7 @@ def lineage_search(
             field="q",
             fix="type an artifact's name or digest prefix, a step's name or a run id",
         )
-    if depth < 0:
+    if depth is not None and depth < 0:
         raise ValidationError(f"depth {depth} is negative", field="depth", fix="give 0 or more")
     from dagwright.lineage import store
 
@@ -123,9 +124,17 @@ def _score(name: str, wanted: str) -> int | None:
 
 
 def _entry(node: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A match: its attributes, and ``label`` as ``dagwright lineage`` names it."""
     from dagwright.lineage.query import describe
+    from dagwright.redact import redact_uri
 
-    return {**_plain(attrs), "id": node, "title": describe(node, attrs)}
+    shown = _plain(attrs)
+    # recorded redacted already; again here, as every URI the UI shows
+    if isinstance(shown.get("uris"), list):
+        shown["uris"] = [redact_uri(str(u)) for u in shown["uris"]]
+    if isinstance(shown.get("value"), str):
+        shown["value"] = redact_uri(shown["value"])
+    return {**shown, "id": node, "kind": attrs.get("kind"), "label": describe(node, attrs)}
 
 
 def _plain(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +142,7 @@ def _plain(attrs: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-def _neighbourhood(lineage: Any, found: list[str], depth: int) -> dict[str, Any]:
+def _neighbourhood(lineage: Any, found: list[str], depth: int | None) -> dict[str, Any]:
     """The matches, what they came from and what they fed, laid out top to bottom."""
     from dagwright.lineage import query
     from dagwright.lineage.graph import GENERATED_BY, USED

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,22 +33,30 @@ _NO_PAGE = (
 )
 
 
-def make_app(root: str | Path, token: str | None = None, *, loopback: bool = True) -> Any:
+def make_app(
+    root: str | Path,
+    token: str | None = None,
+    *,
+    loopback: bool = True,
+    stopping: threading.Event | None = None,
+) -> Any:
     """The ASGI app showing the store at ``root``.
 
     Args:
         root: The store folder (holding ``runs.db``).
         token: Required on every request when given (``?token=``, cookie, or bearer).
         loopback: The server listens on loopback only: requests must name it in ``Host``.
+        stopping: Set when the server shuts down: open event streams end.
     """
     ui = UiStore(Path(root))
+    stopping = stopping or threading.Event()
 
     def index(request: Request) -> Response:
         page = STATIC / "index.html"
         return FileResponse(page) if page.is_file() else HTMLResponse(_NO_PAGE)
 
     def event_stream(request: Request) -> Response:
-        return events.stream(ui.database_path, request)
+        return events.stream(ui.database_path, request, stopping)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -85,6 +95,7 @@ def listening(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host.strip("[]"), port))
+        sock.listen(128)  # connections made before uvicorn accepts them wait, not fail
     except OSError:
         sock.close()
         raise
@@ -106,18 +117,23 @@ def serve(
         OSError: ``host:port`` cannot be bound (when no bound ``sock`` is given).
         KeyboardInterrupt: once stopped by Ctrl-C, after the server has shut down.
     """
-    import uvicorn
-
     token = token_for(host, token)
     sock = sock if sock is not None else listening(host, port)
-    app = make_app(root, token, loopback=is_loopback(host))
+    stopping = threading.Event()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            stopping.set()  # event streams end at their next poll, before shutdown waits
+            super().handle_exit(sig, frame)
+
+    app = make_app(root, token, loopback=is_loopback(host), stopping=stopping)
     config = uvicorn.Config(
         app,
         log_level="warning",
         timeout_graceful_shutdown=1,  # event streams never end by themselves
         lifespan="off",
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     url = url_of(host, port, token)
     print(f"dagwright ui: serving {Path(root).absolute()} at {url}", flush=True)
     print("press Ctrl-C to stop", flush=True)

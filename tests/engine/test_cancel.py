@@ -239,3 +239,59 @@ def test_dagwright_cancel_is_the_python_entry_point(tmp_path: Path) -> None:
     (result,) = box
     assert result.status == "cancelled" and result.reason == "cancelled by request"
     assert [(s.task, s.status) for s in result.steps] == [("waits", "cancelled")]
+
+
+def test_a_cancel_while_the_exit_handler_runs_lets_it_finish(tmp_path: Path) -> None:
+    import threading
+
+    import dagwright
+    from dagwright import ExitHandler, component, pipeline
+    from dagwright.runtimes import Process
+
+    started, gate = tmp_path / "started", tmp_path / "gate"
+
+    @component
+    def work() -> int:
+        return 1
+
+    @component(runtime=Process(), timeout=60)
+    def tidy(started: str, gate: str) -> str:
+        import time
+        from pathlib import Path
+
+        Path(started).touch()
+        while not Path(gate).exists():
+            time.sleep(0.02)
+        return "tidied"
+
+    @pipeline
+    def tidying(started: str, gate: str):
+        with ExitHandler(tidy(started=started, gate=gate)):
+            work()
+
+    box: list[Any] = []
+    runner = threading.Thread(
+        target=lambda: box.append(
+            dagwright.run(tidying, root=tmp_path, echo=False, started=str(started), gate=str(gate))
+        )
+    )
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        from dagwright.store import LocalStore
+
+        db = LocalStore(tmp_path).database()
+        (run,) = db.runs()
+        db.close()
+        dagwright.cancel(run["run_id"], root=tmp_path)
+        time.sleep(0.6)  # three looks at the request, and the grace for stopping steps
+        assert runner.is_alive(), "the run ended while its exit handler was held"
+    finally:
+        gate.touch()
+        runner.join(30)
+    (result,) = box
+    assert result.status == "cancelled"
+    assert {s.task: s.status for s in result.steps} == {"work": "succeeded", "tidy": "succeeded"}
+    assert result.step("tidy").outputs == {"output": "tidied"}

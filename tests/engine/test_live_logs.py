@@ -128,3 +128,37 @@ def test_bad_live_log_names_cannot_leave_the_logs_folder(
     with pytest.raises(ValidationError) as caught:
         live_log_path(tmp_path, run_id, task, iteration, stream)
     assert caught.value.field == field and caught.value.fix
+
+
+def test_a_live_log_that_cannot_be_written_never_fails_the_step(tmp_path: Path) -> None:
+    @component
+    def chatty() -> int:
+        for i in range(3):
+            print(f"line {i}")
+        return 1
+
+    @pipeline
+    def chats():
+        chatty()
+
+    (tmp_path / "logs").write_text("a file where the logs folder goes")
+    result = dagwright.run(chats, root=tmp_path, echo=False)
+    assert result.succeeded
+    assert result.step("chatty").stdout == "line 0\nline 1\nline 2\n"
+
+
+def test_a_progress_bar_s_redrawn_line_reaches_the_live_log(tmp_path: Path) -> None:
+    from dagwright.store.live_logs import LiveLog
+
+    live = LiveLog(tmp_path, "run-1", "train", (), [SECRET])
+    live.write("stderr", "10%\r")
+    live.write("stderr", "50%\r")
+    live.write("stdout", f"key {SECRET} then no newline")
+    path = live_log_path(tmp_path, "run-1", "train", (), "stderr")
+    assert path.read_bytes() == b"10%\r50%\r"
+    assert not live_log_path(tmp_path, "run-1", "train", (), "stdout").exists()
+    live.close()
+    stdout = live_log_path(tmp_path, "run-1", "train", (), "stdout").read_text()
+    assert stdout == "key *** then no newline"
+    live.write("stdout", "after close\n")  # an abandoned step printing on: dropped
+    assert live_log_path(tmp_path, "run-1", "train", (), "stdout").read_text() == stdout

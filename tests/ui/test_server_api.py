@@ -119,6 +119,9 @@ def test_a_run_is_runs_show_json_with_a_graph(server: Server, store: dict[str, A
     assert "graph" in found and "ir" not in found
     assert {k: v for k, v in found.items() if k != "graph"} == shown
     assert [s["task"] for s in found["steps"]] == ["make", "add"]
+    tasks = {n["task"]: n["status"] for n in found["graph"]["nodes"] if n["kind"] == "task"}
+    assert tasks == {"make": "succeeded", "add": "succeeded"}
+    assert [(e["source"], e["target"]) for e in found["graph"]["edges"]] == [("make", "add")]
     assert found["params"]["api_token"] == "***"
     assert "***" in found["steps"][0]["stdout"]
 
@@ -205,7 +208,10 @@ def test_lineage_search_finds_a_run_and_its_graph(server: Server, store: dict[st
 def test_pipeline_and_schedules(server: Server, store: dict[str, Any]) -> None:
     run_id = store["runs"][-1]
     pipeline = get(server, f"/api/pipeline?run={run_id}")
-    assert pipeline["pipeline"] == "demo" and "graph" in pipeline
+    assert pipeline["pipeline"] == "demo"
+    nodes = pipeline["graph"]["nodes"]
+    assert {n["task"] for n in nodes} == {"make", "add"}
+    assert {n["status"] for n in nodes} == {None}  # the DAG before it runs
     error(server, "/api/pipeline", 400, "run")
     (schedule,) = get(server, "/api/schedules")["schedules"]
     assert schedule["name"] == "nightly" and schedule["cron"] == "0 3 * * *"

@@ -243,7 +243,8 @@ def test_a_run_still_going_shows_its_running_step_and_pending_ones(
         nodes = _by_id(run_graph(ir, steps, status))
         assert nodes["wait-for"]["status"] == "running"
         assert nodes["show"]["status"] == nodes["num"]["status"] == "pending"
-        assert nodes["num"]["iterations"] == {"total": 0, "by_status": {}}
+        # the loop's items are a literal list: its two iterations are still to come
+        assert nodes["num"]["iterations"] == {"total": 2, "by_status": {"pending": 2}}
         assert nodes["loop-1"]["status"] == "pending"
         # the run's status inferred from its rows: one is running, so the run is going
         assert _by_id(run_graph(ir, steps))["show"]["status"] == "pending"
@@ -300,3 +301,40 @@ def test_a_block_named_as_a_task_keeps_distinct_node_ids() -> None:
     assert nodes["block:x"]["kind"] == "block" and nodes["x"]["kind"] == "task"
     assert nodes["y"]["parent"] == "block:x"
     assert _edges(graph) == {("x", "y", "after")}
+
+
+@pipeline
+def guarded(api_token: str, n: int = 1) -> None:
+    with If(api_token == "hunter2"):
+        num(n=n)
+    with ParallelFor(
+        ["https://user:pa55word@example.com/x", "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"]
+    ):
+        num(n=2)
+
+
+def test_block_labels_never_show_a_secret() -> None:
+    text = json.dumps(pipeline_graph(guarded.ir.to_dict()))
+    assert "hunter2" not in text and "pa55word" not in text and "a1B2" not in text
+    nodes = _by_id(pipeline_graph(guarded.ir.to_dict()))
+    assert nodes["condition-1"]["label"] == "If api_token == ***"
+    assert nodes["loop-1"]["label"] == 'ParallelFor ["***", "***"]'
+
+
+def test_a_literal_loop_going_counts_the_iterations_still_to_come() -> None:
+    ir = flows.ir.to_dict()
+    steps = [
+        {"task": "num", "iteration": "", "status": "succeeded", "cached": False},
+        {"task": "add", "iteration": "0.0", "status": "succeeded", "cached": False},
+        {"task": "add", "iteration": "0.1", "status": "succeeded", "cached": True},
+        {"task": "add", "iteration": "1.0", "status": "running", "cached": False},
+    ]
+    nodes = _by_id(run_graph(ir, steps, "running"))
+    assert nodes["add"]["status"] == "running"
+    assert nodes["add"]["iterations"] == {
+        "total": 6,
+        "by_status": {"succeeded": 1, "cached": 1, "running": 1, "pending": 3},
+    }
+    # once the run has ended, only the iterations that have rows are counted
+    nodes = _by_id(run_graph(ir, steps[:3], "succeeded"))
+    assert nodes["add"]["iterations"] == {"total": 2, "by_status": {"succeeded": 1, "cached": 1}}

@@ -230,3 +230,16 @@ def test_a_cycle_or_an_unknown_parent_is_still_drawn() -> None:
 
 def test_an_empty_graph() -> None:
     assert layout([], []) == {"nodes": [], "edges": [], "width": 0.0, "height": 0.0}
+
+
+def test_a_block_is_as_wide_as_its_label_and_centres_its_child() -> None:
+    label = "If " + "x" * 60
+    nodes = [
+        {"id": "box", "kind": "block", "parent": None, "label": label},
+        {"id": "t", "kind": "task", "parent": "box"},
+    ]
+    graph = layout(nodes, [])
+    box, task = _boxes(graph)["box"], _boxes(graph)["t"]
+    assert box["w"] >= len(label) * 7
+    assert abs((box["x"] + box["w"] / 2) - (task["x"] + task["w"] / 2)) < 1e-6
+    _check(graph)

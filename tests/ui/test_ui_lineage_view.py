@@ -67,7 +67,7 @@ def test_an_artifact_found_by_digest_prefix_with_its_neighbourhood(runs: Any) ->
     found = lineage_search(store, digest[:10])
     assert [m["id"] for m in found["matches"]] == [f"artifact:{digest}"]
     assert found["matches"][0]["name"] == "features"
-    assert found["matches"][0]["title"] == f"features@{digest[:12]}"
+    assert found["matches"][0]["label"] == f"features@{digest[:12]}"
     graph = found["graph"]
     nodes = {n["id"]: n for n in graph["nodes"]}
     run = first.run_id
@@ -86,6 +86,22 @@ def test_an_artifact_found_by_digest_prefix_with_its_neighbourhood(runs: Any) ->
     _check_downward(graph)
     deeper = {n["id"] for n in lineage_search(store, digest[:10], depth=3)["graph"]["nodes"]}
     assert f"step:{run}/extract" in deeper
+    everything = {n["id"] for n in lineage_search(store, digest[:10], depth=None)["graph"]["nodes"]}
+    assert deeper <= everything
+    with pytest.raises(ValidationError) as caught:
+        lineage_search(store, digest[:10], depth=-1)
+    assert caught.value.field == "depth"
+
+
+def test_the_graph_is_capped(runs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagwright.ui import lineage_view
+
+    store, _, _ = runs
+    assert len(lineage_search(store, "featur", depth=None)["graph"]["nodes"]) > 5
+    monkeypatch.setattr(lineage_view, "MAX_NODES", 5)
+    graph = lineage_search(store, "featur", depth=None)["graph"]
+    assert len(graph["nodes"]) == 5
+    assert sum(n["match"] for n in graph["nodes"]) == 4  # the matches first
 
 
 def test_an_artifact_found_by_name_in_both_runs(runs: Any) -> None:

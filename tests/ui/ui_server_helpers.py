@@ -55,6 +55,23 @@ PIPELINES = {
         def broken(flag: str = "missing"):
             check(flag=flag)
     """,
+    "chatty": """
+        import sys, time
+        from dagwright import component, pipeline
+
+        @component
+        def talk(lines: int, api_token: str) -> int:
+            for i in range(lines):
+                print(f"line {i} with {api_token}", flush=True)
+                print(f"warning {i}", file=sys.stderr, flush=True)
+                time.sleep(0.1)
+            time.sleep(60)  # until cancelled
+            return lines
+
+        @pipeline
+        def chatty(lines: int = 5, api_token: str = "{secret}"):
+            talk(lines=lines, api_token=api_token)
+    """,
     "slow": """
         import time
         from dagwright import component, pipeline
