@@ -46,3 +46,7 @@ def test_the_wheel_ships_py_typed_and_the_schemas(tmp_path: Path) -> None:
         n.startswith("dagwright/compiler/argo/") and n.endswith(".schema.json.gz") for n in names
     )
     assert sum(n.endswith(".crd.yaml.gz") for n in names) == 2, sorted(names)
+    # the UI's page: every file of dagwright/ui/static/ (what index.html loads among them)
+    static = ROOT / "dagwright" / "ui" / "static"
+    for page_file in static.iterdir():
+        assert f"dagwright/ui/static/{page_file.name}" in names, page_file.name

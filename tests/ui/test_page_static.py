@@ -340,7 +340,7 @@ def test_static_step_panel_shows_the_failure_and_the_artifacts(
     assert "2 is odd" in panel.locator("[data-field=error]").inner_text()
     # the hostile task's panel shows its name as text
     page.click("svg#graph g.node >> nth=4")
-    assert panel.locator("h3").inner_text() == HOSTILE_TASK
+    expect(panel.locator("h3")).to_have_text(HOSTILE_TASK)
     assert page.evaluate("typeof window.pwned") == "undefined"
     # only the sandboxed document's own <img src=x> may fail to load
     assert [e for e in watched.errors if "Not allowed to load local resource" not in e] == []
@@ -372,6 +372,7 @@ class CannedApi:
         for r in self.runs:
             r.update(started=1796464700.0, ended=None, duration=3.0)
         self.run = running
+        self.paused = {"nightly": False}
         self.asked: list[str] = []
         self.posts: list[tuple[str, str | None]] = []
         self.events: queue.Queue[list[str]] = queue.Queue()
@@ -391,6 +392,40 @@ class CannedApi:
         if path == f"/api/runs/{RUN_ID}/steps/evaluate":
             row = next(s for s in self.run["steps"] if s["task"] == "evaluate")
             return {**row, "status": "running", "outputs": {}, "parameters": {"k": 3}}
+        if path == "/api/schedules":
+            return {
+                "schedules": [
+                    {
+                        "name": "nightly",
+                        "cron": "0 3 * * *",
+                        "paused": self.paused["nightly"],
+                        "next": ["2026-12-06T03:00:00+00:00"] if not self.paused["nightly"] else [],
+                        "last_runs": [{"run_id": "run-a", "status": "succeeded"}],
+                    }
+                ]
+            }
+        if path == "/api/compare":
+            return {
+                "runs": [
+                    {
+                        "run_id": "run-a",
+                        "status": "succeeded",
+                        "params": {"n": 1},
+                        "metrics": {"train.accuracy": 0.9},
+                    },
+                    {
+                        "run_id": "run-b",
+                        "status": "failed",
+                        "params": {"n": 2},
+                        "metrics": {"train.accuracy": 0.85},
+                    },
+                ],
+                "params": ["n"],
+                "metrics": ["train.accuracy"],
+                "lineage_diff": {
+                    "run-b": {"components": [{"name": "<b>train</b>", "before": "a1"}]}
+                },
+            }
         if path == f"/api/runs/{RUN_ID}/logs/evaluate":
             stream = query["stream"][0]
             offset = int(query.get("offset", ["0"])[0])
@@ -449,6 +484,8 @@ def serve(api: CannedApi) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:  # noqa: N802
             api.posts.append((self.path, self.headers.get("X-Dagwright")))
+            if self.path.startswith("/api/schedules/nightly/"):
+                api.paused["nightly"] = self.path.endswith("/pause")
             body = json.dumps({"run_id": RUN_ID, "status": "running"}).encode()
             self.send(202, body, "application/json")
 
@@ -529,4 +566,34 @@ def test_run_page_cancel_posts_with_the_header_and_tails_logs(
     assert page.get_attribute("#run-header", "data-run-status") == "cancelled"
     assert page.locator("button#resume-run").count() == 1
     assert page.locator("button#cancel-run").count() == 0
+    assert watched.errors == []
+
+
+def test_compare_and_schedules_pages(watched: Watched, canned: tuple[CannedApi, str]) -> None:
+    api, base = canned
+    page = watched.page
+    page.goto(f"{base}/#/runs")
+    page.locator("table#runs tbody tr[data-run-id]").first.wait_for()
+    page.check('input.pick[value="run-a"]')
+    page.check('input.pick[value="run-b"]')
+    page.click("#compare-selected")
+    metrics = page.locator("table#compare-metrics")
+    expect(metrics.locator('tr[data-name="train.accuracy"] td')).to_have_text(["0.9", "0.85"])
+    expect(page.locator('table#compare-params tr[data-name="n"] td')).to_have_text(["1", "2"])
+    assert "runs=run-a%2Crun-b" in page.evaluate("location.hash") or "runs=run-a,run-b" in (
+        page.evaluate("location.hash")
+    )
+    # the diff's fields are shown as text, markup in them too
+    expect(page.locator("#lineage-diff")).to_contain_text("<b>train</b>")
+    assert page.locator("#lineage-diff b").count() == 0
+
+    page.goto(f"{base}/#/schedules")
+    row = page.locator('table#schedules tr[data-schedule="nightly"]')
+    expect(row).to_contain_text("2026-12-06T03:00:00+00:00")
+    row.locator("button.pause").click()
+    expect(row.locator("button.resume")).to_be_visible()
+    assert ("/api/schedules/nightly/pause", "1") in api.posts
+    row.locator("button.resume").click()
+    expect(row.locator("button.pause")).to_be_visible()
+    assert ("/api/schedules/nightly/resume", "1") in api.posts
     assert watched.errors == []

@@ -26,31 +26,46 @@
     return kind + " status-" + DW.cssToken(status || "unknown");
   }
 
+  // the hot path of a big drawing: plain createElementNS/setAttribute, few attributes
+  // (corner radius, anchor and fonts come from app.css), a <title> only for a cut label
+  function el(tag, cls) {
+    const e = document.createElementNS(DW.SVG_NS, tag);
+    if (cls) e.setAttribute("class", cls);
+    return e;
+  }
+
   function taskNode(n) {
     const status = n.status || "unknown";
-    const g = s("g", {
-      class: nodeClass("node", status) + (n.iterations ? " loop" : ""),
-      "data-node-id": n.id,
-      "data-task": n.task || n.id,
-      "data-status": status,
-      transform: "translate(" + n.x + "," + n.y + ")",
-    });
-    g.appendChild(s("title", { text: (n.label || n.id) + " — " + status }));
-    g.appendChild(s("rect", { width: n.w, height: n.h, rx: 6, ry: 6 }));
+    // lineage nodes carry their kind (artifact, step, run, parameter) and the searched one
+    const extra = (n.kind && n.kind !== "task" ? " kind-" + DW.cssToken(n.kind) : "") + (n.start ? " start" : "");
+    const g = el("g", nodeClass("node", status) + (n.iterations ? " loop" : "") + extra);
+    g.setAttribute("data-node-id", n.id);
+    g.setAttribute("data-task", n.task || n.id);
+    g.setAttribute("data-status", status);
+    g.setAttribute("transform", "translate(" + n.x + "," + n.y + ")");
+    const rect = el("rect");
+    rect.setAttribute("width", n.w);
+    rect.setAttribute("height", n.h);
+    g.appendChild(rect);
     const label = String(n.label || n.task || n.id);
+    const shown = fitLabel(label, n.w);
+    if (shown !== label) {
+      const title = el("title");
+      title.textContent = label;
+      g.appendChild(title);
+    }
     const hasCount = !!n.iterations;
-    g.appendChild(
-      s("text.label", {
-        x: n.w / 2,
-        y: hasCount ? n.h / 2 - 3 : n.h / 2 + 4,
-        "text-anchor": "middle",
-        text: fitLabel(label, n.w),
-      })
-    );
+    const text = el("text", "label");
+    text.setAttribute("x", n.w / 2);
+    text.setAttribute("y", hasCount ? n.h / 2 - 3 : n.h / 2 + 4);
+    text.textContent = shown;
+    g.appendChild(text);
     if (hasCount) {
-      g.appendChild(
-        s("text.count", { x: n.w / 2, y: n.h / 2 + 11, "text-anchor": "middle", text: loopText(n.iterations) })
-      );
+      const count = el("text", "count");
+      count.setAttribute("x", n.w / 2);
+      count.setAttribute("y", n.h / 2 + 11);
+      count.textContent = loopText(n.iterations);
+      g.appendChild(count);
     }
     return g;
   }
@@ -64,15 +79,17 @@
       "data-status": status,
       transform: "translate(" + n.x + "," + n.y + ")",
     });
-    g.appendChild(s("rect", { width: n.w, height: n.h, rx: 10, ry: 10 }));
+    g.appendChild(s("rect", { width: n.w, height: n.h }));
     const title = (n.block ? n.block + ": " : "") + (n.label || n.id);
     g.appendChild(s("text.block-label", { x: 8, y: 14, text: fitLabel(title, n.w) }));
     return g;
   }
 
-  // all edges of one kind as one path: thousands of edges cost one element
+  // all edges of one kind as one path, and every arrowhead in one more: thousands of edges
+  // cost three elements (a marker would only mark the end of each whole path)
   function edgePaths(graph, byId) {
     const d = { data: [], after: [] };
+    const heads = [];
     for (const e of graph.edges || []) {
       const a = byId.get(e.source);
       const b = byId.get(e.target);
@@ -80,13 +97,16 @@
       const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
       const my = (y1 + y2) / 2;
       (d[e.kind === "after" ? "after" : "data"]).push(
-        "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + y2
+        "M" + x1 + " " + y1 + "C" + x1 + " " + my + " " + x2 + " " + my + " " + x2 + " " + (y2 - 6)
       );
+      // the curve ends going straight down: the head points down onto the target's top
+      heads.push("M" + x2 + " " + y2 + "l-4 -7h8z");
     }
-    return [
-      s("path.edges.edges-data", { d: d.data.join("") || "M0 0", "marker-end": "url(#dw-arrow)" }),
-      s("path.edges.edges-after", { d: d.after.join("") || "M0 0", "marker-end": "url(#dw-arrow)" }),
-    ];
+    const paths = ["data", "after"]
+      .filter((kind) => d[kind].length)
+      .map((kind) => s("path.edges.edges-" + kind, { d: d[kind].join("") }));
+    if (heads.length) paths.push(s("path.arrows", { d: heads.join("") }));
+    return paths;
   }
 
   function depth(n, byId) {
@@ -102,14 +122,6 @@
     const nodes = graph.nodes || [];
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const frag = document.createDocumentFragment();
-    const defs = s("defs");
-    const marker = s("marker", {
-      id: "dw-arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
-      markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse",
-    });
-    marker.appendChild(s("path", { d: "M0 0L10 5L0 10z", class: "arrow" }));
-    defs.appendChild(marker);
-    frag.appendChild(defs);
     const view = s("g.viewport");
     const blocks = nodes.filter((n) => n.kind === "block");
     blocks.sort((a, b) => depth(a, byId) - depth(b, byId));
@@ -127,10 +139,13 @@
       view.appendChild(g);
     }
     frag.appendChild(view);
-    svg.appendChild(frag);
-    svg.setAttribute("data-nodes", String(nodes.length - blocks.length));
-
+    const count = nodes.length - blocks.length;
+    svg.setAttribute("data-nodes", String(count));
+    // running nodes' moving dashes repaint every frame: only on small drawings
+    svg.classList.toggle("animated", count <= 200);
+    // fitted before the nodes go in: measuring the empty svg forces no layout of them
     const zoom = panZoom(svg, view, graph.width || 100, graph.height || 100);
+    svg.appendChild(frag);
     let moved = false;
     zoom.onDrag = () => (moved = true);
     svg.addEventListener("pointerdown", () => (moved = false));
@@ -159,8 +174,6 @@
           const kind = n.kind === "block" ? "block" : "node";
           g.setAttribute("class", nodeClass(kind, status) + (n.iterations && kind === "node" ? " loop" : "") + (sel ? " selected" : ""));
           g.setAttribute("data-status", status);
-          const title = g.querySelector("title");
-          if (title) title.textContent = (n.label || n.id) + " — " + status;
         }
         const count = g.querySelector("text.count");
         if (count && n.iterations) count.textContent = loopText(n.iterations);
@@ -191,7 +204,8 @@
       const hgt = box.height || 500;
       t.k = Math.min(1, (w - 20) / width, Math.max(0.05, (hgt - 20) / height));
       t.k = Math.max(t.k, 0.05);
-      t.x = Math.max(10, (w - width * t.k) / 2);
+      // left-aligned: the drawing stays put when the step panel opens beside it
+      t.x = 10;
       t.y = 10;
       apply();
     }

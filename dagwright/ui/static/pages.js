@@ -38,6 +38,12 @@
       const ids = [...tbody.querySelectorAll("input.pick:checked")].map((c) => c.value);
       if (ids.length >= 2) location.hash = "#/compare" + qs({ runs: ids.join(",") });
     });
+    // a click anywhere on a row (but its checkbox and link) opens the run
+    tbody.addEventListener("click", (ev) => {
+      if (ev.target.closest("input, a, button")) return;
+      const tr = ev.target.closest("tr[data-run-id]");
+      if (tr) location.hash = "#/runs/" + enc(tr.getAttribute("data-run-id"));
+    });
     tbody.addEventListener("change", () => {
       compare.disabled = tbody.querySelectorAll("input.pick:checked").length < 2;
     });
@@ -106,6 +112,13 @@
     if (value === null || value === undefined) return h("span.muted", { text: "—" });
     if (Array.isArray(value)) {
       if (!value.length) return h("span.muted", { text: "none" });
+      // a list of records (changed components, inputs) reads best as a table
+      if (value.every((v) => v && typeof v === "object" && !Array.isArray(v))) {
+        const cols = [...new Set(value.flatMap((v) => Object.keys(v)))];
+        return h("table.records", null,
+          h("thead", null, h("tr", null, cols.map((c) => h("th", { text: c })))),
+          h("tbody", null, value.map((v) => h("tr", null, cols.map((c) => h("td", null, jsonView(v[c])))))));
+      }
       return h("ul", null, value.map((v) => h("li", null, jsonView(v))));
     }
     if (typeof value === "object") {
@@ -177,12 +190,16 @@
         const svg = DW.s("svg#lineage-graph", { role: "img", "aria-label": "lineage graph" });
         clear(body).appendChild(
           h("div", null,
-            h("ul.matches", null, matches.map((m) => h("li", { text: typeof m === "string" ? m : m.label || m.name || m.id || short(m) }))),
+            h("ul.matches", null, matches.map((m) => {
+              const id = typeof m === "string" ? m : m.id;
+              const label = typeof m === "string" ? m : m.label || m.name || m.id || short(m);
+              return h("li", { "data-kind": (m && m.kind) || "" }, id ? h("a", { href: "#/lineage" + qs({ q: id }), text: label }) : label);
+            })),
             matches.length ? null : h("p.muted", { text: "nothing matches" }),
             h("div.graph-wrap", null, svg))
         );
         DW.graph.draw(svg, DW.graph.layered(data.graph || { nodes: [], edges: [] }), {
-          onNode: (n) => (location.hash = "#/lineage" + qs({ q: n.label || n.id })),
+          onNode: (n) => (location.hash = "#/lineage" + qs({ q: n.id })),
         });
       },
       (err) => clear(body).appendChild(errorBox(err))
@@ -233,12 +250,12 @@
           const last = (sc.last_runs || []).map((r) =>
             typeof r === "string"
               ? h("li", null, h("a", { href: "#/runs/" + enc(r), text: r }))
-              : h("li", null, h("a", { href: "#/runs/" + enc(r.run_id), text: r.run_id }), " ", r.status ? statusBadge(r.status) : null)
+              : h("li", { title: r.slot || "" }, h("a", { href: "#/runs/" + enc(r.run_id), text: r.run_id }), " ", r.status ? statusBadge(r.status) : null)
           );
           tbody.appendChild(
             h("tr", { "data-schedule": sc.name, "data-paused": sc.paused ? "true" : "false" },
-              h("td", { text: sc.name }),
-              h("td", null, h("code", { text: sc.cron || "" })),
+              h("td", null, h("strong", { text: sc.name }), sc.pipeline ? h("div.muted", { text: sc.pipeline }) : null),
+              h("td", null, h("code", { text: sc.cron || "" }), sc.timezone ? h("div.muted", { text: sc.timezone }) : null),
               h("td", { text: sc.paused ? "paused" : "active" }),
               h("td", null, h("ul.next", null, (sc.next || []).map((t) => h("li", { text: t })))),
               h("td", null, h("ul.last", null, last)),

@@ -47,8 +47,7 @@
         h("span", { text: "started " + DW.when(run.started) }),
         h("span", { text: "took " + DW.stepDuration(run) }),
         run.reason ? h("span.reason", { text: run.reason }) : null),
-      h("details.params", { open: true }, h("summary", { text: "parameters" }), kvTable(run.params || {})),
-      h("div#action-message", { role: "status" })
+      h("details.params", { open: true }, h("summary", { text: "parameters" }), kvTable(run.params || {}))
     );
   }
 
@@ -59,11 +58,13 @@
     const headerSlot = h("div.header-slot", null, h("p.muted", { text: "loading run…" }));
     const svg = DW.s("svg#graph", { role: "img", "aria-label": "pipeline graph" });
     const panel = h("aside#step-panel", { hidden: true });
-    root.appendChild(h("div.run-page", null, headerSlot, h("div.run-body", null, h("div.graph-wrap", null, svg), panel)));
+    // outside the header, which live updates redraw
+    const message = h("div#action-message", { role: "status" });
+    root.appendChild(h("div.run-page", null, headerSlot, message, h("div.run-body", null, h("div.graph-wrap", null, svg), panel)));
 
     const actions = {
       async act(what) {
-        const msg = document.getElementById("action-message");
+        const msg = message;
         try {
           await post("/api/runs/" + enc(view.run.run_id) + "/" + what);
           clear(msg).appendChild(h("span", { text: what === "cancel" ? "cancel requested" : "resume started" }));
@@ -88,7 +89,27 @@
       }
     }
 
+    // one fetch at a time: events during it ask for one more afterwards
+    let busy = false;
+    let again = false;
     async function refresh() {
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        await fetchAndShow();
+      } finally {
+        busy = false;
+        if (again && !view.closed) {
+          again = false;
+          refresh();
+        }
+      }
+    }
+
+    async function fetchAndShow() {
       try {
         const run = await loadRun(runId);
         if (view.closed) return;
@@ -163,13 +184,14 @@
       fact("attempts", "attempts", String(d.attempts !== undefined && d.attempts !== null ? d.attempts : ""));
       fact("cache hit", "cached", d.cached ? "yes" : "no");
       if (d.cache_key) fact("cache key", "cache_key", h("code", { text: d.cache_key }));
-      if (d.component) fact("component", "component", DW.short(d.component));
+      if (d.component) fact("component", "component", componentText(d.component));
       fact("duration", "duration", DW.stepDuration(d));
       const errorText = [d.error, d.note].filter(Boolean).join("\n");
       return h(
         "div.step", { "data-task": d.task, "data-iteration": iteration, "data-status": d.status || "" },
         closeButton(),
         h("h3", { text: title }),
+        d.display_name ? h("div.display-name.muted", { text: d.display_name }) : null,
         loopRows ? h("a.back", { href: stepHash(view.run.run_id, d.task, "") }, "all iterations") : null,
         facts,
         h("pre.error", { "data-field": "error", hidden: !errorText, text: errorText }),
@@ -192,7 +214,13 @@
     function values(obj) {
       if (!obj) return null;
       if (Array.isArray(obj)) return obj.map((v, i) => DW.artifacts.artifactView(String(v && v.name !== undefined ? v.name : i), v));
-      return Object.keys(obj).map((k) => DW.artifacts.artifactView(k, obj[k]));
+      const isArtifact = (v) => v && typeof v === "object" && typeof v.uri === "string";
+      return Object.keys(obj).flatMap((k) => {
+        const v = obj[k];
+        // a Collected input: one view per artifact gathered from the loop
+        if (Array.isArray(v) && v.length && v.every(isArtifact)) return v.map((a, i) => DW.artifacts.artifactView(k + "[" + i + "]", a));
+        return [DW.artifacts.artifactView(k, v)];
+      });
     }
 
     // follow the live log files while the step runs (offsets from the logs route)
@@ -241,6 +269,13 @@
       stopTail();
     };
     return view;
+  }
+
+  // the API gives {id, name, digest}; a report may give a name
+  function componentText(c) {
+    if (typeof c !== "object") return String(c);
+    const name = c.name || c.id || "";
+    return name + (c.id && c.name && c.id !== c.name ? " (" + c.id + ")" : "") + (c.digest ? " · " + String(c.digest).slice(0, 12) : "");
   }
 
   function stepStatus(run, step) {

@@ -132,8 +132,9 @@
 
   function fmtNumber(v) {
     if (typeof v !== "number") return short(v);
-    if (Number.isInteger(v)) return String(v);
-    return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
+    if (!isFinite(v) || Number.isInteger(v)) return String(v);
+    // six significant digits, no trailing zeros: 0.9 stays "0.9"
+    return String(Number(v.toPrecision(6)));
   }
 
   function statusBadge(status) {
