@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagwright.redact import masked, shown, shown_run
+from dagwright.redact import shown_run
 from dagwright.ui.markdown import document
-from dagwright.ui.notebook import EMPTY_GRAPH
+from dagwright.ui.notebook import EMPTY_GRAPH, shown_outputs, steps_detail
 from dagwright.ui.previews import preview
 from dagwright.ui.reading import locate
 
@@ -45,8 +45,12 @@ def run_report(root: str | Path, run_id: str) -> dict[str, Any]:
             field="--root",
             fix="run a pipeline first, or point --root at its store",
         )
-    row = store.database().find_run(run_id)
-    found, steps = shown_run(row, store.database().steps)
+    db = store.database()
+    row = db.find_run(run_id)
+    found, steps = shown_run(row, db.steps)
+    found["outputs"] = shown_outputs(found.get("outputs"))
+    for step in steps:
+        step["outputs"] = shown_outputs(step.get("outputs"))
     ir = _ir(found.pop("ir", None))
     run = {**found, "lineage": state(store.root, found["run_id"]), "steps": steps}
     run["graph"] = _run_graph(ir, steps)
@@ -84,44 +88,6 @@ def artifacts_in(outputs: Any) -> Iterator[dict[str, Any]]:
             yield from artifacts_in(value)
 
 
-def step_key(step: dict[str, Any]) -> str:
-    """A step's key in ``steps_detail``: ``task``, or ``task[0.1]`` inside loops."""
-    return f"{step['task']}[{step['iteration']}]" if step.get("iteration") else step["task"]
-
-
-def steps_detail(
-    ir: dict[str, Any] | None, steps: list[dict[str, Any]], params: dict[str, Any]
-) -> dict[str, dict[str, Any]]:
-    """Each step's panel: its component, the parameters and inputs it was given."""
-    tasks = {t["name"]: t for t in (ir or {}).get("tasks", [])}
-    outputs = {(s["task"], s.get("iteration") or ""): s.get("outputs") or {} for s in steps}
-    found = {}
-    for step in steps:
-        task = tasks.get(step["task"], {})
-        parameters: dict[str, Any] = {}
-        inputs: dict[str, Any] = {}
-        for name, binding in (task.get("inputs") or {}).items():
-            if not isinstance(binding, dict):
-                continue
-            if "constant" in binding:
-                parameters[name] = shown(name, binding["constant"])
-            elif "param" in binding:
-                parameters[name] = params.get(binding["param"])  # already masked
-            elif "task" in binding and "output" in binding:
-                made = outputs.get((binding["task"], step.get("iteration") or "")) or outputs.get(
-                    (binding["task"], ""), {}
-                )
-                inputs[name] = made.get(binding["output"], f"{binding['task']}.{binding['output']}")
-        found[step_key(step)] = {
-            **step,
-            "component": task.get("component"),
-            "display_name": task.get("display_name"),
-            "parameters": masked(parameters),
-            "inputs": inputs,
-        }
-    return found
-
-
 def static_preview(
     artifact: dict[str, Any], root: str | Path, locations: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -148,5 +114,11 @@ def static_preview(
         return {**shown_preview, "data_url": f"data:{shown_preview['mime']};base64,{encoded}"}
     text = content.decode("utf-8", errors="replace")
     if kind == "markdown":
-        text = document(text, title=str(artifact.get("name") or ""))
+        try:
+            text = document(text, title=str(artifact.get("name") or ""))
+        except ImportError as exc:  # the ui extra is not installed
+            return {
+                "kind": "error",
+                "error": f"rendering Markdown needs {exc.name}: pip install 'dagwright[ui]'",
+            }
     return {**shown_preview, "html": text}

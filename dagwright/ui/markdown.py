@@ -61,3 +61,8 @@ def document(text: str, title: str = "") -> str:
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
         f"<body>{to_html(text)}</body></html>"
     )
+
+
+def render(text: str) -> str:
+    """What the UI's raw route serves for ``?render=md``: the sanitized page (``document``)."""
+    return document(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dagwright.redact import masked, redact_uri, scrub, secret_values
+from dagwright.redact import masked, redact_uri, scrub, secret_values, shown
 from dagwright.ui.report import in_iframe, standalone_html
 
 if TYPE_CHECKING:
@@ -19,8 +19,63 @@ if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
 
 EMPTY_GRAPH: dict[str, Any] = {"nodes": [], "edges": [], "width": 0, "height": 0}
-# the frame's height around the graph: the header above it, the margins
-_CHROME = 160
+# the frame's height around the graph: the page's header above it (a run's is taller), margins
+_CHROME = {"pipeline": 200, "run": 320}
+
+
+def shown_outputs(outputs: Any) -> Any:
+    """A step's outputs with each artifact's metadata masked too (``redact.masked`` masks
+    outputs by name only; a Model's ``api_token`` metadata would go into the report)."""
+    if isinstance(outputs, list):
+        return [shown_outputs(v) for v in outputs]
+    if not isinstance(outputs, dict):
+        return outputs
+    if isinstance(outputs.get("uri"), str) and "type" in outputs:
+        return {**outputs, "metadata": masked(outputs.get("metadata") or {})}
+    return {k: shown_outputs(v) for k, v in outputs.items()}
+
+
+def step_key(step: dict[str, Any]) -> str:
+    """A step's key in ``steps_detail``: ``task``, or ``task[0.1]`` inside loops."""
+    return f"{step['task']}[{step['iteration']}]" if step.get("iteration") else step["task"]
+
+
+def steps_detail(
+    ir: dict[str, Any] | None, steps: list[dict[str, Any]], params: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What each step's panel shows beyond its row (the page merges the two): its component,
+    display name, the parameters (masked) and the inputs it was given.
+
+    Args:
+        ir: The run's IR as data (None: names only).
+        steps: The step rows, as ``runs show --json`` gives them.
+        params: The run's parameters, already masked.
+    """
+    tasks = {t["name"]: t for t in (ir or {}).get("tasks", [])}
+    outputs = {(s["task"], s.get("iteration") or ""): s.get("outputs") or {} for s in steps}
+    found = {}
+    for step in steps:
+        task = tasks.get(step["task"], {})
+        parameters: dict[str, Any] = {}
+        inputs: dict[str, Any] = {}
+        for name, binding in (task.get("inputs") or {}).items():
+            if not isinstance(binding, dict):
+                continue
+            if "constant" in binding:
+                parameters[name] = shown(name, binding["constant"])
+            elif "param" in binding:
+                parameters[name] = shown(name, params.get(binding["param"]))
+            elif "task" in binding and "output" in binding:
+                upstream = (binding["task"], step.get("iteration") or "")
+                made = outputs.get(upstream) or outputs.get((binding["task"], ""), {})
+                inputs[name] = made.get(binding["output"], f"{binding['task']}.{binding['output']}")
+        found[step_key(step)] = {
+            "component": task.get("component"),
+            "display_name": task.get("display_name"),
+            "parameters": parameters,
+            "inputs": inputs,
+        }
+    return found
 
 
 def pipeline_report(ir: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +88,7 @@ def pipeline_report(ir: dict[str, Any]) -> dict[str, Any]:
 def pipeline_html(ir: PipelineIR) -> str:
     """A pipeline's graph for Jupyter: the standalone page in a sandboxed iframe."""
     data = pipeline_report(ir.to_dict())
-    height = data["pipeline"]["graph"].get("height", 0) + _CHROME
+    height = data["pipeline"]["graph"].get("height", 0) + _CHROME["pipeline"]
     return in_iframe(standalone_html("pipeline", data), height)
 
 
@@ -41,40 +96,47 @@ def result_report(result: RunResult) -> dict[str, Any]:
     """The report data of a run that just ended here, from its ``RunResult`` (masked as
     ``runs show`` masks: secret parameters and outputs, secret values cut out of logs)."""
     secrets = secret_values(result.params)
+    ir = result.ir.to_dict() if result.ir is not None else None
     steps = []
     for record in result.steps:
         row = record.to_row()
         row["iteration"] = ".".join(str(i) for i in record.iteration)
-        row["outputs"] = masked(json.loads(row["outputs"])) if row["outputs"] else None
+        outputs = json.loads(row["outputs"]) if row["outputs"] else None
+        row["outputs"] = shown_outputs(masked(outputs)) if outputs is not None else None
         row["cached"] = bool(row["cached"])
         for field in ("error", "traceback", "stdout", "stderr"):
             row[field] = scrub(row[field], secrets)
         steps.append({"run_id": result.run_id, **row})
+    started = [r.started for r in result.steps if r.started is not None]
+    ended = [r.ended for r in result.steps if r.ended is not None]
     run = {
         "run_id": result.run_id,
         "pipeline": result.pipeline,
         "status": result.status,
         "reason": result.reason,
+        # the span of its steps (a RunResult keeps no times of its own)
+        "started": min(started, default=None),
+        "ended": max(ended, default=None),
         "params": masked(result.params),
-        "outputs": masked(result.json_outputs()),
+        "outputs": shown_outputs(masked(result.json_outputs())),
         "artifacts": redact_uri(result.artifacts or ""),
         "steps": steps,
-        "graph": _graph(result, steps),
+        "graph": _graph(ir, steps),
     }
-    details = {(s["task"] + (f"[{s['iteration']}]" if s["iteration"] else "")): s for s in steps}
+    details = steps_detail(ir, steps, run["params"])
     return {"run": run, "steps_detail": details, "previews": {}}
 
 
 def result_html(result: RunResult) -> str:
     """A run's graph, coloured by status, for Jupyter (a sandboxed iframe's ``srcdoc``)."""
     data = result_report(result)
-    height = data["run"]["graph"].get("height", 0) + _CHROME
+    height = data["run"]["graph"].get("height", 0) + _CHROME["run"]
     return in_iframe(standalone_html("run", data), height)
 
 
-def _graph(result: RunResult, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    if result.ir is None:  # a RunResult made by hand: no pipeline to draw
+def _graph(ir: dict[str, Any] | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    if ir is None:  # a RunResult made by hand: no pipeline to draw
         return dict(EMPTY_GRAPH)
     from dagwright.ui.graph import run_graph
 
-    return dict(run_graph(result.ir.to_dict(), steps))
+    return dict(run_graph(ir, steps))

@@ -32,7 +32,8 @@ CSP = (
     "img-src data:; base-uri 'none'; form-action 'none'"
 )
 KINDS = ("run", "pipeline")
-_CLOSE_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
+# in a script element, "</script" ends it and "<!--" may keep a later one from ending it
+_CLOSE_SCRIPT = re.compile(r"<(/script|!--)", re.IGNORECASE)
 _CLOSE_STYLE = re.compile(r"</(style)", re.IGNORECASE)
 _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -60,17 +61,17 @@ def standalone_html(kind: str, data: dict[str, Any]) -> str:
     except OSError as exc:
         raise ReportError(f"the UI's page is missing from the package ({exc})") from exc
     payload = embedded_json({"kind": kind, **data})
-    head = (
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f'<script type="application/json" id="dagwright-data">{payload}</script>'
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+    return _inline(
+        page, policy, f'<script type="application/json" id="dagwright-data">{payload}</script>'
     )
-    return _inline(page, head)
 
 
 def embedded_json(data: Any) -> str:
     """``data`` as JSON that is safe inside a ``<script>`` element (and valid JSON: numbers
     JSON cannot carry, NaN and infinities, become text)."""
-    text = json.dumps(_finite(data), ensure_ascii=False, default=str, allow_nan=False)
+    # ASCII only: the page's encoding never matters, even where no charset is declared early
+    text = json.dumps(_finite(data), ensure_ascii=True, default=str, allow_nan=False)
     return text.translate(_JSON_ESCAPES)
 
 
@@ -106,6 +107,7 @@ class _Assets(HTMLParser):
             self.lines.append(self.lines[-1] + len(line))
         self.found: list[tuple[int, int, str, str, bool]] = []  # start, end, tag, file, defer
         self.head_end: int | None = None
+        self.head_close: int | None = None
         self.body_end: int | None = None
         self._script: tuple[int, str, bool] | None = None
 
@@ -132,6 +134,8 @@ class _Assets(HTMLParser):
             end = self.text.index(">", self._offset()) + 1
             self.found.append((start, end, "script", src, deferred))
             self._script = None
+        elif tag == "head":
+            self.head_close = self._offset()
         elif tag == "body":
             self.body_end = self._offset()
 
@@ -139,28 +143,34 @@ class _Assets(HTMLParser):
 def _asset(src: str) -> str:
     """A file of ``static/`` named by its URL in index.html (``/static/app.js``)."""
     name = src.split("?", 1)[0].split("#", 1)[0]
-    if name.startswith("/static/"):
-        name = name[len("/static/") :]
+    name = name.removeprefix("./").removeprefix("/").removeprefix("static/")
     path = (STATIC / name).resolve()
     if STATIC.resolve() not in path.parents or not path.is_file():
         raise ReportError(f"index.html loads {src!r}, which is not a file of the UI's package")
     return path.read_text(encoding="utf-8")
 
 
-def _inline(page: str, head: str) -> str:
+def _inline(page: str, policy: str, data: str) -> str:
+    """The page with ``policy`` first in its head (before anything it governs), ``data`` last
+    in it (after the charset, which browsers look for in the first 1024 bytes), and each
+    asset inlined."""
     parser = _Assets(page)
     parser.feed(page)
     parser.close()
     if parser.head_end is None:
         raise ReportError("the UI's index.html has no <head>")
-    pieces: list[tuple[int, int, str]] = [(parser.head_end, parser.head_end, head)]
+    close = parser.head_close if parser.head_close is not None else parser.head_end
+    pieces: list[tuple[int, int, str]] = [
+        (parser.head_end, parser.head_end, policy),
+        (close, close, data),
+    ]
     deferred = []
     for start, end, kind, src, defer in parser.found:
         if kind == "style":
             text = _CLOSE_STYLE.sub(r"<\\/\1", _asset(src))
             pieces.append((start, end, f"<style>{text}</style>"))
         elif kind == "script":
-            script = "<script>" + _CLOSE_SCRIPT.sub(r"<\\/\1", _asset(src)) + "</script>"
+            script = "<script>" + _CLOSE_SCRIPT.sub(r"<\\\1", _asset(src)) + "</script>"
             # an inline script cannot be deferred: it goes where a deferred one would run
             pieces.append((start, end, "" if defer else script))
             if defer:

@@ -251,3 +251,17 @@ def test_a_remote_artifact_is_previewed_through_fsspec(tmp_path: Path) -> None:
         fs.rm("/ui-test", recursive=True)
     assert table["rows"] == [["1", "2"], ["3", "4"]] and table["total_rows"] == 2
     assert image["kind"] == "image" and image["mime"] == "image/png"
+
+
+def test_a_folder_of_parquet_parts_is_one_table(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "frame"
+    folder.mkdir()
+    (folder / "_SUCCESS").write_bytes(b"")  # what Spark leaves beside its parts
+    pq.write_table(pa.table({"n": list(range(15))}), folder / "part-00000.parquet")
+    pq.write_table(pa.table({"n": list(range(15, 27))}), folder / "part-00001.parquet")
+    shown = preview({"type": "Dataset", "uri": str(folder)}, tmp_path)
+    assert shown["columns"] == ["n"] and shown["total_rows"] == 27
+    assert [row[0] for row in shown["rows"]] == list(range(20))  # across the two parts
