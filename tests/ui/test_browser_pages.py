@@ -310,3 +310,36 @@ def test_a_run_report_draws_its_graph_from_a_file_with_no_network(
         assert [u for u in requested if not u.startswith(("file:", "data:", "blob:"))] == []
     finally:
         context.close()
+
+
+def test_the_pipeline_page_draws_the_dag_without_statuses(ui: UiServer, page: Any) -> None:
+    expect = _expect()
+    page.goto(f"{ui.url}/#/pipeline?run=breaks-a")
+    nodes = page.locator("svg#graph g.node[data-task]")
+    expect(nodes).to_have_count(2)
+    assert {n.get_attribute("data-task") for n in nodes.all()} == {"prepare", "check"}
+    # the pipeline as written, not as it ran: no node says how a run of it went
+    assert page.locator("svg#graph g.node[data-status=failed]").count() == 0
+    assert page.locator("svg#graph g.node[data-status=succeeded]").count() == 0
+    assert page.js_errors == []
+
+
+def test_inspect_html_draws_a_pipeline_from_a_file_with_no_network(
+    store: Store, browser: Any
+) -> None:
+    expect = _expect()
+    report = store.folder / "showcase-dag.html"
+    dagwright("inspect", f"{PIPELINES}:showcase", "--html", str(report))
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(report.as_uri())
+        nodes = page.locator("svg#graph g.node[data-task]")
+        expect(nodes).to_have_count(len(SHOWCASE_TASKS))
+        blocks = {b.get_attribute("data-block") for b in page.locator("svg#graph g.block").all()}
+        assert {"if", "parallel_for"} <= blocks
+        assert [u for u in requested if not u.startswith(("file:", "data:", "blob:"))] == []
+    finally:
+        context.close()
