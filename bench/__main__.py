@@ -1,5 +1,5 @@
 """``python -m bench local [--quick]``, ``kfp``, ``argo``, ``compile``, ``lineage``,
-``runtimes``, ``workloads`` or ``kfp-import``: run a benchmark and print its table."""
+``runtimes``, ``workloads``, ``kfp-import`` or ``ui``: run a benchmark and print its table."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ COMMANDS = {
     "runtimes": ["runtimes"],
     "workloads": ["workloads"],
     "kfp-import": ["kfp_import"],
+    "ui": ["ui"],
 }
 
 

@@ -26,7 +26,9 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
     assert first == 'pip install -e ".[examples]" && dagwright run examples/iris_training.py'
     java = "(command -v java >/dev/null || (apt-get update && apt-get install -y "
     java += "default-jre-headless))"
-    assert second == f'{java} && pip install -e ".[test]" && python -m pytest -q'
+    chromium = "(command -v chromium >/dev/null || (apt-get update && apt-get install -y "
+    chromium += "chromium))"
+    assert second == f'{java} && {chromium} && pip install -e ".[test]" && python -m pytest -q'
     assert second in (ROOT / ".ci" / "run").read_text()
 
 
