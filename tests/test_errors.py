@@ -42,7 +42,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("compiler/kfp/proto.py", "AttributeError"): "the __getattr__ given to kfp in runtime mode",
     ("pipelines/refs.py", "AttributeError"): "LoopItem.__getattr__ of private names (copy)",
     ("cli/run.py", "KeyboardInterrupt"): "the first Ctrl-C, which the engine records",
-    ("engine/local.py", "AssertionError"): "unreachable: the last attempt returns",
+    ("engine/attempts.py", "AssertionError"): "unreachable: the last attempt returns",
     ("lineage/uploader.py", "AssertionError"): "unreachable: the last attempt returns",
     # raised inside a step: the step's record reads "TypeError: ..." (users read that name,
     # tests/engine/test_local.py checks it); another class would rename it

@@ -175,7 +175,8 @@ def artifact_path(uri: str, artifacts: str | None) -> Path:
     """The file behind an artifact URI, when it is inside the store's artifact folder.
 
     The path is resolved (``..``, symlinks) before it is compared, so a symlink planted in the
-    store that leads out of it is refused as well as ``../`` or another absolute path.
+    store that leads out of it is refused as well as a parent-folder step or another
+    absolute path.
 
     Raises:
         Forbidden: the path is outside the artifact folder, or artifacts are not local.

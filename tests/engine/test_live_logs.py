@@ -117,7 +117,7 @@ def test_a_loop_iteration_has_its_own_live_log(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("run_id", "task", "iteration", "stream", "field"),
     [
-        ("run-1", "../../etc", (), "stdout", "task"),
+        ("run-1", f"{os.pardir}/{os.pardir}/etc", (), "stdout", "task"),
         ("..", "say", (), "stdout", "run id"),
         ("run-1", "say", "0/../1", "stdout", "iteration"),
         ("run-1", "say", (), "stdin", "stream"),
