@@ -25,7 +25,7 @@ from dagwright.redact import redact_text
 from dagwright.run_query import parse_when
 from dagwright.ui import across, data
 from dagwright.ui.data import Missing, UiStore
-from dagwright.ui.security import RAW_CSP, Forbidden, artifact_path, json_error
+from dagwright.ui.security import MARKDOWN_CSP, RAW_CSP, Forbidden, artifact_path, json_error
 
 RUN_STATUSES = ("succeeded", "failed", "interrupted", "running", "cancelled")
 MAX_LIMIT = 1000
@@ -234,7 +234,8 @@ def preview(ui: UiStore, request: Request) -> Any:
     artifact = data.artifact_at(ui, uri)
     from dagwright.ui.previews import preview as previewed
 
-    return previewed(artifact, ui.root)
+    # artifacts kept outside the store (DAGWRIGHT_ARTIFACTS) are previewed there too
+    return previewed(artifact, ui.root, [ui.artifacts] if ui.artifacts else [])
 
 
 # what a file of an artifact type is served as, when its name says nothing
@@ -254,7 +255,9 @@ def raw(ui: UiStore, request: Request) -> Any:
         from dagwright.ui.markdown import render
 
         text = path.read_text("utf-8", errors="replace")
-        return HTMLResponse(render(text), headers=headers)
+        return HTMLResponse(
+            render(text), headers={**headers, "Content-Security-Policy": MARKDOWN_CSP}
+        )
     media = mimetypes.guess_type(path.name)[0] or _TYPES.get(kind or "") or _sniffed(path)
     return FileResponse(path, media_type=media, headers=headers, content_disposition_type="inline")
 
@@ -270,9 +273,11 @@ def _sniffed(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(4096)
     try:
-        head.decode("utf-8")
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
         return "application/octet-stream"
+    if "<svg" in text[:1024]:  # dagwright's artifact files have no extension to say so
+        return "image/svg+xml"
     return "text/plain; charset=utf-8"
 
 

@@ -31,8 +31,15 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "frame-src 'self'; object-src 'none'; base-uri 'none'"
 )
-# a raw artifact (user HTML, rendered Markdown, SVG...): an opaque origin, never the UI's
-RAW_CSP = "sandbox allow-scripts; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+# a raw artifact (user HTML, SVG...): an opaque origin, never the UI's. Its own inline
+# scripts run there (an interactive chart, as the KFP UI shows HTML visualizations), with no
+# network (default-src 'none': no fetch, no external script) and no reach into the UI
+RAW_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "img-src data:; style-src 'unsafe-inline'"
+)
+# rendered Markdown: sanitized already, and no script at all
+MARKDOWN_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 COOKIE = "dagwright_token"
 POST_HEADER = "x-dagwright"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})

@@ -28,7 +28,10 @@ PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "frame-src 'self'; object-src 'none'; base-uri 'none'"
 )
-RAW_CSP = "sandbox allow-scripts; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+RAW_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "img-src data:; style-src 'unsafe-inline'"
+)
 
 
 @pytest.fixture(scope="module")
