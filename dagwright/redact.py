@@ -168,6 +168,22 @@ def masked(values: Mapping[str, Any] | None) -> dict[str, Any]:
     return {name: shown(name, value) for name, value in (values or {}).items()}
 
 
+def masked_outputs(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Outputs by name, secret ones masked, and each artifact's metadata masked by key too (a
+    Model's ``api_token`` metadata is as secret as a parameter of that name)."""
+    return {name: _artifact_metadata_masked(shown(name, v)) for name, v in (values or {}).items()}
+
+
+def _artifact_metadata_masked(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_artifact_metadata_masked(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if isinstance(value.get("uri"), str) and "type" in value:  # an artifact record
+        return {**value, "metadata": masked(value.get("metadata") or {})}
+    return {k: _artifact_metadata_masked(v) for k, v in value.items()}
+
+
 def secret_values(values: Mapping[str, Any] | None) -> list[str]:
     """The texts of secret values (by name or by look), longest first, to cut out of logs."""
     found = {
@@ -207,12 +223,12 @@ def shown_run(
     found = {**found, "params": masked(found.get("params"))}
     found["artifacts"] = redact_uri(found.get("artifacts") or "")
     if found.get("outputs") is not None:
-        found["outputs"] = masked(found["outputs"])
+        found["outputs"] = masked_outputs(found["outputs"])
     steps = []
     for row in steps_of(found["run_id"]):
         shown_row = dict(row)
         if row.get("outputs"):
-            shown_row["outputs"] = masked(row["outputs"])
+            shown_row["outputs"] = masked_outputs(row["outputs"])
         for field in ("error", "traceback", "stdout", "stderr"):
             shown_row[field] = scrub(row.get(field), secrets)
         steps.append(shown_row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dagwright.redact import masked, redact_uri, scrub, secret_values, shown
+from dagwright.redact import masked, masked_outputs, redact_uri, scrub, secret_values, shown
 from dagwright.ui.report import in_iframe, standalone_html
 
 if TYPE_CHECKING:
@@ -24,15 +24,8 @@ _CHROME = {"pipeline": 200, "run": 320}
 
 
 def shown_outputs(outputs: Any) -> Any:
-    """A step's outputs with each artifact's metadata masked too (``redact.masked`` masks
-    outputs by name only; a Model's ``api_token`` metadata would go into the report)."""
-    if isinstance(outputs, list):
-        return [shown_outputs(v) for v in outputs]
-    if not isinstance(outputs, dict):
-        return outputs
-    if isinstance(outputs.get("uri"), str) and "type" in outputs:
-        return {**outputs, "metadata": masked(outputs.get("metadata") or {})}
-    return {k: shown_outputs(v) for k, v in outputs.items()}
+    """A step's outputs with each artifact's metadata masked too (``redact.masked_outputs``)."""
+    return masked_outputs(outputs) if isinstance(outputs, dict) else outputs
 
 
 def step_key(step: dict[str, Any]) -> str:

@@ -754,3 +754,34 @@ def test_bad_braces_in_a_submitted_argument(tmp_path: Path, kind: str) -> None:
     assert "field 'db_password'" in proc.stderr and "'{{'" in proc.stderr
     assert "workflow.name" not in proc.stderr  # the value itself is never echoed
     assert "Traceback" not in proc.stderr and "127.0.0.1" not in proc.stderr
+
+
+_MODEL_WITH_A_TOKEN = """
+from dagwright import Model, Output, component, pipeline
+
+
+@component
+def publish(model: Output[Model]):
+    model.metadata["api_token"] = "tok-9f8e7d6c5b4a"
+    model.metadata["framework"] = "sklearn"
+    with open(model.path, "w") as f:
+        f.write("m")
+
+
+@pipeline
+def ships():
+    publish()
+"""
+
+
+def test_an_artifacts_secret_named_metadata_is_masked_in_runs_show_json(tmp_path: Path) -> None:
+    """``runs show --json`` (and the UI, which answers the same shape) masked outputs by name
+    only: a Model's ``api_token`` metadata was shown in clear."""
+    pipes = _write(tmp_path, _MODEL_WITH_A_TOKEN)
+    ran = _cli(tmp_path, "run", f"{pipes}:ships", "-q")
+    assert ran.returncode == 0, ran.stderr
+    shown = _cli(tmp_path, "runs", "show", ran.stdout.split()[0], "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "tok-9f8e7d6c5b4a" not in shown.stdout
+    (step,) = json.loads(shown.stdout)["steps"]
+    assert step["outputs"]["model"]["metadata"] == {"api_token": "***", "framework": "sklearn"}
