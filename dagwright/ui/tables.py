@@ -52,6 +52,9 @@ def csv_preview(file: ArtifactFile, relative: str = "") -> dict[str, Any]:
         if header is None:
             return {"kind": "dataset", "columns": [], "rows": [], "total_rows": 0}
         rows: list[list[Any]] = []
+        if not _has_header(header):  # numbers only (np.savetxt): the first row is data
+            rows.append([cell(v) for v in header[:MAX_COLUMNS]])
+            header = [f"column {i + 1}" for i in range(len(header))]
         for row in reader:
             if len(rows) == ROWS:
                 total = _count(file, relative, reader, ROWS + 1)
@@ -66,6 +69,21 @@ def csv_preview(file: ArtifactFile, relative: str = "") -> dict[str, Any]:
         "rows": rows,
         "total_rows": total,
     }
+
+
+def _has_header(first: list[str]) -> bool:
+    """Whether the first row names the columns: yes, unless every cell of it is a number (a
+    file written by ``np.savetxt``). The csv module's own guess is not used: it takes the
+    header of a file of text columns for data."""
+    return not all(_number(v) for v in first)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _count(file: ArtifactFile, relative: str, reader: Any, seen: int) -> int | None:

@@ -156,6 +156,16 @@ def test_a_large_csv_is_streamed_and_its_count_left_unknown(tmp_path: Path) -> N
     assert shown["rows"][0] == ["0", "x" * 8] and shown["total_rows"] is None
 
 
+def test_a_csv_of_numbers_only_has_no_header_row(tmp_path: Path) -> None:
+    """A file written by np.savetxt (the iris example's) starts with data: its first row is a
+    row, not the column names."""
+    path = tmp_path / "train"
+    path.write_text("5.1,3.5,0\n4.9,3.0,0\n6.2,2.9,1\n", encoding="utf-8")
+    shown = preview({"type": "Dataset", "uri": str(path)}, tmp_path)
+    assert shown["columns"] == ["column 1", "column 2", "column 3"]
+    assert shown["rows"][0] == ["5.1", "3.5", "0"] and shown["total_rows"] == 3
+
+
 @pytest.mark.parametrize(
     "name, content, expected",
     [
