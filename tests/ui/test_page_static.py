@@ -145,6 +145,7 @@ def canned_run(status: str = "failed") -> dict[str, Any]:
         "metrics": artifact("metrics", "Metrics", {"accuracy": 0.91, "loss": 0.27, "f1": 0.88}),
         "classes": artifact("classes", "ClassificationMetrics"),
         "report": artifact("report", "HTML"),
+        "model": artifact("model", "Model", {"framework": "sklearn"}),
     }
     steps = [
         step("prepare", "succeeded", outputs={"output": [0, 1, 2]}),
@@ -208,6 +209,11 @@ def canned_report() -> dict[str, Any]:
                     {"fpr": 0.1, "tpr": 0.7, "threshold": 0.6},
                     {"fpr": 1.0, "tpr": 1.0, "threshold": 0.0},
                 ],
+            },
+            uri["model"]: {
+                "kind": "model",
+                "metadata": {"framework": "sklearn"},
+                "files": [{"path": "model.pkl", "size": 1536}, {"path": "README", "size": 12}],
             },
             uri["report"]: {
                 "kind": "html",
@@ -326,6 +332,12 @@ def test_static_step_panel_shows_the_failure_and_the_artifacts(
     cm = panel.locator('.artifact[data-name="classes"] table.confusion-matrix')
     assert cm.locator("tbody td").all_inner_texts() == ["8", "2", "1", "9"]
     assert panel.locator('.artifact[data-name="classes"] svg.roc-chart polyline').count() == 1
+    model = panel.locator('.artifact[data-name="model"]')
+    assert model.locator("dl.model-meta dd").all_inner_texts() == ["sklearn"]
+    assert model.locator("ul.model-files li").all_inner_texts() == [
+        "model.pkl (1.5 KB)",
+        "README (12 B)",
+    ]
     frame = panel.locator('.artifact[data-name="report"] iframe.artifact-frame')
     assert frame.get_attribute("sandbox") == "allow-scripts"
     # the hostile document ran in its sandbox and reached nothing of the page

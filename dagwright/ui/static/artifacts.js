@@ -113,6 +113,18 @@
     return h("div.dataset-view", null, h("p.muted", { text: note }), h("div.scroll", null, h("table.dataset-preview", null, thead, tbody)));
   }
 
+  // a model's file as "path (size)": previews give {path, size} (bytes)
+  function fileLine(f) {
+    if (typeof f === "string") return f;
+    if (!f || typeof f.path !== "string") return short(f);
+    const size = Number(f.size);
+    if (!Number.isFinite(size)) return f.path;
+    const units = ["B", "KB", "MB", "GB", "TB"];
+    let n = size, u = 0;
+    while (n >= 1024 && u < units.length - 1) { n /= 1024; u += 1; }
+    return f.path + " (" + (u ? n.toFixed(1) : String(n)) + " " + units[u] + ")";
+  }
+
   function modelView(p) {
     const dl = h("dl.model-meta");
     const meta = p.metadata || {};
@@ -120,7 +132,7 @@
     const files = p.files || [];
     return h(
       "div.model-view", null, dl,
-      files.length ? h("ul.model-files", null, files.map((f) => h("li", { text: typeof f === "string" ? f : short(f) }))) : null
+      files.length ? h("ul.model-files", null, files.map((f) => h("li", { text: fileLine(f) }))) : null
     );
   }
 
