@@ -59,6 +59,9 @@ class ArtifactFile:
         path = self.path if not relative else f"{self.path.rstrip('/')}/{relative}"
         if self.fs:
             return self.fs.open(path, "rb")
+        # a file of a folder artifact may be a symlink: it must stay inside the folder too
+        if relative and not _inside(os.path.realpath(path), self.path):
+            raise Unreadable(f"'{self.uri}/{relative}' is not inside the store")
         return open(path, "rb")
 
     def head(self, count: int, relative: str = "") -> bytes:

@@ -265,3 +265,23 @@ def test_a_folder_of_parquet_parts_is_one_table(tmp_path: Path) -> None:
     shown = preview({"type": "Dataset", "uri": str(folder)}, tmp_path)
     assert shown["columns"] == ["n"] and shown["total_rows"] == 27
     assert [row[0] for row in shown["rows"]] == list(range(20))  # across the two parts
+
+
+def test_a_symlink_inside_a_folder_artifact_is_not_followed_out_of_the_store(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "store"
+    folder = root / "artifacts" / "run1" / "prep" / "data"
+    folder.mkdir(parents=True)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("user,password\nroot,hunter2\n")
+    (folder / "part.csv").symlink_to(secret)  # a part of the dataset leading out of the store
+    shown = preview({"type": "Dataset", "uri": str(folder)}, root)
+    assert "hunter2" not in json.dumps(shown)
+    assert shown["kind"] == "error" and "not inside the store" in shown["error"]
+    # a link that stays inside the artifact folder is still read
+    (folder / "part.csv").unlink()
+    (folder / "real.csv").write_text("a,b\n1,2\n")
+    (folder / "part.csv").symlink_to(folder / "real.csv")
+    inside = preview({"type": "Dataset", "uri": str(folder)}, root)
+    assert inside["kind"] == "dataset" and inside["rows"] == [["1", "2"]]
