@@ -356,8 +356,12 @@ def _live_log(
 ) -> tuple[str, int] | None:
     from dagwright.store import live_log_path
 
+    path = live_log_path(root, run_id, task, iteration, stream)
+    # the file the engine wrote, not a symlink planted for it or for the run's folder
+    if os.path.realpath(path) != os.path.join(os.path.realpath(root / "logs"), run_id, path.name):
+        return None
     try:
-        with open(live_log_path(root, run_id, task, iteration, stream), "rb") as f:
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
             f.seek(offset)
             data = f.read(1 << 20)
     except OSError:
