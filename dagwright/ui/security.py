@@ -42,7 +42,6 @@ RAW_CSP = (
 MARKDOWN_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 COOKIE = "dagwright_token"
 POST_HEADER = "x-dagwright"
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
 class Forbidden(DagwrightError, PermissionError):
@@ -104,7 +103,8 @@ class Guard:
 
     def refusal(self, scope: Scope, headers: dict[str, str]) -> Any:
         """The error response for a request to refuse, else None."""
-        if self.loopback and host_name(headers.get("host", "")).lower() not in LOOPBACK_NAMES:
+        # any loopback IP literal (127.0.0.2 as --host) is safe: DNS can rebind names only
+        if self.loopback and not is_loopback(host_name(headers.get("host", "")).lower()):
             return json_error(
                 403,
                 f"Host '{headers.get('host', '')}' is not this machine's loopback name",

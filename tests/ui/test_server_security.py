@@ -213,3 +213,17 @@ def test_the_store_is_never_written_through_a_get(server: Server, store: dict[st
     raw(server, str(store["step"] / "page"))
     assert sorted(os.listdir(store["home"] / "artifacts" / store["run"])) == before
     assert Path(store["outside"]).read_text() == "not the store's"
+
+
+def test_another_loopback_address_opens_at_the_url_it_printed(store: dict[str, Any]) -> None:
+    # 127.0.0.0/8 is all loopback: no token, and the URL printed must answer (an IP literal
+    # cannot be rebound by DNS, so the Host check lets any loopback address through)
+    server = start(store["home"], "--host", "127.0.0.2")
+    try:
+        assert "token" not in server.banner and f"http://127.0.0.2:{server.port}/" in server.banner
+        answer = call(f"http://127.0.0.2:{server.port}/api/runs")
+        assert answer.status == 200, answer.text
+        foreign = call(f"http://127.0.0.2:{server.port}/api/runs", headers={"Host": "evil.example"})
+        assert foreign.status == 403 and foreign.json["field"] == "Host"
+    finally:
+        server.stop()
