@@ -124,7 +124,8 @@ def parse_iteration(text: str | None) -> str | None:
     if text is None:
         return None
     parts = [p for p in text.replace(",", ".").split(".") if p != ""]
-    if not all(p.isdigit() for p in parts):
+    # ASCII digits, and few enough for int() (str.isdigit also takes a superscript "²")
+    if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
         raise ValidationError(
             f"iteration '{text}' is not a list of loop indexes",
             field="iteration",

@@ -134,6 +134,9 @@ def test_unknown_runs_steps_and_iterations_are_404(server: Server, store: dict[s
     error(server, f"/api/runs/{run_id}/steps/nothing", 404, "task")
     error(server, f"/api/runs/{run_id}/steps/make?iteration=3", 404, "iteration")
     error(server, f"/api/runs/{run_id}/steps/make?iteration=x", 400, "iteration")
+    # digits str.isdigit takes and int() refuses (a superscript, too many digits): 400, not 500
+    error(server, f"/api/runs/{run_id}/steps/make?iteration=%C2%B2", 400, "iteration")
+    error(server, f"/api/runs/{run_id}/logs/make?iteration={'9' * 5000}", 400, "iteration")
     error(server, f"/api/runs/{run_id}/logs/make?stream=stdin", 400, "stream")
     error(server, "/api/no/such/route", 404, None)
 
