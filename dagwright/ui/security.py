@@ -149,7 +149,9 @@ class Guard:
                 cookie = SimpleCookie()
             if COOKIE in cookie:
                 given.append(cookie[COOKIE].value)
-        return any(g is not None and hmac.compare_digest(g, self.token) for g in given)
+        # as bytes: compare_digest refuses (TypeError) a str holding a non-ASCII character
+        token = self.token.encode("utf-8")
+        return any(g is not None and hmac.compare_digest(g.encode("utf-8"), token) for g in given)
 
 
 def _query_token(scope: Scope) -> str | None:

@@ -169,6 +169,13 @@ def test_off_loopback_the_token_is_required(store: dict[str, Any]) -> None:
         by_cookie = call(api, headers={"Cookie": cookie.split(";")[0]})
         assert by_cookie.status == 200 and by_cookie.json["total"] == 1
         assert call(api, headers={"Cookie": "dagwright_token=wrong"}).status == 401
+        # a wrong token of non-ASCII characters is as wrong: 401 JSON, not a server error
+        for refused in (
+            call(api + "?token=%C3%A9t%C3%A9"),
+            call(api, headers={"Authorization": "Bearer \u00e9t\u00e9"}),
+            call(api, headers={"Cookie": "dagwright_token=\u00e9t\u00e9"}),
+        ):
+            assert refused.status == 401 and refused.json["field"] == "token", refused.text
     finally:
         server.stop()
 
