@@ -128,7 +128,7 @@ class Guard:
                     fix="send the request from the UI's page (it sets the header)",
                 )
             origin = headers.get("origin")
-            if origin and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+            if origin and _netloc(origin) != headers.get("host", "").lower():
                 return json_error(
                     403, f"a request from origin '{origin}' is refused", field="Origin"
                 )
@@ -152,6 +152,14 @@ class Guard:
         # as bytes: compare_digest refuses (TypeError) a str holding a non-ASCII character
         token = self.token.encode("utf-8")
         return any(g is not None and hmac.compare_digest(g.encode("utf-8"), token) for g in given)
+
+
+def _netloc(url: str) -> str | None:
+    """The host and port of a URL (``Origin``); None for what is no URL (``http://[``)."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return None
 
 
 def _query_token(scope: Scope) -> str | None:

@@ -143,6 +143,10 @@ def test_a_post_needs_its_header(server: Server, store: dict[str, Any]) -> None:
         path, method="POST", headers={"X-Dagwright": "1", "Origin": "http://evil.example"}
     )
     assert foreign.status == 403 and foreign.json["field"] == "Origin"
+    # an Origin that is no URL at all (urlsplit raises on it) is refused the same way
+    for origin in ("http://[", "null"):
+        odd = call(path, method="POST", headers={"X-Dagwright": "1", "Origin": origin})
+        assert odd.status == 403 and odd.json["field"] == "Origin", odd.text
 
 
 def test_off_loopback_the_token_is_required(store: dict[str, Any]) -> None:
