@@ -93,12 +93,20 @@ def runs_page(
 
 def run_detail(ui: UiStore, run_id: str) -> dict[str, Any]:
     """One run as ``runs show --json`` prints it, plus its graph (``graph.run_graph``)."""
+    return shown_run_data(ui.root, ui.db(), find_run(ui.db(), run_id))[0]
+
+
+def shown_run_data(
+    root: Path, db: RunDatabase, row: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A run row as the run page and a standalone report show it (``runs show --json``, its
+    lineage state and its graph, secrets masked), and the IR it recorded (None: unreadable)."""
     from dagwright.lineage.tracking import state
 
-    found, steps = shown_run(find_run(ui.db(), run_id), ui.db().steps)
+    found, steps = shown_run(row, db.steps)
     ir = recorded_ir(found.pop("ir"))
-    lineage = state(ui.root, found["run_id"])
-    return {**found, "lineage": lineage, "steps": steps, "graph": graph_of(ir, steps)}
+    lineage = state(root, found["run_id"])
+    return {**found, "lineage": lineage, "steps": steps, "graph": graph_of(ir, steps)}, ir
 
 
 def graph_of(ir: dict[str, Any] | None, steps: list[dict[str, Any]] | None) -> Any:
@@ -380,5 +388,6 @@ __all__ = [
     "log_chunk",
     "run_detail",
     "runs_page",
+    "shown_run_data",
     "step_detail",
 ]
