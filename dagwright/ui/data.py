@@ -29,6 +29,7 @@ from dagwright.redact import (
 )
 from dagwright.run_query import pipeline_names
 from dagwright.store.rundb import RunDatabase
+from dagwright.ui.inputs import step_inputs
 
 
 class Missing(NotFound):
@@ -154,7 +155,7 @@ def step_detail(ui: UiStore, run_id: str, task: str, iteration: str | None) -> d
     spec: dict[str, Any] = next((t for t in ir.get("tasks", []) if t.get("name") == task), {})
     component = (ir.get("components") or {}).get(spec.get("component"), {})
     secrets = secret_values(raw.get("params"))
-    parameters, inputs = _inputs(spec, row, steps, raw.get("params") or {})
+    parameters, inputs = step_inputs(spec, row, steps, raw.get("params") or {})
     parameters.update(_used_parameters(ui.root, found["run_id"], _label(row)))
     return {
         **row,
@@ -215,65 +216,6 @@ def _hidden(name: str, value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
         return MASK if value in secrets else scrub(value, secrets)
     return value
-
-
-def _inputs(
-    spec: dict[str, Any], row: dict[str, Any], steps: list[dict[str, Any]], params: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A step's inputs read back from the IR and the other step rows: plain values, and
-    artifacts (values with a ``uri``). Loop items are left to the lineage (below)."""
-    plain: dict[str, Any] = {}
-    artifacts: dict[str, Any] = {}
-    for name, value in (spec.get("inputs") or {}).items():
-        resolved = _resolve(value, row["iteration"], steps, params)
-        if resolved is _UNKNOWN:
-            continue
-        is_artifact = isinstance(resolved, dict) and "uri" in resolved
-        if isinstance(resolved, list) and resolved and isinstance(resolved[0], dict):
-            is_artifact = "uri" in resolved[0]
-        (artifacts if is_artifact else plain)[name] = resolved
-    return plain, artifacts
-
-
-_UNKNOWN = object()
-
-
-def _resolve(
-    value: Any, iteration: str, steps: list[dict[str, Any]], params: dict[str, Any]
-) -> Any:
-    if not isinstance(value, dict):
-        return _UNKNOWN
-    if "constant" in value:
-        return value["constant"]
-    if "param" in value:
-        return params.get(value["param"], _UNKNOWN)
-    if "task" in value:
-        made = _made(value, iteration, steps)
-        return made[0] if made else _UNKNOWN
-    if "collected" in value:
-        return _made(value["collected"], iteration, steps)
-    if "one_of" in value:
-        for member in value["one_of"]:
-            found = _resolve(member, iteration, steps, params)
-            if found is not _UNKNOWN:
-                return found
-    return _UNKNOWN
-
-
-def _made(ref: dict[str, Any], iteration: str, steps: list[dict[str, Any]]) -> list[Any]:
-    """The values an output took in the executions that share this step's loop scope."""
-    mine = iteration.split(".") if iteration else []
-    found = []
-    for row in steps:
-        theirs = row["iteration"].split(".") if row["iteration"] else []
-        same_scope = theirs[: len(mine)] == mine[: len(theirs)]
-        if (
-            row["task"] == ref.get("task")
-            and same_scope
-            and ref.get("output") in (row["outputs"] or {})
-        ):
-            found.append(row["outputs"][ref["output"]])
-    return found
 
 
 def _used_parameters(root: Path, run_id: str, label: str) -> dict[str, Any]:

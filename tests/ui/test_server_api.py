@@ -281,3 +281,21 @@ def test_no_answer_holds_the_secret(server: Server, store: dict[str, Any], tmp_p
     get(server, f"/api/compare?runs={store['runs'][1]},{store['runs'][2]}")
     get(server, "/api/lineage?q=api_token")
     get(server, "/api/runs")
+
+
+def test_a_reports_step_panels_show_what_the_live_panels_show(
+    server: Server, store: dict[str, Any]
+) -> None:
+    # `runs show --html` and the UI read a step's parameters and inputs the same way: an
+    # upstream value (add's x, made by make) is a parameter in both, secrets masked in both
+    from dagwright.ui.exports import run_report
+
+    run_id = store["runs"][-1]
+    details = run_report(store["home"], run_id)["steps_detail"]
+    assert details["add"]["parameters"] == {"x": 4}
+    for task in ("make", "add"):
+        live = get(server, f"/api/runs/{run_id}/steps/{task}")
+        assert details[task]["parameters"] == live["parameters"], task
+        assert {k: v["uri"] for k, v in details[task]["inputs"].items()} == {
+            k: v["uri"] for k, v in live["inputs"].items()
+        }, task
