@@ -166,8 +166,14 @@ class LiveLog:
         file = self._files.get(stream)
         if file is None:
             path = self.path(stream)
-            path.parent.parent.mkdir(exist_ok=True, mode=0o700)  # the store folder exists
-            path.parent.mkdir(exist_ok=True, mode=0o700)
+            for folder in (path.parent.parent, path.parent):  # the store folder exists
+                folder.mkdir(exist_ok=True, mode=0o700)
+                if folder.is_symlink():  # planted: nothing is written (or made) through it
+                    raise ValidationError(
+                        f"'{folder}' is a symbolic link: no live log is written through it",
+                        field="--root",
+                        fix=f"remove the link '{folder}'; dagwright makes the folder itself",
+                    )
             # private as runs.db is; a step run again by a resume starts its file anew
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
             file = self._files[stream] = open(fd, "w", encoding="utf-8", errors="replace")
