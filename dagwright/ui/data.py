@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -312,7 +313,10 @@ def _live_log(
     if os.path.realpath(path) != os.path.join(os.path.realpath(root / "logs"), run_id, path.name):
         return None
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+        # not blocking: a named pipe planted there would wait for a writer forever
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             f.seek(offset)
             data = f.read(1 << 20)
     except OSError:

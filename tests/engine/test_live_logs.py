@@ -186,3 +186,22 @@ def test_a_symlink_planted_for_the_run_s_log_folder_is_not_written_through(
     live.write("stdout", "a line\n")
     live.close()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_named_pipe_planted_as_a_live_log_never_holds_the_step(tmp_path: Path) -> None:
+    import threading
+
+    from dagwright.store.live_logs import LiveLog
+
+    path = live_log_path(tmp_path, "run-1", "train", (), "stdout")
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    live = LiveLog(tmp_path, "run-1", "train", (), [])
+    writer = threading.Thread(target=lambda: live.write("stdout", "a line\n"), daemon=True)
+    writer.start()
+    writer.join(10)
+    if writer.is_alive():  # let the writer go, so no thread is left behind
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+        pytest.fail("the step's print waited on a planted pipe")
+    live.close()

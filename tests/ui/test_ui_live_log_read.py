@@ -56,3 +56,27 @@ def test_a_symlinked_live_log_is_not_followed_out_of_the_store(tmp_path: Path) -
     path.parent.symlink_to(elsewhere)
     chunk = log_chunk(UiStore(root), RUN, "talk", None, "stdout", 0)
     assert "private key" not in chunk["text"]
+
+
+def test_a_named_pipe_planted_as_the_live_log_is_not_waited_on(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    root = tmp_path / "store"
+    root.mkdir()
+    _running_step(root)
+    path = live_log_path(root, RUN, "talk", (), "stdout")
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    got: list[dict[str, object]] = []
+    worker = threading.Thread(
+        target=lambda: got.append(log_chunk(UiStore(root), RUN, "talk", None, "stdout", 0)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # let the reader go, so no thread is left behind
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+        raise AssertionError("the log tail waited on a planted pipe")
+    assert got == [{"text": "", "offset": 0, "done": False}]
