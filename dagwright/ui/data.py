@@ -67,13 +67,15 @@ class UiStore:
 
 
 def find_run(db: RunDatabase, run_id: str) -> dict[str, Any]:
-    """A run row by id or unambiguous prefix; ``Missing`` when there is none."""
+    """A run row by id or unambiguous prefix; ``Missing`` when there is none, a
+    ``ValidationError`` naming ``run_id`` when the prefix names several."""
     try:
         return db.find_run(run_id)
     except ValidationError as exc:
         if exc.problem.startswith("no run"):
             raise Missing(exc.problem, field="run_id", fix=exc.fix) from None
-        raise
+        # a prefix of several runs: the API's field, not the command line's RUN
+        raise ValidationError(exc.problem, field="run_id", fix=exc.fix) from None
 
 
 def runs_page(

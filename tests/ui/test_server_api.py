@@ -130,6 +130,8 @@ def test_a_run_is_runs_show_json_with_a_graph(server: Server, store: dict[str, A
 def test_unknown_runs_steps_and_iterations_are_404(server: Server, store: dict[str, Any]) -> None:
     run_id = store["runs"][-1]
     error(server, "/api/runs/no-such-run", 404, "run_id")
+    # a prefix of both demo runs: 400 naming the API's own field, as the 404 does
+    assert "more than one run" in error(server, "/api/runs/demo-", 400, "run_id")["error"]
     error(server, "/api/runs/no-such-run/steps/make", 404, "run_id")
     error(server, f"/api/runs/{run_id}/steps/nothing", 404, "task")
     error(server, f"/api/runs/{run_id}/steps/make?iteration=3", 404, "iteration")
