@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import stat
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -166,10 +167,25 @@ class LiveLog:
         file = self._files.get(stream)
         if file is None:
             path = self.path(stream)
-            path.parent.parent.mkdir(exist_ok=True, mode=0o700)  # the store folder exists
-            path.parent.mkdir(exist_ok=True, mode=0o700)
+            for folder in (path.parent.parent, path.parent):  # the store folder exists
+                folder.mkdir(exist_ok=True, mode=0o700)
+                if folder.is_symlink():  # planted: nothing is written (or made) through it
+                    raise ValidationError(
+                        f"'{folder}' is a symbolic link: no live log is written through it",
+                        field="--root",
+                        fix=f"remove the link '{folder}'; dagwright makes the folder itself",
+                    )
             # private as runs.db is; a step run again by a resume starts its file anew
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+            fd = os.open(path, flags, 0o600)  # not blocking: on a planted pipe, an error
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise ValidationError(
+                    f"'{path}' is not a regular file: no live log is written to it",
+                    field="--root",
+                    fix=f"remove '{path}'; dagwright makes the file itself",
+                )
+            os.set_blocking(fd, True)
             file = self._files[stream] = open(fd, "w", encoding="utf-8", errors="replace")
         lines = text.splitlines(keepends=True)
         file.write("".join(scrub(line, self._secrets) or "" for line in lines))

@@ -29,6 +29,7 @@ from dagwright.store._dead_owners import (
     reaped,
     settle,
 )
+from dagwright.store._rows import run_filters, run_row, step_row
 from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, current
 
@@ -308,12 +309,12 @@ class RunDatabase:
         """Runs newest first: of these pipelines (names), statuses, started in [since, before);
         ``offset`` of them skipped (a page of ``limit`` at a time)."""
         settle(self.db)  # a run whose owner died is no longer 'running', for the filter too
-        where, args = _run_filters(pipeline, status, since, before)
+        where, args = run_filters(pipeline, status, since, before)
         query = "SELECT * FROM runs" + where + " ORDER BY started DESC"
         if limit is not None:
             query += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        return [_run_row(dict(r)) for r in self.db.execute(query, args).fetchall()]
+        return [run_row(dict(r)) for r in self.db.execute(query, args).fetchall()]
 
     def count_runs(
         self,
@@ -325,7 +326,7 @@ class RunDatabase:
     ) -> int:
         """How many runs ``runs`` would list without a limit (the same filters)."""
         settle(self.db)
-        where, args = _run_filters(pipeline, status, since, before)
+        where, args = run_filters(pipeline, status, since, before)
         return int(self.db.execute("SELECT COUNT(*) FROM runs" + where, args).fetchone()[0])
 
     def find_run(self, run_id: str) -> dict[str, Any]:
@@ -336,14 +337,14 @@ class RunDatabase:
         """
         row = self.db.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
-            return _run_row(checked(self.db, row))
+            return run_row(checked(self.db, row))
         pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = self.db.execute(
             "SELECT * FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY started DESC LIMIT 4",
             (pattern,),
         ).fetchall()
         if len(rows) == 1:
-            return _run_row(checked(self.db, rows[0]))
+            return run_row(checked(self.db, rows[0]))
         if not rows:
             raise ValidationError(
                 f"no run '{run_id}'", field="RUN", fix="list runs with 'dagwright runs ls'"
@@ -393,49 +394,4 @@ class RunDatabase:
             "SELECT * FROM steps WHERE run_id=? ORDER BY started IS NULL, started, task, iteration",
             (run_id,),
         )
-        return [_step_row(r) for r in rows]
-
-
-def _run_filters(
-    pipeline: str | Iterable[str] | None,
-    status: Iterable[str],
-    since: float | None,
-    before: float | None,
-) -> tuple[str, list[Any]]:
-    """The ``WHERE`` clause (empty, or with its leading space) and its arguments for runs of
-    these pipelines and statuses started in [since, before)."""
-    where: list[str] = []
-    args: list[Any] = []
-    statuses = list(status)
-    names = [pipeline] if isinstance(pipeline, str) else list(pipeline or ())
-    marks = ", ".join("?" for _ in names)
-    if names:  # the pipeline's name, or the name of the @pipeline function that made it
-        where.append(f"(pipeline IN ({marks}) OR function IN ({marks}))")
-        args += names + names
-    if statuses:
-        where.append(f"status IN ({', '.join('?' for _ in statuses)})")
-        args += statuses
-    if since is not None:
-        where.append("started >= ?")
-        args.append(since)
-    if before is not None:
-        where.append("started < ?")
-        args.append(before)
-    return (" WHERE " + " AND ".join(where) if where else ""), args
-
-
-def _run_row(data: dict[str, Any]) -> dict[str, Any]:
-    data = dict(data)
-    data["params"] = json.loads(data["params"])
-    data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
-    # seconds spent running: earlier spans, plus the current one up to its end (or now)
-    span = (data["ended"] or time.time()) - (data["resumed"] or data["started"])
-    data["duration"] = (data["elapsed"] or 0.0) + max(span, 0.0)
-    return data
-
-
-def _step_row(row: sqlite3.Row) -> dict[str, Any]:
-    data = dict(row)
-    data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
-    data["cached"] = bool(data["cached"])
-    return data
+        return [step_row(r) for r in rows]

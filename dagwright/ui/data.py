@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from dagwright.redact import (
 )
 from dagwright.run_query import pipeline_names
 from dagwright.store.rundb import RunDatabase
+from dagwright.ui.inputs import step_inputs
 
 
 class Missing(NotFound):
@@ -65,13 +67,15 @@ class UiStore:
 
 
 def find_run(db: RunDatabase, run_id: str) -> dict[str, Any]:
-    """A run row by id or unambiguous prefix; ``Missing`` when there is none."""
+    """A run row by id or unambiguous prefix; ``Missing`` when there is none, a
+    ``ValidationError`` naming ``run_id`` when the prefix names several."""
     try:
         return db.find_run(run_id)
     except ValidationError as exc:
         if exc.problem.startswith("no run"):
             raise Missing(exc.problem, field="run_id", fix=exc.fix) from None
-        raise
+        # a prefix of several runs: the API's field, not the command line's RUN
+        raise ValidationError(exc.problem, field="run_id", fix=exc.fix) from None
 
 
 def runs_page(
@@ -93,12 +97,20 @@ def runs_page(
 
 def run_detail(ui: UiStore, run_id: str) -> dict[str, Any]:
     """One run as ``runs show --json`` prints it, plus its graph (``graph.run_graph``)."""
+    return shown_run_data(ui.root, ui.db(), find_run(ui.db(), run_id))[0]
+
+
+def shown_run_data(
+    root: Path, db: RunDatabase, row: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A run row as the run page and a standalone report show it (``runs show --json``, its
+    lineage state and its graph, secrets masked), and the IR it recorded (None: unreadable)."""
     from dagwright.lineage.tracking import state
 
-    found, steps = shown_run(find_run(ui.db(), run_id), ui.db().steps)
+    found, steps = shown_run(row, db.steps)
     ir = recorded_ir(found.pop("ir"))
-    lineage = state(ui.root, found["run_id"])
-    return {**found, "lineage": lineage, "steps": steps, "graph": graph_of(ir, steps)}
+    lineage = state(root, found["run_id"])
+    return {**found, "lineage": lineage, "steps": steps, "graph": graph_of(ir, steps)}, ir
 
 
 def graph_of(ir: dict[str, Any] | None, steps: list[dict[str, Any]] | None) -> Any:
@@ -124,7 +136,8 @@ def parse_iteration(text: str | None) -> str | None:
     if text is None:
         return None
     parts = [p for p in text.replace(",", ".").split(".") if p != ""]
-    if not all(p.isdigit() for p in parts):
+    # ASCII digits, and few enough for int() (str.isdigit also takes a superscript "²")
+    if not all(p.isascii() and p.isdigit() and len(p) <= 18 for p in parts):
         raise ValidationError(
             f"iteration '{text}' is not a list of loop indexes",
             field="iteration",
@@ -145,7 +158,7 @@ def step_detail(ui: UiStore, run_id: str, task: str, iteration: str | None) -> d
     spec: dict[str, Any] = next((t for t in ir.get("tasks", []) if t.get("name") == task), {})
     component = (ir.get("components") or {}).get(spec.get("component"), {})
     secrets = secret_values(raw.get("params"))
-    parameters, inputs = _inputs(spec, row, steps, raw.get("params") or {})
+    parameters, inputs = step_inputs(spec, row, steps, raw.get("params") or {})
     parameters.update(_used_parameters(ui.root, found["run_id"], _label(row)))
     return {
         **row,
@@ -206,65 +219,6 @@ def _hidden(name: str, value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
         return MASK if value in secrets else scrub(value, secrets)
     return value
-
-
-def _inputs(
-    spec: dict[str, Any], row: dict[str, Any], steps: list[dict[str, Any]], params: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A step's inputs read back from the IR and the other step rows: plain values, and
-    artifacts (values with a ``uri``). Loop items are left to the lineage (below)."""
-    plain: dict[str, Any] = {}
-    artifacts: dict[str, Any] = {}
-    for name, value in (spec.get("inputs") or {}).items():
-        resolved = _resolve(value, row["iteration"], steps, params)
-        if resolved is _UNKNOWN:
-            continue
-        is_artifact = isinstance(resolved, dict) and "uri" in resolved
-        if isinstance(resolved, list) and resolved and isinstance(resolved[0], dict):
-            is_artifact = "uri" in resolved[0]
-        (artifacts if is_artifact else plain)[name] = resolved
-    return plain, artifacts
-
-
-_UNKNOWN = object()
-
-
-def _resolve(
-    value: Any, iteration: str, steps: list[dict[str, Any]], params: dict[str, Any]
-) -> Any:
-    if not isinstance(value, dict):
-        return _UNKNOWN
-    if "constant" in value:
-        return value["constant"]
-    if "param" in value:
-        return params.get(value["param"], _UNKNOWN)
-    if "task" in value:
-        made = _made(value, iteration, steps)
-        return made[0] if made else _UNKNOWN
-    if "collected" in value:
-        return _made(value["collected"], iteration, steps)
-    if "one_of" in value:
-        for member in value["one_of"]:
-            found = _resolve(member, iteration, steps, params)
-            if found is not _UNKNOWN:
-                return found
-    return _UNKNOWN
-
-
-def _made(ref: dict[str, Any], iteration: str, steps: list[dict[str, Any]]) -> list[Any]:
-    """The values an output took in the executions that share this step's loop scope."""
-    mine = iteration.split(".") if iteration else []
-    found = []
-    for row in steps:
-        theirs = row["iteration"].split(".") if row["iteration"] else []
-        same_scope = theirs[: len(mine)] == mine[: len(theirs)]
-        if (
-            row["task"] == ref.get("task")
-            and same_scope
-            and ref.get("output") in (row["outputs"] or {})
-        ):
-            found.append(row["outputs"][ref["output"]])
-    return found
 
 
 def _used_parameters(root: Path, run_id: str, label: str) -> dict[str, Any]:
@@ -356,8 +310,15 @@ def _live_log(
 ) -> tuple[str, int] | None:
     from dagwright.store import live_log_path
 
+    path = live_log_path(root, run_id, task, iteration, stream)
+    # the file the engine wrote, not a symlink planted for it or for the run's folder
+    if os.path.realpath(path) != os.path.join(os.path.realpath(root / "logs"), run_id, path.name):
+        return None
     try:
-        with open(live_log_path(root, run_id, task, iteration, stream), "rb") as f:
+        # not blocking: a named pipe planted there would wait for a writer forever
+        with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             f.seek(offset)
             data = f.read(1 << 20)
     except OSError:
@@ -375,5 +336,6 @@ __all__ = [
     "log_chunk",
     "run_detail",
     "runs_page",
+    "shown_run_data",
     "step_detail",
 ]

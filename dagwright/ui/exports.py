@@ -12,14 +12,13 @@ sandboxed iframe's ``srcdoc``. Secrets are masked as ``runs show`` masks them.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from dagwright.redact import shown_run
+from dagwright.ui.data import shown_run_data
 from dagwright.ui.markdown import document
-from dagwright.ui.notebook import EMPTY_GRAPH, shown_outputs, steps_detail
+from dagwright.ui.notebook import EMPTY_GRAPH, steps_detail
 from dagwright.ui.previews import preview
 from dagwright.ui.reading import locate
 
@@ -28,54 +27,29 @@ EMBED_LIMIT = 1 << 20
 
 
 def run_report(root: str | Path, run_id: str) -> dict[str, Any]:
-    """The report data of the run ``run_id`` (an unambiguous prefix will do) in the store.
+    """The report data of the run ``run_id`` (an unambiguous prefix will do) in the store: the
+    run as the UI's run page gets it (``data.shown_run_data``), each step's panel and each
+    artifact's preview.
 
     Raises:
         ValidationError: when the store has no run database or no such run.
     """
-    from dagwright.lineage.tracking import state
     from dagwright.store.local import LocalStore
 
     store = LocalStore(root)
-    if not (store.root / "runs.db").exists():
-        from dagwright.errors import ValidationError
-
-        raise ValidationError(
-            f"no run database in '{store.root}'",
-            field="--root",
-            fix="run a pipeline first, or point --root at its store",
-        )
-    db = store.database()
+    db = store.existing_database(run_id)
     row = db.find_run(run_id)
-    found, steps = shown_run(row, db.steps)
-    found["outputs"] = shown_outputs(found.get("outputs"))
-    for step in steps:
-        step["outputs"] = shown_outputs(step.get("outputs"))
-    ir = _ir(found.pop("ir", None))
-    run = {**found, "lineage": state(store.root, found["run_id"]), "steps": steps}
-    run["graph"] = _run_graph(ir, steps)
+    run, ir = shown_run_data(store.root, db, row)
+    if run["graph"] is None:  # an IR this version cannot read: the report has no graph
+        run["graph"] = dict(EMPTY_GRAPH)
     locations = [row["artifacts"]] if row.get("artifacts") else []
     previews = {
         artifact["uri"]: static_preview(artifact, store.root, locations)
-        for step in steps
+        for step in run["steps"]
         for artifact in artifacts_in(step.get("outputs"))
     }
-    details = steps_detail(ir, steps, found["params"])
+    details = steps_detail(ir, run["steps"], run["params"])
     return {"run": run, "steps_detail": details, "previews": previews}
-
-
-def _ir(text: Any) -> dict[str, Any] | None:
-    try:
-        ir = json.loads(text) if isinstance(text, str) else None
-    except ValueError:  # an IR this version cannot read: the report has no graph
-        return None
-    return ir if isinstance(ir, dict) else None
-
-
-def _run_graph(ir: dict[str, Any] | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    from dagwright.ui.graph import run_graph
-
-    return dict(run_graph(ir, steps)) if ir is not None else dict(EMPTY_GRAPH)
 
 
 def artifacts_in(outputs: Any) -> Iterator[dict[str, Any]]:

@@ -43,7 +43,7 @@ def lineage_search(
         empty graph) when nothing matches or no run recorded lineage.
 
     Raises:
-        ValidationError: for an empty ``q`` or a negative ``depth``.
+        ValidationError: for an empty ``q`` (or one holding a NUL) or a negative ``depth``.
     """
     text = (q or "").strip()
     if not text:
@@ -51,6 +51,10 @@ def lineage_search(
             "the search is empty",
             field="q",
             fix="type an artifact's name or digest prefix, a step's name or a run id",
+        )
+    if "\x00" in text:  # no name holds one, and a path with one cannot even be resolved
+        raise ValidationError(
+            "the search holds a NUL character", field="q", fix="search for printable text"
         )
     if depth is not None and depth < 0:
         raise ValidationError(f"depth {depth} is negative", field="depth", fix="give 0 or more")

@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from dagwright.redact import masked, masked_outputs, redact_uri, scrub, secret_values, shown
+from dagwright.ui.inputs import step_inputs
 from dagwright.ui.report import in_iframe, standalone_html
 
 if TYPE_CHECKING:
@@ -45,28 +46,16 @@ def steps_detail(
         params: The run's parameters, already masked.
     """
     tasks = {t["name"]: t for t in (ir or {}).get("tasks", [])}
-    outputs = {(s["task"], s.get("iteration") or ""): s.get("outputs") or {} for s in steps}
     found = {}
     for step in steps:
         task = tasks.get(step["task"], {})
-        parameters: dict[str, Any] = {}
-        inputs: dict[str, Any] = {}
-        for name, binding in (task.get("inputs") or {}).items():
-            if not isinstance(binding, dict):
-                continue
-            if "constant" in binding:
-                parameters[name] = shown(name, binding["constant"])
-            elif "param" in binding:
-                parameters[name] = shown(name, params.get(binding["param"]))
-            elif "task" in binding and "output" in binding:
-                upstream = (binding["task"], step.get("iteration") or "")
-                made = outputs.get(upstream) or outputs.get((binding["task"], ""), {})
-                inputs[name] = made.get(binding["output"], f"{binding['task']}.{binding['output']}")
+        # as the UI's live step panel reads them (``data.step_detail``)
+        plain, artifacts = step_inputs(task, step, steps, params)
         found[step_key(step)] = {
             "component": task.get("component"),
             "display_name": task.get("display_name"),
-            "parameters": parameters,
-            "inputs": inputs,
+            "parameters": {name: shown(name, value) for name, value in plain.items()},
+            "inputs": artifacts,
         }
     return found
 

@@ -11,6 +11,7 @@ not rely on it.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,17 @@ class ArtifactFile:
         path = self.path if not relative else f"{self.path.rstrip('/')}/{relative}"
         if self.fs:
             return self.fs.open(path, "rb")
-        return open(path, "rb")
+        # a file of a folder artifact may be a symlink: it must stay inside the folder too
+        if relative and not _inside(os.path.realpath(path), self.path):
+            raise Unreadable(f"'{self.uri}/{relative}' is not inside the store")
+        # without blocking: a named pipe left as an output would wait for a writer forever
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            shown = f"{self.uri}/{relative}" if relative else self.uri
+            raise Unreadable(f"'{shown}' is not a regular file")
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
 
     def head(self, count: int, relative: str = "") -> bytes:
         """The first ``count`` bytes."""

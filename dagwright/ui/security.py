@@ -42,7 +42,6 @@ RAW_CSP = (
 MARKDOWN_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 COOKIE = "dagwright_token"
 POST_HEADER = "x-dagwright"
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
 class Forbidden(DagwrightError, PermissionError):
@@ -104,7 +103,8 @@ class Guard:
 
     def refusal(self, scope: Scope, headers: dict[str, str]) -> Any:
         """The error response for a request to refuse, else None."""
-        if self.loopback and host_name(headers.get("host", "")).lower() not in LOOPBACK_NAMES:
+        # any loopback IP literal (127.0.0.2 as --host) is safe: DNS can rebind names only
+        if self.loopback and not is_loopback(host_name(headers.get("host", "")).lower()):
             return json_error(
                 403,
                 f"Host '{headers.get('host', '')}' is not this machine's loopback name",
@@ -128,7 +128,7 @@ class Guard:
                     fix="send the request from the UI's page (it sets the header)",
                 )
             origin = headers.get("origin")
-            if origin and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+            if origin and _netloc(origin) != headers.get("host", "").lower():
                 return json_error(
                     403, f"a request from origin '{origin}' is refused", field="Origin"
                 )
@@ -149,7 +149,17 @@ class Guard:
                 cookie = SimpleCookie()
             if COOKIE in cookie:
                 given.append(cookie[COOKIE].value)
-        return any(g is not None and hmac.compare_digest(g, self.token) for g in given)
+        # as bytes: compare_digest refuses (TypeError) a str holding a non-ASCII character
+        token = self.token.encode("utf-8")
+        return any(g is not None and hmac.compare_digest(g.encode("utf-8"), token) for g in given)
+
+
+def _netloc(url: str) -> str | None:
+    """The host and port of a URL (``Origin``); None for what is no URL (``http://[``)."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return None
 
 
 def _query_token(scope: Scope) -> str | None:

@@ -163,3 +163,45 @@ def test_a_progress_bar_s_redrawn_line_reaches_the_live_log(tmp_path: Path) -> N
     assert stdout == "key *** then no newline"
     live.write("stdout", "after close\n")  # an abandoned step printing on: dropped
     assert live_log_path(tmp_path, "run-1", "train", (), "stdout").read_text() == stdout
+
+
+def test_a_symlink_planted_for_the_run_s_log_folder_is_not_written_through(
+    tmp_path: Path,
+) -> None:
+    from dagwright.store.live_logs import LiveLog
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "run-1").symlink_to(elsewhere)  # the run's folder, leading out
+    live = LiveLog(tmp_path, "run-1", "train", (), [])
+    live.write("stdout", "a line\n")
+    live.close()
+    assert list(elsewhere.iterdir()) == []
+    # nor through the logs folder itself
+    (tmp_path / "logs" / "run-1").unlink()
+    (tmp_path / "logs").rmdir()
+    (tmp_path / "logs").symlink_to(elsewhere)
+    live = LiveLog(tmp_path, "run-2", "train", (), [])
+    live.write("stdout", "a line\n")
+    live.close()
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_named_pipe_planted_as_a_live_log_never_holds_the_step(tmp_path: Path) -> None:
+    import threading
+
+    from dagwright.store.live_logs import LiveLog
+
+    path = live_log_path(tmp_path, "run-1", "train", (), "stdout")
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)
+    live = LiveLog(tmp_path, "run-1", "train", (), [])
+    writer = threading.Thread(target=lambda: live.write("stdout", "a line\n"), daemon=True)
+    writer.start()
+    writer.join(10)
+    if writer.is_alive():  # let the writer go, so no thread is left behind
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+        pytest.fail("the step's print waited on a planted pipe")
+    live.close()

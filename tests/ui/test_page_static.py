@@ -609,3 +609,48 @@ def test_compare_and_schedules_pages(watched: Watched, canned: tuple[CannedApi, 
     expect(row.locator("button.pause")).to_be_visible()
     assert ("/api/schedules/nightly/resume", "1") in api.posts
     assert watched.errors == []
+
+
+PNG_1PX = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+    "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def test_static_dataset_image_and_model_views(watched: Watched, tmp_path: Path) -> None:
+    """The issue's other artifact kinds: a dataset's first rows as a table, an image inline,
+    a model's metadata; an image URL that is no data: image or same-site path is not loaded."""
+    data = canned_report()
+    evaluate = next(s for s in data["run"]["steps"] if s["task"] == "evaluate")
+    kinds = {
+        "table": ("Dataset", {"kind": "dataset", "columns": ["x", "<b>y</b>"],
+                              "rows": [[1, "a"], [2, "b"]], "total_rows": 40}),
+        "picture": ("Artifact", {"kind": "image", "mime": "image/png", "data_url": PNG_1PX}),
+        "hostile": ("Artifact", {"kind": "image", "mime": "image/png",
+                                 "data_url": "javascript:window.pwned=1"}),
+        "model": ("Model", {"kind": "model", "metadata": {"framework": "sklearn",
+                                                          "api_token": "***"},
+                            "files": [{"path": "model.joblib", "size": 10}]}),
+    }  # fmt: skip
+    evaluate["outputs"] = {name: artifact(name, type_) for name, (type_, _) in kinds.items()}
+    data["previews"] = {
+        evaluate["outputs"][name]["uri"]: shown for name, (_, shown) in kinds.items()
+    }
+    page = open_static(watched, tmp_path, data)
+    page.click('svg#graph g.node[data-task="evaluate"]')
+    panel = page.locator("#step-panel")
+    table = panel.locator('.artifact[data-name="table"] table.dataset-preview')
+    table.wait_for()
+    assert table.locator("thead th").all_inner_texts() == ["x", "<b>y</b>"]
+    assert table.locator("tbody td").all_inner_texts() == ["1", "a", "2", "b"]
+    assert "first 2 of 40 rows" in panel.locator('.artifact[data-name="table"]').inner_text()
+    image = panel.locator('.artifact[data-name="picture"] img.artifact-image')
+    assert image.get_attribute("src") == PNG_1PX
+    page.wait_for_function("document.querySelector('img.artifact-image').naturalWidth === 1")
+    assert panel.locator('.artifact[data-name="hostile"] img').count() == 0
+    model = panel.locator('.artifact[data-name="model"] dl.model-meta')
+    assert model.locator("dt").all_inner_texts() == ["api_token", "framework"]
+    assert model.locator("dd").all_inner_texts() == ["***", "sklearn"]
+    assert "model.joblib" in panel.locator('.artifact[data-name="model"]').inner_text()
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert watched.errors == []

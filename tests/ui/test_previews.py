@@ -3,6 +3,7 @@ broken, hostile and out-of-store files: a preview never raises."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -275,3 +276,56 @@ def test_a_folder_of_parquet_parts_is_one_table(tmp_path: Path) -> None:
     shown = preview({"type": "Dataset", "uri": str(folder)}, tmp_path)
     assert shown["columns"] == ["n"] and shown["total_rows"] == 27
     assert [row[0] for row in shown["rows"]] == list(range(20))  # across the two parts
+
+
+def test_a_symlink_inside_a_folder_artifact_is_not_followed_out_of_the_store(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "store"
+    folder = root / "artifacts" / "run1" / "prep" / "data"
+    folder.mkdir(parents=True)
+    secret = tmp_path / "secret.csv"
+    secret.write_text("user,password\nroot,hunter2\n")
+    (folder / "part.csv").symlink_to(secret)  # a part of the dataset leading out of the store
+    shown = preview({"type": "Dataset", "uri": str(folder)}, root)
+    assert "hunter2" not in json.dumps(shown)
+    assert shown["kind"] == "error" and "not inside the store" in shown["error"]
+    # a link that stays inside the artifact folder is still read
+    (folder / "part.csv").unlink()
+    (folder / "real.csv").write_text("a,b\n1,2\n")
+    (folder / "part.csv").symlink_to(folder / "real.csv")
+    inside = preview({"type": "Dataset", "uri": str(folder)}, root)
+    assert inside["kind"] == "dataset" and inside["rows"] == [["1", "2"]]
+
+
+@pytest.mark.parametrize("kind", ["Dataset", "Artifact", "Model"])
+def test_a_fifo_as_an_artifact_file_gives_an_error_preview_at_once(
+    tmp_path: Path, kind: str
+) -> None:
+    # a step may leave a named pipe where its output goes: opening it for reading would wait
+    # for a writer forever, and hold one of the server's threads with it
+    import threading
+
+    folder = tmp_path / "artifacts" / "run1" / "make"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "data")
+    (folder / "parts").mkdir()
+    (folder / "parts" / "a.csv").write_text("x\n1\n")
+    os.mkfifo(folder / "parts" / "b.csv")
+    for uri in (folder / "data", folder / "parts"):
+        shown: list[dict[str, Any]] = []
+        worker = threading.Thread(
+            target=lambda u=uri, into=shown: into.append(
+                preview({"type": kind, "uri": str(u)}, tmp_path)
+            ),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(10)
+        if worker.is_alive():  # unblock the reader, so the test leaves no thread behind
+            for fifo in (folder / "data", folder / "parts" / "b.csv"):
+                with contextlib.suppress(OSError):
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        assert shown, f"the preview of {uri} waited on the pipe"
+        if uri.name == "data" and kind != "Model":  # a model's files are listed, not read
+            assert shown[0]["kind"] == "error" and "not a regular file" in shown[0]["error"]

@@ -130,10 +130,15 @@ def test_a_run_is_runs_show_json_with_a_graph(server: Server, store: dict[str, A
 def test_unknown_runs_steps_and_iterations_are_404(server: Server, store: dict[str, Any]) -> None:
     run_id = store["runs"][-1]
     error(server, "/api/runs/no-such-run", 404, "run_id")
+    # a prefix of both demo runs: 400 naming the API's own field, as the 404 does
+    assert "more than one run" in error(server, "/api/runs/demo-", 400, "run_id")["error"]
     error(server, "/api/runs/no-such-run/steps/make", 404, "run_id")
     error(server, f"/api/runs/{run_id}/steps/nothing", 404, "task")
     error(server, f"/api/runs/{run_id}/steps/make?iteration=3", 404, "iteration")
     error(server, f"/api/runs/{run_id}/steps/make?iteration=x", 400, "iteration")
+    # digits str.isdigit takes and int() refuses (a superscript, too many digits): 400, not 500
+    error(server, f"/api/runs/{run_id}/steps/make?iteration=%C2%B2", 400, "iteration")
+    error(server, f"/api/runs/{run_id}/logs/make?iteration={'9' * 5000}", 400, "iteration")
     error(server, f"/api/runs/{run_id}/logs/make?stream=stdin", 400, "stream")
     error(server, "/api/no/such/route", 404, None)
 
@@ -278,3 +283,21 @@ def test_no_answer_holds_the_secret(server: Server, store: dict[str, Any], tmp_p
     get(server, f"/api/compare?runs={store['runs'][1]},{store['runs'][2]}")
     get(server, "/api/lineage?q=api_token")
     get(server, "/api/runs")
+
+
+def test_a_reports_step_panels_show_what_the_live_panels_show(
+    server: Server, store: dict[str, Any]
+) -> None:
+    # `runs show --html` and the UI read a step's parameters and inputs the same way: an
+    # upstream value (add's x, made by make) is a parameter in both, secrets masked in both
+    from dagwright.ui.exports import run_report
+
+    run_id = store["runs"][-1]
+    details = run_report(store["home"], run_id)["steps_detail"]
+    assert details["add"]["parameters"] == {"x": 4}
+    for task in ("make", "add"):
+        live = get(server, f"/api/runs/{run_id}/steps/{task}")
+        assert details[task]["parameters"] == live["parameters"], task
+        assert {k: v["uri"] for k, v in details[task]["inputs"].items()} == {
+            k: v["uri"] for k, v in live["inputs"].items()
+        }, task

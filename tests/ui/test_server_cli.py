@@ -196,3 +196,69 @@ def test_open_hands_the_url_with_its_token_to_the_browser(home: Path, tmp_path: 
         assert call(url).status == 200
     finally:
         server.stop()
+
+
+RESUMED_LATE = """
+import sys
+import time
+from pathlib import Path
+
+from dagwright import component, pipeline
+
+
+@component
+def held(flag: str, gate: str) -> int:
+    if not Path(flag).exists():
+        raise RuntimeError("no flag yet")
+    while not Path(gate).exists():
+        time.sleep(0.05)
+    print("through the gate", file=sys.stderr, flush=True)
+    return 1
+
+
+@component
+def after(x: int) -> int:
+    return x + 1
+
+
+@pipeline
+def late(flag: str, gate: str):
+    after(x=held(flag=flag, gate=gate).output)
+"""
+
+
+def test_a_resume_from_the_page_outlives_the_server(tmp_path: Path) -> None:
+    """The resume the page starts runs on after the server stops (Ctrl-C of ``dagwright
+    ui``): what it prints later (its progress lines, on stderr) has somewhere to go."""
+    from ui_server_helpers import start
+
+    home, flag, gate = tmp_path / "store", tmp_path / "flag", tmp_path / "gate"
+    (tmp_path / "late.py").write_text(RESUMED_LATE)
+    first = dagwright(home, "run", str(tmp_path / "late.py"), "-p", f"flag={flag}",
+                      "-p", f"gate={gate}", check=False)  # fmt: skip
+    assert first.returncode == 1, first.stderr
+    (run_id,) = [r["run_id"] for r in json.loads(dagwright(home, "runs", "ls", "--json").stdout)]
+    flag.touch()
+    server = start(home)
+    try:
+        answer = call(
+            server.base + f"/api/runs/{run_id}/resume", method="POST", headers={"X-Dagwright": "1"}
+        )
+        assert answer.status == 202, answer.text
+        deadline = time.monotonic() + 60
+        while call(server.base + f"/api/runs/{run_id}/steps/held").json["status"] != "running":
+            assert time.monotonic() < deadline, "the resume never ran the step"
+            time.sleep(0.05)
+    finally:
+        server.stop()  # the server is gone; the resumed run is not
+    gate.touch()
+    deadline = time.monotonic() + 60
+    while (status := _status(home, run_id)) == "running":
+        assert time.monotonic() < deadline, "the resumed run never ended"
+        time.sleep(0.1)
+    assert status == "succeeded", dagwright(home, "runs", "show", run_id).stdout
+
+
+def _status(home: Path, run_id: str) -> str:
+    shown = json.loads(dagwright(home, "runs", "show", run_id, "--json").stdout)
+    return str(shown["status"])

@@ -143,6 +143,10 @@ def test_a_post_needs_its_header(server: Server, store: dict[str, Any]) -> None:
         path, method="POST", headers={"X-Dagwright": "1", "Origin": "http://evil.example"}
     )
     assert foreign.status == 403 and foreign.json["field"] == "Origin"
+    # an Origin that is no URL at all (urlsplit raises on it) is refused the same way
+    for origin in ("http://[", "null"):
+        odd = call(path, method="POST", headers={"X-Dagwright": "1", "Origin": origin})
+        assert odd.status == 403 and odd.json["field"] == "Origin", odd.text
 
 
 def test_off_loopback_the_token_is_required(store: dict[str, Any]) -> None:
@@ -169,6 +173,13 @@ def test_off_loopback_the_token_is_required(store: dict[str, Any]) -> None:
         by_cookie = call(api, headers={"Cookie": cookie.split(";")[0]})
         assert by_cookie.status == 200 and by_cookie.json["total"] == 1
         assert call(api, headers={"Cookie": "dagwright_token=wrong"}).status == 401
+        # a wrong token of non-ASCII characters is as wrong: 401 JSON, not a server error
+        for refused in (
+            call(api + "?token=%C3%A9t%C3%A9"),
+            call(api, headers={"Authorization": "Bearer \u00e9t\u00e9"}),
+            call(api, headers={"Cookie": "dagwright_token=\u00e9t\u00e9"}),
+        ):
+            assert refused.status == 401 and refused.json["field"] == "token", refused.text
     finally:
         server.stop()
 
@@ -213,3 +224,17 @@ def test_the_store_is_never_written_through_a_get(server: Server, store: dict[st
     raw(server, str(store["step"] / "page"))
     assert sorted(os.listdir(store["home"] / "artifacts" / store["run"])) == before
     assert Path(store["outside"]).read_text() == "not the store's"
+
+
+def test_another_loopback_address_opens_at_the_url_it_printed(store: dict[str, Any]) -> None:
+    # 127.0.0.0/8 is all loopback: no token, and the URL printed must answer (an IP literal
+    # cannot be rebound by DNS, so the Host check lets any loopback address through)
+    server = start(store["home"], "--host", "127.0.0.2")
+    try:
+        assert "token" not in server.banner and f"http://127.0.0.2:{server.port}/" in server.banner
+        answer = call(f"http://127.0.0.2:{server.port}/api/runs")
+        assert answer.status == 200, answer.text
+        foreign = call(f"http://127.0.0.2:{server.port}/api/runs", headers={"Host": "evil.example"})
+        assert foreign.status == 403 and foreign.json["field"] == "Host"
+    finally:
+        server.stop()

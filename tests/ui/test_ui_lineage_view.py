@@ -161,3 +161,11 @@ def test_the_diff_of_two_runs_as_plain_json(runs: Any) -> None:
     with pytest.raises(ValidationError) as caught:
         lineage_diff(store, first.run_id, "no-such-run")
     assert caught.value.field == "RUN_B"
+
+
+def test_bad_a_search_holding_a_nul_is_refused_naming_q(runs: Any) -> None:
+    # typed into the page's search box it reaches /api/lineage?q=%00: a 400, not a 500
+    store, _, _ = runs
+    with pytest.raises(ValidationError) as caught:
+        lineage_search(store, "features\x00")
+    assert caught.value.field == "q" and caught.value.fix
