@@ -21,6 +21,7 @@ from dagwright.errors import ValidationError
 from dagwright.redact import redact_text
 
 MAX_BYTES = 5 * 1024 * 1024  # a KFP YAML of a few hundred steps is well under 1 MB
+DRAIN_BYTES = 8 * MAX_BYTES  # read and dropped before the 413; beyond, the connection closes
 FIELD = "body"
 _KFP_KEYS = ("pipelineInfo", "pipelineSpec", "pipeline_spec")
 # lines only a Python file starts with (YAML refuses `@` and reads the others as text)
@@ -45,18 +46,25 @@ def too_large() -> TooLarge:
 
 
 async def read_body(request: Request) -> bytes:
-    """The request's body, refused once it is over ``MAX_BYTES`` (by its Content-Length when
-    it gives one, else as it comes: never held whole when too large)."""
+    """The request's body, refused once it is over ``MAX_BYTES``.
+
+    A body a little too large is still read to its end (and dropped), so that the client,
+    still sending, gets the 413 rather than a reset connection; one over ``DRAIN_BYTES`` is
+    refused at once. No more than ``MAX_BYTES`` is ever held.
+    """
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BYTES:
+    if length.isdigit() and int(length) > DRAIN_BYTES:
         raise too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BYTES:
+        if size > DRAIN_BYTES:
             raise too_large()
-        chunks.append(chunk)
+        if size <= MAX_BYTES:
+            chunks.append(chunk)
+    if size > MAX_BYTES:
+        raise too_large()
     return b"".join(chunks)
 
 
@@ -88,7 +96,8 @@ def pipeline_view(body: bytes, name: str | None = None) -> dict[str, Any]:
         where = [f"{k} '{v}'" for k in ("pipeline", "task", "block") if (v := getattr(exc, k))]
         raise ValidationError(
             redact_text((", ".join(where) + ": " if where else "") + exc.problem),
-            field=exc.field or FIELD,
+            # the importer's FILE is the command line's argument: here the file is the body
+            field=FIELD if exc.field in (None, "FILE") else exc.field,
             fix=redact_text(exc.fix) if exc.fix else None,
         ) from None
     data = ir.to_dict()

@@ -6,6 +6,7 @@
 
   const RUN_STATUSES = ["running", "succeeded", "failed", "cancelled", "interrupted"];
   const PAGE = 100;
+  const PIPELINE_FILE_MAX = 5 * 1024 * 1024; // POST /api/pipeline's limit
 
   function enc(x) {
     return encodeURIComponent(x);
@@ -219,6 +220,8 @@
     const chooser = graph || run ? null : pipelineFile(async (file) => {
       clear(message);
       try {
+        // the server's limit too; checked here so a huge file is not sent at all
+        if (file.size > PIPELINE_FILE_MAX) throw Object.assign(new Error("the file is over 5 MB"), { fix: "give the IR or the KFP YAML of one pipeline" });
         const d = await post("/api/pipeline" + qs({ name: file.name }), file);
         title.textContent = "Pipeline " + d.pipeline + " (" + file.name + ")";
         drawIt(d.graph);
