@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,17 @@ def pipeline_view(body: bytes, name: str | None = None) -> dict[str, Any]:
             # the importer's FILE is the command line's argument: here the file is the body
             field=FIELD if exc.field in (None, "FILE") else exc.field,
             fix=redact_text(exc.fix) if exc.fix else None,
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # a shape the reader's checks let through: the file's fault, still the reader's gap,
+        # so the server's terminal keeps the traceback and the user gets a 400
+        print(redact_text(traceback.format_exc()), file=sys.stderr, flush=True)
+        raise ValidationError(
+            redact_text(f"the file could not be read as a pipeline ({type(exc).__name__}: {exc})")[
+                :300
+            ],
+            field=FIELD,
+            fix="give the file as its compiler wrote it (not changed by hand, not cut short)",
         ) from None
     data = ir.to_dict()
     return {"pipeline": data["name"], "graph": pipeline_graph(data)}

@@ -116,6 +116,17 @@ def test_a_kfp_construct_the_importer_refuses_is_its_message(
     assert "container component" in body["fix"]
 
 
+def test_a_shape_the_importer_does_not_check_is_400_not_500(
+    server: Server, store: dict[str, Any]
+) -> None:
+    # a hand-edited input reference the importer's shape check lets through (a KeyError
+    # inside it): still the file's fault, so a 400 naming the file, never a 500
+    spec = yaml.safe_load(write_kfp_yaml(store["folder"] / "edited.yaml").read_text())
+    spec["root"]["dag"]["tasks"]["report"]["inputs"]["parameters"]["x"]["taskOutputParameter"] = {}
+    body = refused(send(server, yaml.safe_dump(spec).encode()), 400, "body")
+    assert body["error"] and "as its compiler wrote it" in body["fix"]
+
+
 def test_a_python_file_is_refused_and_never_run(server: Server, store: dict[str, Any]) -> None:
     marker = store["folder"] / "ran"
     source = store["demo"].read_text() + f"\nopen({str(marker)!r}, 'w').close()\n"
