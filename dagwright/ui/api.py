@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -303,6 +304,19 @@ def pipeline(ui: UiStore, request: Request) -> Any:
     return across.pipeline_view(ui, run_id)
 
 
+async def pipeline_file(ui: UiStore, request: Request) -> Response:
+    """``POST /api/pipeline[?name=FILE]``: the DAG of the IR or KFP YAML sent as the body."""
+    from dagwright.ui import pipeline_file as sent
+
+    try:
+        body = await sent.read_body(request)
+    except sent.TooLarge as exc:
+        return json_error(413, exc.problem, exc.field, exc.fix)
+    name = _one(request, "name")
+    # parsing and validating take a while for a big file: not on the event loop
+    return await run_in_threadpool(answered(lambda *_: sent.pipeline_view(body, name)), ui, request)
+
+
 def schedules(ui: UiStore, request: Request) -> Any:
     """``GET /api/schedules``."""
     return across.schedules(ui)
@@ -345,4 +359,9 @@ def routes(ui: UiStore) -> list[Route]:
         ("/api/schedules/{name}/pause", pause, "POST"),
         ("/api/schedules/{name}/resume", unpause, "POST"),
     ]
-    return [Route(path, bound(h), methods=[method]) for path, h, method in table]
+
+    async def posted_pipeline(request: Request) -> Response:
+        return await pipeline_file(ui, request)
+
+    found = [Route(path, bound(h), methods=[method]) for path, h, method in table]
+    return [*found, Route("/api/pipeline", posted_pipeline, methods=["POST"])]

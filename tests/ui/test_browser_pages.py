@@ -340,3 +340,30 @@ def test_inspect_html_draws_a_pipeline_from_a_file_with_no_network(
         assert [u for u in requested if not u.startswith(("file:", "data:", "blob:"))] == []
     finally:
         context.close()
+
+
+def test_the_pipeline_page_draws_a_kfp_yaml_given_in_its_file_input(
+    ui: UiServer, store: Store, page: Any
+) -> None:
+    from kfp_pipeline import KFP_SECRET, KFP_TASKS, write_kfp_yaml
+
+    expect = _expect()
+    path = write_kfp_yaml(store.folder / "small-kfp.yaml")
+    page.goto(f"{ui.url}/#/pipeline")
+    page.set_input_files("input#pipeline-file", str(path))
+    nodes = page.locator("svg#graph g.node[data-task]")
+    expect(nodes).to_have_count(len(KFP_TASKS))
+    assert {n.get_attribute("data-task") for n in nodes.all()} == KFP_TASKS
+    # drawn as the run page draws, but no run: no node has a status
+    assert {n.get_attribute("data-status") for n in nodes.all()} == {"unknown"}
+    blocks = {b.get_attribute("data-block") for b in page.locator("svg#graph g.block").all()}
+    assert blocks == {"if", "parallel_for"}
+    assert KFP_SECRET not in page.content()
+
+    # a file that is no pipeline: the server's reason shows, the old drawing goes
+    broken = store.folder / "broken.yaml"
+    broken.write_text("key: [unclosed\n")
+    page.set_input_files("input#pipeline-file", str(broken))
+    expect(page.locator(".error-box")).to_contain_text("neither JSON nor YAML")
+    expect(nodes).to_have_count(0)
+    assert page.js_errors == []

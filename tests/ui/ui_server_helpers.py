@@ -228,12 +228,18 @@ class Answer:
 
 
 def call(
-    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, timeout: float = 30
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+    data: bytes | None = None,
 ) -> Answer:
-    """One HTTP request; an error status is an answer too, not an exception."""
+    """One HTTP request (a POST sends ``data``, empty when not given); an error status is an
+    answer too, not an exception."""
     request = urllib.request.Request(url, method=method, headers=headers or {})
     if method == "POST":
-        request.data = b""
+        request.data = b"" if data is None else data
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, dict(response.headers.items()), response.read())

@@ -3,7 +3,7 @@
 //   #/runs?pipeline=&status=&since=&offset=   runs list
 //   #/runs/<id>                                run page
 //   #/runs/<id>/steps/<task>?iteration=        run page with the step panel open
-//   #/compare?runs=a,b  #/lineage?q=  #/pipeline?run=  #/schedules
+//   #/compare?runs=a,b  #/lineage?q=  #/pipeline[?run=]  #/schedules
 // Static mode: a page holding <script type="application/json" id="dagwright-data"> (a
 // report, a notebook) renders from that data with no fetches.
 (function (DW) {
@@ -30,7 +30,7 @@
   function nav(staticMode) {
     const links = staticMode
       ? [h("span.muted", { text: "report" })]
-      : [["#/runs", "Runs"], ["#/compare", "Compare"], ["#/lineage", "Lineage"], ["#/schedules", "Schedules"]].map(([href, label]) =>
+      : [["#/runs", "Runs"], ["#/compare", "Compare"], ["#/lineage", "Lineage"], ["#/pipeline", "Pipeline"], ["#/schedules", "Schedules"]].map(([href, label]) =>
           h("a", { href, "data-nav": label.toLowerCase() }, label)
         );
     return h("header.topbar", null, h("a.brand", { href: staticMode ? "#" : "#/runs" }, "dagwright"), h("nav", null, links));

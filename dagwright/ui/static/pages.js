@@ -6,6 +6,7 @@
 
   const RUN_STATUSES = ["running", "succeeded", "failed", "cancelled", "interrupted"];
   const PAGE = 100;
+  const PIPELINE_FILE_MAX = 5 * 1024 * 1024; // POST /api/pipeline's limit
 
   function enc(x) {
     return encodeURIComponent(x);
@@ -212,14 +213,52 @@
     const svg = DW.s("svg#graph", { role: "img", "aria-label": "pipeline graph" });
     const body = h("div.graph-wrap", null, svg);
     const run = params.get("run");
-    clear(root).appendChild(
-      h("div.pipeline-page", null, h("h2", { text: "Pipeline" + (run ? " of " + run : "") }), body)
-    );
+    const title = h("h2", { text: "Pipeline" + (run ? " of " + run : "") });
+    const message = h("div.message");
     const drawIt = (g) => DW.graph.draw(svg, g, {});
+    // no run and no embedded graph: the DAG of a file the user gives, drawn before it runs
+    const chooser = graph || run ? null : pipelineFile(async (file) => {
+      clear(message);
+      try {
+        // the server's limit too; checked here so a huge file is not sent at all
+        if (file.size > PIPELINE_FILE_MAX) throw Object.assign(new Error("the file is over 5 MB"), { fix: "give the IR or the KFP YAML of one pipeline" });
+        const d = await post("/api/pipeline" + qs({ name: file.name }), file);
+        title.textContent = "Pipeline " + d.pipeline + " (" + file.name + ")";
+        drawIt(d.graph);
+      } catch (err) {
+        clear(svg);
+        message.appendChild(errorBox(err));
+      }
+    });
+    clear(root).appendChild(h("div.pipeline-page", null, title, chooser, message, body));
     if (graph) drawIt(graph);
-    else if (!run) body.insertBefore(h("p.muted", { text: "Open a run's pipeline from its page." }), svg);
-    else getJSON("/api/pipeline" + qs({ run })).then((d) => drawIt(d.graph), (err) => body.insertBefore(errorBox(err), svg));
+    else if (run) getJSON("/api/pipeline" + qs({ run })).then((d) => drawIt(d.graph), (err) => message.appendChild(errorBox(err)));
     return {};
+  }
+
+  // a file input inside a drop zone: either way, onFile gets the one file given
+  function pipelineFile(onFile) {
+    const input = h("input#pipeline-file", { type: "file", accept: ".json,.yaml,.yml" });
+    input.addEventListener("change", () => {
+      if (input.files && input.files[0]) onFile(input.files[0]);
+      input.value = ""; // the same file chosen again (after editing it) is sent again
+    });
+    const zone = h("label#pipeline-drop.drop-zone", { for: "pipeline-file" },
+      h("span", { text: "Drop a pipeline's IR (dagwright compile --target ir) or KFP YAML here, or choose it: " }),
+      input,
+      h("div.muted", { text: "A Python file? Run: dagwright inspect FILE --html OUT" }));
+    zone.addEventListener("dragover", (e) => {
+      e.preventDefault(); // without it the browser opens the dropped file instead
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+    zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("over");
+      const file = e.dataTransfer && e.dataTransfer.files[0];
+      if (file) onFile(file);
+    });
+    return zone;
   }
 
   // --- schedules ---

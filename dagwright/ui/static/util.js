@@ -57,10 +57,12 @@
     return answer(resp);
   }
 
-  async function post(path) {
+  // body: optional (a File is sent as its bytes)
+  async function post(path, body) {
     const resp = await fetch(path, {
       method: "POST",
       headers: { "X-Dagwright": "1", Accept: "application/json" },
+      body: body === undefined ? null : body,
     });
     return answer(resp);
   }
