@@ -333,6 +333,7 @@ def test_static_step_panel_shows_the_failure_and_the_artifacts(
     assert cm.locator("tbody td").all_inner_texts() == ["8", "2", "1", "9"]
     assert panel.locator('.artifact[data-name="classes"] svg.roc-chart polyline').count() == 1
     model = panel.locator('.artifact[data-name="model"]')
+    expect(model.locator("ul.model-files li")).to_have_count(2)
     assert model.locator("dl.model-meta dd").all_inner_texts() == ["sklearn"]
     assert model.locator("ul.model-files li").all_inner_texts() == [
         "model.pkl (1.5 KB)",
@@ -346,7 +347,7 @@ def test_static_step_panel_shows_the_failure_and_the_artifacts(
 
     # a loop node lists its iterations; one of them opens its own panel
     page.click('svg#graph g.node[data-task="square"]')
-    assert panel.locator("ul.iterations li").count() == 3
+    expect(panel.locator("ul.iterations li")).to_have_count(3)  # drawn after the click
     panel.locator('li[data-iteration="2"] a').click()
     panel.locator(".step[data-iteration='2']").wait_for()
     assert "2 is odd" in panel.locator("[data-field=error]").inner_text()
