@@ -196,3 +196,22 @@ class StopSignals:
     def exit_code(self) -> int:
         """130 when Ctrl-C (SIGINT) came first; else 0, SIGTERM being an orderly stop."""
         return EXIT_INTERRUPTED if self.received and self.received[0] == signal.SIGINT else 0
+
+
+def existing_store(root: Any) -> Any:
+    """The store at ``--root``, whose run database must exist already (nothing is created).
+
+    Raises:
+        ValidationError: (field ``--root``) when the folder holds no run database.
+    """
+    from dagwright.errors import ValidationError
+    from dagwright.store.local import LocalStore
+
+    store = LocalStore(root)
+    if not (store.root / "runs.db").is_file():
+        raise ValidationError(
+            f"no run database in '{store.root}'",
+            field="--root",
+            fix="run a pipeline first, or point --root at its store",
+        )
+    return store

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import reported, when
+from dagwright.cli.common import existing_store, reported, when
 from dagwright.cli.options import JSON, ROOT
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
@@ -30,15 +30,7 @@ STATUSES = ("succeeded", "failed", "interrupted", "cancelled", "running")
 
 def store_database(root: Path | None) -> Any:
     """The store at ``--root`` and its run database, which must exist already."""
-    from dagwright.store.local import LocalStore
-
-    store = LocalStore(root)
-    if not (store.root / "runs.db").exists():
-        raise ValidationError(
-            f"no run database in '{store.root}'",
-            field="--root",
-            fix="run a pipeline first, or point --root at its store",
-        )
+    store = existing_store(root)
     return store, store.database()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from dagwright.cli.common import reported
+from dagwright.cli.common import existing_store, reported
 from dagwright.cli.options import ROOT
 from dagwright.errors import ValidationError
 
@@ -61,15 +61,7 @@ def ui(root: Path | None, port: int, host: str, token: str | None, open_browser:
                 field="extras",
                 fix=_EXTRA,
             ) from None
-        from dagwright.store.local import LocalStore
-
-        store = LocalStore(root)
-        if not (store.root / "runs.db").is_file():
-            raise ValidationError(
-                f"no run database in '{store.root}'",
-                field="--root",
-                fix="run a pipeline first, or point --root at its store",
-            )
+        store = existing_store(root)
         try:
             sock = listening(host, port)
         except OSError as exc:
