@@ -200,7 +200,7 @@ def artifact_path(uri: str, artifacts: str | None) -> Path:
     """
     if artifacts is None:
         raise Forbidden(
-            "this store keeps its artifacts remotely; the UI serves local files only",
+            "this store keeps its artifacts remotely; a local path is none of them",
             field="uri",
         )
     text = uri.removeprefix("file://")
