@@ -41,9 +41,18 @@ def bundle(site: Output[Artifact]) -> None:
     with open(os.path.join(site.path, "app.js"), "w") as f:
         f.write("parent.document.title = 'owned'")
 
+@component
+def big(blob: Output[Artifact]) -> None:
+    with open(blob.path, "wb") as f:
+        f.truncate(50 * 2**20 + 1)  # one byte over what the UI serves from a remote store
+
 @pipeline
 def remote_demo():
     make()
+
+@pipeline
+def oversized():
+    big()
 
 @pipeline
 def bundled():
@@ -179,6 +188,15 @@ def test_s3_uris_no_run_recorded_are_refused(
         assert answer.status in (403, 404), (route, uri, answer.text)
         assert answer.json["field"] == "uri"
         assert "made on s3" not in answer.text
+
+
+def test_a_remote_file_over_50_mb_is_413_json(server: Server, store: dict[str, Any]) -> None:
+    dagwright(store["home"], "run", f"{store['source']}:oversized")
+    listed = json.loads(dagwright(store["home"], "runs", "ls", "--json").stdout)
+    run_id = next(r["run_id"] for r in listed if r["pipeline"] == "oversized")
+    answer = _get(server, "raw", f"s3://{BUCKET}/team/{run_id}/big/blob")
+    assert answer.status == 413, answer.text[:200]
+    assert answer.json["field"] == "uri" and str(50 * 2**20 + 1) in answer.json["error"]
 
 
 def test_an_s3_store_that_does_not_answer_is_a_quick_502(store: dict[str, Any]) -> None:
