@@ -113,6 +113,8 @@ def remote(uri: str, root: Path, location: str, kind: str | None, render_md: boo
         except BaseException:
             stream.close()
             raise
+    except FileNotFoundError:  # recorded, then removed from the bucket
+        return json_error(404, f"no artifact file at '{uri}'", "uri")
     except Unreachable as exc:
         return json_error(502, str(exc), "uri", "check that the artifact store answers")
     except Unreadable as exc:
@@ -130,11 +132,14 @@ def remote(uri: str, root: Path, location: str, kind: str | None, render_md: boo
 def _opened_file(uri: str, root: Path, location: str) -> ArtifactFile:
     """``locate`` the URI, a store that does not answer told apart (``Unreachable``)."""
     try:
-        return locate(uri, root, [location])
+        found = locate(uri, root, [location])
     except Unreadable as exc:
         if isinstance(exc.__cause__, ConnectionError):
             raise Unreachable(str(exc)) from exc
         raise
+    # asked afresh: a listing cached by an earlier request predates a resume's rewrite
+    found.fs.invalidate_cache(found.path)
+    return found
 
 
 def _chunks(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
