@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import math
-import mimetypes
 import subprocess
 import sys
 import threading
@@ -18,15 +17,16 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dagwright.errors import ValidationError
 from dagwright.redact import redact_text
 from dagwright.run_query import parse_when
+from dagwright.store.remote import is_local
 from dagwright.ui import across, data
 from dagwright.ui.data import Missing, UiStore
-from dagwright.ui.security import MARKDOWN_CSP, RAW_CSP, Forbidden, artifact_path, json_error
+from dagwright.ui.security import Forbidden, artifact_path, json_error
 
 RUN_STATUSES = ("succeeded", "failed", "interrupted", "running", "cancelled")
 MAX_LIMIT = 1000
@@ -231,36 +231,30 @@ def _uri(request: Request) -> str:
 def preview(ui: UiStore, request: Request) -> Any:
     """``GET /api/artifacts/preview?uri=``: what the page shows of an artifact."""
     uri = _uri(request)
-    artifact_path(uri, ui.artifacts)  # refused before anything is read
-    artifact = data.artifact_at(ui, uri)
+    if is_local(uri):
+        artifact_path(uri, ui.artifacts)  # refused before anything is read
+    # a remote artifact is read from the location its run recorded, and only when recorded
+    artifact, location = data.recorded_artifact(ui, uri)
     from dagwright.ui.previews import preview as previewed
 
-    # artifacts kept outside the store (DAGWRIGHT_ARTIFACTS) are previewed there too
-    return previewed(artifact, ui.root, [ui.artifacts] if ui.artifacts else [])
-
-
-# what a file of an artifact type is served as, when its name says nothing
-_TYPES = {"HTML": "text/html", "Markdown": "text/markdown; charset=utf-8"}
+    return previewed(artifact, ui.root, [location] if location else [])
 
 
 def raw(ui: UiStore, request: Request) -> Any:
     """``GET /api/artifacts/raw?uri=[&render=md]``: an artifact file's bytes, only from
-    inside the store, in a sandbox (``RAW_CSP``: an opaque origin, no script of the UI's)."""
+    inside the store or an artifact a run recorded remotely, in a sandbox (``RAW_CSP``: an
+    opaque origin, no script of the UI's)."""
+    from dagwright.ui import raw_files
+
     uri = _uri(request)
+    render_md = _one(request, "render") == "md"
+    if not is_local(uri):
+        artifact, location = data.recorded_artifact(ui, uri)
+        return raw_files.remote(uri, ui.root, location, artifact.get("type"), render_md)
     path = artifact_path(uri, ui.artifacts)
     if not path.is_file():
         raise Missing(f"no artifact file at '{uri}'", field="uri")
-    headers = {"Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff"}
-    kind = _artifact_type(ui, uri)
-    if _one(request, "render") == "md":
-        from dagwright.ui.markdown import render
-
-        text = path.read_text("utf-8", errors="replace")
-        return HTMLResponse(
-            render(text), headers={**headers, "Content-Security-Policy": MARKDOWN_CSP}
-        )
-    media = mimetypes.guess_type(path.name)[0] or _TYPES.get(kind or "") or _sniffed(path)
-    return FileResponse(path, media_type=media, headers=headers, content_disposition_type="inline")
+    return raw_files.local(path, _artifact_type(ui, uri), render_md)
 
 
 def _artifact_type(ui: UiStore, uri: str) -> str | None:
@@ -268,18 +262,6 @@ def _artifact_type(ui: UiStore, uri: str) -> str | None:
         return str(data.artifact_at(ui, uri).get("type"))
     except Missing:
         return None
-
-
-def _sniffed(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "application/octet-stream"
-    if "<svg" in text[:1024]:  # dagwright's artifact files have no extension to say so
-        return "image/svg+xml"
-    return "text/plain; charset=utf-8"
 
 
 def compare(ui: UiStore, request: Request) -> Any:

@@ -264,21 +264,58 @@ def _with_previews(value: Any) -> Any:
 
 
 def artifact_at(ui: UiStore, uri: str) -> dict[str, Any]:
-    """The artifact a run recorded at ``uri`` (inside the store's artifact folder).
+    """The artifact a run recorded at ``uri`` (see ``recorded_artifact``).
 
     Raises:
-        Missing: no step of the run the path names recorded it.
+        Missing: no step of the run the URI belongs to recorded it.
     """
-    artifacts = ui.artifacts or ""
-    relative = os.path.relpath(uri.removeprefix("file://"), artifacts) if artifacts else ""
-    run_id = relative.split(os.sep)[0]
-    if run_id and not run_id.startswith(".") and ui.db().has_run(run_id):
-        for row in ui.db().steps(run_id):
-            for value in (row.get("outputs") or {}).values():
-                for item in value if isinstance(value, list) else [value]:
-                    if isinstance(item, dict) and item.get("uri") == uri:
-                        return {**item, "metadata": masked(item.get("metadata"))}
+    return recorded_artifact(ui, uri)[0]
+
+
+def recorded_artifact(ui: UiStore, uri: str) -> tuple[dict[str, Any], str]:
+    """The artifact a run recorded at ``uri`` and the location it is read from.
+
+    A local URI belongs to the run its path names inside the store's artifact folder (which
+    ``security.artifact_path`` has checked); a remote one (``s3://``, ``gs://``) to the run
+    whose recorded artifact location it lies under, read from there. Either way only a URI
+    some step of that run recorded is an artifact: nothing else at a location is ever read.
+
+    Raises:
+        Missing: no step of the run the URI belongs to recorded it.
+    """
+    from dagwright.store.remote import is_local
+
+    db = ui.db()
+    if is_local(uri):
+        artifacts = ui.artifacts or ""
+        relative = os.path.relpath(uri.removeprefix("file://"), artifacts) if artifacts else ""
+        run_id = relative.split(os.sep)[0]
+        if run_id and not run_id.startswith(".") and db.has_run(run_id):
+            found = _recorded(db, run_id, uri)
+            if found is not None:
+                return found, artifacts
+    else:
+        # runs whose location is a prefix of the URI (compared as text: no LIKE wildcards)
+        rows = db.execute(
+            "SELECT run_id, artifacts FROM runs WHERE artifacts != '' "
+            "AND substr(?, 1, length(artifacts) + 1) = artifacts || '/'",
+            (uri,),
+        ).fetchall()
+        for run_id, location in rows:
+            found = _recorded(db, run_id, uri)
+            if found is not None:
+                return found, str(location)
     raise Missing(f"no run recorded an artifact at '{uri}'", field="uri")
+
+
+def _recorded(db: RunDatabase, run_id: str, uri: str) -> dict[str, Any] | None:
+    """The artifact at ``uri`` among a run's step outputs (metadata masked), else None."""
+    for row in db.steps(run_id):
+        for value in (row.get("outputs") or {}).values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dict) and item.get("uri") == uri:
+                    return {**item, "metadata": masked(item.get("metadata"))}
+    return None
 
 
 def log_chunk(
@@ -334,6 +371,7 @@ __all__ = [
     "artifact_at",
     "find_run",
     "log_chunk",
+    "recorded_artifact",
     "run_detail",
     "runs_page",
     "shown_run_data",

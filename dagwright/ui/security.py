@@ -1,7 +1,8 @@
 """What keeps the UI's origin safe: loopback binding and the Host check against DNS
 rebinding, the token a non-loopback server needs, the ``X-Dagwright`` header on every POST
 (no cross-site form or simple request can set it), the Content-Security-Policy headers, and
-raw artifact files served only from inside the store's artifact folder.
+local raw artifact files served only from inside the store's artifact folder (remote ones
+only when a run recorded them: ``data.recorded_artifact``).
 
 A pure ASGI middleware (``Guard``), so it sees every request before a route does and also
 covers streamed responses (Server-Sent Events) and static files.
@@ -200,7 +201,7 @@ def artifact_path(uri: str, artifacts: str | None) -> Path:
     """
     if artifacts is None:
         raise Forbidden(
-            "this store keeps its artifacts remotely; the UI serves local files only",
+            "this store keeps its artifacts remotely; a local path is none of them",
             field="uri",
         )
     text = uri.removeprefix("file://")
