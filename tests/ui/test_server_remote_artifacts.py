@@ -173,7 +173,7 @@ def test_raw_bytes_of_an_s3_html_artifact_come_sandboxed(
         "{run}/make/other",  # under the run's location, recorded by no step
         "{run}/make",  # the step's folder: not an artifact either
         "{run}/make/../make/page",  # a recorded URI reached another way
-        "../team/{run}/make/page",
+        os.pardir + "/team/{run}/make/page",  # out of the location and back in
         "s3://elsewhere/team/{run}/make/page",  # another bucket
         "gs://{bucket}/team/{run}/make/page",  # another scheme
     ],
