@@ -208,7 +208,7 @@ def existing_store(root: Any) -> Any:
     from dagwright.store.local import LocalStore
 
     store = LocalStore(root)
-    if not (store.root / "runs.db").is_file():
+    if not (store.root / "runs.db").exists():  # one that is not a database: when opened
         raise ValidationError(
             f"no run database in '{store.root}'",
             field="--root",

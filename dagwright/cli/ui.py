@@ -62,6 +62,7 @@ def ui(root: Path | None, port: int, host: str, token: str | None, open_browser:
                 fix=_EXTRA,
             ) from None
         store = existing_store(root)
+        store.database().close()  # one that is no database is refused here, not per request
         try:
             sock = listening(host, port)
         except OSError as exc:

@@ -286,6 +286,16 @@ class RunDatabase:
         row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
         return row["outputs"] if row else None
 
+    def runs_holding(self, uri: str) -> list[tuple[str, str]]:
+        """(run id, artifact location) of the runs whose location is a prefix of ``uri``
+        (compared as text: no LIKE wildcards in a location)."""
+        rows = self.db.execute(
+            "SELECT run_id, artifacts FROM runs WHERE artifacts != '' "
+            "AND substr(?, 1, length(artifacts) + 1) = artifacts || '/'",
+            (uri,),
+        ).fetchall()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def has_run(self, run_id: str) -> bool:
         """Whether a run of exactly this id is recorded."""
         row = self.db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone()

@@ -295,16 +295,10 @@ def recorded_artifact(ui: UiStore, uri: str) -> tuple[dict[str, Any], str]:
             if found is not None:
                 return found, artifacts
     else:
-        # runs whose location is a prefix of the URI (compared as text: no LIKE wildcards)
-        rows = db.execute(
-            "SELECT run_id, artifacts FROM runs WHERE artifacts != '' "
-            "AND substr(?, 1, length(artifacts) + 1) = artifacts || '/'",
-            (uri,),
-        ).fetchall()
-        for run_id, location in rows:
+        for run_id, location in db.runs_holding(uri):
             found = _recorded(db, run_id, uri)
             if found is not None:
-                return found, str(location)
+                return found, location
     raise Missing(f"no run recorded an artifact at '{uri}'", field="uri")
 
 

@@ -90,6 +90,10 @@ def test_a_store_without_runs_is_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--root" in done.stderr and "run a pipeline first" in done.stderr
     assert not (tmp_path / "empty").exists()  # a mistyped --root creates nothing
+    (tmp_path / "odd" / "runs.db").mkdir(parents=True)  # a folder where the database goes
+    odd = ui(tmp_path / "odd", "--port", str(free_port()))
+    assert odd.returncode == 2 and "is not a run database" in odd.stderr, odd.stderr
+    assert "Traceback" not in odd.stderr
 
 
 @pytest.mark.parametrize("package", ["starlette", "uvicorn"])
