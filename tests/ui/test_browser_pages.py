@@ -123,6 +123,9 @@ def test_run_graph_has_a_node_per_task_coloured_by_status(ui: UiServer, page: An
     # the If and the ParallelFor are boxes around their tasks
     blocks = {b.get_attribute("data-block") for b in page.locator("svg#graph g.block").all()}
     assert {"if", "parallel_for"} <= blocks
+    # each box is labelled once with its kind and what it tests or loops over
+    labels = page.locator("svg#graph g.block[data-block=parallel_for] text.block-label")
+    expect(labels.first).to_have_text(re.compile(r"^ParallelFor "))
     succeeded = _fill(nodes.first)
 
     page.goto(f"{ui.url}/#/runs/breaks-a")

@@ -80,7 +80,8 @@
       transform: "translate(" + n.x + "," + n.y + ")",
     });
     g.appendChild(s("rect", { width: n.w, height: n.h }));
-    const title = (n.block ? n.block + ": " : "") + (n.label || n.id);
+    // the server's label names the block's kind already ("If x > 1", "ParallelFor [1, 2]")
+    const title = n.label || (n.block ? n.block + ": " : "") + n.id;
     g.appendChild(s("text.block-label", { x: 8, y: 14, text: fitLabel(title, n.w) }));
     return g;
   }
