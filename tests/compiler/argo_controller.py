@@ -11,7 +11,10 @@ task's in its exit hook's), ``withItems`` /
 (``aggregated_json_value_list``: the values embedded as JSON only when every one is a JSON object
 or list, else the list of their texts), input artifacts taken from the task's arguments as
 Argo's ``ProcessArgs`` takes them (``optional`` honoured on the argument only), exit hooks,
-``retryStrategy.limit`` and ``activeDeadlineSeconds``. Each container template's command runs
+``retryStrategy.limit``, ``activeDeadlineSeconds`` and ``memoize`` (the key filled from the
+template's inputs, refused unless ``cacheKeyRegex`` matches it, looked up in ``caches`` before
+a pod would be made; a hit gives the saved outputs and runs nothing; a succeeded node is saved;
+``maxAge`` is not modelled). Each container template's command runs
 as a local subprocess with its own folder standing in for the pod's paths (whatever the
 template's image: a KFP container component's shell command runs on this machine's shell);
 output parameters are read from their files (their ``valueFrom.default`` when none was
@@ -60,6 +63,7 @@ from argo_values import (  # noqa: F401  (aggregated_json_value_list: tests impo
 from govaluate_lexer import WhenError
 
 _VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
+_CACHE_KEY = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")  # workflow/controller/cache/cache.go
 
 
 @dataclass
@@ -79,10 +83,18 @@ class ArgoControllerStandIn:
     """Runs one compiled Workflow manifest locally (see the module docstring)."""
 
     def __init__(
-        self, manifest: dict[str, Any], folder: Path, record_resources: bool = False
+        self,
+        manifest: dict[str, Any],
+        folder: Path,
+        record_resources: bool = False,
+        caches: dict[str, dict[str, Node]] | None = None,
     ) -> None:
         validate(manifest)  # what Argo refuses at submission (argo_validate.validate)
         self.record_resources = record_resources
+        # memoization: ConfigMaps by name, each entry a node's outputs by key; pass the same
+        # dict to the stand-in of a later workflow to share them, as one namespace does
+        self.caches = caches if caches is not None else {}
+        self.memoized: list[tuple[str, str, bool]] = []  # (template, key, hit) per lookup
         self.errors: list[str] = []  # Argo's messages for substitutions it refused at run time
         self.created: list[dict[str, Any]] = []  # manifests of resource templates, substituted
         self.spec = manifest["spec"]
@@ -167,9 +179,25 @@ class ArgoControllerStandIn:
             scope["pod.name"] = local["pod.name"]
         if "dag" in template:
             return self.dag(template, scope, artifacts)
+        memo = template.get("memoize")
+        key = None
+        if memo is not None:  # looked up before a pod is made (operator.go, executeTemplate)
+            key = self.substitute(memo["key"], scope)
+            if not _CACHE_KEY.match(key):  # configmap_cache.go: Load refuses it, the node errors
+                self.errors.append(f"{name}: invalid cache key: {key}")
+                return Node("Failed")
+            entries = self.caches.setdefault(memo["cache"]["configMap"]["name"], {})
+            hit = entries.get(key)
+            self.memoized.append((name, key, hit is not None))
+            if hit is not None:  # the saved outputs, no pod (maxAge is not modelled)
+                return Node("Succeeded", dict(hit.params), dict(hit.artifacts))
         if "resource" in template:
-            return self.resource(template, scope)
-        return self.container(template, scope, artifacts, optional)
+            node = self.resource(template, scope)
+        else:
+            node = self.container(template, scope, artifacts, optional)
+        if key is not None and node.phase == "Succeeded":  # only a succeeded node is saved
+            entries[key] = Node("Succeeded", dict(node.params), dict(node.artifacts))
+        return node
 
     def resource(self, template: dict[str, Any], scope: dict[str, str]) -> Node:
         kind = yaml.safe_load(template["resource"]["manifest"]).get("kind")

@@ -16,7 +16,8 @@ node errors. This model raises ``ExpressionError`` for that outcome directly.
 The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``parser/lexer``,
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
-``asFloat``, ``lower``, ``trim``, ``hasPrefix``, ``trimPrefix`` and ``sprig.b64dec``, ``==``,
+``asFloat``, ``lower``, ``trim``, ``hasPrefix``, ``trimPrefix``, ``sprig.b64dec``, and for
+memoization keys ``sprig.sha256sum``, ``sprig.default``, ``toJson`` and ``fromJSON``, ``==``,
 ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||``,
 the ternary ``?:`` (the branch not taken is not evaluated, as expr-lang's jumps skip it) and
 parentheses. ``int`` of text is Go's ``strconv.Atoi``, ``float`` of text
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import re
@@ -132,7 +134,8 @@ def _environment(values: dict[str, str]) -> dict[str, Any]:
                 break
         else:
             here.setdefault(last, value)
-    env["sprig"] = {"b64dec": _b64dec}
+    env["sprig"] = {"b64dec": _b64dec, "sha256sum": _sha256sum, "default": _default}
+    env["toJson"] = _to_json  # util/expr/env: Go's json.Marshal
     for name, function in _BUILTINS.items():
         env[name] = function
     return env
@@ -186,7 +189,45 @@ def _b64dec(value: Any) -> str:
         return f"illegal base64 data: {exc}"
 
 
+def _sha256sum(value: Any) -> str:
+    if not isinstance(value, str):
+        _fail(f"invalid argument for sha256sum (type {_go_type(value)})")
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _default(fallback: Any, given: Any = None) -> Any:
+    """sprig's ``default``: ``given`` unless it is empty (nil, "", 0, false, an empty list or
+    map), else the fallback."""
+    return fallback if given in (None, "", 0, False) or given == [] or given == {} else given
+
+
+def _to_json(value: Any) -> str:
+    """Go's ``json.Marshal`` of the values dagwright's keys hold: texts (``<``, ``>``, ``&``
+    escaped), nil, lists and maps (keys sorted) of them."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _go_json(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_to_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{_go_json(k)}:{_to_json(v)}" for k, v in items) + "}"
+    raise NotModelled(f"toJson of {_go_type(value)}")
+
+
+def _from_json(value: Any) -> Any:
+    """expr-lang's ``fromJSON``: Go's json.Unmarshal of a text; an error fails the expression."""
+    if not isinstance(value, str):
+        _fail(f"invalid argument for fromJSON (type {_go_type(value)})")
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        return _fail(f"fromJSON: {exc}")
+
+
 _BUILTINS: dict[str, Callable[..., Any]] = {
+    "fromJSON": _from_json,
     "int": _atoi,
     "asInt": _atoi,
     "float": _parse_float,

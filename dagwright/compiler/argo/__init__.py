@@ -50,6 +50,9 @@ class ArgoOptions:
         tracking_uri: MLflow tracking URI the pods record lineage to (none: they record none).
         allow_pickle: Pods may unpickle (joblib) artifacts they are given; without it they
             refuse, since loading a pickle runs whatever code it holds.
+        cache_config_map: The ConfigMap Argo keeps the entries of ``cache=True`` components
+            in (``memoize.py``; Argo creates it, given RBAC to create and update ConfigMaps).
+        cache_max_age: How old an entry may be and still be used (``24h``); empty: any age.
     """
 
     kind: str = "workflow"
@@ -71,6 +74,8 @@ class ArgoOptions:
     validate: bool = True
     tracking_uri: str | None = None
     allow_pickle: bool = False
+    cache_config_map: str = "dagwright-cache"
+    cache_max_age: str = ""
 
     def location(self, key: str) -> dict[str, Any]:
         """The storage fields (``s3=`` or ``gcs=``) of an artifact stored under ``key``.
@@ -124,6 +129,16 @@ def check_options(options: ArgoOptions, ir_schedule: str | None) -> None:
     if options.kind not in KINDS:
         raise fail("kind", f"unknown kind {options.kind!r}", f"use one of {', '.join(KINDS)}")
     check_repository(options)
+    from dagwright.compiler.argo.memoize import check_max_age
+    from dagwright.names import is_k8s_name
+
+    check_max_age(options.cache_max_age)
+    if not is_k8s_name(options.cache_config_map):
+        raise fail(
+            "cache_config_map",
+            f"{options.cache_config_map!r} is not a ConfigMap name",
+            "use lowercase letters, digits and '-' (e.g. dagwright-cache)",
+        )
     if options.kind != "cron":
         return
     cron = options.schedule or ir_schedule

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from dagwright.compiler.argo.memoize import memoize
 from dagwright.compiler.argo.naming import param_name
 from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.runtimes import (
@@ -57,6 +58,7 @@ def component_template(
     allow_pickle: bool = False,
     reads: bool = False,
     given: dict[str, dict[str, Any]] | None = None,
+    cache: tuple[str, str] = ("dagwright-cache", ""),
 ) -> dict[str, Any]:
     """The template of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -71,11 +73,14 @@ def component_template(
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
         given: Each task using the component, with the inputs it gives (a KFP container
             component's IfPresent placeholders depend on which).
+        cache: The ConfigMap and maxAge of a memoized template (``cache=True``, memoize.py).
     """
     from dagwright.compiler.argo.kfp_container import is_container
 
     if is_container(spec):
-        return kfp_container_template(name, spec, location, tracking_uri, tasks, reads, given)
+        return kfp_container_template(
+            name, spec, location, tracking_uri, tasks, reads, given, cache
+        )
     params = [obj(name=TASK_PARAM)] if uses_task_name(spec, tracking_uri) else []
     args = _component_args(spec, delivery)
     if reads:
@@ -88,11 +93,13 @@ def component_template(
     env = _env(spec, tracking_uri)
     args += in_args + out_args + _run_flags(tracking_uri, pipeline, allow_pickle)
     container = _container(spec, delivery, args, env)
+    inputs = obj(parameters=params + in_params, artifacts=artifacts or None)
     base = dict(
         name=name,
-        inputs=obj(parameters=params + in_params, artifacts=artifacts or None),
+        inputs=inputs,
         retryStrategy=_retry_strategy(spec),
         metadata=obj(labels={"dagwright.dev/component": spec.name}),
+        memoize=memoize(spec, inputs, *cache, skip=frozenset({TASK_PARAM})),
     )
     pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
     return _runtime_template(base, spec, pod, container, outputs, tasks or [])
@@ -106,6 +113,7 @@ def kfp_container_template(
     tasks: list[str] | None,
     reads: bool,
     given: dict[str, dict[str, Any]] | None,
+    cache: tuple[str, str] = ("dagwright-cache", ""),
 ) -> dict[str, Any]:
     """The template of a KFP container component: its own image, command and args, KFP's
     placeholders as Argo's variables (``kfp_container.py``), and the ports every component
@@ -145,11 +153,13 @@ def kfp_container_template(
         env=env or None,
         resources=_resources(spec),
     )
+    inputs = obj(parameters=[obj(name=TASK_PARAM), *in_params], artifacts=artifacts or None)
     base = dict(
         name=name,
-        inputs=obj(parameters=[obj(name=TASK_PARAM), *in_params], artifacts=artifacts or None),
+        inputs=inputs,
         retryStrategy=_retry_strategy(spec),
         metadata=obj(labels={"dagwright.dev/component": spec.name}),
+        memoize=memoize(spec, inputs, *cache, skip=frozenset({TASK_PARAM})),
     )
     pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
     return _runtime_template(base, spec, pod, container, outputs, tasks or [])

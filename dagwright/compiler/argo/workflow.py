@@ -100,6 +100,7 @@ class WorkflowBuilder:
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
                 given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
+                cache=(options.cache_config_map, options.cache_max_age),
             )
             for cid, spec in self.ir.components.items()
             if spec.importer is None

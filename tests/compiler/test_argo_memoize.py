@@ -1,0 +1,148 @@
+"""``cache=True`` on Argo: templates memoized with a key made like the local cache key.
+
+Each manifest is validated against Argo v4.1.2's schema (``argo_manifest``) and run by the
+stand-in for the Argo controller (``argo_controller.ArgoControllerStandIn``, not Argo), which
+fills each memoized template's key from its inputs as Argo does (the expression through
+``argo_expressions``), looks it up in a ConfigMap stand-in shared by the runs, and runs no pod on
+a hit. Each run below changes one thing and checks which steps ran again: a key changes when
+an input changes (a parameter, the bytes of an upstream artifact, the component's code, its
+``cache_version``) and only then.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from argo_controller import ArgoControllerStandIn, Node
+from fidelity_helpers import argo_manifest
+
+import dagwright
+from dagwright import Dataset, Input, Output, component, pipeline
+from dagwright.errors import ValidationError
+
+pytest.importorskip("hera")
+
+
+@component(cache=True)
+def make(n: int, out: Output[Dataset]) -> None:
+    with open(out.path, "w") as f:
+        f.write("x" * n)
+
+
+@component(cache=True, cache_version="2")
+def make_again(n: int, out: Output[Dataset]) -> None:  # the same bytes, another component
+    with open(out.path, "w") as f:
+        f.write("x" * n)
+
+
+@component(cache=True)
+def size(data: Input[Dataset], scale: float = 1.0) -> float:
+    with open(data.path) as f:
+        return len(f.read()) * scale
+
+
+@component(cache=True)
+def size_edited(data: Input[Dataset], scale: float = 1.0) -> float:
+    with open(data.path) as f:
+        return len(f.read()) * scale + 0.0  # the code changed, not the result
+
+
+@component(cache=True, cache_version="v2")
+def size_v2(data: Input[Dataset], scale: float = 1.0) -> float:
+    with open(data.path) as f:
+        return len(f.read()) * scale
+
+
+@component
+def uncached(x: float) -> float:
+    return x
+
+
+def _pipeline(maker: Any, measure: Any) -> Any:
+    @pipeline(name="memo")
+    def memo(n: int = 3, scale: float = 2.0) -> float:
+        data = maker(n=n)
+        return uncached(x=measure(data=data.outputs["out"], scale=scale).output).output
+
+    return memo
+
+
+class Runs:
+    """Workflows run one after another against one namespace's caches."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.caches: dict[str, dict[str, Node]] = {}
+        self.count = 0
+
+    def run(self, pipe: Any, **arguments: str) -> tuple[Node, list[str], list[str]]:
+        """The outcome, the templates whose pods ran and the memoized templates that hit."""
+        self.count += 1
+        folder = self.folder / str(self.count)
+        manifest = argo_manifest(pipe, folder)
+        stand_in = ArgoControllerStandIn(manifest, folder, caches=self.caches)
+        node = stand_in.run(arguments)
+        assert not stand_in.errors, stand_in.errors
+        hits = [name for name, _, hit in stand_in.memoized if hit]
+        return node, stand_in.ran, hits
+
+
+def test_a_key_changes_when_and_only_when_an_input_changes(tmp_path: Path) -> None:
+    runs = Runs(tmp_path)
+    base = _pipeline(make, size)
+    node, ran, hits = runs.run(base)
+    assert node.phase == "Succeeded" and node.params["output"] == "6.0"
+    assert ran == ["make", "size", "uncached"] and hits == []
+    # nothing changed: both memoized steps are hits, only the uncached one runs
+    node, ran, hits = runs.run(base)
+    assert node.params["output"] == "6.0"
+    assert ran == ["uncached"] and hits == ["make", "size"]
+    # a parameter of the second step
+    node, ran, hits = runs.run(base, scale="3.0")
+    assert node.params["output"] == "9.0"
+    assert ran == ["size", "uncached"] and hits == ["make"]
+    # a parameter of the first step: its artifact has other bytes, so the second runs too
+    node, ran, hits = runs.run(base, n="4", scale="3.0")
+    assert node.params["output"] == "12.0"
+    assert ran == ["make", "size", "uncached"] and hits == []
+    # an upstream step ran again (another component) but wrote the same bytes: the reader's
+    # key is the artifact's digest, so it is a hit, as the local cache is
+    node, ran, hits = runs.run(_pipeline(make_again, size))
+    assert node.params["output"] == "6.0"
+    assert ran == ["make-again", "uncached"] and hits == ["size"]
+    # the component's code, then its cache_version
+    node, ran, hits = runs.run(_pipeline(make, size_edited))
+    assert ran == ["size-edited", "uncached"] and hits == ["make"]
+    node, ran, hits = runs.run(_pipeline(make, size_v2))
+    assert ran == ["size-v2", "uncached"] and hits == ["make"]
+    assert node.params["output"] == "6.0"
+
+
+def test_memoize_is_written_only_for_cached_components(tmp_path: Path) -> None:
+    manifest = argo_manifest(_pipeline(make, size), tmp_path)
+    templates = {t["name"]: t for t in manifest["spec"]["templates"]}
+    assert "memoize" not in templates["uncached"]
+    memo = templates["size"]["memoize"]
+    assert memo["cache"] == {"configMap": {"name": "dagwright-cache"}} and memo["maxAge"] == ""
+    key = memo["key"]
+    # the task's name is not in the key (as locally); the artifact's digest is read from its
+    # metadata; no '?' Argo would take for a ternary
+    assert "dagwright-task" not in key and "fromJSON(inputs.parameters['data-meta']).digest" in key
+    assert "?" not in key
+
+
+def test_config_map_and_max_age_are_options_checked_before_compiling(tmp_path: Path) -> None:
+    text = dagwright.compile(
+        _pipeline(make, size), target="argo", cache_config_map="ml-cache", cache_max_age="24h"
+    )
+    memo = {t["name"]: t for t in yaml.safe_load(text)["spec"]["templates"]}["make"]["memoize"]
+    assert memo["cache"]["configMap"]["name"] == "ml-cache" and memo["maxAge"] == "24h"
+    with pytest.raises(ValidationError) as bad_age:
+        dagwright.compile(_pipeline(make, size), target="argo", cache_max_age="2d")
+    assert bad_age.value.field == "cache_max_age"
+    with pytest.raises(ValidationError) as bad_name:
+        dagwright.compile(_pipeline(make, size), target="argo", cache_config_map="My_Cache")
+    assert bad_name.value.field == "cache_config_map"
