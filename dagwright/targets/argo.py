@@ -45,6 +45,8 @@ COMPILE_OPTIONS = (
     "validate",
     "tracking_uri",
     "allow_pickle",
+    "cache_config_map",
+    "cache_max_age",
 )
 # submit and schedule options only Argo reads (the command's parameter names)
 REMOTE_OPTIONS = ("lint", "insecure_skip_verify")
