@@ -17,7 +17,8 @@ The expr-lang part covers the subset dagwright emits, strictly (expr-lang's ``pa
 ``builtin/builtin.go``, ``vm/runtime``): integer, float and quoted string literals, ``true``,
 ``false``, names, ``['key']`` and ``.key``, calls of ``int``, ``float``, ``asInt``,
 ``asFloat``, ``lower``, ``trim``, ``hasPrefix``, ``trimPrefix``, ``sprig.b64dec``, and for
-memoization keys ``sprig.sha256sum``, ``sprig.default``, ``toJson`` and ``fromJSON``, ``==``,
+memoization keys ``sprig.sha256sum``, ``sprig.default``, ``sprig.regexFind``, ``toJson`` and
+``fromJSON``, ``==``,
 ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in`` over ``[...]``, ``!``, unary ``-``, ``&&``, ``||``,
 the ternary ``?:`` (the branch not taken is not evaluated, as expr-lang's jumps skip it) and
 parentheses. ``int`` of text is Go's ``strconv.Atoi``, ``float`` of text
@@ -134,7 +135,12 @@ def _environment(values: dict[str, str]) -> dict[str, Any]:
                 break
         else:
             here.setdefault(last, value)
-    env["sprig"] = {"b64dec": _b64dec, "sha256sum": _sha256sum, "default": _default}
+    env["sprig"] = {
+        "b64dec": _b64dec,
+        "sha256sum": _sha256sum,
+        "default": _default,
+        "regexFind": _regex_find,
+    }
     env["toJson"] = _to_json  # util/expr/env: Go's json.Marshal
     for name, function in _BUILTINS.items():
         env[name] = function
@@ -193,6 +199,15 @@ def _sha256sum(value: Any) -> str:
     if not isinstance(value, str):
         _fail(f"invalid argument for sha256sum (type {_go_type(value)})")
     return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _regex_find(pattern: Any, text: Any) -> str:
+    """sprig's ``regexFind``: the first match of a Go (RE2) pattern, or "" when none; the
+    patterns dagwright writes mean the same to Python's ``re``."""
+    if not isinstance(pattern, str) or not isinstance(text, str):
+        _fail(f"invalid argument for regexFind (type {_go_type(pattern)}, {_go_type(text)})")
+    found = re.search(pattern, text)
+    return found.group(0) if found else ""
 
 
 def _default(fallback: Any, given: Any = None) -> Any:

@@ -11,6 +11,7 @@ an input changes (a parameter, the bytes of an upstream artifact, the component'
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +131,11 @@ def test_memoize_is_written_only_for_cached_components(tmp_path: Path) -> None:
     key = memo["key"]
     # the task's name is not in the key (as locally); the artifact's digest is read from its
     # metadata; no '?' Argo would take for a ternary
-    assert "dagwright-task" not in key and "fromJSON(inputs.parameters['data-meta']).digest" in key
-    assert "?" not in key
+    assert "dagwright-task" not in key
+    assert (
+        "sprig.regexFind('digest[^0-9a-f]{2,4}[0-9a-f]{64}', inputs.parameters['data-meta'])" in key
+    )
+    assert "?" not in key and '"' not in key
 
 
 def test_config_map_and_max_age_are_options_checked_before_compiling(tmp_path: Path) -> None:
@@ -146,3 +150,31 @@ def test_config_map_and_max_age_are_options_checked_before_compiling(tmp_path: P
     with pytest.raises(ValidationError) as bad_name:
         dagwright.compile(_pipeline(make, size), target="argo", cache_config_map="My_Cache")
     assert bad_name.value.field == "cache_config_map"
+
+
+def _key(template: dict[str, Any], **params: str) -> str:
+    """The key Argo fills for a template given its input parameters (argo_expressions)."""
+    from argo_expressions import replace_tags
+
+    values = {f"inputs.parameters.{k}": v for k, v in params.items()}
+    return replace_tags(template["memoize"]["key"], lambda tag: tag, values)
+
+
+def test_the_key_reads_a_digest_as_a_pod_or_go_wrote_it_and_never_fails(tmp_path: Path) -> None:
+    manifest = argo_manifest(_pipeline(make, size), tmp_path)
+    template = {t["name"]: t for t in manifest["spec"]["templates"]}["size"]
+    digest = "ab" * 32
+    pod_written = f'{{"digest": "{digest}", "metadata": {{}}, "pod": "memo-1-size-4"}}'
+    go_written = f'{{"digest":"{digest}","metadata":{{}},"pod":"memo-2-size-9"}}'
+    keys = {_key(template, scale="2.0", **{"data-meta": m}) for m in (pod_written, go_written)}
+    assert len(keys) == 1 and re.fullmatch("[0-9a-f]{64}", keys.pop())
+    # no digest (a KFP container's artifact), or text that is no JSON at all: the whole text,
+    # so another pod gives another key, and the key is still one Argo takes
+    other = {
+        _key(template, scale="2.0", **{"data-meta": m})
+        for m in ('{"metadata":{},"pod":"a"}', '{"metadata":{},"pod":"b"}', "not json {")
+    }
+    assert len(other) == 3 and all(re.fullmatch("[0-9a-f]{64}", k) for k in other)
+    assert _key(template, scale="3.0", **{"data-meta": go_written}) != _key(
+        template, scale="2.0", **{"data-meta": go_written}
+    )

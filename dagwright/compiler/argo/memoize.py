@@ -10,8 +10,8 @@ location in the repository) and no pod runs. A ConfigMap key takes only ``[-a-zA
 hashes its inputs, which Argo evaluates with expr-lang when it fills the template:
 
     {{=sprig.sha256sum(toJson(['<sha256 of digest and cache_version>', inputs.parameters['x'],
-        sprig.default(inputs.parameters['m-meta'], fromJSON(inputs.parameters['m-meta']).digest),
-        ...]))}}
+        sprig.default(inputs.parameters['m-meta'], sprig.regexFind('[0-9a-f]{64}',
+        sprig.regexFind('digest...', inputs.parameters['m-meta']))), ...]))}}
 
 - parameters: each input parameter's text, in the template's order (the component's digest
   pins that order), except the task's name, which the local key leaves out too;
@@ -44,6 +44,12 @@ from dagwright.compiler.argo.objects import obj
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 
+# the sha256 in an artifact's metadata text, as its pod wrote it or Go re-marshalled it (a
+# loop item): '"digest": "<hex>"' or '"digest":"<hex>"'. A regular expression, not fromJSON,
+# so that no text fails the expression (which would error the node); and no '"', which Argo's
+# unquoting of the tag would break on, nor '?' (see above)
+_DIGEST = "digest[^0-9a-f]{2,4}[0-9a-f]{64}"
+_HEX = "[0-9a-f]{64}"
 # Go's time.ParseDuration, which Argo reads maxAge with: a sequence of number and unit
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 
@@ -96,7 +102,8 @@ def memoize(
         ref = f"inputs.parameters['{name}']"
         owner = name.removesuffix("-meta")
         if name.endswith("-meta") and owner in artifacts and owner not in collected:
-            ref = f"sprig.default({ref}, fromJSON({ref}).digest)"
+            found = f"sprig.regexFind('{_DIGEST}', {ref})"  # the key's name, then its value
+            ref = f"sprig.default({ref}, sprig.regexFind('{_HEX}', {found}))"
         parts.append(ref)
     key = "{{=sprig.sha256sum(toJson([" + ", ".join(parts) + "]))}}"
     return obj(key=key, maxAge=max_age, cache=obj(configMap=obj(name=config_map)))
