@@ -178,3 +178,61 @@ def test_the_key_reads_a_digest_as_a_pod_or_go_wrote_it_and_never_fails(tmp_path
     assert _key(template, scale="3.0", **{"data-meta": go_written}) != _key(
         template, scale="2.0", **{"data-meta": go_written}
     )
+
+
+@component
+def total(parts: list[float]) -> float:
+    return sum(parts)
+
+
+@component
+def count(parts: Input[list[Dataset]]) -> int:
+    return sum(len(open(p.path).read()) for p in parts)
+
+
+@pipeline(name="memo-loop")
+def memo_loop(ns: list[int] = [1, 2]) -> float:  # noqa: B006
+    with dagwright.ParallelFor(ns) as n:
+        made = make(n=n)
+        sized = size(data=made.outputs["out"], scale=1.0)
+    return total(parts=dagwright.Collected(sized.output)).output
+
+
+@pipeline(name="memo-gathered")
+def memo_gathered(ns: list[int] = [1, 2]) -> int:  # noqa: B006
+    with dagwright.ParallelFor(ns) as n:
+        made = make(n=n)
+    return count(parts=dagwright.Collected(made.outputs["out"])).output
+
+
+@pipeline(name="memo-off")
+def memo_off(n: int = 3) -> float:
+    data = make(n=n).set_caching_options(False)
+    return size(data=data.outputs["out"], scale=1.0).output
+
+
+def test_loop_iterations_are_memoized_each_and_a_task_can_turn_it_off(tmp_path: Path) -> None:
+    runs = Runs(tmp_path)
+    node, ran, hits = runs.run(memo_loop)
+    assert node.params["output"] == "3.0" and ran == ["make", "size"] * 2 + ["total"]
+    node, ran, hits = runs.run(memo_loop, ns="[1, 2, 5]")
+    assert node.params["output"] == "8.0"
+    assert ran == ["make", "size", "total"] and hits == ["make", "size"] * 2
+    manifest = argo_manifest(memo_off, tmp_path / "off")
+    memoized = {t["name"] for t in manifest["spec"]["templates"] if "memoize" in t}
+    assert memoized == {"size"}  # the task's .set_caching_options(False) wins over cache=True
+
+
+def test_artifacts_gathered_over_a_loop_are_not_memoized_and_it_is_said(tmp_path: Path) -> None:
+    """A Collected list of artifacts is read by this workflow's key prefix, where an iteration
+    whose outputs came from the cache stored nothing: memoizing its producer would lose them."""
+    from dagwright.compiler.argo.memoize import MemoizeWarning
+
+    with pytest.warns(MemoizeWarning, match="task 'make' .* is not memoized"):
+        manifest = argo_manifest(memo_gathered, tmp_path / "m")
+    assert not [t["name"] for t in manifest["spec"]["templates"] if "memoize" in t]
+    runs = Runs(tmp_path)
+    for _ in range(2):  # both runs make every artifact the reader reads
+        with pytest.warns(MemoizeWarning):
+            node, ran, hits = runs.run(memo_gathered)
+        assert node.params["output"] == "3" and ran == ["make", "make", "count"]

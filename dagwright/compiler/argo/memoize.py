@@ -28,6 +28,11 @@ hashes its inputs, which Argo evaluates with expr-lang when it fills the templat
   that the expression holds no text of the user's: Argo reads an expression holding both
   ``?`` and ``:`` as a ternary (``isTernaryExpression``), so none is written.
 
+Not memoized, with a ``MemoizeWarning``: a component whose output artifact some task reads
+gathered over a loop (``Collected``, or a loop over such a list). Those are read by the key
+prefix of *this* workflow (``{{workflow.name}}/<task>/<output>``), where an iteration whose
+outputs came from the cache stored nothing: its object is under the workflow that ran it.
+
 What Argo does not do that the local cache does: it does not check that a cached artifact is
 still in the repository with the same bytes (a deleted one fails its reader), and an entry
 lives in one namespace's ConfigMap (``maxAge`` bounds its age; empty keeps it, as locally).
@@ -38,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from typing import Any
 
 from dagwright.compiler.argo.objects import obj
@@ -52,6 +58,47 @@ _DIGEST = "digest[^0-9a-f]{2,4}[0-9a-f]{64}"
 _HEX = "[0-9a-f]{64}"
 # Go's time.ParseDuration, which Argo reads maxAge with: a sequence of number and unit
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+
+
+class MemoizeWarning(UserWarning):
+    """A ``cache=True`` component compiled for Argo without memoization (module docstring)."""
+
+
+def read_by_prefix(ir: Any) -> dict[str, str]:
+    """The components (ids) whose output artifact a task or loop reads gathered over a loop,
+    each with one such task's name: their objects are read by this workflow's key prefix."""
+    found: dict[str, str] = {}
+
+    def visit(value: Any) -> None:
+        ref = value.get("collected") if isinstance(value, dict) else None
+        if not isinstance(ref, dict) or "task" not in ref:
+            return
+        task = ir.task(ref["task"])
+        out = ir.component_of(task).output(ref["output"])
+        if out is not None and out.artifact:
+            found.setdefault(task.component, task.name)
+
+    for task in ir.tasks:
+        for value in task.inputs.values():
+            visit(value)
+    for group in ir.groups:
+        visit(group.items)
+    return found
+
+
+def warn_unmemoized(ir: Any, skipped: dict[str, str]) -> None:
+    """Say which ``cache=True`` components are compiled without memoization, and why."""
+    for cid, task in sorted(skipped.items()):
+        if ir.components[cid].cache:
+            warnings.warn(
+                f"Argo target: task '{task}' (component '{ir.components[cid].name}', "
+                "cache=True) is not memoized: its artifacts are gathered over a loop, read by "
+                "this workflow's key prefix, where a cached iteration stored nothing; it runs "
+                "every time (compile for KFP, whose cache handles it, or pass the artifacts "
+                "out of the loop one by one)",
+                MemoizeWarning,
+                stacklevel=3,
+            )
 
 
 def check_max_age(text: str) -> None:
@@ -77,8 +124,7 @@ def spec_hash(spec: ComponentSpec) -> str:
 def memoize(
     spec: ComponentSpec,
     inputs: dict[str, Any],
-    config_map: str,
-    max_age: str,
+    cache: tuple[str, str] | None,
     skip: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
     """The template's ``memoize`` for a component with ``cache=True``, else None.
@@ -86,12 +132,13 @@ def memoize(
     Args:
         spec: The component.
         inputs: The template's ``inputs`` (its parameters and artifacts as compiled).
-        config_map: The ConfigMap holding the entries.
-        max_age: How old an entry may be (Go duration), empty for no limit.
+        cache: The ConfigMap holding the entries and how old one may be (a Go duration,
+            empty for no limit); None for no memoization.
         skip: Input parameters left out of the key (the task's name).
     """
-    if not spec.cache:
+    if not spec.cache or cache is None:
         return None
+    config_map, max_age = cache
     collected = {inp.name for inp in spec.inputs if inp.artifact and _collected(inp.type)}
     artifacts = {a["name"] for a in inputs.get("artifacts") or []}
     parts = [f"'{spec_hash(spec)}'"]

@@ -58,7 +58,7 @@ def component_template(
     allow_pickle: bool = False,
     reads: bool = False,
     given: dict[str, dict[str, Any]] | None = None,
-    cache: tuple[str, str] = ("dagwright-cache", ""),
+    cache: tuple[str, str] | None = ("dagwright-cache", ""),
 ) -> dict[str, Any]:
     """The template of a component: a container template, with the fragments of the
     component's runtime merged in, or a resource template when the runtime makes a resource.
@@ -73,7 +73,8 @@ def component_template(
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
         given: Each task using the component, with the inputs it gives (a KFP container
             component's IfPresent placeholders depend on which).
-        cache: The ConfigMap and maxAge of a memoized template (``cache=True``, memoize.py).
+        cache: The ConfigMap and maxAge of a memoized template (``cache=True``, memoize.py);
+            None: not memoized, whatever the component says.
     """
     from dagwright.compiler.argo.kfp_container import is_container
 
@@ -99,7 +100,7 @@ def component_template(
         inputs=inputs,
         retryStrategy=_retry_strategy(spec),
         metadata=obj(labels={"dagwright.dev/component": spec.name}),
-        memoize=memoize(spec, inputs, *cache, skip=frozenset({TASK_PARAM})),
+        memoize=memoize(spec, inputs, cache, skip=frozenset({TASK_PARAM})),
     )
     pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
     return _runtime_template(base, spec, pod, container, outputs, tasks or [])
@@ -113,7 +114,7 @@ def kfp_container_template(
     tasks: list[str] | None,
     reads: bool,
     given: dict[str, dict[str, Any]] | None,
-    cache: tuple[str, str] = ("dagwright-cache", ""),
+    cache: tuple[str, str] | None = ("dagwright-cache", ""),
 ) -> dict[str, Any]:
     """The template of a KFP container component: its own image, command and args, KFP's
     placeholders as Argo's variables (``kfp_container.py``), and the ports every component
@@ -159,7 +160,7 @@ def kfp_container_template(
         inputs=inputs,
         retryStrategy=_retry_strategy(spec),
         metadata=obj(labels={"dagwright.dev/component": spec.name}),
-        memoize=memoize(spec, inputs, *cache, skip=frozenset({TASK_PARAM})),
+        memoize=memoize(spec, inputs, cache, skip=frozenset({TASK_PARAM})),
     )
     pod = pod_step(name, container, {e["name"]: e["value"] for e in env})
     return _runtime_template(base, spec, pod, container, outputs, tasks or [])

@@ -87,6 +87,11 @@ class WorkflowBuilder:
                 self._task(task)
         self._outputs()
         self._dependencies()
+        from dagwright.compiler.argo.memoize import read_by_prefix, warn_unmemoized
+
+        gathered = read_by_prefix(self.ir)  # not memoized: see memoize.py
+        warn_unmemoized(self.ir, gathered)
+        cache = (options.cache_config_map, options.cache_max_age)
         templates = [self._dag(scope) for scope in self.variables.scopes.values()]
         templates += [
             component_template(
@@ -100,7 +105,7 @@ class WorkflowBuilder:
                 allow_pickle=options.allow_pickle,
                 reads=cid in self.reading,
                 given={t.name: t.inputs for t in self.ir.tasks if t.component == cid},
-                cache=(options.cache_config_map, options.cache_max_age),
+                cache=None if cid in gathered else cache,
             )
             for cid, spec in self.ir.components.items()
             if spec.importer is None
