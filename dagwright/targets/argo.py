@@ -308,6 +308,19 @@ def _compile_flags() -> list[Any]:
             default=None,
             help="Argo cron: how late a missed run may still start.",
         ),
+        click.option(
+            "--cache-config-map",
+            default=None,
+            callback=not_blank,
+            help="Argo: the ConfigMap memoized steps (cache=True) keep their entries in "
+            "(default dagwright-cache).",
+        ),
+        click.option(
+            "--cache-max-age",
+            default=None,
+            help="Argo: how old a memoized step's entry may be and still be used (24h, 90m); "
+            "default any age.",
+        ),
     ]
 
 

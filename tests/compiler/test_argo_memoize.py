@@ -236,3 +236,35 @@ def test_artifacts_gathered_over_a_loop_are_not_memoized_and_it_is_said(tmp_path
         with pytest.warns(MemoizeWarning):
             node, ran, hits = runs.run(memo_gathered)
         assert node.params["output"] == "3" and ran == ["make", "make", "count"]
+
+
+def test_the_cache_options_on_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    source = (
+        "from dagwright import component, pipeline\n\n"
+        "@component(cache=True)\n"
+        "def size(n: int) -> int:\n"
+        "    return n\n\n"
+        "@pipeline\n"
+        "def memo_cli(n: int = 3) -> int:\n"
+        "    return size(n=n).output\n"
+    )
+    (tmp_path / "memo_cli.py").write_text(source, encoding="utf-8")
+    base = [sys.executable, "-m", "dagwright.cli", "compile", "memo_cli.py"]
+    base += ["--target", "argo", "--dagwright", "dagwright==0.1.0"]
+    good = subprocess.run(
+        [*base, "--cache-config-map", "ml-cache", "--cache-max-age", "90m", "-o", "w.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert good.returncode == 0, good.stderr
+    templates = yaml.safe_load((tmp_path / "w.yaml").read_text(encoding="utf-8"))["spec"]
+    memo = {t["name"]: t for t in templates["templates"]}["size"]["memoize"]
+    assert memo["cache"]["configMap"]["name"] == "ml-cache" and memo["maxAge"] == "90m"
+    bad = subprocess.run(
+        [*base, "--cache-max-age", "1d"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "cache_max_age" in bad.stderr and "Traceback" not in bad.stderr
