@@ -69,14 +69,19 @@ def read_by_prefix(ir: Any) -> dict[str, str]:
     each with one such task's name: their objects are read by this workflow's key prefix."""
     found: dict[str, str] = {}
 
-    def visit(value: Any) -> None:
-        ref = value.get("collected") if isinstance(value, dict) else None
-        if not isinstance(ref, dict) or "task" not in ref:
+    def visit(value: Any, gathered: bool = False) -> None:
+        if isinstance(value, list):
+            for item in value:
+                visit(item, gathered)
+        if not isinstance(value, dict):
             return
-        task = ir.task(ref["task"])
-        out = ir.component_of(task).output(ref["output"])
-        if out is not None and out.artifact:
-            found.setdefault(task.component, task.name)
+        if gathered and "task" in value and "output" in value:
+            task = ir.task(value["task"])
+            out = ir.component_of(task).output(value["output"])
+            if out is not None and out.artifact:
+                found.setdefault(task.component, task.name)
+        for key, inner in value.items():  # a OneOf's branches, gathered, are each gathered
+            visit(inner, gathered or key == "collected")
 
     for task in ir.tasks:
         for value in task.inputs.values():
