@@ -231,14 +231,44 @@ class KfpApiServer:
             raise Refused(400, 3, "pipelineid of an existing pipeline and a name are required")
         if any(v["pipeline_id"] == pid and v["name"] == name for v in self.versions.values()):
             raise Refused(409, 6, f"pipeline {pid} has a version named '{name}' already")
-        return self._version(pid, name, body["spec"])
+        made = self._version(pid, name, body["spec"])
+        if query.get("description"):
+            made["description"] = query["description"]
+        return made
 
     def _op_PipelineService_ListPipelineVersions(self, path: dict, query: dict, body: Any) -> Any:
+        """Filtered (EQUALS, as kfp sends), sorted by ``created_at`` (creation order) either
+        way, and paged: ``page_token`` is the offset of the page, as text."""
+        self._get(self.pipelines, path["pipeline_id"], "pipeline")
         found = [v for v in self.versions.values() if v["pipeline_id"] == path["pipeline_id"]]
+        found = self._filtered(found, query)
         if query.get("sort_by", "").endswith(" desc"):
             found.reverse()  # kept in creation order
-        found = found[: int(query.get("page_size") or len(found) or 1)]
-        return {"pipeline_versions": found, "total_size": len(found)} if found else {}
+        start = int(query.get("page_token") or 0)
+        size = int(query.get("page_size") or len(found) or 1)
+        page = found[start : start + size]
+        answer: dict[str, Any] = {"total_size": len(found)} if found else {}
+        if page:
+            answer["pipeline_versions"] = page
+        if start + size < len(found):
+            answer["next_page_token"] = str(start + size)
+        return answer
+
+    def _op_PipelineService_CreatePipeline(self, path: dict, query: dict, body: Any) -> Any:
+        """A pipeline with no version yet (the real server makes none either)."""
+        name = body.get("name") or body.get("display_name")
+        if not name:
+            raise Refused(400, 3, "pipeline name is empty")
+        namespace = body.get("namespace", "")
+        if any(
+            p["name"] == name and p.get("namespace", "") == namespace
+            for p in self.pipelines.values()
+        ):
+            raise Refused(409, 6, f"a pipeline named '{name}' exists already")
+        pid = str(uuid.uuid4())
+        made = {**body, "pipeline_id": pid, "name": name, "created_at": _now()}
+        self.pipelines[pid] = made
+        return made
 
     def _op_RunService_CreateRun(self, path: dict, query: dict, body: Any) -> Any:
         spec = self._source(body, "run")
