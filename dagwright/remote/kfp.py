@@ -120,7 +120,8 @@ def submit(
     path, spec = read_package(package)
     name = pipeline_name or spec_name(spec) or path.stem
     args = dict(arguments or {})
-    check_arguments(spec, args)
+    if upload or version_name is None:  # else the chosen version's own, once found
+        check_arguments(spec, args)
     if poll_interval <= 0 or (timeout is not None and timeout <= 0):
         raise ValidationError("poll_interval and timeout must be > 0", field="timeout")
     say = echo or _silent
@@ -129,7 +130,7 @@ def submit(
         client = connect(host, namespace=namespace, token=token)
         experiment_id = _experiment(client, experiment, namespace)
         pipeline_id, version_id = _version_of(
-            client, path, name, upload, version_name, namespace, say
+            client, path, name, upload, version_name, namespace, args, say
         )
         with _quiet():
             run = client.run_pipeline(
@@ -214,7 +215,8 @@ def schedule(
     path, spec = read_package(package)
     pname = pipeline_name or spec_name(spec) or path.stem
     args = dict(arguments or {})
-    check_arguments(spec, args)
+    if upload or version_name is None:  # else the chosen version's own, once found
+        check_arguments(spec, args)
     say = echo or _silent
     with _remote(host):
         client = connect(host, namespace=namespace, token=token)
@@ -228,7 +230,7 @@ def schedule(
             catchup=catchup,
             status=None,
         )
-        ids = _version_of(client, path, pname, upload, version_name, namespace, say)
+        ids = _version_of(client, path, pname, upload, version_name, namespace, args, say)
         result.pipeline_id, result.pipeline_version_id = ids
         source = None if result.pipeline_version_id else path
         _create_recurring_run(client, result, args, source, enabled)
@@ -359,10 +361,12 @@ def _version_of(
     upload: bool,
     version: str | None,
     namespace: str | None,
+    args: dict[str, Any],
     say: Echo,
 ) -> tuple[str | None, str | None]:
     """The pipeline and version a run uses: the package uploaded (``upload``), an uploaded
-    version picked by name, or neither (the spec travels inside the run)."""
+    version picked by name (``args`` checked against its own spec, which may differ from the
+    package's), or neither (the spec travels inside the run)."""
     if upload:
         return _upload(client, path, name, version, namespace, say)
     if version is None:
@@ -370,6 +374,7 @@ def _version_of(
     from dagwright.remote.kfp_versions import chosen_version
 
     chosen = chosen_version(client, name, version, namespace)
+    check_arguments(chosen.spec, args)
     say(f"using version '{version}' of pipeline '{name}' ({chosen.version_id})")
     return chosen.pipeline_id, chosen.version_id
 

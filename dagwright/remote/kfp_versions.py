@@ -21,7 +21,7 @@ import io
 import json
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ class PipelineVersion:
         created_at: When it was uploaded (None when the server does not say).
         digest: The package's SHA-256 for a version dagwright uploaded, else None.
         description: Its description.
+        spec: Its PipelineSpec when the server gives it, to check a run's arguments against.
     """
 
     name: str
@@ -54,6 +55,7 @@ class PipelineVersion:
     created_at: datetime | None
     digest: str | None
     description: str
+    spec: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON data (``created_at`` as ISO 8601)."""
@@ -221,6 +223,10 @@ def _version(item: Any) -> PipelineVersion:
     description = str(item.description or "")
     digest = description[len(DIGEST_NOTE) :] if description.startswith(DIGEST_NOTE) else None
     created = item.created_at if isinstance(item.created_at, datetime) else None
+    # the server gives {pipeline_spec, platform_spec} when the package had a platform part
+    spec = item.pipeline_spec
+    if isinstance(spec, dict) and isinstance(spec.get("pipeline_spec"), dict):
+        spec = spec["pipeline_spec"]
     return PipelineVersion(
         name=str(item.name or item.display_name or ""),
         version_id=str(item.pipeline_version_id),
@@ -228,4 +234,5 @@ def _version(item: Any) -> PipelineVersion:
         created_at=created,
         digest=digest,
         description=description,
+        spec=spec if isinstance(spec, dict) and "root" in spec else None,
     )

@@ -214,3 +214,27 @@ def test_pipelines_versions_refuses_an_unknown_pipeline_and_other_targets(
     assert argo.exit_code == 2 and "field '--target'" in argo.output
     assert kfp_server.violations == []
     assert len(kfp_server.requests) == len(kfp_server.calls("HealthzService_GetHealthz")) + 1
+
+
+def test_arguments_of_a_chosen_version_are_checked_against_its_own_spec(
+    kfp_server: KfpApiServer, sdk_package: Path, tmp_path: Path
+) -> None:
+    """The package at hand may have moved on since the version was uploaded: here it lost the
+    parameter ``word``, which version v1 still takes."""
+    kfp_submit.submit(sdk_package, host=kfp_server.url, upload=True, version_name="v1", echo=None)
+    spec = yaml.safe_load(sdk_package.read_text())
+    del spec["root"]["inputDefinitions"]["parameters"]["word"]
+    newer = tmp_path / "tiny-newer.yaml"
+    newer.write_text(yaml.safe_dump(spec))
+
+    ran = kfp_submit.submit(
+        newer, host=kfp_server.url, version_name="v1", arguments={"word": "yo"}, echo=None
+    )
+    assert ran.pipeline_version_id == next(iter(kfp_server.versions))
+    with pytest.raises(ValidationError) as refused:
+        kfp_submit.submit(
+            newer, host=kfp_server.url, version_name="v1", arguments={"wrod": "yo"}, echo=None
+        )
+    assert refused.value.field == "wrod" and "times" in refused.value.fix
+    assert kfp_server.violations == []
+    assert len(kfp_server.calls("RunService_CreateRun")) == 2
