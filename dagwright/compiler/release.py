@@ -98,13 +98,46 @@ def check_release(dist: metadata.Distribution | None, version: str) -> str:
     """
     problem = _why_not(dist, version)
     if problem is not None:
+        same = None if dist is None else same_source(dist)
+        fix = FIX.format(version=version)
+        if same is not None:  # what this dagwright was installed from, which pods can fetch too
+            fix = f"give --dagwright '{same}' (where this dagwright came from); otherwise {fix}"
         raise ValidationError(
             f"pods would install dagwright=={version} from the package index, but the "
             f"dagwright running here {problem}",
             field="--dagwright",
-            fix=FIX.format(version=version),
+            fix=fix,
         )
     return f"dagwright=={version}"
+
+
+def same_source(dist: metadata.Distribution) -> str | None:
+    """The requirement that installs what ``dist`` was installed from, when a pod can fetch it:
+    a VCS checkout at its commit, or a wheel or archive at an http(s) URL (PEP 610). None for
+    a local folder or file, and for a URL holding credentials or a query, which may be a
+    signature (never copied into a message or a spec)."""
+    from urllib.parse import urlsplit
+
+    try:
+        data = json.loads(dist.read_text("direct_url.json") or "null")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return None
+    url = data["url"]
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https", "ssh") or parts.username or parts.query:
+        return None
+    vcs = data.get("vcs_info")
+    if isinstance(vcs, dict) and isinstance(vcs.get("vcs"), str):
+        commit = vcs.get("commit_id") or vcs.get("requested_revision")
+        return f"dagwright @ {vcs['vcs']}+{url}" + (f"@{commit}" if commit else "")
+    if "archive_info" in data and parts.scheme in ("http", "https"):
+        return f"dagwright @ {url}"
+    return None
 
 
 def _why_not(dist: metadata.Distribution | None, version: str) -> str | None:

@@ -104,6 +104,42 @@ def test_bad_dagwright_that_is_no_release_from_an_index_is_refused(
     assert "--dagwright" in err.value.fix and "--code image" in err.value.fix
 
 
+@pytest.mark.parametrize(
+    ("direct_url", "suggested"),
+    [
+        (
+            {"url": "https://git.example/d.git", "vcs_info": {"vcs": "git", "commit_id": "ab12"}},
+            "dagwright @ git+https://git.example/d.git@ab12",
+        ),
+        (
+            {"url": "https://files.example/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}},
+            "dagwright @ https://files.example/dagwright-0.3.0-py3-none-any.whl",
+        ),
+        ({"url": "file:///dist/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}}, None),
+        ({"url": "file:///src/dagwright", "dir_info": {"editable": True}}, None),
+        (
+            {"url": "https://bot:s3cr3t@git.example/d.git", "vcs_info": {"vcs": "git"}},
+            None,
+        ),
+        ({"url": "https://files.example/d.whl?X-Amz-Signature=s3cr3t", "archive_info": {}}, None),
+    ],
+    ids=["vcs", "wheel-url", "wheel-file", "editable", "credentials", "signed-url"],
+)
+def test_the_fix_names_the_source_pods_can_fetch_and_never_a_secret(
+    tmp_path: Path, direct_url: dict[str, object], suggested: str | None
+) -> None:
+    """A VCS or http(s) install is one pods can repeat: the fix names it exactly. A local
+    source, or a URL with credentials or a signature, gets the general fix only."""
+    with pytest.raises(ValidationError) as err:
+        check_release(installed(tmp_path, "0.3.0", direct_url), "0.3.0")
+    if suggested is None:
+        assert err.value.fix.startswith("give --dagwright with a requirement")
+    else:
+        assert err.value.fix.startswith(f"give --dagwright '{suggested}'")
+        assert "--code image" in err.value.fix
+    assert "s3cr3t" not in str(err.value)
+
+
 def test_bad_dagwright_from_a_source_trees_egg_info_is_refused(tmp_path: Path) -> None:
     """A source tree's ``dagwright.egg-info`` (left by a build) is found on the path like an
     installed distribution, but no installer recorded it."""
@@ -179,6 +215,8 @@ def test_a_dagwright_that_is_no_release_compiles_with_a_warning_saying_what_pods
         warned.stderr
     )
     assert says in warned.stderr and "would fail at start" in warned.stderr
+    if direct_url is DIRECT:  # a wheel at a URL pods can fetch: the fix names it
+        assert f"Fix: give --dagwright 'dagwright @ {DIRECT['url']}'" in warned.stderr
     assert "Fix: give --dagwright" in warned.stderr and "--code image" in warned.stderr
     assert "Traceback" not in warned.stderr
     text = (tmp_path / "spec.yaml").read_text()
