@@ -194,29 +194,63 @@ def upload(
     pipeline = find_pipeline(client, name, namespace)
     if pipeline is None:
         made = kfp_server_api.V2beta1Pipeline(name=name, display_name=name, namespace=namespace)
-        pipeline = client.pipelines.pipeline_service_create_pipeline(pipeline=made)
-        say(f"created pipeline '{name}' ({pipeline.pipeline_id})")
+        try:
+            pipeline = client.pipelines.pipeline_service_create_pipeline(pipeline=made)
+            say(f"created pipeline '{name}' ({pipeline.pipeline_id})")
+        except kfp_server_api.ApiException as exc:
+            pipeline = _made_meanwhile(exc, lambda: find_pipeline(client, name, namespace))
     pipeline_id = str(pipeline.pipeline_id)
-    there = list_versions(client, pipeline_id, version)
-    if there and there[-1].digest == digest:
-        say(f"version '{version}' of pipeline '{name}' holds this package already")
-        return pipeline_id, there[-1].version_id
-    if there:
-        raise ValidationError(
-            f"pipeline '{name}' has a version '{version}' already, of another package",
-            field="--version",
-            fix="give a new --version (KFP keeps a version's spec for good), or leave "
-            "--upload out to run that version as it is",
-        )
-    with quiet():
-        uploaded = client.upload_pipeline_version(
-            str(path),
-            pipeline_version_name=version,
-            pipeline_id=pipeline_id,
-            description=f"{DIGEST_NOTE}{digest}",
-        )
+    there = _same(list_versions(client, pipeline_id, version), name, version, digest, say)
+    if there is not None:
+        return pipeline_id, there
+    try:
+        with quiet():
+            uploaded = client.upload_pipeline_version(
+                str(path),
+                pipeline_version_name=version,
+                pipeline_id=pipeline_id,
+                description=f"{DIGEST_NOTE}{digest}",
+            )
+    except kfp_server_api.ApiException as exc:
+        # another submit of this package uploaded it between our look and our upload
+        again = _made_meanwhile(exc, lambda: list_versions(client, pipeline_id, version))
+        there = _same(again, name, version, digest, say)
+        assert there is not None  # _same raises for another package's version
+        return pipeline_id, there
     say(f"uploaded version '{version}' of pipeline '{name}' ({pipeline_id})")
     return pipeline_id, str(uploaded.pipeline_version_id)
+
+
+def _same(
+    there: list[PipelineVersion], name: str, version: str, digest: str, say: Echo
+) -> str | None:
+    """The id of the version found when it holds this package; None when there is none.
+
+    Raises:
+        ValidationError: (field ``--version``) when it holds another package.
+    """
+    if not there:
+        return None
+    if there[-1].digest == digest:
+        say(f"version '{version}' of pipeline '{name}' holds this package already")
+        return there[-1].version_id
+    raise ValidationError(
+        f"pipeline '{name}' has a version '{version}' already, of another package",
+        field="--version",
+        fix="give a new --version (KFP keeps a version's spec for good), or leave "
+        "--upload out to run that version as it is",
+    )
+
+
+def _made_meanwhile(exc: Exception, again: Callable[[], Any]) -> Any:
+    """What a 409 (AlreadyExists) was about, made by another client since we looked; any other
+    error, or nothing found after all, is raised as it came."""
+    if getattr(exc, "status", None) != 409:
+        raise exc
+    found = again()
+    if not found:
+        raise exc
+    return found
 
 
 def _version(item: Any) -> PipelineVersion:

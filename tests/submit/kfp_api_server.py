@@ -80,6 +80,8 @@ class KfpApiServer:
         self.recurring_runs: dict[str, dict[str, Any]] = {}
         self._specs: dict[str, dict[str, Any]] = {}  # run or version id -> its PipelineSpec
         self._polls: dict[str, int] = {}
+        # operation -> called (outside the lock) before its answer is sent, to order clients
+        self.hold_answers: dict[str, Any] = {}
         self._lock = threading.Lock()
         stub = self
 
@@ -134,6 +136,9 @@ class KfpApiServer:
             self.requests.append(rec)
             status, body = self._answer(rec, handler.headers, raw)
             rec.status = status
+        hold = self.hold_answers.get(rec.operation or "")
+        if hold is not None:  # answered, not yet sent: another client's call may come first
+            hold()
         data = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")

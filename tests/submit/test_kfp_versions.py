@@ -8,7 +8,10 @@ sends to the upstream v2beta1 swagger; each test asserts it found no violation.
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +241,42 @@ def test_arguments_of_a_chosen_version_are_checked_against_its_own_spec(
     assert refused.value.field == "wrod" and "times" in refused.value.fix
     assert kfp_server.violations == []
     assert len(kfp_server.calls("RunService_CreateRun")) == 2
+
+
+def test_two_submits_racing_on_the_same_package_make_one_pipeline_and_one_version(
+    kfp_server: KfpApiServer, sdk_package: Path
+) -> None:
+    """Both look before either makes anything (the stand-in holds each answer until the other
+    client has asked too): one create and one upload win, the other gets KFP's 409 and takes
+    what the winner made."""
+
+    def both_ask_first() -> Any:
+        barrier, calls = threading.Barrier(2), itertools.count()
+
+        def hold() -> None:
+            if next(calls) < 2:
+                barrier.wait(timeout=20)
+
+        return hold
+
+    kfp_server.hold_answers["PipelineService_GetPipelineByName"] = both_ask_first()
+    kfp_server.hold_answers["PipelineService_ListPipelineVersions"] = both_ask_first()
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda _: kfp_submit.submit(
+                    sdk_package, host=kfp_server.url, upload=True, echo=None
+                ),
+                range(2),
+            )
+        )
+    (pipeline_id,) = kfp_server.pipelines
+    (version_id,) = kfp_server.versions
+    assert [(r.pipeline_id, r.pipeline_version_id) for r in results] == [
+        (pipeline_id, version_id)
+    ] * 2
+    assert [c.status for c in kfp_server.calls("PipelineService_CreatePipeline")] == [200, 409]
+    assert sorted(c.status for c in kfp_server.calls("UploadPipelineVersion")) == [200, 409]
+    # the only refusals are the two the race makes
+    assert len(kfp_server.violations) == 2
+    assert all("already" in v for v in kfp_server.violations), kfp_server.violations
