@@ -280,3 +280,54 @@ def test_two_submits_racing_on_the_same_package_make_one_pipeline_and_one_versio
     # the only refusals are the two the race makes
     assert len(kfp_server.violations) == 2
     assert all("already" in v for v in kfp_server.violations), kfp_server.violations
+
+
+def test_submit_from_an_editable_install_warns_what_pods_install_and_strict_sends_nothing(
+    kfp_server: KfpApiServer, tmp_path: Path
+) -> None:
+    """A real ``dagwright submit`` process with an editable dagwright found first: the warning
+    on stderr, the run sent with the pin it names; ``--strict`` refuses before any request."""
+    import os
+    import subprocess
+    import sys
+
+    import dagwright
+
+    version = dagwright.__version__
+    info = tmp_path / "site" / f"dagwright-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: dagwright\nVersion: {version}\n")
+    (info / "INSTALLER").write_text("pip\n")
+    editable = {"url": "file:///src/dagwright", "dir_info": {"editable": True}}
+    (info / "direct_url.json").write_text(json.dumps(editable))
+    paths = [str(info.parent), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+    def submit(*more: str) -> subprocess.CompletedProcess[str]:
+        args = ["submit", NIGHTLY, "--target", "kfp", "--host", kfp_server.url, *more]
+        code = "from dagwright.cli import main; main()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    warned = submit()
+    assert warned.returncode == 0, warned.stderr
+    assert f"warning: pods would install dagwright=={version} from the package index" in (
+        warned.stderr
+    )
+    assert "editable install" in warned.stderr and "--code image" in warned.stderr
+    (run,) = [c.body for c in kfp_server.calls("RunService_CreateRun")]
+    executors = run["pipeline_spec"]["deploymentSpec"]["executors"].values()
+    assert all(f"dagwright=={version}" in str(e["container"]["command"]) for e in executors)
+
+    sent = len(kfp_server.requests)
+    strict = submit("--strict")
+    assert strict.returncode == 2, strict.stderr
+    assert "field '--dagwright'" in strict.stderr and "Traceback" not in strict.stderr
+    assert len(kfp_server.requests) == sent  # refused before connecting
+    assert kfp_server.violations == []
