@@ -6,7 +6,8 @@ reader that closes the pipe early (``| head``) changes none of them.
 
 One module per command group, imported when one of its commands is used (``COMMANDS``):
 ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``compile`` (compile,
-dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``schedule``
+dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``pipelines``
+(pipelines versions: a KFP pipeline's uploaded versions), ``schedule``
 (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``,
 ``serve``, ``ui`` (the web UI). What they share is public in two modules: ``options``
 (every option block more than one command takes, and the target names) and
@@ -69,6 +70,11 @@ COMMANDS = {
         "dagwright.cli.cron_daemon",
         "scheduler",
         "Start the runs of the store's schedules when due, until SIGTERM or Ctrl-C.",
+    ),
+    "pipelines": Lazy(
+        "dagwright.cli.pipelines",
+        "pipelines",
+        "Pipelines uploaded to a cluster: their versions.",
     ),
     "delete": Lazy(
         "dagwright.cli.submit",

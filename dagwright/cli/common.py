@@ -215,3 +215,15 @@ def existing_store(root: Any) -> Any:
             fix="run a pipeline first, or point --root at its store",
         )
     return store
+
+
+@contextmanager
+def remote_errors() -> Iterator[None]:
+    """A refusing or unreachable server is a short message and exit 1, not a traceback."""
+    from dagwright.remote import SubmitError
+
+    try:
+        yield
+    except SubmitError as exc:
+        click.echo(f"error: {redact_text(str(exc))}", err=True)  # no password of a --host
+        sys.exit(EXIT_FAILED)

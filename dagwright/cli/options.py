@@ -196,7 +196,10 @@ pod_options = option_block(
         help="MLflow tracking URI the pods record lineage to (default: none).",
     ),
     click.option(
-        "--strict", is_flag=True, help="Fail instead of warning when the spec is too large."
+        "--strict",
+        is_flag=True,
+        help="Fail instead of warning when the spec is too large, or when the pods would "
+        "install a dagwright other than this one (not a release from an index).",
     ),
     click.option(
         "--allow-pickle",

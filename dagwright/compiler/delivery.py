@@ -5,7 +5,8 @@ A pod runs dagwright's step executor, so its image needs dagwright and the compo
 - ``inline`` (default): the component's source travels in the spec; at start the pod installs
   dagwright and the component's packages, unless the image already has them all. dagwright
   comes from ``--dagwright``, else the running release from the package index, which only a
-  release installed from an index may use (``release.py``; compiling refuses otherwise).
+  release installed from an index may use (``release.py``; compiling warns otherwise, or
+  refuses under ``strict``).
 - ``image``: the image already holds dagwright and the user's modules; the spec carries only an
   import reference (``module:function``) and the executor imports it from there.
 
@@ -46,6 +47,8 @@ class CodeDelivery:
         no_deps: Requirements every inline step installs without their dependencies, after
             the others: the KFP SDK, which a pod needs only for its executor and which the
             KFP SDK's own lightweight components install with ``--no-deps``.
+        refuse_unreleased: With ``dagwright`` None, refuse a dagwright that is not a release
+            from an index; False warns (``release.UnreleasedWarning``) and pins it anyway.
     """
 
     mode: str = "inline"
@@ -54,6 +57,7 @@ class CodeDelivery:
     index_url: str | None = None
     extra_packages: tuple[str, ...] = ()
     no_deps: tuple[str, ...] = ()
+    refuse_unreleased: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,7 +71,8 @@ class CodeDelivery:
         if self.dagwright is not None:
             check_requirement(self.dagwright, "--dagwright")
         elif self.mode == "inline":  # refused here, before anything is built
-            object.__setattr__(self, "dagwright", release_requirement())
+            pin = release_requirement(strict=self.refuse_unreleased)
+            object.__setattr__(self, "dagwright", pin)
         for package in self.extra_packages:
             check_requirement(package, "extra_packages")
         for package in self.no_deps:

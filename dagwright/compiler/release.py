@@ -17,8 +17,11 @@ installed distribution's metadata. The pin is used when all of these hold:
 - the running code is the files that distribution installed (its ``RECORD``), not a source
   folder of the same version first on ``sys.path``.
 
-Otherwise compiling refuses with the fix: ``--dagwright REQUIREMENT`` (a requirement the pods
-can install, such as a wheel URL) or ``--code image`` with an image that holds dagwright.
+Otherwise compiling warns (``UnreleasedWarning``: what the pods will install, why it is not
+this code, and the fix) and still writes the spec, since a private index the pods use may hold
+that version, which an offline check cannot see; under ``strict`` it refuses instead. The fix:
+``--dagwright REQUIREMENT`` (a requirement the pods can install, such as a wheel URL) or
+``--code image`` with an image that holds dagwright.
 Shipping the wheel inside the spec was measured and set aside: dagwright's wheel is about
 0.6 MiB, 0.8 MiB in base64, so one copy per component template (Argo) or executor (KFP) puts
 a spec over what Argo keeps uncompressed (1 MiB) and what etcd takes (1.5 MiB).
@@ -28,6 +31,7 @@ A release from a private index passes the check; give ``--index-url`` so pods us
 from __future__ import annotations
 
 import json
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -41,6 +45,10 @@ FIX = (
 )
 
 
+class UnreleasedWarning(UserWarning):
+    """The pods would install ``dagwright==<version>`` from the index, which is not this code."""
+
+
 def installed() -> metadata.Distribution | None:
     """The installed distribution named dagwright (the first on ``sys.path``), if any."""
     try:
@@ -49,15 +57,32 @@ def installed() -> metadata.Distribution | None:
         return None
 
 
-def release_requirement() -> str:
+def release_requirement(*, strict: bool = True) -> str:
     """``dagwright==<version>`` for the dagwright running here.
 
+    Args:
+        strict: Refuse a dagwright that is not a release from an index; else warn
+            (``UnreleasedWarning``) and return the pin all the same.
+
     Raises:
-        ValidationError: (field ``--dagwright``) when it is not a release from an index.
+        ValidationError: (field ``--dagwright``) when it is not a release from an index and
+            ``strict`` is set.
     """
     from dagwright._version import __version__
 
-    return check_release(installed(), __version__)
+    try:
+        return check_release(installed(), __version__)
+    except ValidationError as exc:
+        if strict:
+            raise
+        warnings.warn(
+            UnreleasedWarning(
+                f"{exc.problem}; every step's pod would fail at start unless its index has "
+                f"that version. Fix: {exc.fix} (--strict refuses to write such a spec)"
+            ),
+            stacklevel=2,
+        )
+        return f"dagwright=={__version__}"
 
 
 def check_release(dist: metadata.Distribution | None, version: str) -> str:
@@ -73,13 +98,46 @@ def check_release(dist: metadata.Distribution | None, version: str) -> str:
     """
     problem = _why_not(dist, version)
     if problem is not None:
+        same = None if dist is None else same_source(dist)
+        fix = FIX.format(version=version)
+        if same is not None:  # what this dagwright was installed from, which pods can fetch too
+            fix = f"give --dagwright '{same}' (where this dagwright came from); otherwise {fix}"
         raise ValidationError(
             f"pods would install dagwright=={version} from the package index, but the "
             f"dagwright running here {problem}",
             field="--dagwright",
-            fix=FIX.format(version=version),
+            fix=fix,
         )
     return f"dagwright=={version}"
+
+
+def same_source(dist: metadata.Distribution) -> str | None:
+    """The requirement that installs what ``dist`` was installed from, when a pod can fetch it:
+    a VCS checkout at its commit, or a wheel or archive at an http(s) URL (PEP 610). None for
+    a local folder or file, and for a URL holding credentials or a query, which may be a
+    signature (never copied into a message or a spec)."""
+    from urllib.parse import urlsplit
+
+    try:
+        data = json.loads(dist.read_text("direct_url.json") or "null")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+        return None
+    url = data["url"]
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https", "ssh") or parts.username or parts.query:
+        return None
+    vcs = data.get("vcs_info")
+    if isinstance(vcs, dict) and isinstance(vcs.get("vcs"), str):
+        commit = vcs.get("commit_id") or vcs.get("requested_revision")
+        return f"dagwright @ {vcs['vcs']}+{url}" + (f"@{commit}" if commit else "")
+    if "archive_info" in data and parts.scheme in ("http", "https"):
+        return f"dagwright @ {url}"
+    return None
 
 
 def _why_not(dist: metadata.Distribution | None, version: str) -> str | None:

@@ -15,13 +15,10 @@ that checks every request against the upstream KFP v2beta1 swagger
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import os
 import time
-import warnings
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +26,11 @@ from dagwright.errors import ValidationError
 from dagwright.remote import SubmitError
 from dagwright.remote.kfp_checks import check_arguments, kfp_cron, read_package, spec_name
 from dagwright.remote.kfp_results import FINAL_STATES, Schedule, Submission, task_states
+from dagwright.remote.kfp_versions import PipelineVersion
+from dagwright.remote.kfp_versions import quiet as _quiet
+from dagwright.remote.kfp_versions import upload as _upload
 
-__all__ = ["Schedule", "Submission", "connect", "kfp_cron", "schedule", "submit"]
+__all__ = ["Schedule", "Submission", "connect", "kfp_cron", "schedule", "submit", "versions"]
 
 Echo = Callable[[str], None]
 
@@ -96,11 +96,14 @@ def submit(
         experiment: The experiment's name; created when missing (default ``Default``).
         arguments: Pipeline parameter values (JSON values), checked against the package.
         run_name: The run's display name (default: pipeline name and time).
-        upload: Upload the package as a pipeline (a new version when the pipeline exists)
-            and run that version; else the spec travels inside the run.
-        pipeline_name: The pipeline's name for ``upload`` (default: the package's own).
-        version_name: The new version's name when the pipeline exists (default: name, UTC
-            time and digest); a new pipeline's first version is named after it, as in KFP.
+        upload: Upload the package as a version of the pipeline (created when missing) and
+            run that version; an unchanged package is not uploaded again (see
+            ``kfp_versions.upload``). Else the spec travels inside the run, unless
+            ``version_name`` picks an uploaded version.
+        pipeline_name: The pipeline's name for ``upload`` or ``version_name`` (default: the
+            package's own).
+        version_name: With ``upload``, the version's name (default: the package's digest,
+            ``sha256-`` and 16 hex digits); without, an uploaded version to run as it is.
         token: A bearer token (default ``$KFP_TOKEN``; see ``connect``).
         wait: Poll the run (``get_run``) until it ends or ``timeout`` passes.
         timeout: Seconds to wait at most; None waits as long as the run goes on.
@@ -117,7 +120,8 @@ def submit(
     path, spec = read_package(package)
     name = pipeline_name or spec_name(spec) or path.stem
     args = dict(arguments or {})
-    check_arguments(spec, args)
+    if upload or version_name is None:  # else the chosen version's own, once found
+        check_arguments(spec, args)
     if poll_interval <= 0 or (timeout is not None and timeout <= 0):
         raise ValidationError("poll_interval and timeout must be > 0", field="timeout")
     say = echo or _silent
@@ -125,14 +129,14 @@ def submit(
     with _remote(host):
         client = connect(host, namespace=namespace, token=token)
         experiment_id = _experiment(client, experiment, namespace)
-        pipeline_id = version_id = None
-        if upload:
-            pipeline_id, version_id = _upload(client, path, name, version_name, namespace, say)
+        pipeline_id, version_id = _version_of(
+            client, path, name, upload, version_name, namespace, args, say
+        )
         with _quiet():
             run = client.run_pipeline(
                 experiment_id=experiment_id,
                 job_name=run_name or f"{name} {datetime.now():%Y-%m-%d %H-%M-%S}",
-                pipeline_package_path=None if upload else str(path),
+                pipeline_package_path=None if version_id else str(path),
                 params=args,
                 pipeline_id=pipeline_id,
                 version_id=version_id,
@@ -184,9 +188,12 @@ def schedule(
         experiment: The experiment's name; created when missing (default ``Default``).
         arguments: Pipeline parameter values for every run, checked against the package.
         name: The recurring run's display name (default: the pipeline's name).
-        upload: Upload the package as a pipeline version and schedule that version.
-        pipeline_name: The pipeline's name for ``upload`` (default: the package's own).
-        version_name: The new version's name when the pipeline exists (see ``submit``).
+        upload: Upload the package as a pipeline version and schedule that version (see
+            ``submit``).
+        pipeline_name: The pipeline's name for ``upload`` or ``version_name`` (default: the
+            package's own).
+        version_name: With ``upload``, the version's name; without, an uploaded version to
+            schedule (see ``submit``).
         token: A bearer token (default ``$KFP_TOKEN``; see ``connect``).
         max_concurrency: Runs of it that may run at once; KFP accepts 1 to 10.
         catchup: Start the runs missed while KFP was behind or the schedule paused.
@@ -208,7 +215,8 @@ def schedule(
     path, spec = read_package(package)
     pname = pipeline_name or spec_name(spec) or path.stem
     args = dict(arguments or {})
-    check_arguments(spec, args)
+    if upload or version_name is None:  # else the chosen version's own, once found
+        check_arguments(spec, args)
     say = echo or _silent
     with _remote(host):
         client = connect(host, namespace=namespace, token=token)
@@ -222,13 +230,39 @@ def schedule(
             catchup=catchup,
             status=None,
         )
-        if upload:
-            ids = _upload(client, path, pname, version_name, namespace, say)
-            result.pipeline_id, result.pipeline_version_id = ids
-        _create_recurring_run(client, result, args, None if upload else path, enabled)
+        ids = _version_of(client, path, pname, upload, version_name, namespace, args, say)
+        result.pipeline_id, result.pipeline_version_id = ids
+        source = None if result.pipeline_version_id else path
+        _create_recurring_run(client, result, args, source, enabled)
     result.url = _url(host, f"recurringrun/details/{result.recurring_run_id}")
     _say_scheduled(result, cron, say)
     return result
+
+
+def versions(
+    pipeline: str,
+    *,
+    host: str | None = None,
+    namespace: str | None = None,
+    token: str | None = None,
+) -> list[PipelineVersion]:
+    """The versions of the KFP pipeline named ``pipeline``, oldest first.
+
+    Args:
+        pipeline: The pipeline's name.
+        host: The KFP API endpoint (see ``connect``).
+        namespace: The Kubernetes namespace (multi-user KFP).
+        token: A bearer token (default ``$KFP_TOKEN``; see ``connect``).
+
+    Raises:
+        ValidationError: there is no such pipeline.
+        SubmitError: the server refused a request or could not be reached.
+    """
+    from dagwright.remote.kfp_versions import pipeline_versions
+
+    with _remote(host):
+        client = connect(host, namespace=namespace, token=token)
+        return pipeline_versions(client, pipeline, namespace)
 
 
 def _checked_cron(cron: str, timezone: str, max_concurrency: int) -> str:
@@ -285,15 +319,6 @@ def _silent(_line: str) -> None:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """kfp.Client prints links and warns on its own; our caller says what happened instead."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        with contextlib.redirect_stdout(io.StringIO()):
-            yield
-
-
-@contextlib.contextmanager
 def _remote(host: str | None) -> Iterator[None]:
     """Server answers and network failures as SubmitError, with the server's own message."""
     import kfp_server_api
@@ -329,39 +354,29 @@ def _experiment(client: Any, name: str | None, namespace: str | None) -> str:
     return str(found.experiment_id)
 
 
-def _upload(
-    client: Any, path: Path, name: str, version: str | None, namespace: str | None, say: Echo
-) -> tuple[str, str]:
-    """Upload as a new pipeline, or as a new version of the pipeline of that name."""
-    import kfp_server_api
+def _version_of(
+    client: Any,
+    path: Path,
+    name: str,
+    upload: bool,
+    version: str | None,
+    namespace: str | None,
+    args: dict[str, Any],
+    say: Echo,
+) -> tuple[str | None, str | None]:
+    """The pipeline and version a run uses: the package uploaded (``upload``), an uploaded
+    version picked by name (``args`` checked against its own spec, which may differ from the
+    package's), or neither (the spec travels inside the run)."""
+    if upload:
+        return _upload(client, path, name, version, namespace, say)
+    if version is None:
+        return None, None
+    from dagwright.remote.kfp_versions import chosen_version
 
-    try:
-        existing = client.pipelines.pipeline_service_get_pipeline_by_name(
-            name=name, namespace=namespace
-        )
-    except kfp_server_api.ApiException as exc:
-        if exc.status != 404:
-            raise
-        existing = None
-    if existing is None:
-        with _quiet():
-            made = client.upload_pipeline(str(path), pipeline_name=name, namespace=namespace)
-        listed = client.list_pipeline_versions(
-            made.pipeline_id, sort_by="created_at desc", page_size=1
-        )
-        versions = listed.pipeline_versions or []
-        if not versions:
-            raise SubmitError(f"pipeline '{name}' was uploaded but has no version")
-        say(f"uploaded pipeline '{name}' ({made.pipeline_id})")
-        return str(made.pipeline_id), str(versions[0].pipeline_version_id)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
-    version = version or f"{name}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{digest}"
-    with _quiet():
-        made = client.upload_pipeline_version(
-            str(path), pipeline_version_name=version, pipeline_id=existing.pipeline_id
-        )
-    say(f"uploaded version '{version}' of pipeline '{name}' ({existing.pipeline_id})")
-    return str(existing.pipeline_id), str(made.pipeline_version_id)
+    chosen = chosen_version(client, name, version, namespace)
+    check_arguments(chosen.spec, args)
+    say(f"using version '{version}' of pipeline '{name}' ({chosen.version_id})")
+    return chosen.pipeline_id, chosen.version_id
 
 
 def _url(host: str | None, page: str) -> str | None:

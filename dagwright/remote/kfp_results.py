@@ -23,8 +23,8 @@ class Submission:
             ``FAILED``, ...); None while the server has not said.
         url: The run's page in the KFP UI (None without a host).
         experiment_id: The experiment it belongs to.
-        pipeline_id: The uploaded pipeline (``upload=True`` only).
-        pipeline_version_id: The uploaded pipeline version that ran (``upload=True`` only).
+        pipeline_id: The pipeline (``upload=True`` or a version picked by name only).
+        pipeline_version_id: The pipeline version that ran (likewise).
         duration: Seconds from creation to the end (waited runs only).
         tasks: ``(task, state)`` pairs from the run's details, when the server gives them.
         error: The server's error message for a failed run.

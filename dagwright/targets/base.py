@@ -167,7 +167,8 @@ def split_options(
     unknown = sorted(set(rest) - takes)
     if unknown:
         refuse_options(target, {k: rest[k] for k in unknown})
-    return CodeDelivery(**delivery), rest
+    # not a release from an index: a warning, unless the spec must be right (``strict``)
+    return CodeDelivery(**delivery, refuse_unreleased=bool(options.get("strict"))), rest
 
 
 DELIVERY_OPTIONS = ("code", "image", "index_url", "dagwright")

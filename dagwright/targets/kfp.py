@@ -126,11 +126,19 @@ def flags(where: str) -> list[Any]:
         click.option(
             "--upload",
             is_flag=True,
-            help="KFP: upload as a pipeline (a new version if it exists) and run that version.",
+            help="KFP: upload as a version of the pipeline (created when missing) and run "
+            "that version; an unchanged pipeline is not uploaded again.",
         ),
-        click.option("--pipeline-name", default=None, help="KFP: pipeline name for --upload."),
         click.option(
-            "--version-name", default=None, help="KFP: version name for --upload (default: time)."
+            "--pipeline-name", default=None, help="KFP: pipeline name for --upload or --version."
+        ),
+        click.option(
+            "--version",
+            "--version-name",
+            "version_name",
+            default=None,
+            help="KFP: with --upload, the version's name (default: the spec's digest); "
+            "without, an uploaded version to run (see 'dagwright pipelines versions').",
         ),
     ]
 

@@ -22,7 +22,7 @@ import yaml
 
 import dagwright
 from dagwright.compiler.delivery import CodeDelivery
-from dagwright.compiler.release import check_release
+from dagwright.compiler.release import UnreleasedWarning, check_release
 from dagwright.errors import ValidationError
 
 VERSION = dagwright.__version__
@@ -104,6 +104,42 @@ def test_bad_dagwright_that_is_no_release_from_an_index_is_refused(
     assert "--dagwright" in err.value.fix and "--code image" in err.value.fix
 
 
+@pytest.mark.parametrize(
+    ("direct_url", "suggested"),
+    [
+        (
+            {"url": "https://git.example/d.git", "vcs_info": {"vcs": "git", "commit_id": "ab12"}},
+            "dagwright @ git+https://git.example/d.git@ab12",
+        ),
+        (
+            {"url": "https://files.example/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}},
+            "dagwright @ https://files.example/dagwright-0.3.0-py3-none-any.whl",
+        ),
+        ({"url": "file:///dist/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}}, None),
+        ({"url": "file:///src/dagwright", "dir_info": {"editable": True}}, None),
+        (
+            {"url": "https://bot:s3cr3t@git.example/d.git", "vcs_info": {"vcs": "git"}},
+            None,
+        ),
+        ({"url": "https://files.example/d.whl?X-Amz-Signature=s3cr3t", "archive_info": {}}, None),
+    ],
+    ids=["vcs", "wheel-url", "wheel-file", "editable", "credentials", "signed-url"],
+)
+def test_the_fix_names_the_source_pods_can_fetch_and_never_a_secret(
+    tmp_path: Path, direct_url: dict[str, object], suggested: str | None
+) -> None:
+    """A VCS or http(s) install is one pods can repeat: the fix names it exactly. A local
+    source, or a URL with credentials or a signature, gets the general fix only."""
+    with pytest.raises(ValidationError) as err:
+        check_release(installed(tmp_path, "0.3.0", direct_url), "0.3.0")
+    if suggested is None:
+        assert err.value.fix.startswith("give --dagwright with a requirement")
+    else:
+        assert err.value.fix.startswith(f"give --dagwright '{suggested}'")
+        assert "--code image" in err.value.fix
+    assert "s3cr3t" not in str(err.value)
+
+
 def test_bad_dagwright_from_a_source_trees_egg_info_is_refused(tmp_path: Path) -> None:
     """A source tree's ``dagwright.egg-info`` (left by a build) is found on the path like an
     installed distribution, but no installer recorded it."""
@@ -133,6 +169,10 @@ def test_given_requirements_and_image_delivery_need_no_release(
     assert err.value.field == "--dagwright"
     assert CodeDelivery(dagwright=WHEEL).requirements(corpus.square.spec)[0] == WHEEL
     assert CodeDelivery(mode="image").dagwright is None
+    with pytest.warns(UnreleasedWarning, match="editable install") as caught:
+        pinned = CodeDelivery(refuse_unreleased=False)
+    assert pinned.dagwright == f"dagwright=={VERSION}"
+    assert "--code image" in str(caught[0].message)
 
 
 def _cli(cwd: Path, dist_folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -150,29 +190,67 @@ def _cli(cwd: Path, dist_folder: Path, *args: str) -> subprocess.CompletedProces
     )
 
 
+EDITABLE = {"url": "file:///src/dagwright", "dir_info": {"editable": True}}
+DIRECT = {"url": f"https://files.example/dagwright-{VERSION}-py3-none-any.whl", "archive_info": {}}
+
+
 @pytest.mark.parametrize("target", ["kfp", "argo"])
-def test_an_editable_install_compiles_only_with_dagwright_or_image_delivery(
-    tmp_path: Path, target: str
+@pytest.mark.parametrize(
+    ("direct_url", "says"),
+    [(EDITABLE, "is an editable install"), (DIRECT, "from a wheel or archive")],
+    ids=["editable", "direct-url"],
+)
+def test_a_dagwright_that_is_no_release_compiles_with_a_warning_saying_what_pods_install(
+    tmp_path: Path, target: str, direct_url: dict[str, object], says: str
 ) -> None:
+    """Not a release from an index: the spec is written (the pods' index may hold that
+    version, which an offline check cannot see), and stderr says what the pods will install,
+    why that is not this code, and the fix; ``--strict`` refuses and writes nothing."""
     (tmp_path / "flow.py").write_text(PIPELINE)
     dists = tmp_path / "site"
-    installed(dists, direct_url={"url": "file:///src/dagwright", "dir_info": {"editable": True}})
-    refused = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "-o", "spec.yaml")
-    assert refused.returncode == 2, refused.stderr
-    assert "field '--dagwright'" in refused.stderr and "editable install" in refused.stderr
-    assert "Fix: give --dagwright" in refused.stderr and "--code image" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    assert not (tmp_path / "spec.yaml").exists()
+    installed(dists, direct_url=direct_url)
+    warned = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "-o", "spec.yaml")
+    assert warned.returncode == 0, warned.stderr
+    assert f"warning: pods would install dagwright=={VERSION} from the package index" in (
+        warned.stderr
+    )
+    assert says in warned.stderr and "would fail at start" in warned.stderr
+    if direct_url is DIRECT:  # a wheel at a URL pods can fetch: the fix names it
+        assert f"Fix: give --dagwright 'dagwright @ {DIRECT['url']}'" in warned.stderr
+    assert "Fix: give --dagwright" in warned.stderr and "--code image" in warned.stderr
+    assert "Traceback" not in warned.stderr
+    text = (tmp_path / "spec.yaml").read_text()
+    assert f"dagwright=={VERSION}" in "\n".join(str(c) for c in _commands(text, target))
+
+    strict = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "-o", "s.yaml", "--strict")
+    assert strict.returncode == 2, strict.stderr
+    assert "field '--dagwright'" in strict.stderr and says in strict.stderr
+    assert "Fix: give --dagwright" in strict.stderr and "--code image" in strict.stderr
+    assert "Traceback" not in strict.stderr
+    assert not (tmp_path / "s.yaml").exists()
 
     given = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "--dagwright", WHEEL)
     assert given.returncode == 0, given.stderr
+    assert "warning" not in given.stderr
     text = "\n".join(str(c) for c in _commands(given.stdout, target))
     assert "'dagwright @ https://files.example/" in text and "dagwright==" not in text
 
     image = ("--code", "image", "--image", "registry.example/flow:1")
-    by_image = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, *image)
+    by_image = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, *image, "--strict")
     assert by_image.returncode == 0, by_image.stderr
+    assert "warning" not in by_image.stderr
     assert "pip" not in "\n".join(str(c) for c in _commands(by_image.stdout, target))
+
+
+@pytest.mark.parametrize("target", ["kfp", "argo"])
+def test_a_release_from_an_index_compiles_without_a_warning(tmp_path: Path, target: str) -> None:
+    (tmp_path / "flow.py").write_text(PIPELINE)
+    dists = tmp_path / "site"
+    installed(dists)
+    done = _cli(tmp_path, dists, "compile", "flow.py", "-t", target, "--strict")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert f"dagwright=={VERSION}" in "\n".join(str(c) for c in _commands(done.stdout, target))
 
 
 def test_the_dockerfile_of_an_editable_install_needs_dagwright(tmp_path: Path) -> None:

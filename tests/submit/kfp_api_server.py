@@ -80,6 +80,8 @@ class KfpApiServer:
         self.recurring_runs: dict[str, dict[str, Any]] = {}
         self._specs: dict[str, dict[str, Any]] = {}  # run or version id -> its PipelineSpec
         self._polls: dict[str, int] = {}
+        # operation -> called (outside the lock) before its answer is sent, to order clients
+        self.hold_answers: dict[str, Any] = {}
         self._lock = threading.Lock()
         stub = self
 
@@ -134,6 +136,9 @@ class KfpApiServer:
             self.requests.append(rec)
             status, body = self._answer(rec, handler.headers, raw)
             rec.status = status
+        hold = self.hold_answers.get(rec.operation or "")
+        if hold is not None:  # answered, not yet sent: another client's call may come first
+            hold()
         data = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
@@ -231,14 +236,44 @@ class KfpApiServer:
             raise Refused(400, 3, "pipelineid of an existing pipeline and a name are required")
         if any(v["pipeline_id"] == pid and v["name"] == name for v in self.versions.values()):
             raise Refused(409, 6, f"pipeline {pid} has a version named '{name}' already")
-        return self._version(pid, name, body["spec"])
+        made = self._version(pid, name, body["spec"])
+        if query.get("description"):
+            made["description"] = query["description"]
+        return made
 
     def _op_PipelineService_ListPipelineVersions(self, path: dict, query: dict, body: Any) -> Any:
+        """Filtered (EQUALS, as kfp sends), sorted by ``created_at`` (creation order) either
+        way, and paged: ``page_token`` is the offset of the page, as text."""
+        self._get(self.pipelines, path["pipeline_id"], "pipeline")
         found = [v for v in self.versions.values() if v["pipeline_id"] == path["pipeline_id"]]
+        found = self._filtered(found, query)
         if query.get("sort_by", "").endswith(" desc"):
             found.reverse()  # kept in creation order
-        found = found[: int(query.get("page_size") or len(found) or 1)]
-        return {"pipeline_versions": found, "total_size": len(found)} if found else {}
+        start = int(query.get("page_token") or 0)
+        size = int(query.get("page_size") or len(found) or 1)
+        page = found[start : start + size]
+        answer: dict[str, Any] = {"total_size": len(found)} if found else {}
+        if page:
+            answer["pipeline_versions"] = page
+        if start + size < len(found):
+            answer["next_page_token"] = str(start + size)
+        return answer
+
+    def _op_PipelineService_CreatePipeline(self, path: dict, query: dict, body: Any) -> Any:
+        """A pipeline with no version yet (the real server makes none either)."""
+        name = body.get("name") or body.get("display_name")
+        if not name:
+            raise Refused(400, 3, "pipeline name is empty")
+        namespace = body.get("namespace", "")
+        if any(
+            p["name"] == name and p.get("namespace", "") == namespace
+            for p in self.pipelines.values()
+        ):
+            raise Refused(409, 6, f"a pipeline named '{name}' exists already")
+        pid = str(uuid.uuid4())
+        made = {**body, "pipeline_id": pid, "name": name, "created_at": _now()}
+        self.pipelines[pid] = made
+        return made
 
     def _op_RunService_CreateRun(self, path: dict, query: dict, body: Any) -> Any:
         spec = self._source(body, "run")

@@ -10,6 +10,7 @@ the stand-in found no violation; the last tests show that it does find them.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -85,10 +86,16 @@ def test_python_submit_of_an_sdk_package(kfp_server: KfpApiServer, sdk_package: 
 def test_upload_makes_a_pipeline_then_versions_and_runs_the_version(
     kfp_server: KfpApiServer,
 ) -> None:
+    """A new pipeline is created empty and gets its first version named after the package's
+    digest (KFP's own upload would name it after the pipeline); ``--version-name``, the old
+    spelling of ``--version``, names the next one."""
     first = dagwright("submit", NIGHTLY, "--host", kfp_server.url, "--upload")
     assert first.exit_code == 0, first.output
-    upload = only(kfp_server, "UploadPipeline")
-    assert upload.query["name"] == "nightly"
+    created = only(kfp_server, "PipelineService_CreatePipeline").body
+    assert (created["name"], created["display_name"]) == ("nightly", "nightly")
+    assert kfp_server.calls("UploadPipeline") == []
+    upload = only(kfp_server, "UploadPipelineVersion")
+    assert re.fullmatch(r"sha256-[0-9a-f]{16}", upload.query["name"])
     assert upload.body["spec"]["pipelineInfo"]["name"] == "nightly"
     (pipeline_id,) = kfp_server.pipelines
     (first_version,) = kfp_server.versions
@@ -97,10 +104,10 @@ def test_upload_makes_a_pipeline_then_versions_and_runs_the_version(
     )
     assert second.exit_code == 0, second.output
     assert kfp_server.violations == []
-    assert only(kfp_server, "UploadPipelineVersion").query == {
-        "name": "v2",
-        "pipelineid": pipeline_id,
-    }
+    uploads = kfp_server.calls("UploadPipelineVersion")
+    assert len(uploads) == 2
+    digest = upload.query["description"]
+    assert uploads[1].query == {"name": "v2", "pipelineid": pipeline_id, "description": digest}
     (second_version,) = set(kfp_server.versions) - {first_version}
     runs = [c.body for c in kfp_server.calls("RunService_CreateRun")]
     assert [r["pipeline_version_reference"] for r in runs] == [
@@ -146,7 +153,7 @@ def test_namespace_goes_to_experiment_pipeline_and_lookups(kfp_server: KfpApiSer
     assert only(kfp_server, "ExperimentService_ListExperiments").query["namespace"] == "team-a"
     assert only(kfp_server, "ExperimentService_CreateExperiment").body["namespace"] == "team-a"
     assert only(kfp_server, "PipelineService_GetPipelineByName").query == {"namespace": "team-a"}
-    assert only(kfp_server, "UploadPipeline").query["namespace"] == "team-a"
+    assert only(kfp_server, "PipelineService_CreatePipeline").body["namespace"] == "team-a"
     # a namespace given: kfp.Client skips its healthz probe
     assert kfp_server.calls("HealthzService_GetHealthz") == []
 
