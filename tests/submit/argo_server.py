@@ -42,6 +42,15 @@ INVALID, NOT_FOUND, EXISTS, UNAUTHENTICATED = 3, 5, 6, 16
 CONFLICT = 10  # ABORTED: Kubernetes' 409 Conflict on a stale resourceVersion
 SERVED = r"(Create|Lint|Get|Update|Delete)(Workflow|WorkflowTemplate|CronWorkflow)"
 Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclass
+class Stream:
+    """A streamed answer (Argo's log API): one JSON object a line."""
+
+    lines: list[dict[str, Any]]
+
+
 CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
@@ -93,6 +102,9 @@ class ArgoServer:
         self.templates: dict[Key, dict[str, Any]] = {}
         self.crons: dict[Key, dict[str, Any]] = {}
         self._polls: dict[tuple[str, str], int] = {}
+        self.retried: set[Key] = set()  # retried workflows end Succeeded
+        self.kept: dict[Key, dict[str, Any]] = {}  # nodes a retry kept, by node id
+        self.pod_logs: dict[str, list[str]] = {}  # pod name -> its main container's lines
         self._version = 100  # like etcd's revision: one counter for every object
         self._lock = threading.Lock()
         stub = self
@@ -148,7 +160,9 @@ class ArgoServer:
             self.requests.append(rec)
             status, body = self._answer(rec, handler.headers, raw)
             rec.status = status
-        data = json.dumps(body).encode()
+        # a stream (the log API) is one JSON object a line, as grpc-gateway writes it
+        lines = body.lines if isinstance(body, Stream) else [body]
+        data = "\n".join(json.dumps(line) for line in lines).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
@@ -169,10 +183,14 @@ class ArgoServer:
         if self.token and headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"code": UNAUTHENTICATED, "message": "token not valid"}
         served = re.fullmatch(SERVED, rec.operation.split("_", 1)[1])
+        own = getattr(self, "_op_" + rec.operation.split("_", 1)[1], None)
         try:
-            if served is None:
+            if own is not None:
+                status, body = 200, own(params, rec.query, rec.body)
+            elif served is None:
                 raise Refused(501, 12, f"the stand-in does not serve {rec.operation}")
-            status, body = 200, self._operate(*served.groups(), params, rec.body)
+            else:
+                status, body = 200, self._operate(*served.groups(), params, rec.body)
         except Refused as exc:
             if exc.violation:
                 rec.problems.append(str(exc))
@@ -180,9 +198,60 @@ class ArgoServer:
         answer = op["responses"].get(str(status)) or op["responses"]["default"]
         rec.problems += [
             f"stand-in bug: {p}"
-            for p in self.contract.problems(answer["schema"], body, "response", request=False)
+            for line in (body.lines if isinstance(body, Stream) else [body])
+            for p in self.contract.problems(answer["schema"], line, "response", request=False)
         ]
         return status, body
+
+    # --- managing workflows: list, logs, terminate, retry -----------------------------------------
+
+    def _op_ListWorkflows(self, path: dict, query: dict, body: Any) -> Any:
+        ns = path["namespace"]
+        items = [copy.deepcopy(w) for (wns, _), w in self.workflows.items() if wns == ns]
+        return {"metadata": {"resourceVersion": str(self._version)}, "items": items}
+
+    def _op_TerminateWorkflow(self, path: dict, query: dict, body: Any) -> Any:
+        key = self._named(path, body)
+        workflow = self._get(self.workflows, "workflows", key)
+        if (workflow.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Error"):
+            raise _no(f"workflow {key[1]!r} has ended; cannot terminate it")
+        workflow["spec"]["shutdown"] = "Terminate"
+        workflow["status"] = self._status(workflow, "Failed", stopped=True)
+        return workflow
+
+    def _op_RetryWorkflow(self, path: dict, query: dict, body: Any) -> Any:
+        key = self._named(path, body)
+        workflow = self._get(self.workflows, "workflows", key)
+        if (workflow.get("status") or {}).get("phase") not in ("Failed", "Error"):
+            raise _no("Workflow must be Failed/Error to retry")
+        nodes = workflow["status"].get("nodes") or {}
+        # Argo keeps the nodes that succeeded and runs the others again
+        self.kept[key] = {i: n for i, n in nodes.items() if n["phase"] == "Succeeded"}
+        workflow["spec"].pop("shutdown", None)
+        self._polls[key] = 1  # not Pending again: Running for running_polls gets, then it ends
+        self.retried.add(key)
+        workflow["status"] = self._status(workflow, "Running")
+        return workflow
+
+    def _op_WorkflowLogs(self, path: dict, query: dict, body: Any) -> Any:
+        key = (path["namespace"], path["name"])
+        self._get(self.workflows, "workflows", key)
+        pods = {pod: step for step, pod in self.pods(key).items()}
+        pod = query.get("podName")
+        if pod not in pods:
+            raise Refused(400, INVALID, f"podName {pod!r} is no pod of workflow {key[1]!r}")
+        if query.get("logOptions.container") != "main":
+            raise Refused(400, INVALID, "a step's own output is in its main container")
+        lines = self.pod_logs.get(pod, [f"{pods[pod]} says hello", f"{pods[pod]} is done"])
+        return Stream([{"result": {"content": line, "podName": pod}} for line in lines])
+
+    def _named(self, path: dict, body: Any) -> Key:
+        """The workflow a terminate or retry request names, in its path and its body alike."""
+        key = (path["namespace"], path["name"])
+        said = (body.get("namespace", key[0]), body.get("name", key[1]))
+        if said != key:
+            raise Refused(400, INVALID, f"the body names {said}, the path {key}")
+        return key
 
     # --- the operations served: create, lint, get, update, delete of each kind ---------------
 
@@ -216,10 +285,14 @@ class ArgoServer:
         return made
 
     def _progress(self, key: Key, workflow: dict[str, Any]) -> dict[str, Any]:
-        """Pending on the first get, Running for ``running_polls`` more, then the final phase."""
+        """Pending on the first get, Running for ``running_polls`` more, then the final phase
+        (Succeeded after a retry); a terminated workflow stays as it was stopped."""
+        if workflow["spec"].get("shutdown"):
+            return workflow
         self._polls[key] += 1
         polls = self._polls[key]
-        phase = "Running" if polls <= 1 + self.running_polls else self.final_phase
+        final = "Succeeded" if key in self.retried else self.final_phase
+        phase = "Running" if polls <= 1 + self.running_polls else final
         workflow["status"] = self._status(workflow, "Pending" if polls == 1 else phase)
         return workflow
 
@@ -280,31 +353,42 @@ class ArgoServer:
             raise _no(f'{resource}.argoproj.io "{key[1]}" not found', 404, NOT_FOUND)
         return table[key]
 
-    def _status(self, workflow: dict[str, Any], phase: str) -> dict[str, Any]:
-        """A workflow status in ``phase``, with a node per step of its entrypoint."""
+    def _status(
+        self, workflow: dict[str, Any], phase: str, *, stopped: bool = False
+    ) -> dict[str, Any]:
+        """A workflow status in ``phase``, with a node per step of its entrypoint (the nodes a
+        retry kept stay as they were); ``stopped``: terminated while its steps ran."""
         name = workflow["metadata"]["name"]
+        key = (workflow["metadata"]["namespace"], name)
         status: dict[str, Any] = {"phase": phase, "startedAt": _now()}
         if phase == "Pending":
             return status
         templates = {t["name"]: t for t in workflow["spec"]["templates"]}
         entry = templates[workflow["spec"]["entrypoint"]]
-        steps = [t["name"] for t in (entry.get("dag") or {}).get("tasks", [])] or [name]
+        tasks = (entry.get("dag") or {}).get("tasks", [])
+        steps = [(t["name"], t["template"]) for t in tasks] or [(name, entry["name"])]
         ended = phase != "Running"
         nodes: dict[str, Any] = {}
-        for i, step in enumerate(steps):
-            failed = ended and phase != "Succeeded" and i == len(steps) - 1
+        kept = self.kept.get(key, {})
+        for i, (step, template) in enumerate(steps):
             node_id = f"{name}-{zlib.crc32(step.encode())}"
+            if node_id in kept:
+                nodes[node_id] = kept[node_id]
+                continue
+            failed = ended and phase != "Succeeded" and (stopped or i == len(steps) - 1)
             nodes[node_id] = {
                 "id": node_id,
                 "name": f"{name}.{step}",
                 "displayName": step,
                 "type": "Pod",
+                "templateName": template,
                 "phase": "Failed" if failed else "Succeeded" if ended else "Running",
                 "startedAt": _now(),
             }
             if failed:
-                nodes[node_id]["message"] = "Error (exit code 1)"
-                status["message"] = f"child '{node_id}' failed"
+                why = "Stopped with strategy 'Terminate'" if stopped else "Error (exit code 1)"
+                nodes[node_id]["message"] = why
+                status["message"] = why if stopped else f"child '{node_id}' failed"
             if ended:
                 nodes[node_id]["finishedAt"] = _now()
         if entry.get("dag"):
@@ -321,6 +405,24 @@ class ArgoServer:
         if ended:
             status["finishedAt"] = _now()
         return status
+
+    def pods(self, key: Key) -> dict[str, str]:
+        """The pod of each step node of a workflow, by step, named as Argo names them (v2:
+        ``<workflow>-<template>-<FNV-1a of the node name>``)."""
+        nodes = ((self.workflows[key].get("status") or {}).get("nodes") or {}).values()
+        return {
+            n["displayName"]: f"{key[1]}-{n['templateName']}-{fnv1a(n['name'])}"
+            for n in nodes
+            if n["type"] == "Pod"
+        }
+
+
+def fnv1a(text: str) -> int:
+    """32-bit FNV-1a, the hash Argo puts at the end of a pod's name."""
+    digest = 2166136261
+    for byte in text.encode():
+        digest = ((digest ^ byte) * 16777619) % 2**32
+    return digest
 
 
 def _no(message: str, status: int = 400, code: int = INVALID) -> Refused:

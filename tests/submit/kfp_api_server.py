@@ -80,6 +80,7 @@ class KfpApiServer:
         self.recurring_runs: dict[str, dict[str, Any]] = {}
         self._specs: dict[str, dict[str, Any]] = {}  # run or version id -> its PipelineSpec
         self._polls: dict[str, int] = {}
+        self.retried: dict[str, list[str]] = {}  # run id -> the task ids RetryRun runs again
         self._lock = threading.Lock()
         stub = self
 
@@ -250,32 +251,61 @@ class KfpApiServer:
         return made
 
     def _op_RunService_GetRun(self, path: dict, query: dict, body: Any) -> Any:
-        run = self._get(self.runs, path["run_id"], "run")
+        run = self._get(self.runs, path["run_id"], "run", violation=False)
         rid = run["run_id"]
         self._polls[rid] += 1
-        final = self._polls[rid] > self.running_polls
-        state = self.final_state if final else "RUNNING"
-        if state != run["state"]:
-            run["state"] = state
-            run["state_history"].append({"update_time": _now(), "state": state})
-        names = sorted((self._specs[rid].get("root", {}).get("dag") or {}).get("tasks") or {})
-        tasks = []
-        for i, name in enumerate(names):
-            task_state = state if (state == "RUNNING" or i == len(names) - 1) else "SUCCEEDED"
-            task = {
-                "run_id": rid,
-                "task_id": f"{rid}-{i}",
-                "display_name": name,
-                "state": task_state,
-            }
-            if task_state == "FAILED":
-                task["error"] = {"code": 2, "message": f"{name}: exit code 1"}
-                run["error"] = {"code": 2, "message": f"task {name} failed"}
-            tasks.append(task)
-        run["run_details"] = {"task_details": tasks}
-        if final:
-            run["finished_at"] = _now()
+        if run["state"] not in ("CANCELED", "CANCELING"):
+            final = self._polls[rid] > self.running_polls
+            # a retried run runs its failed tasks again, and they succeed
+            ending = "SUCCEEDED" if rid in self.retried else self.final_state
+            self._set_state(run, ending if final else "RUNNING")
+        state = "CANCELED" if run["state"] == "CANCELING" else run["state"]
+        self._set_state(run, state)
+        run["run_details"] = {"task_details": self._tasks(run)}
+        if state in ("SUCCEEDED", "FAILED", "CANCELED"):
+            run["finished_at"] = run.get("finished_at") or _now()
         return run
+
+    def _op_RunService_ListRuns(self, path: dict, query: dict, body: Any) -> Any:
+        def namespace(run: dict[str, Any]) -> str:  # a run is in its experiment's namespace
+            return str(self.experiments.get(run.get("experiment_id", ""), {}).get("namespace", ""))
+
+        rows = [
+            r
+            for r in self.runs.values()
+            if r.get("experiment_id") == query.get("experiment_id", r.get("experiment_id"))
+            and namespace(r) == query.get("namespace", namespace(r))
+        ]
+        if query.get("filter"):
+            raise Refused(501, 12, "the stand-in does not filter runs")
+        if query.get("sort_by") == "created_at desc":
+            rows.reverse()  # kept in creation order
+        elif query.get("sort_by"):
+            raise Refused(400, 3, f"sort_by {query['sort_by']!r} is not a field of a run")
+        listed = rows[: int(query.get("page_size") or len(rows) or 1)]
+        listed = [{k: v for k, v in r.items() if k != "run_details"} for r in listed]
+        return {"runs": listed, "total_size": len(rows)} if listed else {}
+
+    def _op_RunService_TerminateRun(self, path: dict, query: dict, body: Any) -> Any:
+        run = self._get(self.runs, path["run_id"], "run", violation=False)
+        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):
+            raise Refused(400, 9, f"run {run['run_id']} has ended", violation=False)
+        self._set_state(run, "CANCELING")
+        return {}
+
+    def _op_RunService_RetryRun(self, path: dict, query: dict, body: Any) -> Any:
+        run = self._get(self.runs, path["run_id"], "run", violation=False)
+        if run["state"] not in ("FAILED", "CANCELED"):
+            # KFP's backend: the workflow must be Failed/Error to retry
+            raise Refused(400, 9, "Workflow must be Failed/Error to retry", violation=False)
+        rid = run["run_id"]
+        tasks = self._tasks(run)[1:]  # not the root DAG task
+        self.retried[rid] = [t["task_id"] for t in tasks if t["state"] != "SUCCEEDED"]
+        self._polls[rid] = 0
+        run.pop("finished_at", None)
+        run.pop("error", None)
+        self._set_state(run, "RUNNING")
+        return {}
 
     def _op_RecurringRunService_CreateRecurringRun(self, path: dict, query: dict, body: Any) -> Any:
         spec = self._source(body, "recurring run")
@@ -300,9 +330,58 @@ class KfpApiServer:
     # --- helpers -----------------------------------------------------------------------------
 
     @staticmethod
-    def _get(table: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any]:
+    def _set_state(run: dict[str, Any], state: str) -> None:
+        if state != run["state"]:
+            run["state"] = state
+            run["state_history"].append({"update_time": _now(), "state": state})
+
+    def _tasks(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """The run's task details: its root DAG task, then one task per step with its pod.
+        Until the run ends its steps run; at a FAILED end the last one failed; a retried
+        step gets a new task id, the steps that had succeeded keep theirs."""
+        rid, state = run["run_id"], run["state"]
+        names = sorted((self._specs[rid].get("root", {}).get("dag") or {}).get("tasks") or {})
+        again = self.retried.get(rid, [])
+        tasks = []
+        for i, name in enumerate(names):
+            task_id = f"{rid}-{i}"
+            if state == "RUNNING":
+                task_state = "SUCCEEDED" if again and task_id not in again else "RUNNING"
+            elif state in ("SUCCEEDED", "SKIPPED") or i < len(names) - 1:
+                task_state = "SUCCEEDED"
+            else:
+                task_state = state
+            if task_id in again:
+                task_id += "-retry"
+            task = {
+                "run_id": rid,
+                "task_id": task_id,
+                "display_name": name,
+                "state": task_state,
+                "pod_name": f"{name}-{task_id[-12:]}",
+                "start_time": run["created_at"],
+            }
+            if task_state == "FAILED":
+                task["error"] = {"code": 2, "message": f"{name}: exit code 1"}
+                run["error"] = {"code": 2, "message": f"task {name} failed"}
+            tasks.append(task)
+        root = {
+            "run_id": rid,
+            "task_id": f"{rid}-root",
+            "display_name": "root",
+            "state": state,
+            "child_tasks": [{"task_id": t["task_id"]} for t in tasks],
+        }
+        return [root, *tasks]
+
+    @staticmethod
+    def _get(
+        table: dict[str, dict[str, Any]], key: str, what: str, violation: bool = True
+    ) -> dict[str, Any]:
+        """The row ``key``; a 404 otherwise (``violation``: dagwright should not ask so; a run
+        id is the user's to give)."""
         if key not in table:
-            raise Refused(404, 5, f"no {what} '{key}'")
+            raise Refused(404, 5, f"no {what} '{key}'", violation=violation)
         return table[key]
 
     @staticmethod
