@@ -57,6 +57,19 @@ def reported() -> Iterator[None]:
         sys.exit(EXIT_FAILED)
 
 
+@contextmanager
+def remote_reported() -> Iterator[None]:
+    """A refusing or unreachable cluster (``SubmitError``) is a short message and exit 1, not
+    a traceback."""
+    from dagwright.remote import SubmitError
+
+    try:
+        yield
+    except SubmitError as exc:
+        click.echo(f"error: {redact_text(str(exc))}", err=True)  # no password of a --host
+        sys.exit(EXIT_FAILED)
+
+
 class _ReaderGone(io.TextIOBase):
     """Standard output that outlives its reader: once a pipe's reader has gone (``| head``),
     writes go to /dev/null instead of raising BrokenPipeError. A run goes on and records its

@@ -24,7 +24,14 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import EXIT_FAILED, given_flag, load_target, parse_params, reported
+from dagwright.cli.common import (
+    EXIT_FAILED,
+    given_flag,
+    load_target,
+    parse_params,
+    remote_reported,
+    reported,
+)
 from dagwright.cli.options import (
     check_policy_options,
     command_compile_options,
@@ -98,20 +105,6 @@ def _compiled(
         yield package, arguments
 
 
-@contextmanager
-def _remote_errors() -> Iterator[None]:
-    """A refusing or unreachable server is a short message and exit 1, not a traceback."""
-    from dagwright.remote import SubmitError
-
-    try:
-        yield
-    except SubmitError as exc:
-        from dagwright.redact import redact_text
-
-        click.echo(f"error: {redact_text(str(exc))}", err=True)  # no password of a --host
-        sys.exit(EXIT_FAILED)
-
-
 @click.command()
 @click.argument("target")
 @remote_options()
@@ -152,7 +145,7 @@ def submit(
 ) -> None:
     """Compile TARGET (FILE.py[:PIPELINE] or an IR file) and start a run on the cluster."""
     waits: dict[str, Any] = {"wait": wait, "timeout": timeout, "poll_interval": poll_interval}
-    with reported(), _remote_errors():
+    with reported(), remote_reported():
         found = _check_target(to)
         assert found.client is not None  # sends_to() lists targets with a client
         flags = _flags(found, options, run_name=run_name, echo=click.echo, **waits)
@@ -182,7 +175,7 @@ def delete(name: str, to: str, **options: Any) -> None:
     """Delete the WorkflowTemplate or CronWorkflow NAME that submit or schedule made."""
     from dagwright import targets
 
-    with reported(), _remote_errors():
+    with reported(), remote_reported():
         if to not in deletes_from():
             fix = "use " + listed([f"--target {where}" for where in deletes_from()])
             raise ValidationError(f"cannot delete from '{to}'", field="--target", fix=fix)
@@ -240,7 +233,7 @@ def send_schedule(
     Raises:
         ValidationError: bad input; nothing was sent.
     """
-    with _remote_errors():
+    with remote_reported():
         found = _check_target(to)
         client = found.client
         assert client is not None  # sends_to() lists targets with a client
