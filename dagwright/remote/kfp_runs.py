@@ -100,7 +100,7 @@ class KfpRuns:
         )
 
     def cancel(self, run_id: str) -> RemoteRun:
-        """Terminate the run (``terminate_run``); KFP still runs its exit handlers.
+        """Terminate the run (``terminate_run``).
 
         Raises:
             ValidationError: the run has ended already.

@@ -14,8 +14,12 @@ It keeps Workflows, WorkflowTemplates and CronWorkflows in memory, answers ``409
 create of an existing name and ``404`` to unknown names, and answers with bodies built to the
 response schemas, checked by the same validator so that a bug of the stand-in shows up too. A
 workflow reports ``Pending`` on the first ``get``, ``Running`` for ``running_polls`` more,
-then ``final_phase``, with a node per step. A request that breaks the contract gets HTTP 400
-and lands in ``violations``; every request is kept in ``requests``.
+then ``final_phase``, with a node per step. It also lists workflows, terminates one (its
+running steps fail, "Stopped with strategy 'Terminate'"), retries a Failed or Error one (the
+nodes that succeeded are kept, the others run again and succeed) and streams a step's log as
+Argo does, one ``{"result": LogEntry}`` a line, for the pods ``pods`` names as Argo names them
+(``pod_logs`` sets their lines). A request that breaks the contract gets HTTP 400 and lands in
+``violations``; every request is kept in ``requests``.
 """
 
 from __future__ import annotations

@@ -173,3 +173,34 @@ def _crc(step: str) -> int:
     import zlib
 
     return zlib.crc32(step.encode())
+
+
+def test_the_stand_in_catches_bad_retry_terminate_and_log_requests(
+    argo_server: ArgoServer, hera_manifest: Callable[..., Path]
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    name = submitted(argo_server, hera_manifest(Workflow, generate_name="nightly-"))
+    base = f"{argo_server.url}/api/v1/workflows/team-a/{name}"
+
+    def send(method: str, url: str, body: Any = None) -> int:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    assert send("PUT", f"{base}/retry", {"name": name, "restartSucessful": True}) == 400
+    assert "body.restartSucessful: unknown field" in argo_server.violations[-1]
+    assert send("PUT", f"{base}/terminate", {"name": "other"}) == 400
+    assert "the body names ('team-a', 'other')" in argo_server.violations[-1]
+    assert send("GET", f"{base}/log?podName=nope&logOptions.container=main") == 400
+    assert "podName 'nope' is no pod of workflow" in argo_server.violations[-1]
+    assert send("GET", f"{base}/log?logOptions.follow=maybe") == 400
+    assert "'logOptions.follow'='maybe' is not a boolean" in argo_server.violations[-1]

@@ -133,3 +133,15 @@ def test_a_refused_token_an_unknown_run_and_a_host_down_are_remote_errors(
 def test_a_target_that_manages_no_runs_is_refused() -> None:
     with pytest.raises(ValidationError, match="cannot manage runs on 'ir'.*kfp, argo"):
         dagwright.runs_on("ir")
+
+
+def test_ls_of_one_experiment_lists_only_its_runs(
+    kfp_server: KfpApiServer, sdk_package: Path
+) -> None:
+    mine = kfp_submit.submit(sdk_package, host=kfp_server.url, experiment="nightly", echo=None)
+    kfp_submit.submit(sdk_package, host=kfp_server.url, echo=None)  # in Default
+    runs = dagwright.runs_on("kfp", host=kfp_server.url, experiment="nightly").ls()
+    assert [r.run_id for r in runs] == [mine.run_id]
+    (listed,) = kfp_server.calls("RunService_ListRuns")
+    assert listed.query["experiment_id"] == mine.experiment_id
+    assert kfp_server.violations == []
