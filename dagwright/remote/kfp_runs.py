@@ -170,12 +170,14 @@ def _is_group(task: Any) -> bool:
 
 def _step(task: Any) -> RemoteStep:
     error = getattr(task, "error", None)
+    # KFP 2 lists a task's pods as its children: its driver's, then its executor's (the step)
     pods = [c.pod_name for c in getattr(task, "child_tasks", None) or [] if c.pod_name]
+    pods = [p for p in pods if "-driver-" not in p] or pods
     return RemoteStep(
         name=str(task.display_name or task.task_id),
         status=str(task.state or "-"),
         started=utc(getattr(task, "start_time", None) or getattr(task, "create_time", None)),
         finished=unfinished(utc(getattr(task, "end_time", None))),
         message=getattr(error, "message", None) or None,
-        pod=getattr(task, "pod_name", None) or (pods[0] if pods else None),
+        pod=getattr(task, "pod_name", None) or (pods[-1] if pods else None),
     )

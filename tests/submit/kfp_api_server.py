@@ -12,7 +12,7 @@ six-field cron (seconds first, as robfig/cron reads it), max concurrency 1-10.
 It answers with bodies built to the response schemas, checked by the same validator so that a
 bug of the stand-in shows up too. A run reports RUNNING for ``running_polls`` ``get_run``
 calls, then ``final_state`` with per-task details (a root DAG task, then one task per step
-with its pod). Runs are listed newest first, terminated (``CANCELED``) and retried when
+with its driver's and executor's pods). Runs are listed newest first, terminated (``CANCELED``) and retried when
 ``FAILED`` or ``CANCELED``: the failed tasks run again under new task ids and succeed
 (``retried``), the others are kept. A request that fails a check gets HTTP 400
 with a ``google.rpc.Status`` body and lands in ``violations``; every request is kept in
@@ -361,7 +361,11 @@ class KfpApiServer:
                 "task_id": task_id,
                 "display_name": name,
                 "state": task_state,
-                "pod_name": f"{name}-{task_id[-12:]}",
+                # as KFP 2's backend reports them: the driver's pod, then the executor's
+                "child_tasks": [
+                    {"pod_name": f"{name}-system-container-{kind}-{task_id[-8:]}"}
+                    for kind in ("driver", "impl")
+                ],
                 "start_time": run["created_at"],
             }
             if task_state == "FAILED":

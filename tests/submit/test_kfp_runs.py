@@ -56,7 +56,8 @@ def test_show_gives_each_task_with_its_state_pod_and_error(
         ("shout", "SUCCEEDED", None),
         ("shout-2", "FAILED", "shout-2: exit code 1"),
     ]
-    assert run.steps[1].pod == f"shout-2-{(run_id + '-1')[-12:]}"
+    # the executor's pod, not the driver's
+    assert run.steps[1].pod == f"shout-2-system-container-impl-{(run_id + '-1')[-8:]}"
 
 
 def test_logs_say_where_to_read_them_as_the_api_has_none(
