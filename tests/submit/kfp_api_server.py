@@ -12,11 +12,11 @@ six-field cron (seconds first, as robfig/cron reads it), max concurrency 1-10.
 It answers with bodies built to the response schemas, checked by the same validator so that a
 bug of the stand-in shows up too. A run reports RUNNING for ``running_polls`` ``get_run``
 calls, then ``final_state`` with per-task details (a root DAG task, then one task per step
-with its driver's and executor's pods). Runs are listed newest first, terminated (``CANCELED``) and retried when
-``FAILED`` or ``CANCELED``: the failed tasks run again under new task ids and succeed
-(``retried``), the others are kept. A request that fails a check gets HTTP 400
-with a ``google.rpc.Status`` body and lands in ``violations``; every request is kept in
-``requests``.
+with its driver's and executor's pods). Runs are listed newest first, terminated
+(``CANCELED``) and retried when ``FAILED`` or ``CANCELED``: the failed tasks run again under
+new task ids and succeed (``retried``), the others are kept. A request that fails a check
+gets HTTP 400 with a ``google.rpc.Status`` body and lands in ``violations``; every request is
+kept in ``requests``.
 """
 
 from __future__ import annotations
