@@ -50,6 +50,16 @@ def test_ls_and_show_on_kfp(kfp_server: KfpApiServer, sdk_package: Path) -> None
     assert row.split()[:2] == [run_id, "PENDING"] and row.endswith("  tiny 1")
     as_json = dagwright("runs", "ls", "--target", "kfp", "--host", kfp_server.url, "--json")
     assert [r["run_id"] for r in json.loads(as_json.output)] == [run_id]
+    as_json = dagwright(
+        "runs", "show", run_id, "--target", "kfp", "--host", kfp_server.url, "--json"
+    )
+    found = json.loads(as_json.output)
+    assert (found["run_id"], found["status"]) == (run_id, "FAILED")
+    assert [(s["name"], s["status"]) for s in found["steps"]] == [
+        ("shout", "SUCCEEDED"),
+        ("shout-2", "FAILED"),
+    ]
+    assert found["steps"][1]["pod"].startswith("shout-2-system-container-impl-")
     shown = dagwright("runs", "show", run_id, "--target", "kfp", "--host", kfp_server.url)
     assert shown.exit_code == 0, shown.output
     lines = shown.output.splitlines()
@@ -131,6 +141,7 @@ def test_a_server_that_refuses_or_is_down_exits_1_without_a_traceback(
     assert down.exit_code == 1 and f"error: cannot reach {url}" in down.output
     for out in (refused, unknown, down):
         assert "Traceback" not in out.output
+        assert "s3cret" not in out.output  # the token goes in a header, never in a message
 
 
 def test_options_of_the_other_side_are_refused_before_anything_is_sent(
