@@ -46,12 +46,14 @@ def manager(options: dict[str, Any]) -> Iterator[Any]:
     from dagwright.remote.api import runs_on
 
     remote = {k: options[k] for k in _CLUSTER if options.get(k) is not None}
+    if options.get("insecure"):
+        remote["verify_ssl"] = False
     with remote_reported():
         try:
             found = runs_on(options["to"], **remote)
         except ValidationError as exc:
             # the command line's names for runs_on's keywords
-            names = {"target": "--target", **_CLUSTER}
+            names = {"target": "--target", "verify_ssl": "--insecure", **_CLUSTER}
             if exc.field in names:
                 raise ValidationError(exc.problem, field=names[exc.field], fix=exc.fix) from exc
             raise

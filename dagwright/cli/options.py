@@ -239,7 +239,6 @@ TOKEN = click.option(
     help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
     "existing kube credentials.",
 )
-CLUSTER_OPTIONS = ("to", "host", "namespace", "token")
 # the runs commands: a cluster's runs instead of the store's; the target names are not listed
 # here, as reading the registry would load the targets for every `runs` command
 cluster_options = option_block(
@@ -257,6 +256,11 @@ cluster_options = option_block(
         help="With --target: Kubernetes namespace (multi-user KFP; Argo: default $ARGO_NAMESPACE).",
     ),
     TOKEN,
+    click.option(
+        "--insecure",
+        is_flag=True,
+        help="With --target argo: do not check the server's TLS certificate (self-signed).",
+    ),
 )
 
 

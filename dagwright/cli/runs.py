@@ -57,7 +57,7 @@ def _cluster(cluster: dict[str, Any], *local: str) -> Any:
     after refusing the options of the other side (``local``: the store's, by parameter name).
     """
     if cluster["to"] is None:
-        for name in ("host", "namespace", "token"):
+        for name in ("host", "namespace", "token", "insecure"):
             flag = given_flag(name)
             if flag:
                 raise ValidationError(

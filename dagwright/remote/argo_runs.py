@@ -9,7 +9,10 @@ own session, host, token and TLS settings instead, and reads the lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from dagwright.errors import ValidationError
@@ -61,6 +64,17 @@ class ArgoRuns:
         self.token, self.verify_ssl = token, verify_ssl
         self._service: Any = None
 
+    @contextlib.contextmanager
+    def _remote(self) -> Iterator[None]:
+        """Server errors as SubmitError; with ``verify_ssl=False``, which the caller chose, no
+        warning per request that it is unverified."""
+        import urllib3
+
+        with remote_errors(self.url), warnings.catch_warnings():
+            if not self.verify_ssl:
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            yield
+
     def _connected(self) -> Any:
         if self._service is None:
             self._service = connect(
@@ -70,7 +84,7 @@ class ArgoRuns:
 
     def ls(self, limit: int = 20) -> list[RemoteRun]:
         """The most recent workflows of the namespace, newest first."""
-        with remote_errors(self.url):
+        with self._remote():
             listed = self._connected().list_workflows(namespace=self.namespace)
         runs = [self._run(w) for w in listed.items or []]
         runs.sort(key=lambda r: r.created.timestamp() if r.created else 0.0, reverse=True)
@@ -79,7 +93,7 @@ class ArgoRuns:
     def show(self, name: str) -> RemoteRun:
         """The workflow with its steps (its status nodes)."""
         check_name(name, field="RUN")
-        with remote_errors(self.url):
+        with self._remote():
             return self._shown(name)
 
     def logs(self, name: str, step: str | None = None) -> list[StepLogs]:
@@ -91,7 +105,7 @@ class ArgoRuns:
         """
         run = self.show(name)
         found = []
-        with remote_errors(self.url):
+        with self._remote():
             for chosen in chosen_steps(run, step):
                 if chosen.pod is None:
                     continue  # a step that runs no pod printed nothing
@@ -115,7 +129,7 @@ class ArgoRuns:
                 fix="only a workflow that has not ended can be cancelled",
             )
         request = models.WorkflowTerminateRequest(name=name, namespace=self.namespace)
-        with remote_errors(self.url):
+        with self._remote():
             self._connected().terminate_workflow(name, request, namespace=self.namespace)
             return self._shown(name)
 
@@ -136,7 +150,7 @@ class ArgoRuns:
                 fix="only a Failed or Error workflow can be retried",
             )
         request = models.WorkflowRetryRequest(name=name, namespace=self.namespace)
-        with remote_errors(self.url):
+        with self._remote():
             self._connected().retry_workflow(name, request, namespace=self.namespace)
             return self._shown(name)
 

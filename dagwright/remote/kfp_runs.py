@@ -34,6 +34,11 @@ class KfpRuns:
         namespace: The Kubernetes namespace (multi-user KFP).
         token: A bearer token (default ``$KFP_TOKEN``).
         experiment: List only the runs of this experiment (its name).
+        verify_ssl: Must stay True: kfp.Client offers no way to skip the TLS check (give
+            the server's CA to the system's trust store instead).
+
+    Raises:
+        ValidationError: for ``verify_ssl=False``.
     """
 
     def __init__(
@@ -43,7 +48,14 @@ class KfpRuns:
         namespace: str | None = None,
         token: str | None = None,
         experiment: str | None = None,
+        verify_ssl: bool = True,
     ) -> None:
+        if not verify_ssl:
+            raise ValidationError(
+                "kfp.Client always checks the server's TLS certificate",
+                field="verify_ssl",
+                fix="leave it out for KFP; trust the server's CA on this machine instead",
+            )
         self.host, self.namespace, self.token = host, namespace, token
         self.experiment = experiment
         self._client: Any = None

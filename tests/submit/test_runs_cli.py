@@ -180,3 +180,68 @@ def test_without_target_runs_logs_reads_the_store_as_dagwright_logs_does(tmp_pat
     assert logs.exit_code == same.exit_code == 0
     assert [s["task"] for s in json.loads(same.output)] == ["prepare", "report"]
     assert same.output == logs.output
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no authority signed, and its key."""
+    from datetime import datetime, timedelta, timezone
+    from ipaddress import ip_address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "argo-server")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_insecure_reads_an_argo_server_with_a_self_signed_certificate(tmp_path: Path) -> None:
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*_self_signed(tmp_path))
+    server = ArgoServer(running_polls=2)
+    # argo-server's default: https with a certificate of its own making
+    server._http.socket = context.wrap_socket(server._http.socket, server_side=True)
+    url = server.url.replace("http://", "https://")
+    with server:
+        where = ("--target", "argo", "--host", url, "--namespace", "team-a")
+        checked = dagwright("runs", "ls", *where)
+        assert checked.exit_code == 1 and "CERTIFICATE_VERIFY_FAILED" in checked.output
+        assert server.calls("ListWorkflows") == []
+        trusted = dagwright("runs", "ls", *where, "--insecure")
+        assert trusted.exit_code == 0, trusted.output
+        assert trusted.output.split() == ["RUN", "STATUS", "CREATED", "DURATION", "NAME"]
+        assert len(server.calls("ListWorkflows")) == 1 and server.violations == []
+    to_kfp = dagwright("runs", "ls", "--target", "kfp", "--host", url, "--insecure")
+    assert to_kfp.exit_code == 2
+    assert "field '--insecure': kfp.Client always checks the server's TLS certificate" in (
+        to_kfp.output
+    )
+    no_target = dagwright("runs", "ls", "--insecure")
+    assert no_target.exit_code == 2 and "field '--insecure'" in no_target.output
