@@ -14,11 +14,8 @@ It keeps Workflows, WorkflowTemplates and CronWorkflows in memory, answers ``409
 create of an existing name and ``404`` to unknown names, and answers with bodies built to the
 response schemas, checked by the same validator so that a bug of the stand-in shows up too. A
 workflow reports ``Pending`` on the first ``get``, ``Running`` for ``running_polls`` more,
-then ``final_phase``, with a node per step. It also lists workflows, terminates one (its
-running steps fail, "Stopped with strategy 'Terminate'"), retries a Failed or Error one (the
-nodes that succeeded are kept, the others run again and succeed) and streams a step's log as
-Argo does, one ``{"result": LogEntry}`` a line, for the pods ``pods`` names as Argo names them
-(``pod_logs`` sets their lines). A request that breaks the contract gets HTTP 400 and lands in
+then ``final_phase``, with a node per step. It also lists, terminates and retries workflows and
+streams their steps' logs (``argo_runs_server.WorkflowRuns``). A request that breaks the contract gets HTTP 400 and lands in
 ``violations``; every request is kept in ``requests``.
 """
 
@@ -40,21 +37,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from argo_contract import SWAGGER, ArgoContract, Refused
+from argo_runs_server import Stream, WorkflowRuns
 
 # grpc codes that argo-server answers with (google.rpc.Code)
 INVALID, NOT_FOUND, EXISTS, UNAUTHENTICATED = 3, 5, 6, 16
 CONFLICT = 10  # ABORTED: Kubernetes' 409 Conflict on a stale resourceVersion
 SERVED = r"(Create|Lint|Get|Update|Delete)(Workflow|WorkflowTemplate|CronWorkflow)"
 Key = tuple[str, str]  # (namespace, name)
-
-
-@dataclass
-class Stream:
-    """A streamed answer (Argo's log API): one JSON object a line."""
-
-    lines: list[dict[str, Any]]
-
-
 CRON_DESCRIPTORS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
 
@@ -76,7 +65,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class ArgoServer:
+class ArgoServer(WorkflowRuns):
     """The stand-in; use as a context manager or call ``start`` and ``stop``.
 
     Args:
@@ -106,9 +95,7 @@ class ArgoServer:
         self.templates: dict[Key, dict[str, Any]] = {}
         self.crons: dict[Key, dict[str, Any]] = {}
         self._polls: dict[tuple[str, str], int] = {}
-        self.retried: set[Key] = set()  # retried workflows end Succeeded
-        self.kept: dict[Key, dict[str, Any]] = {}  # nodes a retry kept, by node id
-        self.pod_logs: dict[str, list[str]] = {}  # pod name -> its main container's lines
+        self._init_runs()
         self._version = 100  # like etcd's revision: one counter for every object
         self._lock = threading.Lock()
         stub = self
@@ -206,56 +193,6 @@ class ArgoServer:
             for p in self.contract.problems(answer["schema"], line, "response", request=False)
         ]
         return status, body
-
-    # --- managing workflows: list, logs, terminate, retry -----------------------------------------
-
-    def _op_ListWorkflows(self, path: dict, query: dict, body: Any) -> Any:
-        ns = path["namespace"]
-        items = [copy.deepcopy(w) for (wns, _), w in self.workflows.items() if wns == ns]
-        return {"metadata": {"resourceVersion": str(self._version)}, "items": items}
-
-    def _op_TerminateWorkflow(self, path: dict, query: dict, body: Any) -> Any:
-        key = self._named(path, body)
-        workflow = self._get(self.workflows, "workflows", key)
-        if (workflow.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Error"):
-            raise _no(f"workflow {key[1]!r} has ended; cannot terminate it")
-        workflow["spec"]["shutdown"] = "Terminate"
-        workflow["status"] = self._status(workflow, "Failed", stopped=True)
-        return workflow
-
-    def _op_RetryWorkflow(self, path: dict, query: dict, body: Any) -> Any:
-        key = self._named(path, body)
-        workflow = self._get(self.workflows, "workflows", key)
-        if (workflow.get("status") or {}).get("phase") not in ("Failed", "Error"):
-            raise _no("Workflow must be Failed/Error to retry")
-        nodes = workflow["status"].get("nodes") or {}
-        # Argo keeps the nodes that succeeded and runs the others again
-        self.kept[key] = {i: n for i, n in nodes.items() if n["phase"] == "Succeeded"}
-        workflow["spec"].pop("shutdown", None)
-        self._polls[key] = 1  # not Pending again: Running for running_polls gets, then it ends
-        self.retried.add(key)
-        workflow["status"] = self._status(workflow, "Running")
-        return workflow
-
-    def _op_WorkflowLogs(self, path: dict, query: dict, body: Any) -> Any:
-        key = (path["namespace"], path["name"])
-        self._get(self.workflows, "workflows", key)
-        pods = {pod: step for step, pod in self.pods(key).items()}
-        pod = query.get("podName")
-        if pod not in pods:
-            raise Refused(400, INVALID, f"podName {pod!r} is no pod of workflow {key[1]!r}")
-        if query.get("logOptions.container") != "main":
-            raise Refused(400, INVALID, "a step's own output is in its main container")
-        lines = self.pod_logs.get(pod, [f"{pods[pod]} says hello", f"{pods[pod]} is done"])
-        return Stream([{"result": {"content": line, "podName": pod}} for line in lines])
-
-    def _named(self, path: dict, body: Any) -> Key:
-        """The workflow a terminate or retry request names, in its path and its body alike."""
-        key = (path["namespace"], path["name"])
-        said = (body.get("namespace", key[0]), body.get("name", key[1]))
-        if said != key:
-            raise Refused(400, INVALID, f"the body names {said}, the path {key}")
-        return key
 
     # --- the operations served: create, lint, get, update, delete of each kind ---------------
 
@@ -409,24 +346,6 @@ class ArgoServer:
         if ended:
             status["finishedAt"] = _now()
         return status
-
-    def pods(self, key: Key) -> dict[str, str]:
-        """The pod of each step node of a workflow, by step, named as Argo names them (v2:
-        ``<workflow>-<template>-<FNV-1a of the node name>``)."""
-        nodes = ((self.workflows[key].get("status") or {}).get("nodes") or {}).values()
-        return {
-            n["displayName"]: f"{key[1]}-{n['templateName']}-{fnv1a(n['name'])}"
-            for n in nodes
-            if n["type"] == "Pod"
-        }
-
-
-def fnv1a(text: str) -> int:
-    """32-bit FNV-1a, the hash Argo puts at the end of a pod's name."""
-    digest = 2166136261
-    for byte in text.encode():
-        digest = ((digest ^ byte) * 16777619) % 2**32
-    return digest
 
 
 def _no(message: str, status: int = 400, code: int = INVALID) -> Refused:
