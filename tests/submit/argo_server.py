@@ -15,8 +15,8 @@ create of an existing name and ``404`` to unknown names, and answers with bodies
 response schemas, checked by the same validator so that a bug of the stand-in shows up too. A
 workflow reports ``Pending`` on the first ``get``, ``Running`` for ``running_polls`` more,
 then ``final_phase``, with a node per step. It also lists, terminates and retries workflows and
-streams their steps' logs (``argo_runs_server.WorkflowRuns``). A request that breaks the contract gets HTTP 400 and lands in
-``violations``; every request is kept in ``requests``.
+streams their steps' logs (``argo_runs_server.WorkflowRuns``). A request that breaks the
+contract gets HTTP 400 and lands in ``violations``; every request is kept in ``requests``.
 """
 
 from __future__ import annotations
