@@ -11,12 +11,9 @@ six-field cron (seconds first, as robfig/cron reads it), max concurrency 1-10.
 
 It answers with bodies built to the response schemas, checked by the same validator so that a
 bug of the stand-in shows up too. A run reports RUNNING for ``running_polls`` ``get_run``
-calls, then ``final_state`` with per-task details (a root DAG task, then one task per step
-with its driver's and executor's pods). Runs are listed newest first, terminated
-(``CANCELED``) and retried when ``FAILED`` or ``CANCELED``: the failed tasks run again under
-new task ids and succeed (``retried``), the others are kept. A request that fails a check
-gets HTTP 400 with a ``google.rpc.Status`` body and lands in ``violations``; every request is
-kept in ``requests``.
+calls, then ``final_state`` with per-task details; runs are also listed, terminated and retried
+(``kfp_runs_server.RunManagement``). A request that fails a check gets HTTP 400 with a
+``google.rpc.Status`` body and lands in ``violations``; every request is kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -33,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from kfp_contract import SWAGGER, Contract, Refused, proto_json, spec_of
+from kfp_runs_server import RunManagement
 
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
 
@@ -55,7 +53,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class KfpApiServer:
+class KfpApiServer(RunManagement):
     """The stand-in; use as a context manager or call ``start`` and ``stop``.
 
     Args:
@@ -269,47 +267,6 @@ class KfpApiServer:
             run["finished_at"] = run.get("finished_at") or _now()
         return run
 
-    def _op_RunService_ListRuns(self, path: dict, query: dict, body: Any) -> Any:
-        def namespace(run: dict[str, Any]) -> str:  # a run is in its experiment's namespace
-            return str(self.experiments.get(run.get("experiment_id", ""), {}).get("namespace", ""))
-
-        rows = [
-            r
-            for r in self.runs.values()
-            if r.get("experiment_id") == query.get("experiment_id", r.get("experiment_id"))
-            and namespace(r) == query.get("namespace", namespace(r))
-        ]
-        if query.get("filter"):
-            raise Refused(501, 12, "the stand-in does not filter runs")
-        if query.get("sort_by") == "created_at desc":
-            rows.reverse()  # kept in creation order
-        elif query.get("sort_by"):
-            raise Refused(400, 3, f"sort_by {query['sort_by']!r} is not a field of a run")
-        listed = rows[: int(query.get("page_size") or len(rows) or 1)]
-        listed = [{k: v for k, v in r.items() if k != "run_details"} for r in listed]
-        return {"runs": listed, "total_size": len(rows)} if listed else {}
-
-    def _op_RunService_TerminateRun(self, path: dict, query: dict, body: Any) -> Any:
-        run = self._get(self.runs, path["run_id"], "run", violation=False)
-        if run["state"] in ("SUCCEEDED", "FAILED", "CANCELED", "SKIPPED"):
-            raise Refused(400, 9, f"run {run['run_id']} has ended", violation=False)
-        self._set_state(run, "CANCELING")
-        return {}
-
-    def _op_RunService_RetryRun(self, path: dict, query: dict, body: Any) -> Any:
-        run = self._get(self.runs, path["run_id"], "run", violation=False)
-        if run["state"] not in ("FAILED", "CANCELED"):
-            # KFP's backend: the workflow must be Failed/Error to retry
-            raise Refused(400, 9, "Workflow must be Failed/Error to retry", violation=False)
-        rid = run["run_id"]
-        tasks = self._tasks(run)[1:]  # not the root DAG task
-        self.retried[rid] = [t["task_id"] for t in tasks if t["state"] != "SUCCEEDED"]
-        self._polls[rid] = 0
-        run.pop("finished_at", None)
-        run.pop("error", None)
-        self._set_state(run, "RUNNING")
-        return {}
-
     def _op_RecurringRunService_CreateRecurringRun(self, path: dict, query: dict, body: Any) -> Any:
         spec = self._source(body, "recurring run")
         concurrency = str(body.get("max_concurrency", ""))
@@ -331,55 +288,6 @@ class KfpApiServer:
         return self._get(self.recurring_runs, path["recurring_run_id"], "recurring run")
 
     # --- helpers -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _set_state(run: dict[str, Any], state: str) -> None:
-        if state != run["state"]:
-            run["state"] = state
-            run["state_history"].append({"update_time": _now(), "state": state})
-
-    def _tasks(self, run: dict[str, Any]) -> list[dict[str, Any]]:
-        """The run's task details: its root DAG task, then one task per step with its pod.
-        Until the run ends its steps run; at a FAILED end the last one failed; a retried
-        step gets a new task id, the steps that had succeeded keep theirs."""
-        rid, state = run["run_id"], run["state"]
-        names = sorted((self._specs[rid].get("root", {}).get("dag") or {}).get("tasks") or {})
-        again = self.retried.get(rid, [])
-        tasks = []
-        for i, name in enumerate(names):
-            task_id = f"{rid}-{i}"
-            if state == "RUNNING":
-                task_state = "SUCCEEDED" if again and task_id not in again else "RUNNING"
-            elif state in ("SUCCEEDED", "SKIPPED") or i < len(names) - 1:
-                task_state = "SUCCEEDED"
-            else:
-                task_state = state
-            if task_id in again:
-                task_id += "-retry"
-            task = {
-                "run_id": rid,
-                "task_id": task_id,
-                "display_name": name,
-                "state": task_state,
-                # as KFP 2's backend reports them: the driver's pod, then the executor's
-                "child_tasks": [
-                    {"pod_name": f"{name}-system-container-{kind}-{task_id[-8:]}"}
-                    for kind in ("driver", "impl")
-                ],
-                "start_time": run["created_at"],
-            }
-            if task_state == "FAILED":
-                task["error"] = {"code": 2, "message": f"{name}: exit code 1"}
-                run["error"] = {"code": 2, "message": f"task {name} failed"}
-            tasks.append(task)
-        root = {
-            "run_id": rid,
-            "task_id": f"{rid}-root",
-            "display_name": "root",
-            "state": state,
-            "child_tasks": [{"task_id": t["task_id"]} for t in tasks],
-        }
-        return [root, *tasks]
 
     @staticmethod
     def _get(
