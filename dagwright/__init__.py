@@ -43,7 +43,7 @@ from dagwright.pipelines import (
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import cancel, compile, resume, run
     from dagwright.pipelines.importer import importer
-    from dagwright.remote.api import schedule, submit
+    from dagwright.remote.api import runs_on, schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
@@ -52,6 +52,7 @@ _LAZY = {
     "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
     "run": "dagwright.api",
+    "runs_on": "dagwright.remote.api",
     "schedule": "dagwright.remote.api",
     "submit": "dagwright.remote.api",
 }
@@ -87,6 +88,7 @@ __all__ = [
     "pipeline",
     "resume",
     "run",
+    "runs_on",
     "schedule",
     "submit",
 ]

@@ -219,7 +219,8 @@ def existing_store(root: Any) -> Any:
 
 @contextmanager
 def remote_errors() -> Iterator[None]:
-    """A refusing or unreachable server is a short message and exit 1, not a traceback."""
+    """A refusing or unreachable cluster (``SubmitError``) is a short message and exit 1, not
+    a traceback."""
     from dagwright.remote import SubmitError
 
     try:

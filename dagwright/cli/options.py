@@ -228,6 +228,45 @@ def compile_options(values: dict[str, Any]) -> dict[str, Any]:
     return {renamed.get(k, k): v for k, v in values.items() if v not in (None, False)}
 
 
+# where a cluster is and as whom: submit, schedule add and the runs commands' --target
+HOST = click.option(
+    "--host",
+    default=None,
+    help="KFP API endpoint, e.g. http://localhost:8080 (default: "
+    "$KF_PIPELINES_ENDPOINT, else found through the kube config); or argo-server URL, "
+    "e.g. https://localhost:2746 (default: $ARGO_SERVER).",
+)
+TOKEN = click.option(
+    "--token",
+    default=None,
+    help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
+    "existing kube credentials.",
+)
+# the runs commands: a cluster's runs instead of the store's; the target names are not listed
+# here, as reading the registry would load the targets for every `runs` command
+cluster_options = option_block(
+    click.option(
+        "--target",
+        "to",
+        default=None,
+        metavar="NAME",
+        help="A cluster target (kfp, argo): its runs instead of the store's.",
+    ),
+    HOST,
+    click.option(
+        "--namespace",
+        default=None,
+        help="With --target: Kubernetes namespace (multi-user KFP; Argo: default $ARGO_NAMESPACE).",
+    ),
+    TOKEN,
+    click.option(
+        "--insecure",
+        is_flag=True,
+        help="With --target argo: do not check the server's TLS certificate (self-signed).",
+    ),
+)
+
+
 def remote_options(
     default: str | None = None,
     where: str | None = None,
@@ -256,25 +295,14 @@ def remote_options(
             show_default=True,
             help=f"Where to send it: {where}.",
         ),
-        click.option(
-            "--host",
-            default=None,
-            help="KFP API endpoint, e.g. http://localhost:8080 (default: "
-            "$KF_PIPELINES_ENDPOINT, else found through the kube config); or argo-server URL, "
-            "e.g. https://localhost:2746 (default: $ARGO_SERVER).",
-        ),
+        HOST,
         click.option(
             "--namespace",
             default=None,
             help="Kubernetes namespace (multi-user KFP; Argo: default the manifest's, else "
             "$ARGO_NAMESPACE).",
         ),
-        click.option(
-            "--token",
-            default=None,
-            help="Bearer token (default: $KFP_TOKEN or $ARGO_TOKEN); without one, KFP uses "
-            "existing kube credentials.",
-        ),
+        TOKEN,
         own_options("send"),
         PARAMS,
     )

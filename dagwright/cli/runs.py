@@ -1,6 +1,7 @@
-"""``dagwright runs ls|show|rm|gc`` and ``dagwright logs``: the recorded runs of a store,
-listed, shown, removed; what their steps printed; and the time filters ``runs ls`` and
-``runs gc`` share.
+"""``dagwright runs ls|show|logs|rm|gc|cancel|retry`` and ``dagwright logs``: the recorded runs
+of a store, listed, shown, removed; what their steps printed; and the time filters ``runs ls``
+and ``runs gc`` share. With ``--target kfp|argo``, ``ls``, ``show``, ``logs``, ``cancel`` and
+``retry`` manage the runs a cluster keeps instead (``dagwright.cli.cluster_runs``).
 
 ``runs rm`` and ``runs gc`` remove a run's rows, the cache entries that point at its
 artifacts, and its artifact folder. Artifacts are removed only where the run wrote them: the
@@ -19,8 +20,8 @@ from typing import Any
 
 import click
 
-from dagwright.cli.common import existing_store, reported, when
-from dagwright.cli.options import JSON, ROOT
+from dagwright.cli.common import existing_store, given_flag, reported, when
+from dagwright.cli.options import JSON, ROOT, cluster_options
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
 from dagwright.run_query import parse_when, pipeline_names
@@ -51,6 +52,26 @@ def runs() -> None:
     """List, show and remove recorded runs."""
 
 
+def _cluster(cluster: dict[str, Any], *local: str) -> Any:
+    """``dagwright.cli.cluster_runs`` when ``--target`` was given (None: the store's runs),
+    after refusing the options of the other side (``local``: the store's, by parameter name).
+    """
+    if cluster["to"] is None:
+        for name in ("host", "namespace", "token", "insecure"):
+            flag = given_flag(name)
+            if flag:
+                raise ValidationError(
+                    f"{flag} is for a cluster's runs",
+                    field=flag,
+                    fix="add --target kfp or --target argo, or leave it out",
+                )
+        return None
+    from dagwright.cli import cluster_runs
+
+    cluster_runs.check_options(cluster["to"], local)
+    return cluster_runs
+
+
 @runs.command(name="ls")
 @ROOT
 @JSON
@@ -73,6 +94,7 @@ def runs() -> None:
     metavar="WHEN",
     help="Only runs started since: a duration before now (2h, 7d) or a date (2026-11-30).",
 )
+@cluster_options
 def runs_ls(
     root: Path | None,
     as_json: bool,
@@ -80,9 +102,14 @@ def runs_ls(
     pipeline: str | None,
     statuses: tuple[str, ...],
     since: str | None,
+    **cluster: Any,
 ) -> None:
     """The most recent runs, newest first."""
     with reported():
+        cluster_runs = _cluster(cluster, "root", "pipeline", "statuses", "since")
+        if cluster_runs is not None:
+            cluster_runs.ls(cluster, limit, as_json)
+            return
         start = parse_when(since, "--since") if since is not None else None
         rows = _database(root).runs(limit, pipeline_names(pipeline), status=statuses, since=start)
         if as_json:
@@ -110,11 +137,22 @@ def runs_ls(
     help="Write the run as one self-contained HTML file (graph, steps, metrics, artifact "
     "previews) to OUT.",
 )
-def runs_show(run_id: str, root: Path | None, as_json: bool, html_out: Path | None) -> None:
+@cluster_options
+def runs_show(
+    run_id: str,
+    root: Path | None,
+    as_json: bool,
+    html_out: Path | None,
+    **cluster: Any,
+) -> None:
     """One run: parameters, outputs and every step (RUN may be an unambiguous prefix)."""
-    from dagwright.lineage.tracking import state
-
     with reported():
+        cluster_runs = _cluster(cluster, "root", "html_out")
+        if cluster_runs is not None:
+            cluster_runs.show(cluster, run_id, as_json)
+            return
+        from dagwright.lineage.tracking import state
+
         store, db = store_database(root)
         if html_out is not None:
             _write_report(store.root, db.find_run(run_id)["run_id"], html_out)
@@ -188,23 +226,51 @@ def _lineage_line(lineage: dict[str, Any]) -> str:
 def logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
     """What the steps of RUN printed (only STEP's when given, e.g. train or train[2])."""
     with reported():
-        db = _database(root)
-        found, rows = shown_run(db.find_run(run_id), db.steps)
-        if step is not None:
-            wanted = step.replace(",", ".")  # progress lines print train[0,1]
-            rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
-            if not rows:
-                raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
-        if as_json:
-            keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
-            click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))
+        _logs(run_id, step, root, as_json)
+
+
+@runs.command(name="logs")
+@click.argument("run_id", metavar="RUN")
+@click.argument("step", required=False)
+@ROOT
+@JSON
+@cluster_options
+def runs_logs(
+    run_id: str,
+    step: str | None,
+    root: Path | None,
+    as_json: bool,
+    **cluster: Any,
+) -> None:
+    """What the steps of RUN printed (only STEP's when given); with --target, as the cluster
+    keeps it (Argo's log API; KFP says where to read them)."""
+    with reported():
+        cluster_runs = _cluster(cluster, "root")
+        if cluster_runs is not None:
+            cluster_runs.logs(cluster, run_id, step, as_json)
             return
-        for r in rows:
-            label = r["task"] + (f"[{r['iteration']}]" if r["iteration"] else "")
-            click.echo(f"==> {label} ({r['status']}) <==")
-            for text in (r["stdout"], r["stderr"], r["traceback"]):
-                if text:
-                    click.echo(text.rstrip("\n"))
+        _logs(run_id, step, root, as_json)
+
+
+def _logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> None:
+    """``dagwright logs`` and ``runs logs`` of a store's run."""
+    db = _database(root)
+    found, rows = shown_run(db.find_run(run_id), db.steps)
+    if step is not None:
+        wanted = step.replace(",", ".")  # progress lines print train[0,1]
+        rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
+        if not rows:
+            raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
+    if as_json:
+        keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
+        click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))
+        return
+    for r in rows:
+        label = r["task"] + (f"[{r['iteration']}]" if r["iteration"] else "")
+        click.echo(f"==> {label} ({r['status']}) <==")
+        for text in (r["stdout"], r["stderr"], r["traceback"]):
+            if text:
+                click.echo(text.rstrip("\n"))
 
 
 def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
@@ -311,9 +377,26 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
 @runs.command(name="cancel")
 @click.argument("run_id", metavar="RUN")
 @ROOT
-def runs_cancel(run_id: str, root: Path | None) -> None:
+@cluster_options
+def runs_cancel(run_id: str, root: Path | None, **cluster: Any) -> None:
     """Ask the engine running RUN to cancel it (RUN may be an unambiguous prefix): steps not
     started are cancelled, running ones stopped, exit handlers still run."""
     with reported():  # the run database directly: dagwright.api (cancel) takes 0.2 s to import
+        cluster_runs = _cluster(cluster, "root")
+        if cluster_runs is not None:
+            cluster_runs.cancel(cluster, run_id)
+            return
         found = _database(root).request_cancel(run_id)
         click.echo(f"cancel requested for {found}")
+
+
+@runs.command(name="retry")
+@click.argument("run_id", metavar="RUN")
+@cluster_options
+def runs_retry(run_id: str, **cluster: Any) -> None:
+    """Run again the failed steps of RUN, a failed run on a cluster (--target kfp|argo),
+    keeping the steps that succeeded. A store's run is continued with dagwright resume."""
+    with reported():
+        from dagwright.cli import cluster_runs
+
+        cluster_runs.retry(cluster, run_id)

@@ -1,4 +1,5 @@
-"""``dagwright.submit`` and ``dagwright.schedule``: compile a pipeline and send it, from Python."""
+"""``dagwright.submit`` and ``dagwright.schedule``: compile a pipeline and send it, from Python;
+``dagwright.runs_on``: the runs a cluster keeps."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dagwright.errors import ValidationError
 
 if TYPE_CHECKING:
+    from dagwright.remote.run_records import RunManager
     from dagwright.targets import Client
 
 
@@ -123,3 +125,45 @@ def schedule(
     sender.schedule_options(cron, options, remote)
     with compiled(ir, target, options) as (_ir, spec):
         return sender.schedule(spec, cron=cron, arguments=arguments, **remote)
+
+
+def runs_on(target: str = "kfp", **remote: Any) -> RunManager:
+    """The runs a cluster target keeps: list, show, logs, cancel and retry them from Python.
+
+    ``dagwright.runs_on("argo", host=..., namespace="team-a").retry("nightly-x7k2p")``
+
+    Args:
+        target: "kfp", "argo" or an installed target whose client manages runs.
+        **remote: Where and as whom. KFP: ``host``, ``namespace``, ``token``, ``experiment``
+            (see ``dagwright.remote.kfp_runs.KfpRuns``). Argo: ``host``, ``namespace``,
+            ``token``, ``verify_ssl`` (see ``dagwright.remote.argo_runs.ArgoRuns``).
+
+    Returns:
+        Its ``RunManager``: ``ls(limit)``, ``show(run)``, ``logs(run, step)``,
+        ``cancel(run)``, ``retry(run)``; errors from the server are ``SubmitError``.
+
+    Raises:
+        ValidationError: naming ``target`` for one that manages no runs, or a bad option.
+    """
+    from dagwright import targets
+
+    found = targets.get(target).client if target in targets.names() else None
+    if found is None or found.runs is None:
+        raise ValidationError(
+            f"cannot manage runs on '{target}'",
+            field="target",
+            fix=f"use one of {', '.join(managing())}",
+        )
+    return found.runs(**remote)
+
+
+def managing() -> list[str]:
+    """The names of the targets whose client manages runs (``Client.runs``)."""
+    from dagwright import targets
+
+    found = []
+    for name in targets.sending():
+        sender = targets.get(name).client
+        if sender is not None and sender.runs is not None:
+            found.append(name)
+    return found

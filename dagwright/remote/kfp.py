@@ -403,3 +403,7 @@ def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say:
             return run
         pause = interval if deadline is None else min(interval, deadline - time.monotonic())
         time.sleep(max(pause, 0.0))
+
+
+# for the run manager (kfp_runs.py), which talks to the same server the same way
+quiet, remote_errors, ui_url = _quiet, _remote, _url

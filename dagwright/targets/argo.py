@@ -23,6 +23,7 @@ from dagwright.targets.base import (
 
 if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
+    from dagwright.remote.run_records import RunManager
 
 # ``ArgoOptions``' fields but ``delivery``, written out so that listing them imports nothing
 # (tests/targets/test_target_registry.py checks they agree)
@@ -164,6 +165,13 @@ def delete(name: str, kind: str, **remote: Any) -> None:
 
     remove = argo.delete_template if kind == "template" else argo.delete_cron
     remove(name, **remote)
+
+
+def runs(**remote: Any) -> RunManager:
+    """The namespace's Workflows (see ``dagwright.remote.argo_runs.ArgoRuns``)."""
+    from dagwright.remote.argo_runs import ArgoRuns
+
+    return ArgoRuns(**remote)
 
 
 def flags(where: str) -> list[Any]:
@@ -369,6 +377,7 @@ TARGET = Target(
         schedule_options=schedule_options,
         delete=delete,
         kept=KEPT,
+        runs=runs,
     ),
     cron_policy=cron_policy,
     cli=CliOptions(

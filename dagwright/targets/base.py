@@ -18,6 +18,7 @@ from dagwright.errors import ValidationError
 if TYPE_CHECKING:
     from dagwright.compiler.delivery import CodeDelivery
     from dagwright.pipelines.ir import PipelineIR
+    from dagwright.remote.run_records import RunManager
 
 Writer = Callable[["PipelineIR", "Path | None", dict[str, Any]], str]
 """``(ir, path, options) -> text``: a validated IR as the target's spec. ``path`` is where it
@@ -52,6 +53,9 @@ class Client:
         delete: ``(name, kind, **remote)``: remove what ``submit`` or ``schedule`` made and
             keeps (Argo's WorkflowTemplates and CronWorkflows); None when nothing is kept.
         kept: The ``kind`` values ``delete`` takes.
+        runs: ``(**remote) -> RunManager``: the runs the cluster keeps, to list, show, read
+            the logs of, cancel and retry (``host``, ``namespace``, ``token``...); None when
+            the target cannot (``dagwright.remote.run_records.RunManager``).
     """
 
     submit: Callable[..., Any]
@@ -61,6 +65,7 @@ class Client:
     schedule_options: Callable[[str, dict[str, Any], dict[str, Any]], None] = _as_given
     delete: Callable[..., None] | None = None
     kept: tuple[str, ...] = ()
+    runs: Callable[..., RunManager] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dagwright.targets.base import (
 
 if TYPE_CHECKING:
     from dagwright.pipelines.ir import PipelineIR
+    from dagwright.remote.run_records import RunManager
 
 COMPILE_OPTIONS = ("pipeline_root", "strict", "tracking_uri", "allow_pickle")
 # submit and schedule options only KFP reads (the command's parameter names)
@@ -53,6 +54,13 @@ def schedule(
     from dagwright.remote import kfp
 
     return kfp.schedule(spec, cron=cron, arguments=arguments, **remote)
+
+
+def runs(**remote: Any) -> RunManager:
+    """The server's runs (see ``dagwright.remote.kfp_runs.KfpRuns``)."""
+    from dagwright.remote.kfp_runs import KfpRuns
+
+    return KfpRuns(**remote)
 
 
 def check_cron(cron: str, *, field: str = "cron") -> str:
@@ -147,7 +155,7 @@ TARGET = Target(
     name="kfp",
     write=write,
     description="Kubeflow Pipelines v2 (a PipelineSpec)",
-    client=Client(submit=submit, schedule=schedule, check_cron=check_cron),
+    client=Client(submit=submit, schedule=schedule, check_cron=check_cron, runs=runs),
     cron_policy=cron_policy,
     cli=CliOptions(
         compile=(*DELIVERY_OPTIONS, *COMPILE_OPTIONS),

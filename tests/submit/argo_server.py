@@ -14,8 +14,9 @@ It keeps Workflows, WorkflowTemplates and CronWorkflows in memory, answers ``409
 create of an existing name and ``404`` to unknown names, and answers with bodies built to the
 response schemas, checked by the same validator so that a bug of the stand-in shows up too. A
 workflow reports ``Pending`` on the first ``get``, ``Running`` for ``running_polls`` more,
-then ``final_phase``, with a node per step. A request that breaks the contract gets HTTP 400
-and lands in ``violations``; every request is kept in ``requests``.
+then ``final_phase``, with a node per step. It also lists, terminates and retries workflows and
+streams their steps' logs (``argo_runs_server.WorkflowRuns``). A request that breaks the
+contract gets HTTP 400 and lands in ``violations``; every request is kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from argo_contract import SWAGGER, ArgoContract, Refused
+from argo_runs_server import Stream, WorkflowRuns
 
 # grpc codes that argo-server answers with (google.rpc.Code)
 INVALID, NOT_FOUND, EXISTS, UNAUTHENTICATED = 3, 5, 6, 16
@@ -63,7 +65,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class ArgoServer:
+class ArgoServer(WorkflowRuns):
     """The stand-in; use as a context manager or call ``start`` and ``stop``.
 
     Args:
@@ -93,6 +95,7 @@ class ArgoServer:
         self.templates: dict[Key, dict[str, Any]] = {}
         self.crons: dict[Key, dict[str, Any]] = {}
         self._polls: dict[tuple[str, str], int] = {}
+        self._init_runs()
         self._version = 100  # like etcd's revision: one counter for every object
         self._lock = threading.Lock()
         stub = self
@@ -148,7 +151,9 @@ class ArgoServer:
             self.requests.append(rec)
             status, body = self._answer(rec, handler.headers, raw)
             rec.status = status
-        data = json.dumps(body).encode()
+        # a stream (the log API) is one JSON object a line, as grpc-gateway writes it
+        lines = body.lines if isinstance(body, Stream) else [body]
+        data = "\n".join(json.dumps(line) for line in lines).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(data)))
@@ -169,10 +174,14 @@ class ArgoServer:
         if self.token and headers.get("Authorization") != f"Bearer {self.token}":
             return 401, {"code": UNAUTHENTICATED, "message": "token not valid"}
         served = re.fullmatch(SERVED, rec.operation.split("_", 1)[1])
+        own = getattr(self, "_op_" + rec.operation.split("_", 1)[1], None)
         try:
-            if served is None:
+            if own is not None:
+                status, body = 200, own(params, rec.query, rec.body)
+            elif served is None:
                 raise Refused(501, 12, f"the stand-in does not serve {rec.operation}")
-            status, body = 200, self._operate(*served.groups(), params, rec.body)
+            else:
+                status, body = 200, self._operate(*served.groups(), params, rec.body)
         except Refused as exc:
             if exc.violation:
                 rec.problems.append(str(exc))
@@ -180,7 +189,8 @@ class ArgoServer:
         answer = op["responses"].get(str(status)) or op["responses"]["default"]
         rec.problems += [
             f"stand-in bug: {p}"
-            for p in self.contract.problems(answer["schema"], body, "response", request=False)
+            for line in (body.lines if isinstance(body, Stream) else [body])
+            for p in self.contract.problems(answer["schema"], line, "response", request=False)
         ]
         return status, body
 
@@ -216,10 +226,14 @@ class ArgoServer:
         return made
 
     def _progress(self, key: Key, workflow: dict[str, Any]) -> dict[str, Any]:
-        """Pending on the first get, Running for ``running_polls`` more, then the final phase."""
+        """Pending on the first get, Running for ``running_polls`` more, then the final phase
+        (Succeeded after a retry); a terminated workflow stays as it was stopped."""
+        if workflow["spec"].get("shutdown"):
+            return workflow
         self._polls[key] += 1
         polls = self._polls[key]
-        phase = "Running" if polls <= 1 + self.running_polls else self.final_phase
+        final = "Succeeded" if key in self.retried else self.final_phase
+        phase = "Running" if polls <= 1 + self.running_polls else final
         workflow["status"] = self._status(workflow, "Pending" if polls == 1 else phase)
         return workflow
 
@@ -280,31 +294,42 @@ class ArgoServer:
             raise _no(f'{resource}.argoproj.io "{key[1]}" not found', 404, NOT_FOUND)
         return table[key]
 
-    def _status(self, workflow: dict[str, Any], phase: str) -> dict[str, Any]:
-        """A workflow status in ``phase``, with a node per step of its entrypoint."""
+    def _status(
+        self, workflow: dict[str, Any], phase: str, *, stopped: bool = False
+    ) -> dict[str, Any]:
+        """A workflow status in ``phase``, with a node per step of its entrypoint (the nodes a
+        retry kept stay as they were); ``stopped``: terminated while its steps ran."""
         name = workflow["metadata"]["name"]
+        key = (workflow["metadata"]["namespace"], name)
         status: dict[str, Any] = {"phase": phase, "startedAt": _now()}
         if phase == "Pending":
             return status
         templates = {t["name"]: t for t in workflow["spec"]["templates"]}
         entry = templates[workflow["spec"]["entrypoint"]]
-        steps = [t["name"] for t in (entry.get("dag") or {}).get("tasks", [])] or [name]
+        tasks = (entry.get("dag") or {}).get("tasks", [])
+        steps = [(t["name"], t["template"]) for t in tasks] or [(name, entry["name"])]
         ended = phase != "Running"
         nodes: dict[str, Any] = {}
-        for i, step in enumerate(steps):
-            failed = ended and phase != "Succeeded" and i == len(steps) - 1
+        kept = self.kept.get(key, {})
+        for i, (step, template) in enumerate(steps):
             node_id = f"{name}-{zlib.crc32(step.encode())}"
+            if node_id in kept:
+                nodes[node_id] = kept[node_id]
+                continue
+            failed = ended and phase != "Succeeded" and (stopped or i == len(steps) - 1)
             nodes[node_id] = {
                 "id": node_id,
                 "name": f"{name}.{step}",
                 "displayName": step,
                 "type": "Pod",
+                "templateName": template,
                 "phase": "Failed" if failed else "Succeeded" if ended else "Running",
                 "startedAt": _now(),
             }
             if failed:
-                nodes[node_id]["message"] = "Error (exit code 1)"
-                status["message"] = f"child '{node_id}' failed"
+                why = "Stopped with strategy 'Terminate'" if stopped else "Error (exit code 1)"
+                nodes[node_id]["message"] = why
+                status["message"] = why if stopped else f"child '{node_id}' failed"
             if ended:
                 nodes[node_id]["finishedAt"] = _now()
         if entry.get("dag"):

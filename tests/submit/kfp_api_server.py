@@ -11,9 +11,9 @@ six-field cron (seconds first, as robfig/cron reads it), max concurrency 1-10.
 
 It answers with bodies built to the response schemas, checked by the same validator so that a
 bug of the stand-in shows up too. A run reports RUNNING for ``running_polls`` ``get_run``
-calls, then ``final_state`` with per-task details. A request that fails a check gets HTTP 400
-with a ``google.rpc.Status`` body and lands in ``violations``; every request is kept in
-``requests``.
+calls, then ``final_state`` with per-task details; runs are also listed, terminated and retried
+(``kfp_runs_server.RunManagement``). A request that fails a check gets HTTP 400 with a
+``google.rpc.Status`` body and lands in ``violations``; every request is kept in ``requests``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from kfp_contract import SWAGGER, Contract, Refused, proto_json, spec_of
+from kfp_runs_server import RunManagement
 
 CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
 
@@ -52,7 +53,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class KfpApiServer:
+class KfpApiServer(RunManagement):
     """The stand-in; use as a context manager or call ``start`` and ``stop``.
 
     Args:
@@ -82,6 +83,7 @@ class KfpApiServer:
         self._polls: dict[str, int] = {}
         # operation -> called (outside the lock) before its answer is sent, to order clients
         self.hold_answers: dict[str, Any] = {}
+        self.retried: dict[str, list[str]] = {}  # run id -> the task ids RetryRun runs again
         self._lock = threading.Lock()
         stub = self
 
@@ -285,31 +287,19 @@ class KfpApiServer:
         return made
 
     def _op_RunService_GetRun(self, path: dict, query: dict, body: Any) -> Any:
-        run = self._get(self.runs, path["run_id"], "run")
+        run = self._get(self.runs, path["run_id"], "run", violation=False)
         rid = run["run_id"]
         self._polls[rid] += 1
-        final = self._polls[rid] > self.running_polls
-        state = self.final_state if final else "RUNNING"
-        if state != run["state"]:
-            run["state"] = state
-            run["state_history"].append({"update_time": _now(), "state": state})
-        names = sorted((self._specs[rid].get("root", {}).get("dag") or {}).get("tasks") or {})
-        tasks = []
-        for i, name in enumerate(names):
-            task_state = state if (state == "RUNNING" or i == len(names) - 1) else "SUCCEEDED"
-            task = {
-                "run_id": rid,
-                "task_id": f"{rid}-{i}",
-                "display_name": name,
-                "state": task_state,
-            }
-            if task_state == "FAILED":
-                task["error"] = {"code": 2, "message": f"{name}: exit code 1"}
-                run["error"] = {"code": 2, "message": f"task {name} failed"}
-            tasks.append(task)
-        run["run_details"] = {"task_details": tasks}
-        if final:
-            run["finished_at"] = _now()
+        if run["state"] not in ("CANCELED", "CANCELING"):
+            final = self._polls[rid] > self.running_polls
+            # a retried run runs its failed tasks again, and they succeed
+            ending = "SUCCEEDED" if rid in self.retried else self.final_state
+            self._set_state(run, ending if final else "RUNNING")
+        state = "CANCELED" if run["state"] == "CANCELING" else run["state"]
+        self._set_state(run, state)
+        run["run_details"] = {"task_details": self._tasks(run)}
+        if state in ("SUCCEEDED", "FAILED", "CANCELED"):
+            run["finished_at"] = run.get("finished_at") or _now()
         return run
 
     def _op_RecurringRunService_CreateRecurringRun(self, path: dict, query: dict, body: Any) -> Any:
@@ -335,9 +325,13 @@ class KfpApiServer:
     # --- helpers -----------------------------------------------------------------------------
 
     @staticmethod
-    def _get(table: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any]:
+    def _get(
+        table: dict[str, dict[str, Any]], key: str, what: str, violation: bool = True
+    ) -> dict[str, Any]:
+        """The row ``key``; a 404 otherwise (``violation``: dagwright should not ask so; a run
+        id is the user's to give)."""
         if key not in table:
-            raise Refused(404, 5, f"no {what} '{key}'")
+            raise Refused(404, 5, f"no {what} '{key}'", violation=violation)
         return table[key]
 
     @staticmethod
