@@ -51,6 +51,7 @@ ROOT_MODULES = {
     "dagwright.pipelines.decorator",
     "dagwright.pipelines.handles",
     "dagwright.pipelines.ir",
+    "dagwright.pipelines.notify",
     "dagwright.pipelines.refs",
     "dagwright.runtimes",
     "dagwright.runtimes.registry",

@@ -4,6 +4,7 @@ from dagwright.pipelines.control import Elif, Else, ExitHandler, If, ParallelFor
 from dagwright.pipelines.decorator import Pipeline, PipelineDefinition, pipeline
 from dagwright.pipelines.handles import PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import IR_VERSION, GroupIR, PipelineIR, TaskIR
+from dagwright.pipelines.notify import Email, Slack, Webhook
 from dagwright.pipelines.refs import Collected, Condition, OneOf
 
 __all__ = [
@@ -12,16 +13,19 @@ __all__ = [
     "Condition",
     "Elif",
     "Else",
+    "Email",
     "ExitHandler",
     "GroupIR",
     "OneOf",
     "If",
     "ParallelFor",
+    "Slack",
     "Pipeline",
     "PipelineDefinition",
     "PipelineHandle",
     "PipelineIR",
     "TaskHandle",
     "TaskIR",
+    "Webhook",
     "pipeline",
 ]

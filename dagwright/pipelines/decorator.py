@@ -19,6 +19,7 @@ from dagwright.pipelines import context
 from dagwright.pipelines.builder import PipelineBuilder
 from dagwright.pipelines.handles import Handle, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.pipelines.notify import Notification, checked_notification
 from dagwright.pipelines.refs import ParamRef
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class PipelineDefinition:
         name: str | None = None,
         description: str | None = None,
         schedule: str | None = None,
+        notify: Notification | None = None,
     ) -> None:
         if name is not None:
             check_k8s_name(name, "pipeline name")
@@ -44,6 +46,7 @@ class PipelineDefinition:
         self.name = name
         self.description = description or docstrings.summary(func.__doc__)
         self.schedule = schedule
+        self.notify = notify
         self._ir: PipelineIR | None = None
         functools.update_wrapper(self, func)
 
@@ -76,6 +79,7 @@ class PipelineDefinition:
         """
         if self._ir is None:
             builder = PipelineBuilder(self.name, self.description, self.schedule)
+            builder.ir.notify = self.notify
             builder.tracing.append(self)
             refs = {
                 p.name: builder.add_param(p.name, p.type, p.default, p.has_default, p.description)
@@ -130,6 +134,9 @@ def pipeline(
     name: str | None = None,
     description: str | None = None,
     schedule: str | None = None,
+    notify: Any = None,
+    on: Any = None,
+    link: str | None = None,
 ) -> Any:
     """Declare a pipeline; usable bare (``@pipeline``) or with options.
 
@@ -138,10 +145,21 @@ def pipeline(
         name: Pipeline name (a Kubernetes resource name); defaults to the function name.
         description: Defaults to the docstring's summary.
         schedule: A cron expression for scheduled runs, e.g. ``"0 3 * * *"``.
+        notify: Who is told when a run ends: ``[Webhook(url), Slack(url), Email(to, smtp)]``.
+        on: The statuses that are told (``"failed"``, ``"succeeded"``, ``"cancelled"``);
+            by default ``["failed"]``.
+        link: The run's page in the message (``{run_id}`` and ``{pipeline}`` filled in);
+            locally by default the run's page in ``dagwright ui``.
+
+    Raises:
+        ValidationError: a notifier, ``on`` or ``link`` that is wrong, naming the field.
     """
+    notification = checked_notification(notify, on, link)
 
     def wrap(f: Callable[..., Any]) -> PipelineDefinition:
-        return PipelineDefinition(f, name=name, description=description, schedule=schedule)
+        return PipelineDefinition(
+            f, name=name, description=description, schedule=schedule, notify=notification
+        )
 
     return wrap(func) if func is not None else wrap
 
@@ -159,9 +177,19 @@ class Pipeline:
         ...         p.add(report, value=task.output)
     """
 
-    def __init__(self, name: str, description: str = "", schedule: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        schedule: str | None = None,
+        *,
+        notify: Any = None,
+        on: Any = None,
+        link: str | None = None,
+    ) -> None:
         check_k8s_name(name, "pipeline name")
         self._builder = PipelineBuilder(name, description, schedule)
+        self._builder.ir.notify = checked_notification(notify, on, link)
         self._tokens: list[object] = []
 
     @property

@@ -27,6 +27,7 @@ from typing import Any
 
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.errors import UnknownKey
+from dagwright.pipelines.notify import Notification
 
 IR_VERSION = "dagwright.dev/v1alpha1"
 Value = dict[str, Any]
@@ -119,6 +120,7 @@ class PipelineIR:
     optional_outputs: list[str] = field(default_factory=list)
     description: str = ""
     schedule: str | None = None
+    notify: Notification | None = None  # who is told how a run ended
     # the @pipeline function's name, for finding its runs; not part of the portable data
     function: str = field(default="", repr=False, compare=False)
     _index: dict[str, TaskIR] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -181,6 +183,8 @@ class PipelineIR:
             data["description"] = self.description
         if self.schedule:
             data["schedule"] = self.schedule
+        if self.notify is not None:
+            data["notify"] = self.notify.to_dict()
         data["params"] = [p.to_dict() for p in self.params]
         data["outputs"] = self.outputs
         if self.optional_outputs:
@@ -222,6 +226,7 @@ class PipelineIR:
                 name=data["name"],
                 description=data.get("description", ""),
                 schedule=data.get("schedule"),
+                notify=Notification.from_dict(data["notify"]) if "notify" in data else None,
                 params=[IOSpec.from_dict(p) for p in data.get("params", [])],
                 outputs=dict(data.get("outputs", {})),
                 optional_outputs=list(data.get("optional_outputs", [])),
