@@ -1,0 +1,105 @@
+"""The notification of a run on a cluster, sent by its exit task: ``python -m
+dagwright.notifications.pod`` (Argo's ``onExit`` template, given ``{{workflow.status}}`` and
+``{{workflow.failures}}``) or ``notify_exit`` (the component of KFP's exit task, given KFP's
+``PipelineTaskFinalStatus``).
+
+Whatever happens here ends well for the pod: a workflow whose exit handler fails is marked
+failed, and a notifier that fails must never fail the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from dagwright.notifications.message import FailedStep, RunEnd, first_line
+from dagwright.notifications.send import send_all
+from dagwright.pipelines.notify import Notification
+
+log = logging.getLogger("dagwright.notifications")
+
+# a run's end as Argo's workflow phase and KFP's final state name it
+STATUSES = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "error": "failed",
+    "canceled": "cancelled",
+    "cancelled": "cancelled",
+}
+
+
+def run_end(
+    notification: Notification,
+    pipeline: str,
+    run_id: str,
+    status: str,
+    failures: Any = None,
+    error: str = "",
+) -> RunEnd:
+    """The ``RunEnd`` of a cluster run from what its exit task was told.
+
+    Args:
+        notification: The pipeline's notification.
+        pipeline: The pipeline's name.
+        run_id: The workflow's (Argo) or the run's (KFP) name.
+        status: Argo's phase (``Succeeded``, ``Failed``, ``Error``) or KFP's state.
+        failures: Argo's ``{{workflow.failures}}``: a JSON list of the nodes that failed.
+        error: KFP's error message for the pipeline, when it failed.
+    """
+    ended = STATUSES.get(status.strip().lower(), status.strip().lower() or "failed")
+    failed: list[FailedStep] = []
+    for node in _failures(failures):
+        step = FailedStep(str(node.get("displayName") or node.get("templateName") or "?"),
+                          first_line(str(node.get("message") or "")))  # fmt: skip
+        if step not in failed:
+            failed.append(step)
+    if not failed and error and ended == "failed":
+        failed.append(FailedStep("pipeline", first_line(error)))
+    link = notification.link_for(pipeline, run_id)
+    return RunEnd(pipeline, run_id, ended, tuple(failed), link)
+
+
+def _failures(failures: Any) -> list[dict[str, Any]]:
+    if isinstance(failures, str):
+        try:
+            failures = json.loads(failures) if failures.strip() else []
+        except ValueError:  # Argo leaves the tag as it is when nothing failed
+            return []
+    if not isinstance(failures, list):
+        return []
+    return [f for f in failures if isinstance(f, dict)]
+
+
+def notify_exit(notification: Notification, end: RunEnd) -> list[str]:
+    """Send ``end`` when the notification wants its status; the problems."""
+    if not notification.wants(end.status):
+        log.info("run %s ended %s: not notified (on: %s)", end.run_id, end.status, notification.on)
+        return []
+    return send_all(notification, end)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The Argo exit template's program; 0 whatever happened (see the module's doc)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m dagwright.notifications.pod")
+    parser.add_argument("--notify", required=True, help="the pipeline's notify, as IR JSON")
+    parser.add_argument("--pipeline", required=True)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--status", required=True)
+    parser.add_argument("--failures", default="")
+    args = parser.parse_args(argv)
+    try:
+        notification = Notification.from_dict(json.loads(args.notify))
+        end = run_end(notification, args.pipeline, args.run_id, args.status, args.failures)
+        notify_exit(notification, end)
+    except Exception as exc:  # reported, never the workflow's failure
+        log.warning("notifications not sent: %s", exc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
