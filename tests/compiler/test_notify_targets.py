@@ -5,6 +5,7 @@ would start it, tells a real HTTP receiver how the run ended."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -143,3 +144,73 @@ def test_pod_program_respects_on_and_never_fails(http_receiver):
     )  # fmt: skip
     assert ok.returncode == 0 and http_receiver.received == []  # succeeded is not asked for
     assert broken.returncode == 0 and "notifications not sent" in broken.stderr
+
+
+@component
+def maybe_fail(fail: bool) -> int:
+    if fail:
+        raise ValueError("the data is gone\nsecond line")
+    return 1
+
+
+@pipeline(
+    name="guarded",
+    notify=[Webhook("http://127.0.0.1:1/replaced-in-the-test")],
+    on=["failed", "succeeded"],
+    link="https://kfp.example.com/#/runs/details/{run_id}",
+)
+def guarded(fail: bool = False) -> int:
+    return maybe_fail(fail=fail).output
+
+
+def _with_receiver(flow: Any, url: str) -> Any:
+    """The same pipeline, telling the test's receiver."""
+    ir = flow.ir
+    notify = dataclasses.replace(ir.notify, notifiers=[Webhook(url)])
+    return dataclasses.replace(ir, notify=notify)
+
+
+def test_kfp_exit_task_gets_the_final_status_and_runs_on_kfp_local(
+    http_receiver, tmp_path, local_runner
+):
+    from kfp_backend_checks import assert_runs_as_compiled
+
+    kfp_components = pytest.importorskip("kfp.components")
+    spec = tmp_path / "guarded.yaml"
+    dagwright.compile(_with_receiver(guarded, http_receiver.url + "/kfp"), target="kfp", path=spec)
+    text = spec.read_text(encoding="utf-8")
+    assert_runs_as_compiled(text)  # what KFP's backend does otherwise than kfp.local
+    root = yaml.safe_load(text)["root"]["dag"]["tasks"]
+    [exit_task] = [t for t in root.values() if "triggerPolicy" in t]
+    assert exit_task["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    block = exit_task["inputs"]["parameters"]["status"]["taskFinalStatus"]["producerTask"]
+    assert exit_task["dependentTasks"] == [block]
+
+    loaded = kfp_components.load_component_from_file(str(spec))
+    assert loaded(fail=False).outputs == {"output": 1}
+    with pytest.raises(RuntimeError):  # kfp.local raises when a task fails
+        loaded(fail=True)
+    ok, failed = (r.body for r in http_receiver.received)
+    assert ok["status"] == "succeeded" and ok["failed_steps"] == []
+    assert failed["status"] == "failed"
+    assert failed["pipeline"] == "guarded"
+    assert failed["link"] == f"https://kfp.example.com/#/runs/details/{failed['run_id']}"
+    # KFP's pipeline_job_resource_name (kfp.local names every run alike)
+    assert failed["run_id"].startswith("local-pipeline")
+    # KFP's final status has the pipeline's error message, not the failed steps
+    assert failed["failed_steps"] == [{"task": "pipeline", "error": f"Task {block} failed."}]
+
+
+def test_kfp_refuses_notify_beside_an_exit_handler_of_the_pipeline():
+    from dagwright import ExitHandler
+
+    @pipeline(name="own-exit", notify=[Webhook("https://hooks.example.com/x")])
+    def own_exit(fail: bool = False) -> None:
+        cleanup = maybe_fail(fail=False)
+        with ExitHandler(cleanup):
+            maybe_fail(fail=fail)
+
+    with pytest.raises(dagwright.ValidationError) as caught:
+        dagwright.compile(own_exit, target="kfp")
+    assert caught.value.field == "notify" and "--target argo" in caught.value.fix
+    validate_manifest(_argo(own_exit))  # Argo takes both
