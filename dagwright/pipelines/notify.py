@@ -212,6 +212,20 @@ class Notification:
         """The link given, filled in for this run."""
         return None if self.link is None else self.link.format(run_id=run_id, pipeline=pipeline)
 
+    def secret_env(self) -> list[tuple[str, str, str]]:
+        """``(variable, Secret, key)``: what a cluster's exit task reads from Secrets (each
+        Email's ``username`` and ``password`` keys as its ``user_env`` and ``password_env``)."""
+        found: list[tuple[str, str, str]] = []
+        for notifier in self.notifiers:
+            if isinstance(notifier, Email) and notifier.secret is not None:
+                for variable, key in (
+                    (notifier.user_env, "username"),
+                    (notifier.password_env, "password"),
+                ):
+                    if (variable, notifier.secret, key) not in found:
+                        found.append((variable, notifier.secret, key))
+        return found
+
     def to_dict(self) -> dict[str, Any]:
         """The notification as IR data."""
         data: dict[str, Any] = {"on": list(self.on)}

@@ -214,3 +214,26 @@ def test_kfp_refuses_notify_beside_an_exit_handler_of_the_pipeline():
         dagwright.compile(own_exit, target="kfp")
     assert caught.value.field == "notify" and "--target argo" in caught.value.fix
     validate_manifest(_argo(own_exit))  # Argo takes both
+
+
+def test_kfp_email_login_comes_from_its_secret_in_the_platform_spec():
+    from google.protobuf import json_format
+    from kfp_platform_proto import parse_executor_config
+
+    email = Email("ops@example.com", "smtp.example.com:587", secret="smtp-login",
+                  user_env="SMTP_USER", password_env="SMTP_PASSWORD")  # fmt: skip
+    text = dagwright.compile(_flow([email]), target="kfp", dagwright="dagwright==0.1.0")
+    spec, platform = (d for d in yaml.safe_load_all(text) if d is not None)
+    root = spec["root"]["dag"]["tasks"]
+    [exit_task] = [t for t in root.values() if "triggerPolicy" in t]
+    label = spec["components"][exit_task["componentRef"]["name"]]["executorLabel"]
+    executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert list(executors) == [label]  # the exit task's executor only
+    config = executors[label]
+    assert json_format.MessageToDict(parse_executor_config(config)) == config  # the proto
+    assert config["secretAsEnv"] == [
+        {"secretName": "smtp-login", "keyToEnv": [{"secretKey": "username", "envVar": "SMTP_USER"}],
+         "optional": True},
+        {"secretName": "smtp-login",
+         "keyToEnv": [{"secretKey": "password", "envVar": "SMTP_PASSWORD"}], "optional": True},
+    ]  # fmt: skip

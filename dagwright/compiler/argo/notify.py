@@ -12,7 +12,7 @@ from dagwright.compiler.argo.objects import obj
 from dagwright.compiler.argo.scopes import var
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
-from dagwright.pipelines.notify import Email, Notification
+from dagwright.pipelines.notify import Notification
 
 PROGRAM = "python3 -m dagwright.notifications.pod"
 TEMPLATE = "dagwright-notify"
@@ -44,14 +44,9 @@ def notify_template(
 
 def secret_env(notification: Notification) -> list[dict[str, Any]]:
     """An Email's SMTP login from its Kubernetes Secret (``username``, ``password``) as the
-    variables it reads; optional, so a missing Secret sends without a login."""
-    env: list[dict[str, Any]] = []
-    for notifier in notification.notifiers:
-        if not isinstance(notifier, Email) or notifier.secret is None:
-            continue
-        for variable, key in ((notifier.user_env, "username"), (notifier.password_env, "password")):
-            ref = obj(name=notifier.secret, key=key, optional=True)
-            entry = obj(name=variable, valueFrom=obj(secretKeyRef=ref))
-            if entry not in env:
-                env.append(entry)
-    return env
+    variables it reads; optional, so a missing Secret sends without a login instead of
+    failing the exit handler, and with it the workflow."""
+    return [
+        obj(name=variable, valueFrom=obj(secretKeyRef=obj(name=secret, key=key, optional=True)))
+        for variable, secret, key in notification.secret_env()
+    ]

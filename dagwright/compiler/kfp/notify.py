@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.names import free_name
@@ -50,3 +51,24 @@ def with_notify_exit(ir: PipelineIR) -> PipelineIR:
     return dataclasses.replace(
         ir, groups=groups, tasks=[*tasks, task], components={**ir.components, cid: spec}
     )
+
+
+def notify_secrets(
+    ir: PipelineIR, spec: Any, platform: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The kfp-kubernetes config of the exit task's executor with each Email's SMTP login
+    from its Secret (``secretAsEnv``; ``optional``, so a missing Secret sends without a login
+    rather than failing the exit task, and with it the run)."""
+    refs = ir.notify.secret_env() if ir.notify is not None else []
+    if not refs:
+        return platform
+    from dagwright.notifications.exit_task import notify_run_end
+
+    module = notify_run_end.spec.module
+    [task] = [t for t in ir.tasks if ir.components[t.component].module == module]
+    label = spec.components[spec.root.dag.tasks[task.name].component_ref.name].executor_label
+    config = platform.setdefault(label, {})
+    for variable, secret, key in refs:
+        item = {"secretName": secret, "keyToEnv": [{"secretKey": key, "envVar": variable}]}
+        config.setdefault("secretAsEnv", []).append({**item, "optional": True})
+    return platform
