@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from dagwright.notifications.message import RunEnd
-from dagwright.pipelines.notify import Email, Notification, Notifier, Slack, Webhook
+from dagwright.pipelines.notify import Email, Notification, Notifier, Slack
 from dagwright.redact import redact_text, without_credentials
 
 log = logging.getLogger("dagwright.notifications")
@@ -46,23 +46,23 @@ def send(notifier: Notifier, end: RunEnd, environ: Mapping[str, str]) -> None:
     if isinstance(notifier, Email):
         return _mail(notifier, end, environ)
     body = {"text": end.text()} if isinstance(notifier, Slack) else end.body()
-    _post(notifier, body)
+    _post(notifier.address(environ), body, notifier.timeout)
 
 
-def _post(notifier: Webhook, body: dict[str, Any]) -> None:
+def _post(url: str, body: dict[str, Any], timeout: float) -> None:
     headers = {"Content-Type": "application/json", "User-Agent": "dagwright"}
-    parts = urlsplit(notifier.url)
+    parts = urlsplit(url)
     if parts.username is not None:  # urllib sends no userinfo: as HTTP basic auth instead
         pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
     request = urllib.request.Request(
-        without_credentials(notifier.url),
+        without_credentials(url),
         data=json.dumps(body).encode(),
         headers=headers,
         method="POST",
     )
     # an HTTP error status raises HTTPError; the answer's body is not needed
-    with urllib.request.urlopen(request, timeout=notifier.timeout) as answer:
+    with urllib.request.urlopen(request, timeout=timeout) as answer:
         answer.read(4096)
 
 

@@ -11,6 +11,8 @@ Secret mapped to those variables).
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -24,6 +26,7 @@ DEFAULT_ON = ("failed",)
 MAX_TIMEOUT = 10.0
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 LINK_FIELDS = ("run_id", "pipeline")
 
@@ -71,27 +74,103 @@ def _check_timeout(timeout: Any, field: str) -> float:
 
 @dataclass(frozen=True)
 class Webhook:
-    """POST a JSON body describing the run's end to ``url``."""
+    """POST a JSON body describing the run's end to ``url``.
 
-    url: str
+    A URL that is itself a credential (a Slack incoming webhook's, one with a password) is
+    better read where the message is sent: ``url_env`` names the environment variable that
+    holds it, and on KFP and Argo ``secret`` names a Kubernetes Secret whose ``url`` key the
+    exit task gets as that variable. A literal URL is stored in the pipeline's spec.
+    """
+
+    url: str | None = None
     timeout: float = MAX_TIMEOUT
+    url_env: str | None = None
+    secret: str | None = None
     kind: ClassVar[str] = "webhook"
 
     def __post_init__(self) -> None:
-        _check_url(
-            self.url,
-            f"notify.{self.kind}.url",
-            "an http(s) URL such as 'https://hooks.example.com/x'",
-        )
+        field = f"notify.{self.kind}.url"
+        if (self.url is None) == (self.url_env is None):
+            raise ValidationError(
+                "a webhook needs its URL, given either as 'url' or as 'url_env'",
+                field=field,
+                fix=f"give {type(self).__name__}('https://...') or "
+                f"{type(self).__name__}(url_env='WEBHOOK_URL'), not both",
+            )
+        if self.url is not None:
+            _check_url(self.url, field, "an http(s) URL such as 'https://hooks.example.com/x'")
+            _warn_if_secret(self.url, field)
+        else:
+            _check_env_name(self.url_env, f"notify.{self.kind}.url_env")
+        _check_secret(self.secret, f"notify.{self.kind}.secret", "a 'url' key")
+        if self.secret is not None and self.url_env is None:
+            raise ValidationError(
+                "'secret' gives the URL as the variable 'url_env' names, and there is none",
+                field=f"notify.{self.kind}.url_env",
+                fix="name the variable the Secret's 'url' key becomes, e.g. url_env='HOOK_URL'",
+            )
         object.__setattr__(self, "timeout", _check_timeout(self.timeout, "notify.timeout"))
+
+    def address(self, environ: Mapping[str, str]) -> str:
+        """The URL to post to: the literal one, or the one in ``url_env`` (checked)."""
+        if self.url is not None:
+            return self.url
+        url = environ.get(str(self.url_env), "")
+        if not url:
+            raise ValidationError(
+                f"the environment variable {self.url_env} holding the URL is not set",
+                field=f"notify.{self.kind}.url_env",
+                fix=f"set {self.url_env} where the run ends (on a cluster: give 'secret')",
+            )
+        return _check_url(url, f"notify.{self.kind}.url_env", "an http(s) URL")
 
     def to_dict(self) -> dict[str, Any]:
         """The notifier as IR data."""
-        return {"kind": self.kind, "url": self.url, "timeout": self.timeout}
+        data: dict[str, Any] = {"kind": self.kind, "timeout": self.timeout}
+        if self.url is not None:
+            data["url"] = self.url
+        else:
+            data["url_env"] = self.url_env
+        if self.secret is not None:
+            data["secret"] = self.secret
+        return data
 
     def shown(self) -> str:
         """What logs may say of it: its kind and its URL without credentials."""
+        if self.url is None:
+            return f"{self.kind} (URL in ${self.url_env})"
         return f"{self.kind} {redact_uri(self.url)}"
+
+
+def _warn_if_secret(url: str, field: str) -> None:
+    from dagwright.redact import SecretWarning, has_credentials
+
+    if has_credentials(url):
+        warnings.warn(
+            f"{field}: '{redact_uri(url)}' holds credentials, which would be stored in the "
+            "pipeline's spec; give url_env (and on a cluster secret) instead",
+            SecretWarning,
+            stacklevel=4,
+        )
+
+
+def _check_env_name(name: Any, field: str) -> None:
+    if not isinstance(name, str) or not _ENV_NAME.match(name):
+        raise ValidationError(
+            f"{name!r} is not an environment variable name",
+            field=field,
+            fix="name the variable that holds it, e.g. 'SMTP_PASSWORD' (never the value "
+            "itself: it would be stored in the pipeline's spec)",
+        )
+
+
+def _check_secret(secret: Any, field: str, keys: str) -> None:
+    if secret is not None and not (isinstance(secret, str) and _SECRET_NAME.match(secret)):
+        raise ValidationError(
+            f"secret {secret!r} is not a Kubernetes Secret name",
+            field=field,
+            fix=f"give the name of a Secret with {keys}",
+        )
 
 
 @dataclass(frozen=True)
@@ -139,21 +218,8 @@ class Email:
         object.__setattr__(self, "to", to)
         self.server()  # checked now, not when the run ends
         for name in ("user_env", "password_env"):
-            if not _ENV_NAME.match(str(getattr(self, name))):
-                raise ValidationError(
-                    f"{getattr(self, name)!r} is not an environment variable name",
-                    field=f"notify.email.{name}",
-                    fix="name the variable that holds it, e.g. 'SMTP_PASSWORD' (never the "
-                    "value itself: it would be stored in the pipeline's spec)",
-                )
-        if self.secret is not None and not re.match(
-            r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", self.secret
-        ):
-            raise ValidationError(
-                f"secret {self.secret!r} is not a Kubernetes Secret name",
-                field="notify.email.secret",
-                fix="give the name of a Secret with 'username' and 'password' keys",
-            )
+            _check_env_name(getattr(self, name), f"notify.email.{name}")
+        _check_secret(self.secret, "notify.email.secret", "'username' and 'password' keys")
         object.__setattr__(self, "timeout", _check_timeout(self.timeout, "notify.timeout"))
 
     def server(self) -> tuple[str, int]:
@@ -224,6 +290,8 @@ class Notification:
                 ):
                     if (variable, notifier.secret, key) not in found:
                         found.append((variable, notifier.secret, key))
+            elif isinstance(notifier, Webhook) and notifier.secret and notifier.url_env:
+                found.append((notifier.url_env, notifier.secret, "url"))
         return found
 
     def to_dict(self) -> dict[str, Any]:

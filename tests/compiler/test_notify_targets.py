@@ -237,3 +237,26 @@ def test_kfp_email_login_comes_from_its_secret_in_the_platform_spec():
         {"secretName": "smtp-login",
          "keyToEnv": [{"secretKey": "password", "envVar": "SMTP_PASSWORD"}], "optional": True},
     ]  # fmt: skip
+
+
+def test_no_secret_value_reaches_either_spec(monkeypatch):
+    """URLs and logins that are credentials travel as variable and Secret names only."""
+    pytest.importorskip("hera")
+    monkeypatch.setenv("SLACK_HOOK", "https://hooks.slack.com/services/T0/B0/s3cretT0ken")
+    monkeypatch.setenv("DAGWRIGHT_SMTP_PASSWORD", "s3cret-pw")
+    notify = [
+        Slack(url_env="SLACK_HOOK", secret="slack-hook"),
+        Email("ops@example.com", "smtp.example.com:587", secret="smtp-login"),
+    ]
+    flow = _flow(notify)
+    argo = dagwright.compile(flow, target="argo", dagwright="dagwright==0.1.0")
+    kfp = dagwright.compile(flow, target="kfp", dagwright="dagwright==0.1.0")
+    for text in (argo, kfp, flow.ir.to_yaml()):
+        assert "s3cretT0ken" not in text and "s3cret-pw" not in text
+    container = _template(yaml.safe_load(argo), yaml.safe_load(argo)["spec"]["onExit"])
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["container"]["env"]}
+    assert refs["SLACK_HOOK"] == {"name": "slack-hook", "key": "url", "optional": True}
+    assert set(refs) == {"SLACK_HOOK", "DAGWRIGHT_SMTP_USER", "DAGWRIGHT_SMTP_PASSWORD"}
+    platform = [d for d in yaml.safe_load_all(kfp) if d][1]
+    [config] = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
+    assert {e["keyToEnv"][0]["envVar"] for e in config["secretAsEnv"]} == set(refs)

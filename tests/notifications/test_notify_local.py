@@ -11,6 +11,7 @@ import pytest
 import dagwright
 from dagwright import Email, Slack, Webhook, component, pipeline
 from dagwright.pipelines.ir import PipelineIR
+from dagwright.redact import SecretWarning
 from dagwright.store import RunDatabase
 
 
@@ -123,9 +124,11 @@ def test_failing_notifiers_are_warnings_and_the_run_keeps_its_status(
     monkeypatch.setenv("SMTP_USER", "ops")
     monkeypatch.setenv("SMTP_PASSWORD", "wrong-password")
     host = http_receiver.url.removeprefix("http://")
+    with pytest.warns(SecretWarning, match="alice:\\*\\*\\*@"):  # it would be in the spec
+        with_password = Webhook(f"http://alice:hunter2-pw@{host}/error")  # answered 500
     notify = [
         Webhook(f"http://127.0.0.1:{_closed_port()}/refused"),
-        Webhook(f"http://alice:hunter2-pw@{host}/error"),  # answered 500
+        with_password,
         Email(
             "ops@example.com",
             smtp_receiver.address,
@@ -176,12 +179,36 @@ def test_notify_survives_the_ir_round_trip(tmp_path, http_receiver):
     assert http_receiver.received[0].body["run_id"] == result.run_id
 
 
+def test_a_url_from_the_environment_stays_out_of_the_ir(tmp_path, http_receiver, monkeypatch):
+    secret_url = http_receiver.url + "/services/T0/B0/s3cretT0ken"
+    monkeypatch.setenv("SLACK_HOOK", secret_url)
+    flow = _failing([Slack(url_env="SLACK_HOOK")])
+    assert "s3cretT0ken" not in flow.ir.to_json()
+    dagwright.run(flow, root=tmp_path, echo=False)
+    assert [r.path for r in http_receiver.received] == ["/services/T0/B0/s3cretT0ken"]
+
+
+def test_a_url_variable_not_set_is_a_warning(tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv("NO_SUCH_HOOK", raising=False)
+    with caplog.at_level(logging.WARNING, logger="dagwright.notifications"):
+        result = dagwright.run(
+            _failing([Webhook(url_env="NO_SUCH_HOOK")]), root=tmp_path, echo=False
+        )
+    assert result.status == "failed"  # the step's failure, nothing else
+    assert "NO_SUCH_HOOK" in caplog.text and "not set" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("make", "field"),
     [
         (lambda: Webhook("ftp://example.com/x"), "notify.webhook.url"),
         (lambda: Slack("hooks.slack.com/services/x"), "notify.slack.url"),
         (lambda: Webhook("https://example.com", timeout=60), "notify.timeout"),
+        (lambda: Webhook(), "notify.webhook.url"),
+        (lambda: Webhook("https://e.com", url_env="HOOK"), "notify.webhook.url"),
+        (lambda: Slack(url_env="1X"), "notify.slack.url_env"),
+        (lambda: Webhook("https://e.com", secret="hook"), "notify.webhook.url_env"),
+        (lambda: Webhook(url_env="HOOK", secret="Not_A_Name"), "notify.webhook.secret"),
         (lambda: Email([], "smtp.example.com"), "notify.email.to"),
         (lambda: Email(["not-an-address"], "smtp.example.com"), "notify.email.to"),
         (lambda: Email("a@example.com", "smtp://u:p@host"), "notify.email.smtp"),
