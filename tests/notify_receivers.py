@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,6 +86,32 @@ def free_port() -> int:
 
 @pytest.fixture
 def smtp_receiver() -> Iterator[SmtpReceiver]:
+    """An SMTP server taking logins without TLS (the login itself is what is tested)."""
+    yield from _smtp_server(None)
+
+
+@pytest.fixture
+def tls_smtp_receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpReceiver]:
+    """An SMTP server that wants STARTTLS before anything, and a login only over TLS, with a
+    certificate for 127.0.0.1 that this process trusts (``SSL_CERT_FILE``, which OpenSSL's
+    default verify paths read)."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    yield from _smtp_server(context)
+
+
+def _smtp_server(tls: Any) -> Iterator[SmtpReceiver]:
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
@@ -115,7 +142,9 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
         hostname="127.0.0.1",
         port=port,
         authenticator=authenticator,
-        auth_require_tls=False,  # no certificate here; the login itself is what is tested
+        auth_require_tls=tls is not None,
+        tls_context=tls,
+        require_starttls=tls is not None,
     )
     controller.start()
     try:

@@ -111,6 +111,16 @@ def test_smtp_login_comes_from_the_environment(tmp_path, smtp_receiver, monkeypa
     assert len(smtp_receiver.messages) == 1
 
 
+def test_starttls_then_login(tmp_path, tls_smtp_receiver, monkeypatch):
+    monkeypatch.setenv("DAGWRIGHT_SMTP_USER", "ops")
+    monkeypatch.setenv("DAGWRIGHT_SMTP_PASSWORD", "s3cret-pw")
+    plain = Email("ops@example.com", tls_smtp_receiver.address)  # no STARTTLS: refused
+    tls = Email("ml@example.com", tls_smtp_receiver.address, starttls=True)
+    dagwright.run(_failing([plain, tls]), root=tmp_path, echo=False)
+    assert tls_smtp_receiver.logins == [("ops", "s3cret-pw")]  # the server takes it over TLS only
+    assert [to for to, _ in tls_smtp_receiver.messages] == [["ml@example.com"]]
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
