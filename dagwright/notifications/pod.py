@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,9 @@ from dagwright.notifications.send import send_all
 from dagwright.pipelines.notify import Notification
 
 log = logging.getLogger("dagwright.notifications")
+# Argo's message on a DAG node whose child failed (workflow/controller/dag.go); every failed
+# node, DAGs included, is in {{workflow.failures}}
+_CHILD_FAILED = re.compile(r"^child '[^']*' failed$")
 
 # a run's end as Argo's workflow phase and KFP's final state name it
 STATUSES = {
@@ -53,10 +57,14 @@ def run_end(
     ended = STATUSES.get(status.strip().lower(), status.strip().lower() or "failed")
     failed: list[FailedStep] = []
     for node in _failures(failures):
+        if _CHILD_FAILED.match(str(node.get("message") or "")):
+            continue  # a DAG (or the workflow's) node, failed because a step in it did
         step = FailedStep(str(node.get("displayName") or node.get("templateName") or "?"),
                           first_line(str(node.get("message") or "")))  # fmt: skip
         if step not in failed:
             failed.append(step)
+    if any(step.error for step in failed):  # a pod's failure has a message, a DAG's may not
+        failed = [step for step in failed if step.error]
     if not failed and error and ended == "failed":
         failed.append(FailedStep("pipeline", first_line(error)))
     link = notification.link_for(pipeline, run_id)

@@ -78,6 +78,10 @@ def test_argo_exit_handler_validates_and_reads_the_workflow_status(http_receiver
     failures = [
         {"displayName": "train", "message": "Error (exit code 1): ValueError: no data\nmore",
          "templateName": "train", "phase": "Failed", "podName": "nightly-x-1"},
+        {"displayName": "nightly-x", "message": "child 'nightly-x-1' failed",
+         "templateName": "main", "phase": "Failed", "podName": "nightly-x"},
+        {"displayName": "condition-1", "message": "", "templateName": "condition-1",
+         "phase": "Failed", "podName": "nightly-x-2"},
     ]  # fmt: skip
     given = {"{{workflow.status}}": "Failed", "{{workflow.failures}}": json.dumps(failures),
              "{{workflow.name}}": "nightly-x"}  # fmt: skip
