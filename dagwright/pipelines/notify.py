@@ -31,12 +31,12 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 LINK_FIELDS = ("run_id", "pipeline")
 
 
-def redact_uri(uri: str) -> str:
+def _redacted(uri: str) -> str:
     """``dagwright.redact.redact_uri``, imported when a URL is shown (not by ``import
-    dagwright``)."""
-    from dagwright.redact import redact_uri as redacted
+    dagwright``, which loads this module)."""
+    from dagwright.redact import redact_uri
 
-    return redacted(uri)
+    return redact_uri(uri)
 
 
 def _check_url(url: Any, field: str, example: str) -> str:
@@ -47,11 +47,11 @@ def _check_url(url: Any, field: str, example: str) -> str:
         parts.port  # noqa: B018 - a port that is not a number raises here
     except ValueError as exc:
         raise ValidationError(
-            f"'{redact_uri(url)}' is not a URL ({exc})", field=field, fix=f"give {example}"
+            f"'{_redacted(url)}' is not a URL ({exc})", field=field, fix=f"give {example}"
         ) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
-            f"'{redact_uri(url)}' is not an http(s) URL with a host",
+            f"'{_redacted(url)}' is not an http(s) URL with a host",
             field=field,
             fix=f"give {example}",
         )
@@ -139,7 +139,7 @@ class Webhook:
         """What logs may say of it: its kind and its URL without credentials."""
         if self.url is None:
             return f"{self.kind} (URL in ${self.url_env})"
-        return f"{self.kind} {redact_uri(self.url)}"
+        return f"{self.kind} {_redacted(self.url)}"
 
 
 def _warn_if_secret(url: str, field: str) -> None:
@@ -147,7 +147,7 @@ def _warn_if_secret(url: str, field: str) -> None:
 
     if has_credentials(url):
         warnings.warn(
-            f"{field}: '{redact_uri(url)}' holds credentials, which would be stored in the "
+            f"{field}: '{_redacted(url)}' holds credentials, which would be stored in the "
             "pipeline's spec; give url_env (and on a cluster secret) instead",
             SecretWarning,
             stacklevel=4,
@@ -227,7 +227,7 @@ class Email:
         text = self.smtp if isinstance(self.smtp, str) else ""
         if "://" in text or "@" in text:
             raise ValidationError(
-                f"smtp '{redact_uri(text)}' is not 'host[:port]'",
+                f"smtp '{_redacted(text)}' is not 'host[:port]'",
                 field="notify.email.smtp",
                 fix="give 'smtp.example.com:587'; the login comes from user_env/password_env",
             )
