@@ -31,30 +31,31 @@ from dagwright.pipelines import (
     Collected,
     Elif,
     Else,
-    Email,
     ExitHandler,
     If,
     OneOf,
     ParallelFor,
     Pipeline,
     PipelineIR,
-    Slack,
-    Webhook,
     pipeline,
 )
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import cancel, compile, resume, run
     from dagwright.pipelines.importer import importer
+    from dagwright.pipelines.notify import Email, Slack, Webhook
     from dagwright.remote.api import schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
     "cancel": "dagwright.api",
     "compile": "dagwright.api",
+    "Email": "dagwright.pipelines.notify",
     "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
     "run": "dagwright.api",
+    "Slack": "dagwright.pipelines.notify",
+    "Webhook": "dagwright.pipelines.notify",
     "schedule": "dagwright.remote.api",
     "submit": "dagwright.remote.api",
 }

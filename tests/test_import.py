@@ -51,7 +51,6 @@ ROOT_MODULES = {
     "dagwright.pipelines.decorator",
     "dagwright.pipelines.handles",
     "dagwright.pipelines.ir",
-    "dagwright.pipelines.notify",
     "dagwright.pipelines.refs",
     "dagwright.runtimes",
     "dagwright.runtimes.registry",

@@ -19,11 +19,21 @@ from dagwright.pipelines import context
 from dagwright.pipelines.builder import PipelineBuilder
 from dagwright.pipelines.handles import Handle, PipelineHandle, TaskHandle
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.pipelines.notify import Notification, checked_notification
 from dagwright.pipelines.refs import ParamRef
 
 if TYPE_CHECKING:
     from dagwright.components.decorator import Component
+    from dagwright.pipelines.notify import Notification
+
+
+def checked_notification(notify: Any, on: Any, link: Any) -> Notification | None:
+    """``notify``, ``on`` and ``link`` checked (``notify.py``, loaded only when one is given:
+    most pipelines have none, and ``import dagwright`` stays without it)."""
+    if notify is None and on is None and link is None:
+        return None
+    from dagwright.pipelines.notify import checked_notification as checked
+
+    return checked(notify, on, link)
 
 
 class PipelineDefinition:

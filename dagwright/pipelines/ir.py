@@ -23,11 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.errors import UnknownKey
-from dagwright.pipelines.notify import Notification
+
+if TYPE_CHECKING:  # loaded with the first pipeline that has notifiers (import time)
+    from dagwright.pipelines.notify import Notification
 
 IR_VERSION = "dagwright.dev/v1alpha1"
 Value = dict[str, Any]
@@ -226,7 +228,7 @@ class PipelineIR:
                 name=data["name"],
                 description=data.get("description", ""),
                 schedule=data.get("schedule"),
-                notify=Notification.from_dict(data["notify"]) if "notify" in data else None,
+                notify=_notification(data),
                 params=[IOSpec.from_dict(p) for p in data.get("params", [])],
                 outputs=dict(data.get("outputs", {})),
                 optional_outputs=list(data.get("optional_outputs", [])),
@@ -280,6 +282,14 @@ class PipelineIR:
         """Read an IR file (JSON by its suffix, else YAML)."""
         text = Path(path).read_text(encoding="utf-8")
         return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
+
+
+def _notification(data: dict[str, Any]) -> Notification | None:
+    if "notify" not in data:
+        return None
+    from dagwright.pipelines.notify import Notification
+
+    return Notification.from_dict(data["notify"])
 
 
 def _parsed(parse: Any, text: str, error: type[Exception]) -> Any:
