@@ -72,10 +72,14 @@ def run_end(
 
 
 def _failures(failures: Any) -> list[dict[str, Any]]:
-    if isinstance(failures, str):
+    """The failed nodes, from the list or from Argo's text of it: the JSON list quoted once
+    more as a Go string (``strconv.Quote``, ``operator.go``), ``"null"`` when none failed."""
+    for _ in range(2):
+        if not isinstance(failures, str):
+            break
         try:
             failures = json.loads(failures) if failures.strip() else []
-        except ValueError:  # Argo leaves the tag as it is when nothing failed
+        except ValueError:  # not JSON at all: nothing to tell of the steps
             return []
     if not isinstance(failures, list):
         return []

@@ -83,7 +83,9 @@ def test_argo_exit_handler_validates_and_reads_the_workflow_status(http_receiver
         {"displayName": "condition-1", "message": "", "templateName": "condition-1",
          "phase": "Failed", "podName": "nightly-x-2"},
     ]  # fmt: skip
-    given = {"{{workflow.status}}": "Failed", "{{workflow.failures}}": json.dumps(failures),
+    # Argo's value: the JSON list quoted as a Go string (strconv.Quote in operator.go)
+    quoted = json.dumps(json.dumps(failures, separators=(",", ":")))
+    given = {"{{workflow.status}}": "Failed", "{{workflow.failures}}": quoted,
              "{{workflow.name}}": "nightly-x"}  # fmt: skip
     argv = [given.get(a, a) for a in args]
     email_off = [a.replace("smtp.example.com:587", "127.0.0.1:1") for a in argv]
@@ -130,6 +132,15 @@ def test_argo_exit_handler_name_does_not_take_a_components_name():
     names = [t["name"] for t in manifest["spec"]["templates"]]
     assert len(names) == len(set(names))
     assert manifest["spec"]["onExit"] != "dagwright-notify"
+
+
+@pytest.mark.parametrize("failures", ['"null"', "null", "", "[]"])
+def test_no_failures_in_any_form_argo_gives_is_no_failed_step(failures):
+    from dagwright.notifications.pod import run_end
+    from dagwright.pipelines.notify import checked_notification
+
+    notification = checked_notification([Webhook("https://e.com")], ["succeeded"], None)
+    assert run_end(notification, "p", "p-1", "Succeeded", failures).failed == ()
 
 
 def test_pod_program_respects_on_and_never_fails(http_receiver):
