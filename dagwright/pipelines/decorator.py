@@ -6,6 +6,7 @@ import functools
 import inspect
 import types
 import typing
+import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
@@ -123,6 +124,12 @@ class PipelineDefinition:
                 f"pipeline '{self.name}' was called with positional arguments",
                 task=self.name,
                 fix="pass every parameter by name",
+            )
+        if self.notify is not None:  # the outer pipeline's run is the one that ends
+            warnings.warn(
+                f"pipeline '{self.name}' is called inside '{builder.name}': its notifiers are "
+                f"not told (only those of the pipeline that runs, '{builder.name}', are)",
+                stacklevel=2,
             )
         return builder.call_pipeline(self, kwargs)
 

@@ -248,3 +248,15 @@ def test_a_bad_notify_in_an_ir_file_is_refused(tmp_path):
     with pytest.raises(dagwright.ValidationError) as caught:
         PipelineIR.from_dict(data)
     assert caught.value.field == "on"
+
+
+def test_notifiers_of_a_pipeline_called_inside_another_are_not_told_and_it_says_so():
+    inner = _succeeding([Webhook("https://hooks.example.com/inner")])
+
+    @pipeline(name="outer")
+    def outer() -> None:
+        inner()
+
+    with pytest.warns(UserWarning, match="its notifiers are not told"):
+        ir = outer.ir
+    assert ir.notify is None
