@@ -275,3 +275,25 @@ def test_no_secret_value_reaches_either_spec(monkeypatch):
     platform = [d for d in yaml.safe_load_all(kfp) if d][1]
     [config] = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"].values()
     assert {e["keyToEnv"][0]["envVar"] for e in config["secretAsEnv"]} == set(refs)
+
+
+def test_argo_workflow_run_by_the_stand_in_tells_how_it_ended(http_receiver, tmp_path):
+    """The compiled workflow run end to end by the controller stand-in (its steps and then its
+    onExit template as local processes), once succeeding and once failing."""
+    pytest.importorskip("hera")
+    from argo_controller import ArgoControllerStandIn
+
+    flow = _with_receiver(guarded, http_receiver.url + "/argo")
+    manifest = _argo(flow)
+    for fail in ("false", "true"):
+        stand_in = ArgoControllerStandIn(manifest, tmp_path / fail)
+        node = stand_in.run({"fail": fail})
+        assert node.phase == ("Failed" if fail == "true" else "Succeeded")
+        assert stand_in.exit_node is not None and stand_in.exit_node.phase == "Succeeded"
+    ok, failed = (r.body for r in http_receiver.received)
+    assert ok["status"] == "succeeded" and ok["failed_steps"] == []
+    assert failed["status"] == "failed"
+    assert failed["run_id"] == stand_in.name
+    assert failed["link"] == f"https://kfp.example.com/#/runs/details/{stand_in.name}"
+    [step] = failed["failed_steps"]
+    assert step["task"].startswith("maybe-fail") and step["error"] == "Error (exit code 1)"
