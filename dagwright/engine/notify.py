@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dagwright.engine.result import FAILED, RunResult
-from dagwright.notifications import FailedStep, RunEnd, send_all
-from dagwright.notifications.message import first_line, ui_link
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import scrub
 
@@ -20,6 +18,10 @@ def notify_run(ir: PipelineIR, result: RunResult, secrets: Iterable[str]) -> lis
     notification = ir.notify
     if notification is None or not notification.wants(result.status):
         return []
+    # here: smtplib, ssl and urllib.request load only for a run that sends something
+    from dagwright.notifications import FailedStep, RunEnd, send_all
+    from dagwright.notifications.message import first_line, ui_link
+
     secrets = list(secrets)
     failed = tuple(
         FailedStep(r.label, first_line(scrub(r.error, secrets)))
