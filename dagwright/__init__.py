@@ -43,16 +43,20 @@ from dagwright.pipelines import (
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import cancel, compile, resume, run
     from dagwright.pipelines.importer import importer
+    from dagwright.pipelines.notify import Email, Slack, Webhook
     from dagwright.remote.api import runs_on, schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
     "cancel": "dagwright.api",
     "compile": "dagwright.api",
+    "Email": "dagwright.pipelines.notify",
     "importer": "dagwright.pipelines.importer",
     "resume": "dagwright.api",
     "run": "dagwright.api",
     "runs_on": "dagwright.remote.api",
+    "Slack": "dagwright.pipelines.notify",
+    "Webhook": "dagwright.pipelines.notify",
     "schedule": "dagwright.remote.api",
     "submit": "dagwright.remote.api",
 }
@@ -65,6 +69,7 @@ __all__ = [
     "Dataset",
     "Elif",
     "Else",
+    "Email",
     "ExitHandler",
     "If",
     "Input",
@@ -80,7 +85,9 @@ __all__ = [
     "Resources",
     "Retry",
     "RunFailed",
+    "Slack",
     "ValidationError",
+    "Webhook",
     "cancel",
     "compile",
     "component",

@@ -30,6 +30,7 @@ from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
 from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.interrupt import abandon
+from dagwright.engine.notify import notify_run
 from dagwright.engine.plan import Plan
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
@@ -233,6 +234,7 @@ class LocalEngine:
         self.db.finish_run(self.run_id, result.status, result.json_outputs(), reason)
         if self.observer:
             self.observer.run_finished(result)
+        notify_run(self.ir, result, self.secrets)  # after the summary: it may wait on a server
         return result
 
     # nodes

@@ -6,6 +6,7 @@ import functools
 import inspect
 import types
 import typing
+import warnings
 from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, overload
@@ -23,6 +24,17 @@ from dagwright.pipelines.refs import ParamRef
 
 if TYPE_CHECKING:
     from dagwright.components.decorator import Component
+    from dagwright.pipelines.notify import Notification
+
+
+def checked_notification(notify: Any, on: Any, link: Any) -> Notification | None:
+    """``notify``, ``on`` and ``link`` checked (``notify.py``, loaded only when one is given:
+    most pipelines have none, and ``import dagwright`` stays without it)."""
+    if notify is None and on is None and link is None:
+        return None
+    from dagwright.pipelines.notify import checked_notification as checked
+
+    return checked(notify, on, link)
 
 
 class PipelineDefinition:
@@ -34,6 +46,7 @@ class PipelineDefinition:
         name: str | None = None,
         description: str | None = None,
         schedule: str | None = None,
+        notify: Notification | None = None,
     ) -> None:
         if name is not None:
             check_k8s_name(name, "pipeline name")
@@ -44,6 +57,7 @@ class PipelineDefinition:
         self.name = name
         self.description = description or docstrings.summary(func.__doc__)
         self.schedule = schedule
+        self.notify = notify
         self._ir: PipelineIR | None = None
         functools.update_wrapper(self, func)
 
@@ -76,6 +90,7 @@ class PipelineDefinition:
         """
         if self._ir is None:
             builder = PipelineBuilder(self.name, self.description, self.schedule)
+            builder.ir.notify = self.notify
             builder.tracing.append(self)
             refs = {
                 p.name: builder.add_param(p.name, p.type, p.default, p.has_default, p.description)
@@ -110,6 +125,12 @@ class PipelineDefinition:
                 task=self.name,
                 fix="pass every parameter by name",
             )
+        if self.notify is not None:  # the outer pipeline's run is the one that ends
+            warnings.warn(
+                f"pipeline '{self.name}' is called inside '{builder.name}': its notifiers are "
+                f"not told (only those of the pipeline that runs, '{builder.name}', are)",
+                stacklevel=2,
+            )
         return builder.call_pipeline(self, kwargs)
 
     def __repr__(self) -> str:
@@ -130,6 +151,9 @@ def pipeline(
     name: str | None = None,
     description: str | None = None,
     schedule: str | None = None,
+    notify: Any = None,
+    on: Any = None,
+    link: str | None = None,
 ) -> Any:
     """Declare a pipeline; usable bare (``@pipeline``) or with options.
 
@@ -138,10 +162,21 @@ def pipeline(
         name: Pipeline name (a Kubernetes resource name); defaults to the function name.
         description: Defaults to the docstring's summary.
         schedule: A cron expression for scheduled runs, e.g. ``"0 3 * * *"``.
+        notify: Who is told when a run ends: ``[Webhook(url), Slack(url), Email(to, smtp)]``.
+        on: The statuses that are told (``"failed"``, ``"succeeded"``, ``"cancelled"``);
+            by default ``["failed"]``.
+        link: The run's page in the message (``{run_id}`` and ``{pipeline}`` filled in);
+            locally by default the run's page in ``dagwright ui``.
+
+    Raises:
+        ValidationError: a notifier, ``on`` or ``link`` that is wrong, naming the field.
     """
+    notification = checked_notification(notify, on, link)
 
     def wrap(f: Callable[..., Any]) -> PipelineDefinition:
-        return PipelineDefinition(f, name=name, description=description, schedule=schedule)
+        return PipelineDefinition(
+            f, name=name, description=description, schedule=schedule, notify=notification
+        )
 
     return wrap(func) if func is not None else wrap
 
@@ -159,9 +194,19 @@ class Pipeline:
         ...         p.add(report, value=task.output)
     """
 
-    def __init__(self, name: str, description: str = "", schedule: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        description: str = "",
+        schedule: str | None = None,
+        *,
+        notify: Any = None,
+        on: Any = None,
+        link: str | None = None,
+    ) -> None:
         check_k8s_name(name, "pipeline name")
         self._builder = PipelineBuilder(name, description, schedule)
+        self._builder.ir.notify = checked_notification(notify, on, link)
         self._tokens: list[object] = []
 
     @property

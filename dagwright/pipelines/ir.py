@@ -23,10 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components.spec import ComponentSpec, IOSpec
 from dagwright.errors import UnknownKey
+
+if TYPE_CHECKING:  # loaded with the first pipeline that has notifiers (import time)
+    from dagwright.pipelines.notify import Notification
 
 IR_VERSION = "dagwright.dev/v1alpha1"
 Value = dict[str, Any]
@@ -119,6 +122,7 @@ class PipelineIR:
     optional_outputs: list[str] = field(default_factory=list)
     description: str = ""
     schedule: str | None = None
+    notify: Notification | None = None  # who is told how a run ended
     # the @pipeline function's name, for finding its runs; not part of the portable data
     function: str = field(default="", repr=False, compare=False)
     _index: dict[str, TaskIR] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -181,6 +185,8 @@ class PipelineIR:
             data["description"] = self.description
         if self.schedule:
             data["schedule"] = self.schedule
+        if self.notify is not None:
+            data["notify"] = self.notify.to_dict()
         data["params"] = [p.to_dict() for p in self.params]
         data["outputs"] = self.outputs
         if self.optional_outputs:
@@ -222,6 +228,7 @@ class PipelineIR:
                 name=data["name"],
                 description=data.get("description", ""),
                 schedule=data.get("schedule"),
+                notify=_notification(data),
                 params=[IOSpec.from_dict(p) for p in data.get("params", [])],
                 outputs=dict(data.get("outputs", {})),
                 optional_outputs=list(data.get("optional_outputs", [])),
@@ -275,6 +282,14 @@ class PipelineIR:
         """Read an IR file (JSON by its suffix, else YAML)."""
         text = Path(path).read_text(encoding="utf-8")
         return cls.from_json(text) if str(path).endswith(".json") else cls.from_yaml(text)
+
+
+def _notification(data: dict[str, Any]) -> Notification | None:
+    if "notify" not in data:
+        return None
+    from dagwright.pipelines.notify import Notification
+
+    return Notification.from_dict(data["notify"])
 
 
 def _parsed(parse: Any, text: str, error: type[Exception]) -> Any:

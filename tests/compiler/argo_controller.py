@@ -104,6 +104,9 @@ class ArgoControllerStandIn:
         self.name = manifest["metadata"].get("generateName", "wf-") + "stand-in"
         self.pods = itertools.count()
         self.ran: list[str] = []  # container templates run, in order: what Argo would schedule
+        self.globals: dict[str, str] = {}  # the exit handler's workflow.status and .failures
+        self.failures: list[dict[str, str]] = []  # failed pods, as {{workflow.failures}} has them
+        self.exit_node: Node | None = None  # what the onExit template ended with
         self.errors: list[str] = []  # why nodes errored (a when Argo cannot evaluate)
         bin_dir = folder / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +129,14 @@ class ArgoControllerStandIn:
             for p in self.spec.get("arguments", {}).get("parameters", [])
         }
         assert not given, f"unknown arguments {given}"
-        return self.template(self.spec["entrypoint"], {}, {})
+        node = self.template(self.spec["entrypoint"], {}, {})
+        if self.spec.get("onExit"):
+            # Argo's exit handler (operator.go): {{workflow.status}}, and {{workflow.failures}},
+            # the failed nodes as JSON quoted once more as a Go string (strconv.Quote)
+            self.globals["workflow.status"] = node.phase
+            self.globals["workflow.failures"] = json.dumps(json.dumps(self.failures))
+            self.exit_node = self.template(self.spec["onExit"], {}, {})
+        return node
 
     # substitution
 
@@ -144,6 +154,8 @@ class ArgoControllerStandIn:
                 found = self.parameters[name.split(".", 2)[2]]
             elif name == "workflow.name":
                 found = self.name
+            elif name in self.globals:
+                found = self.globals[name]
             else:
                 raise KeyError(f"unresolved variable {{{{{name}}}}} in {text!r}")
             return replace("{{v}}", {"v": found}, False)  # refuses what Go cannot quote
@@ -417,10 +429,12 @@ class ArgoControllerStandIn:
             local[f"outputs.artifacts.{a['name']}.path"] = str(home / "art" / a["name"])
         box = template["container"]
         command = [self.substitute(c, local) for c in box["command"] + box.get("args", [])]
-        env = {**self.env, **{e["name"]: e["value"] for e in box.get("env", [])}}
+        # a value from a Secret (valueFrom) has no Secret here: as an optional one missing
+        env = {**self.env, **{e["name"]: e["value"] for e in box.get("env", []) if "value" in e}}
         timeout = template.get("activeDeadlineSeconds")
         tries = 1 + int(template.get("retryStrategy", {}).get("limit", 0))
         self.ran.append(template["name"])
+        message = ""
         for _ in range(tries):
             shutil.rmtree(home, ignore_errors=True)
             home.mkdir(parents=True)
@@ -433,10 +447,16 @@ class ArgoControllerStandIn:
                     timeout=float(timeout) if timeout else None,
                 )
             except subprocess.TimeoutExpired:
+                message = "Step exceeded its deadline"
                 continue
             if proc.returncode == 0:
                 break
+            message = f"Error (exit code {proc.returncode})"
         else:
+            self.failures.append(
+                {"displayName": template["name"], "templateName": template["name"],
+                 "message": message, "phase": "Failed", "podName": pod}
+            )  # fmt: skip
             return Node("Failed")
         node = Node("Succeeded")
         for p in outputs.get("parameters", []):

@@ -41,6 +41,8 @@ def validate(manifest: dict[str, Any]) -> None:
     globals_ = set(GLOBALS) | {
         f"workflow.parameters.{p['name']}" for p in arguments.get("parameters", [])
     }
+    if spec.get("onExit"):  # ValidateWorkflow: the exit handler's scope has both
+        globals_ |= {"workflow.status", "workflow.failures"}
     templates = {t["name"]: t for t in spec["templates"]}
     for template in spec["templates"]:
         where = f"templates.{template['name']}"

@@ -128,8 +128,16 @@ class WorkflowBuilder:
             )
             for p in self.ir.params
         ]
+        on_exit = None
+        if self.ir.notify is not None:  # the workflow's exit handler tells the notifiers
+            from dagwright.compiler.argo.notify import TEMPLATE, notify_template
+
+            on_exit = free(TEMPLATE, {t["name"] for t in templates})
+            notification, delivery = self.ir.notify, options.delivery
+            templates.append(notify_template(on_exit, self.ir.name, notification, delivery))
         return obj(
             entrypoint=self.root,
+            onExit=on_exit,
             arguments=obj(parameters=params) if params else None,
             templates=templates,
             serviceAccountName=options.service_account,

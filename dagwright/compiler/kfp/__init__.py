@@ -60,7 +60,9 @@ def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, d
     pb = messages()
 
     from dagwright.compiler.kfp.dag import DagBuilder
+    from dagwright.compiler.kfp.notify import notify_secrets, with_notify_exit
 
+    ir = with_notify_exit(ir)  # the notifications as an exit task around the body
     options = options or KfpOptions()
     delivery = options.delivery
     given = (*delivery.extra_packages, *delivery.no_deps)
@@ -81,6 +83,7 @@ def documents(ir: PipelineIR, options: KfpOptions | None = None) -> tuple[Any, d
     executors = DagBuilder(
         ir, spec, delivery, options.tracking_uri, allow_pickle=options.allow_pickle
     ).build()
+    executors = notify_secrets(ir, spec, executors)
     return spec, (platform_document(executors) if executors else {})
 
 
