@@ -38,6 +38,8 @@ ROOT_MODULES = {
     "dagwright.components.docstrings",
     "dagwright.components.final_status",  # dagwright.PipelineTaskFinalStatus, an annotation
     "dagwright.components.options",
+    "dagwright.components.pod",  # dagwright.Volume, Secret...: a pipeline file's pod options
+    "dagwright.components.pod_checks",  # @component checks them where they are written
     "dagwright.components.serializers",
     "dagwright.components.source",
     "dagwright.components.spec",
@@ -52,6 +54,7 @@ ROOT_MODULES = {
     "dagwright.pipelines.handles",
     "dagwright.pipelines.ir",
     "dagwright.pipelines.refs",
+    "dagwright.pipelines.task_pod",  # a task handle's pod methods (task.mount_pvc...)
     "dagwright.runtimes",
     "dagwright.runtimes.registry",
     "dagwright.tracebacks",

@@ -12,6 +12,7 @@ from dagwright.components.artifacts import (
 )
 from dagwright.components.decorator import Component, component
 from dagwright.components.final_status import PipelineTaskFinalStatus
+from dagwright.components.pod import ConfigMapEnv, NodeAffinity, PodOptions, Secret, Volume
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 
 __all__ = [
@@ -19,15 +20,20 @@ __all__ = [
     "Artifact",
     "Component",
     "ComponentSpec",
+    "ConfigMapEnv",
     "Dataset",
     "IOSpec",
     "Input",
     "Markdown",
     "Metrics",
     "Model",
+    "NodeAffinity",
     "Output",
     "PipelineTaskFinalStatus",
+    "PodOptions",
     "Resources",
     "Retry",
+    "Secret",
+    "Volume",
     "component",
 ]

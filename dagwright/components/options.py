@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dagwright.components.pod import PodOptions
+from dagwright.components.pod_checks import checked_pod
 from dagwright.components.spec import Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
@@ -29,6 +31,7 @@ def checked_options(
     cache_version: Any,
     runtime: Any,
     env: Any = None,
+    pod: Any = None,
 ) -> dict[str, Any]:
     """The options as ComponentSpec fields, or a ValidationError naming the bad one."""
 
@@ -57,8 +60,10 @@ def checked_options(
             "use e.g. runtime=Local() or runtime=Process() from dagwright.runtimes",
         )
     env = _checked_env(env, fail)
+    pod = checked_pod(fail, env=env, **pod_kwargs(pod))
     return {
         "env": env,
+        "pod": pod,
         "image": image,
         "packages": packages,
         "resources": res,
@@ -203,3 +208,13 @@ def _check_retry(retry: Retry, fail: Any) -> None:
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def pod_kwargs(pod: PodOptions | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The pod options as ``checked_pod``'s keyword arguments (from a ``PodOptions``, or from
+    ``@component``'s own arguments by name)."""
+    if pod is None:
+        return {}
+    if isinstance(pod, PodOptions):
+        return {name: getattr(pod, name) for name in PodOptions.__dataclass_fields__}
+    return dict(pod)

@@ -7,12 +7,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagwright.components.pod import PodOptions
 from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
 
 _NO_DEFAULT: Any = object()
 
 # the options a task may set for itself (KFP's task methods): its own variant of the component
-TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env")
+TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env", "pod")
 
 
 @dataclass
@@ -125,6 +126,8 @@ class ComponentSpec:
     cache_version: str | None = None
     runtime: RuntimeConfig = field(default_factory=Local)
     env: dict[str, str] = field(default_factory=dict)
+    # volumes, Secrets and ConfigMaps as variables, placement, pod labels (components/pod.py)
+    pod: PodOptions = field(default_factory=PodOptions)
     injected: list[str] = field(default_factory=list)
     kfp: dict[str, Any] | None = None
     # a built-in importer (dagwright.importer): {"type", "metadata", "reimport"}; no code runs
@@ -167,6 +170,8 @@ class ComponentSpec:
         data["runtime"] = self.runtime.to_dict()
         if self.env:  # only when set, so digests of components without env stay as they were
             data["env"] = dict(self.env)
+        if self.pod:  # likewise
+            data["pod"] = self.pod.to_dict()
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
         if self.kfp is not None:  # an imported KFP component: its executor and interface
@@ -196,6 +201,7 @@ class ComponentSpec:
             cache_version=data.get("cache_version"),
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
+            pod=PodOptions.from_dict(data.get("pod", {})),
             injected=list(data.get("injected", [])),
             kfp=data.get("kfp"),
             importer=data.get("importer"),

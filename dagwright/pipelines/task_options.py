@@ -64,6 +64,7 @@ def vary(handle: TaskHandle, method: str, **changes: Any) -> None:
         "cache_version": changes.pop("cache_version", base.cache_version),
         "runtime": base.runtime,
         "env": changes.pop("env", base.env),
+        "pod": changes.pop("pod", base.pod),
     }
     checked = checked_options(f"task '{handle.name}' ({method})", **fields)
     variant = dataclasses.replace(base, **checked, **changes)
@@ -106,7 +107,7 @@ def set_retry(
     vary(handle, "set_retry", retry=retry)
 
 
-def _runs_code(handle: TaskHandle, method: str) -> None:
+def runs_code(handle: TaskHandle, method: str) -> None:
     """Refuse a container setting on a task that runs no code (an importer), as KFP does."""
     if handle.builder.ir.component_of(handle.name).importer is not None:
         raise ValidationError(
@@ -121,14 +122,14 @@ def _runs_code(handle: TaskHandle, method: str) -> None:
 
 def set_resource(handle: TaskHandle, method: str, field: str, quantity: Any) -> None:
     """One request or limit (``cpu``, ``memory``, ``cpu_limit``, ``memory_limit``)."""
-    _runs_code(handle, method)
+    runs_code(handle, method)
     base = handle.builder.ir.component_of(handle.name).resources
     vary(handle, method, resources=dataclasses.replace(base, **{field: quantity}))
 
 
 def set_env(handle: TaskHandle, name: Any, value: Any) -> None:
     """One environment variable, added to (or replacing one of) the component's."""
-    _runs_code(handle, "set_env_variable")
+    runs_code(handle, "set_env_variable")
     if not isinstance(name, str):
         raise ValidationError(
             f"task '{handle.name}' (set_env_variable): name {name!r} is not a string",
