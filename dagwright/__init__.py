@@ -29,6 +29,7 @@ from dagwright.components import (
     Secret,
     Volume,
     component,
+    mounted,
 )
 from dagwright.errors import DagwrightError, RunFailed, ValidationError
 from dagwright.pipelines import (
@@ -92,6 +93,7 @@ __all__ = [
     "compile",
     "component",
     "importer",
+    "mounted",
     "pipeline",
     "resume",
     "run",

@@ -64,6 +64,9 @@ class Step:
             runtime kills or abandons it as on a timeout (never sent to another process).
         live: Where the local engine wants what the step prints while it runs (its live log
             files); None: nowhere but the attempt's stdout/stderr (never sent either).
+        env: The variables the local engine gives the step (its component's, its Secrets'
+            and ConfigMaps' values, its volumes' folders): a Local step's in this process's
+            environment while it runs, a Process step's child's; never written to a file.
     """
 
     component: ComponentSpec
@@ -81,6 +84,8 @@ class Step:
     kfp_packages: str = ""
     stop: threading.Event | None = field(default=None, compare=False, repr=False)
     live: LiveLog | None = field(default=None, compare=False, repr=False)
+    # the step's variables in a local run, Secret values among them: never in to_dict
+    env: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""

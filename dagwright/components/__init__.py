@@ -12,7 +12,14 @@ from dagwright.components.artifacts import (
 )
 from dagwright.components.decorator import Component, component
 from dagwright.components.final_status import PipelineTaskFinalStatus
-from dagwright.components.pod import ConfigMapEnv, NodeAffinity, PodOptions, Secret, Volume
+from dagwright.components.pod import (
+    ConfigMapEnv,
+    NodeAffinity,
+    PodOptions,
+    Secret,
+    Volume,
+    mounted,
+)
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 
 __all__ = [
@@ -36,4 +43,5 @@ __all__ = [
     "Secret",
     "Volume",
     "component",
+    "mounted",
 ]

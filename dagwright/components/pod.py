@@ -9,9 +9,14 @@ Kubernetes container and pod fields, which both compilers take as they take a ru
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+# {mount path: folder} of a step's volumes in a local run (engine/pod_env.py)
+MOUNTS_ENV = "DAGWRIGHT_MOUNTS"
 # what each kind of volume is called in a Kubernetes pod spec
 VOLUME_KINDS = ("pvc", "empty_dir", "config_map", "secret")
 
@@ -277,3 +282,18 @@ POD_FIELDS: dict[str, Any] = {
     "labels": None,
     "annotations": None,
 }
+
+
+def mounted(path: str | os.PathLike[str]) -> Path:
+    """Where a path under a volume's mount path is: in a pod the path itself; in a local run,
+    where each volume is a folder of the store, the same path under that folder."""
+    wanted = PurePosixPath(path)
+    mounts: dict[str, str] = json.loads(os.environ.get(MOUNTS_ENV) or "{}")
+    best = max(
+        (m for m in mounts if wanted == PurePosixPath(m) or PurePosixPath(m) in wanted.parents),
+        key=len,
+        default=None,
+    )
+    if best is None:
+        return Path(path)
+    return Path(mounts[best], wanted.relative_to(best))
