@@ -32,8 +32,10 @@ def checked_options(
     runtime: Any,
     env: Any = None,
     pod: Any = None,
+    env_inputs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The options as ComponentSpec fields, or a ValidationError naming the bad one."""
+    """The options as ComponentSpec fields, or a ValidationError naming the bad one
+    (``env_inputs``, variables set from inputs, only checked against the others)."""
 
     def fail(field: str, problem: str, fix: str) -> ValidationError:
         return ValidationError(f"{where}: {problem}", field=field, fix=fix)
@@ -60,7 +62,9 @@ def checked_options(
             "use e.g. runtime=Local() or runtime=Process() from dagwright.runtimes",
         )
     env = _checked_env(env, fail)
-    pod = checked_pod(fail, env=env, **pod_kwargs(pod))
+    # a variable set from an input counts as one of the component's own
+    own = {**env, **dict.fromkeys(env_inputs or {}, "")}
+    pod = checked_pod(fail, env=own, **pod_kwargs(pod))
     return {
         "env": env,
         "pod": pod,

@@ -128,6 +128,9 @@ class ComponentSpec:
     env: dict[str, str] = field(default_factory=dict)
     # volumes, Secrets and ConfigMaps as variables, placement, pod labels (components/pod.py)
     pod: PodOptions = field(default_factory=PodOptions)
+    # variables taken from inputs when the step runs ({"LR": "env_LR"}); those inputs, which
+    # task.set_env_variable(name, <a pipeline value>) adds, are not the function's arguments
+    env_inputs: dict[str, str] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
     kfp: dict[str, Any] | None = None
     # a built-in importer (dagwright.importer): {"type", "metadata", "reimport"}; no code runs
@@ -172,6 +175,8 @@ class ComponentSpec:
             data["env"] = dict(self.env)
         if self.pod:  # likewise
             data["pod"] = self.pod.to_dict()
+        if self.env_inputs:  # likewise
+            data["env_inputs"] = dict(self.env_inputs)
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
         if self.kfp is not None:  # an imported KFP component: its executor and interface
@@ -202,6 +207,7 @@ class ComponentSpec:
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
             pod=PodOptions.from_dict(data.get("pod", {})),
+            env_inputs=dict(data.get("env_inputs", {})),
             injected=list(data.get("injected", [])),
             kfp=data.get("kfp"),
             importer=data.get("importer"),
