@@ -15,21 +15,16 @@ from dagwright._version import __version__ as __version__
 from dagwright.components import (
     HTML,
     Artifact,
-    ConfigMapEnv,
     Dataset,
     Input,
     Markdown,
     Metrics,
     Model,
-    NodeAffinity,
     Output,
     PipelineTaskFinalStatus,
     Resources,
     Retry,
-    Secret,
-    Volume,
     component,
-    mounted,
 )
 from dagwright.errors import DagwrightError, RunFailed, ValidationError
 from dagwright.pipelines import (
@@ -47,11 +42,17 @@ from dagwright.pipelines import (
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import cancel, compile, resume, run
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume, mounted
     from dagwright.pipelines.importer import importer
     from dagwright.remote.api import schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
+    "ConfigMapEnv": "dagwright.components.pod",
+    "NodeAffinity": "dagwright.components.pod",
+    "Secret": "dagwright.components.pod",
+    "Volume": "dagwright.components.pod",
+    "mounted": "dagwright.components.pod",
     "cancel": "dagwright.api",
     "compile": "dagwright.api",
     "importer": "dagwright.pipelines.importer",

@@ -38,8 +38,6 @@ ROOT_MODULES = {
     "dagwright.components.docstrings",
     "dagwright.components.final_status",  # dagwright.PipelineTaskFinalStatus, an annotation
     "dagwright.components.options",
-    "dagwright.components.pod",  # dagwright.Volume, Secret...: a pipeline file's pod options
-    "dagwright.components.pod_checks",  # @component checks them where they are written
     "dagwright.components.serializers",
     "dagwright.components.source",
     "dagwright.components.spec",

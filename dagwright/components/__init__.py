@@ -12,36 +12,23 @@ from dagwright.components.artifacts import (
 )
 from dagwright.components.decorator import Component, component
 from dagwright.components.final_status import PipelineTaskFinalStatus
-from dagwright.components.pod import (
-    ConfigMapEnv,
-    NodeAffinity,
-    PodOptions,
-    Secret,
-    Volume,
-    mounted,
-)
-from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
+from dagwright.components.spec import ComponentSpec, IOSpec, PodOptions, Resources, Retry
 
 __all__ = [
     "HTML",
     "Artifact",
     "Component",
     "ComponentSpec",
-    "ConfigMapEnv",
     "Dataset",
     "IOSpec",
     "Input",
     "Markdown",
     "Metrics",
     "Model",
-    "NodeAffinity",
     "Output",
     "PipelineTaskFinalStatus",
     "PodOptions",
     "Resources",
     "Retry",
-    "Secret",
-    "Volume",
     "component",
-    "mounted",
 ]

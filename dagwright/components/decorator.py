@@ -12,7 +12,7 @@ import typing
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.components import docstrings, source
 from dagwright.components._ports import (
@@ -22,12 +22,14 @@ from dagwright.components._ports import (
     return_outputs,
 )
 from dagwright.components.options import checked_options
-from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
 from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.registry import Local, RuntimeConfig
 from dagwright.tracebacks import PACKAGE
+
+if TYPE_CHECKING:  # the pod options' types load when a pipeline file imports them
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
 
 # keyed by where the code lives too: equal text in two modules may call different helpers
 _LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dagwright.components.pod import PodOptions
-from dagwright.components.pod_checks import checked_pod
-from dagwright.components.spec import Resources, Retry
+from dagwright.components.spec import PodOptions, Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
 from dagwright.names import QUANTITY as _QUANTITY
@@ -64,7 +62,7 @@ def checked_options(
     env = _checked_env(env, fail)
     # a variable set from an input counts as one of the component's own
     own = {**env, **dict.fromkeys(env_inputs or {}, "")}
-    pod = checked_pod(fail, env=own, **pod_kwargs(pod))
+    pod = _checked_pod(fail, own, pod_kwargs(pod))
     return {
         "env": env,
         "pod": pod,
@@ -212,6 +210,15 @@ def _check_retry(retry: Retry, fail: Any) -> None:
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _checked_pod(fail: Any, env: dict[str, str], given: dict[str, Any]) -> PodOptions:
+    """The pod options checked; none given (the common case) needs no checks loaded."""
+    if all(v is None or (isinstance(v, (list, tuple, dict)) and not v) for v in given.values()):
+        return PodOptions()
+    from dagwright.components.pod_checks import checked_pod
+
+    return checked_pod(fail, env=env, **given)
 
 
 def pod_kwargs(pod: PodOptions | Mapping[str, Any] | None) -> dict[str, Any]:

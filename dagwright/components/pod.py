@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from dagwright.components.spec import PodOptions
 
 # {mount path: folder} of a step's volumes in a local run (engine/pod_env.py)
 MOUNTS_ENV = "DAGWRIGHT_MOUNTS"
@@ -135,53 +137,6 @@ class NodeAffinity:
         if self.weight is not None:
             data["weight"] = self.weight
         return data
-
-
-@dataclass(frozen=True)
-class PodOptions:
-    """Everything of a step's pod beyond its container image, command and resources."""
-
-    volumes: tuple[Volume, ...] = ()
-    secrets: tuple[Secret, ...] = ()
-    config_maps: tuple[ConfigMapEnv, ...] = ()
-    node_selector: dict[str, str] = field(default_factory=dict)
-    affinity: tuple[NodeAffinity, ...] = ()
-    image_pull_secrets: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return any(getattr(self, name) for name in self.__dataclass_fields__)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The options that are set, as IR data."""
-        data: dict[str, Any] = {}
-        for name in ("volumes", "secrets", "config_maps", "affinity"):
-            if getattr(self, name):
-                data[name] = [item.to_dict() for item in getattr(self, name)]
-        for name in ("node_selector", "labels", "annotations"):
-            if getattr(self, name):
-                data[name] = dict(sorted(getattr(self, name).items()))
-        if self.image_pull_secrets:
-            data["image_pull_secrets"] = list(self.image_pull_secrets)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PodOptions:
-        """The options from IR data."""
-        return cls(
-            volumes=tuple(Volume(**v) for v in data.get("volumes", [])),
-            secrets=tuple(Secret(**s) for s in data.get("secrets", [])),
-            config_maps=tuple(ConfigMapEnv(**c) for c in data.get("config_maps", [])),
-            node_selector=dict(data.get("node_selector", {})),
-            affinity=tuple(
-                NodeAffinity(**{**a, "values": tuple(a.get("values", ()))})
-                for a in data.get("affinity", [])
-            ),
-            image_pull_secrets=tuple(data.get("image_pull_secrets", [])),
-            labels=dict(data.get("labels", {})),
-            annotations=dict(data.get("annotations", {})),
-        )
 
 
 def pod_fields(options: PodOptions) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -15,11 +15,11 @@ from dagwright.components.pod import (
     VOLUME_KINDS,
     ConfigMapEnv,
     NodeAffinity,
-    PodOptions,
     Secret,
     Volume,
     pod_volume,
 )
+from dagwright.components.spec import PodOptions
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name
 

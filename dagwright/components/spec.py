@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagwright.components.pod import PodOptions
 from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
+
+if TYPE_CHECKING:  # components/pod.py loads when a pod option is used, not with dagwright
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
 
 _NO_DEFAULT: Any = object()
 
@@ -94,6 +96,59 @@ class Retry:
         if self.max_backoff is not None:
             data["max_backoff"] = self.max_backoff
         return data
+
+
+@dataclass(frozen=True)
+class PodOptions:
+    """Everything of a step's pod beyond its container image, command and resources: its
+    volumes, Secret and ConfigMap keys as variables, placement, image pull secrets, labels
+    and annotations (the item types are in ``components/pod.py``)."""
+
+    volumes: tuple[Volume, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    config_maps: tuple[ConfigMapEnv, ...] = ()
+    node_selector: dict[str, str] = field(default_factory=dict)
+    affinity: tuple[NodeAffinity, ...] = ()
+    image_pull_secrets: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options that are set, as IR data."""
+        data: dict[str, Any] = {}
+        for name in ("volumes", "secrets", "config_maps", "affinity"):
+            if getattr(self, name):
+                data[name] = [item.to_dict() for item in getattr(self, name)]
+        for name in ("node_selector", "labels", "annotations"):
+            if getattr(self, name):
+                data[name] = dict(sorted(getattr(self, name).items()))
+        if self.image_pull_secrets:
+            data["image_pull_secrets"] = list(self.image_pull_secrets)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PodOptions:
+        """The options from IR data."""
+        if not data:
+            return cls()
+        from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
+
+        return cls(
+            volumes=tuple(Volume(**v) for v in data.get("volumes", [])),
+            secrets=tuple(Secret(**s) for s in data.get("secrets", [])),
+            config_maps=tuple(ConfigMapEnv(**c) for c in data.get("config_maps", [])),
+            node_selector=dict(data.get("node_selector", {})),
+            affinity=tuple(
+                NodeAffinity(**{**a, "values": tuple(a.get("values", ()))})
+                for a in data.get("affinity", [])
+            ),
+            image_pull_secrets=tuple(data.get("image_pull_secrets", [])),
+            labels=dict(data.get("labels", {})),
+            annotations=dict(data.get("annotations", {})),
+        )
 
 
 @dataclass

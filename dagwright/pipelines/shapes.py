@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagwright.components.pod import POD_FIELDS
 from dagwright.errors import ValidationError
 
 _COMPARE = {"eq", "ne", "lt", "le", "gt", "ge"}
@@ -158,6 +157,10 @@ def check_shapes(data: dict[str, Any]) -> None:
 def _pod_shape(shape: _Shape, pod: Any, where: str) -> None:
     """A component's pod options: the lists hold mappings of their type's fields only."""
     shape.kind(pod, dict, where)
+    if not pod:
+        return
+    from dagwright.components.pod import POD_FIELDS  # loaded only for an IR that uses it
+
     for key, value in pod.items():
         if key not in POD_FIELDS:
             raise shape.fail(f"{where}.{key}", "is not a pod option")

@@ -11,9 +11,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
-
 if TYPE_CHECKING:
+    from dagwright.components.pod import Volume
     from dagwright.pipelines.handles import TaskHandle
 
 
@@ -26,6 +25,8 @@ class PodMethods:
 
     def mount_pvc(self, pvc_name: str, mount_path: str, read_only: bool = False) -> TaskHandle:
         """Mount the PersistentVolumeClaim ``pvc_name`` at ``mount_path``."""
+        from dagwright.components.pod import Volume
+
         return _added(self, "mount_pvc", volumes=(Volume.pvc(pvc_name, mount_path, read_only),))
 
     def empty_dir_mount(
@@ -36,6 +37,8 @@ class PodMethods:
         size_limit: str | None = None,
     ) -> TaskHandle:
         """Mount an empty folder, for the pod's life, at ``mount_path``."""
+        from dagwright.components.pod import Volume
+
         vol = Volume.empty_dir(mount_path, name=volume_name, medium=medium, size_limit=size_limit)
         return _added(self, "empty_dir_mount", volumes=(vol,))
 
@@ -43,6 +46,8 @@ class PodMethods:
         self, secret_name: str, mount_path: str, optional: bool = False
     ) -> TaskHandle:
         """Mount the Secret's keys as files under ``mount_path``."""
+        from dagwright.components.pod import Volume
+
         vol = Volume.secret(secret_name, mount_path, optional=optional)
         return _added(self, "use_secret_as_volume", volumes=(vol,))
 
@@ -50,6 +55,8 @@ class PodMethods:
         self, config_map_name: str, mount_path: str, optional: bool = False
     ) -> TaskHandle:
         """Mount the ConfigMap's keys as files under ``mount_path``."""
+        from dagwright.components.pod import Volume
+
         vol = Volume.config_map(config_map_name, mount_path, optional=optional)
         return _added(self, "use_config_map_as_volume", volumes=(vol,))
 
@@ -57,6 +64,8 @@ class PodMethods:
         self, secret_name: str, secret_key_to_env: Mapping[str, str]
     ) -> TaskHandle:
         """Set variables from the Secret's keys (``{"password": "DB_PASSWORD"}``)."""
+        from dagwright.components.pod import Secret
+
         pairs = _pairs(self, "use_secret_as_env", secret_key_to_env)
         refs = tuple(Secret(secret_name, key, env) for key, env in pairs)
         return _added(self, "use_secret_as_env", secrets=refs)
@@ -65,6 +74,8 @@ class PodMethods:
         self, config_map_name: str, config_map_key_to_env: Mapping[str, str]
     ) -> TaskHandle:
         """Set variables from the ConfigMap's keys (``{"mode": "MODE"}``)."""
+        from dagwright.components.pod import ConfigMapEnv
+
         pairs = _pairs(self, "use_config_map_as_env", config_map_key_to_env)
         refs = tuple(ConfigMapEnv(config_map_name, key, env) for key, env in pairs)
         return _added(self, "use_config_map_as_env", config_maps=refs)
@@ -81,6 +92,8 @@ class PodMethods:
         weight: int | None = None,
     ) -> TaskHandle:
         """A node-affinity rule; with a ``weight`` (1-100) a preference, else a requirement."""
+        from dagwright.components.pod import NodeAffinity
+
         rule = NodeAffinity(key, operator, tuple(values), weight)
         return _added(self, "add_node_affinity", affinity=(rule,))
 
