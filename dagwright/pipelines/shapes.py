@@ -145,6 +145,10 @@ def check_shapes(data: dict[str, Any]) -> None:
         shape.kind(spec, dict, f"components.{cid}")
         shape.kind(spec.get("kfp"), dict, f"components.{cid}.kfp", optional=True)
         _pod_shape(shape, spec.get("pod", {}), f"components.{cid}.pod")
+        env_inputs = spec.get("env_inputs", {})
+        shape.kind(env_inputs, dict, f"components.{cid}.env_inputs")
+        for var, port in env_inputs.items():
+            shape.kind(port, str, f"components.{cid}.env_inputs.{var}")
         importer = spec.get("importer")
         if importer is not None:
             where = f"components.{cid}.importer"

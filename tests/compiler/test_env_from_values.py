@@ -135,3 +135,14 @@ def test_bad_variable_clashing_with_an_input_or_a_secret_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         input_clash.build()
     assert "input 'env_X'" in str(caught.value)
+
+
+def test_a_malformed_env_inputs_in_an_ir_file_is_refused_by_its_path() -> None:
+    from dagwright import PipelineIR
+
+    data = env_pipe.ir.to_dict()
+    cid = env_pipe.ir.task("read-env").component
+    data["components"][cid]["env_inputs"] = ["LR"]
+    with pytest.raises(ValidationError) as caught:
+        PipelineIR.from_dict(data)
+    assert f"components.{cid}.env_inputs" in str(caught.value)

@@ -175,3 +175,45 @@ def test_bad_missing_secret_is_refused_before_anything_runs(tmp_path: Path) -> N
     assert not (tmp_path / "home" / "runs.db").exists()
     missing = _cli(tmp_path, "run", f"{pipes}:failing", "--secrets-file", "nowhere.env")
     assert missing.returncode == 2 and "--secrets-file" in missing.stderr
+
+
+RESUMABLE = """
+import os
+from pathlib import Path
+
+from dagwright import Secret, component, pipeline
+
+
+@component(secrets=[Secret("db", "password", env="DB_PASSWORD")])
+def flaky(gate: str) -> int:
+    if not Path(gate).exists():
+        raise RuntimeError(f"not yet, {os.environ['DB_PASSWORD']}")
+    return len(os.environ["DB_PASSWORD"])
+
+
+@pipeline
+def once(gate: str) -> int:
+    return flaky(gate=gate).output
+"""
+
+
+def test_resume_reads_the_secrets_file_again_and_masks_the_values(tmp_path: Path) -> None:
+    pipes = tmp_path / "resumable.py"
+    pipes.write_text(textwrap.dedent(RESUMABLE), encoding="utf-8")
+    secrets = _secrets_file(tmp_path)
+    gate = tmp_path / "gate"
+    first = _cli(
+        tmp_path, "run", f"{pipes}:once", "-p", f"gate={gate}", "--secrets-file", str(secrets)
+    )
+    assert first.returncode == 1 and "not yet, ***" in first.stdout + first.stderr
+    run_id = (first.stdout + first.stderr).split("run ", 1)[1].split()[0]
+    refused = _cli(tmp_path, "resume", run_id)  # without the file: refused, nothing runs
+    assert refused.returncode == 2 and "DB_PASSWORD" in refused.stderr
+    gate.touch()
+    again = _cli(tmp_path, "resume", run_id, "--secrets-file", str(secrets))
+    assert again.returncode == 0, again.stderr
+    shown = _cli(tmp_path, "runs", "show", run_id, "--json")
+    assert json.loads(shown.stdout)["outputs"] == {"output": len(SECRET)}
+    for proc in (first, refused, again, shown):
+        assert SECRET not in proc.stdout + proc.stderr
+    _no_secret_under(tmp_path / "home")
