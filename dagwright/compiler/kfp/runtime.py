@@ -123,8 +123,9 @@ def _container(
                 "secrets" if spec.runtime.kind == "job" else "envFrom",
                 "KFP's platform spec maps a Secret to environment variables key by key "
                 "(secretAsEnv.keyToEnv) and has no form for all of a Secret's keys (envFrom)",
-                "leave the Secrets out for KFP and compile for Argo (--target argo), which "
-                "carries envFrom",
+                "name each key the step reads instead, @component(secrets=[Secret('name', "
+                "'key', env='VAR')]), which KFP carries; or compile for Argo (--target argo), "
+                "which carries envFrom",
             )
         else:
             raise _refused(spec, fail, key, f"KFP cannot carry the container field '{key}'")
