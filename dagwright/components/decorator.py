@@ -182,8 +182,8 @@ def component(
         cache: Reuse an earlier result for the same code and inputs.
         cache_version: Change it to invalidate earlier cached results on purpose.
         runtime: How the step executes (a runtime config); in-process by default.
-        env: Environment variables the step's container gets on cluster targets (and a
-            ``Process()`` step locally).
+        env: Environment variables the step gets: its container's on cluster targets, and
+            in a local run (a Local step's while it runs, a Process step's child's).
         volumes: Volumes mounted into the step's container (``Volume.pvc``,
             ``Volume.empty_dir``, ``Volume.config_map``, ``Volume.secret``); a local run
             maps each mount path to a folder of the store.
