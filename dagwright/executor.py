@@ -224,7 +224,7 @@ def run_step(
             if not is_value_file(out.type):
                 kwargs[out.name] = artifact
         try:
-            with applied(env):
+            with applied(env, abandoned):
                 returned = func(**kwargs)
             values = _returned_values(spec, returned)
             for name, artifact in written.items():

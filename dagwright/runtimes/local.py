@@ -39,7 +39,7 @@ def attempt_step(
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
     """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
-    with captured(step.live) as logs, applied(step.env):
+    with captured(step.live) as logs, applied(step.env, abandoned):
         try:
             with guarded():  # os._exit fails the step, not the engine
                 outcome = run_step(step, abandoned, provided)

@@ -41,3 +41,37 @@ def test_different_values_of_one_variable_do_not_overlap() -> None:
     b.join(5)
     assert seen == [("in", "a"), ("out", "a"), ("in", "b"), ("out", "b")]
     assert "DW_MODE" not in os.environ
+
+
+def test_an_abandoned_step_no_longer_holds_its_value() -> None:
+    """A timed-out Local step's thread may never end: a step wanting another value of its
+    variable runs once it is abandoned, and the late end of the abandoned one changes nothing."""
+    abandoned = threading.Event()
+    release = threading.Event()
+    holding = threading.Event()
+
+    def stuck() -> None:
+        with applied({"DW_STUCK": "old"}, abandoned):
+            holding.set()
+            release.wait(10)
+
+    first = threading.Thread(target=stuck)
+    first.start()
+    holding.wait(5)
+    seen: list[str] = []
+    second = threading.Thread(target=lambda: _hold(seen))
+    second.start()
+    second.join(0.5)
+    assert seen == []  # still waiting: the first holds "old" and is not abandoned
+    abandoned.set()
+    second.join(5)
+    assert seen == ["new"]
+    assert "DW_STUCK" not in os.environ  # the second restored what was there before both
+    release.set()
+    first.join(5)
+    assert "DW_STUCK" not in os.environ
+
+
+def _hold(seen: list[str]) -> None:
+    with applied({"DW_STUCK": "new"}):
+        seen.append(os.environ["DW_STUCK"])
