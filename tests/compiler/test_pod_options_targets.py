@@ -210,3 +210,27 @@ def test_no_secret_value_is_in_any_compiled_spec(
         assert SECRET not in text
         assert SECRET not in (tmp_path / f"{target}.yaml").read_text(encoding="utf-8")
         assert "DB_PASSWORD" in text and "password" in text
+
+
+def test_a_runtimes_pod_fields_and_the_components_are_joined_on_argo() -> None:
+    from dagwright.runtimes import Job
+
+    @component(
+        runtime=Job(node_selector={"pool": "gpu"}, secrets=["whole"], env={"JOB": "1"}),
+        secrets=[Secret("db", "password", env="DB_PASSWORD")],
+        node_selector={"zone": "a"},
+        volumes=[Volume.empty_dir("/scratch")],
+    )
+    def joined() -> None:
+        pass
+
+    @pipeline
+    def p():
+        joined()
+
+    box = _template(_argo(p), "joined")
+    assert box["nodeSelector"] == {"pool": "gpu", "zone": "a"}
+    assert box["container"]["envFrom"] == [{"secretRef": {"name": "whole"}}]
+    names = [e["name"] for e in box["container"]["env"]]
+    assert "JOB" in names and "DB_PASSWORD" in names
+    assert [m["mountPath"] for m in box["container"]["volumeMounts"]] == ["/scratch"]
