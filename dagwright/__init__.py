@@ -42,12 +42,18 @@ from dagwright.pipelines import (
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ loads them
     from dagwright.api import cancel, compile, resume, run
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume, mounted
     from dagwright.pipelines.importer import importer
     from dagwright.pipelines.notify import Email, Slack, Webhook
     from dagwright.remote.api import runs_on, schedule, submit
 
 # name -> the module that defines it, imported when the name is first used
 _LAZY = {
+    "ConfigMapEnv": "dagwright.components.pod",
+    "NodeAffinity": "dagwright.components.pod",
+    "Secret": "dagwright.components.pod",
+    "Volume": "dagwright.components.pod",
+    "mounted": "dagwright.components.pod",
     "cancel": "dagwright.api",
     "compile": "dagwright.api",
     "Email": "dagwright.pipelines.notify",
@@ -66,6 +72,7 @@ __all__ = [
     "HTML",
     "Artifact",
     "Collected",
+    "ConfigMapEnv",
     "Dataset",
     "Elif",
     "Else",
@@ -76,6 +83,7 @@ __all__ = [
     "Markdown",
     "Metrics",
     "Model",
+    "NodeAffinity",
     "OneOf",
     "Output",
     "ParallelFor",
@@ -85,13 +93,16 @@ __all__ = [
     "Resources",
     "Retry",
     "RunFailed",
+    "Secret",
     "Slack",
     "ValidationError",
+    "Volume",
     "Webhook",
     "cancel",
     "compile",
     "component",
     "importer",
+    "mounted",
     "pipeline",
     "resume",
     "run",

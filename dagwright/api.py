@@ -36,6 +36,7 @@ def run(
     wait_lineage: bool = False,
     session: Session | None = None,
     run_id: str | None = None,
+    secrets_file: str | Path | None = None,
     **params: Any,
 ) -> RunResult:
     """Run a pipeline here, in this process.
@@ -75,6 +76,9 @@ def run(
             yourself to keep served functions up after the run (``dagwright serve``).
         run_id: The new run's id (the cron daemon names runs after their slot); refused when
             the store has a run of that id already (``resume`` continues one).
+        secrets_file: A ``.env``-style file holding the values of the components' Secrets
+            and ConfigMaps (``NAME=value``; default ``$DAGWRIGHT_SECRETS_FILE``; else this
+            environment's variables); Secret values are masked in everything kept.
         **params: Parameter values.
 
     Returns:
@@ -100,6 +104,7 @@ def run(
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
     _check_kfp(ir, host_containers)
+    options["pod_env"] = _pod_env(ir, secrets_file)
     store = LocalStore(root, artifacts)
     _check_tracking(tracking)
     if run_id is not None:
@@ -110,6 +115,13 @@ def run(
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
     )
+
+
+def _pod_env(ir: PipelineIR, secrets_file: str | Path | None) -> Any:
+    """The components' Secret and ConfigMap values, read before anything runs."""
+    from dagwright.engine.pod_env import PodEnv
+
+    return PodEnv.resolve(ir.components.values(), secrets_file)
 
 
 def _check_tracking(tracking: dict[str, Any] | None) -> None:
@@ -190,6 +202,7 @@ def resume(
     lineage: bool = True,
     tracking_uri: str | None = None,
     wait_lineage: bool = False,
+    secrets_file: str | Path | None = None,
 ) -> RunResult:
     """Finish an earlier run: every step that did not succeed runs again, the rest is reused.
 
@@ -201,7 +214,8 @@ def resume(
         run_id: The run (or an unambiguous prefix of its id).
         root: Store folder of the run.
         echo, raise_on_error, keep_going, parallelism, cache, allow_pickle, host_containers,
-            install_packages, lineage, tracking_uri, wait_lineage: As for ``run``.
+            install_packages, lineage, tracking_uri, wait_lineage, secrets_file: As for
+            ``run``.
 
     Raises:
         ValidationError: when there is no such run, or it is still going.
@@ -217,6 +231,7 @@ def resume(
         found = db.find_run(run_id)
         ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
         _check_kfp(ir, host_containers)  # before the run is claimed
+        pod_env = _pod_env(ir, secrets_file)
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
         _check_store(ir, store)
         packages = _install_packages(ir, store) if install_packages else ""
@@ -238,6 +253,7 @@ def resume(
         "allow_pickle": allow_pickle,
         "host_containers": host_containers,
         "kfp_packages": packages,
+        "pod_env": pod_env,
     }
     return _execute(
         ir,

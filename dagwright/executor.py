@@ -29,6 +29,7 @@ from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
 from dagwright.errors import DagwrightError
+from dagwright.runtimes.step_env import applied
 from dagwright.store import files, remote
 
 if TYPE_CHECKING:
@@ -64,6 +65,9 @@ class Step:
             runtime kills or abandons it as on a timeout (never sent to another process).
         live: Where the local engine wants what the step prints while it runs (its live log
             files); None: nowhere but the attempt's stdout/stderr (never sent either).
+        env: The variables the local engine gives the step (its component's, its Secrets'
+            and ConfigMaps' values, its volumes' folders): a Local step's in this process's
+            environment while it runs, a Process step's child's; never written to a file.
     """
 
     component: ComponentSpec
@@ -81,6 +85,8 @@ class Step:
     kfp_packages: str = ""
     stop: threading.Event | None = field(default=None, compare=False, repr=False)
     live: LiveLog | None = field(default=None, compare=False, repr=False)
+    # the step's variables in a local run, Secret values among them: never in to_dict
+    env: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The step as JSON data (``step.json`` of a Process step)."""
@@ -200,6 +206,12 @@ def run_step(
         )
     with _Scratch() as scratch:
         kwargs = _load_inputs(step, scratch, provided)
+        # inputs that are variables (task.set_env_variable with a pipeline value), not arguments
+        env = {
+            var: _env_text(kwargs.pop(port))
+            for var, port in spec.env_inputs.items()
+            if port in kwargs
+        }
         kwargs.update({name: (provided or {})[name] for name in spec.injected})
         written: dict[str, Artifact] = {}
         for out in spec.output_artifacts:
@@ -212,7 +224,8 @@ def run_step(
             if not is_value_file(out.type):
                 kwargs[out.name] = artifact
         try:
-            returned = func(**kwargs)
+            with applied(env, abandoned):
+                returned = func(**kwargs)
             values = _returned_values(spec, returned)
             for name, artifact in written.items():
                 if name in values:  # a returned DataFrame, array or model: write it
@@ -228,6 +241,11 @@ def run_step(
             raise
         publish_outputs(written)
     return StepOutcome(values=values, artifacts=written)
+
+
+def _env_text(value: Any) -> str:
+    """A value as a variable holds it: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def publish_outputs(written: dict[str, Artifact]) -> None:

@@ -52,6 +52,7 @@ ROOT_MODULES = {
     "dagwright.pipelines.handles",
     "dagwright.pipelines.ir",
     "dagwright.pipelines.refs",
+    "dagwright.pipelines.task_pod",  # a task handle's pod methods (task.mount_pvc...)
     "dagwright.runtimes",
     "dagwright.runtimes.registry",
     "dagwright.tracebacks",

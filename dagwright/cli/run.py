@@ -74,6 +74,13 @@ _engine_options = option_block(
         help="Exit only once MLflow has the run's lineage; fail if it cannot get there "
         "(default: a background syncer uploads it).",
     ),
+    click.option(
+        "--secrets-file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A .env file (NAME=value lines) with the values of the components' Secrets and "
+        "ConfigMaps (default: $DAGWRIGHT_SECRETS_FILE, else the environment's variables).",
+    ),
 )
 
 

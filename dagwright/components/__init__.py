@@ -12,7 +12,7 @@ from dagwright.components.artifacts import (
 )
 from dagwright.components.decorator import Component, component
 from dagwright.components.final_status import PipelineTaskFinalStatus
-from dagwright.components.spec import ComponentSpec, IOSpec, Resources, Retry
+from dagwright.components.spec import ComponentSpec, IOSpec, PodOptions, Resources, Retry
 
 __all__ = [
     "HTML",
@@ -27,6 +27,7 @@ __all__ = [
     "Model",
     "Output",
     "PipelineTaskFinalStatus",
+    "PodOptions",
     "Resources",
     "Retry",
     "component",

@@ -12,7 +12,7 @@ import typing
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from dagwright.components import docstrings, source
 from dagwright.components._ports import (
@@ -27,6 +27,9 @@ from dagwright.errors import ValidationError
 from dagwright.names import check_k8s_name, to_k8s_name
 from dagwright.runtimes.registry import Local, RuntimeConfig
 from dagwright.tracebacks import PACKAGE
+
+if TYPE_CHECKING:  # the pod options' types load when a pipeline file imports them
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
 
 # keyed by where the code lives too: equal text in two modules may call different helpers
 _LIVE: dict[tuple[str, str | None, str], Callable[..., Any]] = {}
@@ -120,6 +123,14 @@ def component(
     cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
     env: Mapping[str, str] | None = None,
+    volumes: Iterable[Volume] = (),
+    secrets: Iterable[Secret] = (),
+    config_maps: Iterable[ConfigMapEnv] = (),
+    node_selector: Mapping[str, str] | None = None,
+    affinity: Iterable[NodeAffinity] = (),
+    image_pull_secrets: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Component]: ...
 
 
@@ -143,6 +154,14 @@ def component(
     cache_version: str | None = None,
     runtime: RuntimeConfig | None = None,
     env: Mapping[str, str] | None = None,
+    volumes: Iterable[Volume] = (),
+    secrets: Iterable[Secret] = (),
+    config_maps: Iterable[ConfigMapEnv] = (),
+    node_selector: Mapping[str, str] | None = None,
+    affinity: Iterable[NodeAffinity] = (),
+    image_pull_secrets: Iterable[str] = (),
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> Component | Callable[[Callable[..., Any]], Component]:
     """Turn a typed function into a component; usable bare (``@component``) or with options.
 
@@ -163,7 +182,19 @@ def component(
         cache: Reuse an earlier result for the same code and inputs.
         cache_version: Change it to invalidate earlier cached results on purpose.
         runtime: How the step executes (a runtime config); in-process by default.
-        env: Environment variables the step's container gets on cluster targets.
+        env: Environment variables the step gets: its container's on cluster targets, and
+            in a local run (a Local step's while it runs, a Process step's child's).
+        volumes: Volumes mounted into the step's container (``Volume.pvc``,
+            ``Volume.empty_dir``, ``Volume.config_map``, ``Volume.secret``); a local run
+            maps each mount path to a folder of the store.
+        secrets: Secret keys as environment variables (``Secret(name, key, env=...)``); a
+            local run reads the values from ``--secrets-file`` or the environment.
+        config_maps: ConfigMap keys as environment variables (``ConfigMapEnv``).
+        node_selector: Node labels the pod must run on.
+        affinity: Node-affinity rules (``NodeAffinity``).
+        image_pull_secrets: Names of Secrets to pull the image with.
+        labels: Labels of the step's pod.
+        annotations: Annotations of the step's pod.
     """
 
     def wrap(f: Callable[..., Any]) -> Component:
@@ -182,6 +213,16 @@ def component(
             cache_version=cache_version,
             runtime=runtime,
             env=env,
+            pod={
+                "volumes": volumes,
+                "secrets": secrets,
+                "config_maps": config_maps,
+                "node_selector": node_selector,
+                "affinity": affinity,
+                "image_pull_secrets": image_pull_secrets,
+                "labels": labels,
+                "annotations": annotations,
+            },
         )
         spec = build_spec(f, name=name, description=description, cache=bool(cache), **options)
         return Component(f, spec)

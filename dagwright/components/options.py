@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dagwright.components.spec import Resources, Retry
+from dagwright.components.spec import PodOptions, Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
 from dagwright.names import QUANTITY as _QUANTITY
@@ -29,8 +29,11 @@ def checked_options(
     cache_version: Any,
     runtime: Any,
     env: Any = None,
+    pod: Any = None,
+    env_inputs: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The options as ComponentSpec fields, or a ValidationError naming the bad one."""
+    """The options as ComponentSpec fields, or a ValidationError naming the bad one
+    (``env_inputs``, variables set from inputs, only checked against the others)."""
 
     def fail(field: str, problem: str, fix: str) -> ValidationError:
         return ValidationError(f"{where}: {problem}", field=field, fix=fix)
@@ -57,8 +60,12 @@ def checked_options(
             "use e.g. runtime=Local() or runtime=Process() from dagwright.runtimes",
         )
     env = _checked_env(env, fail)
+    # a variable set from an input counts as one of the component's own
+    own = {**env, **dict.fromkeys(env_inputs or {}, "")}
+    pod = _checked_pod(fail, own, pod_kwargs(pod))
     return {
         "env": env,
+        "pod": pod,
         "image": image,
         "packages": packages,
         "resources": res,
@@ -203,3 +210,22 @@ def _check_retry(retry: Retry, fail: Any) -> None:
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _checked_pod(fail: Any, env: dict[str, str], given: dict[str, Any]) -> PodOptions:
+    """The pod options checked; none given (the common case) needs no checks loaded."""
+    if all(v is None or (isinstance(v, (list, tuple, dict)) and not v) for v in given.values()):
+        return PodOptions()
+    from dagwright.components.pod_checks import checked_pod
+
+    return checked_pod(fail, env=env, **given)
+
+
+def pod_kwargs(pod: PodOptions | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The pod options as ``checked_pod``'s keyword arguments (from a ``PodOptions``, or from
+    ``@component``'s own arguments by name)."""
+    if pod is None:
+        return {}
+    if isinstance(pod, PodOptions):
+        return {name: getattr(pod, name) for name in PodOptions.__dataclass_fields__}
+    return dict(pod)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.runtimes.registry import Local, RuntimeConfig, config_from_dict
+
+if TYPE_CHECKING:  # components/pod.py loads when a pod option is used, not with dagwright
+    from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
 
 _NO_DEFAULT: Any = object()
 
 # the options a task may set for itself (KFP's task methods): its own variant of the component
-TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env")
+TASK_OPTIONS = ("resources", "retry", "cache", "cache_version", "env", "pod")
 
 
 @dataclass
@@ -95,6 +98,59 @@ class Retry:
         return data
 
 
+@dataclass(frozen=True)
+class PodOptions:
+    """Everything of a step's pod beyond its container image, command and resources: its
+    volumes, Secret and ConfigMap keys as variables, placement, image pull secrets, labels
+    and annotations (the item types are in ``components/pod.py``)."""
+
+    volumes: tuple[Volume, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    config_maps: tuple[ConfigMapEnv, ...] = ()
+    node_selector: dict[str, str] = field(default_factory=dict)
+    affinity: tuple[NodeAffinity, ...] = ()
+    image_pull_secrets: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options that are set, as IR data."""
+        data: dict[str, Any] = {}
+        for name in ("volumes", "secrets", "config_maps", "affinity"):
+            if getattr(self, name):
+                data[name] = [item.to_dict() for item in getattr(self, name)]
+        for name in ("node_selector", "labels", "annotations"):
+            if getattr(self, name):
+                data[name] = dict(sorted(getattr(self, name).items()))
+        if self.image_pull_secrets:
+            data["image_pull_secrets"] = list(self.image_pull_secrets)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PodOptions:
+        """The options from IR data."""
+        if not data:
+            return cls()
+        from dagwright.components.pod import ConfigMapEnv, NodeAffinity, Secret, Volume
+
+        return cls(
+            volumes=tuple(Volume(**v) for v in data.get("volumes", [])),
+            secrets=tuple(Secret(**s) for s in data.get("secrets", [])),
+            config_maps=tuple(ConfigMapEnv(**c) for c in data.get("config_maps", [])),
+            node_selector=dict(data.get("node_selector", {})),
+            affinity=tuple(
+                NodeAffinity(**{**a, "values": tuple(a.get("values", ()))})
+                for a in data.get("affinity", [])
+            ),
+            image_pull_secrets=tuple(data.get("image_pull_secrets", [])),
+            labels=dict(data.get("labels", {})),
+            annotations=dict(data.get("annotations", {})),
+        )
+
+
 @dataclass
 class ComponentSpec:
     """A component as data: its interface, options and code.
@@ -125,6 +181,11 @@ class ComponentSpec:
     cache_version: str | None = None
     runtime: RuntimeConfig = field(default_factory=Local)
     env: dict[str, str] = field(default_factory=dict)
+    # volumes, Secrets and ConfigMaps as variables, placement, pod labels (components/pod.py)
+    pod: PodOptions = field(default_factory=PodOptions)
+    # variables taken from inputs when the step runs ({"LR": "env_LR"}); those inputs, which
+    # task.set_env_variable(name, <a pipeline value>) adds, are not the function's arguments
+    env_inputs: dict[str, str] = field(default_factory=dict)
     injected: list[str] = field(default_factory=list)
     kfp: dict[str, Any] | None = None
     # a built-in importer (dagwright.importer): {"type", "metadata", "reimport"}; no code runs
@@ -167,6 +228,10 @@ class ComponentSpec:
         data["runtime"] = self.runtime.to_dict()
         if self.env:  # only when set, so digests of components without env stay as they were
             data["env"] = dict(self.env)
+        if self.pod:  # likewise
+            data["pod"] = self.pod.to_dict()
+        if self.env_inputs:  # likewise
+            data["env_inputs"] = dict(self.env_inputs)
         if self.injected:  # likewise: only components that take a runtime's object carry it
             data["injected"] = list(self.injected)
         if self.kfp is not None:  # an imported KFP component: its executor and interface
@@ -196,6 +261,8 @@ class ComponentSpec:
             cache_version=data.get("cache_version"),
             runtime=config_from_dict(data.get("runtime", {"kind": "local"})),
             env=dict(data.get("env", {})),
+            pod=PodOptions.from_dict(data.get("pod", {})),
+            env_inputs=dict(data.get("env_inputs", {})),
             injected=list(data.get("injected", [])),
             kfp=data.get("kfp"),
             importer=data.get("importer"),

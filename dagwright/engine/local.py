@@ -32,6 +32,7 @@ from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.interrupt import abandon
 from dagwright.engine.notify import notify_run
 from dagwright.engine.plan import Plan
+from dagwright.engine.pod_env import PodEnv, mask_record
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import (
     BAD,
@@ -74,6 +75,7 @@ class LocalEngine:
         allow_pickle: bool = False,
         host_containers: bool = False,
         kfp_packages: str = "",
+        pod_env: PodEnv | None = None,
     ) -> None:
         self.ir = ir
         self.plan = Plan(ir)
@@ -86,6 +88,8 @@ class LocalEngine:
         self.host_containers = host_containers  # KFP container components on this machine
         self.kfp_packages = kfp_packages  # packages installed for KFP components ('' : none)
         self.position = {task.name: i for i, task in enumerate(ir.tasks)}
+        # Secret and ConfigMap values, read before the run (api.run); else read here
+        self.pod_env = pod_env or PodEnv.resolve(ir.components.values())
 
     def run(
         self,
@@ -120,7 +124,10 @@ class LocalEngine:
         self.watch = CancelWatch(self.db, self.run_id)
         self.stop = threading.Event()  # set on a cancel: every running step but exit tasks
         self.logs_root = self.db.path.parent  # live log files beside runs.db, local always
-        self.secrets = secret_values(arguments)  # masked in the live log files
+        # masked in the live log files and, for Secrets' values, in every step record
+        self.secrets = sorted(
+            {*secret_values(arguments), *self.pod_env.secrets}, key=len, reverse=True
+        )
         ir_text = json.dumps(self.ir.to_dict(), separators=(",", ":"))
         if self.observer:
             self.observer.run_started(self.ir.name, self.run_id)
@@ -301,6 +308,7 @@ class LocalEngine:
                 if not self._take_finished(record, step):
                     self.runnable.append(Execution(frame, task, record, step))
                     return
+        mask_record(record, self.pod_env.secrets)
         self._record(record)
         self._stop_if_failing(record.status)
         self.frames.finish(frame, task, record.status)
@@ -342,6 +350,7 @@ class LocalEngine:
             stop=None if self._exiting(task) else self.stop,  # a cancel stops no exit task
             live=LiveLog(self.logs_root, self.run_id, task, frame.path, self.secrets),
         )
+        step.env = self.pod_env.env_for(spec, self.logs_root, self.run_id, step.task)
         for out in spec.output_artifacts:
             step.outputs[out.name] = self.store.artifact_uri(
                 self.run_id, task, frame.path, out.name
@@ -391,6 +400,7 @@ class LocalEngine:
             record.status, record.error = CANCELLED, CANCEL_REASON  # stopped: no failure
         else:
             record.status, record.error, record.traceback = FAILED, attempt.error, attempt.traceback
+        mask_record(record, self.pod_env.secrets)
         self._record(record)
         self._stop_if_failing(record.status)
         self.frames.finish(execution.frame, execution.task, record.status)

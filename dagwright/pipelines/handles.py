@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dagwright.pipelines.refs import OutputRef
+from dagwright.pipelines.task_pod import PodMethods
 
 if TYPE_CHECKING:
     from dagwright.pipelines.builder import PipelineBuilder
@@ -109,7 +110,7 @@ class Outputs:
         return f"<outputs of {self._handle.name}: {', '.join(self.keys())}>"
 
 
-class TaskHandle(Handle):
+class TaskHandle(PodMethods, Handle):
     """One task in the pipeline being traced."""
 
     def __init__(self, builder: PipelineBuilder, name: str) -> None:

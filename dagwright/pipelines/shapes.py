@@ -144,6 +144,11 @@ def check_shapes(data: dict[str, Any]) -> None:
     for cid, spec in data.get("components", {}).items():
         shape.kind(spec, dict, f"components.{cid}")
         shape.kind(spec.get("kfp"), dict, f"components.{cid}.kfp", optional=True)
+        _pod_shape(shape, spec.get("pod", {}), f"components.{cid}.pod")
+        env_inputs = spec.get("env_inputs", {})
+        shape.kind(env_inputs, dict, f"components.{cid}.env_inputs")
+        for var, port in env_inputs.items():
+            shape.kind(port, str, f"components.{cid}.env_inputs.{var}")
         importer = spec.get("importer")
         if importer is not None:
             where = f"components.{cid}.importer"
@@ -151,6 +156,31 @@ def check_shapes(data: dict[str, Any]) -> None:
             shape.kind(importer.get("type"), str, f"{where}.type")
             shape.kind(importer.get("metadata", {}), dict, f"{where}.metadata")
             shape.kind(importer.get("reimport", False), bool, f"{where}.reimport")
+
+
+def _pod_shape(shape: _Shape, pod: Any, where: str) -> None:
+    """A component's pod options: the lists hold mappings of their type's fields only."""
+    shape.kind(pod, dict, where)
+    if not pod:
+        return
+    from dagwright.components.pod import POD_FIELDS  # loaded only for an IR that uses it
+
+    for key, value in pod.items():
+        if key not in POD_FIELDS:
+            raise shape.fail(f"{where}.{key}", "is not a pod option")
+        kind = POD_FIELDS[key]
+        if kind is None:
+            shape.kind(value, dict, f"{where}.{key}")
+            continue
+        shape.kind(value, list, f"{where}.{key}")
+        for i, item in enumerate(value):
+            if kind is str:
+                shape.kind(item, str, f"{where}.{key}[{i}]")
+                continue
+            shape.kind(item, dict, f"{where}.{key}[{i}]")
+            unknown = sorted(set(item) - set(kind.__dataclass_fields__))
+            if unknown:
+                raise shape.fail(f"{where}.{key}[{i}].{unknown[0]}", "is not a field")
 
 
 def _names(types: type | tuple[type, ...]) -> str:

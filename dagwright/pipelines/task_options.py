@@ -15,8 +15,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dagwright.components.options import checked_options
-from dagwright.components.spec import Retry
+from dagwright.components.spec import IOSpec, Retry
+from dagwright.components.types import ANY
 from dagwright.errors import ValidationError
+from dagwright.names import ENV_NAME
+from dagwright.pipelines.refs import OutputRef, ParamRef
 
 if TYPE_CHECKING:
     from dagwright.pipelines.handles import TaskHandle
@@ -64,6 +67,8 @@ def vary(handle: TaskHandle, method: str, **changes: Any) -> None:
         "cache_version": changes.pop("cache_version", base.cache_version),
         "runtime": base.runtime,
         "env": changes.pop("env", base.env),
+        "pod": changes.pop("pod", base.pod),
+        "env_inputs": changes.get("env_inputs", base.env_inputs),
     }
     checked = checked_options(f"task '{handle.name}' ({method})", **fields)
     variant = dataclasses.replace(base, **checked, **changes)
@@ -106,7 +111,7 @@ def set_retry(
     vary(handle, "set_retry", retry=retry)
 
 
-def _runs_code(handle: TaskHandle, method: str) -> None:
+def runs_code(handle: TaskHandle, method: str) -> None:
     """Refuse a container setting on a task that runs no code (an importer), as KFP does."""
     if handle.builder.ir.component_of(handle.name).importer is not None:
         raise ValidationError(
@@ -121,23 +126,56 @@ def _runs_code(handle: TaskHandle, method: str) -> None:
 
 def set_resource(handle: TaskHandle, method: str, field: str, quantity: Any) -> None:
     """One request or limit (``cpu``, ``memory``, ``cpu_limit``, ``memory_limit``)."""
-    _runs_code(handle, method)
+    runs_code(handle, method)
     base = handle.builder.ir.component_of(handle.name).resources
     vary(handle, method, resources=dataclasses.replace(base, **{field: quantity}))
 
 
 def set_env(handle: TaskHandle, name: Any, value: Any) -> None:
-    """One environment variable, added to (or replacing one of) the component's."""
-    _runs_code(handle, "set_env_variable")
-    if not isinstance(name, str):
+    """One environment variable, added to (or replacing one of) the component's; a pipeline
+    value (a parameter, a task's output) becomes an input the variable is set from."""
+    _runs_code_named(handle, name)
+    spec = handle.builder.ir.component_of(handle.name)
+    env, env_inputs = dict(spec.env), dict(spec.env_inputs)
+    port = env_inputs.pop(name, None)  # a value set before is replaced, as KFP replaces it
+    inputs = [i for i in spec.inputs if i.name != port]
+    task = handle.builder.ir.task(handle.name)
+    if port is not None:
+        task.inputs.pop(port, None)
+    if isinstance(value, (OutputRef, ParamRef)):
+        env.pop(name, None)
+        port = f"env_{name}"
+        if any(i.name == port for i in inputs):  # the function's own input of that name
+            raise ValidationError(
+                f"task '{handle.name}' (set_env_variable): the component has an input "
+                f"'{port}', which the variable {name} would be read from",
+                field="env",
+                fix=f"rename the input '{port}' or the variable",
+            )
+        kind = handle.builder.type_of(value.to_value())
+        if kind not in ("str", "int", "float", "bool", ANY):
+            raise ValidationError(
+                f"task '{handle.name}' (set_env_variable): {name} would be set from a {kind}",
+                field=f"env.{name}",
+                fix="set a variable from a parameter or output of type str, int, float or bool",
+            )
+        inputs.append(IOSpec(port, kind))
+        env_inputs[name] = port
+        vary(handle, "set_env_variable", env=env, inputs=inputs, env_inputs=env_inputs)
+        task.inputs[port] = value.to_value()
+        return
+    env[name] = value
+    vary(handle, "set_env_variable", env=env, inputs=inputs, env_inputs=env_inputs)
+
+
+def _runs_code_named(handle: TaskHandle, name: Any) -> None:
+    runs_code(handle, "set_env_variable")
+    if not isinstance(name, str) or not ENV_NAME.match(name):
         raise ValidationError(
-            f"task '{handle.name}' (set_env_variable): name {name!r} is not a string",
+            f"task '{handle.name}' (set_env_variable): name {name!r} is not a variable name",
             field="env",
             fix="give the variable's name as a string, e.g. set_env_variable('MODE', 'fast')",
         )
-    env = dict(handle.builder.ir.component_of(handle.name).env)
-    env[name] = value
-    vary(handle, "set_env_variable", env=env)
 
 
 def set_caching(handle: TaskHandle, enable_caching: Any, cache_key: Any) -> None:

@@ -13,6 +13,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
+from dagwright.runtimes.step_env import applied
 from dagwright.tracebacks import step_traceback
 
 
@@ -38,7 +39,7 @@ def attempt_step(
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
     """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
-    with captured(step.live) as logs:
+    with captured(step.live) as logs, applied(step.env, abandoned):
         try:
             with guarded():  # os._exit fails the step, not the engine
                 outcome = run_step(step, abandoned, provided)

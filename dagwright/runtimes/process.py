@@ -106,7 +106,7 @@ def run_process(
     groups = session.resource(_GROUPS, Groups, Groups.kill_all) if session else None
     deadline = None if timeout is None else time.monotonic() + timeout
     base = child_env()
-    step_env = {**base, **step.component.env, **(env or {})}
+    step_env = {**base, **step.component.env, **step.env, **(env or {})}
     with step_folder() as folder:
         step_file, result_file = folder / "step.json", folder / "result.json"
         step_file.write_text(json.dumps(step.to_dict()), encoding="utf-8")

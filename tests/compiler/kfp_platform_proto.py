@@ -16,18 +16,66 @@ from google.protobuf import descriptor_pb2, descriptor_pool, json_format, messag
 
 F = descriptor_pb2.FieldDescriptorProto
 _STRING, _BOOL, _INT64, _MESSAGE = F.TYPE_STRING, F.TYPE_BOOL, F.TYPE_INT64, F.TYPE_MESSAGE
+_INT32 = F.TYPE_INT32
 _ONE, _MANY = F.LABEL_OPTIONAL, F.LABEL_REPEATED
 
 # message -> (field name, number, type, label, message type): only the fields dagwright writes
 _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
     "KubernetesExecutorConfig": [
+        ("secret_as_volume", 1, _MESSAGE, _MANY, "SecretAsVolume"),
         ("secret_as_env", 2, _MESSAGE, _MANY, "SecretAsEnv"),
+        ("pvc_mount", 3, _MESSAGE, _MANY, "PvcMount"),
         ("node_selector", 4, _MESSAGE, _ONE, "NodeSelector"),
+        ("pod_metadata", 5, _MESSAGE, _ONE, "PodMetadata"),
         ("image_pull_secret", 6, _MESSAGE, _MANY, "ImagePullSecret"),
+        ("config_map_as_volume", 8, _MESSAGE, _MANY, "ConfigMapAsVolume"),
         ("config_map_as_env", 9, _MESSAGE, _MANY, "ConfigMapAsEnv"),
         ("active_deadline_seconds", 10, _INT64, _ONE, ""),
         ("field_path_as_env", 11, _MESSAGE, _MANY, "FieldPathAsEnv"),
         ("tolerations", 12, _MESSAGE, _MANY, "Toleration"),
+        ("node_affinity", 14, _MESSAGE, _MANY, "NodeAffinityTerm"),
+        ("empty_dir_mounts", 17, _MESSAGE, _MANY, "EmptyDirMount"),
+    ],
+    "SecretAsVolume": [
+        ("secret_name", 1, _STRING, _ONE, ""),
+        ("mount_path", 2, _STRING, _ONE, ""),
+        ("optional", 3, _BOOL, _ONE, ""),
+    ],
+    # the oneof pvc_reference's constant; the task and component forms dagwright never writes
+    "PvcMount": [
+        ("constant", 2, _STRING, _ONE, ""),
+        ("mount_path", 4, _STRING, _ONE, ""),
+        ("sub_path", 6, _STRING, _ONE, ""),
+    ],
+    "PodMetadata": [
+        ("labels", 1, _MESSAGE, _MANY, "PodMetadata.LabelsEntry"),
+        ("annotations", 2, _MESSAGE, _MANY, "PodMetadata.AnnotationsEntry"),
+    ],
+    "PodMetadata.LabelsEntry": [("key", 1, _STRING, _ONE, ""), ("value", 2, _STRING, _ONE, "")],
+    "PodMetadata.AnnotationsEntry": [
+        ("key", 1, _STRING, _ONE, ""),
+        ("value", 2, _STRING, _ONE, ""),
+    ],
+    "ConfigMapAsVolume": [
+        ("config_map_name", 1, _STRING, _ONE, ""),
+        ("mount_path", 2, _STRING, _ONE, ""),
+        ("optional", 3, _BOOL, _ONE, ""),
+    ],
+    "SelectorRequirement": [
+        ("key", 1, _STRING, _ONE, ""),
+        ("operator", 2, _STRING, _ONE, ""),
+        ("values", 3, _STRING, _MANY, ""),
+    ],
+    "NodeAffinityTerm": [
+        ("match_expressions", 1, _MESSAGE, _MANY, "SelectorRequirement"),
+        ("match_fields", 2, _MESSAGE, _MANY, "SelectorRequirement"),
+        ("weight", 3, _INT32, _ONE, ""),
+    ],
+    "EmptyDirMount": [
+        ("volume_name", 1, _STRING, _ONE, ""),
+        ("mount_path", 2, _STRING, _ONE, ""),
+        ("medium", 3, _STRING, _ONE, ""),
+        ("size_limit", 4, _STRING, _ONE, ""),
     ],
     "SecretAsEnv": [
         ("secret_name", 1, _STRING, _ONE, ""),

@@ -248,7 +248,12 @@ def test_a_launched_resource_keeps_its_timeout_in_the_launcher() -> None:
     [
         (Pods(pod={"serviceAccountName": "trainer"}), "service_account", "service_account="),
         (Pods(container={"envFrom": [{"secretRef": {"name": "s"}}]}), "envFrom", "key by key"),
-        (Pods(pod={"affinity": {}}), "affinity", "no pod field"),
+        # node affinity is carried (nodeAffinity terms); pod (anti-)affinity is not
+        (
+            Pods(pod={"affinity": {"podAntiAffinity": {}}}),
+            "affinity.podAntiAffinity",
+            "no such field",
+        ),
         (Pods(container={"workingDir": "/w"}), "workingDir", "container field"),
         (
             Pods(container={"resources": {"limits": {"example.com/fpga": "1"}}}),

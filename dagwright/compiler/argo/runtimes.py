@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from dagwright.compiler.argo.objects import obj
+from dagwright.compiler.pod_options import with_pod_options
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 from dagwright.names import to_k8s_name
@@ -31,6 +32,7 @@ TEMPLATE_POD_FIELDS = {
     "affinity": "affinity",
     "automountServiceAccountToken": "automount_service_account_token",
     "hostAliases": "host_aliases",
+    "metadata": "metadata",  # a pod's labels and annotations (the component's pod options)
     "nodeSelector": "node_selector",
     "priorityClassName": "priority_class_name",
     "schedulerName": "scheduler_name",
@@ -60,7 +62,12 @@ def fragments_for(spec: ComponentSpec, pod: PodStep) -> Fragments:
             fix="install the package that provides the runtime, or register one with "
             "dagwright.runtimes.register_runtime",
         ) from None
-    return runtime.fragments(config, pod)
+    # the component's own pod options (volumes, Secrets as variables...) join the runtime's
+    return with_pod_options(spec, runtime.fragments(config, pod), _refused)
+
+
+def _refused(problem: str, *, fix: str, field: str) -> ValidationError:
+    return ValidationError(f"Argo target: {problem}", field=field, fix=fix)
 
 
 def pod_step(name: str, container: dict[str, Any], env: dict[str, str]) -> PodStep:

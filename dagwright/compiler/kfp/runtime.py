@@ -23,6 +23,8 @@ from typing import Any
 from dagwright.compiler.delivery import CodeDelivery, sdk_requirement
 from dagwright.compiler.kfp.container import set_resources
 from dagwright.compiler.kfp.policy import timeout_config
+from dagwright.compiler.kfp.volumes import node_affinity, volume_config
+from dagwright.compiler.pod_options import with_pod_options
 from dagwright.components.spec import ComponentSpec, Resources
 from dagwright.errors import ValidationError
 from dagwright.runtimes import Fragments, PodStep, runtime_for
@@ -55,6 +57,7 @@ def apply(
         The container to use, and the ``KubernetesExecutorConfig`` as JSON (empty: none).
     """
     fragments = runtime_for(spec.runtime).fragments(spec.runtime, pod_step(label, box))
+    fragments = with_pod_options(spec, fragments, fail)  # the component's own pod options
     # a serving runtime's own pod deploys its resource (a NuclioFunction through the
     # dashboard) and outputs the URL: the step stays an ordinary executor
     if fragments.resource is not None and not spec.runtime.serves:
@@ -64,8 +67,11 @@ def apply(
     out = pb.PipelineDeploymentConfig.PipelineContainerSpec()
     out.CopyFrom(box)
     config: dict[str, Any] = {}
-    _container(spec, out, fragments.container, config, fail)
-    _pod(spec, fragments.pod, config, fail)
+    container = {k: v for k, v in fragments.container.items() if k != "volumeMounts"}
+    _container(spec, out, container, config, fail)
+    _pod(spec, {k: v for k, v in fragments.pod.items() if k != "volumes"}, config, fail)
+    mounts = fragments.container.get("volumeMounts", [])
+    config.update(volume_config(spec, mounts, fragments.pod.get("volumes", []), fail))
     return out, timeout_config(spec, config)
 
 
@@ -117,8 +123,9 @@ def _container(
                 "secrets" if spec.runtime.kind == "job" else "envFrom",
                 "KFP's platform spec maps a Secret to environment variables key by key "
                 "(secretAsEnv.keyToEnv) and has no form for all of a Secret's keys (envFrom)",
-                "leave the Secrets out for KFP and compile for Argo (--target argo), which "
-                "carries envFrom",
+                "name each key the step reads instead, @component(secrets=[Secret('name', "
+                "'key', env='VAR')]), which KFP carries; or compile for Argo (--target argo), "
+                "which carries envFrom",
             )
         else:
             raise _refused(spec, fail, key, f"KFP cannot carry the container field '{key}'")
@@ -202,6 +209,12 @@ def _pod(
                 config["nodeSelector"] = {"labels": dict(value)}
         elif key == "tolerations":
             config["tolerations"] = [_toleration(spec, t, fail) for t in value]
+        elif key == "affinity":
+            terms = node_affinity(spec, value, fail)
+            if terms:
+                config["nodeAffinity"] = terms
+        elif key == "metadata":
+            config["podMetadata"] = {k: dict(v) for k, v in value.items() if v}
         elif key == "imagePullSecrets":
             config["imagePullSecret"] = [{"secretName": s["name"]} for s in value]
         elif key == "activeDeadlineSeconds":
