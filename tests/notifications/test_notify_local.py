@@ -4,6 +4,7 @@ real SMTP server take the messages; a notifier that fails never changes the run.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 import pytest
@@ -260,3 +261,29 @@ def test_notifiers_of_a_pipeline_called_inside_another_are_not_told_and_it_says_
     with pytest.warns(UserWarning, match="its notifiers are not told"):
         ir = outer.ir
     assert ir.notify is None
+
+
+def test_a_components_secret_from_the_secrets_file_is_masked_in_the_notification(
+    tmp_path, http_receiver
+):
+    """A pod Secret's value (read from the secrets file for a local run) is one of the run's
+    secrets, so a failing step that prints it reaches the notifier masked."""
+    from dagwright import Secret
+
+    @component(secrets=[Secret("db", "password", env="DB_PASSWORD")])
+    def leaks(x: int) -> int:
+        raise RuntimeError(f"login refused for {os.environ['DB_PASSWORD']}")
+
+    @pipeline(name="leaky", notify=[Webhook(http_receiver.url + "/hook")], on=["failed"])
+    def leaky() -> None:
+        leaks(x=1)
+
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text("DB_PASSWORD=pw-from-the-file-7c21\n")
+    result = dagwright.run(leaky, root=tmp_path / "store", echo=False, secrets_file=secrets_file)
+    assert result.status == "failed"
+    [received] = http_receiver.received
+    assert received.body["failed_steps"] == [
+        {"task": "leaks", "error": "RuntimeError: login refused for ***"}
+    ]
+    assert "pw-from-the-file-7c21" not in str(received.body)
