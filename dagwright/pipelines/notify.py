@@ -29,6 +29,8 @@ _ADDRESS = re.compile(r"^[^@\s<>,]+@[^@\s<>,]+$")
 _SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 LINK_FIELDS = ("run_id", "pipeline")
+# hosts of Slack's incoming webhooks, whose URL path is the credential (Slack: "keep it secret")
+SLACK_HOOK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
 
 def _redacted(uri: str) -> str:
@@ -99,7 +101,7 @@ class Webhook:
             )
         if self.url is not None:
             _check_url(self.url, field, "an http(s) URL such as 'https://hooks.example.com/x'")
-            _warn_if_secret(self.url, field)
+            _warn_if_secret(self.url, field, _is_slack_hook(self.url))
         else:
             _check_env_name(self.url_env, f"notify.{self.kind}.url_env")
         _check_secret(self.secret, f"notify.{self.kind}.secret", "a 'url' key")
@@ -139,13 +141,27 @@ class Webhook:
         """What logs may say of it: its kind and its URL without credentials."""
         if self.url is None:
             return f"{self.kind} (URL in ${self.url_env})"
+        if _is_slack_hook(self.url):
+            parts = urlsplit(self.url)
+            return f"{self.kind} {parts.scheme}://{parts.hostname}/***"
         return f"{self.kind} {_redacted(self.url)}"
 
 
-def _warn_if_secret(url: str, field: str) -> None:
+def _is_slack_hook(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() in SLACK_HOOK_HOSTS
+
+
+def _warn_if_secret(url: str, field: str, token_in_path: bool = False) -> None:
     from dagwright.redact import SecretWarning, has_credentials
 
-    if has_credentials(url):
+    if token_in_path:
+        warnings.warn(
+            f"{field}: a Slack webhook's URL is its credential, which would be stored in the "
+            "pipeline's spec; give url_env (and on a cluster secret) instead",
+            SecretWarning,
+            stacklevel=4,
+        )
+    elif has_credentials(url):
         warnings.warn(
             f"{field}: '{_redacted(url)}' holds credentials, which would be stored in the "
             "pipeline's spec; give url_env (and on a cluster secret) instead",

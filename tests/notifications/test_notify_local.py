@@ -287,3 +287,29 @@ def test_a_components_secret_from_the_secrets_file_is_masked_in_the_notification
         {"task": "leaks", "error": "RuntimeError: login refused for ***"}
     ]
     assert "pw-from-the-file-7c21" not in str(received.body)
+
+
+def test_a_literal_slack_webhook_url_is_a_credential_warned_of_and_never_logged(
+    caplog, monkeypatch
+):
+    # a Slack incoming webhook's URL is its credential (its path is the token): declared
+    # literally it would be stored in the spec, so it is warned of like a URL with a password,
+    # and a notifier that fails names it without the token
+    token_url = "https://hooks.slack.com/services/T0123/B0456/s3cretSlackT0ken"
+    with pytest.warns(SecretWarning, match="url_env"):
+        slack = Slack(token_url, timeout=0.5)
+    assert "s3cretSlackT0ken" not in slack.shown()
+    assert slack.shown().startswith("slack https://hooks.slack.com/")
+    import dagwright.notifications.send as send
+    from dagwright.notifications.message import RunEnd
+    from dagwright.pipelines.notify import Notification
+
+    def refused(url: str, body: dict, timeout: float) -> None:  # no request leaves the test
+        raise ConnectionRefusedError("Connection refused")
+
+    monkeypatch.setattr(send, "_post", refused)
+    end = RunEnd("nightly", "r-1", "failed", (), None)
+    with caplog.at_level(logging.WARNING, logger="dagwright.notifications"):
+        problems = send.send_all(Notification([slack]), end, {})
+    assert problems and "s3cretSlackT0ken" not in " ".join(problems)
+    assert "s3cretSlackT0ken" not in caplog.text
