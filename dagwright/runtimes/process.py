@@ -32,6 +32,7 @@ from dagwright.runtimes import (
 )
 from dagwright.runtimes.registry import Process
 from dagwright.runtimes.scratch import record_group, step_folder
+from dagwright.runtimes.step_env import outside
 
 if TYPE_CHECKING:
     from dagwright.store.live_logs import LiveLog
@@ -57,7 +58,8 @@ def child_env() -> dict[str, str]:
     """The parent's own import folders (not its installed packages or standard library), so
     the child imports the user's modules as the parent did, whatever its interpreter."""
     paths = [p for p in sys.path if p and os.path.isdir(p) and _own_folder(p)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    # not os.environ: Local steps running beside set their variables (Secrets' values) there
+    return {**outside(), "PYTHONPATH": os.pathsep.join(paths)}
 
 
 @functools.lru_cache(maxsize=256)

@@ -4,7 +4,8 @@ Local steps are threads of one process, which has one environment: a step's vari
 when it starts and restored when the last step that set them ends. Two steps that want one
 variable with different values do not run at the same time: the second waits for the first,
 unless the first was abandoned (timed out or cancelled; its thread may never end), whose hold
-is then dropped. A step without variables of its own sees those of the steps running beside it.
+is then dropped. A step without variables of its own sees those of the steps running beside it;
+a child process (a Process, Horovod or ranks step's) does not: it starts from ``outside()``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ class _Held:
 
 
 _HELD: dict[str, _Held] = {}
+
+
+def outside() -> dict[str, str]:
+    """This process's environment without what running Local steps set in it (each such
+    variable as it was before they did): what a child process of another step starts from,
+    so a Local step's Secret values never reach another step's process."""
+    with _CHANGED:
+        env = dict(os.environ)
+        for key, held in _HELD.items():
+            if held.before is None:
+                env.pop(key, None)
+            else:
+                env[key] = held.before
+    return env
 
 
 @contextmanager

@@ -75,3 +75,23 @@ def test_an_abandoned_step_no_longer_holds_its_value() -> None:
 def _hold(seen: list[str]) -> None:
     with applied({"DW_STUCK": "new"}):
         seen.append(os.environ["DW_STUCK"])
+
+
+def test_a_child_process_does_not_inherit_a_local_steps_variables(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A Process (or Horovod, ranks) step's child starts from this process's environment:
+    while a Local step beside it holds a Secret's value there, the child must not get it (it
+    gets the variables of its own step only), and a variable set before keeps that value."""
+    import subprocess
+    import sys
+
+    from dagwright.runtimes.process import child_env
+
+    monkeypatch.setenv("DW_SHARED", "before")
+    monkeypatch.delenv("DW_LOCAL_SECRET", raising=False)
+    show = "import os; print(os.environ.get('DW_LOCAL_SECRET'), os.environ.get('DW_SHARED'))"
+    with applied({"DW_LOCAL_SECRET": "s3cret-of-another-step", "DW_SHARED": "during"}):
+        env = child_env()
+        out = subprocess.run(
+            [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    assert out.split() == ["None", "before"]
