@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import struct
 import sys
-import types
 import zlib
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 import dagwright
 from dagwright import HTML, Artifact, Dataset, Markdown, Metrics, Model, Output, component, pipeline
@@ -134,28 +131,3 @@ def run_store(root: Path) -> tuple[Any, dict[str, dict[str, Any]]]:
             if isinstance(value, dict):
                 found[name] = value
     return result, found
-
-
-def graph_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``dagwright.ui.graph`` (the graph JSON) when it is not there yet: one node per task."""
-    try:
-        import dagwright.ui.graph  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        return
-
-    def nodes(ir: dict[str, Any], steps: list[dict[str, Any]] | None) -> dict[str, Any]:
-        status = {s["task"]: s["status"] for s in steps or []}
-        found = [
-            {"id": t["name"], "kind": "task", "label": t["name"], "task": t["name"],
-             "block": None, "parent": None, "status": status.get(t["name"]),
-             "iterations": None, "x": 0.0, "y": 60.0 * i, "w": 100.0, "h": 40.0}
-            for i, t in enumerate(ir["tasks"])
-        ]  # fmt: skip
-        return {"nodes": found, "edges": [], "width": 100.0, "height": 60.0 * len(found)}
-
-    stand_in = types.ModuleType("dagwright.ui.graph")
-    stand_in.run_graph = nodes  # type: ignore[attr-defined]
-    stand_in.pipeline_graph = lambda ir: nodes(ir, None)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "dagwright.ui.graph", stand_in)

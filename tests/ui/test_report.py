@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from artifact_runs import HOSTILE_HTML, graph_stand_in, png_bytes, run_store
-from click.testing import CliRunner
+from artifact_runs import HOSTILE_HTML, png_bytes, run_store
 
-from dagwright.cli import cli
 from dagwright.ui import report
 from dagwright.ui.exports import EMBED_LIMIT, run_report, static_preview
 from dagwright.ui.report import CSP, ReportError, embedded_json, standalone_html
@@ -92,13 +90,6 @@ def fake_static(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return static
 
 
-@pytest.fixture
-def static(request: pytest.FixtureRequest) -> None:
-    """The package's own page when it is installed, else the stand-in page."""
-    if not (report.STATIC / "index.html").is_file():
-        request.getfixturevalue("fake_static")
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any]]:
     root = tmp_path_factory.mktemp("ui-report") / "store"
@@ -154,10 +145,7 @@ def test_a_page_file_outside_static_or_missing_is_refused(fake_static: Path) -> 
         standalone_html("table", {})
 
 
-def test_run_report_holds_the_run_its_steps_and_embedded_previews(
-    store: tuple[Path, Any], static: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    graph_stand_in(monkeypatch)
+def test_run_report_holds_the_run_its_steps_and_embedded_previews(store: tuple[Path, Any]) -> None:
     root, result = store
     page = standalone_html("run", run_report(root, result.run_id[:12]))
     parsed = _parse(page)
@@ -202,14 +190,11 @@ def test_run_report_holds_the_run_its_steps_and_embedded_previews(
     assert "hunter2-secret-value" not in page
 
 
-def test_artifacts_kept_outside_the_store_are_previewed_for_their_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_artifacts_kept_outside_the_store_are_previewed_for_their_run(tmp_path: Path) -> None:
     from artifact_runs import tables
 
     import dagwright
 
-    graph_stand_in(monkeypatch)
     pipeline = dagwright.Pipeline("elsewhere")
     pipeline.add(tables)
     elsewhere = tmp_path / "bucket"
@@ -242,13 +227,7 @@ class _Done:
 
 
 def _invoke(*args: str) -> _Done:
-    """The command run as a real subprocess; in this process (click's runner) only while the
-    graph module is the stand-in, which a subprocess would not see."""
-    if "dagwright.ui.graph" in sys.modules and not hasattr(
-        sys.modules["dagwright.ui.graph"], "__file__"
-    ):
-        done = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        return _Done(done.exit_code, done.output)
+    """The command run as a real subprocess."""
     proc = subprocess.run(
         [sys.executable, "-m", "dagwright.cli", *args],
         cwd=REPOSITORY,
@@ -259,10 +238,7 @@ def _invoke(*args: str) -> _Done:
     return _Done(proc.returncode, proc.stdout + proc.stderr)
 
 
-def test_runs_show_html_writes_the_report(
-    store: tuple[Path, Any], static: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    graph_stand_in(monkeypatch)
+def test_runs_show_html_writes_the_report(store: tuple[Path, Any], tmp_path: Path) -> None:
     root, result = store
     out = tmp_path / "reports" / "run.html"
     done = _invoke("runs", "show", result.run_id, "--root", str(root), "--html", str(out))
@@ -272,9 +248,8 @@ def test_runs_show_html_writes_the_report(
 
 
 def test_runs_show_html_refuses_a_path_it_cannot_write(
-    store: tuple[Path, Any], static: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: tuple[Path, Any], tmp_path: Path
 ) -> None:
-    graph_stand_in(monkeypatch)
     root, result = store
     (tmp_path / "a-file").write_text("x")
     for out in (tmp_path / "a-file" / "run.html", tmp_path):  # under a file; a folder
@@ -285,10 +260,7 @@ def test_runs_show_html_refuses_a_path_it_cannot_write(
     assert missing.exit_code == 2 and not (tmp_path / "x").exists()
 
 
-def test_inspect_html_writes_the_pipeline_graph(
-    static: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    graph_stand_in(monkeypatch)
+def test_inspect_html_writes_the_pipeline_graph(tmp_path: Path) -> None:
     out = tmp_path / "pipeline.html"
     done = _invoke("inspect", f"{PIPELINE_FILE}:artifacts_pipeline", "--html", str(out))
     assert done.exit_code == 0, done.output
@@ -306,10 +278,7 @@ def _srcdoc(frame: str) -> str:
     return html.unescape(found.group(1))
 
 
-def test_pipeline_and_run_result_show_as_graphs_in_notebooks(
-    store: tuple[Path, Any], static: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    graph_stand_in(monkeypatch)
+def test_pipeline_and_run_result_show_as_graphs_in_notebooks(store: tuple[Path, Any]) -> None:
     from artifact_runs import artifacts_pipeline
 
     pipeline_data = _data(_srcdoc(artifacts_pipeline._repr_html_()))
