@@ -147,6 +147,20 @@ ROOT = click.option(
     help="Store folder (default: $DAGWRIGHT_HOME or ./.dagwright).",
 )
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def html_option(help: str) -> Decorator:
+    """``--html OUT``: a self-contained HTML file (``ui/report.py``) written to OUT."""
+    return click.option(
+        "--html",
+        "html_out",
+        type=click.Path(path_type=Path),
+        default=None,
+        metavar="OUT",
+        help=help,
+    )
+
+
 PARAMS = click.option(
     "-p",
     "--param",

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from dagwright.cli.common import EXIT_FAILED, load_target, parse_params, reported
-from dagwright.cli.options import PARAMS, ROOT, option_block
+from dagwright.cli.options import PARAMS, ROOT, html_option, option_block
 
 # options shared by run and resume
 _engine_options = option_block(
@@ -278,14 +278,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="OUT",
-    help="Write the DAG as one self-contained HTML page (a graph) to OUT instead.",
-)
+@html_option("Write the DAG as one self-contained HTML page (a graph) to OUT instead.")
 def inspect(target: str, html_out: Path | None) -> None:
     """Print the DAG of TARGET: parameters, tasks, inputs and outputs, blocks, edges."""
     from dagwright.pipelines.describe import describe

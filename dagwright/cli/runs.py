@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from dagwright.cli.common import existing_store, given_flag, reported, when
-from dagwright.cli.options import JSON, ROOT, cluster_options
+from dagwright.cli.options import JSON, ROOT, cluster_options, html_option
 from dagwright.errors import ValidationError
 from dagwright.redact import shown_run
 from dagwright.run_query import parse_when, pipeline_names
@@ -128,14 +128,9 @@ def runs_ls(
 @click.argument("run_id", metavar="RUN")
 @ROOT
 @JSON
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="OUT",
-    help="Write the run as one self-contained HTML file (graph, steps, metrics, artifact "
-    "previews) to OUT.",
+@html_option(
+    "Write the run as one self-contained HTML file (graph, steps, metrics, artifact "
+    "previews) to OUT."
 )
 @cluster_options
 def runs_show(

@@ -89,12 +89,8 @@ class Volume:
 
 
 @dataclass(frozen=True)
-class Secret:
-    """Key ``key`` of the Kubernetes Secret ``name`` as the environment variable ``env``.
-
-    On a cluster the pod reads it from the Secret; a local run reads it from
-    ``--secrets-file`` (``DAGWRIGHT_SECRETS_FILE``) or this environment, and masks it.
-    """
+class _KeyAsEnv:
+    """One key of a named Kubernetes object as the environment variable ``env``."""
 
     name: str
     key: str
@@ -106,17 +102,18 @@ class Secret:
 
 
 @dataclass(frozen=True)
-class ConfigMapEnv:
+class Secret(_KeyAsEnv):
+    """Key ``key`` of the Kubernetes Secret ``name`` as the environment variable ``env``.
+
+    On a cluster the pod reads it from the Secret; a local run reads it from
+    ``--secrets-file`` (``DAGWRIGHT_SECRETS_FILE``) or this environment, and masks it.
+    """
+
+
+@dataclass(frozen=True)
+class ConfigMapEnv(_KeyAsEnv):
     """Key ``key`` of the ConfigMap ``name`` as the environment variable ``env``: as a
     ``Secret`` but plain configuration, so a local run does not mask it."""
-
-    name: str
-    key: str
-    env: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The reference as IR data."""
-        return {"name": self.name, "key": self.key, "env": self.env}
 
 
 @dataclass(frozen=True)
