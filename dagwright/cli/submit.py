@@ -83,6 +83,14 @@ def _keywords(
     return convert(command, flags, options) if convert else dict(flags)
 
 
+def _check_delivery(target: Target, compiling: dict[str, Any]) -> None:
+    """Before anything is loaded or sent: pods that would install a dagwright that is not this
+    code are refused (compile only warns; see ``compiler/delivery.py``)."""
+    from dagwright.compiler.delivery import check_sendable
+
+    check_sendable(target.cli.compile, compiling, python=False)
+
+
 @contextmanager
 def _compiled(
     ir: Any, to: str, params: tuple[str, ...], options: dict[str, Any]
@@ -151,6 +159,7 @@ def submit(
         flags = _flags(found, options, run_name=run_name, echo=click.echo, **waits)
         command_compile_options(options)
         compiling = compile_options(options)
+        _check_delivery(found, compiling)
         remote = _keywords(found, "submit", flags, compiling)
         found.client.submit_options(compiling, remote)
         ir = load_target(target)
@@ -251,6 +260,7 @@ def send_schedule(
         client.check_cron(cron, field="--cron")
         flags = _flags(found, options, name=name, echo=click.echo)
         compiling = compile_options(options)
+        _check_delivery(found, compiling)
         remote = _keywords(found, "schedule", flags, compiling)
         if found.cron_policy is not None:
             found.cron_policy(cron, concurrency, catchup, compiling, remote)

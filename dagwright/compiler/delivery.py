@@ -6,7 +6,8 @@ A pod runs dagwright's step executor, so its image needs dagwright and the compo
   dagwright and the component's packages, unless the image already has them all. dagwright
   comes from ``--dagwright``, else the running release from the package index, which only a
   release installed from an index may use (``release.py``; compiling warns otherwise, or
-  refuses under ``strict``).
+  refuses under ``strict``; ``submit`` and ``schedule`` refuse, ``check_sendable``, unless
+  ``--dagwright``, ``--code image`` or ``--index-url`` was given).
 - ``image``: the image already holds dagwright and the user's modules; the spec carries only an
   import reference (``module:function``) and the executor imports it from there.
 
@@ -18,8 +19,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from typing import Any
 
 from dagwright.compiler.release import release_requirement
 from dagwright.components.spec import ComponentSpec
@@ -176,3 +179,57 @@ def distribution_name(requirement: str) -> str:
 def sdk_requirement(distribution: str) -> str:
     """Pin a pod to the SDK version that compiled the spec, as the SDK itself does."""
     return f"{distribution}=={metadata.version(distribution)}"
+
+
+def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: bool) -> None:
+    """Refuse to send a spec whose pods would install a dagwright that is not this code.
+
+    Compiling only warns (a private index the pods use may hold the version, which an offline
+    check cannot see), but a spec sent to a cluster with ``dagwright==<version>`` that no
+    index has fails in every pod. So ``submit`` and ``schedule`` take the default only for a
+    release installed from an index (``release.py``), and otherwise a delivery the user chose:
+    a ``dagwright`` requirement, image delivery, or an ``index_url`` said to hold the version.
+
+    Args:
+        takes: The target's compile options: a target whose pods install no code
+            (``DELIVERY_OPTIONS`` not among them) is let through.
+        options: The compile options given (``compile_ir``'s keywords).
+        python: Name the fixes as ``compile_options`` keys rather than command-line flags.
+
+    Raises:
+        ValidationError: naming ``--dagwright`` (``dagwright`` from Python) and the fixes.
+    """
+    from dagwright._version import __version__
+    from dagwright.compiler.release import check_release, installed, same_source
+
+    if "dagwright" not in takes or options.get("code") == "image":
+        return
+    if any(options.get(key) for key in ("dagwright", "index_url")):
+        return
+    dist = installed()
+    try:
+        check_release(dist, __version__)
+    except ValidationError as exc:
+        # where this dagwright came from, when a pod can fetch it too (a VCS commit, a URL)
+        same = None if dist is None else same_source(dist)
+        wheel = same or f"dagwright @ https://HOST/dagwright-{__version__}-py3-none-any.whl"
+        if python:
+            field = "compile_options['dagwright']"
+            fixes = (
+                f"pass compile_options={{'dagwright': '{wheel}'}} (a requirement the pods can "
+                "install), {'code': 'image', 'image': IMAGE} (an image holding dagwright, see "
+                f"'dagwright dockerfile'), or {{'index_url': URL}} of an index holding "
+                f"dagwright=={__version__}"
+            )
+        else:
+            field = "--dagwright"
+            fixes = (
+                f"give --dagwright '{wheel}' (a requirement the pods can install), --code "
+                "image --image IMAGE (an image holding dagwright, see 'dagwright dockerfile'), "
+                f"or --index-url URL of an index holding dagwright=={__version__}"
+            )
+        raise ValidationError(
+            f"{exc.problem}, so every pod of the run would fail at start; nothing was sent",
+            field=field,
+            fix=fixes,
+        ) from None

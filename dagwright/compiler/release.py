@@ -19,7 +19,9 @@ installed distribution's metadata. The pin is used when all of these hold:
 
 Otherwise compiling warns (``UnreleasedWarning``: what the pods will install, why it is not
 this code, and the fix) and still writes the spec, since a private index the pods use may hold
-that version, which an offline check cannot see; under ``strict`` it refuses instead. The fix:
+that version, which an offline check cannot see; under ``strict`` it refuses instead. Sending
+(``submit``, ``schedule``) refuses unless a delivery was chosen (``delivery.check_sendable``):
+a run whose every pod fails at start helps no one. The fix:
 ``--dagwright REQUIREMENT`` (a requirement the pods can install, such as a wheel URL) or
 ``--code image`` with an image that holds dagwright.
 Shipping the wheel inside the spec was measured and set aside: dagwright's wheel is about

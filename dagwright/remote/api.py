@@ -74,9 +74,17 @@ def submit(
     Returns:
         The submission (KFP: run id, URL; Argo: workflow name, URL; with ``wait=True``, its
         final state), or for an Argo template or cron what was created or updated.
+
+    Raises:
+        ValidationError: (field ``compile_options['dagwright']``) before anything is sent,
+            when the pods would install ``dagwright==<version>`` but the dagwright running here
+            is not that release from an index (an editable or direct-URL install), unless
+            ``compile_options`` choose a delivery: ``dagwright``, ``code="image"`` or
+            ``index_url``.
     """
     options = dict(compile_options or {})
     sender = client(target)
+    _check_delivery(target, options)
     sender.submit_options(options, remote)
     with compiled(pipeline, target, options) as (_ir, spec):
         return sender.submit(spec, arguments=arguments, **remote)
@@ -107,7 +115,8 @@ def schedule(
             ``starting_deadline_seconds`` (see ``dagwright.remote.argo.apply_cron``).
 
     Raises:
-        ValidationError: when there is no cron here nor in the pipeline.
+        ValidationError: when there is no cron here nor in the pipeline; as ``submit`` for
+            pods that would install a dagwright that is not this code.
     """
     from dagwright.pipelines.validate import to_ir
 
@@ -122,9 +131,19 @@ def schedule(
             fix="pass cron='0 3 * * *' or declare @pipeline(schedule=...)",
         )
     sender = client(target)
+    _check_delivery(target, options)
     sender.schedule_options(cron, options, remote)
     with compiled(ir, target, options) as (_ir, spec):
         return sender.schedule(spec, cron=cron, arguments=arguments, **remote)
+
+
+def _check_delivery(target: str, options: dict[str, Any]) -> None:
+    """Pods that would install a dagwright that is not this code are refused before anything
+    is sent (compiling only warns; see ``compiler/delivery.py``)."""
+    from dagwright import targets
+    from dagwright.compiler.delivery import check_sendable
+
+    check_sendable(targets.get(target).cli.compile, options, python=True)
 
 
 def runs_on(target: str = "kfp", **remote: Any) -> RunManager:
