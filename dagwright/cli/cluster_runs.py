@@ -104,10 +104,11 @@ def logs(options: dict[str, Any], run_id: str, step: str | None, as_json: bool) 
 
 
 def cancel(options: dict[str, Any], run_id: str) -> None:
-    """``runs cancel --target``: terminate the run."""
+    """``runs cancel --target``: cancel the run as the target does (KFP: terminate; Argo: stop,
+    which runs the exit handler)."""
     with manager(options) as runs:
         run = runs.cancel(run_id)
-    click.echo(f"terminated {run.run_id}: {run.status}" + (f" ({run.url})" if run.url else ""))
+    click.echo(f"cancelled {run.run_id}: {run.status}" + (f" ({run.url})" if run.url else ""))
 
 
 def retry(options: dict[str, Any], run_id: str) -> None:

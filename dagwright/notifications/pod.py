@@ -25,6 +25,12 @@ log = logging.getLogger("dagwright.notifications")
 # Argo's message on a DAG node whose child failed (workflow/controller/dag.go); every failed
 # node, DAGs included, is in {{workflow.failures}}
 _CHILD_FAILED = re.compile(r"^child '[^']*' failed$")
+# what Argo writes on the nodes a Stop ends (``argo stop``, dagwright's ``runs cancel``): a pod
+# not made, ``workflowpod.go``; a running pod stopped (two spaces), ``exec_control.go``; a
+# suspended node, ``operator.go``. A Stop runs the exit handler with {{workflow.status}}
+# Failed, so these tell a cancelled run from a failed one; a Terminate runs no exit handler
+# (``ShutdownStrategy.ShouldExecute``, ``pkg/apis/workflow/v1alpha1/workflow_types.go``).
+_STOPPED = re.compile(r"^(workflow shutdown with strategy:\s+Stop|Stopped with strategy 'Stop')$")
 
 # a run's end as Argo's workflow phase and KFP's final state name it
 STATUSES = {
@@ -51,14 +57,20 @@ def run_end(
         pipeline: The pipeline's name.
         run_id: The workflow's (Argo) or the run's (KFP) name.
         status: Argo's phase (``Succeeded``, ``Failed``, ``Error``) or KFP's state.
-        failures: Argo's ``{{workflow.failures}}``: a JSON list of the nodes that failed.
+        failures: Argo's ``{{workflow.failures}}``: a JSON list of the nodes that failed; a
+            Failed workflow with nodes a Stop ended is "cancelled".
         error: KFP's error message for the pipeline, when it failed.
     """
     ended = STATUSES.get(status.strip().lower(), status.strip().lower() or "failed")
     failed: list[FailedStep] = []
-    for node in _failures(failures):
+    nodes = _failures(failures)
+    if ended == "failed" and any(_STOPPED.match(str(n.get("message") or "")) for n in nodes):
+        ended = "cancelled"  # stopped (cancelled), not failed
+    for node in nodes:
         if _CHILD_FAILED.match(str(node.get("message") or "")):
             continue  # a DAG (or the workflow's) node, failed because a step in it did
+        if _STOPPED.match(str(node.get("message") or "")):
+            continue  # stopped by the cancel, not failed
         step = FailedStep(str(node.get("displayName") or node.get("templateName") or "?"),
                           first_line(str(node.get("message") or "")))  # fmt: skip
         if step not in failed:

@@ -1,6 +1,7 @@
 """The Workflows of an argo-server, through Hera's ``WorkflowsService``: listed with their
-phase, shown with their steps, a step's logs (Argo's log API), terminated, retried from the
-failed steps.
+phase, shown with their steps, a step's logs (Argo's log API), cancelled (Argo's stop: the
+exit handler, and with it a pipeline's notifications, still runs), retried from the failed
+steps.
 
 Argo's log API answers as a stream, one ``{"result": LogEntry}`` JSON object a line, which
 Hera's ``workflow_logs`` reads as one JSON document; the log call goes through the service's
@@ -113,8 +114,10 @@ class ArgoRuns:
         return found
 
     def cancel(self, name: str) -> RemoteRun:
-        """Terminate the workflow (Argo's terminate: running pods stopped, exit handlers
-        skipped).
+        """Stop the workflow: running pods are stopped, no step starts, the exit handler runs
+        (Argo's stop; its terminate would skip the exit handler, ``ShouldExecute`` in
+        ``workflow_types.go``), so notifications ``on=["cancelled"]`` are sent. It then ends
+        Failed, "Stopped with strategy 'Stop'".
 
         Raises:
             ValidationError: the workflow has ended already.
@@ -128,9 +131,9 @@ class ArgoRuns:
                 field="RUN",
                 fix="only a workflow that has not ended can be cancelled",
             )
-        request = models.WorkflowTerminateRequest(name=name, namespace=self.namespace)
+        request = models.WorkflowStopRequest(name=name, namespace=self.namespace)
         with self._remote():
-            self._connected().terminate_workflow(name, request, namespace=self.namespace)
+            self._connected().stop_workflow(name, request, namespace=self.namespace)
             return self._shown(name)
 
     def retry(self, name: str) -> RemoteRun:

@@ -1,7 +1,8 @@
 """The argo-server stand-in's run management (``ArgoServer`` takes it in): list, terminate,
 retry and the log stream of workflows, as the upstream Argo v4.1.2 swagger describes them.
 
-Terminating fails the running steps ("Stopped with strategy 'Terminate'"); retrying a Failed
+Terminating or stopping fails the running steps ("Stopped with strategy 'Terminate'" or
+"'Stop'"; the stand-in runs no exit handler, which a stop would run); retrying a Failed
 or Error workflow keeps the nodes that succeeded and runs the others again, which then
 succeed; the log API answers as argo-server does, one ``{"result": LogEntry}`` JSON object a
 line, for the pods ``pods`` names as Argo names them (``pod_logs`` sets their lines).
@@ -58,12 +59,18 @@ class WorkflowRuns:
         return {"metadata": {"resourceVersion": str(self._version)}, "items": items}
 
     def _op_TerminateWorkflow(self, path: dict, query: dict, body: Any) -> Any:
+        return self._shutdown(path, body, "Terminate")
+
+    def _op_StopWorkflow(self, path: dict, query: dict, body: Any) -> Any:
+        return self._shutdown(path, body, "Stop")
+
+    def _shutdown(self, path: dict, body: Any, strategy: str) -> Any:
         key = self._named(path, body)
         workflow = self._get(self.workflows, "workflows", key)
         if (workflow.get("status") or {}).get("phase") in ("Succeeded", "Failed", "Error"):
-            raise _no(f"workflow {key[1]!r} has ended; cannot terminate it")
-        workflow["spec"]["shutdown"] = "Terminate"
-        workflow["status"] = self._status(workflow, "Failed", stopped=True)
+            raise _no(f"workflow {key[1]!r} has ended; cannot {strategy.lower()} it")
+        workflow["spec"]["shutdown"] = strategy
+        workflow["status"] = self._status(workflow, "Failed", stopped=strategy)
         return workflow
 
     def _op_RetryWorkflow(self, path: dict, query: dict, body: Any) -> Any:

@@ -295,10 +295,11 @@ class ArgoServer(WorkflowRuns):
         return table[key]
 
     def _status(
-        self, workflow: dict[str, Any], phase: str, *, stopped: bool = False
+        self, workflow: dict[str, Any], phase: str, *, stopped: str | None = None
     ) -> dict[str, Any]:
         """A workflow status in ``phase``, with a node per step of its entrypoint (the nodes a
-        retry kept stay as they were); ``stopped``: terminated while its steps ran."""
+        retry kept stay as they were); ``stopped``: shut down with that strategy ("Terminate",
+        "Stop") while its steps ran."""
         name = workflow["metadata"]["name"]
         key = (workflow["metadata"]["namespace"], name)
         status: dict[str, Any] = {"phase": phase, "startedAt": _now()}
@@ -327,7 +328,7 @@ class ArgoServer(WorkflowRuns):
                 "startedAt": _now(),
             }
             if failed:
-                why = "Stopped with strategy 'Terminate'" if stopped else "Error (exit code 1)"
+                why = f"Stopped with strategy '{stopped}'" if stopped else "Error (exit code 1)"
                 nodes[node_id]["message"] = why
                 status["message"] = why if stopped else f"child '{node_id}' failed"
             if ended:

@@ -105,20 +105,23 @@ def test_logs_read_argos_log_stream_for_each_step(
     assert argo_server.violations == []
 
 
-def test_cancel_terminates_a_running_workflow_and_refuses_an_ended_one(
+def test_cancel_stops_a_running_workflow_and_refuses_an_ended_one(
     argo_server: ArgoServer, hera_manifest: Callable[..., Path]
 ) -> None:
+    """A stop, not a terminate: Argo runs the exit handler after a stop only, and the exit
+    handler is what sends a pipeline's notifications (``on=["cancelled"]`` included)."""
     argo_server.running_polls = 10_000
     name = submitted(argo_server, hera_manifest(Workflow, generate_name="nightly-"))
     runs = manager(argo_server)
     stopped = runs.cancel(name)
-    assert (stopped.status, stopped.message) == ("Failed", "Stopped with strategy 'Terminate'")
-    (call,) = argo_server.calls("TerminateWorkflow")
-    assert (call.method, call.path) == ("PUT", f"/api/v1/workflows/team-a/{name}/terminate")
+    assert (stopped.status, stopped.message) == ("Failed", "Stopped with strategy 'Stop'")
+    (call,) = argo_server.calls("StopWorkflow")
+    assert (call.method, call.path) == ("PUT", f"/api/v1/workflows/team-a/{name}/stop")
     assert call.body == {"name": name, "namespace": "team-a"}
+    assert argo_server.calls("TerminateWorkflow") == []
     with pytest.raises(ValidationError, match="has ended \\(Failed\\)"):
         runs.cancel(name)
-    assert len(argo_server.calls("TerminateWorkflow")) == 1
+    assert len(argo_server.calls("StopWorkflow")) == 1
     assert argo_server.violations == []
 
 

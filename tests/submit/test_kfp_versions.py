@@ -282,11 +282,13 @@ def test_two_submits_racing_on_the_same_package_make_one_pipeline_and_one_versio
     assert all("already" in v for v in kfp_server.violations), kfp_server.violations
 
 
-def test_submit_from_an_editable_install_warns_what_pods_install_and_strict_sends_nothing(
+def test_submit_from_an_editable_install_is_refused_unless_an_index_is_named(
     kfp_server: KfpApiServer, tmp_path: Path
 ) -> None:
-    """A real ``dagwright submit`` process with an editable dagwright found first: the warning
-    on stderr, the run sent with the pin it names; ``--strict`` refuses before any request."""
+    """A real ``dagwright submit`` process with an editable dagwright found first: refused
+    before any request (every pod would fail installing it), ``--strict`` or not; with
+    ``--index-url`` (an index said to hold the version) the warning on stderr, and the run
+    sent with the pin it names."""
     import os
     import subprocess
     import sys
@@ -315,19 +317,19 @@ def test_submit_from_an_editable_install_warns_what_pods_install_and_strict_send
             timeout=120,
         )
 
-    warned = submit()
+    for strict in ((), ("--strict",)):
+        refused = submit(*strict)
+        assert refused.returncode == 2, refused.stderr
+        assert "field '--dagwright'" in refused.stderr and "Traceback" not in refused.stderr
+        assert "editable install" in refused.stderr and "--code image" in refused.stderr
+        assert kfp_server.requests == []  # refused before connecting
+
+    warned = submit("--index-url", "https://pypi.example.com/simple")
     assert warned.returncode == 0, warned.stderr
     assert f"warning: pods would install dagwright=={version} from the package index" in (
         warned.stderr
     )
-    assert "editable install" in warned.stderr and "--code image" in warned.stderr
     (run,) = [c.body for c in kfp_server.calls("RunService_CreateRun")]
     executors = run["pipeline_spec"]["deploymentSpec"]["executors"].values()
     assert all(f"dagwright=={version}" in str(e["container"]["command"]) for e in executors)
-
-    sent = len(kfp_server.requests)
-    strict = submit("--strict")
-    assert strict.returncode == 2, strict.stderr
-    assert "field '--dagwright'" in strict.stderr and "Traceback" not in strict.stderr
-    assert len(kfp_server.requests) == sent  # refused before connecting
     assert kfp_server.violations == []

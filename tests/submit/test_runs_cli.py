@@ -111,7 +111,7 @@ def test_show_logs_cancel_and_retry_on_argo(
     cancelled = on_argo(argo_server, "cancel", name)
     assert cancelled.exit_code == 0, cancelled.output
     page = f"{argo_server.url}/workflows/team-a/{name}"
-    assert cancelled.output.splitlines() == [f"terminated {name}: Failed ({page})"]
+    assert cancelled.output.splitlines() == [f"cancelled {name}: Failed ({page})"]
     retried = on_argo(argo_server, "retry", name)
     assert retried.exit_code == 0, retried.output
     assert retried.output.splitlines() == [
