@@ -88,6 +88,7 @@ class ArgoControllerStandIn:
         folder: Path,
         record_resources: bool = False,
         caches: dict[str, dict[str, Node]] | None = None,
+        shutdown: str | None = None,
     ) -> None:
         validate(manifest)  # what Argo refuses at submission (argo_validate.validate)
         self.record_resources = record_resources
@@ -107,6 +108,11 @@ class ArgoControllerStandIn:
         self.globals: dict[str, str] = {}  # the exit handler's workflow.status and .failures
         self.failures: list[dict[str, str]] = []  # failed pods, as {{workflow.failures}} has them
         self.exit_node: Node | None = None  # what the onExit template ended with
+        # the workflow's spec.shutdown, set before any pod was made ("Stop": `argo stop`,
+        # "Terminate": `argo terminate`): no step's pod is made, and only a Stop runs the exit
+        # handler (ShutdownStrategy.ShouldExecute, pkg/apis/workflow/v1alpha1/workflow_types.go)
+        self.shutdown = shutdown
+        self._in_exit = False
         self.errors: list[str] = []  # why nodes errored (a when Argo cannot evaluate)
         bin_dir = folder / "bin"
         bin_dir.mkdir(parents=True, exist_ok=True)
@@ -130,11 +136,12 @@ class ArgoControllerStandIn:
         }
         assert not given, f"unknown arguments {given}"
         node = self.template(self.spec["entrypoint"], {}, {})
-        if self.spec.get("onExit"):
+        if self.spec.get("onExit") and self.shutdown != "Terminate":
             # Argo's exit handler (operator.go): {{workflow.status}}, and {{workflow.failures}},
             # the failed nodes as JSON quoted once more as a Go string (strconv.Quote)
             self.globals["workflow.status"] = node.phase
             self.globals["workflow.failures"] = json.dumps(json.dumps(self.failures))
+            self._in_exit = True
             self.exit_node = self.template(self.spec["onExit"], {}, {})
         return node
 
@@ -408,6 +415,14 @@ class ArgoControllerStandIn:
         optional: frozenset[str] = frozenset(),
     ) -> Node:
         pod = scope["pod.name"]
+        if self.shutdown and not self._in_exit:
+            # workflowpod.go, createWorkflowPod: no pod while shutting down, the node failed
+            message = f"workflow shutdown with strategy: {self.shutdown}"
+            self.failures.append(
+                {"displayName": template["name"], "templateName": template["name"],
+                 "message": message, "phase": "Failed", "podName": pod}
+            )  # fmt: skip
+            return Node("Failed")
         home = self.folder / "pods" / pod
         local = {**scope, "pod.name": pod}
         for a in template.get("inputs", {}).get("artifacts", []):
