@@ -297,3 +297,27 @@ def test_argo_workflow_run_by_the_stand_in_tells_how_it_ended(http_receiver, tmp
     assert failed["link"] == f"https://kfp.example.com/#/runs/details/{stand_in.name}"
     [step] = failed["failed_steps"]
     assert step["task"].startswith("maybe-fail") and step["error"] == "Error (exit code 1)"
+
+
+def test_kfp_warns_that_a_cancelled_run_is_not_notified_and_argo_does_not():
+    """KFP's cancel terminates the run (its workflow's deadline set to 0), which fails the exit
+    task: ``on=["cancelled"]`` is warned of when compiling for KFP, naming the field and Argo,
+    where ``runs cancel`` stops the workflow and the exit handler runs
+    (``test_argo_notify_cancel.py``)."""
+    import warnings
+
+    from dagwright.compiler.kfp.notify import CancelNotWarning
+
+    wants_cancel = _flow([Webhook("https://hooks.example.com/x")], on=["cancelled", "failed"])
+    with pytest.warns(CancelNotWarning) as caught:
+        dagwright.compile(wants_cancel, target="kfp")
+    [warned] = [w for w in caught if w.category is CancelNotWarning]
+    text = str(warned.message)
+    for said in ("field 'notify'", "on=['cancelled']", "--target kfp", "terminat", "--target argo"):
+        assert said in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CancelNotWarning)
+        dagwright.compile(
+            _flow([Webhook("https://hooks.example.com/x")], on=["failed"]), target="kfp"
+        )
+        _argo(wants_cancel)

@@ -4,12 +4,19 @@ runs it as an Argo exit hook on the block, ``argocompiler/dag.go``) and sends th
 
 KFP takes one level of ExitHandler only (the SDK: "ExitHandler can only be used within the
 outermost scope"), so a pipeline with an ExitHandler of its own is refused here.
+
+``on=["cancelled"]`` is warned of: KFP cancels a run by terminating it (``TerminateRun``), which
+sets its Argo workflow's ``activeDeadlineSeconds`` to 0 (``TerminateWorkflow`` and
+``GetTerminatePatch`` in KFP's backend); the steps not finished then fail "Step exceeded its
+deadline", the exit task's own driver among them (kubeflow/pipelines#6101), so no notification
+of the cancel is sent. On Argo, ``runs cancel`` stops the workflow and its exit handler runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from typing import Any
 
 from dagwright.errors import ValidationError
@@ -17,10 +24,27 @@ from dagwright.names import free_name
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
 
 
+class CancelNotWarning(UserWarning):
+    """A notification ``on=["cancelled"]`` that KFP never sends (see the module's doc)."""
+
+
 def with_notify_exit(ir: PipelineIR) -> PipelineIR:
     """The IR as KFP runs it with its notifications (the same IR when it has none)."""
     if ir.notify is None:
         return ir
+    if "cancelled" in ir.notify.on:
+        warnings.warn(
+            CancelNotWarning(
+                f"pipeline '{ir.name}', field 'notify' (on=['cancelled']): on --target kfp a "
+                "cancelled run is not notified: KFP cancels by terminating the run (its "
+                "workflow's deadline set to 0), which fails the exit task that sends the "
+                "notifications ('Step exceeded its deadline'). The other events are sent; to be "
+                "told of a "
+                "cancel, compile for --target argo, where 'dagwright runs cancel' stops the "
+                "workflow and its exit handler still runs"
+            ),
+            stacklevel=2,
+        )
     if any(g.kind == "exit_handler" for g in ir.groups):
         raise ValidationError(
             "KFP target: the notifications are an ExitHandler around the whole pipeline, "
