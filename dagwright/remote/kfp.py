@@ -14,18 +14,18 @@ that checks every request against the upstream KFP v2beta1 swagger
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
-from dagwright.remote import SubmitError
 from dagwright.remote.kfp_checks import check_arguments, kfp_cron, read_package, spec_name
 from dagwright.remote.kfp_results import FINAL_STATES, Schedule, Submission, task_states
+from dagwright.remote.kfp_service import connect
+from dagwright.remote.kfp_service import remote_errors as _remote
+from dagwright.remote.kfp_service import ui_url as _url
 from dagwright.remote.kfp_versions import PipelineVersion
 from dagwright.remote.kfp_versions import quiet as _quiet
 from dagwright.remote.kfp_versions import upload as _upload
@@ -34,40 +34,7 @@ __all__ = ["Schedule", "Submission", "connect", "kfp_cron", "schedule", "submit"
 
 Echo = Callable[[str], None]
 
-TOKEN_ENV = "KFP_TOKEN"
 DEFAULT_EXPERIMENT = "Default"
-
-
-def connect(host: str | None, *, namespace: str | None = None, token: str | None = None) -> Any:
-    """A ``kfp.Client`` for ``host``, authenticated by a token or by credentials already there.
-
-    Args:
-        host: The KFP API endpoint, e.g. ``http://localhost:8080`` after a port-forward; None
-            lets kfp find it (``$KF_PIPELINES_ENDPOINT``, in-cluster DNS or the kube config).
-        namespace: The Kubernetes namespace (multi-user KFP).
-        token: A bearer token; defaults to ``$KFP_TOKEN``. Without one, a projected
-            service-account token (``$KF_PIPELINES_SA_TOKEN_PATH`` or kfp's default path)
-            is used when that file exists, else kfp's defaults (the kube config).
-
-    Returns:
-        The client.
-    """
-    import kfp
-    from kfp import client as kfp_client
-
-    kwargs: dict[str, Any] = {"host": host}
-    if namespace:
-        kwargs["namespace"] = namespace
-    token = token or os.environ.get(TOKEN_ENV) or None
-    if token:
-        kwargs["existing_token"] = token
-    else:
-        path = os.environ.get(kfp_client.KF_PIPELINES_SA_TOKEN_ENV)
-        path = path or kfp_client.KF_PIPELINES_SA_TOKEN_PATH
-        if os.path.isfile(path):
-            kwargs["credentials"] = kfp_client.ServiceAccountTokenVolumeCredentials(path)
-    with _quiet():
-        return kfp.Client(**kwargs)
 
 
 def submit(
@@ -318,35 +285,6 @@ def _silent(_line: str) -> None:
     pass
 
 
-@contextlib.contextmanager
-def _remote(host: str | None) -> Iterator[None]:
-    """Server answers and network failures as SubmitError, with the server's own message."""
-    import kfp_server_api
-    import urllib3
-
-    where = host or "the KFP API server"
-    try:
-        yield
-    except ValidationError:
-        raise
-    except kfp_server_api.ApiException as exc:
-        raise SubmitError(f"{where} answered {exc.status} {exc.reason}: {_message(exc)}") from exc
-    except urllib3.exceptions.HTTPError as exc:
-        reason = getattr(exc, "reason", None) or exc  # MaxRetryError: the last failure
-        raise SubmitError(f"cannot reach {where}: {reason}") from exc
-    except (TimeoutError, ValueError) as exc:  # kfp's own: healthz retries, name clashes
-        raise SubmitError(f"{where}: {exc}") from exc
-
-
-def _message(exc: Any) -> str:
-    import json
-
-    try:
-        return str(json.loads(exc.body).get("message") or exc.body)
-    except (TypeError, ValueError, AttributeError):
-        return str(exc.body)
-
-
 def _experiment(client: Any, name: str | None, namespace: str | None) -> str:
     """The experiment's id; kfp's create_experiment finds it by name or creates it."""
     with _quiet():
@@ -379,13 +317,6 @@ def _version_of(
     return chosen.pipeline_id, chosen.version_id
 
 
-def _url(host: str | None, page: str) -> str | None:
-    from dagwright.redact import redact_uri
-
-    ui = os.environ.get("KF_PIPELINES_UI_ENDPOINT") or host
-    return f"{redact_uri(ui).rstrip('/')}/#/{page}" if ui else None
-
-
 def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say: Echo) -> Any:
     """Poll ``get_run`` until a final state or the timeout, saying each change of state."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -403,7 +334,3 @@ def _wait(client: Any, run_id: str, timeout: float | None, interval: float, say:
             return run
         pause = interval if deadline is None else min(interval, deadline - time.monotonic())
         time.sleep(max(pause, 0.0))
-
-
-# for the run manager (kfp_runs.py), which talks to the same server the same way
-quiet, remote_errors, ui_url = _quiet, _remote, _url

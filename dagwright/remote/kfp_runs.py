@@ -11,7 +11,7 @@ from typing import Any
 
 from dagwright.errors import ValidationError
 from dagwright.remote import SubmitError
-from dagwright.remote.kfp import connect, quiet, remote_errors, ui_url
+from dagwright.remote.kfp_service import connect, quiet, remote_errors, ui_url
 from dagwright.remote.run_records import (
     RemoteRun,
     RemoteStep,
@@ -27,7 +27,7 @@ ENDED = frozenset({"SUCCEEDED", "SKIPPED", "FAILED", "CANCELED"})
 
 
 class KfpRuns:
-    """The runs of one KFP server (see ``dagwright.remote.kfp.connect`` for the options).
+    """The runs of one KFP server (see ``dagwright.remote.kfp_service.connect`` for the options).
 
     Args:
         host: The KFP API endpoint; None lets kfp find it.
