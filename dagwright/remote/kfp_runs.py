@@ -112,7 +112,9 @@ class KfpRuns:
         )
 
     def cancel(self, run_id: str) -> RemoteRun:
-        """Terminate the run (``terminate_run``).
+        """Terminate the run (``terminate_run``: KFP sets its workflow's deadline to 0). Its exit
+        task fails with the rest, so a notification ``on=["cancelled"]`` is not sent (compiling
+        warns of it, ``compiler/kfp/notify.py``).
 
         Raises:
             ValidationError: the run has ended already.
