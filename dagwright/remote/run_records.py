@@ -115,7 +115,8 @@ class RunManager(Protocol):
         """What the run's steps (or only ``step``'s) printed."""
 
     def cancel(self, run_id: str) -> RemoteRun:
-        """Terminate the run; what the server says of it then."""
+        """Cancel the run as the cluster does (KFP: terminate; Argo: stop, which runs the exit
+        handler); what the server says of it then."""
 
     def retry(self, run_id: str) -> RemoteRun:
         """Run again the failed steps of a failed run, keeping those that succeeded."""
