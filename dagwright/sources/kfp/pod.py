@@ -79,16 +79,16 @@ def pod_options(
     for key, value in config.items():
         items = value if isinstance(value, list) else [value]
         if key in ("secretAsEnv", "configMapAsEnv"):
-            kind, ref = (
-                ("secret", pod.Secret) if key == "secretAsEnv" else ("configMap", pod.ConfigMapEnv)
+            ref, object_key, target = (
+                (pod.Secret, "secretKey", "secrets")
+                if key == "secretAsEnv"
+                else (pod.ConfigMapEnv, "configMapKey", "config_maps")
             )
             for i, item in enumerate(items):
                 name = _name(item, key, f"{key}[{i}]", fail)
                 for pair in item.get("keyToEnv") or []:
-                    target = "secrets" if key == "secretAsEnv" else "config_maps"
-                    options[target].append(
-                        ref(name, pair.get(f"{kind}Key", ""), pair.get("envVar", ""))
-                    )
+                    env_ref = ref(name, pair.get(object_key, ""), pair.get("envVar", ""))
+                    options[target].append(env_ref)
         elif key in ("secretAsVolume", "configMapAsVolume"):
             make = pod.Volume.secret if key == "secretAsVolume" else pod.Volume.config_map
             for i, item in enumerate(items):
