@@ -247,6 +247,12 @@ def test_a_kfp_pipeline_with_pod_options_runs_locally_as_a_dagwright_one(
             "pod fields",
         ),
         (
+            {"secretAsEnv": [{"secretName": "a", "keyToEnv": ["TOKEN"]}]},
+            "secretAsEnv[0].keyToEnv[0]",
+            "not a kfp-kubernetes",
+        ),
+        ({"nodeSelector": "pool=cpu"}, "nodeSelector", "not a kfp-kubernetes"),
+        (
             {"enabledSharedMemory": {"volumeName": "shm", "size": "1Gi"}},
             "enabledSharedMemory",
             "shared-memory",

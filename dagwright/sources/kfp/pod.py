@@ -77,7 +77,7 @@ def pod_options(
     options: dict[str, Any] = {"volumes": [], "secrets": [], "config_maps": []}
     unkept: list[str] = []
     for key, value in config.items():
-        items = value if isinstance(value, list) else [value]
+        items = _entries(value, key, fail)
         if key in ("secretAsEnv", "configMapAsEnv"):
             ref, object_key, target = (
                 (pod.Secret, "secretKey", "secrets")
@@ -86,7 +86,7 @@ def pod_options(
             )
             for i, item in enumerate(items):
                 name = _name(item, key, f"{key}[{i}]", fail)
-                for pair in item.get("keyToEnv") or []:
+                for pair in _entries(item.get("keyToEnv") or [], f"{key}[{i}].keyToEnv", fail):
                     env_ref = ref(name, pair.get(object_key, ""), pair.get("envVar", ""))
                     options[target].append(env_ref)
         elif key in ("secretAsVolume", "configMapAsVolume"):
@@ -125,20 +125,33 @@ def pod_options(
             else:
                 options["image_pull_secrets"] = pulls
         elif key == "nodeSelector":
-            if set(value) - {"labels"}:  # nodeSelectorJson: from a pipeline value
+            if set(items[0]) - {"labels"}:  # nodeSelectorJson: from a pipeline value
                 unkept.append(key)
             else:
-                options["node_selector"] = dict(value.get("labels") or {})
+                options["node_selector"] = dict(items[0].get("labels") or {})
         elif key == "nodeAffinity":
             try:
                 options["affinity"] = _affinity(items)
             except _Unkept:
                 unkept.append(key)
         elif key == "podMetadata":
-            options["labels"] = dict(value.get("labels") or {})
-            options["annotations"] = dict(value.get("annotations") or {})
+            options["labels"] = dict(items[0].get("labels") or {})
+            options["annotations"] = dict(items[0].get("annotations") or {})
     checked = checked_pod(fail, env=env, **options)
     return (checked.to_dict() if checked else {}), unkept
+
+
+def _entries(value: Any, key: str, fail: Fail) -> list[dict[str, Any]]:
+    """A field's entries (one for a message field, as ``nodeSelector``), each a mapping."""
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise fail(
+                f"{key}[{i}]" if isinstance(value, list) else key,
+                f"{item!r} is not a kfp-kubernetes {key} entry",
+                "recompile the pipeline with kfp and kfp-kubernetes",
+            )
+    return items
 
 
 def _name(item: dict[str, Any], key: str, at: str, fail: Fail) -> str:
