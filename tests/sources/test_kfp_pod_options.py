@@ -10,6 +10,8 @@ No ``from __future__ import annotations``: kfp reads the components' annotations
 import copy
 import hashlib
 import importlib
+import json
+import os
 import sqlite3
 import sys
 import warnings
@@ -334,3 +336,61 @@ def test_a_pipeline_written_with_kfp_kubernetes_imports_and_compiles_back(
             if entry.get("optional") is False:
                 del entry["optional"]
     assert ours == theirs
+
+
+# A stand-in for the docker CLI: answers `info`, records each call's argv, and runs a `run`'s
+# command on the host with the variables `-e NAME` passes from its own environment.
+FAKE_DOCKER = """#!{python}
+import json, os, subprocess, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as f:
+    f.write(json.dumps(args) + "\\n")
+if args[:1] == ["info"]:
+    sys.exit(0)
+env = {{"PATH": os.environ["PATH"]}}
+i = 1
+while args[i].startswith("-"):
+    if args[i] == "-e":
+        env[args[i + 1]] = os.environ.get(args[i + 1], "")
+    if args[i] == "--entrypoint":
+        entry = args[i + 1]
+    i += 1 if args[i] in ("--rm", "-i") else 2
+sys.exit(subprocess.run([entry, *args[i + 1:]], env=env).returncode)
+"""
+
+
+@dsl.container_component
+def shout(said: dsl.OutputPath(str)):
+    return dsl.ContainerSpec(
+        image="alpine:3.19",
+        command=["sh", "-c", 'printf "%s:%s" "${#TOKEN}" "$MODE" > "$0"', said],
+    )
+
+
+@dsl.pipeline(name="shouts")
+def shouts() -> str:
+    return shout().output
+
+
+def test_a_container_step_gets_its_secrets_and_volumes_in_the_container(
+    tmp_path: Path, compiled: Callable[[Any], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir, log = tmp_path / "bin", tmp_path / "docker-calls.jsonl"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    config = {key: K8S[key] for key in ("secretAsEnv", "configMapAsEnv", "pvcMount")}
+    path = tmp_path / "shouts-options.yaml"
+    path.write_text(_with_platform(compiled(shouts), config).replace("exec-reads", "exec-shout"))
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(f"creds.token={SECRET}\nMODE=fast\n")
+    root = tmp_path / "store"
+    with pytest.warns(LocalVolumeWarning):
+        result = dagwright.run(str(path), root=str(root), secrets_file=str(secrets), echo=False)
+    assert result.outputs == {"Output": f"{len(SECRET)}:fast"}
+    run = next(json.loads(c) for c in log.read_text().splitlines() if c.startswith('["run"'))
+    assert f"{root / 'volumes' / 'pvc' / 'data'}:/data:rw" in run  # the claim at its path
+    passed = [run[i + 1] for i, arg in enumerate(run) if arg == "-e"]
+    assert {"TOKEN", "MODE"} <= set(passed) and "DAGWRIGHT_MOUNTS" not in passed
+    assert not any(SECRET in arg for arg in run)  # values never on a command line
