@@ -186,6 +186,11 @@ def test_a_kfp_pipeline_with_pod_options_runs_locally_as_a_dagwright_one(
         Volume.empty_dir("/scratch", name="scratch"),
     }
     assert options.image_pull_secrets == ("regcred",) and options.labels == {"team": "ml"}
+    # and Argo carries them as a dagwright task's: the Secret by name in the pod spec
+    argo = yaml.safe_load(dagwright.compile(ir, target="argo", **DELIVERY))
+    template = next(t for t in argo["spec"]["templates"] if "container" in t)
+    refs = [e["valueFrom"] for e in template["container"]["env"] if "valueFrom" in e]
+    assert {"secretKeyRef": {"name": "creds", "key": "token"}} in refs
 
     secrets = tmp_path / "secrets.env"
     secrets.write_text(f"creds.token={SECRET}\nMODE=fast\n")
