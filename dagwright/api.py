@@ -7,6 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dagwright._run_checks import (
+    check_kfp,
+    check_new_run_id,
+    check_run_id,
+    check_store,
+    check_tracking,
+    install_kfp_packages,
+    pod_values,
+)
 from dagwright.engine.progress import Observer
 from dagwright.engine.result import RunResult
 from dagwright.errors import RunFailed
@@ -103,88 +112,18 @@ def run(
         "host_containers": host_containers,
     }
     tracking = {"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage}
-    _check_kfp(ir, host_containers)
-    options["pod_env"] = _pod_env(ir, secrets_file)
+    check_kfp(ir, host_containers)
+    options["pod_env"] = pod_values(ir, secrets_file)
     store = LocalStore(root, artifacts)
-    _check_tracking(tracking)
+    check_tracking(tracking)
     if run_id is not None:
-        _check_run_id(run_id)
+        check_run_id(run_id)
         store.check()  # before the database is made
-        _check_new_run_id(store, run_id)
-    options["kfp_packages"] = _install_packages(ir, store) if install_packages else ""
+        check_new_run_id(store, run_id)
+    options["kfp_packages"] = install_kfp_packages(ir, store) if install_packages else ""
     return _execute(
         ir, bound, store, echo, raise_on_error, options, tracking, session=session, run_id=run_id
     )
-
-
-def _pod_env(ir: PipelineIR, secrets_file: str | Path | None) -> Any:
-    """The components' Secret and ConfigMap values, read before anything runs."""
-    from dagwright.engine.pod_env import PodEnv
-
-    return PodEnv.resolve(ir.components.values(), secrets_file)
-
-
-def _check_tracking(tracking: dict[str, Any] | None) -> None:
-    """Lineage settings from the environment, checked before the store is touched; and
-    ``wait_lineage`` refused when no lineage would go to MLflow."""
-    if tracking is not None and tracking.get("wait"):
-        from dagwright.lineage.tracking import check_wait
-
-        check_wait(tracking["lineage"], tracking["tracking_uri"], "wait_lineage")
-    if tracking is None or tracking["lineage"]:
-        from dagwright.lineage.tracking import check_settings
-
-        check_settings(tracking["tracking_uri"] if tracking else None)
-
-
-def _check_kfp(ir: PipelineIR, host_containers: bool) -> None:
-    """Components imported from KFP: kfp must be installed to run their steps, and their
-    container steps must have somewhere to run (``kfp_steps`` is imported only for such
-    pipelines)."""
-    if any(spec.kfp is not None for spec in ir.components.values()):
-        from dagwright.kfp_steps import check_containers, check_kfp_installed
-
-        check_kfp_installed(ir)
-        check_containers(ir, host_containers)
-
-
-def _install_packages(ir: PipelineIR, store: LocalStore) -> str:
-    """Install what the KFP components lack under the store (``install_packages``), before
-    the run starts or is claimed; the folder the steps find them under."""
-    root = str((store.root / "kfp-packages").absolute())
-    if any(spec.kfp is not None for spec in ir.components.values()):
-        from dagwright.kfp_steps.packages import install_missing
-
-        install_missing(ir, root)
-    return root
-
-
-def _check_run_id(run_id: str) -> None:
-    from dagwright.errors import ValidationError
-    from dagwright.names import is_k8s_name
-
-    if not is_k8s_name(run_id):
-        raise ValidationError(
-            f"run id '{run_id}' is not a name of lower-case letters, digits and '-'",
-            field="run_id",
-            fix="use e.g. 'nightly-20261126-030000'",
-        )
-
-
-def _check_new_run_id(store: LocalStore, run_id: str) -> None:
-    from dagwright.errors import ValidationError
-
-    db = store.database()
-    try:
-        exists = db.has_run(run_id)
-    finally:
-        db.close()
-    if exists:
-        raise ValidationError(
-            f"the store has a run '{run_id}' already",
-            field="run_id",
-            fix=f"pick another id, or continue that run with 'dagwright resume {run_id}'",
-        )
 
 
 def resume(
@@ -225,16 +164,16 @@ def resume(
     from dagwright.engine.result import SUCCEEDED
     from dagwright.store import files
 
-    _check_tracking({"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage})
+    check_tracking({"lineage": lineage, "tracking_uri": tracking_uri, "wait": wait_lineage})
     db = LocalStore(root).existing_database(run_id)
     try:
         found = db.find_run(run_id)
         ir = to_ir(PipelineIR.from_dict(json.loads(found["ir"])))
-        _check_kfp(ir, host_containers)  # before the run is claimed
-        pod_env = _pod_env(ir, secrets_file)
+        check_kfp(ir, host_containers)  # before the run is claimed
+        pod_env = pod_values(ir, secrets_file)
         store = LocalStore(root, found["artifacts"].rsplit("/", 1)[0])  # where the run wrote
-        _check_store(ir, store)
-        packages = _install_packages(ir, store) if install_packages else ""
+        check_store(ir, store)
+        packages = install_kfp_packages(ir, store) if install_packages else ""
         found = db.claim_run(found["run_id"])  # refused while it runs; this process's from now
         reuse = {
             (row["task"], _iteration(row["iteration"])): row["outputs"] or {}
@@ -308,7 +247,7 @@ def _execute(
 ) -> RunResult:
     from dagwright.engine.local import LocalEngine
 
-    _check_store(ir, store)  # tracking settings were checked by run() / resume()
+    check_store(ir, store)  # tracking settings were checked by run() / resume()
     observer = _observer(echo)
     tracking = tracking or {"lineage": True, "tracking_uri": None}
     sink = None
@@ -386,25 +325,6 @@ def to_ir(pipeline: Any) -> PipelineIR:
 
             pipeline = import_pipeline(pipeline)
     return _validated(pipeline)
-
-
-def _check_store(ir: PipelineIR, store: LocalStore) -> None:
-    """The store's folders can be written and its URL read; and a memory:// store lives in
-    this process: a step run in another one could not reach it."""
-    from dagwright.errors import ValidationError
-
-    for task in ir.tasks if store.artifacts.startswith("memory://") else ():
-        spec = ir.component_of(task)
-        if spec.runtime.runs_apart(spec.injected):
-            raise ValidationError(
-                "a memory:// artifact store is only visible inside this process",
-                pipeline=ir.name,
-                task=task.name,
-                field="runtime",
-                fix=f"use a folder or a shared store (s3://, gs://) for {spec.runtime.kind} "
-                "steps, or run the step with runtime=Local()",
-            )
-    store.check()  # last: it makes the store's folders
 
 
 def _observer(echo: bool | Callable[[str], None] | Observer) -> Observer | None:

@@ -22,11 +22,10 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
+from dagwright.engine._steps import make_step, take_finished
 from dagwright.engine.attempts import attempts
-from dagwright.engine.cache import cache_key, restore
 from dagwright.engine.cancel import CANCEL_REASON, CancelWatch, stop_steps
 from dagwright.engine.conditions import evaluate
-from dagwright.engine.final_status import final_status
 from dagwright.engine.frame_tree import FrameTree
 from dagwright.engine.frames import Execution, Frame
 from dagwright.engine.interrupt import abandon
@@ -44,18 +43,14 @@ from dagwright.engine.result import (
     UPSTREAM_FAILED,
     RunResult,
     StepRecord,
-    jsonable,
 )
-from dagwright.engine.state import Path_, RunState, flatten
+from dagwright.engine.state import Path_, RunState
 from dagwright.errors import DagwrightError
-from dagwright.executor import Step
-from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import secret_values
 from dagwright.runtimes import Attempt, Session
 from dagwright.runtimes.scratch import remove_stale
 from dagwright.store import LocalStore, RunStore
-from dagwright.store.live_logs import LiveLog
 
 DEFAULT_PARALLELISM = 64
 
@@ -300,83 +295,18 @@ class LocalEngine:
             record.status = CANCELLED
         else:
             try:
-                step = self._step(task, frame)
+                step = make_step(self, task, frame)
             except Exception as exc:  # an input that cannot be had fails this step
                 record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
             else:
                 record.inputs = {"parameters": step.parameters, "artifacts": step.artifacts}
-                if not self._take_finished(record, step):
+                if not take_finished(self, record, step):
                     self.runnable.append(Execution(frame, task, record, step))
                     return
         mask_record(record, self.pod_env.secrets)
         self._record(record)
         self._stop_if_failing(record.status)
         self.frames.finish(frame, task, record.status)
-
-    def _take_finished(self, record: StepRecord, step: Step) -> bool:
-        """Fill ``record`` from a resumed run or the cache instead of running the step."""
-        spec = step.component
-        earlier = self.reuse.get((record.task, record.iteration))
-        if earlier is not None and self.plan.reads_status(record.task):
-            earlier = None  # it reported the block's earlier end: it reports this one's
-        outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
-        if why:
-            record.note = f"not reused: {why}"
-        if outcome is not None:
-            record.reused = True
-        elif self.cache if self.cache is not None else spec.cache:
-            record.cache_key = cache_key(step)
-            stored = self.db.cached(record.cache_key)
-            outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
-            if why:
-                record.note = f"cache entry invalid: {why}"
-            record.cached = outcome is not None
-        if outcome is None:
-            return False
-        record.status = SUCCEEDED
-        record.outputs = {**outcome.values, **outcome.artifacts}
-        return True
-
-    def _step(self, task: str, frame: Frame) -> Step:
-        spec = self.ir.component_of(task)
-        step = Step(
-            spec,
-            StepRecord(task, frame.path).label,
-            allow_pickle=self.allow_pickle,
-            run_id=self.run_id,
-            host_containers=self.host_containers,
-            run_started=self.run_started,
-            kfp_packages=self.kfp_packages,
-            stop=None if self._exiting(task) else self.stop,  # a cancel stops no exit task
-            live=LiveLog(self.logs_root, self.run_id, task, frame.path, self.secrets),
-        )
-        step.env = self.pod_env.env_for(spec, self.logs_root, self.run_id, step.task)
-        for out in spec.output_artifacts:
-            step.outputs[out.name] = self.store.artifact_uri(
-                self.run_id, task, frame.path, out.name
-            )
-        ignoring = self.plan.tasks[task].ignore_upstream_failure
-        for name, value in self.plan.tasks[task].inputs.items():
-            if "final_status" in value:
-                step.parameters[name] = final_status(
-                    self.records, self.plan, value["final_status"], frame.path, self.run_id
-                )
-                continue
-            try:
-                resolved = self.state.resolve(value, frame.scope, frame.path, frame.items)
-            except (KeyError, LookupError):
-                if ignoring:  # its upstream failed and made nothing: the input's default
-                    continue
-                raise
-            target = spec.input(name)
-            if "collected" in value and target is not None and wants_flat(target.type):
-                depth = self.state.depth(value["collected"]["task"], frame.scope)
-                resolved = flatten(resolved, depth)  # a list of values, not of lists
-            if target is not None and target.artifact:
-                step.artifacts[name] = jsonable(resolved)
-            else:
-                step.parameters[name] = resolved
-        return step
 
     def _cancel(self, execution: Execution) -> None:
         execution.record.status = CANCELLED
@@ -418,11 +348,11 @@ class LocalEngine:
     def _protected(self, task: str) -> bool:
         """Does ``task`` run even though the run is stopping: an exit task or its pipeline;
         after a failure (not a cancel) also a task that ignores upstream failures?"""
-        if self._exiting(task):
+        if self.exiting(task):
             return True
         return not self.cancelled and task in self.plan.run_anyway
 
-    def _exiting(self, task: str) -> bool:
+    def exiting(self, task: str) -> bool:
         """Is ``task`` an exit task, or after one (never stopped by a cancel)?"""
         return task in self.plan.exit_tasks or task in self.plan.exit_side
 

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dagwright.errors import DagwrightError, ValidationError
@@ -74,6 +74,8 @@ def run_container(
     mounts: list[tuple[str, bool]],
     task: str,
     abandoned: threading.Event | None,
+    env: Mapping[str, str] | None = None,
+    volumes: Mapping[str, str] | None = None,
 ) -> None:
     """Run the resolved command in a container, or on this machine; raise when it fails.
 
@@ -84,15 +86,22 @@ def run_container(
         mounts: Folders the command reads or writes (path, writable), mounted at their paths.
         task: The task, for errors.
         abandoned: Set when the engine stopped waiting (a timeout): the process is killed.
+        env: The step's own variables (its pod options' Secrets and ConfigMaps), beside the
+            component's.
+        volumes: The step's volumes, {mount path: folder of the store}: in a container each
+            folder is mounted at its mount path, as the pod's volume would be.
     """
+    variables = {**component.env, **(env or {})}
     engine = container_engine()
     if engine is not None:
         argv = [engine, "run", "--rm", "-i"]
         for folder, writable in _folders(mounts):
             argv += ["-v", f"{folder}:{folder}:{'rw' if writable else 'ro'}"]
+        for path, folder in sorted((volumes or {}).items()):
+            argv += ["-v", f"{folder}:{path}:rw"]
         # `-e NAME` alone: the engine reads the value from its own environment, so values
         # (secrets among them) stay off command lines, which any local user reads in /proc
-        for name in component.env:
+        for name in variables:
             argv += ["-e", name]
         if component.entrypoint:  # arguments to the image's own entrypoint
             argv += [component.image, *command]
@@ -102,7 +111,7 @@ def run_container(
         argv = list(command)
     else:
         raise refusal([(task, component.image)])
-    code, _ = run_command(argv, {**os.environ, **component.env}, abandoned)
+    code, _ = run_command(argv, {**os.environ, **variables}, abandoned)
     if code != 0:
         where = f"in {os.path.basename(engine)}" if engine else "on this machine"
         raise ContainerFailed(

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from dagwright.components.artifacts import Artifact
+from dagwright.components.pod import MOUNTS_ENV
 from dagwright.components.spec import ComponentSpec
 from dagwright.executor import Step, StepOutcome, publish_outputs
 from dagwright.extras import require
@@ -146,7 +147,13 @@ def _run_container(
     mounts = [(task_root, True)]
     mounts += [(os.path.dirname(a.path), True) for a in written.values()]
     mounts += [(os.path.dirname(a["path"]), False) for items in inputs.values() for a in items]
-    run_container(component, command, step.host_containers, mounts, step.task, abandoned)
+    # the pod options' variables and volumes (engine/pod_env.py): in a container, each
+    # volume's folder is mounted at its mount path, as on a cluster
+    env = dict(step.env)
+    volumes = json.loads(env.pop(MOUNTS_ENV, "") or "{}")
+    run_container(
+        component, command, step.host_containers, mounts, step.task, abandoned, env, volumes
+    )
 
 
 def _take_returned_file(artifact: Artifact, uri: str | None) -> None:

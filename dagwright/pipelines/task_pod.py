@@ -8,11 +8,12 @@ as ``@component``'s are (``task_options.vary``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dagwright.components.pod import Volume
+    from dagwright.components.pod import ConfigMapEnv, Secret, Volume
+    from dagwright.components.spec import PodOptions
     from dagwright.pipelines.handles import TaskHandle
 
 
@@ -66,8 +67,7 @@ class PodMethods:
         """Set variables from the Secret's keys (``{"password": "DB_PASSWORD"}``)."""
         from dagwright.components.pod import Secret
 
-        pairs = _pairs(self, "use_secret_as_env", secret_key_to_env)
-        refs = tuple(Secret(secret_name, key, env) for key, env in pairs)
+        refs = _as_env(self, "use_secret_as_env", Secret, secret_name, secret_key_to_env)
         return _added(self, "use_secret_as_env", secrets=refs)
 
     def use_config_map_as_env(
@@ -76,9 +76,9 @@ class PodMethods:
         """Set variables from the ConfigMap's keys (``{"mode": "MODE"}``)."""
         from dagwright.components.pod import ConfigMapEnv
 
-        pairs = _pairs(self, "use_config_map_as_env", config_map_key_to_env)
-        refs = tuple(ConfigMapEnv(config_map_name, key, env) for key, env in pairs)
-        return _added(self, "use_config_map_as_env", config_maps=refs)
+        method, mapping = "use_config_map_as_env", config_map_key_to_env
+        refs = _as_env(self, method, ConfigMapEnv, config_map_name, mapping)
+        return _added(self, method, config_maps=refs)
 
     def add_node_selector(self, label_key: str, label_value: str) -> TaskHandle:
         """Run the task's pod only on nodes with this label."""
@@ -114,29 +114,34 @@ def _handle(obj: Any) -> TaskHandle:
     return obj  # PodMethods is mixed into TaskHandle only
 
 
-def _added(obj: Any, method: str, **more: tuple[Any, ...]) -> TaskHandle:
+def _changed(obj: Any, method: str, change: Callable[[PodOptions], dict[str, Any]]) -> TaskHandle:
+    """The task with a variant whose pod options have ``change(options)``'s fields."""
     from dagwright.pipelines import task_options
 
     handle = _handle(obj)
     task_options.runs_code(handle, method)
     pod = handle.builder.ir.component_of(handle.name).pod
-    changes: dict[str, Any] = {
-        key: tuple(getattr(pod, key)) + tuple(items) for key, items in more.items()
-    }
-    task_options.vary(handle, method, pod=dataclasses.replace(pod, **changes))
+    task_options.vary(handle, method, pod=dataclasses.replace(pod, **change(pod)))
     return handle
+
+
+def _added(obj: Any, method: str, **more: tuple[Any, ...]) -> TaskHandle:
+    """Items appended to the pod options' lists."""
+    return _changed(
+        obj, method, lambda pod: {k: (*getattr(pod, k), *items) for k, items in more.items()}
+    )
 
 
 def _merged(obj: Any, method: str, field: str, key: Any, value: Any) -> TaskHandle:
-    from dagwright.pipelines import task_options
+    """One entry set in one of the pod options' mappings."""
+    return _changed(obj, method, lambda pod: {field: {**getattr(pod, field), key: value}})
 
-    handle = _handle(obj)
-    task_options.runs_code(handle, method)
-    pod = handle.builder.ir.component_of(handle.name).pod
-    table = {**getattr(pod, field), key: value}
-    changes: dict[str, Any] = {field: table}
-    task_options.vary(handle, method, pod=dataclasses.replace(pod, **changes))
-    return handle
+
+def _as_env(
+    obj: Any, method: str, ref: type[Secret | ConfigMapEnv], name: str, mapping: Any
+) -> tuple[Any, ...]:
+    """A Secret's or ConfigMap's keys as variables, one ``ref`` per key."""
+    return tuple(ref(name, key, env) for key, env in _pairs(obj, method, mapping))
 
 
 def _pairs(obj: Any, method: str, mapping: Any) -> list[tuple[Any, Any]]:

@@ -188,11 +188,11 @@ def test_the_command_line_says_what_an_import_did_not_keep(
 ) -> None:
     path = compiled(chain)
     platform = {"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
-        "exec-inc": {"nodeSelector": {"labels": {"pool": "cpu"}}}
+        "exec-inc": {"tolerations": [{"key": "pool", "operator": "Exists"}]}
     }}}}}  # fmt: skip
     path.write_text(path.read_text() + "---\n" + yaml.safe_dump(platform))
     done = _cli("inspect", str(path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith("warning: task '")
-    assert "nodeSelector only place its pod on a cluster" in done.stderr
+    assert "tolerations only place its pod on a cluster" in done.stderr
     assert "KfpImportWarning" not in done.stderr and ".py:" not in done.stderr

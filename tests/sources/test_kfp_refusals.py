@@ -139,27 +139,37 @@ def test_the_api_form_holding_spec_and_platform_spec(spec: dict[str, Any]) -> No
     assert ir.component_of("double").timeout == 30.0
 
 
-def test_kubernetes_env_from_a_secret_is_refused_by_name(spec: dict[str, Any]) -> None:
+def test_kubernetes_env_from_a_secret_named_by_a_pipeline_value_is_refused_by_name(
+    spec: dict[str, Any],
+) -> None:
+    # a Secret named as a constant is imported as a dagwright Secret (test_kfp_pod_options.py);
+    # one whose name is a pipeline value is known only when the task runs
     config = {
         "secretAsEnv": [
-            {"secretName": "creds", "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
+            {"secretNameParameter": {"componentInputParameter": "secret"},
+             "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
         ]
-    }
+    }  # fmt: skip
     error = _refusal(_with_platform(spec, config))
     assert error.task == "double"
-    assert error.field == "platforms.kubernetes.deploymentSpec.executors.exec-double.secretAsEnv"
-    assert "Secret" in error.problem
+    assert error.field == (
+        "platforms.kubernetes.deploymentSpec.executors.exec-double.secretAsEnv[0]"
+        ".secretNameParameter"
+    )
+    assert "pipeline value" in error.problem
 
 
 def test_kubernetes_scheduling_hints_are_reported_not_kept(spec: dict[str, Any]) -> None:
-    config = {"nodeSelector": {"labels": {"pool": "gpu"}}, "imagePullPolicy": "Always"}
+    # (a node selector is kept now, as the pod option node_selector: test_kfp_pod_options.py)
+    toleration = {"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}
+    config = {"tolerations": [toleration], "imagePullPolicy": "Always"}
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         data = ir_dict(_with_platform(spec, config))
     messages = [str(w.message) for w in seen if issubclass(w.category, KfpImportWarning)]
     assert len(messages) == 1  # the one task of that executor
-    assert "imagePullPolicy, nodeSelector" in messages[0] and "'double'" in messages[0]
-    assert "nodeSelector" not in repr(data["components"])
+    assert "imagePullPolicy, tolerations" in messages[0] and "'double'" in messages[0]
+    assert "NoSchedule" not in repr(data["components"])
 
 
 def test_a_file_with_a_bad_kfp_pipeline_exits_2_without_a_traceback(
@@ -208,28 +218,37 @@ def test_the_forms_schema_2_0_0_wrote(spec: dict[str, Any]) -> None:
     assert [(i.name, i.type) for i in ir.component_of("double").inputs] == [("x", "int")]
 
 
-def test_optional_secrets_and_config_maps_are_reported_not_refused(
+def test_optional_secret_and_config_map_variables_are_reported_not_kept(
     spec: dict[str, Any],
 ) -> None:
-    # KFP runs a task whose optional Secret or ConfigMap is missing; here there are none
+    # KFP runs a task whose optional Secret or ConfigMap is missing; here there are none. (An
+    # optional ConfigMap or Secret volume is kept: Volume.config_map(optional=True) says it.)
     config = {
         "secretAsEnv": [
             {"secretName": "creds", "optional": True,
              "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
         ],
-        "configMapAsVolume": [{"configMapName": "cfg", "mountPath": "/cfg", "optional": True}],
+        "configMapAsEnv": [
+            {"configMapName": "cfg", "optional": True,
+             "keyToEnv": [{"configMapKey": "mode", "envVar": "MODE"}]}
+        ],
     }  # fmt: skip
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         data = ir_dict(_with_platform(spec, config))
     messages = [str(w.message) for w in seen if issubclass(w.category, KfpImportWarning)]
     assert len(messages) == 1
-    assert "configMapAsVolume, secretAsEnv" in messages[0] and "'double'" in messages[0]
+    assert "configMapAsEnv, secretAsEnv" in messages[0] and "'double'" in messages[0]
     assert "creds" not in repr(data) and "TOKEN" not in repr(data)
-    # one entry that is not optional still refuses the whole setting
-    config["secretAsEnv"].append({"secretName": "other", "keyToEnv": []})
-    error = _refusal(_with_platform(spec, config))
-    assert error.field.endswith("exec-double.secretAsEnv")
+    # an entry that is not optional beside them is kept, as the pod option it is
+    config["secretAsEnv"].append(
+        {"secretName": "other", "keyToEnv": [{"secretKey": "k", "envVar": "OTHER"}]}
+    )
+    data = ir_dict(_with_platform(spec, config))
+    pods = {cid: c.get("pod") for cid, c in data["components"].items()}
+    # exec-double is the first task's executor only (kfp gives each task its own)
+    assert pods["double"] == {"secrets": [{"name": "other", "key": "k", "env": "OTHER"}]}
+    assert [p for p in pods.values() if p] == [pods["double"]]
 
 
 def _set(*path: str, to: Any) -> Callable[[dict[str, Any]], None]:

@@ -65,6 +65,8 @@ def component_dict(
     env = {e["name"]: str(e.get("value", "")) for e in executor.get("container", {}).get("env", [])}
     if env:
         data["env"] = env
+    if platform.get("pod"):  # kfp-kubernetes fields dagwright's pod options hold
+        data["pod"] = platform["pod"]
     data["kfp"] = kfp
     if "importer" in executor:
         data["importer"] = _importer(executor["importer"])

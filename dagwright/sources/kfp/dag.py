@@ -246,7 +246,8 @@ class Walker(Values):
                 field="deploymentSpec.executors",
                 fix="give the whole file kfp.compiler wrote",
             )
-        platform = settings(self.platform.get(label, {}), label, where)
+        plain = {e["name"]: str(e.get("value", "")) for e in _container_env(executor)}
+        platform = settings(self.platform.get(label, {}), label, where, plain)
         if frame.retry and "retryPolicy" not in task:
             task = {**task, "retryPolicy": frame.retry}
         data = component_dict(
@@ -299,3 +300,7 @@ class Walker(Values):
         return cid
 
     # values
+
+
+def _container_env(executor: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(executor.get("container", {}).get("env") or [])

@@ -1,15 +1,17 @@
 """The kfp-kubernetes platform spec (the second YAML document) for one executor.
 
-What the IR can hold is mapped: ``activeDeadlineSeconds`` becomes the component's timeout.
-Scheduling hints that change where a pod lands, not what the step computes (node selector,
-tolerations, affinities, pod labels and annotations, image pull settings, the security
-context, resource claims), cannot be kept by the IR: they are reported in a
-``KfpImportWarning`` naming each one, never dropped silently. Secrets and ConfigMaps a task
-marks optional are reported the same way: there are none without Kubernetes, and the step runs
-as on a cluster where they are missing, as KFP lets it. Everything else (environment
-from Secrets, ConfigMaps or pod fields, volumes, init containers, pipeline-wide settings)
-changes what the step sees and is refused by name. (Secrets are not read into the IR on
-purpose: specs, logs and run records never hold them.)
+What the IR can hold is mapped: ``activeDeadlineSeconds`` becomes the component's timeout, and
+the fields dagwright's pod options hold (Secrets and ConfigMaps as variables or volumes, PVC
+and emptyDir mounts, node selector and affinity, image pull secrets, pod labels and
+annotations) become the component's ``pod`` (``pod.py``). Scheduling hints that change where
+a pod lands, not what the step computes, and that no option holds (tolerations, pod
+affinity, the image pull policy, the security context, resource claims, or a mapped hint in a
+form the options cannot say) are reported in a ``KfpImportWarning`` naming each one, never
+dropped silently. Secret and ConfigMap variables a task marks optional are reported the same
+way: there are none without Kubernetes, and the step runs as on a cluster where they are
+missing, as KFP lets it. The rest (variables from pod fields, ephemeral and shared-memory
+volumes, init containers, pipeline-wide settings) changes what the step sees and is refused by
+name. (Secrets are not read into the IR on purpose: only their names and keys are.)
 """
 
 from __future__ import annotations
@@ -18,35 +20,40 @@ import warnings
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.sources.kfp.pod import MAPPED, pod_options
 
 _HINTS = {
-    "nodeSelector",
     "tolerations",
-    "nodeAffinity",
     "podAffinity",
-    "podMetadata",
-    "imagePullSecret",
     "imagePullPolicy",
     "securityContext",
     "podResourceClaims",
 }
 _REFUSED = {
-    "secretAsEnv": "environment variables from a Secret",
-    "configMapAsEnv": "environment variables from a ConfigMap",
-    "fieldPathAsEnv": "environment variables from pod fields",
-    "secretAsVolume": "a Secret mounted as a volume",
-    "configMapAsVolume": "a ConfigMap mounted as a volume",
-    "pvcMount": "a PersistentVolumeClaim mounted",
-    "emptyDirMounts": "an emptyDir volume",
-    "genericEphemeralVolume": "a generic ephemeral volume",
-    "enabledSharedMemory": "a shared-memory volume",
-    "initContainers": "init containers run before the step",
+    "fieldPathAsEnv": (
+        "environment variables from pod fields",
+        "pass the value as a pipeline parameter instead, or remove the "
+        "kubernetes.use_field_path_as_env call for this task and recompile",
+    ),
+    "genericEphemeralVolume": (
+        "a generic ephemeral volume",
+        "mount an empty dir instead (kubernetes.empty_dir_mount), or a PVC that exists "
+        "(kubernetes.mount_pvc), and recompile",
+    ),
+    "enabledSharedMemory": (
+        "a shared-memory volume",
+        "mount an empty dir in memory at /dev/shm instead (kubernetes.empty_dir_mount(task, "
+        "volume_name=..., mount_path='/dev/shm', medium='Memory')) and recompile",
+    ),
+    "initContainers": (
+        "init containers run before the step",
+        "do their work in a task the step runs after, or remove the "
+        "kubernetes.add_init_container call for this task, and recompile",
+    ),
 }
-
-
-# Secrets and ConfigMaps a task may do without (``optional=True``): with no Kubernetes here
-# there are none, so the step runs as on a cluster where they are missing
-_OPTIONAL = {"secretAsEnv", "configMapAsEnv", "secretAsVolume", "configMapAsVolume"}
+# Secret and ConfigMap variables a task may do without (``optional=True``): with no Kubernetes
+# here there are none, so the step runs as on a cluster where they are missing
+_OPTIONAL = {"secretAsEnv", "configMapAsEnv"}
 
 
 class KfpImportWarning(UserWarning):
@@ -72,37 +79,57 @@ def executors(documents: list[Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def settings(config: dict[str, Any], label: str, where: dict[str, Any]) -> dict[str, Any]:
-    """The component fields one executor's platform config sets (``timeout``).
+def settings(
+    config: dict[str, Any], label: str, where: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The component fields one executor's platform config sets (``timeout``, ``pod``).
+
+    ``env`` is the executor's plain variables, which a Secret or ConfigMap may not set too.
 
     Raises:
-        ValidationError: for a field that changes what the step sees, naming it and the task.
+        ValidationError: for a field that changes what the step sees and that no option
+            holds, or a mapped one the option cannot say, naming it and the task.
     """
     found: dict[str, Any] = {}
     dropped = []
     absent = []
+    mapped: dict[str, Any] = {}
+    field = f"platforms.kubernetes.deploymentSpec.executors.{label}"
     for key, value in config.items():
         if key == "activeDeadlineSeconds":
             found["timeout"] = float(value)
         elif key in _HINTS:
             dropped.append(key)
-        elif key in _OPTIONAL and _all_optional(value):
-            absent.append(key)
+        elif key in _OPTIONAL:
+            entries = value if isinstance(value, list) else [value]
+            kept = [e for e in entries if not (isinstance(e, dict) and e.get("optional") is True)]
+            if len(kept) < len(entries):
+                absent.append(key)
+            if kept:
+                mapped[key] = kept
+        elif key in MAPPED:
+            mapped[key] = value
         elif key in _REFUSED:
+            what, fix = _REFUSED[key]
             raise ValidationError(
-                f"the kfp-kubernetes setting '{key}' ({_REFUSED[key]}) cannot be imported yet",
-                field=f"platforms.kubernetes.deploymentSpec.executors.{label}.{key}",
-                fix="pass the value as a pipeline parameter instead, or remove the "
-                "kubernetes.* call for this task and recompile",
+                f"the kfp-kubernetes setting '{key}' ({what}) has no dagwright pod option "
+                "and cannot be imported",
+                field=f"{field}.{key}",
+                fix=fix,
                 **where,
             )
         else:
             raise ValidationError(
                 f"the kfp-kubernetes setting '{key}' is not known here",
-                field=f"platforms.kubernetes.deploymentSpec.executors.{label}.{key}",
+                field=f"{field}.{key}",
                 fix="remove the kubernetes.* call for this task and recompile",
                 **where,
             )
+    if mapped:
+        pod, unkept = pod_options(mapped, env or {}, field, where)
+        if pod:
+            found["pod"] = pod
+        dropped += unkept
     if dropped:
         warnings.warn(
             KfpImportWarning(
@@ -121,9 +148,3 @@ def settings(config: dict[str, Any], label: str, where: dict[str, Any]) -> dict[
             stacklevel=2,
         )
     return found
-
-
-def _all_optional(value: Any) -> bool:
-    """Does every entry of a Secret or ConfigMap setting say ``optional: true``?"""
-    items = value if isinstance(value, list) else [value]
-    return bool(items) and all(isinstance(i, dict) and i.get("optional") is True for i in items)

@@ -1,0 +1,92 @@
+"""What a ready task becomes: its ``Step`` (inputs read from the run's state, variables, output
+URIs), or a record already finished, taken from the run being resumed or from the cache.
+
+Both read the engine's state of the run in progress; only its dispatch thread calls them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from dagwright.engine.cache import cache_key, restore
+from dagwright.engine.final_status import final_status
+from dagwright.engine.frames import Frame
+from dagwright.engine.result import SUCCEEDED, StepRecord, jsonable
+from dagwright.engine.state import flatten
+from dagwright.executor import Step
+from dagwright.pipelines.flow_values import wants_flat
+from dagwright.store.live_logs import LiveLog
+
+if TYPE_CHECKING:
+    from dagwright.engine.local import LocalEngine
+
+
+def make_step(engine: LocalEngine, task: str, frame: Frame) -> Step:
+    """The step of ``task`` in ``frame``: its parameters and artifacts resolved, its variables
+    (``PodEnv``) and the URIs its output artifacts go to."""
+    spec = engine.ir.component_of(task)
+    step = Step(
+        spec,
+        StepRecord(task, frame.path).label,
+        allow_pickle=engine.allow_pickle,
+        run_id=engine.run_id,
+        host_containers=engine.host_containers,
+        run_started=engine.run_started,
+        kfp_packages=engine.kfp_packages,
+        stop=None if engine.exiting(task) else engine.stop,  # a cancel stops no exit task
+        live=LiveLog(engine.logs_root, engine.run_id, task, frame.path, engine.secrets),
+    )
+    step.env = engine.pod_env.env_for(spec, engine.logs_root, engine.run_id, step.task)
+    for out in spec.output_artifacts:
+        step.outputs[out.name] = engine.store.artifact_uri(
+            engine.run_id, task, frame.path, out.name
+        )
+    plan, state = engine.plan, engine.state
+    ignoring = plan.tasks[task].ignore_upstream_failure
+    for name, value in plan.tasks[task].inputs.items():
+        if "final_status" in value:
+            step.parameters[name] = final_status(
+                engine.records, plan, value["final_status"], frame.path, engine.run_id
+            )
+            continue
+        try:
+            resolved = state.resolve(value, frame.scope, frame.path, frame.items)
+        except (KeyError, LookupError):
+            if ignoring:  # its upstream failed and made nothing: the input's default
+                continue
+            raise
+        target = spec.input(name)
+        if "collected" in value and target is not None and wants_flat(target.type):
+            depth = state.depth(value["collected"]["task"], frame.scope)
+            resolved = flatten(resolved, depth)  # a list of values, not of lists
+        if target is not None and target.artifact:
+            step.artifacts[name] = jsonable(resolved)
+        else:
+            step.parameters[name] = resolved
+    return step
+
+
+def take_finished(engine: LocalEngine, record: StepRecord, step: Step) -> bool:
+    """Fill ``record`` from a resumed run or the cache instead of running the step."""
+    spec = step.component
+    earlier = engine.reuse.get((record.task, record.iteration))
+    if earlier is not None and engine.plan.reads_status(record.task):
+        earlier = None  # it reported the block's earlier end: it reports this one's
+    outcome, why = restore(spec, earlier) if earlier is not None else (None, "")
+    if why:
+        record.note = f"not reused: {why}"
+    if outcome is not None:
+        record.reused = True
+    elif engine.cache if engine.cache is not None else spec.cache:
+        record.cache_key = cache_key(step)
+        stored = engine.db.cached(record.cache_key)
+        outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
+        if why:
+            record.note = f"cache entry invalid: {why}"
+        record.cached = outcome is not None
+    if outcome is None:
+        return False
+    record.status = SUCCEEDED
+    record.outputs = {**outcome.values, **outcome.artifacts}
+    return True
