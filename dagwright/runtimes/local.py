@@ -13,7 +13,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
-from dagwright.runtimes.step_env import applied
+from dagwright.runtimes.step_env import in_process
 from dagwright.tracebacks import step_traceback
 
 
@@ -38,8 +38,10 @@ def attempt_step(
     abandoned: threading.Event | None = None,
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
-    """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
-    with captured(step.live) as logs, applied(step.env, abandoned):
+    """Run the step in this thread with its prints captured; its failure becomes the Attempt.
+    A step with Secrets runs alone among the in-process steps (``step_env.in_process``)."""
+    secret = [ref.env for ref in step.component.pod.secrets]
+    with captured(step.live) as logs, in_process(step.env, secret, abandoned):
         try:
             with guarded():  # os._exit fails the step, not the engine
                 outcome = run_step(step, abandoned, provided)
