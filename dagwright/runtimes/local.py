@@ -13,7 +13,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
-from dagwright.runtimes.step_env import in_process
+from dagwright.runtimes.step_env import in_process, withdraw_abandoned
 from dagwright.tracebacks import step_traceback
 
 
@@ -92,10 +92,12 @@ def run_local(
             return box[0]
         if stop is not None and stop.is_set():
             abandoned.set()
+            withdraw_abandoned()
             return cancelled(step)
         if left == 0.0:
             break
     abandoned.set()  # if it finishes later, it publishes nothing
+    withdraw_abandoned()  # nor keeps its Secrets in os.environ for what runs next
     return Attempt(
         error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
         "(its thread was left running; use runtime=Process() to have it killed)"

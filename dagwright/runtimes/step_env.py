@@ -11,8 +11,9 @@ A step whose variables hold Secret values runs alone among the in-process steps
 for those running to end, and those that come after it wait for it (a secret holder waiting
 lets no new step in before it). So no other step's code can read its Secret in ``os.environ``;
 the cost is parallelism while it runs. An abandoned step counts for nothing: a secret holder
-runs beside the abandoned thread of a step that timed out, and an abandoned secret holder's
-Secret values leave ``os.environ`` when the next in-process step starts.
+runs beside the abandoned thread of a step that timed out (which can see its Secret), and an
+abandoned secret holder's Secret values leave ``os.environ`` as soon as the engine stops
+waiting for it (``withdraw_abandoned``), or else when the next in-process step starts.
 """
 
 from __future__ import annotations
@@ -120,6 +121,14 @@ def in_process(
             del _RUNNING[token]
             _unset(env, token)
             _CHANGED.notify_all()
+
+
+def withdraw_abandoned() -> None:
+    """Take the Secret values of steps just abandoned out of ``os.environ`` now, rather than
+    when the next in-process step starts (the run may end first, its threads running on)."""
+    with _CHANGED:
+        _withdraw_abandoned()
+        _CHANGED.notify_all()
 
 
 def _blocked(alone: frozenset[str]) -> bool:

@@ -123,3 +123,19 @@ def test_an_abandoned_secret_holder_neither_blocks_nor_reaches_later_steps(
         assert VAR not in os.environ
     finally:
         release.write_text("")
+
+
+def test_a_timed_out_secret_holder_leaves_no_secret_behind_it(tmp_path: Path) -> None:
+    """The last step of a run times out holding its Secret: once the engine stops waiting, the
+    Secret is out of this process's environment, though the step's thread still runs."""
+    from dagwright.executor import Step
+    from dagwright.runtimes.local import run_local
+
+    release = tmp_path / "release"
+    step = Step(stuck.spec, "stuck", {"release": str(release)}, env={VAR: VALUE})
+    try:
+        attempt = run_local(step, 0.3)
+        assert attempt.error is not None and attempt.error.startswith("TimeoutError")
+        assert VAR not in os.environ
+    finally:
+        release.write_text("")
