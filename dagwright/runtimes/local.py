@@ -41,9 +41,9 @@ def attempt_step(
     """Run the step in this thread with its prints captured; its failure becomes the Attempt.
     A step with Secrets runs alone among the in-process steps (``step_env.in_process``)."""
     secret = [ref.env for ref in step.component.pod.secrets]
-    with captured(step.live) as logs, in_process(step.env, secret, abandoned):
-        try:
-            with guarded():  # os._exit fails the step, not the engine
+    with captured(step.live) as logs:
+        try:  # guarded: os._exit fails the step, not the engine
+            with in_process(step.env, secret, abandoned), guarded():
                 outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine

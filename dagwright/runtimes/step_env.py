@@ -24,6 +24,8 @@ from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from dagwright.errors import DagwrightError
+
 _CHANGED = threading.Condition()
 POLL = 0.1  # seconds between looks at whether a holder was abandoned (nothing notifies it)
 
@@ -52,9 +54,14 @@ class _Running:
     abandoned: threading.Event | None
 
 
+class Abandoned(DagwrightError):
+    """The engine stopped waiting for a step before it could start: it does not run."""
+
+
 _HELD: dict[str, _Held] = {}
 _RUNNING: dict[object, _Running] = {}  # in-process steps, by their token
-_WAITING = [0]  # secret holders waiting to run alone: no new step starts before them
+# secret holders waiting to run alone, by token: no new step starts before a live one
+_WAITING: dict[object, threading.Event | None] = {}
 
 
 def outside() -> dict[str, str]:
@@ -101,16 +108,22 @@ def in_process(
         env: The step's variables.
         secret: Those of them that hold Secret values: the step then runs alone.
         abandoned: Set when the engine stopped waiting for the step (its thread may go on).
+
+    Raises:
+        Abandoned: when ``abandoned`` is set while the step waits to start.
     """
     token = object()
     alone = frozenset(k for k in secret if k in env)
     with _CHANGED:
-        _WAITING[0] += bool(alone)
+        if alone:
+            _WAITING[token] = abandoned
         try:
             while _blocked(alone):
+                if not _live(abandoned):
+                    raise Abandoned("the step was abandoned before it could start")
                 _CHANGED.wait(POLL)
         finally:
-            _WAITING[0] -= bool(alone)
+            _WAITING.pop(token, None)
         _withdraw_abandoned()
         _set(env, token, abandoned)
         _RUNNING[token] = _Running(alone, abandoned)
@@ -137,7 +150,7 @@ def _blocked(alone: frozenset[str]) -> bool:
     live = [r for r in _RUNNING.values() if _live(r.abandoned)]
     if alone:
         return bool(live)
-    return _WAITING[0] > 0 or any(r.secret for r in live)
+    return any(_live(ev) for ev in _WAITING.values()) or any(r.secret for r in live)
 
 
 def _withdraw_abandoned() -> None:

@@ -164,3 +164,41 @@ def _secret_step(seen: list[str]) -> None:
 
     with in_process({"DW_ALONE": "s3cret"}, ["DW_ALONE"]):
         seen.append(os.environ["DW_ALONE"])
+
+
+def test_a_step_abandoned_while_it_waits_never_runs_nor_holds_others_up() -> None:
+    """A secret holder that times out while waiting for a running step gives up: it does not
+    run later, and steps coming after it no longer wait for it."""
+    import pytest
+
+    from dagwright.runtimes.step_env import Abandoned, in_process
+
+    release, inside = threading.Event(), threading.Event()
+    abandoned = threading.Event()
+    outcome: list[str] = []
+
+    def running() -> None:
+        with in_process({}):
+            inside.set()
+            release.wait(10)
+
+    def waiting_holder() -> None:
+        with pytest.raises(Abandoned):
+            with in_process({"DW_ALONE": "s3cret"}, ["DW_ALONE"], abandoned):
+                outcome.append("ran")
+        outcome.append("gave up")
+
+    first = threading.Thread(target=running)
+    first.start()
+    inside.wait(5)
+    holder = threading.Thread(target=waiting_holder)
+    holder.start()
+    time.sleep(0.3)
+    abandoned.set()
+    holder.join(5)
+    assert outcome == ["gave up"]
+    with in_process({}):  # not held up by the abandoned holder (the first still runs)
+        outcome.append("next ran")
+    release.set()
+    first.join(5)
+    assert outcome == ["gave up", "next ran"]
