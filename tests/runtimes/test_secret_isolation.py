@@ -139,3 +139,38 @@ def test_a_timed_out_secret_holder_leaves_no_secret_behind_it(tmp_path: Path) ->
         assert VAR not in os.environ
     finally:
         release.write_text("")
+
+
+@component(secrets=[Secret("api", "token", env=VAR)])
+def long_holder() -> int:
+    time.sleep(3)
+    return len(os.environ[VAR])
+
+
+def test_a_dask_cluster_started_beside_a_secret_holder_does_not_inherit_it(
+    tmp_path: Path,
+) -> None:
+    """The Dask step's LocalCluster starts while a Local step holds its Secret: its worker
+    processes would inherit this process's environment, so the start waits for the holder."""
+    pytest.importorskip("distributed")
+    from dagwright.runtimes import Dask
+
+    @component(runtime=Dask(workers=1))
+    def on_a_worker() -> str:
+        return os.environ.get(VAR, "unset")
+
+    @pipeline
+    def beside() -> str:
+        long_holder()
+        return on_a_worker().output
+
+    result = dagwright.run(
+        beside,
+        echo=False,
+        root=tmp_path / "store",
+        parallelism=2,
+        secrets_file=_secrets(tmp_path),
+        lineage=False,
+    )
+    assert result.status == "succeeded"
+    assert result.step("on-a-worker").outputs == {"output": "unset"}
