@@ -127,11 +127,9 @@ def refuse_secrets(
     if not secrets:
         return
     places = [(f"output '{name}'", value) for name, value in values.items()]
-    places += [
-        (f"metadata '{key}' of output '{name}'", meta)
-        for name, artifact in artifacts.items()
-        for key, meta in artifact.metadata.items()
-    ]
+    for name, artifact in artifacts.items():
+        places.append((f"a metadata key of output '{name}'", list(artifact.metadata)))
+        places += [(f"metadata '{k}' of output '{name}'", v) for k, v in artifact.metadata.items()]
     for where, value in places:
         for secret_name, secret in secrets:
             if any(_holds(text, secret) for text in _texts(value)):

@@ -48,6 +48,12 @@ def writes_metadata(model: Output[Artifact]) -> None:
 
 
 @component(secrets=TOKEN)
+def names_metadata_after_it(model: Output[Artifact]) -> None:
+    Path(model.path).write_text("weights")
+    model.metadata[os.environ[VAR]] = 1
+
+
+@component(secrets=TOKEN)
 def returns_its_length() -> int:
     return len(os.environ[VAR])
 
@@ -77,8 +83,15 @@ def _stored_anywhere(root: Path, text: str) -> list[str]:
         (returns_it_in_a_child, "output 'output'"),
         (returns_a_header, "output 'output'"),
         (writes_metadata, "metadata 'auth' of output 'model'"),
+        (names_metadata_after_it, "a metadata key of output 'model'"),
     ],
-    ids=["returned", "returned-by-a-process-step", "inside-a-value", "artifact-metadata"],
+    ids=[
+        "returned",
+        "returned-by-a-process-step",
+        "inside-a-value",
+        "artifact-metadata",
+        "artifact-metadata-key",
+    ],
 )
 def test_a_secret_in_an_output_fails_the_step_and_is_stored_nowhere(
     tmp_path: Path, task, where: str
