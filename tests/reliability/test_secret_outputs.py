@@ -149,6 +149,9 @@ def test_a_short_secret_is_not_masked_in_logs_and_is_warned_of_once_by_name(
 
 
 def test_a_short_secret_returned_whole_is_still_refused(tmp_path: Path) -> None:
-    result = _run(tmp_path, returns_a_short_secret, secret="q", var="DW_PIN")
+    from dagwright.engine.pod_env import UnmaskedSecretWarning
+
+    with pytest.warns(UnmaskedSecretWarning):
+        result = _run(tmp_path, returns_a_short_secret, secret="q", var="DW_PIN")
     assert result.steps[0].status == "failed"
     assert "holds the value of Secret api/pin" in (result.steps[0].error or "")
