@@ -8,6 +8,8 @@ owner; everything shown (``runs show``, ``logs``, progress lines) or exported (l
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections import Counter
@@ -202,13 +204,28 @@ def secret_values(values: Mapping[str, Any] | None) -> list[str]:
 
 def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
     """Log text with each secret value (of ``MIN_MASKED`` characters or more) replaced by
-    the mask, and URI passwords redacted."""
+    the mask, also as ``repr`` or JSON write it (a traceback's ``KeyError('...')``, a printed
+    dict), and URI passwords redacted."""
     if not text:
         return text
     for secret in secrets:
         if len(secret) >= MIN_MASKED:
-            text = text.replace(secret, MASK)
+            for form in written_forms(secret):
+                text = text.replace(form, MASK)
     return redact_text(text)
+
+
+@functools.lru_cache(maxsize=256)
+def written_forms(secret: str) -> tuple[str, ...]:
+    """The value and its escaped forms inside quotes (a backslash, a quote, a newline or a
+    non-ASCII character is written otherwise), longest first."""
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    return tuple(sorted(forms, key=len, reverse=True))
 
 
 def listed_run(row: dict[str, Any]) -> dict[str, Any]:

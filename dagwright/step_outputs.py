@@ -21,7 +21,7 @@ from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import is_value_file, value_matches
 from dagwright.errors import DagwrightError
-from dagwright.redact import MIN_MASKED
+from dagwright.redact import MIN_MASKED, written_forms
 from dagwright.store import files, remote
 
 
@@ -140,7 +140,10 @@ def refuse_secrets(
 
 
 def _holds(text: str, secret: str) -> bool:
-    return text == secret or (len(secret) >= MIN_MASKED and secret in text)
+    # also escaped, as in a JSON text returned (a backslash or a quote written otherwise)
+    if text == secret:
+        return True
+    return len(secret) >= MIN_MASKED and any(form in text for form in written_forms(secret))
 
 
 def _texts(value: Any) -> Iterator[str]:

@@ -217,3 +217,44 @@ def test_resume_reads_the_secrets_file_again_and_masks_the_values(tmp_path: Path
     for proc in (first, refused, again, shown):
         assert SECRET not in proc.stdout + proc.stderr
     _no_secret_under(tmp_path / "home")
+
+
+QUOTED = """
+import json
+import os
+
+from dagwright import Secret, component, pipeline
+
+
+@component(secrets=[Secret("db", "password", env="DB_PASSWORD")])
+def quote() -> int:
+    password = os.environ["DB_PASSWORD"]
+    print(json.dumps({"password": password}))
+    raise KeyError(password)
+
+
+@pipeline
+def quoting():
+    quote()
+"""
+
+
+def test_a_secret_quoted_by_repr_or_json_is_masked_too(tmp_path: Path) -> None:
+    # a backslash and a quote: repr (a KeyError's message, a traceback) and JSON escape them,
+    # so the value as written is not in the text, its escaped form is
+    secret = 'Pa\\55"w0rd-7f3c9e'
+    pipes = tmp_path / "quoting.py"
+    pipes.write_text(textwrap.dedent(QUOTED), encoding="utf-8")
+    ran = _cli(tmp_path, "run", f"{pipes}:quoting", env={"DB_PASSWORD": secret})
+    assert ran.returncode == 1
+    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
+    logs = _cli(tmp_path, "logs", run_id, "quote")
+    assert '{"password": "***"}' in logs.stdout and "KeyError: '***'" in logs.stdout
+    escaped = [repr(secret)[1:-1], json.dumps(secret)[1:-1]]
+    for proc in (ran, logs):
+        for form in escaped:
+            assert form not in proc.stdout + proc.stderr
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            for form in escaped:
+                assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)

@@ -155,3 +155,28 @@ def test_a_short_secret_returned_whole_is_still_refused(tmp_path: Path) -> None:
         result = _run(tmp_path, returns_a_short_secret, secret="q", var="DW_PIN")
     assert result.steps[0].status == "failed"
     assert "holds the value of Secret api/pin" in (result.steps[0].error or "")
+
+
+@component(secrets=TOKEN)
+def returns_it_as_json() -> str:
+    import json
+
+    return json.dumps({"token": os.environ[VAR]})
+
+
+def test_a_secret_escaped_inside_an_output_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # JSON writes the backslash and the quote escaped: the value as read is not in the text
+    secret = 'out\\Tok"3n-5e77'
+    monkeypatch.setenv(VAR, secret)
+
+    @pipeline(name="leaks")
+    def leaks() -> None:
+        returns_it_as_json()
+
+    result = dagwright.run(leaks, echo=False, root=tmp_path / "store")
+    step = result.steps[0]
+    assert step.status == "failed" and step.error is not None
+    assert step.error.startswith("SecretInOutput: output 'output' of step")
+    assert _stored_anywhere(tmp_path / "store", 'out\\\\Tok\\"3n') == []
