@@ -24,7 +24,6 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from dagwright.components.pod import MOUNTS_ENV, Volume
 from dagwright.components.spec import ComponentSpec
@@ -149,21 +148,34 @@ def _folder(volume: Volume, root: Path, run_id: str, label: str) -> Path:
 
 
 def _read(path: Path) -> dict[str, str]:
-    """The secrets file's ``NAME=value`` lines (python-dotenv's reading of a ``.env`` file)."""
+    """The secrets file's ``NAME=value`` lines (python-dotenv's parser of ``.env`` files);
+    a line it cannot parse is refused, where python-dotenv would skip it."""
     if not path.is_file():
         raise ValidationError(
             f"secrets file {path} is not a file",
             field="--secrets-file",
             fix="give a .env-style file of NAME=value lines",
         )
-    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
 
     try:
-        read: dict[str, Any] = dict(dotenv_values(path, interpolate=False))
+        with path.open(encoding="utf-8") as stream:
+            bindings = list(parse_stream(stream))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
             f"secrets file {path} cannot be read ({type(exc).__name__})",
             field="--secrets-file",
             fix="give a readable UTF-8 .env-style file",
         ) from None
+    bad = [str(b.original.line) for b in bindings if b.error]
+    if bad:  # python-dotenv skips them: a value there would be read elsewhere, or missing
+        raise ValidationError(  # the line's number only: its text may hold a secret
+            f"secrets file {path}: "
+            + (f"lines {', '.join(bad)} are" if len(bad) > 1 else f"line {bad[0]} is")
+            + " not NAME=value (an unclosed quote?)",
+            field="--secrets-file",
+            fix="write each line as NAME=value, a quoted value closed on its line",
+        )
+    # the last of a name wins, as python-dotenv's dotenv_values (interpolate=False) reads them
+    read = {b.key: b.value for b in bindings if b.key is not None}
     return {k: v for k, v in read.items() if v is not None}

@@ -258,3 +258,19 @@ def test_a_secret_quoted_by_repr_or_json_is_masked_too(tmp_path: Path) -> None:
         if path.is_file():
             for form in escaped:
                 assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
+
+
+def test_bad_line_of_the_secrets_file_is_refused_by_its_number_not_its_text(
+    tmp_path: Path,
+) -> None:
+    # python-dotenv skips a line it cannot parse: the Secret would be read from the
+    # environment instead (another value) or said to have none, the file's mistake unnamed
+    pipes = _write(tmp_path)
+    secrets = tmp_path / "local.env"
+    secrets.write_text(f'settings.mode=fast\nDB_PASSWORD="{SECRET}\n', encoding="utf-8")
+    env = {"DB_PASSWORD": "the-value-exported-for-another-use"}
+    ran = _cli(tmp_path, "run", f"{pipes}:ok", "--secrets-file", str(secrets), env=env)
+    assert ran.returncode == 2
+    assert "field '--secrets-file'" in ran.stderr and "line 2" in ran.stderr
+    assert "Traceback" not in ran.stderr and SECRET not in ran.stdout + ran.stderr
+    assert not (tmp_path / "home" / "runs.db").exists()
