@@ -181,7 +181,13 @@ def sdk_requirement(distribution: str) -> str:
     return f"{distribution}=={metadata.version(distribution)}"
 
 
-def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: bool) -> None:
+def check_sendable(
+    takes: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    python: bool,
+    remote: Mapping[str, Any] | None = None,
+) -> None:
     """Refuse to send a spec whose pods would install a dagwright that is not this code.
 
     Compiling only warns (a private index the pods use may hold the version, which an offline
@@ -195,6 +201,8 @@ def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: 
             (``DELIVERY_OPTIONS`` not among them) is let through.
         options: The compile options given (``compile_ir``'s keywords).
         python: Name the fixes as ``compile_options`` keys rather than command-line flags.
+        remote: The send's own options: a KFP version chosen to run (``version_name``
+            without ``upload``) sends nothing compiled here, and is let through.
 
     Raises:
         ValidationError: naming ``--dagwright`` (``dagwright`` from Python) and the fixes.
@@ -204,6 +212,8 @@ def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: 
 
     if "dagwright" not in takes or options.get("code") == "image":
         return
+    if remote and remote.get("version_name") and not remote.get("upload"):
+        return  # the server's version runs as uploaded: its pods install what its spec says
     if any(options.get(key) for key in ("dagwright", "index_url")):
         return
     dist = installed()
