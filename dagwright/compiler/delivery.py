@@ -7,7 +7,8 @@ A pod runs dagwright's step executor, so its image needs dagwright and the compo
   comes from ``--dagwright``, else the running release from the package index, which only a
   release installed from an index may use (``release.py``; compiling warns otherwise, or
   refuses under ``strict``; ``submit`` and ``schedule`` refuse, ``check_sendable``, unless
-  ``--dagwright``, ``--code image`` or ``--index-url`` was given).
+  ``--dagwright``, ``--code image`` or ``--index-url`` was given, or a KFP version already
+  uploaded is run without ``--upload``).
 - ``image``: the image already holds dagwright and the user's modules; the spec carries only an
   import reference (``module:function``) and the executor imports it from there.
 
