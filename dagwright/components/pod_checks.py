@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagwright.components.pod import (
+    MOUNTS_ENV,
     VOLUME_KINDS,
     ConfigMapEnv,
     NodeAffinity,
@@ -164,6 +165,12 @@ def _check_ref(ref: Secret | ConfigMapEnv, field: str, fail: Fail) -> None:
             f"{field}.env",
             f"environment variable name {ref.env!r} is not valid",
             "use letters, digits and '_', not starting with a digit",
+        )
+    if ref.env == MOUNTS_ENV:  # dagwright.mounted would read the value as the volumes' map
+        raise fail(
+            f"{field}.env",
+            f"environment variable {MOUNTS_ENV} is where dagwright names a step's volumes",
+            "name another variable",
         )
 
 

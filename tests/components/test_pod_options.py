@@ -113,6 +113,9 @@ def test_pod_fields_are_kubernetes_container_and_pod_fields() -> None:
         ({"volumes": [Volume.empty_dir("/x", size_limit="lots")]}, "volumes[0].size_limit"),
         ({"volumes": ["/data"]}, "volumes"),
         ({"secrets": [Secret("db", "password", env="1PASS")]}, "secrets[0].env"),
+        # dagwright.mounted reads this variable: a Secret there would be parsed as the mounts
+        ({"secrets": [Secret("db", "password", env="DAGWRIGHT_MOUNTS")]}, "secrets[0].env"),
+        ({"config_maps": [ConfigMapEnv("c", "m", "DAGWRIGHT_MOUNTS")]}, "config_maps[0].env"),
         ({"secrets": [Secret("DB", "password", env="P")]}, "secrets[0].name"),
         ({"secrets": [Secret("db", "pass word", env="P")]}, "secrets[0].key"),
         (
