@@ -159,7 +159,8 @@ def _read(path: Path) -> dict[str, str]:
     from dotenv.parser import parse_stream
 
     try:
-        with path.open(encoding="utf-8") as stream:
+        # utf-8-sig: a BOM (Windows editors write one) would glue itself to the first name
+        with path.open(encoding="utf-8-sig") as stream:
             bindings = list(parse_stream(stream))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(

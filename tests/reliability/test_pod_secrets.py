@@ -274,3 +274,13 @@ def test_bad_line_of_the_secrets_file_is_refused_by_its_number_not_its_text(
     assert "field '--secrets-file'" in ran.stderr and "line 2" in ran.stderr
     assert "Traceback" not in ran.stderr and SECRET not in ran.stdout + ran.stderr
     assert not (tmp_path / "home" / "runs.db").exists()
+
+
+def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM: read as text it glues itself to the first name
+    pipes = _write(tmp_path)
+    secrets = tmp_path / "local.env"
+    secrets.write_text(f"DB_PASSWORD={SECRET}\nsettings.mode=fast\n", encoding="utf-8-sig")
+    ran = _cli(tmp_path, "run", f"{pipes}:ok", "--secrets-file", str(secrets), "-q")
+    assert ran.returncode == 0, ran.stderr
+    _no_secret_under(tmp_path / "home")
