@@ -105,6 +105,10 @@ def test_pod_fields_are_kubernetes_container_and_pod_fields() -> None:
     [
         ({"volumes": [Volume.pvc("Data_Set", "/data")]}, "volumes[0].name"),
         ({"volumes": [Volume.pvc("data", "data")]}, "volumes[0].mount_path"),
+        # the container's root, a path leaving its folder, a line break: no pod starts
+        ({"volumes": [Volume.pvc("data", "/")]}, "volumes[0].mount_path"),
+        ({"volumes": [Volume.pvc("data", "/data/../etc")]}, "volumes[0].mount_path"),
+        ({"volumes": [Volume.empty_dir("/data\n")]}, "volumes[0].mount_path"),
         ({"volumes": Volume.pvc("data", "/data")}, None),  # one Volume is taken as a list
         (
             {"volumes": [Volume.pvc("a", "/data"), Volume.empty_dir("/data/")]},
