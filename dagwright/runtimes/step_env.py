@@ -81,7 +81,11 @@ def outside() -> dict[str, str]:
 @contextmanager
 def applied(env: Mapping[str, str], abandoned: threading.Event | None = None) -> Iterator[None]:
     """``env`` in ``os.environ`` for the block; waits while a running step that has not been
-    abandoned holds another value of one of its variables."""
+    abandoned holds another value of one of its variables.
+
+    Raises:
+        Abandoned: when ``abandoned`` is set while it waits.
+    """
     if not env:
         yield
         return
@@ -110,7 +114,8 @@ def in_process(
         abandoned: Set when the engine stopped waiting for the step (its thread may go on).
 
     Raises:
-        Abandoned: when ``abandoned`` is set while the step waits to start.
+        Abandoned: when ``abandoned`` is set while the step waits to start (its turn, or a
+            variable another step keeps with another value).
     """
     token = object()
     alone = frozenset(k for k in secret if k in env)
@@ -163,8 +168,14 @@ def _withdraw_abandoned() -> None:
 
 
 def _set(env: Mapping[str, str], token: object, abandoned: threading.Event | None) -> None:
-    """Hold ``env``'s variables for ``token`` once no live holder keeps another value."""
+    """Hold ``env``'s variables for ``token`` once no live holder keeps another value.
+
+    Raises:
+        Abandoned: when ``abandoned`` is set while it waits (it would run after giving up).
+    """
     while any(k in _HELD and _HELD[k].blocks(v) for k, v in env.items()):
+        if not _live(abandoned):
+            raise Abandoned("the step was abandoned before it could start")
         _CHANGED.wait(POLL)
     for key, value in env.items():
         held = _HELD.get(key)

@@ -202,3 +202,41 @@ def test_a_step_abandoned_while_it_waits_never_runs_nor_holds_others_up() -> Non
     release.set()
     first.join(5)
     assert outcome == ["gave up", "next ran"]
+
+
+def test_a_step_abandoned_while_it_waits_for_a_variable_never_runs() -> None:
+    """A step waiting because a running step keeps another value of one of its variables (a
+    component's env) and timed out meanwhile gives up too: it does not run once that ends."""
+    import pytest
+
+    from dagwright.runtimes.step_env import Abandoned, in_process
+
+    release, inside = threading.Event(), threading.Event()
+    abandoned = threading.Event()
+    outcome: list[str] = []
+
+    def running() -> None:
+        with in_process({"DW_MODE": "a"}):
+            inside.set()
+            release.wait(10)
+
+    def waiting() -> None:
+        with pytest.raises(Abandoned):
+            with in_process({"DW_MODE": "b"}, (), abandoned):
+                outcome.append("ran")
+        outcome.append("gave up")
+
+    first = threading.Thread(target=running)
+    first.start()
+    inside.wait(5)
+    second = threading.Thread(target=waiting)
+    second.start()
+    time.sleep(0.3)
+    abandoned.set()
+    second.join(2)
+    gave_up_in_time = not second.is_alive()
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert gave_up_in_time and outcome == ["gave up"]
+    assert "DW_MODE" not in os.environ
