@@ -67,6 +67,8 @@ class PodEnv:
             for ref in refs
         ]
         if not wanted:
+            if secrets_file:  # a path given on purpose and wrong is a mistake all the same
+                _read(Path(secrets_file))
             return cls({}, ())
         given = secrets_file or os.environ.get(SECRETS_FILE_ENV) or None
         file_values = _read(Path(given)) if given else {}

@@ -284,3 +284,17 @@ def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> 
     ran = _cli(tmp_path, "run", f"{pipes}:ok", "--secrets-file", str(secrets), "-q")
     assert ran.returncode == 0, ran.stderr
     _no_secret_under(tmp_path / "home")
+
+
+def test_bad_secrets_file_given_is_refused_when_no_step_reads_it(tmp_path: Path) -> None:
+    # a misspelled path is a mistake whether or not this pipeline has Secrets
+    pipes = tmp_path / "plain.py"
+    pipes.write_text(
+        "from dagwright import component, pipeline\n\n\n"
+        "@component\ndef one() -> int:\n    return 1\n\n\n"
+        "@pipeline\ndef plain() -> int:\n    return one().output\n",
+        encoding="utf-8",
+    )
+    ran = _cli(tmp_path, "run", f"{pipes}:plain", "--secrets-file", "nowhere.env")
+    assert ran.returncode == 2 and "field '--secrets-file'" in ran.stderr
+    assert not (tmp_path / "home" / "runs.db").exists()
