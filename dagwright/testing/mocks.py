@@ -147,12 +147,12 @@ def with_mocks(ir: PipelineIR, mocks: Mocks) -> tuple[PipelineIR, dict[str, str]
         new_id = made.get((task.component, id(mock)))
         if new_id is None:
             spec = ir.components[task.component]
-            omitted = {
-                name
+            omitted = {  # inputs a mocked task leaves to the component's default
+                port.name
                 for t in ir.tasks
                 if t.name in chosen and t.component == task.component
-                for name in ports(spec)
-                if name not in t.inputs
+                for port, out in ports(spec).values()
+                if not out and port.has_default and port.name not in t.inputs
             }
             try:
                 func = check_mock(mock, spec, omitted)
