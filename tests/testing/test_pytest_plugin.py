@@ -7,7 +7,6 @@ from __future__ import annotations
 import configparser
 import importlib.metadata
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
