@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import importlib.metadata
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ import sys
 LOADED = sorted(m for m in sys.modules if m.startswith("dagwright"))  # the plugin's doing
 
 import os
+import re
 from unittest.mock import Mock
 
 import dagwright
@@ -166,3 +168,13 @@ def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester, installed: Path
     result.stdout.fnmatch_lines(["*fixture 'dagwright_store' not found*"])
     on = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     on.assert_outcomes(passed=1)
+
+
+def test_the_documented_test_file_passes(pytester: pytest.Pytester, installed: Path) -> None:
+    """docs/testing.md's example is a test file that passes as written."""
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    example = re.findall(r"```python\n(.*?)```", text, flags=re.S)[-1]
+    assert "def test_" in example
+    pytester.makepyfile(test_documented=example)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
