@@ -109,6 +109,55 @@ def test_one_component_used_by_several_tasks_and_in_a_nested_pipeline(tmp_path: 
     tasks = {t.name for t in outer.build().tasks if t.component.startswith("train")}
     assert len(tasks) == 3 and set(result.mocked) == tasks
     assert seen == [2, 2, 2] and result.outputs == {"output": 3.0}
+    by_object = run_with_mocks(outer, mocks={train: fake}, root=tmp_path)
+    assert set(by_object.mocked) == tasks and len(seen) == 6
+
+
+def test_steps_of_scale_out_runtimes_run_their_mocks_here(tmp_path: Path) -> None:
+    """Spark, Dask, Nuclio and Job steps (nothing of which runs here) take their mocks in this
+    process; the objects their runtimes inject (spark, client, context) are no inputs."""
+    from dagwright.runtimes import Dask, Job, Nuclio, Spark
+
+    @component(runtime=Spark())
+    def aggregate(spark, n: int) -> int:  # type: ignore[no-untyped-def]
+        return int(spark.range(n).count())
+
+    @component(runtime=Dask(address="tcp://127.0.0.1:9"))
+    def crunch(client, n: int) -> int:  # type: ignore[no-untyped-def]
+        return n
+
+    @component(runtime=Nuclio())
+    def serve(context, event):  # type: ignore[no-untyped-def]
+        return "served"
+
+    @component(runtime=Job(image="busybox"))
+    def batch(n: int) -> int:
+        return n
+
+    @pipeline
+    def scaled(n: int = 3) -> int:
+        serve()
+        return batch(n=crunch(n=aggregate(n=n).output).output).output
+
+    pids = Mock()
+
+    def fake_aggregate(n: int) -> int:
+        pids(os.getpid())
+        return n + 1
+
+    mocks = {
+        "aggregate": fake_aggregate,
+        "crunch": lambda n: n * 2,
+        "serve": lambda: "http://127.0.0.1:9/fake",
+        "batch": lambda n: n,
+    }
+    result = run_with_mocks(scaled, mocks=mocks, root=tmp_path)
+    assert result.succeeded, [(s.task, s.error) for s in result.steps]
+    assert result.outputs == {"output": 8}
+    assert sorted(result.mocked) == ["aggregate", "batch", "crunch", "serve"]
+    pids.assert_called_once_with(os.getpid())
+    error = _refused(scaled, {"aggregate": lambda spark, n: n}, tmp_path / "refused")
+    assert error.field == "spark" and "does not have" in error.problem
 
 
 def test_a_task_name_mocks_that_task_only(tmp_path: Path) -> None:
