@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components.decorator import Component, live_function
 from dagwright.components.spec import ComponentSpec, PodOptions
@@ -24,6 +24,9 @@ from dagwright.runtimes.registry import Local
 from dagwright.testing.mock_checks import check_mock, ports
 from dagwright.testing.result import MockedRun
 from dagwright.testing.store import active_store
+
+if TYPE_CHECKING:
+    from dagwright.engine.progress import Observer
 
 Mocks = Mapping[Any, Any]
 
@@ -35,7 +38,7 @@ def run_with_mocks(
     *,
     arguments: dict[str, Any] | None = None,
     root: str | Path | None = None,
-    echo: Any = False,
+    echo: bool | Callable[[str], None] | Observer = False,
     keep_going: bool = False,
     cache: bool | None = None,
     lineage: bool = False,
@@ -53,8 +56,8 @@ def run_with_mocks(
     thread as a ``Local()`` step does, whatever the runtime of the component it replaces
     (``Process``, ``Dask``, ``Spark``, ``Job``, ``Nuclio``...): a test's closures and
     ``unittest.mock.Mock`` objects see its calls. It is never served from the cache nor
-    written to it; it gets no pod options (volumes, Secrets), and the pipeline's
-    notifications are not sent.
+    written to it; it gets no pod options (volumes, Secrets), keeps the component's retries
+    and timeout, and the pipeline's notifications are not sent.
 
     Args:
         pipeline: A @pipeline, or anything ``dagwright.run`` takes.
@@ -64,7 +67,8 @@ def run_with_mocks(
         arguments: Parameter values as a dict (for names that clash with the options here).
         root: The store to run in. By default the test's store (the ``dagwright_store``
             fixture, ``use_store``), else a temporary folder removed when the run returns:
-            pass ``root`` to read the run's artifacts afterwards.
+            pass ``root`` to read the run's artifacts afterwards. Artifacts go under it
+            whatever ``$DAGWRIGHT_ARTIFACTS`` says.
         echo: As for ``dagwright.run``; quiet by default.
         keep_going, secrets_file: As for ``dagwright.run``.
         cache: None lets each component that is not mocked decide; True or False turns
@@ -90,10 +94,9 @@ def run_with_mocks(
             for cid, spec in ir.components.items()
         }
         cache = None
-    folder = None
-    if root is None and active_store() is None:
-        folder = tempfile.mkdtemp(prefix="dagwright-test-")
-    where = Path(folder or root or active_store())  # type: ignore[arg-type]
+    given = root if root is not None else active_store()
+    folder = tempfile.mkdtemp(prefix="dagwright-test-") if given is None else None
+    where = Path(given if given is not None else str(folder))
     try:
         result = run(
             ir,

@@ -69,6 +69,9 @@ def test_the_store_fixture(dagwright_store):
     assert_succeeded(result)
     assert_steps(result, ran=["load", "train"], skipped=["publish"], mocked=["train"])
     assert (dagwright_store / "runs.db").is_file()
+    real = dagwright.run(flow, echo=False)  # dagwright.run goes there too: train is real
+    assert real.status == "failed" and "real training" in real.step("train").error
+    assert real.run_dir.is_relative_to(dagwright_store)
 
 
 def test_a_mock_counts_its_calls(dagwright_store):
@@ -90,6 +93,10 @@ def test_a_failing_step_is_shown(dagwright_store):
 def test_steps_other_than_expected_are_shown(dagwright_store):
     result = run_with_mocks(flow, mocks={"train": lambda rows: 0.25})
     assert_steps(result, ran=["load", "train", "publish"])
+
+
+def test_the_environment_is_put_back_after_each_test():
+    assert os.environ["DAGWRIGHT_HOME"].endswith("not-the-test-store")
 """
 
 
@@ -133,7 +140,7 @@ def test_a_user_test_file_with_the_fixture_mocks_and_helpers(
 ) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, failed=2)
+    result.assert_outcomes(passed=4, failed=2)
     # the failing step: its status, that a mock ran, its error and its stderr's last line
     result.stdout.fnmatch_lines(
         [
