@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import NamedTuple
-from unittest.mock import Mock
+from typing import Any, NamedTuple
+from unittest.mock import Mock, create_autospec
 
 import pytest
 
@@ -331,6 +331,17 @@ def test_a_compatible_annotation_and_a_keyword_catch_all_are_taken(tmp_path: Pat
     loose = Mock(return_value=Pair(4, 5))  # a Mock takes anything: checked when it runs
     result = run_with_mocks(pairs, mocks={"split": loose}, root=tmp_path)
     assert result.outputs == {"output": 4} and loose.call_args.kwargs == {"x": 1}
+
+    def claims_nothing(x: Any, lr: Any = 0.1) -> Any:
+        return 2.0
+
+    autospec = create_autospec(train.func, return_value=0.5)
+    specced = Mock(spec=train.func, return_value=0.25)
+    for mock, total_of_one in ((claims_nothing, 2.0), (autospec, 0.5), (specced, 0.25)):
+        result = run_with_mocks(flow, mocks={"train": mock}, n=1, root=tmp_path)
+        assert result.outputs == {"output": total_of_one}
+    error = _refused(flow, {"train": create_autospec(lambda y: 1.0)}, tmp_path / "refused")
+    assert error.field == "x" and "does not take input 'x'" in error.problem
 
 
 def test_an_unknown_name_lists_the_known_ones(tmp_path: Path) -> None:
