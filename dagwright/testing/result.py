@@ -16,7 +16,7 @@ class MockedRun(RunResult):
 
     Attributes:
         mocked: The tasks that ran a mock instead of their component (a mocked task whose
-            block was skipped is in ``skipped`` only), in the order they first ran.
+            block was skipped is in ``skipped`` only), in the order of the run's steps.
     """
 
     mocked: list[str] = field(default_factory=list)
@@ -58,7 +58,7 @@ class MockedRun(RunResult):
 
 
 def ran(result: RunResult) -> list[str]:
-    """The tasks that ran, each once, in the order they first did."""
+    """The tasks that ran, each once, in the order of the run's steps."""
     return _unique(
         s.task
         for s in result.steps

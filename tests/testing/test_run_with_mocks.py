@@ -12,7 +12,18 @@ from unittest.mock import Mock, create_autospec
 import pytest
 
 import dagwright
-from dagwright import Collected, Dataset, If, Input, Output, ParallelFor, component, pipeline
+from dagwright import (
+    Collected,
+    Dataset,
+    ExitHandler,
+    If,
+    Input,
+    Output,
+    ParallelFor,
+    PipelineTaskFinalStatus,
+    component,
+    pipeline,
+)
 from dagwright.errors import RunFailed, ValidationError
 from dagwright.runtimes import Process
 from dagwright.testing import MockedRun, run_with_mocks, use_store
@@ -158,6 +169,31 @@ def test_steps_of_scale_out_runtimes_run_their_mocks_here(tmp_path: Path) -> Non
     pids.assert_called_once_with(os.getpid())
     error = _refused(scaled, {"aggregate": lambda spark, n: n}, tmp_path / "refused")
     assert error.field == "spark" and "does not have" in error.problem
+
+
+def test_an_exit_task_and_a_step_inside_its_block(tmp_path: Path) -> None:
+    @component
+    def cleanup(status: PipelineTaskFinalStatus) -> str:
+        raise RuntimeError("the real cleanup")
+
+    @pipeline
+    def guarded(n: int = 1) -> list[int]:
+        with ExitHandler(cleanup()):
+            made = load(n=n)
+        return made.output
+
+    states: list[str] = []
+
+    def fake_cleanup(status: PipelineTaskFinalStatus) -> str:
+        states.append(status.state)
+        return "cleaned"
+
+    broken = Mock(side_effect=OSError("no data"))
+    mocks = {"cleanup": fake_cleanup, "load": broken}
+    result = run_with_mocks(guarded, mocks=mocks, root=tmp_path)
+    assert result.status == "failed" and result.failed == ["load"]
+    assert states == ["FAILED"] and set(result.mocked) == {"cleanup", "load"}
+    assert result.step("load").error == "OSError: no data"
 
 
 def test_a_task_name_mocks_that_task_only(tmp_path: Path) -> None:
