@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagwright.components.decorator import Component, live_function
+from dagwright.components.decorator import Component, live_function, share_live_function
 from dagwright.components.spec import ComponentSpec, PodOptions
 from dagwright.errors import RunFailed, ValidationError
 from dagwright.pipelines.ir import PipelineIR
@@ -88,9 +88,9 @@ def run_with_mocks(
     from dagwright.api import run, to_ir
 
     ir, replaced = with_mocks(to_ir(pipeline), mocks or {})
-    if cache is True:  # the mocked steps keep their cache=False
+    if cache is True:  # for every step but the mocked ones, which keep cache=False
         ir.components = {
-            cid: spec if cid in replaced.values() else replace(spec, cache=True)
+            cid: spec if cid in replaced.values() else _cached(spec)
             for cid, spec in ir.components.items()
         }
         cache = None
@@ -206,6 +206,13 @@ def _same(spec: ComponentSpec, component: Component) -> bool:
     if live_function(spec) is component.func:
         return True
     return spec.name == component.spec.name and spec.source == component.spec.source
+
+
+def _cached(spec: ComponentSpec) -> ComponentSpec:
+    """The component with its cache on; its function found live as the original's is."""
+    variant = replace(spec, cache=True)
+    share_live_function(spec, variant)
+    return variant
 
 
 def _key_text(key: Any) -> str:

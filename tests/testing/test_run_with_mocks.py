@@ -241,10 +241,23 @@ def test_the_pipeline_itself_is_left_as_it_was(tmp_path: Path) -> None:
     assert "must not run" in (real.step("train", (0,)).error or "")
 
 
+@pytest.mark.filterwarnings("ignore::dagwright.components.decorator.ComponentSourceWarning")
 def test_a_mocked_step_is_never_cached(tmp_path: Path) -> None:
     """Two runs with the cache on for every step: load and total come from the cache the
-    second time; the mock runs both times, and the cache table has no entry of it."""
+    second time; the mock runs both times, and the cache table has no entry of it. A
+    component defined here (its source reads a name of this test) runs as it is."""
     calls = Mock(return_value=1.0)
+    offset = 100
+
+    @component
+    def load(n: int) -> list[int]:
+        return [offset + i for i in range(n)]
+
+    @pipeline
+    def flow(n: int = 2) -> float:
+        with ParallelFor(load(n=n).output) as x:
+            scored = train(x=x)
+        return total(scores=Collected(scored.output)).output
 
     def fake(x: int, lr: float = 0.1) -> float:
         return calls(x)  # type: ignore[no-any-return]
@@ -254,6 +267,7 @@ def test_a_mocked_step_is_never_cached(tmp_path: Path) -> None:
     assert first.cached == [] and first.succeeded
     assert second.cached == ["load", "total"]
     assert second.ran == ["train"] and calls.call_count == 4
+    assert sorted(c.args for c in calls.call_args_list) == [(100,), (100,), (101,), (101,)]
     with sqlite3.connect(tmp_path / "runs.db") as db:
         cached_tasks = {row[0] for row in db.execute("SELECT task FROM cache")}
     assert cached_tasks == {"load", "total"}
