@@ -147,7 +147,10 @@ def _check_return(where: str, annotation: Any, spec: ComponentSpec) -> None:
     shape, outs = return_outputs(annotation, {}, fail)
     returned = [o for o in spec.outputs if not o.artifact or is_value_file(o.type)]
     wanted = _returns_text(spec.returns, returned)
+    # a single value is the component's one returned output, whatever its name (KFP's Output)
     mine = {o.name: o for o in outs}
+    if shape == "single" and len(returned) == 1:
+        mine = {returned[0].name: outs[0]}
     if shape != spec.returns or set(mine) != {o.name for o in returned}:
         raise fail(
             f"it returns {_returns_text(shape, outs)}, but the component returns {wanted}",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagwright.components.decorator import Component, live_function, share_live_function
 from dagwright.components.spec import ComponentSpec, PodOptions
+from dagwright.components.types import is_value_file
 from dagwright.errors import RunFailed, ValidationError
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.runtimes.registry import Local
@@ -149,7 +150,7 @@ def with_mocks(ir: PipelineIR, mocks: Mocks) -> tuple[PipelineIR, dict[str, str]
         key, mock = chosen[task.name]
         new_id = made.get((task.component, id(mock)))
         if new_id is None:
-            spec = ir.components[task.component]
+            spec = _as_function(ir.components[task.component])
             omitted = {  # inputs a mocked task leaves to the component's default
                 port.name
                 for t in ir.tasks
@@ -217,6 +218,16 @@ def _cached(spec: ComponentSpec) -> ComponentSpec:
 
 def _key_text(key: Any) -> str:
     return f"component '{key.spec.name}'" if isinstance(key, Component) else f"'{key}'"
+
+
+def _as_function(spec: ComponentSpec) -> ComponentSpec:
+    """The component as a Python function has it: one imported from KFP returns its values
+    (an ``Output`` parameter, or several named ones) where KFP's executor wrote them."""
+    if spec.kfp is None:
+        return spec
+    values = [o for o in spec.outputs if not o.artifact or is_value_file(o.type)]
+    shape = "none" if not values else "single" if len(values) == 1 else "namedtuple"
+    return replace(spec, returns=shape)
 
 
 def _mocked_spec(spec: ComponentSpec, func: Callable[..., Any]) -> ComponentSpec:

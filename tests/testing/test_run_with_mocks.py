@@ -414,3 +414,22 @@ def test_an_unknown_name_lists_the_known_ones(tmp_path: Path) -> None:
 def test_a_task_mocked_twice_is_refused(tmp_path: Path) -> None:
     error = _refused(flow, {"train": lambda x, lr=0.1: 1.0, train: lambda x, lr=0.1: 2.0}, tmp_path)
     assert "is mocked twice" in error.problem and error.field == "mocks"
+
+
+def test_a_component_imported_from_kfp_is_mocked_as_the_function_it_was(tmp_path: Path) -> None:
+    """KFP names a single return value ``Output``: the mock returns it as the function did."""
+    pytest.importorskip("kfp")
+    from kfp_sums import sums
+
+    def fake_add(a: int, b: int) -> int:
+        return 40
+
+    result = run_with_mocks(sums, mocks={"add": fake_add}, root=tmp_path)
+    assert result.succeeded, [(s.task, s.error) for s in result.steps]
+    assert result.outputs == {"Output": 80} and result.mocked == ["add"]
+
+    def wrong(a: int, b: int) -> str:
+        return "40"
+
+    error = _refused(sums, {"add": wrong}, tmp_path / "refused")
+    assert error.field == "return" and error.fix == "annotate its return -> int"
