@@ -38,6 +38,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("engine/__init__.py", "AttributeError"): "the lazy engine package's __getattr__",
     ("runtimes/__init__.py", "AttributeError"): "the lazy runtimes package's __getattr__",
     ("ui/__init__.py", "AttributeError"): "the lazy ui package's __getattr__ (serve, make_app)",
+    ("testing/__init__.py", "AttributeError"): "the lazy testing package's __getattr__",
     ("compiler/__init__.py", "AttributeError"): "the compiler package's __getattr__ (TARGETS)",
     ("compiler/kfp/proto.py", "AttributeError"): "the __getattr__ given to kfp in runtime mode",
     ("pipelines/__init__.py", "AttributeError"): "the pipelines package's __getattr__ (notifiers)",
