@@ -82,7 +82,7 @@ def verify(
     require("kfp.local", field="kfp", needed_for="dagwright verify (kfp.local runs the spec)")
     ir = to_ir(pipeline)
     arguments = bind_arguments(ir, dict(params or {}), as_text=as_text)
-    _check_installed()
+    check_installed()
     folder = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dagwright-verify-"))
     try:
         spec = folder / "kfp-local" / "spec.yaml"
@@ -105,7 +105,7 @@ def verify(
     return Verification(ir.name, found, theirs, ours.run_id, Path(root) if root else None)
 
 
-def _check_installed() -> None:
+def check_installed() -> None:
     """The compiled spec's steps pip-install dagwright and kfp unless both are installed
     distributions here (``compiler/kfp/container.py``'s bootstrap): refuse instead."""
     for name in ("dagwright", "kfp"):

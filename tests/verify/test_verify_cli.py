@@ -1,0 +1,241 @@
+"""``dagwright verify``, run as a real subprocess: the pipeline here and its compiled KFP spec
+under kfp.local (KFP's own local runner, each step a subprocess), every output compared.
+
+A few small pipelines only: kfp.local takes about half a second a step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("kfp.local")
+
+pytestmark = pytest.mark.integration
+
+AGREE = '''
+from dagwright import Collected, Dataset, Input, Metrics, Output, ParallelFor, component, pipeline
+
+
+@component
+def make(n: int, data: Output[Dataset]) -> float:
+    with open(data.path, "w") as f:
+        f.write("x" * n)
+    return n / 3
+
+
+@component
+def measure(data: Input[Dataset], m: Output[Metrics]) -> int:
+    size = len(open(data.path).read())
+    m.log_metric("size", size)
+    return size
+
+
+@component
+def square(x: int) -> int:
+    return x * x
+
+
+@component
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@pipeline
+def agree(n: int = 4) -> int:
+    made = make(n=n)
+    measure(data=made.outputs["data"])
+    with ParallelFor([1, 2]) as x:
+        sq = square(x=x)
+    return total(xs=Collected(sq.output)).output
+'''
+
+# one step's output differs on every run: a value drawn at random, kept in a file and returned
+DIFFER = '''
+import uuid
+
+from dagwright import Dataset, Output, component, pipeline
+
+
+@component
+def fixed(n: int) -> int:
+    return n + 1
+
+
+@component
+def drawn(token: Output[Dataset]) -> str:
+    value = uuid.uuid4().hex
+    with open(token.path, "w") as f:
+        f.write(value)
+    return value
+
+
+@pipeline
+def differ(n: int = 1) -> int:
+    drawn()
+    return fixed(n=n).output
+'''
+
+# kfp.local reads the unset default of an Optional parameter as a value and stops
+# (kfp/local/orchestrator/orchestrator_utils.py): dagwright runs it
+CANNOT = '''
+from typing import Optional
+
+from dagwright import component, pipeline
+
+
+@component
+def echo(x: Optional[str] = None) -> str:
+    return str(x)
+
+
+@pipeline
+def cannot(opt: Optional[str] = None) -> str:
+    return echo(x=opt).output
+'''
+
+SLOW = '''
+import time
+
+from dagwright import component, pipeline
+
+
+@component
+def hang(pid_file: str) -> int:
+    with open(pid_file, "w") as f:
+        f.write(str(__import__("os").getpid()))
+    time.sleep(120)
+    return 0
+
+
+@pipeline
+def slow(pid_file: str) -> int:
+    return hang(pid_file=pid_file).output
+'''
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def dagwright(
+    tmp_path: Path, *args: str, prelude: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The command line in a fresh process; with ``prelude``, that code runs first."""
+    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+    if prelude is None:
+        command = [sys.executable, "-m", "dagwright.cli", *args]
+    else:
+        run = "from dagwright.cli import main; sys.argv = ['dagwright', *sys.argv[1:]]; main()"
+        command = [sys.executable, "-c", f"import sys; {prelude}; {run}", *args]
+    return subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def table(stdout: str) -> dict[tuple[str, str], list[str]]:
+    """The table's rows by (task, output): the cells after them (local, kfp.local, verdict)."""
+    rows = {}
+    for line in stdout.splitlines()[1:]:
+        if not line.strip():
+            break
+        cells = line.split()
+        rows[(cells[0], cells[1])] = cells[2:]
+    return rows
+
+
+def test_outputs_that_agree_exit_0_every_row_same(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "verify", str(write(tmp_path, "agree", AGREE)), "-p", "n=5")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = table(proc.stdout)
+    assert proc.stdout.split()[:5] == ["task", "output", "local", "kfp.local", "verdict"]
+    expected = {
+        ("(pipeline)", "output"),
+        ("make", "output"),
+        ("make", "data"),
+        ("measure", "output"),
+        ("measure", "m"),
+        ("square[0]", "output"),
+        ("square[1]", "output"),
+        ("total", "output"),
+    }
+    assert set(rows) == expected
+    assert all(cells[-1] == "same" for cells in rows.values()), proc.stdout
+    assert rows[("total", "output")][:2] == ["5", "5"]
+    assert rows[("make", "data")][0].startswith("sha256:")  # artifacts by content digest
+    assert rows[("measure", "m")][0] == '{"size":'  # metrics by the values logged
+    assert "all 8 outputs the same" in proc.stdout
+    assert not (tmp_path / ".dagwright").exists()  # the runs went to a temporary folder
+
+
+def test_a_nondeterministic_step_exit_1_naming_the_task_and_outputs(tmp_path: Path) -> None:
+    path = write(tmp_path, "differ", DIFFER)
+    proc = dagwright(tmp_path, "verify", str(path), "--json", "--root", str(tmp_path / "kept"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["status"] == "differs"
+    verdicts = {(r["task"], r["output"]): r["verdict"] for r in report["rows"]}
+    assert verdicts == {
+        ("(pipeline)", "output"): "same",
+        ("fixed", "output"): "same",
+        ("drawn", "output"): "differs",
+        ("drawn", "token"): "differs",
+    }
+    token = next(r for r in report["rows"] if r["output"] == "token")
+    assert set(token["local"]) == {"sha256"} and token["local"] != token["kfp_local"]
+    # --root keeps both runs: the local store and kfp.local's pipeline root
+    assert report["run_id"] and (tmp_path / "kept" / "store").is_dir()
+    assert list((tmp_path / "kept" / "kfp-local" / "root").glob("differ-*/drawn/token"))
+
+    proc = dagwright(tmp_path, "verify", str(path))
+    assert proc.returncode == 1
+    rows = table(proc.stdout)
+    assert rows[("drawn", "output")][-1] == rows[("drawn", "token")][-1] == "differs"
+    assert "2 of 4 outputs differ" in proc.stdout
+
+
+def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
+    # kfp made unimportable in that process only: None in sys.modules stops an import
+    path = write(tmp_path, "agree", AGREE)
+    proc = dagwright(tmp_path, "verify", str(path), prelude="sys.modules['kfp'] = None")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'pip install "dagwright[kfp]"' in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == "" and not (tmp_path / ".dagwright").exists()  # nothing ran
+
+
+def test_a_pipeline_kfp_local_cannot_run_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "verify", f"{write(tmp_path, 'cannot', CANNOT)}:cannot")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("cannot: not run under kfp.local: ")
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_kfp_local_over_its_timeout_is_stopped_with_its_steps(tmp_path: Path) -> None:
+    pid_file = tmp_path / "step.pid"
+    started = time.monotonic()
+    proc = dagwright(
+        tmp_path,
+        "verify",
+        str(write(tmp_path, "slow", SLOW)),
+        "-p",
+        f"pid_file={pid_file}",
+        "--timeout",
+        "4",
+        "--json",
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["reason"] == "kfp.local did not finish within 4 s"
+    assert time.monotonic() - started < 60
+    step = int(pid_file.read_text())  # the step under kfp.local had started, then was killed
+    with pytest.raises(ProcessLookupError):
+        os.kill(step, 0)
