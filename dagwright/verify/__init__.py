@@ -107,7 +107,7 @@ def verify(
 
 def check_installed() -> None:
     """The compiled spec's steps pip-install dagwright and kfp unless both are installed
-    distributions here (``compiler/kfp/container.py``'s bootstrap): refuse instead."""
+    distributions here (``compiler/delivery.py``, ``install_command``): refuse instead."""
     for name in ("dagwright", "kfp"):
         try:
             metadata.distribution(name)

@@ -5,7 +5,7 @@ each step is a subprocess of this very interpreter and environment. kfp's
 ``local/subprocess_task_handler.py`` still runs a step's command as written (only ``python3``
 is replaced by ``sys.executable``; a venv is made only with ``use_venv=True``), so the pip line
 of a compiled spec would run too: dagwright's bootstrap skips it when ``dagwright`` and ``kfp``
-are installed distributions (``compiler/kfp/container.py``), and ``isolated`` sets
+are installed distributions (``compiler/delivery.py``, ``install_command``), and ``isolated`` sets
 ``PIP_NO_INDEX`` so that any pip install a step still attempts fails at once instead of going
 to the network.
 

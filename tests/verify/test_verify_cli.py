@@ -20,7 +20,7 @@ pytest.importorskip("kfp.local")
 
 pytestmark = pytest.mark.integration
 
-AGREE = '''
+AGREE = """
 from dagwright import Collected, Dataset, Input, Metrics, Output, ParallelFor, component, pipeline
 
 
@@ -55,10 +55,10 @@ def agree(n: int = 4) -> int:
     with ParallelFor([1, 2]) as x:
         sq = square(x=x)
     return total(xs=Collected(sq.output)).output
-'''
+"""
 
 # one step's output differs on every run: a value drawn at random, kept in a file and returned
-DIFFER = '''
+DIFFER = """
 import uuid
 
 from dagwright import Dataset, Output, component, pipeline
@@ -81,11 +81,11 @@ def drawn(token: Output[Dataset]) -> str:
 def differ(n: int = 1) -> int:
     drawn()
     return fixed(n=n).output
-'''
+"""
 
 # kfp.local reads the unset default of an Optional parameter as a value and stops
 # (kfp/local/orchestrator/orchestrator_utils.py): dagwright runs it
-CANNOT = '''
+CANNOT = """
 from typing import Optional
 
 from dagwright import component, pipeline
@@ -99,9 +99,9 @@ def echo(x: Optional[str] = None) -> str:
 @pipeline
 def cannot(opt: Optional[str] = None) -> str:
     return echo(x=opt).output
-'''
+"""
 
-SLOW = '''
+SLOW = """
 import time
 
 from dagwright import component, pipeline
@@ -118,7 +118,7 @@ def hang(pid_file: str) -> int:
 @pipeline
 def slow(pid_file: str) -> int:
     return hang(pid_file=pid_file).output
-'''
+"""
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
