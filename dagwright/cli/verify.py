@@ -48,8 +48,9 @@ def verify(
     Every output is compared, the pipeline's and each task's (by task, loop iteration and
     name): parameters by value (numbers within a relative 1e-9, as KFP carries them as
     doubles), Metrics by the values logged, other artifacts by the sha256 of their file or
-    folder. Exits 1 when one differs, 2 when kfp.local cannot run the pipeline. kfp.local runs each step as a subprocess of this Python
-    with this dagwright (SubprocessRunner, no venv), so kfp and dagwright must be installed.
+    folder. Exits 1 when one differs, 2 when kfp.local cannot run the pipeline. kfp.local
+    runs each step as a subprocess of this Python with this dagwright (SubprocessRunner, no
+    venv), so kfp and dagwright must be installed.
     """
     from dagwright.verify import verify as run_both
 
