@@ -90,7 +90,7 @@ def _table(rows: list[Any]) -> str:
     from dagwright.verify.values import shown
 
     cells = [HEADERS] + [
-        (r.task, r.output, _cell(r.local, shown), _cell(r.kfp_local, shown), r.verdict)
+        (r.task, r.output, *(_cell(v, r.output, shown) for v in (r.local, r.kfp_local)), r.verdict)
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS) - 1)]
@@ -100,8 +100,11 @@ def _table(rows: list[Any]) -> str:
     )
 
 
-def _cell(value: Any, shown: Any) -> str:
-    return value if isinstance(value, str) and value in ("-",) else shown(value)
+def _cell(value: Any, output: str, shown: Any) -> str:
+    """A status (``succeeded``) and a missing value (``-``) as they are, a value as JSON."""
+    from dagwright.verify.compare import MISSING, STATUS
+
+    return value if output == STATUS or value is MISSING else shown(value)
 
 
 def _print_json(found: Any, status: str) -> None:

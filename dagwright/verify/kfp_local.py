@@ -38,6 +38,7 @@ FAILED = "failed"  # kfp.local ran the pipeline and a task failed
 NOT_RUN = "not run"  # kfp.local could not run it (or did not finish in time)
 
 _ITERATION = re.compile(r"-iteration-(\d+)$")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -183,14 +184,14 @@ def isolated(
 ) -> KfpLocalRun:
     """``run_spec`` in a child process working in ``folder`` (kfp.local's pipeline root is
     ``folder/root``, what it printed ``folder/kfp-local.log``); killed after ``timeout`` s."""
-    work = Path(folder)
+    work = Path(folder).resolve()  # the child works inside it
     work.mkdir(parents=True, exist_ok=True)
     request = work / "request.json"
     result = work / "result.json"
     request.write_text(
         json.dumps(
             {
-                "spec": str(spec),
+                "spec": str(Path(spec).resolve()),
                 "arguments": arguments,
                 "pipeline_root": str(work / "root"),
                 "result": str(result),
@@ -212,16 +213,27 @@ def isolated(
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
+            _stop(child)
             reason = f"kfp.local did not finish within {timeout:g} s"
             return KfpLocalRun(NOT_RUN, reason, log=tail(log))
+        except BaseException:  # Ctrl-C reaches only this process (the child has its session)
+            _stop(child)
+            raise
     if not result.exists():
         reason = f"kfp.local's process ended with exit code {child.returncode}"
         return KfpLocalRun(NOT_RUN, reason, log=tail(log))
     run = KfpLocalRun.from_dict(json.loads(result.read_text(encoding="utf-8")))
     run.log = tail(log)
     return run
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Kill kfp.local's process group: the child and the steps it started."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:  # gone already
+        pass
+    child.wait()
 
 
 def child_env() -> dict[str, str]:
@@ -237,6 +249,6 @@ def child_env() -> dict[str, str]:
 
 
 def tail(path: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of a text file."""
+    """The last ``lines`` lines of a text file, without the colours kfp.local logs in."""
     with open(path, encoding="utf-8", errors="replace") as f:
-        return "".join(deque(f, maxlen=lines))
+        return _COLOUR.sub("", "".join(deque(f, maxlen=lines)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -121,6 +122,29 @@ def slow(pid_file: str) -> int:
 """
 
 
+# a step reading a file of the working folder: there for dagwright run, not in a pod (nor in
+# kfp.local's folder)
+HERE_ONLY = """
+from dagwright import component, pipeline
+
+
+@component
+def read_local() -> str:
+    return open("settings.txt").read()
+
+
+@component
+def fine() -> int:
+    return 1
+
+
+@pipeline
+def here_only() -> int:
+    read_local()
+    return fine().output
+"""
+
+
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -140,6 +164,21 @@ def dagwright(
     return subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended: gone, or a zombie its new parent has not reaped yet
+    (a container's first process may never reap it); a killed process takes a moment."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def table(stdout: str) -> dict[tuple[str, str], list[str]]:
@@ -179,7 +218,7 @@ def test_outputs_that_agree_exit_0_every_row_same(tmp_path: Path) -> None:
 
 def test_a_nondeterministic_step_exit_1_naming_the_task_and_outputs(tmp_path: Path) -> None:
     path = write(tmp_path, "differ", DIFFER)
-    proc = dagwright(tmp_path, "verify", str(path), "--json", "--root", str(tmp_path / "kept"))
+    proc = dagwright(tmp_path, "verify", str(path), "--json", "--root", "kept")  # relative
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["status"] == "differs"
@@ -201,6 +240,18 @@ def test_a_nondeterministic_step_exit_1_naming_the_task_and_outputs(tmp_path: Pa
     rows = table(proc.stdout)
     assert rows[("drawn", "output")][-1] == rows[("drawn", "token")][-1] == "differs"
     assert "2 of 4 outputs differ" in proc.stdout
+
+
+def test_a_step_failing_only_under_kfp_local_is_a_difference(tmp_path: Path) -> None:
+    (tmp_path / "settings.txt").write_text("local", encoding="utf-8")
+    proc = dagwright(tmp_path, "verify", str(write(tmp_path, "here_only", HERE_ONLY)))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rows = table(proc.stdout)
+    assert rows[("read-local", "(status)")] == ["succeeded", "failed", "differs"]
+    assert rows[("(pipeline)", "(status)")] == ["succeeded", "failed", "differs"]
+    assert rows[("fine", "output")] == ["1", "1", "same"]
+    assert "kfp.local: task read-local failed" in proc.stdout
+    assert "FileNotFoundError" in proc.stderr  # kfp.local's last lines: the step's error
 
 
 def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
@@ -237,5 +288,31 @@ def test_kfp_local_over_its_timeout_is_stopped_with_its_steps(tmp_path: Path) ->
     assert json.loads(proc.stdout)["reason"] == "kfp.local did not finish within 4 s"
     assert time.monotonic() - started < 60
     step = int(pid_file.read_text())  # the step under kfp.local had started, then was killed
-    with pytest.raises(ProcessLookupError):
-        os.kill(step, 0)
+    assert ended(step)
+
+
+def test_ctrl_c_stops_kfp_local_and_its_steps(tmp_path: Path) -> None:
+    pid_file = tmp_path / "step.pid"
+    path = write(tmp_path, "slow", SLOW)
+    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "dagwright.cli", "verify", str(path), "-p"]
+    proc = subprocess.Popen(
+        [*command, f"pid_file={pid_file}"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        step = int(pid_file.read_text())
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode != 0
+    assert ended(step)
