@@ -175,7 +175,7 @@ class _watched:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = _COLOUR.sub("", str(exc)).strip().splitlines()  # kfp.local colours task names
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
