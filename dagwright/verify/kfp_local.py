@@ -239,10 +239,16 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 def child_env() -> dict[str, str]:
     """The environment of kfp.local's process: this dagwright first on ``PYTHONPATH`` (its
     steps import the same code as the caller), and pip kept off the network."""
+    import site
+
     env = dict(os.environ)
     here = str(Path(dagwright.__file__).resolve().parents[1])
-    paths = [here, *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != here)]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    installed = {
+        str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]
+    }
+    if here not in installed:  # a checkout; site-packages ahead of the standard library, never
+        given = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != here]
+        env["PYTHONPATH"] = os.pathsep.join([here, *given])
     env["PIP_NO_INDEX"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env

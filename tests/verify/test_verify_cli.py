@@ -152,10 +152,14 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def dagwright(
-    tmp_path: Path, *args: str, prelude: str | None = None, timeout: float = 120
+    tmp_path: Path,
+    *args: str,
+    prelude: str | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The command line in a fresh process; with ``prelude``, that code runs first."""
-    env = {**os.environ, "DAGWRIGHT_HOME": str(tmp_path / "home")}
+    env = {**(os.environ if env is None else env), "DAGWRIGHT_HOME": str(tmp_path / "home")}
     if prelude is None:
         command = [sys.executable, "-m", "dagwright.cli", *args]
     else:
@@ -252,6 +256,42 @@ def test_a_step_failing_only_under_kfp_local_is_a_difference(tmp_path: Path) -> 
     assert rows[("fine", "output")] == ["1", "1", "same"]
     assert "kfp.local: task read-local failed" in proc.stdout
     assert "FileNotFoundError" in proc.stderr  # kfp.local's last lines: the step's error
+
+
+WHERE = """
+import os
+
+from dagwright import component, pipeline
+
+
+@component
+def where() -> str:
+    import dagwright
+
+    return os.path.dirname(os.path.abspath(dagwright.__file__))
+
+
+@pipeline
+def which() -> str:
+    return where().output
+"""
+
+
+def test_steps_under_kfp_local_import_the_dagwright_running_verify(tmp_path: Path) -> None:
+    """This checkout, put on ``sys.path`` by hand (no PYTHONPATH), is what the steps run."""
+    checkout = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = dagwright(
+        tmp_path,
+        "verify",
+        str(write(tmp_path, "which", WHERE)),
+        "--json",
+        prelude=f"sys.path.insert(0, {str(checkout)!r})",
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["task"]: r for r in json.loads(proc.stdout)["rows"]}
+    assert rows["where"]["kfp_local"] == rows["where"]["local"] == str(checkout / "dagwright")
 
 
 def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
