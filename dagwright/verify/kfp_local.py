@@ -12,7 +12,10 @@ to the network.
 ``run_spec`` runs a spec file in this process and gives what it did: the pipeline's outputs
 and each task's, read where kfp.local's orchestrator hands them back
 (``kfp/local/orchestrator/task_executor.py``, ``execute_single_task``, wrapped while the run
-lasts; older kfp has no such function and gives only the pipeline's outputs). ``isolated``
+lasts; older kfp has no such function and gives only the pipeline's outputs). Not from its
+pipeline root's layout: a task's folder there is named after its component
+(``executor_input_utils.construct_local_task_root``), so two tasks of one component in one DAG
+share a folder, the later one's files over the earlier one's. ``isolated``
 runs ``run_spec`` in a child process (``python -m dagwright.verify.child``): kfp.local's global
 configuration, its ``print`` indentation and its working folder stay out of the caller, and a
 run that hangs is killed after ``timeout`` seconds.
