@@ -55,6 +55,7 @@ def agree(n: int = 4) -> int:
     measure(data=made.outputs["data"])
     with ParallelFor([1, 2]) as x:
         sq = square(x=x)
+    square(x=n)  # a second task of one component: its own row (kfp.local shares their folder)
     return total(xs=Collected(sq.output)).output
 """
 
@@ -209,14 +210,16 @@ def test_outputs_that_agree_exit_0_every_row_same(tmp_path: Path) -> None:
         ("measure", "m"),
         ("square[0]", "output"),
         ("square[1]", "output"),
+        ("square-2", "output"),
         ("total", "output"),
     }
     assert set(rows) == expected
     assert all(cells[-1] == "same" for cells in rows.values()), proc.stdout
     assert rows[("total", "output")][:2] == ["5", "5"]
+    assert rows[("square-2", "output")][:2] == ["25", "25"]
     assert rows[("make", "data")][0].startswith("sha256:")  # artifacts by content digest
     assert rows[("measure", "m")][0] == '{"size":'  # metrics by the values logged
-    assert "all 8 outputs the same" in proc.stdout
+    assert "all 9 outputs the same" in proc.stdout
     assert not (tmp_path / ".dagwright").exists()  # the runs went to a temporary folder
 
 
