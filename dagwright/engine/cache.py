@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +110,7 @@ def look_up(
                 record.note = f"cache entry invalid: {why}"
                 lookup["reason"] = redact_text(why)
         record.cached = outcome is not None
-    record.recorded_inputs = {**parts.recorded(), "cache": lookup}
+    record.recorded_inputs = {**parts.recorded(), "cache": lookup, "at": time.time()}
     return outcome
 
 
