@@ -21,9 +21,6 @@ from dagwright.engine.explain_diff import differences
 from dagwright.errors import ValidationError
 from dagwright.store.rundb import RunDatabase
 
-# the most recent candidates read per tier: more only makes an older one the nearest
-_LIMIT = 50
-
 
 def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
     """What ``dagwright cache explain`` says of STEP (``train`` or ``train[0,2]``) of RUN (an
@@ -172,53 +169,33 @@ def _step_row(db: RunDatabase, run_id: str, step: str) -> dict[str, Any]:
     )
 
 
-def _candidates(db: RunDatabase, where: str, args: list[Any]) -> list[dict[str, Any]]:
-    rows = db.execute(
-        "SELECT s.run_id, s.task, s.iteration, s.inputs FROM steps s JOIN runs r "
-        "ON r.run_id = s.run_id WHERE s.inputs IS NOT NULL AND s.status = 'succeeded' "
-        f"AND json_extract(s.inputs, '$.at') < ? AND {where} "
-        "ORDER BY json_extract(s.inputs, '$.at') DESC LIMIT ?",
-        [*args[:1], *args[1:], _LIMIT],
-    ).fetchall()
-    return [{**dict(r), "parts": json.loads(r["inputs"])} for r in rows]
-
-
 def _nearest(
     db: RunDatabase, run: dict[str, Any], task: str, iteration: str, parts: dict[str, Any]
 ) -> dict[str, Any] | None:
     """The nearest earlier step of the same component (see the module's docstring), with
     ``chosen`` saying by which rule."""
     at = parts.get("at", float("inf"))
+    pipeline, name = run["pipeline"], parts["component"]["name"]
     tiers = [
         (
-            "the same task at the same iteration in pipeline " + run["pipeline"],
-            "r.pipeline = ? AND s.task = ? AND s.iteration = ?",
-            [run["pipeline"], task, iteration],
+            f"the same task at the same iteration in pipeline {pipeline}",
+            {"pipeline": pipeline, "task": task, "iteration": iteration},
         ),
-        (
-            "the same task in pipeline " + run["pipeline"],
-            "r.pipeline = ? AND s.task = ?",
-            [run["pipeline"], task],
-        ),
-        (
-            f"the latest step of component {parts['component']['name']}",
-            "json_extract(s.inputs, '$.component.name') = ?",
-            [parts["component"]["name"]],
-        ),
+        (f"the same task in pipeline {pipeline}", {"pipeline": pipeline, "task": task}),
+        (f"the latest step of component {name}", {"component": name}),
     ]
-    for chosen, where, args in tiers:
-        found = _candidates(db, where, [at, *args])
+    for chosen, only in tiers:
+        found = db.earlier_inputs(at, limit=1, **only)
         if found:
-            return {**found[0], "chosen": chosen}
+            return {**found[0], "parts": found[0]["inputs"], "chosen": chosen}
     return None
 
 
 def _component(db: RunDatabase, run_id: str, parts: dict[str, Any]) -> dict[str, Any] | None:
     """The component of that digest as the run's IR keeps it (source and options), if any."""
-    found = db.execute("SELECT ir FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     try:
-        components = json.loads(found["ir"]).get("components", {}) if found else {}
-    except (TypeError, ValueError):
+        components = json.loads(db.find_run(run_id)["ir"]).get("components", {})
+    except (TypeError, ValueError, AttributeError):  # an IR this version cannot read
         return None
     for data in components.values():
         if isinstance(data, dict) and data.get("digest") == parts["component"]["digest"]:
