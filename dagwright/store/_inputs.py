@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 
-def step_inputs(
+def inputs_of(
     db: sqlite3.Connection, run_id: str, task: str, iteration: str
 ) -> dict[str, Any] | None:
     """One step execution's recorded inputs, or None when it has none."""
@@ -19,7 +19,7 @@ def step_inputs(
     return json.loads(row["inputs"]) if row and row["inputs"] else None
 
 
-def earlier_inputs(
+def earlier_steps(
     db: sqlite3.Connection,
     before: float,
     *,

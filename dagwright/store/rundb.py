@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
-from dagwright.store import _inputs
+from dagwright.store._inputs import earlier_steps, inputs_of
 from dagwright.store._connection import Transaction, not_a_database, use_wal
 from dagwright.store._dead_owners import (
     INTERRUPTED,
@@ -304,14 +304,14 @@ class RunDatabase:
         unusable, and for an entry found its ``run_id``, ``task``, ``created`` and the
         ``reason`` it could not be used).
         """
-        return _inputs.step_inputs(self.db, run_id, task, iteration)
+        return inputs_of(self.db, run_id, task, iteration)
 
     def earlier_inputs(self, before: float, **only: Any) -> list[dict[str, Any]]:
         """Succeeded step executions looked up before ``before`` (seconds since the epoch),
         the most recent first, with their recorded ``inputs`` (as ``step_inputs`` gives
         them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name) and
         ``limit`` (50)."""
-        return _inputs.earlier_inputs(self.db, before, **only)
+        return earlier_steps(self.db, before, **only)
 
     def cached(self, key: str) -> str | None:
         """The outputs kept under a cache key (JSON), or None."""
