@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from dagwright.errors import ValidationError
-from dagwright.store._inputs import earlier_steps, inputs_of
 from dagwright.store._connection import Transaction, not_a_database, use_wal
 from dagwright.store._dead_owners import (
     INTERRUPTED,
@@ -30,6 +29,7 @@ from dagwright.store._dead_owners import (
     reaped,
     settle,
 )
+from dagwright.store._inputs import earlier_steps, inputs_of
 from dagwright.store._rows import run_filters, run_row, step_row
 from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, current
