@@ -206,9 +206,13 @@ def _component(db: RunDatabase, run_id: str, parts: dict[str, Any]) -> dict[str,
 def _same_key(db: RunDatabase, before: dict[str, Any], parts: dict[str, Any]) -> str:
     """Why nothing differs and still no entry served: the earlier step made none, or it is
     gone; or only a masked value can differ."""
-    if parts.get("masked") or before.get("masked"):
-        if before["key"] != parts["key"]:
+    if before["key"] != parts["key"]:
+        if parts.get("masked") or before.get("masked"):
             return "only a masked parameter can differ (its value is not kept)"
+        return (
+            f"the keys differ ({before['key'][:12]}… -> {parts['key'][:12]}…) in no part "
+            "kept in a form that can be compared"
+        )
     if not before["cache"]["enabled"]:
         return "it had the same key but ran with caching disabled, so it made no cache entry"
     if db.cache_entry(parts["key"]) is None:
