@@ -49,19 +49,30 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
         "nearest": None,
         "differences": [],
     }
-    label = f"{task}[{iteration.replace('.', ',')}]" if iteration else task
+    label = _label(task, iteration)
     if parts is None:
-        why = (
-            f"step {label} was not given its inputs (it {row['status'].replace('_', ' ')})"
-            if row["status"] not in ("succeeded", "failed", "running")
-            else f"step {label} was recorded by a dagwright that did not keep cache key parts"
-        )
-        result["lines"] = [why + ": nothing to explain"]
+        result["lines"] = [
+            f"step {label} ({row['status'].replace('_', ' ')}) has no cache key parts recorded: "
+            "it was not given its inputs, or an older dagwright ran it"
+        ]
         return result
     result["key"] = parts["key"]
     result["parts"] = {k: parts.get(k) for k in _PARTS}
-    cache = parts["cache"]
     lines = [f"step {label} of run {found['run_id']}", *_part_lines(parts)]
+    result["lines"] = lines + _verdict(db, found, row, parts, result)
+    return result
+
+
+def _verdict(
+    db: RunDatabase,
+    found: dict[str, Any],
+    row: dict[str, Any],
+    parts: dict[str, Any],
+    result: dict[str, Any],
+) -> list[str]:
+    """The lines after the parts: hit, unusable entry, caching off, or a miss and what differs
+    from the nearest earlier step (``result`` filled in as it goes)."""
+    cache = parts["cache"]
     if not cache["enabled"]:
         result["outcome"] = "disabled"
         how = (
@@ -69,32 +80,20 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
             if cache["set_by"] == "run"
             else "its component's cache=False, or the task's set_caching_options(False)"
         )
-        lines.append(f"caching disabled for this task ({how})")
-        result["lines"] = lines
-        return result
+        return [f"caching disabled for this task ({how})"]
     entry = {k: cache[k] for k in ("run_id", "task") if k in cache}
     result["outcome"] = cache["result"]
+    made = f"run {entry.get('run_id')} ({entry.get('task')})"
     if cache["result"] == "hit":
         result["source"] = entry
-        lines.append(
-            f"hit: served from the cache entry made by run {entry['run_id']} ({entry['task']})"
-        )
-        result["lines"] = lines
-        return result
+        return [f"hit: served from the cache entry made by {made}"]
     if cache["result"] == "unusable":
         result["source"], result["reason"] = entry, cache.get("reason")
-        lines.append(
-            f"miss: the cache entry made by run {entry['run_id']} ({entry['task']}) could not "
-            f"be used: {cache.get('reason')}"
-        )
-        result["lines"] = lines
-        return result
-    lines.append("miss: no cache entry had this key")
-    nearest = _nearest(db, found, task, iteration, parts)
+        return [f"miss: the cache entry made by {made} could not be used: {cache.get('reason')}"]
+    lines = ["miss: no cache entry had this key"]
+    nearest = _nearest(db, found, row["task"], row["iteration"], parts)
     if nearest is None:
-        lines.append(f"no earlier run of this component ({parts['component']['name']})")
-        result["lines"] = lines
-        return result
+        return [*lines, f"no earlier run of this component ({parts['component']['name']})"]
     before = nearest["parts"]
     result["nearest"] = {k: nearest[k] for k in ("run_id", "task", "iteration", "chosen")}
     changes = differences(
@@ -105,14 +104,13 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
     )
     result["differences"] = changes
     where = f"run {nearest['run_id']} ({_label(nearest['task'], nearest['iteration'])})"
-    lines.append(f"nearest earlier entry: {where}, {nearest['chosen']}")
+    lines.append(f"nearest earlier step: {where}, {nearest['chosen']}")
     if not before["cache"]["enabled"]:
         lines.append("  (it ran with caching disabled: it made no cache entry)")
     lines += [f"  {c['text']}" for c in changes]
     if not any(c["part"] != "masked" for c in changes):
         lines.append(f"  {_same_key(db, before, parts)}")
-    result["lines"] = lines
-    return result
+    return lines
 
 
 _PARTS = ("component", "cache_version", "parameters", "masked", "artifacts")

@@ -234,3 +234,65 @@ def test_a_loop_step_is_named_by_its_iteration_and_compared_with_the_same_one(
         "chosen": "the same task at the same iteration in pipeline looped",
     }
     assert _texts(found) == ["parameter offset: 0 -> 1"]
+
+
+def test_a_changed_artifact_says_it_changed_since_it_was_written(run: Any, store: Path) -> None:
+    first = run(made, n=9)
+    Path(first.step("make").outputs["out"].path).write_text("edited")
+    second = run(made, n=9)
+    found = _explained(store, second.run_id, "make")
+    assert found["outcome"] == "unusable" and not second.step("make").cached
+    assert found["reason"].startswith("artifact 'out' changed since it was written (sha256 ")
+
+
+@component
+def fails(n: int) -> int:
+    raise RuntimeError("no")
+
+
+@pipeline
+def broken(n: int = 1) -> int:
+    return use(data=loose(n=fails(n=n).output).outputs["out"]).output
+
+
+def test_a_step_that_never_got_its_inputs_has_nothing_to_explain(run: Any, store: Path) -> None:
+    result = run(broken)
+    found = _explained(store, result.run_id, "use")
+    assert found["outcome"] == "unrecorded" and found["parts"] is None
+    assert found["lines"] == [
+        "step use (upstream failed) has no cache key parts recorded: it was not given its "
+        "inputs, or an older dagwright ran it"
+    ]
+    # the step that failed was given its inputs: its parts are there
+    assert _explained(store, result.run_id, "fails")["parts"]["parameters"] == {"n": 1}
+
+
+def _parts(digest: str, version: str | None = None, **parameters: Any) -> dict[str, Any]:
+    return {
+        "key": digest * 2,
+        "component": {"name": "train", "digest": digest},
+        "cache_version": version,
+        "parameters": parameters,
+        "masked": [],
+        "artifacts": {},
+    }
+
+
+def test_a_changed_component_is_told_apart_by_what_changed_in_its_ir() -> None:
+    from dagwright.engine.explain_diff import differences
+
+    old = {"name": "train", "source": "def train(): ...", "image": "py:3.11", "cache": True}
+    image = {**old, "image": "py:3.12"}
+    code = {**old, "source": "def train(): return 1", "cache_version": "2"}
+    texts = lambda *a: [d["text"] for d in differences(*a)]  # noqa: E731
+    assert texts(_parts("a" * 32), _parts("b" * 32), old, image) == [
+        "component option image: py:3.11 -> py:3.12"
+    ]
+    assert texts(_parts("a" * 32), _parts("b" * 32, "2"), old, code) == [
+        f"component code changed (digest {'a' * 12}… -> {'b' * 12}…)",
+        "cache_version none -> 2",
+    ]
+    # without the IRs, the digest alone: never a guess at what changed
+    assert texts(_parts("a" * 32), _parts("b" * 32), None, None) == [
+        f"component changed (digest {'a' * 12}… -> {'b' * 12}…)"
+    ]
