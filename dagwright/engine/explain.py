@@ -8,8 +8,8 @@ component, and each part that differs is named (``explain_diff.py``).
 
 "Nearest" is, among the steps recorded before this one (by the time each was looked up) that
 succeeded: the most recent of the same task in a run of the same pipeline, at the same loop
-iteration; else of the same task at any iteration; else the most recent of any task whose
-component has the same name, in any pipeline of the store.
+iteration; else of the same task at any iteration; else the most recent of any task of the
+same component digest, in any pipeline of the store; else of a component of the same name.
 """
 
 from __future__ import annotations
@@ -180,6 +180,10 @@ def _nearest(
             {"pipeline": pipeline, "task": task, "iteration": iteration},
         ),
         (f"the same task in pipeline {pipeline}", {"pipeline": pipeline, "task": task}),
+        (
+            "the latest step with the same component digest",
+            {"digest": parts["component"]["digest"]},
+        ),
         (f"the latest step of component {name}", {"component": name}),
     ]
     for chosen, only in tiers:

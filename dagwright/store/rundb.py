@@ -309,8 +309,8 @@ class RunDatabase:
     def earlier_inputs(self, before: float, **only: Any) -> list[dict[str, Any]]:
         """Succeeded step executions looked up before ``before`` (seconds since the epoch),
         the most recent first, with their recorded ``inputs`` (as ``step_inputs`` gives
-        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name) and
-        ``limit`` (50)."""
+        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name),
+        ``digest`` (the component's) and ``limit`` (50)."""
         return earlier_steps(self.db, before, **only)
 
     def cached(self, key: str) -> str | None:

@@ -296,3 +296,16 @@ def test_a_changed_component_is_told_apart_by_what_changed_in_its_ir() -> None:
     assert texts(_parts("a" * 32), _parts("b" * 32), None, None) == [
         f"component changed (digest {'a' * 12}… -> {'b' * 12}…)"
     ]
+
+
+def test_another_pipeline_s_step_of_the_same_component_is_the_nearest_without_one_of_its_own(
+    run: Any, store: Path
+) -> None:
+    first = run(made, n=1, scale=2)  # its use reads make's output, "1"
+    other = run(fed, n=2)  # a pipeline of its own: its use reads loose's output, "2"
+    found = _explained(store, other.run_id, "use")
+    assert found["nearest"]["run_id"] == first.run_id
+    assert found["nearest"]["chosen"] == "the latest step with the same component digest"
+    # fed leaves scale to the function's default: not a part of its key
+    assert [d["text"] for d in found["differences"]][0] == "parameter scale: 2 -> (not given)"
+    assert [d["part"] for d in found["differences"]] == ["parameter", "input"]
