@@ -84,7 +84,9 @@ _MISSING = object()
 
 
 def _value(values: dict[str, Any], name: str) -> str:
-    return json.dumps(values[name], default=str) if name in values else "(not given)"
+    if name not in values:  # left to the function's default, which the key does not hold
+        return "(not given: the default)"
+    return json.dumps(values[name], default=str)
 
 
 def _inputs(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

@@ -313,11 +313,6 @@ class RunDatabase:
         ``digest`` (the component's) and ``limit`` (50)."""
         return earlier_steps(self.db, before, **only)
 
-    def cached(self, key: str) -> str | None:
-        """The outputs kept under a cache key (JSON), or None."""
-        row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
-        return row["outputs"] if row else None
-
     def runs_holding(self, uri: str) -> list[tuple[str, str]]:
         """(run id, artifact location) of the runs whose location is a prefix of ``uri``
         (compared as text: no LIKE wildcards in a location)."""

@@ -307,5 +307,7 @@ def test_another_pipeline_s_step_of_the_same_component_is_the_nearest_without_on
     assert found["nearest"]["run_id"] == first.run_id
     assert found["nearest"]["chosen"] == "the latest step with the same component digest"
     # fed leaves scale to the function's default: not a part of its key
-    assert [d["text"] for d in found["differences"]][0] == "parameter scale: 2 -> (not given)"
+    assert [d["text"] for d in found["differences"]][
+        0
+    ] == "parameter scale: 2 -> (not given: the default)"
     assert [d["part"] for d in found["differences"]] == ["parameter", "input"]
