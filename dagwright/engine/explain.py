@@ -174,18 +174,18 @@ def _nearest(
     ``chosen`` saying by which rule."""
     at = parts.get("at", float("inf"))
     pipeline, name = run["pipeline"], parts["component"]["name"]
-    tiers = [
-        (
-            f"the same task at the same iteration in pipeline {pipeline}",
-            {"pipeline": pipeline, "task": task, "iteration": iteration},
-        ),
-        (f"the same task in pipeline {pipeline}", {"pipeline": pipeline, "task": task}),
+    same_task = {"pipeline": pipeline, "task": task}
+    tiers: list[tuple[str, dict[str, Any]]] = [
+        (f"the same task in pipeline {pipeline}", same_task),
         (
             "the latest step with the same component digest",
             {"digest": parts["component"]["digest"]},
         ),
         (f"the latest step of component {name}", {"component": name}),
     ]
+    if iteration:  # in a loop: the same iteration first
+        here = f"the same task and loop iteration in pipeline {pipeline}"
+        tiers.insert(0, (here, {**same_task, "iteration": iteration}))
     for chosen, only in tiers:
         found = db.earlier_inputs(at, limit=1, **only)
         if found:

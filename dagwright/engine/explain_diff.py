@@ -75,8 +75,8 @@ def _parameters(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str,
             text = f"parameter {name}: masked; cannot compare"
             found.append(_diff("masked", name, None, None, text))
         elif old.get(name, _MISSING) != new.get(name, _MISSING):
-            was, now = _value(old, name), _value(new, name)
-            found.append(_diff("parameter", name, was, now, f"parameter {name}: {was} -> {now}"))
+            text = f"parameter {name}: {_value(old, name)} -> {_value(new, name)}"
+            found.append(_diff("parameter", name, old.get(name), new.get(name), text))
     return found
 
 

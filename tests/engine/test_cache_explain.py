@@ -67,6 +67,8 @@ def test_a_changed_parameter_is_named(run: Any, store: Path) -> None:
     assert found["outcome"] == "miss"
     assert found["nearest"]["run_id"] == first.run_id
     assert _texts(found) == ["parameter scale: 2 -> 3"]
+    assert (found["differences"][0]["before"], found["differences"][0]["after"]) == (2, 3)
+    assert found["nearest"]["chosen"] == "the same task in pipeline made"
     assert "  parameter scale: 2 -> 3" in found["lines"]
 
 
@@ -231,7 +233,7 @@ def test_a_loop_step_is_named_by_its_iteration_and_compared_with_the_same_one(
         "run_id": first.run_id,
         "task": "square",
         "iteration": "2",
-        "chosen": "the same task at the same iteration in pipeline looped",
+        "chosen": "the same task and loop iteration in pipeline looped",
     }
     assert _texts(found) == ["parameter offset: 0 -> 1"]
 
