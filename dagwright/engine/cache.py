@@ -116,7 +116,12 @@ def look_up(
 
 def _secret(name: str, value: Any) -> bool:
     """Is a parameter kept masked: its name says so, its value looks like a credential, or
-    showing it would change it (a URI's password)?"""
+    showing it would change it (a URI's password); inside a list or a dict, any item or key
+    that would (a config dict's ``password``)?"""
+    if isinstance(value, dict):
+        return any(_secret(str(k), v) or _secret(name, v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_secret(name, v) for v in value)
     if looks_secret(value):
         return True
     seen = shown(name, value)

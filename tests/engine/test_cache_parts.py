@@ -134,3 +134,25 @@ def test_a_secret_s_value_given_to_a_step_is_no_part_of_what_is_recorded(
         db.close()
     assert parts is not None and parts["parameters"] == {"user": "me"}
     assert parts["masked"] == [] and not any("s3cr3t" in text for text in raw)
+
+
+def test_secrets_inside_a_parameter_s_list_or_dict_mask_the_whole_parameter() -> None:
+    from dagwright.engine.cache import KeyParts
+
+    parts = KeyParts(
+        "c",
+        "d" * 64,
+        None,
+        {
+            "config": {"host": "db", "db_password": "pw-1234"},
+            "urls": ["https://u:pw-5678@example.com/x"],
+            "tokens": [],  # nothing in it
+            "plain": {"lr": 0.1, "layers": [1, 2]},
+        },
+        {},
+    )
+    recorded = parts.recorded()
+    assert recorded["masked"] == ["config", "urls"]
+    assert recorded["parameters"]["plain"] == {"lr": 0.1, "layers": [1, 2]}
+    assert "pw-" not in str(recorded)
+    assert recorded["key"] == parts.key()
