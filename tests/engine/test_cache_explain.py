@@ -236,6 +236,14 @@ def test_a_loop_step_is_named_by_its_iteration_and_compared_with_the_same_one(
         "chosen": "the same task and loop iteration in pipeline looped",
     }
     assert _texts(found) == ["parameter offset: 0 -> 1"]
+    db = RunDatabase(store / "runs.db")
+    try:  # an iteration as the database keeps it, or as a StepRecord has it
+        assert db.step_inputs(second.run_id, "square", "2") == db.step_inputs(
+            second.run_id, "square", (2,)
+        )
+        assert db.step_inputs(second.run_id, "square", (2,))["parameters"] == {"x": 3, "offset": 1}
+    finally:
+        db.close()
 
 
 def test_a_changed_artifact_says_it_changed_since_it_was_written(run: Any, store: Path) -> None:
