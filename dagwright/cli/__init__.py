@@ -8,11 +8,11 @@ One module per command group, imported when one of its commands is used (``COMMA
 ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``compile`` (compile,
 dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``pipelines``
 (pipelines versions: a KFP pipeline's uploaded versions), ``schedule``
-(schedule add|ls|pause|resume|rm), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``,
-``serve``, ``ui`` (the web UI), ``verify`` (a run here against kfp.local). What they share
-is public in two modules: ``options`` (every option block more than one command takes, and
-the target names) and ``common`` (exit codes, error reporting, loading a pipeline, ``-p``
-parsing, times).
+(schedule add|ls|pause|resume|rm), ``cache`` (cache explain), ``cron_daemon`` (the
+``scheduler`` daemon), ``lineage``, ``serve``, ``ui`` (the web UI), ``verify`` (a run here
+against kfp.local). What they share is public in two modules: ``options`` (every option block
+more than one command takes, and the target names) and ``common`` (exit codes, error
+reporting, loading a pipeline, ``-p`` parsing, times).
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ COMMANDS = {
         "dagwright.cli.runs",
         "logs",
         "What the steps of RUN printed (only STEP's when given, e.g. train or train[2]).",
+    ),
+    "cache": Lazy(
+        "dagwright.cli.cache",
+        "cache",
+        "The cache of step outputs: why a step was or was not served from it.",
     ),
     "compile": Lazy(
         "dagwright.cli.compile",

@@ -6,10 +6,9 @@ Both read the engine's state of the run in progress; only its dispatch thread ca
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
-from dagwright.engine.cache import cache_key, restore
+from dagwright.engine.cache import look_up, restore
 from dagwright.engine.final_status import final_status
 from dagwright.engine.frames import Frame
 from dagwright.engine.result import SUCCEEDED, StepRecord, jsonable
@@ -78,13 +77,8 @@ def take_finished(engine: LocalEngine, record: StepRecord, step: Step) -> bool:
         record.note = f"not reused: {why}"
     if outcome is not None:
         record.reused = True
-    elif engine.cache if engine.cache is not None else spec.cache:
-        record.cache_key = cache_key(step)
-        stored = engine.db.cached(record.cache_key)
-        outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
-        if why:
-            record.note = f"cache entry invalid: {why}"
-        record.cached = outcome is not None
+    else:  # the cache, when on for it; the key's parts recorded either way
+        outcome = look_up(engine.db, step, record, engine.cache)
     if outcome is None:
         return False
     record.status = SUCCEEDED
