@@ -9,9 +9,10 @@ One module per command group, imported when one of its commands is used (``COMMA
 dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``pipelines``
 (pipelines versions: a KFP pipeline's uploaded versions), ``schedule``
 (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``,
-``serve``, ``ui`` (the web UI). What they share is public in two modules: ``options``
-(every option block more than one command takes, and the target names) and
-``common`` (exit codes, error reporting, loading a pipeline, ``-p`` parsing, times).
+``serve``, ``ui`` (the web UI), ``verify`` (a run here against kfp.local). What they share
+is public in two modules: ``options`` (every option block more than one command takes, and
+the target names) and ``common`` (exit codes, error reporting, loading a pipeline, ``-p``
+parsing, times).
 """
 
 from __future__ import annotations
@@ -90,6 +91,11 @@ COMMANDS = {
         "dagwright.cli.serve",
         "serve",
         "Run TARGET (FILE.py[:PIPELINE]) and serve its functions until SIGINT or SIGTERM.",
+    ),
+    "verify": Lazy(
+        "dagwright.cli.verify",
+        "verify",
+        "Run TARGET (FILE.py[:PIPELINE]) here and its compiled KFP spec under kfp.local.",
     ),
     "ui": Lazy(
         "dagwright.cli.ui",

@@ -10,7 +10,9 @@ import pytest
 @pytest.fixture(scope="module")
 def local_runner(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """kfp.local set up to run specs in subprocesses of this environment; its pipeline root."""
-    local = pytest.importorskip("kfp.local")
+    pytest.importorskip("kfp.local")
+    from dagwright.verify.kfp_local import init
+
     root = tmp_path_factory.mktemp("kfp-root")
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
+    init(root)
     return root

@@ -33,6 +33,7 @@ from test_argo_controller import run_both
 import dagwright
 from dagwright import If, ParallelFor, component, pipeline
 from dagwright.errors import ValidationError
+from dagwright.verify.kfp_local import init
 
 pytest.importorskip("hera")
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,14 +200,12 @@ def plain(journal: str, small: float = 1e-05) -> None:
 
 
 def test_plain_cases_run_on_kfp_local_as_under_dagwright_run(tmp_path: Path) -> None:
-    kfp_local = pytest.importorskip("kfp.local")
+    pytest.importorskip("kfp.local")
     kfp_components = pytest.importorskip("kfp.components")
     spec = tmp_path / "plain.yaml"
     dagwright.compile(plain, target="kfp", path=spec)
     assert_runs_as_compiled(spec.read_text(encoding="utf-8"))
-    kfp_local.init(
-        runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
-    )
+    init(tmp_path / "root")
     folders = {who: tmp_path / f"{who}-journal" for who in ("kfp", "ours")}
     for folder in folders.values():
         folder.mkdir()

@@ -27,6 +27,7 @@ from argo_controller import ArgoControllerStandIn
 import dagwright
 from dagwright import component, pipeline
 from dagwright.compiler.deadline import BOOTSTRAP_SECONDS, EXIT_CODE
+from dagwright.verify.kfp_local import init
 
 ROOT = Path(__file__).resolve().parents[2]
 KFP = f"kfp=={metadata.version('kfp')}"
@@ -298,14 +299,12 @@ def test_fault_the_pod_entry_ends_a_late_step_with_the_timeout_exit_code(tmp_pat
 def test_fault_a_kfp_step_over_its_timeout_fails_under_kfp_local(tmp_path: Path) -> None:
     """kfp.local ignores the platform spec's deadline: the timeout holds because the pod's
     entry enforces it."""
-    kfp_local = pytest.importorskip("kfp.local")
+    pytest.importorskip("kfp.local")
     from kfp import components
 
     path = tmp_path / "hanging.yaml"
     dagwright.compile(hanging, target="kfp", path=path)
-    kfp_local.init(
-        runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
-    )
+    init(tmp_path / "root")
     started = time.monotonic()
     with pytest.raises(RuntimeError):
         components.load_component_from_file(str(path))(x=1)

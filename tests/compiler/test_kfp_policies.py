@@ -25,6 +25,7 @@ from dagwright.compiler.deadline import BOOTSTRAP_SECONDS
 from dagwright.compiler.kfp.policy import RETRY_WINDOW, KfpPolicyWarning
 from dagwright.errors import ValidationError
 from dagwright.loader import load_pipeline
+from dagwright.verify.kfp_local import init
 
 pytest.importorskip("kfp")
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,16 +170,14 @@ def timed(x: int = 4) -> int:
 
 def test_a_timed_and_retried_step_still_runs_under_kfp_local(tmp_path: Path) -> None:
     """kfp.local reads the spec with its platform document and runs it as dagwright does."""
-    kfp_local = pytest.importorskip("kfp.local")
+    pytest.importorskip("kfp.local")
     from kfp import components
 
     path = tmp_path / "timed.yaml"
     dagwright.compile(timed, target="kfp", path=path)
     spec, platform = _documents(path.read_text(encoding="utf-8"))
     assert problems(spec, platform) == []
-    kfp_local.init(
-        runner=kfp_local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root")
-    )
+    init(tmp_path / "root")
     assert components.load_component_from_file(str(path))(x=5).output == 10
     assert dagwright.run(timed, {"x": 5}, echo=False, root=tmp_path / "store").outputs == {
         "output": 10

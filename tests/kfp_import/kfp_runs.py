@@ -5,8 +5,9 @@ into a YAML file, then run from that file, on kfp.local or on dagwright.
 - ``arguments`` makes what a run of a shape takes besides its own arguments: a fresh journal
   folder, and the file an importer step reads;
 - ``on_kfp_local`` runs the YAML under kfp.local (``SubprocessRunner(use_venv=False)``, its
-  fastest configuration; ``kfp_local`` sets it up) and gives a ``Finished``: the outputs,
-  or the error kfp.local raised, and the journal;
+  fastest configuration; ``kfp_local`` sets it up) with ``dagwright.verify.kfp_local``, what
+  ``dagwright verify`` runs too, and gives a ``Finished``: the outputs, or why kfp.local
+  failed, and the journal;
 - ``imported`` is the YAML through ``dagwright.sources.kfp.import_pipeline``;
   ``on_dagwright`` runs it with ``dagwright.run`` (container components on the host);
 - ``on_argo`` compiles the imported IR to an Argo Workflow and runs it under the test stand-in
@@ -72,7 +73,10 @@ def arguments(shape: Shape, folder: Path) -> dict[str, Any]:
 
 
 def plain(value: Any) -> Any:
-    """An artifact as the text its file holds; any other value as it is."""
+    """An artifact (dagwright's, or kfp.local's as ``dagwright.verify.kfp_local.plain`` gives
+    it) as the text its file holds; any other value as it is."""
+    if isinstance(value, dict) and set(value) == {"artifact"}:
+        return plain_path(value["artifact"]["uri"])
     path = getattr(value, "path", None)
     if isinstance(path, str) and os.path.isfile(path):
         return Path(path).read_text(encoding="utf-8")
@@ -83,27 +87,21 @@ def plain(value: Any) -> Any:
 
 def kfp_local(pipeline_root: Path) -> None:
     """kfp.local set up to run steps as subprocesses of this environment."""
-    from kfp import local
+    from dagwright.verify.kfp_local import init
 
-    local.init(
-        runner=local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(pipeline_root),
-        raise_on_error=True,
-    )
+    init(pipeline_root)
 
 
 def on_kfp_local(shape: Shape, folder: Path) -> Finished:
     """The shape's compiled YAML run on kfp.local (set up by ``kfp_local`` beforehand)."""
-    from kfp import components
+    from dagwright.verify.kfp_local import SUCCEEDED, run_spec
 
     given = arguments(shape, folder / "kfp-local")
-    loaded = components.load_component_from_file(str(compiled(shape, folder)))
-    try:
-        task = loaded(**given)
-    except Exception as exc:  # kfp.local raises when a step fails or it cannot run one
-        finished = Finished(error=f"{type(exc).__name__}: {exc}")
-    else:
-        finished = Finished(outputs={k: plain(v) for k, v in task.outputs.items()})
+    ran = run_spec(compiled(shape, folder), given)
+    if ran.status == SUCCEEDED:
+        finished = Finished(outputs={k: plain(v) for k, v in ran.outputs.items()})
+    else:  # a step failed, or kfp.local could not run one
+        finished = Finished(error=ran.reason or ran.status)
     if "journal" in given:
         finished.journal = journal_files(given["journal"])
     return finished

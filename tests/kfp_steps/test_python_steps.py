@@ -19,6 +19,7 @@ import dagwright  # noqa: E402
 from dagwright.errors import ValidationError  # noqa: E402
 from dagwright.executor import Step, run_step  # noqa: E402
 from dagwright.store import remote  # noqa: E402
+from dagwright.verify.kfp_local import init
 
 
 def _partials(folder: Path) -> list[Path]:
@@ -197,9 +198,7 @@ def test_a_kfp_step_runs_under_the_process_runtime(tmp_path: Path) -> None:
 def test_outputs_match_kfp_local_for_the_same_component(tmp_path: Path) -> None:
     """kfp.local (SubprocessRunner without a venv: the YAML pins the installed kfp, so its pip
     step installs nothing new) and dagwright give the same outputs and artifact metadata."""
-    from kfp import local
-
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kl"))
+    init(tmp_path / "kl")
     task = comps.make_data(text="ab", times=3)
     theirs = task.outputs
     ours = run_step(

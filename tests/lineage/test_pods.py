@@ -15,6 +15,7 @@ import dagwright
 from dagwright.lineage import tracking
 from dagwright.lineage.graph import GENERATED_BY, Lineage
 from dagwright.lineage.recorder import load as load_local
+from dagwright.verify.kfp_local import init
 
 pytest.importorskip("mlflow")
 COMPILER_TESTS = Path(__file__).resolve().parents[1] / "compiler"
@@ -50,12 +51,12 @@ def _local_shape(pipeline: Any, root: Path) -> Any:
 
 
 def test_kfp_pods_record_the_same_lineage(tmp_path: Path) -> None:
-    from kfp import components, local
+    from kfp import components
 
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     spec = tmp_path / "spec.yaml"
     dagwright.compile(corpus.artifact_types, target="kfp", path=spec, tracking_uri=uri)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"))
+    init(tmp_path / "kfp")
     components.load_component_from_file(str(spec))()
     recorded = tracking.load(_pipeline_run(uri, "artifact-types"), uri)
     assert _shape(recorded) == _local_shape(corpus.artifact_types, tmp_path / "local")
@@ -75,12 +76,12 @@ def test_argo_pods_record_the_same_lineage(tmp_path: Path) -> None:
 
 def test_parallel_pods_share_one_pipeline_run(tmp_path: Path) -> None:
     """Loop iterations start together; whichever pods made a pipeline run, one is kept."""
-    from kfp import components, local
+    from kfp import components
 
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
     spec = tmp_path / "spec.yaml"
     dagwright.compile(corpus.loop_over_param, target="kfp", path=spec, tracking_uri=uri)
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "kfp"))
+    init(tmp_path / "kfp")
     components.load_component_from_file(str(spec))(xs=[1, 2, 3, 4])
     recorded = tracking.load(_pipeline_run(uri, "loop-over-param"), uri)
     tasks = sorted(
