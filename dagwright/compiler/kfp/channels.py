@@ -188,7 +188,7 @@ class BlockChannels:
             assert child is not None
             return Channel(artifact=artifact, producer=child, key=self.exported(child, value))
         assert block is not None  # the root holds every task, so it never imports one
-        return self.imported(block, self.channel_name(ref), value, want)
+        return self.imported(block, self.import_name(ref, block), value, want)
 
     def declare_item(self, loop: str, want: str = ANY) -> None:
         """Declare a loop's item input, once: of the items' element type, or, for an untyped
@@ -226,6 +226,32 @@ class BlockChannels:
         sep = "-" if key == "Output" else "--"
         return f"pipelinechannel--{ref['task']}{sep}{key}"
 
+    def import_name(self, ref: Value, block: str) -> str:
+        """The input name a task output takes in the blocks it enters to reach ``block``.
+
+        It names the channel where the value enters, as the KFP SDK does: the producer in the
+        common parent's DAG and its key. Out of a nested pipeline that is the pipeline's task
+        (``pipelinechannel--inner--mean-Output``), not the task inside it, which kfp.local's
+        condition evaluator would look for, and not find, in the outer DAG
+        (``kfp/local/orchestrator/enhanced_dag_orchestrator.py``, ``ConditionEvaluator``
+        parses the producer and key out of this name). KFP's driver reads names only as keys
+        (``backend/src/v2/driver/resolve.go``, ``GetProducerTask``).
+        """
+        home, reader = self.path(self.task_groups[ref["task"]]), self.path(block)
+        common = [g for g, h in zip(reader, home, strict=False) if g == h][-1]
+        child = home[home.index(common) + 1] if common != home[-1] else None
+        if child is None or self.kinds[child] != "pipeline":
+            return self.channel_name(ref)
+        return f"pipelinechannel--{child}--{self.pipeline_key(child, ref)}"
+
+    def pipeline_key(self, group: str, ref: Value) -> str:
+        """A nested pipeline's DAG output of a task inside it: ``mean-Output`` for task
+        ``inner-mean``'s return value in pipeline ``inner``. KFP names it after the pipeline's
+        output, which the IR does not keep; like it, no ``pipelinechannel--`` and no ``--``, so
+        that the name of the channel that reads it parses as that pipeline's task and key."""
+        task = ref["task"].removeprefix(f"{group}-")
+        return f"{task}-{self.key(ref)}"
+
     def imported(self, block: str, name: str, value: Value, want: str = ANY) -> Channel:
         """``value`` as an input of ``block``'s component, fed by the block's parent."""
         type_str, artifact = self.type_of(value)
@@ -248,7 +274,10 @@ class BlockChannels:
         if "one_of" in value:
             return self._one_of(group, value)
         ref = value.get("collected", value)
-        name = self.channel_name(ref)
+        if self.kinds.get(group) == "pipeline":
+            name = self.pipeline_key(group, ref)
+        else:
+            name = self.channel_name(ref)
         comp = self.dags[group]
         guard = self.guards.get(group)
         if guard is not None and ("collected" in value or value.get("task") in guard.copies):
