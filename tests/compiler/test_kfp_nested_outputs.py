@@ -16,14 +16,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
 from kfp_backend_checks import assert_runs_as_compiled
 
 import dagwright
-from dagwright import If, component, pipeline
+from dagwright import Collected, If, ParallelFor, component, pipeline
 
 kfp_local = pytest.importorskip("kfp.local")
 kfp_components = pytest.importorskip("kfp.components")
@@ -57,6 +57,57 @@ def outer(journal: str, n: int = 4) -> None:
     sub = inner(n=n)
     with If(sub.output > 1.0):
         mark(journal=journal, text="above")
+
+
+class Pair(NamedTuple):
+    low: float
+    high: float
+
+
+@component
+def pair(n: int) -> Pair:
+    return Pair(n / 4, n / 2)
+
+
+@pipeline
+def pairs(n: int = 4) -> Pair:
+    made = pair(n=n)
+    return Pair(made.outputs["low"], made.outputs["high"])
+
+
+@pipeline
+def outer_two(journal: str, n: int = 4) -> float:
+    sub = pairs(n=n)
+    with If(sub.outputs["high"] > 1.0):
+        mark(journal=journal, text="above")
+    return sub.outputs["low"]
+
+
+@component
+def upto(n: int) -> list[int]:
+    return list(range(n))
+
+
+@component
+def square(x: int) -> int:
+    return x * x
+
+
+@component
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@pipeline
+def numbers(n: int = 4) -> list[int]:
+    return upto(n=n).output
+
+
+@pipeline
+def loop_over_nested(n: int = 4) -> int:
+    with ParallelFor(numbers(n=n).output) as x:
+        squared = square(x=x)
+    return total(xs=Collected(squared.output)).output
 
 
 @dsl.component(base_image="python:3.11")
@@ -115,7 +166,8 @@ def _shape(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "dag output": out_spec["valueFromParameter"]
         == {"producerSubtask": inner_task, "outputParameterKey": "Output"},
-        "dag output has no channel prefix": not out_key.startswith("pipelinechannel--"),
+        "dag output key": out_key,
+        "condition input": channel.replace(sub_name, "<pipeline task>"),
         "condition reads": source["taskOutputParameter"]
         == {"producerTask": sub_name, "outputParameterKey": out_key},
         "condition names its input": cel == f"inputs.parameter_values['{channel}'] > 1.0",
@@ -131,21 +183,37 @@ def test_the_spec_carries_the_output_as_the_kfp_sdk_spec_does(tmp_path: Path) ->
     theirs, ours = _shape(_theirs(tmp_path)), _shape(_ours(tmp_path))
     assert theirs == ours
     assert all(ours.values()) and ours["kfp.local resolves it"] == 1.5
+    assert ours["condition input"] == "pipelinechannel--<pipeline task>-Output"
 
 
 @pytest.mark.usefixtures("local_runner")  # kfp.local set up (conftest.py)
+@pytest.mark.parametrize("pipe", [outer, outer_two], ids=["one-output", "two-outputs"])
 @pytest.mark.parametrize(("n", "ran"), [(4, ["above"]), (2, [])])
 def test_the_branch_runs_under_kfp_local_as_under_dagwright_run(
-    tmp_path: Path, n: int, ran: list[str]
+    tmp_path: Path, pipe: Any, n: int, ran: list[str]
 ) -> None:
     spec = tmp_path / "outer.yaml"
-    dagwright.compile(outer, target="kfp", path=spec)
+    dagwright.compile(pipe, target="kfp", path=spec)
     for who in ("kfp", "ours"):
         (tmp_path / who).mkdir()
-    kfp_components.load_component_from_file(str(spec))(journal=str(tmp_path / "kfp"), n=n)
-    ours = dagwright.run(outer, journal=str(tmp_path / "ours"), n=n, echo=False, root=tmp_path)
+    theirs = kfp_components.load_component_from_file(str(spec))(journal=str(tmp_path / "kfp"), n=n)
+    ours = dagwright.run(pipe, journal=str(tmp_path / "ours"), n=n, echo=False, root=tmp_path)
     assert ours.succeeded
     assert os.listdir(tmp_path / "kfp") == os.listdir(tmp_path / "ours") == ran
+    if pipe is outer_two:  # the other value the nested pipeline gives, read as well
+        assert theirs.output == ours.outputs["output"] == n / 4
+        inner_dag = next(yaml.safe_load_all(spec.read_text()))["components"]["comp-pairs"]["dag"]
+        assert set(inner_dag["outputs"]["parameters"]) == {"pair-low", "pair-high"}
+
+
+@pytest.mark.usefixtures("local_runner")
+def test_a_loop_over_a_nested_pipelines_output_runs_under_kfp_local(tmp_path: Path) -> None:
+    """kfp.local finds a loop's items by their input's name too (``-Output`` only)."""
+    spec = tmp_path / "loop.yaml"
+    dagwright.compile(loop_over_nested, target="kfp", path=spec)
+    theirs = kfp_components.load_component_from_file(str(spec))(n=4)
+    ours = dagwright.run(loop_over_nested, n=4, echo=False, root=tmp_path)
+    assert theirs.output == ours.outputs["output"] == 0 + 1 + 4 + 9
 
 
 def _readme_tour() -> str:

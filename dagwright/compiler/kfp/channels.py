@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dagwright.compiler.kfp import nested
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.guards import Guard
 from dagwright.components.types import ANY, element_type, type_of_value
@@ -106,6 +107,7 @@ class BlockChannels:
         self.parents = {g.id: g.parent for g in ir.groups}
         self.kinds = {g.id: g.kind for g in ir.groups}
         self.task_groups = {t.name: t.group for t in ir.tasks}
+        self.nested_reads = nested.exports(ir)
 
     def path(self, block: str | None) -> list[str | None]:
         """The blocks from the root down to ``block``."""
@@ -227,30 +229,18 @@ class BlockChannels:
         return f"pipelinechannel--{ref['task']}{sep}{key}"
 
     def import_name(self, ref: Value, block: str) -> str:
-        """The input name a task output takes in the blocks it enters to reach ``block``.
-
-        It names the channel where the value enters, as the KFP SDK does: the producer in the
-        common parent's DAG and its key. Out of a nested pipeline that is the pipeline's task
-        (``pipelinechannel--inner--mean-Output``), not the task inside it, which kfp.local's
-        condition evaluator would look for, and not find, in the outer DAG
-        (``kfp/local/orchestrator/enhanced_dag_orchestrator.py``, ``ConditionEvaluator``
-        parses the producer and key out of this name). KFP's driver reads names only as keys
-        (``backend/src/v2/driver/resolve.go``, ``GetProducerTask``).
-        """
+        """The input name a task output takes in the blocks it enters to reach ``block``: out of
+        a nested pipeline, named after the pipeline's task (``nested.py``, as the KFP SDK does)."""
         home, reader = self.path(self.task_groups[ref["task"]]), self.path(block)
         common = [g for g, h in zip(reader, home, strict=False) if g == h][-1]
         child = home[home.index(common) + 1] if common != home[-1] else None
         if child is None or self.kinds[child] != "pipeline":
             return self.channel_name(ref)
-        return f"pipelinechannel--{child}--{self.pipeline_key(child, ref)}"
+        return nested.reading_name(child, self.pipeline_key(child, ref))
 
     def pipeline_key(self, group: str, ref: Value) -> str:
-        """A nested pipeline's DAG output of a task inside it: ``mean-Output`` for task
-        ``inner-mean``'s return value in pipeline ``inner``. KFP names it after the pipeline's
-        output, which the IR does not keep; like it, no ``pipelinechannel--`` and no ``--``, so
-        that the name of the channel that reads it parses as that pipeline's task and key."""
-        task = ref["task"].removeprefix(f"{group}-")
-        return f"{task}-{self.key(ref)}"
+        """The DAG output of nested pipeline ``group`` that carries a task output out of it."""
+        return nested.output_name(group, ref, self.key(ref), self.nested_reads)
 
     def imported(self, block: str, name: str, value: Value, want: str = ANY) -> Channel:
         """``value`` as an input of ``block``'s component, fed by the block's parent."""
