@@ -253,9 +253,15 @@ def _logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> No
     found, rows = shown_run(db.find_run(run_id), db.steps)
     if step is not None:
         wanted = step.replace(",", ".")  # progress lines print train[0,1]
+        every = rows
         rows = [r for r in rows if wanted in (r["task"], f"{r['task']}[{r['iteration']}]")]
         if not rows:
-            raise ValidationError(f"run '{found['run_id']}' has no step '{step}'", field="STEP")
+            names = ", ".join(dict.fromkeys(r["task"] for r in every)) or "none yet"
+            raise ValidationError(
+                f"run '{found['run_id']}' has no step '{step}'",
+                field="STEP",
+                fix=f"its steps: {names}",
+            )
     if as_json:
         keys = ("task", "iteration", "status", "stdout", "stderr", "traceback")
         click.echo(json.dumps([{k: r[k] for k in keys} for r in rows]))

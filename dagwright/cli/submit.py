@@ -83,12 +83,12 @@ def _keywords(
     return convert(command, flags, options) if convert else dict(flags)
 
 
-def _check_delivery(target: Target, compiling: dict[str, Any]) -> None:
+def _check_delivery(target: Target, compiling: dict[str, Any], flags: dict[str, Any]) -> None:
     """Before anything is loaded or sent: pods that would install a dagwright that is not this
     code are refused (compile only warns; see ``compiler/delivery.py``)."""
     from dagwright.compiler.delivery import check_sendable
 
-    check_sendable(target.cli.compile, compiling, python=False)
+    check_sendable(target.cli.compile, compiling, python=False, remote=flags)
 
 
 @contextmanager
@@ -159,7 +159,7 @@ def submit(
         flags = _flags(found, options, run_name=run_name, echo=click.echo, **waits)
         command_compile_options(options)
         compiling = compile_options(options)
-        _check_delivery(found, compiling)
+        _check_delivery(found, compiling, flags)
         remote = _keywords(found, "submit", flags, compiling)
         found.client.submit_options(compiling, remote)
         ir = load_target(target)
@@ -260,7 +260,7 @@ def send_schedule(
         client.check_cron(cron, field="--cron")
         flags = _flags(found, options, name=name, echo=click.echo)
         compiling = compile_options(options)
-        _check_delivery(found, compiling)
+        _check_delivery(found, compiling, flags)
         remote = _keywords(found, "schedule", flags, compiling)
         if found.cron_policy is not None:
             found.cron_policy(cron, concurrency, catchup, compiling, remote)

@@ -7,7 +7,8 @@ A pod runs dagwright's step executor, so its image needs dagwright and the compo
   comes from ``--dagwright``, else the running release from the package index, which only a
   release installed from an index may use (``release.py``; compiling warns otherwise, or
   refuses under ``strict``; ``submit`` and ``schedule`` refuse, ``check_sendable``, unless
-  ``--dagwright``, ``--code image`` or ``--index-url`` was given).
+  ``--dagwright``, ``--code image`` or ``--index-url`` was given, or a KFP version already
+  uploaded is run without ``--upload``).
 - ``image``: the image already holds dagwright and the user's modules; the spec carries only an
   import reference (``module:function``) and the executor imports it from there.
 
@@ -181,7 +182,13 @@ def sdk_requirement(distribution: str) -> str:
     return f"{distribution}=={metadata.version(distribution)}"
 
 
-def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: bool) -> None:
+def check_sendable(
+    takes: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    python: bool,
+    remote: Mapping[str, Any] | None = None,
+) -> None:
     """Refuse to send a spec whose pods would install a dagwright that is not this code.
 
     Compiling only warns (a private index the pods use may hold the version, which an offline
@@ -195,6 +202,8 @@ def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: 
             (``DELIVERY_OPTIONS`` not among them) is let through.
         options: The compile options given (``compile_ir``'s keywords).
         python: Name the fixes as ``compile_options`` keys rather than command-line flags.
+        remote: The send's own options: a KFP version chosen to run (``version_name``
+            without ``upload``) sends nothing compiled here, and is let through.
 
     Raises:
         ValidationError: naming ``--dagwright`` (``dagwright`` from Python) and the fixes.
@@ -204,6 +213,8 @@ def check_sendable(takes: Sequence[str], options: Mapping[str, Any], *, python: 
 
     if "dagwright" not in takes or options.get("code") == "image":
         return
+    if remote and remote.get("version_name") and not remote.get("upload"):
+        return  # the server's version runs as uploaded: its pods install what its spec says
     if any(options.get(key) for key in ("dagwright", "index_url")):
         return
     dist = installed()

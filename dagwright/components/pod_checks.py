@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagwright.components.pod import (
+    MOUNTS_ENV,
     VOLUME_KINDS,
     ConfigMapEnv,
     NodeAffinity,
@@ -107,6 +108,15 @@ def _check_volume(vol: Volume, field: str, fail: Fail) -> None:
             f"mount path {path!r} is not an absolute path",
             "give a path in the container such as '/data' (no ':')",
         )
+    # the container's root hidden, a '..' Kubernetes keeps as written (two paths for one
+    # folder), a control character: each a pod that does not start, or a clash unseen
+    parts = path.split("/")
+    if path.strip("/") == "" or ".." in parts or any(c < " " or c == "\x7f" for c in path):
+        raise fail(
+            f"{field}.mount_path",
+            f"mount path {path!r} is the container's root, has a '..' or a control character",
+            "give a folder in the container such as '/data'",
+        )
     if vol.kind == "empty_dir":
         if vol.name and not is_k8s_name(vol.name):
             raise fail(f"{field}.name", f"volume name {vol.name!r} is not a DNS-1123 label", _LBL)
@@ -164,6 +174,12 @@ def _check_ref(ref: Secret | ConfigMapEnv, field: str, fail: Fail) -> None:
             f"{field}.env",
             f"environment variable name {ref.env!r} is not valid",
             "use letters, digits and '_', not starting with a digit",
+        )
+    if ref.env == MOUNTS_ENV:  # dagwright.mounted would read the value as the volumes' map
+        raise fail(
+            f"{field}.env",
+            f"environment variable {MOUNTS_ENV} is where dagwright names a step's volumes",
+            "name another variable",
         )
 
 

@@ -6,8 +6,9 @@ A ``Secret`` or ``ConfigMapEnv`` value is read from the secrets file (``--secret
 or the variable's name, else from this process's environment under the variable's name. All
 are read before the run starts, so a missing one is refused before anything runs. Secret
 values are registered with the engine, which masks them in live logs and in every step record
-before it is stored or shown; they travel to a step only in its environment, never in its
-``step.json``, the IR or the run database.
+before it is stored or shown (a value shorter than ``redact.MIN_MASKED`` is not masked, with
+an ``UnmaskedSecretWarning`` naming its Secret); they travel to a step only in its
+environment, never in its ``step.json``, the IR or the run database.
 
 A volume's mount path cannot be remapped for the step's code, so each becomes a folder of the
 store, named in ``DAGWRIGHT_MOUNTS`` (``{mount path: folder}``, which ``dagwright.mounted``
@@ -23,19 +24,22 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from dagwright.components.pod import MOUNTS_ENV, Volume
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.result import StepRecord
 from dagwright.errors import ValidationError
-from dagwright.redact import scrub
+from dagwright.redact import MIN_MASKED, scrub
 
 SECRETS_FILE_ENV = "DAGWRIGHT_SECRETS_FILE"
 
 
 class LocalVolumeWarning(UserWarning):
     """A volume of a locally run step is a folder of the store, not the mount path."""
+
+
+class UnmaskedSecretWarning(UserWarning):
+    """A Secret's value is too short to be masked in logs (it would garble them)."""
 
 
 class PodEnv:
@@ -63,11 +67,14 @@ class PodEnv:
             for ref in refs
         ]
         if not wanted:
+            if secrets_file:  # a path given on purpose and wrong is a mistake all the same
+                _read(Path(secrets_file))
             return cls({}, ())
         given = secrets_file or os.environ.get(SECRETS_FILE_ENV) or None
         file_values = _read(Path(given)) if given else {}
         values: dict[tuple[str, str, str], str] = {}
         secrets: list[str] = []
+        short: set[tuple[str, str]] = set()  # Secrets warned of, once each
         for kind, ref in wanted:
             value = file_values.get(f"{ref.name}.{ref.key}")
             if value is None:
@@ -86,6 +93,15 @@ class PodEnv:
             values[(kind, ref.name, ref.key)] = value
             if kind == "secret":
                 secrets.append(value)
+                if len(value) < MIN_MASKED and (ref.name, ref.key) not in short:
+                    short.add((ref.name, ref.key))
+                    warnings.warn(
+                        f"Secret {ref.name}/{ref.key} (variable {ref.env}) is shorter than "
+                        f"{MIN_MASKED} characters: it is not masked in logs, where masking "
+                        "it would garble every line; give it a longer value",
+                        UnmaskedSecretWarning,
+                        stacklevel=2,
+                    )
         return cls(values, secrets)
 
     def env_for(self, spec: ComponentSpec, root: Path, run_id: str, label: str) -> dict[str, str]:
@@ -134,21 +150,35 @@ def _folder(volume: Volume, root: Path, run_id: str, label: str) -> Path:
 
 
 def _read(path: Path) -> dict[str, str]:
-    """The secrets file's ``NAME=value`` lines (python-dotenv's reading of a ``.env`` file)."""
+    """The secrets file's ``NAME=value`` lines (python-dotenv's parser of ``.env`` files);
+    a line it cannot parse is refused, where python-dotenv would skip it."""
     if not path.is_file():
         raise ValidationError(
             f"secrets file {path} is not a file",
             field="--secrets-file",
             fix="give a .env-style file of NAME=value lines",
         )
-    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
 
     try:
-        read: dict[str, Any] = dict(dotenv_values(path, interpolate=False))
+        # utf-8-sig: a BOM (Windows editors write one) would glue itself to the first name
+        with path.open(encoding="utf-8-sig") as stream:
+            bindings = list(parse_stream(stream))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(
             f"secrets file {path} cannot be read ({type(exc).__name__})",
             field="--secrets-file",
             fix="give a readable UTF-8 .env-style file",
         ) from None
+    bad = [str(b.original.line) for b in bindings if b.error]
+    if bad:  # python-dotenv skips them: a value there would be read elsewhere, or missing
+        raise ValidationError(  # the line's number only: its text may hold a secret
+            f"secrets file {path}: "
+            + (f"lines {', '.join(bad)} are" if len(bad) > 1 else f"line {bad[0]} is")
+            + " not NAME=value (an unclosed quote?)",
+            field="--secrets-file",
+            fix="write each line as NAME=value, a quoted value closed on its line",
+        )
+    # the last of a name wins, as python-dotenv's dotenv_values (interpolate=False) reads them
+    read = {b.key: b.value for b in bindings if b.key is not None}
     return {k: v for k, v in read.items() if v is not None}

@@ -84,7 +84,7 @@ def submit(
     """
     options = dict(compile_options or {})
     sender = client(target)
-    _check_delivery(target, options)
+    _check_delivery(target, options, remote)
     sender.submit_options(options, remote)
     with compiled(pipeline, target, options) as (_ir, spec):
         return sender.submit(spec, arguments=arguments, **remote)
@@ -131,19 +131,19 @@ def schedule(
             fix="pass cron='0 3 * * *' or declare @pipeline(schedule=...)",
         )
     sender = client(target)
-    _check_delivery(target, options)
+    _check_delivery(target, options, remote)
     sender.schedule_options(cron, options, remote)
     with compiled(ir, target, options) as (_ir, spec):
         return sender.schedule(spec, cron=cron, arguments=arguments, **remote)
 
 
-def _check_delivery(target: str, options: dict[str, Any]) -> None:
+def _check_delivery(target: str, options: dict[str, Any], remote: dict[str, Any]) -> None:
     """Pods that would install a dagwright that is not this code are refused before anything
     is sent (compiling only warns; see ``compiler/delivery.py``)."""
     from dagwright import targets
     from dagwright.compiler.delivery import check_sendable
 
-    check_sendable(targets.get(target).cli.compile, options, python=True)
+    check_sendable(targets.get(target).cli.compile, options, python=True, remote=remote)
 
 
 def runs_on(target: str = "kfp", **remote: Any) -> RunManager:

@@ -25,6 +25,7 @@ from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Sessi
 from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 from dagwright.runtimes.local import attempt_step, run_local
 from dagwright.runtimes.scale_out import DASK_MEMORY, Dask
+from dagwright.runtimes.step_env import in_process
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 # The run's one Client is shared by its Dask steps; one that closes it closes it for the rest,
@@ -100,13 +101,15 @@ def _local_cluster(config: Dask) -> Any:
     options: dict[str, Any] = {}
     if config.memory_limit:
         options["memory_limit"] = config.memory_limit
-    return LocalCluster(
-        n_workers=config.workers,
-        threads_per_worker=config.threads_per_worker,
-        processes=True,  # threads would share the GIL: no speed-up for pure-Python work
-        dashboard_address=":0",  # a free port: the scheduler always serves HTTP (health)
-        **options,
-    )
+    # its worker processes inherit os.environ: not while a Local step holds a Secret there
+    with in_process({}):
+        return LocalCluster(
+            n_workers=config.workers,
+            threads_per_worker=config.threads_per_worker,
+            processes=True,  # threads would share the GIL: no speed-up for pure-Python work
+            dashboard_address=":0",  # a free port: the scheduler always serves HTTP (health)
+            **options,
+        )
 
 
 def _stop(started: tuple[Any, Any]) -> None:
@@ -147,7 +150,12 @@ def run_on_worker(client: Any, step: Step, timeout: float | None) -> Attempt:
     future = None
     try:
         future = client.submit(
-            on_worker, step.to_dict(), flag, key=f"{step.task}-{uuid.uuid4().hex}", pure=False
+            on_worker,
+            step.to_dict(),
+            flag,
+            step.env,  # its variables (Secrets' values among them), never in the step's data
+            key=f"{step.task}-{uuid.uuid4().hex}",
+            pure=False,
         )
         result: dict[str, Any] = future.result(timeout=timeout)
     except TimeoutError:
@@ -189,12 +197,17 @@ class _Abandoned(threading.Event):
         return bool(Event(self.name).is_set())
 
 
-def on_worker(data: dict[str, Any], flag: str | None = None) -> dict[str, Any]:
-    """Run one step (``Step.to_dict()``) on a Dask worker; the outcome or error as a dict.
+def on_worker(
+    data: dict[str, Any], flag: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one step (``Step.to_dict()``) on a Dask worker, with its variables ``env`` (a
+    worker's threads share its environment as Local steps share this one: ``step_env``); the
+    outcome or error as a dict.
 
     The step's own failure is returned, not raised, so Dask does not retry or log it.
     """
     step = Step.from_dict(data)
+    step.env = dict(env or {})
     try:
         attempt = attempt_step(step, _Abandoned(flag) if flag else None, None)
     finally:

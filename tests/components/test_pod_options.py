@@ -105,6 +105,10 @@ def test_pod_fields_are_kubernetes_container_and_pod_fields() -> None:
     [
         ({"volumes": [Volume.pvc("Data_Set", "/data")]}, "volumes[0].name"),
         ({"volumes": [Volume.pvc("data", "data")]}, "volumes[0].mount_path"),
+        # the container's root, a path leaving its folder, a line break: no pod starts
+        ({"volumes": [Volume.pvc("data", "/")]}, "volumes[0].mount_path"),
+        ({"volumes": [Volume.pvc("data", "/data/../etc")]}, "volumes[0].mount_path"),
+        ({"volumes": [Volume.empty_dir("/data\n")]}, "volumes[0].mount_path"),
         ({"volumes": Volume.pvc("data", "/data")}, None),  # one Volume is taken as a list
         (
             {"volumes": [Volume.pvc("a", "/data"), Volume.empty_dir("/data/")]},
@@ -113,6 +117,9 @@ def test_pod_fields_are_kubernetes_container_and_pod_fields() -> None:
         ({"volumes": [Volume.empty_dir("/x", size_limit="lots")]}, "volumes[0].size_limit"),
         ({"volumes": ["/data"]}, "volumes"),
         ({"secrets": [Secret("db", "password", env="1PASS")]}, "secrets[0].env"),
+        # dagwright.mounted reads this variable: a Secret there would be parsed as the mounts
+        ({"secrets": [Secret("db", "password", env="DAGWRIGHT_MOUNTS")]}, "secrets[0].env"),
+        ({"config_maps": [ConfigMapEnv("c", "m", "DAGWRIGHT_MOUNTS")]}, "config_maps[0].env"),
         ({"secrets": [Secret("DB", "password", env="P")]}, "secrets[0].name"),
         ({"secrets": [Secret("db", "pass word", env="P")]}, "secrets[0].key"),
         (

@@ -217,3 +217,84 @@ def test_resume_reads_the_secrets_file_again_and_masks_the_values(tmp_path: Path
     for proc in (first, refused, again, shown):
         assert SECRET not in proc.stdout + proc.stderr
     _no_secret_under(tmp_path / "home")
+
+
+QUOTED = """
+import json
+import os
+
+from dagwright import Secret, component, pipeline
+
+
+@component(secrets=[Secret("db", "password", env="DB_PASSWORD")])
+def quote() -> int:
+    password = os.environ["DB_PASSWORD"]
+    print(json.dumps({"password": password}))
+    raise KeyError(password)
+
+
+@pipeline
+def quoting():
+    quote()
+"""
+
+
+def test_a_secret_quoted_by_repr_or_json_is_masked_too(tmp_path: Path) -> None:
+    # a backslash and a quote: repr (a KeyError's message, a traceback) and JSON escape them,
+    # so the value as written is not in the text, its escaped form is
+    secret = 'Pa\\55"w0rd-7f3c9e'
+    pipes = tmp_path / "quoting.py"
+    pipes.write_text(textwrap.dedent(QUOTED), encoding="utf-8")
+    ran = _cli(tmp_path, "run", f"{pipes}:quoting", env={"DB_PASSWORD": secret})
+    assert ran.returncode == 1
+    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
+    logs = _cli(tmp_path, "logs", run_id, "quote")
+    assert '{"password": "***"}' in logs.stdout and "KeyError: '***'" in logs.stdout
+    escaped = [repr(secret)[1:-1], json.dumps(secret)[1:-1]]
+    for proc in (ran, logs):
+        for form in escaped:
+            assert form not in proc.stdout + proc.stderr
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            for form in escaped:
+                assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
+
+
+def test_bad_line_of_the_secrets_file_is_refused_by_its_number_not_its_text(
+    tmp_path: Path,
+) -> None:
+    # python-dotenv skips a line it cannot parse: the Secret would be read from the
+    # environment instead (another value) or said to have none, the file's mistake unnamed
+    pipes = _write(tmp_path)
+    secrets = tmp_path / "local.env"
+    secrets.write_text(f'settings.mode=fast\nDB_PASSWORD="{SECRET}\n', encoding="utf-8")
+    env = {"DB_PASSWORD": "the-value-exported-for-another-use"}
+    ran = _cli(tmp_path, "run", f"{pipes}:ok", "--secrets-file", str(secrets), env=env)
+    assert ran.returncode == 2
+    assert "field '--secrets-file'" in ran.stderr and "line 2" in ran.stderr
+    assert "Traceback" not in ran.stderr and SECRET not in ran.stdout + ran.stderr
+    assert not (tmp_path / "home" / "runs.db").exists()
+
+
+def test_a_secrets_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM: read as text it glues itself to the first name
+    pipes = _write(tmp_path)
+    secrets = tmp_path / "local.env"
+    secrets.write_text(f"DB_PASSWORD={SECRET}\nsettings.mode=fast\n", encoding="utf-8-sig")
+    ran = _cli(tmp_path, "run", f"{pipes}:ok", "--secrets-file", str(secrets), "-q")
+    assert ran.returncode == 0, ran.stderr
+    _no_secret_under(tmp_path / "home")
+
+
+def test_bad_secrets_file_given_is_refused_when_no_step_reads_it(tmp_path: Path) -> None:
+    # a misspelled path is a mistake whether or not this pipeline has Secrets
+    pipes = tmp_path / "plain.py"
+    pipes.write_text(
+        "from dagwright import component, pipeline\n\n\n"
+        "@component\ndef one() -> int:\n    return 1\n\n\n"
+        "@pipeline\ndef plain() -> int:\n    return one().output\n",
+        encoding="utf-8",
+    )
+    ran = _cli(tmp_path, "run", f"{pipes}:plain", "--secrets-file", "nowhere.env")
+    assert ran.returncode == 2 and "field '--secrets-file'" in ran.stderr
+    assert not (tmp_path / "home" / "runs.db").exists()

@@ -3,7 +3,7 @@
 As for submit, no Argo server runs here: these tests talk to the real HTTP stand-in on
 127.0.0.1 (``argo_server.py``) that checks every request Hera's ``WorkflowsService`` (and the
 log call made through its session) sends against the upstream Argo Workflows v4.1.2 swagger
-(list, get, log, terminate and retry of workflows) and answers per its response schemas; the
+(list, get, log, stop, terminate and retry of workflows) and answers per its response schemas; the
 log API answers as Argo's does, a stream of one JSON object a line. Each test asserts the
 stand-in found no violation.
 """

@@ -180,6 +180,12 @@ def test_without_target_runs_logs_reads_the_store_as_dagwright_logs_does(tmp_pat
     assert logs.exit_code == same.exit_code == 0
     assert [s["task"] for s in json.loads(same.output)] == ["prepare", "report"]
     assert same.output == logs.output
+    # a step the run does not have: named, with the steps it has, as --target says them
+    for command in (("logs",), ("runs", "logs")):
+        missing = dagwright(*command, run_id, "nope", "--root", root)
+        assert missing.exit_code == 2
+        assert f"run '{run_id}' has no step 'nope'" in missing.output
+        assert "its steps: prepare, report" in missing.output
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:

@@ -136,3 +136,35 @@ def test_python_submit_and_schedule_refuse_naming_the_compile_option(editable: P
             nightly, "argo", host=server.url, namespace="team-a", compile_options=options
         )
         assert [c for c in server.calls("CreateWorkflow") if c.status == 200]
+
+
+def test_a_chosen_uploaded_version_is_run_from_a_checkout_without_a_delivery(
+    editable: Path,
+) -> None:
+    """``--version NAME`` without ``--upload`` runs a version the server holds, as it was
+    uploaded (its pods install what its own spec says): nothing compiled here is sent, so
+    nothing is refused; uploading a version from a checkout still is."""
+    wheel = "dagwright @ https://example.com/dagwright-0.1-py3-none-any.whl"
+    with KfpApiServer(running_polls=0) as server:
+        where = ("--target", "kfp", "--host", server.url)
+        made = cli(editable, "submit", NIGHTLY, *where, "--upload", "--version", "v1")
+        assert_refused(made)
+        made = cli(
+            editable, "submit", NIGHTLY, *where, "--upload", "--version", "v1", "--dagwright", wheel
+        )
+        assert made.returncode == 0, made.stderr
+        again = cli(editable, "submit", NIGHTLY, *where, "--version", "v1")
+        assert again.returncode == 0, again.stderr
+        assert len(server.calls("UploadPipelineVersion")) == 1
+        assert len(server.calls("RunService_CreateRun")) == 2
+        scheduled = cli(editable, "schedule", "add", NIGHTLY, *where, "--version", "v1")
+        assert scheduled.returncode == 0, scheduled.stderr
+        assert server.calls("RecurringRunService_CreateRecurringRun")
+        from nightly import nightly  # and from Python, where the checkout is this process
+
+        dagwright.submit(nightly, "kfp", host=server.url, version_name="v1")
+        assert len(server.calls("RunService_CreateRun")) == 3
+        with pytest.raises(ValidationError):
+            dagwright.submit(nightly, "kfp", host=server.url, version_name="v2", upload=True)
+        assert len(server.calls("UploadPipelineVersion")) == 1
+        assert server.violations == []
