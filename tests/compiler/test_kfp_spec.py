@@ -275,13 +275,24 @@ def test_nested_pipeline_is_a_dag_component_with_outputs() -> None:
     spec = spec_of(corpus.nested)
     group = spec["root"]["dag"]["tasks"]["inner-stats"]
     inner = spec["components"][group["componentRef"]["name"]]
-    assert set(inner["dag"]["outputs"]["parameters"]) == {
-        "pipelinechannel--inner-stats-bounds--low",
-        "pipelinechannel--inner-stats-bounds--high",
+    # named as the KFP SDK names a pipeline's outputs: no pipelinechannel-- prefix
+    assert inner["dag"]["outputs"]["parameters"] == {
+        "bounds-low": {
+            "valueFromParameter": {
+                "outputParameterKey": "low",
+                "producerSubtask": "inner-stats-bounds",
+            }
+        },
+        "bounds-high": {
+            "valueFromParameter": {
+                "outputParameterKey": "high",
+                "producerSubtask": "inner-stats-bounds",
+            }
+        },
     }
     spread = spec["root"]["dag"]["tasks"]["spread"]
     assert spread["inputs"]["parameters"]["low"]["taskOutputParameter"] == {
-        "outputParameterKey": "pipelinechannel--inner-stats-bounds--low",
+        "outputParameterKey": "bounds-low",
         "producerTask": "inner-stats",
     }
     assert spec["root"]["outputDefinitions"]["parameters"]["output"] == {

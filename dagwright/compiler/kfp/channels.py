@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dagwright.compiler.kfp import nested
 from dagwright.compiler.kfp import types as kt
 from dagwright.compiler.kfp.guards import Guard
 from dagwright.components.types import ANY, element_type, type_of_value
@@ -106,6 +107,7 @@ class BlockChannels:
         self.parents = {g.id: g.parent for g in ir.groups}
         self.kinds = {g.id: g.kind for g in ir.groups}
         self.task_groups = {t.name: t.group for t in ir.tasks}
+        self.nested_reads = nested.exports(ir)
 
     def path(self, block: str | None) -> list[str | None]:
         """The blocks from the root down to ``block``."""
@@ -188,7 +190,7 @@ class BlockChannels:
             assert child is not None
             return Channel(artifact=artifact, producer=child, key=self.exported(child, value))
         assert block is not None  # the root holds every task, so it never imports one
-        return self.imported(block, self.channel_name(ref), value, want)
+        return self.imported(block, self.import_name(ref, block), value, want)
 
     def declare_item(self, loop: str, want: str = ANY) -> None:
         """Declare a loop's item input, once: of the items' element type, or, for an untyped
@@ -226,6 +228,20 @@ class BlockChannels:
         sep = "-" if key == "Output" else "--"
         return f"pipelinechannel--{ref['task']}{sep}{key}"
 
+    def import_name(self, ref: Value, block: str) -> str:
+        """The input name a task output takes in the blocks it enters to reach ``block``: out of
+        a nested pipeline, named after the pipeline's task (``nested.py``, as the KFP SDK does)."""
+        home, reader = self.path(self.task_groups[ref["task"]]), self.path(block)
+        common = [g for g, h in zip(reader, home, strict=False) if g == h][-1]
+        child = home[home.index(common) + 1] if common != home[-1] else None
+        if child is None or self.kinds[child] != "pipeline":
+            return self.channel_name(ref)
+        return nested.reading_name(child, self.pipeline_key(child, ref))
+
+    def pipeline_key(self, group: str, ref: Value) -> str:
+        """The DAG output of nested pipeline ``group`` that carries a task output out of it."""
+        return nested.output_name(group, ref, self.key(ref), self.nested_reads)
+
     def imported(self, block: str, name: str, value: Value, want: str = ANY) -> Channel:
         """``value`` as an input of ``block``'s component, fed by the block's parent."""
         type_str, artifact = self.type_of(value)
@@ -248,7 +264,10 @@ class BlockChannels:
         if "one_of" in value:
             return self._one_of(group, value)
         ref = value.get("collected", value)
-        name = self.channel_name(ref)
+        if self.kinds.get(group) == "pipeline":
+            name = self.pipeline_key(group, ref)
+        else:
+            name = self.channel_name(ref)
         comp = self.dags[group]
         guard = self.guards.get(group)
         if guard is not None and ("collected" in value or value.get("task") in guard.copies):
