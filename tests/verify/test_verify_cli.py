@@ -141,8 +141,11 @@ def fine() -> int:
 
 @pipeline
 def here_only() -> int:
-    read_local()
-    return fine().output
+    # read-local after fine: kfp.local stops at a task's failure, so with the two side by
+    # side whether fine ran under it depended on their order
+    done = fine()
+    read_local().after(done)
+    return done.output
 """
 
 
