@@ -85,3 +85,36 @@ def test_an_unencrypted_address_is_refused_by_the_check_itself(scheme: str) -> N
     p = _pipeline(Dask(address=f"{scheme}://scheduler.example:8786"))
     with pytest.raises(ValidationError, match="unencrypted"):
         check_secrets_sent(p.build())  # type: ignore[attr-defined]
+
+
+def test_a_real_tcp_cluster_runs_the_step_only_without_its_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A LocalCluster of worker processes listening on tcp:// (as a remote one would): the step
+    with a Secret is refused before anything is sent; the same step without one runs there."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    monkeypatch.setenv(VAR, VALUE)
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        protocol="tcp://",
+        host="127.0.0.1",
+        dashboard_address=":0",
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        with pytest.raises(ValidationError) as caught:
+            dagwright.run(
+                _pipeline(Dask(address=address)), echo=False, root=tmp_path, lineage=False
+            )
+        assert caught.value.field == "runtime.address"
+        result = dagwright.run(
+            _pipeline(Dask(address=address), secret=False),
+            echo=False,
+            root=tmp_path,
+            lineage=False,
+        )
+        assert result.status == "succeeded", result.steps[0].error
