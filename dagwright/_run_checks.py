@@ -9,15 +9,50 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dagwright.errors import ValidationError
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.store.local import LocalStore
 
 
 def pod_values(ir: PipelineIR, secrets_file: str | Path | None) -> Any:
-    """The components' Secret and ConfigMap values, read before anything runs."""
+    """The components' Secret and ConfigMap values, read before anything runs (after
+    ``check_secrets_sent``)."""
     from dagwright.engine.pod_env import PodEnv
 
+    check_secrets_sent(ir)
     return PodEnv.resolve(ir.components.values(), secrets_file)
+
+
+# schemes of a Dask scheduler whose traffic stays in this process or is encrypted (``Dask``
+# takes tcp, tls, ucx, inproc, ws and wss; wss is TLS too)
+_PRIVATE_DASK = ("tls://", "wss://", "inproc://")
+
+
+def check_secrets_sent(ir: PipelineIR) -> None:
+    """Refuse a Secret of a step that runs on the Dask workers of a scheduler whose address is
+    not ``tls://`` (or ``wss://``): its variables travel in the task's arguments
+    (``dask.on_worker``), over ``tcp://`` as cleartext on the network. A local cluster (no
+    address) is this run's own; a step that takes ``client`` runs here, its variables unsent.
+    """
+    for spec in ir.components.values():
+        runtime = spec.runtime
+        address = getattr(runtime, "address", None)
+        if (
+            not spec.pod.secrets
+            or runtime.kind != "dask"
+            or not address
+            or not runtime.runs_apart(spec.injected)
+            or str(address).startswith(_PRIVATE_DASK)
+        ):
+            continue
+        names = ", ".join(f"{ref.name}/{ref.key}" for ref in spec.pod.secrets)
+        raise ValidationError(
+            f"component '{spec.name}': its Secret values ({names}) would be sent to the Dask "
+            f"scheduler at {address} with the step, unencrypted over the network",
+            field="runtime.address",
+            fix="use a tls:// address with Dask's TLS security (distributed.security), or "
+            "runtime=Process() for a step that reads a Secret",
+        )
 
 
 def check_tracking(tracking: dict[str, Any] | None) -> None:

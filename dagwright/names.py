@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from dagwright.errors import ValidationError
 
@@ -12,6 +13,37 @@ _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # Kubernetes resource quantities, e.g. "500m", "2", "1.5", "512Mi", "2Gi", "1e3"
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][0-9]+|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MOUNTS_ENV = "DAGWRIGHT_MOUNTS"
+# the variables dagwright itself gives a step or its pod and reads there (the volumes' map, the
+# launcher's pod identity from the downward API, a Nuclio function's step, the lineage syncer's
+# URIs): one a user sets too would be overwritten, or misread as dagwright's own. Written out
+# here, the layer every way of setting a variable reaches; a test checks it holds the constants
+# of the modules that read them.
+RESERVED_ENV = frozenset(
+    {
+        MOUNTS_ENV,
+        "DAGWRIGHT_POD_NAME",
+        "DAGWRIGHT_POD_UID",
+        "DAGWRIGHT_POD_NAMESPACE",
+        "DAGWRIGHT_STEP",
+        "DAGWRIGHT_SYNC_URIS",
+    }
+)
+
+
+def refuse_reserved_env(name: str, field: str, fail: Any) -> None:
+    """Raise ``fail(field, message, fix)`` when ``name`` is a variable dagwright sets itself.
+
+    Every way a step's variable is set calls it: ``env=``, ``set_env_variable`` (a value or a
+    pipeline value), a ``Secret`` or ``ConfigMapEnv`` (``pod_checks``).
+    """
+    if name in RESERVED_ENV:
+        raise fail(
+            field,
+            f"environment variable {name} is one dagwright sets itself for a step "
+            f"(reserved: {', '.join(sorted(RESERVED_ENV))})",
+            "name another variable",
+        )
 
 
 def to_k8s_name(name: str) -> str:

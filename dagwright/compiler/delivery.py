@@ -230,14 +230,17 @@ def check_sendable(
                 f"pass compile_options={{'dagwright': '{wheel}'}} (a requirement the pods can "
                 "install), {'code': 'image', 'image': IMAGE} (an image holding dagwright, see "
                 f"'dagwright dockerfile'), or {{'index_url': URL}} of an index holding "
-                f"dagwright=={__version__}"
+                f"dagwright=={__version__} (the way out for a real release installed from a "
+                "downloaded wheel file or a conda build, which leave a direct_url.json)"
             )
         else:
             field = "--dagwright"
             fixes = (
                 f"give --dagwright '{wheel}' (a requirement the pods can install), --code "
                 "image --image IMAGE (an image holding dagwright, see 'dagwright dockerfile'), "
-                f"or --index-url URL of an index holding dagwright=={__version__}"
+                f"or --index-url URL of an index holding dagwright=={__version__} (the way out "
+                "for a real release installed from a downloaded wheel file or a conda build, "
+                "which leave a direct_url.json)"
             )
         raise ValidationError(
             f"{exc.problem}, so every pod of the run would fail at start; nothing was sent",

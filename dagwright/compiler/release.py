@@ -43,7 +43,9 @@ FIX = (
     "give --dagwright with a requirement the pods can install, e.g. 'dagwright @ "
     "https://HOST/dagwright-{version}-py3-none-any.whl' (a wheel built with 'pip wheel --no-deps "
     ".' and put where the pods can fetch it), or deliver by image: --code image --image IMAGE "
-    "(see 'dagwright dockerfile')"
+    "(see 'dagwright dockerfile'); a real release installed from a downloaded wheel file or a "
+    "conda build (both leave a direct_url.json) is on an index: give --index-url URL of an index "
+    "holding dagwright=={version}"
 )
 
 
@@ -148,12 +150,16 @@ def _why_not(dist: metadata.Distribution | None, version: str) -> str | None:
 
     if dist is None:
         return "is not an installed distribution (it runs from a source folder)"
-    if dist.version != version:
-        return f"({version}) is not the installed distribution ({dist.version})"
     try:
         parsed = Version(version)
     except InvalidVersion:
         return f"has the version {version!r}, which is not a PEP 440 version"
+    try:  # as versions, not strings: '1.0' is '1.0.0', '1.0.0-rc1' is '1.0.0rc1' (PEP 440)
+        same = Version(dist.version) == parsed
+    except InvalidVersion:
+        same = False
+    if not same:
+        return f"({version}) is not the installed distribution ({dist.version})"
     if parsed.is_devrelease:
         return f"is a development version ({version}), not a release"
     if parsed.local:

@@ -9,7 +9,7 @@ from dagwright.components.spec import PodOptions, Resources, Retry
 from dagwright.errors import ValidationError
 from dagwright.names import ENV_NAME as _ENV_NAME
 from dagwright.names import QUANTITY as _QUANTITY
-from dagwright.names import check_image, check_requirement
+from dagwright.names import check_image, check_requirement, refuse_reserved_env
 from dagwright.runtimes.registry import Local, RuntimeConfig
 
 
@@ -62,6 +62,8 @@ def checked_options(
     env = _checked_env(env, fail)
     # a variable set from an input counts as one of the component's own
     own = {**env, **dict.fromkeys(env_inputs or {}, "")}
+    for name in own:
+        refuse_reserved_env(name, f"env['{name}']", fail)
     pod = _checked_pod(fail, own, pod_kwargs(pod))
     return {
         "env": env,

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dagwright import names
 from dagwright.components.spec import PodOptions
 
-# {mount path: folder} of a step's volumes in a local run (engine/pod_env.py)
-MOUNTS_ENV = "DAGWRIGHT_MOUNTS"
+# {mount path: folder} of a step's volumes in a local run (engine/pod_env.py); reserved (names.py)
+MOUNTS_ENV = names.MOUNTS_ENV
 # what each kind of volume is called in a Kubernetes pod spec
 VOLUME_KINDS = ("pvc", "empty_dir", "config_map", "secret")
 

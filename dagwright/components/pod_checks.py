@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dagwright.components.pod import (
-    MOUNTS_ENV,
     VOLUME_KINDS,
     ConfigMapEnv,
     NodeAffinity,
@@ -22,7 +21,7 @@ from dagwright.components.pod import (
 )
 from dagwright.components.spec import PodOptions
 from dagwright.errors import ValidationError
-from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name
+from dagwright.names import ENV_NAME, QUANTITY, is_k8s_name, refuse_reserved_env
 
 Fail = Callable[[str, str, str], ValidationError]
 
@@ -175,12 +174,7 @@ def _check_ref(ref: Secret | ConfigMapEnv, field: str, fail: Fail) -> None:
             f"environment variable name {ref.env!r} is not valid",
             "use letters, digits and '_', not starting with a digit",
         )
-    if ref.env == MOUNTS_ENV:  # dagwright.mounted would read the value as the volumes' map
-        raise fail(
-            f"{field}.env",
-            f"environment variable {MOUNTS_ENV} is where dagwright names a step's volumes",
-            "name another variable",
-        )
+    refuse_reserved_env(ref.env, f"{field}.env", fail)
 
 
 def _unique_env(

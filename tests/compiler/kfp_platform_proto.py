@@ -6,6 +6,11 @@ kubeflow/pipelines, ``kubernetes_platform/proto/kubernetes_executor_config.proto
 protobuf's descriptor API, so a test can parse an emitted executor config with protobuf's own
 JSON parser: an unknown field name or a value of the wrong type is refused there as it would
 be by the KFP backend's driver, which reads the platform spec with the same message.
+
+The ``...NameParameter`` fields (each a ``TaskInputsSpec.InputParameterSpec`` of
+pipeline_spec.proto, whose message comes from the installed kfp-pipeline-spec) are transcribed
+from the proto at kubeflow/pipelines commit 0537b862473877cdb5fcd396964f753f9a1824e3, where they
+replace the deprecated ``secretName``, ``configMapName`` and ``PvcMount.constant``.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from kfp.pipeline_spec import pipeline_spec_pb2
 
 F = descriptor_pb2.FieldDescriptorProto
 _STRING, _BOOL, _INT64, _MESSAGE = F.TYPE_STRING, F.TYPE_BOOL, F.TYPE_INT64, F.TYPE_MESSAGE
 _INT32 = F.TYPE_INT32
+# pipeline_spec.proto's message, taken from kfp-pipeline-spec itself (``_with_pipeline_spec``)
+_PARAMETER = ".ml_pipelines.TaskInputsSpec.InputParameterSpec"
 _ONE, _MANY = F.LABEL_OPTIONAL, F.LABEL_REPEATED
 
 # message -> (field name, number, type, label, message type): only the fields dagwright writes
@@ -40,11 +48,13 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("secret_name", 1, _STRING, _ONE, ""),
         ("mount_path", 2, _STRING, _ONE, ""),
         ("optional", 3, _BOOL, _ONE, ""),
+        ("secret_name_parameter", 4, _MESSAGE, _ONE, _PARAMETER),
     ],
     # the oneof pvc_reference's constant; the task and component forms dagwright never writes
     "PvcMount": [
         ("constant", 2, _STRING, _ONE, ""),
         ("mount_path", 4, _STRING, _ONE, ""),
+        ("pvc_name_parameter", 5, _MESSAGE, _ONE, _PARAMETER),
         ("sub_path", 6, _STRING, _ONE, ""),
     ],
     "PodMetadata": [
@@ -60,6 +70,7 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("config_map_name", 1, _STRING, _ONE, ""),
         ("mount_path", 2, _STRING, _ONE, ""),
         ("optional", 3, _BOOL, _ONE, ""),
+        ("config_map_name_parameter", 4, _MESSAGE, _ONE, _PARAMETER),
     ],
     "SelectorRequirement": [
         ("key", 1, _STRING, _ONE, ""),
@@ -81,6 +92,7 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("secret_name", 1, _STRING, _ONE, ""),
         ("key_to_env", 2, _MESSAGE, _MANY, "SecretAsEnv.SecretKeyToEnvMap"),
         ("optional", 3, _BOOL, _ONE, ""),
+        ("secret_name_parameter", 4, _MESSAGE, _ONE, _PARAMETER),
     ],
     "SecretAsEnv.SecretKeyToEnvMap": [
         ("secret_key", 1, _STRING, _ONE, ""),
@@ -89,6 +101,7 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
     "ConfigMapAsEnv": [
         ("config_map_name", 1, _STRING, _ONE, ""),
         ("key_to_env", 2, _MESSAGE, _MANY, "ConfigMapAsEnv.ConfigMapKeyToEnvMap"),
+        ("config_map_name_parameter", 3, _MESSAGE, _ONE, _PARAMETER),
         ("optional", 4, _BOOL, _ONE, ""),
     ],
     "ConfigMapAsEnv.ConfigMapKeyToEnvMap": [
@@ -97,7 +110,10 @@ _MESSAGES: dict[str, list[tuple[str, int, int, int, str]]] = {
     ],
     "NodeSelector": [("labels", 1, _MESSAGE, _MANY, "NodeSelector.LabelsEntry")],
     "NodeSelector.LabelsEntry": [("key", 1, _STRING, _ONE, ""), ("value", 2, _STRING, _ONE, "")],
-    "ImagePullSecret": [("secret_name", 1, _STRING, _ONE, "")],
+    "ImagePullSecret": [
+        ("secret_name", 1, _STRING, _ONE, ""),
+        ("secret_name_parameter", 2, _MESSAGE, _ONE, _PARAMETER),
+    ],
     "FieldPathAsEnv": [("name", 1, _STRING, _ONE, ""), ("field_path", 2, _STRING, _ONE, "")],
     "Toleration": [
         ("key", 1, _STRING, _ONE, ""),
@@ -125,11 +141,25 @@ def _file() -> descriptor_pb2.FileDescriptorProto:
         for name, number, kind, label, type_name in _MESSAGES[full_name]:
             field = message.field.add(name=name, number=number, type=kind, label=label)
             if type_name:
-                field.type_name = f".{_PACKAGE}.{type_name}"
+                field.type_name = type_name if type_name[0] == "." else f".{_PACKAGE}.{type_name}"
+    proto.dependency.append(pipeline_spec_pb2.DESCRIPTOR.name)
     return proto
 
 
+def _with_pipeline_spec(pool: Any, file: Any) -> None:
+    """Add ``file`` (a FileDescriptor) to ``pool`` after the files it imports."""
+    for dependency in file.dependencies:
+        _with_pipeline_spec(pool, dependency)
+    try:
+        pool.FindFileByName(file.name)
+    except KeyError:
+        proto = descriptor_pb2.FileDescriptorProto()
+        file.CopyToProto(proto)
+        pool.Add(proto)
+
+
 _POOL = descriptor_pool.DescriptorPool()
+_with_pipeline_spec(_POOL, pipeline_spec_pb2.DESCRIPTOR)
 _POOL.Add(_file())
 ExecutorConfig: Any = message_factory.GetMessageClass(
     _POOL.FindMessageTypeByName(f"{_PACKAGE}.KubernetesExecutorConfig")

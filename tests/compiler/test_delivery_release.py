@@ -62,6 +62,26 @@ def test_a_release_from_an_index_is_pinned(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("distribution", "running"),
+    [("1.0", "1.0.0"), ("1.0.0", "1.0"), ("1.0.0-rc1", "1.0.0rc1"), ("1.0.0RC1", "1.0.0rc1")],
+)
+def test_versions_are_compared_as_versions_not_strings(
+    tmp_path: Path, distribution: str, running: str
+) -> None:
+    # the same release written two ways (PEP 440 normalizes both): pip's == matches either
+    assert check_release(installed(tmp_path, distribution), running) == f"dagwright=={running}"
+
+
+def test_a_release_from_a_wheel_file_is_told_of_the_index(tmp_path: Path) -> None:
+    where = {"url": "file:///dl/dagwright-0.3.0-py3-none-any.whl", "archive_info": {}}
+    with pytest.raises(ValidationError) as err:
+        check_release(installed(tmp_path, "0.3.0", where), "0.3.0")
+    assert err.value.fix is not None
+    assert "--index-url URL of an index holding dagwright==0.3.0" in err.value.fix
+    assert "downloaded wheel file or a conda build" in err.value.fix
+
+
+@pytest.mark.parametrize(
     ("direct_url", "version", "running", "says"),
     [
         (

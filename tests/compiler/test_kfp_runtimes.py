@@ -160,12 +160,21 @@ def test_job_like_fragments_fill_the_container_and_the_platform_spec(tmp_path: P
         "tolerations": [
             {"key": "gpu", "operator": "Exists", "effect": "NoSchedule", "tolerationSeconds": "30"}
         ],
-        "imagePullSecret": [{"secretName": "regcred"}],
+        "imagePullSecret": [
+            {
+                "secretName": "regcred",
+                "secretNameParameter": {"runtimeValue": {"constant": "regcred"}},
+            }
+        ],
         # the runtime's 600, under the component's timeout=90 plus the bootstrap's allowance
         # (the entry times the step itself)
         "activeDeadlineSeconds": "600",
         "secretAsEnv": [
-            {"secretName": "creds", "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}]}
+            {
+                "secretName": "creds",
+                "secretNameParameter": {"runtimeValue": {"constant": "creds"}},
+                "keyToEnv": [{"secretKey": "token", "envVar": "TOKEN"}],
+            }
         ],
         "fieldPathAsEnv": [{"name": "NODE", "fieldPath": "spec.nodeName"}],
     }

@@ -246,10 +246,11 @@ def test_kfp_email_login_comes_from_its_secret_in_the_platform_spec():
     assert list(executors) == [label]  # the exit task's executor only
     config = executors[label]
     assert json_format.MessageToDict(parse_executor_config(config)) == config  # the proto
+    login = {"runtimeValue": {"constant": "smtp-login"}}  # the name, as kfp-kubernetes writes it
     assert config["secretAsEnv"] == [
-        {"secretName": "smtp-login", "keyToEnv": [{"secretKey": "username", "envVar": "SMTP_USER"}],
-         "optional": True},
-        {"secretName": "smtp-login",
+        {"secretName": "smtp-login", "secretNameParameter": login,
+         "keyToEnv": [{"secretKey": "username", "envVar": "SMTP_USER"}], "optional": True},
+        {"secretName": "smtp-login", "secretNameParameter": login,
          "keyToEnv": [{"secretKey": "password", "envVar": "SMTP_PASSWORD"}], "optional": True},
     ]  # fmt: skip
 

@@ -116,6 +116,11 @@ def test_argo_templates_carry_the_pod_fields() -> None:
     assert [v["persistentVolumeClaim"]["claimName"] for v in other["volumes"]] == ["data"]
 
 
+def _named(name: str) -> dict[str, Any]:
+    """A name as kfp-kubernetes >= 1.4 writes it beside the deprecated field: a constant."""
+    return {"runtimeValue": {"constant": name}}
+
+
 def test_kfp_platform_spec_carries_the_pod_fields(tmp_path: Path) -> None:
     from kfp import components
 
@@ -124,12 +129,22 @@ def test_kfp_platform_spec_carries_the_pod_fields(tmp_path: Path) -> None:
     executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     config = executors["exec-train"]
     assert config["secretAsEnv"] == [
-        {"secretName": "db", "keyToEnv": [{"secretKey": "password", "envVar": "DB_PASSWORD"}]}
+        {
+            "secretName": "db",
+            "secretNameParameter": _named("db"),
+            "keyToEnv": [{"secretKey": "password", "envVar": "DB_PASSWORD"}],
+        }
     ]
     assert config["configMapAsEnv"] == [
-        {"configMapName": "settings", "keyToEnv": [{"configMapKey": "mode", "envVar": "MODE"}]}
+        {
+            "configMapName": "settings",
+            "configMapNameParameter": _named("settings"),
+            "keyToEnv": [{"configMapKey": "mode", "envVar": "MODE"}],
+        }
     ]
-    assert config["pvcMount"] == [{"constant": "data", "mountPath": "/data"}]
+    assert config["pvcMount"] == [
+        {"constant": "data", "pvcNameParameter": _named("data"), "mountPath": "/data"}
+    ]
     assert config["emptyDirMounts"] == [
         {
             "volumeName": "empty-dir-scratch",
@@ -139,17 +154,28 @@ def test_kfp_platform_spec_carries_the_pod_fields(tmp_path: Path) -> None:
         }
     ]
     assert config["configMapAsVolume"] == [
-        {"configMapName": "settings", "mountPath": "/etc/settings"}
+        {
+            "configMapName": "settings",
+            "configMapNameParameter": _named("settings"),
+            "mountPath": "/etc/settings",
+        }
     ]
     assert config["secretAsVolume"] == [
-        {"secretName": "tls", "mountPath": "/etc/tls", "optional": True}
+        {
+            "secretName": "tls",
+            "secretNameParameter": _named("tls"),
+            "mountPath": "/etc/tls",
+            "optional": True,
+        }
     ]
     assert config["nodeSelector"] == {"labels": {"pool": "gpu"}}
     assert config["nodeAffinity"] == [
         {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]},
         {"matchExpressions": [{"key": "ssd", "operator": "Exists"}], "weight": 5},
     ]
-    assert config["imagePullSecret"] == [{"secretName": "registry-creds"}]
+    assert config["imagePullSecret"] == [
+        {"secretName": "registry-creds", "secretNameParameter": _named("registry-creds")}
+    ]
     assert config["podMetadata"] == {
         "labels": {"team": "ml"},
         "annotations": {"example.com/owner": "ana"},

@@ -120,6 +120,12 @@ def test_pod_fields_are_kubernetes_container_and_pod_fields() -> None:
         # dagwright.mounted reads this variable: a Secret there would be parsed as the mounts
         ({"secrets": [Secret("db", "password", env="DAGWRIGHT_MOUNTS")]}, "secrets[0].env"),
         ({"config_maps": [ConfigMapEnv("c", "m", "DAGWRIGHT_MOUNTS")]}, "config_maps[0].env"),
+        # the launcher's own pod variables (downward API): a Secret there clashes with them
+        ({"secrets": [Secret("db", "pw", env="DAGWRIGHT_POD_NAME")]}, "secrets[0].env"),
+        ({"config_maps": [ConfigMapEnv("c", "m", "DAGWRIGHT_STEP")]}, "config_maps[0].env"),
+        # a plain variable is a way of setting one too
+        ({"env": {"DAGWRIGHT_MOUNTS": "{}"}}, "env['DAGWRIGHT_MOUNTS']"),
+        ({"env": {"DAGWRIGHT_POD_NAMESPACE": "x"}}, "env['DAGWRIGHT_POD_NAMESPACE']"),
         ({"secrets": [Secret("DB", "password", env="P")]}, "secrets[0].name"),
         ({"secrets": [Secret("db", "pass word", env="P")]}, "secrets[0].key"),
         (
@@ -243,3 +249,30 @@ def test_one_pvc_mounted_at_two_paths_is_one_pod_volume() -> None:
     with pytest.raises(ValidationError) as caught:
         component(volumes=[Volume.pvc("data", "/a"), Volume.pvc("data", "/b", True)])(add)
     assert caught.value.field == "volumes[1].name"
+
+
+@pytest.mark.parametrize("name", ["DAGWRIGHT_MOUNTS", "DAGWRIGHT_POD_UID", "DAGWRIGHT_SYNC_URIS"])
+@pytest.mark.parametrize("from_parameter", [False, True])
+def test_set_env_variable_refuses_a_variable_dagwright_sets_itself(
+    name: str, from_parameter: bool
+) -> None:
+    @pipeline
+    def p(mode: str = "fast") -> int:
+        task = plain(x=1)
+        return task.set_env_variable(name, mode if from_parameter else "x").output
+
+    with pytest.raises(ValidationError) as caught:
+        p.build()
+    assert caught.value.field == f"env['{name}']"
+    assert "set_env_variable" in str(caught.value) and caught.value.fix
+
+
+def test_reserved_variables_are_those_the_modules_that_read_them_name() -> None:
+    from dagwright.components.pod import MOUNTS_ENV
+    from dagwright.lineage.syncer import URIS_ENV
+    from dagwright.names import RESERVED_ENV
+    from dagwright.runtimes.launcher import POD_NAME_ENV, POD_NAMESPACE_ENV, POD_UID_ENV
+    from dagwright.runtimes.nuclio_deploy import STEP_ENV
+
+    read = {MOUNTS_ENV, URIS_ENV, POD_NAME_ENV, POD_NAMESPACE_ENV, POD_UID_ENV, STEP_ENV}
+    assert read == RESERVED_ENV

@@ -81,6 +81,15 @@ def test_an_unknown_executor_kind(spec: dict[str, Any]) -> None:
     assert "container component" in (error.fix or "")
 
 
+def test_a_variable_dagwright_sets_itself_for_a_step(spec: dict[str, Any]) -> None:
+    # as task.set_env_variable('DAGWRIGHT_MOUNTS', ...) writes it in the container's env
+    box = spec["deploymentSpec"]["executors"]["exec-double"]["container"]
+    box["env"] = [{"name": "DAGWRIGHT_MOUNTS", "value": "{}"}]
+    error = _refusal(spec)
+    assert error.field == "env['DAGWRIGHT_MOUNTS']" and error.task == "double"
+    assert "dagwright sets itself" in error.problem and error.fix
+
+
 def test_a_condition_outside_the_cel_kfp_writes(spec: dict[str, Any]) -> None:
     task = spec["root"]["dag"]["tasks"]["condition-1"]
     task["triggerPolicy"]["condition"] = (

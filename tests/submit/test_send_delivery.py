@@ -68,6 +68,8 @@ def assert_refused(out: subprocess.CompletedProcess[str]) -> None:
     for fix in ("give --dagwright '", "--code image --image IMAGE", "--index-url URL"):
         assert fix in out.stderr
     assert "nothing was sent" in out.stderr
+    # a real release from a wheel file or conda leaves a direct_url.json: the index is its way out
+    assert "downloaded wheel file or a conda build" in out.stderr
 
 
 def test_submit_from_a_checkout_is_refused_before_the_server_is_asked(editable: Path) -> None:
@@ -129,6 +131,7 @@ def test_python_submit_and_schedule_refuse_naming_the_compile_option(editable: P
             assert caught.value.fix is not None
             for fix in ("{'dagwright': ", "{'code': 'image'", "{'index_url': URL}"):
                 assert fix in caught.value.fix
+            assert "downloaded wheel file or a conda build" in caught.value.fix
         assert server.requests == []
         wheel = "dagwright @ https://example.com/dagwright-0.1-py3-none-any.whl"
         options = {"dagwright": wheel}

@@ -19,6 +19,7 @@ import json
 import warnings
 from typing import Any
 
+from dagwright.compiler.kfp.volumes import named
 from dagwright.errors import ValidationError
 from dagwright.names import free_name
 from dagwright.pipelines.ir import GroupIR, PipelineIR, TaskIR
@@ -93,6 +94,9 @@ def notify_secrets(
     label = spec.components[spec.root.dag.tasks[task.name].component_ref.name].executor_label
     config = platform.setdefault(label, {})
     for variable, secret, key in refs:
-        item = {"secretName": secret, "keyToEnv": [{"secretKey": key, "envVar": variable}]}
+        item = {
+            **named("secretAsEnv", secret),
+            "keyToEnv": [{"secretKey": key, "envVar": variable}],
+        }
         config.setdefault("secretAsEnv", []).append({**item, "optional": True})
     return platform

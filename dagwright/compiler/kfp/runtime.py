@@ -23,7 +23,7 @@ from typing import Any
 from dagwright.compiler.delivery import CodeDelivery, sdk_requirement
 from dagwright.compiler.kfp.container import set_resources
 from dagwright.compiler.kfp.policy import timeout_config
-from dagwright.compiler.kfp.volumes import node_affinity, volume_config
+from dagwright.compiler.kfp.volumes import named, node_affinity, volume_config
 from dagwright.compiler.pod_options import with_pod_options
 from dagwright.components.spec import ComponentSpec, Resources
 from dagwright.errors import ValidationError
@@ -146,7 +146,7 @@ def _env(
     if "secretKeyRef" in source:
         ref = source["secretKeyRef"]
         item: dict[str, Any] = {
-            "secretName": ref["name"],
+            **named("secretAsEnv", ref["name"]),
             "keyToEnv": [{"secretKey": ref["key"], "envVar": name}],
         }
         # ``optional`` is understood only by KFP backends from 2025-09 on (an older driver
@@ -158,7 +158,7 @@ def _env(
     elif "configMapKeyRef" in source:
         ref = source["configMapKeyRef"]
         item = {
-            "configMapName": ref["name"],
+            **named("configMapAsEnv", ref["name"]),
             "keyToEnv": [{"configMapKey": ref["key"], "envVar": name}],
         }
         if ref.get("optional"):  # as for a Secret, above
@@ -216,7 +216,7 @@ def _pod(
         elif key == "metadata":
             config["podMetadata"] = {k: dict(v) for k, v in value.items() if v}
         elif key == "imagePullSecrets":
-            config["imagePullSecret"] = [{"secretName": s["name"]} for s in value]
+            config["imagePullSecret"] = [named("imagePullSecret", s["name"]) for s in value]
         elif key == "activeDeadlineSeconds":
             config["activeDeadlineSeconds"] = str(int(value))  # int64: a string in proto JSON
         elif key == "serviceAccountName":

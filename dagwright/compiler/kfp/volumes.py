@@ -1,9 +1,8 @@
 """Volumes and node affinity in kfp-kubernetes' platform spec (``KubernetesExecutorConfig``).
 
 A pod's ``volumes`` and its container's ``volumeMounts`` become one entry per mount:
-``pvcMount``, ``secretAsVolume``, ``configMapAsVolume`` or ``emptyDirMounts``, written in
-their constant forms (``constant``, ``secretName``, ``configMapName``: the ones every KFP
-backend reads, as for ``secretAsEnv`` in ``runtime.py``). A pod's ``nodeAffinity`` becomes
+``pvcMount``, ``secretAsVolume``, ``configMapAsVolume`` or ``emptyDirMounts``, each object
+named twice as kfp-kubernetes >= 1.4 names it (``named``). A pod's ``nodeAffinity`` becomes
 ``nodeAffinity`` terms: one per required selector term, one per preference with its weight.
 What those messages cannot say is refused: a read-only PVC mount (``PvcMount`` has no
 ``readOnly``), a volume kind other than those four, a mount of a volume the pod lacks.
@@ -18,6 +17,32 @@ from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 
 Fail = Callable[..., ValidationError]
+
+# The field naming the object of an entry, deprecated since kfp-kubernetes 1.4, and the one
+# that replaced it (kubernetes_executor_config.proto in kubeflow/pipelines).
+_NAME_FIELDS = {
+    "secretAsEnv": ("secretName", "secretNameParameter"),
+    "secretAsVolume": ("secretName", "secretNameParameter"),
+    "configMapAsEnv": ("configMapName", "configMapNameParameter"),
+    "configMapAsVolume": ("configMapName", "configMapNameParameter"),
+    "pvcMount": ("constant", "pvcNameParameter"),
+    "imagePullSecret": ("secretName", "secretNameParameter"),
+}
+
+
+def named(key: str, name: str) -> dict[str, Any]:
+    """The fields naming ``name`` in a ``key`` entry of the platform spec, written both ways as
+    kfp-kubernetes >= 1.4 writes a name given as a string (its ``secret.py``, ``volume.py``,
+    ``config_map.py``, ``image.py``): the deprecated plain field, which older drivers read, and
+    ``...NameParameter``, a ``TaskInputsSpec.InputParameterSpec`` holding the name as a
+    ``runtimeValue`` constant, which the newest driver reads first and may one day read alone
+    (``backend/src/v2/driver/k8s.go``). A backend older than those fields refuses them as it
+    refuses any spec kfp-kubernetes >= 1.4 compiles (kubeflow/pipelines#11935).
+    """
+    old, new = _NAME_FIELDS[key]
+    return {old: name, new: {"runtimeValue": {"constant": name}}}
+
+
 _FIX = "compile for Argo (--target argo), which carries every volume field, or change the volume"
 
 
@@ -47,15 +72,15 @@ def volume_config(
                     "mount it read-write for KFP (read_only=False), or compile for Argo "
                     "(--target argo)",
                 )
-            entry: dict[str, Any] = {"constant": claim["claimName"], "mountPath": path}
+            entry: dict[str, Any] = {**named("pvcMount", claim["claimName"]), "mountPath": path}
             key = "pvcMount"
         elif "secret" in volume:
-            entry = {"secretName": volume["secret"]["secretName"], "mountPath": path}
+            entry = {**named("secretAsVolume", volume["secret"]["secretName"]), "mountPath": path}
             if volume["secret"].get("optional"):
                 entry["optional"] = True
             key = "secretAsVolume"
         elif "configMap" in volume:
-            entry = {"configMapName": volume["configMap"]["name"], "mountPath": path}
+            entry = {**named("configMapAsVolume", volume["configMap"]["name"]), "mountPath": path}
             if volume["configMap"].get("optional"):
                 entry["optional"] = True
             key = "configMapAsVolume"

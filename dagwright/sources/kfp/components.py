@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 from dagwright.errors import ValidationError
+from dagwright.names import refuse_reserved_env
 from dagwright.sources.kfp import types
 from dagwright.sources.kfp.platform import KfpImportWarning
 
@@ -63,6 +64,12 @@ def component_dict(
     if cache_key:  # KFP's own key replaces its fingerprint; here it joins the inputs in the key
         data["cache_version"] = str(cache_key)
     env = {e["name"]: str(e.get("value", "")) for e in executor.get("container", {}).get("env", [])}
+    for name in env:  # one dagwright sets itself for a step: refused as @component refuses it
+
+        def fail(field: str, problem: str, fix: str) -> ValidationError:
+            return ValidationError(f"component '{key}': {problem}", field=field, fix=fix, **where)
+
+        refuse_reserved_env(name, f"env['{name}']", fail)
     if env:
         data["env"] = env
     if platform.get("pod"):  # kfp-kubernetes fields dagwright's pod options hold
