@@ -95,8 +95,15 @@ def verify(
         theirs = kfp_local.isolated(spec, given, folder / "kfp-local", timeout=timeout)
         if theirs.status == kfp_local.NOT_RUN:  # nothing to compare with: the local run spared
             return Verification(ir.name, [], theirs, None, Path(root) if root else None)
-        ours = dagwright.run(
-            ir, arguments, root=folder / "store", echo=False, cache=False, lineage=False
+        store = folder / "store"
+        ours = dagwright.run(  # its artifacts in its store, whatever $DAGWRIGHT_ARTIFACTS says
+            ir,
+            arguments,
+            root=store,
+            artifacts=str(store / "artifacts"),
+            echo=False,
+            cache=False,
+            lineage=False,
         )
         found = compare.rows(ir, ours, theirs)
     finally:

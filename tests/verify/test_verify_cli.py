@@ -300,6 +300,18 @@ def test_steps_under_kfp_local_import_the_dagwright_running_verify(tmp_path: Pat
     assert rows["where"]["kfp_local"] == rows["where"]["local"] == str(checkout / "dagwright")
 
 
+def test_the_local_run_s_artifacts_stay_in_verify_s_folder(tmp_path: Path) -> None:
+    """$DAGWRIGHT_ARTIFACTS (a team's bucket, say) gets nothing from verify's own run."""
+    elsewhere = tmp_path / "team-artifacts"
+    env = {**os.environ, "DAGWRIGHT_ARTIFACTS": str(elsewhere)}
+    path = write(tmp_path, "agree", AGREE)
+    proc = dagwright(tmp_path, "verify", str(path), "--root", "kept", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not elsewhere.exists()
+    made = list((tmp_path / "kept" / "store").rglob("data"))
+    assert made and all(p.is_relative_to(tmp_path / "kept" / "store") for p in made)
+
+
 def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
     # kfp made unimportable in that process only: None in sys.modules stops an import
     path = write(tmp_path, "agree", AGREE)
