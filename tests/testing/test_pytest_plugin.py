@@ -177,6 +177,18 @@ def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester, installed: Path
     on.assert_outcomes(passed=1)
 
 
+def test_with_autoload_off_the_entry_point_s_name_turns_it_on(
+    pytester: pytest.Pytester, installed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As docs/testing.md says: ``-p dagwright`` (the entry point's name) turns it on."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(test_on="def test_uses_it(dagwright_store):\n    pass\n")
+    off = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    off.assert_outcomes(errors=1)
+    on = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "dagwright")
+    on.assert_outcomes(passed=1)
+
+
 def test_the_documented_test_file_passes(pytester: pytest.Pytester, installed: Path) -> None:
     """docs/testing.md's example is a test file that passes as written."""
     text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
