@@ -62,22 +62,23 @@ def verify(
         if as_json:
             _print_json(found, "not run")
         else:
-            click.echo(f"{found.pipeline}: not run under kfp.local: {found.not_run}")
-            _log_tail(found.kfp_local.log)
+            reason = _scrubbed(found.not_run, found.secrets)
+            click.echo(f"{found.pipeline}: not run under kfp.local: {reason}")
+            _log_tail(found.kfp_local.log, found.secrets)
         sys.exit(EXIT_INVALID)
     differs = found.differs
     if as_json:
         _print_json(found, "differs" if differs else "same")
     else:
-        click.echo(_table(found.rows))
+        click.echo(_table(found.rows, found.secrets))
         total = len(found.rows)
         if differs:
             click.echo(
                 f"\n{len(differs)} of {total} outputs differ between dagwright run and kfp.local"
             )
             if found.kfp_local.reason:
-                click.echo(f"kfp.local: {found.kfp_local.reason}")
-                _log_tail(found.kfp_local.log)
+                click.echo(f"kfp.local: {_scrubbed(found.kfp_local.reason, found.secrets)}")
+                _log_tail(found.kfp_local.log, found.secrets)
         else:
             click.echo(f"\nall {total} outputs the same under dagwright run and kfp.local")
         if found.root is not None:
@@ -86,11 +87,19 @@ def verify(
         sys.exit(EXIT_FAILED)
 
 
-def _table(rows: list[Any]) -> str:
+def _table(rows: list[Any], secrets: list[str]) -> str:
     from dagwright.verify.values import shown
 
     cells = [HEADERS] + [
-        (r.task, r.output, *(_cell(v, r.output, shown) for v in (r.local, r.kfp_local)), r.verdict)
+        (
+            r.task,
+            r.output,
+            *(
+                _cell(_hidden(v, r.output, secrets), r.output, shown)
+                for v in (r.local, r.kfp_local)
+            ),
+            r.verdict,
+        )
         for r in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(HEADERS) - 1)]
@@ -98,6 +107,39 @@ def _table(rows: list[Any]) -> str:
         "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
         for row in cells
     )
+
+
+def _hidden(value: Any, output: str, secrets: list[str]) -> Any:
+    """A value as ``runs show`` would show it: masked under a secret name, URI passwords and
+    secret parameters' values cut out (digests, metrics and statuses are left as they are)."""
+    from dagwright.redact import scrub, shown
+
+    def cut(item: Any) -> Any:
+        if isinstance(item, str):
+            return scrub(item, secrets)
+        if isinstance(item, list):
+            return [cut(i) for i in item]
+        if isinstance(item, dict):
+            return {k: cut(v) for k, v in item.items()}
+        return item
+
+    from dagwright.verify.compare import MISSING, STATUS
+
+    if output == STATUS or value is MISSING or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return shown(output, value)
+    if not isinstance(value, (str, list, dict)):
+        return value  # an artifact's digest or metrics (Content): no secret in either
+    return cut(shown(output, value))
+
+
+def _json_row(row: Any, secrets: list[str]) -> dict[str, Any]:
+    from dagwright.verify.values import as_json
+
+    sides = {"local": row.local, "kfp_local": row.kfp_local}
+    hidden = {k: as_json(_hidden(v, row.output, secrets)) for k, v in sides.items()}
+    return {**row.to_dict(), **hidden}
 
 
 def _cell(value: Any, output: str, shown: Any) -> str:
@@ -113,16 +155,22 @@ def _print_json(found: Any, status: str) -> None:
             {
                 "pipeline": found.pipeline,
                 "status": status,
-                "reason": found.kfp_local.reason,
+                "reason": _scrubbed(found.kfp_local.reason, found.secrets),
                 "run_id": found.run_id,
                 "root": str(found.root) if found.root else None,
-                "rows": [r.to_dict() for r in found.rows],
+                "rows": [_json_row(r, found.secrets) for r in found.rows],
             },
             indent=2,
         )
     )
 
 
-def _log_tail(log: str) -> None:
+def _scrubbed(text: str | None, secrets: list[str]) -> str | None:
+    from dagwright.redact import scrub
+
+    return scrub(text, secrets)
+
+
+def _log_tail(log: str, secrets: list[str]) -> None:
     if log.strip():
-        click.echo("kfp.local's last lines:\n" + log.rstrip(), err=True)
+        click.echo("kfp.local's last lines:\n" + (_scrubbed(log, secrets) or "").rstrip(), err=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ class Verification:
     kfp_local: Any  # kfp_local.KfpLocalRun
     run_id: str | None  # None when kfp.local could not run the pipeline (nothing ran here)
     root: Path | None  # where both runs were kept; None when removed
+    secrets: list[str] = field(default_factory=list)  # secret parameters' values, to mask
 
     @property
     def not_run(self) -> str | None:
@@ -77,11 +78,13 @@ def verify(
     import dagwright
     from dagwright.api import to_ir
     from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.redact import secret_values
     from dagwright.verify import compare, kfp_local
 
     require("kfp.local", field="kfp", needed_for="dagwright verify (kfp.local runs the spec)")
     ir = to_ir(pipeline)
     arguments = bind_arguments(ir, dict(params or {}), as_text=as_text)
+    hidden = secret_values(arguments)
     check_installed()
     folder = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="dagwright-verify-"))
     try:
@@ -94,7 +97,7 @@ def verify(
         given = {k: v for k, v in arguments.items() if v is not None}  # KFP: unset is absent
         theirs = kfp_local.isolated(spec, given, folder / "kfp-local", timeout=timeout)
         if theirs.status == kfp_local.NOT_RUN:  # nothing to compare with: the local run spared
-            return Verification(ir.name, [], theirs, None, Path(root) if root else None)
+            return Verification(ir.name, [], theirs, None, Path(root) if root else None, hidden)
         store = folder / "store"
         ours = dagwright.run(  # its artifacts in its store, whatever $DAGWRIGHT_ARTIFACTS says
             ir,
@@ -109,7 +112,8 @@ def verify(
     finally:
         if root is None:
             shutil.rmtree(folder, ignore_errors=True)
-    return Verification(ir.name, found, theirs, ours.run_id, Path(root) if root else None)
+    kept = Path(root) if root else None
+    return Verification(ir.name, found, theirs, ours.run_id, kept, hidden)
 
 
 def check_installed() -> None:

@@ -312,6 +312,48 @@ def test_the_local_run_s_artifacts_stay_in_verify_s_folder(tmp_path: Path) -> No
     assert made and all(p.is_relative_to(tmp_path / "kept" / "store") for p in made)
 
 
+SECRETS = """
+from dagwright import component, pipeline
+
+
+@component
+def connect(password: str) -> str:
+    return f"postgres://app:{password}@db:5432/x"
+
+
+@component
+def echo(text: str) -> str:
+    return text
+
+
+@component
+def peek(password: str) -> str:
+    with open(f"{password}.txt") as f:  # in the working folder here, not under kfp.local
+        return f.read()
+
+
+@pipeline
+def sec(password: str = ""):
+    said = echo(text=password).after(connect(password=password))
+    peek(password=password).after(said)  # last: kfp.local stops at a failure
+"""
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_secret_values_in_outputs_are_masked(tmp_path: Path, as_json: bool) -> None:
+    """As ``runs show`` masks them: a secret parameter's value wherever an output holds it,
+    a URI's password, and in kfp.local's last lines (its executor inputs) shown on a failure."""
+    (tmp_path / "s3cr3t-Pa55word.txt").write_text("local", encoding="utf-8")
+    path = write(tmp_path, "sec", SECRETS)
+    args = ["--json"] if as_json else []
+    proc = dagwright(tmp_path, "verify", str(path), "-p", "password=s3cr3t-Pa55word", *args)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # peek failed under kfp.local
+    assert as_json or "FileNotFoundError" in proc.stderr  # kfp.local's last lines shown
+    assert "s3cr3t-Pa55word" not in proc.stdout + proc.stderr
+    assert "postgres://app:***@db" in proc.stdout
+    assert proc.stdout.count("***") >= 4  # both sides of connect's and echo's rows
+
+
 def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
     # kfp made unimportable in that process only: None in sys.modules stops an import
     path = write(tmp_path, "agree", AGREE)
