@@ -1,0 +1,94 @@
+"""A pipeline whose steps ``dagwright replay`` and ``run --pdb`` tests run again: an artifact
+made by a Process step, a ParallelFor whose third iteration raises, a gathering step after it,
+and a step that reads a Secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+SOURCE = """
+from dagwright import Collected, Dataset, Input, Output, ParallelFor, Secret, component, pipeline
+from dagwright.runtimes import Process
+
+
+@component(runtime=Process())
+def make(n: int, data: Output[Dataset]) -> int:
+    with open(data.path, "w") as f:
+        f.write("x" * n)
+    return n * 2
+
+
+@component
+def use(data: Input[Dataset], k: int, debug: bool = False) -> str:
+    text = open(data.path).read()
+    print(f"use read {len(text)} characters")
+    if debug:
+        breakpoint()
+    if k == 3:
+        marker_local = f"k={k}:{len(text)}"
+        raise ValueError("k may not be 3")
+    return text[:k]
+
+
+@component
+def total(xs: list) -> int:
+    return len(xs)
+
+
+@pipeline
+def demo(n: int = 4):
+    m = make(n=n)
+    with ParallelFor([1, 2, 3]) as k:
+        u = use(data=m.outputs["data"], k=k)
+    total(xs=Collected(u.output))
+
+
+@component(secrets=[Secret("api", "token", env="API_TOKEN")])
+def call(word: str) -> str:
+    return f"{word}:{len(os.environ['API_TOKEN'])}"
+
+
+@pipeline
+def with_secret(word: str = "hi"):
+    call(word=word)
+"""
+
+
+def write(folder: Path) -> Path:
+    """The pipeline file ``folder/replayed.py``."""
+    path = folder / "replayed.py"
+    path.write_text("import os\n" + textwrap.dedent(SOURCE), encoding="utf-8")
+    return path
+
+
+def dagwright(
+    folder: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``python -m dagwright.cli ARGS`` in ``folder``, the store at ``folder/home``."""
+    repo = str(Path(__file__).resolve().parents[1])
+    scratch = folder / "tmp"  # replay's scratch folders land here, removed with the test's
+    scratch.mkdir(exist_ok=True)
+    full = {
+        **os.environ,
+        "DAGWRIGHT_HOME": str(folder / "home"),
+        "PYTHONPATH": repo,
+        "TMPDIR": str(scratch),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dagwright.cli", *args],
+        cwd=folder,
+        env={**full, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def run_id(proc: subprocess.CompletedProcess[str]) -> str:
+    """The run id ``run -q`` printed."""
+    return proc.stdout.split()[0]
