@@ -1,6 +1,6 @@
 """A pipeline whose steps ``dagwright replay`` and ``run --pdb`` tests run again: an artifact
 made by a Process step, a ParallelFor whose third iteration raises, a gathering step after it,
-and a step that reads a Secret."""
+a step that calls ``breakpoint()``, and a step that reads a Secret."""
 
 from __future__ import annotations
 
@@ -45,6 +45,19 @@ def demo(n: int = 4):
     with ParallelFor([1, 2, 3]) as k:
         u = use(data=m.outputs["data"], k=k)
     total(xs=Collected(u.output))
+
+
+@component
+def pause(x: int) -> int:
+    y = x * 7
+    breakpoint()
+    print(f"after the breakpoint y={y}")
+    return y
+
+
+@pipeline
+def paused(x: int = 6):
+    pause(x=x)
 
 
 @component(secrets=[Secret("api", "token", env="API_TOKEN")])
