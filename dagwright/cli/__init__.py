@@ -9,11 +9,11 @@ One module per command group, imported when one of its commands is used (``COMMA
 ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``replay`` (one
 recorded step run again), ``compile`` (compile, dockerfile), ``submit`` (submit, delete,
 and schedule add's cluster side), ``pipelines`` (pipelines versions: a KFP pipeline's
-uploaded versions), ``schedule`` (schedule add|ls|pause|resume|rm), ``cron_daemon`` (the
-``scheduler`` daemon), ``lineage``, ``serve``, ``ui`` (the web UI). What they share is
-public in two modules: ``options`` (every option block more than one command takes, and the
-target names) and ``common`` (exit codes, error reporting, loading a pipeline, ``-p``
-parsing, times).
+uploaded versions), ``schedule`` (schedule add|ls|pause|resume|rm), ``cache`` (cache
+explain), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``, ``serve``, ``ui`` (the
+web UI). What they share is public in two modules: ``options`` (every option block more
+than one command takes, and the target names) and ``common`` (exit codes, error reporting,
+loading a pipeline, ``-p`` parsing, times).
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ COMMANDS = {
         "dagwright.cli.replay",
         "replay",
         "Run STEP of RUN again here, from its recorded inputs, and compare its outputs.",
+    ),
+    "cache": Lazy(
+        "dagwright.cli.cache",
+        "cache",
+        "The cache of step outputs: why a step was or was not served from it.",
     ),
     "compile": Lazy(
         "dagwright.cli.compile",

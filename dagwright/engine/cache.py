@@ -4,30 +4,136 @@ The key is a sha256 over the component's digest (its source and options), the pa
 values, the digests of the input artifacts and the component's ``cache_version``. Outputs
 taken from the cache (or from the run being resumed) are used only while every artifact still
 has the sha256 recorded when it was written: one changed or deleted since means running again.
+
+Every step the engine runs keeps the parts of its key (``KeyParts``) and what its lookup found
+in its run database row (``steps.inputs``; ``RunDatabase.step_inputs``), as
+``dagwright cache explain`` reads them: the key is made from those very parts, so the two
+cannot disagree. Values of parameters whose names or looks say they are secret are kept as
+``***`` and named under ``masked``; their key part cannot be compared afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
 from dagwright.executor import Step, StepOutcome
+from dagwright.redact import MASK, looks_secret, masked, redact_text, redact_uri, shown
+
+if TYPE_CHECKING:
+    from dagwright.engine.result import StepRecord
+    from dagwright.store.rundb import RunDatabase
+
+
+@dataclass(frozen=True)
+class KeyParts:
+    """What a step's cache key is made of: the component (name, digest), its cache_version,
+    the parameter values and the input artifacts (as ``Artifact.to_dict()``, a list for a
+    Collected input: their digests count)."""
+
+    component: str
+    digest: str
+    version: str | None
+    parameters: dict[str, Any]
+    artifacts: dict[str, Any]
+
+    @classmethod
+    def of(cls, step: Step) -> KeyParts:
+        """The parts of ``step``'s key."""
+        spec = step.component
+        return cls(spec.name, spec.digest, spec.cache_version, step.parameters, step.artifacts)
+
+    def key(self) -> str:
+        """The cache key: a sha256 of the canonical JSON of the parts."""
+        payload = {
+            "component": self.digest,
+            "version": self.version,
+            "parameters": self.parameters,
+            "artifacts": {name: _digests(value) for name, value in self.artifacts.items()},
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def recorded(self) -> dict[str, Any]:
+        """The parts as the run database keeps them: secret parameters masked (named under
+        ``masked``), artifact metadata masked by key and URI passwords redacted."""
+        hidden = sorted(n for n, v in self.parameters.items() if _secret(n, v))
+        return {
+            "key": self.key(),
+            "component": {"name": self.component, "digest": self.digest},
+            "cache_version": self.version,
+            "parameters": {
+                n: MASK if n in hidden else _plain(v) for n, v in self.parameters.items()
+            },
+            "masked": hidden,
+            "artifacts": {n: _shown_artifact(v) for n, v in self.artifacts.items()},
+        }
 
 
 def cache_key(step: Step) -> str:
     """The step's cache key: a sha256 of its component, cache version, parameters and inputs."""
+    return KeyParts.of(step).key()
+
+
+def look_up(
+    db: RunDatabase, step: Step, record: StepRecord, cache: bool | None
+) -> StepOutcome | None:
+    """Look ``step`` up in the cache when caching is on for it (``cache``: the run's choice,
+    None for the component's), and keep on ``record`` the key's parts and what was found:
+    the entry's run and task, or why an entry could not be used.
+
+    Returns:
+        The cached outputs, or None when the step must run.
+    """
     spec = step.component
-    payload = {
-        "component": spec.digest,
-        "version": spec.cache_version,
-        "parameters": step.parameters,
-        "artifacts": {name: _digests(value) for name, value in step.artifacts.items()},
+    parts = KeyParts.of(step)
+    enabled = cache if cache is not None else spec.cache
+    lookup: dict[str, Any] = {
+        "enabled": enabled,
+        "set_by": "run" if cache is not None else "component",
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    outcome = None
+    if enabled:
+        record.cache_key = parts.key()
+        entry = db.cache_entry(record.cache_key)
+        lookup["result"] = "miss"
+        if entry is not None:
+            outcome, why = restore(spec, json.loads(entry["outputs"]))
+            lookup.update(run_id=entry["run_id"], task=entry["task"], created=entry["created"])
+            lookup["result"] = "hit" if outcome is not None else "unusable"
+            if why:
+                record.note = f"cache entry invalid: {why}"
+                lookup["reason"] = redact_text(why)
+        record.cached = outcome is not None
+    record.recorded_inputs = {**parts.recorded(), "cache": lookup, "at": time.time()}
+    return outcome
+
+
+def _secret(name: str, value: Any) -> bool:
+    """Is a parameter kept masked: its name says so, its value looks like a credential, or
+    showing it would change it (a URI's password)?"""
+    return looks_secret(value) or _plain(shown(name, value)) != _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON keeps it (a tuple as a list, anything else JSON lacks as text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _shown_artifact(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_shown_artifact(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    found = {**value, "metadata": masked(value.get("metadata") or {})}
+    if isinstance(found.get("uri"), str):
+        found["uri"] = redact_uri(found["uri"])
+    return _plain(found)
 
 
 def _digests(value: Any) -> Any:

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from dagwright.engine.attempts import attempts
-from dagwright.engine.cache import cache_key, restore
+from dagwright.engine.cache import look_up, restore
 from dagwright.engine.cancel import CANCEL_REASON, CancelWatch, stop_steps
 from dagwright.engine.conditions import evaluate
 from dagwright.engine.final_status import final_status
@@ -324,13 +324,8 @@ class LocalEngine:
             record.note = f"not reused: {why}"
         if outcome is not None:
             record.reused = True
-        elif self.cache if self.cache is not None else spec.cache:
-            record.cache_key = cache_key(step)
-            stored = self.db.cached(record.cache_key)
-            outcome, why = restore(spec, json.loads(stored)) if stored else (None, "")
-            if why:
-                record.note = f"cache entry invalid: {why}"
-            record.cached = outcome is not None
+        else:  # the cache, when on for it; the key's parts recorded either way
+            outcome = look_up(self.db, step, record, self.cache)
         if outcome is None:
             return False
         record.status = SUCCEEDED

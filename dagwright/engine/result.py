@@ -49,6 +49,8 @@ class StepRecord:
     inputs: dict[str, Any] | None = None
     note: str | None = None  # e.g. why a cache entry was not used
     display_name: str | None = None  # the task's (set_display_name), shown, never stored
+    # the cache key's parts and the lookup's result, secrets masked (engine/cache.look_up)
+    recorded_inputs: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -82,6 +84,7 @@ class StepRecord:
             "stdout": self.stdout,
             "stderr": self.stderr,
             "note": self.note,
+            "inputs": json.dumps(self.recorded_inputs) if self.recorded_inputs else None,
         }
 
 

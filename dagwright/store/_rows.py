@@ -51,8 +51,10 @@ def run_row(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_row(row: sqlite3.Row) -> dict[str, Any]:
-    """A ``steps`` row as callers get it: outputs read, ``cached`` a bool."""
+    """A ``steps`` row as callers get it: outputs read, ``cached`` a bool; the recorded
+    inputs are read through ``RunDatabase.step_inputs`` only."""
     data = dict(row)
+    data.pop("inputs", None)
     data["outputs"] = json.loads(data["outputs"]) if data["outputs"] else None
     data["cached"] = bool(data["cached"])
     return data

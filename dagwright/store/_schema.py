@@ -64,7 +64,8 @@ _ADDED = {
         "elapsed": "REAL",
         "function": "TEXT",
     },
-    "steps": {"note": "TEXT"},
+    # inputs: the cache key's parts and what the step was given (engine/cache.py), JSON
+    "steps": {"note": "TEXT", "inputs": "TEXT"},
 }
 
 
@@ -95,6 +96,7 @@ _MIGRATIONS: list[tuple[int, Callable[[sqlite3.Connection], None]]] = [
     (1, _create),
     (2, _add_columns),
     (3, _add_cancel_request),
+    (4, _add_columns),  # steps.inputs
 ]
 VERSION = _MIGRATIONS[-1][0]
 

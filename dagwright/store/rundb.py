@@ -29,6 +29,7 @@ from dagwright.store._dead_owners import (
     reaped,
     settle,
 )
+from dagwright.store._inputs import earlier_steps, inputs_of
 from dagwright.store._rows import run_filters, run_row, step_row
 from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, current
@@ -46,6 +47,7 @@ STEP_FIELDS = (
     "stdout",
     "stderr",
     "note",
+    "inputs",
 )
 
 
@@ -280,6 +282,36 @@ class RunDatabase:
             )
 
     # reading
+
+    def cache_entry(self, key: str) -> dict[str, Any] | None:
+        """The cache entry under ``key``: its ``outputs`` (JSON), the ``run_id`` and ``task``
+        that made it and when (``created``); None when there is none."""
+        row = self.db.execute(
+            "SELECT outputs, run_id, task, created FROM cache WHERE key=?", (key,)
+        ).fetchone()
+        return dict(row) if row else None
+
+    def step_inputs(self, run_id: str, task: str, iteration: str = "") -> dict[str, Any] | None:
+        """What one step execution was given, as its engine recorded it (``engine/cache.py``);
+        None for a step recorded before this was kept, or not recorded at all.
+
+        ``iteration`` is the loop iteration as kept (``0.2``; ``""`` outside loops). The dict:
+        ``key`` (its cache key, made from these parts), ``component`` (``name``, ``digest``),
+        ``cache_version``, ``parameters`` (values by name; ``***`` for those listed in
+        ``masked``), ``masked``, ``artifacts`` (by input name, each an ``Artifact.to_dict()``
+        with ``uri`` and ``digest``, or a list of them for a collected input) and ``cache``
+        (``enabled``, ``set_by`` run or component; when looked up, ``result`` hit, miss or
+        unusable, and for an entry found its ``run_id``, ``task``, ``created`` and the
+        ``reason`` it could not be used).
+        """
+        return inputs_of(self.db, run_id, task, iteration)
+
+    def earlier_inputs(self, before: float, **only: Any) -> list[dict[str, Any]]:
+        """Succeeded step executions looked up before ``before`` (seconds since the epoch),
+        the most recent first, with their recorded ``inputs`` (as ``step_inputs`` gives
+        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name) and
+        ``limit`` (50)."""
+        return earlier_steps(self.db, before, **only)
 
     def cached(self, key: str) -> str | None:
         """The outputs kept under a cache key (JSON), or None."""

@@ -239,8 +239,8 @@ def test_a_version_2_database_gains_the_cancel_request_column_and_keeps_its_runs
     assert "cancel_requested" not in {r[1] for r in old.execute("PRAGMA table_info(runs)")}
     old.close()
     db = RunDatabase(path)
-    assert _schema.VERSION == 3
-    assert db.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert _schema.VERSION == 4  # 4 (steps.inputs) came after it
+    assert db.db.execute("PRAGMA user_version").fetchone()[0] == 4
     assert "cancel_requested" in {r[1] for r in db.db.execute("PRAGMA table_info(runs)")}
     assert db.find_run("old-1")["status"] == "succeeded"
     assert not db.cancel_requested("old-1")
