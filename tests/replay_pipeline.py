@@ -61,13 +61,13 @@ def paused(x: int = 6):
 
 
 @component(secrets=[Secret("api", "token", env="API_TOKEN")])
-def call(word: str) -> str:
-    return f"{word}:{len(os.environ['API_TOKEN'])}"
+def call(word: str, api_key: str = "") -> str:
+    return f"{word}:{len(os.environ['API_TOKEN'])}:{len(api_key)}"
 
 
 @pipeline
-def with_secret(word: str = "hi"):
-    call(word=word)
+def with_secret(word: str = "hi", api_key: str = ""):
+    call(word=word, api_key=api_key)
 """
 
 

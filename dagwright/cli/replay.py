@@ -120,6 +120,11 @@ def _header(made: Any) -> None:
     for name, value in made.step.artifacts.items():
         uris = [a.get("uri", "") for a in (value if isinstance(value, list) else [value])]
         click.echo(f"  {name} <- {', '.join(redact_uri(u) for u in uris)}")
+    how = {
+        "recorded": "as the run recorded giving them",
+        "derived": "derived from the run's parameters and upstream outputs (it recorded none)",
+    }
+    click.echo(f"  inputs {how.get(made.source, made.source)}")
     click.echo(f"  outputs go to {made.scratch}")
     click.echo(f"--- {made.label} starts")
 

@@ -1,10 +1,13 @@
 """One recorded step made again from its run's records, to run it once more (``dagwright
 replay``): which execution STEP names, and the inputs it was given.
 
-The steps table keeps each execution's outputs, not its inputs, so they are derived as resume
-derives them: the run's IR and parameters, and the outputs of the other executions' rows put
-into a ``RunState``, which resolves the task's inputs (and the items of the loops around it)
-exactly as the engine did when it ran. Nothing is written: the run database is only read.
+The engine keeps what it gave each step it looked up (``steps.inputs``, which ``cache
+explain`` reads too), but masked where a value is secret, and nothing for a run recorded
+before it did so or a step that never ran. So the inputs are also derived as resume derives
+them: the run's IR and parameters and the outputs of the other executions' rows put into a
+``RunState``, which resolves the task's inputs (and the items of the loops around it) as the
+engine did when it ran. The recorded parameters are used, the masked ones and the artifacts
+taken from the derivation (``_as_given``). Nothing is written: the run database is only read.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.redact import secret_values
+from dagwright.redact import MASK, secret_values
 from dagwright.store.local import LocalStore
 from dagwright.store.rundb import iteration_text
 
@@ -50,6 +53,9 @@ class Replay:
         scratch: The folder the outputs go to (kept, for a look afterwards).
         secrets: Values to mask in anything shown (secret parameters, Secrets' values).
         overridden: The parameters ``-p`` changed.
+        source: Where the inputs came from: ``recorded`` (what the engine kept of what it
+            gave the step, ``RunDatabase.step_inputs``), or ``derived`` from the other
+            executions' rows, for a run recorded before that was kept or a step never run.
     """
 
     run_id: str
@@ -60,6 +66,7 @@ class Replay:
     scratch: Path
     secrets: list[str] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)
+    source: str = "derived"
 
 
 def prepare(
@@ -90,10 +97,11 @@ def prepare(
     try:
         run = db.find_run(run_id)
         rows = db.steps(run["run_id"])
+        ir = PipelineIR.from_dict(json.loads(run["ir"]))
+        task, path = _find(ir, rows, run["run_id"], label)
+        given = db.step_inputs(run["run_id"], task, iteration_text(path))
     finally:
         db.close()
-    ir = PipelineIR.from_dict(json.loads(run["ir"]))
-    task, path = _find(ir, rows, run["run_id"], label)
     row = next(r for r in rows if r["task"] == task and r["iteration"] == iteration_text(path))
     spec = ir.component_of(task)
     plan = Plan(ir)
@@ -108,7 +116,14 @@ def prepare(
         run_id=run["run_id"],
         run_started=float(run["started"]),
     )
-    _inputs(step, plan, state, rows, task, path, run["run_id"])
+    try:
+        _inputs(step, plan, state, rows, task, path, run["run_id"])
+        unresolved = None
+    except ValidationError as exc:
+        if given is None:
+            raise
+        unresolved = exc
+    source = "derived" if given is None else _as_given(step, given, unresolved)
     changed = _override(step, spec, overrides or {})
     pod_env = PodEnv.resolve([spec], secrets_file)
     step.env = pod_env.env_for(spec, store.root, run["run_id"], shown)
@@ -117,8 +132,38 @@ def prepare(
         step.outputs[out.name] = str(scratch / out.name)
     secrets = sorted({*secret_values(run["params"]), *pod_env.secrets}, key=len, reverse=True)
     return Replay(
-        run["run_id"], shown, step, row["outputs"], row["status"], scratch, secrets, changed
+        run["run_id"],
+        shown,
+        step,
+        row["outputs"],
+        row["status"],
+        scratch,
+        secrets,
+        changed,
+        source,
     )
+
+
+def _as_given(step: Step, given: dict[str, Any], unresolved: ValidationError | None) -> str:
+    """The parameters as the run recorded giving them (``steps.inputs``), but those it kept
+    masked (secret by name or look), whose values come from the derivation; the artifacts
+    as derived, from the upstream rows, which keep them whole (the record masks secret
+    metadata keys and URI passwords), else as recorded.
+
+    Raises:
+        ValidationError: a masked value is needed and the derivation could not make it.
+    """
+    masked = set(given.get("masked") or ())
+    if unresolved is not None and (masked or MASK in json.dumps(given.get("artifacts"))):
+        raise unresolved
+    derived = step.parameters
+    step.parameters = {
+        name: derived.get(name, value) if name in masked else value
+        for name, value in (given.get("parameters") or {}).items()
+    }
+    if unresolved is not None:
+        step.artifacts = dict(given.get("artifacts") or {})
+    return "recorded"
 
 
 def _path(text: str) -> Path_:

@@ -5,6 +5,7 @@ subprocess, on runs the real command recorded."""
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def test_a_loop_iteration_replays_from_its_recorded_inputs_and_changes_nothing(
     assert f"  data <- {folder / 'home' / 'artifacts' / run / 'make' / 'data'}" in proc.stdout
     assert "use read 4 characters" in proc.stdout  # the step's print, not captured
     assert table_line(proc.stdout, "output") == ["output", '"xx"', '"xx"', "same"]
+    assert "  inputs as the run recorded giving them" in proc.stdout
     assert database_dump(folder) == before  # no row written, none changed
 
 
@@ -103,7 +105,34 @@ def test_a_step_that_never_ran_gets_its_gathered_inputs(recorded: tuple[Path, st
     proc = dagwright(folder, "replay", run, "total")
     assert proc.returncode == 0, proc.stderr
     assert '  xs = ["x", "xx"]' in proc.stdout  # the iterations that made a value
+    assert "derived from the run's parameters and upstream outputs" in proc.stdout
     assert table_line(proc.stdout, "output")[1:] == ["-", "2", "new"]
+
+
+def test_the_recorded_inputs_are_used_and_derived_when_there_are_none(
+    recorded: tuple[Path, str], tmp_path: Path
+) -> None:
+    folder, run = recorded
+    (tmp_path / "home").mkdir()
+    copy = tmp_path / "home" / "runs.db"
+    shutil.copy(folder / "home" / "runs.db", copy)
+    # what the engine kept of what it gave use[0] is what replay gives it (edited here to
+    # tell the two apart: derived from the rows, k would be 1)
+    with sqlite3.connect(copy) as db:
+        db.execute(
+            "UPDATE steps SET inputs=json_set(inputs, '$.parameters.k', 2) "
+            "WHERE task='use' AND iteration='0'"
+        )
+    proc = dagwright(folder, "replay", run, "use[0]", "--root", str(tmp_path / "home"))
+    assert proc.returncode == 3, proc.stderr
+    assert "  k = 2\n" in proc.stdout and "recorded giving them" in proc.stdout
+    # a run recorded before the inputs were kept: derived from the other rows
+    with sqlite3.connect(copy) as db:
+        db.execute("UPDATE steps SET inputs=NULL")
+    proc = dagwright(folder, "replay", run, "use[0]", "--root", str(tmp_path / "home"))
+    assert proc.returncode == 0, proc.stderr
+    assert "  k = 1\n" in proc.stdout and "derived from the run's" in proc.stdout
+    assert table_line(proc.stdout, "output")[1:] == ['"x"', '"x"', "same"]
 
 
 @pytest.mark.parametrize(
@@ -153,18 +182,28 @@ def test_a_secret_reaches_the_step_as_in_the_run_and_is_never_printed(tmp_path: 
     token = "s3cr3t-token-value-42"
     secrets = tmp_path / "secrets.env"
     secrets.write_text(f"API_TOKEN={token}\n", encoding="utf-8")
+    key = "k3y-of-the-api-1234567"  # a secret parameter: masked in the recorded inputs
     proc = dagwright(
-        tmp_path, "run", "replayed.py:with_secret", "-q", "--secrets-file", "secrets.env"
+        tmp_path,
+        "run",
+        "replayed.py:with_secret",
+        "-q",
+        "--secrets-file",
+        "secrets.env",
+        "-p",
+        f"api_key={key}",
     )
     assert proc.returncode == 0, proc.stderr
     run = run_id(proc)
     proc = dagwright(tmp_path, "replay", run, "call", "--secrets-file", "secrets.env")
     assert proc.returncode == 0, proc.stderr
-    assert table_line(proc.stdout, "output")[1:] == ['"hi:21"', '"hi:21"', "same"]
-    assert token not in proc.stdout + proc.stderr
+    # the Secret's value from the file, the masked parameter's from the run's own record
+    assert table_line(proc.stdout, "output")[1:] == ['"hi:21:22"', '"hi:21:22"', "same"]
+    assert '  api_key = "***"' in proc.stdout
+    assert token not in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
     # from the environment, as run takes it; another value, another output
     proc = dagwright(tmp_path, "replay", run, "call", env={"API_TOKEN": "short"})
-    assert proc.returncode == 3 and '"hi:5"' in proc.stdout
+    assert proc.returncode == 3 and '"hi:5:22"' in proc.stdout
     proc = dagwright(tmp_path, "replay", run, "call")  # found nowhere: refused, as run does
     assert proc.returncode == 2 and "API_TOKEN" in proc.stderr
     assert "--- call starts" not in proc.stdout
