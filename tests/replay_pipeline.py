@@ -1,6 +1,6 @@
 """A pipeline whose steps ``dagwright replay`` and ``run --pdb`` tests run again: an artifact
 made by a Process step, a ParallelFor whose third iteration raises, a gathering step after it,
-a step that calls ``breakpoint()``, and a step that reads a Secret."""
+nested loops over a step's output, a step that calls ``breakpoint()``, and a step that reads a Secret."""
 
 from __future__ import annotations
 
@@ -45,6 +45,24 @@ def demo(n: int = 4):
     with ParallelFor([1, 2, 3]) as k:
         u = use(data=m.outputs["data"], k=k)
     total(xs=Collected(u.output))
+
+
+@component
+def rows(n: int) -> list:
+    return [{"a": i, "b": i * 10} for i in range(n)]
+
+
+@component
+def add(a: int, b: int, c: int) -> int:
+    return a + b + c
+
+
+@pipeline
+def nested(n: int = 2):
+    made = rows(n=n)
+    with ParallelFor(made.output) as row:
+        with ParallelFor([1, 2, 3]) as c:
+            add(a=row.a, b=row.b, c=c)
 
 
 @component

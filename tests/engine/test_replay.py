@@ -135,6 +135,22 @@ def test_the_recorded_inputs_are_used_and_derived_when_there_are_none(
     assert table_line(proc.stdout, "output")[1:] == ['"x"', '"x"', "same"]
 
 
+def test_an_iteration_of_nested_loops_gets_both_items_derived(tmp_path: Path) -> None:
+    write(tmp_path)
+    proc = dagwright(tmp_path, "run", "replayed.py:nested", "-q")
+    assert proc.returncode == 0, proc.stderr
+    run = run_id(proc)
+    with sqlite3.connect(tmp_path / "home" / "runs.db") as db:
+        db.execute("UPDATE steps SET inputs=NULL")  # as a run recorded before they were kept
+    # the outer item from rows' recorded output, the inner from the constant list; named as
+    # runs show prints it, or as progress lines do
+    for label in ("add[1.2]", "add[1,2]"):
+        proc = dagwright(tmp_path, "replay", run, label)
+        assert proc.returncode == 0, proc.stderr
+        assert "  a = 1\n  b = 10\n  c = 3\n" in proc.stdout
+        assert table_line(proc.stdout, "output")[1:] == ["14", "14", "same"]
+
+
 @pytest.mark.parametrize(
     "args, field, fix",
     [
