@@ -125,6 +125,11 @@ def _header(made: Any) -> None:
         "derived": "derived from the run's parameters and upstream outputs (it recorded none)",
     }
     click.echo(f"  inputs {how.get(made.source, made.source)}")
+    from dagwright.engine.replay import changed_inputs
+    from dagwright.redact import redact_text
+
+    for change in changed_inputs(made.step):
+        click.echo(f"  warning: {redact_text(change)}", err=True)
     click.echo(f"  outputs go to {made.scratch}")
     click.echo(f"--- {made.label} starts")
 

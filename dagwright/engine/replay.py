@@ -32,6 +32,7 @@ from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import MASK, secret_values
+from dagwright.store import files, remote
 from dagwright.store.local import LocalStore
 from dagwright.store.rundb import iteration_text
 
@@ -320,3 +321,23 @@ def _override(step: Step, spec: ComponentSpec, given: dict[str, str]) -> list[st
             fix=f"pass -p {name}=<a {port.type}>",
         )
     return list(given)
+
+
+def changed_inputs(step: Step) -> list[str]:
+    """The input artifacts on this machine whose content is not what the run recorded (gone,
+    or another sha256): a replay from them is not the step as it ran. Remote ones are checked
+    by nobody here, as fetching them twice would cost what a replay should not."""
+    found = []
+    for name, value in step.artifacts.items():
+        for artifact in value if isinstance(value, list) else [value]:
+            uri, recorded = artifact.get("uri", ""), artifact.get("digest")
+            if not recorded or not remote.is_local(uri):
+                continue
+            now = files.sha256_of(remote.local_path(uri))
+            if now != recorded:
+                what = f"sha256 {now[:12]}" if now else "nothing"
+                found.append(
+                    f"input '{name}' has changed since the run: {uri} holds {what}, "
+                    f"recorded {recorded[:12]}"
+                )
+    return found

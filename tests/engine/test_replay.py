@@ -151,6 +151,18 @@ def test_an_iteration_of_nested_loops_gets_both_items_derived(tmp_path: Path) ->
         assert table_line(proc.stdout, "output")[1:] == ["14", "14", "same"]
 
 
+def test_an_input_changed_since_the_run_is_warned_of(tmp_path: Path) -> None:
+    write(tmp_path)
+    proc = dagwright(tmp_path, "run", "replayed.py:demo", "-q", "--keep-going")
+    run = run_id(proc)
+    data = tmp_path / "home" / "artifacts" / run / "make" / "data"
+    data.write_text("yyyy")
+    proc = dagwright(tmp_path, "replay", run, "use[0]")
+    assert proc.returncode == 3
+    assert f"warning: input 'data' has changed since the run: {data} holds sha256" in proc.stderr
+    assert table_line(proc.stdout, "output")[1:] == ['"x"', '"y"', "differs"]
+
+
 @pytest.mark.parametrize(
     "args, field, fix",
     [
