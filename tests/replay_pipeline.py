@@ -1,6 +1,7 @@
-"""A pipeline whose steps ``dagwright replay`` and ``run --pdb`` tests run again: an artifact
-made by a Process step, a ParallelFor whose third iteration raises, a gathering step after it,
-nested loops over a step's output, a step that calls ``breakpoint()``, and a step that reads a Secret."""
+"""Pipelines whose steps the ``dagwright replay`` and ``run --pdb`` tests run again: an
+artifact made by a Process step, a ParallelFor whose third iteration raises, a gathering step
+after it; nested loops over a step's output; a step that calls ``breakpoint()``; a step that
+reads a Secret."""
 
 from __future__ import annotations
 
