@@ -1,7 +1,7 @@
 """Pipelines whose steps the ``dagwright replay`` and ``run --pdb`` tests run again: an
 artifact made by a Process step, a ParallelFor whose third iteration raises, a gathering step
-after it; nested loops over a step's output; a step that calls ``breakpoint()``; a step that
-reads a Secret."""
+after it; nested loops over a step's output; a step with a timeout that raises; a step that
+calls ``breakpoint()``; a step that reads a Secret."""
 
 from __future__ import annotations
 
@@ -64,6 +64,17 @@ def nested(n: int = 2):
     with ParallelFor(made.output) as row:
         with ParallelFor([1, 2, 3]) as c:
             add(a=row.a, b=row.b, c=c)
+
+
+@component(timeout=1)
+def hasty(x: int) -> int:
+    doubled = x * 2
+    raise RuntimeError(f"gave up on {doubled}")
+
+
+@pipeline
+def timed(x: int = 21):
+    hasty(x=x)
 
 
 @component

@@ -245,8 +245,8 @@ def _echo(quiet: bool, options: dict[str, Any], live: bool = True) -> Any:
     "--pdb",
     "post_mortem",
     is_flag=True,
-    help="When a Local step raises, open pdb's post-mortem on this terminal, then go on; "
-    "breakpoint() in a Local step stops here too. Steps run one at a time.",
+    help="When a step run in this process raises, open pdb's post-mortem on this terminal, "
+    "then go on; breakpoint() in one stops here too. Steps run one at a time, with no timeout.",
 )
 def run(
     target: str, params: tuple[str, ...], quiet: bool, post_mortem: bool, **options: Any
@@ -286,23 +286,34 @@ def _one_at_a_time(options: dict[str, Any]) -> None:
 
 
 def _debugged(ir: Any) -> None:
-    """``--pdb`` on from here; the tasks it cannot stop in (not Local: their steps run in
-    another process or on a cluster) said once, before the run."""
+    """``--pdb`` on from here; said once, before the run: the tasks it cannot stop in (their
+    steps run in another process or on a cluster), and those whose timeout it lifts."""
     from dagwright.runtimes.post_mortem import enable
 
     enable()
     elsewhere: dict[str, list[str]] = {}
+    timed: list[str] = []
     for task in ir.tasks:
-        kind = ir.component_of(task).runtime.kind
-        if kind != "local":
-            elsewhere.setdefault(kind, []).append(task.name)
+        spec = ir.component_of(task)
+        if spec.runtime.runs_apart(spec.injected):
+            elsewhere.setdefault(spec.runtime.kind, []).append(task.name)
+        elif spec.timeout is not None:
+            timed.append(task.name)
     for kind, tasks in elsewhere.items():
-        shown = ", ".join(tasks[:5]) + (", ..." if len(tasks) > 5 else "")
         click.echo(
-            f"note: --pdb stops only in Local steps; {shown} run under runtime '{kind}' "
-            "(debug one with 'dagwright replay RUN STEP --pdb')",
+            f"note: --pdb stops only in steps run in this process; {_some(tasks)} run under "
+            f"runtime '{kind}' (debug one with 'dagwright replay RUN STEP --pdb')",
             err=True,
         )
+    if timed:
+        click.echo(
+            f"note: --pdb lifts the timeout of {_some(timed)}: a debugger session would outlast it",
+            err=True,
+        )
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
 
 
 @click.command()

@@ -13,7 +13,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
-from dagwright.runtimes.post_mortem import on_failure
+from dagwright.runtimes.post_mortem import enabled, on_failure
 from dagwright.runtimes.step_env import applied
 from dagwright.tracebacks import step_traceback
 
@@ -76,7 +76,7 @@ def run_local(
         attempt: What runs the step and captures its prints (a runtime may wrap it).
     """
     stop = step.stop
-    if timeout is None:
+    if timeout is None or enabled():  # run --pdb: a debugger session would outlast it
         return attempt(step, stop, provided)
     box: list[Attempt] = []
     abandoned = threading.Event()

@@ -1,11 +1,14 @@
-"""``dagwright run --pdb``: a Local step that raises opens pdb's post-mortem on the terminal,
-and a ``breakpoint()`` in one prompts there, not into the step's captured output.
+"""``dagwright run --pdb``: a step run in this process (Local, a Spark or Dask driver) that
+raises opens pdb's post-mortem on the terminal, and a ``breakpoint()`` in one prompts there,
+not into the step's captured output.
 
 Turned on once per process (``enable``) by the command line, which also runs steps one at a
-time so that two prompts never interleave. The debugger reads this process's stdin and writes
-to the stream beneath the step capture (``capture.underlying``); for a post-mortem the
-capture is suspended in the step's thread, so ``!print(...)`` at the prompt shows there too.
-Other runtimes run their steps elsewhere (a child process, a cluster) and get none of this.
+time so that two prompts never interleave; ``local.run_local`` then enforces no timeout (a
+debugger session would outlast it, and the step be recorded as timed out). The debugger reads
+this process's stdin and writes to the stream beneath the step capture
+(``capture.underlying``); for a post-mortem the capture is suspended in the step's thread, so
+``!print(...)`` at the prompt shows there too. Steps run in another process (``Process``, a
+cluster) get none of this.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ _ON = {"enabled": False}
 
 
 def enable() -> None:
-    """Post-mortems for failing Local steps from now on, and ``breakpoint()`` on the terminal
+    """Post-mortems for failing in-process steps from now on, and ``breakpoint()`` on the terminal
     (unless ``PYTHONBREAKPOINT`` chooses another debugger)."""
     _ON["enabled"] = True
     if not os.environ.get("PYTHONBREAKPOINT"):

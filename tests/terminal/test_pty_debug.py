@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_run_pdb_opens_a_post_mortem_then_the_run_goes_on(folder: Path) -> None:
     session.expect(PROMPT)
     assert "--- step use[2] raised ValueError" in session.text
     # Process steps are not stopped in: said once, before the run
-    assert session.text.count("--pdb stops only in Local steps; make run under") == 1
+    assert session.text.count("--pdb stops only in steps run in this process; make run") == 1
     session.child.sendline("p marker_local")
     session.expect(r"'k=3:4'\s+" + PROMPT)
     session.child.sendline("c")
@@ -116,6 +117,23 @@ def test_breakpoint_in_a_local_step_under_run_pdb_prompts_at_the_terminal(folder
     with sqlite3.connect(folder / "home" / "runs.db") as db:
         (captured,) = db.execute("SELECT stdout FROM steps WHERE task='pause'").fetchone()
     assert captured == "after the breakpoint y=42\n"  # the prompt was on the terminal only
+
+
+def test_a_post_mortem_outlasts_the_steps_timeout(folder: Path) -> None:
+    session = spawn(
+        ["run", "replayed.py:timed", "--pdb"], folder, folder / "home", TMPDIR=str(folder / "tmp")
+    )
+    session.expect(PROMPT)
+    assert "--pdb lifts the timeout of hasty" in session.text
+    time.sleep(1.5)  # past the step's 1 s timeout, at the prompt
+    session.child.sendline("p doubled")
+    session.expect(r"\b42\s+" + PROMPT)
+    session.child.sendline("c")
+    session.finish(60)
+    assert session.exit_code == 1
+    with sqlite3.connect(folder / "home" / "runs.db") as db:
+        (error,) = db.execute("SELECT error FROM steps WHERE task='hasty'").fetchone()
+    assert error == "RuntimeError: gave up on 42"  # its own failure, not a timeout
 
 
 def test_run_pdb_runs_one_step_at_a_time(folder: Path) -> None:
