@@ -19,12 +19,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from dagwright.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, parse_params, reported
 from dagwright.cli.options import ROOT
+
+if TYPE_CHECKING:
+    from dagwright.engine.replay import Replay
+    from dagwright.executor import StepOutcome
 
 EXIT_DIFFERS = 3
 
@@ -90,7 +94,7 @@ def replay(
         )
     _header(made)
     outcome, error = _run(made, post_mortem)
-    if error is not None:
+    if outcome is None:
         click.echo(f"step {made.label} failed: {_masked(made, error)}", err=True)
         sys.exit(EXIT_FAILED)
     from dagwright.engine.replay_compare import DIFFERS, compare, table
@@ -104,7 +108,7 @@ def replay(
     sys.exit(EXIT_DIFFERS if any(r.verdict == DIFFERS for r in rows) else 0)
 
 
-def _header(made: Any) -> None:
+def _header(made: Replay) -> None:
     """What is replayed, with which inputs (secrets masked), and where its outputs go."""
     from dagwright.redact import masked, redact_uri
 
@@ -138,17 +142,17 @@ def _cut(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _scrubbed(made: Any, text: str) -> str:
+def _scrubbed(made: Replay, text: str) -> str:
     from dagwright.redact import scrub
 
     return scrub(text, made.secrets) or ""
 
 
-def _masked(made: Any, error: BaseException) -> str:
+def _masked(made: Replay, error: BaseException | None) -> str:
     return _scrubbed(made, f"{type(error).__name__}: {error}")
 
 
-def _run(made: Any, post_mortem: bool) -> tuple[Any, BaseException | None]:
+def _run(made: Replay, post_mortem: bool) -> tuple[StepOutcome | None, BaseException | None]:
     """Run the step in this thread with the component's variables set; on an exception, a
     post-mortem first when asked, then its traceback (from the step's own frames)."""
     from dagwright.executor import run_step
