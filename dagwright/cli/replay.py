@@ -166,7 +166,9 @@ def _run(made: Replay, post_mortem: bool) -> tuple[StepOutcome | None, BaseExcep
         click.echo(f"\nreplay of {made.label} interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except (Exception, SystemExit) as exc:  # the step's own failure, as the runtimes take it
-        if post_mortem:
+        from dagwright.runtimes.post_mortem import quit_debugger
+
+        if post_mortem and not quit_debugger(exc):  # q at a breakpoint(): no post-mortem of it
             import pdb
 
             click.echo(f"--- {made.label} raised {type(exc).__name__}: post-mortem", err=True)

@@ -46,7 +46,7 @@ def _debugger() -> Any:
 def on_failure(exc: BaseException, task: str) -> None:
     """When enabled, pdb's post-mortem at the step's exception, on the terminal; it returns
     when the user continues or quits, and the step then fails as it would have."""
-    if not _ON["enabled"] or exc.__traceback__ is None:
+    if not _ON["enabled"] or exc.__traceback__ is None or quit_debugger(exc):
         return
     with suspended():
         out = underlying(sys.stdout)
@@ -58,6 +58,13 @@ def on_failure(exc: BaseException, task: str) -> None:
         debugger = _debugger()
         debugger.reset()
         debugger.interaction(None, exc.__traceback__)
+
+
+def quit_debugger(exc: BaseException) -> bool:
+    """Is ``exc`` pdb's own ``BdbQuit`` (``q`` at a ``breakpoint()``): the user is done, and
+    wants no post-mortem of it."""
+    bdb = sys.modules.get("bdb")  # not loaded: no debugger ran, so it cannot be its quit
+    return bdb is not None and isinstance(exc, bdb.BdbQuit)
 
 
 def _breakpoint(*args: Any, **kwargs: Any) -> None:

@@ -119,6 +119,20 @@ def test_breakpoint_in_a_local_step_under_run_pdb_prompts_at_the_terminal(folder
     assert captured == "after the breakpoint y=42\n"  # the prompt was on the terminal only
 
 
+def test_quitting_at_a_breakpoint_fails_the_step_without_a_post_mortem(folder: Path) -> None:
+    session = spawn(
+        ["run", "replayed.py:paused", "--pdb"], folder, folder / "home", TMPDIR=str(folder / "tmp")
+    )
+    session.expect(PROMPT)
+    session.child.sendline("q")
+    session.finish(60)
+    assert session.exit_code == 1, session.text[-2000:]
+    assert "post-mortem" not in session.text and session.text.count("(Pdb)") == 1
+    with sqlite3.connect(folder / "home" / "runs.db") as db:
+        (error,) = db.execute("SELECT error FROM steps WHERE task='pause'").fetchone()
+    assert error.startswith("BdbQuit")
+
+
 def test_a_post_mortem_outlasts_the_steps_timeout(folder: Path) -> None:
     session = spawn(
         ["run", "replayed.py:timed", "--pdb"], folder, folder / "home", TMPDIR=str(folder / "tmp")
