@@ -25,11 +25,16 @@ from dagwright.components import serializers
 from dagwright.components.artifacts import Artifact
 from dagwright.components.final_status import FINAL_STATUS, PipelineTaskFinalStatus
 from dagwright.components.functions import resolve_function
-from dagwright.components.plain import as_json_value
 from dagwright.components.spec import ComponentSpec
-from dagwright.components.types import is_value_file, value_matches
-from dagwright.errors import DagwrightError
+from dagwright.components.types import is_value_file
 from dagwright.runtimes.step_env import applied
+from dagwright.step_outputs import (
+    check_written,
+    dump_value,
+    publish_outputs,
+    refuse_secrets,
+    returned_values,
+)
 from dagwright.store import files, remote
 
 if TYPE_CHECKING:
@@ -226,13 +231,14 @@ def run_step(
         try:
             with applied(env, abandoned):
                 returned = func(**kwargs)
-            values = _returned_values(spec, returned)
+            values = returned_values(spec, returned)
             for name, artifact in written.items():
                 if name in values:  # a returned DataFrame, array or model: write it
-                    _dump_value(spec, name, values.pop(name), artifact)
+                    dump_value(spec, name, values.pop(name), artifact)
                 artifact._finish()
                 if step.require_outputs:
-                    _check_written(spec, name, artifact)
+                    check_written(spec, name, artifact)
+            refuse_secrets(spec, step.task, step.env, values, written)
             if abandoned is not None and abandoned.is_set():
                 raise TimeoutError(f"step '{step.task}' finished after its timeout")
         except BaseException:
@@ -246,19 +252,6 @@ def run_step(
 def _env_text(value: Any) -> str:
     """A value as a variable holds it: a string as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def publish_outputs(written: dict[str, Artifact]) -> None:
-    """Put a successful step's output artifacts where they belong, each with its digest: a
-    local one renamed into place, a remote one uploaded (one written nowhere is left out)."""
-    for artifact in written.values():
-        artifact.digest = files.sha256_of(artifact.path)
-        if remote.is_local(artifact.uri):
-            files.publish(artifact.path, remote.local_path(artifact.uri))
-            artifact.path = remote.local_path(artifact.uri)
-        elif os.path.lexists(artifact.path):
-            remote.upload(artifact.path, artifact.uri)
-            artifact.path = artifact.uri
 
 
 @contextmanager
@@ -303,45 +296,6 @@ def _load_value(
     )
 
 
-def _dump_value(spec: ComponentSpec, name: str, value: Any, artifact: Artifact) -> None:
-    serializer = serializers.BY_TYPE[_type_of(spec, name)]
-    if not serializer.matches(type(value)):
-        raise TypeError(
-            f"component '{spec.name}' returned {type(value).__name__} for output '{name}', "
-            f"which is declared {serializer.type_name}"
-        )
-    artifact.metadata["format"] = serializer.dump(value, artifact.path)
-
-
-class OutputNotWritten(DagwrightError):
-    """The step ended without writing one of its output artifacts."""
-
-
-def _check_written(spec: ComponentSpec, name: str, artifact: Artifact) -> None:
-    """An output artifact must be a file or a non-empty folder once the step returns: a
-    consumer would otherwise fail later, far from the cause."""
-    path = artifact.path
-    if os.path.isdir(path) and not os.path.islink(path):
-        if any(os.path.isfile(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names):
-            return
-        found = "a folder without files" if os.listdir(path) else "an empty folder"
-    elif os.path.lexists(path):
-        return
-    else:
-        found = "nothing"
-    raise OutputNotWritten(
-        f"component '{spec.name}' did not write its output '{name}' "
-        f"(Output[{_type_of(spec, name)}]): found {found} at {name}.path; write a file or a "
-        "folder with files there, or remove the output"
-    )
-
-
-def _type_of(spec: ComponentSpec, name: str) -> str:
-    out = spec.output(name)
-    assert out is not None
-    return out.type
-
-
 class _Scratch:
     """A temporary folder made only if a step has remote artifacts (most steps have none)."""
 
@@ -376,31 +330,6 @@ def _output_path(uri: str, scratch: _Scratch) -> str:
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
         return files.partial_path(target)  # renamed to the target only on success
     return os.path.join(scratch.folder(), uri.rstrip("/").rsplit("/", 1)[-1])
-
-
-def _returned_values(spec: ComponentSpec, returned: Any) -> dict[str, Any]:
-    if spec.returns == "none":
-        return {}
-    value_outputs = [o for o in spec.outputs if not o.artifact or is_value_file(o.type)]
-    if spec.returns == "single":
-        values = {value_outputs[0].name: returned}
-    elif hasattr(returned, "_fields"):
-        values = {o.name: getattr(returned, o.name) for o in value_outputs}
-    else:
-        values = dict(zip([o.name for o in value_outputs], returned, strict=True))
-    for out in value_outputs:
-        if is_value_file(out.type):
-            continue
-        if not value_matches(values[out.name], out.type):
-            raise TypeError(
-                f"component '{spec.name}' returned {values[out.name]!r} for output "
-                f"'{out.name}', which is declared {out.type}"
-            )
-        # stored and passed on as JSON: one type now, from the cache and after resume
-        values[out.name] = as_json_value(
-            values[out.name], out.type, f"component '{spec.name}' output '{out.name}'"
-        )
-    return values
 
 
 def main(argv: list[str] | None = None) -> int:

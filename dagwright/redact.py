@@ -16,6 +16,9 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
+# shorter values are not masked in free text (a secret "a" would turn every "a" into the mask,
+# as CI systems find); whoever reads such a value warns that it is not masked
+MIN_MASKED = 4
 
 # words that make a name secret once split on '_', '-', '.', and lower/upper-case changes
 _SECRET_WORDS = frozenset(
@@ -192,17 +195,19 @@ def secret_values(values: Mapping[str, Any] | None) -> list[str]:
         if isinstance(v, (str, int))
         and not isinstance(v, bool)
         and (is_secret_name(k) or looks_secret(v))
-        and len(str(v)) >= 4
+        and len(str(v)) >= MIN_MASKED
     }
     return sorted(found, key=len, reverse=True)
 
 
 def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
-    """Log text with each secret value replaced by the mask, and URI passwords redacted."""
+    """Log text with each secret value (of ``MIN_MASKED`` characters or more) replaced by
+    the mask, and URI passwords redacted."""
     if not text:
         return text
     for secret in secrets:
-        text = text.replace(secret, MASK)
+        if len(secret) >= MIN_MASKED:
+            text = text.replace(secret, MASK)
     return redact_text(text)
 
 

@@ -48,6 +48,7 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     # raised inside a step: the step's record reads "TypeError: ..." (users read that name,
     # tests/engine/test_local.py checks it); another class would rename it
     ("executor.py", "TypeError"): "a step returned a value of the wrong type (its record)",
+    ("step_outputs.py", "TypeError"): "a step returned a value of the wrong type (its record)",
     ("executor.py", "TimeoutError"): "a step finished after its timeout (its record)",
     ("kfp_steps/step.py", "TimeoutError"): "a KFP step finished after its timeout (its record)",
     ("components/serializers.py", "RuntimeError"): "a step's Spark session stopped (its record)",

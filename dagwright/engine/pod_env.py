@@ -6,8 +6,9 @@ A ``Secret`` or ``ConfigMapEnv`` value is read from the secrets file (``--secret
 or the variable's name, else from this process's environment under the variable's name. All
 are read before the run starts, so a missing one is refused before anything runs. Secret
 values are registered with the engine, which masks them in live logs and in every step record
-before it is stored or shown; they travel to a step only in its environment, never in its
-``step.json``, the IR or the run database.
+before it is stored or shown (a value shorter than ``redact.MIN_MASKED`` is not masked, with
+an ``UnmaskedSecretWarning`` naming its Secret); they travel to a step only in its
+environment, never in its ``step.json``, the IR or the run database.
 
 A volume's mount path cannot be remapped for the step's code, so each becomes a folder of the
 store, named in ``DAGWRIGHT_MOUNTS`` (``{mount path: folder}``, which ``dagwright.mounted``
@@ -29,13 +30,17 @@ from dagwright.components.pod import MOUNTS_ENV, Volume
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine.result import StepRecord
 from dagwright.errors import ValidationError
-from dagwright.redact import scrub
+from dagwright.redact import MIN_MASKED, scrub
 
 SECRETS_FILE_ENV = "DAGWRIGHT_SECRETS_FILE"
 
 
 class LocalVolumeWarning(UserWarning):
     """A volume of a locally run step is a folder of the store, not the mount path."""
+
+
+class UnmaskedSecretWarning(UserWarning):
+    """A Secret's value is too short to be masked in logs (it would garble them)."""
 
 
 class PodEnv:
@@ -68,6 +73,7 @@ class PodEnv:
         file_values = _read(Path(given)) if given else {}
         values: dict[tuple[str, str, str], str] = {}
         secrets: list[str] = []
+        short: set[tuple[str, str]] = set()  # Secrets warned of, once each
         for kind, ref in wanted:
             value = file_values.get(f"{ref.name}.{ref.key}")
             if value is None:
@@ -86,6 +92,15 @@ class PodEnv:
             values[(kind, ref.name, ref.key)] = value
             if kind == "secret":
                 secrets.append(value)
+                if len(value) < MIN_MASKED and (ref.name, ref.key) not in short:
+                    short.add((ref.name, ref.key))
+                    warnings.warn(
+                        f"Secret {ref.name}/{ref.key} (variable {ref.env}) is shorter than "
+                        f"{MIN_MASKED} characters: it is not masked in logs, where masking "
+                        "it would garble every line; give it a longer value",
+                        UnmaskedSecretWarning,
+                        stacklevel=2,
+                    )
         return cls(values, secrets)
 
     def env_for(self, spec: ComponentSpec, root: Path, run_id: str, label: str) -> dict[str, str]:

@@ -26,11 +26,12 @@ from typing import Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
-from dagwright.executor import Step, StepOutcome, publish_outputs
+from dagwright.executor import Step, StepOutcome
 from dagwright.extras import require
 from dagwright.kfp_steps import executor_input, outputs
 from dagwright.kfp_steps.component import KfpComponent, component_of
 from dagwright.kfp_steps.scratch import task_folder
+from dagwright.step_outputs import publish_outputs
 from dagwright.store import files, remote
 
 _METRICS = {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}

@@ -25,6 +25,7 @@ from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Sessi
 from dagwright.runtimes.fragments import INSTANCE, INSTANCE_LABEL
 from dagwright.runtimes.local import attempt_step, run_local
 from dagwright.runtimes.scale_out import DASK_MEMORY, Dask
+from dagwright.runtimes.step_env import in_process
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 # The run's one Client is shared by its Dask steps; one that closes it closes it for the rest,
@@ -100,13 +101,15 @@ def _local_cluster(config: Dask) -> Any:
     options: dict[str, Any] = {}
     if config.memory_limit:
         options["memory_limit"] = config.memory_limit
-    return LocalCluster(
-        n_workers=config.workers,
-        threads_per_worker=config.threads_per_worker,
-        processes=True,  # threads would share the GIL: no speed-up for pure-Python work
-        dashboard_address=":0",  # a free port: the scheduler always serves HTTP (health)
-        **options,
-    )
+    # its worker processes inherit os.environ: not while a Local step holds a Secret there
+    with in_process({}):
+        return LocalCluster(
+            n_workers=config.workers,
+            threads_per_worker=config.threads_per_worker,
+            processes=True,  # threads would share the GIL: no speed-up for pure-Python work
+            dashboard_address=":0",  # a free port: the scheduler always serves HTTP (health)
+            **options,
+        )
 
 
 def _stop(started: tuple[Any, Any]) -> None:

@@ -14,7 +14,7 @@ from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Sessi
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
 from dagwright.runtimes.post_mortem import enabled, on_failure
-from dagwright.runtimes.step_env import applied
+from dagwright.runtimes.step_env import in_process, withdraw_abandoned
 from dagwright.tracebacks import step_traceback
 
 
@@ -39,10 +39,12 @@ def attempt_step(
     abandoned: threading.Event | None = None,
     provided: Mapping[str, Any] | None = None,
 ) -> Attempt:
-    """Run the step in this thread with its prints captured; its failure becomes the Attempt."""
-    with captured(step.live) as logs, applied(step.env, abandoned):
-        try:
-            with guarded():  # os._exit fails the step, not the engine
+    """Run the step in this thread with its prints captured; its failure becomes the Attempt.
+    A step with Secrets runs alone among the in-process steps (``step_env.in_process``)."""
+    secret = [ref.env for ref in step.component.pod.secrets]
+    with captured(step.live) as logs:
+        try:  # guarded: os._exit fails the step, not the engine
+            with in_process(step.env, secret, abandoned), guarded():
                 outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
@@ -92,10 +94,12 @@ def run_local(
             return box[0]
         if stop is not None and stop.is_set():
             abandoned.set()
+            withdraw_abandoned()
             return cancelled(step)
         if left == 0.0:
             break
     abandoned.set()  # if it finishes later, it publishes nothing
+    withdraw_abandoned()  # nor keeps its Secrets in os.environ for what runs next
     return Attempt(
         error=f"TimeoutError: step '{step.task}' did not finish within {timeout:g} s "
         "(its thread was left running; use runtime=Process() to have it killed)"

@@ -23,6 +23,7 @@ from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Sessi
 from dagwright.runtimes.local import attempt_step, run_local
 from dagwright.runtimes.scale_out import Spark
 from dagwright.runtimes.spark_driver import DRIVER_FILE
+from dagwright.runtimes.step_env import in_process
 
 API_VERSION = "sparkoperator.k8s.io/v1beta2"
 # the operator's ApplicationStateType values that end an application
@@ -214,7 +215,10 @@ def start_session(config: Spark, run_id: str = "") -> Any:
         # py4j logs its connection closing at INFO when the interpreter exits, after the
         # logging streams may be closed (a "Logging error" on every test run)
         logging.getLogger("py4j").setLevel(logging.WARNING)
-        spark = builder.getOrCreate()
+        # the JVM (and the Python workers it starts) inherit os.environ: not while a Local
+        # step holds a Secret there
+        with in_process({}):
+            spark = builder.getOrCreate()
         _STARTED[id(spark.sparkContext)] = (run_id, config)
         return spark
 

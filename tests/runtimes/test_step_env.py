@@ -95,3 +95,110 @@ def test_a_child_process_does_not_inherit_a_local_steps_variables(monkeypatch) -
             [sys.executable, "-c", show], env=env, capture_output=True, text=True, check=True
         ).stdout
     assert out.split() == ["None", "before"]
+
+
+def test_a_secret_holder_runs_alone_and_a_waiting_one_goes_first() -> None:
+    """A secret holder waits for the running step; a step coming while it waits waits for it
+    too (else a stream of plain steps could keep it waiting for ever)."""
+    from dagwright.runtimes.step_env import in_process
+
+    order: list[str] = []
+    plain_in, go = threading.Event(), threading.Event()
+
+    def plain(name: str, hold: threading.Event | None) -> None:
+        with in_process({}):
+            order.append(f"{name} in")
+            if hold is not None:
+                plain_in.set()
+                hold.wait(5)
+            order.append(f"{name} out")
+
+    def secret() -> None:
+        with in_process({"DW_ALONE": "s3cret"}, ["DW_ALONE"]):
+            order.append("secret in")
+            time.sleep(0.2)
+            order.append("secret out")
+
+    first = threading.Thread(target=plain, args=("first", go))
+    first.start()
+    plain_in.wait(5)
+    holder = threading.Thread(target=secret)
+    holder.start()
+    time.sleep(0.3)  # the holder is waiting for the first step now
+    second = threading.Thread(target=plain, args=("second", None))
+    second.start()
+    time.sleep(0.3)
+    assert order == ["first in"]  # neither the holder nor the step after it started
+    go.set()
+    for t in (first, holder, second):
+        t.join(5)
+    assert order == ["first in", "first out", "secret in", "secret out", "second in", "second out"]
+    assert "DW_ALONE" not in os.environ
+
+
+def test_an_abandoned_step_does_not_keep_a_secret_holder_waiting() -> None:
+    from dagwright.runtimes.step_env import in_process
+
+    abandoned, release, inside = threading.Event(), threading.Event(), threading.Event()
+
+    def stuck() -> None:
+        with in_process({}, (), abandoned):
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=stuck)
+    t.start()
+    inside.wait(5)
+    abandoned.set()
+    seen: list[str] = []
+    holder = threading.Thread(target=lambda: _secret_step(seen))
+    holder.start()
+    holder.join(5)
+    assert seen == ["s3cret"]
+    release.set()
+    t.join(5)
+
+
+def _secret_step(seen: list[str]) -> None:
+    from dagwright.runtimes.step_env import in_process
+
+    with in_process({"DW_ALONE": "s3cret"}, ["DW_ALONE"]):
+        seen.append(os.environ["DW_ALONE"])
+
+
+def test_a_step_abandoned_while_it_waits_never_runs_nor_holds_others_up() -> None:
+    """A secret holder that times out while waiting for a running step gives up: it does not
+    run later, and steps coming after it no longer wait for it."""
+    import pytest
+
+    from dagwright.runtimes.step_env import Abandoned, in_process
+
+    release, inside = threading.Event(), threading.Event()
+    abandoned = threading.Event()
+    outcome: list[str] = []
+
+    def running() -> None:
+        with in_process({}):
+            inside.set()
+            release.wait(10)
+
+    def waiting_holder() -> None:
+        with pytest.raises(Abandoned):
+            with in_process({"DW_ALONE": "s3cret"}, ["DW_ALONE"], abandoned):
+                outcome.append("ran")
+        outcome.append("gave up")
+
+    first = threading.Thread(target=running)
+    first.start()
+    inside.wait(5)
+    holder = threading.Thread(target=waiting_holder)
+    holder.start()
+    time.sleep(0.3)
+    abandoned.set()
+    holder.join(5)
+    assert outcome == ["gave up"]
+    with in_process({}):  # not held up by the abandoned holder (the first still runs)
+        outcome.append("next ran")
+    release.set()
+    first.join(5)
+    assert outcome == ["gave up", "next ran"]
