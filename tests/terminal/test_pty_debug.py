@@ -85,6 +85,7 @@ def test_run_pdb_opens_a_post_mortem_then_the_run_goes_on(folder: Path) -> None:
     session.finish(120)
     assert session.exit_code == 1, session.text[-2000:]
     run = re.search(r"run (demo-\S+) failed", session.text).group(1)
+    assert f"dagwright replay {run} 'use[2]' --pdb" in session.text  # the footer's next step
     with sqlite3.connect(folder / "home" / "runs.db") as db:
         steps = dict(
             db.execute("SELECT task || iteration, status FROM steps WHERE run_id=?", (run,))
