@@ -28,8 +28,8 @@ def explain(run_id: str, step: str, root: Path | None, as_json: bool) -> None:
     Prints the step's cache key and its parts (component digest, cache_version, each
     parameter, each input artifact's digest); for a hit, the run whose entry served it; for
     a miss, each part that differs from the nearest earlier step of the same component (the
-    same task in the same pipeline first, else the latest of the component), or why an entry
-    found could not be used.
+    same task in the same pipeline first, else the latest with the component's digest or
+    name), or why an entry found could not be used.
     """
     with reported():
         from dagwright.engine.explain import explain as explained

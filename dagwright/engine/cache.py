@@ -59,17 +59,16 @@ class KeyParts:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def recorded(self) -> dict[str, Any]:
-        """The parts as the run database keeps them: secret parameters masked (named under
-        ``masked``), artifact metadata masked by key and URI passwords redacted."""
+    def recorded(self, key: str = "") -> dict[str, Any]:
+        """The parts as the run database keeps them, with the key (``key``, when made
+        already): secret parameters masked (named under ``masked``), artifact metadata masked
+        by key and URI passwords redacted."""
         hidden = sorted(n for n, v in self.parameters.items() if _secret(n, v))
         return {
-            "key": self.key(),
+            "key": key or self.key(),
             "component": {"name": self.component, "digest": self.digest},
             "cache_version": self.version,
-            "parameters": {
-                n: MASK if n in hidden else _plain(v) for n, v in self.parameters.items()
-            },
+            "parameters": {n: MASK if n in hidden else v for n, v in self.parameters.items()},
             "masked": hidden,
             "artifacts": {n: _shown_artifact(v) for n, v in self.artifacts.items()},
         }
@@ -98,8 +97,9 @@ def look_up(
         "set_by": "run" if cache is not None else "component",
     }
     outcome = None
+    key = parts.key()
     if enabled:
-        record.cache_key = parts.key()
+        record.cache_key = key
         entry = db.cache_entry(record.cache_key)
         lookup["result"] = "miss"
         if entry is not None:
@@ -110,19 +110,22 @@ def look_up(
                 record.note = f"cache entry invalid: {why}"
                 lookup["reason"] = redact_text(why)
         record.cached = outcome is not None
-    record.recorded_inputs = {**parts.recorded(), "cache": lookup, "at": time.time()}
+    record.recorded_inputs = {**parts.recorded(key), "cache": lookup, "at": time.time()}
     return outcome
 
 
 def _secret(name: str, value: Any) -> bool:
     """Is a parameter kept masked: its name says so, its value looks like a credential, or
-    showing it would change it (a URI's password)?"""
-    return looks_secret(value) or _plain(shown(name, value)) != _plain(value)
-
-
-def _plain(value: Any) -> Any:
-    """A value as JSON keeps it (a tuple as a list, anything else JSON lacks as text)."""
-    return json.loads(json.dumps(value, default=str))
+    showing it would change it (a URI's password); inside a list or a dict, any item or key
+    that would (a config dict's ``password``)?"""
+    if isinstance(value, dict):
+        return any(_secret(str(k), v) or _secret(name, v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_secret(name, v) for v in value)
+    if looks_secret(value):
+        return True
+    seen = shown(name, value)
+    return seen is not value and seen != value
 
 
 def _shown_artifact(value: Any) -> Any:
@@ -133,7 +136,7 @@ def _shown_artifact(value: Any) -> Any:
     found = {**value, "metadata": masked(value.get("metadata") or {})}
     if isinstance(found.get("uri"), str):
         found["uri"] = redact_uri(found["uri"])
-    return _plain(found)
+    return found
 
 
 def _digests(value: Any) -> Any:

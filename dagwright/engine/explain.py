@@ -8,8 +8,8 @@ component, and each part that differs is named (``explain_diff.py``).
 
 "Nearest" is, among the steps recorded before this one (by the time each was looked up) that
 succeeded: the most recent of the same task in a run of the same pipeline, at the same loop
-iteration; else of the same task at any iteration; else the most recent of any task whose
-component has the same name, in any pipeline of the store.
+iteration; else of the same task at any iteration; else the most recent of any task of the
+same component digest, in any pipeline of the store; else of a component of the same name.
 """
 
 from __future__ import annotations
@@ -49,19 +49,30 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
         "nearest": None,
         "differences": [],
     }
-    label = f"{task}[{iteration.replace('.', ',')}]" if iteration else task
+    label = _label(task, iteration)
     if parts is None:
-        why = (
-            f"step {label} was not given its inputs (it {row['status'].replace('_', ' ')})"
-            if row["status"] not in ("succeeded", "failed", "running")
-            else f"step {label} was recorded by a dagwright that did not keep cache key parts"
-        )
-        result["lines"] = [why + ": nothing to explain"]
+        result["lines"] = [
+            f"step {label} ({row['status'].replace('_', ' ')}) has no cache key parts recorded: "
+            "it was not given its inputs, or an older dagwright ran it"
+        ]
         return result
     result["key"] = parts["key"]
     result["parts"] = {k: parts.get(k) for k in _PARTS}
-    cache = parts["cache"]
     lines = [f"step {label} of run {found['run_id']}", *_part_lines(parts)]
+    result["lines"] = lines + _verdict(db, found, row, parts, result)
+    return result
+
+
+def _verdict(
+    db: RunDatabase,
+    found: dict[str, Any],
+    row: dict[str, Any],
+    parts: dict[str, Any],
+    result: dict[str, Any],
+) -> list[str]:
+    """The lines after the parts: hit, unusable entry, caching off, or a miss and what differs
+    from the nearest earlier step (``result`` filled in as it goes)."""
+    cache = parts["cache"]
     if not cache["enabled"]:
         result["outcome"] = "disabled"
         how = (
@@ -69,32 +80,20 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
             if cache["set_by"] == "run"
             else "its component's cache=False, or the task's set_caching_options(False)"
         )
-        lines.append(f"caching disabled for this task ({how})")
-        result["lines"] = lines
-        return result
+        return [f"caching disabled for this task ({how})"]
     entry = {k: cache[k] for k in ("run_id", "task") if k in cache}
     result["outcome"] = cache["result"]
+    made = f"run {entry.get('run_id')} ({entry.get('task')})"
     if cache["result"] == "hit":
         result["source"] = entry
-        lines.append(
-            f"hit: served from the cache entry made by run {entry['run_id']} ({entry['task']})"
-        )
-        result["lines"] = lines
-        return result
+        return [f"hit: served from the cache entry made by {made}"]
     if cache["result"] == "unusable":
         result["source"], result["reason"] = entry, cache.get("reason")
-        lines.append(
-            f"miss: the cache entry made by run {entry['run_id']} ({entry['task']}) could not "
-            f"be used: {cache.get('reason')}"
-        )
-        result["lines"] = lines
-        return result
-    lines.append("miss: no cache entry had this key")
-    nearest = _nearest(db, found, task, iteration, parts)
+        return [f"miss: the cache entry made by {made} could not be used: {cache.get('reason')}"]
+    lines = ["miss: no cache entry had this key"]
+    nearest = _nearest(db, found, row["task"], row["iteration"], parts)
     if nearest is None:
-        lines.append(f"no earlier run of this component ({parts['component']['name']})")
-        result["lines"] = lines
-        return result
+        return [*lines, f"no earlier run of this component ({parts['component']['name']})"]
     before = nearest["parts"]
     result["nearest"] = {k: nearest[k] for k in ("run_id", "task", "iteration", "chosen")}
     changes = differences(
@@ -105,14 +104,13 @@ def explain(db: RunDatabase, run: str, step: str) -> dict[str, Any]:
     )
     result["differences"] = changes
     where = f"run {nearest['run_id']} ({_label(nearest['task'], nearest['iteration'])})"
-    lines.append(f"nearest earlier entry: {where}, {nearest['chosen']}")
+    lines.append(f"nearest earlier step: {where}, {nearest['chosen']}")
     if not before["cache"]["enabled"]:
         lines.append("  (it ran with caching disabled: it made no cache entry)")
     lines += [f"  {c['text']}" for c in changes]
     if not any(c["part"] != "masked" for c in changes):
         lines.append(f"  {_same_key(db, before, parts)}")
-    result["lines"] = lines
-    return result
+    return lines
 
 
 _PARTS = ("component", "cache_version", "parameters", "masked", "artifacts")
@@ -176,14 +174,18 @@ def _nearest(
     ``chosen`` saying by which rule."""
     at = parts.get("at", float("inf"))
     pipeline, name = run["pipeline"], parts["component"]["name"]
-    tiers = [
+    same_task = {"pipeline": pipeline, "task": task}
+    tiers: list[tuple[str, dict[str, Any]]] = [
+        (f"the same task in pipeline {pipeline}", same_task),
         (
-            f"the same task at the same iteration in pipeline {pipeline}",
-            {"pipeline": pipeline, "task": task, "iteration": iteration},
+            "the latest step with the same component digest",
+            {"digest": parts["component"]["digest"]},
         ),
-        (f"the same task in pipeline {pipeline}", {"pipeline": pipeline, "task": task}),
         (f"the latest step of component {name}", {"component": name}),
     ]
+    if iteration:  # in a loop: the same iteration first
+        here = f"the same task and loop iteration in pipeline {pipeline}"
+        tiers.insert(0, (here, {**same_task, "iteration": iteration}))
     for chosen, only in tiers:
         found = db.earlier_inputs(at, limit=1, **only)
         if found:
@@ -206,9 +208,13 @@ def _component(db: RunDatabase, run_id: str, parts: dict[str, Any]) -> dict[str,
 def _same_key(db: RunDatabase, before: dict[str, Any], parts: dict[str, Any]) -> str:
     """Why nothing differs and still no entry served: the earlier step made none, or it is
     gone; or only a masked value can differ."""
-    if parts.get("masked") or before.get("masked"):
-        if before["key"] != parts["key"]:
+    if before["key"] != parts["key"]:
+        if parts.get("masked") or before.get("masked"):
             return "only a masked parameter can differ (its value is not kept)"
+        return (
+            f"the keys differ ({before['key'][:12]}… -> {parts['key'][:12]}…) in no part "
+            "kept in a form that can be compared"
+        )
     if not before["cache"]["enabled"]:
         return "it had the same key but ran with caching disabled, so it made no cache entry"
     if db.cache_entry(parts["key"]) is None:

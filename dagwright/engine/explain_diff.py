@@ -75,8 +75,8 @@ def _parameters(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str,
             text = f"parameter {name}: masked; cannot compare"
             found.append(_diff("masked", name, None, None, text))
         elif old.get(name, _MISSING) != new.get(name, _MISSING):
-            was, now = _value(old, name), _value(new, name)
-            found.append(_diff("parameter", name, was, now, f"parameter {name}: {was} -> {now}"))
+            text = f"parameter {name}: {_value(old, name)} -> {_value(new, name)}"
+            found.append(_diff("parameter", name, old.get(name), new.get(name), text))
     return found
 
 
@@ -84,7 +84,9 @@ _MISSING = object()
 
 
 def _value(values: dict[str, Any], name: str) -> str:
-    return json.dumps(values[name], default=str) if name in values else "(not given)"
+    if name not in values:  # left to the function's default, which the key does not hold
+        return "(not given: the default)"
+    return json.dumps(values[name], default=str)
 
 
 def _inputs(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:

@@ -84,7 +84,9 @@ class StepRecord:
             "stdout": self.stdout,
             "stderr": self.stderr,
             "note": self.note,
-            "inputs": json.dumps(self.recorded_inputs) if self.recorded_inputs else None,
+            "inputs": (
+                json.dumps(self.recorded_inputs, default=str) if self.recorded_inputs else None
+            ),
         }
 
 

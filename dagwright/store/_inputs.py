@@ -27,21 +27,23 @@ def earlier_steps(
     task: str | None = None,
     iteration: str | None = None,
     component: str | None = None,
+    digest: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Succeeded step executions whose inputs were recorded (looked up) before ``before``,
     the most recent first, of runs of ``pipeline``, of ``task``, at ``iteration``, of the
-    component named ``component`` (each filter only when given): ``run_id``, ``task``,
-    ``iteration`` and ``inputs`` (read)."""
+    component named ``component``, of that ``digest`` (each filter only when given):
+    ``run_id``, ``task``, ``iteration`` and ``inputs`` (read)."""
     where = ["s.inputs IS NOT NULL", "s.status = 'succeeded'", "json_extract(s.inputs, '$.at') < ?"]
     args: list[Any] = [before]
     for column, value in (("r.pipeline", pipeline), ("s.task", task), ("s.iteration", iteration)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    if component is not None:
-        where.append("json_extract(s.inputs, '$.component.name') = ?")
-        args.append(component)
+    for path, value in (("$.component.name", component), ("$.component.digest", digest)):
+        if value is not None:
+            where.append(f"json_extract(s.inputs, '{path}') = ?")
+            args.append(value)
     rows = db.execute(
         "SELECT s.run_id, s.task, s.iteration, s.inputs FROM steps s "
         "JOIN runs r ON r.run_id = s.run_id WHERE " + " AND ".join(where) + " "

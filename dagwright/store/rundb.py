@@ -291,11 +291,14 @@ class RunDatabase:
         ).fetchone()
         return dict(row) if row else None
 
-    def step_inputs(self, run_id: str, task: str, iteration: str = "") -> dict[str, Any] | None:
+    def step_inputs(
+        self, run_id: str, task: str, iteration: str | Iterable[int] = ""
+    ) -> dict[str, Any] | None:
         """What one step execution was given, as its engine recorded it (``engine/cache.py``);
         None for a step recorded before this was kept, or not recorded at all.
 
-        ``iteration`` is the loop iteration as kept (``0.2``; ``""`` outside loops). The dict:
+        ``iteration``: the loop iteration as kept (``0.2``; ``""`` outside loops) or as a
+        ``StepRecord`` has it (``(0, 2)``; ``()``). The dict:
         ``key`` (its cache key, made from these parts), ``component`` (``name``, ``digest``),
         ``cache_version``, ``parameters`` (values by name; ``***`` for those listed in
         ``masked``), ``masked``, ``artifacts`` (by input name, each an ``Artifact.to_dict()``
@@ -304,19 +307,15 @@ class RunDatabase:
         unusable, and for an entry found its ``run_id``, ``task``, ``created`` and the
         ``reason`` it could not be used).
         """
-        return inputs_of(self.db, run_id, task, iteration)
+        text = iteration if isinstance(iteration, str) else iteration_text(iteration)
+        return inputs_of(self.db, run_id, task, text)
 
     def earlier_inputs(self, before: float, **only: Any) -> list[dict[str, Any]]:
         """Succeeded step executions looked up before ``before`` (seconds since the epoch),
         the most recent first, with their recorded ``inputs`` (as ``step_inputs`` gives
-        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name) and
-        ``limit`` (50)."""
+        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name),
+        ``digest`` (the component's) and ``limit`` (50)."""
         return earlier_steps(self.db, before, **only)
-
-    def cached(self, key: str) -> str | None:
-        """The outputs kept under a cache key (JSON), or None."""
-        row = self.db.execute("SELECT outputs FROM cache WHERE key=?", (key,)).fetchone()
-        return row["outputs"] if row else None
 
     def runs_holding(self, uri: str) -> list[tuple[str, str]]:
         """(run id, artifact location) of the runs whose location is a prefix of ``uri``

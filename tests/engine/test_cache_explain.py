@@ -67,6 +67,8 @@ def test_a_changed_parameter_is_named(run: Any, store: Path) -> None:
     assert found["outcome"] == "miss"
     assert found["nearest"]["run_id"] == first.run_id
     assert _texts(found) == ["parameter scale: 2 -> 3"]
+    assert (found["differences"][0]["before"], found["differences"][0]["after"]) == (2, 3)
+    assert found["nearest"]["chosen"] == "the same task in pipeline made"
     assert "  parameter scale: 2 -> 3" in found["lines"]
 
 
@@ -231,6 +233,91 @@ def test_a_loop_step_is_named_by_its_iteration_and_compared_with_the_same_one(
         "run_id": first.run_id,
         "task": "square",
         "iteration": "2",
-        "chosen": "the same task at the same iteration in pipeline looped",
+        "chosen": "the same task and loop iteration in pipeline looped",
     }
     assert _texts(found) == ["parameter offset: 0 -> 1"]
+    db = RunDatabase(store / "runs.db")
+    try:  # an iteration as the database keeps it, or as a StepRecord has it
+        assert db.step_inputs(second.run_id, "square", "2") == db.step_inputs(
+            second.run_id, "square", (2,)
+        )
+        assert db.step_inputs(second.run_id, "square", (2,))["parameters"] == {"x": 3, "offset": 1}
+    finally:
+        db.close()
+
+
+def test_a_changed_artifact_says_it_changed_since_it_was_written(run: Any, store: Path) -> None:
+    first = run(made, n=9)
+    Path(first.step("make").outputs["out"].path).write_text("edited")
+    second = run(made, n=9)
+    found = _explained(store, second.run_id, "make")
+    assert found["outcome"] == "unusable" and not second.step("make").cached
+    assert found["reason"].startswith("artifact 'out' changed since it was written (sha256 ")
+
+
+@component
+def fails(n: int) -> int:
+    raise RuntimeError("no")
+
+
+@pipeline
+def broken(n: int = 1) -> int:
+    return use(data=loose(n=fails(n=n).output).outputs["out"]).output
+
+
+def test_a_step_that_never_got_its_inputs_has_nothing_to_explain(run: Any, store: Path) -> None:
+    result = run(broken)
+    found = _explained(store, result.run_id, "use")
+    assert found["outcome"] == "unrecorded" and found["parts"] is None
+    assert found["lines"] == [
+        "step use (upstream failed) has no cache key parts recorded: it was not given its "
+        "inputs, or an older dagwright ran it"
+    ]
+    # the step that failed was given its inputs: its parts are there
+    assert _explained(store, result.run_id, "fails")["parts"]["parameters"] == {"n": 1}
+
+
+def _parts(digest: str, version: str | None = None, **parameters: Any) -> dict[str, Any]:
+    return {
+        "key": digest * 2,
+        "component": {"name": "train", "digest": digest},
+        "cache_version": version,
+        "parameters": parameters,
+        "masked": [],
+        "artifacts": {},
+    }
+
+
+def test_a_changed_component_is_told_apart_by_what_changed_in_its_ir() -> None:
+    from dagwright.engine.explain_diff import differences
+
+    old = {"name": "train", "source": "def train(): ...", "image": "py:3.11", "cache": True}
+    image = {**old, "image": "py:3.12"}
+    code = {**old, "source": "def train(): return 1", "cache_version": "2"}
+    texts = lambda *a: [d["text"] for d in differences(*a)]  # noqa: E731
+    assert texts(_parts("a" * 32), _parts("b" * 32), old, image) == [
+        "component option image: py:3.11 -> py:3.12"
+    ]
+    assert texts(_parts("a" * 32), _parts("b" * 32, "2"), old, code) == [
+        f"component code changed (digest {'a' * 12}… -> {'b' * 12}…)",
+        "cache_version none -> 2",
+    ]
+    # without the IRs, the digest alone: never a guess at what changed
+    assert texts(_parts("a" * 32), _parts("b" * 32), None, None) == [
+        f"component changed (digest {'a' * 12}… -> {'b' * 12}…)"
+    ]
+
+
+def test_another_pipeline_s_step_of_the_same_component_is_the_nearest_without_one_of_its_own(
+    run: Any, store: Path
+) -> None:
+    first = run(made, n=1, scale=2)  # its use reads make's output, "1"
+    other = run(fed, n=2)  # a pipeline of its own: its use reads loose's output, "2"
+    found = _explained(store, other.run_id, "use")
+    assert found["nearest"]["run_id"] == first.run_id
+    assert found["nearest"]["chosen"] == "the latest step with the same component digest"
+    # fed leaves scale to the function's default: not a part of its key
+    assert [d["text"] for d in found["differences"]][
+        0
+    ] == "parameter scale: 2 -> (not given: the default)"
+    assert [d["part"] for d in found["differences"]] == ["parameter", "input"]

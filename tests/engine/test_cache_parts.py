@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from dagwright import Dataset, Input, Output, component, pipeline
+from dagwright import Dataset, Input, Output, Secret, component, pipeline
 from dagwright.engine.cache import KeyParts
 from dagwright.store.rundb import RunDatabase
 
@@ -106,3 +107,52 @@ def test_a_version_3_database_gains_the_inputs_column_and_keeps_its_steps(
         assert db.step_inputs("old-1", "a") is None  # recorded before inputs were kept
     finally:
         db.close()
+
+
+@component(cache=True, secrets=[Secret("db", "password", env="DB_PASSWORD")])
+def connect(user: str) -> int:
+    return len(os.environ["DB_PASSWORD"])
+
+
+@pipeline
+def connected(user: str = "me") -> int:
+    return connect(user=user).output
+
+
+def test_a_secret_s_value_given_to_a_step_is_no_part_of_what_is_recorded(
+    run: Any, store: Path, tmp_path: Path
+) -> None:
+    secrets_file = tmp_path / "secrets.env"
+    secrets_file.write_text("DB_PASSWORD=s3cr3t-Value-42\n")
+    result = run(connected, secrets_file=secrets_file)
+    assert result.outputs == {"output": 15}
+    db = RunDatabase(store / "runs.db")
+    try:
+        parts = db.step_inputs(result.run_id, "connect")
+        raw = [r[0] for r in db.db.execute("SELECT inputs FROM steps")]
+    finally:
+        db.close()
+    assert parts is not None and parts["parameters"] == {"user": "me"}
+    assert parts["masked"] == [] and not any("s3cr3t" in text for text in raw)
+
+
+def test_secrets_inside_a_parameter_s_list_or_dict_mask_the_whole_parameter() -> None:
+    from dagwright.engine.cache import KeyParts
+
+    parts = KeyParts(
+        "c",
+        "d" * 64,
+        None,
+        {
+            "config": {"host": "db", "db_password": "pw-1234"},
+            "urls": ["https://u:pw-5678@example.com/x"],
+            "tokens": [],  # nothing in it
+            "plain": {"lr": 0.1, "layers": [1, 2]},
+        },
+        {},
+    )
+    recorded = parts.recorded()
+    assert recorded["masked"] == ["config", "urls"]
+    assert recorded["parameters"]["plain"] == {"lr": 0.1, "layers": [1, 2]}
+    assert "pw-" not in str(recorded)
+    assert recorded["key"] == parts.key()
