@@ -150,7 +150,12 @@ def run_on_worker(client: Any, step: Step, timeout: float | None) -> Attempt:
     future = None
     try:
         future = client.submit(
-            on_worker, step.to_dict(), flag, key=f"{step.task}-{uuid.uuid4().hex}", pure=False
+            on_worker,
+            step.to_dict(),
+            flag,
+            step.env,  # its variables (Secrets' values among them), never in the step's data
+            key=f"{step.task}-{uuid.uuid4().hex}",
+            pure=False,
         )
         result: dict[str, Any] = future.result(timeout=timeout)
     except TimeoutError:
@@ -192,12 +197,17 @@ class _Abandoned(threading.Event):
         return bool(Event(self.name).is_set())
 
 
-def on_worker(data: dict[str, Any], flag: str | None = None) -> dict[str, Any]:
-    """Run one step (``Step.to_dict()``) on a Dask worker; the outcome or error as a dict.
+def on_worker(
+    data: dict[str, Any], flag: str | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one step (``Step.to_dict()``) on a Dask worker, with its variables ``env`` (a
+    worker's threads share its environment as Local steps share this one: ``step_env``); the
+    outcome or error as a dict.
 
     The step's own failure is returned, not raised, so Dask does not retry or log it.
     """
     step = Step.from_dict(data)
+    step.env = dict(env or {})
     try:
         attempt = attempt_step(step, _Abandoned(flag) if flag else None, None)
     finally:

@@ -174,3 +174,30 @@ def test_a_dask_cluster_started_beside_a_secret_holder_does_not_inherit_it(
     )
     assert result.status == "succeeded"
     assert result.step("on-a-worker").outputs == {"output": "unset"}
+
+
+def test_a_dask_step_on_a_worker_gets_its_own_variables(tmp_path: Path) -> None:
+    """A Dask step without ``client`` runs on a worker process: its Secret and variables go
+    with it there (not in its step data), as a Local step's are set here."""
+    pytest.importorskip("distributed")
+    from dagwright.runtimes import Dask
+
+    @component(
+        runtime=Dask(workers=1), secrets=[Secret("api", "token", env=VAR)], env={"DW_M": "1"}
+    )
+    def uses_it() -> str:
+        return f"{len(os.environ[VAR])}:{os.environ['DW_M']}"
+
+    @pipeline
+    def on_worker() -> str:
+        return uses_it().output
+
+    result = dagwright.run(
+        on_worker,
+        echo=False,
+        root=tmp_path / "store",
+        secrets_file=_secrets(tmp_path),
+        lineage=False,
+    )
+    assert result.status == "succeeded", result.steps[0].error
+    assert result.step("uses-it").outputs == {"output": f"{len(VALUE)}:1"}
