@@ -6,7 +6,8 @@ were resolved (``-p`` changes some) and its input artifacts, fetched from the ru
 terminal's stdin, stdout and stderr (nothing captured), so a ``breakpoint()`` in it stops
 at a prompt here, and ``--pdb`` opens pdb's post-mortem where an exception left it. Its
 output artifacts go to a scratch folder that is printed and kept; the run and its database
-are only read.
+are only read. It runs once, whatever its retries, and for as long as it takes (a debugger
+session would outlast its timeout), here whatever its runtime (a Process step too).
 
 Exit codes: 0 the step ran and made what the run recorded (or the run recorded nothing to
 compare: that execution failed), 1 the step failed, 2 bad input (no such run, step or
@@ -117,6 +118,8 @@ def _header(made: Replay) -> None:
         f"replaying {made.label} of run {made.run_id} (component {spec.name}, "
         f"recorded {made.status}) here, in the foreground"
     )
+    if spec.runtime.kind != "local":
+        click.echo(f"  in this process, not under its runtime '{spec.runtime.kind}'")
     for name, value in masked(made.step.parameters).items():
         note = "  (-p)" if name in made.overridden else ""
         text = json.dumps(value, default=str)

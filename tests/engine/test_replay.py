@@ -62,6 +62,7 @@ def test_an_artifact_is_compared_by_digest_and_its_file_lands_in_the_scratch_fol
     folder, run = recorded
     proc = dagwright(folder, "replay", run, "make")  # a Process step, run here in the foreground
     assert proc.returncode == 0, proc.stderr
+    assert "  in this process, not under its runtime 'process'" in proc.stdout
     scratch = Path(re.search(r"outputs go to (\S+)", proc.stdout).group(1))
     try:
         assert (scratch / "data").read_text() == "xxxx"
