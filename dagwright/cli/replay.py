@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dagwright.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, parse_params, reported
+from dagwright.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    load_target,
+    parse_params,
+    reported,
+)
 from dagwright.cli.options import ROOT
 
 if TYPE_CHECKING:
@@ -64,6 +70,14 @@ EXIT_DIFFERS = 3
     is_flag=True,
     help="Let the step unpickle values (joblib models) from a non-local store.",
 )
+@click.option(
+    "--code-from",
+    "code_from",
+    default=None,
+    metavar="FILE.py[:PIPELINE]",
+    help="Run the step's component as FILE defines it now (its task of the same name) instead "
+    "of the code the run recorded.",
+)
 @ROOT
 def replay(
     run_id: str,
@@ -72,6 +86,7 @@ def replay(
     post_mortem: bool,
     secrets_file: str | None,
     allow_pickle: bool,
+    code_from: str | None,
     root: Path | None,
 ) -> None:
     """Run STEP of RUN again here, from its recorded inputs, and compare its outputs.
@@ -92,7 +107,10 @@ def replay(
             root=root,
             secrets_file=secrets_file,
             allow_pickle=allow_pickle,
+            code_from=None if code_from is None else load_target(code_from),
         )
+        if code_from is not None:
+            made.code = f"as {code_from} defines it now"
     _header(made)
     outcome, error = _run(made, post_mortem)
     if outcome is None:
@@ -118,6 +136,8 @@ def _header(made: Replay) -> None:
         f"replaying {made.label} of run {made.run_id} (component {spec.name}, "
         f"recorded {made.status}) here, in the foreground"
     )
+    digest = spec.digest[:12]
+    click.echo(f"  code {made.code} (component digest {digest})")
     if spec.runtime.kind != "local":
         click.echo(f"  in this process, not under its runtime '{spec.runtime.kind}'")
     for name, value in masked(made.step.parameters).items():

@@ -57,6 +57,7 @@ class Replay:
         source: Where the inputs came from: ``recorded`` (what the engine kept of what it
             gave the step, ``RunDatabase.step_inputs``), or ``derived`` from the other
             executions' rows, for a run recorded before that was kept or a step never run.
+        code: Whose code runs, in words: the run's, or a file's as it is now.
     """
 
     run_id: str
@@ -68,6 +69,7 @@ class Replay:
     secrets: list[str] = field(default_factory=list)
     overridden: list[str] = field(default_factory=list)
     source: str = "derived"
+    code: str = "as the run recorded it"
 
 
 def prepare(
@@ -78,6 +80,7 @@ def prepare(
     root: str | Path | None = None,
     secrets_file: str | Path | None = None,
     allow_pickle: bool = False,
+    code_from: PipelineIR | None = None,
 ) -> Replay:
     """The recorded execution ``label`` of run ``run_id``, ready to run again.
 
@@ -88,6 +91,8 @@ def prepare(
         root: The store folder holding the run database.
         secrets_file: Where the component's Secret and ConfigMap values are (as for run).
         allow_pickle: Let the step unpickle values read from a non-local store.
+        code_from: A pipeline whose task of the same name gives the component to run (its
+            code as it is now) instead of the one the run recorded.
 
     Raises:
         ValidationError: no such run or step (field ``RUN``/``STEP``), an input that cannot
@@ -125,7 +130,11 @@ def prepare(
             raise
         unresolved = exc
     source = "derived" if given is None else _as_given(step, given, unresolved)
+    if code_from is not None:
+        spec = step.component = _current(code_from, task, step)
     changed = _override(step, spec, overrides or {})
+    if code_from is not None:
+        _check_complete(spec, step, task)
     pod_env = PodEnv.resolve([spec], secrets_file)
     step.env = pod_env.env_for(spec, store.root, run["run_id"], shown)
     scratch = Path(tempfile.mkdtemp(prefix=f"dagwright-replay-{task}-"))  # all checks passed
@@ -165,6 +174,43 @@ def _as_given(step: Step, given: dict[str, Any], unresolved: ValidationError | N
     if unresolved is not None:
         step.artifacts = dict(given.get("artifacts") or {})
     return "recorded"
+
+
+def _current(ir: PipelineIR, task: str, step: Step) -> ComponentSpec:
+    """The component of ``task`` in ``ir``, which must take the inputs the step was given."""
+    found = next((t for t in ir.tasks if t.name == task), None)
+    if found is None:
+        raise ValidationError(
+            f"pipeline '{ir.name}' has no task '{task}'",
+            field="--code-from",
+            fix="name the file (and :PIPELINE) that defines the replayed step's pipeline",
+        )
+    spec = ir.component_of(found)
+    given = {**step.parameters, **step.artifacts}
+    missing = sorted(name for name in given if spec.input(name) is None)
+    if missing:
+        raise ValidationError(
+            f"component '{spec.name}' of task '{task}' now takes no input {missing[0]!r}, "
+            "which the step was given",
+            field="--code-from",
+            fix="replay with the code the run recorded (leave out --code-from)",
+        )
+    return spec
+
+
+def _check_complete(spec: ComponentSpec, step: Step, task: str) -> None:
+    """Every input the component requires has a value (``--code-from``: it may need a new one)."""
+    given = {**step.parameters, **step.artifacts}
+    for port in spec.inputs:
+        if port.has_default or port.name in given:
+            continue
+        fix = "replay with the code the run recorded (leave out --code-from)"
+        raise ValidationError(
+            f"component '{spec.name}' of task '{task}' needs input '{port.name}', which the "
+            "step was not given",
+            field="--code-from",
+            fix=fix if port.artifact else f"pass -p {port.name}=..., or {fix}",
+        )
 
 
 def _path(text: str) -> Path_:

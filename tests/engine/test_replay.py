@@ -164,6 +164,40 @@ def test_an_input_changed_since_the_run_is_warned_of(tmp_path: Path) -> None:
     assert table_line(proc.stdout, "output")[1:] == ['"x"', '"y"', "differs"]
 
 
+def test_the_recorded_code_runs_unless_code_from_names_the_code_as_it_is_now(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path)
+    proc = dagwright(tmp_path, "run", "replayed.py:demo", "-q", "--keep-going")
+    run = run_id(proc)
+    # the step fixed (and changed) in the file after the run
+    source = path.read_text()
+    path.write_text(source.replace("return text[:k]", "return text[:k].upper()"))
+    proc = dagwright(tmp_path, "replay", run, "use[1]")
+    assert proc.returncode == 0, proc.stderr  # the code the run recorded: the same output
+    assert "  code as the run recorded it" in proc.stdout
+    proc = dagwright(tmp_path, "replay", run, "use[1]", "--code-from", "replayed.py:demo")
+    assert proc.returncode == 3, proc.stderr
+    assert "  code as replayed.py:demo defines it now" in proc.stdout
+    assert table_line(proc.stdout, "output")[1:] == ['"xx"', '"XX"', "differs"]
+    # a new required parameter, which the run never gave the step: -p gives it
+    changed = source.replace("debug: bool = False", "scale: int, debug: bool = False")
+    path.write_text(changed.replace("k=k)", "k=k, scale=2)"))
+    proc = dagwright(tmp_path, "replay", run, "use[1]", "--code-from", "replayed.py:demo")
+    assert proc.returncode == 2 and "field '--code-from'" in proc.stderr
+    assert "needs input 'scale'" in proc.stderr and "pass -p scale=..." in proc.stderr
+    args = ["replay", run, "use[1]", "--code-from", "replayed.py:demo", "-p", "scale=2"]
+    proc = dagwright(tmp_path, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "  scale = 2  (-p)" in proc.stdout
+    # an input the step was given is gone
+    path.write_text(source.replace("k: int, debug", "debug").replace(", k=k)", ")"))
+    proc = dagwright(tmp_path, "replay", run, "use[1]", "--code-from", "replayed.py:demo")
+    assert proc.returncode == 2 and "now takes no input 'k'" in proc.stderr
+    proc = dagwright(tmp_path, "replay", run, "use[1]", "--code-from", "replayed.py:nested")
+    assert proc.returncode == 2 and "pipeline 'nested' has no task 'use'" in proc.stderr
+
+
 @pytest.mark.parametrize(
     "args, field, fix",
     [
