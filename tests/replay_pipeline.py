@@ -1,7 +1,7 @@
 """Pipelines whose steps the ``dagwright replay`` and ``run --pdb`` tests run again: an
 artifact made by a Process step, a ParallelFor whose third iteration raises, a gathering step
 after it; nested loops over a step's output; a step with a timeout that raises; a step that
-calls ``breakpoint()``; a step that reads a Secret."""
+calls ``breakpoint()``; a step that reads a Secret; an artifact kept in memory."""
 
 from __future__ import annotations
 
@@ -75,6 +75,22 @@ def hasty(x: int) -> int:
 @pipeline
 def timed(x: int = 21):
     hasty(x=x)
+
+
+@component
+def keep(data: Output[Dataset]) -> None:
+    with open(data.path, "w") as f:
+        f.write("kept")
+
+
+@component
+def read(data: Input[Dataset]) -> str:
+    return open(data.path).read()
+
+
+@pipeline
+def in_memory():
+    read(data=keep().outputs["data"])
 
 
 @component

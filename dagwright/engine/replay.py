@@ -130,6 +130,7 @@ def prepare(
             raise
         unresolved = exc
     source = "derived" if given is None else _as_given(step, given, unresolved)
+    _check_not_in_memory(step)
     if code_from is not None:
         spec = step.component = _current(code_from, task, step)
     changed = _override(step, spec, overrides or {})
@@ -141,17 +142,9 @@ def prepare(
     for out in spec.output_artifacts:
         step.outputs[out.name] = str(scratch / out.name)
     secrets = sorted({*secret_values(run["params"]), *pod_env.secrets}, key=len, reverse=True)
-    return Replay(
-        run["run_id"],
-        shown,
-        step,
-        row["outputs"],
-        row["status"],
-        scratch,
-        secrets,
-        changed,
-        source,
-    )
+    made = Replay(run["run_id"], shown, step, row["outputs"], row["status"], scratch, secrets)
+    made.overridden, made.source = changed, source
+    return made
 
 
 def _as_given(step: Step, given: dict[str, Any], unresolved: ValidationError | None) -> str:
@@ -196,6 +189,19 @@ def _current(ir: PipelineIR, task: str, step: Step) -> ComponentSpec:
             fix="replay with the code the run recorded (leave out --code-from)",
         )
     return spec
+
+
+def _check_not_in_memory(step: Step) -> None:
+    """A ``memory://`` artifact lived only as long as the run's process: refused by name."""
+    for name, value in step.artifacts.items():
+        for artifact in value if isinstance(value, list) else [value]:
+            if str(artifact.get("uri", "")).startswith("memory://"):
+                raise ValidationError(
+                    f"input '{name}' of step '{step.task}' was kept in memory:// by the run's "
+                    "own process, which has ended",
+                    field="STEP",
+                    fix="replay the steps of a run whose --store is a folder, s3:// or gs://",
+                )
 
 
 def _check_complete(spec: ComponentSpec, step: Step, task: str) -> None:

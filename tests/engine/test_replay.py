@@ -198,6 +198,16 @@ def test_the_recorded_code_runs_unless_code_from_names_the_code_as_it_is_now(
     assert proc.returncode == 2 and "pipeline 'nested' has no task 'use'" in proc.stderr
 
 
+def test_inputs_kept_in_memory_are_refused_by_name(tmp_path: Path) -> None:
+    write(tmp_path)
+    proc = dagwright(tmp_path, "run", "replayed.py:in_memory", "-q", "--store", "memory://")
+    assert proc.returncode == 0, proc.stderr
+    proc = dagwright(tmp_path, "replay", run_id(proc), "read")
+    assert proc.returncode == 2, proc.stdout
+    assert "input 'data' of step 'read' was kept in memory:// by the run's own" in proc.stderr
+    assert "--- read starts" not in proc.stdout and "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize(
     "args, field, fix",
     [
