@@ -1,18 +1,19 @@
 """The ``dagwright`` command.
 
 Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a pipeline
-file that does not import, a missing extra, or a usage error), as click and most CLIs do. A
-reader that closes the pipe early (``| head``) changes none of them.
+file that does not import, a missing extra, or a usage error), as click and most CLIs do;
+``replay`` adds 3: the step ran and an output differs from the recorded one. A reader that
+closes the pipe early (``| head``) changes none of them.
 
 One module per command group, imported when one of its commands is used (``COMMANDS``):
-``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``compile`` (compile,
-dockerfile), ``submit`` (submit, delete, and schedule add's cluster side), ``pipelines``
-(pipelines versions: a KFP pipeline's uploaded versions), ``schedule``
-(schedule add|ls|pause|resume|rm), ``cache`` (cache explain), ``cron_daemon`` (the
-``scheduler`` daemon), ``lineage``, ``serve``, ``ui`` (the web UI), ``verify`` (a run here
-against kfp.local). What they share is public in two modules: ``options`` (every option block
-more than one command takes, and the target names) and ``common`` (exit codes, error
-reporting, loading a pipeline, ``-p`` parsing, times).
+``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``replay`` (one
+recorded step run again), ``compile`` (compile, dockerfile), ``submit`` (submit, delete,
+and schedule add's cluster side), ``pipelines`` (pipelines versions: a KFP pipeline's
+uploaded versions), ``schedule`` (schedule add|ls|pause|resume|rm), ``cache`` (cache
+explain), ``cron_daemon`` (the ``scheduler`` daemon), ``lineage``, ``serve``, ``ui`` (the
+web UI), ``verify`` (a run here against kfp.local). What they share is public in two
+modules: ``options`` (every option block more than one command takes, and the target names)
+and ``common`` (exit codes, error reporting, loading a pipeline, ``-p`` parsing, times).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ COMMANDS = {
         "dagwright.cli.runs",
         "logs",
         "What the steps of RUN printed (only STEP's when given, e.g. train or train[2]).",
+    ),
+    "replay": Lazy(
+        "dagwright.cli.replay",
+        "replay",
+        "Run STEP of RUN again here, from its recorded inputs, and compare its outputs.",
     ),
     "cache": Lazy(
         "dagwright.cli.cache",

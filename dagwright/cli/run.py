@@ -207,9 +207,10 @@ def _finish_run(result: Any, quiet: bool) -> None:
     sys.exit(code)
 
 
-def _echo(quiet: bool, options: dict[str, Any]) -> Any:
-    """Nothing when quiet; a live table on a terminal; else a line per step (CI logs). Both
-    end with where the results are and the commands to look at them."""
+def _echo(quiet: bool, options: dict[str, Any], live: bool = True) -> Any:
+    """Nothing when quiet; a live table on a terminal (unless not ``live``: a debugger's
+    prompt must not be drawn over); else a line per step (CI logs). Both end with where the
+    results are and the commands to look at them."""
     if quiet:
         return False
     from dagwright.engine.progress import LinePrinter, LiveView
@@ -219,7 +220,7 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
     root = options.get("root")
     folder = (root if root is not None else default_root()).absolute()
     where = Where(folder, root is not None, options.get("lineage", True))
-    if sys.stderr.isatty():
+    if live and sys.stderr.isatty():
         return LiveView(where=where)
     return LinePrinter(click.echo, where)
 
@@ -240,22 +241,79 @@ def _echo(quiet: bool, options: dict[str, Any]) -> Any:
     help="The new run's id (default: <pipeline>-<time>-<random>); an existing one is refused.",
 )
 @_engine_options
-def run(target: str, params: tuple[str, ...], quiet: bool, **options: Any) -> None:
+@click.option(
+    "--pdb",
+    "post_mortem",
+    is_flag=True,
+    help="When a step run in this process raises, open pdb's post-mortem on this terminal, "
+    "then go on; breakpoint() in one stops here too. Steps run one at a time, with no timeout.",
+)
+def run(
+    target: str, params: tuple[str, ...], quiet: bool, post_mortem: bool, **options: Any
+) -> None:
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
 
-    echo = _echo(quiet, options)
+    echo = _echo(quiet, options, live=not post_mortem)
     with (
         reported(),
         _stoppable(quiet, echo, options.get("root")),
         _lineage_landed(quiet, options["wait_lineage"]),
     ):
         _check_wait(options)
+        if post_mortem:
+            _one_at_a_time(options)
         ir = load_target(target)
+        if post_mortem:
+            _debugged(ir)
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
     _finish_run(result, quiet)
+
+
+def _one_at_a_time(options: dict[str, Any]) -> None:
+    """``--pdb``: one step at a time, so two prompts never share the terminal."""
+    from dagwright.errors import ValidationError
+
+    if options["parallelism"] not in (None, 1):
+        raise ValidationError(
+            f"--pdb runs one step at a time; --parallelism {options['parallelism']} asks for more",
+            field="--parallelism",
+            fix="leave out --parallelism (or give 1) with --pdb",
+        )
+    options["parallelism"] = 1
+
+
+def _debugged(ir: Any) -> None:
+    """``--pdb`` on from here; said once, before the run: the tasks it cannot stop in (their
+    steps run in another process or on a cluster), and those whose timeout it lifts."""
+    from dagwright.runtimes.post_mortem import enable
+
+    enable()
+    elsewhere: dict[str, list[str]] = {}
+    timed: list[str] = []
+    for task in ir.tasks:
+        spec = ir.component_of(task)
+        if spec.runtime.runs_apart(spec.injected):
+            elsewhere.setdefault(spec.runtime.kind, []).append(task.name)
+        elif spec.timeout is not None:
+            timed.append(task.name)
+    for kind, tasks in elsewhere.items():
+        click.echo(
+            f"note: --pdb stops only in steps run in this process; {_some(tasks)} run under "
+            f"runtime '{kind}' (debug one with 'dagwright replay RUN STEP --pdb')",
+            err=True,
+        )
+    if timed:
+        click.echo(
+            f"note: --pdb lifts the timeout of {_some(timed)}: a debugger session would outlast it",
+            err=True,
+        )
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
 
 
 @click.command()

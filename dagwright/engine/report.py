@@ -158,6 +158,9 @@ def footer(result: RunResult, where: Where) -> list[str]:
         failed = pointed.status == FAILED or (bad and pointed.status not in BAD)
         what = "the failed step's output and traceback" if failed else "what a step printed"
         hints.append((where.command("logs", run, step), what))
+        if pointed.status == FAILED:
+            again = where.command("replay", run, step, "--pdb")
+            hints.append((again, "that step again, here, stopping in pdb where it raises"))
     if where.lineage:
         hints.append((where.command("lineage", "show", run), "where each artifact came from"))
     if bad or result.status != SUCCEEDED:

@@ -119,3 +119,15 @@ def captured(live: LiveLog | None = None) -> Iterator[dict[str, io.StringIO]]:
         yield buffers
     finally:
         _LOCAL.buffers = None
+
+
+@contextmanager
+def suspended() -> Iterator[None]:
+    """This thread's prints go to the real streams for the block, not to its step's buffers
+    (a debugger's prompt and what is typed at it belong on the terminal)."""
+    buffers = getattr(_LOCAL, "buffers", None)
+    _LOCAL.buffers = None
+    try:
+        yield
+    finally:
+        _LOCAL.buffers = buffers

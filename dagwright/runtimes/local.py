@@ -13,6 +13,7 @@ from dagwright.executor import Step, run_step
 from dagwright.runtimes import Attempt, Fragments, PodStep, RuntimeConfig, Session, cancelled
 from dagwright.runtimes.capture import captured
 from dagwright.runtimes.exits import guarded
+from dagwright.runtimes.post_mortem import enabled, on_failure
 from dagwright.runtimes.step_env import in_process, withdraw_abandoned
 from dagwright.tracebacks import step_traceback
 
@@ -47,6 +48,7 @@ def attempt_step(
                 outcome = run_step(step, abandoned, provided)
             attempt = Attempt(outcome)
         except (Exception, SystemExit) as exc:  # the step's own failure is data for the engine
+            on_failure(exc, step.task)  # run --pdb: a post-mortem on the terminal first
             attempt = Attempt(error=f"{type(exc).__name__}: {exc}", traceback=step_traceback(exc))
     attempt.stdout, attempt.stderr = logs["stdout"].getvalue(), logs["stderr"].getvalue()
     return attempt
@@ -76,7 +78,7 @@ def run_local(
         attempt: What runs the step and captures its prints (a runtime may wrap it).
     """
     stop = step.stop
-    if timeout is None:
+    if timeout is None or enabled():  # run --pdb: a debugger session would outlast it
         return attempt(step, stop, provided)
     box: list[Attempt] = []
     abandoned = threading.Event()
