@@ -267,9 +267,18 @@ def run(
         ir = load_target(target)
         if post_mortem:
             _debugged(ir)
+        else:
+            _breakpoints_refused()
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
         result = run_pipeline(ir, arguments, echo=echo, **options)
     _finish_run(result, quiet)
+
+
+def _breakpoints_refused() -> None:
+    """A breakpoint() in a step fails it with a hint, rather than waiting on an unseen prompt."""
+    from dagwright.runtimes.post_mortem import refuse_breakpoints
+
+    refuse_breakpoints()
 
 
 def _one_at_a_time(options: dict[str, Any]) -> None:
@@ -330,6 +339,7 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
         _lineage_landed(quiet, options["wait_lineage"]),
     ):
         _check_wait(options)
+        _breakpoints_refused()
         result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 

@@ -30,6 +30,14 @@ def enable() -> None:
         sys.breakpointhook = _breakpoint
 
 
+def refuse_breakpoints() -> None:
+    """Without ``--pdb``: a ``breakpoint()`` in an in-process step fails that step at once,
+    naming the fix, instead of writing its prompt into the step's captured output and waiting
+    on stdin unseen (unless ``PYTHONBREAKPOINT`` chooses a debugger, ``0`` none)."""
+    if not _ON["enabled"] and not os.environ.get("PYTHONBREAKPOINT"):
+        sys.breakpointhook = _refused
+
+
 def enabled() -> bool:
     """Whether ``enable`` was called in this process."""
     return _ON["enabled"]
@@ -70,3 +78,13 @@ def quit_debugger(exc: BaseException) -> bool:
 def _breakpoint(*args: Any, **kwargs: Any) -> None:
     """``sys.breakpointhook``: pdb at the caller, prompting on the terminal."""
     _debugger().set_trace(sys._getframe(1))
+
+
+def _refused(*args: Any, **kwargs: Any) -> None:
+    """``sys.breakpointhook`` under a ``dagwright run`` without ``--pdb``."""
+    from dagwright.errors import UsageError
+
+    raise UsageError(
+        "breakpoint() in a step whose output is captured: its prompt would show nowhere. "
+        "Fix: run with --pdb, or replay the step here with 'dagwright replay RUN STEP'"
+    )

@@ -156,3 +156,18 @@ def test_run_pdb_runs_one_step_at_a_time(folder: Path) -> None:
     assert proc.returncode == 2
     assert "field '--parallelism'" in proc.stderr and "leave out --parallelism" in proc.stderr
     assert not (folder / "home" / "runs.db").exists()  # refused before anything ran
+
+
+def test_breakpoint_under_run_without_pdb_fails_the_step_naming_the_fix(folder: Path) -> None:
+    """Without --pdb the step's output is captured: its prompt would show nowhere while the
+    run waited on the terminal for ever. The step fails at once, saying what to do instead."""
+    session = spawn(
+        ["run", "replayed.py:paused"], folder, folder / "home", TMPDIR=str(folder / "tmp")
+    )
+    session.finish(60)
+    assert session.exit_code == 1, session.text[-2000:]
+    assert "(Pdb)" not in session.text
+    with sqlite3.connect(folder / "home" / "runs.db") as db:
+        (error,) = db.execute("SELECT error FROM steps WHERE task='pause'").fetchone()
+    assert error.startswith("UsageError: breakpoint() in a step whose output is captured"), error
+    assert "--pdb" in error and "dagwright replay" in error
