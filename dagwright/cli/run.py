@@ -254,6 +254,7 @@ def run(
     """Run TARGET (FILE.py[:PIPELINE] or an IR file) here."""
     from dagwright.api import run as run_pipeline
     from dagwright.pipelines.arguments import bind_arguments
+    from dagwright.runtimes.post_mortem import breakpoints_refused
 
     echo = _echo(quiet, options, live=not post_mortem)
     with (
@@ -267,18 +268,10 @@ def run(
         ir = load_target(target)
         if post_mortem:
             _debugged(ir)
-        else:
-            _breakpoints_refused()
         arguments = bind_arguments(ir, parse_params(params), as_text=True)
-        result = run_pipeline(ir, arguments, echo=echo, **options)
+        with breakpoints_refused():
+            result = run_pipeline(ir, arguments, echo=echo, **options)
     _finish_run(result, quiet)
-
-
-def _breakpoints_refused() -> None:
-    """A breakpoint() in a step fails it with a hint, rather than waiting on an unseen prompt."""
-    from dagwright.runtimes.post_mortem import refuse_breakpoints
-
-    refuse_breakpoints()
 
 
 def _one_at_a_time(options: dict[str, Any]) -> None:
@@ -331,6 +324,7 @@ def _some(names: list[str]) -> str:
 def resume(run_id: str, quiet: bool, **options: Any) -> None:
     """Finish RUN: run again the steps that did not succeed, reuse the others."""
     from dagwright.api import resume as resume_run
+    from dagwright.runtimes.post_mortem import breakpoints_refused
 
     echo = _echo(quiet, options)
     with (
@@ -339,8 +333,8 @@ def resume(run_id: str, quiet: bool, **options: Any) -> None:
         _lineage_landed(quiet, options["wait_lineage"]),
     ):
         _check_wait(options)
-        _breakpoints_refused()
-        result = resume_run(run_id, echo=echo, **options)
+        with breakpoints_refused():
+            result = resume_run(run_id, echo=echo, **options)
     _finish_run(result, quiet)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dagwright.runtimes.capture import suspended, underlying
@@ -30,12 +32,21 @@ def enable() -> None:
         sys.breakpointhook = _breakpoint
 
 
-def refuse_breakpoints() -> None:
-    """Without ``--pdb``: a ``breakpoint()`` in an in-process step fails that step at once,
-    naming the fix, instead of writing its prompt into the step's captured output and waiting
-    on stdin unseen (unless ``PYTHONBREAKPOINT`` chooses a debugger, ``0`` none)."""
-    if not _ON["enabled"] and not os.environ.get("PYTHONBREAKPOINT"):
-        sys.breakpointhook = _refused
+@contextmanager
+def breakpoints_refused() -> Iterator[None]:
+    """Without ``--pdb``, for the block: a ``breakpoint()`` in an in-process step fails that
+    step at once, naming the fix, instead of writing its prompt into the step's captured
+    output and waiting on stdin unseen (unless ``PYTHONBREAKPOINT`` chooses a debugger, ``0``
+    none). The hook is put back afterwards (a command run inside a test process)."""
+    if _ON["enabled"] or os.environ.get("PYTHONBREAKPOINT"):
+        yield
+        return
+    before = sys.breakpointhook
+    sys.breakpointhook = _refused
+    try:
+        yield
+    finally:
+        sys.breakpointhook = before
 
 
 def enabled() -> bool:
