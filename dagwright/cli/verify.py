@@ -80,11 +80,19 @@ def verify(
                 click.echo(f"kfp.local: {_scrubbed(found.kfp_local.reason, found.secrets)}")
                 _log_tail(found.kfp_local.log, found.secrets)
         else:
-            click.echo(f"\nall {total} outputs the same under dagwright run and kfp.local")
+            both = " (the pipeline failed under both)" if _failed_alike(found.rows) else ""
+            click.echo(f"\nall {total} outputs the same under dagwright run and kfp.local{both}")
         if found.root is not None:
             click.echo(f"runs kept in {found.root} (local run {found.run_id})", err=True)
     if differs:
         sys.exit(EXIT_FAILED)
+
+
+def _failed_alike(rows: list[Any]) -> bool:
+    """Did the pipeline fail on both sides (its status row the same, and not succeeded)?"""
+    from dagwright.verify.compare import PIPELINE, STATUS
+
+    return any(r.task == PIPELINE and r.output == STATUS and r.local != "succeeded" for r in rows)
 
 
 def _table(rows: list[Any], secrets: list[str]) -> str:

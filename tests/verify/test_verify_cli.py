@@ -354,6 +354,34 @@ def test_secret_values_in_outputs_are_masked(tmp_path: Path, as_json: bool) -> N
     assert proc.stdout.count("***") >= 4  # both sides of connect's and echo's rows
 
 
+FAILS = """
+from dagwright import component, pipeline
+
+
+@component
+def ok(n: int) -> int:
+    return n
+
+
+@component
+def broken(n: int) -> int:
+    raise ValueError("always")
+
+
+@pipeline
+def fails(n: int = 2):
+    broken(n=ok(n=n).output)
+"""
+
+
+def test_a_pipeline_failing_alike_on_both_sides_says_so(tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "verify", str(write(tmp_path, "fails", FAILS)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # both agree: the compiler is true
+    assert table(proc.stdout)[("(pipeline)", "(status)")] == ["failed", "failed", "same"]
+    assert "all 3 outputs the same under dagwright run and kfp.local" in proc.stdout
+    assert "the pipeline failed under both" in proc.stdout
+
+
 def test_without_kfp_exit_2_naming_the_extra(tmp_path: Path) -> None:
     # kfp made unimportable in that process only: None in sys.modules stops an import
     path = write(tmp_path, "agree", AGREE)
