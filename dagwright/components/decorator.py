@@ -49,6 +49,12 @@ def share_live_function(base: ComponentSpec, variant: ComponentSpec) -> None:
         _LIVE[(variant.digest, variant.module, variant.function)] = func
 
 
+def forget_live_function(spec: ComponentSpec) -> None:
+    """Let go of the function behind ``spec`` (a component made for one run, such as a
+    test's mock, whose closures would otherwise stay alive as long as the process)."""
+    _LIVE.pop((spec.digest, spec.module, spec.function), None)
+
+
 class ComponentSourceWarning(UserWarning):
     """A component's inline source will not run on its own in another process."""
 

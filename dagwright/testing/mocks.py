@@ -16,7 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dagwright.components.decorator import Component, live_function, share_live_function
+from dagwright.components.decorator import (
+    Component,
+    forget_live_function,
+    live_function,
+    share_live_function,
+)
 from dagwright.components.spec import ComponentSpec, PodOptions
 from dagwright.components.types import is_value_file
 from dagwright.errors import RunFailed, ValidationError
@@ -116,6 +121,8 @@ def run_with_mocks(
         failure.result = MockedRun.of(failure.result, set(replaced))  # type: ignore[arg-type]
         raise
     finally:
+        for cid in set(replaced.values()):  # the mocks, and what they hold, let go
+            forget_live_function(ir.components[cid])
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
     return MockedRun.of(result, set(replaced))

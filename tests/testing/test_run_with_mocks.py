@@ -433,3 +433,18 @@ def test_a_component_imported_from_kfp_is_mocked_as_the_function_it_was(tmp_path
 
     error = _refused(sums, {"add": wrong}, tmp_path / "refused")
     assert error.field == "return" and error.fix == "annotate its return -> int"
+
+
+def test_a_mock_is_let_go_when_its_run_returns(tmp_path: Path) -> None:
+    """A test suite's mocks (and all their closures hold) do not pile up in the process."""
+    import gc
+    import weakref
+
+    def fake(x: int, lr: float = 0.1) -> float:
+        return 1.0
+
+    held = weakref.ref(fake)
+    assert run_with_mocks(flow, mocks={"train": fake}, root=tmp_path).outputs == {"output": 3.0}
+    del fake
+    gc.collect()
+    assert held() is None
