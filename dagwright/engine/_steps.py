@@ -78,7 +78,7 @@ def take_finished(engine: LocalEngine, record: StepRecord, step: Step) -> bool:
     if outcome is not None:
         record.reused = True
     else:  # the cache, when on for it; the key's parts recorded either way
-        outcome = look_up(engine.db, step, record, engine.cache)
+        outcome = look_up(engine.db, step, record, engine.cache, engine.secrets)
     if outcome is None:
         return False
     record.status = SUCCEEDED

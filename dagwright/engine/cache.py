@@ -8,8 +8,9 @@ has the sha256 recorded when it was written: one changed or deleted since means 
 Every step the engine runs keeps the parts of its key (``KeyParts``) and what its lookup found
 in its run database row (``steps.inputs``; ``RunDatabase.step_inputs``), as
 ``dagwright cache explain`` reads them: the key is made from those very parts, so the two
-cannot disagree. Values of parameters whose names or looks say they are secret are kept as
-``***`` and named under ``masked``; their key part cannot be compared afterwards.
+cannot disagree. Values of parameters whose names or looks say they are secret, or that hold
+one of the run's secret values, are kept as ``***`` and named under ``masked``; their key part
+cannot be compared afterwards.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dagwright.components.artifacts import Artifact
 from dagwright.components.spec import ComponentSpec
 from dagwright.executor import Step, StepOutcome
-from dagwright.redact import MASK, looks_secret, masked, redact_text, redact_uri, shown
+from dagwright.redact import MASK, looks_secret, masked, redact_text, redact_uri, scrub, shown
 
 if TYPE_CHECKING:
     from dagwright.engine.result import StepRecord
@@ -59,11 +61,14 @@ class KeyParts:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def recorded(self, key: str = "") -> dict[str, Any]:
+    def recorded(self, key: str = "", secrets: Sequence[str] = ()) -> dict[str, Any]:
         """The parts as the run database keeps them, with the key (``key``, when made
-        already): secret parameters masked (named under ``masked``), artifact metadata masked
-        by key and URI passwords redacted."""
-        hidden = sorted(n for n, v in self.parameters.items() if _secret(n, v))
+        already): secret parameters masked (named under ``masked``), by their name or look or
+        because they hold one of the run's ``secrets`` (a secret pipeline parameter's value
+        given under another name), artifact metadata masked by key and URI passwords redacted."""
+        hidden = sorted(
+            n for n, v in self.parameters.items() if _secret(n, v) or _holds(v, secrets)
+        )
         return {
             "key": key or self.key(),
             "component": {"name": self.component, "digest": self.digest},
@@ -80,11 +85,16 @@ def cache_key(step: Step) -> str:
 
 
 def look_up(
-    db: RunDatabase, step: Step, record: StepRecord, cache: bool | None
+    db: RunDatabase,
+    step: Step,
+    record: StepRecord,
+    cache: bool | None,
+    secrets: Sequence[str] = (),
 ) -> StepOutcome | None:
     """Look ``step`` up in the cache when caching is on for it (``cache``: the run's choice,
     None for the component's), and keep on ``record`` the key's parts and what was found:
-    the entry's run and task, or why an entry could not be used.
+    the entry's run and task, or why an entry could not be used (``secrets``: the run's
+    secret values, masked wherever a parameter holds one).
 
     Returns:
         The cached outputs, or None when the step must run.
@@ -110,7 +120,7 @@ def look_up(
                 record.note = f"cache entry invalid: {why}"
                 lookup["reason"] = redact_text(why)
         record.cached = outcome is not None
-    record.recorded_inputs = {**parts.recorded(key), "cache": lookup, "at": time.time()}
+    record.recorded_inputs = {**parts.recorded(key, secrets), "cache": lookup, "at": time.time()}
     return outcome
 
 
@@ -126,6 +136,14 @@ def _secret(name: str, value: Any) -> bool:
         return True
     seen = shown(name, value)
     return seen is not value and seen != value
+
+
+def _holds(value: Any, secrets: Sequence[str]) -> bool:
+    """Does a parameter's value hold one of ``secrets`` (as text, or inside JSON)?"""
+    if not secrets:
+        return False
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return scrub(text, secrets) != text
 
 
 def _shown_artifact(value: Any) -> Any:

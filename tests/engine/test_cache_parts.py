@@ -156,3 +156,30 @@ def test_secrets_inside_a_parameter_s_list_or_dict_mask_the_whole_parameter() ->
     assert recorded["parameters"]["plain"] == {"lr": 0.1, "layers": [1, 2]}
     assert "pw-" not in str(recorded)
     assert recorded["key"] == parts.key()
+
+
+@component
+def greet(text: str) -> int:
+    return len(text)
+
+
+@pipeline
+def passed_on(db_password: str = "") -> int:
+    return greet(text=db_password).output
+
+
+def test_a_secret_pipeline_parameter_passed_under_another_name_is_masked(
+    run: Any, store: Path
+) -> None:
+    """The run knows db_password is secret: its value is masked in the step's recorded inputs
+    whatever the step calls it, as in its logs (and cache explain cannot show it)."""
+    result = run(passed_on, db_password="pl4in-Secret-value")
+    assert result.outputs == {"output": 18}
+    db = RunDatabase(store / "runs.db")
+    try:
+        parts = db.step_inputs(result.run_id, "greet")
+        raw = [r[0] for r in db.db.execute("SELECT inputs FROM steps")]
+    finally:
+        db.close()
+    assert parts is not None and parts["parameters"] == {"text": "***"}
+    assert parts["masked"] == ["text"] and not any("pl4in" in text for text in raw)
