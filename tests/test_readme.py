@@ -28,7 +28,7 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
     java += "default-jre-headless))"
     chromium = "(command -v chromium >/dev/null || (apt-get update && apt-get install -y "
     chromium += "chromium))"
-    assert second == f'{java} && {chromium} && pip install -e ".[test]" && python -m pytest -q'
+    assert second == f'{java} && {chromium} && pip install -e ".[test]" && python -m pytest -q -n 2'
     assert second in (ROOT / ".ci" / "run").read_text()
 
 
