@@ -25,7 +25,8 @@ HEADERS = ("task", "output", "local", "kfp.local", "verdict")
 @click.argument("target")
 @PARAMS
 @click.option(
-    "--root",
+    "--workdir",
+    "root",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Keep both runs in this folder: the local store in store/, the compiled spec and "

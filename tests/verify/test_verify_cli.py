@@ -228,7 +228,7 @@ def test_outputs_that_agree_exit_0_every_row_same(tmp_path: Path) -> None:
 
 def test_a_nondeterministic_step_exit_1_naming_the_task_and_outputs(tmp_path: Path) -> None:
     path = write(tmp_path, "differ", DIFFER)
-    proc = dagwright(tmp_path, "verify", str(path), "--json", "--root", "kept")  # relative
+    proc = dagwright(tmp_path, "verify", str(path), "--json", "--workdir", "kept")  # relative
     assert proc.returncode == 1, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["status"] == "differs"
@@ -305,7 +305,7 @@ def test_the_local_run_s_artifacts_stay_in_verify_s_folder(tmp_path: Path) -> No
     elsewhere = tmp_path / "team-artifacts"
     env = {**os.environ, "DAGWRIGHT_ARTIFACTS": str(elsewhere)}
     path = write(tmp_path, "agree", AGREE)
-    proc = dagwright(tmp_path, "verify", str(path), "--root", "kept", env=env)
+    proc = dagwright(tmp_path, "verify", str(path), "--workdir", "kept", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not elsewhere.exists()
     made = list((tmp_path / "kept" / "store").rglob("data"))
