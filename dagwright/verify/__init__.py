@@ -109,7 +109,8 @@ def verify(
             cache=False,
             lineage=False,
         )
-        found = compare.rows(ir, ours, theirs, (str(store), str(folder / "kfp-local")))
+        places = (str(store.resolve()), str((folder / "kfp-local").resolve()))
+        found = compare.rows(ir, ours, theirs, places)
     finally:
         if root is None:
             shutil.rmtree(folder, ignore_errors=True)
