@@ -98,8 +98,7 @@ def _uris(value: Any) -> list[str]:
     ``kfp_local.plain`` gives it."""
     kfp = value.get("artifact") if isinstance(value, dict) and len(value) == 1 else None
     if isinstance(kfp, dict) and isinstance(kfp.get("uri"), str):
-        uri = kfp["uri"]
-        return [uri, uri.removeprefix("file://")] if uri.startswith("file://") else [uri]
+        return [kfp["uri"]]  # kfp.local's: a local path, as values.comparable reads it
     if hasattr(value, "type_name") and isinstance(getattr(value, "uri", None), str):
         return sorted({value.uri, str(value.path)})
     return []
