@@ -1,9 +1,11 @@
 """The ``dagwright`` command.
 
-Exit codes: 0 success, 1 a run or step failed, 2 bad input (a ValidationError, a pipeline
-file that does not import, a missing extra, or a usage error), as click and most CLIs do;
-``replay`` adds 3: the step ran and an output differs from the recorded one. A reader that
-closes the pipe early (``| head``) changes none of them.
+Exit codes: 0 success, 1 a run or step failed, or (``replay``, ``verify``) an output differs
+from the one it is compared with, 2 bad input (a ValidationError, a pipeline file that does
+not import, a missing extra, or a usage error), as click, ``diff``/``cmp`` (1 differs, 2
+trouble) and pytest (1 a test failed) do; 128 + the signal's number when stopped by one: 130
+Ctrl-C, 143 SIGTERM (a run stopped so is recorded interrupted). A reader that closes the
+pipe early (``| head``) changes none of them.
 
 One module per command group, imported when one of its commands is used (``COMMANDS``):
 ``run`` (run, resume, inspect), ``runs`` (runs ls|show|rm|gc, logs), ``replay`` (one

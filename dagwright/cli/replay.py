@@ -10,9 +10,9 @@ are only read. It runs once, whatever its retries, and for as long as it takes (
 session would outlast its timeout), here whatever its runtime (a Process step too).
 
 Exit codes: 0 the step ran and made what the run recorded (or the run recorded nothing to
-compare: that execution failed), 1 the step failed, 2 bad input (no such run, step or
-parameter), 3 the step ran and an output differs from the recorded one. ``diff`` says
-"differ" with 1, but 1 is what every dagwright command exits with for a failed step.
+compare: that execution failed), 1 the step failed or an output differs from the recorded one
+(which of the two is printed), 2 bad input (no such run, step or parameter): as ``diff`` and
+``cmp`` (1 differs, 2 trouble), pytest (1 a test failed) and ``dagwright verify`` do.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from dagwright.engine.replay import Replay
     from dagwright.executor import StepOutcome
 
-EXIT_DIFFERS = 3
+# 1 as diff and verify say "differs"; a script tells it from a failed step by what is printed
+EXIT_DIFFERS = EXIT_FAILED
 
 
 @click.command()
@@ -94,8 +95,8 @@ def replay(
     STEP is a task (train) or one loop iteration of it (add[1], as runs show names it). The
     step runs in the foreground with this terminal's input and output, so breakpoint() in it
     works; its outputs go to a scratch folder (printed) and are compared with the recorded
-    ones. Exit 0: the same outputs; 1: the step failed; 3: an output differs. The run is not
-    changed.
+    ones. Exit 0: the same outputs; 1: the step failed or an output differs (as diff); 2: bad
+    input. The run is not changed.
     """
     from dagwright.engine.replay import prepare
 

@@ -1,7 +1,8 @@
 """``dagwright verify``: a pipeline run here and under kfp.local from its compiled KFP spec, and
 a table of every output (``dagwright.verify``).
 
-Exit codes: 0 every output the same, 1 one differs (or a task failed on one side only), 2 bad
+Exit codes: 0 every output the same (``same`` or ``same (...)``: ``verify/uris.py``), 1 one
+differs (or a task failed on one side only, or names a run-local path), 2 bad
 input: kfp not installed (naming the extra), a wrong parameter, or a pipeline kfp.local cannot
 run (``not run under kfp.local: <reason>``).
 """
@@ -49,7 +50,9 @@ def verify(
     Every output is compared, the pipeline's and each task's (by task, loop iteration and
     name): parameters by value (numbers within a relative 1e-9, as KFP carries them as
     doubles), Metrics by the values logged, other artifacts by the sha256 of their file or
-    folder. Exits 1 when one differs, 2 when kfp.local cannot run the pipeline. kfp.local
+    folder; a string naming an artifact its run made (model.uri) by that artifact's content,
+    "same (artifact at the URI)". Exits 1 when one differs, 2 when kfp.local cannot run the
+    pipeline. kfp.local
     runs each step as a subprocess of this Python with this dagwright (SubprocessRunner, no
     venv), so kfp and dagwright must be installed.
     """

@@ -29,7 +29,7 @@ from dagwright.store._dead_owners import (
     reaped,
     settle,
 )
-from dagwright.store._inputs import earlier_steps, inputs_of
+from dagwright.store._inputs import InputsReading, iteration_text
 from dagwright.store._rows import run_filters, run_row, step_row
 from dagwright.store._schema import check_not_newer, create_tables
 from dagwright.store.owner import Owner, current
@@ -51,13 +51,12 @@ STEP_FIELDS = (
 )
 
 
-def iteration_text(iteration: Iterable[int]) -> str:
-    """A loop iteration as the database keeps it (``0.2``; ``""`` outside loops)."""
-    return ".".join(str(i) for i in iteration)
+__all__ = ["STEP_FIELDS", "RunDatabase", "iteration_text"]
 
 
-class RunDatabase:
-    """Runs, steps and cache entries in one SQLite file."""
+class RunDatabase(InputsReading):
+    """Runs, steps and cache entries in one SQLite file (what each step execution was given
+    and the cache entries read back: ``InputsReading``, ``store/_inputs.py``)."""
 
     def __init__(self, path: str | Path) -> None:
         from dagwright.writes import private_file
@@ -272,50 +271,7 @@ class RunDatabase:
                 (now, run_id),
             )
 
-    def save_cache(self, key: str, outputs: str, run_id: str, task: str) -> None:
-        """Keep a step's outputs under its cache key."""
-        with self.transaction():
-            self.db.execute(
-                "INSERT OR REPLACE INTO cache (key, outputs, run_id, task, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key, outputs, run_id, task, time.time()),
-            )
-
     # reading
-
-    def cache_entry(self, key: str) -> dict[str, Any] | None:
-        """The cache entry under ``key``: its ``outputs`` (JSON), the ``run_id`` and ``task``
-        that made it and when (``created``); None when there is none."""
-        row = self.db.execute(
-            "SELECT outputs, run_id, task, created FROM cache WHERE key=?", (key,)
-        ).fetchone()
-        return dict(row) if row else None
-
-    def step_inputs(
-        self, run_id: str, task: str, iteration: str | Iterable[int] = ""
-    ) -> dict[str, Any] | None:
-        """What one step execution was given, as its engine recorded it (``engine/cache.py``);
-        None for a step recorded before this was kept, or not recorded at all.
-
-        ``iteration``: the loop iteration as kept (``0.2``; ``""`` outside loops) or as a
-        ``StepRecord`` has it (``(0, 2)``; ``()``). The dict:
-        ``key`` (its cache key, made from these parts), ``component`` (``name``, ``digest``),
-        ``cache_version``, ``parameters`` (values by name; ``***`` for those listed in
-        ``masked``), ``masked``, ``artifacts`` (by input name, each an ``Artifact.to_dict()``
-        with ``uri`` and ``digest``, or a list of them for a collected input) and ``cache``
-        (``enabled``, ``set_by`` run or component; when looked up, ``result`` hit, miss or
-        unusable, and for an entry found its ``run_id``, ``task``, ``created`` and the
-        ``reason`` it could not be used).
-        """
-        text = iteration if isinstance(iteration, str) else iteration_text(iteration)
-        return inputs_of(self.db, run_id, task, text)
-
-    def earlier_inputs(self, before: float, **only: Any) -> list[dict[str, Any]]:
-        """Succeeded step executions looked up before ``before`` (seconds since the epoch),
-        the most recent first, with their recorded ``inputs`` (as ``step_inputs`` gives
-        them); ``only``: ``pipeline``, ``task``, ``iteration``, ``component`` (its name),
-        ``digest`` (the component's) and ``limit`` (50)."""
-        return earlier_steps(self.db, before, **only)
 
     def runs_holding(self, uri: str) -> list[tuple[str, str]]:
         """(run id, artifact location) of the runs whose location is a prefix of ``uri``

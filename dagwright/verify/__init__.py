@@ -3,7 +3,8 @@ every output that differs.
 
 ``verify`` runs the pipeline with the local engine (``dagwright.run``, no cache, no lineage)
 and compiles it for KFP, then runs the spec under kfp.local in a child process
-(``kfp_local.isolated``), and compares the outputs (``compare.rows``, ``values``). Both runs
+(``kfp_local.isolated``), and compares the outputs (``compare.rows``, ``values``; a string
+naming an artifact of its run by what it names, ``uris``). Both runs
 live in one folder: ``root`` when given (kept), else a temporary one removed afterwards.
 kfp.local runs its steps as subprocesses of this interpreter with the dagwright imported here:
 no image, no network.
@@ -47,10 +48,10 @@ class Verification:
 
     @property
     def differs(self) -> list[Any]:
-        """The rows whose verdict is not ``same``."""
-        from dagwright.verify.compare import SAME
+        """The rows whose verdict is not ``same`` (nor ``same (...)``, ``uris.py``)."""
+        from dagwright.verify.compare import alike
 
-        return [r for r in self.rows if r.verdict != SAME]
+        return [r for r in self.rows if not alike(r.verdict)]
 
 
 def verify(
@@ -108,7 +109,8 @@ def verify(
             cache=False,
             lineage=False,
         )
-        found = compare.rows(ir, ours, theirs)
+        places = (str(store.resolve()), str((folder / "kfp-local").resolve()))
+        found = compare.rows(ir, ours, theirs, places)
     finally:
         if root is None:
             shutil.rmtree(folder, ignore_errors=True)

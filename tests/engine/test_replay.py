@@ -75,16 +75,20 @@ def test_an_artifact_is_compared_by_digest_and_its_file_lands_in_the_scratch_fol
         scratch.rmdir()
 
 
-def test_an_override_that_changes_the_outputs_exits_3(recorded: tuple[Path, str]) -> None:
+def test_an_override_that_changes_the_outputs_exits_1_as_diff_does(
+    recorded: tuple[Path, str],
+) -> None:
     folder, run = recorded
     proc = dagwright(folder, "replay", run, "make", "-p", "n=5")
-    assert proc.returncode == 3, proc.stderr
+    # 1 as diff says "differ"; told from a failed step by the finished line and the table
+    assert proc.returncode == 1, proc.stderr
+    assert "--- make finished; outputs in" in proc.stdout and "failed" not in proc.stderr
     assert "  n = 5  (-p)" in proc.stdout
     assert table_line(proc.stdout, "output")[1:] == ["8", "10", "differs"]
     name, old, new, verdict = table_line(proc.stdout, "data")
     assert old != new and verdict == "differs"
     proc = dagwright(folder, "replay", run, "use[0]", "-p", "k=2")
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert table_line(proc.stdout, "output")[1:] == ['"x"', '"xx"', "differs"]
 
 
@@ -125,8 +129,9 @@ def test_the_recorded_inputs_are_used_and_derived_when_there_are_none(
             "WHERE task='use' AND iteration='0'"
         )
     proc = dagwright(folder, "replay", run, "use[0]", "--root", str(tmp_path / "home"))
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "  k = 2\n" in proc.stdout and "recorded giving them" in proc.stdout
+    assert table_line(proc.stdout, "output")[-1] == "differs"
     # a run recorded before the inputs were kept: derived from the other rows
     with sqlite3.connect(copy) as db:
         db.execute("UPDATE steps SET inputs=NULL")
@@ -159,7 +164,7 @@ def test_an_input_changed_since_the_run_is_warned_of(tmp_path: Path) -> None:
     data = tmp_path / "home" / "artifacts" / run / "make" / "data"
     data.write_text("yyyy")
     proc = dagwright(tmp_path, "replay", run, "use[0]")
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert f"warning: input 'data' has changed since the run: {data} holds sha256" in proc.stderr
     assert table_line(proc.stdout, "output")[1:] == ['"x"', '"y"', "differs"]
 
@@ -177,7 +182,7 @@ def test_the_recorded_code_runs_unless_code_from_names_the_code_as_it_is_now(
     assert proc.returncode == 0, proc.stderr  # the code the run recorded: the same output
     assert "  code as the run recorded it" in proc.stdout
     proc = dagwright(tmp_path, "replay", run, "use[1]", "--code-from", "replayed.py:demo")
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "  code as replayed.py:demo defines it now" in proc.stdout
     assert table_line(proc.stdout, "output")[1:] == ['"xx"', '"XX"', "differs"]
     # a new required parameter, which the run never gave the step: -p gives it
@@ -276,7 +281,8 @@ def test_a_secret_reaches_the_step_as_in_the_run_and_is_never_printed(tmp_path: 
     assert token not in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
     # from the environment, as run takes it; another value, another output
     proc = dagwright(tmp_path, "replay", run, "call", env={"API_TOKEN": "short"})
-    assert proc.returncode == 3 and '"hi:5:22"' in proc.stdout
+    assert proc.returncode == 1 and '"hi:5:22"' in proc.stdout
+    assert table_line(proc.stdout, "output")[-1] == "differs"
     proc = dagwright(tmp_path, "replay", run, "call")  # found nowhere: refused, as run does
     assert proc.returncode == 2 and "API_TOKEN" in proc.stderr
     assert "--- call starts" not in proc.stdout

@@ -32,7 +32,7 @@ def replays_from(url: str, keys: Callable[[], list[str]], folder: Path) -> None:
     assert re.search(r'^output +"xx" +"xx" +same$', proc.stdout, re.M), proc.stdout
 
     proc = dagwright(folder, "replay", run, "make", "-p", "n=6")
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # an output differs, as diff says it
     found = re.search(r"^data +(sha256:\w+) +(sha256:\w+) +differs$", proc.stdout, re.M)
     assert found and found.group(1) != found.group(2), proc.stdout
     scratch = Path(re.search(r"outputs go to (\S+)", proc.stdout).group(1))

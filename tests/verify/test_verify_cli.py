@@ -149,6 +149,37 @@ def here_only() -> int:
 """
 
 
+# steps returning where their run wrote: an artifact's URI (the same artifact on both sides
+# when text is fixed), a card naming it, and with folder=true the task's own folder (no artifact)
+URIS = """
+import os
+import uuid
+
+from dagwright import Dataset, Input, Markdown, Output, component, pipeline
+
+
+@component
+def make(text: str, data: Output[Dataset]) -> str:
+    with open(data.path, "w") as f:
+        f.write(uuid.uuid4().hex if text == "random" else text)
+    return data.uri
+
+
+@component
+def card(data: Input[Dataset], folder: bool, note: Output[Markdown]) -> str:
+    with open(note.path, "w") as f:
+        f.write(f"# card\\n\\ndata: {data.uri}\\n")
+    return os.path.dirname(data.uri) if folder else "fixed"
+
+
+@pipeline
+def uris(text: str = "abc", folder: bool = False) -> str:
+    made = make(text=text)
+    card(data=made.outputs["data"], folder=folder)
+    return made.outputs["output"]
+"""
+
+
 def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -444,3 +475,54 @@ def test_ctrl_c_stops_kfp_local_and_its_steps(tmp_path: Path) -> None:
         proc.wait()
     assert proc.returncode != 0
     assert ended(step)
+
+
+def verdicts(proc: subprocess.CompletedProcess[str]) -> dict[tuple[str, str], str]:
+    report = json.loads(proc.stdout)
+    return {(r["task"], r["output"]): r["verdict"] for r in report["rows"]}
+
+
+def test_an_artifact_s_uri_is_compared_by_the_artifact_s_content(tmp_path: Path) -> None:
+    path = str(write(tmp_path, "uris", URIS))
+    proc = dagwright(tmp_path, "verify", path, "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {(r["task"], r["output"]): r for r in json.loads(proc.stdout)["rows"]}
+    uri = rows[("make", "output")]
+    # the text differs (each runner writes under its own folder), the artifact it names not
+    assert uri["local"] != uri["kfp_local"] and uri["local"].endswith("/make/data")
+    assert verdicts(proc) == {
+        ("(pipeline)", "output"): "same (artifact at the URI)",
+        ("make", "output"): "same (artifact at the URI)",
+        ("make", "data"): "same",
+        ("card", "output"): "same",
+        ("card", "note"): "same (its run's URIs aside)",  # its bytes differ by the URI only
+    }
+    assert rows[("card", "note")]["local"] != rows[("card", "note")]["kfp_local"]
+
+    # the artifact's content differs: so does the URI naming it, and the card; the task's
+    # folder, a run-local path naming no artifact, cannot be compared: a difference too
+    proc = dagwright(tmp_path, "verify", path, "-p", "text=random", "-p", "folder=true", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert verdicts(proc) == {
+        ("(pipeline)", "output"): "differs (artifact at the URI)",
+        ("make", "output"): "differs (artifact at the URI)",
+        ("make", "data"): "differs",
+        ("card", "output"): "differs: run-local URI",
+        ("card", "note"): "differs",
+    }
+    proc = dagwright(tmp_path, "verify", path, "-p", "folder=true")
+    assert proc.returncode == 1
+    assert "differs: run-local URI" in proc.stdout and "1 of 5 outputs differ" in proc.stdout
+    assert "same (artifact at the URI)" in proc.stdout
+
+
+def test_the_iris_example_verifies(tmp_path: Path) -> None:
+    """publish returns the model's URI and writes it into its card: both the same model."""
+    pytest.importorskip("sklearn")
+    example = Path(__file__).resolve().parents[2] / "examples" / "iris_training.py"
+    proc = dagwright(tmp_path, "verify", str(example), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = verdicts(proc)
+    assert found[("publish", "output")] == "same (artifact at the URI)"
+    assert found[("publish", "card")] == "same (its run's URIs aside)"
+    assert found[("train-model", "model")] == "same"

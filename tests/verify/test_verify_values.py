@@ -73,3 +73,56 @@ def test_refused_when_steps_would_pip_install_dagwright(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError) as caught:
         check_installed()
     assert caught.value.field == "dagwright" and "pip install -e ." in str(caught.value)
+
+
+def test_a_uri_of_the_run_s_own_artifact_by_what_it_names(tmp_path: Path) -> None:
+    from dagwright.verify.uris import (
+        DIFFERS_ARTIFACT,
+        RUN_LOCAL,
+        SAME_ARTIFACT,
+        SAME_ASIDE,
+        Places,
+        verdict,
+    )
+
+    here, there = tmp_path / "store", tmp_path / "kfp-local"
+    for side, run in ((here, "run-1"), (there, "run-2")):
+        (side / run / "make").mkdir(parents=True)
+        (side / run / "make" / "data").write_text("abc")
+        (side / run / "make" / "data-2").write_text("xyz")  # a URI the first is a prefix of
+    ours = {
+        "data": Dataset(name="data", uri=str(here / "run-1" / "make" / "data")),
+        "data-2": Dataset(name="data-2", uri=str(here / "run-1" / "make" / "data-2")),
+    }
+    theirs = {
+        "data": {"artifact": {"uri": str(there / "run-2" / "make" / "data")}},
+        "data-2": {"artifact": {"uri": str(there / "run-2" / "make" / "data-2")}},
+    }
+
+    def places() -> tuple[Places, Places]:
+        made = Places(str(here)), Places(str(there))
+        for name in ours:
+            made[0].add(f"make/{name}", ours[name], comparable(ours[name]))
+            made[1].add(f"make/{name}", theirs[name], comparable(theirs[name]))
+        return made
+
+    def said(a: object, b: object) -> str | None:
+        return verdict((a, b), (comparable(a), comparable(b)), places())
+
+    mine, yours = ours["data-2"].uri, str(there / "run-2" / "make" / "data-2")
+    assert places()[0].read(f"at {mine}/x") == ("at <make/data-2>/x", {"make/data-2"})
+    assert said(mine, yours) == SAME_ARTIFACT
+    assert said(ours["data"].uri, str(there / "run-2" / "make" / "data")) == SAME_ARTIFACT
+    assert said(mine, theirs["data"]["artifact"]["uri"]) == RUN_LOCAL  # another artifact
+    assert said(str(here / "run-1" / "make"), str(there / "run-2" / "make")) == RUN_LOCAL
+    assert said("a", "b") is None  # a plain difference
+    # a text artifact naming its run's artifact: by its text, the names read as places
+    (here / "card").write_text(f"model: {mine}\n")
+    (there / "card").write_text(f"model: {yours}\n")
+    card = Dataset(name="card", uri=str(here / "card")), {"artifact": {"uri": str(there / "card")}}
+    assert said(*card) == SAME_ASIDE
+    (there / "card").write_text(f"model: {yours}!\n")
+    assert said(*card) is None
+    (there / "card").write_text(f"model: {yours}\n")
+    (there / "run-2" / "make" / "data-2").write_text("xyZ")  # what the URIs name now differs
+    assert said(mine, yours) == DIFFERS_ARTIFACT and said(*card) is None
