@@ -18,6 +18,19 @@ from typing import Any
 from dagwright import names
 from dagwright.components.spec import PodOptions
 
+# The field naming the object of each kfp-kubernetes platform-spec entry: the plain one,
+# deprecated since kfp-kubernetes 1.4, and the parameter that replaced it
+# (kubernetes_executor_config.proto in kubeflow/pipelines). The KFP compiler writes both; the
+# KFP importer reads the parameter first. One table, so the two cannot drift apart.
+KFP_NAME_FIELDS = {
+    "secretAsEnv": ("secretName", "secretNameParameter"),
+    "secretAsVolume": ("secretName", "secretNameParameter"),
+    "configMapAsEnv": ("configMapName", "configMapNameParameter"),
+    "configMapAsVolume": ("configMapName", "configMapNameParameter"),
+    "pvcMount": ("constant", "pvcNameParameter"),
+    "imagePullSecret": ("secretName", "secretNameParameter"),
+}
+
 # {mount path: folder} of a step's volumes in a local run (engine/pod_env.py); reserved (names.py)
 MOUNTS_ENV = names.MOUNTS_ENV
 # what each kind of volume is called in a Kubernetes pod spec

@@ -13,21 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dagwright.components.pod import KFP_NAME_FIELDS
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
 
 Fail = Callable[..., ValidationError]
-
-# The field naming the object of an entry, deprecated since kfp-kubernetes 1.4, and the one
-# that replaced it (kubernetes_executor_config.proto in kubeflow/pipelines).
-_NAME_FIELDS = {
-    "secretAsEnv": ("secretName", "secretNameParameter"),
-    "secretAsVolume": ("secretName", "secretNameParameter"),
-    "configMapAsEnv": ("configMapName", "configMapNameParameter"),
-    "configMapAsVolume": ("configMapName", "configMapNameParameter"),
-    "pvcMount": ("constant", "pvcNameParameter"),
-    "imagePullSecret": ("secretName", "secretNameParameter"),
-}
 
 
 def named(key: str, name: str) -> dict[str, Any]:
@@ -39,7 +29,7 @@ def named(key: str, name: str) -> dict[str, Any]:
     (``backend/src/v2/driver/k8s.go``). A backend older than those fields refuses them as it
     refuses any spec kfp-kubernetes >= 1.4 compiles (kubeflow/pipelines#11935).
     """
-    old, new = _NAME_FIELDS[key]
+    old, new = KFP_NAME_FIELDS[key]
     return {old: name, new: {"runtimeValue": {"constant": name}}}
 
 

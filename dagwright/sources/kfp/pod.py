@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from dagwright.components.pod import KFP_NAME_FIELDS
 from dagwright.errors import ValidationError
 
 # the fields read here, and the dagwright option each becomes
@@ -31,15 +32,6 @@ MAPPED = {
     "nodeAffinity": "affinity",
     "imagePullSecret": "image_pull_secrets",
     "podMetadata": "labels and annotations",
-}
-# the deprecated plain field and the parameter form of each field's object name
-_NAMES = {
-    "secretAsEnv": ("secretName", "secretNameParameter"),
-    "secretAsVolume": ("secretName", "secretNameParameter"),
-    "configMapAsEnv": ("configMapName", "configMapNameParameter"),
-    "configMapAsVolume": ("configMapName", "configMapNameParameter"),
-    "pvcMount": ("constant", "pvcNameParameter"),
-    "imagePullSecret": ("secretName", "secretNameParameter"),
 }
 _FROM_VALUE = ("componentInputParameter", "taskOutputParameter")
 
@@ -156,7 +148,7 @@ def _entries(value: Any, key: str, fail: Fail) -> list[dict[str, Any]]:
 
 def _name(item: dict[str, Any], key: str, at: str, fail: Fail) -> str:
     """The object an entry names: its ``...NameParameter``'s constant, else the plain field."""
-    plain, parameter = _NAMES[key]
+    plain, parameter = KFP_NAME_FIELDS[key]
     given = item.get(parameter)
     if isinstance(given, dict) and any(k in given for k in _FROM_VALUE):
         if key == "imagePullSecret":  # only where the pod is pulled from: reported
