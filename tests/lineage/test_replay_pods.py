@@ -1,0 +1,100 @@
+"""``dagwright replay`` of a step that ran in an Argo pod: there is no run database row of it,
+only what its pod recorded in MLflow. The pipeline is compiled with a tracking URI pointing at a
+real ``mlflow server`` on 127.0.0.1, its pods run by the Argo controller stand-in (each step's
+container command as a subprocess, as tests/compiler runs them), then ``dagwright replay`` runs
+as a command-line subprocess reading the step back from MLflow."""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from replay_pipeline import dagwright
+
+pytest.importorskip("mlflow")
+COMPILER_TESTS = Path(__file__).resolve().parents[1] / "compiler"
+sys.path.insert(0, str(COMPILER_TESTS))
+
+SOURCE = """
+from dagwright import Dataset, Input, Output, component, pipeline
+
+
+@component
+def make(n: int, data: Output[Dataset]) -> int:
+    with open(data.path, "w") as f:
+        f.write("x" * n)
+    return n * 2
+
+
+@component
+def use(data: Input[Dataset], k: int) -> str:
+    text = open(data.path).read()
+    print(f"use read {len(text)} characters")
+    return text[:k]
+
+
+@pipeline
+def podded(n: int = 4):
+    made = make(n=n)
+    use(data=made.outputs["data"], k=2)
+"""
+
+
+def _ran_on_argo(folder: Path, uri: str) -> str:
+    """Compile with tracking on, run the workflow's pods; the run id the pods recorded."""
+    from argo_controller import ArgoControllerStandIn
+    from mlflow.tracking import MlflowClient
+
+    (folder / "podded.py").write_text(textwrap.dedent(SOURCE), encoding="utf-8")
+    proc = dagwright(
+        folder, "compile", "podded.py", "--target", "argo", "--tracking-uri", uri, "-o", "wf.yaml"
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = yaml.safe_load((folder / "wf.yaml").read_text())
+    assert ArgoControllerStandIn(manifest, folder / "argo").run().phase == "Succeeded"
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("podded")
+    runs = client.search_runs([experiment.experiment_id], "tags.`dagwright.kind` = 'run'")
+    assert len(runs) == 1
+    return str(runs[0].data.tags["dagwright.run_id"])
+
+
+def test_a_step_run_in_a_pod_replays_from_mlflow(mlflow_server, tmp_path: Path) -> None:
+    run = _ran_on_argo(tmp_path, mlflow_server.uri)
+
+    proc = dagwright(tmp_path, "replay", run, "use", "--tracking-uri", mlflow_server.uri)
+    assert proc.returncode == 0, proc.stderr
+    assert "use read 4 characters" in proc.stdout  # the input the pod was given
+    assert re.search(r'^output +"xx" +"xx" +same$', proc.stdout, re.M), proc.stdout
+    assert "k = 2" in proc.stdout
+
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri}  # as the rest of dagwright reads it
+    proc = dagwright(tmp_path, "replay", run, "make", "-p", "n=6", env=env)
+    assert proc.returncode == 3, proc.stderr
+    found = re.search(r"^data +(sha256:\w+) +(sha256:\w+) +differs$", proc.stdout, re.M)
+    assert found and found.group(1) != found.group(2), proc.stdout
+    assert re.search(r"^output +8 +12 +differs$", proc.stdout, re.M), proc.stdout
+    scratch = Path(re.search(r"outputs go to (\S+)", proc.stdout).group(1))
+    assert (scratch / "data").read_text() == "x" * 6
+
+    proc = dagwright(tmp_path, "replay", run, "nope", "--tracking-uri", mlflow_server.uri)
+    assert proc.returncode == 2
+    assert "recorded no step 'nope'" in proc.stderr and "make@podded-stand-in-make-0" in proc.stderr
+
+
+def test_an_unknown_run_says_where_else_it_is_looked_for(mlflow_server, tmp_path: Path) -> None:
+    proc = dagwright(tmp_path, "replay", "wf-nowhere", "use")
+    assert proc.returncode == 2
+    assert "no run 'wf-nowhere'" in proc.stderr
+    assert "--tracking-uri" in proc.stderr and "compiled with --tracking-uri" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+    proc = dagwright(tmp_path, "replay", "wf-nowhere", "use", "--tracking-uri", mlflow_server.uri)
+    assert proc.returncode == 2
+    assert f"no run 'wf-nowhere' in the run database nor in MLflow at {mlflow_server.uri}" in (
+        proc.stderr
+    )
