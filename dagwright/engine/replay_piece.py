@@ -29,6 +29,7 @@ from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import MASK
+from dagwright.store import remote
 from dagwright.store.local import LocalStore
 
 
@@ -65,6 +66,7 @@ def from_piece(
     step.artifacts = dict(given.get("artifacts") or {})
     step.remote_inputs = True  # from the cluster's store, whoever wrote them there
     check_not_in_memory(step)
+    _check_here(step)
     if code_from is not None:
         spec = step.component = current_component(code_from, label.split("@", 1)[0], step)
     elif not spec.source and spec.kfp is None and spec.importer is None:
@@ -103,3 +105,19 @@ def from_piece(
     made.overridden, made.source = changed, "recorded"
     made.code = "as the record in MLflow holds it"
     return made
+
+
+def _check_here(step: Step) -> None:
+    """An input recorded at a path of the step's pod (Argo gives a pod its artifacts as files,
+    and no pod is told where the repository keeps them) is refused by name when not here."""
+    for name, value in step.artifacts.items():
+        for artifact in value if isinstance(value, list) else [value]:
+            uri = str(artifact.get("uri", ""))
+            if remote.is_local(uri) and not Path(remote.local_path(uri)).exists():
+                raise ValidationError(
+                    f"input '{name}' of step '{step.task}' was the file {uri} in its pod, "
+                    "which is not on this machine",
+                    field="STEP",
+                    fix="replay a step whose inputs its record names by URI (a KFP pod "
+                    "records where its pipeline root keeps them), or put the file at that path",
+                )
