@@ -20,7 +20,7 @@ from typing import Any
 
 from dagwright.components.spec import ComponentSpec
 from dagwright.errors import ValidationError
-from dagwright.redact import masked, redact_uri
+from dagwright.redact import MASK, masked, masked_outputs, redact_uri, scrub, secret_values
 
 REPLAY = "lineage/replay"
 FORMAT = 1
@@ -39,10 +39,12 @@ def piece(
     error: str | None,
 ) -> dict[str, Any]:
     """A pod step's record for replay, with nothing secret in it."""
-    artifacts = {
-        name: [_artifact(a) for a in value] if isinstance(value, list) else _artifact(value)
-        for name, value in (inputs.get("artifacts") or {}).items()
-    }
+    artifacts = masked_outputs(
+        {
+            name: [_artifact(a) for a in value] if isinstance(value, list) else _artifact(value)
+            for name, value in (inputs.get("artifacts") or {}).items()
+        }
+    )  # a secret-named metadata key masked too
     parameters = inputs.get("parameters") or {}
     shown = masked(parameters)
     return {
@@ -52,11 +54,11 @@ def piece(
         "inputs": {
             "parameters": shown,
             "artifacts": artifacts,
-            "masked": sorted(n for n in parameters if shown[n] != parameters[n]),
+            "masked": sorted(n for n in parameters if shown[n] == MASK != parameters[n]),
         },
-        "outputs": None if outputs is None else masked(outputs),
+        "outputs": None if outputs is None else masked_outputs(outputs),
         "status": "failed" if error else "succeeded",
-        "error": error,
+        "error": scrub(error, secret_values(parameters)),  # it may quote a secret argument
     }
 
 
