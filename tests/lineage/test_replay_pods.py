@@ -177,3 +177,39 @@ def test_a_pod_step_replays_with_its_input_fetched_from_s3(
     assert proc.returncode == 3, proc.stderr
     assert re.search(r'^output +"xxx" +"x" +differs$', proc.stdout, re.M), proc.stdout
     assert "k = 1  (-p)" in proc.stdout
+
+
+def test_a_step_run_by_kfp_replays_from_mlflow(mlflow_server, tmp_path: Path) -> None:
+    """KFP's executor (kfp.local, as tests/lineage/test_pods.py runs it) hands the pod its
+    inputs; the record keeps where KFP's pipeline root keeps them."""
+    from kfp import components
+
+    import dagwright as dw
+    from dagwright.loader import load_pipeline
+    from dagwright.verify.kfp_local import init
+
+    (tmp_path / "podded.py").write_text(textwrap.dedent(SOURCE), encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    dw.compile(load_pipeline(str(tmp_path / "podded.py")), target="kfp", path=spec,
+               tracking_uri=mlflow_server.uri)  # fmt: skip
+    init(tmp_path / "kfp")
+    before = _run_ids(mlflow_server.uri)
+    components.load_component_from_file(str(spec))(n=5)
+    (run,) = _run_ids(mlflow_server.uri) - before  # the pods of one run share one parent
+
+    proc = dagwright(tmp_path, "replay", run, "use", "--tracking-uri", mlflow_server.uri)
+    assert proc.returncode == 0, proc.stderr
+    assert "use read 5 characters" in proc.stdout
+    assert re.search(r'^output +"xx" +"xx" +same$', proc.stdout, re.M), proc.stdout
+
+
+def _run_ids(uri: str) -> set[str]:
+    """The dagwright run ids of the pipeline runs in MLflow's ``podded`` experiment."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("podded")
+    if experiment is None:
+        return set()
+    runs = client.search_runs([experiment.experiment_id], "tags.`dagwright.kind` = 'run'")
+    return {r.data.tags["dagwright.run_id"] for r in runs}
