@@ -82,6 +82,13 @@ def test_a_step_run_in_a_pod_replays_from_mlflow(mlflow_server, tmp_path: Path) 
     scratch = Path(re.search(r"outputs go to (\S+)", proc.stdout).group(1))
     assert (scratch / "data").read_text() == "x" * 6
 
+    now = textwrap.dedent(SOURCE).replace("return text[:k]", "return text[:k].upper()")
+    (tmp_path / "podded_now.py").write_text(now, encoding="utf-8")
+    proc = dagwright(tmp_path, "replay", run, "use", "--code-from", "podded_now.py", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert re.search(r'^output +"xx" +"XX" +differs$', proc.stdout, re.M), proc.stdout
+    assert "code as podded_now.py defines it now" in proc.stdout
+
     proc = dagwright(tmp_path, "replay", run, "nope", "--tracking-uri", mlflow_server.uri)
     assert proc.returncode == 2
     assert "recorded no step 'nope'" in proc.stderr and "make@podded-stand-in-make-0" in proc.stderr
