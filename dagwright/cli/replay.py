@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -35,6 +35,7 @@ from dagwright.cli.options import ROOT
 
 if TYPE_CHECKING:
     from dagwright.engine.replay import Replay
+    from dagwright.errors import ValidationError
     from dagwright.executor import StepOutcome
 
 # 1 as diff and verify say "differs"; a script tells it from a failed step by what is printed
@@ -79,6 +80,13 @@ EXIT_DIFFERS = EXIT_FAILED
     help="Run the step's component as FILE defines it now (its task of the same name) instead "
     "of the code the run recorded.",
 )
+@click.option(
+    "--tracking-uri",
+    default=None,
+    metavar="URI",
+    help="For a run that ran on KFP or Argo (not in the run database): the MLflow its pods "
+    "recorded their steps in (default: $MLFLOW_TRACKING_URI).",
+)
 @ROOT
 def replay(
     run_id: str,
@@ -88,6 +96,7 @@ def replay(
     secrets_file: str | None,
     allow_pickle: bool,
     code_from: str | None,
+    tracking_uri: str | None,
     root: Path | None,
 ) -> None:
     """Run STEP of RUN again here, from its recorded inputs, and compare its outputs.
@@ -96,20 +105,23 @@ def replay(
     step runs in the foreground with this terminal's input and output, so breakpoint() in it
     works; its outputs go to a scratch folder (printed) and are compared with the recorded
     ones. Exit 0: the same outputs; 1: the step failed or an output differs (as diff); 2: bad
-    input. The run is not changed.
+    input. The run is not changed. A run that ran on KFP or Argo is read from the MLflow its
+    pods recorded in.
     """
     from dagwright.engine.replay import prepare
+    from dagwright.errors import ValidationError
 
     with reported():
-        made = prepare(
-            run_id,
-            step,
-            parse_params(params),
-            root=root,
-            secrets_file=secrets_file,
-            allow_pickle=allow_pickle,
-            code_from=None if code_from is None else load_target(code_from),
-        )
+        given = parse_params(params)
+        target = None if code_from is None else load_target(code_from)
+        options: dict[str, Any] = {"root": root, "secrets_file": secrets_file}
+        options["allow_pickle"] = allow_pickle
+        try:
+            made = prepare(run_id, step, given, code_from=target, **options)
+        except ValidationError as exc:
+            if not _no_run(exc):
+                raise
+            made = _from_tracking(exc, run_id, step, given, tracking_uri, target, options)
         if code_from is not None:
             made.code = f"as {code_from} defines it now"
     _header(made)
@@ -126,6 +138,40 @@ def replay(
     if made.recorded is None:
         click.echo(f"(the run recorded no outputs: that execution {made.status})")
     sys.exit(EXIT_DIFFERS if any(r.verdict == DIFFERS for r in rows) else 0)
+
+
+def _no_run(exc: BaseException) -> bool:
+    """Is this the run database's "no run" (none there at all, or no row of that id)?"""
+    field = getattr(exc, "field", None)
+    return field in ("RUN", "--root") and str(getattr(exc, "problem", "")).startswith("no run")
+
+
+def _from_tracking(
+    no_run: ValidationError,
+    run_id: str,
+    step: str,
+    given: dict[str, str],
+    tracking_uri: str | None,
+    target: Any,
+    options: dict[str, Any],
+) -> Replay:
+    """The step as a KFP or Argo pod recorded it in MLflow; without a tracking URI, the run
+    database's "no run", saying where else the run could be."""
+    from dagwright.engine.replay_piece import from_piece
+    from dagwright.errors import ValidationError
+    from dagwright.lineage.step_pieces import find_piece
+    from dagwright.lineage.step_pieces import tracking_uri as chosen
+
+    uri = chosen(tracking_uri)
+    if uri is None:  # the run database's own words, and where else the run could be
+        raise ValidationError(
+            no_run.problem,
+            field=no_run.field,
+            fix=f"{no_run.fix}; for a run on KFP or Argo, pass --tracking-uri URI (or set "
+            "MLFLOW_TRACKING_URI): its pods record their steps in MLflow only when its spec "
+            "was compiled with --tracking-uri",
+        ) from no_run
+    return from_piece(run_id, find_piece(uri, run_id, step), given, code_from=target, **options)
 
 
 def _header(made: Replay) -> None:

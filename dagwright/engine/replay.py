@@ -130,12 +130,12 @@ def prepare(
             raise
         unresolved = exc
     source = "derived" if given is None else _as_given(step, given, unresolved)
-    _check_not_in_memory(step)
+    check_not_in_memory(step)
     if code_from is not None:
-        spec = step.component = _current(code_from, task, step)
-    changed = _override(step, spec, overrides or {})
+        spec = step.component = current_component(code_from, task, step)
+    changed = override(step, spec, overrides or {})
     if code_from is not None:
-        _check_complete(spec, step, task)
+        check_complete(spec, step, task)
     pod_env = PodEnv.resolve([spec], secrets_file)
     step.env = pod_env.env_for(spec, store.root, run["run_id"], shown)
     scratch = Path(tempfile.mkdtemp(prefix=f"dagwright-replay-{task}-"))  # all checks passed
@@ -169,7 +169,7 @@ def _as_given(step: Step, given: dict[str, Any], unresolved: ValidationError | N
     return "recorded"
 
 
-def _current(ir: PipelineIR, task: str, step: Step) -> ComponentSpec:
+def current_component(ir: PipelineIR, task: str, step: Step) -> ComponentSpec:
     """The component of ``task`` in ``ir``, which must take the inputs the step was given."""
     found = next((t for t in ir.tasks if t.name == task), None)
     if found is None:
@@ -191,7 +191,7 @@ def _current(ir: PipelineIR, task: str, step: Step) -> ComponentSpec:
     return spec
 
 
-def _check_not_in_memory(step: Step) -> None:
+def check_not_in_memory(step: Step) -> None:
     """A ``memory://`` artifact lived only as long as the run's process: refused by name."""
     for name, value in step.artifacts.items():
         for artifact in value if isinstance(value, list) else [value]:
@@ -204,7 +204,7 @@ def _check_not_in_memory(step: Step) -> None:
                 )
 
 
-def _check_complete(spec: ComponentSpec, step: Step, task: str) -> None:
+def check_complete(spec: ComponentSpec, step: Step, task: str) -> None:
     """Every input the component requires has a value (``--code-from``: it may need a new one)."""
     given = {**step.parameters, **step.artifacts}
     for port in spec.inputs:
@@ -344,7 +344,7 @@ def _unavailable(
     )
 
 
-def _override(step: Step, spec: ComponentSpec, given: dict[str, str]) -> list[str]:
+def override(step: Step, spec: ComponentSpec, given: dict[str, str]) -> list[str]:
     """Set the ``-p`` parameters, each read as the component declares its type."""
     names = [i.name for i in spec.inputs if not i.artifact]
     for name, text in given.items():

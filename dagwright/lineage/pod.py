@@ -3,8 +3,9 @@
 There is no engine in a pod, so each step records itself: it finds (or makes) the MLflow run
 of its pipeline run, by the ``dagwright.run_id`` tag, adds itself as a nested run as the local
 engine's writer does, and stores its piece of the graph as ``lineage/steps/<label>.json``;
-``tracking.load`` merges those pieces. Two pods that both make the pipeline's run keep the
-oldest. Recording never fails the step: a problem is logged.
+``tracking.load`` merges those pieces; ``lineage/replay/<label>.json`` beside it is what
+``dagwright replay`` runs the step again from (``step_pieces.py``). Two pods that both make
+the pipeline's run keep the oldest. Recording never fails the step: a problem is logged.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def _record(
 ) -> None:
     from dagwright.engine.result import FAILED, SUCCEEDED, StepRecord
     from dagwright.lineage import payload
+    from dagwright.lineage.step_pieces import REPLAY, file_name, piece
     from dagwright.lineage.uploader import Calls, Uploader
 
     status = FAILED if error else SUCCEEDED
@@ -83,6 +85,10 @@ def _record(
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", label)
     text = json.dumps(lineage.to_json(), sort_keys=True, default=str)
     uploader.client.log_text(parent.run_id, text, f"{STEPS}/{name}.json")
+    # what ``dagwright replay`` rebuilds the step from: the graph does not say which
+    # artifact fed which input, nor holds the component's code
+    kept = json.dumps(piece(label, spec, inputs, outputs, error), sort_keys=True, default=str)
+    uploader.client.log_text(parent.run_id, kept, f"{REPLAY}/{file_name(label)}")
 
 
 def _parent(uploader: Any, run_id: str, pipeline: str, started: float, calls: Any) -> Any:

@@ -160,6 +160,10 @@ def _artifact(io: IOSpec, given: Any) -> dict[str, Any]:
         "uri": given.path,
         "metadata": metadata,
     }
+    if given.uri and given.uri != given.path:
+        # where the pipeline root keeps it (s3://, gs://, minio://): what ``dagwright replay``
+        # fetches, as the path KFP's launcher downloaded it to is the pod's alone
+        data["stored_at"] = given.uri
     if isinstance(metadata.get("digest"), str):
         data["digest"] = metadata["digest"]
     elif os.path.exists(given.path):  # Metrics keep no digest in metadata (the UI shows it)
