@@ -623,7 +623,7 @@ from dagwright.compiler.kfp.entry import entry
 spec, digest, path = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 run = entry(spec, digest)
 try:
-    run(model=types.SimpleNamespace(path=path, metadata={"format": "joblib"}))
+    run(model=types.SimpleNamespace(uri=path, path=path, metadata={"format": "joblib"}))
 except PermissionError as exc:
     print(f"refused: {exc}", file=sys.stderr)
     sys.exit(3)
