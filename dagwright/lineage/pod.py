@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from typing import Any
 
@@ -82,9 +81,8 @@ def _record(
     parent = _parent(uploader, run_id, pipeline, started, calls)
     attrs = {"id": node, **lineage.graph.nodes[node]}
     uploader.log_step(parent, payload.step_payload(run_id, attrs, record), calls)
-    name = re.sub(r"[^A-Za-z0-9_.-]", "_", label)
     text = json.dumps(lineage.to_json(), sort_keys=True, default=str)
-    uploader.client.log_text(parent.run_id, text, f"{STEPS}/{name}.json")
+    uploader.client.log_text(parent.run_id, text, f"{STEPS}/{file_name(label)}")
     # what ``dagwright replay`` rebuilds the step from: the graph does not say which
     # artifact fed which input, nor holds the component's code
     kept = json.dumps(piece(label, spec, inputs, outputs, error), sort_keys=True, default=str)

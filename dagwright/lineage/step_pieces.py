@@ -27,7 +27,8 @@ FORMAT = 1
 
 
 def file_name(label: str) -> str:
-    """The artifact file name of a step's record (MLflow-safe characters only)."""
+    """The file name a pod's step is kept under in MLflow, its lineage piece and its replay
+    record alike (MLflow-safe characters only)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", label) + ".json"
 
 
