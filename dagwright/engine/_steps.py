@@ -6,13 +6,15 @@ Both read the engine's state of the run in progress; only its dispatch thread ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from dagwright.engine.cache import look_up, restore
 from dagwright.engine.final_status import final_status
 from dagwright.engine.frames import Frame
+from dagwright.engine.plan import Plan
 from dagwright.engine.result import SUCCEEDED, StepRecord, jsonable
-from dagwright.engine.state import flatten
+from dagwright.engine.state import Path_, RunState, flatten
 from dagwright.executor import Step
 from dagwright.pipelines.flow_values import wants_flat
 from dagwright.store.live_logs import LiveLog
@@ -41,29 +43,65 @@ def make_step(engine: LocalEngine, task: str, frame: Frame) -> Step:
         step.outputs[out.name] = engine.store.artifact_uri(
             engine.run_id, task, frame.path, out.name
         )
-    plan, state = engine.plan, engine.state
+    fill_inputs(
+        step,
+        engine.plan,
+        engine.state,
+        engine.records,
+        task,
+        (frame.scope, frame.path, frame.items),
+        engine.run_id,
+    )
+    return step
+
+
+def fill_inputs(
+    step: Step,
+    plan: Plan,
+    state: RunState,
+    records: list[StepRecord],
+    task: str,
+    where: tuple[list[str], Path_, dict[str, Any]],
+    run_id: str,
+    missing: Callable[[str, dict[str, Any]], Exception] | None = None,
+) -> None:
+    """Fill ``step``'s parameters and artifacts from the run's state, as the engine hands them
+    to the task: the engine for a ready task, ``dagwright replay`` for a recorded one.
+
+    Args:
+        step: The step whose ``parameters`` and ``artifacts`` are filled.
+        plan: The run's plan.
+        state: The run's values so far.
+        records: The run's step records (an exit task's final status is read from them).
+        task: The task.
+        where: The loops around the task (scope), the iteration path and the loop items.
+        run_id: The run.
+        missing: Makes the error for an input that cannot be resolved (name, value); without
+            it the lookup's own error is raised.
+    """
+    scope, path, items = where
+    spec = step.component
     ignoring = plan.tasks[task].ignore_upstream_failure
     for name, value in plan.tasks[task].inputs.items():
         if "final_status" in value:
-            step.parameters[name] = final_status(
-                engine.records, plan, value["final_status"], frame.path, engine.run_id
-            )
+            step.parameters[name] = final_status(records, plan, value["final_status"], path, run_id)
             continue
         try:
-            resolved = state.resolve(value, frame.scope, frame.path, frame.items)
-        except (KeyError, LookupError):
+            resolved = state.resolve(value, scope, path, items)
+        except LookupError:
             if ignoring:  # its upstream failed and made nothing: the input's default
                 continue
-            raise
+            if missing is None:
+                raise
+            raise missing(name, value) from None
         target = spec.input(name)
         if "collected" in value and target is not None and wants_flat(target.type):
-            depth = state.depth(value["collected"]["task"], frame.scope)
+            depth = state.depth(value["collected"]["task"], scope)
             resolved = flatten(resolved, depth)  # a list of values, not of lists
         if target is not None and target.artifact:
             step.artifacts[name] = jsonable(resolved)
         else:
             step.parameters[name] = resolved
-    return step
 
 
 def take_finished(engine: LocalEngine, record: StepRecord, step: Step) -> bool:

@@ -22,14 +22,13 @@ from typing import Any
 from dagwright.components import types as t
 from dagwright.components.plain import NotJsonValue, as_json_value
 from dagwright.components.spec import ComponentSpec
-from dagwright.engine.final_status import final_status
+from dagwright.engine._steps import fill_inputs
 from dagwright.engine.plan import Plan
 from dagwright.engine.pod_env import PodEnv
-from dagwright.engine.result import SUCCEEDED, StepRecord, jsonable
-from dagwright.engine.state import Path_, RunState, flatten
+from dagwright.engine.result import SUCCEEDED, StepRecord
+from dagwright.engine.state import Path_, RunState
 from dagwright.errors import ValidationError
 from dagwright.executor import Step
-from dagwright.pipelines.flow_values import wants_flat
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import MASK, secret_values
 from dagwright.store import files, remote
@@ -276,28 +275,19 @@ def _inputs(
     """Fill the step's parameters and artifacts as the engine resolved them (``_step``)."""
     scope = plan.loops[task]
     items = _loop_items(plan, state, scope, path, task)
-    spec = step.component
     records = [
         StepRecord(r["task"], _path(r["iteration"]), r["status"], error=r["error"]) for r in rows
     ]
-    ignoring = plan.tasks[task].ignore_upstream_failure
-    for name, value in plan.tasks[task].inputs.items():
-        if "final_status" in value:
-            step.parameters[name] = final_status(records, plan, value["final_status"], path, run_id)
-            continue
-        try:
-            resolved = state.resolve(value, scope, path, items)
-        except LookupError:
-            if ignoring:  # its upstream failed and made nothing: the input's default
-                continue
-            raise _unavailable(plan, state, task, name, value) from None
-        target = spec.input(name)
-        if "collected" in value and target is not None and wants_flat(target.type):
-            resolved = flatten(resolved, state.depth(value["collected"]["task"], scope))
-        if target is not None and target.artifact:
-            step.artifacts[name] = jsonable(resolved)
-        else:
-            step.parameters[name] = resolved
+    fill_inputs(
+        step,
+        plan,
+        state,
+        records,
+        task,
+        (scope, path, items),
+        run_id,
+        missing=lambda name, value: _unavailable(plan, state, task, name, value),
+    )
 
 
 def _loop_items(
