@@ -46,7 +46,10 @@ def editable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m dagwright.cli ARGS`` running this checkout's code, with ``site``'s
-    distributions found first."""
+    distributions found first. It runs in ``site``'s parent, not in the checkout: ``python -m``
+    puts the working folder first on the path, and an installed checkout holds the
+    ``dagwright.egg-info`` that ``pip install -e`` leaves there (a source tree's metadata, which
+    would be found before ``site``'s)."""
     paths = os.pathsep.join([str(site), CHECKOUT])
     env = {**os.environ, "PYTHONPATH": paths, "DAGWRIGHT_TRACKING": "off"}
     for name in ("ARGO_SERVER", "ARGO_TOKEN", "KF_PIPELINES_ENDPOINT", "KFP_TOKEN"):
@@ -56,6 +59,7 @@ def cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
+        cwd=site.parent,
         timeout=120,
     )
 
