@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,13 @@ def _lineage_stays_local(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAGWRIGHT_TRACKING", "off")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
+
+# A suite started as a background job of a non-interactive shell (`cmd &` in a script) inherits
+# SIGINT ignored, and so would every command a test starts: Python leaves an ignored SIGINT
+# ignored, and the tests that press Ctrl-C would wait on a run that never hears it. A user's
+# terminal delivers it; so the suite takes it back, and the commands it starts inherit the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 _REAL_PRINT = builtins.print
 
