@@ -3,18 +3,12 @@ of a store, listed, shown, removed; what their steps printed; and the time filte
 and ``runs gc`` share. With ``--target kfp|argo``, ``ls``, ``show``, ``logs``, ``cancel`` and
 ``retry`` manage the runs a cluster keeps instead (``dagwright.cli.cluster_runs``).
 
-``runs rm`` and ``runs gc`` remove a run's rows, the cache entries that point at its
-artifacts, and its artifact folder. Artifacts are removed only where the run wrote them: the
-folder ``<location>/<run id>`` that the run database records, when it is a real folder inside
-that location (a symlink planted in its place, or one that leads out of it, is left alone, and
-``shutil.rmtree`` never follows the links inside). Runs that are still running are refused.
+``runs rm`` and ``runs gc`` remove runs as ``dagwright.cli.run_removal`` says.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -274,61 +268,6 @@ def _logs(run_id: str, step: str | None, root: Path | None, as_json: bool) -> No
                 click.echo(text.rstrip("\n"))
 
 
-def _remove(store: Any, db: Any, run: dict[str, Any], dry_run: bool) -> str:
-    """Remove one run (rows first, then files: a failure leaves orphan files, never a listed
-    run whose artifacts are gone); the line that says what was removed."""
-    run_id, artifacts = run["run_id"], run["artifacts"]
-    if run["status"] == "running":
-        raise ValidationError(
-            f"run '{run_id}' is running",
-            field="RUN",
-            fix="wait for it to end (or stop it) before removing it",
-        )
-    folder = _artifact_folder(artifacts, run_id)
-    where = f", artifacts {artifacts}" if folder or not _local(artifacts) else ""
-    if dry_run:
-        return f"would remove {run_id} ({run['status']}{where})"
-    steps = db.remove_run(run_id, artifacts)
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
-    elif not _local(artifacts) and artifacts.rstrip("/").endswith("/" + run_id):
-        from dagwright.store import remote
-
-        fs, path = remote.filesystem(artifacts)
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
-    for suffix in (".json", ".pending", ".mlflow"):  # its graph, and whether MLflow has it
-        lineage = store.root / "lineage" / f"{run_id}{suffix}"
-        if lineage.is_file() and not lineage.is_symlink():
-            lineage.unlink()
-    from dagwright.store.live_logs import remove_live_logs
-
-    remove_live_logs(store.root, run_id)  # what its steps printed while they ran
-    return f"removed {run_id} ({run['status']}, {steps} step(s){where})"
-
-
-def _local(uri: str) -> bool:
-    from dagwright.store.remote import is_local
-
-    return is_local(uri)
-
-
-def _artifact_folder(artifacts: str, run_id: str) -> Path | None:
-    """The run's local artifact folder when it is safe to delete: named after the run, a real
-    folder (not a symlink), resolving inside the location that holds it."""
-    from dagwright.store.remote import local_path
-
-    if not _local(artifacts):
-        return None
-    folder = Path(local_path(artifacts))
-    if folder.name != run_id or folder.is_symlink() or not folder.is_dir():
-        return None
-    location = os.path.realpath(folder.parent)
-    if os.path.dirname(os.path.realpath(folder)) != location:
-        return None
-    return folder
-
-
 @runs.command(name="rm")
 @click.argument("run_ids", metavar="RUN...", nargs=-1, required=True)
 @ROOT
@@ -336,13 +275,15 @@ def runs_rm(run_ids: tuple[str, ...], root: Path | None) -> None:
     """Remove RUN (an id or an unambiguous prefix; several may be given): its record, steps,
     cache entries and artifacts. A running run is refused."""
     with reported():
+        from dagwright.cli.run_removal import remove_run
+
         store, db = store_database(root)
         found = [db.find_run(run_id) for run_id in run_ids]  # every id is checked first
         for run in found:
             if run["status"] == "running":
-                _remove(store, db, run, dry_run=True)  # raises, before anything is removed
+                remove_run(store, db, run, dry_run=True)  # raises, before anything is removed
         for run in found:
-            click.echo(_remove(store, db, run, dry_run=False))
+            click.echo(remove_run(store, db, run, dry_run=False))
 
 
 @runs.command(name="gc")
@@ -365,12 +306,14 @@ def runs_gc(older_than: str, statuses: tuple[str, ...], dry_run: bool, root: Pat
     """Remove finished runs started before AGE, with their steps, cache entries and artifacts
     (runs still running are never removed)."""
     with reported():
+        from dagwright.cli.run_removal import remove_run
+
         before = parse_when(older_than, "--older-than")
         store, db = store_database(root)
         wanted = statuses or tuple(s for s in STATUSES if s != "running")
         old = db.runs(None, status=wanted, before=before)
         for run in old:
-            click.echo(_remove(store, db, run, dry_run))
+            click.echo(remove_run(store, db, run, dry_run))
         verb = "would remove" if dry_run else "removed"
         click.echo(f"{verb} {len(old)} run(s)", err=True)
 
