@@ -33,7 +33,7 @@ from dagwright.compiler.argo.values import (
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type, from_text, unwrap_optional
 
-__all__ = ["SKIPPED", "decode", "encode", "main", "read_item"]
+__all__ = ["SKIPPED", "decode", "encode", "main", "read_item", "stored"]
 
 
 def _pairs(values: list[str] | None) -> dict[str, str]:
@@ -155,6 +155,16 @@ def final_status(text: str) -> dict[str, Any]:
     return {**data, "state": state, "error": error}
 
 
+def stored(base: str, output: str, pod: str) -> dict[str, str]:
+    """Where the repository keeps a pod's output artifact, as its ``-meta`` says it to readers
+    (for ``dagwright replay``, which cannot read a pod's files): ``stored_at``, a URI, when
+    ``base`` (the template's ``--stored-at``) names the bucket, else ``repository_key``, the
+    key in the cluster's default repository, which replay is told (``--artifact-repository``).
+    The key is the one the template stores the output under (``templates.py``)."""
+    where = f"{base}/{output}/{pod}"
+    return {"stored_at" if "://" in base else "repository_key": where}
+
+
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
     from dagwright.specs import artifact_kind
 
@@ -162,6 +172,9 @@ def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[
     data["metadata"] = dict(meta.get("metadata", {}))
     if meta.get("digest"):
         data["digest"] = meta["digest"]
+    for kept in ("stored_at", "repository_key"):  # the pod's path is its own: replay reads these
+        if meta.get(kept):
+            data[kept] = meta[kept]
     return data
 
 
@@ -233,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline", default="", help="the pipeline's name")
     parser.add_argument("--task", default="", help="the task's name")
     parser.add_argument(
+        "--stored-at",
+        default="",
+        help="where the repository keeps this pod's output artifacts, but for the output and "
+        "pod: s3://bucket/prefix/<workflow>/<task>, or the key alone (see ``stored``)",
+    )
+    parser.add_argument(
         "--allow-pickle",
         action="store_true",
         help="unpickle (joblib) input artifacts; compiled in only when the user allowed it",
@@ -289,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in _pairs(args.output_meta).items():
         written = outcome.artifacts[name]
         meta = {"metadata": written.metadata, "digest": written.digest, "pod": args.pod}
+        if args.stored_at:  # a spec compiled before this was known passes none
+            meta.update(stored(args.stored_at, name, args.pod))
         _write(path, json.dumps(protect(meta), sort_keys=True))
     return 0
 
