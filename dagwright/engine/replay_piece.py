@@ -32,7 +32,7 @@ from dagwright.engine.replay import (
 from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.redact import MASK
+from dagwright.redact import MASK, redact_uri
 from dagwright.store import remote
 from dagwright.store.local import LocalStore
 
@@ -132,7 +132,7 @@ def checked_repository(text: str | None) -> str | None:
         return None
     if not _REPOSITORY.match(text):
         raise ValidationError(
-            f"{text!r} is not an artifact repository"
+            f"{redact_uri(text)!r} is not an artifact repository"
             + (" (credentials go in the environment, not the URL)" if "@" in text else ""),
             field="--artifact-repository",
             fix="give s3://BUCKET[/PREFIX] or gs://BUCKET[/PREFIX]; an endpoint other than "
