@@ -4,13 +4,14 @@ Argo hands a step its inputs as text (parameters: raw for ``str``, JSON otherwis
 ``{{item}}`` renders them) and files (artifacts at declared paths), and collects outputs from
 files. This module turns those into a dagwright ``Step``, runs it with the single step executor
 and writes each output where the template says. An artifact's metadata (the format of a stored
-DataFrame, its digest) travels beside it as the output parameter ``<name>-meta``, since Argo
-artifacts carry none. Loop outputs gathered with Collected arrive as one folder holding each
-iteration's artifact under its pod name, with the list of their metadata in iteration order;
-Collected values arrive as Argo aggregates them (see ``decode``), one list level per loop
-between producer and consumer. Strings Argo would alter travel protected (``values.py``), and
-a loop item arrives as Argo renders ``{{item}}``: the task passes the whole item and says in
-``--read`` which key to pick, so a dict key is never part of an Argo variable.
+DataFrame, its digest, where the repository keeps it: ``stored``) travels beside it as the
+output parameter ``<name>-meta``, since Argo artifacts carry none. Loop outputs gathered with
+Collected arrive as one folder holding each iteration's artifact under its pod name, with the
+list of their metadata in iteration order; Collected values arrive as Argo aggregates them (see
+``decode``), one list level per loop between producer and consumer. Strings Argo would alter
+travel protected (``values.py``), and a loop item arrives as Argo renders ``{{item}}``: the
+task passes the whole item and says in ``--read`` which key to pick, so a dict key is never
+part of an Argo variable.
 """
 
 from __future__ import annotations
