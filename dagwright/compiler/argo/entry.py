@@ -4,13 +4,13 @@ Argo hands a step its inputs as text (parameters: raw for ``str``, JSON otherwis
 ``{{item}}`` renders them) and files (artifacts at declared paths), and collects outputs from
 files. This module turns those into a dagwright ``Step``, runs it with the single step executor
 and writes each output where the template says. An artifact's metadata (the format of a stored
-DataFrame, its digest, where the repository keeps it: ``stored``) travels beside it as the
-output parameter ``<name>-meta``, since Argo artifacts carry none. Loop outputs gathered with
-Collected arrive as one folder holding each iteration's artifact under its pod name, with the
-list of their metadata in iteration order; Collected values arrive as Argo aggregates them (see
-``decode``), one list level per loop between producer and consumer. Strings Argo would alter
-travel protected (``values.py``), and a loop item arrives as Argo renders ``{{item}}``: the
-task passes the whole item and says in ``--read`` which key to pick, so a dict key is never
+DataFrame, its digest, where the repository keeps it: ``values.stored``) travels beside it as
+the output parameter ``<name>-meta``, since Argo artifacts carry none. Loop outputs gathered
+with Collected arrive as one folder holding each iteration's artifact under its pod name, with
+the list of their metadata in iteration order; Collected values arrive as Argo aggregates them
+(see ``decode``), one list level per loop between producer and consumer. Strings Argo would
+alter travel protected (``values.py``), and a loop item arrives as Argo renders ``{{item}}``:
+the task passes the whole item and says in ``--read`` which key to pick, so a dict key is never
 part of an Argo variable.
 """
 
@@ -28,13 +28,14 @@ from dagwright.compiler.argo.values import (
     from_item,
     protect,
     restore,
+    stored,
     typed,
     untyped,
 )
 from dagwright.components.spec import ComponentSpec
 from dagwright.components.types import element_type, from_text, unwrap_optional
 
-__all__ = ["SKIPPED", "decode", "encode", "main", "read_item", "stored"]
+__all__ = ["SKIPPED", "decode", "encode", "main", "read_item"]
 
 
 def _pairs(values: list[str] | None) -> dict[str, str]:
@@ -156,16 +157,6 @@ def final_status(text: str) -> dict[str, Any]:
     return {**data, "state": state, "error": error}
 
 
-def stored(base: str, output: str, pod: str) -> dict[str, str]:
-    """Where the repository keeps a pod's output artifact, as its ``-meta`` says it to readers
-    (for ``dagwright replay``, which cannot read a pod's files): ``stored_at``, a URI, when
-    ``base`` (the template's ``--stored-at``) names the bucket, else ``repository_key``, the
-    key in the cluster's default repository, which replay is told (``--artifact-repository``).
-    The key is the one the template stores the output under (``templates.py``)."""
-    where = f"{base}/{output}/{pod}"
-    return {"stored_at" if "://" in base else "repository_key": where}
-
-
 def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[str, Any]:
     from dagwright.specs import artifact_kind
 
@@ -250,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         "--stored-at",
         default="",
         help="where the repository keeps this pod's output artifacts, but for the output and "
-        "pod: s3://bucket/prefix/<workflow>/<task>, or the key alone (see ``stored``)",
+        "pod: s3://bucket/prefix/<workflow>/<task>, or the key alone (see values.stored)",
     )
     parser.add_argument(
         "--allow-pickle",

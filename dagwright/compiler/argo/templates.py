@@ -18,7 +18,7 @@ from dagwright.compiler.argo.runtimes import (
     resource_template,
 )
 from dagwright.compiler.argo.scopes import var
-from dagwright.compiler.argo.values import encode
+from dagwright.compiler.argo.values import encode, stored
 from dagwright.compiler.deadline import pod_deadline
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
@@ -121,7 +121,6 @@ def kfp_container_template(
     """The template of a KFP container component: its own image, command and args, KFP's
     placeholders as Argo's variables (``kfp_container.py``), and the ports every component
     template has, so its tasks are wired as any other's."""
-    from dagwright.compiler.argo.entry import stored
     from dagwright.compiler.argo.kfp_container import container_command
 
     given = given or {t: {} for t in tasks or []}
