@@ -7,7 +7,7 @@ their inputs, and replay fetches them from the bucket.
 The pipeline is compiled for Argo with a tracking URI pointing at a real ``mlflow server`` on
 127.0.0.1; its pods run by the Argo controller stand-in (each pod's command a subprocess), which
 keeps artifacts in a folder under their keys. That folder is then uploaded to moto's S3 server
-under the same keys and removed, as the pods' files are on no machine but theirs, and
+(or gcp-storage-emulator) under the same keys and removed, as the pods' files are on no machine but theirs, and
 ``dagwright replay`` runs as a command-line subprocess in another folder."""
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def _store_fixtures() -> Any:
     return module
 
 
-s3_endpoint = _store_fixtures().s3_endpoint
+_servers = _store_fixtures()
+s3_endpoint = _servers.s3_endpoint
+gcs_bucket = _servers.gcs_bucket
 
 
 @pytest.fixture
@@ -215,3 +217,28 @@ def test_a_key_in_the_cluster_s_default_repository_needs_its_bucket(
         assert proc.returncode == 0, proc.stderr
         assert re.search(r"^output +(\"xx\" +\"xx\"|3 +3) +same$", proc.stdout, re.M), proc.stdout
     assert f"  parts <- {repo}/{run}/make-2/data/{run}-make-" in proc.stdout
+
+
+def test_a_step_replays_with_its_input_fetched_from_a_gcs_repository(
+    mlflow_server, gcs_bucket: str, tmp_path: Path
+) -> None:
+    """The same from gs:// (gcp-storage-emulator, reached through STORAGE_EMULATOR_HOST)."""
+    import gcsfs
+
+    prefix = f"runs-{uuid.uuid4().hex[:6]}"
+    run, _, repository = _ran_on_argo(
+        tmp_path / "cluster", mlflow_server.uri, "--artifact-repository",
+        f"gs://{gcs_bucket}/{prefix}",
+    )  # fmt: skip
+    fs = gcsfs.GCSFileSystem()
+    for path in sorted(p for p in repository.rglob("*") if p.is_file()):
+        fs.put(str(path), f"{gcs_bucket}/{path.relative_to(repository).as_posix()}")
+    shutil.rmtree(repository)
+
+    elsewhere = tmp_path / "laptop"
+    elsewhere.mkdir()
+    proc = dagwright(elsewhere, "replay", run, "use", "--tracking-uri", mlflow_server.uri)
+    assert proc.returncode == 0, proc.stderr
+    assert f"  data <- gs://{gcs_bucket}/{prefix}/{run}/make/data/{run}-make-" in proc.stdout
+    assert "use read 4 characters" in proc.stdout
+    assert re.search(r'^output +"xx" +"xx" +same$', proc.stdout, re.M), proc.stdout
