@@ -7,8 +7,8 @@ their inputs, and replay fetches them from the bucket.
 The pipeline is compiled for Argo with a tracking URI pointing at a real ``mlflow server`` on
 127.0.0.1; its pods run by the Argo controller stand-in (each pod's command a subprocess), which
 keeps artifacts in a folder under their keys. That folder is then uploaded to moto's S3 server
-(or gcp-storage-emulator) under the same keys and removed, as the pods' files are on no machine but theirs, and
-``dagwright replay`` runs as a command-line subprocess in another folder."""
+(or gcp-storage-emulator) under the same keys and removed, as the pods' files are on no machine
+but theirs, and ``dagwright replay`` runs as a command-line subprocess in another folder."""
 
 from __future__ import annotations
 
