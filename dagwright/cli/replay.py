@@ -87,6 +87,13 @@ EXIT_DIFFERS = EXIT_FAILED
     help="For a run that ran on KFP or Argo (not in the run database): the MLflow its pods "
     "recorded their steps in (default: $MLFLOW_TRACKING_URI).",
 )
+@click.option(
+    "--artifact-repository",
+    default=None,
+    metavar="URL",
+    help="For a run on Argo whose artifacts went to the cluster's default repository (its "
+    "pods recorded only their keys): that repository, s3://BUCKET[/PREFIX] or gs://...",
+)
 @ROOT
 def replay(
     run_id: str,
@@ -97,6 +104,7 @@ def replay(
     allow_pickle: bool,
     code_from: str | None,
     tracking_uri: str | None,
+    artifact_repository: str | None,
     root: Path | None,
 ) -> None:
     """Run STEP of RUN again here, from its recorded inputs, and compare its outputs.
@@ -121,6 +129,7 @@ def replay(
         except ValidationError as exc:
             if not _no_run(exc):
                 raise
+            options["artifact_repository"] = artifact_repository
             made = _from_tracking(exc, run_id, step, given, tracking_uri, target, options)
         if code_from is not None:
             made.code = f"as {code_from} defines it now"

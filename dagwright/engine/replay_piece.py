@@ -4,13 +4,17 @@ knows no lineage) rather than from a local run database, which holds no row of i
 
 The record has the inputs as the pod gave them: parameters (secret-named ones masked, so
 ``-p`` must give them) and artifacts with their URIs in the pipeline's object store (``s3://``,
-``gs://``), which the executor fetches as for any step. The code is the component's source
-as the record holds it, else ``--code-from`` must give it (a spec compiled in image mode
-carries none).
+``gs://``), which the executor fetches as for any step, its endpoint and credentials from the
+environment as for any store (``AWS_ENDPOINT_URL``...). An Argo pod whose repository was the
+cluster's default knew only the key of its input (``repository_key``): ``--artifact-repository``
+says which bucket that is. The code is the component's source as the record holds it, else
+``--code-from`` must give it (a spec compiled in image mode carries none).
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +32,7 @@ from dagwright.engine.replay import (
 from dagwright.errors import ValidationError
 from dagwright.executor import Step
 from dagwright.pipelines.ir import PipelineIR
-from dagwright.redact import MASK
+from dagwright.redact import MASK, redact_uri
 from dagwright.store import remote
 from dagwright.store.local import LocalStore
 
@@ -42,6 +46,7 @@ def from_piece(
     secrets_file: str | Path | None = None,
     allow_pickle: bool = False,
     code_from: PipelineIR | None = None,
+    artifact_repository: str | None = None,
 ) -> Replay:
     """The step a pod recorded (``piece``) of run ``run_id``, ready to run again here.
 
@@ -53,18 +58,24 @@ def from_piece(
         secrets_file: Where the component's Secret and ConfigMap values are (as for run).
         allow_pickle: Let the step unpickle values read from a non-local store.
         code_from: A pipeline whose task of the same name gives the component to run.
+        artifact_repository: ``s3://bucket[/prefix]`` or ``gs://...``: the cluster's default
+            artifact repository, where an Argo pod's inputs known by key alone are.
 
     Raises:
         ValidationError: no code to run (field ``--code-from``), a masked parameter not
-            given with ``-p`` (field: the parameter), or a bad override.
+            given with ``-p`` (field: the parameter), a bad override, a bad repository or an
+            input kept by key with none given (field ``--artifact-repository``), or an input
+            that was a file of its pod alone (field ``STEP``).
     """
+    repository = checked_repository(artifact_repository)
     label = str(piece.get("label", ""))
     spec = ComponentSpec.from_dict(piece["component"])
     given = piece.get("inputs") or {}
     step = Step(spec, label, allow_pickle=allow_pickle, run_id=run_id, run_started=time.time())
     step.parameters = dict(given.get("parameters") or {})
-    step.artifacts = dict(given.get("artifacts") or {})
+    step.artifacts = copy.deepcopy(dict(given.get("artifacts") or {}))  # URIs may change
     step.remote_inputs = True  # from the cluster's store, whoever wrote them there
+    _from_repository(step, repository)
     check_not_in_memory(step)
     _check_here(step)
     if code_from is not None:
@@ -107,17 +118,65 @@ def from_piece(
     return made
 
 
+_REPOSITORY = re.compile(r"^(s3|gs)://[^/@:]+(/.*)?$")
+
+
+def checked_repository(text: str | None) -> str | None:
+    """``--artifact-repository`` as replay takes it: ``s3://bucket[/prefix]`` or ``gs://...``,
+    without a trailing ``/``; credentials come from the environment, never the URL.
+
+    Raises:
+        ValidationError: for anything else (field ``--artifact-repository``).
+    """
+    if text is None:
+        return None
+    if not _REPOSITORY.match(text):
+        raise ValidationError(
+            f"{redact_uri(text)!r} is not an artifact repository"
+            + (" (credentials go in the environment, not the URL)" if "@" in text else ""),
+            field="--artifact-repository",
+            fix="give s3://BUCKET[/PREFIX] or gs://BUCKET[/PREFIX]; an endpoint other than "
+            "AWS in AWS_ENDPOINT_URL",
+        )
+    return text.rstrip("/")
+
+
+def _from_repository(step: Step, repository: str | None) -> None:
+    """Each input an Argo pod knew by its key in the cluster's default repository alone
+    (``repository_key``) as a URI in ``repository``; a file its pod was given that is here
+    (a replay inside the pod) needs none."""
+    for name, value in step.artifacts.items():
+        for artifact in value if isinstance(value, list) else [value]:
+            key = artifact.get("repository_key")
+            if not key:
+                continue
+            uri = str(artifact.get("uri", ""))
+            if repository is not None:
+                artifact["uri"] = f"{repository}/{key}"
+            elif not (remote.is_local(uri) and Path(remote.local_path(uri)).exists()):
+                raise ValidationError(
+                    f"input '{name}' of step '{step.task}' is kept under the key {key} in the "
+                    "cluster's default artifact repository, whose bucket the run did not record",
+                    field="--artifact-repository",
+                    fix="pass --artifact-repository s3://BUCKET[/PREFIX] (or gs://...), the "
+                    "bucket of the default repository in Argo's artifact-repositories ConfigMap",
+                )
+
+
 def _check_here(step: Step) -> None:
-    """An input recorded at a path of the step's pod (Argo gives a pod its artifacts as files,
-    and no pod is told where the repository keeps them) is refused by name when not here."""
+    """An input recorded at a path of the step's pod alone (an Argo pod of a spec compiled
+    before pods recorded where the repository keeps their outputs) is refused by name when not
+    here."""
     for name, value in step.artifacts.items():
         for artifact in value if isinstance(value, list) else [value]:
             uri = str(artifact.get("uri", ""))
             if remote.is_local(uri) and not Path(remote.local_path(uri)).exists():
                 raise ValidationError(
                     f"input '{name}' of step '{step.task}' was the file {uri} in its pod, "
-                    "which is not on this machine",
+                    "which is not on this machine, and its record does not say where the "
+                    "artifact repository keeps it",
                     field="STEP",
-                    fix="replay a step whose inputs its record names by URI (a KFP pod "
-                    "records where its pipeline root keeps them), or put the file at that path",
+                    fix="recompile the pipeline with this version of dagwright and run it "
+                    "again: its pods record where the repository keeps each input; or put "
+                    "the file at that path",
                 )

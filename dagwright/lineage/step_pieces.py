@@ -4,9 +4,12 @@ A step run in a KFP or Argo pod has no row in a local run database: its pod reco
 MLflow (``lineage/pod.py``), and beside its piece of the graph it stores this record as the
 pipeline run's artifact ``lineage/replay/<label>.json``: the component (its spec, with its
 source when the spec carried it), the inputs as the step was given them (parameters with
-secret-named values masked, artifacts with their URIs, passwords redacted: a KFP pod's
-where the pipeline root keeps them, an Argo pod's the paths its pod was given), its outputs,
-its status and error. The graph alone cannot say which artifact fed which input.
+secret-named values masked, artifacts with their URIs, passwords redacted: where the pipeline
+root or Argo's artifact repository keeps them (``stored_at``), or, for Argo's cluster default
+repository, the path its pod was given with the key it is kept under (``repository_key``,
+which replay is told the bucket of); a spec compiled before pods recorded either gives the
+paths alone), its outputs, its status and error. The graph alone cannot say which artifact
+fed which input.
 """
 
 from __future__ import annotations
@@ -64,8 +67,8 @@ def piece(
 
 
 def _artifact(artifact: dict[str, Any]) -> dict[str, Any]:
-    """An input as replay fetches it: from where the store keeps it (a KFP pod's ``stored_at``)
-    rather than the path it was downloaded to in the pod."""
+    """An input as replay fetches it: from where the store keeps it (``stored_at``, which KFP
+    and Argo pods record) rather than the path it was downloaded to in the pod."""
     kept = {k: v for k, v in artifact.items() if k != "stored_at"}
     uri = artifact.get("stored_at") or artifact.get("uri", "")
     return {**kept, "uri": redact_uri(str(uri))}

@@ -82,6 +82,36 @@ def test_the_default_repository_gets_keys_only() -> None:
     assert dropped_location_fields(spec) == []
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"artifact_repository": "s3://b/p/", "artifact_endpoint": "minio:9000"}, "s3://b/"),
+        ({"artifact_repository": "gs://b"}, "gs://b/"),
+        ({"artifact_repository": "gs://b/p"}, "gs://b/"),  # the key holds the prefix
+        ({}, ""),  # the cluster's default repository: the key alone
+        ({"artifact_repository": "gcs"}, ""),
+        ({"artifact_repository_ref": "repos:team"}, ""),
+    ],
+)
+def test_each_pod_is_told_where_its_outputs_are_kept(options: dict[str, Any], said: str) -> None:
+    """One ``--stored-at`` per template storing artifacts (the pod adds output and pod name),
+    naming the object its location's key is: for ``dagwright replay``, which reads no pod's
+    files. No credential in it."""
+    spec = manifest(**options, artifact_secret="creds" if "://" in said else None)
+    for template in spec["spec"]["templates"]:
+        stored = template.get("outputs", {}).get("artifacts") or []
+        args = template.get("container", {}).get("args") or []
+        if not stored:
+            assert "--stored-at" not in args
+            continue
+        told = args[args.index("--stored-at") + 1]
+        assert args.count("--stored-at") == 1
+        for artifact in stored:
+            key = (artifact.get("s3") or artifact["gcs"])["key"]
+            assert said + key == f"{told}/{artifact['name']}/{{{{pod.name}}}}"
+        assert "creds" not in told and "@" not in told
+
+
 def test_a_bucket_with_an_http_endpoint_runs_under_the_stand_in(tmp_path: Path) -> None:
     spec = manifest(artifact_repository="s3://b/p", artifact_endpoint="http://minio:9000")
     node = ArgoControllerStandIn(spec, tmp_path).run({"n": "2"})

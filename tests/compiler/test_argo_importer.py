@@ -70,7 +70,9 @@ def test_readers_get_an_s3_location_and_no_importer_template_runs() -> None:
             },
         }
     ]
-    assert {"name": "data-meta", "value": '{"metadata": {"stage": "prod"}}'} in args["parameters"]
+    # the metadata, and where the artifact is kept, which the reader's replay record names
+    meta = '{"metadata": {"stage": "prod"}, "stored_at": "s3://bucket/data/rows.csv"}'
+    assert {"name": "data-meta", "value": meta} in args["parameters"]
     # inside the condition block too: the location is the same wherever the reader is
     assert _arguments(manifest, "condition-1", "read")["artifacts"] == args["artifacts"]
 

@@ -126,6 +126,28 @@ def test_container_components_pass_artifacts_as_python_ones_do(
 
 
 @pytest.mark.parametrize(
+    ("options", "field", "where"),
+    [
+        ({"artifact_repository": "s3://arts/runs", "artifact_endpoint": "minio:9000"},
+         "stored_at", "s3://arts/"),
+        ({}, "repository_key", ""),  # the cluster's default repository: the key alone
+    ],
+)  # fmt: skip
+def test_a_container_component_s_meta_says_where_its_artifact_is_kept(
+    options: dict[str, str], field: str, where: str, tmp_path: Path
+) -> None:
+    """No dagwright step writes its ``-meta``: the default does, naming the object the template
+    stores (as a Python component's pod does), which a reader's replay record keeps."""
+    ir = shapes.imported(shapes.container_fan, tmp_path)
+    template = templates(manifest_of(ir, **options))["echo-twice"]
+    (artifact,) = template["outputs"]["artifacts"]
+    params = {p["name"]: p for p in template["outputs"]["parameters"]}
+    meta = json.loads(params[f"{artifact['name']}-meta"]["valueFrom"]["default"])
+    assert meta == {"metadata": {}, "pod": "{{pod.name}}", field: where + artifact["s3"]["key"]}
+    assert artifact["s3"]["key"].endswith(f"/{artifact['name']}/{{{{pod.name}}}}")
+
+
+@pytest.mark.parametrize(
     ("pipeline", "said"), [(shapes.greeted, "<hey ann>"), (shapes.ungreeted, "<hello ann>")]
 )
 def test_concat_and_if_present_are_resolved_when_compiled(

@@ -78,3 +78,45 @@ def test_an_input_that_was_a_file_of_the_pod_alone_is_refused(tmp_path: Path) ->
         from_piece("wf-1", record, {"api_token": TOKEN}, root=tmp_path / "home")
     assert caught.value.field == "STEP" and "input 'data'" in str(caught.value)
     assert "not on this machine" in str(caught.value)
+    assert "recompile" in str(caught.value.fix)  # its pods then record where inputs are kept
+
+
+def _keyed(tmp_path: Path, pod_path: str) -> dict[str, Any]:
+    """An Argo pod's record whose input was in the cluster's default repository: its key."""
+    record = _recorded(tmp_path)
+    artifact = record["inputs"]["artifacts"]["data"]
+    artifact["uri"] = pod_path
+    artifact["repository_key"] = "wf-1/make/data/wf-1-make-7"
+    return record
+
+
+def test_an_input_known_by_its_key_is_fetched_from_the_repository_given(tmp_path: Path) -> None:
+    record = _keyed(tmp_path, "/tmp/dagwright/inputs/data")  # the pod's path, not here
+    with pytest.raises(ValidationError) as caught:
+        from_piece("wf-1", record, {"api_token": TOKEN}, root=tmp_path / "home")
+    assert caught.value.field == "--artifact-repository"
+    assert "wf-1/make/data/wf-1-make-7" in str(caught.value)
+    assert "--artifact-repository s3://BUCKET" in str(caught.value.fix)
+
+    for given in ("s3://bucket/argo/", "gs://bucket"):
+        made = from_piece("wf-1", record, {"api_token": TOKEN}, root=tmp_path / "home",
+                          artifact_repository=given)  # fmt: skip
+        uri = made.step.artifacts["data"]["uri"]
+        assert uri == given.rstrip("/") + "/wf-1/make/data/wf-1-make-7"
+    assert record["inputs"]["artifacts"]["data"]["uri"] == "/tmp/dagwright/inputs/data"
+
+    here = _keyed(tmp_path, str(tmp_path / "data"))  # replayed where the pod's file is
+    made = from_piece("wf-1", here, {"api_token": TOKEN}, root=tmp_path / "home")
+    assert made.step.artifacts["data"]["uri"] == str(tmp_path / "data")
+
+
+@pytest.mark.parametrize(
+    "given", ["bucket/argo", "s3://", "minio://bucket", "s3://key:pa55word@bucket/argo"]
+)
+def test_a_repository_that_is_not_one_is_refused(tmp_path: Path, given: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        from_piece("wf-1", _recorded(tmp_path), {"api_token": TOKEN}, root=tmp_path / "home",
+                   artifact_repository=given)  # fmt: skip
+    assert caught.value.field == "--artifact-repository"
+    assert "s3://BUCKET[/PREFIX]" in str(caught.value.fix)
+    assert "pa55word" not in str(caught.value)

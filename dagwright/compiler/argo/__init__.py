@@ -110,6 +110,17 @@ class ArgoOptions:
             )
         }
 
+    def stored_at(self, key: str) -> str:
+        """Where an artifact stored under ``key`` is kept, as its pod records it for ``dagwright
+        replay``: ``s3://bucket/prefix/<key>`` (or ``gs://...``) when the repository is named
+        here, else the key alone (the cluster's default repository, or one named by
+        ``artifact_repository_ref``, whose bucket only the cluster knows). No credential: the
+        repository's URL holds none (``check_repository``)."""
+        kind, sep, rest = self.artifact_repository.partition("://")
+        if not sep or self.artifact_repository_ref:
+            return key
+        return f"{kind}://{rest.rstrip('/')}/{key}"
+
     def repository_ref(self) -> dict[str, Any] | None:
         """The ``artifactRepositoryRef`` for ``config-map:key``, or None when none is set."""
         if not self.artifact_repository_ref:

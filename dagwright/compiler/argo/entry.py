@@ -4,13 +4,14 @@ Argo hands a step its inputs as text (parameters: raw for ``str``, JSON otherwis
 ``{{item}}`` renders them) and files (artifacts at declared paths), and collects outputs from
 files. This module turns those into a dagwright ``Step``, runs it with the single step executor
 and writes each output where the template says. An artifact's metadata (the format of a stored
-DataFrame, its digest) travels beside it as the output parameter ``<name>-meta``, since Argo
-artifacts carry none. Loop outputs gathered with Collected arrive as one folder holding each
-iteration's artifact under its pod name, with the list of their metadata in iteration order;
-Collected values arrive as Argo aggregates them (see ``decode``), one list level per loop
-between producer and consumer. Strings Argo would alter travel protected (``values.py``), and
-a loop item arrives as Argo renders ``{{item}}``: the task passes the whole item and says in
-``--read`` which key to pick, so a dict key is never part of an Argo variable.
+DataFrame, its digest, where the repository keeps it: ``values.stored``) travels beside it as
+the output parameter ``<name>-meta``, since Argo artifacts carry none. Loop outputs gathered
+with Collected arrive as one folder holding each iteration's artifact under its pod name, with
+the list of their metadata in iteration order; Collected values arrive as Argo aggregates them
+(see ``decode``), one list level per loop between producer and consumer. Strings Argo would
+alter travel protected (``values.py``), and a loop item arrives as Argo renders ``{{item}}``:
+the task passes the whole item and says in ``--read`` which key to pick, so a dict key is never
+part of an Argo variable.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dagwright.compiler.argo.values import (
     from_item,
     protect,
     restore,
+    stored,
     typed,
     untyped,
 )
@@ -162,6 +164,9 @@ def _artifact(io_type: str, name: str, path: str, meta: dict[str, Any]) -> dict[
     data["metadata"] = dict(meta.get("metadata", {}))
     if meta.get("digest"):
         data["digest"] = meta["digest"]
+    for kept in ("stored_at", "repository_key"):  # the pod's path is its own: replay reads these
+        if meta.get(kept):
+            data[kept] = meta[kept]
     return data
 
 
@@ -233,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipeline", default="", help="the pipeline's name")
     parser.add_argument("--task", default="", help="the task's name")
     parser.add_argument(
+        "--stored-at",
+        default="",
+        help="where the repository keeps this pod's output artifacts, but for the output and "
+        "pod: s3://bucket/prefix/<workflow>/<task>, or the key alone (see values.stored)",
+    )
+    parser.add_argument(
         "--allow-pickle",
         action="store_true",
         help="unpickle (joblib) input artifacts; compiled in only when the user allowed it",
@@ -289,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, path in _pairs(args.output_meta).items():
         written = outcome.artifacts[name]
         meta = {"metadata": written.metadata, "digest": written.digest, "pod": args.pod}
+        if args.stored_at:  # a spec compiled before this was known passes none
+            meta.update(stored(args.stored_at, name, args.pod))
         _write(path, json.dumps(protect(meta), sort_keys=True))
     return 0
 

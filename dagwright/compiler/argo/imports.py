@@ -72,7 +72,8 @@ def imported_argument(ir: PipelineIR, task: TaskIR, options: Any) -> tuple[dict[
             field="metadata",
             fix="give the importer constant metadata, or compile for KFP",
         )
-    meta = encode({"metadata": spec.importer.get("metadata") or {}})
+    # where it is kept, as a pod's output names it (values.stored), for ``dagwright replay``
+    meta = encode({"metadata": spec.importer.get("metadata") or {}, "stored_at": uri})
     # not optional, unlike a Collected location (dags.py): the pod must not start without it
     return {"optional": None, **_location(ir, task, uri, options)}, meta
 

@@ -18,7 +18,7 @@ from dagwright.compiler.argo.runtimes import (
     resource_template,
 )
 from dagwright.compiler.argo.scopes import var
-from dagwright.compiler.argo.values import encode
+from dagwright.compiler.argo.values import encode, stored
 from dagwright.compiler.deadline import pod_deadline
 from dagwright.compiler.delivery import CodeDelivery
 from dagwright.components.spec import ComponentSpec
@@ -51,7 +51,7 @@ def component_template(
     name: str,
     spec: ComponentSpec,
     delivery: CodeDelivery,
-    location: Any,
+    repository: Any,
     tracking_uri: str | None = None,
     pipeline: str = "",
     tasks: list[str] | None = None,
@@ -67,7 +67,9 @@ def component_template(
         name: The template's name.
         spec: The component.
         delivery: How the pod gets the code.
-        location: ``location(key) -> dict`` of an artifact's storage fields (``s3``/``gcs``).
+        repository: The artifact repository (``ArgoOptions``): ``location(key)``, an
+            artifact's storage fields (``s3``/``gcs``), and ``stored_at(key)``, where its pod
+            records it is kept.
         tasks: The tasks that use the component (named when the runtime refuses it).
         allow_pickle: The pod may unpickle (joblib) artifacts; it refuses them otherwise.
         reads: Some task passes READ_PARAM (entry's ``--read``) to the template.
@@ -80,7 +82,7 @@ def component_template(
 
     if is_container(spec):
         return kfp_container_template(
-            name, spec, location, tracking_uri, tasks, reads, given, cache
+            name, spec, repository, tracking_uri, tasks, reads, given, cache
         )
     params = [obj(name=TASK_PARAM)] if uses_task_name(spec, tracking_uri) else []
     args = _component_args(spec, delivery)
@@ -90,7 +92,7 @@ def component_template(
     for io in (*spec.inputs, *spec.outputs):  # names an IR file gave, Argo checks them
         param_name(io.name, f"component {spec.name}: {io.name}")
     in_params, artifacts, in_args = _input_ports(spec)
-    outputs, out_args = _output_ports(spec, location)
+    outputs, out_args = _output_ports(spec, repository)
     env = _env(spec, tracking_uri)
     args += in_args + out_args + _run_flags(tracking_uri, pipeline, allow_pickle)
     container = _container(spec, delivery, args, env)
@@ -109,7 +111,7 @@ def component_template(
 def kfp_container_template(
     name: str,
     spec: ComponentSpec,
-    location: Any,
+    repository: Any,
     tracking_uri: str | None,
     tasks: list[str] | None,
     reads: bool,
@@ -138,14 +140,17 @@ def kfp_container_template(
     in_params, artifacts, _ = _input_ports(spec)
     if reads:  # its tasks pass it (a whole loop item's type), which nothing reads here
         in_params.append(obj(name=READ_PARAM, default="{}"))
-    outputs, _ = _output_ports(spec, location)
+    outputs, _ = _output_ports(spec, repository)
     # an output artifact's "-meta" (entry.py) is written by dagwright's step, which does not
-    # run here: Argo takes the default, metadata empty, as KFP gives a container's artifacts
-    meta = json.dumps({"metadata": {}, "pod": var("pod", "name")}, separators=(",", ":"))
-    metas = {f"{o.name}-meta" for o in spec.outputs if o.artifact}
-    for param in (outputs or {}).get("parameters") or []:
-        if param["name"] in metas:
-            param["valueFrom"]["default"] = meta
+    # run here: Argo takes the default, metadata empty, as KFP gives a container's artifacts,
+    # and where the artifact is kept, as entry.py records it
+    kept_under = repository.stored_at(stored_base())
+    for out in spec.output_artifacts:
+        pod_name = var("pod", "name")
+        meta = {"metadata": {}, "pod": pod_name, **stored(kept_under, out.name, pod_name)}
+        for param in (outputs or {}).get("parameters") or []:
+            if param["name"] == f"{out.name}-meta":
+                param["valueFrom"]["default"] = json.dumps(meta, separators=(",", ":"))
     env = _env(spec, tracking_uri)
     container = obj(
         image=spec.image,
@@ -210,22 +215,30 @@ def _input_ports(spec: ComponentSpec) -> tuple[list[Any], list[Any], list[str]]:
     return params, artifacts, args
 
 
-def _output_ports(spec: ComponentSpec, location: Any) -> tuple[Any, list[str]]:
+def stored_base() -> str:
+    """The key prefix of a template's output artifacts: the workflow and the task. Each output
+    is kept under ``<prefix>/<output>/<pod name>`` (``stored``)."""
+    return f"{var('workflow', 'name')}/{var('inputs', 'parameters', TASK_PARAM)}"
+
+
+def _output_ports(spec: ComponentSpec, repository: Any) -> tuple[Any, list[str]]:
     """The template's outputs (None without outputs) and the entry's arguments writing
-    them; an output artifact is stored under the workflow, task and pod."""
+    them; an output artifact is stored under the workflow, task and pod, and the entry is
+    told where (``--stored-at``, once for all outputs: it adds the output and its pod)."""
     out_params: list[Any] = []
     out_artifacts: list[Any] = []
     args: list[str] = []
+    if spec.output_artifacts:
+        args += ["--stored-at", repository.stored_at(stored_base())]
     for out in spec.outputs:
         if out.artifact:
-            task = var("inputs", "parameters", TASK_PARAM)
-            key = f"{var('workflow', 'name')}/{task}/{out.name}/{var('pod', 'name')}"
+            key = f"{stored_base()}/{out.name}/{var('pod', 'name')}"
             out_artifacts.append(
                 obj(
                     name=out.name,
                     path=f"{ROOT}/outputs/{out.name}",
                     archive=obj(none=obj()),
-                    **location(key),
+                    **repository.location(key),
                 )
             )
             meta_path = f"{ROOT}/outputs/{out.name}-meta"

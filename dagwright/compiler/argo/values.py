@@ -128,3 +128,14 @@ def typed(value: Any, type_str: str) -> Any:
     if head == "dict" and len(args) == 2 and isinstance(value, dict):
         return {k: typed(v, args[1]) for k, v in value.items()}
     return value
+
+
+def stored(base: str, output: str, pod: str) -> dict[str, str]:
+    """Where the repository keeps a pod's output artifact, as its ``-meta`` says it to readers
+    (for ``dagwright replay``, which cannot read a pod's files): ``stored_at``, a URI, when
+    ``base`` (the template's ``--stored-at``) names the bucket, else ``repository_key``, the
+    key in the cluster's default repository, which replay is told (``--artifact-repository``).
+    The key is the one the template stores the output under (``templates.py``); the compiler
+    writes the same for a KFP container component, whose ``-meta`` is a default."""
+    where = f"{base}/{output}/{pod}"
+    return {"stored_at" if "://" in base else "repository_key": where}

@@ -98,7 +98,7 @@ class WorkflowBuilder:
                 self.component_templates[cid],
                 spec,
                 options.delivery,
-                options.location,
+                options,
                 options.tracking_uri,
                 self.ir.name,
                 tasks=[t.name for t in self.ir.tasks if t.component == cid],
