@@ -126,6 +126,12 @@ def replay(
         options["allow_pickle"] = allow_pickle
         try:
             made = prepare(run_id, step, given, code_from=target, **options)
+            if artifact_repository is not None:  # said, not silently dropped
+                click.echo(
+                    f"note: --artifact-repository is not used: run {made.run_id} is in this "
+                    "store's run database, which records where each input is kept",
+                    err=True,
+                )
         except ValidationError as exc:
             if not _no_run(exc):
                 raise

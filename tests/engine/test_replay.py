@@ -56,6 +56,18 @@ def test_a_loop_iteration_replays_from_its_recorded_inputs_and_changes_nothing(
     assert database_dump(folder) == before  # no row written, none changed
 
 
+def test_a_repository_given_for_a_run_of_the_store_is_said_to_be_unused(
+    recorded: tuple[Path, str],
+) -> None:
+    """``--artifact-repository`` is for Argo runs read from MLflow; a run of the store records
+    where its inputs are, so the option is not used, and the user is told rather than left
+    to think it was."""
+    folder, run = recorded
+    proc = dagwright(folder, "replay", run, "make", "--artifact-repository", "s3://elsewhere")
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: --artifact-repository is not used: run {run} is in this store" in proc.stderr
+
+
 def test_an_artifact_is_compared_by_digest_and_its_file_lands_in_the_scratch_folder(
     recorded: tuple[Path, str],
 ) -> None:
