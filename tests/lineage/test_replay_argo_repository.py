@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from replay_pipeline import dagwright
+from replay_sources import MAKE_AND_USE
 
 pytest.importorskip("mlflow")
 pytest.importorskip("hera")
@@ -33,23 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compiler"))
 ACCESS_KEY = "AKIAREPLAY7Q2W"
 SECRET_KEY = "sk-replay-5e2c91d0a7b4"
 
-SOURCE = """
-from dagwright import Collected, Dataset, Input, Output, ParallelFor, component, pipeline
-
-
-@component
-def make(n: int, data: Output[Dataset]) -> int:
-    with open(data.path, "w") as f:
-        f.write("x" * n)
-    return n * 2
-
-
-@component
-def use(data: Input[Dataset], k: int) -> str:
-    text = open(data.path).read()
-    print(f"use read {len(text)} characters")
-    return text[:k]
-
+SOURCE = (
+    "from dagwright import Collected, Dataset, Input, Output, ParallelFor, component, pipeline\n"
+    + MAKE_AND_USE
+    + """
 
 @component
 def count(parts: Input[list[Dataset]]) -> int:
@@ -66,6 +54,7 @@ def kept(n: int = 4):
         each = make(n=m)
     count(parts=Collected(each.outputs["data"]))
 """
+)
 
 
 def _store_fixtures() -> Any:

@@ -15,34 +15,23 @@ from pathlib import Path
 import pytest
 import yaml
 from replay_pipeline import dagwright
+from replay_sources import MAKE_AND_USE
 
 pytest.importorskip("mlflow")
 COMPILER_TESTS = Path(__file__).resolve().parents[1] / "compiler"
 sys.path.insert(0, str(COMPILER_TESTS))
 
-SOURCE = """
-from dagwright import Dataset, Input, Output, component, pipeline
-
-
-@component
-def make(n: int, data: Output[Dataset]) -> int:
-    with open(data.path, "w") as f:
-        f.write("x" * n)
-    return n * 2
-
-
-@component
-def use(data: Input[Dataset], k: int) -> str:
-    text = open(data.path).read()
-    print(f"use read {len(text)} characters")
-    return text[:k]
-
+SOURCE = (
+    "from dagwright import Dataset, Input, Output, component, pipeline\n"
+    + MAKE_AND_USE
+    + """
 
 @pipeline
 def podded(n: int = 4):
     made = make(n=n)
     use(data=made.outputs["data"], k=2)
 """
+)
 
 
 def _ran_on_argo(folder: Path, uri: str) -> str:
