@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pod_replay import MAKE_AND_USE, store_fixtures
 from replay_pipeline import dagwright
-from replay_sources import MAKE_AND_USE
 
 pytest.importorskip("mlflow")
 pytest.importorskip("hera")
@@ -57,19 +57,7 @@ def kept(n: int = 4):
 )
 
 
-def _store_fixtures() -> Any:
-    """tests/store's conftest (moto's S3 server), loaded under its own name."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("store_servers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_servers = _store_fixtures()
+_servers = store_fixtures()
 s3_endpoint = _servers.s3_endpoint
 gcs_bucket = _servers.gcs_bucket
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pod_replay import MAKE_AND_USE, store_fixtures
 from replay_pipeline import dagwright
-from replay_sources import MAKE_AND_USE
 
 pytest.importorskip("mlflow")
 COMPILER_TESTS = Path(__file__).resolve().parents[1] / "compiler"
@@ -97,19 +97,7 @@ def test_an_unknown_run_says_where_else_it_is_looked_for(mlflow_server, tmp_path
     )
 
 
-def _store_fixtures() -> object:
-    """tests/store's conftest (moto's S3 server), loaded under its own name."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "store" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("store_servers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-s3_endpoint = _store_fixtures().s3_endpoint  # type: ignore[attr-defined]
+s3_endpoint = store_fixtures().s3_endpoint
 
 
 def _pod_command(manifest: dict, template: str, values: dict[str, str]) -> list[str]:
