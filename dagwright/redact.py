@@ -217,13 +217,20 @@ def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def written_forms(secret: str) -> tuple[str, ...]:
-    """The value and its escaped forms inside quotes (a backslash, a quote, a newline or a
-    non-ASCII character is written otherwise), longest first."""
+    """The value and its escaped forms: inside quotes (a backslash, a quote, a newline or a
+    non-ASCII character is written otherwise), and percent-encoded as in a URL's query or path
+    (a token with ``/``, ``+`` or ``=``, as base64 tokens have, is sent that way and logged by
+    HTTP clients); longest first."""
+    from urllib.parse import quote, quote_plus
+
     forms = {
         secret,
         repr(secret)[1:-1],
         json.dumps(secret)[1:-1],
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote(secret),  # in a path, "/" is kept
+        quote_plus(secret),
     }
     return tuple(sorted(forms, key=len, reverse=True))
 

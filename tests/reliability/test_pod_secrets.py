@@ -260,6 +260,49 @@ def test_a_secret_quoted_by_repr_or_json_is_masked_too(tmp_path: Path) -> None:
                 assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
 
 
+ENCODED = """
+import os
+from urllib.parse import quote, quote_plus
+
+from dagwright import Secret, component, pipeline
+
+
+@component(secrets=[Secret("api", "token", env="API_TOKEN")])
+def call() -> int:
+    token = os.environ["API_TOKEN"]
+    print(f"GET https://api.example.com/v1/items?token={quote(token, safe='')}")
+    print(f"POST body: token={quote_plus(token)}")
+    raise ConnectionError(f"refused: https://api.example.com/{quote(token)}/items")
+
+
+@pipeline
+def encoding():
+    call()
+"""
+
+
+def test_a_secret_percent_encoded_in_a_url_is_masked_too(tmp_path: Path) -> None:
+    # a base64-like token has "/", "+" and "=": in a URL's query, a form body or a path it is
+    # written percent-encoded, and HTTP clients log those URLs, so that form must go too
+    secret = "tok/3n+Ab9=="
+    pipes = tmp_path / "encoding.py"
+    pipes.write_text(textwrap.dedent(ENCODED), encoding="utf-8")
+    ran = _cli(tmp_path, "run", f"{pipes}:encoding", env={"API_TOKEN": secret})
+    assert ran.returncode == 1
+    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
+    logs = _cli(tmp_path, "logs", run_id, "call")
+    assert "items?token=***" in logs.stdout and "POST body: token=***" in logs.stdout
+    assert "refused: https://api.example.com/***/items" in logs.stdout
+    encoded = ["tok%2F3n%2BAb9%3D%3D", "tok/3n%2BAb9%3D%3D"]  # query and form; path
+    for proc in (ran, logs):
+        for form in encoded:
+            assert form not in proc.stdout + proc.stderr
+    for path in (tmp_path / "home").rglob("*"):
+        if path.is_file():
+            for form in encoded:
+                assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
+
+
 def test_bad_line_of_the_secrets_file_is_refused_by_its_number_not_its_text(
     tmp_path: Path,
 ) -> None:

@@ -180,3 +180,27 @@ def test_a_secret_escaped_inside_an_output_is_refused(
     assert step.status == "failed" and step.error is not None
     assert step.error.startswith("SecretInOutput: output 'output' of step")
     assert _stored_anywhere(tmp_path / "store", 'out\\\\Tok\\"3n') == []
+
+
+@component(secrets=TOKEN)
+def returns_a_signed_url() -> str:
+    from urllib.parse import quote
+
+    return f"https://files.example.com/model.bin?sig={quote(os.environ[VAR], safe='')}"
+
+
+def test_a_secret_percent_encoded_inside_an_output_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a URL carries a base64-like token percent-encoded: the value as read is not in the text
+    monkeypatch.setenv(VAR, "sig/Tok3n+x==")
+
+    @pipeline(name="signed")
+    def signed() -> None:
+        returns_a_signed_url()
+
+    result = dagwright.run(signed, echo=False, root=tmp_path / "store")
+    step = result.steps[0]
+    assert step.status == "failed" and step.error is not None
+    assert step.error.startswith("SecretInOutput: output 'output' of step")
+    assert _stored_anywhere(tmp_path / "store", "sig%2FTok3n%2Bx%3D%3D") == []
