@@ -107,10 +107,32 @@ def _secrets_file(tmp_path: Path) -> Path:
     return path
 
 
-def _no_secret_under(folder: Path) -> None:
+def _no_secret_under(folder: Path, *forms: str) -> None:
+    """No file under ``folder`` holds the secret (or each of ``forms`` of it)."""
     for path in folder.rglob("*"):
         if path.is_file():
-            assert SECRET.encode() not in path.read_bytes(), path.relative_to(folder)
+            for form in forms or (SECRET,):
+                assert form.encode() not in path.read_bytes(), path.relative_to(folder)
+
+
+def _failed_with_logs(
+    tmp_path: Path, source: str, name: str, step: str, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """Run pipeline ``name`` of ``source``, which fails; the run and ``logs`` of ``step``."""
+    pipes = tmp_path / f"{name}.py"
+    pipes.write_text(textwrap.dedent(source), encoding="utf-8")
+    ran = _cli(tmp_path, "run", f"{pipes}:{name}", env=env)
+    assert ran.returncode == 1
+    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
+    return ran, _cli(tmp_path, "logs", run_id, step)
+
+
+def _nowhere(tmp_path: Path, forms: list[str], *procs: subprocess.CompletedProcess[str]) -> None:
+    """None of ``forms`` in what ``procs`` printed or in any file of the store."""
+    for proc in procs:
+        for form in forms:
+            assert form not in proc.stdout + proc.stderr
+    _no_secret_under(tmp_path / "home", *forms)
 
 
 def test_steps_get_their_variables_and_volumes_and_no_secret_is_kept(tmp_path: Path) -> None:
@@ -243,21 +265,9 @@ def test_a_secret_quoted_by_repr_or_json_is_masked_too(tmp_path: Path) -> None:
     # a backslash and a quote: repr (a KeyError's message, a traceback) and JSON escape them,
     # so the value as written is not in the text, its escaped form is
     secret = 'Pa\\55"w0rd-7f3c9e'
-    pipes = tmp_path / "quoting.py"
-    pipes.write_text(textwrap.dedent(QUOTED), encoding="utf-8")
-    ran = _cli(tmp_path, "run", f"{pipes}:quoting", env={"DB_PASSWORD": secret})
-    assert ran.returncode == 1
-    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
-    logs = _cli(tmp_path, "logs", run_id, "quote")
+    ran, logs = _failed_with_logs(tmp_path, QUOTED, "quoting", "quote", {"DB_PASSWORD": secret})
     assert '{"password": "***"}' in logs.stdout and "KeyError: '***'" in logs.stdout
-    escaped = [repr(secret)[1:-1], json.dumps(secret)[1:-1]]
-    for proc in (ran, logs):
-        for form in escaped:
-            assert form not in proc.stdout + proc.stderr
-    for path in (tmp_path / "home").rglob("*"):
-        if path.is_file():
-            for form in escaped:
-                assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
+    _nowhere(tmp_path, [repr(secret)[1:-1], json.dumps(secret)[1:-1]], ran, logs)
 
 
 ENCODED = """
@@ -285,22 +295,11 @@ def test_a_secret_percent_encoded_in_a_url_is_masked_too(tmp_path: Path) -> None
     # a base64-like token has "/", "+" and "=": in a URL's query, a form body or a path it is
     # written percent-encoded, and HTTP clients log those URLs, so that form must go too
     secret = "tok/3n+Ab9=="
-    pipes = tmp_path / "encoding.py"
-    pipes.write_text(textwrap.dedent(ENCODED), encoding="utf-8")
-    ran = _cli(tmp_path, "run", f"{pipes}:encoding", env={"API_TOKEN": secret})
-    assert ran.returncode == 1
-    run_id = (ran.stdout + ran.stderr).split("run ", 1)[1].split()[0]
-    logs = _cli(tmp_path, "logs", run_id, "call")
+    ran, logs = _failed_with_logs(tmp_path, ENCODED, "encoding", "call", {"API_TOKEN": secret})
     assert "items?token=***" in logs.stdout and "POST body: token=***" in logs.stdout
     assert "refused: https://api.example.com/***/items" in logs.stdout
     encoded = ["tok%2F3n%2BAb9%3D%3D", "tok/3n%2BAb9%3D%3D"]  # query and form; path
-    for proc in (ran, logs):
-        for form in encoded:
-            assert form not in proc.stdout + proc.stderr
-    for path in (tmp_path / "home").rglob("*"):
-        if path.is_file():
-            for form in encoded:
-                assert form.encode() not in path.read_bytes(), path.relative_to(tmp_path)
+    _nowhere(tmp_path, encoded, ran, logs)
 
 
 def test_bad_line_of_the_secrets_file_is_refused_by_its_number_not_its_text(
