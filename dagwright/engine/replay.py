@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagwright.components import types as t
-from dagwright.components.plain import NotJsonValue, as_json_value
 from dagwright.components.spec import ComponentSpec
 from dagwright.engine._steps import fill_inputs
 from dagwright.engine.plan import Plan
@@ -29,6 +27,7 @@ from dagwright.engine.result import SUCCEEDED, StepRecord
 from dagwright.engine.state import Path_, RunState
 from dagwright.errors import ValidationError
 from dagwright.executor import Step
+from dagwright.pipelines.arguments import read_value
 from dagwright.pipelines.ir import PipelineIR
 from dagwright.redact import MASK, secret_values
 from dagwright.store import files, remote
@@ -346,22 +345,7 @@ def override(step: Step, spec: ComponentSpec, given: dict[str, str]) -> list[str
                 field=name,
                 fix=f"its parameters are {names}" if names else "it takes no parameters",
             )
-        try:
-            value = t.from_text(text, port.type)
-        except ValueError:
-            value = None
-        else:
-            if t.value_matches(value, port.type):
-                try:
-                    step.parameters[name] = as_json_value(value, port.type, f"parameter '{name}'")
-                    continue
-                except NotJsonValue:
-                    pass
-        raise ValidationError(
-            f"cannot read {text[:60]!r} as {port.type}",
-            field=name,
-            fix=f"pass -p {name}=<a {port.type}>",
-        )
+        step.parameters[name] = read_value(text, port.type, name)
     return list(given)
 
 

@@ -46,29 +46,54 @@ def bind_arguments(
             continue
         value = given[param.name]
         if as_text:
-            try:
-                value = t.from_text(value, param.type)
-            except ValueError as exc:
-                shown = _shortened(value)
-                why = str(exc).replace(value, shown)  # parsers quote the whole value again
-                raise ValidationError(
-                    f"cannot read {shown!r} as {param.type} ({_shortened(why, 200)})",
-                    pipeline=ir.name,
-                    field=param.name,
-                    fix=f"pass -p {param.name}=<a {param.type}>",
-                ) from exc
-        if not t.value_matches(value, param.type):
-            raise ValidationError(
-                f"{_shortened(repr(value))} is not a {param.type}",
-                pipeline=ir.name,
-                field=param.name,
-            )
-        try:  # recorded as JSON: the value a resumed run gets back is the same
-            bound[param.name] = as_json_value(value, param.type, f"parameter '{param.name}'")
-        except NotJsonValue as exc:
-            raise ValidationError(str(exc), pipeline=ir.name, field=param.name) from exc
+            bound[param.name] = read_value(value, param.type, param.name, ir.name)
+        else:
+            bound[param.name] = checked_value(value, param.type, param.name, ir.name)
     _check_imported_uris(ir, bound)
     return bound
+
+
+def read_value(text: str, type_str: str, field: str, pipeline: str | None = None) -> Any:
+    """``-p``'s text for a parameter of ``type_str``, as the value a run records (JSON).
+
+    Raises:
+        ValidationError: naming ``field``, with ``pass -p FIELD=<a TYPE>`` as the fix.
+    """
+    fix = f"pass -p {field}=<a {type_str}>"
+    try:
+        value = t.from_text(text, type_str)
+    except ValueError as exc:
+        shown = _shortened(text)
+        why = str(exc).replace(text, shown)  # parsers quote the whole value again
+        raise ValidationError(
+            f"cannot read {shown!r} as {type_str} ({_shortened(why, 200)})",
+            pipeline=pipeline,
+            field=field,
+            fix=fix,
+        ) from exc
+    return checked_value(value, type_str, field, pipeline, fix)
+
+
+def checked_value(
+    value: Any, type_str: str, field: str, pipeline: str | None = None, fix: str | None = None
+) -> Any:
+    """``value`` checked against ``type_str``, in the JSON form a run records it, so a resumed
+    or replayed run gets back the same value.
+
+    Raises:
+        ValidationError: naming ``field``.
+    """
+    if not t.value_matches(value, type_str):
+        raise ValidationError(
+            f"{_shortened(repr(value))} is not a {type_str}",
+            pipeline=pipeline,
+            field=field,
+            fix=fix,
+        )
+    try:
+        return as_json_value(value, type_str, f"parameter '{field}'")
+    except NotJsonValue as exc:
+        raise ValidationError(str(exc), pipeline=pipeline, field=field, fix=fix) from exc
 
 
 def _check_imported_uris(ir: PipelineIR, bound: dict[str, Any]) -> None:
