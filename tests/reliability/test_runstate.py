@@ -40,12 +40,6 @@ def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "DAGWRIGHT_HOME": str(home), "DAGWRIGHT_TRACKING": "off"}
 
 
-def _default_sigint() -> None:
-    # a shell runs background jobs with SIGINT ignored, and a child inherits that; the engine
-    # under test must get it as a terminal would deliver it
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _start(home: Path, cwd: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dagwright.cli", *args],
@@ -54,7 +48,6 @@ def _start(home: Path, cwd: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=_default_sigint,
     )
 
 
